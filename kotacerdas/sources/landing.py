@@ -1,0 +1,87 @@
+"""Raw landing zone: every fetched payload stored byte for byte, checksummed, and never overwritten.
+
+Layout: `{raw_dir}/{source}/{city}/{month}/{opd}/{fetch_id}/{name}` plus `{name}.meta.json` beside it, and one
+line per payload appended to `{raw_dir}/{source}/{city}/{month}/manifest.jsonl`. A fetch id is the UTC time
+plus a random suffix, so re-fetching a partition adds a new folder next to the earlier ones.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import secrets
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+MANIFEST = "manifest.jsonl"
+META_SUFFIX = ".meta.json"
+
+
+@dataclass(frozen=True)
+class RawFile:
+    """One stored payload; `relpath` is relative to raw_dir (what staged rows carry as `_raw_file`)."""
+
+    relpath: str
+    sha256: str
+    source: str
+    origin: str  # URL (without secrets) or the path the file was taken from
+    fetched_at: str  # ISO UTC
+    rows: int
+    bytes: int
+
+
+def new_fetch_id(now: datetime | None = None) -> str:
+    now = now or datetime.now(UTC)
+    return f"{now.strftime('%Y%m%dT%H%M%S%fZ')}-{secrets.token_hex(3)}"
+
+
+def _safe(part: str) -> str:
+    """A path segment that cannot climb out of raw_dir."""
+    cleaned = "".join(c if c.isalnum() or c in "._-" else "_" for c in part)
+    return cleaned.strip(".") or "_"
+
+
+def store_raw(raw_dir: str | Path, *, source: str, city: str, month: str, opd: str, fetch_id: str, name: str,
+              content: bytes, origin: str, rows: int) -> RawFile:
+    """Write `content` unchanged (exclusive create: an existing file is never replaced) with its sidecar."""
+    raw_dir = Path(raw_dir)
+    partition = Path(_safe(source)) / _safe(city) / _safe(month)
+    rel = partition / _safe(opd) / _safe(fetch_id) / _safe(name)
+    target = raw_dir / rel
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with open(target, "xb") as fh:  # "x": fail rather than overwrite an earlier fetch
+        fh.write(content)
+    record = RawFile(
+        relpath=rel.as_posix(),
+        sha256=hashlib.sha256(content).hexdigest(),
+        source=source,
+        origin=origin,
+        fetched_at=datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z"),
+        rows=rows,
+        bytes=len(content),
+    )
+    meta = {**asdict(record), "city": city, "month": month, "opd": opd, "fetch_id": fetch_id}
+    line = json.dumps(meta, ensure_ascii=False, sort_keys=True)
+    with open(target.with_name(target.name + META_SUFFIX), "x", encoding="utf-8") as fh:
+        fh.write(line + "\n")
+    # One short O_APPEND write per payload, so concurrent fetches of the same partition do not interleave.
+    fd = os.open(raw_dir / partition / MANIFEST, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    try:
+        os.write(fd, (line + "\n").encode("utf-8"))
+    finally:
+        os.close(fd)
+    return record
+
+
+def read_manifest(raw_dir: str | Path, *, source: str, city: str, month: str) -> list[dict]:
+    path = Path(raw_dir) / _safe(source) / _safe(city) / _safe(month) / MANIFEST
+    if not path.is_file():
+        return []
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+def verify(raw_dir: str | Path, record: RawFile) -> bool:
+    """True if the stored bytes still hash to the recorded sha256."""
+    return hashlib.sha256((Path(raw_dir) / record.relpath).read_bytes()).hexdigest() == record.sha256

@@ -1,0 +1,219 @@
+"""Staging: cast an ingested frame to its canonical dtypes, pseudonymise personal data, drop duplicate keys.
+
+Nothing is coerced to NaN behind the user's back: a cell that does not parse sends its row to `rejected`
+(QUARANTINE_COLUMNS, rule `type:<column>`) with the original text and the expected format; empty cells are
+simply missing values. A repeated key keeps its first row and rejects the others (rule `unique:key`).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+import numpy as np
+import pandas as pd
+
+from kotacerdas.privacy import pseudonymise_series, safe_text
+from kotacerdas.schemas import (
+    LINEAGE_COLUMNS,
+    QUARANTINE_COLUMNS,
+    TIMESTAMP,
+    CanonicalTable,
+    empty_quarantine,
+)
+
+_ISO = re.compile(r"^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,6}))?)?)?$")
+_DMY = re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{4})(?: (\d{1,2}):(\d{2})(?::(\d{2}))?)?$")
+# Numbers: plain or grouped by thousands; '.' or ',' may be the decimal mark (Indonesian files use ',').
+_PLAIN = re.compile(r"^[-+]?\d+([.,]\d+)?$")
+_GROUPED = re.compile(r"^[-+]?\d{1,3}(?P<t>[.,])\d{3}(?:(?P=t)\d{3})*(?:(?!(?P=t))[.,]\d+)?$")
+
+TIMESTAMP_FORMAT = "a timestamp YYYY-MM-DDTHH:MM:SS (local time, no offset) or dd/mm/yyyy [HH:MM[:SS]]"
+INT_FORMAT = "a whole number"
+FLOAT_FORMAT = "a number (decimal point or decimal comma, e.g. 12.5 or 12,5)"
+
+
+class _Invalid(ValueError):
+    pass
+
+
+@dataclass
+class StagingResult:
+    frame: pd.DataFrame  # canonical columns and dtypes (+ lineage), personal data pseudonymised
+    rejected: pd.DataFrame  # QUARANTINE_COLUMNS; one row per failed rule
+
+
+def _missing(value: object) -> bool:
+    if value is None or value is pd.NA or value is pd.NaT:
+        return True
+    if isinstance(value, float) and math.isnan(value):
+        return True
+    return isinstance(value, str) and not value.strip()
+
+
+def parse_timestamp(value: object) -> datetime:
+    if isinstance(value, datetime):  # includes pd.Timestamp
+        if value.tzinfo is not None:
+            raise _Invalid("time-zone offset present")
+        return value.to_pydatetime() if isinstance(value, pd.Timestamp) else value
+    if not isinstance(value, str):
+        raise _Invalid("not text")
+    text = value.strip()
+    m = _ISO.match(text)
+    if m:
+        y, mo, d, hh, mi, ss, frac = m.groups()
+    else:
+        m = _DMY.match(text)
+        if not m:
+            raise _Invalid("unknown format")
+        d, mo, y, hh, mi, ss = m.groups()
+        frac = None
+    micro = int((frac or "0").ljust(6, "0"))
+    try:
+        return datetime(int(y), int(mo), int(d), int(hh or 0), int(mi or 0), int(ss or 0), micro)
+    except ValueError as exc:  # 31 February, hour 25, ...
+        raise _Invalid(f"impossible date or time ({exc})") from None
+
+
+def parse_number(value: object) -> float:
+    if isinstance(value, bool):
+        raise _Invalid("a boolean")
+    if isinstance(value, int | float | np.integer | np.floating):
+        number = float(value)
+    elif isinstance(value, str):
+        text = value.strip().replace(" ", "")
+        if _PLAIN.match(text):
+            number = float(text.replace(",", "."))
+        elif (m := _GROUPED.match(text)) is not None:
+            number = float(text.replace(m.group("t"), "").replace(",", "."))
+        else:
+            raise _Invalid("not a number")
+    else:
+        raise _Invalid("not a number")
+    if not math.isfinite(number):
+        raise _Invalid("not finite")
+    return number
+
+
+def parse_int(value: object) -> int:
+    number = parse_number(value)
+    if not number.is_integer():
+        raise _Invalid("has a fractional part")
+    return int(number)
+
+
+def parse_string(value: object) -> str:
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value).strip()
+
+
+_PARSERS: dict[str, tuple[Callable[[object], object], str]] = {
+    TIMESTAMP: (parse_timestamp, TIMESTAMP_FORMAT),
+    "Int64": (parse_int, INT_FORMAT),
+    "int64": (parse_int, INT_FORMAT),
+    "float64": (parse_number, FLOAT_FORMAT),
+    "string": (parse_string, "text"),
+}
+
+
+def _typed(values: list, dtype: str) -> pd.api.extensions.ExtensionArray | np.ndarray:
+    if dtype == TIMESTAMP:
+        return pd.Series(values, dtype=object).astype(TIMESTAMP).array
+    if dtype == "float64":
+        return np.array([np.nan if v is None else v for v in values], dtype="float64")
+    return pd.array(values, dtype=dtype)
+
+
+def _record_key(table: CanonicalTable, row: dict) -> str:
+    return "|".join("" if _missing(row.get(k)) else str(row.get(k)) for k in table.key)
+
+
+def stage_table(table: CanonicalTable, frame: pd.DataFrame, *, city: str, month: str,
+                pii_key: bytes | None) -> StagingResult:
+    """Type, pseudonymise and de-duplicate one ingested partition of `table`."""
+    n = len(frame)
+    source = frame.reset_index(drop=True)
+    raw_file = source["_raw_file"].astype(object).tolist() if "_raw_file" in source else [None] * n
+    raw_row = source["_raw_row"].astype(object).tolist() if "_raw_row" in source else [None] * n
+    parsed: dict[str, list] = {}
+    bad_rows: set[int] = set()
+    problems: list[tuple[int, str, str, str]] = []  # row, column, value as text, reason
+    for column, dtype in table.columns.items():
+        cells = source[column].astype(object).tolist() if column in source else [None] * n
+        parse, expected = _PARSERS.get(dtype, (parse_string, "text"))
+        out: list = []
+        for i, cell in enumerate(cells):
+            if _missing(cell):
+                out.append(None)
+                continue
+            try:
+                out.append(parse(cell))
+            except _Invalid as exc:
+                out.append(None)
+                bad_rows.add(i)
+                problems.append((i, column, str(cell), f"expected {expected}; problem: {exc}"))
+        parsed[column] = out
+
+    def row_dict(i: int) -> dict:
+        return {c: parsed[c][i] for c in table.columns}
+
+    # Duplicate keys among the rows that typed cleanly (rows with a missing key part are left to the gate).
+    first_seen: dict[tuple, int] = {}
+    dup_rows: dict[int, int] = {}
+    for i in range(n):
+        if i in bad_rows:
+            continue
+        key = tuple(parsed[k][i] for k in table.key)
+        if any(v is None for v in key):
+            continue
+        if key in first_seen:
+            dup_rows[i] = first_seen[key]
+        else:
+            first_seen[key] = i
+
+    quarantine: list[dict] = []
+
+    def lineage(i: int) -> dict:
+        return {"_raw_file": None if _missing(raw_file[i]) else str(raw_file[i]),
+                "_raw_row": None if _missing(raw_row[i]) else int(raw_row[i])}
+
+    for i, column, text, reason in problems:
+        kind = table.pii_columns.get(column)
+        quarantine.append({
+            "table_name": table.name, "city_code": city, "period": month, "rule": f"type:{column}",
+            "severity": "error", "column_name": column, "value": safe_text(text, kind, pii_key),
+            "reason": f"{column}: {reason}", "record_key": _record_key(table, row_dict(i)), **lineage(i),
+        })
+    for i, first in dup_rows.items():
+        same = all(parsed[c][i] == parsed[c][first] for c in table.columns)
+        where = f"{raw_file[first]} row {raw_row[first]}"
+        record_key = _record_key(table, row_dict(i))
+        quarantine.append({
+            "table_name": table.name, "city_code": city, "period": month, "rule": "unique:key",
+            "severity": "error", "column_name": ",".join(table.key), "value": record_key,
+            "reason": (f"{'exact duplicate' if same else 'same key, different values'} of the row kept "
+                       f"from {where}; key ({', '.join(table.key)}) must be unique"),
+            "record_key": record_key, **lineage(i),
+        })
+
+    keep = [i for i in range(n) if i not in bad_rows and i not in dup_rows]
+    staged = {}
+    for column, dtype in table.columns.items():
+        staged[column] = _typed([parsed[column][i] for i in keep], dtype)
+    for column, dtype in LINEAGE_COLUMNS.items():
+        staged[column] = pd.array([lineage(i)[column] for i in keep], dtype=dtype)
+    out = pd.DataFrame(staged)
+    for column, kind in table.pii_columns.items():
+        out[column] = pseudonymise_series(out[column], kind, pii_key)
+
+    if quarantine:
+        rejected = pd.DataFrame(quarantine, columns=list(QUARANTINE_COLUMNS)).astype(QUARANTINE_COLUMNS)
+        rejected = rejected.sort_values(["_raw_file", "_raw_row", "rule"], kind="stable")
+        rejected = rejected.reset_index(drop=True)
+    else:
+        rejected = empty_quarantine()
+    return StagingResult(out, rejected)
