@@ -1,0 +1,47 @@
+"""Open the warehouse: embedded DuckDB by default, any SQLAlchemy URL through KOTACERDAS_WAREHOUSE_URL."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import sqlalchemy as sa
+
+from kotacerdas.errors import ConfigError
+from kotacerdas.warehouse.schema import metadata
+
+WAREHOUSE_URL_ENV = "KOTACERDAS_WAREHOUSE_URL"
+
+
+def resolve_warehouse_url(configured: str, project_root: Path, env: dict[str, str] | None = None) -> sa.URL:
+    """The environment wins over config; a relative DuckDB path is taken from the project root."""
+    env = os.environ if env is None else env
+    raw = env.get(WAREHOUSE_URL_ENV) or configured
+    try:
+        url = sa.make_url(raw)
+    except sa.exc.ArgumentError as exc:
+        raise ConfigError(f"warehouse URL {raw!r} is not a SQLAlchemy URL",
+                          hint=f"set {WAREHOUSE_URL_ENV} to e.g. postgresql+psycopg://user@host:5432/db") from exc
+    if url.get_backend_name() == "duckdb" and url.database and url.database != ":memory:":
+        path = Path(url.database)
+        if not path.is_absolute():
+            path = project_root / path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        url = url.set(database=str(path))
+    return url
+
+
+def display_url(url: sa.URL) -> str:
+    """For logs and metadata: never print a password."""
+    return url.render_as_string(hide_password=True)
+
+
+def create_warehouse_engine(url: sa.URL | str) -> sa.Engine:
+    engine = sa.create_engine(url)
+    try:
+        metadata.create_all(engine)
+    except sa.exc.OperationalError as exc:
+        shown = display_url(engine.url)
+        raise ConfigError(f"cannot open the warehouse at {shown}: {exc.orig}",
+                          hint=f"check that the database is running and {WAREHOUSE_URL_ENV} is right") from exc
+    return engine

@@ -1,0 +1,103 @@
+"""The maturity index: goalposts, renormalised weights for missing children, coverage rule, level bands."""
+
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+import pytest
+
+from kotacerdas.config import ProjectConfig
+from kotacerdas.errors import ConfigError
+from kotacerdas.index.maturity import MaturityMethodology, goalpost_score, load_methodology, score_maturity
+from kotacerdas.indicators.catalog import IndicatorCatalog, load_catalog
+
+PROJECT = ProjectConfig()
+
+
+def _catalog(*specs: tuple[str, str, str, float, float, float]) -> IndicatorCatalog:
+    return IndicatorCatalog.model_validate({"version": "t", "indicators": [
+        {"code": code, "name_id": code, "name_en": code, "dimension": dim, "element": el, "unit": "%",
+         "direction": 1 if best > worst else -1, "producer": "X", "method": {"type": "submitted"},
+         "goalposts": {"worst": worst, "best": best}, "weight": w}
+        for code, dim, el, worst, best, w in specs]})
+
+
+def _method(min_coverage: float = 0.0) -> MaturityMethodology:
+    return MaturityMethodology.model_validate({
+        "name": "t", "version": "9", "normalisation": "goalposts", "aggregation": "arithmetic",
+        "min_coverage": min_coverage,
+        "dimensions": {"a": {"name": "A", "weight": 3, "elements": {"a1": 1, "a2": 1}},
+                       "b": {"name": "B", "weight": 1, "elements": {"b1": 1}}},
+        "maturity_levels": [{"level": 1, "min": 0}, {"level": 2, "min": 25}, {"level": 3, "min": 50},
+                            {"level": 4, "min": 75}, {"level": 5, "min": 90}],
+    })
+
+
+def _values(**vals: float) -> pd.DataFrame:
+    return pd.DataFrame([{"city_code": "19.71", "period": "2025-01", "indicator_code": k, "value": v}
+                         for k, v in vals.items()])
+
+
+def test_goalposts_clip_and_reverse_direction():
+    s = goalpost_score(pd.Series([-5.0, 0.0, 25.0, 100.0, 120.0]), 0, 100)
+    assert s.tolist() == [0.0, 0.0, 25.0, 100.0, 100.0]
+    # lower is better: worst 45 minutes, best 8
+    assert goalpost_score(pd.Series([45.0, 8.0, 26.5]), 45, 8).tolist() == [0.0, 100.0, 50.0]
+
+
+def test_hierarchy_weights_and_levels():
+    cat = _catalog(("I1", "a", "a1", 0, 100, 1), ("I2", "a", "a1", 0, 100, 3), ("I3", "a", "a2", 0, 10, 1),
+                   ("I4", "b", "b1", 100, 0, 1))
+    scores = score_maturity(_values(I1=40, I2=80, I3=5, I4=25), cat, _method()).set_index(["level", "code"])
+    a1 = (1 * 40 + 3 * 80) / 4  # 70
+    a = (a1 + 50) / 2  # 60
+    b = 75.0
+    index = (3 * a + 1 * b) / 4  # 63.75
+    assert scores.loc[("element", "a1"), "score"] == pytest.approx(a1)
+    assert scores.loc[("dimension", "a"), "score"] == pytest.approx(a)
+    assert scores.loc[("dimension", "b"), "score"] == pytest.approx(b)
+    assert scores.loc[("index", "INDEX"), "score"] == pytest.approx(index)
+    assert scores.loc[("index", "INDEX"), "maturity_level"] == 3
+    assert scores.loc[("dimension", "b"), "maturity_level"] == 4
+    assert scores.loc[("indicator", "I2"), "weight"] == pytest.approx(0.75)
+    assert scores.loc[("dimension", "a"), "weight"] == pytest.approx(0.75)
+    assert set(scores["methodology_version"]) == {"9"}
+
+
+def test_missing_children_are_skipped_and_weights_renormalised():
+    cat = _catalog(("I1", "a", "a1", 0, 100, 1), ("I3", "a", "a2", 0, 100, 1), ("I4", "b", "b1", 0, 100, 1))
+    scores = score_maturity(_values(I1=40, I3=math.nan, I4=80), cat, _method()).set_index(["level", "code"])
+    assert math.isnan(scores.loc[("element", "a2"), "score"])
+    assert scores.loc[("dimension", "a"), "score"] == pytest.approx(40)  # only a1 present
+    assert scores.loc[("dimension", "a"), "coverage"] == pytest.approx(0.5)
+    assert scores.loc[("element", "a1"), "weight"] == pytest.approx(1.0)
+
+
+def test_coverage_below_threshold_leaves_parent_missing():
+    cat = _catalog(("I1", "a", "a1", 0, 100, 1), ("I3", "a", "a2", 0, 100, 1), ("I4", "b", "b1", 0, 100, 1))
+    scores = score_maturity(_values(I1=40, I3=math.nan, I4=80), cat, _method(min_coverage=0.6))
+    dim_a = scores[(scores["level"] == "dimension") & (scores["code"] == "a")].iloc[0]
+    assert pd.isna(dim_a["score"]) and pd.isna(dim_a["maturity_level"])
+
+
+def test_indicator_under_unknown_element_is_a_config_error():
+    cat = _catalog(("I1", "a", "nowhere", 0, 100, 1))
+    with pytest.raises(ConfigError, match="I1 .a/nowhere."):
+        score_maturity(_values(I1=1), cat, _method())
+
+
+def test_level_bands_must_increase():
+    with pytest.raises(ValueError, match="strictly increasing"):
+        MaturityMethodology.model_validate({**_method().model_dump(), "maturity_levels": [
+            {"level": 1, "min": 0}, {"level": 2, "min": 0}]})
+
+
+def test_shipped_methodology_covers_the_catalog_with_six_dimensions():
+    method = load_methodology(PROJECT.dir / "methodologies" / PROJECT.pipeline.methodology)
+    catalog = load_catalog(PROJECT.dir / "indicators.yaml")
+    method.check_catalog(catalog)
+    assert len(method.dimensions) == 6
+    assert all(len(d.elements) == 3 for d in method.dimensions.values())
+    per_dim = pd.Series([i.dimension for i in catalog.indicators]).value_counts()
+    assert set(per_dim.index) == set(method.dimensions) and per_dim.min() >= 2
