@@ -1,0 +1,28 @@
+"""Quality gate: expectation suites as YAML data, run with Great Expectations (GX Core 1.x) per partition.
+
+GX itself is imported only when a suite is checked or a table validated (it takes seconds to import).
+"""
+
+from kotacerdas.quality.gate import RULES_COLUMNS, QualityResult, validate_table
+from kotacerdas.quality.suite import (
+    CONFIG_PLACEHOLDERS,
+    PARTITION_PLACEHOLDERS,
+    Rule,
+    Suite,
+    default_suite_path,
+    load_suite,
+    load_suites,
+)
+
+__all__ = [
+    "CONFIG_PLACEHOLDERS",
+    "PARTITION_PLACEHOLDERS",
+    "RULES_COLUMNS",
+    "QualityResult",
+    "Rule",
+    "Suite",
+    "default_suite_path",
+    "load_suite",
+    "load_suites",
+    "validate_table",
+]

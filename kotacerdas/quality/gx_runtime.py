@@ -1,0 +1,75 @@
+"""The one Great Expectations (GX Core 1.x) runtime of this process: imported lazily, ephemeral, created once.
+
+Importing GX takes seconds, so nothing imports it at module level; the context and its pandas data source are
+kept for the life of the process and reused by every validation.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from typing import Any
+
+from kotacerdas.errors import ConfigError
+
+DATASOURCE_NAME = "kotacerdas"
+
+_lock = threading.RLock()
+_context: Any = None
+_source: Any = None
+_batch_definitions: dict[str, Any] = {}
+
+
+def import_gx() -> Any:
+    # Must be set before the first import: GX reads it when it initialises its usage statistics.
+    os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
+    import great_expectations as gx
+
+    return gx
+
+
+def lock() -> threading.RLock:
+    """GX's validator is not documented as thread-safe; validations in one process take this lock."""
+    return _lock
+
+
+def get_context() -> Any:
+    """The process-wide ephemeral GX context (no files written), with progress bars off."""
+    global _context, _source
+    with _lock:
+        if _context is None:
+            gx = import_gx()
+            from great_expectations.data_context.types.base import ProgressBarsConfig
+
+            context = gx.get_context(mode="ephemeral")
+            context.variables.progress_bars = ProgressBarsConfig(globally=False)
+            _source = context.data_sources.add_pandas(DATASOURCE_NAME)
+            _context = context
+        return _context
+
+
+def batch_definition(table_name: str) -> Any:
+    """A whole-dataframe batch definition for `table_name` in our pandas data source (made on first use)."""
+    with _lock:
+        bd = _batch_definitions.get(table_name)
+        if bd is None:
+            get_context()
+            asset = _source.add_dataframe_asset(name=table_name)
+            bd = asset.add_batch_definition_whole_dataframe(f"{table_name}_whole")
+            _batch_definitions[table_name] = bd
+        return bd
+
+
+def expectation_class(type_name: str, *, where: str) -> type:
+    """The GX Expectation class for a snake_case name, e.g. `expect_column_values_to_be_in_set`."""
+    import_gx()
+    from great_expectations.exceptions import ExpectationNotFoundError
+    from great_expectations.expectations.registry import get_expectation_impl
+
+    try:
+        return get_expectation_impl(type_name)
+    except ExpectationNotFoundError:
+        raise ConfigError(
+            f"{where}: unknown expectation type {type_name!r}",
+            hint="use the snake_case name of a GX Core 1.x expectation, e.g. expect_column_values_to_be_null",
+        ) from None

@@ -1,0 +1,307 @@
+"""Expectation suites as data: load `config/expectations/<table>.yaml`, check it, and bind its placeholders.
+
+A suite file lists rules; each rule is one GX Core 1.x expectation (`type` is its snake_case name) with a
+stable `id`, a `severity` (`error` rejects the row, `warn` only reports it) and a human `description`.
+
+Placeholders are written `${name}` inside `kwargs` (quote them in YAML flow style: `"${city_codes}"`). A value
+that is exactly `${name}` is replaced by the typed value (a list, a timestamp); `${name}` inside a longer
+string is replaced by its text. Two kinds exist:
+- config placeholders, fixed when the suite is loaded from the ProjectConfig (`CONFIG_PLACEHOLDERS`);
+- partition placeholders, bound for each (city, month) validation (`PARTITION_PLACEHOLDERS`).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import pandas as pd
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from kotacerdas.config import ProjectConfig
+from kotacerdas.errors import ConfigError
+from kotacerdas.schemas import CanonicalTable, get_table
+
+Severity = Literal["error", "warn"]
+
+CONFIG_PLACEHOLDERS: dict[str, str] = {
+    "city_codes": "codes of all cities in cities.yaml",
+    "opd_codes": "codes of the OPDs whose `datasets` include this suite's table",
+    "all_opd_codes": "codes of all OPDs in cities.yaml",
+    "table_columns": "the canonical table's columns, lineage included",
+}
+PARTITION_PLACEHOLDERS: dict[str, str] = {
+    "city": "the partition's city code",
+    "month": "the partition's month, YYYY-MM",
+    "month_start": "first instant of the month (timestamp, inclusive)",
+    "month_end": "first instant of the next month (timestamp, exclusive)",
+}
+KNOWN_PLACEHOLDERS = {**CONFIG_PLACEHOLDERS, **PARTITION_PLACEHOLDERS}
+
+_PLACEHOLDER = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+_MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
+# kwargs that name columns of the table, checked against the canonical schema on load.
+_COLUMN_KWARGS = ("column", "column_A", "column_B")
+_COLUMN_LIST_KWARGS = ("column_list",)
+# The gate sets these itself; a suite must not override them.
+_RESERVED_KWARGS = ("result_format", "catch_exceptions", "meta")
+
+
+class _RuleModel(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    id: Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$")]
+    type: Annotated[str, Field(pattern=r"^expect_[a-z0-9_]+$")]
+    kwargs: dict[str, Any] = Field(default_factory=dict)
+    severity: Severity
+    description: Annotated[str, Field(min_length=1)]
+
+
+class _SuiteModel(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    table: str
+    description: str = ""
+    expectations: list[dict[str, Any]] = Field(min_length=1)
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One expectation of a suite, kwargs still holding partition placeholders."""
+
+    id: str
+    type: str
+    kwargs: Mapping[str, Any]
+    severity: Severity
+    description: str
+    index: int  # position in the file's `expectations:` list, for error messages
+
+    @property
+    def columns(self) -> tuple[str, ...]:
+        """Columns the rule looks at, in a stable order (empty for table-level rules without a column)."""
+        cols = [self.kwargs[k] for k in _COLUMN_KWARGS if k in self.kwargs]
+        for k in _COLUMN_LIST_KWARGS:
+            cols.extend(self.kwargs.get(k) or [])
+        return tuple(str(c) for c in cols)
+
+
+@dataclass(frozen=True)
+class Suite:
+    """A checked suite for one canonical table; `expectations(city, month)` gives bound GX expectations."""
+
+    table: CanonicalTable
+    path: Path
+    rules: tuple[Rule, ...]
+    description: str = ""
+    config_values: Mapping[str, Any] = field(default_factory=dict)
+
+    def rule(self, rule_id: str) -> Rule:
+        for r in self.rules:
+            if r.id == rule_id:
+                return r
+        raise KeyError(f"{self.path}: no rule {rule_id!r}")
+
+    def partition_values(self, city: str, month: str) -> dict[str, Any]:
+        if not _MONTH.match(month):
+            raise ValueError(f"month must be YYYY-MM, got {month!r}")
+        if city not in self.config_values["city_codes"]:
+            raise ConfigError(
+                f"city {city!r} is not in cities.yaml", hint="add it under `cities:` or fix the code"
+            )
+        start = pd.Timestamp(f"{month}-01")
+        return {
+            "city": city,
+            "month": month,
+            "month_start": start,
+            "month_end": start + pd.offsets.MonthBegin(1),
+        }
+
+    def bound_kwargs(self, rule: Rule, city: str, month: str) -> dict[str, Any]:
+        values = {**self.config_values, **self.partition_values(city, month)}
+        return _resolve(dict(rule.kwargs), values, where=self._where(rule))
+
+    def expectations(self, city: str, month: str) -> list[tuple[Rule, Any]]:
+        """(rule, GX Expectation) pairs with every placeholder bound; imports GX (slow, once)."""
+        from kotacerdas.quality.gx_runtime import expectation_class
+
+        out = []
+        for rule in self.rules:
+            kwargs = self.bound_kwargs(rule, city, month)
+            cls = expectation_class(rule.type, where=self._where(rule))
+            try:
+                out.append((rule, cls(**kwargs, meta={"kotacerdas_rule": rule.id})))
+            except Exception as exc:  # GX validates kwargs with pydantic (v1 API); report which rule is wrong
+                raise ConfigError(
+                    f"{self._where(rule)}: kwargs do not fit {rule.type}: {_short(exc)}",
+                    hint="fix `kwargs` (see the GX Core 1.x reference of this expectation)",
+                ) from exc
+        return out
+
+    def _where(self, rule: Rule) -> str:
+        return f"{self.path}: expectations[{rule.index}] ({rule.id})"
+
+
+def default_suite_path(config: ProjectConfig, table: CanonicalTable) -> Path:
+    return config.dir / "expectations" / f"{table.name}.yaml"
+
+
+def load_suite(
+    table: CanonicalTable | str,
+    config: ProjectConfig | None = None,
+    *,
+    path: str | Path | None = None,
+    check_with_gx: bool = True,
+) -> Suite:
+    """Load and check the suite of `table` (default `config/expectations/<table>.yaml`).
+
+    Raises ConfigError naming the file and the expectation index for bad YAML, an unknown field, severity or
+    placeholder, a column not in the canonical table, and (with `check_with_gx`, which imports GX) an unknown
+    expectation type or kwargs GX does not accept (e.g. a missing `value_set`).
+    """
+    table = get_table(table) if isinstance(table, str) else table
+    config = config or ProjectConfig()
+    path = Path(path) if path is not None else default_suite_path(config, table)
+    hint = (
+        "fix the suite file; each expectation needs id, type, kwargs, severity (error|warn) and description"
+    )
+    if not path.is_file():
+        raise ConfigError(f"expectation suite not found: {path}", hint=f"create it for table {table.name!r}")
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: not valid YAML: {exc}", hint="fix the syntax at the line shown") from exc
+    try:
+        suite_model = _SuiteModel.model_validate(data if data is not None else {})
+    except ValidationError as exc:
+        raise ConfigError(f"{path}: {_pydantic_problems(exc)}", hint=hint) from exc
+    if suite_model.table != table.name:
+        raise ConfigError(
+            f"{path}: suite is for table {suite_model.table!r}, expected {table.name!r}",
+            hint="set `table:` to the canonical table this file checks",
+        )
+
+    columns = set(table.all_columns)
+    rules: list[Rule] = []
+    for i, raw in enumerate(suite_model.expectations):
+        where = f"{path}: expectations[{i}]"
+        try:
+            m = _RuleModel.model_validate(raw)
+        except ValidationError as exc:
+            raise ConfigError(f"{where}: {_pydantic_problems(exc)}", hint=hint) from exc
+        where = f"{where} ({m.id})"
+        if any(r.id == m.id for r in rules):
+            raise ConfigError(
+                f"{where}: duplicate rule id {m.id!r}", hint="rule ids must be unique within a suite"
+            )
+        reserved = sorted(set(m.kwargs) & set(_RESERVED_KWARGS))
+        if reserved:
+            raise ConfigError(f"{where}: kwargs {reserved} are set by the quality gate", hint="remove them")
+        _check_placeholders(m.kwargs, where)
+        rule = Rule(m.id, m.type, m.kwargs, m.severity, m.description, i)
+        unknown_cols = [c for c in rule.columns if c not in columns]
+        if unknown_cols:
+            raise ConfigError(
+                f"{where}: column(s) {unknown_cols} not in canonical table {table.name!r}",
+                hint=f"use one of {sorted(columns)}",
+            )
+        rules.append(rule)
+
+    cities = config.cities
+    suite = Suite(
+        table=table,
+        path=path,
+        rules=tuple(rules),
+        description=suite_model.description,
+        config_values={
+            "city_codes": [c.code for c in cities.cities],
+            "opd_codes": [o.code for o in cities.opds_for(table.name)],
+            "all_opd_codes": [o.code for o in cities.opds],
+            "table_columns": list(table.all_columns),
+        },
+    )
+    if check_with_gx:
+        # Bind against a sample partition: placeholders are typed, so any real partition binds the same way.
+        suite.expectations(cities.cities[0].code, "2000-01")
+    return suite
+
+
+def load_suites(config: ProjectConfig | None = None, *, check_with_gx: bool = True) -> dict[str, Suite]:
+    """The suites of all canonical tables, keyed by table name."""
+    from kotacerdas.schemas import CANONICAL_TABLES
+
+    config = config or ProjectConfig()
+    return {name: load_suite(t, config, check_with_gx=check_with_gx) for name, t in CANONICAL_TABLES.items()}
+
+
+# --- placeholders -----------------------------------------------------------------------------------------
+
+
+def _check_placeholders(obj: Any, where: str) -> None:
+    if isinstance(obj, str):
+        for name in _PLACEHOLDER.findall(obj):
+            if name not in KNOWN_PLACEHOLDERS:
+                known = ", ".join("${" + k + "}" for k in KNOWN_PLACEHOLDERS)
+                raise ConfigError(f"{where}: unknown placeholder ${{{name}}}", hint=f"use one of {known}")
+    elif isinstance(obj, Mapping):
+        for v in obj.values():
+            _check_placeholders(v, where)
+    elif isinstance(obj, list | tuple):
+        for v in obj:
+            _check_placeholders(v, where)
+
+
+def _resolve(obj: Any, values: Mapping[str, Any], *, where: str) -> Any:
+    """Replace `${name}` recursively: a whole-string placeholder keeps its type, an embedded one is text."""
+    if isinstance(obj, str):
+        whole = _PLACEHOLDER.fullmatch(obj)
+        if whole:
+            return _copy(values[whole.group(1)])
+
+        def text(m: re.Match[str]) -> str:
+            value = values[m.group(1)]
+            if isinstance(value, list | tuple):
+                raise ConfigError(
+                    f"{where}: list placeholder ${{{m.group(1)}}} used inside a longer string",
+                    hint="write it as the whole value, e.g. `value_set: ${opd_codes}`",
+                )
+            return str(value)
+
+        return _PLACEHOLDER.sub(text, obj)
+    if isinstance(obj, Mapping):
+        return {k: _resolve(v, values, where=where) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        out: list[Any] = []
+        for v in obj:
+            # `[${city}]` and `[${city_codes}]` both read naturally: a list placeholder in a list is spliced.
+            resolved = _resolve(v, values, where=where)
+            if isinstance(v, str) and _PLACEHOLDER.fullmatch(v) and isinstance(resolved, list):
+                out.extend(resolved)
+            else:
+                out.append(resolved)
+        return out
+    return obj
+
+
+def _copy(value: Any) -> Any:
+    return list(value) if isinstance(value, list | tuple) else value
+
+
+# --- error text -------------------------------------------------------------------------------------------
+
+
+def _pydantic_problems(exc: ValidationError) -> str:
+    parts = []
+    for e in exc.errors():
+        loc = ""
+        for p in e["loc"]:
+            loc += f"[{p}]" if isinstance(p, int) else (f".{p}" if loc else str(p))
+        parts.append(f"{loc or '(top level)'}: {e['msg']}")
+    return "; ".join(parts)
+
+
+def _short(exc: Exception) -> str:
+    return " ".join(str(exc).split())
