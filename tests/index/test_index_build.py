@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from kotacerdas.index import STAGES, IndexMethod, IndexMethodError, build_index
+from kotacerdas.index import STAGES, IndexMethod, IndexMethodError, build_index, results_table
 
 
 def tables() -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -115,3 +115,10 @@ def test_panel_build_uses_other_years() -> None:
     assert b.units["Time"].unique().tolist() == [2021]
     b20 = build_index(panel, imeta, {"version": "p", "time": 2020})
     assert b20.data["Raw"].loc["D", "x1"] == 9
+
+
+def test_results_table_sorted_best_first() -> None:
+    b = build_index(*tables(), {"version": "t6"})
+    table = results_table(b.scores, b.units, "Index")
+    assert list(table.index) == ["D", "B", "C", "A"] and table["Rank"].tolist() == [1, 2, 3, 4]
+    assert {"Group_size", "Index", "P1", "P2"} <= set(table.columns)
