@@ -35,3 +35,30 @@ def postgres_url():
     with admin.connect() as conn:
         conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     admin.dispose()
+
+
+# --- ingestion: the OPD simulator over HTTP on loopback ---------------------------------------------------
+
+OPD_TEST_TOKEN = "kc-test-token-7f3a9c1e5b"  # a known value, so tests can prove it never leaks
+
+
+@pytest.fixture(scope="session")
+def opd_project():
+    from kotacerdas.config import ProjectConfig
+
+    return ProjectConfig(REPO_ROOT / "config")
+
+
+@pytest.fixture(scope="session")
+def opd_simulator(opd_project):
+    """One simulator (seed 42, bearer token OPD_TEST_TOKEN) shared by the session; do not inject faults."""
+    from kotacerdas.simulator import OpdSimulator
+
+    with OpdSimulator(opd_project, seed=42, token=OPD_TEST_TOKEN) as sim:
+        yield sim
+
+
+@pytest.fixture
+def opd_env(opd_simulator) -> dict[str, str]:
+    """The environment ingest_table sees: the simulator's URL and the token."""
+    return {"KOTACERDAS_OPD_API_URL": opd_simulator.url, "KOTACERDAS_OPD_API_TOKEN": OPD_TEST_TOKEN}

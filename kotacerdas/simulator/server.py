@@ -47,6 +47,8 @@ class OpdSimulator:
         self._faults: list[tuple[int, int | None]] = []  # (status, retry_after) served before real answers
         self._lock = threading.Lock()
         self.request_count = 0
+        # When True the last page points back to page 1 instead of ending (a buggy API, for loop tests).
+        self.loop_pagination = False
         # path (without query) -> (table, {canonical column: source field})
         self.routes: dict[str, tuple[str, dict[str, str]]] = {}
         for source in project.sources.sources:
@@ -151,8 +153,9 @@ class OpdSimulator:
             page, size = params["page"], params["page_size"]
             chunk = rows[(page - 1) * size: page * size]
             more = page * size < len(rows)
+            next_page = page + 1 if more else (1 if self.loop_pagination else None)
             body = {"data": chunk, "page": page, "page_size": size, "total": len(rows),
-                    "next_page": page + 1 if more else None}
+                    "next_page": next_page}
             return HTTPStatus.OK, {}, _json(body)
         except _ApiError as exc:
             return exc.status, {}, _json({"error": exc.message, "status": int(exc.status)})

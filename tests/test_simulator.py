@@ -1,0 +1,176 @@
+"""The OPD simulator: a real HTTP server with deterministic, realistic and slightly defective data."""
+
+from __future__ import annotations
+
+import csv
+import re
+from collections import Counter
+from datetime import datetime
+
+import pytest
+import requests
+import yaml
+from conftest import OPD_TEST_TOKEN
+
+from kotacerdas.simulator import OpdSimulator, write_file_drops
+
+AUTH = {"Authorization": f"Bearer {OPD_TEST_TOKEN}"}
+REQUESTS_PATH = "/api/v1/layanan/permohonan"
+
+
+def _iso(text):
+    try:
+        return datetime.strptime(text, "%Y-%m-%dT%H:%M:%S") if text else None
+    except ValueError:
+        return None
+
+
+def _get(sim, path, headers=AUTH, **params):
+    return requests.get(sim.url + path, params=params, headers=headers, timeout=10)
+
+
+def _all_pages(sim, path, city, opd, month, page_size):
+    rows, page, pages = [], 1, 0
+    while page is not None:
+        body = _get(sim, path, kode_wilayah=city, kode_opd=opd, bulan=month, page=page,
+                    page_size=page_size).json()
+        assert body["page"] == page and body["page_size"] == page_size
+        rows.extend(body["data"])
+        page, pages = body["next_page"], pages + 1
+    return rows, body["total"], pages
+
+
+def test_same_seed_gives_byte_identical_responses(opd_project, opd_simulator):
+    params = {"kode_wilayah": "19.71", "kode_opd": "DISDUKCAPIL", "bulan": "2025-03", "page": 2,
+              "page_size": 40}
+    first = _get(opd_simulator, REQUESTS_PATH, **params).content
+    with OpdSimulator(opd_project, seed=42) as twin, OpdSimulator(opd_project, seed=7) as other:
+        assert _get(twin, REQUESTS_PATH, headers={}, **params).content == first
+        assert _get(other, REQUESTS_PATH, headers={}, **params).content != first
+
+
+def test_pagination_follows_next_page_to_the_total(opd_simulator):
+    rows, total, pages = _all_pages(opd_simulator, REQUESTS_PATH, "19.71", "DISDUKCAPIL", "2025-03", 50)
+    expected = opd_simulator.rows("service_requests", "19.71", "DISDUKCAPIL", "2025-03")
+    assert rows == expected and total == len(expected)
+    assert pages == -(-total // 50)
+    beyond = _get(opd_simulator, REQUESTS_PATH, kode_wilayah="19.71", kode_opd="DISDUKCAPIL", bulan="2025-03",
+                  page=pages + 5, page_size=50).json()
+    assert beyond["data"] == [] and beyond["next_page"] is None
+
+
+def test_field_names_are_the_source_side_names(opd_project, opd_simulator):
+    sources = yaml.safe_load((opd_project.dir / "sources.yaml").read_text())["sources"]
+    for src in (s for s in sources if s["type"] == "rest"):
+        path = src["path"].split("?")[0]
+        opd = opd_project.cities.opds_for(src["table"])[0].code
+        row = _get(opd_simulator, path, kode_wilayah="19.71", kode_opd=opd, bulan="2025-05").json()["data"][0]
+        assert list(row) == list(src["columns"])
+
+
+@pytest.mark.parametrize(("params", "status"), [
+    ({"kode_wilayah": "19.71", "kode_opd": "DINKES", "bulan": "2025-3"}, 400),
+    ({"kode_wilayah": "19.71", "kode_opd": "DINKES"}, 400),
+    ({"kode_wilayah": "19.71", "kode_opd": "DINKES", "bulan": "2025-03", "page": "0"}, 400),
+    ({"kode_wilayah": "19.71", "kode_opd": "DINKES", "bulan": "2025-03", "page_size": "abc"}, 400),
+    ({"kode_wilayah": "99.99", "kode_opd": "DINKES", "bulan": "2025-03"}, 404),
+    ({"kode_wilayah": "19.71", "kode_opd": "DISPAR", "bulan": "2025-03"}, 404),  # DISPAR has no requests
+])
+def test_bad_parameters_get_json_errors(opd_simulator, params, status):
+    resp = _get(opd_simulator, REQUESTS_PATH, **params)
+    assert resp.status_code == status
+    assert resp.json()["error"]
+
+
+def test_token_is_required_when_configured(opd_simulator):
+    params = {"kode_wilayah": "19.71", "kode_opd": "DINKES", "bulan": "2025-03"}
+    assert _get(opd_simulator, REQUESTS_PATH, headers={}, **params).status_code == 401
+    wrong = {"Authorization": "Bearer nope"}
+    assert _get(opd_simulator, REQUESTS_PATH, headers=wrong, **params).status_code == 401
+    assert _get(opd_simulator, "/api/v1/unknown", **params).status_code == 404
+
+
+def test_data_is_realistic(opd_project, opd_simulator):
+    months = [f"2025-{m:02d}" for m in range(1, 7)]
+    services = {s.code: s for o in opd_project.cities.opds for s in o.services}
+    rows = [r for m in months for o in opd_project.cities.opds_for("service_requests")
+            for r in opd_simulator.rows("service_requests", "19.71", o.code, m)]
+    per_opd_month = Counter((r["kode_opd"], r["id_permohonan"].split("-")[-2]) for r in rows)
+    assert len(per_opd_month) == 6 * len(opd_project.cities.opds_for("service_requests"))
+    assert min(per_opd_month.values()) >= 10 and max(per_opd_month.values()) <= 500
+    # Offline-only services never arrive online.
+    assert all(r["kanal"] != "online" for r in rows if not services[r["kode_layanan"]].online)
+    # Personal data looks real: 16-digit NIK starting with the region code, Indonesian mobile numbers.
+    assert all(re.fullmatch(r"1971\d{12}", r["nik_pemohon"]) for r in rows)
+    assert all(re.fullmatch(r"08\d{8,11}", r["hp_pemohon"]) for r in rows if r["hp_pemohon"])
+    # Few requests at the office on Sundays.
+    offline = [_iso(r["tgl_pengajuan"]) for r in rows if r["kanal"] == "offline" and _iso(r["tgl_pengajuan"])]
+    assert sum(ts.weekday() == 6 for ts in offline) / len(offline) < 0.02
+    statuses = [r["status"] for r in rows]
+    assert statuses.count("completed") / len(rows) > 0.75
+    assert "rejected" in statuses and "in_process" in statuses
+    # Some SLA breaches, but not most.
+    done = [r for r in rows
+            if r["status"] == "completed" and _iso(r["tgl_selesai"]) and _iso(r["tgl_pengajuan"])]
+    late = sum((_iso(r["tgl_selesai"]) - _iso(r["tgl_pengajuan"])).total_seconds() > r["standar_hari"] * 86400
+               for r in done)
+    assert 0.03 < late / len(done) < 0.35
+    # About 1 % deliberate defects: unknown channels, completed before submitted, unparseable dates, ...
+    bad = [r for r in rows if r["kanal"] not in ("online", "offline")
+           or _iso(r["tgl_pengajuan"]) is None
+           or (r["tgl_selesai"] and r["tgl_selesai"] < r["tgl_pengajuan"])
+           or r["tgl_pengajuan"][:7] not in months]
+    assert 0.002 < len(bad) / len(rows) < 0.03
+
+
+def test_ikm_answers_are_mostly_three_or_four(opd_simulator):
+    rows = opd_simulator.rows("satisfaction_responses", "19.71", "DISDUKCAPIL", "2025-02")
+    answers = [r[f"u{i}"] for r in rows for i in range(1, 10)]
+    assert sum(a in (3, 4) for a in answers) / len(answers) > 0.85
+    assert set(answers) <= {0, 1, 2, 3, 4, 5}
+
+
+def test_complaints_have_delays_and_some_unresolved(opd_simulator):
+    rows = [r for m in ("2025-01", "2025-02", "2025-03")
+            for r in opd_simulator.rows("complaints", "19.71", "DISDUKCAPIL", m)]
+    assert any(r["tgl_selesai"] is None for r in rows)
+    assert sum(r["tgl_tanggapan_pertama"] is not None for r in rows) / len(rows) > 0.8
+    assert sum(bool(r["email_pelapor"]) for r in rows) / len(rows) > 0.7
+
+
+def test_fail_next_serves_the_injected_status(opd_project):
+    with OpdSimulator(opd_project) as sim:
+        sim.fail_next(1, status=429, retry_after=3)
+        params = {"kode_wilayah": "19.71", "kode_opd": "DINKES", "bulan": "2025-03"}
+        first = _get(sim, REQUESTS_PATH, headers={}, **params)
+        assert first.status_code == 429 and first.headers["Retry-After"] == "3"
+        assert _get(sim, REQUESTS_PATH, headers={}, **params).status_code == 200
+
+
+def test_file_drops_follow_the_template(opd_project, tmp_path):
+    paths = write_file_drops(opd_project, tmp_path, ["19.71", "19.03"], ["2025-01", "2025-02"], seed=42)
+    catalog = yaml.safe_load((opd_project.dir / "indicators.yaml").read_text())["indicators"]
+    submitted = [i for i in catalog if i["method"]["type"] == "submitted"]
+    producers = {i["producer"] for i in submitted}
+    assert len(paths) == 2 * 2 * len(producers)
+    sample = tmp_path / "19.71" / "DLH" / "capaian_indikator_2025-02.csv"
+    raw = sample.read_bytes()
+    assert raw.startswith(b"\xef\xbb\xbf") and b"\r\n" in raw
+    rows = list(csv.DictReader(raw.decode("utf-8-sig").splitlines(), delimiter=";"))
+    assert list(rows[0]) == ["Kode Wilayah", "Kode OPD", "Kode Indikator", "Periode", "Nilai", "Satuan",
+                             "Bukti Dukung"]
+    assert {r["Kode Indikator"] for r in rows} == {i["code"] for i in submitted if i["producer"] == "DLH"}
+    for r in rows:
+        assert re.fullmatch(r"\d+,\d{2}", r["Nilai"]), r  # decimal comma
+        ind = next(i for i in submitted if i["code"] == r["Kode Indikator"])
+        lo, hi = sorted((ind["goalposts"]["worst"], ind["goalposts"]["best"]))
+        assert lo <= float(r["Nilai"].replace(",", ".")) <= hi
+        assert re.fullmatch(r"\d{3}/\d{2}/DLH/II/2025", r["Bukti Dukung"])
+    # per-population indicators are written as raw counts: rate × population / N
+    tourism = list(csv.DictReader((tmp_path / "19.71" / "DISPAR" / "capaian_indikator_2025-01.csv")
+                                  .read_text(encoding="utf-8-sig").splitlines(), delimiter=";"))[0]
+    rate = int(tourism["Nilai"]) * 1000 / 242285
+    assert 0 <= rate <= 200
+    again = write_file_drops(opd_project, tmp_path / "again", ["19.71"], ["2025-02"], seed=42)
+    again_dlh = next(p for p in again if p.parent.name == "DLH")
+    assert again_dlh.read_bytes() == raw
