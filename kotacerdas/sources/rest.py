@@ -142,8 +142,9 @@ def fetch_pages(source: RestSource, *, city: str, opd: str, month: str, env: Map
                         if resp.status_code in (401, 403)
                         else "check the city/OPD codes against the OPD's API" if resp.status_code == 404
                         else "the OPD API kept failing; re-run later or contact the OPD")
-                raise SourceError(f"{source.name}: GET {safe_url} answered HTTP {resp.status_code}: {body}",
-                                  hint=hint)
+                retried = f" after {source.retries} retries" if resp.status_code in RETRY_STATUSES else ""
+                raise SourceError(f"{source.name}: GET {safe_url} answered HTTP {resp.status_code}{retried}: "
+                                  f"{body}", hint=hint)
             content = resp.content
             try:
                 payload = json.loads(content)

@@ -1,0 +1,240 @@
+"""Ingestion end to end: the OPD simulator over real HTTP, and file drops from a real landing folder."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+import socket
+from pathlib import Path
+
+import pytest
+import yaml
+from conftest import OPD_TEST_TOKEN
+
+from kotacerdas.config import ProjectConfig, RestSource
+from kotacerdas.errors import ConfigError, SourceError
+from kotacerdas.schemas import LINEAGE_COLUMNS, get_table
+from kotacerdas.simulator import OpdSimulator, write_file_drops
+from kotacerdas.sources import ingest_table
+from kotacerdas.sources.files import read_file_drop
+from kotacerdas.sources.landing import read_manifest
+from kotacerdas.sources.rest import expand_env, fetch_pages
+
+CITY, MONTH = "19.71", "2025-03"
+REST_TABLES = ("service_requests", "complaints", "satisfaction_responses")
+
+
+def _edited_project(tmp_path: Path, opd_project: ProjectConfig, edit_sources=None, edit_cities=None):
+    """A copy of config/ in tmp_path with sources.yaml / cities.yaml changed by the given functions."""
+    target = tmp_path / "config"
+    shutil.copytree(opd_project.dir, target)
+    for name, edit in (("sources.yaml", edit_sources), ("cities.yaml", edit_cities)):
+        if edit is not None:
+            data = yaml.safe_load((target / name).read_text(encoding="utf-8"))
+            edit(data)
+            text = yaml.safe_dump(data, allow_unicode=True, sort_keys=False)
+            (target / name).write_text(text, encoding="utf-8")
+    return ProjectConfig(target)
+
+
+def _closed_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]  # closed again when the block ends: connections are refused
+
+
+def _all_text(root: Path) -> str:
+    return "\n".join(p.read_bytes().decode("utf-8", "replace") for p in root.rglob("*") if p.is_file())
+
+
+@pytest.mark.parametrize("table", REST_TABLES)
+def test_rest_table_end_to_end(opd_project, opd_simulator, opd_env, tmp_path, table):
+    result = ingest_table(opd_project, table, CITY, MONTH, raw_dir=tmp_path / "raw",
+                          landing_dir=tmp_path / "landing", env=opd_env)
+    assert result.failures == []
+    source = opd_project.sources.for_table(table)[0]
+    opds = opd_project.cities.opds_for(table)
+    expected = sum(len(opd_simulator.rows(table, CITY, o.code, MONTH)) for o in opds)
+    assert len(result.frame) == expected > 0
+    assert list(result.frame.columns) == list(get_table(table).columns) + list(LINEAGE_COLUMNS)
+    assert set(result.frame["opd_code"]) == {o.code for o in opds}
+    # Every payload is stored unchanged with a correct checksum, a sidecar and a manifest line.
+    for raw in result.raw_files:
+        content = (tmp_path / "raw" / raw.relpath).read_bytes()
+        assert hashlib.sha256(content).hexdigest() == raw.sha256
+        assert raw.relpath.startswith(f"{source.name}/{CITY}/{MONTH}/")
+        meta = json.loads((tmp_path / "raw" / (raw.relpath + ".meta.json")).read_text())
+        assert meta["sha256"] == raw.sha256 and meta["rows"] == len(json.loads(content)["data"])
+        assert meta["origin"].startswith(opd_env["KOTACERDAS_OPD_API_URL"])
+        assert meta["fetched_at"].endswith("Z")
+    manifest = read_manifest(tmp_path / "raw", source=result.raw_files[0].source, city=CITY, month=MONTH)
+    assert {m["sha256"] for m in manifest} == {r.sha256 for r in result.raw_files}
+    # Lineage points at the exact row of the exact payload.
+    first_col = next(iter(get_table(table).columns))
+    source_field = next(k for k, v in source.columns.items() if v == first_col)
+    for _, row in result.frame.sample(20, random_state=1).iterrows():
+        payload = json.loads((tmp_path / "raw" / row["_raw_file"]).read_text(encoding="utf-8"))
+        assert payload["data"][row["_raw_row"] - 1][source_field] == row[first_col]
+
+
+def test_pages_are_followed_and_refetches_never_overwrite(opd_project, opd_simulator, opd_env, tmp_path):
+    small_pages = _edited_project(
+        tmp_path, opd_project,
+        edit_sources=lambda d: next(s for s in d["sources"] if s["table"] == "service_requests").update(
+            page_size=60))
+    raw_dir = tmp_path / "raw"
+    first = ingest_table(small_pages, "service_requests", CITY, MONTH, raw_dir=raw_dir, landing_dir=tmp_path,
+                         env=opd_env)
+    total = len(opd_simulator.rows("service_requests", CITY, "DISDUKCAPIL", MONTH))
+    disduk = [r for r in first.raw_files if "/DISDUKCAPIL/" in r.relpath]
+    assert len(disduk) == -(-total // 60) > 1
+    assert (first.frame["opd_code"] == "DISDUKCAPIL").sum() == total
+    second = ingest_table(small_pages, "service_requests", CITY, MONTH, raw_dir=raw_dir, landing_dir=tmp_path,
+                          env=opd_env)
+    assert not {r.relpath for r in first.raw_files} & {r.relpath for r in second.raw_files}
+    assert all((raw_dir / r.relpath).is_file() for r in first.raw_files + second.raw_files)
+    manifest = read_manifest(raw_dir, source="opd_api_service_requests", city=CITY, month=MONTH)
+    assert len(manifest) == len(first.raw_files) + len(second.raw_files)
+
+
+def test_failing_source_is_reported_while_others_deliver(opd_project, opd_env, tmp_path):
+    port = _closed_port()
+
+    def add_broken_source(data):
+        broken = dict(next(s for s in data["sources"] if s["name"] == "opd_api_complaints"))
+        broken.update(name="lapor_mirror", base_url=f"http://127.0.0.1:{port}", retries=1,
+                      backoff_factor=0.01, timeout_seconds=[1.0, 2.0])
+        data["sources"].append(broken)
+
+    project = _edited_project(tmp_path, opd_project, edit_sources=add_broken_source)
+    result = ingest_table(project, "complaints", CITY, MONTH, raw_dir=tmp_path / "raw",
+                          landing_dir=tmp_path / "landing", env=opd_env)
+    opds = {o.code for o in project.cities.opds_for("complaints")}
+    assert {f.opd for f in result.failures} == opds
+    for f in result.failures:
+        assert (f.source, f.table, f.city, f.month) == ("lapor_mirror", "complaints", CITY, MONTH)
+        assert f.url.startswith(f"http://127.0.0.1:{port}/api/v1/pengaduan?kode_wilayah=19.71&kode_opd={f.opd}")
+        assert "lapor_mirror" in str(f) and f.url in str(f) and f.hint
+        assert OPD_TEST_TOKEN not in str(f)
+    # The working source still delivered every OPD.
+    assert set(result.frame["opd_code"]) == opds and len(result.frame) > 50
+
+
+def test_unknown_opd_404_fails_only_that_opd(opd_project, opd_env, tmp_path):
+    project = _edited_project(tmp_path, opd_project, edit_cities=lambda d: d["opds"].append(
+        {"code": "DISNAKER", "name": "Dinas Tenaga Kerja", "datasets": ["complaints"], "services": []}))
+    # opd_simulator was built from the original config, so it does not know DISNAKER.
+    result = ingest_table(project, "complaints", CITY, MONTH, raw_dir=tmp_path / "raw", landing_dir=tmp_path,
+                          env=opd_env)
+    assert [(f.opd, f.source) for f in result.failures] == [("DISNAKER", "opd_api_complaints")]
+    assert "HTTP 404" in result.failures[0].message and "kode_opd=DISNAKER" in result.failures[0].url
+    assert "DISNAKER" not in set(result.frame["opd_code"]) and len(result.frame) > 50
+
+
+def test_token_never_leaks_into_raw_zone_or_errors(opd_project, opd_env, tmp_path, caplog):
+    caplog.set_level("DEBUG")
+    ok = ingest_table(opd_project, "satisfaction_responses", CITY, MONTH, raw_dir=tmp_path / "raw",
+                      landing_dir=tmp_path, env=opd_env)
+    assert ok.failures == [] and len(ok.frame) > 0
+    wrong_token = "kc-wrong-token-e81b0c44"
+    denied = ingest_table(opd_project, "satisfaction_responses", CITY, MONTH, raw_dir=tmp_path / "raw",
+                          landing_dir=tmp_path, env={**opd_env, "KOTACERDAS_OPD_API_TOKEN": wrong_token})
+    assert len(denied.failures) == len(opd_project.cities.opds_for("satisfaction_responses"))
+    assert all("HTTP 401" in f.message and "KOTACERDAS_OPD_API_TOKEN" in f.hint for f in denied.failures)
+    texts = _all_text(tmp_path / "raw") + "".join(str(f) for f in denied.failures) + caplog.text
+    assert OPD_TEST_TOKEN not in texts and wrong_token not in texts
+    # Without the env var there is simply no Authorization header (and the simulator says 401).
+    no_token = {"KOTACERDAS_OPD_API_URL": opd_env["KOTACERDAS_OPD_API_URL"]}
+    anonymous = ingest_table(opd_project, "satisfaction_responses", CITY, MONTH, raw_dir=tmp_path / "raw",
+                             landing_dir=tmp_path, env=no_token)
+    assert anonymous.failures and all("HTTP 401" in f.message for f in anonymous.failures)
+
+
+def test_unset_base_url_variable_is_a_clear_config_error(opd_project, tmp_path):
+    source = opd_project.sources.for_table("complaints")[0]
+    with pytest.raises(ConfigError, match="KOTACERDAS_OPD_API_URL is not set"):
+        expand_env(source.base_url, {}, what="base_url")
+    result = ingest_table(opd_project, "complaints", CITY, MONTH, raw_dir=tmp_path / "raw",
+                          landing_dir=tmp_path, env={})
+    assert result.failures and all("KOTACERDAS_OPD_API_URL is not set" in f.message for f in result.failures)
+    assert len(result.frame) == 0
+
+
+def test_retries_on_503_and_429_then_succeeds(opd_project, tmp_path):
+    source = next(s for s in opd_project.sources.for_table("complaints") if isinstance(s, RestSource))
+    with OpdSimulator(opd_project, seed=3) as sim:
+        env = {"KOTACERDAS_OPD_API_URL": sim.url}
+        sim.fail_next(1, status=503)
+        sim.fail_next(1, status=429, retry_after=0)
+        pages = list(fetch_pages(source, city=CITY, opd="DINKES", month=MONTH, env=env))
+        assert sim.request_count == 3 and len(pages) == 1
+        assert len(pages[0].rows) == len(sim.rows("complaints", CITY, "DINKES", MONTH))
+        # More failures than retries: a SourceError naming the status and the URL.
+        sim.fail_next(source.retries + 1, status=503, retry_after=0)
+        fast = source.model_copy(update={"backoff_factor": 0.01})
+        with pytest.raises(SourceError, match=r"kode_opd=DINKES.*HTTP 503 after 4 retries"):
+            list(fetch_pages(fast, city=CITY, opd="DINKES", month=MONTH, env=env))
+
+
+def test_pagination_loop_is_detected(opd_project, tmp_path):
+    source = next(s for s in opd_project.sources.for_table("service_requests") if isinstance(s, RestSource))
+    source = source.model_copy(update={"page_size": 100})
+    with OpdSimulator(opd_project) as sim:
+        sim.loop_pagination = True
+        with pytest.raises(SourceError, match="pagination loop"):
+            list(fetch_pages(source, city=CITY, opd="DISDUKCAPIL", month=MONTH, env={"KOTACERDAS_OPD_API_URL":
+                                                                                       sim.url}))
+
+
+def test_file_drop_ingest_with_bom_and_decimal_comma(opd_project, tmp_path):
+    landing = tmp_path / "landing"
+    paths = write_file_drops(opd_project, landing, [CITY], [MONTH])
+    result = ingest_table(opd_project, "indicator_submissions", CITY, MONTH, raw_dir=tmp_path / "raw",
+                          landing_dir=landing, env={})
+    assert result.failures == []
+    assert len(result.raw_files) == len(paths)
+    for raw in result.raw_files:  # stored byte for byte (BOM included)
+        assert (tmp_path / "raw" / raw.relpath).read_bytes()[:3] == b"\xef\xbb\xbf"
+    frame = result.frame
+    assert frame["city_code"].eq(CITY).all() and frame["period"].eq(MONTH).all()
+    dlh = frame[frame["indicator_code"] == "ENV_GREEN_OPEN_SPACE_SHARE"].iloc[0]
+    text = (landing / CITY / "DLH" / f"capaian_indikator_{MONTH}.csv").read_text(encoding="utf-8-sig")
+    delivered = next(line for line in text.splitlines() if "ENV_GREEN_OPEN_SPACE_SHARE" in line).split(";")[4]
+    assert "," in delivered and dlh["value"] == delivered.replace(",", ".")
+    assert dlh["_raw_row"] == 2 and dlh["_raw_file"].endswith(f"DLH/{dlh['_raw_file'].split('/')[-2]}/"
+                                                              f"capaian_indikator_{MONTH}.csv")
+
+
+def test_missing_file_and_bad_headers_are_failures(opd_project, tmp_path):
+    landing = tmp_path / "landing"
+    write_file_drops(opd_project, landing, [CITY], [MONTH])
+    (landing / CITY / "DISPAR" / f"capaian_indikator_{MONTH}.csv").unlink()
+    bad = landing / CITY / "DLH" / f"capaian_indikator_{MONTH}.csv"
+    bad.write_bytes(bad.read_bytes().replace(b"Nilai", b"Angka"))
+    result = ingest_table(opd_project, "indicator_submissions", CITY, MONTH, raw_dir=tmp_path / "raw",
+                          landing_dir=landing, env={})
+    by_opd = {f.opd: f for f in result.failures}
+    assert set(by_opd) == {"DISPAR", "DLH"}
+    assert "expected file 19.71/DISPAR/capaian_indikator_2025-03.csv not found" in by_opd["DISPAR"].message
+    assert str(landing) in by_opd["DISPAR"].message and "DISPAR" in by_opd["DISPAR"].hint
+    assert str(bad) in by_opd["DLH"].message and "'Angka'" in by_opd["DLH"].message
+    assert "Nilai" in by_opd["DLH"].message  # the expected headers are listed
+    assert {"DISPAR", "DLH"}.isdisjoint(set(result.frame["opd_code"])) and len(result.frame) > 0
+    # The malformed file is still kept in the raw zone as the record of what the OPD sent.
+    assert any(r.relpath.endswith("DLH/" + r.relpath.split("/")[-2] + f"/capaian_indikator_{MONTH}.csv")
+               for r in result.raw_files)
+
+
+def test_read_file_drop_keeps_text_and_names_the_file(opd_project, tmp_path):
+    source = opd_project.sources.for_table("indicator_submissions")[0]
+    path = tmp_path / "x.csv"
+    path.write_bytes("\ufeffKode Wilayah;Kode OPD;Kode Indikator;Periode;Nilai;Satuan;Bukti Dukung\r\n"
+                     "19.71;DLH;ENV_X;2025-03;1.234,5;%;001/DLH\r\n19.71;DLH;ENV_Y;2025-03;n/a;%;\r\n"
+                     .encode())
+    frame = read_file_drop(source, path)
+    assert frame["value"].tolist() == ["1234.5", "n/a"]  # thousands dot + decimal comma normalised; junk kept
+    assert frame["evidence_ref"].tolist()[1] is None or frame["evidence_ref"].isna().tolist()[1]
+    path.write_text("Kode;Nilai\n1;2\n", encoding="utf-8")
+    with pytest.raises(SourceError, match=r"x\.csv.*expected exactly"):
+        read_file_drop(source, path)
