@@ -22,6 +22,7 @@ class GateResult:
     input_rows: int  # rows that reached staging
     rejected_rows: int  # distinct rows kept out by an `error` rule or by staging
     threshold: float
+    failed_table_rules: tuple[str, ...] = ()  # table-level `error` rules (columns, volume) that failed
 
     @property
     def rejected_share(self) -> float:
@@ -29,16 +30,18 @@ class GateResult:
 
     @property
     def passed(self) -> bool:
-        return self.rejected_share <= self.threshold
+        return self.rejected_share <= self.threshold and not self.failed_table_rules
 
     def verdict(self) -> str:
         share = f"{self.rejected_share:.1%} of {self.input_rows} rows rejected (threshold {self.threshold:.0%})"
         if self.passed:
             return f"{self.table}: passed — {share}"
         top = (self.quarantine[self.quarantine["severity"] == "error"]["rule"].value_counts().head(3))
-        rules = ", ".join(f"{r} ({n})" for r, n in top.items())
-        return (f"{self.table}: BLOCKED — {share}; most frequent rules: {rules}. See the `quarantine` table "
-                f"for {self.city_code} {self.period}, fix the data at the OPD, then re-run the partition.")
+        rules = ", ".join(f"{r} ({n})" for r, n in top.items()) or "none"
+        table_rules = f"; failed table rules: {', '.join(self.failed_table_rules)}" if self.failed_table_rules else ""
+        return (f"{self.table}: BLOCKED — {share}; most frequent rules: {rules}{table_rules}. See the "
+                f"`quarantine` table for {self.city_code} {self.period}, fix the data at the OPD, then re-run "
+                "the partition.")
 
     def summary_metadata(self) -> dict:
         return {
@@ -60,7 +63,7 @@ def run_quality_gate(project: ProjectConfig, table: CanonicalTable, staged: Stag
                      month: str) -> GateResult:
     from kotacerdas.quality import load_suite, validate_table  # GX is slow to import: only when validating
 
-    suite = load_suite(project, table.name, city=city, month=month)
+    suite = load_suite(table, project)
     checked = validate_table(staged.frame, table, suite, city=city, month=month)
     quarantine = pd.concat([staged.rejected, checked.rejected], ignore_index=True)
     quarantine = quarantine.astype(QUARANTINE_COLUMNS)
@@ -80,4 +83,5 @@ def run_quality_gate(project: ProjectConfig, table: CanonicalTable, staged: Stag
         input_rows=input_rows,
         rejected_rows=staging_rejected + (len(staged.frame) - len(checked.valid)),
         threshold=project.pipeline.max_rejected_share,
+        failed_table_rules=tuple(checked.failed_table_rules),
     )

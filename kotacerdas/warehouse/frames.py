@@ -16,8 +16,8 @@ def ingest_log_frames(results: Iterable[IngestResult], city: str, month: str) ->
         for f in result.raw_files:
             raw_rows.append({
                 "city_code": city, "period": month, "table_name": result.table, "source": f.source,
-                "raw_file": str(f.path), "sha256": f.sha256, "origin": f.origin, "row_count": f.rows,
-                "fetched_at": pd.Timestamp(f.fetched_at).tz_localize(None),
+                "raw_file": f.relpath, "sha256": f.sha256, "origin": f.origin, "row_count": f.rows,
+                "fetched_at": pd.Timestamp(f.fetched_at).tz_convert(None),
             })
         for f in result.failures:
             failure_rows.append({

@@ -1,0 +1,1 @@
+"""The Dagster code location of kotacerdas (definitions, resources, jobs, partitions) and the CLI."""

@@ -1,0 +1,181 @@
+"""The `kotacerdas` command: demo, run, scorecard and the OPD simulator."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import time
+from typing import Annotated
+
+import pandas as pd
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from kotacerdas.config import ProjectConfig
+from kotacerdas.errors import KotacerdasError
+
+app = typer.Typer(help="kotacerdas: OPD service data → validated indicators → smart-city maturity indices.",
+                  no_args_is_help=True, pretty_exceptions_enable=False)
+console = Console()
+
+API_URL_ENV = "KOTACERDAS_OPD_API_URL"
+API_TOKEN_ENV = "KOTACERDAS_OPD_API_TOKEN"
+DIMENSIONS = ("governance", "branding", "economy", "living", "society", "environment")
+
+
+def month_range(spec: str) -> list[str]:
+    """'2025-01:2025-12' or '2025-03' → ['2025-01', …]."""
+    start, _, end = spec.partition(":")
+    try:
+        periods = pd.period_range(pd.Period(start, "M"), pd.Period(end or start, "M"), freq="M")
+    except ValueError as exc:
+        raise typer.BadParameter(f"{spec!r}: expected YYYY-MM or YYYY-MM:YYYY-MM ({exc})") from exc
+    if not len(periods):
+        raise typer.BadParameter(f"{spec!r}: the range is empty (is the end before the start?)")
+    return [str(p) for p in periods]
+
+
+def _cities(project: ProjectConfig, codes: list[str] | None) -> list[str]:
+    known = [c.code for c in project.cities.cities]
+    for code in codes or []:
+        if code not in known:
+            raise typer.BadParameter(f"city {code!r} is not in {project.dir / 'cities.yaml'}; known: {known}")
+    return codes or known
+
+
+def _run_with_progress(cities: list[str], months: list[str]):
+    from pipelines.definitions import defs
+    from pipelines.runner import local_instance, run_partitions
+
+    partitions = [(c, m) for c in cities for m in months]
+    instance = local_instance()
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    with Progress(*columns, console=console) as progress:
+        task = progress.add_task("materializing partitions", total=len(partitions))
+
+        def done(outcome):
+            mark = "[green]ok[/]" if outcome.success else "[red]problem[/]"
+            progress.console.print(f"  {outcome.city} {outcome.month}: {mark}")
+            progress.advance(task)
+
+        return run_partitions(defs, partitions, instance=instance, on_done=done, log_level="WARNING")
+
+
+def _print_outcomes(outcomes) -> None:
+    bad = [o for o in outcomes if not o.success]
+    for o in bad:
+        console.print(f"[red]{o.city} {o.month}[/] (run {o.run_id}):")
+        for p in o.problems:
+            console.print(f"    {p}")
+    if bad:
+        console.print(f"[yellow]{len(bad)} of {len(outcomes)} partition(s) had problems; details in the Dagster "
+                      "UI (`make ui`) and in the warehouse tables quarantine / ingest_failures.[/]")
+
+
+def print_scorecard(cities: list[str], months: list[str]) -> pd.DataFrame:
+    from kotacerdas.report.scorecard import read_scorecard
+    from pipelines.resources import WarehouseResource
+
+    warehouse = WarehouseResource()
+    engine = warehouse.engine()
+    try:
+        card = read_scorecard(engine, cities, months)
+    finally:
+        engine.dispose()
+    table = Table(title=f"Smart-city maturity — warehouse {warehouse.display()}")
+    for col in ("city", "month", *DIMENSIONS, "index", "level"):
+        table.add_column(col, justify="left" if col in ("city", "month") else "right")
+    fmt = lambda v: "—" if pd.isna(v) else f"{v:.2f}"  # noqa: E731 - display only; unrounded in warehouse
+    for row in card.to_dict("records"):
+        table.add_row(row["city_code"], row["period"], *(fmt(row.get(d)) for d in DIMENSIONS), fmt(row["index"]),
+                      "—" if pd.isna(row["maturity_level"]) else str(int(row["maturity_level"])))
+    console.print(table)
+    return card
+
+
+@app.command()
+def demo(
+    months: Annotated[str, typer.Option(help="YYYY-MM:YYYY-MM")] = "2025-01:2025-12",
+    city: Annotated[list[str] | None, typer.Option(help="city code (repeatable); default all")] = None,
+    seed: Annotated[int, typer.Option(help="simulator seed")] = 42,
+) -> None:
+    """Start the OPD simulator, run the whole pipeline for every city × month, print the scorecard."""
+    from kotacerdas.simulator import OpdSimulator, write_file_drops
+    from pipelines.resources import ProjectResource
+
+    started = time.perf_counter()
+    project = ProjectConfig()
+    cities, periods = _cities(project, city), month_range(months)
+    token = os.environ.get(API_TOKEN_ENV) or secrets.token_urlsafe(24)
+    with OpdSimulator(project, seed=seed, token=token) as sim:
+        os.environ[API_URL_ENV] = sim.url
+        os.environ[API_TOKEN_ENV] = token
+        landing = ProjectResource().landing_dir()
+        files = write_file_drops(project, landing, cities, periods, seed=seed)
+        console.print(f"OPD simulator at {sim.url} (seed {seed}); {len(files)} file drop(s) in {landing}")
+        outcomes = _run_with_progress(cities, periods)
+    print_scorecard(cities, periods)
+    _print_outcomes(outcomes)
+    console.print(f"demo finished in {time.perf_counter() - started:.1f} s "
+                  f"({len(outcomes)} partitions, {sum(o.success for o in outcomes)} clean)")
+    if not any(o.success for o in outcomes):
+        raise typer.Exit(1)
+
+
+@app.command()
+def run(
+    months: Annotated[str, typer.Option(help="YYYY-MM:YYYY-MM")],
+    city: Annotated[list[str] | None, typer.Option(help="city code (repeatable); default all")] = None,
+) -> None:
+    """Run the pipeline against the sources configured in config/sources.yaml (no simulator)."""
+    project = ProjectConfig()
+    cities, periods = _cities(project, city), month_range(months)
+    outcomes = _run_with_progress(cities, periods)
+    print_scorecard(cities, periods)
+    _print_outcomes(outcomes)
+    if not all(o.success for o in outcomes):
+        raise typer.Exit(1)
+
+
+@app.command()
+def scorecard(
+    months: Annotated[str | None, typer.Option(help="YYYY-MM:YYYY-MM")] = None,
+    city: Annotated[list[str] | None, typer.Option(help="city code (repeatable)")] = None,
+) -> None:
+    """Print dimension scores, index and maturity level from the warehouse."""
+    print_scorecard(city or [], month_range(months) if months else [])
+
+
+@app.command("simulate-opd")
+def simulate_opd(
+    port: Annotated[int, typer.Option(help="0 = any free port")] = 8765,
+    seed: int = 42,
+    token: Annotated[str | None, typer.Option(envvar=API_TOKEN_ENV, help="require this bearer token")] = None,
+) -> None:
+    """Serve the synthetic OPD APIs on 127.0.0.1 until Ctrl-C."""
+    from kotacerdas.simulator import OpdSimulator
+
+    with OpdSimulator(ProjectConfig(), seed=seed, token=token, port=port) as sim:
+        console.print(f"OPD simulator serving on {sim.url} (seed {seed}{', token required' if token else ''}); "
+                      "Ctrl-C to stop")
+        try:
+            while True:
+                time.sleep(3600)
+        except KeyboardInterrupt:
+            pass
+
+
+def main() -> None:
+    try:
+        app()
+    except KotacerdasError as exc:
+        console.print(f"[red]error:[/] {exc.message}")
+        if exc.hint:
+            console.print(f"[yellow]what to do:[/] {exc.hint}")
+        raise SystemExit(2) from exc
+
+
+if __name__ == "__main__":
+    main()

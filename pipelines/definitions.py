@@ -1,0 +1,45 @@
+"""The one Definitions object of the kotacerdas code location (loaded by workspace.yaml, `dg`, the CLI)."""
+
+from __future__ import annotations
+
+import dagster as dg
+
+from assets.indicators import build_indicator_asset
+from assets.indices import build_index_asset
+from assets.publish import build_quarantine_asset, build_scores_publish_asset
+from assets.tables import build_table_assets
+from kotacerdas.config import ProjectConfig
+from pipelines.partitions import build_city_month_partitions
+from pipelines.resources import ProjectResource, WarehouseResource
+
+MONTHLY_JOB = "smart_city_monthly"
+
+
+def build_definitions(project: ProjectConfig | None = None) -> dg.Definitions:
+    project = project or ProjectConfig()
+    partitions = build_city_month_partitions(project)
+    assets = [
+        *build_table_assets(partitions),
+        build_quarantine_asset(partitions),
+        build_indicator_asset(partitions),
+        build_index_asset(partitions),
+        build_scores_publish_asset(partitions),
+    ]
+    monthly = dg.define_asset_job(
+        MONTHLY_JOB,
+        selection=dg.AssetSelection.all(),
+        description="Ingest, validate, compute and publish one city × month.",
+    )
+    config_dir = str(project.dir)
+    return dg.Definitions(
+        assets=assets,
+        asset_checks=[],
+        jobs=[monthly],
+        resources={
+            "project": ProjectResource(config_dir=config_dir),
+            "warehouse": WarehouseResource(config_dir=config_dir),
+        },
+    )
+
+
+defs = build_definitions()
