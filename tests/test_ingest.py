@@ -238,3 +238,10 @@ def test_read_file_drop_keeps_text_and_names_the_file(opd_project, tmp_path):
     path.write_text("Kode;Nilai\n1;2\n", encoding="utf-8")
     with pytest.raises(SourceError, match=r"x\.csv.*expected exactly"):
         read_file_drop(source, path)
+
+
+def test_bad_partition_arguments_are_config_errors(opd_project, tmp_path):
+    with pytest.raises(ConfigError, match="99.99"):
+        ingest_table(opd_project, "complaints", "99.99", MONTH, raw_dir=tmp_path, landing_dir=tmp_path, env={})
+    with pytest.raises(ConfigError, match="YYYY-MM"):
+        ingest_table(opd_project, "complaints", CITY, "2025-13", raw_dir=tmp_path, landing_dir=tmp_path, env={})

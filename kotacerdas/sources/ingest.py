@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,13 +16,14 @@ from pathlib import Path
 import pandas as pd
 
 from kotacerdas.config import FileSource, ProjectConfig, RestSource
-from kotacerdas.errors import KotacerdasError, SourceError
+from kotacerdas.errors import ConfigError, KotacerdasError, SourceError
 from kotacerdas.schemas import LINEAGE_COLUMNS, CanonicalTable, get_table
 from kotacerdas.sources.files import read_file_drop
 from kotacerdas.sources.landing import RawFile, new_fetch_id, store_raw
 from kotacerdas.sources.rest import build_session, fetch_pages, partition_url, redact_url
 
 log = logging.getLogger(__name__)
+MONTH_RE = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 
 
 @dataclass(frozen=True)
@@ -136,6 +138,12 @@ def ingest_table(project: ProjectConfig, table: str, city: str, month: str, *, r
     """Fetch `table` for `city` × `month` from every source of the table and every OPD that delivers it."""
     env = os.environ if env is None else env
     canonical = get_table(table)
+    project.cities.city(city)  # ConfigError for a city that is not in cities.yaml
+    if not MONTH_RE.match(month):
+        raise ConfigError(f"month must be YYYY-MM, got {month!r}", hint="pass a partition key such as 2025-03")
+    if not project.sources.for_table(table):
+        raise ConfigError(f"no source in {project.dir / 'sources.yaml'} delivers table {table!r}",
+                          hint=f"add a source with `table: {table}`")
     raw_dir, landing_dir = Path(raw_dir), Path(landing_dir)
     raw_files: list[RawFile] = []
     failures: list[SourceFailure] = []

@@ -27,7 +27,16 @@ log = logging.getLogger(__name__)
 RETRY_STATUSES = (429, 500, 502, 503, 504)
 MAX_PAGES = 10_000
 LOOP_HINT = "the OPD API repeats pages; report it to the OPD (nothing of this partition was kept)"
+MAX_RETRY_AFTER = 60.0  # seconds; a server asking for longer fails the partition instead of stalling the run
 _ENV_RE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+
+
+class _CappedRetry(Retry):
+    """Honour Retry-After, but never sleep longer than MAX_RETRY_AFTER for one attempt."""
+
+    def get_retry_after(self, response):  # type: ignore[no-untyped-def]
+        seconds = super().get_retry_after(response)
+        return None if seconds is None else min(seconds, MAX_RETRY_AFTER)
 
 
 @dataclass(frozen=True)
@@ -68,7 +77,7 @@ def redact_url(url: str) -> str:
 def build_session(source: RestSource, env: Mapping[str, str] | None = None) -> requests.Session:
     """A session that retries connect/read errors and 429/5xx with exponential backoff and jitter."""
     env = os.environ if env is None else env
-    retry = Retry(
+    retry = _CappedRetry(
         total=source.retries,
         connect=source.retries,
         read=source.retries,
