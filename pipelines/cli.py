@@ -9,20 +9,24 @@ from typing import Annotated
 
 import pandas as pd
 import typer
+from rich import box
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from kotacerdas.config import ProjectConfig
 from kotacerdas.errors import KotacerdasError
+from kotacerdas.rounding import format_half_up
 
 app = typer.Typer(help="kotacerdas: OPD service data → validated indicators → smart-city maturity indices.",
                   no_args_is_help=True, pretty_exceptions_enable=False)
-console = Console()
+console = Console(width=max(Console().width, 100))  # the scorecard needs 100 columns, even when piped
 
 API_URL_ENV = "KOTACERDAS_OPD_API_URL"
 API_TOKEN_ENV = "KOTACERDAS_OPD_API_TOKEN"
 DIMENSIONS = ("governance", "branding", "economy", "living", "society", "environment")
+SHORT = {"governance": "gov", "branding": "brand", "economy": "econ", "living": "living", "society": "soc",
+         "environment": "env"}
 
 
 def month_range(spec: str) -> list[str]:
@@ -84,12 +88,14 @@ def print_scorecard(cities: list[str], months: list[str]) -> pd.DataFrame:
         card = read_scorecard(engine, cities, months)
     finally:
         engine.dispose()
-    table = Table(title=f"Smart-city maturity — warehouse {warehouse.display()}")
-    for col in ("city", "month", *DIMENSIONS, "index", "level"):
-        table.add_column(col, justify="left" if col in ("city", "month") else "right")
-    fmt = lambda v: "—" if pd.isna(v) else f"{v:.2f}"  # noqa: E731 - display only; unrounded in warehouse
+    table = Table(title="Smart-city maturity (scores 0–100, level 1–5)", box=box.SIMPLE_HEAD,
+                  caption=f"warehouse: {warehouse.display()}; dimensions: " + ", ".join(
+                      f"{v} = {k}" for k, v in SHORT.items() if k != v))
+    for col in ("city", "month", *(SHORT[d] for d in DIMENSIONS), "index", "lvl"):
+        table.add_column(col, justify="left" if col in ("city", "month") else "right", no_wrap=True)
     for row in card.to_dict("records"):
-        table.add_row(row["city_code"], row["period"], *(fmt(row.get(d)) for d in DIMENSIONS), fmt(row["index"]),
+        table.add_row(row["city_code"], row["period"], *(format_half_up(row.get(d)) for d in DIMENSIONS),
+                      format_half_up(row["index"]),
                       "—" if pd.isna(row["maturity_level"]) else str(int(row["maturity_level"])))
     console.print(table)
     return card

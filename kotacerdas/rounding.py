@@ -1,0 +1,25 @@
+"""Rounding as regulations and published tables do it: half up on the decimal value, never banker's rounding."""
+
+from __future__ import annotations
+
+import math
+from decimal import ROUND_HALF_UP, Decimal
+
+
+def round_half_up(value: float, places: int = 2) -> Decimal | None:
+    """2.675 → 2.68 (Python's round gives 2.67: the binary float is just below 2.675).
+
+    The float is read through its shortest repr, which is the decimal number a person wrote or saw.
+    """
+    try:
+        number = float(value)
+    except TypeError:  # None, pd.NA: missing
+        return None
+    if math.isnan(number):
+        return None
+    return Decimal(repr(number)).quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
+
+
+def format_half_up(value: float, places: int = 2, missing: str = "—") -> str:
+    rounded = round_half_up(value, places)
+    return missing if rounded is None else f"{rounded:.{places}f}"
