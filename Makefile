@@ -24,7 +24,7 @@ lint: install
 	$(BIN)/ruff check .
 
 ui: install              ## the Dagster UI on http://127.0.0.1:3000
-	$(BIN)/dagster dev -w workspace.yaml
+	$(BIN)/kotacerdas ui
 
 clean:
 	rm -rf data dagster_home/storage dagster_home/history dagster_home/schedules dagster_home/logs

@@ -154,6 +154,45 @@ def scorecard(
     print_scorecard(city or [], month_range(months) if months else [])
 
 
+@app.command()
+def ui(
+    port: Annotated[int, typer.Option(help="port of the Dagster UI")] = 3000,
+    simulator: Annotated[bool, typer.Option(help="serve the OPD simulator as the sources")] = True,
+    months: Annotated[str, typer.Option(help="months to write simulator file drops for")] = "2025-01:2025-12",
+    seed: int = 42,
+) -> None:
+    """`dagster dev` on this code location; by default wired to the OPD simulator, as in the demo."""
+    import subprocess
+    import sys
+    from contextlib import nullcontext, suppress
+    from pathlib import Path
+
+    from pipelines.resources import ProjectResource
+    from pipelines.runner import DEFAULT_DAGSTER_HOME
+
+    project = ProjectConfig()
+    env = dict(os.environ)
+    env.setdefault("DAGSTER_HOME", str(DEFAULT_DAGSTER_HOME))
+    context = nullcontext()
+    if simulator:
+        from kotacerdas.simulator import OpdSimulator, write_file_drops
+
+        token = secrets.token_urlsafe(24)
+        context = OpdSimulator(project, seed=seed, token=token)
+    with context as sim:
+        if sim is not None:
+            env |= {API_URL_ENV: sim.url, API_TOKEN_ENV: token}
+            write_file_drops(project, ProjectResource().landing_dir(), _cities(project, None), month_range(months),
+                             seed=seed)
+            console.print(f"OPD simulator at {sim.url}; file drops written for {months}")
+        dagster = Path(sys.executable).with_name("dagster")
+        root = project.dir.parent
+        cmd = [str(dagster), "dev", "-w", str(root / "workspace.yaml"), "-p", str(port)]
+        console.print(f"Dagster UI on http://127.0.0.1:{port} (DAGSTER_HOME={env['DAGSTER_HOME']}); Ctrl-C to stop")
+        with suppress(KeyboardInterrupt):
+            subprocess.run(cmd, cwd=root, env=env, check=False)
+
+
 @app.command("simulate-opd")
 def simulate_opd(
     port: Annotated[int, typer.Option(help="0 = any free port")] = 8765,
