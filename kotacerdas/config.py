@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 import os
 from functools import cached_property
 from pathlib import Path
@@ -82,18 +83,46 @@ class CitiesConfig(_Strict):
 # --- sources -------------------------------------------------------------------------------------------
 
 
+def _check_columns(columns: dict[str, str], optional: list[str]) -> None:
+    """Several source names may map to one canonical column (aliases); `optional` must name mapped columns."""
+    unknown = sorted(set(optional) - set(columns.values()))
+    if unknown:
+        raise ValueError(f"optional_columns {unknown} are not targets of `columns`")
+
+
 class RestSource(_Strict):
     name: str
     type: Literal["rest"]
     table: str
     base_url: str = Field(description="URL, or ${ENV_VAR} to read it from the environment")
     path: str = Field(description="path template with {city} {opd} {month}")
+    pagination: Literal["page", "offset", "cursor"] = Field(
+        default="page", description="page: ?page=&page_size= and `next_page`; offset: ?offset=&limit= and "
+                                    "`total`; cursor: ?cursor=&limit= and `next_cursor`")
     page_size: int = Field(default=500, gt=0)
     timeout_seconds: tuple[float, float] = (3.05, 30.0)
     retries: int = Field(default=4, ge=0)
     backoff_factor: float = Field(default=0.2, ge=0)
-    token_env: str | None = Field(default=None, description="environment variable holding a bearer token")
+    max_retry_after: float = Field(default=60.0, ge=0, description="longest Retry-After honoured, seconds")
+    token_env: str | None = Field(default=None, description="environment variable holding the secret")
+    auth: Literal["bearer", "api_key"] = Field(
+        default="bearer", description="bearer: `Authorization: Bearer <secret>`; api_key: `<api_key_header>: "
+                                      "<secret>`")
+    api_key_header: str = "X-API-Key"
+    incremental: bool = Field(default=False, description="pull only rows changed since the last watermark")
+    updated_since_param: str = "updated_since"
+    watermark_field: str | None = Field(default=None, description="source field with each row's last change")
     columns: dict[str, str] = Field(default_factory=dict, description="source field -> canonical column")
+    optional_columns: list[str] = Field(default_factory=list,
+                                        description="canonical columns a payload may lack (else an error)")
+
+    @model_validator(mode="after")
+    def _check(self) -> RestSource:
+        _check_columns(self.columns, self.optional_columns)
+        if self.incremental and not self.watermark_field:
+            raise ValueError("incremental: true needs `watermark_field` (the field holding each row's last "
+                             "change)")
+        return self
 
 
 class FileSource(_Strict):
@@ -101,13 +130,57 @@ class FileSource(_Strict):
     type: Literal["file"]
     table: str
     pattern: str = Field(description="glob under the landing folder, with {city} {opd} {month}")
-    separator: str = ","
-    decimal: str = "."
-    encoding: str = "utf-8-sig"
-    columns: dict[str, str] = Field(default_factory=dict, description="header in the file -> canonical column")
+    format: Literal["auto", "csv", "xlsx", "json"] = Field(default="auto", description="auto: by file suffix")
+    separator: str = Field(default=",", description="`,` `;` tab `|`, or `auto` (sniffed from the header)")
+    decimal: Literal[".", ","] = "."
+    encoding: str = Field(default="utf-8-sig", description="a Python codec, or `auto` (UTF-8 with or without "
+                                                            "BOM, else Windows-1252)")
+    sheet: str | int = Field(default=0, description="XLSX: sheet name or 0-based index")
+    header_row: int = Field(default=1, ge=1, description="1-based row of the header (rows above are titles)")
+    columns: dict[str, str] = Field(default_factory=dict, description="header in the file -> canonical "
+                                                                       "column; several headers may map to one")
+    optional_columns: list[str] = Field(default_factory=list,
+                                        description="canonical columns a file may lack (else an error)")
+    extra_columns: Literal["error", "ignore"] = Field(
+        default="error", description="what to do with a header that is not in `columns`")
+    constants: dict[str, str] = Field(default_factory=dict,
+                                      description="canonical column -> value for every row ({city} {opd} "
+                                                  "{month} allowed)")
+    region_codes: dict[str, Literal["kemendagri", "as_written"]] = Field(
+        default_factory=dict, description="canonical column -> how to repair its region codes: `kemendagri` "
+                                          "(3201.0 -> 32.01) or `as_written` (3201190006.0 -> 3201190006)")
+
+    @model_validator(mode="after")
+    def _check(self) -> FileSource:
+        _check_columns(self.columns, self.optional_columns)
+        if len(self.separator) != 1 and self.separator != "auto":
+            raise ValueError(f"separator must be one character or `auto`, got {self.separator!r}")
+        if self.encoding != "auto":
+            try:
+                codecs.lookup(self.encoding)
+            except LookupError:
+                raise ValueError(f"unknown encoding {self.encoding!r}") from None
+        return self
 
 
-Source = Annotated[RestSource | FileSource, Field(discriminator="type")]
+class SqlSource(_Strict):
+    name: str
+    type: Literal["sql"]
+    table: str
+    url_env: str = Field(description="environment variable holding the SQLAlchemy URL (it has credentials)")
+    query: str = Field(description="SELECT with optional :city, :month, :opd, :month_start, :month_end")
+    per_opd: bool = Field(default=False, description="run the query once per OPD delivering the table")
+    chunk_size: int = Field(default=10_000, gt=0)
+    columns: dict[str, str] = Field(default_factory=dict, description="result column -> canonical column")
+    optional_columns: list[str] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _check(self) -> SqlSource:
+        _check_columns(self.columns, self.optional_columns)
+        return self
+
+
+Source = Annotated[RestSource | FileSource | SqlSource, Field(discriminator="type")]
 
 
 class SourcesConfig(_Strict):
@@ -123,9 +196,16 @@ class SourcesConfig(_Strict):
             if s.table not in CANONICAL_TABLES:
                 raise ValueError(f"source {s.name!r}: unknown table {s.table!r}; expected one of "
                                  f"{sorted(CANONICAL_TABLES)}")
+            known = CANONICAL_TABLES[s.table].columns
+            targets = set(s.columns.values()) | set(getattr(s, "constants", {})) | set(
+                getattr(s, "region_codes", {}))
+            unknown = sorted(targets - set(known))
+            if unknown:
+                raise ValueError(f"source {s.name!r}: {unknown} are not columns of table {s.table!r}; expected "
+                                 f"some of {list(known)}")
         return self
 
-    def for_table(self, table: str) -> list[RestSource | FileSource]:
+    def for_table(self, table: str) -> list[RestSource | FileSource | SqlSource]:
         return [s for s in self.sources if s.table == table]
 
 
@@ -138,6 +218,7 @@ class PipelineConfig(_Strict):
     landing_dir: str
     raw_dir: str
     max_rejected_share: float = Field(default=0.05, ge=0, le=1)
+    schedule_grace_days: int = Field(default=3, ge=0, le=27, description="days after month end before it runs")
     methodology: str = Field(description="file name under config/methodologies/")
 
 

@@ -11,6 +11,9 @@ from assets.tables import build_table_assets
 from kotacerdas.config import ProjectConfig
 from pipelines.partitions import build_city_month_partitions
 from pipelines.resources import ProjectResource, WarehouseResource
+from pipelines.schedules import build_monthly_schedule
+from sensors.file_drop import build_file_drop_sensor
+from sensors.run_failure import failure_webhook
 
 MONTHLY_JOB = "smart_city_monthly"
 
@@ -33,8 +36,9 @@ def build_definitions(project: ProjectConfig | None = None) -> dg.Definitions:
     config_dir = str(project.dir)
     return dg.Definitions(
         assets=assets,
-        asset_checks=[],
         jobs=[monthly],
+        schedules=[build_monthly_schedule(monthly, project)],
+        sensors=[build_file_drop_sensor(monthly), failure_webhook],
         resources={
             "project": ProjectResource(config_dir=config_dir),
             "warehouse": WarehouseResource(config_dir=config_dir),

@@ -10,6 +10,7 @@ from pathlib import Path
 import dagster as dg
 
 from pipelines.definitions import MONTHLY_JOB
+from pipelines.events import step_error_message
 from pipelines.partitions import city_month_key
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -36,8 +37,7 @@ def _problems(result: dg.ExecuteInProcessResult) -> tuple[str, ...]:
     problems = []
     for event in result.all_events:
         if event.is_step_failure:
-            error = event.step_failure_data.error
-            problems.append(f"step {event.step_key} failed: {error.message.strip() if error else 'unknown'}")
+            problems.append(f"step {event.step_key} failed: {step_error_message(event)}")
         elif event.event_type_value == "ASSET_CHECK_EVALUATION":
             evaluation = event.event_specific_data
             if not evaluation.passed and evaluation.severity == dg.AssetCheckSeverity.ERROR:

@@ -1,0 +1,67 @@
+"""Find OPD file drops in the landing folder and place each file in its (city, OPD, month) partition."""
+
+from __future__ import annotations
+
+import fnmatch
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from kotacerdas.config import FileSource, ProjectConfig
+
+_FIELDS = {"city": r"\d{2}\.\d{2}", "opd": r"[A-Z][A-Z0-9_-]*", "month": r"\d{4}-(?:0[1-9]|1[0-2])"}
+
+
+@dataclass(frozen=True)
+class DroppedFile:
+    path: Path  # absolute
+    relpath: str  # relative to the landing folder, with forward slashes
+    size: int
+    mtime: float
+    source: str | None = None  # the file source whose pattern it matches; None when unplaceable
+    city: str | None = None
+    opd: str | None = None
+    month: str | None = None
+    problem: str | None = None  # why it cannot be placed
+
+    @property
+    def fingerprint(self) -> str:
+        """Changes when the file is replaced or rewritten: a new upload is a new run."""
+        return f"{self.relpath}:{self.size}:{int(self.mtime * 1000)}"
+
+
+def pattern_regex(pattern: str) -> re.Pattern[str]:
+    """`{city}/{opd}/capaian_indikator_{month}.csv` → a regex with named groups; glob `*` still works."""
+    out, pos = [], 0
+    for match in re.finditer(r"\{(city|opd|month)\}", pattern):
+        out.append(fnmatch.translate(pattern[pos:match.start()]).removeprefix("(?s:").removesuffix(r")\Z"))
+        out.append(f"(?P<{match.group(1)}>{_FIELDS[match.group(1)]})")
+        pos = match.end()
+    out.append(fnmatch.translate(pattern[pos:]).removeprefix("(?s:").removesuffix(r")\Z"))
+    return re.compile("^" + "".join(out) + "$")
+
+
+def scan_landing(project: ProjectConfig, landing_dir: Path) -> list[DroppedFile]:
+    """Every file under the landing folder, placed by the first file source whose pattern it matches."""
+    sources = [s for s in project.sources.sources if isinstance(s, FileSource)]
+    regexes = [(s, pattern_regex(s.pattern)) for s in sources]
+    cities = {c.code for c in project.cities.cities}
+    files = []
+    for path in sorted(p for p in landing_dir.rglob("*") if p.is_file()):
+        stat = path.stat()
+        rel = path.relative_to(landing_dir).as_posix()
+        base = {"path": path, "relpath": rel, "size": stat.st_size, "mtime": stat.st_mtime}
+        placed = next(((s, m) for s, rx in regexes if (m := rx.match(rel))), None)
+        if placed is None:
+            patterns = ", ".join(s.pattern for s in sources)
+            files.append(DroppedFile(**base, problem=f"matches no file source pattern ({patterns})"))
+            continue
+        source, match = placed
+        city, opd, month = match.group("city"), match.group("opd"), match.group("month")
+        problem = None
+        if city not in cities:
+            problem = f"city {city} is not in cities.yaml"
+        elif opd not in {o.code for o in project.cities.opds_for(source.table)}:
+            problem = f"OPD {opd} does not deliver {source.table} in cities.yaml"
+        files.append(DroppedFile(**base, source=source.name, city=city, opd=opd, month=month, problem=problem))
+    return files

@@ -1,0 +1,36 @@
+"""The monthly schedule: after a month closes (plus a grace period for late OPDs), run it for every city."""
+
+import datetime as dt
+
+import dagster as dg
+
+from kotacerdas.config import ProjectConfig
+from pipelines.partitions import TIMEZONE, city_month_key
+
+
+def closed_month(tick: dt.datetime) -> str:
+    """The month before the tick's month: on 2025-04-03 that is 2025-03."""
+    first = tick.replace(day=1)
+    return (first - dt.timedelta(days=1)).strftime("%Y-%m")
+
+
+def build_monthly_schedule(job: "dg.JobDefinition | object", project: ProjectConfig) -> dg.ScheduleDefinition:
+    grace = project.pipeline.schedule_grace_days
+    cities = [c.code for c in project.cities.cities]
+
+    @dg.schedule(
+        name="monthly_close",
+        job=job,
+        cron_schedule=f"0 2 {1 + grace} * *",
+        execution_timezone=TIMEZONE,
+        default_status=dg.DefaultScheduleStatus.STOPPED,
+        description=f"At 02:00 WIB on day {1 + grace} of each month, ingest and score the month that just closed "
+                    "for every city (grace days: `schedule_grace_days` in config/pipeline.yaml).",
+    )
+    def monthly_close(context: dg.ScheduleEvaluationContext):
+        month = closed_month(context.scheduled_execution_time)
+        for city in cities:
+            yield dg.RunRequest(run_key=f"{city}|{month}", partition_key=str(city_month_key(city, month)),
+                                tags={"kotacerdas/trigger": "schedule"})
+
+    return monthly_close

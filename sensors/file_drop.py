@@ -1,0 +1,50 @@
+"""File-drop sensor: a new or replaced OPD file in the landing folder starts a run of its city × month."""
+
+import json
+
+import dagster as dg
+
+from kotacerdas.drops import scan_landing
+from pipelines.partitions import city_month_key
+from pipelines.resources import ProjectResource
+
+
+def build_file_drop_sensor(job: "dg.JobDefinition | object") -> dg.SensorDefinition:
+    @dg.sensor(
+        name="opd_file_drop",
+        job=job,
+        minimum_interval_seconds=60,
+        default_status=dg.DefaultSensorStatus.STOPPED,
+        description="Watches the landing folder; one run per city × month with new or replaced files. The cursor "
+                    "remembers each file's size and mtime, and the run key makes a file trigger once.",
+    )
+    def opd_file_drop(context: dg.SensorEvaluationContext, project: ProjectResource):
+        seen: dict[str, str] = json.loads(context.cursor) if context.cursor else {}
+        landing = project.landing_dir()
+        files = scan_landing(project.project, landing) if landing.is_dir() else []
+        fresh = [f for f in files if seen.get(f.relpath) != f.fingerprint]
+        unplaceable = [f for f in fresh if f.problem]
+        for f in unplaceable:
+            context.log.warning(f"cannot place {f.relpath}: {f.problem}")
+        by_partition: dict[tuple[str, str], list[str]] = {}
+        for f in fresh:
+            if not f.problem:
+                by_partition.setdefault((f.city, f.month), []).append(f.fingerprint)
+        requests = [
+            dg.RunRequest(
+                run_key="|".join(sorted(prints)),
+                partition_key=str(city_month_key(city, month)),
+                tags={"kotacerdas/trigger": "file_drop", "kotacerdas/files": str(len(prints))},
+            )
+            for (city, month), prints in sorted(by_partition.items())
+        ]
+        cursor = json.dumps({f.relpath: f.fingerprint for f in files}, sort_keys=True)
+        if requests:
+            return dg.SensorResult(run_requests=requests, cursor=cursor)
+        if unplaceable:
+            reasons = "; ".join(f"{f.relpath}: {f.problem}" for f in unplaceable)
+            return dg.SensorResult(skip_reason=dg.SkipReason(f"files that cannot be placed: {reasons}"),
+                                   cursor=cursor)
+        return dg.SensorResult(skip_reason=dg.SkipReason(f"no new files in {landing}"), cursor=cursor)
+
+    return opd_file_drop

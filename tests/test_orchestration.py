@@ -1,0 +1,120 @@
+"""Schedules and sensors with real files, a real run failure and a real local webhook receiver."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from zoneinfo import ZoneInfo
+
+import dagster as dg
+import pytest
+
+from kotacerdas.simulator import write_file_drops
+from pipelines.definitions import defs
+from pipelines.resources import ProjectResource
+from sensors.run_failure import failure_webhook
+
+
+@pytest.fixture
+def landing(tmp_path, monkeypatch):
+    path = tmp_path / "landing"
+    path.mkdir()
+    monkeypatch.setenv("KOTACERDAS_LANDING_DIR", str(path))
+    return path
+
+
+def _evaluate(cursor=None):
+    sensor = defs.get_repository_def().get_sensor_def("opd_file_drop")
+    context = dg.build_sensor_context(cursor=cursor, resources={"project": ProjectResource()})
+    return sensor(context)
+
+
+def test_file_drop_sensor_runs_once_per_new_file_and_explains_what_it_cannot_place(landing, opd_project):
+    write_file_drops(opd_project, landing, ["19.71"], ["2025-03"], seed=1)
+    first = _evaluate()
+    assert [r.partition_key for r in first.run_requests] == ["19.71|2025-03"]  # all OPD files: one run
+    again = _evaluate(first.cursor)
+    assert again.run_requests == [] and "no new files" in again.skip_reason.skip_message
+
+    # an OPD re-uploads its file (new content): exactly one new run, with a new run key
+    replaced = next(landing.rglob("*.csv"))
+    replaced.write_text(replaced.read_text(encoding="utf-8-sig") + "\n", encoding="utf-8-sig")
+    os.utime(replaced, (1_900_000_000, 1_900_000_000))
+    third = _evaluate(again.cursor)
+    assert len(third.run_requests) == 1 and third.run_requests[0].run_key != first.run_requests[0].run_key
+
+    (landing / "catatan.txt").write_text("not data")
+    (landing / "99.99" / "DLH").mkdir(parents=True)
+    (landing / "99.99" / "DLH" / "capaian_indikator_2025-03.csv").write_text("x")
+    fourth = _evaluate(third.cursor)
+    assert fourth.run_requests == []
+    message = fourth.skip_reason.skip_message
+    assert "catatan.txt: matches no file source pattern" in message and "city 99.99 is not in cities.yaml" in message
+
+
+def test_monthly_schedule_requests_the_closed_month_for_every_city():
+    schedule = defs.get_repository_def().get_schedule_def("monthly_close")
+    assert schedule.cron_schedule == "0 2 4 * *" and schedule.execution_timezone == "Asia/Jakarta"
+    tick = dt.datetime(2025, 4, 4, 2, tzinfo=ZoneInfo("Asia/Jakarta"))
+    repo = defs.get_repository_def()
+    context = dg.build_schedule_context(scheduled_execution_time=tick, repository_def=repo)
+    requests = list(schedule.evaluate_tick(context).run_requests)
+    assert sorted(r.partition_key for r in requests) == ["19.03|2025-03", "19.71|2025-03"]
+    january = dt.datetime(2026, 1, 4, 2, tzinfo=ZoneInfo("Asia/Jakarta"))
+    context = dg.build_schedule_context(scheduled_execution_time=january, repository_def=repo)
+    requests = schedule.evaluate_tick(context).run_requests
+    assert {r.partition_key.split("|")[1] for r in requests} == {"2025-12"}
+
+
+class _Receiver(BaseHTTPRequestHandler):
+    bodies: list[dict] = []
+    fail_first = 0
+
+    def do_POST(self):  # noqa: N802 - http.server's naming
+        body = self.rfile.read(int(self.headers["Content-Length"]))
+        if type(self).fail_first > 0:
+            type(self).fail_first -= 1
+            self.send_response(503)
+            self.end_headers()
+            return
+        type(self).bodies.append(json.loads(body))
+        self.send_response(200)
+        self.end_headers()
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def webhook(monkeypatch):
+    _Receiver.bodies, _Receiver.fail_first = [], 1  # the first POST gets a 503: the alert must be retried
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Receiver)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    monkeypatch.setenv("KOTACERDAS_ALERT_WEBHOOK_URL", f"http://127.0.0.1:{server.server_port}/hooks/secret-path")
+    yield _Receiver
+    server.shutdown()
+
+
+def test_failure_webhook_names_asset_partition_error_and_link(webhook):
+    partitions = dg.StaticPartitionsDefinition(["19.71"])
+
+    @dg.asset(partitions_def=partitions, name="indicator_values")
+    def broken():
+        raise RuntimeError("catalog expression failed for GOV_SLA_COMPLIANCE")
+
+    instance = dg.DagsterInstance.ephemeral()
+    result = dg.materialize([broken], partition_key="19.71", instance=instance, raise_on_error=False)
+    assert not result.success
+    context = dg.build_run_status_sensor_context(
+        sensor_name="failure_webhook", dagster_event=result.get_run_failure_event(), dagster_instance=instance,
+        dagster_run=result.dagster_run,
+    ).for_run_failure()
+    failure_webhook(context)
+    [body] = webhook.bodies
+    assert body["partition"] == "19.71"
+    assert body["failed"][0]["asset"] == "indicator_values"
+    assert "GOV_SLA_COMPLIANCE" in body["failed"][0]["error"] and "GOV_SLA_COMPLIANCE" in body["text"]
+    assert body["run_url"].endswith(f"/runs/{result.run_id}")
