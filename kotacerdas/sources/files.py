@@ -1,71 +1,252 @@
-"""File-drop connector: read a CSV an OPD put in the landing folder, exactly as declared in sources.yaml."""
+"""File-drop connector: read a CSV, XLSX or JSON file an OPD put in the landing folder, as declared in sources.yaml.
+
+Files are read whole or not at all: a row with the wrong number of fields, a header that cannot be mapped or
+bytes that are not text raise a SourceError naming the file (and line) and what to do, so nothing is ever
+half-loaded. Values stay text (staging types them) after the unambiguous repairs of `cleaning`: decimal
+comma / thousands dot, Excel date serials, float-mangled region codes, months however Excel wrote them.
+"""
 
 from __future__ import annotations
 
+import csv
 import io
+import json
 import re
+import zipfile
+from datetime import date, datetime, time
 from pathlib import Path
 
 import pandas as pd
 
 from kotacerdas.config import FileSource
 from kotacerdas.errors import SourceError
-from kotacerdas.schemas import get_table
+from kotacerdas.schemas import TIMESTAMP, get_table
+from kotacerdas.sources.cleaning import (
+    excel_serial_to_iso,
+    normalise_decimal,
+    normalise_period,
+    repair_region_code,
+)
+
+__all__ = ["decode_text", "file_format", "normalise_decimal", "read_file_drop", "sniff_separator"]
 
 _NUMERIC_DTYPES = ("float64", "Int64", "int64")
+SEPARATORS = (";", ",", "\t", "|")
+TEMPLATE_HINT = "ask the OPD to re-export the file with the agreed template"
 
 
-def _decimal_pattern(decimal: str) -> re.Pattern[str]:
-    thousands = "." if decimal == "," else ","
-    t, d = re.escape(thousands), re.escape(decimal)
-    return re.compile(rf"^\s*[-+]?(\d{{1,3}}({t}\d{{3}})+|\d+)({d}\d+)?\s*$")
+def _norm_header(text: object) -> str:
+    """Header names as staff type them: case, underscores and repeated spaces do not matter."""
+    return re.sub(r"[\s_\-]+", " ", str(text).replace("\ufeff", "")).strip().lower()
 
 
-def normalise_decimal(value: object, decimal: str) -> object:
-    """'1.234,5' -> '1234.5' for a file declared with decimal comma; anything else is left as delivered.
+def file_format(source: FileSource, path: Path) -> str:
+    if source.format != "auto":
+        return source.format
+    suffix = path.suffix.lower()
+    return {".xlsx": "xlsx", ".xlsm": "xlsx", ".json": "json"}.get(suffix, "csv")
 
-    Only cells that are unambiguous numbers under the declared convention are touched, so staging still sees
-    (and rejects, with the original text) anything that is not a number.
+
+def decode_text(data: bytes, encoding: str, *, name: str, where: str) -> tuple[str, str]:
+    """Bytes -> text; `auto` reads UTF-8 (with or without BOM) and falls back to Windows-1252.
+
+    Returns (text, encoding used). Windows-1252 is what Excel's plain "CSV" export writes on Indonesian
+    Windows; UTF-8 is "CSV UTF-8". Any byte sequence that is not valid UTF-8 is taken as Windows-1252, which
+    can only fail on the five bytes it leaves undefined.
     """
-    if decimal == "." or not isinstance(value, str) or not _decimal_pattern(decimal).match(value):
-        return value
-    thousands = "." if decimal == "," else ","
-    return value.strip().replace(thousands, "").replace(decimal, ".")
+    tried = ("utf-8-sig", "cp1252") if encoding == "auto" else (encoding,)
+    for codec in tried:
+        try:
+            return data.decode(codec), codec
+        except UnicodeDecodeError as exc:
+            last = exc
+    raise SourceError(f"{name}: {where} is not {' or '.join(tried)} text ({last})",
+                      hint="ask the OPD to export as CSV UTF-8, or set `encoding` of the source in sources.yaml")
 
 
-def read_file_drop(source: FileSource, path: Path, content: bytes | None = None) -> pd.DataFrame:
-    """Parse one file drop into canonical column names; all cells stay text (empty cell -> NA).
+def sniff_separator(text: str, *, name: str, where: str) -> str:
+    """The separator of the header line: whichever of ; , tab | splits it into the most fields."""
+    header = next((line for line in text.splitlines() if line.strip()), "")
+    counts = {sep: len(next(csv.reader([header], delimiter=sep))) for sep in SEPARATORS}
+    best = max(counts.values())
+    winners = [s for s, n in counts.items() if n == best]
+    if best < 2 or len(winners) > 1:
+        raise SourceError(f"{name}: {where}: cannot tell the separator from the header line {header[:120]!r}",
+                          hint="set `separator` of the source in sources.yaml")
+    return winners[0]
 
-    Headers must be exactly the ones declared in `columns` (order free); anything else is a SourceError
-    that names the file and the expected headers.
+
+def _cell_text(value: object) -> str | None:
+    """A spreadsheet or JSON cell as the text a CSV export would have written."""
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, datetime):
+        return value.strftime("%Y-%m-%dT%H:%M:%S")
+    if isinstance(value, date):
+        return value.strftime("%Y-%m-%d")
+    if isinstance(value, time):
+        return value.strftime("%H:%M:%S")
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if isinstance(value, str):
+        return value if value.strip() else None
+    return str(value)
+
+
+def _read_csv(source: FileSource, data: bytes, where: str) -> tuple[list[str], list[list[str | None]]]:
+    text, _ = decode_text(data, source.encoding, name=source.name, where=where)
+    sep = sniff_separator(text, name=source.name, where=where) if source.separator == "auto" else source.separator
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=sep, strict=True)
+    rows: list[tuple[int, list[str]]] = []
+    try:
+        for line_rows in reader:
+            if any(cell.strip() for cell in line_rows):
+                rows.append((reader.line_num, line_rows))
+    except csv.Error as exc:
+        raise SourceError(f"{source.name}: {where} line {reader.line_num} is not valid CSV with separator "
+                          f"{sep!r}: {exc}", hint=TEMPLATE_HINT) from None
+    if len(rows) < source.header_row:
+        raise SourceError(f"{source.name}: {where} has no header row (row {source.header_row})", hint=TEMPLATE_HINT)
+    header = rows[source.header_row - 1][1]
+    while header and not header[-1].strip():  # Excel writes trailing separators for empty columns
+        header = header[:-1]
+    body = []
+    for line, cells in rows[source.header_row:]:
+        if len(cells) > len(header) and not any(c.strip() for c in cells[len(header):]):
+            cells = cells[:len(header)]
+        if len(cells) != len(header):
+            raise SourceError(
+                f"{source.name}: {where} line {line} has {len(cells)} fields, the header has {len(header)} "
+                f"(separator {sep!r}); nothing of this file was loaded",
+                hint="ask the OPD to fix that line (a separator or quote inside a value?) and upload again")
+        body.append([c if c.strip() else None for c in cells])
+    return header, body
+
+
+def _read_xlsx(source: FileSource, data: bytes, where: str) -> tuple[list[str], list[list[str | None]]]:
+    import openpyxl  # imported here: only XLSX drops need it
+
+    try:
+        book = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+    except (zipfile.BadZipFile, KeyError, ValueError, OSError) as exc:
+        raise SourceError(f"{source.name}: {where} is not a readable XLSX workbook ({type(exc).__name__}: {exc})",
+                          hint="ask the OPD to save the file as Excel Workbook (.xlsx) and upload again") from None
+    try:
+        if isinstance(source.sheet, int):
+            if source.sheet >= len(book.sheetnames):
+                raise SourceError(f"{source.name}: {where} has no sheet number {source.sheet} (sheets: "
+                                  f"{book.sheetnames})", hint="set `sheet` of the source in sources.yaml")
+            sheet = book[book.sheetnames[source.sheet]]
+        elif source.sheet in book.sheetnames:
+            sheet = book[source.sheet]
+        else:
+            raise SourceError(f"{source.name}: {where} has no sheet {source.sheet!r} (sheets: {book.sheetnames})",
+                              hint="set `sheet` of the source in sources.yaml, or ask the OPD to rename it")
+        rows = [[_cell_text(v) for v in row] for row in sheet.iter_rows(values_only=True)]
+    finally:
+        book.close()
+    rows = [r for r in rows if any(c is not None for c in r)]
+    if len(rows) < source.header_row:
+        raise SourceError(f"{source.name}: {where} has no header row (row {source.header_row})", hint=TEMPLATE_HINT)
+    header = [c or "" for c in rows[source.header_row - 1]]
+    while header and not header[-1].strip():
+        header = header[:-1]
+    body = []
+    for row in rows[source.header_row:]:
+        extra = row[len(header):]
+        if any(c is not None for c in extra):
+            raise SourceError(f"{source.name}: {where} has values beyond the last header column",
+                              hint="ask the OPD to remove stray cells right of the table")
+        body.append(row[:len(header)] + [None] * (len(header) - len(row)))
+    return header, body
+
+
+def _read_json(source: FileSource, data: bytes, where: str) -> tuple[list[str], list[list[str | None]]]:
+    text, _ = decode_text(data, "auto" if source.encoding == "utf-8-sig" else source.encoding,
+                          name=source.name, where=where)
+    try:
+        payload = json.loads(text)
+    except ValueError as exc:
+        raise SourceError(f"{source.name}: {where} is not valid JSON ({exc})",
+                          hint="ask the OPD to export the file again (it may be cut off)") from None
+    records = payload
+    if isinstance(payload, dict):  # {"data": [...]}, {"records": [...]} or CKAN's {"result": {"records": [...]}}
+        records = payload.get("data", payload.get("records", (payload.get("result") or {}).get("records")))
+    if not isinstance(records, list) or not all(isinstance(r, dict) for r in records):
+        raise SourceError(f"{source.name}: {where} is not a JSON list of records",
+                          hint="expected [{...}, ...] or {\"data\": [...]}; ask the OPD which export this is")
+    header: list[str] = []
+    for rec in records:
+        header += [k for k in rec if k not in header]
+    body = [[rec[k] if isinstance(rec.get(k), dict | list) else _cell_text(rec.get(k)) for k in header]
+            for rec in records]
+    return header, body
+
+
+def _map_headers(source: FileSource, header: list[str], where: str) -> dict[str, int]:
+    """canonical column -> index of the file column that feeds it (through `columns` and its aliases)."""
+    aliases: dict[str, str] = {}
+    for name, canon in source.columns.items():
+        aliases[_norm_header(name)] = canon
+    normalised = [_norm_header(h) for h in header]
+    dupes = sorted({h for h, n in zip(header, normalised, strict=True) if normalised.count(n) > 1})
+    if dupes:
+        raise SourceError(f"{source.name}: {where} has the header(s) {dupes} more than once", hint=TEMPLATE_HINT)
+    found: dict[str, list[int]] = {}
+    unknown = []
+    for i, n in enumerate(normalised):
+        if n in aliases:
+            found.setdefault(aliases[n], []).append(i)
+        elif n:
+            unknown.append(header[i])
+    twice = {c: [header[i] for i in idx] for c, idx in found.items() if len(idx) > 1}
+    targets = list(dict.fromkeys(source.columns.values()))
+    missing = [c for c in targets if c not in found and c not in source.optional_columns]
+    if twice or missing or (unknown and source.extra_columns == "error"):
+        expected = {c: [h for h, t in source.columns.items() if t == c] for c in targets}
+        parts = []
+        if missing:
+            parts.append("missing: " + "; ".join(f"{c} (one of {expected[c]})" for c in missing))
+        if twice:
+            parts.append("ambiguous: " + "; ".join(f"{c} from both {h}" for c, h in twice.items()))
+        if unknown and source.extra_columns == "error":
+            parts.append(f"unknown: {unknown}")
+        raise SourceError(
+            f"{source.name}: {where} has unexpected headers ({'; '.join(parts)}); expected exactly: "
+            f"{list(source.columns)}",
+            hint="ask the OPD to use the template's headers, or map the new header in sources.yaml `columns`")
+    return {c: idx[0] for c, idx in found.items()}
+
+
+def read_file_drop(source: FileSource, path: Path, content: bytes | None = None, *,
+                   city: str | None = None, opd: str | None = None, month: str | None = None) -> pd.DataFrame:
+    """Parse one file drop into canonical column names; cells are text (empty cell -> NA) after repairs.
+
+    Raises SourceError naming the file for anything that keeps the whole file from being read.
     """
     data = path.read_bytes() if content is None else content
-    try:
-        text = data.decode(source.encoding)
-    except UnicodeDecodeError as exc:
-        raise SourceError(f"{source.name}: {path} is not {source.encoding} text ({exc})",
-                          hint=f"ask the OPD to export as {source.encoding} (CSV UTF-8 in Excel)") from None
-    try:
-        frame = pd.read_csv(io.StringIO(text), sep=source.separator, dtype=str, keep_default_na=False,
-                            na_values=[""], skipinitialspace=True)
-    except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
-        raise SourceError(f"{source.name}: {path} is not a readable CSV with separator "
-                          f"{source.separator!r}: {exc}",
-                          hint="ask the OPD to re-export the file with the agreed template") from None
-    headers = [str(c).strip() for c in frame.columns]
-    expected = list(source.columns)
-    unknown = [h for h in headers if h not in source.columns]
-    missing = [h for h in expected if h not in headers]
-    if unknown or missing:
-        raise SourceError(
-            f"{source.name}: {path} has unexpected headers (unknown: {unknown or 'none'}; missing: "
-            f"{missing or 'none'}); expected exactly: {expected}",
-            hint="ask the OPD to use the template's headers, or map the new header in sources.yaml `columns`",
-        )
-    frame.columns = headers
-    frame = frame.rename(columns=source.columns)
+    where = str(path)
+    fmt = file_format(source, path)
+    reader = {"csv": _read_csv, "xlsx": _read_xlsx, "json": _read_json}[fmt]
+    header, body = reader(source, data, where)
+    index = _map_headers(source, [str(h) for h in header], where)
     table = get_table(source.table)
-    for column, dtype in table.columns.items():
-        if dtype in _NUMERIC_DTYPES and column in frame.columns:
-            frame[column] = frame[column].map(lambda v: normalise_decimal(v, source.decimal)).astype(object)
+    columns = {c: [row[i] for row in body] for c, i in index.items()}
+    for column, template in source.constants.items():
+        value = template.format(city=city or "", opd=opd or "", month=month or "")
+        columns[column] = [value] * len(body)
+    for column, values in columns.items():
+        dtype = table.columns[column]
+        if column in source.region_codes:
+            values = [repair_region_code(v, source.region_codes[column]) for v in values]
+        elif dtype in _NUMERIC_DTYPES:
+            values = [normalise_decimal(v, source.decimal) for v in values]
+        elif dtype == TIMESTAMP:
+            values = [excel_serial_to_iso(v) for v in values]
+        elif column == table.period_column:
+            values = [normalise_period(v) for v in values]
+        columns[column] = values
+    frame = pd.DataFrame({c: pd.Series(columns[c], dtype=object) for c in columns}, index=range(len(body)))
     return frame.astype(object)

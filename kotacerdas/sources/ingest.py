@@ -1,7 +1,12 @@
 """Ingest one canonical table for one city × month from every source and OPD, via the raw landing zone.
 
 The result keeps values as delivered (renamed to canonical columns, not yet typed: that is staging's job)
-with lineage to the raw payload. A source or OPD that fails becomes a SourceFailure; the others still deliver.
+with lineage to the raw payload. A source or OPD that fails becomes a SourceFailure and contributes no row
+at all (never half a partition); the others still deliver.
+
+Every completed fetch is logged in the raw zone (`fetches.jsonl`), so a partition can be rebuilt from raw
+without calling the source (`replay=True`), and an incremental REST source asks only for rows changed since
+the watermark of its last fetch, merging them over the replayed earlier fetches (later version wins).
 """
 
 from __future__ import annotations
@@ -15,15 +20,26 @@ from pathlib import Path
 
 import pandas as pd
 
-from kotacerdas.config import FileSource, ProjectConfig, RestSource
+from kotacerdas.config import FileSource, ProjectConfig, RestSource, SqlSource
 from kotacerdas.errors import ConfigError, KotacerdasError, SourceError
 from kotacerdas.schemas import LINEAGE_COLUMNS, CanonicalTable, get_table
 from kotacerdas.sources.files import read_file_drop
-from kotacerdas.sources.landing import RawFile, new_fetch_id, store_raw
-from kotacerdas.sources.rest import build_session, fetch_pages, partition_url, redact_url
+from kotacerdas.sources.landing import (
+    RawFile,
+    current_chain,
+    new_fetch_id,
+    read_fetches,
+    read_raw,
+    record_fetch,
+    store_raw,
+)
+from kotacerdas.sources.rest import fetch_pages, page_rows, partition_url, redact_url, secret_of
+from kotacerdas.sources.sql import display_url, fetch_chunks, url_password
 
 log = logging.getLogger(__name__)
 MONTH_RE = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
+ALL_OPDS = "*"  # the `opd` of a SQL source that is queried once for all OPDs
+AnySource = RestSource | FileSource | SqlSource
 
 
 @dataclass(frozen=True)
@@ -73,102 +89,269 @@ def _scrub(text: str, secret: str | None) -> str:
     return text.replace(secret, "***") if secret else text
 
 
-def _ingest_rest(source: RestSource, table: CanonicalTable, city: str, opd: str, month: str, raw_dir: Path,
-                 env: Mapping[str, str], raw_files: list[RawFile]) -> list[dict]:
-    """All rows of one OPD from one REST source; raises SourceError (pages already stored stay stored)."""
-    url = redact_url(partition_url(source, city=city, opd=opd, month=month, env=env))
-    fetch_id = new_fetch_id()
-    records: list[dict] = []
-    total: int | None = None
-    with build_session(source, env) as session:
-        for page in fetch_pages(source, city=city, opd=opd, month=month, env=env, session=session):
-            raw = store_raw(raw_dir, source=source.name, city=city, month=month, opd=opd, fetch_id=fetch_id,
-                            name=f"page-{page.number:04d}.json", content=page.content, origin=page.url,
-                            rows=len(page.rows))
-            raw_files.append(raw)
+def map_rows(columns: Mapping[str, str], rows: list, relpath: str) -> list[dict]:
+    """Source rows (dicts) -> records with canonical names; of several aliases the first present wins."""
+    records = []
+    for i, row in enumerate(rows, start=1):
+        rec: dict = {}
+        for src, canon in columns.items():
+            if src in row and (canon not in rec or _missing(rec[canon])):
+                rec[canon] = row[src]
+        rec["_raw_file"], rec["_raw_row"] = relpath, i
+        records.append(rec)
+    return records
+
+
+def _file_records(source: FileSource, table: CanonicalTable, content: bytes, name: str, relpath: str, *,
+                  city: str, opd: str, month: str) -> list[dict]:
+    frame = read_file_drop(source, Path(name), content, city=city, opd=opd, month=month)
+    return _frame_records(table, frame, relpath)
+
+
+def _frame_records(table: CanonicalTable, frame: pd.DataFrame, relpath: str) -> list[dict]:
+    records = []
+    for i, rec in enumerate(frame.to_dict(orient="records"), start=1):
+        rec = {c: (None if _missing(rec.get(c)) else rec.get(c)) for c in table.columns if c in rec}
+        rec["_raw_file"], rec["_raw_row"] = relpath, i
+        records.append(rec)
+    return records
+
+
+def _payload_records(source: AnySource, table: CanonicalTable, content: bytes, relpath: str, *, city: str,
+                     opd: str, month: str) -> list[dict]:
+    """Records of one stored payload, parsed exactly as when it was fetched (used by replay)."""
+    if isinstance(source, FileSource):
+        return _file_records(source, table, content, relpath.rsplit("/", 1)[-1], relpath, city=city, opd=opd,
+                             month=month)
+    _, rows = page_rows(content)
+    return map_rows(source.columns, rows, relpath)
+
+
+def _merge_by_key(table: CanonicalTable, batches: list[list[dict]]) -> list[dict]:
+    """Rows of later batches replace rows of earlier batches with the same key (an updated record).
+
+    Within one batch every row is kept: a key repeated inside one fetch is the source's duplicate, which
+    staging rejects visibly.
+    """
+    latest: dict[tuple, int] = {}
+    for b, batch in enumerate(batches):
+        for rec in batch:
+            key = tuple(rec.get(k) for k in table.key)
+            if not any(_missing(v) for v in key):
+                latest[key] = b
+    merged = []
+    for b, batch in enumerate(batches):
+        for rec in batch:
+            key = tuple(rec.get(k) for k in table.key)
+            if any(_missing(v) for v in key) or latest[key] == b:
+                merged.append(rec)
+    return merged
+
+
+def _watermark(source: RestSource, rows: list, previous: str | None) -> str | None:
+    """The latest change time seen (ISO-8601 text compares in time order)."""
+    values = [r.get(source.watermark_field) for r in rows if isinstance(r, dict)] if source.watermark_field else []
+    values = [v for v in values if isinstance(v, str) and v]
+    if previous:
+        values.append(previous)
+    return max(values) if values else None
+
+
+class _Unit:
+    """One source × OPD of one partition: fetch it (or replay it) into records and raw files."""
+
+    def __init__(self, source: AnySource, table: CanonicalTable, city: str, opd: str, month: str, raw_dir: Path,
+                 landing_dir: Path, env: Mapping[str, str]):
+        self.source, self.table, self.city, self.opd, self.month = source, table, city, opd, month
+        self.raw_dir, self.landing_dir, self.env = raw_dir, landing_dir, env
+        self.raw_files: list[RawFile] = []
+
+    # where the unit reads from, for error messages (never a secret)
+    def location(self) -> str:
+        s = self.source
+        if isinstance(s, RestSource):
+            try:
+                return redact_url(partition_url(s, city=self.city, opd=self.opd, month=self.month, env=self.env))
+            except KotacerdasError:
+                return s.base_url + s.path.format(city=self.city, opd=self.opd, month=self.month)
+        if isinstance(s, SqlSource):
+            return f"sql:{display_url(s, self.env)}"
+        return str(self.landing_dir / s.pattern.format(city=self.city, opd=self.opd, month=self.month))
+
+    def secret(self) -> str | None:
+        if isinstance(self.source, RestSource):
+            return secret_of(self.source, self.env)
+        if isinstance(self.source, SqlSource):
+            return url_password(self.env.get(self.source.url_env))
+        return None
+
+    def _store(self, fetch_id: str, name: str, content: bytes, origin: str, rows: int) -> RawFile:
+        raw = store_raw(self.raw_dir, source=self.source.name, city=self.city, month=self.month, opd=self.opd,
+                        fetch_id=fetch_id, name=name, content=content, origin=origin, rows=rows)
+        self.raw_files.append(raw)
+        return raw
+
+    def _record(self, fetch_id: str, mode: str, files: list[RawFile], rows: int, watermark: str | None = None,
+                updated_since: str | None = None) -> None:
+        record_fetch(self.raw_dir, source=self.source.name, city=self.city, month=self.month, opd=self.opd,
+                     fetch_id=fetch_id, mode=mode, files=[f.relpath for f in files], rows=rows,
+                     watermark=watermark, updated_since=updated_since)
+
+    # --- replay ---------------------------------------------------------------------------------------------
+
+    def chain(self) -> list[dict]:
+        return current_chain(read_fetches(self.raw_dir, source=self.source.name, city=self.city, month=self.month,
+                                          opd=self.opd))
+
+    def replay(self, chain: list[dict] | None = None) -> list[list[dict]]:
+        """Records of the stored fetches that make up the partition, one batch per fetch, from raw only."""
+        chain = self.chain() if chain is None else chain
+        if not chain:
+            raise SourceError(
+                f"{self.source.name}: nothing to replay for {self.city} {self.opd} {self.month}: the raw zone "
+                f"{self.raw_dir} holds no completed fetch of it",
+                hint="ingest the partition from the source first (without replay)")
+        batches = []
+        for entry in chain:
+            batch: list[dict] = []
+            for relpath in entry["files"]:
+                try:
+                    content, record = read_raw(self.raw_dir, relpath)
+                    batch += _payload_records(self.source, self.table, content, relpath, city=self.city,
+                                              opd=self.opd, month=self.month)
+                except (OSError, ValueError, KeyError, TypeError) as exc:
+                    raise SourceError(f"{self.source.name}: raw payload {relpath} cannot be replayed: {exc}",
+                                      hint="ingest the partition from the source again (without replay)") from None
+                self.raw_files.append(record)
+            batches.append(batch)
+        return batches
+
+    # --- fetch ----------------------------------------------------------------------------------------------
+
+    def fetch(self) -> list[dict]:
+        if isinstance(self.source, RestSource):
+            return self._fetch_rest(self.source)
+        if isinstance(self.source, SqlSource):
+            return self._fetch_sql(self.source)
+        return self._fetch_files(self.source)
+
+    def _fetch_rest(self, source: RestSource) -> list[dict]:
+        base: list[list[dict]] = []
+        updated_since = None
+        if source.incremental:
+            chain = self.chain()
+            updated_since = next((e["watermark"] for e in reversed(chain) if e.get("watermark")), None)
+            if updated_since:
+                base = self.replay(chain)
+        fetch_id = new_fetch_id()
+        files: list[RawFile] = []
+        records: list[dict] = []
+        rows_seen: list = []
+        total: int | None = None
+        for page in fetch_pages(source, city=self.city, opd=self.opd, month=self.month, env=self.env,
+                                updated_since=updated_since):
+            raw = self._store(fetch_id, f"page-{page.number:04d}.json", page.content, page.url, len(page.rows))
+            files.append(raw)
             total = page.total if page.total is not None else total
-            for i, row in enumerate(page.rows, start=1):
-                if not isinstance(row, dict):
-                    raise SourceError(f"{source.name}: {page.url} row {i} is not a JSON object",
-                                      hint="the API's response format changed; update the connector")
-                rec = {canon: row.get(src) for src, canon in source.columns.items()}
-                rec["_raw_file"], rec["_raw_row"] = raw.relpath, i
-                records.append(rec)
-    if total is not None and total != len(records):
-        raise SourceError(f"{source.name}: {url} reported total {total} rows but delivered {len(records)}",
-                          hint="the data changed while paging or the API paginates wrongly; "
-                               "re-run the partition")
-    return records
+            records += map_rows(source.columns, page.rows, raw.relpath)
+            rows_seen += page.rows
+        if source.pagination != "cursor" and total is not None and total != len(records):
+            url = self.location()
+            raise SourceError(f"{source.name}: {url} reported total {total} rows but delivered {len(records)}",
+                              hint="the data changed while paging or the API paginates wrongly; re-run the "
+                                   "partition")
+        watermark = _watermark(source, rows_seen, updated_since)
+        self._record(fetch_id, "incremental" if updated_since else "full", files, len(records), watermark,
+                     updated_since)
+        return _merge_by_key(self.table, [*base, records]) if base else records
+
+    def _fetch_sql(self, source: SqlSource) -> list[dict]:
+        fetch_id = new_fetch_id()
+        files: list[RawFile] = []
+        records: list[dict] = []
+        origin = self.location()
+        opd = None if self.opd == ALL_OPDS else self.opd
+        for chunk in fetch_chunks(source, city=self.city, opd=opd, month=self.month, env=self.env):
+            raw = self._store(fetch_id, f"chunk-{chunk.number:04d}.json", chunk.content, origin, len(chunk.rows))
+            files.append(raw)
+            records += map_rows(source.columns, chunk.rows, raw.relpath)
+        self._record(fetch_id, "full", files, len(records))
+        return records
+
+    def _fetch_files(self, source: FileSource) -> list[dict]:
+        pattern = source.pattern.format(city=self.city, opd=self.opd, month=self.month)
+        matches = sorted(p for p in self.landing_dir.glob(pattern) if p.is_file())
+        if not matches:
+            raise SourceError(
+                f"expected file {pattern} not found in landing folder {self.landing_dir}",
+                hint=f"ask OPD {self.opd} to upload its {self.month} file for {self.city}, or check the pattern "
+                     f"of source {source.name!r} in sources.yaml")
+        fetch_id = new_fetch_id()
+        files: list[RawFile] = []
+        records: list[dict] = []
+        for path in matches:
+            content = path.read_bytes()
+            error: SourceError | None = None
+            try:
+                frame = read_file_drop(source, path, content, city=self.city, opd=self.opd, month=self.month)
+            except SourceError as exc:
+                frame, error = None, exc
+            # Store the bytes even when they do not parse: the raw zone is the record of what the OPD sent.
+            raw = self._store(fetch_id, path.name, content, str(path), 0 if frame is None else len(frame))
+            files.append(raw)
+            if error is not None:
+                raise error
+            records += _frame_records(self.table, frame, raw.relpath)
+        self._record(fetch_id, "full", files, len(records))
+        return records
 
 
-def _ingest_files(source: FileSource, table: CanonicalTable, city: str, opd: str, month: str, raw_dir: Path,
-                  landing_dir: Path, raw_files: list[RawFile]) -> list[dict]:
-    pattern = source.pattern.format(city=city, opd=opd, month=month)
-    matches = sorted(p for p in landing_dir.glob(pattern) if p.is_file())
-    if not matches:
-        raise SourceError(
-            f"expected file {pattern} not found in landing folder {landing_dir}",
-            hint=f"ask OPD {opd} to upload its {month} file for {city}, or check the pattern of source "
-                 f"{source.name!r} in sources.yaml",
-        )
-    fetch_id = new_fetch_id()
-    records: list[dict] = []
-    for path in matches:
-        content = path.read_bytes()
-        try:
-            frame = read_file_drop(source, path, content)
-            rows = len(frame)
-        except SourceError:
-            frame, rows = None, 0
-        # Store the bytes even when they do not parse: the raw zone is the record of what the OPD sent.
-        raw = store_raw(raw_dir, source=source.name, city=city, month=month, opd=opd, fetch_id=fetch_id,
-                        name=path.name, content=content, origin=str(path), rows=rows)
-        raw_files.append(raw)
-        if frame is None:
-            read_file_drop(source, path, content)  # raise the parse error now that the bytes are kept
-        for i, rec in enumerate(frame.to_dict(orient="records"), start=1):
-            rec = {c: (None if _missing(rec.get(c)) else rec.get(c)) for c in table.columns}
-            rec["_raw_file"], rec["_raw_row"] = raw.relpath, i
-            records.append(rec)
-    return records
+def _units_of(project: ProjectConfig, source: AnySource, table: str) -> list[str]:
+    if isinstance(source, SqlSource) and not source.per_opd:
+        return [ALL_OPDS]
+    return [o.code for o in project.cities.opds_for(table)]
 
 
 def ingest_table(project: ProjectConfig, table: str, city: str, month: str, *, raw_dir: str | Path,
-                 landing_dir: str | Path, env: Mapping[str, str] | None = None) -> IngestResult:
-    """Fetch `table` for `city` × `month` from every source of the table and every OPD that delivers it."""
+                 landing_dir: str | Path, env: Mapping[str, str] | None = None, replay: bool = False,
+                 sources: list[str] | None = None) -> IngestResult:
+    """Fetch `table` for `city` × `month` from every source of the table and every OPD that delivers it.
+
+    `replay=True` rebuilds the partition from the raw zone only (the latest completed fetches), without
+    calling any source. `sources` limits the run to the named sources.
+    """
     env = os.environ if env is None else env
     canonical = get_table(table)
     project.cities.city(city)  # ConfigError for a city that is not in cities.yaml
     if not MONTH_RE.match(month):
         raise ConfigError(f"month must be YYYY-MM, got {month!r}", hint="pass a partition key such as 2025-03")
-    if not project.sources.for_table(table):
+    chosen = project.sources.for_table(table)
+    if not chosen:
         raise ConfigError(f"no source in {project.dir / 'sources.yaml'} delivers table {table!r}",
                           hint=f"add a source with `table: {table}`")
+    if sources is not None:
+        unknown = sorted(set(sources) - {s.name for s in chosen})
+        if unknown:
+            raise ConfigError(f"source(s) {unknown} do not deliver table {table!r}",
+                              hint=f"choose among {[s.name for s in chosen]}")
+        chosen = [s for s in chosen if s.name in sources]
     raw_dir, landing_dir = Path(raw_dir), Path(landing_dir)
     raw_files: list[RawFile] = []
     failures: list[SourceFailure] = []
     records: list[dict] = []
-    for source in project.sources.for_table(table):
-        token = env.get(source.token_env) if isinstance(source, RestSource) and source.token_env else None
-        for opd in project.cities.opds_for(table):
-            if isinstance(source, RestSource):
-                try:
-                    url = redact_url(partition_url(source, city=city, opd=opd.code, month=month, env=env))
-                except KotacerdasError:
-                    url = source.base_url + source.path.format(city=city, opd=opd.code, month=month)
-            else:
-                url = str(landing_dir / source.pattern.format(city=city, opd=opd.code, month=month))
+    for source in chosen:
+        for opd in _units_of(project, source, table):
+            unit = _Unit(source, canonical, city, opd, month, raw_dir, landing_dir, env)
+            secret = unit.secret()
             try:
-                if isinstance(source, RestSource):
-                    got = _ingest_rest(source, canonical, city, opd.code, month, raw_dir, env, raw_files)
-                else:
-                    got = _ingest_files(source, canonical, city, opd.code, month, raw_dir, landing_dir,
-                                        raw_files)
+                got = _merge_by_key(canonical, unit.replay()) if replay else unit.fetch()
             except KotacerdasError as exc:  # SourceError, or ConfigError such as an unset base_url variable
-                failure = SourceFailure(source.name, table, city, opd.code, month, _scrub(url, token),
-                                        _scrub(exc.message, token), _scrub(exc.hint or "", token) or None)
+                failure = SourceFailure(source.name, table, city, opd, month, _scrub(unit.location(), secret),
+                                        _scrub(exc.message, secret), _scrub(exc.hint or "", secret) or None)
                 log.warning("ingest failure: %s", failure)
                 failures.append(failure)
+                raw_files += unit.raw_files  # what was stored stays listed, even though none of it is used
                 continue
+            raw_files += unit.raw_files
             records.extend(got)
     return IngestResult(table, _frame(canonical, records), raw_files, failures)

@@ -85,3 +85,56 @@ def read_manifest(raw_dir: str | Path, *, source: str, city: str, month: str) ->
 def verify(raw_dir: str | Path, record: RawFile) -> bool:
     """True if the stored bytes still hash to the recorded sha256."""
     return hashlib.sha256((Path(raw_dir) / record.relpath).read_bytes()).hexdigest() == record.sha256
+
+
+# --- fetch log: which fetches completed, with their watermark (what replay and incremental pulls read) ----
+
+FETCH_LOG = "fetches.jsonl"
+
+
+def record_fetch(raw_dir: str | Path, *, source: str, city: str, month: str, opd: str, fetch_id: str,
+                 mode: str, files: list[str], rows: int, watermark: str | None = None,
+                 updated_since: str | None = None) -> dict:
+    """Append one line saying that a fetch completed: a fetch without this line is never replayed.
+
+    `mode` is `full` (the whole partition) or `incremental` (rows changed since `updated_since`); `files`
+    are the relpaths of its payloads in order.
+    """
+    raw_dir = Path(raw_dir)
+    entry = {"source": source, "city": city, "month": month, "opd": opd, "fetch_id": fetch_id, "mode": mode,
+             "files": files, "rows": rows, "watermark": watermark, "updated_since": updated_since,
+             "completed_at": datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")}
+    folder = raw_dir / _safe(source) / _safe(city) / _safe(month)
+    folder.mkdir(parents=True, exist_ok=True)
+    fd = os.open(folder / FETCH_LOG, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    try:
+        os.write(fd, (json.dumps(entry, ensure_ascii=False, sort_keys=True) + "\n").encode("utf-8"))
+    finally:
+        os.close(fd)
+    return entry
+
+
+def read_fetches(raw_dir: str | Path, *, source: str, city: str, month: str, opd: str | None = None) -> list[dict]:
+    """Completed fetches of one source × partition (optionally one OPD), oldest first."""
+    path = Path(raw_dir) / _safe(source) / _safe(city) / _safe(month) / FETCH_LOG
+    if not path.is_file():
+        return []
+    entries = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    return [e for e in entries if opd is None or e["opd"] == opd]
+
+
+def current_chain(fetches: list[dict]) -> list[dict]:
+    """The fetches that make up the partition now: the latest full fetch and every incremental one after it."""
+    last_full = max((i for i, e in enumerate(fetches) if e["mode"] == "full"), default=None)
+    return [] if last_full is None else fetches[last_full:]
+
+
+def read_raw(raw_dir: str | Path, relpath: str) -> tuple[bytes, RawFile]:
+    """The stored bytes of one payload and its record; ValueError if they no longer match their sha256."""
+    target = Path(raw_dir) / relpath
+    meta = json.loads(target.with_name(target.name + META_SUFFIX).read_text(encoding="utf-8"))
+    content = target.read_bytes()
+    record = RawFile(**{k: meta[k] for k in RawFile.__dataclass_fields__})
+    if hashlib.sha256(content).hexdigest() != record.sha256:
+        raise ValueError(f"raw payload {relpath} no longer matches its sha256 {record.sha256}")
+    return content, record

@@ -1,7 +1,12 @@
-"""REST connector: page through an OPD API with retries, backoff and a bearer token from the environment.
+"""REST connector: page through an OPD API with retries, backoff and a secret from the environment.
 
-The token only ever lives in the session's headers: it is never put in a URL, a log line, an error message
-or the raw landing zone.
+Transport faults (refused or dropped connections, timeouts, 429 with Retry-After, 5xx) are retried by
+urllib3's `Retry` with exponential backoff and jitter. Faults in a 200 answer (a body cut off mid-JSON, a
+page that repeats the previous one) are retried here, page by page, with the same backoff. Whatever still
+fails becomes a SourceError naming the source, the URL (never a secret) and what to do.
+
+The secret (bearer token or API key) only ever lives in the session's headers: it is never put in a URL, a
+log line, an error message or the raw landing zone.
 """
 
 from __future__ import annotations
@@ -10,10 +15,12 @@ import hashlib
 import json
 import logging
 import os
+import random
 import re
+import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from urllib.parse import quote, urlsplit, urlunsplit
+from urllib.parse import quote, urlencode, urlsplit, urlunsplit
 
 import requests
 from requests.adapters import HTTPAdapter
@@ -27,16 +34,18 @@ log = logging.getLogger(__name__)
 RETRY_STATUSES = (429, 500, 502, 503, 504)
 MAX_PAGES = 10_000
 LOOP_HINT = "the OPD API repeats pages; report it to the OPD (nothing of this partition was kept)"
-MAX_RETRY_AFTER = 60.0  # seconds; a server asking for longer fails the partition instead of stalling the run
+MAX_RETRY_AFTER = 60.0  # default cap, seconds; a server asking for longer fails instead of stalling the run
 _ENV_RE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
 
 class _CappedRetry(Retry):
-    """Honour Retry-After, but never sleep longer than MAX_RETRY_AFTER for one attempt."""
+    """Honour Retry-After, but never sleep longer than `cap` seconds for one attempt."""
+
+    cap = MAX_RETRY_AFTER
 
     def get_retry_after(self, response):  # type: ignore[no-untyped-def]
         seconds = super().get_retry_after(response)
-        return None if seconds is None else min(seconds, MAX_RETRY_AFTER)
+        return None if seconds is None else min(seconds, self.cap)
 
 
 @dataclass(frozen=True)
@@ -49,6 +58,7 @@ class Page:
     rows: list[dict]
     total: int | None
     next_page: int | None
+    next_cursor: str | None = None
 
 
 def expand_env(value: str, env: Mapping[str, str], *, what: str) -> str:
@@ -74,10 +84,15 @@ def redact_url(url: str) -> str:
     return urlunsplit(parts)
 
 
+def secret_of(source: RestSource, env: Mapping[str, str]) -> str | None:
+    return env.get(source.token_env) if source.token_env else None
+
+
 def build_session(source: RestSource, env: Mapping[str, str] | None = None) -> requests.Session:
     """A session that retries connect/read errors and 429/5xx with exponential backoff and jitter."""
     env = os.environ if env is None else env
-    retry = _CappedRetry(
+    retry_class = type("CappedRetry", (_CappedRetry,), {"cap": source.max_retry_after})
+    retry = retry_class(
         total=source.retries,
         connect=source.retries,
         read=source.retries,
@@ -95,9 +110,12 @@ def build_session(source: RestSource, env: Mapping[str, str] | None = None) -> r
     session.mount("http://", adapter)
     session.mount("https://", adapter)
     session.headers["Accept"] = "application/json"
-    token = env.get(source.token_env) if source.token_env else None
-    if token:
-        session.headers["Authorization"] = f"Bearer {token}"
+    secret = secret_of(source, env)
+    if secret:
+        if source.auth == "api_key":
+            session.headers[source.api_key_header] = secret
+        else:
+            session.headers["Authorization"] = f"Bearer {secret}"
     return session
 
 
@@ -107,79 +125,192 @@ def partition_url(source: RestSource, *, city: str, opd: str, month: str, env: M
     return base + path
 
 
-def _page_url(url: str, page: int, page_size: int) -> str:
-    return f"{url}{'&' if '?' in url else '?'}page={page}&page_size={page_size}"
+def _with_params(url: str, params: dict[str, object]) -> str:
+    return f"{url}{'&' if '?' in url else '?'}{urlencode(params)}"
 
 
 def _scrub(text: str, secret: str | None) -> str:
     return text.replace(secret, "***") if secret else text
 
 
-def fetch_pages(source: RestSource, *, city: str, opd: str, month: str, env: Mapping[str, str] | None = None,
-                session: requests.Session | None = None) -> Iterator[Page]:
-    """Yield every page of one partition, following `next_page`; raise SourceError on any failure.
+def page_rows(content: bytes) -> tuple[dict, list]:
+    """The JSON body of a page and its `data` list; ValueError/KeyError/TypeError if it is not one."""
+    payload = json.loads(content)
+    if not isinstance(payload, dict):
+        raise TypeError("the body is not a JSON object")
+    rows = payload["data"]
+    if not isinstance(rows, list):
+        raise TypeError("`data` is not a list")
+    return payload, rows
 
-    Stops with an error if the server sends a page twice or points back to a page already read (a loop
-    would otherwise duplicate rows forever).
+
+def check_fields(source: RestSource, rows: list, where: str) -> None:
+    """Every mapped canonical column must be delivered by one of its field names in every row.
+
+    A field the API renamed or dropped would otherwise turn into a column of empty values downstream.
+    """
+    required = {c for c in source.columns.values() if c not in source.optional_columns}
+    for i, row in enumerate(rows, start=1):
+        if not isinstance(row, dict):
+            raise SourceError(f"{source.name}: {where} row {i} is not a JSON object",
+                              hint="the API's response format changed; update the connector")
+        present = {source.columns[k] for k in row if k in source.columns}
+        missing = required - present
+        if missing:
+            fields = sorted(f for f, c in source.columns.items() if c in missing)
+            unmapped = sorted(k for k in row if k not in source.columns and k != source.watermark_field)
+            renamed = f"; fields it sent that are not mapped: {unmapped}" if unmapped else ""
+            raise SourceError(
+                f"{source.name}: {where} row {i} lacks mapped field(s) {fields}{renamed} (schema drift: the "
+                "OPD API renamed or dropped a field); nothing of this partition was kept",
+                hint=f"map the new field name in sources.yaml `columns` of {source.name!r} (several names may "
+                     "map to one column), list the column in `optional_columns` if it may be absent, or ask "
+                     "the OPD to restore the field")
+
+
+class _Pager:
+    """One partition's pagination state for the three styles (page number, offset, cursor)."""
+
+    def __init__(self, source: RestSource, url: str):
+        self.source, self.url = source, url
+        self.number, self.offset, self.cursor = 1, 0, None
+        self.seen_cursors: set[str] = set()
+
+    def page_url(self, extra: dict[str, object]) -> str:
+        size = self.source.page_size
+        if self.source.pagination == "page":
+            params = {"page": self.number, "page_size": size}
+        elif self.source.pagination == "offset":
+            params = {"offset": self.offset, "limit": size}
+        else:
+            params = {"limit": size, **({"cursor": self.cursor} if self.cursor else {})}
+        return _with_params(self.url, {**extra, **params})
+
+    def advance(self, payload: dict, rows: list, safe_url: str) -> bool:
+        """Move to the next page; False when this was the last one. SourceError on a pagination loop."""
+        name = self.source.name
+        self.number += 1
+        if self.source.pagination == "page":
+            next_page = payload.get("next_page")
+            if next_page is None:
+                return False
+            if not isinstance(next_page, int) or next_page != self.number:
+                kind = "gap" if isinstance(next_page, int) and next_page > self.number else "loop"
+                raise SourceError(f"{name}: pagination {kind} at {safe_url}: next_page {next_page!r} after page "
+                                  f"{self.number - 1}", hint=LOOP_HINT)
+            return True
+        if self.source.pagination == "offset":
+            self.offset += len(rows)
+            total = payload.get("total")
+            if not rows or len(rows) < self.source.page_size:
+                return False
+            return not (isinstance(total, int) and self.offset >= total)
+        cursor = payload.get("next_cursor")
+        if cursor in (None, ""):
+            return False
+        if not isinstance(cursor, str) or cursor in self.seen_cursors:
+            raise SourceError(f"{name}: pagination loop at {safe_url}: next_cursor {cursor!r} was already "
+                              "followed", hint=LOOP_HINT)
+        self.seen_cursors.add(cursor)
+        self.cursor = cursor
+        return True
+
+
+def fetch_pages(source: RestSource, *, city: str, opd: str, month: str, env: Mapping[str, str] | None = None,
+                session: requests.Session | None = None, updated_since: str | None = None) -> Iterator[Page]:
+    """Yield every page of one partition; raise SourceError on any failure that retrying did not cure.
+
+    A page whose bytes equal a page already read (a server glitch, or paging that went back) is fetched once
+    more after a backoff; if it still repeats, or a next_page/cursor points back, the partition fails with a
+    pagination-loop error instead of duplicating rows forever.
     """
     env = os.environ if env is None else env
-    token = env.get(source.token_env) if source.token_env else None
+    secret = secret_of(source, env)
     url = partition_url(source, city=city, opd=opd, month=month, env=env)
+    extra = {source.updated_since_param: updated_since} if updated_since else {}
     own_session = session is None
     session = session or build_session(source, env)
-    seen_pages: set[int] = set()
+    pager = _Pager(source, url)
     seen_digests: set[str] = set()
-    page = 1
     try:
         while True:
-            page_url = _page_url(url, page, source.page_size)
-            safe_url = redact_url(page_url)
-            if len(seen_pages) >= MAX_PAGES:
+            if pager.number > MAX_PAGES:
                 raise SourceError(f"{source.name}: more than {MAX_PAGES} pages for {city} {opd} {month}",
                                   hint="raise page_size or check the API's pagination")
-            try:
-                resp = session.get(page_url, timeout=tuple(source.timeout_seconds))
-            except requests.RequestException as exc:
-                raise SourceError(
-                    _scrub(f"{source.name}: GET {safe_url} failed after {source.retries} retries: "
-                           f"{type(exc).__name__}: {exc}", token),
-                    hint="check that the OPD API is up and base_url is right, then re-run the partition",
-                ) from None
-            if resp.status_code != 200:
-                body = _scrub(resp.text[:300], token)
-                hint = ("check the token in the environment variable " + str(source.token_env)
-                        if resp.status_code in (401, 403)
-                        else "check the city/OPD codes against the OPD's API" if resp.status_code == 404
-                        else "the OPD API kept failing; re-run later or contact the OPD")
-                retried = f" after {source.retries} retries" if resp.status_code in RETRY_STATUSES else ""
-                raise SourceError(f"{source.name}: GET {safe_url} answered HTTP {resp.status_code}{retried}: "
-                                  f"{body}", hint=hint)
-            content = resp.content
-            try:
-                payload = json.loads(content)
-                rows = payload["data"]
-                if not isinstance(rows, list):
-                    raise TypeError("`data` is not a list")
-            except (ValueError, KeyError, TypeError) as exc:
-                raise SourceError(f"{source.name}: GET {safe_url} returned an unexpected body ({exc}): "
-                                  f"{_scrub(resp.text[:200], token)}",
-                                  hint="the API's response format changed; update the connector") from None
-            digest = hashlib.sha256(content).hexdigest()
-            if page in seen_pages or (rows and digest in seen_digests):
-                raise SourceError(f"{source.name}: pagination loop at {safe_url}: page {page} repeats a "
-                                  "page already read", hint=LOOP_HINT)
-            seen_pages.add(page)
-            seen_digests.add(digest)
-            next_page = payload.get("next_page")
-            total = payload.get("total")
-            yield Page(page, safe_url, content, rows, total if isinstance(total, int) else None,
-                       next_page if isinstance(next_page, int) else None)
-            if next_page is None:
+            page_url = pager.page_url(extra)
+            safe_url = redact_url(page_url)
+            content, payload, rows = _get_page(source, session, page_url, safe_url, secret, seen_digests)
+            check_fields(source, rows, safe_url)
+            seen_digests.add(hashlib.sha256(content).hexdigest())
+            total, next_page = payload.get("total"), payload.get("next_page")
+            cursor = payload.get("next_cursor")
+            yield Page(pager.number, safe_url, content, rows, total if isinstance(total, int) else None,
+                       next_page if isinstance(next_page, int) else None,
+                       cursor if isinstance(cursor, str) else None)
+            if not pager.advance(payload, rows, safe_url):
                 return
-            if not isinstance(next_page, int) or next_page <= page or next_page in seen_pages:
-                raise SourceError(f"{source.name}: pagination loop at {safe_url}: next_page {next_page!r} "
-                                  f"after page {page}", hint=LOOP_HINT)
-            page = next_page
     finally:
         if own_session:
             session.close()
+
+
+def _backoff(source: RestSource, attempt: int) -> None:
+    delay = source.backoff_factor * (2 ** attempt) + random.uniform(0, source.backoff_factor)
+    time.sleep(min(delay, 30.0))
+
+
+def _get_page(source: RestSource, session: requests.Session, page_url: str, safe_url: str, secret: str | None,
+              seen_digests: set[str]) -> tuple[bytes, dict, list]:
+    """GET one page; retry (with backoff) a body that is cut off or repeats an earlier page."""
+    attempts = source.retries + 1
+    for attempt in range(attempts):
+        last = attempt == attempts - 1
+        try:
+            resp = session.get(page_url, timeout=tuple(source.timeout_seconds))
+        except requests.exceptions.ChunkedEncodingError as exc:  # connection closed mid-body
+            if last:
+                raise SourceError(
+                    _scrub(f"{source.name}: GET {safe_url}: the body was cut off {attempts} times: {exc}", secret),
+                    hint="the OPD API or a proxy drops responses; re-run later or contact the OPD") from None
+            _backoff(source, attempt)
+            continue
+        except requests.RequestException as exc:
+            raise SourceError(
+                _scrub(f"{source.name}: GET {safe_url} failed after {source.retries} retries: "
+                       f"{type(exc).__name__}: {exc}", secret),
+                hint=("the OPD API answers too slowly; raise timeout_seconds of the source or re-run later"
+                      if isinstance(exc, requests.Timeout | requests.exceptions.ReadTimeout)
+                      or "timed out" in str(exc).lower()
+                      else "check that the OPD API is up and base_url is right, then re-run the partition"),
+            ) from None
+        if resp.status_code != 200:
+            body = _scrub(resp.text[:300], secret)
+            hint = ("check the secret in the environment variable " + str(source.token_env)
+                    if resp.status_code in (401, 403)
+                    else "check the city/OPD codes against the OPD's API" if resp.status_code == 404
+                    else "the OPD API kept failing; re-run later or contact the OPD")
+            retried = f" after {source.retries} retries" if resp.status_code in RETRY_STATUSES else ""
+            raise SourceError(f"{source.name}: GET {safe_url} answered HTTP {resp.status_code}{retried}: {body}",
+                              hint=hint)
+        content = resp.content
+        try:
+            payload, rows = page_rows(content)
+        except (ValueError, KeyError, TypeError) as exc:
+            if last:
+                raise SourceError(
+                    f"{source.name}: GET {safe_url} returned an unreadable body {attempts} times ({exc}): "
+                    f"{_scrub(resp.text[:200], secret)}",
+                    hint="the OPD API sends cut-off or malformed JSON; re-run later, and report it to the OPD if "
+                         "it persists (the response format may have changed)") from None
+            log.info("%s: unreadable body from %s (%s); retrying", source.name, safe_url, exc)
+            _backoff(source, attempt)
+            continue
+        if rows and hashlib.sha256(content).hexdigest() in seen_digests:
+            if last:
+                raise SourceError(f"{source.name}: pagination loop at {safe_url}: the page repeats a page already "
+                                  f"read ({attempts} attempts)", hint=LOOP_HINT)
+            log.info("%s: %s repeats an earlier page; fetching it again", source.name, safe_url)
+            _backoff(source, attempt)
+            continue
+        return content, payload, rows
+    raise AssertionError("unreachable")
