@@ -14,6 +14,7 @@ from kotacerdas.index.impute import impute, impute_panel
 from kotacerdas.index.meta import TIME, UNIT, Framework, read_framework
 from kotacerdas.index.method import IndexMethod, as_method
 from kotacerdas.index.normalise import normalise
+from kotacerdas.index.pca import tree_pca_weights
 from kotacerdas.index.results import group_ranks, rank_scores
 from kotacerdas.index.screen import screen_units
 from kotacerdas.index.treat import treat
@@ -94,6 +95,27 @@ def _impute_step(
     return filled.loc[screened.index]
 
 
+def _pca_step(fw: Framework, m: IndexMethod, normalised, children, base, checked):
+    levels = m.weights.pca_levels
+    below_top = sorted(fw.levels)[:-1]
+    if levels is not None:
+        bad = [lv for lv in levels if lv not in below_top]
+        if bad:
+            raise IndexMethodError(
+                f"weights.pca_levels names level(s) {bad}, which have no parent to weight them in",
+                hint=f"use levels among {below_top} (1 = indicators)",
+            )
+    a = m.aggregate
+
+    def agg(d, ch, w):
+        return aggregate(d, ch, w, a.method, a.p, a.dat_thresh)
+
+    overrides = {k: float(checked[k]) for k in m.weights.overrides}
+    return tree_pca_weights(
+        normalised, children, fw.imeta["Level"].dropna().astype(int), base, agg, levels, overrides
+    )
+
+
 def run_build(framework: Framework, method: IndexMethod | dict[str, Any]) -> IndexBuild:
     """Run all steps of `method` on a validated framework."""
     fw, m = framework, as_method(method)
@@ -148,14 +170,20 @@ def run_build(framework: Framework, method: IndexMethod | dict[str, Any]) -> Ind
     _record(log, "normalise", n, "Treated", "Normalised", data["Normalised"])
 
     codes = fw.indicators + fw.aggregates
-    base = fw.weight if m.weights.source == "metadata" else equal_weights(codes)
-    weights = with_overrides(base, m.weights.overrides)
-    parent = fw.imeta.loc[codes, "Parent"]
-    relative = renormalise(weights, parent)
-    log.append({"step": "weights", "settings": m.weights.model_dump(), "weights": weights.to_dict()})
-
     a = m.aggregate
     children = {code: fw.children(code) for code in fw.aggregates}
+    base = equal_weights(codes) if m.weights.source == "equal" else fw.weight
+    weights = with_overrides(base, m.weights.overrides)
+    pca_log = None
+    if m.weights.source == "pca":
+        weights, pca_log = _pca_step(fw, m, data["Normalised"], children, base, weights)
+    parent = fw.imeta.loc[codes, "Parent"]
+    relative = renormalise(weights, parent)
+    entry = {"step": "weights", "settings": m.weights.model_dump(), "weights": weights.to_dict()}
+    if pca_log is not None:
+        entry["pca"] = pca_log
+    log.append(entry)
+
     data["Aggregated"] = aggregate(data["Normalised"], children, relative, a.method, a.p, a.dat_thresh)
     _record(log, "aggregate", a, "Normalised", "Aggregated", data["Aggregated"])
 

@@ -72,12 +72,22 @@ class NormaliseStep(_Step):
 
 
 class WeightsStep(_Step):
-    source: Literal["metadata", "equal"] = "metadata"
+    """Weights from iMeta, equal, or PCA-based (see `kotacerdas.index.pca`); `overrides` replace single
+    weights (with PCA, the override wins over the PCA weight and the levels above use it)."""
+
+    source: Literal["metadata", "equal", "pca"] = "metadata"
     overrides: dict[str, float] = {}
+    pca_levels: list[int] | None = None  # levels whose weights come from PCA (None: all); others from iMeta
+
+    @model_validator(mode="after")
+    def _pca_levels_only_with_pca(self):
+        if self.pca_levels is not None and self.source != "pca":
+            raise ValueError("pca_levels applies only with source 'pca'")
+        return self
 
 
 class AggregateStep(_Step):
-    method: Literal["arith_mean", "geom_mean", "harm_mean", "gen_mean"] = "arith_mean"
+    method: Literal["arith_mean", "geom_mean", "harm_mean", "gen_mean", "copeland"] = "arith_mean"
     p: float | None = None
     dat_thresh: float | None = Field(None, ge=0, le=1)
 
