@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import time
+import warnings
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -372,14 +373,11 @@ class _Runner:
 
 def _summary(build: IndexBuild, target: str, scores: np.ndarray, ranks: np.ndarray) -> pd.DataFrame:
     units = list(build.units.index)
-    with np.errstate(all="ignore"):
-        import warnings
-
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN units
-            q = np.nanquantile(ranks, [0.05, 0.5, 0.95], axis=0)
-            sq = np.nanquantile(scores, [0.05, 0.5, 0.95], axis=0)
-            mean_rank = np.nanmean(ranks, axis=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # a unit without a score in any run: NaN
+        q = np.nanquantile(ranks, [0.05, 0.5, 0.95], axis=0)
+        sq = np.nanquantile(scores, [0.05, 0.5, 0.95], axis=0)
+        mean_rank = np.nanmean(ranks, axis=0)
     out = pd.DataFrame(
         {
             "nominal_score": build.scores[target].reindex(units).to_numpy(dtype=float),
@@ -400,8 +398,6 @@ def _summary(build: IndexBuild, target: str, scores: np.ndarray, ranks: np.ndarr
 
 
 def _mean_abs_shift(ranks: np.ndarray, nominal: np.ndarray) -> np.ndarray:
-    import warnings
-
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
         return np.nanmean(np.abs(ranks - nominal[None, :]), axis=1)
@@ -487,9 +483,11 @@ def sensitivity_analysis(
         blocks = shift.reshape(k + 2, n)
         boot = blocks[:, idx]  # (k+2) × n_boot × n
         s_b, t_b = jansen_indices(np.moveaxis(boot, 1, 2).reshape((k + 2) * n, n_boot), n, k)
-        for name, arr in (("Si", s_b), ("STi", t_b)):
-            sobol[f"{name}_lo"] = np.nanquantile(arr, 0.025, axis=1)
-            sobol[f"{name}_hi"] = np.nanquantile(arr, 0.975, axis=1)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # a resample with no variance gives NaN
+            for name, arr in (("Si", s_b), ("STi", t_b)):
+                sobol[f"{name}_lo"] = np.nanquantile(arr, 0.025, axis=1)
+                sobol[f"{name}_hi"] = np.nanquantile(arr, 0.975, axis=1)
     s_score, t_score = jansen_indices(scores, n, k)
     s_rank, t_rank = jansen_indices(ranks, n, k)
     units = runner.units
