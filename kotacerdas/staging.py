@@ -106,6 +106,8 @@ def parse_int(value: object) -> int:
 
 
 def parse_string(value: object) -> str:
+    if isinstance(value, bool):
+        raise _Invalid("a boolean, not text")
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
     return str(value).strip()
@@ -151,6 +153,8 @@ def stage_table(table: CanonicalTable, frame: pd.DataFrame, *, city: str, month:
                 out.append(None)
                 continue
             try:
+                if isinstance(cell, dict | list | tuple):  # a nested JSON value where one value belongs
+                    raise _Invalid(f"a JSON {'object' if isinstance(cell, dict) else 'list'}, not a single value")
                 out.append(parse(cell))
             except _Invalid as exc:
                 out.append(None)

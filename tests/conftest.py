@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import uuid
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -19,9 +20,9 @@ def duckdb_url(tmp_path: Path) -> str:
     return f"duckdb:///{tmp_path / 'warehouse.duckdb'}"
 
 
-@pytest.fixture
-def postgres_url():
-    """A PostgreSQL database created for this test on 127.0.0.1:5432 and dropped afterwards."""
+@contextmanager
+def fresh_postgres_database():
+    """Create a database on 127.0.0.1:5432 for one test and drop it afterwards; yields its URL."""
     name = f"kc_test_{uuid.uuid4().hex[:12]}"
     admin = sa.create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
     try:
@@ -30,11 +31,26 @@ def postgres_url():
     except sa.exc.OperationalError as exc:  # not a skip: CI must have PostgreSQL (.ci/run starts it)
         pytest.fail(f"PostgreSQL is not reachable at {PG_ADMIN_URL}: {exc.orig}. Start it with "
                     "`pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start`.")
-    url = sa.make_url(PG_ADMIN_URL).set(database=name)
-    yield url.render_as_string(hide_password=False)
-    with admin.connect() as conn:
-        conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    admin.dispose()
+    try:
+        yield sa.make_url(PG_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.dispose()
+
+
+@pytest.fixture
+def postgres_url():
+    """The warehouse database of a test."""
+    with fresh_postgres_database() as url:
+        yield url
+
+
+@pytest.fixture
+def dagster_postgres_url():
+    """A separate database for Dagster's own run and event storage (dagster-postgres)."""
+    with fresh_postgres_database() as url:
+        yield url
 
 
 # --- ingestion: the OPD simulator over HTTP on loopback ---------------------------------------------------
@@ -62,3 +78,28 @@ def opd_simulator(opd_project):
 def opd_env(opd_simulator) -> dict[str, str]:
     """The environment ingest_table sees: the simulator's URL and the token."""
     return {"KOTACERDAS_OPD_API_URL": opd_simulator.url, "KOTACERDAS_OPD_API_TOKEN": OPD_TEST_TOKEN}
+
+
+def edited_project(target_dir: Path, base, edit_sources=None, edit_cities=None):
+    """A copy of config/ in target_dir with sources.yaml / cities.yaml changed in place by the given functions."""
+    import shutil
+
+    import yaml
+
+    from kotacerdas.config import ProjectConfig
+
+    target = Path(target_dir) / "config"
+    shutil.copytree(base.dir, target)
+    for name, edit in (("sources.yaml", edit_sources), ("cities.yaml", edit_cities)):
+        if edit is not None:
+            data = yaml.safe_load((target / name).read_text(encoding="utf-8"))
+            edit(data)
+            (target / name).write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    return ProjectConfig(target)
+
+
+def fast_rest(data, **extra) -> None:
+    """Make every REST source of a sources.yaml dict quick to give up: short timeouts, tiny backoff."""
+    for s in data["sources"]:
+        if s["type"] == "rest":
+            s.update(retries=3, backoff_factor=0.01, timeout_seconds=[1.0, 0.4], max_retry_after=0.05, **extra)

@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import csv
 import io
+import re
+from datetime import date, datetime
 from pathlib import Path
 
 import yaml
 
-from kotacerdas.config import FileSource, ProjectConfig
+from kotacerdas.config import City, FileSource, ProjectConfig
 from kotacerdas.errors import ConfigError
 from kotacerdas.simulator.generate import months_since_2024, stable_rng
 
@@ -51,21 +53,71 @@ def _number(value: float, decimals: int, decimal: str) -> str:
     return f"{value:.{decimals}f}".replace(".", decimal)
 
 
-def write_file_drops(project: ProjectConfig, landing_dir: str | Path, cities: list[str], months: list[str],
-                     seed: int = 42) -> list[Path]:
-    """Write every OPD's indicator file for each city × month under `landing_dir`; returns the paths."""
+_MONTH_NAMES = ("Januari", "Februari", "Maret", "April", "Mei", "Juni", "Juli", "Agustus", "September",
+                "Oktober", "November", "Desember")
+
+
+def _messy_style(seed: int, city: str, opd: str, month: str) -> dict:
+    """How one OPD's staff export one month: encoding, separator, period and code spelling, CSV or XLSX."""
+    rng = stable_rng(seed, "messy", city, opd, month)
+    return {
+        "format": rng.choice(("csv", "csv", "csv", "xlsx")),
+        "encoding": rng.choice(("utf-8-sig", "utf-8", "cp1252")),
+        "separator": rng.choice((";", ",")),
+        "period": rng.choice(("iso", "dmy", "serial", "name")),
+        "code": rng.choice(("dotted", "digits", "float")),
+        "header": rng.choice((0, 1)),
+    }
+
+
+def _messy_period(month: str, style: str) -> str | int | datetime:
+    year, mon = int(month[:4]), int(month[5:7])
+    if style == "dmy":
+        return f"01/{mon:02d}/{year}"
+    if style == "serial":  # Excel turned the typed month into a date and exported its serial number
+        return (date(year, mon, 1) - date(1899, 12, 30)).days
+    if style == "name":
+        return f"{_MONTH_NAMES[mon - 1]} {year}"
+    return month
+
+
+def _headers(source: FileSource, variant: int) -> list[str]:
+    """One header per canonical column: the first name in `columns`, or the next alias for variant 1."""
+    names: dict[str, list[str]] = {}
+    for header, canon in source.columns.items():
+        names.setdefault(canon, []).append(header)
+    return [aliases[min(variant, len(aliases) - 1)] for aliases in names.values()]
+
+
+def _target(landing: Path, source: FileSource, city: str, opd: str, month: str, ext: str) -> Path:
+    name = source.pattern.format(city=city, opd=opd, month=month)
+    if name.endswith(".*"):
+        name = name[:-2] + "." + ext
+    return landing / name
+
+
+def write_file_drops(project: ProjectConfig, landing_dir: str | Path, cities: list[str | City], months: list[str],
+                     seed: int = 42, *, messy: bool = False) -> list[Path]:
+    """Write every OPD's indicator file for each city × month under `landing_dir`; returns the paths.
+
+    `messy=True` writes each file the way a different OPD's staff would export it (deterministically by seed):
+    CSV in UTF-8 with or without BOM or Windows-1252, `;` or `,`, thousands dot, the month as 2025-03,
+    01/03/2025, an Excel serial or "Maret 2025", the region code as 19.71, 1971 or 1971.0, alias headers,
+    or an XLSX workbook. Every such file parses to the same canonical values as the clean one.
+    """
     source = indicator_file_source(project)
-    headers = list(source.columns)
+    canon_order = list(dict.fromkeys(source.columns.values()))
     indicators = submitted_indicators(project)
     landing = Path(landing_dir)
     written: list[Path] = []
-    for city_code in cities:
-        city = project.cities.city(city_code)
+    for city_ref in cities:
+        city = city_ref if isinstance(city_ref, City) else project.cities.city(city_ref)
         for month in months:
             for opd in project.cities.opds_for(source.table):
                 own = [i for i in indicators if i.get("producer") == opd.code]
                 if not own:
                     continue
+                style = _messy_style(seed, city.code, opd.code, month) if messy else None
                 rows = []
                 roman = ROMAN[int(month[5:7]) - 1]
                 for n, ind in enumerate(own, start=1):
@@ -74,6 +126,8 @@ def write_file_drops(project: ProjectConfig, landing_dir: str | Path, cities: li
                     if per:  # the OPD reports the raw count; the catalog divides by population
                         count = round(rate * city.population / float(per))
                         value, unit = _number(count, 0, source.decimal), "jumlah"
+                        if style and count >= 1000:  # thousands grouped as Indonesian Excel shows them
+                            value = f"{count:,}".replace(",", "." if source.decimal == "," else ",")
                     else:
                         value, unit = _number(rate, 2, source.decimal), str(ind.get("unit", ""))
                     doc = stable_rng(seed, "doc", city.code, opd.code, month, ind["code"]).randint(1, 999)
@@ -82,13 +136,54 @@ def write_file_drops(project: ProjectConfig, landing_dir: str | Path, cities: li
                         "period": month, "value": value, "unit": unit,
                         "evidence_ref": f"{doc:03d}/{n:02d}/{opd.code}/{roman}/{month[:4]}",
                     }
-                    rows.append([canonical.get(source.columns[h], "") for h in headers])
-                path = landing / source.pattern.format(city=city.code, opd=opd.code, month=month)
-                path.parent.mkdir(parents=True, exist_ok=True)
-                buf = io.StringIO()
-                writer = csv.writer(buf, delimiter=source.separator, lineterminator="\r\n")
-                writer.writerow(headers)
-                writer.writerows(rows)
-                path.write_bytes(buf.getvalue().encode(source.encoding))
+                    if style:
+                        canonical["period"] = _messy_period(month, style["period"])
+                        digits = city.code.replace(".", "")
+                        canonical["city_code"] = {"dotted": city.code, "digits": digits,
+                                                  "float": f"{digits}.0"}[style["code"]]
+                        canonical["evidence_ref"] += " – lampiran"  # an en dash: not in Latin-1, in Windows-1252
+                    rows.append([canonical.get(c, "") for c in canon_order])
+                headers = _headers(source, style["header"] if style else 0)
+                if style and style["format"] == "xlsx":
+                    path = _target(landing, source, city.code, opd.code, month, "xlsx")
+                    _write_xlsx(path, headers, rows)
+                else:
+                    path = _target(landing, source, city.code, opd.code, month, "csv")
+                    sep = style["separator"] if style else (";" if source.separator == "auto" else source.separator)
+                    encoding = style["encoding"] if style else _encoding(source)
+                    buf = io.StringIO()
+                    writer = csv.writer(buf, delimiter=sep, lineterminator="\r\n")
+                    writer.writerow(headers)
+                    writer.writerows(rows)
+                    path.parent.mkdir(parents=True, exist_ok=True)
+                    path.write_bytes(buf.getvalue().encode(encoding))
                 written.append(path)
     return written
+
+
+def _encoding(source: FileSource) -> str:
+    return "utf-8-sig" if source.encoding == "auto" else source.encoding
+
+
+def _write_xlsx(path: Path, headers: list[str], rows: list[list]) -> None:
+    import openpyxl
+
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.title = "Capaian"
+    sheet.append(headers)
+    for row in rows:
+        sheet.append([_typed_cell(c) for c in row])
+    path.parent.mkdir(parents=True, exist_ok=True)
+    book.save(path)
+
+
+def _typed_cell(value: object) -> object:
+    """What Excel stores when staff type the value: numbers become numbers, codes and text stay text."""
+    if not isinstance(value, str):
+        return value
+    if value.isdigit() and len(value) <= 6:
+        return int(value)
+    if re.fullmatch(r"\d{1,3}(\.\d{3})+|\d+,\d+", value):  # typed with the Indonesian locale
+        return float(value.replace(".", "").replace(",", "."))
+    return value

@@ -9,17 +9,35 @@ from __future__ import annotations
 import hmac
 import json
 import re
+import socket
+import sys
 import threading
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from functools import lru_cache
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
-from kotacerdas.config import ProjectConfig, RestSource
+from kotacerdas.config import City, ProjectConfig, RestSource
+from kotacerdas.simulator.faults import REPLACING, Fault, transform_rows
 from kotacerdas.simulator.generate import GENERATORS
 
 MONTH_RE = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
+ISO_RE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}$")
+CURSOR_RE = re.compile(r"^o(\d+)$")
 MAX_PAGE_SIZE = 5000
+DROP = 0  # status returned by respond() when the connection must be closed without an answer
+
+
+@dataclass(frozen=True)
+class Route:
+    """One REST endpoint: the source it plays, its table and {canonical column: field name it sends}."""
+
+    source: RestSource
+    table: str
+    fields: dict[str, str]
 
 
 class _ApiError(Exception):
@@ -32,11 +50,15 @@ class _ApiError(Exception):
 class OpdSimulator:
     """Serve synthetic OPD data over HTTP on 127.0.0.1; use as a context manager or call start()/stop().
 
-    `token`: when set, every request must carry `Authorization: Bearer <token>` or gets 401.
+    `token`: when set, every request must carry it (`Authorization: Bearer <token>`, or the API-key header of
+    a source with `auth: api_key`) or gets 401. `cities`: extra cities to serve besides cities.yaml (e.g.
+    all 514 kabupaten/kota from `load_regions`). `faults`: Fault modes active from the start (add_fault()
+    adds more at any time).
     """
 
     def __init__(self, project: ProjectConfig, seed: int = 42, token: str | None = None, *,
-                 host: str = "127.0.0.1", port: int = 0):
+                 host: str = "127.0.0.1", port: int = 0, cities: list[City] | None = None,
+                 faults: list[Fault] | None = None):
         self.project = project
         self.seed = seed
         self._token = token
@@ -45,16 +67,23 @@ class OpdSimulator:
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
         self._faults: list[tuple[int, int | None]] = []  # (status, retry_after) served before real answers
+        self.faults: list[Fault] = list(faults or [])
         self._lock = threading.Lock()
         self.request_count = 0
-        # When True the last page points back to page 1 instead of ending (a buggy API, for loop tests).
+        # When True the last page points back to the first instead of ending (a buggy API, for loop tests).
         self.loop_pagination = False
-        # path (without query) -> (table, {canonical column: source field})
-        self.routes: dict[str, tuple[str, dict[str, str]]] = {}
+        self.cities: dict[str, City] = {c.code: c for c in project.cities.cities}
+        self.cities.update({c.code: c for c in cities or []})
+        self._edits: dict[tuple[str, str, str, str], dict[int, dict]] = {}
+        # path (without query) -> Route
+        self.routes: dict[str, Route] = {}
         for source in project.sources.sources:
             if isinstance(source, RestSource) and source.table in GENERATORS:
                 path = urlsplit(source.path).path
-                self.routes[path] = (source.table, {canon: field for field, canon in source.columns.items()})
+                fields: dict[str, str] = {}
+                for field, canon in source.columns.items():
+                    fields.setdefault(canon, field)  # of several aliases the API sends the first
+                self.routes[path] = Route(source, source.table, fields)
         self._rows = lru_cache(maxsize=256)(self._generate)
 
     # --- lifecycle --------------------------------------------------------------------------------------
@@ -70,7 +99,7 @@ class OpdSimulator:
     def start(self) -> OpdSimulator:
         if self._server is not None:
             return self
-        self._server = ThreadingHTTPServer((self._host, self._port), _make_handler(self))
+        self._server = _QuietServer((self._host, self._port), _make_handler(self))
         self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever, name="opd-simulator", daemon=True)
         self._thread.start()
@@ -110,62 +139,178 @@ class OpdSimulator:
         with self._lock:
             self._faults.extend([(status, retry_after)] * count)
 
+    def add_fault(self, fault: Fault | str) -> Fault:
+        """Switch a fault mode on (a Fault or a spec such as `opd_api_complaints:error:times=2`)."""
+        fault = Fault.parse(fault) if isinstance(fault, str) else fault
+        if fault.target is not None and fault.target not in self.routes and fault.target not in {
+                r.source.name for r in self.routes.values()}:
+            known = sorted([r.source.name for r in self.routes.values()] + list(self.routes))
+            raise ValueError(f"fault target {fault.target!r} is no source or path of this simulator; known: {known}")
+        with self._lock:
+            self.faults.append(fault)
+        return fault
+
+    def clear_faults(self) -> None:
+        with self._lock:
+            self.faults.clear()
+            self._faults.clear()
+
     def _take_fault(self) -> tuple[int, int | None] | None:
         with self._lock:
             self.request_count += 1
             return self._faults.pop(0) if self._faults else None
 
+    def _active(self, route: Route, path: str, params: dict, page: int) -> list[Fault]:
+        """The faults that change this answer (each used once): latency and transforms, plus one replacing."""
+        chosen: list[Fault] = []
+        replacing = False
+        with self._lock:
+            candidates = list(self.faults)
+        for fault in candidates:
+            if not fault.matches(source=route.source.name, path=path, city=params["kode_wilayah"],
+                                 opd=params["kode_opd"], month=params["bulan"], page=page):
+                continue
+            if fault.kind in REPLACING and replacing:
+                continue
+            if fault.take():
+                chosen.append(fault)
+                replacing = replacing or fault.kind in REPLACING
+        return chosen
+
     # --- data ---------------------------------------------------------------------------------------------
 
     def rows(self, table: str, city: str, opd: str, month: str) -> list[dict]:
         """All rows of one partition with the source's field names (what the API pages through)."""
-        return self._rows(table, city, opd, month)
+        rows = self._rows(table, city, opd, month)
+        edits = self._edits.get((table, city, opd, month))
+        if not edits:
+            return rows
+        return [{**row, **edits[i]} if i in edits else row for i, row in enumerate(rows)]
+
+    def edit_rows(self, table: str, city: str, opd: str, month: str, count: int, changes: dict[str, object],
+                  at: str | None = None) -> list[dict]:
+        """Change the first `count` rows of a partition as an OPD system would (fields by source name).
+
+        The route's watermark field of those rows is set to `at` (default: now), so an incremental pull picks
+        them up. Returns the changed rows.
+        """
+        route = next(r for r in self.routes.values() if r.table == table)
+        stamp = at or datetime.now(UTC).replace(tzinfo=None).strftime("%Y-%m-%dT%H:%M:%S")
+        update = dict(changes)
+        if route.source.watermark_field:
+            update[route.source.watermark_field] = stamp
+        with self._lock:
+            edits = self._edits.setdefault((table, city, opd, month), {})
+            for i in range(min(count, len(self._rows(table, city, opd, month)))):
+                edits[i] = {**edits.get(i, {}), **update}
+        return self.rows(table, city, opd, month)[:count]
 
     def _generate(self, table: str, city_code: str, opd_code: str, month: str) -> list[dict]:
-        city = next((c for c in self.project.cities.cities if c.code == city_code), None)
+        city = self.cities.get(city_code)
         if city is None:
             raise _ApiError(HTTPStatus.NOT_FOUND, f"unknown kode_wilayah {city_code!r}")
         opd = next((o for o in self.project.cities.opds_for(table) if o.code == opd_code), None)
         if opd is None:
             raise _ApiError(HTTPStatus.NOT_FOUND, f"OPD {opd_code!r} does not publish {table} in {city_code}")
-        mapping = next(m for t, m in self.routes.values() if t == table)
+        route = next(r for r in self.routes.values() if r.table == table)
         canonical = GENERATORS[table](self.seed, city, opd, month)
-        return [{mapping[k]: v for k, v in row.items() if k in mapping} for row in canonical]
+        out = []
+        for row in canonical:
+            mapped = {route.fields[k]: v for k, v in row.items() if k in route.fields}
+            if route.source.watermark_field:
+                # The last change of a record: its latest event (submitted, completed, ...).
+                stamps = [v for k, v in row.items() if k.endswith("_at") and isinstance(v, str) and ISO_RE.match(v)]
+                mapped[route.source.watermark_field] = max(stamps, default=f"{month}-01T00:00:00")
+            out.append(mapped)
+        return out
 
     def respond(self, path: str, query: str, headers: dict[str, str]) -> tuple[int, dict[str, str], bytes]:
-        """The whole API as a function: (status, extra headers, body) for a GET request."""
+        """The whole API as a function: (status, extra headers, body) for a GET request; status 0 = drop."""
         try:
+            route = self.routes.get(path)
             if self._token is not None:
-                auth = headers.get("authorization", "")
-                if not hmac.compare_digest(auth.encode(), f"Bearer {self._token}".encode()):
-                    raise _ApiError(HTTPStatus.UNAUTHORIZED, "missing or invalid bearer token")
+                if route is not None and route.source.auth == "api_key":
+                    given = headers.get(route.source.api_key_header.lower(), "")
+                    expected = self._token
+                else:
+                    given, expected = headers.get("authorization", ""), f"Bearer {self._token}"
+                if not hmac.compare_digest(given.encode(), expected.encode()):
+                    raise _ApiError(HTTPStatus.UNAUTHORIZED, "missing or invalid credentials")
             fault = self._take_fault()
             if fault is not None:
                 status, retry_after = fault
                 extra = {"Retry-After": str(retry_after)} if retry_after is not None else {}
                 return status, extra, _json({"error": "simulated failure", "status": status})
-            if path not in self.routes:
+            if route is None:
                 known = sorted(self.routes)
                 raise _ApiError(HTTPStatus.NOT_FOUND, f"no such endpoint {path!r}; known: {known}")
-            table = self.routes[path][0]
-            params = _params(query)
-            rows = self.rows(table, params["kode_wilayah"], params["kode_opd"], params["bulan"])
-            page, size = params["page"], params["page_size"]
-            chunk = rows[(page - 1) * size: page * size]
-            more = page * size < len(rows)
-            next_page = page + 1 if more else (1 if self.loop_pagination else None)
-            body = {"data": chunk, "page": page, "page_size": size, "total": len(rows),
-                    "next_page": next_page}
-            return HTTPStatus.OK, {}, _json(body)
+            params = _params(query, route.source.pagination)
+            size = params["page_size"]
+            offset = params["offset"]
+            page = offset // size + 1
+            active = self._active(route, path, params, page)
+            for f in active:
+                if f.kind == "latency":
+                    time.sleep(f.seconds)
+            for f in active:
+                if f.kind == "drop":
+                    return DROP, {}, b""
+                if f.kind == "rate_limit":
+                    return (HTTPStatus.TOO_MANY_REQUESTS, {"Retry-After": f"{f.retry_after:g}"},
+                            _json({"error": "too many requests", "status": 429}))
+                if f.kind == "error":
+                    return f.status, {}, _json({"error": "simulated failure", "status": f.status})
+            rows = self.rows(route.table, params["kode_wilayah"], params["kode_opd"], params["bulan"])
+            since = params.get("updated_since")
+            mark = route.source.watermark_field
+            if since and mark:
+                rows = [r for r in rows if isinstance(r.get(mark), str) and r[mark] > since]
+            if any(f.kind == "duplicate_page" for f in active):
+                offset = max(0, offset - size)
+            field_faults = [f for f in active if f.kind in ("rename_field", "drop_field", "wrong_type")]
+            body = self._page_body(route, rows, offset, size, field_faults)
+            if any(f.kind == "truncate" for f in active):
+                body = body[: len(body) // 2]
+            return HTTPStatus.OK, {}, body
         except _ApiError as exc:
             return exc.status, {}, _json({"error": exc.message, "status": int(exc.status)})
+
+    def _page_body(self, route: Route, rows: list[dict], offset: int, size: int, field_faults: list[Fault]) -> bytes:
+        chunk = transform_rows(rows[offset: offset + size], field_faults) if field_faults else rows[offset:
+                                                                                                   offset + size]
+        more = offset + size < len(rows)
+        style = route.source.pagination
+        if style == "page":
+            page = offset // size + 1
+            next_page = page + 1 if more else (1 if self.loop_pagination else None)
+            return _json({"data": chunk, "page": page, "page_size": size, "total": len(rows),
+                          "next_page": next_page})
+        if style == "offset":
+            return _json({"data": chunk, "offset": offset, "limit": size, "total": len(rows)})
+        next_cursor = f"o{offset + size}" if more else ("o0" if self.loop_pagination else None)
+        return _json({"data": chunk, "next_cursor": next_cursor})
+
+
+class _QuietServer(ThreadingHTTPServer):
+    def handle_error(self, request, client_address) -> None:  # type: ignore[no-untyped-def]
+        # A client that gave up (read timeout) leaves a broken pipe behind: expected, not worth a traceback.
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
 
 
 def _json(obj: object) -> bytes:
     return json.dumps(obj, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
 
 
-def _params(query: str) -> dict:
+def _int_param(values: dict, name: str, default: int, lower: int, upper: int | None) -> int:
+    text = values.get(name, str(default))
+    if not text.isdigit() or int(text) < lower or (upper is not None and int(text) > upper):
+        limit = f"{lower}..{upper}" if upper else f">= {lower}"
+        raise _ApiError(HTTPStatus.BAD_REQUEST, f"{name} must be an integer {limit}, got {text!r}")
+    return int(text)
+
+
+def _params(query: str, pagination: str = "page") -> dict:
     raw = parse_qs(query, keep_blank_values=True)
     values = {k: v[-1] for k, v in raw.items()}
     missing = [k for k in ("kode_wilayah", "kode_opd", "bulan") if not values.get(k)]
@@ -174,12 +319,22 @@ def _params(query: str) -> dict:
     if not MONTH_RE.match(values["bulan"]):
         raise _ApiError(HTTPStatus.BAD_REQUEST, f"bulan must be YYYY-MM, got {values['bulan']!r}")
     out: dict = {k: values[k] for k in ("kode_wilayah", "kode_opd", "bulan")}
-    for name, default, upper in (("page", 1, None), ("page_size", 500, MAX_PAGE_SIZE)):
-        text = values.get(name, str(default))
-        if not text.isdigit() or int(text) < 1 or (upper is not None and int(text) > upper):
-            limit = f"1..{upper}" if upper else ">= 1"
-            raise _ApiError(HTTPStatus.BAD_REQUEST, f"{name} must be an integer {limit}, got {text!r}")
-        out[name] = int(text)
+    if values.get("updated_since"):
+        out["updated_since"] = values["updated_since"]
+    if pagination == "page":
+        page = _int_param(values, "page", 1, 1, None)
+        out["page_size"] = _int_param(values, "page_size", 500, 1, MAX_PAGE_SIZE)
+        out["offset"] = (page - 1) * out["page_size"]
+    elif pagination == "offset":
+        out["page_size"] = _int_param(values, "limit", 500, 1, MAX_PAGE_SIZE)
+        out["offset"] = _int_param(values, "offset", 0, 0, None)
+    else:
+        out["page_size"] = _int_param(values, "limit", 500, 1, MAX_PAGE_SIZE)
+        cursor = values.get("cursor", "o0")
+        m = CURSOR_RE.match(cursor)
+        if not m:
+            raise _ApiError(HTTPStatus.BAD_REQUEST, f"invalid cursor {cursor!r}")
+        out["offset"] = int(m.group(1))
     return out
 
 
@@ -189,10 +344,19 @@ def _make_handler(sim: OpdSimulator) -> type[BaseHTTPRequestHandler]:
         server_version = "kotacerdas-opd-simulator"
         sys_version = ""
 
+        def setup(self) -> None:
+            super().setup()
+            # Headers and body go out in separate writes: without this, Nagle's algorithm meets the client's
+            # delayed ACK and every answer waits ~40 ms.
+            self.request.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
         def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
             parts = urlsplit(self.path)
             headers = {k.lower(): v for k, v in self.headers.items()}
             status, extra, body = sim.respond(parts.path, parts.query, headers)
+            if status == DROP:  # a dropped connection: no status line, nothing
+                self.close_connection = True
+                return
             self.send_response(status)
             self.send_header("Content-Type", "application/json; charset=utf-8")
             self.send_header("Content-Length", str(len(body)))
