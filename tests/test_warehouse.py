@@ -52,14 +52,16 @@ def test_republish_is_idempotent_and_keeps_other_partitions(engine):
 def test_failed_publish_leaves_previous_version_whole(engine):
     publish_partition(engine, "19.71", "2025-02", {"indicator_values": _values("19.71", "2025-02", 4)}, run_id="a")
     before = _rows(engine)
-    with engine.begin() as conn:  # the second table of the transaction will fail inside the database
-        conn.exec_driver_sql("DROP TABLE index_scores")
     row = {"city_code": "19.71", "period": "2025-02", "level": "index", "code": "INDEX", "score": 1.0}
     scores = pd.DataFrame([row], columns=list(SCORE_COLUMNS)).astype(SCORE_COLUMNS)
-    with pytest.raises(sa.exc.DBAPIError):
+
+    def fail_after_first_table(name, rows):  # the first table is already replaced inside the transaction
+        raise RuntimeError(f"simulated failure after {name}")
+
+    with pytest.raises(RuntimeError, match="simulated failure after indicator_values"):
         publish_partition(engine, "19.71", "2025-02", {
             "indicator_values": _values("19.71", "2025-02", 9, name="NEW"), "index_scores": scores,
-        }, run_id="b")
+        }, run_id="b", on_table_written=fail_after_first_table)
     assert _rows(engine) == before
 
 

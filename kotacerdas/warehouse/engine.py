@@ -8,7 +8,7 @@ from pathlib import Path
 import sqlalchemy as sa
 
 from kotacerdas.errors import ConfigError
-from kotacerdas.warehouse.schema import metadata
+from kotacerdas.warehouse.migrate import ensure_schema
 
 WAREHOUSE_URL_ENV = "KOTACERDAS_WAREHOUSE_URL"
 
@@ -36,10 +36,14 @@ def display_url(url: sa.URL) -> str:
     return url.render_as_string(hide_password=True)
 
 
-def create_warehouse_engine(url: sa.URL | str) -> sa.Engine:
+def create_warehouse_engine(url: sa.URL | str, *, migrate: bool = True) -> sa.Engine:
+    """An engine on the warehouse; on first use (or after an upgrade of kotacerdas) the pending migrations
+    are applied, so the schema is always the head of `kotacerdas/warehouse/migrations/`."""
     engine = sa.create_engine(url)
+    if not migrate:
+        return engine
     try:
-        metadata.create_all(engine)
+        ensure_schema(engine)
     except sa.exc.OperationalError as exc:
         shown = display_url(engine.url)
         raise ConfigError(f"cannot open the warehouse at {shown}: {exc.orig}",

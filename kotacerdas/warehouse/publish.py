@@ -1,24 +1,40 @@
-"""Publish one (city, period) partition: delete its rows and bulk-insert the new ones in one transaction."""
+"""Publish one (city, period) partition: delete its rows and bulk-insert the new ones in one transaction.
+
+PostgreSQL: `COPY … FROM STDIN (FORMAT csv)` through psycopg 3, on the transaction's own connection. The CSV is
+made by an in-memory DuckDB from the DataFrame (vectorised, off the GIL, exact shortest round-trip floats), chunk
+by chunk, while psycopg's queued writer sends the previous chunk — so the load runs at about the speed of a plain
+`psql \\copy`. DuckDB: the DataFrame is scanned directly by `INSERT … SELECT`. Nothing goes through row-by-row
+`INSERT`s except on other backends.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
+import tempfile
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from pathlib import Path
 
+import duckdb
 import pandas as pd
 import sqlalchemy as sa
 
-from kotacerdas.warehouse.schema import FACT_TABLES, RUN_COLUMNS, TABLES
+from kotacerdas.warehouse.schema import FACT_TABLES, OPTIONAL_COLUMNS, RUN_COLUMNS, TABLES
+
+COPY_CHUNK_ROWS = 100_000
+# Called after each table of the partition is replaced, inside the transaction (progress, tests).
+TableWritten = Callable[[str, int], None]
 
 
 def _prepare(name: str, frame: pd.DataFrame, city_code: str, period: str, run_id: str,
              published_at: dt.datetime) -> pd.DataFrame:
     columns = FACT_TABLES[name]
-    missing = sorted(set(columns) - set(frame.columns))
+    missing = sorted(set(columns) - set(frame.columns) - OPTIONAL_COLUMNS.get(name, frozenset()))
     if missing:
         raise ValueError(f"cannot publish {name}: missing column(s) {missing}")
-    out = frame[list(columns)].astype(columns).copy()
+    out = pd.DataFrame({c: frame[c] if c in frame.columns else pd.Series(index=frame.index, dtype=d)
+                        for c, d in columns.items()}, index=frame.index).astype(columns)
+    out = out.reset_index(drop=True)
     foreign = out[(out["city_code"] != city_code) | (out["period"] != period)]
     if len(foreign):
         # A row of another partition would be deleted by that partition's next run: refuse it outright.
@@ -29,21 +45,45 @@ def _prepare(name: str, frame: pd.DataFrame, city_code: str, period: str, run_id
     return out.astype(RUN_COLUMNS)
 
 
+def _nulls_for_duckdb(frame: pd.DataFrame) -> pd.DataFrame:
+    """DuckDB reads a float NaN as NaN, not NULL: nullable Float64 makes missing values NULL (no Python loop)."""
+    floats = [c for c, d in frame.dtypes.items() if d == "float64"]
+    return frame.astype(dict.fromkeys(floats, "Float64")) if floats else frame
+
+
+def _quoted(names) -> str:
+    return ", ".join('"' + n.replace('"', '""') + '"' for n in names)
+
+
 def _copy_postgres(conn: sa.Connection, table: sa.Table, frame: pd.DataFrame) -> None:
-    """PostgreSQL COPY through psycopg 3 on the transaction's own connection (~7x faster than INSERTs)."""
-    cols = ", ".join(f'"{c}"' for c in frame.columns)
+    from psycopg.copy import QueuedLibpqWriter
+
     cursor = conn.connection.driver_connection.cursor()
-    with cursor.copy(f'COPY "{table.name}" ({cols}) FROM STDIN') as copy:
-        for row in frame.astype(object).where(frame.notna(), None).itertuples(index=False, name=None):
-            copy.write_row(row)
+    frame = _nulls_for_duckdb(frame)
+    formatter = duckdb.connect()  # in-memory; only formats CSV
+    try:
+        with tempfile.TemporaryDirectory(prefix="kc-copy-") as tmp, cursor.copy(
+            f'COPY "{table.name}" ({_quoted(frame.columns)}) FROM STDIN (FORMAT csv)',
+            writer=QueuedLibpqWriter(cursor),
+        ) as copy:
+            path = Path(tmp) / "chunk.csv"
+            for start in range(0, len(frame), COPY_CHUNK_ROWS):
+                formatter.register("chunk", frame.iloc[start:start + COPY_CHUNK_ROWS])
+                # FORCE_QUOTE: every non-NULL value quoted, so NULL (unquoted empty) and '' stay distinct and a
+                # value such as \. can never be read as PostgreSQL's end-of-data marker.
+                formatter.execute(f"COPY chunk TO '{path}' (FORMAT csv, HEADER false, FORCE_QUOTE *)")
+                formatter.unregister("chunk")
+                copy.write(path.read_bytes())
+    finally:
+        formatter.close()
 
 
 def _insert_duckdb(conn: sa.Connection, table: sa.Table, frame: pd.DataFrame) -> None:
     """DuckDB scans the DataFrame directly (vectorised), inside the same transaction."""
     raw = conn.connection.driver_connection
     view = f"_kc_publish_{uuid.uuid4().hex}"
-    cols = ", ".join(f'"{c}"' for c in frame.columns)
-    raw.register(view, frame.astype(object).where(frame.notna(), None))
+    cols = _quoted(frame.columns)
+    raw.register(view, _nulls_for_duckdb(frame))
     try:
         conn.exec_driver_sql(f'INSERT INTO "{table.name}" ({cols}) SELECT {cols} FROM {view}')
     finally:
@@ -64,8 +104,12 @@ def bulk_insert(conn: sa.Connection, table: sa.Table, frame: pd.DataFrame) -> No
 
 
 def publish_partition(engine: sa.Engine, city_code: str, period: str, frames: Mapping[str, pd.DataFrame],
-                      *, run_id: str) -> dict[str, int]:
-    """Replace the partition's rows in every table named in `frames`, atomically. Returns rows written."""
+                      *, run_id: str, on_table_written: TableWritten | None = None) -> dict[str, int]:
+    """Replace the partition's rows in every table named in `frames`, atomically. Returns rows written.
+
+    Either every table of `frames` shows the new rows or (after any error, or a crash of this process) every
+    table still shows the previous ones. Tables not named in `frames` are not touched.
+    """
     unknown = sorted(set(frames) - set(TABLES))
     if unknown:
         raise ValueError(f"unknown warehouse table(s) {unknown}; known: {sorted(TABLES)}")
@@ -78,4 +122,6 @@ def publish_partition(engine: sa.Engine, city_code: str, period: str, frames: Ma
             conn.execute(sa.delete(table).where(table.c.city_code == city_code, table.c.period == period))
             bulk_insert(conn, table, frame)
             written[name] = len(frame)
+            if on_table_written is not None:
+                on_table_written(name, len(frame))
     return written
