@@ -101,7 +101,8 @@ class OpdSimulator:
             return self
         self._server = _QuietServer((self._host, self._port), _make_handler(self))
         self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, name="opd-simulator", daemon=True)
+        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
+                                        name="opd-simulator", daemon=True)
         self._thread.start()
         return self
 

@@ -2,7 +2,8 @@
 
 Files are read whole or not at all: a row with the wrong number of fields, a header that cannot be mapped or
 bytes that are not text raise a SourceError naming the file (and line) and what to do, so nothing is ever
-half-loaded. Values stay text (staging types them) after the unambiguous repairs of `cleaning`: decimal
+half-loaded. Values stay as delivered (text, or the numbers of a workbook or JSON; staging types them) after the
+unambiguous repairs of `cleaning`: decimal
 comma / thousands dot, Excel date serials, float-mangled region codes, months however Excel wrote them.
 """
 
@@ -76,8 +77,12 @@ def sniff_separator(text: str, *, name: str, where: str) -> str:
     return winners[0]
 
 
-def _cell_text(value: object) -> str | None:
-    """A spreadsheet or JSON cell as the text a CSV export would have written."""
+def _cell_text(value: object) -> object:
+    """A spreadsheet or JSON cell: text as text, numbers kept as the numbers they are, dates as ISO text.
+
+    Numbers stay numbers so that the file's declared decimal convention (meant for text) is never applied
+    to them: the float 1.234 is not one thousand two hundred and thirty-four.
+    """
     if value is None:
         return None
     if isinstance(value, bool):
@@ -88,8 +93,8 @@ def _cell_text(value: object) -> str | None:
         return value.strftime("%Y-%m-%d")
     if isinstance(value, time):
         return value.strftime("%H:%M:%S")
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
+    if isinstance(value, int | float):
+        return value
     if isinstance(value, str):
         return value if value.strip() else None
     return str(value)
@@ -213,16 +218,23 @@ def _map_headers(source: FileSource, header: list[str], where: str) -> dict[str,
             parts.append("ambiguous: " + "; ".join(f"{c} from both {h}" for c, h in twice.items()))
         if unknown and source.extra_columns == "error":
             parts.append(f"unknown: {unknown}")
+        template = "; ".join(" or ".join(names) for names in expected.values())
         raise SourceError(
-            f"{source.name}: {where} has unexpected headers ({'; '.join(parts)}); expected exactly: "
-            f"{list(source.columns)}",
+            f"{source.name}: {where} has unexpected headers ({'; '.join(parts)}); expected one header of each: "
+            f"{template}",
             hint="ask the OPD to use the template's headers, or map the new header in sources.yaml `columns`")
     return {c: idx[0] for c, idx in found.items()}
 
 
+def _serial_date(value: object, decimal: str) -> object:
+    """An Excel serial (45720 or, with decimal comma, 45720,5) in a date column -> ISO text; else unchanged."""
+    converted = excel_serial_to_iso(normalise_decimal(value, decimal))
+    return converted if isinstance(converted, str) and "T" in converted else value
+
+
 def read_file_drop(source: FileSource, path: Path, content: bytes | None = None, *,
                    city: str | None = None, opd: str | None = None, month: str | None = None) -> pd.DataFrame:
-    """Parse one file drop into canonical column names; cells are text (empty cell -> NA) after repairs.
+    """Parse one file drop into canonical column names; cells as delivered (empty cell -> NA) after repairs.
 
     Raises SourceError naming the file for anything that keeps the whole file from being read.
     """
@@ -244,7 +256,7 @@ def read_file_drop(source: FileSource, path: Path, content: bytes | None = None,
         elif dtype in _NUMERIC_DTYPES:
             values = [normalise_decimal(v, source.decimal) for v in values]
         elif dtype == TIMESTAMP:
-            values = [excel_serial_to_iso(v) for v in values]
+            values = [_serial_date(v, source.decimal) for v in values]
         elif column == table.period_column:
             values = [normalise_period(v) for v in values]
         columns[column] = values
