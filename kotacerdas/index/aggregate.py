@@ -139,6 +139,27 @@ def aggregate(
     return out
 
 
+def _shared_mean(x: np.ndarray, w: np.ndarray, method: str, p: float | None) -> np.ndarray:
+    """`weighted_mean` of the same units × children `x` under each row of `w` (runs × children) → runs × units,
+    as matrix products."""
+    present = ~np.isnan(x)
+    wsum = w @ present.T.astype(float)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        if method == "arith_mean":
+            return (w @ np.where(present, x, 0.0).T) / wsum
+        if method == "geom_mean":
+            return np.exp((w @ np.where(present, np.log(np.where(present, x, 1.0)), 0.0).T) / wsum)
+        if method == "harm_mean":
+            return wsum / (w @ np.where(present, 1.0 / np.where(present, x, 1.0), 0.0).T)
+        if method == "gen_mean":
+            if p is None:
+                raise IndexMethodError("gen_mean needs the exponent p", hint="set aggregate.p (e.g. 0.5)")
+            if p == 0:
+                return _shared_mean(x, w, "geom_mean", None)
+            return ((w @ np.where(present, np.where(present, x, 1.0) ** p, 0.0).T) / wsum) ** (1 / p)
+    raise IndexMethodError(f"unknown aggregation method {method!r}", hint=f"use one of {METHODS}")
+
+
 def aggregate_batch(
     values: np.ndarray,
     columns: Sequence[str],
@@ -148,12 +169,13 @@ def aggregate_batch(
     method: str = "arith_mean",
     p: float | None = None,
     dat_thresh: float | None = None,
+    keep: Sequence[str] | None = None,
 ) -> dict[str, np.ndarray]:
     """`aggregate` for many weight sets at once (sensitivity analysis): the same normalised data, R weight sets.
 
     `values` is units × indicators (named by `columns`), `weights` R × codes (named by `weight_codes`, raw or
     renormalised: each mean renormalises over the children present). Returns aggregate code → R × units,
-    equal to R separate `aggregate` calls.
+    equal to R separate `aggregate` calls; with `keep`, only those codes (the others are freed once used).
     """
     _check_method(method, dat_thresh)
     runs = weights.shape[0]
@@ -167,12 +189,31 @@ def aggregate_batch(
                 f"aggregate '{code}' needs {missing}, which are not computed yet",
                 hint="order aggregates from the lowest level up",
             )
-        x = np.stack([np.broadcast_to(cols[k], (runs, cols[k].shape[-1])) for k in kids], axis=-1)
-        w = weights[:, [where[k] for k in kids]][:, None, :]
-        _check_values(x, method, p, code, kids)
-        y = weighted_mean(x, w, method, p)
-        if dat_thresh is not None:
+        wk = weights[:, [where[k] for k in kids]]
+        if all(cols[k].shape[0] == 1 for k in kids) and method != "copeland":
+            # children shared by every run (normalised indicators): one matrix product per aggregate
+            x = np.stack([cols[k][0] for k in kids], axis=-1)  # units × children
+            _check_values(x, method, p, code, kids)
+            y = _shared_mean(x, wk, method, p)
+            share = (~np.isnan(x)).sum(axis=-1)[None, :] / len(kids)
+        else:
+            x = np.stack([np.broadcast_to(cols[k], (runs, cols[k].shape[-1])) for k in kids], axis=-1)
+            _check_values(x, method, p, code, kids)
+            if method == "arith_mean":  # the common case, without the temporaries of weighted_mean
+                present = ~np.isnan(x)
+                with np.errstate(invalid="ignore", divide="ignore"):
+                    y = np.einsum("ruk,rk->ru", np.where(present, x, 0.0), wk) / np.einsum(
+                        "ruk,rk->ru", present.astype(float), wk
+                    )
+            else:
+                y = weighted_mean(x, wk[:, None, :], method, p)
             share = (~np.isnan(x)).sum(axis=-1) / len(kids)
+        if dat_thresh is not None:
             y = np.where(share < dat_thresh, np.nan, y)
-        cols[code] = out[code] = y
+        cols[code] = y
+        if keep is None or code in keep:
+            out[code] = y
+        for k in kids:  # each child has one parent: free what no later mean needs
+            if k not in out:
+                del cols[k]
     return out

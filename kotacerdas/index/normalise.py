@@ -154,7 +154,7 @@ def normalise(
     (`target_form="ratio"`); dist2ref as dist2targ with a unit's value; goalposts (x−l)/(u−l) clipped
     to [0, 1] × scale; none.
     """
-    out = pd.DataFrame(index=data.index)
+    out: dict[str, pd.Series] = {}  # one frame at the end: inserting 100+ columns one by one fragments it
     for code in data.columns:
         d = float(direction[code])
         x = data[code].astype(float) * d
@@ -164,4 +164,4 @@ def normalise(
         if goalposts is not None:
             extra["goalposts"] = goalposts.get(code)
         out[code] = normalise_column(x, method, code=code, direction=d, **extra)
-    return out
+    return pd.DataFrame(out, index=data.index, columns=list(data.columns))

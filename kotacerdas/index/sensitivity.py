@@ -35,6 +35,8 @@ if TYPE_CHECKING:
     from kotacerdas.index.build import IndexBuild
 
 DOWNSTREAM = ("aggregate", "results")  # steps after the normalised data: re-aggregation handles them
+# runs re-aggregated per batch = BATCH_ELEMENTS / (units × largest group [× units for Copeland]): bounds memory
+BATCH_ELEMENTS = 1_000_000
 
 
 class _Factor(BaseModel):
@@ -330,13 +332,13 @@ class _Runner:
             per_run = x.shape[0] * max(len(k) for k in children.values())
             if a.method == "copeland":
                 per_run *= x.shape[0]
-            step = max(1, int(4e6 // per_run))
+            step = max(1, int(BATCH_ELEMENTS // per_run))
             for start in range(0, len(rows), step):
                 chunk = rows[start : start + step]
                 w = w0[None, :] * mult[chunk]
                 try:
                     out = aggregate_batch(
-                        x, fw.indicators, children, w, self.codes, a.method, a.p, a.dat_thresh
+                        x, fw.indicators, children, w, self.codes, a.method, a.p, a.dat_thresh, keep=[self.target]
                     )[self.target]
                 except IndexMethodError as exc:
                     raise IndexMethodError(f"{label}: {exc.message}", hint=exc.hint) from exc
@@ -373,10 +375,12 @@ class _Runner:
 
 def _summary(build: IndexBuild, target: str, scores: np.ndarray, ranks: np.ndarray) -> pd.DataFrame:
     units = list(build.units.index)
+    # np.quantile is vectorised; np.nanquantile loops over columns, so it is kept for data with gaps
+    quantile = np.nanquantile if np.isnan(scores).any() else np.quantile
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # a unit without a score in any run: NaN
-        q = np.nanquantile(ranks, [0.05, 0.5, 0.95], axis=0)
-        sq = np.nanquantile(scores, [0.05, 0.5, 0.95], axis=0)
+        q = quantile(ranks, [0.05, 0.5, 0.95], axis=0)
+        sq = quantile(scores, [0.05, 0.5, 0.95], axis=0)
         mean_rank = np.nanmean(ranks, axis=0)
     out = pd.DataFrame(
         {
