@@ -246,6 +246,108 @@ def index(
     console.print(f"wrote {len(report['files'])} files to {out}")
 
 
+# --- warehouse and lineage (thin shells over kotacerdas.warehouse / kotacerdas.report) ----------------------
+
+warehouse_app = typer.Typer(help="Warehouse schema (Alembic migrations) and the evaluator role.",
+                            no_args_is_help=True)
+app.add_typer(warehouse_app, name="warehouse")
+
+
+def _warehouse_engine(migrate: bool = True):
+    from kotacerdas.warehouse.engine import create_warehouse_engine
+    from pipelines.resources import WarehouseResource
+
+    warehouse = WarehouseResource()
+    return create_warehouse_engine(warehouse.sqlalchemy_url(), migrate=migrate), warehouse.display()
+
+
+@warehouse_app.command("upgrade")
+def warehouse_upgrade(
+    revision: Annotated[str, typer.Option(help="target migration (default: the newest)")] = "head",
+) -> None:
+    """Apply the pending migrations and reload the dimensions from config/ (regions, OPDs, indicators)."""
+    from kotacerdas.warehouse.migrate import upgrade
+    from kotacerdas.warehouse.reference import load_reference_data
+
+    engine, shown = _warehouse_engine(migrate=False)
+    try:
+        before, after = upgrade(engine, revision)
+        loaded = load_reference_data(engine, ProjectConfig())
+    finally:
+        engine.dispose()
+    console.print(f"warehouse {shown}: schema {before or 'empty'} → {after}")
+    for unit, rows in loaded.items():
+        console.print(f"  {unit}: {f'{rows} row(s) loaded' if rows else 'unchanged'}")
+
+
+@warehouse_app.command("grant-evaluator")
+def warehouse_grant_evaluator(
+    name: Annotated[str, typer.Argument(help="login role to create or reuse for the evaluator")],
+    group: Annotated[str, typer.Option(help="NOLOGIN role holding the grants")] = "kotacerdas_evaluator",
+    password_env: Annotated[str | None, typer.Option(help="environment variable holding a password")] = None,
+) -> None:
+    """PostgreSQL: a read-only role NAME that can read the evaluator views and nothing else."""
+    from kotacerdas.warehouse.roles import grant_evaluator
+
+    password = None
+    if password_env:
+        password = os.environ.get(password_env)
+        if not password:
+            raise typer.BadParameter(f"environment variable {password_env} is empty or not set")
+    engine, shown = _warehouse_engine()
+    try:
+        views = grant_evaluator(engine, name, group=group, password=password)
+    finally:
+        engine.dispose()
+    console.print(f"{shown}: role {name} (member of {group}) may read {len(views)} view(s): {', '.join(views)}")
+
+
+def _num(value, digits: int = 2) -> str:
+    return "—" if value is None or pd.isna(value) else format_half_up(float(value), digits)
+
+
+@app.command()
+def explain(
+    city: Annotated[str, typer.Option(help="city code, e.g. 19.71")],
+    period: Annotated[str, typer.Option(help="YYYY-MM")],
+    dimension: Annotated[str | None, typer.Option(help="only this dimension, e.g. governance")] = None,
+) -> None:
+    """Where a score came from: index → dimensions → elements → indicators → staged rows → raw files."""
+    from rich.tree import Tree
+
+    from kotacerdas.report.explain import explain as explain_partition
+
+    engine, shown = _warehouse_engine()
+    try:
+        ex = explain_partition(engine, city, period, dimension)
+    finally:
+        engine.dispose()
+    index = ex.scores[ex.scores["level"] == "index"].iloc[0]
+    tree = Tree(f"[bold]{city} {period}[/] index {_num(index['score'])} (level {_num(index['maturity_level'], 0)}), "
+                f"{index['methodology']} {index['methodology_version']}, run {index['run_id']}")
+
+    def node(parent: Tree, row) -> None:
+        label = (f"{row['level']} [bold]{row['code']}[/] {_num(row['score'])} × weight {_num(row['weight'], 4)}"
+                 f" (coverage {_num(row['coverage'])})")
+        if row["level"] != "indicator":
+            branch = parent.add(label)
+            for _, child in ex.children(row["code"]).iterrows():
+                node(branch, child)
+            return
+        branch = parent.add(
+            f"{label}: value {_num(row['value'], 4)} {row['unit']} → goalposts {_num(row['goalpost_worst'])}"
+            f"..{_num(row['goalpost_best'])}; {row['method_type']} of {row['source_table']}, "
+            f"{_num(row['rows_used'], 0)} row(s) counted; quality {row['quality_flag']}")
+        for f in ex.files[ex.files["indicator_code"] == row["code"]].itertuples():
+            numerator = f", {f.rows_in_numerator} in numerator" if pd.notna(f.rows_in_numerator) else ""
+            branch.add(f"{f.rows_counted} row(s){numerator} from {f.raw_file} sha256 {f.raw_sha256}")
+
+    for _, child in ex.children(index["code"]).iterrows():
+        node(tree, child)
+    console.print(tree)
+    console.print(f"warehouse: {shown}; the same chain in SQL: v_lineage_scores → v_lineage_rows (README)")
+
+
 def main() -> None:
     try:
         app()
