@@ -6,11 +6,15 @@ import hashlib
 import json
 import shutil
 import socket
+from datetime import datetime, timedelta
+from decimal import Decimal
 from pathlib import Path
 
+import pandas as pd
 import pytest
+import sqlalchemy as sa
 import yaml
-from conftest import OPD_TEST_TOKEN
+from conftest import OPD_TEST_TOKEN, edited_project, fast_rest
 
 from kotacerdas.config import ProjectConfig, RestSource
 from kotacerdas.errors import ConfigError, SourceError
@@ -18,8 +22,9 @@ from kotacerdas.schemas import LINEAGE_COLUMNS, get_table
 from kotacerdas.simulator import OpdSimulator, write_file_drops
 from kotacerdas.sources import ingest_table
 from kotacerdas.sources.files import read_file_drop
-from kotacerdas.sources.landing import read_manifest
+from kotacerdas.sources.landing import read_fetches, read_manifest
 from kotacerdas.sources.rest import expand_env, fetch_pages
+from kotacerdas.staging import stage_table
 
 CITY, MONTH = "19.71", "2025-03"
 REST_TABLES = ("service_requests", "complaints", "satisfaction_responses")
@@ -245,3 +250,237 @@ def test_bad_partition_arguments_are_config_errors(opd_project, tmp_path):
         ingest_table(opd_project, "complaints", "99.99", MONTH, raw_dir=tmp_path, landing_dir=tmp_path, env={})
     with pytest.raises(ConfigError, match="YYYY-MM"):
         ingest_table(opd_project, "complaints", CITY, "2025-13", raw_dir=tmp_path, landing_dir=tmp_path, env={})
+
+
+# --- pagination styles, API-key auth ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("table", "style", "size"), [("service_requests", "cursor", 45),
+                                                      ("complaints", "offset", 7)])
+def test_cursor_and_offset_pagination_with_api_key(opd_project, tmp_path, caplog, table, style, size):
+    caplog.set_level("DEBUG")
+    key = "kc-api-key-5d1e0a7b93"
+
+    def edit(data):
+        fast_rest(data)
+        source = next(s for s in data["sources"] if s["table"] == table)
+        source.update(pagination=style, page_size=size, auth="api_key", api_key_header="X-Api-Key",
+                      token_env="OPD_API_KEY")
+
+    project = edited_project(tmp_path, opd_project, edit_sources=edit)
+    with OpdSimulator(project, token=key) as sim:
+        env = {"KOTACERDAS_OPD_API_URL": sim.url, "OPD_API_KEY": key}
+        result = ingest_table(project, table, CITY, MONTH, raw_dir=tmp_path / "raw", landing_dir=tmp_path, env=env)
+        assert result.failures == []
+        id_field, id_col = {"service_requests": ("id_permohonan", "request_id"),
+                            "complaints": ("id_laporan", "complaint_id")}[table]
+        for opd in project.cities.opds_for(table):
+            rows = sim.rows(table, CITY, opd.code, MONTH)
+            got = result.frame.loc[result.frame["opd_code"] == opd.code, id_col].tolist()
+            assert got == [r[id_field] for r in rows]  # every row once, in order
+            pages = [r for r in result.raw_files if f"/{opd.code}/" in r.relpath]
+            assert len(pages) >= -(-len(rows) // size)
+        assert any(f"{'cursor=o' if style == 'cursor' else 'offset='}" in r.origin for r in result.raw_files)
+        wrong = ingest_table(project, table, CITY, MONTH, raw_dir=tmp_path / "raw", landing_dir=tmp_path,
+                             env={**env, "OPD_API_KEY": "kc-wrong-key-00"})
+        assert wrong.failures and all("HTTP 401" in f.message and "OPD_API_KEY" in f.hint for f in wrong.failures)
+        if style == "cursor":  # a cursor that points back is a loop, not an endless download
+            sim.loop_pagination = True
+            looped = ingest_table(project, table, CITY, MONTH, raw_dir=tmp_path / "raw", landing_dir=tmp_path,
+                                  env=env)
+            assert looped.failures and all("pagination loop" in f.message for f in looped.failures)
+    texts = _all_text(tmp_path / "raw") + caplog.text + "".join(str(f) for f in wrong.failures)
+    assert key not in texts and "kc-wrong-key-00" not in texts
+
+
+# --- incremental pulls, replay from raw, idempotent re-ingest ------------------------------------------
+
+
+def _staged(result, table="service_requests", city=CITY):
+    staged = stage_table(get_table(table), result.frame, city=city, month=MONTH, pii_key=b"k")
+    return staged.frame.drop(columns=["_raw_file", "_raw_row"]).reset_index(drop=True), staged.rejected
+
+
+def test_reingesting_a_partition_leaves_the_same_staged_rows(opd_project, opd_env, tmp_path):
+    raw = tmp_path / "raw"
+    first = ingest_table(opd_project, "service_requests", CITY, MONTH, raw_dir=raw, landing_dir=tmp_path,
+                         env=opd_env)
+    second = ingest_table(opd_project, "service_requests", CITY, MONTH, raw_dir=raw, landing_dir=tmp_path,
+                          env=opd_env)
+    (a, a_rej), (b, b_rej) = _staged(first), _staged(second)
+    pd.testing.assert_frame_equal(a, b)
+    assert len(a_rej) == len(b_rej)
+    assert not set(first.frame["_raw_file"]) & set(second.frame["_raw_file"])  # a new fetch, same rows
+
+
+def test_replay_rebuilds_the_partition_from_raw_without_calling_the_source(opd_project, opd_env, tmp_path):
+    raw, landing = tmp_path / "raw", tmp_path / "landing"
+    nothing = ingest_table(opd_project, "complaints", CITY, MONTH, raw_dir=raw, landing_dir=landing, env={},
+                           replay=True)
+    assert nothing.failures and all("nothing to replay" in f.message and "without replay" in f.hint
+                                    for f in nothing.failures)
+    fetched = ingest_table(opd_project, "complaints", CITY, MONTH, raw_dir=raw, landing_dir=landing, env=opd_env)
+    write_file_drops(opd_project, landing, [CITY], [MONTH])
+    files = ingest_table(opd_project, "indicator_submissions", CITY, MONTH, raw_dir=raw, landing_dir=landing,
+                         env={})
+    shutil.rmtree(landing)  # the landing folder is gone and no API URL is set: only raw is left
+    for original, table in ((fetched, "complaints"), (files, "indicator_submissions")):
+        replayed = ingest_table(opd_project, table, CITY, MONTH, raw_dir=raw, landing_dir=landing, env={},
+                                replay=True)
+        assert replayed.failures == []
+        pd.testing.assert_frame_equal(replayed.frame, original.frame)  # lineage included
+        assert {r.sha256 for r in replayed.raw_files} == {r.sha256 for r in original.raw_files}
+    # A tampered payload is not replayed silently.
+    page = raw / fetched.raw_files[0].relpath
+    page.write_bytes(page.read_bytes().replace(b"LPR-", b"XXX-", 1))
+    tampered = ingest_table(opd_project, "complaints", CITY, MONTH, raw_dir=raw, landing_dir=landing, env={},
+                            replay=True)
+    assert any("no longer matches its sha256" in f.message for f in tampered.failures)
+
+
+def test_incremental_pull_by_updated_since_watermark(opd_project, tmp_path):
+    def edit(data):
+        fast_rest(data)
+        source = next(s for s in data["sources"] if s["table"] == "service_requests")
+        source.update(incremental=True, watermark_field="diperbarui_pada", page_size=100)
+
+    project = edited_project(tmp_path, opd_project, edit_sources=edit)
+    raw = tmp_path / "raw"
+    with OpdSimulator(project) as sim:
+        env = {"KOTACERDAS_OPD_API_URL": sim.url}
+
+        def ingest():
+            return ingest_table(project, "service_requests", CITY, MONTH, raw_dir=raw, landing_dir=tmp_path,
+                                env=env)
+
+        full = ingest()
+        fetches = read_fetches(raw, source="opd_api_service_requests", city=CITY, month=MONTH, opd="DLH")
+        assert [f["mode"] for f in fetches] == ["full"] and fetches[0]["watermark"]
+        dlh_rows = sim.rows("service_requests", CITY, "DLH", MONTH)
+        assert fetches[0]["watermark"] == max(r["diperbarui_pada"] for r in dlh_rows)
+        # Nothing changed: the incremental pull gets no row, the partition is rebuilt whole from raw.
+        again = ingest()
+        assert again.failures == []
+        pd.testing.assert_frame_equal(_staged(again)[0], _staged(full)[0])
+        latest = read_fetches(raw, source="opd_api_service_requests", city=CITY, month=MONTH, opd="DLH")[-1]
+        assert (latest["mode"], latest["rows"], latest["updated_since"]) == ("incremental", 0,
+                                                                             fetches[0]["watermark"])
+        # Three DLH requests get completed in the OPD system: only they are pulled, and they replace the old ones.
+        changed = sim.edit_rows("service_requests", CITY, "DLH", MONTH, 3,
+                                {"status": "completed", "tgl_selesai": "2025-03-31T15:00:00"}, at="2026-01-05T08:00:00")
+        requests_before = sim.request_count
+        updated = ingest()
+        assert updated.failures == []
+        latest = read_fetches(raw, source="opd_api_service_requests", city=CITY, month=MONTH, opd="DLH")[-1]
+        assert (latest["rows"], latest["watermark"]) == (3, "2026-01-05T08:00:00")
+        assert sim.request_count - requests_before == len(project.cities.opds_for("service_requests"))
+        frame = updated.frame
+        assert len(frame) == len(full.frame)  # no duplicates
+        ids = {r["id_permohonan"] for r in changed}
+        mine = frame[frame["request_id"].isin(ids) & (frame["opd_code"] == "DLH")]
+        assert len(mine) == 3 and set(mine["status"]) == {"completed"}
+        assert set(mine["completed_at"]) == {"2025-03-31T15:00:00"}
+        assert all(latest["fetch_id"] in f for f in mine["_raw_file"])  # lineage: the new payload
+        staged, rejected = _staged(updated)
+        _, rejected_full = _staged(full)
+        assert len(rejected) == len(rejected_full)  # no new unique:key rejections
+        # Replay gives the same merged partition without asking the API.
+        replayed = ingest_table(project, "service_requests", CITY, MONTH, raw_dir=raw, landing_dir=tmp_path, env={},
+                                replay=True)
+        pd.testing.assert_frame_equal(replayed.frame, updated.frame)
+
+
+# --- SQL source ------------------------------------------------------------------------------------------
+
+SQL_QUERY = ("SELECT no_permohonan, wilayah, opd, layanan, kanal, status, diajukan, selesai, standar_hari "
+             "FROM permohonan WHERE wilayah = :city AND diajukan >= :month_start "
+             "AND diajukan < :month_end + 1 ORDER BY no_permohonan")
+
+
+def _sql_project(tmp_path, opd_project, query=SQL_QUERY, **extra):
+    def edit(data):
+        data["sources"].append({
+            "name": "simpel_db", "type": "sql", "table": "service_requests", "url_env": "OPD_DB_URL",
+            "query": query, "chunk_size": 1000, **extra,
+            "columns": {"no_permohonan": "request_id", "wilayah": "city_code", "opd": "opd_code",
+                        "layanan": "service_code", "kanal": "channel", "status": "status",
+                        "diajukan": "submitted_at", "selesai": "completed_at", "standar_hari": "sla_days"},
+            "optional_columns": []})
+
+    return edited_project(tmp_path, opd_project, edit_sources=edit)
+
+
+@pytest.fixture
+def opd_database(postgres_url):
+    """A real PostgreSQL database playing an OPD's own system: 2 cities x 2 months of service requests."""
+    engine = sa.create_engine(postgres_url)
+    rows = []
+    for city in ("19.71", "19.03"):
+        for month_start in (datetime(2025, 2, 1), datetime(2025, 3, 1)):
+            for i in range(1, 1301 if city == CITY else 40):
+                submitted = month_start + timedelta(hours=7 * i % (24 * 27), minutes=i % 60)
+                rows.append({"no_permohonan": f"SQL-{city}-{month_start:%m}-{i:05d}", "wilayah": city,
+                             "opd": "DPMPTSP", "layanan": "NIB", "kanal": "online" if i % 3 else "offline",
+                             "status": "completed" if i % 5 else "in_process", "diajukan": submitted,
+                             "selesai": submitted + timedelta(hours=20) if i % 5 else None,
+                             "standar_hari": Decimal(1)})
+    with engine.begin() as conn:
+        conn.exec_driver_sql("CREATE TABLE permohonan (no_permohonan text primary key, wilayah text, opd text, "
+                             "layanan text, kanal text, status text, diajukan timestamp, selesai timestamp, "
+                             "standar_hari numeric)")
+        conn.execute(sa.text("INSERT INTO permohonan VALUES (:no_permohonan, :wilayah, :opd, :layanan, :kanal, "
+                             ":status, :diajukan, :selesai, :standar_hari)"), rows)
+    engine.dispose()
+    return postgres_url
+
+
+def test_sql_source_reads_the_partition_in_chunks(opd_project, opd_database, tmp_path, caplog):
+    caplog.set_level("DEBUG")
+    project = _sql_project(tmp_path, opd_project)
+    secret = "s3cret-db-pass-91"  # trust auth ignores it, so we can prove it never leaks
+    url = sa.make_url(opd_database).set(password=secret).render_as_string(hide_password=False)
+    env = {"OPD_DB_URL": url}
+    result = ingest_table(project, "service_requests", CITY, MONTH, raw_dir=tmp_path / "raw", landing_dir=tmp_path,
+                          env=env, sources=["simpel_db"])
+    assert result.failures == []
+    frame = result.frame
+    assert len(frame) == 1300 and frame["request_id"].is_unique
+    assert frame["request_id"].str.startswith(f"SQL-{CITY}-03-").all()
+    assert [r.rows for r in result.raw_files] == [1000, 300]  # read in chunks of chunk_size
+    assert all(r.origin.startswith("sql:postgresql+psycopg://postgres:***@") for r in result.raw_files)
+    staged, rejected = _staged(result)
+    assert rejected.empty and staged["submitted_at"].dt.month.eq(3).all() and staged["sla_days"].eq(1).all()
+    assert staged["completed_at"].isna().sum() == len([i for i in range(1, 1301) if i % 5 == 0])
+    # Replay reads the stored chunks only (no database URL in the environment).
+    replayed = ingest_table(project, "service_requests", CITY, MONTH, raw_dir=tmp_path / "raw",
+                            landing_dir=tmp_path, env={}, sources=["simpel_db"], replay=True)
+    pd.testing.assert_frame_equal(replayed.frame, frame)
+    # Failures: a broken query and a renamed column fail the source clearly, without the password.
+    broken = _sql_project(tmp_path / "b", opd_project, query=SQL_QUERY.replace("FROM permohonan", "FROM nope"))
+    failed = ingest_table(broken, "service_requests", CITY, MONTH, raw_dir=tmp_path / "raw", landing_dir=tmp_path,
+                          env=env, sources=["simpel_db"])
+    [failure] = failed.failures
+    assert "relation \"nope\" does not exist" in failure.message and failure.hint
+    assert failure.url.startswith("sql:postgresql+psycopg://postgres:***@") and failure.opd == "*"
+    drift = _sql_project(tmp_path / "c", opd_project, query=SQL_QUERY.replace("kanal,", "kanal AS channel_x,"))
+    [drifted] = ingest_table(drift, "service_requests", CITY, MONTH, raw_dir=tmp_path / "raw",
+                             landing_dir=tmp_path, env=env, sources=["simpel_db"]).failures
+    assert "returns no column for ['channel']" in drifted.message
+    unset = ingest_table(project, "service_requests", CITY, MONTH, raw_dir=tmp_path / "raw", landing_dir=tmp_path,
+                         env={}, sources=["simpel_db"])
+    assert "OPD_DB_URL is not set" in unset.failures[0].message
+    texts = _all_text(tmp_path / "raw") + caplog.text + str(failure) + str(drifted)
+    assert secret not in texts
+
+
+def test_sql_query_parameters_are_checked(opd_project, tmp_path):
+    from kotacerdas.config import SqlSource
+    from kotacerdas.sources.sql import query_params
+
+    source = SqlSource.model_validate({"name": "q", "type": "sql", "table": "complaints", "url_env": "X",
+                                       "query": "SELECT * FROM t WHERE a = :city AND b = :kota"})
+    with pytest.raises(ConfigError, match=r"unknown parameter\(s\) \['kota'\]"):
+        query_params(source, city=CITY, opd=None, month=MONTH)
+    with pytest.raises(ConfigError, match="per_opd"):
+        query_params(source.model_copy(update={"query": "SELECT 1 WHERE :opd = 'x'"}), city=CITY, opd=None,
+                     month=MONTH)
