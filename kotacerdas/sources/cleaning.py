@@ -73,9 +73,9 @@ def normalise_period(value: object) -> object:
     Handles 2025-03, 2025-03-01, 01/03/2025 (day first, as in Indonesia), 03/2025, Maret 2025, Mar-25 and an
     Excel serial (Excel turns a typed '2025-03' into 1 March 2025). Anything else is returned unchanged.
     """
-    if not isinstance(value, str):
+    if isinstance(value, bool) or not isinstance(value, str | int | float):
         return value
-    text = value.strip()
+    text = str(value).strip()
     if (m := _FLOAT_ARTIFACT.match(text)) and len(m.group(1)) == 4:
         return m.group(1)
     serial = excel_serial_to_iso(text)
@@ -106,8 +106,8 @@ def repair_region_code(value: object, style: str = "kemendagri") -> object:
     """
     if isinstance(value, bool) or value is None:
         return value
-    if isinstance(value, float) and value.is_integer():
-        text = str(int(value))
+    if isinstance(value, float):  # a workbook cell: 3201.0, or 11.1 for the code 11.10
+        text = repr(value)
     elif isinstance(value, int):
         text = str(value)
     elif isinstance(value, str):
