@@ -199,13 +199,35 @@ def simulate_opd(
     port: Annotated[int, typer.Option(help="0 = any free port")] = 8765,
     seed: int = 42,
     token: Annotated[str | None, typer.Option(envvar=API_TOKEN_ENV, help="require this bearer token")] = None,
+    fault: Annotated[list[str] | None, typer.Option(
+        help="a fault mode, repeatable: TARGET:KIND[:key=value,...] with TARGET a source name, an API path or *, "
+             "KIND one of latency, error, rate_limit, drop, truncate, duplicate_page, rename_field, drop_field, "
+             "wrong_type; e.g. opd_api_complaints:error:status=503,times=2")] = None,
+    all_regions: Annotated[bool, typer.Option(
+        help="serve all 514 kabupaten/kota of the Kemendagri list (national-scale runs)")] = False,
+    regions_csv: Annotated[Path | None, typer.Option(
+        help="kode_wilayah_prov_kabkota.csv (default: ../shared/reference/regions/ beside the project)")] = None,
+    file_drops: Annotated[Path | None, typer.Option(help="also write the OPD file drops into this folder")] = None,
+    months: Annotated[str, typer.Option(help="months of the file drops, YYYY-MM:YYYY-MM")] = "2025-01:2025-12",
+    messy: Annotated[bool, typer.Option(help="write the file drops as staff export them (encodings, ; or ,, "
+                                             "Excel dates, XLSX)")] = False,
 ) -> None:
     """Serve the synthetic OPD APIs on 127.0.0.1 until Ctrl-C."""
-    from kotacerdas.simulator import OpdSimulator
+    from kotacerdas.simulator import Fault, OpdSimulator, default_regions_csv, load_regions, write_file_drops
 
-    with OpdSimulator(ProjectConfig(), seed=seed, token=token, port=port) as sim:
-        console.print(f"OPD simulator serving on {sim.url} (seed {seed}{', token required' if token else ''}); "
-                      "Ctrl-C to stop")
+    project = ProjectConfig()
+    try:
+        faults = [Fault.parse(spec) for spec in fault or []]
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--fault") from exc
+    extra = load_regions(regions_csv or default_regions_csv(project)) if all_regions else []
+    with OpdSimulator(project, seed=seed, token=token, port=port, cities=extra, faults=faults) as sim:
+        if file_drops is not None:
+            cities = list(sim.cities.values())
+            written = write_file_drops(project, file_drops, cities, month_range(months), seed=seed, messy=messy)
+            console.print(f"{len(written)} file drop(s) written to {file_drops}")
+        console.print(f"OPD simulator serving on {sim.url} (seed {seed}{', token required' if token else ''}; "
+                      f"{len(sim.cities)} cities; faults: {', '.join(fault or []) or 'none'}); Ctrl-C to stop")
         try:
             while True:
                 time.sleep(3600)

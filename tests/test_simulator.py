@@ -174,3 +174,25 @@ def test_file_drops_follow_the_template(opd_project, tmp_path):
     again = write_file_drops(opd_project, tmp_path / "again", ["19.71"], ["2025-02"], seed=42)
     again_dlh = next(p for p in again if p.parent.name == "DLH")
     assert again_dlh.read_bytes() == raw
+
+
+def test_all_514_regions_can_be_served(opd_project):
+    from kotacerdas.simulator import default_regions_csv, load_regions
+
+    path = default_regions_csv(opd_project)
+    if not path.is_file():
+        pytest.skip(f"region list not found at {path} (the shared/ folder beside the repo)")
+    cities = load_regions(path)
+    assert len(cities) == 514 and len({c.code for c in cities}) == 514
+    bogor = next(c for c in cities if c.code == "32.01")
+    assert (bogor.kind, bogor.province_code) == ("kabupaten", "32") and bogor.population > 5_000_000
+    assert next(c for c in cities if c.code == "91.71").kind == "kota"
+    with OpdSimulator(opd_project, cities=cities) as sim:
+        assert len(sim.cities) == 514 + sum(c.code not in {x.code for x in cities} for c in opd_project.cities.cities)
+        for code in ("32.01", "91.71", "19.71"):
+            body = _get(sim, REQUESTS_PATH, headers={}, kode_wilayah=code, kode_opd="DISDUKCAPIL",
+                        bulan="2025-03").json()
+            assert body["total"] > 0 and body["data"][0]["kode_wilayah"] == code
+        # A big kabupaten gets proportionally more requests than a small city.
+        big = len(sim.rows("service_requests", "32.01", "DISDUKCAPIL", "2025-03"))
+        assert big > 10 * len(sim.rows("service_requests", "19.71", "DISDUKCAPIL", "2025-03"))

@@ -5,12 +5,17 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
-from kotacerdas.config import City
+from kotacerdas.config import City, ProjectConfig
 from kotacerdas.errors import ConfigError
 
 DEFAULT_POPULATION = 240_000
 REGIONS_FILE = "kode_wilayah_prov_kabkota.csv"
 POPULATION_FILE = "wilayah_penduduk.csv"  # read when it sits beside the code list
+
+
+def default_regions_csv(project: ProjectConfig) -> Path:
+    """../shared/reference/regions/kode_wilayah_prov_kabkota.csv beside the project folder."""
+    return project.dir.parent.parent / "shared" / "reference" / "regions" / REGIONS_FILE
 
 
 def load_regions(path: str | Path) -> list[City]:
