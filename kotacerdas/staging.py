@@ -113,7 +113,24 @@ def parse_string(value: object) -> str:
     return str(value).strip()
 
 
+_TRUE = {"true", "ya", "y", "yes", "1", "benar", "online"}
+_FALSE = {"false", "tidak", "n", "no", "0", "salah", "offline"}
+BOOL_FORMAT = "true/false (also ya/tidak, 1/0)"
+
+
+def parse_bool(value: object) -> bool:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int | float) and value in (0, 1):
+        return bool(value)
+    text = str(value).strip().lower()
+    if text in _TRUE or text in _FALSE:
+        return text in _TRUE
+    raise _Invalid("not a yes/no value")
+
+
 _PARSERS: dict[str, tuple[Callable[[object], object], str]] = {
+    "boolean": (parse_bool, BOOL_FORMAT),
     TIMESTAMP: (parse_timestamp, TIMESTAMP_FORMAT),
     "Int64": (parse_int, INT_FORMAT),
     "int64": (parse_int, INT_FORMAT),

@@ -125,3 +125,32 @@ def test_simulator_partition_stages_cleanly(opd_project, opd_simulator, opd_env,
     niks = set(requests_in.frame["applicant_nik"].dropna())
     assert niks and niks.isdisjoint(set(staged.frame["applicant_nik"].dropna()))
     assert niks.isdisjoint(set(staged.rejected["value"].dropna()))
+
+
+def test_nested_json_and_booleans_are_rejected_not_stringified():
+    frame = pd.DataFrame({
+        "city_code": ["19.71"] * 3, "opd_code": ["DLH"] * 3, "indicator_code": ["A", "B", "C"],
+        "period": ["2025-03"] * 3, "value": [{"nilai": 1}, True, "2,5"], "unit": [["%"], "%", True],
+        "evidence_ref": [None] * 3, "_raw_file": ["f"] * 3, "_raw_row": [1, 2, 3],
+    }, dtype=object)
+    result = stage_table(INDICATOR_SUBMISSIONS, frame, city="19.71", month="2025-03", pii_key=None)
+    assert result.frame["indicator_code"].tolist() == []
+    rej = result.rejected
+    reasons = {(row, rule): reason for row, rule, reason in zip(rej["_raw_row"], rej["rule"], rej["reason"],
+                                                                 strict=True)}
+    assert "JSON object" in reasons[(1, "type:value")] and "JSON list" in reasons[(1, "type:unit")]
+    assert "boolean" in reasons[(2, "type:value")] and "boolean" in reasons[(3, "type:unit")]
+
+
+def test_planned_tables_are_not_canonical_yet_but_stage():
+    from kotacerdas.schemas import CANONICAL_TABLES, PLANNED_TABLES, SERVICE_CATALOGUE
+
+    assert set(PLANNED_TABLES) == {"service_catalogue", "spbe_assessments", "evaluation_scores"}
+    assert not set(PLANNED_TABLES) & set(CANONICAL_TABLES)
+    frame = pd.DataFrame({"city_code": ["19.71"] * 3, "opd_code": ["DLH"] * 3, "service_code": ["A", "B", "C"],
+                          "service_name": ["x"] * 3, "sla_days": ["2", 3, "2"], "online": ["Ya", "tidak", "t"],
+                          "valid_from": ["2025-01"] * 3, "_raw_file": ["f"] * 3, "_raw_row": [1, 2, 3]},
+                         dtype=object)
+    result = stage_table(SERVICE_CATALOGUE, frame, city="19.71", month="2025-01", pii_key=None)
+    assert result.frame["online"].tolist() == [True, False] and str(result.frame["online"].dtype) == "boolean"
+    assert result.rejected[["rule", "value"]].values.tolist() == [["type:online", "t"]]  # ambiguous: not guessed
