@@ -4,12 +4,19 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import pandas as pd
 import pytest
 
 from kotacerdas.config import ProjectConfig
 from kotacerdas.errors import ConfigError
-from kotacerdas.index.maturity import MaturityMethodology, goalpost_score, load_methodology, score_maturity
+from kotacerdas.index.maturity import (
+    SCORE_COLUMNS,
+    MaturityMethodology,
+    goalpost_score,
+    load_methodology,
+    score_maturity,
+)
 from kotacerdas.indicators.catalog import IndicatorCatalog, load_catalog
 
 PROJECT = ProjectConfig()
@@ -101,3 +108,89 @@ def test_shipped_methodology_covers_the_catalog_with_six_dimensions():
     assert all(len(d.elements) == 3 for d in method.dimensions.values())
     per_dim = pd.Series([i.dimension for i in catalog.indicators]).value_counts()
     assert set(per_dim.index) == set(method.dimensions) and per_dim.min() >= 2
+
+
+# --- the maturity index runs on the composite engine (kotacerdas/index/): same numbers, many units at once ---
+
+
+def _reference_scores(vals: dict[str, float], cat: IndicatorCatalog, method: MaturityMethodology) -> dict:
+    """A plain re-statement of the rule, written out by hand for one unit, to check the engine-based code."""
+    def mean(kids: dict[str, float], weights: dict[str, float]) -> tuple[float, float]:
+        total = sum(weights.values())
+        present = {k: s for k, s in kids.items() if not math.isnan(s)}
+        cov = sum(weights[k] for k in present) / total if total else 0.0
+        if not present or cov < method.min_coverage:
+            return math.nan, cov
+        pw = sum(weights[k] for k in present)
+        return sum(weights[k] * s for k, s in present.items()) / pw, cov
+
+    ind = {}
+    for i in cat.indicators:
+        v = vals.get(i.code, math.nan)
+        ind[i.code] = math.nan if math.isnan(v) else min(
+            100.0, max(0.0, (v - i.goalposts.worst) / (i.goalposts.best - i.goalposts.worst) * 100))
+    out = {}
+    dims = {}
+    for d, dim in method.dimensions.items():
+        elems = {}
+        for e in dim.elements:
+            kids = {i.code: ind[i.code] for i in cat.indicators if i.element == e}
+            elems[e] = out[("element", e)] = mean(kids, {i.code: i.weight for i in cat.indicators if i.element == e})
+        dims[d] = out[("dimension", d)] = mean({e: s for e, (s, _) in elems.items()}, dict(dim.elements))
+    out[("index", "INDEX")] = mean({d: s for d, (s, _) in dims.items()},
+                                   {d: dim.weight for d, dim in method.dimensions.items()})
+    return out
+
+
+@pytest.mark.parametrize("min_coverage", [0.0, 0.5, 0.7])
+def test_engine_based_scores_match_the_rule_written_out_for_many_units(min_coverage):
+    method = load_methodology(PROJECT.dir / "methodologies" / PROJECT.pipeline.methodology)
+    method = method.model_copy(update={"min_coverage": min_coverage})
+    catalog = load_catalog(PROJECT.dir / "indicators.yaml")
+    rng = np.random.default_rng(3)
+    units = [(city, f"2025-{m:02d}") for city in ("19.03", "19.71") for m in (1, 2, 3)]
+    per_unit = {}
+    rows = []
+    for city, period in units:
+        vals = {}
+        for i in catalog.indicators:
+            lo, hi = sorted((i.goalposts.worst, i.goalposts.best))
+            v = rng.uniform(lo - 0.2 * (hi - lo), hi + 0.2 * (hi - lo))
+            vals[i.code] = math.nan if rng.random() < 0.35 else v
+            rows.append({"city_code": city, "period": period, "indicator_code": i.code, "value": vals[i.code]})
+        per_unit[(city, period)] = vals
+    scores = score_maturity(pd.DataFrame(rows[::-1]), catalog, method)  # input order does not matter
+    assert list(dict.fromkeys(zip(scores["city_code"], scores["period"], strict=True))) == sorted(units)
+    for (city, period), vals in per_unit.items():
+        got = scores[(scores["city_code"] == city) & (scores["period"] == period)].set_index(["level", "code"])
+        for key, (score, cov) in _reference_scores(vals, catalog, method).items():
+            if math.isnan(score):
+                assert pd.isna(got.loc[key, "score"]), key
+            else:
+                assert got.loc[key, "score"] == pytest.approx(score, abs=1e-9), key
+            assert got.loc[key, "coverage"] == pytest.approx(cov), key
+
+
+def test_element_without_indicators_and_children_of_unscored_parents():
+    cat = _catalog(("I1", "a", "a1", 0, 100, 1), ("I4", "b", "b1", 0, 100, 1))  # a2 has no indicator
+    scores = score_maturity(_values(I1=40, I4=80), cat, _method(min_coverage=0.6)).set_index(["level", "code"])
+    assert pd.isna(scores.loc[("element", "a2"), "score"]) and scores.loc[("element", "a2"), "coverage"] == 0.0
+    assert pd.isna(scores.loc[("dimension", "a"), "score"])  # half of a's weight present < 0.6
+    assert pd.isna(scores.loc[("element", "a1"), "weight"])  # its parent has no score, so it carries no weight
+    # the index needs 0.6 of the dimension weight (3 + 1); b alone carries 0.25, so the index is missing too
+    assert scores.loc[("index", "INDEX"), "coverage"] == pytest.approx(0.25)
+    assert pd.isna(scores.loc[("index", "INDEX"), "score"]) and pd.isna(scores.loc[("dimension", "b"), "weight"])
+    assert scores.loc[("dimension", "b"), "score"] == pytest.approx(80.0)
+    assert scores.loc[("dimension", "b"), "maturity_level"] == 4  # 75 <= 80 < 90
+
+
+def test_one_value_per_city_period_indicator():
+    cat = _catalog(("I1", "a", "a1", 0, 100, 1))
+    with pytest.raises(ValueError, match="19.71 2025-01 I1"):
+        score_maturity(pd.concat([_values(I1=1), _values(I1=2)]), cat, _method())
+
+
+def test_no_indicator_values_gives_an_empty_table_with_the_score_columns():
+    out = score_maturity(_values().reindex(columns=["city_code", "period", "indicator_code", "value"]),
+                         _catalog(("I1", "a", "a1", 0, 100, 1)), _method())
+    assert out.empty and list(out.columns) == list(SCORE_COLUMNS)

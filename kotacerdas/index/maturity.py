@@ -1,11 +1,13 @@
 """The smart-city maturity index: indicator → element → dimension → index, with a maturity level 1–5.
 
 The method (goalposts, weights, coverage rule, level bands) is read from a versioned methodology file in
-`config/methodologies/`; every score row carries that version.
+`config/methodologies/`; every score row carries that version. The maths (goalposts normalisation, weighted
+means with renormalised weights) is the composite engine's in `kotacerdas/index/`, not a copy of it.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
@@ -15,6 +17,10 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from kotacerdas.config import load_yaml_model
 from kotacerdas.errors import ConfigError
+from kotacerdas.index.aggregate import aggregate
+from kotacerdas.index.errors import IndexMethodError
+from kotacerdas.index.normalise import normalise, normalise_column
+from kotacerdas.index.weights import renormalise
 from kotacerdas.indicators.catalog import IndicatorCatalog
 
 
@@ -108,119 +114,160 @@ SCORE_COLUMNS: dict[str, str] = {
     "methodology_version": "string",
 }
 INDEX_CODE = "INDEX"
+_UNIT = ["city_code", "period"]
+
+
+def _engine_goalposts(worst: float, best: float) -> tuple[float, tuple[float, float]]:
+    """Our (worst, best) as the engine's direction and (lower, upper) goalposts."""
+    return (1.0 if best > worst else -1.0), (min(worst, best), max(worst, best))
 
 
 def goalpost_score(value: pd.Series, worst: float, best: float) -> pd.Series:
-    """0 at `worst`, 100 at `best`, linear between and clipped; works for either direction."""
-    return ((value - worst) / (best - worst) * 100.0).clip(lower=0.0, upper=100.0)
+    """0 at `worst`, 100 at `best`, linear between and clipped; works for either direction.
+
+    The maths is the engine's goalposts normalisation (`kotacerdas.index.normalise_column`).
+    """
+    direction, posts = _engine_goalposts(worst, best)
+    return normalise_column(
+        value.astype("float64") * direction, "goalposts", goalposts=posts, direction=direction, scale=100.0
+    )
 
 
-def _aggregate(
-    children: pd.DataFrame, weights: dict[str, float], min_coverage: float
-) -> tuple[float, float, dict[str, float]]:
-    """Weighted arithmetic mean of the children present; weights renormalised over them."""
-    present = children.dropna(subset=["score"])
-    total = sum(weights.values())
-    present_weight = sum(weights[c] for c in present["code"])
-    coverage = present_weight / total if total else 0.0
-    if present.empty or coverage < min_coverage:
-        return np.nan, coverage, {}
-    renorm = {c: weights[c] / present_weight for c in present["code"]}
-    score = float(sum(renorm[c] * s for c, s in zip(present["code"], present["score"], strict=True)))
-    return score, coverage, renorm
+@dataclass(frozen=True)
+class _Node:
+    """One node of the tree as the engine sees it: its column in the wide table and its parent's."""
+
+    level: str
+    code: str
+    parent_level: str | None
+    parent_code: str | None
+    weight: float
+
+    @property
+    def column(self) -> str:
+        return f"{self.level}:{self.code}"
+
+    @property
+    def parent_column(self) -> str | None:
+        return None if self.parent_level is None else f"{self.parent_level}:{self.parent_code}"
+
+
+def _tree(catalog: IndicatorCatalog, methodology: MaturityMethodology) -> list[_Node]:
+    """Every node, in output order: indicators (catalog order), elements, dimensions, the index."""
+    nodes = [_Node("indicator", i.code, "element", i.element, i.weight) for i in catalog.indicators]
+    for dim_code, dim in methodology.dimensions.items():
+        nodes += [_Node("element", e, "dimension", dim_code, w) for e, w in dim.elements.items()]
+    nodes += [_Node("dimension", d, "index", INDEX_CODE, dim.weight) for d, dim in methodology.dimensions.items()]
+    nodes.append(_Node("index", INDEX_CODE, None, None, 1.0))
+    return nodes
+
+
+def _indicator_table(indicator_values: pd.DataFrame, catalog: IndicatorCatalog) -> pd.DataFrame:
+    """Units (city × period) × indicator values, one column per catalog indicator (NaN where absent)."""
+    dupes = indicator_values.duplicated(subset=[*_UNIT, "indicator_code"], keep=False)
+    if dupes.any():
+        first = indicator_values[dupes].iloc[0]
+        raise IndexMethodError(
+            f"indicator_values has {int(dupes.sum())} rows sharing a city/period/indicator key, e.g. "
+            f"{first['city_code']} {first['period']} {first['indicator_code']}",
+            hint="give one value per city, period and indicator (compute_indicators does)",
+        )
+    wide = indicator_values.pivot(index=_UNIT, columns="indicator_code", values="value")
+    return wide.reindex(columns=[i.code for i in catalog.indicators]).astype("float64").sort_index()
 
 
 def score_maturity(
     indicator_values: pd.DataFrame, catalog: IndicatorCatalog, methodology: MaturityMethodology
 ) -> pd.DataFrame:
-    """Scores for every city × period in `indicator_values` at all four levels."""
+    """Scores for every city × period in `indicator_values` at all four levels.
+
+    The maths is the composite engine's: goalposts normalisation, then weighted arithmetic means per level
+    with missing children skipped and weights renormalised (`kotacerdas.index.aggregate`). The maturity
+    rule on top: a parent is scored only when its present children carry `min_coverage` of its weight.
+    """
     methodology.check_catalog(catalog)
-    out: list[dict] = []
-    by_code = {i.code: i for i in catalog.indicators}
-    for (city, period), values in indicator_values.groupby(["city_code", "period"], sort=True):
-        rows: list[dict] = []
-        ind = values.set_index("indicator_code")
-        for code, spec in by_code.items():
-            value = ind["value"].get(code, np.nan)
-            score = float(
-                goalpost_score(
-                    pd.Series([value], dtype="float64"), spec.goalposts.worst, spec.goalposts.best
-                ).iloc[0]
-            )
-            rows.append(
-                {
-                    "level": "indicator",
-                    "code": code,
-                    "parent_code": spec.element,
-                    "score": score,
-                    "coverage": 1.0 if pd.notna(value) else 0.0,
-                }
-            )
-        level_rows = pd.DataFrame(rows)
-        # indicators -> elements
-        for dim_code, dim in methodology.dimensions.items():
-            for element in dim.elements:
-                kids = level_rows[
-                    (level_rows["level"] == "indicator") & (level_rows["parent_code"] == element)
-                ]
-                weights = {c: by_code[c].weight for c in kids["code"]}
-                score, coverage, renorm = _aggregate(kids, weights, methodology.min_coverage)
-                _set_weights(rows, "indicator", renorm)
-                rows.append(
-                    {
-                        "level": "element",
-                        "code": element,
-                        "parent_code": dim_code,
-                        "score": score,
-                        "coverage": coverage,
-                    }
-                )
-        level_rows = pd.DataFrame(rows)
-        # elements -> dimensions
-        for dim_code, dim in methodology.dimensions.items():
-            kids = level_rows[(level_rows["level"] == "element") & (level_rows["parent_code"] == dim_code)]
-            score, coverage, renorm = _aggregate(kids, dict(dim.elements), methodology.min_coverage)
-            _set_weights(rows, "element", renorm)
-            rows.append(
-                {
-                    "level": "dimension",
-                    "code": dim_code,
-                    "parent_code": INDEX_CODE,
-                    "score": score,
-                    "coverage": coverage,
-                }
-            )
-        level_rows = pd.DataFrame(rows)
-        kids = level_rows[level_rows["level"] == "dimension"]
-        dim_weights = {d: dim.weight for d, dim in methodology.dimensions.items()}
-        score, coverage, renorm = _aggregate(kids, dim_weights, methodology.min_coverage)
-        _set_weights(rows, "dimension", renorm)
-        rows.append(
-            {
-                "level": "index",
-                "code": INDEX_CODE,
-                "parent_code": None,
-                "score": score,
-                "coverage": coverage,
-                "weight": 1.0,
-            }
-        )
-        for r in rows:
-            r.update(
-                city_code=city,
-                period=period,
-                methodology=methodology.name,
-                methodology_version=methodology.version,
-            )
-            r["maturity_level"] = (
-                methodology.level_of(r["score"]) if r["level"] in ("dimension", "index") else None
-            )
-        out.extend(rows)
-    frame = pd.DataFrame(out, columns=list(SCORE_COLUMNS))
-    return frame.astype(SCORE_COLUMNS)
+    if indicator_values.empty:
+        return pd.DataFrame(columns=list(SCORE_COLUMNS)).astype(SCORE_COLUMNS)
+    nodes = _tree(catalog, methodology)
+    values = _indicator_table(indicator_values, catalog)
+    units = values.index
+
+    engine_posts = {i.code: _engine_goalposts(i.goalposts.worst, i.goalposts.best) for i in catalog.indicators}
+    normalised = normalise(
+        values,
+        {c: d for c, (d, _) in engine_posts.items()},
+        "goalposts",
+        goalposts={c: posts for c, (_, posts) in engine_posts.items()},
+        scale=100.0,
+    )
+
+    scores = pd.DataFrame({f"indicator:{c}": normalised[c] for c in values.columns}, index=units)
+    coverage = pd.DataFrame({f"indicator:{c}": values[c].notna().astype("float64") for c in values.columns},
+                            index=units)
+    weights = {n.column: n.weight for n in nodes}
+    for parent_level in ("element", "dimension", "index"):
+        parents = [n for n in nodes if n.level == parent_level]
+        kids = {p.column: [n.column for n in nodes if n.parent_column == p.column] for p in parents}
+        childless = [p for p, k in kids.items() if not k]
+        kids = {p: k for p, k in kids.items() if k}
+        # coverage by weight = the engine's weighted mean of "child present" (1/0), which has no gaps
+        present = scores.notna().astype("float64")
+        cov = aggregate(present, kids, weights)[list(kids)]
+        agg = aggregate(scores, kids, weights)[list(kids)]
+        agg = agg.where((cov >= methodology.min_coverage) & (cov > 0))
+        for p in childless:
+            agg[p], cov[p] = np.nan, 0.0
+        scores = scores.join(agg)
+        coverage = coverage.join(cov)
+
+    out = _long(nodes, scores, coverage, _renormalised_weights(nodes, scores))
+    out["maturity_level"] = [
+        methodology.level_of(s) if lvl in ("dimension", "index") else None
+        for lvl, s in zip(out["level"], out["score"], strict=True)
+    ]
+    out["methodology"] = methodology.name
+    out["methodology_version"] = methodology.version
+    return out[list(SCORE_COLUMNS)].astype(SCORE_COLUMNS).reset_index(drop=True)
 
 
-def _set_weights(rows: list[dict], level: str, renorm: dict[str, float]) -> None:
-    for r in rows:
-        if r["level"] == level and r["code"] in renorm:
-            r["weight"] = renorm[r["code"]]
+def _renormalised_weights(nodes: list[_Node], scores: pd.DataFrame) -> pd.DataFrame:
+    """Each node's weight within its parent over the siblings present (the engine's `renormalise`).
+
+    Missing where the node has no score or its parent has none, as only scored parents use their children.
+    """
+    child_nodes = [n for n in nodes if n.parent_column is not None]
+    columns = [n.column for n in child_nodes]
+    parent_of = {n.column: n.parent_column for n in child_nodes}
+    parent_scored = pd.DataFrame({c: scores[parent_of[c]].notna() for c in columns}, index=scores.index)
+    used = scores[columns].notna() & parent_scored
+    positions = pd.RangeIndex(len(scores), name="unit")
+    raw = pd.DataFrame({n.column: n.weight for n in child_nodes}, index=positions).where(
+        used.set_axis(positions)).stack().dropna()
+    # siblings are the children of one parent in one unit, so the parent is keyed by unit too
+    parent_id = {p: i for i, p in enumerate(dict.fromkeys(parent_of.values()))}
+    child_parent = {c: parent_id[p] for c, p in parent_of.items()}
+    unit = raw.index.get_level_values(0).to_numpy()
+    kid = raw.index.get_level_values(1).map(child_parent).to_numpy()
+    parent = pd.Series(unit * len(parent_id) + kid, index=raw.index)
+    out = pd.DataFrame(np.nan, index=positions, columns=columns)
+    if len(raw):
+        out = renormalise(raw, parent).unstack().reindex(index=positions, columns=columns)
+    out = out.set_axis(scores.index)
+    out["index:" + INDEX_CODE] = 1.0
+    return out
+
+
+def _long(nodes: list[_Node], scores: pd.DataFrame, coverage: pd.DataFrame, weights: pd.DataFrame) -> pd.DataFrame:
+    """One row per unit × node, units in sorted order and nodes in tree order."""
+    columns = [n.column for n in nodes]
+    n_units, n_nodes = len(scores), len(nodes)
+    return pd.DataFrame({
+        "city_code": np.repeat(scores.index.get_level_values("city_code").to_numpy(), n_nodes),
+        "period": np.repeat(scores.index.get_level_values("period").to_numpy(), n_nodes),
+        "level": np.tile(np.array([n.level for n in nodes], dtype=object), n_units),
+        "code": np.tile(np.array([n.code for n in nodes], dtype=object), n_units),
+        "parent_code": np.tile(np.array([n.parent_code for n in nodes], dtype=object), n_units),
+        "score": scores[columns].to_numpy(dtype="float64").ravel(),
+        "weight": weights[columns].to_numpy(dtype="float64").ravel(),
+        "coverage": coverage[columns].to_numpy(dtype="float64").ravel(),
+    })
