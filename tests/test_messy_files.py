@@ -288,3 +288,14 @@ def test_header_problems_name_the_file_and_the_expected_headers(tmp_path):
     path.write_text("KODE_KABUPATEN_KOTA;Satuan;Tahun;Catatan\n3201;a;2020;-\n", encoding="utf-8")
     with pytest.raises(SourceError, match=r"missing: value \(one of .*unknown: \['Catatan'\]"):
         read_file_drop(source, path)
+
+
+def test_title_rows_above_the_header_and_trailing_separators(tmp_path):
+    """Exports often start with a report title and end every line with an empty column."""
+    path = tmp_path / "laporan.csv"
+    path.write_bytes("LAPORAN JUMLAH PENDUDUK MISKIN;;;\r\nDinas Sosial, 2020;;;\r\n"
+                     "Kode Kab/Kota;Jumlah Penduduk Miskin;satuan;tahun;\r\n3201;491,1;RIBU JIWA;2020;\r\n"
+                     "3271.0;79,7;RIBU JIWA;2020.0;\r\n".encode("cp1252"))
+    frame = read_file_drop(_source(header_row=3, decimal=",", optional_columns=["evidence_ref"]), path)
+    assert frame[["city_code", "value", "period"]].values.tolist() == [["32.01", "491.1", "2020"],
+                                                                        ["32.71", "79.7", "2020"]]

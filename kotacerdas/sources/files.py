@@ -65,9 +65,10 @@ def decode_text(data: bytes, encoding: str, *, name: str, where: str) -> tuple[s
                       hint="ask the OPD to export as CSV UTF-8, or set `encoding` of the source in sources.yaml")
 
 
-def sniff_separator(text: str, *, name: str, where: str) -> str:
+def sniff_separator(text: str, *, name: str, where: str, header_row: int = 1) -> str:
     """The separator of the header line: whichever of ; , tab | splits it into the most fields."""
-    header = next((line for line in text.splitlines() if line.strip()), "")
+    lines = [line for line in text.splitlines() if line.strip()]
+    header = lines[header_row - 1] if len(lines) >= header_row else ""
     counts = {sep: len(next(csv.reader([header], delimiter=sep))) for sep in SEPARATORS}
     best = max(counts.values())
     winners = [s for s, n in counts.items() if n == best]
@@ -102,7 +103,8 @@ def _cell_text(value: object) -> object:
 
 def _read_csv(source: FileSource, data: bytes, where: str) -> tuple[list[str], list[list[str | None]]]:
     text, _ = decode_text(data, source.encoding, name=source.name, where=where)
-    sep = sniff_separator(text, name=source.name, where=where) if source.separator == "auto" else source.separator
+    sep = (sniff_separator(text, name=source.name, where=where, header_row=source.header_row)
+           if source.separator == "auto" else source.separator)
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=sep, strict=True)
     rows: list[tuple[int, list[str]]] = []
     try:
