@@ -1,0 +1,130 @@
+"""The Alembic migrations on real DuckDB and PostgreSQL: up from nothing, down and up again, a pre-migration
+(create_all) warehouse adopted with its data, and the head schema exactly `kotacerdas.warehouse.schema`."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+import sqlalchemy as sa
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+
+from kotacerdas.config import ProjectConfig
+from kotacerdas.index.maturity import SCORE_COLUMNS
+from kotacerdas.indicators.compute import INDICATOR_VALUE_COLUMNS as LIBRARY_INDICATOR_VALUE_COLUMNS
+from kotacerdas.schemas import CANONICAL_TABLES
+from kotacerdas.schemas import QUARANTINE_COLUMNS as LIBRARY_QUARANTINE_COLUMNS
+from kotacerdas.warehouse import migrate
+from kotacerdas.warehouse.engine import create_warehouse_engine
+from kotacerdas.warehouse.reference import load_reference_data, region_frame
+from kotacerdas.warehouse.schema import (
+    EVALUATOR_VIEWS,
+    FACT_TABLES,
+    INDEX_SCORE_COLUMNS,
+    INDICATOR_VALUE_COLUMNS,
+    QUARANTINE_COLUMNS,
+    STAGED_COLUMNS,
+    metadata,
+)
+
+_TYPES = {"TEXT": {"varchar", "text", "character varying"}, "DOUBLE": {"double", "double precision"},
+          "BIGINTEGER": {"bigint"}, "BOOLEAN": {"boolean"}, "DATETIME": {"timestamp", "timestamp without time zone"},
+          "DATE": {"date"}}
+
+
+@pytest.fixture(params=["duckdb", "postgres"])
+def engine(request):
+    eng = sa.create_engine(request.getfixturevalue("duckdb_url" if request.param == "duckdb" else "postgres_url"))
+    yield eng
+    eng.dispose()
+
+
+def _columns(engine) -> dict[str, dict[str, tuple[str, bool]]]:
+    with engine.connect() as conn:
+        rows = conn.exec_driver_sql(
+            "SELECT c.table_name, c.column_name, c.data_type, c.is_nullable FROM information_schema.columns c "
+            "JOIN information_schema.tables t ON t.table_name = c.table_name AND t.table_schema = c.table_schema "
+            "WHERE c.table_schema IN ('public', 'main') AND t.table_type = 'BASE TABLE'").all()
+    out: dict[str, dict[str, tuple[str, bool]]] = {}
+    for table, column, dtype, nullable in rows:
+        out.setdefault(table, {})[column] = (dtype.lower(), nullable == "YES")
+    out.pop("alembic_version", None)
+    return out
+
+
+def _views(engine) -> set[str]:
+    with engine.connect() as conn:
+        return {r[0] for r in conn.exec_driver_sql(
+            "SELECT table_name FROM information_schema.tables WHERE table_type = 'VIEW' "
+            "AND table_schema IN ('public', 'main')")}
+
+
+def test_head_schema_is_exactly_the_schema_module(engine):
+    assert migrate.upgrade(engine) == (None, migrate.head_revision())
+    found = _columns(engine)
+    assert set(found) == set(metadata.tables)
+    for name, table in metadata.tables.items():
+        expected = {c.name: (type(c.type).__name__.upper(), c.nullable) for c in table.c}
+        assert set(found[name]) == set(expected), name
+        for col, (sqltype, nullable) in expected.items():
+            dtype, is_nullable = found[name][col]
+            assert dtype in _TYPES[sqltype], (name, col, dtype)
+            assert is_nullable == bool(nullable), (name, col)
+    assert _views(engine) == set(EVALUATOR_VIEWS)
+    if engine.dialect.name == "postgresql":  # Alembic's own comparison (duckdb_engine cannot reflect for it)
+        with engine.connect() as conn:
+            assert compare_metadata(MigrationContext.configure(conn, opts={"compare_type": True}), metadata) == []
+
+
+def test_down_to_nothing_and_up_again(engine):
+    migrate.upgrade(engine)
+    assert migrate.downgrade(engine, "base") is None
+    assert _columns(engine) == {} and _views(engine) == set()
+    assert migrate.upgrade(engine)[1] == migrate.head_revision()
+    assert set(_columns(engine)) == set(metadata.tables)
+
+
+def test_warehouse_made_before_migrations_is_adopted_with_its_data(engine):
+    migrate.upgrade(engine, migrate.BASELINE_REVISION)  # the five tables create_all used to make ...
+    with engine.begin() as conn:
+        conn.exec_driver_sql("DROP TABLE alembic_version")  # ... and no version table
+        conn.exec_driver_sql("INSERT INTO index_scores (city_code, period, level, code, score) "
+                             "VALUES ('19.71', '2024-12', 'index', 'INDEX', 61.5)")
+    engine2 = create_warehouse_engine(engine.url)  # first use migrates
+    with engine2.connect() as conn:
+        assert migrate.current_revision(conn) == migrate.head_revision()
+        assert conn.exec_driver_sql("SELECT score FROM index_scores").scalar_one() == 61.5
+        assert conn.exec_driver_sql("SELECT count(*) FROM v_scorecard").scalar_one() == 1
+    assert migrate.ensure_schema(engine2) is False  # at head: nothing to do
+    engine2.dispose()
+
+
+def test_reference_data_loads_once_and_repairs_float_mangled_codes(engine):
+    migrate.upgrade(engine)
+    project = ProjectConfig()
+    first = load_reference_data(engine, project)
+    assert first["regions"] == 514 + 38 + 7 + 42 and all(first.values())
+    assert set(load_reference_data(engine, project).values()) == {0}  # unchanged: skipped
+    with engine.connect() as conn:
+        rows = dict(conn.exec_driver_sql(
+            "SELECT region_code, area_km2 FROM dim_region WHERE region_code IN ('11.10', '12.10', '31')").all())
+        city = conn.exec_driver_sql("SELECT kind, bps_code, population, population_band, parent_code "
+                                    "FROM dim_region WHERE region_code = '19.03'").one()
+    assert rows == {"11.10": 1851.615, "12.10": 2772.346, "31": 661.53}
+    assert tuple(city) == ("kabupaten", "1903", 216079, "100k-250k", "19")
+
+
+def test_region_files_ship_with_the_project_not_shared():
+    frame = region_frame(ProjectConfig().dir / "regions")
+    assert frame["region_code"].is_unique and frame["area_km2"].notna().sum() == 514 + 38
+    assert set(frame.loc[frame["level"] == "kabupaten_kota", "kind"]) == {"kota", "kabupaten"}
+
+
+def test_library_frames_fit_the_warehouse():
+    """A column the library adds needs a migration: this names it."""
+    assert set(LIBRARY_INDICATOR_VALUE_COLUMNS) <= set(INDICATOR_VALUE_COLUMNS)
+    assert set(SCORE_COLUMNS) <= set(INDEX_SCORE_COLUMNS)
+    assert set(LIBRARY_QUARANTINE_COLUMNS) <= set(QUARANTINE_COLUMNS)
+    for name, table in CANONICAL_TABLES.items():
+        assert set(table.columns) <= set(STAGED_COLUMNS[name]), name
+    assert all(pd.api.types.pandas_dtype(d) is not None for cols in FACT_TABLES.values() for d in cols.values())
