@@ -15,7 +15,7 @@ from kotacerdas.indicators.catalog import (
     ShareMethod,
     SubmittedMethod,
 )
-from kotacerdas.schemas import IKM_ELEMENTS
+from kotacerdas.regulators.ikm import ikm_unit_score  # the one IKM implementation (PermenPANRB 14/2017)
 
 INDICATOR_VALUE_COLUMNS: dict[str, str] = {
     "city_code": "string",
@@ -55,15 +55,6 @@ def _select(df: pd.DataFrame, expression: str | None, indicator: Indicator) -> p
     except Exception as exc:  # pandas raises many types for a bad expression; report them all the same way
         raise ValueError(f"indicator {indicator.code}: cannot evaluate {expression!r} on "
                          f"{indicator.method.table}: {exc}") from exc
-
-
-def ikm_unit_score(answers: pd.DataFrame) -> float:
-    """IKM on the 25–100 scale (PermenPANRB 14/2017): mean over answered elements of each element's NRR, × 25.
-
-    Uses the exact weight 1/k rather than the regulation's rounded 0.11 (see METHODOLOGY.md §5).
-    """
-    nrr = answers[list(IKM_ELEMENTS)].astype("float64").mean(axis=0, skipna=True).dropna()
-    return float(nrr.mean() * 25) if len(nrr) else float("nan")
 
 
 def compute_indicator(indicator: Indicator, tables: Mapping[str, pd.DataFrame], population: int) -> dict:
