@@ -30,8 +30,9 @@ POVERTY_LINE = MESSY / "angka_garis_kemiskinan_per_kapita_per_bulan__kabupaten_d
 VILLAGES = MESSY / "dpmdes-idm_sts_kejadian_pencemaran_air__des_kel_data.csv"
 LPPD = MESSY / "lppd_semarang_data.json"
 
-pytestmark = pytest.mark.skipif(not MESSY.is_dir() or not REGIONS.is_dir(),
-                                reason=f"reference data not found at {MESSY} (the shared/ folder beside the repo)")
+needs_reference = pytest.mark.skipif(
+    not MESSY.is_dir() or not REGIONS.is_dir(),
+    reason=f"reference data not found at {MESSY} (the shared/ folder beside the repo)")
 
 
 def _source(**overrides) -> FileSource:
@@ -60,6 +61,7 @@ def _stage(frame: pd.DataFrame, table=INDICATOR_SUBMISSIONS):
     return stage_table(table, frame, city="32.01", month="2019-01", pii_key=None)
 
 
+@needs_reference
 def test_real_jabar_export_parses_to_the_right_values():
     frame = read_file_drop(_source(), POOR)
     original = list(csv.DictReader(POOR.read_text(encoding="utf-8").splitlines()))
@@ -96,6 +98,7 @@ def _excel_export(text: str, *, encoding: str, sep: str, decimal_comma: bool) ->
     return out.getvalue().encode(encoding)
 
 
+@needs_reference
 @pytest.mark.parametrize(("encoding", "sep"), [("cp1252", ";"), ("utf-8-sig", ";"), ("utf-8", ","),
                                                ("cp1252", ",")])
 def test_windows_1252_bom_separators_and_thousands_dot(tmp_path, encoding, sep):
@@ -115,6 +118,7 @@ def test_windows_1252_bom_separators_and_thousands_dot(tmp_path, encoding, sep):
     assert staged.frame["city_code"].iloc[0] == "32.01"
 
 
+@needs_reference
 def test_float_region_codes_in_the_real_village_file_are_repaired():
     source = _source(
         columns={"bps_kode_kabupaten_kota": "city_code", "bps_kode_desa_kelurahan": "evidence_ref",
@@ -132,6 +136,7 @@ def test_float_region_codes_in_the_real_village_file_are_repaired():
     assert set(frame["period"]) == {"2019", "2020", "2021"} and set(frame["unit"]) == {"ADA", "TIDAK ADA"}
 
 
+@needs_reference
 def test_float_mangled_codes_of_the_region_reference_are_repaired_where_unambiguous():
     """wilayah_luas.csv writes 11.10 as 11.1 and the province 31 as 31.0 (floats); every code comes back."""
     with (REGIONS / "wilayah_luas.csv").open(encoding="utf-8") as fh:
@@ -155,6 +160,7 @@ def test_float_mangled_codes_of_the_region_reference_are_repaired_where_unambigu
     assert repair_region_code("3201190006.0", "as_written") == "3201190006"
 
 
+@needs_reference
 def test_lppd_json_decimal_commas_and_its_real_defects():
     """LPPD Kab. Semarang: decimal commas as text, "WTP" in a numeric column, an indicator listed twice."""
     source = FileSource.model_validate({
