@@ -115,7 +115,7 @@ def _synthetic(name: str, city: str, period: str, n: int, seed: int) -> pd.DataF
         elif col == "period":
             data[col] = pd.array([period] * n, dtype="string")
         elif dtype == "string":
-            data[col] = pd.array([None if i % 7 == 3 else NASTY[(i + seed) % len(NASTY)] + str(i)
+            data[col] = pd.array([None if i % 7 == 3 else NASTY[(i + seed) % len(NASTY)] + ("" if i % 2 else str(i))
                                   for i in range(n)], dtype="string")
         elif dtype == "float64":
             v = rng.standard_normal(n) * 10.0 ** rng.integers(-300, 300, n)

@@ -69,9 +69,9 @@ def _copy_postgres(conn: sa.Connection, table: sa.Table, frame: pd.DataFrame) ->
             path = Path(tmp) / "chunk.csv"
             for start in range(0, len(frame), COPY_CHUNK_ROWS):
                 formatter.register("chunk", frame.iloc[start:start + COPY_CHUNK_ROWS])
-                # FORCE_QUOTE: every non-NULL value quoted, so NULL (unquoted empty) and '' stay distinct and a
-                # value such as \. can never be read as PostgreSQL's end-of-data marker.
-                formatter.execute(f"COPY chunk TO '{path}' (FORMAT csv, HEADER false, FORCE_QUOTE *)")
+                # DuckDB writes NULL as an empty field and '' as "", which is what COPY … CSV reads back; a value
+                # \. is only an end-of-data marker alone on an unquoted line, impossible with several columns.
+                formatter.execute(f"COPY chunk TO '{path}' (FORMAT csv, HEADER false)")
                 formatter.unregister("chunk")
                 copy.write(path.read_bytes())
     finally:
