@@ -14,8 +14,9 @@ POPULATION_FILE = "wilayah_penduduk.csv"  # read when it sits beside the code li
 
 
 def default_regions_csv(project: ProjectConfig) -> Path:
-    """../shared/reference/regions/kode_wilayah_prov_kabkota.csv beside the project folder."""
-    return project.dir.parent.parent / "shared" / "reference" / "regions" / REGIONS_FILE
+    """config/regions/kode_wilayah_prov_kabkota.csv (the project's copy), else ../shared/reference/regions/."""
+    own = project.dir / "regions" / REGIONS_FILE
+    return own if own.is_file() else project.dir.parent.parent / "shared" / "reference" / "regions" / REGIONS_FILE
 
 
 def load_regions(path: str | Path) -> list[City]:
