@@ -339,16 +339,19 @@ DIMENSIONS: dict[str, sa.Table] = {t.name: t for t in (
 
 # --- regulator indices (created now, loaded later) ------------------------------------------------------------
 
-_REG_COMMON = (("source", sa.Text), ("run_id", sa.Text), ("published_at", sa.DateTime))
+_REG_COMMON = (("source", sa.Text), ("run_id", sa.Text), ("published_at", sa.DateTime),
+               # the methodology file (kotacerdas.regulators) and the figure as the regulator publishes it
+               ("methodology", sa.Text), ("methodology_version", sa.Text), ("published_value", sa.Text))
 
 regulator_kominfo_evaluation = sa.Table(
     "regulator_kominfo_evaluation", metadata,
     sa.Column("region_code", sa.Text, nullable=False),
     sa.Column("year", sa.BigInteger, nullable=False),
-    sa.Column("dimension", sa.Text, nullable=False),  # a Kominfo dimension, or 'overall'
+    sa.Column("dimension", sa.Text, nullable=False),  # a part (baseline, output, …), a pillar, or 'index'
     sa.Column("score", sa.Double),
     sa.Column("maturity_level", sa.BigInteger),
     *(sa.Column(n, t) for n, t in _REG_COMMON),
+    sa.Column("component_type", sa.Text),  # part | pillar | index
     sa.Index("ix_regulator_kominfo_evaluation_key", "region_code", "year"),
 )
 
