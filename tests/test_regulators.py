@@ -295,6 +295,8 @@ def test_spbe_predicate_edges_exactly(levels, edge, at, below):
 def test_spbe_predicate_is_from_the_unrounded_index():
     assert spbe_predicate(Decimal("4.1995"), SPBE) == "Sangat Baik"  # published as 4.20
     assert spbe_predicate(5, SPBE) == "Memuaskan" and spbe_predicate(1, SPBE) == "Kurang"
+    assert spbe_predicate(4.2, SPBE) == "Memuaskan" and spbe_predicate(2.6, SPBE) == "Baik"
+    assert spbe_predicate(1.8, SPBE) == "Cukup" and spbe_predicate(3.5, SPBE) == "Sangat Baik"
 
 
 def test_spbe_bad_levels():
@@ -368,6 +370,7 @@ def test_ikm_grade_edges_on_unrounded_values():
     for value, grade in [("100", "A"), ("88.31", "A"), ("88.305", "B"), ("88.30", "B"), ("76.61", "B"),
                          ("76.6099", "C"), ("76.60", "C"), ("65.00", "C"), ("64.999", "D"), ("25", "D")]:
         assert ikm_grade(Decimal(value), IKM).code == grade, value
+        assert ikm_grade(float(value), IKM).code == grade, value  # a float is read as the decimal it shows
     # exactly 65.00 from the answers (117 / 45 × 25); a float mean of means gives 64.99999999999999, grade D
     answers = _answers([[1, 3, 2, 4, 1, 2, 4, 1, 1], [4, 3, 1, 4, 4, 2, 2, 3, 3], [4, 3, 3, 4, 1, 3, 3, 1, 2],
                         [3, 4, 3, 1, 4, 3, 1, 2, 1], [2, 2, 4, 3, 4, 2, 3, 3, 3]])

@@ -86,10 +86,13 @@ def check_bands(bands: list[Band], scale: Scale) -> list[Band]:
 
 
 def band_of(value: Fraction | Decimal | float, bands: list[Band]) -> Band:
-    """The band whose half-open range [min, next min) holds `value` (compared exactly, not as a float)."""
-    exact = Fraction(value)
+    """The band whose half-open range [min, next min) holds `value`, compared exactly.
+
+    A float is read as the decimal it shows (88.31 is 88.31, not the binary 88.30999…), as everywhere here.
+    """
+    number = exact(value, "value")
     for band in sorted(bands, key=lambda b: b.min, reverse=True):
-        if exact >= Fraction(band.min):
+        if number >= Fraction(band.min):
             return band
     return min(bands, key=lambda b: b.min)
 
