@@ -361,7 +361,7 @@ def explain(
             f"..{_num(row['goalpost_best'])}; {row['method_type']} of {row['source_table']}, "
             f"{_num(row['rows_used'], 0)} row(s) counted; quality {row['quality_flag']}")
         for f in ex.files[ex.files["indicator_code"] == row["code"]].itertuples():
-            numerator = f", {f.rows_in_numerator} in numerator" if pd.notna(f.rows_in_numerator) else ""
+            numerator = f", {int(f.rows_in_numerator)} in numerator" if pd.notna(f.rows_in_numerator) else ""
             branch.add(f"{f.rows_counted} row(s){numerator} from {f.raw_file} sha256 {f.raw_sha256}")
 
     for _, child in ex.children(index["code"]).iterrows():

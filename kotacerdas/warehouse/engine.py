@@ -11,6 +11,7 @@ from kotacerdas.errors import ConfigError
 from kotacerdas.warehouse.migrate import ensure_schema
 
 WAREHOUSE_URL_ENV = "KOTACERDAS_WAREHOUSE_URL"
+_AT_HEAD: set[str] = set()  # warehouses this process has already seen at the head migration
 
 
 def resolve_warehouse_url(configured: str, project_root: Path, env: dict[str, str] | None = None) -> sa.URL:
@@ -36,11 +37,26 @@ def display_url(url: sa.URL) -> str:
     return url.render_as_string(hide_password=True)
 
 
+def warehouse_identity(url: sa.URL) -> str:
+    """Names one warehouse for per-process caches; a DuckDB file deleted and made anew is another warehouse."""
+    key = url.render_as_string(hide_password=False)
+    if url.get_backend_name() == "duckdb" and url.database and url.database != ":memory:":
+        try:
+            stat = os.stat(url.database)
+        except OSError:
+            return key + "#new"
+        key += f"#{stat.st_dev}:{stat.st_ino}"
+    return key
+
+
 def create_warehouse_engine(url: sa.URL | str, *, migrate: bool = True) -> sa.Engine:
     """An engine on the warehouse; on first use (or after an upgrade of kotacerdas) the pending migrations
     are applied, so the schema is always the head of `kotacerdas/warehouse/migrations/`."""
     engine = sa.create_engine(url)
     if not migrate:
+        return engine
+    key = warehouse_identity(engine.url)
+    if key in _AT_HEAD:
         return engine
     try:
         ensure_schema(engine)
@@ -48,4 +64,5 @@ def create_warehouse_engine(url: sa.URL | str, *, migrate: bool = True) -> sa.En
         shown = display_url(engine.url)
         raise ConfigError(f"cannot open the warehouse at {shown}: {exc.orig}",
                           hint=f"check that the database is running and {WAREHOUSE_URL_ENV} is right") from exc
+    _AT_HEAD.add(warehouse_identity(engine.url))  # a new DuckDB file exists now
     return engine

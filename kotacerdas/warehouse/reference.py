@@ -20,6 +20,7 @@ import sqlalchemy as sa
 from kotacerdas.config import CitiesConfig, ProjectConfig
 from kotacerdas.errors import ConfigError
 from kotacerdas.indicators.catalog import IndicatorCatalog, load_catalog
+from kotacerdas.warehouse.engine import warehouse_identity
 from kotacerdas.warehouse.publish import bulk_insert
 from kotacerdas.warehouse.schema import DIMENSIONS, reference_loads
 
@@ -202,10 +203,27 @@ def _load_unit(conn: sa.Connection, unit: str, frames: dict[str, pd.DataFrame],
     return sum(len(f) for f in frames.values())
 
 
+_LOADED: dict[str, str] = {}  # warehouse URL -> digest of the config files this process last loaded into it
+
+
+def _source_digest(project: ProjectConfig) -> str:
+    h = hashlib.sha256()
+    files = [project.dir / "cities.yaml", project.dir / "indicators.yaml", project.dir / "pipeline.yaml",
+             project.dir / "methodologies" / project.pipeline.methodology,
+             *sorted((project.dir / REGIONS_DIR).glob("*.csv"))]
+    for path in files:
+        h.update(str(path).encode())
+        h.update(path.read_bytes() if path.is_file() else b"-")
+    return h.hexdigest()
+
+
 def load_reference_data(engine: sa.Engine, project: ProjectConfig) -> dict[str, int]:
     """Load every dimension from `project`'s config in one transaction; rows written per unit (0 = unchanged)."""
     from kotacerdas.index.maturity import load_methodology
 
+    url, digest = warehouse_identity(engine.url), _source_digest(project)
+    if _LOADED.get(url) == digest:  # this process loaded these very files already: nothing can differ
+        return {}
     catalog = load_catalog(project.dir / "indicators.yaml")
     methodology = load_methodology(project.dir / "methodologies" / project.pipeline.methodology)
     opds, services = opd_frames(project.cities)
@@ -220,4 +238,6 @@ def load_reference_data(engine: sa.Engine, project: ProjectConfig) -> dict[str, 
     with engine.begin() as conn:
         if conn.dialect.name == "postgresql":
             conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({_PG_LOCK_KEY})")
-        return {unit: _load_unit(conn, unit, frames, where) for unit, frames, where in units}
+        loaded = {unit: _load_unit(conn, unit, frames, where) for unit, frames, where in units}
+    _LOADED[url] = digest
+    return loaded
