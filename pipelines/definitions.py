@@ -9,6 +9,7 @@ from assets.indices import build_index_asset
 from assets.publish import build_quarantine_asset, build_scores_publish_asset
 from assets.tables import build_table_assets
 from kotacerdas.config import ProjectConfig
+from pipelines.executors import executor_from_env
 from pipelines.partitions import build_city_month_partitions
 from pipelines.resources import ProjectResource, WarehouseResource
 from pipelines.schedules import build_monthly_schedule
@@ -39,6 +40,7 @@ def build_definitions(project: ProjectConfig | None = None) -> dg.Definitions:
         jobs=[monthly],
         schedules=[build_monthly_schedule(monthly, project)],
         sensors=[build_file_drop_sensor(monthly), failure_webhook],
+        executor=executor_from_env(),
         resources={
             "project": ProjectResource(config_dir=config_dir),
             "warehouse": WarehouseResource(config_dir=config_dir),
@@ -47,3 +49,8 @@ def build_definitions(project: ProjectConfig | None = None) -> dg.Definitions:
 
 
 defs = build_definitions()
+
+
+def monthly_job() -> dg.JobDefinition:
+    """The monthly job, rebuilt by module path: what out-of-process executors (Celery workers) load."""
+    return defs.resolve_job_def(MONTHLY_JOB)

@@ -21,6 +21,12 @@ def city_month_key(city: str, month: str) -> dg.MultiPartitionKey:
     return dg.MultiPartitionKey({"city": city, "month": month})
 
 
+def partition_tags(city: str, month: str) -> dict[str, str]:
+    """Run tags that place a run launched by hand (Celery, API) in its partition, as the UI does."""
+    return {"dagster/partition": str(city_month_key(city, month)), "dagster/partition/city": city,
+            "dagster/partition/month": month}
+
+
 def partition_of(context: dg.AssetExecutionContext) -> tuple[str, str]:
     """(city code, YYYY-MM) of the partition being materialized."""
     keys = context.partition_key.keys_by_dimension
