@@ -15,6 +15,7 @@ from pipelines.resources import ProjectResource, WarehouseResource
 from pipelines.schedules import build_monthly_schedule
 from sensors.file_drop import build_file_drop_sensor
 from sensors.run_failure import failure_webhook
+from sensors.source_poll import build_source_poll_sensor
 
 MONTHLY_JOB = "smart_city_monthly"
 
@@ -39,7 +40,7 @@ def build_definitions(project: ProjectConfig | None = None) -> dg.Definitions:
         assets=assets,
         jobs=[monthly],
         schedules=[build_monthly_schedule(monthly, project)],
-        sensors=[build_file_drop_sensor(monthly), failure_webhook],
+        sensors=[build_file_drop_sensor(monthly), build_source_poll_sensor(monthly), failure_webhook],
         executor=executor_from_env(),
         resources={
             "project": ProjectResource(config_dir=config_dir),

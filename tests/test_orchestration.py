@@ -6,6 +6,7 @@ import datetime as dt
 import json
 import os
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from zoneinfo import ZoneInfo
 
@@ -118,3 +119,42 @@ def test_failure_webhook_names_asset_partition_error_and_link(webhook):
     assert body["failed"][0]["asset"] == "indicator_values"
     assert "GOV_SLA_COMPLIANCE" in body["failed"][0]["error"] and "GOV_SLA_COMPLIANCE" in body["text"]
     assert body["run_url"].endswith(f"/runs/{result.run_id}")
+
+
+
+def test_source_poll_sensor_reruns_a_partition_once_when_its_api_reports_changes(tmp_path, opd_project, monkeypatch):
+    from conftest import OPD_TEST_TOKEN, edited_project
+
+    from kotacerdas.simulator import OpdSimulator
+    from pipelines.partitions import TIMEZONE
+    from sensors.source_poll import watched_months
+
+    def with_watermark(data):
+        for source in data["sources"]:
+            if source["name"] == "opd_api_service_requests":
+                source["watermark_field"] = "diperbarui_pada"
+        data["sources"] = [s for s in data["sources"] if s["type"] != "file"]
+
+    def two_opds(data):
+        data["opds"] = [o for o in data["opds"] if o["code"] in ("DISDUKCAPIL", "DISKOMINFO")]
+        data["cities"] = data["cities"][:1]
+
+    project = edited_project(tmp_path, opd_project, edit_sources=with_watermark, edit_cities=two_opds)
+    sensor = defs.get_repository_def().get_sensor_def("opd_api_changes")
+    resources = {"project": ProjectResource(config_dir=str(project.dir))}
+    with OpdSimulator(project, seed=3, token=OPD_TEST_TOKEN) as sim:
+        monkeypatch.setenv("KOTACERDAS_OPD_API_URL", sim.url)
+        monkeypatch.setenv("KOTACERDAS_OPD_API_TOKEN", OPD_TEST_TOKEN)
+        baseline = sensor(dg.build_sensor_context(resources=resources))
+        assert baseline.run_requests == [] and "no changes" in baseline.skip_reason.skip_message
+        quiet = sensor(dg.build_sensor_context(cursor=baseline.cursor, resources=resources))
+        assert quiet.run_requests == []
+
+        month = watched_months(dt.datetime.now(ZoneInfo(TIMEZONE)))[-1]
+        city = project.cities.cities[0].code
+        time.sleep(1.1)  # watermarks have a resolution of one second: the edit must come after the last check
+        sim.edit_rows("service_requests", city, "DISDUKCAPIL", month, 3, {"status": "completed"})
+        changed = sensor(dg.build_sensor_context(cursor=quiet.cursor, resources=resources))
+        assert [r.partition_key for r in changed.run_requests] == [f"{city}|{month}"]
+        settled = sensor(dg.build_sensor_context(cursor=changed.cursor, resources=resources))
+        assert settled.run_requests == []
