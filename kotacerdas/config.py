@@ -219,7 +219,16 @@ class PipelineConfig(_Strict):
     raw_dir: str
     max_rejected_share: float = Field(default=0.05, ge=0, le=1)
     schedule_grace_days: int = Field(default=3, ge=0, le=27, description="days after month end before it runs")
+    publish_deadline_day: int = Field(default=10, ge=2, le=28, description="day of the month by which the "
+                                      "previous month's scores must be published (freshness policy)")
     methodology: str = Field(description="file name under config/methodologies/")
+
+    @model_validator(mode="after")
+    def _deadline_after_schedule(self) -> PipelineConfig:
+        if self.publish_deadline_day <= 1 + self.schedule_grace_days:
+            raise ValueError(f"publish_deadline_day ({self.publish_deadline_day}) must come after the monthly run "
+                             f"on day {1 + self.schedule_grace_days} (1 + schedule_grace_days)")
+        return self
 
 
 # --- loading ------------------------------------------------------------------------------------------

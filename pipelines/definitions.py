@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import dagster as dg
 
 from assets.indicators import build_indicator_asset
@@ -10,7 +12,7 @@ from assets.publish import build_quarantine_asset, build_scores_publish_asset
 from assets.tables import build_table_assets
 from kotacerdas.config import ProjectConfig
 from pipelines.executors import executor_from_env
-from pipelines.partitions import build_city_month_partitions
+from pipelines.partitions import TIMEZONE, build_city_month_partitions
 from pipelines.resources import ProjectResource, WarehouseResource
 from pipelines.schedules import build_monthly_schedule
 from sensors.file_drop import build_file_drop_sensor
@@ -18,6 +20,21 @@ from sensors.run_failure import failure_webhook
 from sensors.source_poll import build_source_poll_sensor
 
 MONTHLY_JOB = "smart_city_monthly"
+
+
+def _automation(spec: dg.AssetSpec, project: ProjectConfig) -> dg.AssetSpec:
+    """Everything after ingestion follows its upstream (declarative automation); published scores must be fresh
+    by the publish deadline of each month."""
+    if spec.group_name == "ingest":
+        return spec
+    attrs: dict = {"automation_condition": dg.AutomationCondition.eager()}
+    if spec.key.to_user_string() == "published_scores":
+        deadline = project.pipeline.publish_deadline_day
+        attrs["freshness_policy"] = dg.FreshnessPolicy.cron(
+            deadline_cron=f"0 9 {deadline} * *", lower_bound_delta=dt.timedelta(days=deadline - 1),
+            timezone=TIMEZONE,
+        )
+    return spec.replace_attributes(**attrs)
 
 
 def build_definitions(project: ProjectConfig | None = None) -> dg.Definitions:
@@ -30,6 +47,7 @@ def build_definitions(project: ProjectConfig | None = None) -> dg.Definitions:
         build_index_asset(partitions),
         build_scores_publish_asset(partitions),
     ]
+    assets = dg.map_asset_specs(lambda spec: _automation(spec, project), assets)
     monthly = dg.define_asset_job(
         MONTHLY_JOB,
         selection=dg.AssetSelection.all(),

@@ -45,3 +45,28 @@ def test_core_library_never_imports_dagster():
                 names = [node.module]
             offenders += [f"{path.relative_to(REPO)}: {n}" for n in names if n.split(".")[0].startswith("dagster")]
     assert offenders == []
+
+
+def test_downstream_assets_follow_upstream_and_published_scores_have_a_deadline():
+    from pipelines.definitions import defs
+
+    specs = {s.key.to_user_string(): s for s in defs.resolve_all_asset_specs()}
+    for key, spec in specs.items():
+        assert (spec.automation_condition is None) == key.endswith("_raw"), key
+    policy = specs["published_scores"].freshness_policy
+    assert policy.deadline_cron == "0 9 10 * *" and policy.timezone == "Asia/Jakarta"
+
+
+def test_deadline_before_the_monthly_run_is_a_config_error(tmp_path):
+    import shutil
+
+    import pytest
+
+    from kotacerdas.config import ProjectConfig
+    from kotacerdas.errors import ConfigError
+
+    shutil.copytree(REPO / "config", tmp_path / "config")
+    path = tmp_path / "config" / "pipeline.yaml"
+    path.write_text(path.read_text().replace("publish_deadline_day: 10", "publish_deadline_day: 3"))
+    with pytest.raises(ConfigError, match="pipeline.yaml.*publish_deadline_day \\(3\\) must come after"):
+        _ = ProjectConfig(tmp_path / "config").pipeline
