@@ -1,6 +1,6 @@
 """Choose how runs execute: Dagster's multiprocess executor on one machine, Celery beyond it.
 
-KOTACERDAS_EXECUTOR=multiprocess (default) | celery. The Celery broker comes from KOTACERDAS_CELERY_BROKER_URL
+KOTACERDAS_EXECUTOR=multiprocess (default) | celery | k8s (needs dagster-k8s). The Celery broker comes from KOTACERDAS_CELERY_BROKER_URL
 (default RabbitMQ on 127.0.0.1) and results travel back over `rpc://`; workers are started with
 `dagster-celery worker start -y config/celery.yaml` against the same DAGSTER_HOME (see README).
 """
@@ -30,4 +30,10 @@ def executor_from_env() -> dg.ExecutorDefinition:
             },
             name="celery",
         )
-    raise ValueError(f"{EXECUTOR_ENV}={kind!r}: expected `multiprocess` or `celery`")
+    if kind == "k8s":
+        try:
+            from dagster_k8s import k8s_job_executor
+        except ImportError as exc:
+            raise ImportError(f"{EXECUTOR_ENV}=k8s needs `pip install dagster-k8s==0.29.27`") from exc
+        return k8s_job_executor
+    raise ValueError(f"{EXECUTOR_ENV}={kind!r}: expected `multiprocess`, `celery` or `k8s`")
