@@ -57,39 +57,51 @@ def _select(df: pd.DataFrame, expression: str | None, indicator: Indicator) -> p
                          f"{indicator.method.table}: {exc}") from exc
 
 
+def rows_counted(indicator: Indicator, df: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray | None]:
+    """The staged rows an indicator's value is computed from and, for shares, which of them met the numerator.
+
+    The one place a catalog method selects rows: the value (below) and its lineage in the warehouse both use it.
+    """
+    method = indicator.method
+    if isinstance(method, ShareMethod):
+        base = _select(df, method.where, indicator)
+        hits = _select(base, method.numerator, indicator)
+        return base, base.index.isin(hits.index)
+    if isinstance(method, MedianMethod):
+        base = _select(df, method.where, indicator)
+        return base[base[method.column].notna()], None
+    if isinstance(method, IkmMethod):
+        return _select(df, method.where, indicator), None
+    if isinstance(method, SubmittedMethod):
+        return df[df["indicator_code"] == indicator.code], None
+    raise TypeError(type(method))  # pragma: no cover - the catalog model admits no other type
+
+
 def compute_indicator(indicator: Indicator, tables: Mapping[str, pd.DataFrame], population: int) -> dict:
     method = indicator.method
     df = tables.get(method.table)
     if df is None:
         raise ValueError(f"indicator {indicator.code}: table {method.table!r} was not provided")
+    rows, in_numerator = rows_counted(indicator, df)
     num = den = np.nan
+    value = np.nan
     if isinstance(method, ShareMethod):
-        base = _select(df, method.where, indicator)
-        hits = _select(base, method.numerator, indicator)
-        den, num = float(len(base)), float(len(hits))
-        value, used = (100.0 * num / den if den else np.nan), len(base)
+        den, num = float(len(rows)), float(in_numerator.sum())
+        value = 100.0 * num / den if den else np.nan
     elif isinstance(method, MedianMethod):
-        base = _select(df, method.where, indicator)[method.column].dropna()
-        value, used = (float(base.median()) if len(base) else np.nan), len(base)
+        value = float(rows[method.column].median()) if len(rows) else np.nan
     elif isinstance(method, IkmMethod):
-        base = _select(df, method.where, indicator)
-        value, used = (ikm_unit_score(base) if len(base) else np.nan), len(base)
+        value = ikm_unit_score(rows) if len(rows) else np.nan
     elif isinstance(method, SubmittedMethod):
-        rows = df[df["indicator_code"] == indicator.code]
-        used = len(rows)
         # Several submissions for one indicator-month (several OPDs or re-sends) are summed for counts
         # and averaged for rates: a rate cannot be added up.
         raw = rows["value"].dropna()
-        if not len(raw):
-            value = np.nan
-        elif method.per_population:
+        if len(raw) and method.per_population:
             num, den = float(raw.sum()), population / method.per_population
             value = num / den
-        else:
+        elif len(raw):
             value = float(raw.mean())
-    else:  # pragma: no cover - the catalog model admits no other type
-        raise TypeError(type(method))
-    return {"value": value, "numerator": num, "denominator": den, "rows_used": used}
+    return {"value": value, "numerator": num, "denominator": den, "rows_used": len(rows)}
 
 
 def compute_indicators(

@@ -12,15 +12,8 @@ from collections.abc import Mapping
 
 import pandas as pd
 
-from kotacerdas.indicators.catalog import (
-    IkmMethod,
-    Indicator,
-    IndicatorCatalog,
-    MedianMethod,
-    ShareMethod,
-    SubmittedMethod,
-)
-from kotacerdas.indicators.compute import add_derived_columns
+from kotacerdas.indicators.catalog import IndicatorCatalog
+from kotacerdas.indicators.compute import add_derived_columns, rows_counted
 from kotacerdas.warehouse.schema import (
     INDICATOR_LINEAGE_COLUMNS,
     STAGED_COLUMNS,
@@ -51,32 +44,6 @@ def staged_frames(valid: Mapping[str, pd.DataFrame], raw_sha256: Mapping[str, st
     return out
 
 
-def _query(df: pd.DataFrame, expression: str | None, indicator: Indicator) -> pd.DataFrame:
-    if not expression or df.empty:
-        return df
-    try:
-        return df.query(expression, engine="python")
-    except Exception as exc:  # pandas raises many types for a bad expression
-        raise ValueError(f"indicator {indicator.code}: cannot evaluate {expression!r}: {exc}") from exc
-
-
-def rows_counted(indicator: Indicator, df: pd.DataFrame) -> tuple[pd.DataFrame, pd.Series | None]:
-    """The staged rows an indicator's value is computed from and, for shares, which met the numerator."""
-    method = indicator.method
-    if isinstance(method, ShareMethod):
-        base = _query(df, method.where, indicator)
-        hits = _query(base, method.numerator, indicator)
-        return base, base.index.isin(hits.index)
-    if isinstance(method, MedianMethod):
-        base = _query(df, method.where, indicator)
-        return base[base[method.column].notna()], None
-    if isinstance(method, IkmMethod):
-        return _query(df, method.where, indicator), None
-    if isinstance(method, SubmittedMethod):
-        return df[df["indicator_code"] == indicator.code], None
-    raise TypeError(type(method))  # pragma: no cover - the catalog model admits no other type
-
-
 def indicator_lineage(catalog: IndicatorCatalog, valid: Mapping[str, pd.DataFrame], values: pd.DataFrame, *,
                       city_code: str, period: str) -> pd.DataFrame:
     """One row per (indicator, staged row counted); checked against `rows_used` of `values`."""
@@ -98,7 +65,7 @@ def indicator_lineage(catalog: IndicatorCatalog, valid: Mapping[str, pd.DataFram
         }))
     if mismatched:
         raise ValueError(f"lineage of {city_code} {period} disagrees with the indicator values: "
-                         + ", ".join(mismatched) + "; kotacerdas.warehouse.lineage.rows_counted must select the "
+                         + ", ".join(mismatched) + "; kotacerdas.indicators.compute.rows_counted must select the "
                          "rows kotacerdas.indicators.compute counts")
     out = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=list(INDICATOR_LINEAGE_COLUMNS))
     out["city_code"] = city_code
