@@ -7,6 +7,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from kotacerdas.index.errors import IndexMethodError
+from kotacerdas.index.normalise import NormaliseMethod
 
 
 class _Step(BaseModel):
@@ -47,19 +48,7 @@ class TreatStep(_Step):
 
 
 class NormaliseStep(_Step):
-    method: Literal[
-        "minmax",
-        "zscore",
-        "rank",
-        "prank",
-        "borda",
-        "fracmax",
-        "dist2max",
-        "dist2targ",
-        "dist2ref",
-        "goalposts",
-        "none",
-    ] = "minmax"
+    method: NormaliseMethod = "minmax"
     lower: float = 0.0
     upper: float = 100.0
     mean: float = 0.0

@@ -3,25 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Literal, get_args
 
 import numpy as np
 import pandas as pd
 
 from kotacerdas.index.errors import IndexMethodError
 
-METHODS = (
-    "minmax",
-    "zscore",
-    "rank",
-    "prank",
-    "borda",
-    "fracmax",
-    "dist2max",
-    "dist2targ",
-    "dist2ref",
-    "goalposts",
-    "none",
-)
+NormaliseMethod = Literal[
+    "minmax", "zscore", "rank", "prank", "borda", "fracmax", "dist2max", "dist2targ", "dist2ref", "goalposts", "none"
+]
+METHODS: tuple[str, ...] = get_args(NormaliseMethod)
 
 
 def _span(x: pd.Series, code: str, method: str) -> float:
