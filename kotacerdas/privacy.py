@@ -1,7 +1,10 @@
-"""Pseudonymise personal data (NIK, phone, e-mail) with keyed HMAC-SHA256: no clear value leaves staging.
+"""Personal data (NIK, phone, e-mail): keyed HMAC-SHA256 pseudonyms, and a scrubber for every text column.
 
-The same person gets the same pseudonym across tables and months as long as the key stays the same, which
-keeps counts of distinct applicants possible without holding the NIK. Without a key the values are dropped.
+Declared personal-data columns (`CanonicalTable.pii_columns`) are pseudonymised whole. Any other text — free text,
+categories, evidence references, ids, rejected values — is scanned for NIKs (16 digits), Indonesian phone numbers
+and e-mail addresses, and each one found is replaced by `[nik:<hmac>]` (or `[nik]` when the policy drops them or
+no key is set). The same person gets the same pseudonym across tables and months as long as the key stays the
+same, which keeps counts of distinct applicants possible without holding the NIK.
 """
 
 from __future__ import annotations
@@ -10,12 +13,20 @@ import hashlib
 import hmac
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
 
+import numpy as np
 import pandas as pd
+from pydantic import BaseModel, ConfigDict, Field
+
+from kotacerdas.schemas import CanonicalTable
 
 PII_KEY_ENV = "KOTACERDAS_PII_KEY"
 REDACTED = "<redacted>"
+KINDS = ("nik", "phone", "email")
 
 
 def pii_key_from_env(env: Mapping[str, str] | None = None) -> bytes | None:
@@ -58,3 +69,173 @@ def safe_text(value: object, kind: str | None, key: bytes | None) -> str:
     if kind is None:
         return str(value)
     return pseudonymise(value, kind, key) or REDACTED
+
+
+# --- policy (config/quality.yaml, section `personal_data`) ---------------------------------------------------
+
+
+class PersonalDataPolicy(BaseModel):
+    """What the scrubber looks for in free text and what it puts in its place."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    scan: tuple[Literal["nik", "phone", "email"], ...] = Field(
+        default=KINDS, description="kinds of personal data searched for in every text column")
+    free_text: Literal["pseudonymise", "drop"] = Field(
+        default="pseudonymise", description="pseudonymise: [nik:<HMAC>] (needs KOTACERDAS_PII_KEY, else as drop); "
+                                            "drop: [nik]")
+
+
+@lru_cache(maxsize=8)
+def _policy_of(config_dir: str) -> PersonalDataPolicy:
+    from kotacerdas.quality.settings import load_quality_settings
+
+    return load_quality_settings(Path(config_dir)).personal_data
+
+
+def default_policy() -> PersonalDataPolicy:
+    """The policy of the project's config folder (KOTACERDAS_CONFIG_DIR or ./config), read once a process."""
+    from kotacerdas.config import ProjectConfig
+
+    return _policy_of(str(ProjectConfig().dir))
+
+
+# --- finding personal data in text -----------------------------------------------------------------------------
+
+# Already replaced: never scanned again (a 64-hex pseudonym can hold 16 decimal digits in a row).
+_TOKEN = r"\[(?:nik|phone|email)(?::[0-9a-f]{64})?\]"
+_EMAIL = r"(?<![\w.%+-])[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}"
+# NIK: 16 digits, possibly grouped 6-6-4 or 4-4-4-4; no other digit directly around it.
+_NIK = r"(?<!\d)(?:\d{16}|\d{6}[ .-]\d{6}[ .-]\d{4}|\d{4}[ .-]\d{4}[ .-]\d{4}[ .-]\d{4})(?!\d)"
+# Mobile: 08…, 628…, +62 8…, with spaces, dots, dashes or brackets; landline: (0717) 422145, 021-5550123, +62 21 …
+_MOBILE = r"(?<![\w+])(?:\+62|62|0)[ .-]?\(?8\d{1,3}\)?(?:[ .-]?\d{2,5}){1,3}(?![\w@])"
+_AREA = r"(?:\+62[ .-]?|0)[1-79]\d{1,3}"
+_LANDLINE = rf"(?<![\w+])(?:\({_AREA}\)|{_AREA})[ .-]?\d{{3,4}}[ .-]?\d{{2,4}}(?![\w@])"
+_KIND_GROUPS = {"email": _EMAIL, "nik": _NIK, "mobile": _MOBILE, "landline": _LANDLINE}
+_SCAN = re.compile("|".join([f"(?P<token>{_TOKEN})"] + [f"(?P<{k}>{p})" for k, p in _KIND_GROUPS.items()]))
+# Cheap test a value must pass before the full scan: an @, or 9+ digits with separators between them.
+_MAYBE = re.compile(r"@|\d(?:[ .()+-]{0,2}\d){8}")
+
+
+def _phone_ok(text: str, mobile: bool) -> bool:
+    digits = normalise(text, "phone")
+    if mobile:
+        return digits.startswith("08") and 10 <= len(digits) <= 13
+    return digits.startswith("0") and digits[1:2] != "8" and 9 <= len(digits) <= 12
+
+
+class Scrubber:
+    """Replaces every NIK, phone number and e-mail address in a text; callable on str, Series or frames."""
+
+    def __init__(self, key: bytes | None, policy: PersonalDataPolicy | None = None):
+        self.policy = policy or PersonalDataPolicy()
+        self.key = key if self.policy.free_text == "pseudonymise" else None
+        self.kinds = set(self.policy.scan)
+        self.found: dict[str, int] = dict.fromkeys(KINDS, 0)
+
+    def _replace(self, match: re.Match[str]) -> str:
+        group = match.lastgroup
+        text = match.group(0)
+        if group == "token":
+            return text
+        kind = "phone" if group in ("mobile", "landline") else group
+        if kind not in self.kinds or (kind == "phone" and not _phone_ok(text, group == "mobile")):
+            return text
+        self.found[kind] += 1
+        pseudonym = pseudonymise(text, kind, self.key)
+        return f"[{kind}:{pseudonym}]" if pseudonym else f"[{kind}]"
+
+    def text(self, value: str) -> str:
+        if not _MAYBE.search(value):
+            return value
+        return _SCAN.sub(self._replace, value)
+
+    def series(self, values: pd.Series) -> pd.Series:
+        """Text values scrubbed; each distinct value is scanned once (codes and categories repeat a lot)."""
+        present = values.dropna()
+        if present.empty:
+            return values
+        uniques = pd.unique(present.astype(str))
+        changed = {u: s for u in uniques if (s := self.text(u)) != u}
+        if not changed:
+            return values
+        return values.map(lambda v: changed.get(v, v) if isinstance(v, str) else v).astype(values.dtype)
+
+    def frame(self, frame: pd.DataFrame, columns: Iterable[str]) -> pd.DataFrame:
+        out = frame.copy()
+        for column in columns:
+            if column in out.columns:
+                out[column] = self.series(out[column])
+        return out
+
+
+# Columns never scanned: lineage (paths we make) and the partition's own codes.
+_NOT_SCANNED = frozenset({"_raw_file", "_raw_row", "_raw_sha256"})
+# Quarantine columns that can hold a delivered value.
+QUARANTINE_TEXT = ("value", "reason", "record_key")
+# A 16-digit whole number in a numeric column is treated as a NIK (1e15 <= |x| < 1e16).
+_NIK_NUMBER = (1e15, 1e16)
+
+
+def text_columns(frame: pd.DataFrame, exclude: Iterable[str] = ()) -> list[str]:
+    skip = _NOT_SCANNED | set(exclude)
+    return [c for c, d in frame.dtypes.items()
+            if c not in skip and pd.api.types.is_string_dtype(d)]
+
+
+def nik_like_numbers(values: pd.Series) -> np.ndarray:
+    """Positions of numeric cells that are 16-digit whole numbers (a NIK typed into a number column)."""
+    numbers = pd.to_numeric(values, errors="coerce").astype("float64").to_numpy(na_value=np.nan)
+    magnitude = np.abs(numbers)
+    with np.errstate(invalid="ignore"):
+        hit = (magnitude >= _NIK_NUMBER[0]) & (magnitude < _NIK_NUMBER[1]) & (np.floor(magnitude) == magnitude)
+    return np.flatnonzero(hit)
+
+
+def scrub_staged(frame: pd.DataFrame, rejected: pd.DataFrame, table: CanonicalTable, *, city: str, month: str,
+                 key: bytes | None, policy: PersonalDataPolicy | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Scrub staging's output: personal data in any text column of the staged rows and of the rejected rows.
+
+    Declared personal-data columns are left alone (already pseudonymised whole). A 16-digit whole number in a
+    numeric column sets its row aside (rule `personal_data:<column>`, value pseudonymised): the number cannot be
+    kept, and the row without it would be wrong.
+    """
+    scrub = Scrubber(key, policy or default_policy())
+    frame = scrub.frame(frame, text_columns(frame, exclude=table.pii_columns))
+    rejected = scrub.frame(rejected, QUARANTINE_TEXT)
+    if "nik" not in scrub.kinds:
+        return frame, rejected
+    extra: list[dict] = []
+    drop: set[int] = set()
+    for column, dtype in frame.dtypes.items():
+        if column in _NOT_SCANNED or not pd.api.types.is_numeric_dtype(dtype) or pd.api.types.is_bool_dtype(dtype):
+            continue
+        for pos in nik_like_numbers(frame[column]):
+            row = frame.iloc[pos]
+            key_text = "|".join("" if pd.isna(row.get(k)) else str(row.get(k)) for k in table.key)
+            extra.append({
+                "table_name": table.name, "city_code": city, "period": month, "rule": f"personal_data:{column}",
+                "severity": "error", "column_name": column, "value": scrub.text(f"{float(row[column]):.0f}"),
+                "reason": f"{column}: a 16-digit number (a NIK?) where a number belongs; the row is set aside and "
+                          "the value is not kept", "record_key": key_text,
+                "_raw_file": row.get("_raw_file"), "_raw_row": row.get("_raw_row")})
+            drop.add(pos)
+    if extra:
+        keep = np.ones(len(frame), dtype=bool)
+        keep[sorted(drop)] = False
+        extra_frame = pd.DataFrame(extra, columns=list(rejected.columns)).astype(rejected.dtypes.to_dict())
+        rejected = pd.concat([rejected, extra_frame], ignore_index=True)
+        rejected = rejected.sort_values(["_raw_file", "_raw_row", "rule"], kind="stable").reset_index(drop=True)
+        frame = frame[keep].reset_index(drop=True)
+    return frame, rejected
+
+
+# Free-text columns of the ingest log (error messages can quote what a source sent).
+_PUBLISHED_TEXT = {"ingest_failures": ("origin", "message", "hint"), "raw_files": ("origin",)}
+
+
+def scrub_published_text(frames: Mapping[str, pd.DataFrame], key: bytes | None,
+                         policy: PersonalDataPolicy | None = None) -> dict[str, pd.DataFrame]:
+    """The ingest log frames (`ingest_failures`, `raw_files`) with personal data replaced in their free text."""
+    scrub = Scrubber(key, policy or default_policy())
+    return {name: scrub.frame(frame, _PUBLISHED_TEXT.get(name, ())) for name, frame in frames.items()}

@@ -16,7 +16,7 @@ from datetime import datetime
 import numpy as np
 import pandas as pd
 
-from kotacerdas.privacy import pseudonymise_series, safe_text
+from kotacerdas.privacy import pseudonymise_series, safe_text, scrub_staged
 from kotacerdas.schemas import (
     LINEAGE_COLUMNS,
     QUARANTINE_COLUMNS,
@@ -237,4 +237,5 @@ def stage_table(table: CanonicalTable, frame: pd.DataFrame, *, city: str, month:
         rejected = rejected.reset_index(drop=True)
     else:
         rejected = empty_quarantine()
-    return StagingResult(out, rejected)
+    # NIK, phone numbers and e-mail addresses in any other column (free text, ids, rejected values) too.
+    return StagingResult(*scrub_staged(out, rejected, table, city=city, month=month, key=pii_key))
