@@ -1,14 +1,36 @@
-"""The quality gate of one table × partition: staging rejects plus expectation failures, and the verdict."""
+"""The quality gate of one table × partition: staging rejects plus expectation failures, and the verdict.
+
+`run_quality_gate` validates the staged rows with the table's suite (GX), adds the volume rule (rows delivered vs
+the earlier months in the raw zone), writes the Data Docs page when asked, and returns a `GateResult` that says
+per severity what failed, how often, and shows a few failing rows — what the Dagster checks display.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from pathlib import Path
 
 import pandas as pd
 
 from kotacerdas.config import ProjectConfig
 from kotacerdas.schemas import QUARANTINE_COLUMNS, CanonicalTable
 from kotacerdas.staging import StagingResult
+
+# Text cells longer than this are cut in check metadata (pseudonyms are 64 hex characters).
+_CELL_CHARS = 24
+
+
+@dataclass(frozen=True)
+class CheckReport:
+    """What one severity of a table's rules says about a partition (for an asset check)."""
+
+    severity: str  # error | warn
+    passed: bool
+    description: str
+    failing_rows_by_rule: dict[str, int]  # rule -> rows failing it (row-level rules and staging rules)
+    failed_table_rules: dict[str, str]  # table-level rule -> what it observed and expected
+    rules_markdown: str
+    sample_markdown: str
 
 
 @dataclass(frozen=True)
@@ -18,11 +40,13 @@ class GateResult:
     period: str
     valid: pd.DataFrame  # rows that passed every `error` rule
     quarantine: pd.DataFrame  # one row per rejected row × rule (staging and expectations), QUARANTINE_COLUMNS
-    rules: pd.DataFrame  # one row per expectation: rule, severity, success, counts
+    rules: pd.DataFrame  # one row per expectation (and the volume rule): rule, severity, success, counts, observed
     input_rows: int  # rows that reached staging
     rejected_rows: int  # distinct rows kept out by an `error` rule or by staging
     threshold: float
     failed_table_rules: tuple[str, ...] = ()  # table-level `error` rules (columns, volume) that failed
+    samples: pd.DataFrame = field(default_factory=pd.DataFrame)  # a few failing rows per rule (scrubbed)
+    data_docs: str | None = None  # the Great Expectations Data Docs page of this validation
 
     @property
     def rejected_share(self) -> float:
@@ -58,21 +82,114 @@ class GateResult:
         lines += [f"| {rule} | {sev} | {n} |" for (rule, sev), n in counts.items()]
         return "\n".join(lines) if len(lines) > 2 else "no failing rows"
 
+    def check_report(self, severity: str) -> CheckReport:
+        """The `error` report passes when the partition is within the threshold (it blocks otherwise); the `warn`
+        report passes when no `warn` rule failed."""
+        if severity not in ("error", "warn"):
+            raise ValueError(f"severity must be error or warn, got {severity!r}")
+        q = self.quarantine[self.quarantine["severity"] == severity]
+        by_rule = q.drop_duplicates(["rule", "_raw_file", "_raw_row", "record_key"]).groupby("rule").size()
+        failing = {str(r): int(n) for r, n in by_rule.sort_values(ascending=False).items()}
+        rules = self.rules[self.rules["severity"] == severity]
+        table_level = rules[rules["unexpected_count"].isna() & ~rules["success"].astype(bool)]
+        failed_table = {r.rule: "; ".join(str(x) for x in (f"observed {r.observed_value}", r.details)
+                                          if x is not None and not pd.isna(x))
+                        for r in table_level.itertuples()}
+        if severity == "error":
+            passed = self.passed
+            description = self.verdict()
+        else:
+            passed = not failing and not failed_table
+            names = list(failing) + list(failed_table)
+            description = (f"{self.table}: no warn rule failed" if passed else
+                           f"{self.table}: warn rule(s) failed: {', '.join(names)} (rows are kept)")
+        return CheckReport(severity, passed, description, failing, failed_table,
+                           _rules_md(rules, failing, self.quarantine, severity), self.samples_markdown(severity))
+
+    def samples_markdown(self, severity: str) -> str:
+        s = self.samples[self.samples["severity"] == severity] if len(self.samples) else self.samples
+        if s.empty:
+            return "no failing rows"
+        lines = ["| rule | raw file : row | value | row (personal data pseudonymised) |", "|---|---|---|---|"]
+        for r in s.to_dict("records"):
+            lines.append(f"| {r['rule']} | {_cell(r['_raw_file'], 60)} : {_cell(r['_raw_row'])} | {_cell(r['value'])} "
+                         f"| {_cell(r['row'], 400)} |")
+        return "\n".join(lines)
+
+
+def _cell(value: object, limit: int = _CELL_CHARS) -> str:
+    if value is None or value is pd.NA or (isinstance(value, float) and pd.isna(value)):
+        return "null"
+    text = str(value).replace("|", "\\|").replace("\n", " ")
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _rules_md(rules: pd.DataFrame, failing: dict[str, int], quarantine: pd.DataFrame, severity: str) -> str:
+    lines = ["| rule | passed | failing rows | observed | expected / note |", "|---|---|---|---|---|"]
+    for r in rules.itertuples():
+        n = failing.get(r.rule, 0)
+        lines.append(f"| {r.rule} | {'yes' if r.success else 'no'} | {n} | {_cell(r.observed_value, 40)} | "
+                     f"{_cell(r.details, 160)} |")
+    staging = sorted(set(quarantine.loc[quarantine["severity"] == severity, "rule"]) - set(rules["rule"]))
+    lines += [f"| {rule} (staging) | no | {failing.get(rule, 0)} | | |" for rule in staging]
+    return "\n".join(lines)
+
+
+def _samples(quarantine: pd.DataFrame, staged: pd.DataFrame, per_rule: int) -> pd.DataFrame:
+    """Up to `per_rule` quarantine entries per rule, each with its staged row as `col=value; …` (staging rejects
+    have no staged row: their `value` is what was delivered, already scrubbed)."""
+    columns = ["rule", "severity", "_raw_file", "_raw_row", "value", "row"]
+    if quarantine.empty or per_rule <= 0:
+        return pd.DataFrame(columns=columns)
+    picked = quarantine.groupby("rule", sort=False).head(per_rule)
+    rows = {}
+    if len(staged):
+        data = [c for c in staged.columns if not c.startswith("_")]
+        keyed = staged.drop_duplicates(["_raw_file", "_raw_row"]).set_index(["_raw_file", "_raw_row"])
+        for key in zip(picked["_raw_file"], picked["_raw_row"], strict=True):
+            if key in keyed.index:
+                rec = keyed.loc[key]
+                rows[key] = "; ".join(f"{c}={_cell(rec[c])}" for c in data)
+    out = picked[["rule", "severity", "_raw_file", "_raw_row", "value"]].copy()
+    out["row"] = [rows.get(k) for k in zip(picked["_raw_file"], picked["_raw_row"], strict=True)]
+    return out.reset_index(drop=True)
+
 
 def run_quality_gate(project: ProjectConfig, table: CanonicalTable, staged: StagingResult, *, city: str,
-                     month: str) -> GateResult:
-    from kotacerdas.quality import load_suite, validate_table  # GX is slow to import: only when validating
+                     month: str, raw_dir: str | Path | None = None, docs_dir: str | Path | None = None,
+                     run_name: str | None = None, now: pd.Timestamp | None = None) -> GateResult:
+    """Validate a staged partition and decide whether it may flow on.
 
+    `raw_dir`: the raw zone the volume rule reads the earlier months from (none: the rule has no history).
+    `docs_dir`: write the Data Docs page into `<docs_dir>/<run_name>/<table>/` (config/quality.yaml can turn it off).
+    """
+    # GX is slow to import: only when validating
+    from kotacerdas.quality import load_suite, validate_table
+    from kotacerdas.quality.settings import load_quality_settings
+    from kotacerdas.quality.volume import delivered_rows_history
+
+    settings = load_quality_settings(project.dir)
     suite = load_suite(table, project)
-    checked = validate_table(staged.frame, table, suite, city=city, month=month)
+    # A row can fail several rules: count rows by their lineage, not quarantine entries.
+    staging_rejected = len(staged.rejected[["_raw_file", "_raw_row"]].drop_duplicates())
+    input_rows = len(staged.frame) + staging_rejected
+    history = {}
+    if suite.volume is not None and raw_dir is not None:
+        history = delivered_rows_history(project, raw_dir, table.name, city, month, suite.volume.history_months)
+    checked = validate_table(staged.frame, table, suite, city=city, month=month, now=now, delivered_rows=input_rows,
+                             volume_history=history)
     quarantine = pd.concat([staged.rejected, checked.rejected], ignore_index=True)
     quarantine = quarantine.astype(QUARANTINE_COLUMNS)
     quarantine["city_code"] = city
     quarantine["period"] = month
     quarantine["table_name"] = table.name
-    # A row can fail several rules: count rows by their lineage, not quarantine entries.
-    staging_rejected = len(staged.rejected[["_raw_file", "_raw_row"]].drop_duplicates())
-    input_rows = len(staged.frame) + staging_rejected
+    docs = None
+    if docs_dir is not None and settings.data_docs.enabled:
+        from kotacerdas.quality.docs import write_data_docs
+
+        run = run_name or checked.validated_at.strftime("%Y%m%dT%H%M%S")
+        docs = str(write_data_docs(checked, Path(docs_dir) / run / table.name, run_name=run,
+                                   values_shown=settings.data_docs.values_shown))
     return GateResult(
         table=table.name,
         city_code=city,
@@ -84,4 +201,6 @@ def run_quality_gate(project: ProjectConfig, table: CanonicalTable, staged: Stag
         rejected_rows=staging_rejected + (len(staged.frame) - len(checked.valid)),
         threshold=project.pipeline.max_rejected_share,
         failed_table_rules=tuple(checked.failed_table_rules),
+        samples=_samples(quarantine, staged.frame, settings.failing_rows_sample),
+        data_docs=docs,
     )

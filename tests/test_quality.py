@@ -148,7 +148,7 @@ def test_rules_table(sr_result):
     _, result = sr_result
     rules = result.rules.set_index("rule")
     assert list(result.rules.columns) == list(RULES_COLUMNS)
-    assert result.rules["rule"].tolist() == [r.id for r in suite("service_requests").rules]  # file order
+    assert result.rules["rule"].tolist() == suite("service_requests").rule_ids  # file order, then volume
     assert rules.loc["columns_match_schema", "success"]  # table-level: in rules, no quarantine rows
     assert pd.isna(rules.loc["columns_match_schema", "unexpected_count"])
     assert rules.loc["key_unique", "unexpected_count"] == 2
@@ -233,6 +233,8 @@ def test_ikm_answers_out_of_scale_and_missing():
 
 
 def test_indicator_submissions_period_and_value():
+    C = ["ENV_WASTE_COLLECTED_SHARE", "ENV_GREEN_OPEN_SPACE_SHARE", "ENV_LED_STREETLIGHT_SHARE",
+         "GOV_OPEN_DATA_SHARE", "BRD_TOURIST_VISITS"]  # catalog codes OPDs submit
     base = {
         "city_code": CITY,
         "opd_code": "DLH",
@@ -243,23 +245,24 @@ def test_indicator_submissions_period_and_value():
         "_raw_file": "dlh.xlsx",
     }
     rows = [
-        {**base, "indicator_code": "I0", "_raw_row": 0},
-        {**base, "indicator_code": "I1", "_raw_row": 1, "value": -1.0},
-        {**base, "indicator_code": "I2", "_raw_row": 2, "period": "2024-02"},
-        {**base, "indicator_code": "I3", "_raw_row": 3, "value": float("nan"), "evidence_ref": None},
-        {**base, "indicator_code": "I4", "_raw_row": 4, "evidence_ref": None},
+        {**base, "indicator_code": C[0], "_raw_row": 0},
+        {**base, "indicator_code": C[1], "_raw_row": 1, "value": -1.0},
+        {**base, "indicator_code": C[2], "_raw_row": 2, "period": "2024-02"},
+        {**base, "indicator_code": C[3], "_raw_row": 3, "value": float("nan"), "evidence_ref": None},
+        {**base, "indicator_code": C[4], "_raw_row": 4, "evidence_ref": None},
     ]
     df = staged(INDICATOR_SUBMISSIONS, rows)
     result = validate_table(df, INDICATOR_SUBMISSIONS, suite("indicator_submissions"), city=CITY, month=MONTH)
     k = f"{CITY}|DLH|"
     assert failures(result) == {
-        (k + f"I1|{MONTH}", "value_non_negative", "error"),
-        (k + "I2|2024-02", "period_is_partition", "error"),
-        (k + f"I3|{MONTH}", "value_not_null", "error"),
-        (k + f"I3|{MONTH}", "evidence_ref_not_null", "warn"),
-        (k + f"I4|{MONTH}", "evidence_ref_not_null", "warn"),
+        (k + f"{C[1]}|{MONTH}", "value_non_negative", "error"),
+        (k + f"{C[1]}|{MONTH}", "value_percent_in_range", "error"),  # a % indicator: 0-100
+        (k + f"{C[2]}|2024-02", "period_is_partition", "error"),
+        (k + f"{C[3]}|{MONTH}", "value_not_null", "error"),
+        (k + f"{C[3]}|{MONTH}", "evidence_ref_not_null", "warn"),
+        (k + f"{C[4]}|{MONTH}", "evidence_ref_not_null", "warn"),
     }
-    assert result.valid["indicator_code"].tolist() == ["I0", "I4"]
+    assert result.valid["indicator_code"].tolist() == [C[0], C[4]]
 
 
 # --- edge cases -----------------------------------------------------------------------------------------
@@ -271,7 +274,9 @@ def test_empty_frame_passes(name):
     result = validate_table(schemas.empty_frame(table), table, suite(name), city=CITY, month=MONTH)
     assert result.valid.empty and result.rejected.empty
     assert list(result.rejected.columns) == list(schemas.QUARANTINE_COLUMNS)
-    assert result.rules["success"].all() and len(result.rules) == len(suite(name).rules)
+    assert len(result.rules) == len(suite(name).rule_ids)
+    failed = set(result.rules.loc[~result.rules["success"], "rule"])
+    assert failed <= {"data_fresh"}  # no data is not fresh data: a warning, never a block
     assert result.rejected_share == 0.0 and result.passed(0.0)
 
 

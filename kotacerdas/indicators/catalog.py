@@ -68,6 +68,8 @@ class Indicator(_Strict):
     goalposts: Goalposts
     weight: float = Field(default=1.0, gt=0)
     frequency: Literal["monthly"] = "monthly"
+    allows_over_100: bool = Field(default=False, description="unit %: submitted values above 100 are valid "
+                                                             "(e.g. achievement of a target); else 0–100 is checked")
 
     @model_validator(mode="after")
     def _consistent(self) -> Indicator:

@@ -1,19 +1,22 @@
 """The quality gate: run a table's suite on one (city, month) partition, split rows valid/quarantined.
 
-Row-level rules (column map, column pair, multicolumn) name the exact failing rows; table-level rules (row
-count, columns) have no rows and are reported in `QualityResult.rules` only.
+Row-level rules (column map, column pair, multicolumn) name the exact failing rows; table-level rules (columns,
+freshness, volume) have no rows and are reported in `QualityResult.rules` only.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from kotacerdas.errors import QualityGateError
 from kotacerdas.quality import gx_runtime
-from kotacerdas.quality.suite import Rule, Suite
+from kotacerdas.quality.suite import Rule, Suite, local_now
+from kotacerdas.quality.volume import VolumeOutcome, check_volume
 from kotacerdas.schemas import QUARANTINE_COLUMNS, CanonicalTable, empty_quarantine
 
 RULES_COLUMNS: dict[str, str] = {
@@ -23,7 +26,10 @@ RULES_COLUMNS: dict[str, str] = {
     "element_count": "Int64",
     "unexpected_count": "Int64",
     "unexpected_percent": "float64",
+    "observed_value": "string",  # what a table-level rule measured (latest timestamp, rows delivered, ...)
+    "details": "string",  # the bounds a table-level rule checked, or the volume rule's note
 }
+_OBSERVED_MAX_CHARS = 300
 
 
 @dataclass(frozen=True)
@@ -46,6 +52,9 @@ class QualityResult:
     rules: pd.DataFrame
     rejected_share: float
     failed_table_rules: tuple[str, ...] = ()
+    gx_result: Any = None  # GX's ExpectationSuiteValidationResult (for Data Docs)
+    volume: VolumeOutcome | None = None
+    validated_at: pd.Timestamp | None = None  # `now` of the validation (Asia/Jakarta wall clock)
 
     def passed(self, threshold: float) -> bool:
         """At most `threshold` (0..1) of the rows rejected, and no table-level error rule failed."""
@@ -67,9 +76,15 @@ class QualityResult:
 
 
 def validate_table(
-    df: pd.DataFrame, table: CanonicalTable, suite: Suite, *, city: str, month: str
+    df: pd.DataFrame, table: CanonicalTable, suite: Suite, *, city: str, month: str, now: pd.Timestamp | None = None,
+    delivered_rows: int | None = None, volume_history: Mapping[str, int] | None = None,
 ) -> QualityResult:
-    """Validate one staged partition of `table` against `suite` with GX (one ephemeral context a process)."""
+    """Validate one staged partition of `table` against `suite` with GX (one ephemeral context a process).
+
+    `now` (default: the Asia/Jakarta clock) places the freshness bound of a month still running.
+    `delivered_rows` (default: the rows of `df`) and `volume_history` (earlier month -> rows delivered, see
+    `kotacerdas.quality.volume.delivered_rows_history`; default none) feed the suite's volume rule.
+    """
     if suite.table.name != table.name:
         raise ValueError(f"suite {suite.path} is for table {suite.table.name!r}, not {table.name!r}")
     needed = sorted({c for r in suite.rules for c in r.columns} - set(df.columns))
@@ -79,7 +94,8 @@ def validate_table(
             hint="staging must produce every canonical column (see kotacerdas/schemas.py)",
         )
 
-    bound = suite.expectations(city, month)
+    now = local_now() if now is None else pd.Timestamp(now)
+    bound = suite.expectations(city, month, now)
     rules_by_id = {rule.id: rule for rule, _ in bound}
     n = len(df)
     # GX reports failing rows by index label; a 0..n-1 index makes them positions whatever the input's index.
@@ -129,6 +145,7 @@ def validate_table(
         r = by_rule[rule.id]
         res = r.result or {}
         index_list = res.get("unexpected_index_list")
+        observed = res.get("observed_value")
         rule_rows.append(
             {
                 "rule": rule.id,
@@ -137,6 +154,9 @@ def validate_table(
                 "element_count": res.get("element_count"),
                 "unexpected_count": res.get("unexpected_count"),
                 "unexpected_percent": res.get("unexpected_percent"),
+                "observed_value": None if observed is None or observed is pd.NaT
+                else str(observed)[:_OBSERVED_MAX_CHARS],
+                "details": _bounds(r.expectation_config.kwargs) if index_list is None else None,
             }
         )
         if index_list is None:  # table-level: no rows to point at
@@ -150,6 +170,16 @@ def validate_table(
             blocked[positions] = True
         quarantine_parts.append(_quarantine_rows(df, positions, rule, key, table, city, month))
 
+    volume = None
+    if suite.volume is not None:
+        volume = check_volume(suite.volume, n if delivered_rows is None else delivered_rows, volume_history or {})
+        rule_rows.append({
+            "rule": suite.volume.id, "severity": suite.volume.severity, "success": volume.success,
+            "element_count": volume.observed, "unexpected_count": None, "unexpected_percent": None,
+            "observed_value": str(volume.observed), "details": volume.note,
+        })
+        if not volume.success and suite.volume.severity == "error":
+            failed_table.append(suite.volume.id)
     rules = pd.DataFrame(rule_rows, columns=list(RULES_COLUMNS)).astype(RULES_COLUMNS)
     rejected = _concat_quarantine(quarantine_parts)
     return QualityResult(
@@ -162,7 +192,22 @@ def validate_table(
         rules=rules,
         rejected_share=float(blocked.sum() / n) if n else 0.0,
         failed_table_rules=tuple(failed_table),
+        gx_result=outcome,
+        volume=volume,
+        validated_at=now,
     )
+
+
+def _bounds(kwargs: Mapping[str, Any]) -> str | None:
+    """What a table-level rule expected, in words (e.g. `expected >= 2025-03-29 00:00:00`)."""
+    low, high = kwargs.get("min_value"), kwargs.get("max_value")
+    if low is None and high is None:
+        return None
+    if high is None:
+        return f"expected >= {low}"
+    if low is None:
+        return f"expected <= {high}"
+    return f"expected between {low} and {high}"
 
 
 def _record_key(df: pd.DataFrame, table: CanonicalTable) -> pd.Series:

@@ -8,10 +8,15 @@ that is exactly `${name}` is replaced by the typed value (a list, a timestamp); 
 string is replaced by its text. Two kinds exist:
 - config placeholders, fixed when the suite is loaded from the ProjectConfig (`CONFIG_PLACEHOLDERS`);
 - partition placeholders, bound for each (city, month) validation (`PARTITION_PLACEHOLDERS`).
+
+Besides its rules a suite may set `freshness_max_age_days` (what `${freshness_floor}` is computed from) and a
+`volume:` rule: the rows delivered compared with the earlier months in the raw zone, evaluated by
+`kotacerdas.quality.volume` (GX sees one partition, not its history) and reported like any other rule.
 """
 
 from __future__ import annotations
 
+import csv
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -20,7 +25,7 @@ from typing import Annotated, Any, Literal
 
 import pandas as pd
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from kotacerdas.config import ProjectConfig
 from kotacerdas.errors import ConfigError
@@ -33,12 +38,18 @@ CONFIG_PLACEHOLDERS: dict[str, str] = {
     "opd_codes": "codes of the OPDs whose `datasets` include this suite's table",
     "all_opd_codes": "codes of all OPDs in cities.yaml",
     "table_columns": "the canonical table's columns, lineage included",
+    "region_codes": "Kemendagri codes of every kabupaten/kota in config/regions/kode_wilayah_prov_kabkota.csv",
+    "submitted_indicators": "codes of the catalog indicators OPDs submit themselves (config/indicators.yaml)",
+    "percent_indicators": "codes of the catalog indicators in % whose values must lie within 0-100 (not "
+                          "`allows_over_100`)",
 }
 PARTITION_PLACEHOLDERS: dict[str, str] = {
     "city": "the partition's city code",
     "month": "the partition's month, YYYY-MM",
     "month_start": "first instant of the month (timestamp, inclusive)",
     "month_end": "first instant of the next month (timestamp, exclusive)",
+    "freshness_floor": "the end of the month (or now, while the month runs) minus the suite's "
+                       "`freshness_max_age_days` (timestamp)",
 }
 KNOWN_PLACEHOLDERS = {**CONFIG_PLACEHOLDERS, **PARTITION_PLACEHOLDERS}
 
@@ -49,6 +60,8 @@ _COLUMN_KWARGS = ("column", "column_A", "column_B")
 _COLUMN_LIST_KWARGS = ("column_list",)
 # The gate sets these itself; a suite must not override them.
 _RESERVED_KWARGS = ("result_format", "catch_exceptions", "meta")
+REGIONS_FILE = Path("regions") / "kode_wilayah_prov_kabkota.csv"
+TIMEZONE = "Asia/Jakarta"  # data timestamps are local (WIB) wall-clock times
 
 
 class _RuleModel(BaseModel):
@@ -61,11 +74,31 @@ class _RuleModel(BaseModel):
     description: Annotated[str, Field(min_length=1)]
 
 
+class _VolumeModel(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    id: Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$")] = "volume_within_band"
+    severity: Severity = "warn"
+    history_months: int = Field(default=6, ge=1, le=36, description="earlier months compared with")
+    min_history: int = Field(default=2, ge=1, description="fewer earlier months than this: passes, 'no history'")
+    band: tuple[float, float] = Field(default=(0.5, 2.0), description="rows allowed, as multiples of the median "
+                                                                      "of the earlier months")
+    description: str = "The rows delivered are within the usual range of the earlier months"
+
+    @model_validator(mode="after")
+    def _band(self) -> _VolumeModel:
+        if not 0 <= self.band[0] < self.band[1]:
+            raise ValueError(f"band must be [lower, upper] with 0 <= lower < upper, got {list(self.band)}")
+        return self
+
+
 class _SuiteModel(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     table: str
     description: str = ""
+    freshness_max_age_days: float | None = Field(default=None, ge=0)
+    volume: _VolumeModel | None = None
     expectations: list[dict[str, Any]] = Field(min_length=1)
 
 
@@ -90,6 +123,19 @@ class Rule:
 
 
 @dataclass(frozen=True)
+class VolumeRule:
+    """Rows delivered vs the median of the earlier months (see `kotacerdas.quality.volume`)."""
+
+    id: str
+    severity: Severity
+    history_months: int
+    min_history: int
+    lower: float
+    upper: float
+    description: str
+
+
+@dataclass(frozen=True)
 class Suite:
     """A checked suite for one canonical table; `expectations(city, month)` gives bound GX expectations."""
 
@@ -98,6 +144,13 @@ class Suite:
     rules: tuple[Rule, ...]
     description: str = ""
     config_values: Mapping[str, Any] = field(default_factory=dict)
+    volume: VolumeRule | None = None
+    freshness_max_age_days: float | None = None
+
+    @property
+    def rule_ids(self) -> list[str]:
+        """Every rule in the order results are reported: the expectations, then the volume rule."""
+        return [r.id for r in self.rules] + ([self.volume.id] if self.volume else [])
 
     def rule(self, rule_id: str) -> Rule:
         for r in self.rules:
@@ -105,7 +158,7 @@ class Suite:
                 return r
         raise KeyError(f"{self.path}: no rule {rule_id!r}")
 
-    def partition_values(self, city: str, month: str) -> dict[str, Any]:
+    def partition_values(self, city: str, month: str, now: pd.Timestamp | None = None) -> dict[str, Any]:
         if not _MONTH.match(month):
             raise ValueError(f"month must be YYYY-MM, got {month!r}")
         if city not in self.config_values["city_codes"]:
@@ -113,27 +166,28 @@ class Suite:
                 f"city {city!r} is not in cities.yaml", hint="add it under `cities:` or fix the code"
             )
         start = pd.Timestamp(f"{month}-01")
-        return {
-            "city": city,
-            "month": month,
-            "month_start": start,
-            "month_end": start + pd.offsets.MonthBegin(1),
-        }
+        end = start + pd.offsets.MonthBegin(1)
+        values = {"city": city, "month": month, "month_start": start, "month_end": end}
+        if self.freshness_max_age_days is not None:
+            now = local_now() if now is None else pd.Timestamp(now)
+            values["freshness_floor"] = min(end, now) - pd.Timedelta(days=self.freshness_max_age_days)
+        return values
 
-    def bound_kwargs(self, rule: Rule, city: str, month: str) -> dict[str, Any]:
-        values = {**self.config_values, **self.partition_values(city, month)}
+    def bound_kwargs(self, rule: Rule, city: str, month: str, now: pd.Timestamp | None = None) -> dict[str, Any]:
+        values = {**self.config_values, **self.partition_values(city, month, now)}
         return _resolve(dict(rule.kwargs), values, where=self._where(rule))
 
-    def expectations(self, city: str, month: str) -> list[tuple[Rule, Any]]:
+    def expectations(self, city: str, month: str, now: pd.Timestamp | None = None) -> list[tuple[Rule, Any]]:
         """(rule, GX Expectation) pairs with every placeholder bound; imports GX (slow, once)."""
         from kotacerdas.quality.gx_runtime import expectation_class
 
         out = []
         for rule in self.rules:
-            kwargs = self.bound_kwargs(rule, city, month)
+            kwargs = self.bound_kwargs(rule, city, month, now)
             cls = expectation_class(rule.type, where=self._where(rule))
             try:
-                out.append((rule, cls(**kwargs, meta={"kotacerdas_rule": rule.id})))
+                out.append((rule, cls(**kwargs, meta={"kotacerdas_rule": rule.id},
+                                      description=f"[{rule.severity}] {rule.description}")))
             except Exception as exc:  # GX validates kwargs with pydantic (v1 API); report which rule is wrong
                 raise ConfigError(
                     f"{self._where(rule)}: kwargs do not fit {rule.type}: {_short(exc)}",
@@ -143,6 +197,36 @@ class Suite:
 
     def _where(self, rule: Rule) -> str:
         return f"{self.path}: expectations[{rule.index}] ({rule.id})"
+
+
+def local_now() -> pd.Timestamp:
+    """Now as a naive Asia/Jakarta wall-clock time, like the timestamps in the data."""
+    return pd.Timestamp.now(tz=TIMEZONE).tz_localize(None)
+
+
+def region_codes(config: ProjectConfig) -> list[str]:
+    """Kemendagri codes of every kabupaten/kota in config/regions/ (the project's copy of the reference list)."""
+    path = config.dir / REGIONS_FILE
+    try:
+        with path.open(encoding="utf-8-sig", newline="") as fh:
+            rows = list(csv.DictReader(fh))
+    except OSError as exc:
+        raise ConfigError(f"cannot read the region list {path}: {exc}",
+                          hint="copy kode_wilayah_prov_kabkota.csv into config/regions/ (see its README.md)") from None
+    if not rows or not {"kode_kemendagri", "level"} <= set(rows[0]):
+        raise ConfigError(f"{path}: expected the columns kode_kemendagri and level",
+                          hint="use kode_wilayah_prov_kabkota.csv from the region reference data")
+    return sorted({r["kode_kemendagri"].strip() for r in rows if r["level"].strip() == "kabupaten_kota"})
+
+
+def _catalog_codes(config: ProjectConfig) -> tuple[list[str], list[str]]:
+    """(indicators OPDs submit, those among them in % that must stay within 0-100)."""
+    from kotacerdas.indicators.catalog import SubmittedMethod, load_catalog
+
+    catalog = load_catalog(config.dir / "indicators.yaml")
+    submitted = [i for i in catalog.indicators if isinstance(i.method, SubmittedMethod)]
+    percent = [i.code for i in catalog.indicators if i.unit.strip() == "%" and not i.allows_over_100]
+    return [i.code for i in submitted], percent
 
 
 def default_suite_path(config: ProjectConfig, table: CanonicalTable) -> Path:
@@ -201,6 +285,9 @@ def load_suite(
         if reserved:
             raise ConfigError(f"{where}: kwargs {reserved} are set by the quality gate", hint="remove them")
         _check_placeholders(m.kwargs, where)
+        if "freshness_floor" in _PLACEHOLDER.findall(repr(m.kwargs)) and suite_model.freshness_max_age_days is None:
+            raise ConfigError(f"{where}: uses ${{freshness_floor}} but the suite sets no freshness_max_age_days",
+                              hint="add `freshness_max_age_days: <days>` at the top of the suite file")
         rule = Rule(m.id, m.type, m.kwargs, m.severity, m.description, i)
         unknown_cols = [c for c in rule.columns if c not in columns]
         if unknown_cols:
@@ -210,18 +297,33 @@ def load_suite(
             )
         rules.append(rule)
 
+    volume = None
+    if suite_model.volume is not None:
+        v = suite_model.volume
+        if any(r.id == v.id for r in rules):
+            raise ConfigError(f"{path}: volume: id {v.id!r} is also a rule id", hint="give the volume rule its own id")
+        volume = VolumeRule(v.id, v.severity, v.history_months, v.min_history, v.band[0], v.band[1], v.description)
+
     cities = config.cities
+    used = set(_PLACEHOLDER.findall(repr([r.kwargs for r in rules])))
+    values: dict[str, Any] = {
+        "city_codes": [c.code for c in cities.cities],
+        "opd_codes": [o.code for o in cities.opds_for(table.name)],
+        "all_opd_codes": [o.code for o in cities.opds],
+        "table_columns": list(table.all_columns),
+    }
+    if "region_codes" in used:  # read only when a rule needs them (514 codes from a file)
+        values["region_codes"] = region_codes(config)
+    if used & {"submitted_indicators", "percent_indicators"}:
+        values["submitted_indicators"], values["percent_indicators"] = _catalog_codes(config)
     suite = Suite(
         table=table,
         path=path,
         rules=tuple(rules),
         description=suite_model.description,
-        config_values={
-            "city_codes": [c.code for c in cities.cities],
-            "opd_codes": [o.code for o in cities.opds_for(table.name)],
-            "all_opd_codes": [o.code for o in cities.opds],
-            "table_columns": list(table.all_columns),
-        },
+        config_values=values,
+        volume=volume,
+        freshness_max_age_days=suite_model.freshness_max_age_days,
     )
     if check_with_gx:
         # Bind against a sample partition: placeholders are typed, so any real partition binds the same way.
