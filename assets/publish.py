@@ -3,10 +3,13 @@
 import dagster as dg
 import pandas as pd
 
+from assets.quality import check_result, error_check_spec, partitioned_check
 from kotacerdas.gate import GateResult
 from kotacerdas.indicators.catalog import load_catalog
+from kotacerdas.privacy import scrub_published_text
 from kotacerdas.schemas import CANONICAL_TABLES
 from kotacerdas.sources.ingest import IngestResult
+from kotacerdas.timeliness import opd_timeliness
 from kotacerdas.warehouse.frames import ingest_log_frames, partition_quality_frames, table_quality
 from kotacerdas.warehouse.lineage import enrich_indicator_values, indicator_lineage, staged_frames
 from kotacerdas.warehouse.publish import publish_partition
@@ -25,23 +28,30 @@ def _expected_opds(project: ProjectResource) -> dict[str, list[str]]:
 def build_quarantine_asset(partitions_def: dg.PartitionsDefinition) -> dg.AssetsDefinition:
     ins = {f"{t}_gate": dg.AssetIn(t) for t in CANONICAL_TABLES}
     ins |= {f"{t}_raw": dg.AssetIn(f"{t}_raw") for t in CANONICAL_TABLES}
-    gate_check = dg.AssetCheckSpec(
-        "partition_within_error_threshold", asset="quarantine", blocking=True,
+    gate_check = partitioned_check(
+        "partition_within_error_threshold", asset="quarantine", blocking=True, partitions_def=partitions_def,
         description="Blocks indicators and indices when a table's share of rejected rows passes the threshold "
                     "(config/pipeline.yaml: max_rejected_share).",
     )
+    # Each table's blocking check is evaluated here, once its rejected rows are in the warehouse.
+    table_checks = [error_check_spec(t, partitions_def) for t in CANONICAL_TABLES.values()]
 
-    @dg.asset(
+    # A multi-asset, so that it may carry checks of the tables it gates (what Dagster's dbt integration does for
+    # source tests): the tables' blocking checks run after their rejected rows are published.
+    @dg.multi_asset(
         name="quarantine",
-        group_name="quality",
+        specs=[dg.AssetSpec(
+            "quarantine", group_name="quality", kinds={"sql"}, partitions_def=partitions_def,
+            description="Rejected rows with their rule and reason, the raw files ingested, the sources that failed, "
+                        "rule results and what each OPD delivered when (DHIS2-style timeliness: due, received, "
+                        "on time, late, missing), published for OPD data stewards and evaluators (with the "
+                        "dimensions from config/); gates the partition.",
+            deps=[*CANONICAL_TABLES, *(f"{t}_raw" for t in CANONICAL_TABLES)])],
         partitions_def=partitions_def,
         ins=ins,
-        kinds={"sql"},
         pool=WRITER_POOL,
-        check_specs=[gate_check],
-        description="Rejected rows with their rule and reason, the raw files ingested, the sources that failed, "
-                    "rule results and what each OPD delivered when, published for OPD data stewards and "
-                    "evaluators (with the dimensions from config/); gates the partition.",
+        check_specs=[gate_check, *table_checks],
+        allow_arbitrary_check_specs=True,
     )
     def quarantine(context: dg.AssetExecutionContext, warehouse: WarehouseResource, project: ProjectResource,
                    **inputs):
@@ -49,19 +59,24 @@ def build_quarantine_asset(partitions_def: dg.PartitionsDefinition) -> dg.Assets
         gates: list[GateResult] = [inputs[f"{t}_gate"] for t in CANONICAL_TABLES]
         ingests: list[IngestResult] = [inputs[f"{t}_raw"] for t in CANONICAL_TABLES]
         frames = {"quarantine": pd.concat([g.quarantine for g in gates], ignore_index=True)}
-        frames |= ingest_log_frames(ingests, city, month)
-        frames |= partition_quality_frames(gates, ingests, _expected_opds(project), city, month)
+        frames |= scrub_published_text(ingest_log_frames(ingests, city, month), project.pii_key())
+        frames |= partition_quality_frames(gates, city, month)
+        frames["opd_timeliness"] = opd_timeliness(project.project, project.raw_dir(), gates, ingests, city=city,
+                                                  month=month)
         engine = warehouse.engine()
         try:
             reference = load_reference_data(engine, project.project)
             written = publish_partition(engine, city, month, frames, run_id=context.run.run_id)
         finally:
             engine.dispose()
-        yield dg.Output(None, metadata={f"{k}_rows": v for k, v in written.items()}
-                        | {"warehouse": warehouse.display(),
-                           "reference_rows_loaded": sum(reference.values())})
+        yield dg.MaterializeResult(asset_key="quarantine", metadata={f"{k}_rows": v for k, v in written.items()}
+                                   | {"warehouse": warehouse.display(),
+                                      "reference_rows_loaded": sum(reference.values())})
+        for gate in gates:
+            yield check_result(gate, "error")
         blocked = [g for g in gates if not g.passed]
         yield dg.AssetCheckResult(
+            asset_key="quarantine",
             check_name="partition_within_error_threshold",
             passed=not blocked,
             severity=dg.AssetCheckSeverity.ERROR,

@@ -1,19 +1,77 @@
-"""Quality stage: each table through its Great Expectations suite; failing rows set aside with the rule."""
+"""Quality stage: each table through its Great Expectations suite; failing rows set aside with the rule.
+
+Checks on each validated table (partitioned like it): `rows_pass_error_rules` and `warn_rules_pass` (WARN) here;
+the blocking `error_rules_within_threshold` is evaluated by the `quarantine` asset, after the rejected rows are
+published, so that a blocked partition still shows its stewards what was rejected.
+"""
+
+import warnings
+from pathlib import Path
 
 import dagster as dg
 
 from kotacerdas.gate import GateResult, run_quality_gate
+from kotacerdas.quality.settings import data_docs_root, load_quality_settings
 from kotacerdas.schemas import CanonicalTable
 from kotacerdas.staging import StagingResult
 from pipelines.partitions import partition_of
 from pipelines.resources import ProjectResource
 
+ERROR_CHECK = "error_rules_within_threshold"
+WARN_CHECK = "warn_rules_pass"
+
+
+def partitioned_check(name: str, *, asset: str, partitions_def: dg.PartitionsDefinition, **kwargs) -> dg.AssetCheckSpec:
+    """A check partitioned like its asset, so each result belongs to one city × month. Dagster 1.13 calls
+    partitioned checks a preview and warns on every definition load; the warning is silenced here, once."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", dg.PreviewWarning)
+        return dg.AssetCheckSpec(name, asset=asset, partitions_def=partitions_def, **kwargs)
+
+
+def error_check_spec(table: CanonicalTable, partitions_def: dg.PartitionsDefinition) -> dg.AssetCheckSpec:
+    """The blocking check of a table (emitted by `quarantine`)."""
+    return partitioned_check(
+        ERROR_CHECK, asset=table.name, blocking=True, partitions_def=partitions_def,
+        description="Blocks indicators and indices when the share of rows failing an `error` rule (or staging) "
+                    "passes max_rejected_share, or a table-level `error` rule fails; counts per rule, failing rows.")
+
+
+def check_metadata(gate: GateResult, severity: str) -> dict:
+    report = gate.check_report(severity)
+    metadata = {
+        "failing_rows_by_rule": dg.MetadataValue.json(report.failing_rows_by_rule),
+        "failed_table_rules": dg.MetadataValue.json(report.failed_table_rules),
+        "rules": dg.MetadataValue.md(report.rules_markdown),
+        "failing_rows_sample": dg.MetadataValue.md(report.sample_markdown),
+    }
+    if severity == "error":
+        metadata |= {"rejected_rows": gate.rejected_rows, "input_rows": gate.input_rows,
+                     "rejected_share": round(gate.rejected_share, 6), "threshold": gate.threshold}
+    if gate.data_docs:
+        metadata["data_docs"] = dg.MetadataValue.path(gate.data_docs)
+    return metadata
+
+
+def check_result(gate: GateResult, severity: str) -> dg.AssetCheckResult:
+    report = gate.check_report(severity)
+    return dg.AssetCheckResult(
+        asset_key=gate.table, check_name=ERROR_CHECK if severity == "error" else WARN_CHECK, passed=report.passed,
+        severity=dg.AssetCheckSeverity.ERROR if severity == "error" else dg.AssetCheckSeverity.WARN,
+        description=report.description, metadata=check_metadata(gate, severity))
+
 
 def build_quality_asset(table: CanonicalTable, partitions_def: dg.PartitionsDefinition) -> dg.AssetsDefinition:
-    check = dg.AssetCheckSpec(
-        "rows_pass_error_rules", asset=table.name,
-        description="Rows failing an `error` expectation are quarantined; this reports how many and which rules.",
-    )
+    checks = [
+        partitioned_check(
+            "rows_pass_error_rules", asset=table.name, partitions_def=partitions_def,
+            description="Rows failing an `error` expectation are quarantined; this reports how many and which "
+                        "rules."),
+        partitioned_check(
+            WARN_CHECK, asset=table.name, partitions_def=partitions_def,
+            description="No `warn` rule failed (rows are kept either way): counts per rule, failing rows, "
+                        "freshness and volume."),
+    ]
 
     @dg.asset(
         name=table.name,
@@ -21,13 +79,20 @@ def build_quality_asset(table: CanonicalTable, partitions_def: dg.PartitionsDefi
         partitions_def=partitions_def,
         ins={"staged": dg.AssetIn(f"{table.name}_staged")},
         kinds={"python", "great_expectations"},
-        check_specs=[check],
+        check_specs=checks,
         description=f"{table.description} Validated: only rows that passed every `error` rule.",
     )
     def _validate(context: dg.AssetExecutionContext, project: ProjectResource, staged: StagingResult):
         city, month = partition_of(context)
-        gate: GateResult = run_quality_gate(project.project, table, staged, city=city, month=month)
-        yield dg.Output(gate, metadata=gate.summary_metadata())
+        cfg = project.project
+        docs = data_docs_root(load_quality_settings(cfg.dir), cfg.dir.parent,
+                              Path(context.instance.storage_directory()) / "data_docs")
+        gate: GateResult = run_quality_gate(cfg, table, staged, city=city, month=month, raw_dir=project.raw_dir(),
+                                            docs_dir=docs, run_name=context.run.run_id)
+        metadata = gate.summary_metadata()
+        if gate.data_docs:
+            metadata["data_docs"] = dg.MetadataValue.path(gate.data_docs)
+        yield dg.Output(gate, metadata=metadata)
         yield dg.AssetCheckResult(
             check_name="rows_pass_error_rules",
             passed=gate.rejected_rows == 0,
@@ -38,5 +103,6 @@ def build_quality_asset(table: CanonicalTable, partitions_def: dg.PartitionsDefi
                 "rules": dg.MetadataValue.md(gate.rules_markdown()),
             },
         )
+        yield check_result(gate, "warn")
 
     return _validate

@@ -11,7 +11,6 @@ from kotacerdas.gate import GateResult
 from kotacerdas.sources.ingest import IngestResult
 from kotacerdas.warehouse.schema import (
     INGEST_FAILURE_COLUMNS,
-    OPD_TIMELINESS_COLUMNS,
     QUALITY_GATE_COLUMNS,
     QUALITY_RESULT_COLUMNS,
     RAW_FILE_COLUMNS,
@@ -45,19 +44,10 @@ def opd_of_raw_file(relpath: str) -> str | None:
     return parts[3] if len(parts) >= 6 else None
 
 
-def _period_end_utc(period: str) -> pd.Timestamp:
-    """The moment the month closes in Asia/Jakarta (WIB, UTC+7), as naive UTC."""
-    start = pd.Period(period, "M").to_timestamp()
-    return (start + pd.offsets.MonthBegin(1) - pd.Timedelta(hours=7)).as_unit("us")
-
-
-def partition_quality_frames(gates: Sequence[GateResult], ingests: Sequence[IngestResult],
-                             expected_opds: Mapping[str, Sequence[str]], city: str, month: str
-                             ) -> dict[str, pd.DataFrame]:
-    """`quality_results` (one row per rule), `quality_gates` (one per table) and `opd_timeliness` (one per OPD
-    × table: expected by config/cities.yaml, delivered, rows delivered / valid / rejected, when)."""
-    results, verdicts, timeliness = [], [], []
-    ingest_by_table = {r.table: r for r in ingests}
+def partition_quality_frames(gates: Sequence[GateResult], city: str, month: str) -> dict[str, pd.DataFrame]:
+    """`quality_results` (one row per rule) and `quality_gates` (one per table). `opd_timeliness` is made by
+    `kotacerdas.timeliness.opd_timeliness` (it reads the raw zone and the due dates)."""
+    results, verdicts = [], []
     for gate in gates:
         rules = gate.rules.copy()
         for col in QUALITY_RESULT_COLUMNS:
@@ -71,38 +61,10 @@ def partition_quality_frames(gates: Sequence[GateResult], ingests: Sequence[Inge
             "threshold": gate.threshold, "passed": gate.passed,
             "failed_table_rules": ", ".join(gate.failed_table_rules) or None,
         })
-        ingest = ingest_by_table.get(gate.table)
-        delivered_rows = (ingest.frame["_raw_file"].map(opd_of_raw_file).value_counts()
-                          if ingest is not None and len(ingest.frame) else pd.Series(dtype="int64"))
-        valid_rows = (gate.valid["_raw_file"].map(opd_of_raw_file).value_counts()
-                      if len(gate.valid) else pd.Series(dtype="int64"))
-        files: dict[str, list] = {}
-        for f in ingest.raw_files if ingest is not None else []:
-            files.setdefault(opd_of_raw_file(f.relpath), []).append(f)
-        failures: dict[str, list[str]] = {}
-        for f in ingest.failures if ingest is not None else []:
-            failures.setdefault(f.opd, []).append(f"{f.source}: {f.message}")
-        expected = set(expected_opds.get(gate.table, ()))
-        for opd in sorted(expected | set(files) | set(failures) | set(delivered_rows.index)):
-            fetched = [pd.Timestamp(f.fetched_at).tz_convert(None) for f in files.get(opd, [])]
-            first = min(fetched) if fetched else None
-            n_delivered = int(delivered_rows.get(opd, 0))
-            n_valid = int(valid_rows.get(opd, 0))
-            timeliness.append({
-                "city_code": city, "period": month, "opd_code": opd, "table_name": gate.table,
-                "expected": opd in expected, "delivered": bool(files.get(opd)) and opd not in failures,
-                "raw_files": len(files.get(opd, [])), "rows_delivered": n_delivered, "rows_valid": n_valid,
-                "rows_rejected": n_delivered - n_valid, "first_fetched_at": first,
-                "days_after_period_end": ((first - _period_end_utc(month)) / pd.Timedelta(days=1)
-                                          if first is not None else None),
-                "failure_message": "; ".join(failures[opd]) if opd in failures else None,
-            })
     return {
         "quality_results": (pd.concat(results, ignore_index=True) if results
                             else pd.DataFrame(columns=list(QUALITY_RESULT_COLUMNS))).astype(QUALITY_RESULT_COLUMNS),
         "quality_gates": pd.DataFrame(verdicts, columns=list(QUALITY_GATE_COLUMNS)).astype(QUALITY_GATE_COLUMNS),
-        "opd_timeliness": pd.DataFrame(timeliness, columns=list(OPD_TIMELINESS_COLUMNS))
-        .astype(OPD_TIMELINESS_COLUMNS),
     }
 
 

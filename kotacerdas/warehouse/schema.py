@@ -162,6 +162,8 @@ QUALITY_RESULT_COLUMNS: dict[str, str] = {
     "element_count": "Int64",
     "unexpected_count": "Int64",
     "unexpected_percent": "float64",
+    "observed_value": "string",  # what a table-level rule measured (latest timestamp, rows delivered, …)
+    "details": "string",  # the bounds a table-level rule checked, or the volume rule's note ("no history: …")
 }
 
 QUALITY_GATE_COLUMNS: dict[str, str] = {
@@ -189,8 +191,16 @@ OPD_TIMELINESS_COLUMNS: dict[str, str] = {
     "rows_valid": "Int64",
     "rows_rejected": "Int64",
     "first_fetched_at": "datetime64[us]",  # UTC
-    "days_after_period_end": "float64",  # first fetch after the month closed (Asia/Jakarta), in days
+    "days_after_period_end": "float64",  # received_at after the month closed (Asia/Jakarta), in days
     "failure_message": "string",
+    # DHIS2-style timeliness (kotacerdas.timeliness, due dates in config/timeliness.yaml)
+    "due_at": "datetime64[us]",  # UTC
+    "received_at": "datetime64[us]",  # UTC: first completed fetch, or the upload time of the landing file
+    "status": "string",  # on_time | late | missing | pending | not_expected
+    "on_time": "boolean",
+    "late": "boolean",
+    "missing": "boolean",  # expected, not received, due date passed
+    "days_late": "float64",  # received_at - due_at when late (0 when on time)
 }
 
 # table name -> pandas dtypes of its columns (without the run columns)

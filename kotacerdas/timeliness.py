@@ -1,0 +1,241 @@
+"""OPD timeliness, DHIS2-style: per OPD × dataset × month, expected, received, on time, late, missing or pending.
+
+A dataset is due `due_days_after_period_end` days after its month closes (Asia/Jakarta; `config/timeliness.yaml`).
+It was received at the earliest of the first completed fetch in the raw zone (`fetches.jsonl`) and the modification
+time of a landing file that is still byte for byte the one ingested (the OPD's upload). Re-running a partition
+never makes an OPD later: the first completed fetch stays the first. Expected means `config/cities.yaml` lists
+the dataset for the OPD; a dataset not received by its due date is missing, before it pending.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pandas as pd
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from kotacerdas.config import ProjectConfig, SqlSource, load_yaml_model
+from kotacerdas.errors import ConfigError
+from kotacerdas.schemas import CANONICAL_TABLES
+from kotacerdas.sources.landing import read_fetches
+
+if TYPE_CHECKING:
+    from kotacerdas.gate import GateResult
+    from kotacerdas.sources.ingest import IngestResult
+
+STATUSES = ("on_time", "late", "missing", "pending", "not_expected")
+
+# The warehouse's `opd_timeliness` columns (kotacerdas.warehouse.schema.OPD_TIMELINESS_COLUMNS) in this order.
+TIMELINESS_COLUMNS: dict[str, str] = {
+    "city_code": "string",
+    "period": "string",
+    "opd_code": "string",
+    "table_name": "string",
+    "expected": "boolean",
+    "delivered": "boolean",  # this run ingested it without a failure
+    "raw_files": "Int64",
+    "rows_delivered": "Int64",
+    "rows_valid": "Int64",
+    "rows_rejected": "Int64",
+    "first_fetched_at": "datetime64[us]",  # UTC, first payload of this run's ingest
+    "days_after_period_end": "float64",  # received_at after the month closed, in days
+    "failure_message": "string",
+    "due_at": "datetime64[us]",  # UTC
+    "received_at": "datetime64[us]",  # UTC; null: never received
+    "status": "string",  # on_time | late | missing | pending | not_expected
+    "on_time": "boolean",
+    "late": "boolean",
+    "missing": "boolean",
+    "days_late": "float64",  # received_at - due_at in days when late, 0 when on time
+}
+
+
+class TimelinessConfig(BaseModel):
+    """`config/timeliness.yaml`."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    timezone: str = "Asia/Jakarta"
+    due_days_after_period_end: int = Field(default=10, ge=0, le=366)
+    datasets: dict[str, int] = Field(default_factory=dict, description="table -> due days")
+    opds: dict[str, dict[str, int]] = Field(default_factory=dict, description="OPD -> table -> due days")
+
+    @field_validator("datasets")
+    @classmethod
+    def _known_tables(cls, value: dict[str, int]) -> dict[str, int]:
+        _check_tables(value)
+        return value
+
+    @field_validator("opds")
+    @classmethod
+    def _known_opd_tables(cls, value: dict[str, dict[str, int]]) -> dict[str, dict[str, int]]:
+        for per_table in value.values():
+            _check_tables(per_table)
+        return value
+
+    def due_days(self, opd: str, table: str) -> int:
+        return self.opds.get(opd, {}).get(table, self.datasets.get(table, self.due_days_after_period_end))
+
+    def period_end(self, period: str) -> pd.Timestamp:
+        """The instant the month closes, in UTC (naive)."""
+        start = pd.Period(period, "M").to_timestamp() + pd.offsets.MonthBegin(1)
+        return start.tz_localize(self.timezone).tz_convert("UTC").tz_localize(None).as_unit("us")
+
+    def due_at(self, opd: str, table: str, period: str) -> pd.Timestamp:
+        """Due before this instant (UTC, naive): the close of the month plus the due days."""
+        start = pd.Period(period, "M").to_timestamp() + pd.offsets.MonthBegin(1)
+        due = start + pd.Timedelta(days=self.due_days(opd, table))
+        return due.tz_localize(self.timezone).tz_convert("UTC").tz_localize(None).as_unit("us")
+
+
+def _check_tables(value: Mapping[str, int]) -> None:
+    unknown = sorted(set(value) - set(CANONICAL_TABLES))
+    if unknown:
+        raise ValueError(f"unknown table(s) {unknown}; expected some of {sorted(CANONICAL_TABLES)}")
+    bad = {t: d for t, d in value.items() if not isinstance(d, int) or d < 0}
+    if bad:
+        raise ValueError(f"due days must be whole numbers >= 0, got {bad}")
+
+
+def load_timeliness_config(project: ProjectConfig) -> TimelinessConfig:
+    path = project.dir / "timeliness.yaml"
+    config = load_yaml_model(path, TimelinessConfig) if path.is_file() else TimelinessConfig()
+    known = {o.code for o in project.cities.opds}
+    unknown = sorted(set(config.opds) - known)
+    if unknown:
+        raise ConfigError(f"{path}: opds: unknown OPD code(s) {unknown}", hint=f"use codes of cities.yaml: "
+                                                                               f"{sorted(known)}")
+    return config
+
+
+def opd_of_raw_file(relpath: str) -> str | None:
+    """The OPD a raw payload came from: `{source}/{city}/{month}/{opd}/{fetch_id}/{name}` (sources.landing)."""
+    parts = str(relpath).split("/")
+    return parts[3] if len(parts) >= 6 else None
+
+
+def _utc(text: str) -> pd.Timestamp:
+    return pd.Timestamp(text).tz_convert("UTC").tz_localize(None).as_unit("us")
+
+
+def _upload_time(origin: str, sha256: str) -> pd.Timestamp | None:
+    """mtime of a landing file that still holds exactly the bytes ingested (else None: replaced or gone)."""
+    path = Path(origin)
+    try:
+        if not path.is_file() or hashlib.sha256(path.read_bytes()).hexdigest() != sha256:
+            return None
+        return pd.Timestamp(datetime.fromtimestamp(path.stat().st_mtime, UTC)).tz_localize(None).as_unit("us")
+    except OSError:
+        return None
+
+
+def received_times(project: ProjectConfig, raw_dir: str | Path, table: str, city: str, month: str,
+                   ingest: IngestResult | None) -> dict[str, pd.Timestamp]:
+    """OPD -> when its `table` data for the month was first received (UTC, naive)."""
+    out: dict[str, pd.Timestamp] = {}
+
+    def seen(opd: str, when: pd.Timestamp) -> None:
+        if opd not in out or when < out[opd]:
+            out[opd] = when
+
+    file_opd = {}
+    for source in project.sources.for_table(table):
+        for fetch in read_fetches(raw_dir, source=source.name, city=city, month=month):
+            opds = [fetch["opd"]]
+            if isinstance(source, SqlSource) and not source.per_opd:  # one fetch for all OPDs: those in its rows
+                opds = sorted({str(o) for o in ingest.frame["opd_code"].dropna()} if ingest is not None else set())
+            for opd in opds:
+                seen(opd, _utc(fetch["completed_at"]))
+            for relpath in fetch.get("files", []):
+                file_opd[relpath] = fetch["opd"]
+    for f in ingest.raw_files if ingest is not None else []:
+        opd = opd_of_raw_file(f.relpath)
+        if opd is None or not Path(f.origin).is_absolute():
+            continue
+        uploaded = _upload_time(f.origin, f.sha256)
+        if uploaded is not None and f.relpath in file_opd:  # a file that did not parse was not received
+            seen(opd, uploaded)
+    return out
+
+
+def opd_timeliness(project: ProjectConfig, raw_dir: str | Path, gates: Sequence[GateResult],
+                   ingests: Sequence[IngestResult], *, city: str, month: str, now: datetime | None = None,
+                   config: TimelinessConfig | None = None) -> pd.DataFrame:
+    """One row per OPD × canonical table of the partition (`TIMELINESS_COLUMNS`): every OPD expected to deliver
+    the table, and any other OPD that delivered it."""
+    config = config or load_timeliness_config(project)
+    now_utc = pd.Timestamp(now or datetime.now(UTC))
+    now_utc = (now_utc.tz_convert("UTC").tz_localize(None) if now_utc.tzinfo else now_utc).as_unit("us")
+    closed = config.period_end(month)
+    ingest_by_table = {r.table: r for r in ingests}
+    gate_by_table = {g.table: g for g in gates}
+    rows = []
+    for table in CANONICAL_TABLES:
+        ingest, gate = ingest_by_table.get(table), gate_by_table.get(table)
+        delivered_rows = _rows_by_opd(ingest.frame if ingest is not None else None)
+        valid_rows = _rows_by_opd(gate.valid if gate is not None else None)
+        files: dict[str, list] = {}
+        for f in ingest.raw_files if ingest is not None else []:
+            files.setdefault(opd_of_raw_file(f.relpath), []).append(f)
+        failures: dict[str, list[str]] = {}
+        for f in ingest.failures if ingest is not None else []:
+            failures.setdefault(f.opd, []).append(f"{f.source}: {f.message}")
+        received = received_times(project, raw_dir, table, city, month, ingest)
+        expected = {o.code for o in project.cities.opds_for(table)}
+        for opd in sorted(expected | set(files) | set(failures) | set(delivered_rows) | set(received)):
+            if opd is None:
+                continue
+            fetched = [pd.Timestamp(f.fetched_at).tz_convert(None) for f in files.get(opd, [])]
+            got = received.get(opd)
+            due = config.due_at(opd, table, month)
+            if opd not in expected:
+                status = "not_expected"
+            elif got is not None:
+                status = "on_time" if got < due else "late"
+            else:
+                status = "missing" if now_utc >= due else "pending"
+            n_delivered, n_valid = int(delivered_rows.get(opd, 0)), int(valid_rows.get(opd, 0))
+            rows.append({
+                "city_code": city, "period": month, "opd_code": opd, "table_name": table,
+                "expected": opd in expected, "delivered": bool(files.get(opd)) and opd not in failures,
+                "raw_files": len(files.get(opd, [])), "rows_delivered": n_delivered, "rows_valid": n_valid,
+                "rows_rejected": n_delivered - n_valid, "first_fetched_at": min(fetched) if fetched else None,
+                "days_after_period_end": (got - closed) / pd.Timedelta(days=1) if got is not None else None,
+                "failure_message": "; ".join(failures[opd]) if opd in failures else None,
+                "due_at": due, "received_at": got, "status": status,
+                "on_time": status == "on_time", "late": status == "late", "missing": status == "missing",
+                "days_late": (max((got - due) / pd.Timedelta(days=1), 0.0)
+                              if got is not None and status != "not_expected" else None),
+            })
+    return pd.DataFrame(rows, columns=list(TIMELINESS_COLUMNS)).astype(TIMELINESS_COLUMNS)
+
+
+def _rows_by_opd(frame: pd.DataFrame | None) -> Mapping[str, int]:
+    """Rows per OPD by the raw payload they came from (a payload of all OPDs: by the row's own opd_code)."""
+    if frame is None or frame.empty:
+        return {}
+    opd = frame["_raw_file"].map(opd_of_raw_file)
+    if "opd_code" in frame.columns:
+        shared = opd.isin(["_", "*"]) | opd.isna()
+        opd = opd.where(~shared, frame["opd_code"].astype(object))
+    return opd.value_counts().to_dict()
+
+
+def reporting_rates(timeliness: pd.DataFrame, by: Sequence[str] = ("opd_code",)) -> pd.DataFrame:
+    """DHIS2's reporting rate and reporting rate on time (percent of expected datasets), grouped by `by`."""
+    expected = timeliness[timeliness["expected"].fillna(False).astype(bool)]
+    grouped = expected.groupby(list(by), dropna=False)
+    out = pd.DataFrame({
+        "expected": grouped.size(),
+        "received": grouped["received_at"].count(),
+        "on_time": grouped["on_time"].sum().astype("int64"),
+        "late": grouped["late"].sum().astype("int64"),
+        "missing": grouped["missing"].sum().astype("int64"),
+    })
+    out["reporting_rate"] = 100.0 * out["received"] / out["expected"]
+    out["reporting_rate_on_time"] = 100.0 * out["on_time"] / out["expected"]
+    return out.reset_index()
