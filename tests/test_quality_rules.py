@@ -1,0 +1,141 @@
+"""The table-level rules added to the suites: volume against the earlier months in the raw zone (with its "no
+history" start), freshness, percentages unless the catalog allows more, and the suite settings' errors."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+import yaml
+from conftest import OPD_TEST_TOKEN, edited_project, fast_rest
+from test_quality import request, staged
+
+from kotacerdas.errors import ConfigError
+from kotacerdas.gate import run_quality_gate
+from kotacerdas.quality import load_suite, validate_table
+from kotacerdas.quality.volume import check_volume, delivered_rows_history
+from kotacerdas.schemas import COMPLAINTS, INDICATOR_SUBMISSIONS, SERVICE_REQUESTS
+from kotacerdas.simulator import OpdSimulator
+from kotacerdas.sources import ingest_table
+from kotacerdas.staging import stage_table
+
+CITY = "19.71"
+
+
+@pytest.fixture(scope="module")
+def project(opd_project, tmp_path_factory):
+    return edited_project(tmp_path_factory.mktemp("qrules"), opd_project, edit_sources=fast_rest)
+
+
+def _ingest(project, sim, raw, month, table="complaints"):
+    env = {"KOTACERDAS_OPD_API_URL": sim.url, "KOTACERDAS_OPD_API_TOKEN": OPD_TEST_TOKEN}
+    return ingest_table(project, table, CITY, month, raw_dir=raw, landing_dir=raw, env=env)
+
+
+def test_volume_compares_rows_delivered_with_the_earlier_months_of_the_raw_zone(project, tmp_path):
+    raw = tmp_path / "raw"
+    suite = load_suite("complaints", project)
+    with OpdSimulator(project, seed=42, token=OPD_TEST_TOKEN) as sim:
+        first = _ingest(project, sim, raw, "2025-01")
+        assert delivered_rows_history(project, raw, "complaints", CITY, "2025-01", 6) == {}
+        staging = stage_table(COMPLAINTS, first.frame, city=CITY, month="2025-01", pii_key=None)
+        gate = run_quality_gate(project, COMPLAINTS, staging, city=CITY, month="2025-01", raw_dir=raw)
+        volume = gate.rules.set_index("rule").loc["volume_within_band"]
+        assert volume["success"] and volume["details"].startswith("no history: 0 earlier month(s)")
+        assert volume["observed_value"] == str(len(first.frame))
+
+        second = _ingest(project, sim, raw, "2025-02")
+        _ingest(project, sim, raw, "2025-02")  # a re-run: the latest fetch counts, not the sum of both
+        history = delivered_rows_history(project, raw, "complaints", CITY, "2025-04", 6)
+        assert history == {"2025-01": len(first.frame), "2025-02": len(second.frame)}
+
+        # Five of the OPDs fail in April: far fewer rows than usual.
+        for opd in ("DISDUKCAPIL", "DPMPTSP", "DINKES", "DISKOMINFO", "DLH"):
+            sim.add_fault(f"opd_api_complaints:error:status=404,opd={opd},month=2025-04")
+        april = _ingest(project, sim, raw, "2025-04")
+    staging = stage_table(COMPLAINTS, april.frame, city=CITY, month="2025-04", pii_key=None)
+    gate = run_quality_gate(project, COMPLAINTS, staging, city=CITY, month="2025-04", raw_dir=raw)
+    volume = gate.rules.set_index("rule").loc["volume_within_band"]
+    assert not volume["success"] and volume["severity"] == "warn"
+    assert " rows, below the band " in volume["details"] and "2025-01" in volume["details"]
+    assert gate.passed  # a warning: the rows that did arrive flow on
+    warn = gate.check_report("warn")
+    assert not warn.passed and "volume_within_band" in warn.failed_table_rules
+    assert suite.volume.lower == 0.5 and suite.volume.upper == 2.0
+
+
+def test_volume_band_and_the_minimum_history():
+    suite = load_suite("service_requests")
+    rule = suite.volume
+    assert check_volume(rule, 10, {"2025-01": 100}).note.startswith("no history: 1 earlier month(s)")
+    ok = check_volume(rule, 150, {"2025-01": 100, "2025-02": 120, "2025-03": 80})
+    assert ok.success and (ok.lower, ok.upper) == (50, 200)
+    assert not check_volume(rule, 201, {"2025-01": 100, "2025-02": 100}).success
+
+
+def test_an_error_volume_rule_blocks_the_partition(tmp_path, opd_project):
+    project = edited_project(tmp_path, opd_project)
+    path = project.dir / "expectations" / "service_requests.yaml"
+    path.write_text(path.read_text(encoding="utf-8").replace("volume:                     # rows delivered",
+                                                             "volume:  # rows delivered").replace(
+        "  severity: warn\n  history_months", "  severity: error\n  history_months", 1), encoding="utf-8")
+    suite = load_suite("service_requests", project)
+    assert suite.volume.severity == "error"
+    result = validate_table(staged(SERVICE_REQUESTS, [request(0)]), SERVICE_REQUESTS, suite, city=CITY,
+                            month="2024-03", volume_history={"2024-01": 500, "2024-02": 400})
+    assert result.failed_table_rules == ("volume_within_band",) and not result.passed(1.0)
+
+
+def test_freshness_is_measured_from_the_end_of_the_month_or_now():
+    suite = load_suite("service_requests")
+    late = [request(0, submitted_at="2024-03-30 10:00", completed_at=None)]
+    early = [request(0, submitted_at="2024-03-12 10:00", completed_at=None)]
+
+    def fresh(rows, now):
+        result = validate_table(staged(SERVICE_REQUESTS, rows), SERVICE_REQUESTS, suite, city=CITY, month="2024-03",
+                                now=pd.Timestamp(now))
+        return result.rules.set_index("rule").loc["data_fresh"]
+
+    assert fresh(late, "2024-06-01")["success"]
+    stale = fresh(early, "2024-06-01")
+    assert not stale["success"] and stale["details"] == "expected >= 2024-03-29 00:00:00"
+    assert stale["observed_value"] == "2024-03-12 10:00:00"
+    assert fresh(early, "2024-03-14 09:00")["success"]  # the month is still running: 3 days before now
+
+
+def test_percentages_unless_the_catalog_allows_more(tmp_path, opd_project):
+    rows = [{"city_code": CITY, "opd_code": "DLH", "indicator_code": code, "period": "2024-03", "value": 130.0,
+             "unit": "%", "evidence_ref": "x", "_raw_file": "f", "_raw_row": i}
+            for i, code in enumerate(["ENV_WASTE_COLLECTED_SHARE", "BRD_TOURIST_VISITS"])]
+    df = staged(INDICATOR_SUBMISSIONS, rows)
+    result = validate_table(df, INDICATOR_SUBMISSIONS, load_suite("indicator_submissions"), city=CITY,
+                            month="2024-03")
+    assert result.rejected[["rule", "_raw_row"]].values.tolist() == [["value_percent_in_range", 0]]  # visits: no %
+
+    def allow(data):
+        for ind in data["indicators"]:
+            if ind["code"] == "ENV_WASTE_COLLECTED_SHARE":
+                ind["allows_over_100"] = True
+
+    project = edited_project(tmp_path, opd_project)
+    path = project.dir / "indicators.yaml"
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    allow(data)
+    path.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    result = validate_table(df, INDICATOR_SUBMISSIONS, load_suite("indicator_submissions", project), city=CITY,
+                            month="2024-03")
+    assert result.rejected.empty
+
+
+@pytest.mark.parametrize(("edit", "message"), [
+    (lambda t: t.replace("freshness_max_age_days: 3", "freshness_max_age_days: -1"), "freshness_max_age_days"),
+    (lambda t: t.replace("freshness_max_age_days: 3   #", "#"), r"uses \$\{freshness_floor\} but the suite sets no"),
+    (lambda t: t.replace("band: [0.5, 2.0]", "band: [2.0, 0.5]"), "0 <= lower < upper"),
+    (lambda t: t.replace("  severity: warn\n  history_months", "  id: key_unique\n  history_months", 1),
+     "is also a rule id"),
+])
+def test_bad_suite_settings(tmp_path, opd_project, edit, message):
+    project = edited_project(tmp_path, opd_project)
+    path = project.dir / "expectations" / "service_requests.yaml"
+    path.write_text(edit(path.read_text(encoding="utf-8")), encoding="utf-8")
+    with pytest.raises(ConfigError, match=message):
+        load_suite("service_requests", project)

@@ -1,0 +1,123 @@
+"""OPD timeliness (DHIS2-style): due dates from config, received times from the raw zone and the OPDs' uploads,
+on time / late / missing / pending per OPD × dataset × month, and the reporting rates."""
+
+from __future__ import annotations
+
+import os
+from datetime import UTC, datetime
+
+import pandas as pd
+import pytest
+from conftest import edited_project
+
+from kotacerdas.errors import ConfigError
+from kotacerdas.quality.gate import RULES_COLUMNS
+from kotacerdas.simulator import write_file_drops
+from kotacerdas.sources import ingest_table
+from kotacerdas.timeliness import (
+    TIMELINESS_COLUMNS,
+    TimelinessConfig,
+    load_timeliness_config,
+    opd_timeliness,
+    reporting_rates,
+)
+from kotacerdas.warehouse.schema import OPD_TIMELINESS_COLUMNS, QUALITY_RESULT_COLUMNS
+
+CITY, MONTH = "19.71", "2025-03"
+
+
+def test_library_frames_have_the_warehouse_columns():
+    assert TIMELINESS_COLUMNS == OPD_TIMELINESS_COLUMNS
+    assert set(RULES_COLUMNS) <= set(QUALITY_RESULT_COLUMNS)
+
+
+def test_due_dates_close_on_jakarta_time_with_per_dataset_and_per_opd_overrides():
+    config = TimelinessConfig(due_days_after_period_end=10, datasets={"indicator_submissions": 5},
+                              opds={"DISPAR": {"indicator_submissions": 20}})
+    assert config.period_end("2025-03") == pd.Timestamp("2025-03-31 17:00")  # 1 April 00:00 WIB, in UTC
+    assert config.due_at("DLH", "service_requests", "2025-03") == pd.Timestamp("2025-04-10 17:00")
+    assert config.due_at("DLH", "indicator_submissions", "2025-03") == pd.Timestamp("2025-04-05 17:00")
+    assert config.due_at("DISPAR", "indicator_submissions", "2025-12") == pd.Timestamp("2026-01-20 17:00")
+    with pytest.raises(ValueError, match="unknown table"):
+        TimelinessConfig(datasets={"surveys": 3})
+
+
+def test_unknown_opd_in_the_config_is_an_error(opd_project, tmp_path):
+    project = edited_project(tmp_path, opd_project)
+    (project.dir / "timeliness.yaml").write_text("opds: {DINAS_X: {complaints: 3}}\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match="DINAS_X"):
+        load_timeliness_config(project)
+
+
+def _stamp(path, when: datetime) -> None:
+    os.utime(path, (when.timestamp(), when.timestamp()))
+
+
+@pytest.fixture
+def file_drops(opd_project, tmp_path):
+    landing, raw = tmp_path / "landing", tmp_path / "raw"
+    write_file_drops(opd_project, landing, [CITY], [MONTH], seed=3)
+    folder = landing / CITY
+    _stamp(folder / "DLH" / f"capaian_indikator_{MONTH}.csv", datetime(2025, 4, 2, 8, tzinfo=UTC))  # on time
+    _stamp(folder / "DISPAR" / f"capaian_indikator_{MONTH}.csv", datetime(2025, 4, 15, 8, tzinfo=UTC))  # late
+    (folder / "DISKOMINFO" / f"capaian_indikator_{MONTH}.csv").unlink()  # never uploaded
+    (folder / "DINSOS" / f"capaian_indikator_{MONTH}.csv").write_text("Kode Wilayah;Nilai\n19.71\n")  # unreadable
+    return landing, raw
+
+
+def _timeliness(project, landing, raw, now):
+    ingest = ingest_table(project, "indicator_submissions", CITY, MONTH, raw_dir=raw, landing_dir=landing)
+    frame = opd_timeliness(project, raw, [], [ingest], city=CITY, month=MONTH, now=now)
+    return ingest, frame[frame["table_name"] == "indicator_submissions"].set_index("opd_code")
+
+
+def test_file_drops_on_time_late_missing_and_unreadable(opd_project, file_drops):
+    landing, raw = file_drops
+    _, t = _timeliness(opd_project, landing, raw, now=datetime(2025, 5, 1, tzinfo=UTC))
+    due = pd.Timestamp("2025-04-07 17:00")  # config/timeliness.yaml: indicator_submissions due 7 days after
+    assert (t["due_at"] == due).all()
+    assert t.loc["DLH", ["status", "on_time", "late", "missing"]].tolist() == ["on_time", True, False, False]
+    assert t.loc["DLH", "received_at"] == pd.Timestamp("2025-04-02 08:00") and t.loc["DLH", "days_late"] == 0
+    assert t.loc["DISPAR", "status"] == "late" and t.loc["DISPAR", "days_late"] == pytest.approx(7 + 15 / 24)
+    assert t.loc["DISPAR", "days_after_period_end"] == pytest.approx(14 + 15 / 24)
+    for opd in ("DISKOMINFO", "DINSOS"):  # nothing, or nothing usable, received by the due date
+        assert t.loc[opd, ["status", "missing", "delivered"]].tolist() == ["missing", True, False]
+        assert pd.isna(t.loc[opd, "received_at"]) and t.loc[opd, "failure_message"]
+    assert t["expected"].all() and t.loc["DLH", "rows_delivered"] > 0
+    rates = reporting_rates(t.reset_index(), by=("city_code",)).iloc[0]
+    n = len(t)
+    assert rates["expected"] == n and rates["received"] == n - 2 and rates["missing"] == 2
+    assert rates["reporting_rate"] == pytest.approx(100 * (n - 2) / n)
+    assert rates["reporting_rate_on_time"] == pytest.approx(100 * rates["on_time"] / n)
+
+
+def test_before_the_due_date_nothing_is_missing_yet(opd_project, file_drops):
+    landing, raw = file_drops
+    _, t = _timeliness(opd_project, landing, raw, now=datetime(2025, 4, 5, tzinfo=UTC))
+    assert t.loc["DISKOMINFO", "status"] == "pending" and not t.loc["DISKOMINFO", "missing"]
+    assert t.loc["DLH", "status"] == "on_time"
+
+
+def test_a_late_re_upload_does_not_make_an_opd_late_and_a_later_fetch_does_not_either(opd_project, file_drops):
+    landing, raw = file_drops
+    first, _ = _timeliness(opd_project, landing, raw, now=datetime(2025, 5, 1, tzinfo=UTC))
+    path = landing / CITY / "DLH" / f"capaian_indikator_{MONTH}.csv"
+    path.write_bytes(path.read_bytes() + b"\r\n")  # a corrected file, uploaded in June
+    _stamp(path, datetime(2025, 6, 20, tzinfo=UTC))
+    _, t = _timeliness(opd_project, landing, raw, now=datetime(2025, 7, 1, tzinfo=UTC))
+    # The first completed fetch (of the on-time upload) still counts; the new file's time is later anyway.
+    first_fetch = pd.Timestamp(min(f.fetched_at for f in first.raw_files if "/DLH/" in f.relpath)).tz_convert(None)
+    assert t.loc["DLH", "received_at"] <= first_fetch
+    assert t.loc["DISKOMINFO", "status"] == "missing"
+
+
+def test_rest_pulls_are_received_when_first_fetched(opd_project, opd_env, tmp_path):
+    raw = tmp_path / "raw"
+    before = pd.Timestamp.now(tz="UTC").tz_localize(None).floor("s")
+    ingest = ingest_table(opd_project, "complaints", CITY, MONTH, raw_dir=raw, landing_dir=tmp_path, env=opd_env)
+    t = opd_timeliness(opd_project, raw, [], [ingest], city=CITY, month=MONTH).set_index(["table_name", "opd_code"])
+    complaints = t.loc["complaints"]
+    assert set(complaints.index) == {o.code for o in opd_project.cities.opds_for("complaints")}
+    assert (complaints["received_at"] >= before).all() and (complaints["status"] == "late").all()
+    # Tables of the partition that were not ingested at all: expected, nothing received, long overdue.
+    assert set(t.loc["satisfaction_responses", "status"]) == {"missing"}
