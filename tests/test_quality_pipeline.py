@@ -9,6 +9,7 @@ import csv
 import io
 import logging
 import os
+import re
 from datetime import UTC, datetime
 from pathlib import Path
 from types import SimpleNamespace
@@ -216,6 +217,12 @@ def test_opd_timeliness_says_who_was_on_time_late_or_missing(pipeline):
     blocked = {(r.opd_code, r.table_name): r for r in _rows(pipeline, "SELECT * FROM opd_timeliness WHERE "
                                                                       "city_code = :c", c=BLOCKED[0])}
     assert blocked[("DINSOS", "complaints")].status == "missing"  # schema drift: nothing usable received
+    # The README's reporting-rate query (DHIS2's "reporting rate on time") runs and answers.
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## Data quality, quarantine and timeliness", 1)[1].split("\n## ", 1)[0]
+    [query] = re.findall(r"```sql\n(.*?);\n```", section, flags=re.S)
+    rates = {r.opd_code: r for r in _rows(pipeline, query.replace("2025-01' AND '2025-12", "2025-03' AND '2025-03"))}
+    assert rates["DISKOMINFO"].missing == 1 and rates["DLH"].on_time >= 1
 
 
 def test_no_seeded_personal_data_anywhere(pipeline):
