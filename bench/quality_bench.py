@@ -194,9 +194,12 @@ def main() -> None:
         from kotacerdas.quality.docs import write_data_docs
 
         with tempfile.TemporaryDirectory() as folder:
-            start = time.perf_counter()
-            write_data_docs(result, folder, run_name="bench")
-            print(f"  Data Docs page: {time.perf_counter() - start:.2f} s")
+            times = []
+            for i in range(3):
+                start = time.perf_counter()
+                write_data_docs(result, Path(folder) / str(i), run_name="bench")
+                times.append(time.perf_counter() - start)
+            print(f"  Data Docs page: first {times[0]:.2f} s (GX's templates compiled), then {min(times[1:]):.2f} s")
 
 
 if __name__ == "__main__":

@@ -28,10 +28,16 @@ def _site_name(folder: Path) -> str:
 def _ensure_site(context, folder: Path) -> str:
     name = _site_name(folder)
     if name not in context.list_data_docs_sites():
+        views = "kotacerdas.quality.docs_views"
         context.add_data_docs_site(name, {
             "class_name": "SiteBuilder",
             "store_backend": {"class_name": "TupleFilesystemStoreBackend", "base_directory": str(folder)},
-            "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
+            "site_index_builder": {"class_name": "DefaultSiteIndexBuilder",
+                                   "view": {"module_name": views, "class_name": "CachedJinjaIndexPageView"}},
+            "site_section_builders": {
+                "validations": {"view": {"module_name": views, "class_name": "CachedJinjaPageView"}},
+                "expectations": "None", "profiling": "None",  # this site shows validations only
+            },
         })
     return name
 
