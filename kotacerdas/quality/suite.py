@@ -16,7 +16,6 @@ Besides its rules a suite may set `freshness_max_age_days` (what `${freshness_fl
 
 from __future__ import annotations
 
-import csv
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -29,6 +28,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from kotacerdas.config import ProjectConfig
 from kotacerdas.errors import ConfigError
+from kotacerdas.regions import REGIONS_FILE, city_rows
 from kotacerdas.schemas import CanonicalTable, get_table
 
 Severity = Literal["error", "warn"]
@@ -60,7 +60,7 @@ _COLUMN_KWARGS = ("column", "column_A", "column_B")
 _COLUMN_LIST_KWARGS = ("column_list",)
 # The gate sets these itself; a suite must not override them.
 _RESERVED_KWARGS = ("result_format", "catch_exceptions", "meta")
-REGIONS_FILE = Path("regions") / "kode_wilayah_prov_kabkota.csv"
+REGIONS_PATH = Path("regions") / REGIONS_FILE
 TIMEZONE = "Asia/Jakarta"  # data timestamps are local (WIB) wall-clock times
 
 
@@ -206,17 +206,8 @@ def local_now() -> pd.Timestamp:
 
 def region_codes(config: ProjectConfig) -> list[str]:
     """Kemendagri codes of every kabupaten/kota in config/regions/ (the project's copy of the reference list)."""
-    path = config.dir / REGIONS_FILE
-    try:
-        with path.open(encoding="utf-8-sig", newline="") as fh:
-            rows = list(csv.DictReader(fh))
-    except OSError as exc:
-        raise ConfigError(f"cannot read the region list {path}: {exc}",
-                          hint="copy kode_wilayah_prov_kabkota.csv into config/regions/ (see its README.md)") from None
-    if not rows or not {"kode_kemendagri", "level"} <= set(rows[0]):
-        raise ConfigError(f"{path}: expected the columns kode_kemendagri and level",
-                          hint="use kode_wilayah_prov_kabkota.csv from the region reference data")
-    return sorted({r["kode_kemendagri"].strip() for r in rows if r["level"].strip() == "kabupaten_kota"})
+    rows = city_rows(config.dir / REGIONS_PATH)
+    return sorted({r["kode_kemendagri"].strip() for r in rows})
 
 
 def _catalog_codes(config: ProjectConfig) -> tuple[list[str], list[str]]:

@@ -6,10 +6,9 @@ import csv
 from pathlib import Path
 
 from kotacerdas.config import City, ProjectConfig
-from kotacerdas.errors import ConfigError
+from kotacerdas.regions import REGIONS_FILE, city_rows
 
 DEFAULT_POPULATION = 240_000
-REGIONS_FILE = "kode_wilayah_prov_kabkota.csv"
 POPULATION_FILE = "wilayah_penduduk.csv"  # read when it sits beside the code list
 
 
@@ -23,16 +22,7 @@ def load_regions(path: str | Path) -> list[City]:
     """Every `kabupaten_kota` row of kode_wilayah_prov_kabkota.csv as a City (population from
     wilayah_penduduk.csv beside it when present, else 240,000)."""
     path = Path(path)
-    try:
-        with path.open(encoding="utf-8-sig", newline="") as fh:
-            rows = list(csv.DictReader(fh))
-    except OSError as exc:
-        raise ConfigError(f"cannot read the region list {path}: {exc}",
-                          hint="pass the path of kode_wilayah_prov_kabkota.csv (shared/reference/regions/)") from None
-    needed = {"kode_kemendagri", "level", "nama"}
-    if not rows or not needed <= set(rows[0]):
-        raise ConfigError(f"{path}: expected the columns {sorted(needed)}",
-                          hint="use kode_wilayah_prov_kabkota.csv from shared/reference/regions/")
+    rows = city_rows(path, {"nama"})
     population: dict[str, int] = {}
     pop_file = path.with_name(POPULATION_FILE)
     if pop_file.is_file():
@@ -42,8 +32,6 @@ def load_regions(path: str | Path) -> list[City]:
                     population[r["kode_kemendagri"]] = int(r["total"])
     cities = []
     for r in rows:
-        if r["level"] != "kabupaten_kota":
-            continue
         code, name = r["kode_kemendagri"].strip(), r["nama"].strip()
         cities.append(City(code=code, name=name, kind="kota" if name.lower().startswith("kota") else "kabupaten",
                            province_code=code[:2], population=population.get(code) or DEFAULT_POPULATION))
