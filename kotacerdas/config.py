@@ -65,9 +65,7 @@ class CitiesConfig(_Strict):
     @model_validator(mode="after")
     def _unique_codes(self) -> CitiesConfig:
         for kind, codes in (("city", [c.code for c in self.cities]), ("OPD", [o.code for o in self.opds])):
-            dupes = sorted({c for c in codes if codes.count(c) > 1})
-            if dupes:
-                raise ValueError(f"duplicate {kind} code(s): {dupes}")
+            check_unique(codes, f"{kind} code(s)")
         return self
 
     def city(self, code: str) -> City:
@@ -189,9 +187,7 @@ class SourcesConfig(_Strict):
     @model_validator(mode="after")
     def _check(self) -> SourcesConfig:
         names = [s.name for s in self.sources]
-        dupes = sorted({n for n in names if names.count(n) > 1})
-        if dupes:
-            raise ValueError(f"duplicate source name(s): {dupes}")
+        check_unique(names, "source name(s)")
         for s in self.sources:
             if s.table not in CANONICAL_TABLES:
                 raise ValueError(f"source {s.name!r}: unknown table {s.table!r}; expected one of "
@@ -240,16 +236,29 @@ def _location(loc: tuple[Any, ...]) -> str:
     return ".".join(str(p) for p in loc) or "(top level)"
 
 
-def load_yaml_model(path: Path, model: type[M]) -> M:
-    """Parse `path` into `model`; any problem raises ConfigError naming the file, the key and the fix."""
+def read_yaml(path: Path, *, missing: str, missing_hint: str) -> Any:
+    """The parsed YAML of `path` ({} for an empty file); a missing file or bad syntax is a ConfigError."""
     if not path.is_file():
-        raise ConfigError(f"config file not found: {path}", hint=f"create it or set {CONFIG_DIR_ENV}")
+        raise ConfigError(f"{missing}: {path}", hint=missing_hint)
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as exc:
         raise ConfigError(f"{path}: not valid YAML: {exc}", hint="fix the syntax at the line shown") from exc
+    return data if data is not None else {}
+
+
+def check_unique(values: list[str], what: str) -> None:
+    """Raise ValueError naming the duplicated values (pydantic turns it into a located config error)."""
+    dupes = sorted({v for v in values if values.count(v) > 1})
+    if dupes:
+        raise ValueError(f"duplicate {what}: {dupes}")
+
+
+def load_yaml_model(path: Path, model: type[M]) -> M:
+    """Parse `path` into `model`; any problem raises ConfigError naming the file, the key and the fix."""
+    data = read_yaml(path, missing="config file not found", missing_hint=f"create it or set {CONFIG_DIR_ENV}")
     try:
-        return model.model_validate(data if data is not None else {})
+        return model.model_validate(data)
     except ValidationError as exc:
         problems = "; ".join(f"{_location(e['loc'])}: {e['msg']}" for e in exc.errors())
         raise ConfigError(f"{path}: {problems}", hint="correct the keys named above") from exc

@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from kotacerdas.config import load_yaml_model
+from kotacerdas.config import check_unique, load_yaml_model
 from kotacerdas.schemas import CANONICAL_TABLES
 
 
@@ -88,9 +88,7 @@ class IndicatorCatalog(_Strict):
     @model_validator(mode="after")
     def _unique(self) -> IndicatorCatalog:
         codes = [i.code for i in self.indicators]
-        dupes = sorted({c for c in codes if codes.count(c) > 1})
-        if dupes:
-            raise ValueError(f"duplicate indicator code(s): {dupes}")
+        check_unique(codes, "indicator code(s)")
         return self
 
     def get(self, code: str) -> Indicator:

@@ -23,10 +23,9 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import pandas as pd
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from kotacerdas.config import ProjectConfig
+from kotacerdas.config import ProjectConfig, read_yaml
 from kotacerdas.errors import ConfigError
 from kotacerdas.regions import REGIONS_FILE, city_rows
 from kotacerdas.schemas import CanonicalTable, get_table
@@ -243,14 +242,9 @@ def load_suite(
     hint = (
         "fix the suite file; each expectation needs id, type, kwargs, severity (error|warn) and description"
     )
-    if not path.is_file():
-        raise ConfigError(f"expectation suite not found: {path}", hint=f"create it for table {table.name!r}")
+    data = read_yaml(path, missing="expectation suite not found", missing_hint=f"create it for table {table.name!r}")
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{path}: not valid YAML: {exc}", hint="fix the syntax at the line shown") from exc
-    try:
-        suite_model = _SuiteModel.model_validate(data if data is not None else {})
+        suite_model = _SuiteModel.model_validate(data)
     except ValidationError as exc:
         raise ConfigError(f"{path}: {_pydantic_problems(exc)}", hint=hint) from exc
     if suite_model.table != table.name:
