@@ -1,13 +1,14 @@
-"""Indicators stage: every catalog indicator for one city × month from the validated tables."""
+"""Indicators stage: every catalog indicator for each city × month of the run from the validated tables."""
 
 import dagster as dg
 import pandas as pd
 
+from assets.partitioned import fold_metadata
 from kotacerdas.gate import GateResult
 from kotacerdas.indicators.catalog import load_catalog
 from kotacerdas.indicators.compute import compute_indicators
 from kotacerdas.schemas import CANONICAL_TABLES
-from pipelines.partitions import partition_of
+from pipelines.partitions import partitions_of
 from pipelines.resources import ProjectResource
 
 
@@ -21,22 +22,30 @@ def build_indicator_asset(partitions_def: dg.PartitionsDefinition) -> dg.AssetsD
         kinds={"python", "pandas"},
         description="One value per catalog indicator (config/indicators.yaml), unrounded, with the rows used.",
     )
-    def indicator_values(context: dg.AssetExecutionContext, project: ProjectResource, **tables: GateResult):
-        city, month = partition_of(context)
+    def indicator_values(context: dg.AssetExecutionContext, project: ProjectResource,
+                         **tables: dict[str, GateResult]):
         cfg = project.project
         catalog = load_catalog(cfg.dir / "indicators.yaml")
-        values = compute_indicators(
-            catalog, {name: gate.valid for name, gate in tables.items()},
-            city_code=city, period=month, population=cfg.cities.city(city).population,
-        )
-        missing = values.loc[values["status"] == "no_data", "indicator_code"].tolist()
-        if missing:
-            context.log.warning(f"{city} {month}: no data for {len(missing)} indicator(s): {', '.join(missing)}")
-        return dg.Output(values, metadata={
-            "indicators": len(values),
-            "without_data": len(missing),
-            "preview": dg.MetadataValue.md(_preview(values)),
-        })
+        values_by_key: dict[str, pd.DataFrame | None] = {}
+        metadata = {}
+        for part in partitions_of(context):
+            gates = {name: by_key[part.key] for name, by_key in tables.items()}
+            blocked = [g.verdict() for g in gates.values() if not g.passed]
+            if blocked:  # only in a range run: a single-partition run is stopped by the blocking check
+                context.log.warning(f"{part}: not computed, quality gate failed: {'; '.join(blocked)}")
+                values_by_key[part.key], metadata[part] = None, {"blocked": 1}
+                continue
+            values = compute_indicators(
+                catalog, {name: gate.valid for name, gate in gates.items()},
+                city_code=part.city, period=part.month, population=cfg.cities.city(part.city).population,
+            )
+            missing = values.loc[values["status"] == "no_data", "indicator_code"].tolist()
+            if missing:
+                context.log.warning(f"{part}: no data for {len(missing)} indicator(s): {', '.join(missing)}")
+            values_by_key[part.key] = values
+            metadata[part] = {"indicators": len(values), "without_data": len(missing), "blocked": 0,
+                              "preview": dg.MetadataValue.md(_preview(values))}
+        return dg.Output(values_by_key, metadata=fold_metadata(metadata))
 
     return indicator_values
 

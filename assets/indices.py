@@ -3,8 +3,10 @@
 import dagster as dg
 import pandas as pd
 
+from assets.partitioned import fold_metadata
 from kotacerdas.index.maturity import load_methodology, score_maturity
 from kotacerdas.indicators.catalog import load_catalog
+from pipelines.partitions import partitions_of
 from pipelines.resources import ProjectResource
 
 
@@ -18,17 +20,30 @@ def build_index_asset(partitions_def: dg.PartitionsDefinition) -> dg.AssetsDefin
                     "tagged with the methodology version (config/methodologies/).",
     )
     def maturity_scores(context: dg.AssetExecutionContext, project: ProjectResource,
-                        indicator_values: pd.DataFrame):
+                        indicator_values: dict[str, pd.DataFrame | None]):
         cfg = project.project
         methodology = load_methodology(cfg.dir / "methodologies" / cfg.pipeline.methodology)
-        scores = score_maturity(indicator_values, load_catalog(cfg.dir / "indicators.yaml"), methodology)
-        index = scores[scores["level"] == "index"].iloc[0]
-        dims = scores[scores["level"] == "dimension"].set_index("code")["score"]
-        return dg.Output(scores, metadata={
-            "index": float(index["score"]) if pd.notna(index["score"]) else None,
-            "maturity_level": int(index["maturity_level"]) if pd.notna(index["maturity_level"]) else None,
-            "methodology": f"{methodology.name} {methodology.version}",
-            **{f"dimension_{d}": (float(s) if pd.notna(s) else None) for d, s in dims.items()},
-        })
+        catalog = load_catalog(cfg.dir / "indicators.yaml")
+        scores_by_key: dict[str, pd.DataFrame | None] = {}
+        metadata = {}
+        for part in partitions_of(context):
+            values = indicator_values[part.key]
+            if values is None:  # blocked by its quality gate upstream
+                scores_by_key[part.key], metadata[part] = None, {"blocked": 1}
+                continue
+            scores = scores_by_key[part.key] = score_maturity(values, catalog, methodology)
+            metadata[part] = _score_metadata(scores)
+        return dg.Output(scores_by_key, metadata=fold_metadata(metadata)
+                         | {"methodology": f"{methodology.name} {methodology.version}"})
 
     return maturity_scores
+
+
+def _score_metadata(scores: pd.DataFrame) -> dict:
+    index = scores[scores["level"] == "index"].iloc[0]
+    dims = scores[scores["level"] == "dimension"].set_index("code")["score"]
+    return {
+        "index": float(index["score"]) if pd.notna(index["score"]) else None,
+        "maturity_level": int(index["maturity_level"]) if pd.notna(index["maturity_level"]) else None,
+        **{f"dimension_{d}": (float(s) if pd.notna(s) else None) for d, s in dims.items()},
+    }

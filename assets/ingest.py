@@ -1,10 +1,11 @@
-"""Ingest stage: pull one table for one city × month from every configured source into the raw zone."""
+"""Ingest stage: pull one table for each city × month of the run from every configured source into the raw zone."""
 
 import dagster as dg
 
+from assets.partitioned import fold_checks, fold_metadata
 from kotacerdas.schemas import CanonicalTable
 from kotacerdas.sources.ingest import IngestResult, ingest_table
-from pipelines.partitions import partition_of
+from pipelines.partitions import partitions_of
 from pipelines.resources import ProjectResource
 
 # Transient faults are retried inside the HTTP client (urllib3 Retry); this retries the whole step
@@ -28,26 +29,24 @@ def build_ingest_asset(table: CanonicalTable, partitions_def: dg.PartitionsDefin
         description=f"{table.description} As delivered by the OPD systems; payloads kept in the raw zone.",
     )
     def _ingest(context: dg.AssetExecutionContext, project: ProjectResource):
-        city, month = partition_of(context)
-        result: IngestResult = ingest_table(
-            project.project, table.name, city, month, raw_dir=project.raw_dir(), landing_dir=project.landing_dir()
-        )
-        for failure in result.failures:
-            context.log.warning(f"{failure.source} {failure.opd} {city} {month}: {failure.message}")
-        yield dg.Output(
-            result,
-            metadata={
-                "rows": len(result.frame),
-                "raw_files": len(result.raw_files),
-                "failed_sources": len(result.failures),
-            },
-        )
-        yield dg.AssetCheckResult(
-            check_name="all_sources_delivered",
-            passed=not result.failures,
-            severity=dg.AssetCheckSeverity.WARN,
-            metadata={"failures": dg.MetadataValue.md(_failures_md(result))} if result.failures else {},
-        )
+        results: dict[str, IngestResult] = {}
+        metadata, checks = {}, {}
+        for part in partitions_of(context):
+            result = ingest_table(project.project, table.name, part.city, part.month, raw_dir=project.raw_dir(),
+                                  landing_dir=project.landing_dir())
+            for failure in result.failures:
+                context.log.warning(f"{failure.source} {failure.opd} {part}: {failure.message}")
+            results[part.key] = result
+            metadata[part] = {"rows": len(result.frame), "raw_files": len(result.raw_files),
+                              "failed_sources": len(result.failures)}
+            checks[part] = [dg.AssetCheckResult(
+                check_name="all_sources_delivered", passed=not result.failures,
+                severity=dg.AssetCheckSeverity.WARN,
+                description=f"{len(result.failures)} source × OPD fetches failed" if result.failures else None,
+                metadata={"failures": dg.MetadataValue.md(_failures_md(result))} if result.failures else {},
+            )]
+        yield dg.Output(results, metadata=fold_metadata(metadata))
+        yield from fold_checks(checks)
 
     return _ingest
 

@@ -1,8 +1,13 @@
-"""Publish stage: each partition replaced in the warehouse in one transaction (delete, then bulk insert)."""
+"""Publish stage: each partition replaced in the warehouse in one transaction (delete, then bulk insert).
+
+Over a range of partitions (a single-run backfill) each partition is still its own transaction: a partition that
+fails its quality gate is not published, the others are.
+"""
 
 import dagster as dg
 import pandas as pd
 
+from assets.partitioned import fold_checks, fold_metadata
 from assets.quality import check_result, error_check_spec, partitioned_check
 from kotacerdas.gate import GateResult
 from kotacerdas.indicators.catalog import load_catalog
@@ -14,7 +19,7 @@ from kotacerdas.warehouse.frames import ingest_log_frames, partition_quality_fra
 from kotacerdas.warehouse.lineage import enrich_indicator_values, indicator_lineage, staged_frames
 from kotacerdas.warehouse.publish import publish_partition
 from kotacerdas.warehouse.reference import load_reference_data
-from pipelines.partitions import partition_of
+from pipelines.partitions import partitions_of
 from pipelines.resources import ProjectResource, WarehouseResource
 
 # DuckDB allows one writer at a time: every asset that writes the warehouse runs in this pool (limit 1).
@@ -55,36 +60,48 @@ def build_quarantine_asset(partitions_def: dg.PartitionsDefinition) -> dg.Assets
     )
     def quarantine(context: dg.AssetExecutionContext, warehouse: WarehouseResource, project: ProjectResource,
                    **inputs):
-        city, month = partition_of(context)
-        gates: list[GateResult] = [inputs[f"{t}_gate"] for t in CANONICAL_TABLES]
-        ingests: list[IngestResult] = [inputs[f"{t}_raw"] for t in CANONICAL_TABLES]
-        frames = {"quarantine": pd.concat([g.quarantine for g in gates], ignore_index=True)}
-        frames |= scrub_published_text(ingest_log_frames(ingests, city, month), project.pii_key())
-        frames |= partition_quality_frames(gates, city, month)
-        frames["opd_timeliness"] = opd_timeliness(project.project, project.raw_dir(), gates, ingests, city=city,
-                                                  month=month)
         engine = warehouse.engine()
+        metadata, checks = {}, {}
         try:
             reference = load_reference_data(engine, project.project)
-            written = publish_partition(engine, city, month, frames, run_id=context.run.run_id)
+            for part in partitions_of(context):
+                gates: list[GateResult] = [inputs[f"{t}_gate"][part.key] for t in CANONICAL_TABLES]
+                ingests: list[IngestResult] = [inputs[f"{t}_raw"][part.key] for t in CANONICAL_TABLES]
+                written = publish_partition(engine, part.city, part.month,
+                                            _quarantine_frames(project, gates, ingests, part.city, part.month),
+                                            run_id=context.run.run_id)
+                metadata[part] = {f"{k}_rows": v for k, v in written.items()}
+                checks[part] = [*(check_result(g, "error") for g in gates), _partition_gate_check(gates)]
         finally:
             engine.dispose()
-        yield dg.MaterializeResult(asset_key="quarantine", metadata={f"{k}_rows": v for k, v in written.items()}
+        yield dg.MaterializeResult(asset_key="quarantine", metadata=fold_metadata(metadata)
                                    | {"warehouse": warehouse.display(),
                                       "reference_rows_loaded": sum(reference.values())})
-        for gate in gates:
-            yield check_result(gate, "error")
-        blocked = [g for g in gates if not g.passed]
-        yield dg.AssetCheckResult(
-            asset_key="quarantine",
-            check_name="partition_within_error_threshold",
-            passed=not blocked,
-            severity=dg.AssetCheckSeverity.ERROR,
-            description="; ".join(g.verdict() for g in blocked) or "every table within the threshold",
-            metadata={g.table: g.verdict() for g in gates},
-        )
+        yield from fold_checks(checks)
 
     return quarantine
+
+
+def _quarantine_frames(project: ProjectResource, gates: list[GateResult], ingests: list[IngestResult], city: str,
+                       month: str) -> dict[str, pd.DataFrame]:
+    frames = {"quarantine": pd.concat([g.quarantine for g in gates], ignore_index=True)}
+    frames |= scrub_published_text(ingest_log_frames(ingests, city, month), project.pii_key())
+    frames |= partition_quality_frames(gates, city, month)
+    frames["opd_timeliness"] = opd_timeliness(project.project, project.raw_dir(), gates, ingests, city=city,
+                                              month=month)
+    return frames
+
+
+def _partition_gate_check(gates: list[GateResult]) -> dg.AssetCheckResult:
+    blocked = [g for g in gates if not g.passed]
+    return dg.AssetCheckResult(
+        asset_key="quarantine",
+        check_name="partition_within_error_threshold",
+        passed=not blocked,
+        severity=dg.AssetCheckSeverity.ERROR,
+        description="; ".join(g.verdict() for g in blocked) or "every table within the threshold",
+        metadata={g.table: g.verdict() for g in gates},
+    )
 
 
 def build_scores_publish_asset(partitions_def: dg.PartitionsDefinition) -> dg.AssetsDefinition:
@@ -104,27 +121,39 @@ def build_scores_publish_asset(partitions_def: dg.PartitionsDefinition) -> dg.As
                     "counted (`indicator_lineage`), replaced together in one transaction.",
     )
     def published_scores(context: dg.AssetExecutionContext, warehouse: WarehouseResource,
-                         project: ProjectResource, indicator_values: pd.DataFrame, maturity_scores: pd.DataFrame,
-                         **inputs):
-        city, month = partition_of(context)
-        gates: list[GateResult] = [inputs[f"{t}_gate"] for t in CANONICAL_TABLES]
-        ingests: list[IngestResult] = [inputs[f"{t}_raw"] for t in CANONICAL_TABLES]
-        valid = {g.table: g.valid.reset_index(drop=True) for g in gates}
-        sha256 = {f.relpath: f.sha256 for r in ingests for f in r.raw_files}
+                         project: ProjectResource, indicator_values: dict[str, pd.DataFrame | None],
+                         maturity_scores: dict[str, pd.DataFrame | None], **inputs):
         catalog = load_catalog(project.project.dir / "indicators.yaml")
-        quality = table_quality(gates, ingests, _expected_opds(project))
-        frames = {
-            "indicator_values": enrich_indicator_values(indicator_values, maturity_scores, quality),
-            "index_scores": maturity_scores,
-            "indicator_lineage": indicator_lineage(catalog, valid, indicator_values, city_code=city, period=month),
-            **staged_frames(valid, sha256, city_code=city, period=month),
-        }
         engine = warehouse.engine()
+        metadata = {}
         try:
-            written = publish_partition(engine, city, month, frames, run_id=context.run.run_id)
+            for part in partitions_of(context):
+                if indicator_values[part.key] is None:  # blocked by its quality gate (range runs only)
+                    context.log.warning(f"{part}: not published, the partition failed its quality gate")
+                    metadata[part] = {"published": 0}
+                    continue
+                gates: list[GateResult] = [inputs[f"{t}_gate"][part.key] for t in CANONICAL_TABLES]
+                ingests: list[IngestResult] = [inputs[f"{t}_raw"][part.key] for t in CANONICAL_TABLES]
+                frames = _score_frames(project, catalog, gates, ingests, indicator_values[part.key],
+                                       maturity_scores[part.key], part.city, part.month)
+                written = publish_partition(engine, part.city, part.month, frames, run_id=context.run.run_id)
+                metadata[part] = {"published": 1} | {f"{k}_rows": v for k, v in written.items()}
         finally:
             engine.dispose()
-        return dg.MaterializeResult(metadata={f"{k}_rows": v for k, v in written.items()}
-                                    | {"warehouse": warehouse.display()})
+        return dg.MaterializeResult(metadata=fold_metadata(metadata) | {"warehouse": warehouse.display()})
 
     return published_scores
+
+
+def _score_frames(project: ProjectResource, catalog, gates: list[GateResult], ingests: list[IngestResult],
+                  indicator_values: pd.DataFrame, maturity_scores: pd.DataFrame, city: str,
+                  month: str) -> dict[str, pd.DataFrame]:
+    valid = {g.table: g.valid.reset_index(drop=True) for g in gates}
+    sha256 = {f.relpath: f.sha256 for r in ingests for f in r.raw_files}
+    quality = table_quality(gates, ingests, _expected_opds(project))
+    return {
+        "indicator_values": enrich_indicator_values(indicator_values, maturity_scores, quality),
+        "index_scores": maturity_scores,
+        "indicator_lineage": indicator_lineage(catalog, valid, indicator_values, city_code=city, period=month),
+        **staged_frames(valid, sha256, city_code=city, period=month),
+    }

@@ -10,11 +10,12 @@ from pathlib import Path
 
 import dagster as dg
 
+from assets.partitioned import fold_checks, fold_metadata
 from kotacerdas.gate import GateResult, run_quality_gate
 from kotacerdas.quality.settings import data_docs_root, load_quality_settings
 from kotacerdas.schemas import CanonicalTable
 from kotacerdas.staging import StagingResult
-from pipelines.partitions import partition_of
+from pipelines.partitions import partitions_of
 from pipelines.resources import ProjectResource
 
 ERROR_CHECK = "error_rules_within_threshold"
@@ -82,27 +83,33 @@ def build_quality_asset(table: CanonicalTable, partitions_def: dg.PartitionsDefi
         check_specs=checks,
         description=f"{table.description} Validated: only rows that passed every `error` rule.",
     )
-    def _validate(context: dg.AssetExecutionContext, project: ProjectResource, staged: StagingResult):
-        city, month = partition_of(context)
+    def _validate(context: dg.AssetExecutionContext, project: ProjectResource, staged: dict[str, StagingResult]):
         cfg = project.project
         docs = data_docs_root(load_quality_settings(cfg.dir), cfg.dir.parent,
                               Path(context.instance.storage_directory()) / "data_docs")
-        gate: GateResult = run_quality_gate(cfg, table, staged, city=city, month=month, raw_dir=project.raw_dir(),
-                                            docs_dir=docs, run_name=context.run.run_id)
-        metadata = gate.summary_metadata()
-        if gate.data_docs:
-            metadata["data_docs"] = dg.MetadataValue.path(gate.data_docs)
-        yield dg.Output(gate, metadata=metadata)
-        yield dg.AssetCheckResult(
-            check_name="rows_pass_error_rules",
-            passed=gate.rejected_rows == 0,
-            severity=dg.AssetCheckSeverity.WARN,
-            metadata={
-                "rejected_rows": gate.rejected_rows,
-                "rejected_share": gate.rejected_share,
-                "rules": dg.MetadataValue.md(gate.rules_markdown()),
-            },
-        )
-        yield check_result(gate, "warn")
+        gates: dict[str, GateResult] = {}
+        metadata, checks = {}, {}
+        for part in partitions_of(context):
+            gate = run_quality_gate(cfg, table, staged[part.key], city=part.city, month=part.month,
+                                    raw_dir=project.raw_dir(), docs_dir=docs, run_name=context.run.run_id)
+            gates[part.key] = gate
+            metadata[part] = gate.summary_metadata()
+            if gate.data_docs:
+                metadata[part]["data_docs"] = dg.MetadataValue.path(gate.data_docs)
+            checks[part] = [
+                dg.AssetCheckResult(
+                    check_name="rows_pass_error_rules",
+                    passed=gate.rejected_rows == 0,
+                    severity=dg.AssetCheckSeverity.WARN,
+                    metadata={
+                        "rejected_rows": gate.rejected_rows,
+                        "rejected_share": gate.rejected_share,
+                        "rules": dg.MetadataValue.md(gate.rules_markdown()),
+                    },
+                ),
+                check_result(gate, "warn"),
+            ]
+        yield dg.Output(gates, metadata=fold_metadata(metadata))
+        yield from fold_checks(checks)
 
     return _validate

@@ -2,10 +2,11 @@
 
 import dagster as dg
 
+from assets.partitioned import fold_metadata
 from kotacerdas.schemas import CanonicalTable
 from kotacerdas.sources.ingest import IngestResult
 from kotacerdas.staging import StagingResult, stage_table
-from pipelines.partitions import partition_of
+from pipelines.partitions import partitions_of
 from pipelines.resources import ProjectResource
 
 
@@ -18,14 +19,19 @@ def build_staging_asset(table: CanonicalTable, partitions_def: dg.PartitionsDefi
         kinds={"python", "pandas"},
         description=f"{table.description} Canonical, typed; personal data pseudonymised.",
     )
-    def _stage(context: dg.AssetExecutionContext, project: ProjectResource, raw: IngestResult):
-        city, month = partition_of(context)
-        result: StagingResult = stage_table(table, raw.frame, city=city, month=month, pii_key=project.pii_key())
+    def _stage(context: dg.AssetExecutionContext, project: ProjectResource, raw: dict[str, IngestResult]):
         if project.pii_key() is None and table.pii_columns:
             context.log.warning(
                 f"KOTACERDAS_PII_KEY is not set: personal-data columns {sorted(table.pii_columns)} were dropped "
                 "instead of pseudonymised"
             )
-        return dg.Output(result, metadata={"rows": len(result.frame), "unparseable_rows": len(result.rejected)})
+        results: dict[str, StagingResult] = {}
+        metadata = {}
+        for part in partitions_of(context):
+            result = stage_table(table, raw[part.key].frame, city=part.city, month=part.month,
+                                 pii_key=project.pii_key())
+            results[part.key] = result
+            metadata[part] = {"rows": len(result.frame), "unparseable_rows": len(result.rejected)}
+        return dg.Output(results, metadata=fold_metadata(metadata))
 
     return _stage

@@ -218,6 +218,9 @@ class PipelineConfig(_Strict):
     publish_deadline_day: int = Field(default=10, ge=2, le=28, description="day of the month by which the "
                                       "previous month's scores must be published (freshness policy)")
     methodology: str = Field(description="file name under config/methodologies/")
+    backfill_partitions_per_run: int | None = Field(
+        default=None, ge=1, description="partitions one backfill run may take; none = every city of a month "
+                                        "in one run (BackfillPolicy.single_run)")
 
     @model_validator(mode="after")
     def _deadline_after_schedule(self) -> PipelineConfig:

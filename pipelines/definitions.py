@@ -12,6 +12,7 @@ from assets.publish import build_quarantine_asset, build_scores_publish_asset
 from assets.tables import build_table_assets
 from kotacerdas.config import ProjectConfig
 from pipelines.executors import executor_from_env
+from pipelines.io_manager import PartitionedPickleIOManagerFactory
 from pipelines.partitions import TIMEZONE, build_city_month_partitions
 from pipelines.resources import ProjectResource, WarehouseResource
 from pipelines.schedules import build_monthly_schedule
@@ -37,6 +38,12 @@ def _automation(spec: dg.AssetSpec, project: ProjectConfig) -> dg.AssetSpec:
     return spec.replace_attributes(**attrs)
 
 
+def backfill_policy(project: ProjectConfig) -> dg.BackfillPolicy:
+    """Every asset body loops over the partitions of its run, so a backfill needs only a run per month."""
+    per_run = project.pipeline.backfill_partitions_per_run
+    return dg.BackfillPolicy.single_run() if per_run is None else dg.BackfillPolicy.multi_run(per_run)
+
+
 def build_definitions(project: ProjectConfig | None = None) -> dg.Definitions:
     project = project or ProjectConfig()
     partitions = build_city_month_partitions(project)
@@ -48,6 +55,8 @@ def build_definitions(project: ProjectConfig | None = None) -> dg.Definitions:
         build_scores_publish_asset(partitions),
     ]
     assets = dg.map_asset_specs(lambda spec: _automation(spec, project), assets)
+    policy = backfill_policy(project)
+    assets = [a.with_attributes(backfill_policy=policy) for a in assets]
     monthly = dg.define_asset_job(
         MONTHLY_JOB,
         selection=dg.AssetSelection.all(),
@@ -63,6 +72,7 @@ def build_definitions(project: ProjectConfig | None = None) -> dg.Definitions:
         resources={
             "project": ProjectResource(config_dir=config_dir),
             "warehouse": WarehouseResource(config_dir=config_dir),
+            "io_manager": PartitionedPickleIOManagerFactory(),
         },
     )
 

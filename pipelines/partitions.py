@@ -1,6 +1,14 @@
-"""Partitions: one per city × month; the unit of parallel work, backfills and re-runs."""
+"""Partitions: one per city × month; the unit of parallel work, backfills and re-runs.
+
+A run materializes one partition (schedules, sensors, `kotacerdas run`) or a range of them (a single-run
+backfill: every city of a month in one run). Asset bodies therefore loop over `partitions_of(context)` and
+exchange values keyed by partition key (see pipelines/io_manager.py).
+"""
 
 from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
 
 import dagster as dg
 
@@ -27,7 +35,34 @@ def partition_tags(city: str, month: str) -> dict[str, str]:
             "dagster/partition/month": month}
 
 
-def partition_of(context: dg.AssetExecutionContext) -> tuple[str, str]:
-    """(city code, YYYY-MM) of the partition being materialized."""
-    keys = context.partition_key.keys_by_dimension
-    return keys["city"], keys["month"]
+@dataclass(frozen=True)
+class Partition:
+    key: str  # the partition key as Dagster writes it, e.g. "19.71|2026-01"
+    city: str
+    month: str  # YYYY-MM
+
+    def __str__(self) -> str:
+        return f"{self.city} {self.month}"
+
+
+def partitions_of(context: dg.AssetExecutionContext) -> list[Partition]:
+    """Every city × month this run materializes: one, or all of a backfill range."""
+    parts = []
+    for key in context.partition_keys:
+        dims = context.assets_def.partitions_def.get_partition_key_from_str(key).keys_by_dimension
+        parts.append(Partition(str(key), dims["city"], dims["month"]))
+    return parts
+
+
+def backfill_ranges(partitions_def: dg.MultiPartitionsDefinition,
+                    partitions: Iterable[tuple[str, str]]) -> list[dg.PartitionKeyRange]:
+    """How Dagster's backfill daemon groups these partitions into single-run ranges (all cities of a month, when
+    they are contiguous in config/cities.yaml), so `kotacerdas backfill` makes the same runs the UI would."""
+    keys = [str(city_month_key(city, month)) for city, month in partitions]
+    return list(partitions_def.subset_with_partition_keys(keys).get_partition_key_ranges(partitions_def))
+
+
+def range_tags(key_range: dg.PartitionKeyRange) -> dict[str, str]:
+    """Run tags of a run over a range of partitions, as a single-run backfill writes them."""
+    return {"dagster/asset_partition_range_start": key_range.start,
+            "dagster/asset_partition_range_end": key_range.end}

@@ -1,4 +1,5 @@
-"""Run the monthly job for a list of city × month partitions in this process and report each outcome."""
+"""Run the monthly job in this process and report each partition's outcome: one run per partition
+(`run_partitions`), or one run per range of partitions as a single-run backfill makes them (`run_backfill`)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import dagster as dg
 
 from pipelines.definitions import MONTHLY_JOB
 from pipelines.events import step_error_message
-from pipelines.partitions import city_month_key
+from pipelines.partitions import backfill_ranges, city_month_key, range_tags
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DAGSTER_HOME = REPO_ROOT / "dagster_home"
@@ -33,16 +34,31 @@ def local_instance() -> dg.DagsterInstance:
     return dg.DagsterInstance.get()
 
 
-def _problems(result: dg.ExecuteInProcessResult) -> tuple[str, ...]:
+def _problems(result: dg.ExecuteInProcessResult, partition_key: str | None = None) -> tuple[str, ...]:
+    """Failed steps and failed blocking checks, in words. In a range run (`partition_key` given) a blocking check
+    is folded over the range (assets/partitioned.py): it counts for the partitions it lists as failed."""
     problems = []
     for event in result.all_events:
         if event.is_step_failure:
             problems.append(f"step {event.step_key} failed: {step_error_message(event)}")
         elif event.event_type_value == "ASSET_CHECK_EVALUATION":
             evaluation = event.event_specific_data
-            if not evaluation.passed and evaluation.severity == dg.AssetCheckSeverity.ERROR:
+            if evaluation.passed:
+                continue
+            if partition_key is None and evaluation.severity == dg.AssetCheckSeverity.ERROR:
                 problems.append(f"check {evaluation.check_name} failed: {evaluation.description}")
+            elif partition_key is not None and evaluation.blocking and partition_key in _failed_partitions(evaluation):
+                problems.append(f"check {evaluation.check_name} failed for this partition")
     return tuple(problems)
+
+
+def _failed_partitions(evaluation) -> list[str]:
+    entry = evaluation.metadata.get("failed_partitions")
+    return list(entry.value) if entry is not None else []
+
+
+def _run_config(log_level: str) -> dict:
+    return {"loggers": {"console": {"config": {"log_level": log_level}}}}
 
 
 def run_partitions(
@@ -59,12 +75,40 @@ def run_partitions(
     for city, month in partitions:
         result = job.execute_in_process(
             partition_key=str(city_month_key(city, month)), instance=instance, raise_on_error=False,
-            run_config={"loggers": {"console": {"config": {"log_level": log_level}}}},
-            tags={"kotacerdas/trigger": "cli"},
+            run_config=_run_config(log_level), tags={"kotacerdas/trigger": "cli"},
         )
         problems = _problems(result)
         outcome = PartitionOutcome(city, month, result.run_id, result.success and not problems, problems)
         outcomes.append(outcome)
         if on_done:
             on_done(outcome)
+    return outcomes
+
+
+def run_backfill(
+    defs: dg.Definitions,
+    partitions: Iterable[tuple[str, str]],
+    *,
+    instance: dg.DagsterInstance | None = None,
+    on_done: Callable[[PartitionOutcome], None] | None = None,
+    log_level: str = "INFO",
+) -> list[PartitionOutcome]:
+    """Materialize the partitions in as few runs as Dagster's single-run backfill would make (every city of a
+    month in one run); a partition failing its quality gate is not published, the others of its run are."""
+    job = defs.resolve_job_def(MONTHLY_JOB)
+    partitions_def = job.partitions_def
+    outcomes = []
+    for key_range in backfill_ranges(partitions_def, partitions):
+        result = job.execute_in_process(
+            instance=instance, raise_on_error=False, run_config=_run_config(log_level),
+            tags=range_tags(key_range) | {"kotacerdas/trigger": "cli-backfill"},
+        )
+        for key in partitions_def.get_partition_keys_in_range(key_range):
+            dims = partitions_def.get_partition_key_from_str(key).keys_by_dimension
+            problems = _problems(result, partition_key=str(key))
+            outcome = PartitionOutcome(dims["city"], dims["month"], result.run_id, result.success and not problems,
+                                       problems)
+            outcomes.append(outcome)
+            if on_done:
+                on_done(outcome)
     return outcomes

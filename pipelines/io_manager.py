@@ -1,0 +1,67 @@
+"""An IO manager that keeps one pickle per asset partition, so one run may read and write many partitions.
+
+Dagster's filesystem IO manager refuses an output that covers several partitions; a single-run backfill makes
+exactly such outputs. Here every asset value is a mapping partition key → value: written as one file per
+partition (so a later single-partition run reads it back), read back as a mapping of the partitions the step
+asked for. Files live under the Dagster instance's storage folder, which every executor process of one
+deployment shares (Celery workers on other machines need it on shared storage, as with fs_io_manager).
+"""
+
+from __future__ import annotations
+
+import pickle
+from collections.abc import Mapping
+from pathlib import Path
+
+import dagster as dg
+
+
+class PartitionedPickleIOManager(dg.IOManager):
+    def __init__(self, base_dir: Path):
+        self.base_dir = base_dir
+
+    def _path(self, asset_key: dg.AssetKey, partition_key: str | None) -> Path:
+        folder = self.base_dir.joinpath(*asset_key.path)
+        if partition_key is None:
+            return folder / "value.pickle"
+        # "19.71|2026-01" → 19.71/2026-01.pickle: one folder per city, readable in a shell
+        return folder.joinpath(*partition_key.split("|")).with_suffix(".pickle")
+
+    def _keys(self, context: dg.InputContext | dg.OutputContext) -> list[str | None]:
+        return list(context.asset_partition_keys) if context.has_asset_partitions else [None]
+
+    def handle_output(self, context: dg.OutputContext, obj: Mapping) -> None:
+        keys = self._keys(context)
+        if not isinstance(obj, Mapping) or set(obj) != set(keys):
+            raise TypeError(f"{context.asset_key.to_user_string()} must return a mapping of its partition keys "
+                            f"{keys} to values; got {type(obj).__name__}"
+                            f"{' with keys ' + str(sorted(obj)) if isinstance(obj, Mapping) else ''}")
+        for key in keys:
+            path = self._path(context.asset_key, key)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_suffix(".tmp")
+            with tmp.open("wb") as fh:
+                pickle.dump(obj[key], fh, protocol=pickle.HIGHEST_PROTOCOL)
+            tmp.replace(path)  # a crash mid-write never leaves a truncated value behind
+
+    def load_input(self, context: dg.InputContext) -> dict:
+        values = {}
+        for key in self._keys(context):
+            path = self._path(context.asset_key, key)
+            if not path.exists():
+                raise FileNotFoundError(
+                    f"no stored value of {context.asset_key.to_user_string()} for partition {key} ({path}): "
+                    "materialize that partition of the upstream asset first")
+            with path.open("rb") as fh:
+                values[key] = pickle.load(fh)
+        return values
+
+
+class PartitionedPickleIOManagerFactory(dg.ConfigurableIOManagerFactory):
+    """`base_dir` defaults to `<instance storage>/values`."""
+
+    base_dir: str | None = None
+
+    def create_io_manager(self, context: dg.InitResourceContext) -> PartitionedPickleIOManager:
+        base = Path(self.base_dir) if self.base_dir else Path(context.instance.storage_directory()) / "values"
+        return PartitionedPickleIOManager(base)

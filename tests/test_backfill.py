@@ -1,0 +1,113 @@
+"""Single-run backfills: every city of a month in one run, in process, simulator over HTTP → DuckDB.
+
+The same partitions run one per run and as one range must publish the same scores; a partition failing its quality
+gate inside a range is not published while the other cities of the range are, and re-running it alone behaves as a
+normal run."""
+
+from __future__ import annotations
+
+import dagster as dg
+import pytest
+import sqlalchemy as sa
+from conftest import OPD_TEST_TOKEN, edited_project, fast_rest
+
+from kotacerdas.simulator import OpdSimulator, write_file_drops
+from pipelines.definitions import build_definitions
+from pipelines.partitions import backfill_ranges, build_city_month_partitions
+from pipelines.runner import run_backfill, run_partitions
+
+CITIES = ("19.71", "19.03")
+MONTH = "2025-03"
+SCORES = "SELECT city_code, period, level, code, score, maturity_level FROM index_scores ORDER BY 1, 2, 3, 4"
+
+
+def _env(mp, tmp, sim, project, name):
+    landing, raw = tmp / "landing", tmp / f"raw_{name}"
+    if not landing.exists():
+        write_file_drops(project, landing, list(CITIES), [MONTH], seed=42)
+    url = f"duckdb:///{tmp / f'{name}.duckdb'}"
+    for key, value in {"KOTACERDAS_OPD_API_URL": sim.url, "KOTACERDAS_OPD_API_TOKEN": OPD_TEST_TOKEN,
+                       "KOTACERDAS_LANDING_DIR": str(landing), "KOTACERDAS_RAW_DIR": str(raw),
+                       "KOTACERDAS_PII_KEY": "backfill-test", "KOTACERDAS_WAREHOUSE_URL": url}.items():
+        mp.setenv(key, value)
+    return sa.create_engine(url)
+
+
+def _rows(engine, sql):
+    with engine.connect() as conn:
+        return conn.exec_driver_sql(sql).all()
+
+
+@pytest.mark.parametrize("months", [("2025-03",), ("2025-01", "2025-02"), ("2025-01", "2025-02", "2025-03")])
+def test_backfill_ranges_group_along_the_smaller_dimension(opd_project, months):
+    """As Dagster's backfill daemon does: one run per month (all cities) or per city (all months), whichever
+    makes fewer runs — 514 cities × 12 months is 12 runs."""
+    partitions_def = build_city_month_partitions(opd_project)
+    wanted = {f"{c}|{m}" for c in CITIES for m in months}
+    ranges = backfill_ranges(partitions_def, [(c, m) for c in CITIES for m in months])
+    assert len(ranges) == min(len(CITIES), len(months))
+    covered = [set(partitions_def.get_partition_keys_in_range(r)) for r in ranges]
+    assert {len(c) for c in covered} == {max(len(CITIES), len(months))}
+    assert set().union(*covered) == wanted
+
+
+def test_one_range_run_publishes_what_one_run_per_partition_publishes(opd_project, tmp_path, monkeypatch):
+    project = edited_project(tmp_path, opd_project, edit_sources=fast_rest)
+    defs = build_definitions(project)
+    partitions = [(c, MONTH) for c in CITIES]
+    with OpdSimulator(project, seed=42, token=OPD_TEST_TOKEN) as sim:
+        per_partition = _env(monkeypatch, tmp_path, sim, project, "per_partition")
+        instance = dg.DagsterInstance.ephemeral()
+        singles = run_partitions(defs, partitions, instance=instance)
+        ranged = _env(monkeypatch, tmp_path, sim, project, "ranged")
+        backfill = run_backfill(defs, partitions, instance=dg.DagsterInstance.ephemeral())
+    assert all(o.success for o in singles) and len({o.run_id for o in singles}) == 2
+    assert [o.problems for o in backfill] == [(), ()]
+    assert len({o.run_id for o in backfill}) == 1  # both cities in one run
+    expected, got = _rows(per_partition, SCORES), _rows(ranged, SCORES)
+    assert len(expected) > 2 * 7 and got == expected
+    for table in ("indicator_values", "quarantine", "staged_service_requests"):
+        count = f"SELECT city_code, count(*) FROM {table} GROUP BY 1 ORDER BY 1"
+        assert _rows(ranged, count) == _rows(per_partition, count), table
+
+
+@pytest.fixture
+def blocked_city_backfill(opd_project, tmp_path, monkeypatch):
+    """A range run of 2025-03 where 19.03's service standard arrives as text (service_requests past 5 %)."""
+    project = edited_project(tmp_path, opd_project, edit_sources=fast_rest)
+    defs = build_definitions(project)
+    with OpdSimulator(project, seed=42, token=OPD_TEST_TOKEN) as sim:
+        sim.add_fault("opd_api_service_requests:wrong_type:field=standar_hari,to=text,city=19.03,opd=DISDUKCAPIL")
+        engine = _env(monkeypatch, tmp_path, sim, project, "blocked")
+        instance = dg.DagsterInstance.ephemeral()
+        outcomes = run_backfill(defs, [(c, MONTH) for c in CITIES], instance=instance)
+        yield defs, instance, engine, {o.city: o for o in outcomes}, sim
+
+
+def test_a_blocked_city_does_not_stop_the_other_cities_of_its_run(blocked_city_backfill):
+    _, instance, engine, outcomes, _ = blocked_city_backfill
+    assert outcomes["19.71"].success and outcomes["19.71"].problems == ()
+    assert not outcomes["19.03"].success
+    assert any("error_rules_within_threshold" in p for p in outcomes["19.03"].problems)
+    # scores only for the passing city; rejected rows for both (stewards see why 19.03 was blocked)
+    assert _rows(engine, "SELECT DISTINCT city_code FROM index_scores") == [("19.71",)]
+    assert {c for (c,) in _rows(engine, "SELECT DISTINCT city_code FROM quarantine")} == {"19.71", "19.03"}
+    # the folded check names the failing partition; in a range it warns instead of blocking the range
+    run_id = outcomes["19.03"].run_id
+    evaluations = [e.dagster_event.event_specific_data for e in instance.all_logs(
+        run_id, of_type=dg.DagsterEventType.ASSET_CHECK_EVALUATION)]
+    gate = next(e for e in evaluations if e.check_name == "partition_within_error_threshold")
+    assert not gate.passed and gate.severity == dg.AssetCheckSeverity.WARN
+    assert gate.metadata["failed_partitions"].value == ["19.03|2025-03"]
+    assert "19.03 2025-03" in gate.description
+    # Dagster records a materialization of every asset for both partitions of the range
+    materialized = instance.get_materialized_partitions(dg.AssetKey("published_scores"))
+    assert materialized == {"19.71|2025-03", "19.03|2025-03"}
+
+
+def test_rerunning_the_blocked_city_alone_after_the_fix_publishes_it(blocked_city_backfill):
+    defs, instance, engine, _, sim = blocked_city_backfill
+    sim.clear_faults()
+    again = run_partitions(defs, [("19.03", MONTH)], instance=instance)
+    assert again[0].success, again[0].problems
+    assert {c for (c,) in _rows(engine, "SELECT DISTINCT city_code FROM index_scores")} == {"19.71", "19.03"}
