@@ -1,0 +1,198 @@
+"""Benchmark (not a test): a backfill launched the way a data engineer launches it — through the Dagster UI's
+GraphQL API against `dagster dev` (webserver + daemon) — for N cities × M months of the OPD simulator, and how
+many runs and how long it took.
+
+    .venv/bin/python bench/backfill_bench.py                       # 20 cities × 3 months (2025-01..03)
+    .venv/bin/python bench/backfill_bench.py --cities 50 --months 2025-01:2025-12
+
+The cities are the first N kabupaten/kota of the Kemendagri list (config/regions/); everything else (sources,
+methodology, quality rules) is the project's own config/, copied to a scratch folder together with a fresh
+DAGSTER_HOME (same dagster.yaml) and a DuckDB warehouse. The clock starts when the backfill is submitted and stops
+when the daemon marks it finished; the webserver's start-up is not counted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import requests
+import yaml
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from kotacerdas.config import ProjectConfig  # noqa: E402
+from kotacerdas.simulator import OpdSimulator, write_file_drops  # noqa: E402
+from kotacerdas.simulator.regions import default_regions_csv, load_regions  # noqa: E402
+
+FINISHED = {"COMPLETED", "COMPLETED_SUCCESS", "COMPLETED_FAILED", "FAILED", "CANCELED"}
+
+LAUNCH = """mutation($params: LaunchBackfillParams!) { launchPartitionBackfill(backfillParams: $params) {
+  __typename ... on LaunchBackfillSuccess { backfillId } ... on PythonError { message stack }
+  ... on InvalidSubsetError { message } ... on UnauthorizedError { message } } }"""
+STATUS = """query($id: String!) { partitionBackfillOrError(backfillId: $id) {
+  __typename ... on PartitionBackfill { status numPartitions startTime endTime
+    runs { runId status startTime endTime tags { key value } } error { message } }
+  ... on PythonError { message } } }"""
+ASSETS = """{ assetNodes { assetKey { path } isPartitioned } }"""
+
+
+@dataclass(frozen=True)
+class BackfillOutcome:
+    status: str
+    partitions: int
+    runs: list[dict]
+    seconds: float
+
+
+def scratch_project(root: Path, n_cities: int, first_month: str) -> ProjectConfig:
+    """A copy of config/ whose cities are the first n kabupaten/kota of the Kemendagri list."""
+    base = ProjectConfig(REPO / "config")
+    target = root / "config"
+    shutil.copytree(base.dir, target)
+    cities = load_regions(default_regions_csv(base))[:n_cities]
+    data = yaml.safe_load((target / "cities.yaml").read_text(encoding="utf-8"))
+    data["cities"] = [c.model_dump() for c in cities]
+    (target / "cities.yaml").write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    pipeline = yaml.safe_load((target / "pipeline.yaml").read_text(encoding="utf-8"))
+    pipeline["first_month"] = first_month
+    (target / "pipeline.yaml").write_text(yaml.safe_dump(pipeline, sort_keys=False), encoding="utf-8")
+    return ProjectConfig(target)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class DagsterDev:
+    """`dagster dev` (webserver + daemon) on this code location, in its own process group."""
+
+    def __init__(self, env: dict[str, str], log: Path):
+        self.port = _free_port()
+        self.url = f"http://127.0.0.1:{self.port}/graphql"
+        self._log = log.open("wb")
+        dagster = Path(sys.executable).with_name("dagster")
+        self.proc = subprocess.Popen(
+            [str(dagster), "dev", "-w", str(REPO / "workspace.yaml"), "-p", str(self.port)],
+            cwd=REPO, env=env, stdout=self._log, stderr=subprocess.STDOUT, start_new_session=True)
+
+    def query(self, query: str, variables: dict | None = None) -> dict:
+        response = requests.post(self.url, json={"query": query, "variables": variables or {}}, timeout=60)
+        response.raise_for_status()
+        body = response.json()
+        if body.get("errors"):
+            raise RuntimeError(f"GraphQL error: {body['errors']}")
+        return body["data"]
+
+    def wait_ready(self, timeout: float = 180) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"dagster dev exited with {self.proc.returncode}; see {self._log.name}")
+            try:
+                if self.query(ASSETS)["assetNodes"]:
+                    return
+            except (requests.ConnectionError, requests.HTTPError, RuntimeError):
+                pass
+            time.sleep(1)
+        raise TimeoutError(f"dagster dev not ready after {timeout} s; see {self._log.name}")
+
+    def backfill(self, partition_keys: list[str], timeout: float = 3600) -> BackfillOutcome:
+        assets = [n["assetKey"] for n in self.query(ASSETS)["assetNodes"] if n["isPartitioned"]]
+        params = {"partitionNames": partition_keys, "assetSelection": assets, "fromFailure": False,
+                  "title": f"bench: {len(partition_keys)} partitions"}
+        started = time.monotonic()
+        launched = self.query(LAUNCH, {"params": params})["launchPartitionBackfill"]
+        if launched["__typename"] != "LaunchBackfillSuccess":
+            raise RuntimeError(f"backfill not launched: {launched}")
+        backfill_id = launched["backfillId"]
+        while time.monotonic() - started < timeout:
+            state = self.query(STATUS, {"id": backfill_id})["partitionBackfillOrError"]
+            if state["status"] in FINISHED:
+                return BackfillOutcome(state["status"], state["numPartitions"], state["runs"],
+                                       time.monotonic() - started)
+            time.sleep(2)
+        raise TimeoutError(f"backfill {backfill_id} not finished after {timeout} s")
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGTERM)  # the webserver, the daemon and their code servers
+            try:
+                self.proc.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+        self._log.close()
+
+
+def run_backfill_bench(root: Path, n_cities: int, months: list[str], seed: int = 42) -> BackfillOutcome:
+    """Everything in `root`: config, DAGSTER_HOME, landing and raw zones, warehouse.duckdb, dagster_dev.log."""
+    project = scratch_project(root, n_cities, months[0])
+    home = root / "dagster_home"
+    home.mkdir()
+    shutil.copy(REPO / "dagster_home" / "dagster.yaml", home / "dagster.yaml")
+    token = secrets.token_urlsafe(24)
+    cities = [c.code for c in project.cities.cities]
+    with OpdSimulator(project, seed=seed, token=token) as sim:
+        write_file_drops(project, root / "landing", cities, months, seed=seed)
+        env = {**os.environ, "DAGSTER_HOME": str(home), "KOTACERDAS_CONFIG_DIR": str(project.dir),
+               "KOTACERDAS_OPD_API_URL": sim.url, "KOTACERDAS_OPD_API_TOKEN": token,
+               "KOTACERDAS_LANDING_DIR": str(root / "landing"), "KOTACERDAS_RAW_DIR": str(root / "raw"),
+               "KOTACERDAS_WAREHOUSE_URL": f"duckdb:///{root / 'warehouse.duckdb'}",
+               "KOTACERDAS_PII_KEY": secrets.token_hex(16)}
+        env.pop("KOTACERDAS_EXECUTOR", None)
+        dev = DagsterDev(env, root / "dagster_dev.log")
+        try:
+            dev.wait_ready()
+            return dev.backfill([f"{c}|{m}" for c in cities for m in months])
+        finally:
+            dev.stop()
+
+
+def _month_range(spec: str) -> list[str]:
+    import pandas as pd
+
+    start, _, end = spec.partition(":")
+    return [str(p) for p in pd.period_range(start, end or start, freq="M")]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--cities", type=int, default=20)
+    parser.add_argument("--months", default="2025-01:2025-03", help="YYYY-MM:YYYY-MM")
+    parser.add_argument("--keep", action="store_true", help="keep the scratch folder (logs, warehouse)")
+    args = parser.parse_args()
+    months = _month_range(args.months)
+    root = Path(tempfile.mkdtemp(prefix="kc_backfill_bench_"))
+    try:
+        outcome = run_backfill_bench(root, args.cities, months)
+        statuses = sorted({r["status"] for r in outcome.runs})
+        print(f"backfill of {args.cities} cities × {len(months)} months = {outcome.partitions} partitions: "
+              f"{outcome.status} in {outcome.seconds:.1f} s with {len(outcome.runs)} runs ({', '.join(statuses)})")
+        for run in sorted(outcome.runs, key=lambda r: r["startTime"] or 0):
+            tags = {t["key"]: t["value"] for t in run["tags"]}
+            span = (run["endTime"] or 0) - (run["startTime"] or 0)
+            print(f"  run {run['runId'][:8]} {run['status']:<8} {span:6.1f} s  "
+                  f"{tags.get('dagster/asset_partition_range_start')} … "
+                  f"{tags.get('dagster/asset_partition_range_end')}")
+    finally:
+        if args.keep:
+            print(f"scratch folder kept: {root}")
+        else:
+            shutil.rmtree(root, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
