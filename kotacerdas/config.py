@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import codecs
 import os
+import re
 from functools import cached_property
 from pathlib import Path
 from typing import Annotated, Any, Literal, TypeVar
@@ -123,6 +124,59 @@ class RestSource(_Strict):
         return self
 
 
+class Unpivot(_Strict):
+    """Wide to long: every header matching `columns` becomes one row per file row (like pandas `melt`)."""
+
+    columns: str = Field(description="regular expression matched against the whole of each header as written; "
+                                     "its named groups (?P<column>...) fill those canonical columns")
+    value: str = Field(description="the canonical column that receives the cell under each matching header")
+    empty_cells: Literal["skip", "keep"] = Field(
+        default="skip", description="skip: an empty cell gives no row (nothing was reported for it); keep: a row "
+                                    "with a missing value, which staging then judges")
+
+    @property
+    def pattern(self) -> re.Pattern[str]:
+        return re.compile(self.columns)  # re caches compiled patterns
+
+    @property
+    def targets(self) -> list[str]:
+        """The canonical columns the reshape fills: the named groups, then the value."""
+        return [*self.pattern.groupindex, self.value]
+
+
+def _check_unpivot(source: FileSource) -> None:
+    """The regex compiles, names canonical columns, and gives each cell of a wide row its own key."""
+    spec = source.unpivot
+    if spec is None:
+        return
+    where = f"source {source.name!r}: unpivot.columns {spec.columns!r}"
+    try:
+        groups = list(spec.pattern.groupindex)
+    except re.error as exc:
+        raise ValueError(f"{where} is not a regular expression ({exc})") from None
+    example = "e.g. Capaian_Tahun_(?P<period>\\d{4})"
+    if not groups:
+        raise ValueError(f"{where} has no named group: name the part of the header that differs between the "
+                         f"columns, {example}, so that it fills a canonical column")
+    if spec.value in groups:
+        raise ValueError(f"source {source.name!r}: unpivot.value {spec.value!r} is also a named group of "
+                         "unpivot.columns")
+    mapped = (set(source.columns.values()) | set(source.constants)) & set(spec.targets)
+    if mapped:
+        raise ValueError(f"source {source.name!r}: {sorted(mapped)} would be filled both by unpivot and by "
+                         "`columns` or `constants`; keep one")
+    table = CANONICAL_TABLES.get(source.table)
+    if table is None:
+        return  # SourcesConfig names the unknown table
+    unknown = [c for c in spec.targets if c not in table.columns]
+    if unknown:
+        raise ValueError(f"source {source.name!r}: unpivot names {unknown}, which are not columns of table "
+                         f"{table.name!r}; expected some of {list(table.columns)}")
+    if not set(groups) & set(table.key):
+        raise ValueError(f"{where}: none of its named groups {groups} is a key column of {table.name!r} "
+                         f"{list(table.key)}, so the rows of one wide row would share a key; {example}")
+
+
 class FileSource(_Strict):
     name: str
     type: Literal["file"]
@@ -147,10 +201,13 @@ class FileSource(_Strict):
     region_codes: dict[str, Literal["kemendagri", "as_written"]] = Field(
         default_factory=dict, description="canonical column -> how to repair its region codes: `kemendagri` "
                                           "(3201.0 -> 32.01) or `as_written` (3201190006.0 -> 3201190006)")
+    unpivot: Unpivot | None = Field(default=None, description="reshape a wide file (one column per year, ...) "
+                                                              "into rows, before `columns` maps the other headers")
 
     @model_validator(mode="after")
     def _check(self) -> FileSource:
         _check_columns(self.columns, self.optional_columns)
+        _check_unpivot(self)
         if len(self.separator) != 1 and self.separator != "auto":
             raise ValueError(f"separator must be one character or `auto`, got {self.separator!r}")
         if self.encoding != "auto":

@@ -170,9 +170,9 @@ def run_quality_gate(project: ProjectConfig, table: CanonicalTable, staged: Stag
 
     settings = load_quality_settings(project.dir)
     suite = load_suite(table, project)
-    # A row can fail several rules: count rows by their lineage, not quarantine entries.
-    staging_rejected = len(staged.rejected[["_raw_file", "_raw_row"]].drop_duplicates())
-    input_rows = len(staged.frame) + staging_rejected
+    # A row can fail several rules, and the rows of an unpivoted wide row share their lineage: staging counts.
+    staging_rejected = staged.rejected_rows
+    input_rows = staged.input_rows
     history = {}
     if suite.volume is not None and raw_dir is not None:
         history = delivered_rows_history(project, raw_dir, table.name, city, month, suite.volume.history_months)

@@ -44,6 +44,11 @@ class _Invalid(ValueError):
 class StagingResult:
     frame: pd.DataFrame  # canonical columns and dtypes (+ lineage), personal data pseudonymised
     rejected: pd.DataFrame  # QUARANTINE_COLUMNS; one row per failed rule
+    input_rows: int  # rows given to staging; an unpivoted file gives several per raw row, so count, not lineage
+
+    @property
+    def rejected_rows(self) -> int:
+        return self.input_rows - len(self.frame)
 
 
 def _missing(value: object) -> bool:
@@ -238,4 +243,4 @@ def stage_table(table: CanonicalTable, frame: pd.DataFrame, *, city: str, month:
     else:
         rejected = empty_quarantine()
     # NIK, phone numbers and e-mail addresses in any other column (free text, ids, rejected values) too.
-    return StagingResult(*scrub_staged(out, rejected, table, city=city, month=month, key=pii_key))
+    return StagingResult(*scrub_staged(out, rejected, table, city=city, month=month, key=pii_key), input_rows=n)

@@ -266,6 +266,7 @@ def test_real_region_codes_are_checked_against_the_kemendagri_list(opd_project):
                            nrows=3)
     kecamatan = frame.head(3).assign(city_code=villages["kemendagri_kode_kecamatan"].tolist())
     frame = pd.concat([frame, kecamatan], ignore_index=True)
+    frame["_raw_row"] = range(1, len(frame) + 1)  # the three made-up rows get rows of their own: 28, 29, 30
     frame["indicator_code"] = [f"X{i}" for i in range(len(frame))]  # unique keys; the code rule fails too
     _, gate = _gate_frame(opd_project, frame, CITY, MONTH)
     q = gate.quarantine

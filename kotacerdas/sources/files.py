@@ -2,9 +2,9 @@
 
 Files are read whole or not at all: a row with the wrong number of fields, a header that cannot be mapped or
 bytes that are not text raise a SourceError naming the file (and line) and what to do, so nothing is ever
-half-loaded. Values stay as delivered (text, or the numbers of a workbook or JSON; staging types them) after the
-unambiguous repairs of `cleaning`: decimal
-comma / thousands dot, Excel date serials, float-mangled region codes, months however Excel wrote them.
+half-loaded. A wide file (one column per year) is first reshaped to rows (`unpivot`). Values stay as delivered
+(text, or the numbers of a workbook or JSON; staging types them) after the unambiguous repairs of `cleaning`:
+decimal comma / thousands dot, Excel date serials, float-mangled region codes, months however Excel wrote them.
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ from kotacerdas.sources.cleaning import (
     normalise_period,
     repair_region_code,
 )
+from kotacerdas.sources.unpivot import unpivot
 
 __all__ = ["decode_text", "file_format", "normalise_decimal", "read_file_drop", "sniff_separator"]
 
@@ -238,16 +239,22 @@ def read_file_drop(source: FileSource, path: Path, content: bytes | None = None,
                    city: str | None = None, opd: str | None = None, month: str | None = None) -> pd.DataFrame:
     """Parse one file drop into canonical column names; cells as delivered (empty cell -> NA) after repairs.
 
-    Raises SourceError naming the file for anything that keeps the whole file from being read.
+    `_raw_row` is the 1-based data row of the file each row came from (shared by the rows of an unpivoted
+    wide row). Raises SourceError naming the file for anything that keeps the whole file from being read.
     """
     data = path.read_bytes() if content is None else content
     where = str(path)
     fmt = file_format(source, path)
     reader = {"csv": _read_csv, "xlsx": _read_xlsx, "json": _read_json}[fmt]
     header, body = reader(source, data, where)
+    raw_rows = list(range(1, len(body) + 1))
+    filled: dict[str, list[object]] = {}
+    if source.unpivot is not None:  # wide -> long first, so that cleaning below treats both shapes alike
+        long = unpivot(source, header, body, where)
+        header, body, raw_rows, filled = long.header, long.body, long.raw_rows, long.filled
     index = _map_headers(source, [str(h) for h in header], where)
     table = get_table(source.table)
-    columns = {c: [row[i] for row in body] for c, i in index.items()}
+    columns = {c: [row[i] for row in body] for c, i in index.items()} | filled
     for column, template in source.constants.items():
         value = template.format(city=city or "", opd=opd or "", month=month or "")
         columns[column] = [value] * len(body)
@@ -263,4 +270,5 @@ def read_file_drop(source: FileSource, path: Path, content: bytes | None = None,
             values = [normalise_period(v) for v in values]
         columns[column] = values
     frame = pd.DataFrame({c: pd.Series(columns[c], dtype=object) for c in columns}, index=range(len(body)))
+    frame["_raw_row"] = pd.Series(raw_rows, dtype=object)
     return frame.astype(object)

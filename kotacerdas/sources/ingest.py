@@ -109,10 +109,12 @@ def _file_records(source: FileSource, table: CanonicalTable, content: bytes, nam
 
 
 def _frame_records(table: CanonicalTable, frame: pd.DataFrame, relpath: str) -> list[dict]:
+    """Records of a parsed file; `_raw_row` stays the file's row (an unpivoted wide row gives several records)."""
     records = []
-    for i, rec in enumerate(frame.to_dict(orient="records"), start=1):
+    for rec in frame.to_dict(orient="records"):
+        raw_row = rec["_raw_row"]
         rec = {c: (None if _missing(rec.get(c)) else rec.get(c)) for c in table.columns if c in rec}
-        rec["_raw_file"], rec["_raw_row"] = relpath, i
+        rec["_raw_file"], rec["_raw_row"] = relpath, raw_row
         records.append(rec)
     return records
 
