@@ -54,7 +54,8 @@ PER_PARTITION_HELP = ("one Dagster run per city × month (as the schedule and se
                       "per month or per city (as a single-run backfill in the UI groups them)")
 
 
-def _run_with_progress(cities: list[str], months: list[str], per_partition: bool = False):
+def _run_with_progress(cities: list[str], months: list[str], per_partition: bool = False, replay: bool = False):
+    from assets.ingest import REPLAY_TAG
     from pipelines.definitions import defs
     from pipelines.runner import local_instance, run_backfill, run_partitions
 
@@ -70,7 +71,8 @@ def _run_with_progress(cities: list[str], months: list[str], per_partition: bool
             progress.advance(task)
 
         runner = run_partitions if per_partition else run_backfill
-        return runner(defs, partitions, instance=instance, on_done=done, log_level="WARNING")
+        return runner(defs, partitions, instance=instance, on_done=done, log_level="WARNING",
+                      tags={REPLAY_TAG: "true"} if replay else None)
 
 
 def _print_outcomes(outcomes) -> None:
@@ -143,11 +145,12 @@ def run(
     months: Annotated[str, typer.Option(help="YYYY-MM:YYYY-MM")],
     city: Annotated[list[str] | None, typer.Option(help="city code (repeatable); default all")] = None,
     per_partition: Annotated[bool, typer.Option(help=PER_PARTITION_HELP)] = False,
+    replay: Annotated[bool, typer.Option(help="rebuild from the raw zone without calling any source")] = False,
 ) -> None:
     """Run (or backfill) the pipeline against the sources configured in config/sources.yaml (no simulator)."""
     project = ProjectConfig()
     cities, periods = _cities(project, city), month_range(months)
-    outcomes = _run_with_progress(cities, periods, per_partition)
+    outcomes = _run_with_progress(cities, periods, per_partition, replay)
     print_scorecard(cities, periods)
     _print_outcomes(outcomes)
     if not all(o.success for o in outcomes):

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -68,6 +68,7 @@ def run_partitions(
     instance: dg.DagsterInstance | None = None,
     on_done: Callable[[PartitionOutcome], None] | None = None,
     log_level: str = "INFO",
+    tags: Mapping[str, str] | None = None,
 ) -> list[PartitionOutcome]:
     """Materialize every asset of each partition; a failing partition does not stop the others."""
     job = defs.resolve_job_def(MONTHLY_JOB)
@@ -75,7 +76,7 @@ def run_partitions(
     for city, month in partitions:
         result = job.execute_in_process(
             partition_key=str(city_month_key(city, month)), instance=instance, raise_on_error=False,
-            run_config=_run_config(log_level), tags={"kotacerdas/trigger": "cli"},
+            run_config=_run_config(log_level), tags={"kotacerdas/trigger": "cli", **(tags or {})},
         )
         problems = _problems(result)
         outcome = PartitionOutcome(city, month, result.run_id, result.success and not problems, problems)
@@ -92,6 +93,7 @@ def run_backfill(
     instance: dg.DagsterInstance | None = None,
     on_done: Callable[[PartitionOutcome], None] | None = None,
     log_level: str = "INFO",
+    tags: Mapping[str, str] | None = None,
 ) -> list[PartitionOutcome]:
     """Materialize the partitions in as few runs as Dagster's single-run backfill would make (every city of a
     month in one run); a partition failing its quality gate is not published, the others of its run are."""
@@ -101,7 +103,7 @@ def run_backfill(
     for key_range in backfill_ranges(partitions_def, partitions):
         result = job.execute_in_process(
             instance=instance, raise_on_error=False, run_config=_run_config(log_level),
-            tags=range_tags(key_range) | {"kotacerdas/trigger": "cli-backfill"},
+            tags=range_tags(key_range) | {"kotacerdas/trigger": "cli-backfill", **(tags or {})},
         )
         for key in partitions_def.get_partition_keys_in_range(key_range):
             dims = partitions_def.get_partition_key_from_str(key).keys_by_dimension

@@ -111,3 +111,28 @@ def test_rerunning_the_blocked_city_alone_after_the_fix_publishes_it(blocked_cit
     again = run_partitions(defs, [("19.03", MONTH)], instance=instance)
     assert again[0].success, again[0].problems
     assert {c for (c,) in _rows(engine, "SELECT DISTINCT city_code FROM index_scores")} == {"19.71", "19.03"}
+
+
+def test_a_run_tagged_replay_rebuilds_from_the_raw_zone_without_any_source(opd_project, tmp_path, monkeypatch):
+    from assets.ingest import REPLAY_TAG
+
+    project = edited_project(tmp_path, opd_project, edit_sources=fast_rest)
+    defs = build_definitions(project)
+    instance = dg.DagsterInstance.ephemeral()
+    counts = "SELECT city_code, count(*) FROM staged_service_requests GROUP BY 1 ORDER BY 1"
+    with OpdSimulator(project, seed=42, token=OPD_TEST_TOKEN) as sim:
+        engine = _env(monkeypatch, tmp_path, sim, project, "replay")
+        first = run_backfill(defs, [(c, MONTH) for c in CITIES], instance=instance)
+        before = _rows(engine, counts), _rows(engine, SCORES)
+    assert all(o.success for o in first)
+    # the OPD systems are gone now: a normal run cannot reach them (its REST rows are missing, the failures
+    # published for the stewards), a replay does not need them
+    run_partitions(defs, [("19.71", MONTH)], instance=instance)
+    assert _rows(engine, counts) != before[0]
+    assert _rows(engine, "SELECT count(*) FROM ingest_failures WHERE city_code = '19.71'")[0][0] > 0
+    replayed = run_backfill(defs, [(c, MONTH) for c in CITIES], instance=instance, tags={REPLAY_TAG: "true"})
+    assert [o.problems for o in replayed] == [(), ()]
+    assert (_rows(engine, counts), _rows(engine, SCORES)) == before
+    assert _rows(engine, "SELECT count(*) FROM ingest_failures")[0][0] == 0
+    run = instance.get_run_by_id(replayed[0].run_id)
+    assert run.tags[REPLAY_TAG] == "true"
