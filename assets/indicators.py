@@ -7,7 +7,7 @@ from assets.partitioned import fold_metadata
 from kotacerdas.gate import GateResult
 from kotacerdas.indicators.catalog import load_catalog
 from kotacerdas.indicators.compute import compute_indicators
-from kotacerdas.schemas import CANONICAL_TABLES
+from kotacerdas.schemas import MONTHLY_TABLES
 from pipelines.partitions import partitions_of
 from pipelines.resources import ProjectResource
 
@@ -17,7 +17,7 @@ def build_indicator_asset(partitions_def: dg.PartitionsDefinition) -> dg.AssetsD
         name="indicator_values",
         group_name="indicators",
         partitions_def=partitions_def,
-        ins={t: dg.AssetIn(t) for t in CANONICAL_TABLES},
+        ins={t: dg.AssetIn(t) for t in MONTHLY_TABLES},
         deps=["quarantine"],  # runs only after the partition passed its quality gate (blocking check)
         kinds={"python", "pandas"},
         description="One value per catalog indicator (config/indicators.yaml), unrounded, with the rows used.",

@@ -12,7 +12,7 @@ from assets.quality import check_result, error_check_spec, partitioned_check
 from kotacerdas.gate import GateResult
 from kotacerdas.indicators.catalog import load_catalog
 from kotacerdas.privacy import scrub_published_text
-from kotacerdas.schemas import CANONICAL_TABLES
+from kotacerdas.schemas import MONTHLY_TABLES
 from kotacerdas.sources.ingest import IngestResult
 from kotacerdas.timeliness import opd_timeliness
 from kotacerdas.warehouse.frames import ingest_log_frames, partition_quality_frames, table_quality
@@ -27,19 +27,19 @@ WRITER_POOL = "warehouse_writer"
 
 
 def _expected_opds(project: ProjectResource) -> dict[str, list[str]]:
-    return {t: [o.code for o in project.project.cities.opds_for(t)] for t in CANONICAL_TABLES}
+    return {t: [o.code for o in project.project.cities.opds_for(t)] for t in MONTHLY_TABLES}
 
 
 def build_quarantine_asset(partitions_def: dg.PartitionsDefinition) -> dg.AssetsDefinition:
-    ins = {f"{t}_gate": dg.AssetIn(t) for t in CANONICAL_TABLES}
-    ins |= {f"{t}_raw": dg.AssetIn(f"{t}_raw") for t in CANONICAL_TABLES}
+    ins = {f"{t}_gate": dg.AssetIn(t) for t in MONTHLY_TABLES}
+    ins |= {f"{t}_raw": dg.AssetIn(f"{t}_raw") for t in MONTHLY_TABLES}
     gate_check = partitioned_check(
         "partition_within_error_threshold", asset="quarantine", blocking=True, partitions_def=partitions_def,
         description="Blocks indicators and indices when a table's share of rejected rows passes the threshold "
                     "(config/pipeline.yaml: max_rejected_share).",
     )
     # Each table's blocking check is evaluated here, once its rejected rows are in the warehouse.
-    table_checks = [error_check_spec(t, partitions_def) for t in CANONICAL_TABLES.values()]
+    table_checks = [error_check_spec(t, partitions_def) for t in MONTHLY_TABLES.values()]
 
     # A multi-asset, so that it may carry checks of the tables it gates (what Dagster's dbt integration does for
     # source tests): the tables' blocking checks run after their rejected rows are published.
@@ -51,7 +51,7 @@ def build_quarantine_asset(partitions_def: dg.PartitionsDefinition) -> dg.Assets
                         "rule results and what each OPD delivered when (DHIS2-style timeliness: due, received, "
                         "on time, late, missing), published for OPD data stewards and evaluators (with the "
                         "dimensions from config/); gates the partition.",
-            deps=[*CANONICAL_TABLES, *(f"{t}_raw" for t in CANONICAL_TABLES)])],
+            deps=[*MONTHLY_TABLES, *(f"{t}_raw" for t in MONTHLY_TABLES)])],
         partitions_def=partitions_def,
         ins=ins,
         pool=WRITER_POOL,
@@ -65,8 +65,8 @@ def build_quarantine_asset(partitions_def: dg.PartitionsDefinition) -> dg.Assets
         try:
             reference = load_reference_data(engine, project.project)
             for part in partitions_of(context):
-                gates: list[GateResult] = [inputs[f"{t}_gate"][part.key] for t in CANONICAL_TABLES]
-                ingests: list[IngestResult] = [inputs[f"{t}_raw"][part.key] for t in CANONICAL_TABLES]
+                gates: list[GateResult] = [inputs[f"{t}_gate"][part.key] for t in MONTHLY_TABLES]
+                ingests: list[IngestResult] = [inputs[f"{t}_raw"][part.key] for t in MONTHLY_TABLES]
                 written = publish_partition(engine, part.city, part.month,
                                             _quarantine_frames(project, gates, ingests, part.city, part.month),
                                             run_id=context.run.run_id)
@@ -106,8 +106,8 @@ def _partition_gate_check(gates: list[GateResult]) -> dg.AssetCheckResult:
 
 def build_scores_publish_asset(partitions_def: dg.PartitionsDefinition) -> dg.AssetsDefinition:
     ins = {"indicator_values": dg.AssetIn("indicator_values"), "maturity_scores": dg.AssetIn("maturity_scores")}
-    ins |= {f"{t}_gate": dg.AssetIn(t) for t in CANONICAL_TABLES}
-    ins |= {f"{t}_raw": dg.AssetIn(f"{t}_raw") for t in CANONICAL_TABLES}
+    ins |= {f"{t}_gate": dg.AssetIn(t) for t in MONTHLY_TABLES}
+    ins |= {f"{t}_raw": dg.AssetIn(f"{t}_raw") for t in MONTHLY_TABLES}
 
     @dg.asset(
         name="published_scores",
@@ -132,8 +132,8 @@ def build_scores_publish_asset(partitions_def: dg.PartitionsDefinition) -> dg.As
                     context.log.warning(f"{part}: not published, the partition failed its quality gate")
                     metadata[part] = {"published": 0}
                     continue
-                gates: list[GateResult] = [inputs[f"{t}_gate"][part.key] for t in CANONICAL_TABLES]
-                ingests: list[IngestResult] = [inputs[f"{t}_raw"][part.key] for t in CANONICAL_TABLES]
+                gates: list[GateResult] = [inputs[f"{t}_gate"][part.key] for t in MONTHLY_TABLES]
+                ingests: list[IngestResult] = [inputs[f"{t}_raw"][part.key] for t in MONTHLY_TABLES]
                 frames = _score_frames(project, catalog, gates, ingests, indicator_values[part.key],
                                        maturity_scores[part.key], part.city, part.month)
                 written = publish_partition(engine, part.city, part.month, frames, run_id=context.run.run_id)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import codecs
 import os
 import re
+import string
 from functools import cached_property
 from pathlib import Path
 from typing import Annotated, Any, Literal, TypeVar
@@ -13,6 +14,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from kotacerdas.errors import ConfigError
+from kotacerdas.periods import TEMPLATE_FIELDS
 from kotacerdas.schemas import CANONICAL_TABLES
 
 DEFAULT_CONFIG_DIR = Path(__file__).resolve().parent.parent / "config"
@@ -78,6 +80,17 @@ class CitiesConfig(_Strict):
     def opds_for(self, dataset: str) -> list[Opd]:
         return [o for o in self.opds if dataset in o.datasets]
 
+    @model_validator(mode="after")
+    def _one_reporter_per_city_table(self) -> CitiesConfig:
+        # A table without opd_code (SPBE, Kominfo evaluation) holds one report per city: a second OPD listing
+        # it would fetch the same report twice.
+        for name, table in CANONICAL_TABLES.items():
+            reporters = [o.code for o in self.opds_for(name)]
+            if "opd_code" not in table.columns and len(reporters) > 1:
+                raise ValueError(f"{name} is reported once per city, but OPDs {reporters} list it in `datasets`; "
+                                 "keep it on the one OPD that reports it")
+        return self
+
 
 # --- sources -------------------------------------------------------------------------------------------
 
@@ -94,7 +107,7 @@ class RestSource(_Strict):
     type: Literal["rest"]
     table: str
     base_url: str = Field(description="URL, or ${ENV_VAR} to read it from the environment")
-    path: str = Field(description="path template with {city} {opd} {month}")
+    path: str = Field(description="path template with {city} {opd} and {month} (monthly tables) or {year}")
     pagination: Literal["page", "offset", "cursor"] = Field(
         default="page", description="page: ?page=&page_size= and `next_page`; offset: ?offset=&limit= and "
                                     "`total`; cursor: ?cursor=&limit= and `next_cursor`")
@@ -181,7 +194,8 @@ class FileSource(_Strict):
     name: str
     type: Literal["file"]
     table: str
-    pattern: str = Field(description="glob under the landing folder, with {city} {opd} {month}")
+    pattern: str = Field(description="glob under the landing folder, with {city} {opd} and {month} (monthly "
+                                     "tables) or {year}")
     format: Literal["auto", "csv", "xlsx", "json"] = Field(default="auto", description="auto: by file suffix")
     separator: str = Field(default=",", description="`,` `;` tab `|`, or `auto` (sniffed from the header)")
     decimal: Literal[".", ","] = "."
@@ -197,7 +211,7 @@ class FileSource(_Strict):
         default="error", description="what to do with a header that is not in `columns`")
     constants: dict[str, str] = Field(default_factory=dict,
                                       description="canonical column -> value for every row ({city} {opd} "
-                                                  "{month} allowed)")
+                                                  "{month} {year} allowed)")
     region_codes: dict[str, Literal["kemendagri", "as_written"]] = Field(
         default_factory=dict, description="canonical column -> how to repair its region codes: `kemendagri` "
                                           "(3201.0 -> 32.01) or `as_written` (3201190006.0 -> 3201190006)")
@@ -223,7 +237,8 @@ class SqlSource(_Strict):
     type: Literal["sql"]
     table: str
     url_env: str = Field(description="environment variable holding the SQLAlchemy URL (it has credentials)")
-    query: str = Field(description="SELECT with optional :city, :month, :opd, :month_start, :month_end")
+    query: str = Field(description="SELECT with optional :city, :opd and :month, :month_start, :month_end "
+                                   "(monthly tables) or :year, :year_start, :year_end")
     per_opd: bool = Field(default=False, description="run the query once per OPD delivering the table")
     chunk_size: int = Field(default=10_000, gt=0)
     columns: dict[str, str] = Field(default_factory=dict, description="result column -> canonical column")
@@ -236,6 +251,25 @@ class SqlSource(_Strict):
 
 
 Source = Annotated[RestSource | FileSource | SqlSource, Field(discriminator="type")]
+
+
+def _check_templates(source: RestSource | FileSource | SqlSource) -> None:
+    """A yearly table's source cannot name `{month}`; an unknown placeholder would fail every fetch."""
+    cadence = CANONICAL_TABLES[source.table].cadence
+    allowed = TEMPLATE_FIELDS[cadence]
+    templates = {"path": getattr(source, "path", None), "pattern": getattr(source, "pattern", None),
+                 **{f"constants.{k}": v for k, v in getattr(source, "constants", {}).items()}}
+    for where, template in templates.items():
+        if template is None:
+            continue
+        try:
+            names = {name for _, name, _, _ in string.Formatter().parse(template) if name is not None}
+        except ValueError as exc:
+            raise ValueError(f"source {source.name!r}: {where} {template!r} is not a valid template: {exc}") from None
+        unknown = sorted(names - set(allowed))
+        if unknown:
+            raise ValueError(f"source {source.name!r}: {where} uses {{{'}, {'.join(unknown)}}}, but table "
+                             f"{source.table!r} is {cadence}: use only {{{'}, {'.join(allowed)}}}")
 
 
 class SourcesConfig(_Strict):
@@ -256,6 +290,7 @@ class SourcesConfig(_Strict):
             if unknown:
                 raise ValueError(f"source {s.name!r}: {unknown} are not columns of table {s.table!r}; expected "
                                  f"some of {list(known)}")
+            _check_templates(s)
         return self
 
     def for_table(self, table: str) -> list[RestSource | FileSource | SqlSource]:
@@ -278,6 +313,11 @@ class PipelineConfig(_Strict):
     backfill_partitions_per_run: int | None = Field(
         default=None, ge=1, description="partitions one backfill run may take; none = every city of a month "
                                         "in one run (BackfillPolicy.single_run)")
+    # The regulators' methodologies the yearly tables are checked against (their parts, pillars, indicators).
+    spbe_methodology: str = Field(default="spbe-permenpanrb-59-2020",
+                                  description="SPBE methodology under config/methodologies/ (spbe_assessments)")
+    kominfo_methodology: str = Field(default="kominfo-evaluation-2024", description="Kominfo evaluation "
+                                     "methodology under config/methodologies/ (evaluation_scores)")
 
     @model_validator(mode="after")
     def _deadline_after_schedule(self) -> PipelineConfig:

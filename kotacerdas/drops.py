@@ -1,4 +1,8 @@
-"""Find OPD file drops in the landing folder and place each file in its (city, OPD, month) partition."""
+"""Find OPD file drops in the landing folder and place each file in its (city, OPD, period) partition.
+
+A scan looks at the file sources of one cadence: monthly (the default, what the monthly file-drop sensor runs)
+or yearly; files of the other cadence's sources belong to another job and are left out, not reported.
+"""
 
 from __future__ import annotations
 
@@ -8,8 +12,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from kotacerdas.config import FileSource, ProjectConfig
+from kotacerdas.schemas import Cadence, get_table
 
-_FIELDS = {"city": r"\d{2}\.\d{2}", "opd": r"[A-Z][A-Z0-9_-]*", "month": r"\d{4}-(?:0[1-9]|1[0-2])"}
+_FIELDS = {"city": r"\d{2}\.\d{2}", "opd": r"[A-Z][A-Z0-9_-]*", "month": r"\d{4}-(?:0[1-9]|1[0-2])",
+           "year": r"\d{4}"}
 
 
 @dataclass(frozen=True)
@@ -21,8 +27,13 @@ class DroppedFile:
     source: str | None = None  # the file source whose pattern it matches; None when unplaceable
     city: str | None = None
     opd: str | None = None
-    month: str | None = None
+    period: str | None = None  # YYYY-MM, or YYYY in a scan of the yearly sources
     problem: str | None = None  # why it cannot be placed
+
+    @property
+    def month(self) -> str | None:
+        """The partition of a monthly scan (what the monthly sensor requests runs for)."""
+        return self.period
 
     @property
     def fingerprint(self) -> str:
@@ -33,7 +44,7 @@ class DroppedFile:
 def pattern_regex(pattern: str) -> re.Pattern[str]:
     """`{city}/{opd}/capaian_indikator_{month}.csv` → a regex with named groups; glob `*` still works."""
     out, pos = [], 0
-    for match in re.finditer(r"\{(city|opd|month)\}", pattern):
+    for match in re.finditer(r"\{(city|opd|month|year)\}", pattern):
         out.append(fnmatch.translate(pattern[pos:match.start()]).removeprefix("(?s:").removesuffix(r")\Z"))
         out.append(f"(?P<{match.group(1)}>{_FIELDS[match.group(1)]})")
         pos = match.end()
@@ -41,10 +52,12 @@ def pattern_regex(pattern: str) -> re.Pattern[str]:
     return re.compile("^" + "".join(out) + "$")
 
 
-def scan_landing(project: ProjectConfig, landing_dir: Path) -> list[DroppedFile]:
-    """Every file under the landing folder, placed by the first file source whose pattern it matches."""
-    sources = [s for s in project.sources.sources if isinstance(s, FileSource)]
-    regexes = [(s, pattern_regex(s.pattern)) for s in sources]
+def scan_landing(project: ProjectConfig, landing_dir: Path, cadence: Cadence = "monthly") -> list[DroppedFile]:
+    """Every file under the landing folder, placed by the first file source whose pattern it matches; files of
+    the sources of tables of the other cadence are left out."""
+    every = [s for s in project.sources.sources if isinstance(s, FileSource)]
+    regexes = [(s, pattern_regex(s.pattern)) for s in every]
+    sources = [s for s in every if get_table(s.table).cadence == cadence]
     cities = {c.code for c in project.cities.cities}
     files = []
     for path in sorted(p for p in landing_dir.rglob("*") if p.is_file()):
@@ -57,11 +70,15 @@ def scan_landing(project: ProjectConfig, landing_dir: Path) -> list[DroppedFile]
             files.append(DroppedFile(**base, problem=f"matches no file source pattern ({patterns})"))
             continue
         source, match = placed
-        city, opd, month = match.group("city"), match.group("opd"), match.group("month")
+        if source not in sources:
+            continue
+        fields = match.groupdict()
+        city, opd = fields.get("city"), fields.get("opd")
+        period = fields.get("month") or fields.get("year")
         problem = None
         if city not in cities:
             problem = f"city {city} is not in cities.yaml"
         elif opd not in {o.code for o in project.cities.opds_for(source.table)}:
             problem = f"OPD {opd} does not deliver {source.table} in cities.yaml"
-        files.append(DroppedFile(**base, source=source.name, city=city, opd=opd, month=month, problem=problem))
+        files.append(DroppedFile(**base, source=source.name, city=city, opd=opd, period=period, problem=problem))
     return files

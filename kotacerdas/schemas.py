@@ -7,8 +7,11 @@ indicators, warehouse) relies on these names and dtypes only.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Literal
 
 import pandas as pd
+
+Cadence = Literal["monthly", "yearly"]
 
 # Lineage columns carried by every staged row: which raw payload and which row in it.
 LINEAGE_COLUMNS: dict[str, str] = {"_raw_file": "string", "_raw_row": "Int64"}
@@ -23,8 +26,9 @@ class CanonicalTable:
     description: str
     columns: dict[str, str]  # column -> pandas dtype
     key: tuple[str, ...]
-    period_column: str  # the timestamp or period that places a row in a month partition
+    period_column: str  # the timestamp or period that places a row in its partition
     pii_columns: dict[str, str] = field(default_factory=dict)  # column -> PII kind
+    cadence: Cadence = "monthly"  # partitions: city × month (YYYY-MM) or city × year (YYYY)
 
     @property
     def all_columns(self) -> dict[str, str]:
@@ -106,30 +110,27 @@ INDICATOR_SUBMISSIONS = CanonicalTable(
     period_column="period",
 )
 
-CANONICAL_TABLES: dict[str, CanonicalTable] = {
-    t.name: t for t in (SERVICE_REQUESTS, COMPLAINTS, SATISFACTION_RESPONSES, INDICATOR_SUBMISSIONS)
-}
-
-
-# Tables the ingestion issue asks for whose consumers (quality suites, indicators) do not exist yet. They are kept
-# out of CANONICAL_TABLES on purpose: every table there gets Dagster assets and needs a GX suite. Move one over
-# when its suite in config/expectations/ exists.
+# The catalogue as an OPD's system shows it in a given month: re-read every month, so a service that goes online
+# (or changes its standard) is seen from the month it changed.
 SERVICE_CATALOGUE = CanonicalTable(
     name="service_catalogue",
-    description="A public service an OPD runs, with its service standard and whether it can be requested online.",
+    description="A public service an OPD runs, with its service standard and whether it can be requested online "
+                "(a monthly snapshot of the OPD's catalogue).",
     columns={
         "city_code": "string",
         "opd_code": "string",
         "service_code": "string",
         "service_name": "string",
-        "sla_days": "Int64",
-        "online": "boolean",
-        "valid_from": "string",  # YYYY-MM the entry applies from
+        "sla_days": "Int64",  # service standard (standar pelayanan), calendar days; service_requests carry it too
+        "online": "boolean",  # can be requested online
+        "as_of": "string",  # YYYY-MM: the month the catalogue was read
     },
-    key=("city_code", "opd_code", "service_code", "valid_from"),
-    period_column="valid_from",
+    key=("city_code", "opd_code", "service_code", "as_of"),
+    period_column="as_of",
 )
 
+# Per city, not per OPD: the Diskominfo reports the SPBE assessment. Domain and aspect follow from the indicator
+# number through the methodology (config/methodologies/spbe-*.yaml), so they are not stored twice.
 SPBE_ASSESSMENTS = CanonicalTable(
     name="spbe_assessments",
     description="One indicator of the SPBE (electronic government) self-assessment or evaluation: level 1-5.",
@@ -137,34 +138,41 @@ SPBE_ASSESSMENTS = CanonicalTable(
         "city_code": "string",
         "period": "string",  # YYYY of the assessment
         "indicator_number": "Int64",  # 1..47 (PermenPANRB 59/2020)
-        "domain": "string",
-        "aspect": "string",
         "level": "Int64",  # 1..5
         "assessor": "string",  # self | external
+        "evidence_ref": "string",  # the supporting document (bukti dukung)
     },
     key=("city_code", "period", "indicator_number", "assessor"),
     period_column="period",
+    cadence="yearly",
 )
 
+# Per city: the Bappeda reports the Kominfo evaluation. The parts and pillars are those of
+# config/methodologies/kominfo-evaluation-*.yaml (kotacerdas.regulators.kominfo_index).
 EVALUATION_SCORES = CanonicalTable(
     name="evaluation_scores",
-    description="A score of one part of the Kominfo smart-city evaluation (masterplan, quick wins, dimensions).",
+    description="A score of the Kominfo smart-city evaluation on the 1-5 scale: one of its five parts, or a pillar.",
     columns={
         "city_code": "string",
-        "period": "string",  # YYYY or YYYY-MM of the evaluation
-        "part": "string",  # e.g. masterplan | quick_win | dimension
-        "item": "string",  # the dimension or element scored ("" for the whole part)
-        "score": "float64",
-        "max_score": "float64",
-        "evaluator": "string",
+        "period": "string",  # YYYY of the evaluation
+        "part": "string",  # baseline | output | outcome | impact | quick_win | pillar
+        "item": "string",  # the pillar code for part `pillar`; empty for a whole part
+        "score": "float64",  # 1..5
+        "evaluator": "string",  # who scored it (Kominfo's evaluation team, or the region itself)
     },
     key=("city_code", "period", "part", "item"),
     period_column="period",
+    cadence="yearly",
 )
 
-PLANNED_TABLES: dict[str, CanonicalTable] = {
-    t.name: t for t in (SERVICE_CATALOGUE, SPBE_ASSESSMENTS, EVALUATION_SCORES)
+CANONICAL_TABLES: dict[str, CanonicalTable] = {
+    t.name: t for t in (SERVICE_REQUESTS, COMPLAINTS, SATISFACTION_RESPONSES, INDICATOR_SUBMISSIONS,
+                        SERVICE_CATALOGUE, SPBE_ASSESSMENTS, EVALUATION_SCORES)
 }
+# The monthly tables feed the city × month pipeline (assets, indicators, timeliness); the yearly ones are
+# partitioned by city × year.
+MONTHLY_TABLES: dict[str, CanonicalTable] = {n: t for n, t in CANONICAL_TABLES.items() if t.cadence == "monthly"}
+YEARLY_TABLES: dict[str, CanonicalTable] = {n: t for n, t in CANONICAL_TABLES.items() if t.cadence == "yearly"}
 
 
 def get_table(name: str) -> CanonicalTable:
@@ -184,7 +192,7 @@ def empty_frame(table: CanonicalTable) -> pd.DataFrame:
 QUARANTINE_COLUMNS: dict[str, str] = {
     "table_name": "string",
     "city_code": "string",
-    "period": "string",  # YYYY-MM partition the row arrived in
+    "period": "string",  # partition the row arrived in: YYYY-MM, or YYYY for a yearly table
     "rule": "string",  # e.g. "type:submitted_at" or a GX expectation id
     "severity": "string",  # error | warn
     "column_name": "string",

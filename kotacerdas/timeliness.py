@@ -20,7 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from kotacerdas.config import ProjectConfig, SqlSource, load_yaml_model
 from kotacerdas.errors import ConfigError
-from kotacerdas.schemas import CANONICAL_TABLES
+from kotacerdas.schemas import CANONICAL_TABLES, MONTHLY_TABLES
 from kotacerdas.sources.landing import read_fetches
 
 if TYPE_CHECKING:
@@ -144,7 +144,7 @@ def received_times(project: ProjectConfig, raw_dir: str | Path, table: str, city
 
     file_opd = {}
     for source in project.sources.for_table(table):
-        for fetch in read_fetches(raw_dir, source=source.name, city=city, month=month):
+        for fetch in read_fetches(raw_dir, source=source.name, city=city, period=month):
             opds = [fetch["opd"]]
             if isinstance(source, SqlSource) and not source.per_opd:  # one fetch for all OPDs: those in its rows
                 opds = sorted({str(o) for o in ingest.frame["opd_code"].dropna()} if ingest is not None else set())
@@ -165,8 +165,8 @@ def received_times(project: ProjectConfig, raw_dir: str | Path, table: str, city
 def opd_timeliness(project: ProjectConfig, raw_dir: str | Path, gates: Sequence[GateResult],
                    ingests: Sequence[IngestResult], *, city: str, month: str, now: datetime | None = None,
                    config: TimelinessConfig | None = None) -> pd.DataFrame:
-    """One row per OPD × canonical table of the partition (`TIMELINESS_COLUMNS`): every OPD expected to deliver
-    the table, and any other OPD that delivered it."""
+    """One row per OPD × monthly canonical table of the partition (`TIMELINESS_COLUMNS`): every OPD expected to
+    deliver the table, and any other OPD that delivered it."""
     config = config or load_timeliness_config(project)
     now_utc = pd.Timestamp(now or datetime.now(UTC))
     now_utc = (now_utc.tz_convert("UTC").tz_localize(None) if now_utc.tzinfo else now_utc).as_unit("us")
@@ -174,7 +174,7 @@ def opd_timeliness(project: ProjectConfig, raw_dir: str | Path, gates: Sequence[
     ingest_by_table = {r.table: r for r in ingests}
     gate_by_table = {g.table: g for g in gates}
     rows = []
-    for table in CANONICAL_TABLES:
+    for table in MONTHLY_TABLES:
         ingest, gate = ingest_by_table.get(table), gate_by_table.get(table)
         delivered_rows = _rows_by_opd(ingest.frame if ingest is not None else None)
         valid_rows = _rows_by_opd(gate.valid if gate is not None else None)

@@ -14,6 +14,7 @@ import dagster as dg
 
 from kotacerdas.config import RestSource
 from kotacerdas.errors import KotacerdasError
+from kotacerdas.schemas import MONTHLY_TABLES
 from kotacerdas.sources.probe import probe_rows
 from pipelines.partitions import TIMEZONE, city_month_key
 from pipelines.resources import ProjectResource
@@ -43,7 +44,7 @@ def build_source_poll_sensor(job) -> dg.SensorDefinition:
         checked_at = now.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S")
         changed: dict[tuple[str, str], list[str]] = {}
         problems = []
-        for source in (s for s in cfg.sources.sources if isinstance(s, RestSource)):
+        for source in (s for s in cfg.sources.sources if isinstance(s, RestSource) and s.table in MONTHLY_TABLES):
             for opd in cfg.cities.opds_for(source.table):
                 for city in (c.code for c in cfg.cities.cities):
                     for month in watched_months(now):

@@ -27,6 +27,17 @@ def test_definitions_load_with_stages_as_groups_and_city_month_partitions():
     assert "19.71|2025-01" in keys and "19.03|2025-12" in keys
 
 
+def test_monthly_tables_and_only_they_are_in_the_monthly_job():
+    from kotacerdas.schemas import MONTHLY_TABLES, YEARLY_TABLES
+    from pipelines.definitions import MONTHLY_JOB, defs
+
+    in_job = {k.to_user_string() for k in defs.resolve_job_def(MONTHLY_JOB).asset_layer.selected_asset_keys}
+    assert "service_catalogue" in MONTHLY_TABLES
+    for table in MONTHLY_TABLES:
+        assert {f"{table}_raw", f"{table}_staged", table} <= in_job, table
+    assert not any(key.startswith(table) for key in in_job for table in YEARLY_TABLES)
+
+
 def test_dg_check_defs_passes():
     dg_bin = Path(sys.executable).with_name("dg")
     proc = subprocess.run([str(dg_bin), "check", "defs"], cwd=REPO, capture_output=True, text=True, timeout=300)

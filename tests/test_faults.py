@@ -96,7 +96,7 @@ def test_permanent_fault_fails_only_that_source_partition(fault_project, sim, tm
     result = _ingest(fault_project, sim, tmp_path)
     assert fault.applied >= 1
     [failure] = result.failures
-    assert (failure.source, failure.table, failure.city, failure.opd, failure.month) == (
+    assert (failure.source, failure.table, failure.city, failure.opd, failure.period) == (
         SOURCE, "service_requests", CITY, "DINKES", MONTH)
     assert says in failure.message
     assert SOURCE in failure.message and f"kode_opd=DINKES&bulan={MONTH}" in failure.url

@@ -73,7 +73,7 @@ def test_rest_table_end_to_end(opd_project, opd_simulator, opd_env, tmp_path, ta
         assert meta["sha256"] == raw.sha256 and meta["rows"] == len(json.loads(content)["data"])
         assert meta["origin"].startswith(opd_env["KOTACERDAS_OPD_API_URL"])
         assert meta["fetched_at"].endswith("Z")
-    manifest = read_manifest(tmp_path / "raw", source=result.raw_files[0].source, city=CITY, month=MONTH)
+    manifest = read_manifest(tmp_path / "raw", source=result.raw_files[0].source, city=CITY, period=MONTH)
     assert {m["sha256"] for m in manifest} == {r.sha256 for r in result.raw_files}
     # Lineage points at the exact row of the exact payload.
     first_col = next(iter(get_table(table).columns))
@@ -99,7 +99,7 @@ def test_pages_are_followed_and_refetches_never_overwrite(opd_project, opd_simul
                           env=opd_env)
     assert not {r.relpath for r in first.raw_files} & {r.relpath for r in second.raw_files}
     assert all((raw_dir / r.relpath).is_file() for r in first.raw_files + second.raw_files)
-    manifest = read_manifest(raw_dir, source="opd_api_service_requests", city=CITY, month=MONTH)
+    manifest = read_manifest(raw_dir, source="opd_api_service_requests", city=CITY, period=MONTH)
     assert len(manifest) == len(first.raw_files) + len(second.raw_files)
 
 
@@ -118,7 +118,7 @@ def test_failing_source_is_reported_while_others_deliver(opd_project, opd_env, t
     opds = {o.code for o in project.cities.opds_for("complaints")}
     assert {f.opd for f in result.failures} == opds
     for f in result.failures:
-        assert (f.source, f.table, f.city, f.month) == ("lapor_mirror", "complaints", CITY, MONTH)
+        assert (f.source, f.table, f.city, f.period) == ("lapor_mirror", "complaints", CITY, MONTH)
         assert f.url.startswith(f"http://127.0.0.1:{port}/api/v1/pengaduan?kode_wilayah=19.71&kode_opd={f.opd}")
         assert "lapor_mirror" in str(f) and f.url in str(f) and f.hint
         assert OPD_TEST_TOKEN not in str(f)
@@ -172,14 +172,14 @@ def test_retries_on_503_and_429_then_succeeds(opd_project, tmp_path):
         env = {"KOTACERDAS_OPD_API_URL": sim.url}
         sim.fail_next(1, status=503)
         sim.fail_next(1, status=429, retry_after=0)
-        pages = list(fetch_pages(source, city=CITY, opd="DINKES", month=MONTH, env=env))
+        pages = list(fetch_pages(source, city=CITY, opd="DINKES", period=MONTH, env=env))
         assert sim.request_count == 3 and len(pages) == 1
         assert len(pages[0].rows) == len(sim.rows("complaints", CITY, "DINKES", MONTH))
         # More failures than retries: a SourceError naming the status and the URL.
         sim.fail_next(source.retries + 1, status=503, retry_after=0)
         fast = source.model_copy(update={"backoff_factor": 0.01})
         with pytest.raises(SourceError, match=r"kode_opd=DINKES.*HTTP 503 after 4 retries"):
-            list(fetch_pages(fast, city=CITY, opd="DINKES", month=MONTH, env=env))
+            list(fetch_pages(fast, city=CITY, opd="DINKES", period=MONTH, env=env))
 
 
 def test_pagination_loop_is_detected(opd_project, tmp_path):
@@ -188,7 +188,7 @@ def test_pagination_loop_is_detected(opd_project, tmp_path):
     with OpdSimulator(opd_project) as sim:
         sim.loop_pagination = True
         with pytest.raises(SourceError, match="pagination loop"):
-            list(fetch_pages(source, city=CITY, opd="DISDUKCAPIL", month=MONTH, env={"KOTACERDAS_OPD_API_URL":
+            list(fetch_pages(source, city=CITY, opd="DISDUKCAPIL", period=MONTH, env={"KOTACERDAS_OPD_API_URL":
                                                                                        sim.url}))
 
 
@@ -354,7 +354,7 @@ def test_incremental_pull_by_updated_since_watermark(opd_project, tmp_path):
                                 env=env)
 
         full = ingest()
-        fetches = read_fetches(raw, source="opd_api_service_requests", city=CITY, month=MONTH, opd="DLH")
+        fetches = read_fetches(raw, source="opd_api_service_requests", city=CITY, period=MONTH, opd="DLH")
         assert [f["mode"] for f in fetches] == ["full"] and fetches[0]["watermark"]
         dlh_rows = sim.rows("service_requests", CITY, "DLH", MONTH)
         assert fetches[0]["watermark"] == max(r["diperbarui_pada"] for r in dlh_rows)
@@ -362,7 +362,7 @@ def test_incremental_pull_by_updated_since_watermark(opd_project, tmp_path):
         again = ingest()
         assert again.failures == []
         pd.testing.assert_frame_equal(_staged(again)[0], _staged(full)[0])
-        latest = read_fetches(raw, source="opd_api_service_requests", city=CITY, month=MONTH, opd="DLH")[-1]
+        latest = read_fetches(raw, source="opd_api_service_requests", city=CITY, period=MONTH, opd="DLH")[-1]
         assert (latest["mode"], latest["rows"], latest["updated_since"]) == ("incremental", 0,
                                                                              fetches[0]["watermark"])
         # Three DLH requests get completed in the OPD system: only they are pulled, and they replace the old ones.
@@ -371,7 +371,7 @@ def test_incremental_pull_by_updated_since_watermark(opd_project, tmp_path):
         requests_before = sim.request_count
         updated = ingest()
         assert updated.failures == []
-        latest = read_fetches(raw, source="opd_api_service_requests", city=CITY, month=MONTH, opd="DLH")[-1]
+        latest = read_fetches(raw, source="opd_api_service_requests", city=CITY, period=MONTH, opd="DLH")[-1]
         assert (latest["rows"], latest["watermark"]) == (3, "2026-01-05T08:00:00")
         assert sim.request_count - requests_before == len(project.cities.opds_for("service_requests"))
         frame = updated.frame
@@ -480,7 +480,7 @@ def test_sql_query_parameters_are_checked(opd_project, tmp_path):
     source = SqlSource.model_validate({"name": "q", "type": "sql", "table": "complaints", "url_env": "X",
                                        "query": "SELECT * FROM t WHERE a = :city AND b = :kota"})
     with pytest.raises(ConfigError, match=r"unknown parameter\(s\) \['kota'\]"):
-        query_params(source, city=CITY, opd=None, month=MONTH)
+        query_params(source, city=CITY, opd=None, period=MONTH)
     with pytest.raises(ConfigError, match="per_opd"):
         query_params(source.model_copy(update={"query": "SELECT 1 WHERE :opd = 'x'"}), city=CITY, opd=None,
-                     month=MONTH)
+                     period=MONTH)

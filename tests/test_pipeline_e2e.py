@@ -53,6 +53,10 @@ def test_whole_graph_publishes_every_city_month_dimension_and_index(warehouse_ur
             "FROM index_scores WHERE level IN ('dimension', 'index')").all()
         quarantined = conn.exec_driver_sql("SELECT count(*) FROM quarantine").scalar_one()
         raw_files = conn.exec_driver_sql("SELECT count(*), count(DISTINCT sha256) FROM raw_files").one()
+        catalogue = conn.exec_driver_sql("SELECT city_code, period, count(*) FROM staged_service_catalogue "
+                                         "WHERE as_of = period GROUP BY city_code, period").all()
+        yearly = conn.exec_driver_sql("SELECT (SELECT count(*) FROM staged_spbe_assessments) + "
+                                      "(SELECT count(*) FROM staged_evaluation_scores)").scalar_one()
     # 6 dimensions + the index for each of the 4 partitions, all scored, all with a level 1-5
     assert len(scores) == len(PARTITIONS) * 7
     assert {(c, p) for c, p, *_ in scores} == set(PARTITIONS)
@@ -61,6 +65,9 @@ def test_whole_graph_publishes_every_city_month_dimension_and_index(warehouse_ur
     assert {v for *_, v in scores} == {"1.0.0"}
     assert quarantined > 0  # the simulator injects defective rows; they are kept, not lost
     assert raw_files[0] > 0 and raw_files[0] == raw_files[1]
+    # The monthly service catalogue flows through the monthly assets into the warehouse; the yearly tables do not.
+    services = sum(len(o.services) for o in opd_simulator.project.cities.opds_for("service_catalogue"))
+    assert sorted(catalogue) == sorted((c, m, services) for c, m in PARTITIONS) and yearly == 0
 
     # Re-materializing a partition replaces it: same row counts everywhere.
     before = _counts(engine)

@@ -268,7 +268,7 @@ def test_indicator_submissions_period_and_value():
 # --- edge cases -----------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("name", sorted(schemas.CANONICAL_TABLES))
+@pytest.mark.parametrize("name", sorted(schemas.MONTHLY_TABLES))
 def test_empty_frame_passes(name):
     table = schemas.get_table(name)
     result = validate_table(schemas.empty_frame(table), table, suite(name), city=CITY, month=MONTH)
@@ -278,6 +278,16 @@ def test_empty_frame_passes(name):
     failed = set(result.rules.loc[~result.rules["success"], "rule"])
     assert failed <= {"data_fresh"}  # no data is not fresh data: a warning, never a block
     assert result.rejected_share == 0.0 and result.passed(0.0)
+
+
+@pytest.mark.parametrize(("name", "completeness"), [("spbe_assessments", "every_indicator_assessed"),
+                                                    ("evaluation_scores", "every_part_scored")])
+def test_empty_yearly_assessment_blocks_as_incomplete(name, completeness):
+    """A regulator's index needs every indicator or part: an assessment without them blocks its city × year."""
+    table = schemas.get_table(name)
+    result = validate_table(schemas.empty_frame(table), table, suite(name), city=CITY, month="2024")
+    assert result.rejected.empty and set(result.rules.loc[~result.rules["success"], "rule"]) == {completeness}
+    assert result.failed_table_rules == (completeness,) and not result.passed(1.0)
 
 
 def test_table_level_failure_blocks_partition_not_rows():

@@ -62,9 +62,12 @@ def test_pagination_follows_next_page_to_the_total(opd_simulator):
 def test_field_names_are_the_source_side_names(opd_project, opd_simulator):
     sources = yaml.safe_load((opd_project.dir / "sources.yaml").read_text())["sources"]
     for src in (s for s in sources if s["type"] == "rest"):
-        path = src["path"].split("?")[0]
+        path, query = src["path"].split("?")
         opd = opd_project.cities.opds_for(src["table"])[0].code
-        row = _get(opd_simulator, path, kode_wilayah="19.71", kode_opd=opd, bulan="2025-05").json()["data"][0]
+        values = {"{city}": "19.71", "{opd}": opd, "{month}": "2025-05", "{year}": "2024"}
+        params = {name: values[value] for name, value in (p.split("=") for p in query.split("&"))}
+        headers = {"X-API-Key": OPD_TEST_TOKEN} if src.get("auth") == "api_key" else AUTH
+        row = _get(opd_simulator, path, headers=headers, **params).json()["data"][0]
         assert list(row) == list(src["columns"])
 
 

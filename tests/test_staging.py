@@ -142,14 +142,21 @@ def test_nested_json_and_booleans_are_rejected_not_stringified():
     assert "boolean" in reasons[(2, "type:value")] and "boolean" in reasons[(3, "type:unit")]
 
 
-def test_planned_tables_are_not_canonical_yet_but_stage():
-    from kotacerdas.schemas import CANONICAL_TABLES, PLANNED_TABLES, SERVICE_CATALOGUE
+def test_cadence_splits_the_canonical_tables_into_monthly_and_yearly():
+    from kotacerdas.schemas import CANONICAL_TABLES, MONTHLY_TABLES, YEARLY_TABLES, get_table
 
-    assert set(PLANNED_TABLES) == {"service_catalogue", "spbe_assessments", "evaluation_scores"}
-    assert not set(PLANNED_TABLES) & set(CANONICAL_TABLES)
+    assert set(YEARLY_TABLES) == {"spbe_assessments", "evaluation_scores"}
+    assert set(MONTHLY_TABLES) == set(CANONICAL_TABLES) - set(YEARLY_TABLES)
+    assert "service_catalogue" in MONTHLY_TABLES and get_table("service_catalogue").period_column == "as_of"
+    assert all(t.period_column in t.columns and set(t.key) <= set(t.columns) for t in CANONICAL_TABLES.values())
+
+
+def test_service_catalogue_stages_yes_no_as_boolean():
+    from kotacerdas.schemas import SERVICE_CATALOGUE
+
     frame = pd.DataFrame({"city_code": ["19.71"] * 3, "opd_code": ["DLH"] * 3, "service_code": ["A", "B", "C"],
                           "service_name": ["x"] * 3, "sla_days": ["2", 3, "2"], "online": ["Ya", "tidak", "t"],
-                          "valid_from": ["2025-01"] * 3, "_raw_file": ["f"] * 3, "_raw_row": [1, 2, 3]},
+                          "as_of": ["2025-01"] * 3, "_raw_file": ["f"] * 3, "_raw_row": [1, 2, 3]},
                          dtype=object)
     result = stage_table(SERVICE_CATALOGUE, frame, city="19.71", month="2025-01", pii_key=None)
     assert result.frame["online"].tolist() == [True, False] and str(result.frame["online"].dtype) == "boolean"

@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from kotacerdas.config import check_unique, load_yaml_model
-from kotacerdas.schemas import CANONICAL_TABLES
+from kotacerdas.schemas import MONTHLY_TABLES
 
 
 class _Strict(BaseModel):
@@ -73,8 +73,9 @@ class Indicator(_Strict):
 
     @model_validator(mode="after")
     def _consistent(self) -> Indicator:
-        if self.method.table not in CANONICAL_TABLES:
-            raise ValueError(f"method.table {self.method.table!r} is not a canonical table")
+        if self.method.table not in MONTHLY_TABLES:  # indicators are computed per city × month
+            raise ValueError(f"method.table {self.method.table!r} is not a monthly canonical table; expected one "
+                             f"of {sorted(MONTHLY_TABLES)}")
         if (self.goalposts.best > self.goalposts.worst) != (self.direction == 1):
             raise ValueError("goalposts contradict direction: with direction 1 best must exceed worst, "
                              "with -1 worst must exceed best")

@@ -7,7 +7,8 @@ Placeholders are written `${name}` inside `kwargs` (quote them in YAML flow styl
 that is exactly `${name}` is replaced by the typed value (a list, a timestamp); `${name}` inside a longer
 string is replaced by its text. Two kinds exist:
 - config placeholders, fixed when the suite is loaded from the ProjectConfig (`CONFIG_PLACEHOLDERS`);
-- partition placeholders, bound for each (city, month) validation (`PARTITION_PLACEHOLDERS`).
+- partition placeholders, bound for each (city, period) validation (`PARTITION_PLACEHOLDERS`); the period is a
+  month for a monthly table and a year for a yearly one, whose suites cannot use the month placeholders.
 
 Besides its rules a suite may set `freshness_max_age_days` (what `${freshness_floor}` is computed from) and a
 `volume:` rule: the rows delivered compared with the earlier months in the raw zone, evaluated by
@@ -27,6 +28,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from kotacerdas.config import ProjectConfig, read_yaml
 from kotacerdas.errors import ConfigError
+from kotacerdas.periods import PERIOD_FORMAT, cadence_of
 from kotacerdas.regions import REGIONS_FILE, city_rows
 from kotacerdas.schemas import CanonicalTable, get_table
 
@@ -41,9 +43,18 @@ CONFIG_PLACEHOLDERS: dict[str, str] = {
     "submitted_indicators": "codes of the catalog indicators OPDs submit themselves (config/indicators.yaml)",
     "percent_indicators": "codes of the catalog indicators in % whose values must lie within 0-100 (not "
                           "`allows_over_100`)",
+    "service_codes": "codes of every service in cities.yaml",
+    "spbe_indicators": "indicator numbers of the SPBE methodology (pipeline.yaml: spbe_methodology)",
+    "spbe_levels": "the whole levels on the SPBE methodology's scale",
+    "kominfo_parts": "part codes of the Kominfo evaluation methodology (pipeline.yaml: kominfo_methodology)",
+    "kominfo_pillars": "pillar codes of the Kominfo evaluation methodology",
+    "kominfo_scale_min": "lowest score on the Kominfo evaluation methodology's scale",
+    "kominfo_scale_max": "highest score on the Kominfo evaluation methodology's scale",
 }
 PARTITION_PLACEHOLDERS: dict[str, str] = {
     "city": "the partition's city code",
+    "period": "the partition: YYYY-MM for a monthly table, YYYY for a yearly one",
+    "year": "the partition's year, YYYY",
     "month": "the partition's month, YYYY-MM",
     "month_start": "first instant of the month (timestamp, inclusive)",
     "month_end": "first instant of the next month (timestamp, exclusive)",
@@ -51,9 +62,13 @@ PARTITION_PLACEHOLDERS: dict[str, str] = {
                        "`freshness_max_age_days` (timestamp)",
 }
 KNOWN_PLACEHOLDERS = {**CONFIG_PLACEHOLDERS, **PARTITION_PLACEHOLDERS}
+MONTH_ONLY_PLACEHOLDERS = ("month", "month_start", "month_end", "freshness_floor")
+# Placeholders whose values are read from other files, only when a suite uses them.
+_REGULATOR_PLACEHOLDERS = {"spbe": ("spbe_indicators", "spbe_levels"),
+                           "kominfo": ("kominfo_parts", "kominfo_pillars", "kominfo_scale_min",
+                                       "kominfo_scale_max")}
 
 _PLACEHOLDER = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
-_MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 # kwargs that name columns of the table, checked against the canonical schema on load.
 _COLUMN_KWARGS = ("column", "column_A", "column_B")
 _COLUMN_LIST_KWARGS = ("column_list",)
@@ -136,7 +151,7 @@ class VolumeRule:
 
 @dataclass(frozen=True)
 class Suite:
-    """A checked suite for one canonical table; `expectations(city, month)` gives bound GX expectations."""
+    """A checked suite for one canonical table; `expectations(city, period)` gives bound GX expectations."""
 
     table: CanonicalTable
     path: Path
@@ -157,32 +172,37 @@ class Suite:
                 return r
         raise KeyError(f"{self.path}: no rule {rule_id!r}")
 
-    def partition_values(self, city: str, month: str, now: pd.Timestamp | None = None) -> dict[str, Any]:
-        if not _MONTH.match(month):
-            raise ValueError(f"month must be YYYY-MM, got {month!r}")
+    def partition_values(self, city: str, period: str, now: pd.Timestamp | None = None) -> dict[str, Any]:
+        """Values of the partition placeholders; `period` is YYYY-MM (YYYY for a yearly table)."""
+        if cadence_of(period) != self.table.cadence:
+            raise ValueError(f"{self.table.name} is {self.table.cadence}: period must be "
+                             f"{PERIOD_FORMAT[self.table.cadence]}, got {period!r}")
         if city not in self.config_values["city_codes"]:
             raise ConfigError(
                 f"city {city!r} is not in cities.yaml", hint="add it under `cities:` or fix the code"
             )
-        start = pd.Timestamp(f"{month}-01")
+        values: dict[str, Any] = {"city": city, "period": period, "year": period[:4]}
+        if self.table.cadence == "yearly":
+            return values
+        start = pd.Timestamp(f"{period}-01")
         end = start + pd.offsets.MonthBegin(1)
-        values = {"city": city, "month": month, "month_start": start, "month_end": end}
+        values |= {"month": period, "month_start": start, "month_end": end}
         if self.freshness_max_age_days is not None:
             now = local_now() if now is None else pd.Timestamp(now)
             values["freshness_floor"] = min(end, now) - pd.Timedelta(days=self.freshness_max_age_days)
         return values
 
-    def bound_kwargs(self, rule: Rule, city: str, month: str, now: pd.Timestamp | None = None) -> dict[str, Any]:
-        values = {**self.config_values, **self.partition_values(city, month, now)}
+    def bound_kwargs(self, rule: Rule, city: str, period: str, now: pd.Timestamp | None = None) -> dict[str, Any]:
+        values = {**self.config_values, **self.partition_values(city, period, now)}
         return _resolve(dict(rule.kwargs), values, where=self._where(rule))
 
-    def expectations(self, city: str, month: str, now: pd.Timestamp | None = None) -> list[tuple[Rule, Any]]:
+    def expectations(self, city: str, period: str, now: pd.Timestamp | None = None) -> list[tuple[Rule, Any]]:
         """(rule, GX Expectation) pairs with every placeholder bound; imports GX (slow, once)."""
         from kotacerdas.quality.gx_runtime import expectation_class
 
         out = []
         for rule in self.rules:
-            kwargs = self.bound_kwargs(rule, city, month, now)
+            kwargs = self.bound_kwargs(rule, city, period, now)
             cls = expectation_class(rule.type, where=self._where(rule))
             try:
                 out.append((rule, cls(**kwargs, meta={"kotacerdas_rule": rule.id},
@@ -217,6 +237,30 @@ def _catalog_codes(config: ProjectConfig) -> tuple[list[str], list[str]]:
     submitted = [i for i in catalog.indicators if isinstance(i.method, SubmittedMethod)]
     percent = [i.code for i in catalog.indicators if i.unit.strip() == "%" and not i.allows_over_100]
     return [i.code for i in submitted], percent
+
+
+def _regulator_values(config: ProjectConfig, regulator: str) -> dict[str, Any]:
+    """The parts, pillars, indicators and scales the regulators' methodologies accept (kotacerdas.regulators), so
+    that the yearly tables are checked against the same file their indices are computed with."""
+    from kotacerdas.regulators import load_regulator_methodology
+    from kotacerdas.regulators.kominfo import KominfoMethodology
+    from kotacerdas.regulators.spbe import SpbeMethodology
+
+    pipeline = config.pipeline
+    if regulator == "spbe":
+        spbe = load_regulator_methodology(pipeline.spbe_methodology, config.dir)
+        if not isinstance(spbe, SpbeMethodology) or not spbe.domains:
+            raise ConfigError(f"pipeline.yaml: spbe_methodology {pipeline.spbe_methodology!r} is not an SPBE "
+                              "methodology with domains and indicators",
+                              hint="name an SPBE file in force under config/methodologies/")
+        return {"spbe_indicators": list(range(1, spbe.structure.indicators + 1)),
+                "spbe_levels": list(range(int(spbe.scale.min), int(spbe.scale.max) + 1))}
+    kominfo = load_regulator_methodology(pipeline.kominfo_methodology, config.dir)
+    if not isinstance(kominfo, KominfoMethodology):
+        raise ConfigError(f"pipeline.yaml: kominfo_methodology {pipeline.kominfo_methodology!r} is not a Kominfo "
+                          "evaluation methodology", hint="name a kominfo-evaluation file under config/methodologies/")
+    return {"kominfo_parts": list(kominfo.parts), "kominfo_pillars": list(kominfo.pillars),
+            "kominfo_scale_min": float(kominfo.scale.min), "kominfo_scale_max": float(kominfo.scale.max)}
 
 
 def default_suite_path(config: ProjectConfig, table: CanonicalTable) -> Path:
@@ -270,6 +314,11 @@ def load_suite(
         if reserved:
             raise ConfigError(f"{where}: kwargs {reserved} are set by the quality gate", hint="remove them")
         _check_placeholders(m.kwargs, where)
+        monthly_only = sorted(set(_PLACEHOLDER.findall(repr(m.kwargs))) & set(MONTH_ONLY_PLACEHOLDERS))
+        if table.cadence == "yearly" and monthly_only:
+            raise ConfigError(f"{where}: table {table.name!r} is yearly, but the rule uses "
+                              f"{', '.join('${' + p + '}' for p in monthly_only)}",
+                              hint="use ${period} or ${year}: a yearly partition has no month")
         if "freshness_floor" in _PLACEHOLDER.findall(repr(m.kwargs)) and suite_model.freshness_max_age_days is None:
             raise ConfigError(f"{where}: uses ${{freshness_floor}} but the suite sets no freshness_max_age_days",
                               hint="add `freshness_max_age_days: <days>` at the top of the suite file")
@@ -301,6 +350,11 @@ def load_suite(
         values["region_codes"] = region_codes(config)
     if used & {"submitted_indicators", "percent_indicators"}:
         values["submitted_indicators"], values["percent_indicators"] = _catalog_codes(config)
+    if "service_codes" in used:
+        values["service_codes"] = sorted({s.code for o in cities.opds for s in o.services})
+    for regulator, names in _REGULATOR_PLACEHOLDERS.items():
+        if used & set(names):
+            values |= _regulator_values(config, regulator)
     suite = Suite(
         table=table,
         path=path,
@@ -312,7 +366,7 @@ def load_suite(
     )
     if check_with_gx:
         # Bind against a sample partition: placeholders are typed, so any real partition binds the same way.
-        suite.expectations(cities.cities[0].code, "2000-01")
+        suite.expectations(cities.cities[0].code, "2000" if table.cadence == "yearly" else "2000-01")
     return suite
 
 

@@ -13,9 +13,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-import pandas as pd
-
 from kotacerdas.config import ProjectConfig, SqlSource
+from kotacerdas.periods import previous_periods
 from kotacerdas.quality.suite import VolumeRule
 from kotacerdas.sources.landing import current_chain, read_fetches
 
@@ -48,16 +47,11 @@ class VolumeOutcome:
                 f"({self.rule.lower:g}–{self.rule.upper:g} × median {median:g} of {months})")
 
 
-def previous_months(month: str, count: int) -> list[str]:
-    period = pd.Period(month, "M")
-    return [str(period - i) for i in range(1, count + 1)]
-
-
 def delivered_rows_history(project: ProjectConfig, raw_dir: str | Path, table: str, city: str, month: str,
                            months: int) -> dict[str, int]:
-    """Rows delivered per earlier month (up to `months` back) by every source and OPD of `table`, from the raw
-    zone. Per source × OPD the current chain counts: the latest full fetch (incremental pulls after it replace
-    rows more than they add them, so they are not counted)."""
+    """Rows delivered per earlier month (year, for a yearly table; up to `months` back) by every source and OPD of
+    `table`, from the raw zone. Per source × OPD the current chain counts: the latest full fetch (incremental
+    pulls after it replace rows more than they add them, so they are not counted)."""
     units = []
     for source in project.sources.for_table(table):
         if isinstance(source, SqlSource) and not source.per_opd:
@@ -65,12 +59,12 @@ def delivered_rows_history(project: ProjectConfig, raw_dir: str | Path, table: s
         else:
             units += [(source.name, o.code) for o in project.cities.opds_for(table)]
     history: dict[str, int] = {}
-    for earlier in previous_months(month, months):
+    for earlier in previous_periods(month, months):
         rows, seen = 0, False
         by_source: dict[str, list[dict]] = {}
         for source, opd in units:
             if source not in by_source:
-                by_source[source] = read_fetches(raw_dir, source=source, city=city, month=earlier)
+                by_source[source] = read_fetches(raw_dir, source=source, city=city, period=earlier)
             fetches = [f for f in by_source[source] if opd is None or f["opd"] == opd]
             chain = current_chain(fetches)
             if chain:

@@ -1,8 +1,8 @@
 """Fault modes of the OPD simulator: how a real OPD API misbehaves, switchable per source or path.
 
 A Fault matches requests by endpoint (source name or API path; None = every endpoint) and optionally by
-city, OPD, month and page; `times` makes it transient (the next n matching requests) or, when None,
-permanent. Specs for the command line: `TARGET:KIND[:key=value,...]`, e.g.
+city, OPD, month (the partition: YYYY-MM, or YYYY for a yearly API) and page; `times` makes it transient (the
+next n matching requests) or, when None, permanent. Specs for the command line: `TARGET:KIND[:key=value,...]`, e.g.
 `opd_api_complaints:error:status=503,times=2`, `*:latency:seconds=0.3`,
 `opd_api_service_requests:rename_field:field=tgl_pengajuan,to=tanggal_pengajuan`.
 """
@@ -40,7 +40,7 @@ class Fault:
     times: int | None = None  # None = permanent; n = only the next n matching requests (transient)
     city: str | None = None
     opd: str | None = None
-    month: str | None = None
+    month: str | None = None  # the partition asked for: YYYY-MM, or YYYY for a yearly API
     page: int | None = None  # page number (page pagination) or ordinal of the request (offset/cursor)
     status: int = 500
     retry_after: float = 1.0
@@ -89,7 +89,7 @@ class Fault:
                 raise ValueError(f"fault spec {spec!r}: {key} must be a number, got {value!r}") from None
         return cls(kind=kind, target=target, **options)  # type: ignore[arg-type]
 
-    def matches(self, *, source: str, path: str, city: str, opd: str, month: str, page: int) -> bool:
+    def matches(self, *, source: str, path: str, city: str, opd: str | None, month: str, page: int) -> bool:
         if self.target is not None and self.target not in (source, path):
             return False
         if self.kind == "duplicate_page" and page < 2:

@@ -1,7 +1,9 @@
-"""Synthetic OPD file drops: the `capaian_indikator_{month}.csv` files OPD staff export by hand.
+"""Synthetic OPD file drops: the `capaian_indikator_{month}.csv` files OPD staff export by hand, and (for the
+years asked) the Diskominfo's SPBE self-assessment `penilaian_mandiri_spbe_{year}.xlsx`.
 
-One row per self-reported (`method.type: submitted`) catalog indicator the OPD produces, written the way an
-Indonesian spreadsheet exports it: `;` separator, decimal comma, UTF-8 with BOM, CRLF line ends.
+Indicator files: one row per self-reported (`method.type: submitted`) catalog indicator the OPD produces, written
+the way an Indonesian spreadsheet exports it: `;` separator, decimal comma, UTF-8 with BOM, CRLF line ends.
+SPBE files: the evaluation portal's export, two title rows above the header, one row per indicator.
 """
 
 from __future__ import annotations
@@ -16,6 +18,8 @@ import yaml
 
 from kotacerdas.config import City, FileSource, ProjectConfig
 from kotacerdas.errors import ConfigError
+from kotacerdas.periods import template_fields
+from kotacerdas.simulator.assessments import Assessments
 from kotacerdas.simulator.generate import months_since_2024, stable_rng
 
 ROMAN = ("I", "II", "III", "IV", "V", "VI", "VII", "VIII", "IX", "X", "XI", "XII")
@@ -32,12 +36,16 @@ def submitted_indicators(project: ProjectConfig) -> list[dict]:
     return [i for i in catalog.get("indicators", []) if (i.get("method") or {}).get("type") == "submitted"]
 
 
-def indicator_file_source(project: ProjectConfig) -> FileSource:
-    for source in project.sources.for_table("indicator_submissions"):
+def file_source(project: ProjectConfig, table: str) -> FileSource:
+    for source in project.sources.for_table(table):
         if isinstance(source, FileSource):
             return source
-    raise ConfigError("no file source for indicator_submissions in sources.yaml",
-                      hint="add a `type: file` source with `table: indicator_submissions`")
+    raise ConfigError(f"no file source for {table} in sources.yaml",
+                      hint=f"add a `type: file` source with `table: {table}`")
+
+
+def indicator_file_source(project: ProjectConfig) -> FileSource:
+    return file_source(project, "indicator_submissions")
 
 
 def _value(seed: int, indicator: dict, city_code: str, month: str) -> float:
@@ -89,16 +97,17 @@ def _headers(source: FileSource, variant: int) -> list[str]:
     return [aliases[min(variant, len(aliases) - 1)] for aliases in names.values()]
 
 
-def _target(landing: Path, source: FileSource, city: str, opd: str, month: str, ext: str) -> Path:
-    name = source.pattern.format(city=city, opd=opd, month=month)
+def _target(landing: Path, source: FileSource, city: str, opd: str, period: str, ext: str) -> Path:
+    name = source.pattern.format(city=city, opd=opd, **template_fields(period))
     if name.endswith(".*"):
         name = name[:-2] + "." + ext
     return landing / name
 
 
 def write_file_drops(project: ProjectConfig, landing_dir: str | Path, cities: list[str | City], months: list[str],
-                     seed: int = 42, *, messy: bool = False) -> list[Path]:
-    """Write every OPD's indicator file for each city × month under `landing_dir`; returns the paths.
+                     seed: int = 42, *, messy: bool = False, years: list[str] = ()) -> list[Path]:
+    """Write every OPD's indicator file for each city × month under `landing_dir`, and the SPBE self-assessment
+    for each city × year in `years` (none by default); returns the paths.
 
     `messy=True` writes each file the way a different OPD's staff would export it (deterministically by seed):
     CSV in UTF-8 with or without BOM or Windows-1252, `;` or `,`, thousands dot, the month as 2025-03,
@@ -158,6 +167,32 @@ def write_file_drops(project: ProjectConfig, landing_dir: str | Path, cities: li
                     path.parent.mkdir(parents=True, exist_ok=True)
                     path.write_bytes(buf.getvalue().encode(encoding))
                 written.append(path)
+    if years:
+        written += _write_spbe_drops(project, landing, cities, years, seed)
+    return written
+
+
+SPBE_HEADERS = ("No", "Domain", "Aspek", "Indikator", "Kode Wilayah", "Tahun", "Tingkat Kematangan",
+                "Bukti Dukung")
+
+
+def _write_spbe_drops(project: ProjectConfig, landing: Path, cities: list[str | City], years: list[str],
+                      seed: int) -> list[Path]:
+    """The SPBE self-assessment of each city × year as the Diskominfo downloads it from the evaluation portal."""
+    source = file_source(project, "spbe_assessments")
+    assessments = Assessments(project, seed)
+    written = []
+    for city_ref in cities:
+        city = city_ref if isinstance(city_ref, City) else project.cities.city(city_ref)
+        for year in years:
+            for opd in project.cities.opds_for(source.table):  # the one OPD that reports it (cities.yaml)
+                rows = [[r["indicator_number"], r["domain"], r["aspect"], f"Indikator {r['indicator_number']}",
+                         r["city_code"], int(year), r["level"], r["evidence_ref"]]
+                        for r in assessments.spbe_self_assessment(city, year)]
+                titles = [[f"PENILAIAN MANDIRI SPBE TAHUN {year}"], [city.name]]
+                path = _target(landing, source, city.code, opd.code, year, "xlsx")
+                _write_xlsx(path, list(SPBE_HEADERS), rows, titles=titles, sheet="Penilaian Mandiri")
+                written.append(path)
     return written
 
 
@@ -165,15 +200,18 @@ def _encoding(source: FileSource) -> str:
     return "utf-8-sig" if source.encoding == "auto" else source.encoding
 
 
-def _write_xlsx(path: Path, headers: list[str], rows: list[list]) -> None:
+def _write_xlsx(path: Path, headers: list[str], rows: list[list], *, titles: list[list] = (),
+                sheet: str = "Capaian") -> None:
     import openpyxl
 
     book = openpyxl.Workbook()
-    sheet = book.active
-    sheet.title = "Capaian"
-    sheet.append(headers)
+    ws = book.active
+    ws.title = sheet
+    for title in titles:
+        ws.append(title)
+    ws.append(headers)
     for row in rows:
-        sheet.append([_typed_cell(c) for c in row])
+        ws.append([_typed_cell(c) for c in row])
     path.parent.mkdir(parents=True, exist_ok=True)
     book.save(path)
 

@@ -1,4 +1,4 @@
-"""Deterministic synthetic OPD data: one month of rows for a city × OPD × canonical table.
+"""Deterministic synthetic OPD data: one month of rows for a city × OPD × monthly canonical table.
 
 Rows are built with canonical column names; the server renames them to each source's own field names.
 The same seed always yields the same rows (every random draw comes from a generator seeded by a hash of
@@ -280,8 +280,27 @@ def satisfaction_responses(seed: int, city: City, opd: Opd, month: str) -> list[
     return rows
 
 
+# --- service catalogue --------------------------------------------------------------------------------
+
+
+def service_catalogue(seed: int, city: City, opd: Opd, month: str) -> list[dict]:
+    """The OPD's catalogue as read in `month`: its services in cities.yaml, with the same service standard
+    (sla_days) and online flag that its service requests carry. No defects: a catalogue has a dozen rows per
+    city, so one bad row would block the partition; tests inject defects with `edit_rows`."""
+    return [{
+        "city_code": city.code,
+        "opd_code": opd.code,
+        "service_code": s.code,
+        "service_name": s.name,
+        "sla_days": s.sla_days,
+        "online": s.online,
+        "as_of": month,
+    } for s in opd.services]
+
+
 GENERATORS = {
     "service_requests": service_requests,
     "complaints": complaints,
     "satisfaction_responses": satisfaction_responses,
+    "service_catalogue": service_catalogue,
 }

@@ -1,7 +1,9 @@
 """A real HTTP server that plays the OPD systems' REST APIs on loopback, for tests, demos and benchmarks.
 
-Paths and field names come from the REST sources in `config/sources.yaml`, so the simulator speaks exactly
-the dialect the connectors expect. Responses are deterministic: the same seed gives byte-identical bodies.
+Paths, query parameters and field names come from the REST sources in `config/sources.yaml`, so the simulator
+speaks exactly the dialect the connectors expect: `kode_wilayah={city}&kode_opd={opd}&bulan={month}` for the
+monthly OPD APIs, `kode_wilayah={city}&tahun={year}` for the yearly, per-city ones. Responses are deterministic:
+the same seed gives byte-identical bodies.
 """
 
 from __future__ import annotations
@@ -15,16 +17,18 @@ import threading
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from functools import lru_cache
+from functools import lru_cache, partial
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, parse_qsl, urlsplit
 
 from kotacerdas.config import City, ProjectConfig, RestSource
+from kotacerdas.periods import MONTH_RE, YEAR_RE, period_bounds
+from kotacerdas.simulator.assessments import yearly_generators
 from kotacerdas.simulator.faults import REPLACING, Fault, transform_rows
 from kotacerdas.simulator.generate import GENERATORS
 
-MONTH_RE = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
+PERIOD_FORMS = {"month": (MONTH_RE, "YYYY-MM"), "year": (YEAR_RE, "YYYY")}
 ISO_RE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}$")
 CURSOR_RE = re.compile(r"^o(\d+)$")
 MAX_PAGE_SIZE = 5000
@@ -33,11 +37,26 @@ DROP = 0  # status returned by respond() when the connection must be closed with
 
 @dataclass(frozen=True)
 class Route:
-    """One REST endpoint: the source it plays, its table and {canonical column: field name it sends}."""
+    """One REST endpoint: the source it plays, its table, {canonical column: field name it sends} and
+    {placeholder of the path template (city, opd, month or year): query parameter carrying it}."""
 
     source: RestSource
     table: str
     fields: dict[str, str]
+    params: dict[str, str]
+
+
+def _route(source: RestSource) -> Route:
+    parts = urlsplit(source.path)
+    if "{" in parts.path:
+        raise ValueError(f"source {source.name!r}: the simulator serves placeholders in the query string only, "
+                         f"not in the path {parts.path!r}")
+    params = {value[1:-1]: name for name, value in parse_qsl(parts.query)
+              if value.startswith("{") and value.endswith("}")}
+    fields: dict[str, str] = {}
+    for field, canon in source.columns.items():
+        fields.setdefault(canon, field)  # of several aliases the API sends the first
+    return Route(source, source.table, fields, params)
 
 
 class _ApiError(Exception):
@@ -75,15 +94,13 @@ class OpdSimulator:
         self.cities: dict[str, City] = {c.code: c for c in project.cities.cities}
         self.cities.update({c.code: c for c in cities or []})
         self._edits: dict[tuple[str, str, str, str], dict[int, dict]] = {}
+        # table -> (city, OPD or None for a per-city API, period) -> canonical rows
+        self.generators = {t: partial(g, seed) for t, g in GENERATORS.items()} | yearly_generators(project, seed)
         # path (without query) -> Route
         self.routes: dict[str, Route] = {}
         for source in project.sources.sources:
-            if isinstance(source, RestSource) and source.table in GENERATORS:
-                path = urlsplit(source.path).path
-                fields: dict[str, str] = {}
-                for field, canon in source.columns.items():
-                    fields.setdefault(canon, field)  # of several aliases the API sends the first
-                self.routes[path] = Route(source, source.table, fields)
+            if isinstance(source, RestSource) and source.table in self.generators:
+                self.routes[urlsplit(source.path).path] = _route(source)
         self._rows = lru_cache(maxsize=256)(self._generate)
 
     # --- lifecycle --------------------------------------------------------------------------------------
@@ -168,8 +185,8 @@ class OpdSimulator:
         with self._lock:
             candidates = list(self.faults)
         for fault in candidates:
-            if not fault.matches(source=route.source.name, path=path, city=params["kode_wilayah"],
-                                 opd=params["kode_opd"], month=params["bulan"], page=page):
+            if not fault.matches(source=route.source.name, path=path, city=params["city"],
+                                 opd=params.get("opd"), month=params["period"], page=page):
                 continue
             if fault.kind in REPLACING and replacing:
                 continue
@@ -180,15 +197,18 @@ class OpdSimulator:
 
     # --- data ---------------------------------------------------------------------------------------------
 
-    def rows(self, table: str, city: str, opd: str, month: str) -> list[dict]:
-        """All rows of one partition with the source's field names (what the API pages through)."""
+    def rows(self, table: str, city: str, opd: str | None, month: str) -> list[dict]:
+        """All rows of one partition with the source's field names (what the API pages through).
+
+        `month` is the partition: YYYY-MM, or YYYY for a yearly table; `opd` is None for a per-city API.
+        """
         rows = self._rows(table, city, opd, month)
         edits = self._edits.get((table, city, opd, month))
         if not edits:
             return rows
         return [{**row, **edits[i]} if i in edits else row for i, row in enumerate(rows)]
 
-    def edit_rows(self, table: str, city: str, opd: str, month: str, count: int, changes: dict[str, object],
+    def edit_rows(self, table: str, city: str, opd: str | None, month: str, count: int, changes: dict[str, object],
                   at: str | None = None) -> list[dict]:
         """Change the first `count` rows of a partition as an OPD system would (fields by source name).
 
@@ -206,22 +226,23 @@ class OpdSimulator:
                 edits[i] = {**edits.get(i, {}), **update}
         return self.rows(table, city, opd, month)[:count]
 
-    def _generate(self, table: str, city_code: str, opd_code: str, month: str) -> list[dict]:
+    def _generate(self, table: str, city_code: str, opd_code: str | None, period: str) -> list[dict]:
         city = self.cities.get(city_code)
         if city is None:
             raise _ApiError(HTTPStatus.NOT_FOUND, f"unknown kode_wilayah {city_code!r}")
-        opd = next((o for o in self.project.cities.opds_for(table) if o.code == opd_code), None)
-        if opd is None:
-            raise _ApiError(HTTPStatus.NOT_FOUND, f"OPD {opd_code!r} does not publish {table} in {city_code}")
         route = next(r for r in self.routes.values() if r.table == table)
-        canonical = GENERATORS[table](self.seed, city, opd, month)
+        opd = next((o for o in self.project.cities.opds_for(table) if o.code == opd_code), None)
+        if "opd" in route.params and opd is None:
+            raise _ApiError(HTTPStatus.NOT_FOUND, f"OPD {opd_code!r} does not publish {table} in {city_code}")
+        canonical = self.generators[table](city, opd, period)
         out = []
         for row in canonical:
             mapped = {route.fields[k]: v for k, v in row.items() if k in route.fields}
             if route.source.watermark_field:
                 # The last change of a record: its latest event (submitted, completed, ...).
                 stamps = [v for k, v in row.items() if k.endswith("_at") and isinstance(v, str) and ISO_RE.match(v)]
-                mapped[route.source.watermark_field] = max(stamps, default=f"{month}-01T00:00:00")
+                start = period_bounds(period)[0].isoformat()
+                mapped[route.source.watermark_field] = max(stamps, default=f"{start}T00:00:00")
             out.append(mapped)
         return out
 
@@ -245,7 +266,7 @@ class OpdSimulator:
             if route is None:
                 known = sorted(self.routes)
                 raise _ApiError(HTTPStatus.NOT_FOUND, f"no such endpoint {path!r}; known: {known}")
-            params = _params(query, route.source.pagination)
+            params = _params(query, route)
             size = params["page_size"]
             offset = params["offset"]
             page = offset // size + 1
@@ -261,7 +282,7 @@ class OpdSimulator:
                             _json({"error": "too many requests", "status": 429}))
                 if f.kind == "error":
                     return f.status, {}, _json({"error": "simulated failure", "status": f.status})
-            rows = self.rows(route.table, params["kode_wilayah"], params["kode_opd"], params["bulan"])
+            rows = self.rows(route.table, params["city"], params.get("opd"), params["period"])
             since = params.get("updated_since")
             mark = route.source.watermark_field
             if since and mark:
@@ -311,17 +332,25 @@ def _int_param(values: dict, name: str, default: int, lower: int, upper: int | N
     return int(text)
 
 
-def _params(query: str, pagination: str = "page") -> dict:
+def _params(query: str, route: Route) -> dict:
+    """The partition asked for (`city`, `opd` if the API has it, `period`) and the page, from the query."""
     raw = parse_qs(query, keep_blank_values=True)
     values = {k: v[-1] for k, v in raw.items()}
-    missing = [k for k in ("kode_wilayah", "kode_opd", "bulan") if not values.get(k)]
+    missing = [name for name in route.params.values() if not values.get(name)]
     if missing:
         raise _ApiError(HTTPStatus.BAD_REQUEST, f"missing query parameter(s): {', '.join(missing)}")
-    if not MONTH_RE.match(values["bulan"]):
-        raise _ApiError(HTTPStatus.BAD_REQUEST, f"bulan must be YYYY-MM, got {values['bulan']!r}")
-    out: dict = {k: values[k] for k in ("kode_wilayah", "kode_opd", "bulan")}
+    out: dict = {}
+    for placeholder, name in route.params.items():
+        if placeholder in PERIOD_FORMS:
+            pattern, form = PERIOD_FORMS[placeholder]
+            if not pattern.match(values[name]):
+                raise _ApiError(HTTPStatus.BAD_REQUEST, f"{name} must be {form}, got {values[name]!r}")
+            out["period"] = values[name]
+        else:
+            out[placeholder] = values[name]
     if values.get("updated_since"):
         out["updated_since"] = values["updated_since"]
+    pagination = route.source.pagination
     if pagination == "page":
         page = _int_param(values, "page", 1, 1, None)
         out["page_size"] = _int_param(values, "page_size", 500, 1, MAX_PAGE_SIZE)

@@ -21,6 +21,7 @@ import pandas as pd
 
 from kotacerdas.config import FileSource
 from kotacerdas.errors import SourceError
+from kotacerdas.periods import template_fields
 from kotacerdas.schemas import TIMESTAMP, get_table
 from kotacerdas.sources.cleaning import (
     excel_serial_to_iso,
@@ -235,8 +236,13 @@ def _serial_date(value: object, decimal: str) -> object:
     return converted if isinstance(converted, str) and "T" in converted else value
 
 
+def _period_fields(period: str | None) -> dict[str, str]:
+    """{month} and {year} of a constant; empty when the file is read outside a partition."""
+    return template_fields(period) if period else {"month": "", "year": ""}
+
+
 def read_file_drop(source: FileSource, path: Path, content: bytes | None = None, *,
-                   city: str | None = None, opd: str | None = None, month: str | None = None) -> pd.DataFrame:
+                   city: str | None = None, opd: str | None = None, period: str | None = None) -> pd.DataFrame:
     """Parse one file drop into canonical column names; cells as delivered (empty cell -> NA) after repairs.
 
     `_raw_row` is the 1-based data row of the file each row came from (shared by the rows of an unpivoted
@@ -256,7 +262,7 @@ def read_file_drop(source: FileSource, path: Path, content: bytes | None = None,
     table = get_table(source.table)
     columns = {c: [row[i] for row in body] for c, i in index.items()} | filled
     for column, template in source.constants.items():
-        value = template.format(city=city or "", opd=opd or "", month=month or "")
+        value = template.format(city=city or "", opd=opd or "", **_period_fields(period))
         columns[column] = [value] * len(body)
     for column, values in columns.items():
         dtype = table.columns[column]

@@ -1,4 +1,7 @@
-"""Ingest one canonical table for one city × month from every source and OPD, via the raw landing zone.
+"""Ingest one canonical table for one city × period from every source and OPD, via the raw landing zone.
+
+The period is the partition of the table's cadence: a month (YYYY-MM), or a year (YYYY) for a yearly table;
+sources name it in their templates as `{month}` or `{year}` (`kotacerdas.periods`).
 
 The result keeps values as delivered (renamed to canonical columns, not yet typed: that is staging's job)
 with lineage to the raw payload. A source or OPD that fails becomes a SourceFailure and contributes no row
@@ -13,7 +16,6 @@ from __future__ import annotations
 
 import logging
 import os
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,6 +24,7 @@ import pandas as pd
 
 from kotacerdas.config import FileSource, ProjectConfig, RestSource, SqlSource
 from kotacerdas.errors import ConfigError, KotacerdasError, SourceError
+from kotacerdas.periods import check_period, template_fields
 from kotacerdas.schemas import LINEAGE_COLUMNS, CanonicalTable, get_table
 from kotacerdas.sources.files import read_file_drop
 from kotacerdas.sources.landing import (
@@ -37,7 +40,6 @@ from kotacerdas.sources.rest import fetch_pages, page_rows, partition_url, redac
 from kotacerdas.sources.sql import display_url, fetch_chunks, url_password
 
 log = logging.getLogger(__name__)
-MONTH_RE = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 ALL_OPDS = "*"  # the `opd` of a SQL source that is queried once for all OPDs
 AnySource = RestSource | FileSource | SqlSource
 
@@ -50,14 +52,14 @@ class SourceFailure:
     table: str
     city: str
     opd: str
-    month: str
+    period: str  # YYYY-MM, or YYYY for a yearly table
     url: str
     message: str
     hint: str | None = None
 
     def __str__(self) -> str:
         hint = f" — what to do: {self.hint}" if self.hint else ""
-        return (f"{self.source} ({self.table}) {self.city} {self.opd} {self.month}: {self.message} "
+        return (f"{self.source} ({self.table}) {self.city} {self.opd} {self.period}: {self.message} "
                 f"[{self.url}]{hint}")
 
 
@@ -103,8 +105,8 @@ def map_rows(columns: Mapping[str, str], rows: list, relpath: str) -> list[dict]
 
 
 def _file_records(source: FileSource, table: CanonicalTable, content: bytes, name: str, relpath: str, *,
-                  city: str, opd: str, month: str) -> list[dict]:
-    frame = read_file_drop(source, Path(name), content, city=city, opd=opd, month=month)
+                  city: str, opd: str, period: str) -> list[dict]:
+    frame = read_file_drop(source, Path(name), content, city=city, opd=opd, period=period)
     return _frame_records(table, frame, relpath)
 
 
@@ -120,11 +122,11 @@ def _frame_records(table: CanonicalTable, frame: pd.DataFrame, relpath: str) -> 
 
 
 def _payload_records(source: AnySource, table: CanonicalTable, content: bytes, relpath: str, *, city: str,
-                     opd: str, month: str) -> list[dict]:
+                     opd: str, period: str) -> list[dict]:
     """Records of one stored payload, parsed exactly as when it was fetched (used by replay)."""
     if isinstance(source, FileSource):
         return _file_records(source, table, content, relpath.rsplit("/", 1)[-1], relpath, city=city, opd=opd,
-                             month=month)
+                             period=period)
     _, rows = page_rows(content)
     return map_rows(source.columns, rows, relpath)
 
@@ -162,9 +164,9 @@ def _watermark(source: RestSource, rows: list, previous: str | None) -> str | No
 class _Unit:
     """One source × OPD of one partition: fetch it (or replay it) into records and raw files."""
 
-    def __init__(self, source: AnySource, table: CanonicalTable, city: str, opd: str, month: str, raw_dir: Path,
+    def __init__(self, source: AnySource, table: CanonicalTable, city: str, opd: str, period: str, raw_dir: Path,
                  landing_dir: Path, env: Mapping[str, str]):
-        self.source, self.table, self.city, self.opd, self.month = source, table, city, opd, month
+        self.source, self.table, self.city, self.opd, self.period = source, table, city, opd, period
         self.raw_dir, self.landing_dir, self.env = raw_dir, landing_dir, env
         self.raw_files: list[RawFile] = []
 
@@ -173,12 +175,15 @@ class _Unit:
         s = self.source
         if isinstance(s, RestSource):
             try:
-                return redact_url(partition_url(s, city=self.city, opd=self.opd, month=self.month, env=self.env))
+                return redact_url(partition_url(s, city=self.city, opd=self.opd, period=self.period, env=self.env))
             except KotacerdasError:
-                return s.base_url + s.path.format(city=self.city, opd=self.opd, month=self.month)
+                return s.base_url + s.path.format(**self._fields())
         if isinstance(s, SqlSource):
             return f"sql:{display_url(s, self.env)}"
-        return str(self.landing_dir / s.pattern.format(city=self.city, opd=self.opd, month=self.month))
+        return str(self.landing_dir / s.pattern.format(**self._fields()))
+
+    def _fields(self) -> dict[str, str]:
+        return {"city": self.city, "opd": self.opd, **template_fields(self.period)}
 
     def secret(self) -> str | None:
         if isinstance(self.source, RestSource):
@@ -188,21 +193,21 @@ class _Unit:
         return None
 
     def _store(self, fetch_id: str, name: str, content: bytes, origin: str, rows: int) -> RawFile:
-        raw = store_raw(self.raw_dir, source=self.source.name, city=self.city, month=self.month, opd=self.opd,
+        raw = store_raw(self.raw_dir, source=self.source.name, city=self.city, period=self.period, opd=self.opd,
                         fetch_id=fetch_id, name=name, content=content, origin=origin, rows=rows)
         self.raw_files.append(raw)
         return raw
 
     def _record(self, fetch_id: str, mode: str, files: list[RawFile], rows: int, watermark: str | None = None,
                 updated_since: str | None = None) -> None:
-        record_fetch(self.raw_dir, source=self.source.name, city=self.city, month=self.month, opd=self.opd,
+        record_fetch(self.raw_dir, source=self.source.name, city=self.city, period=self.period, opd=self.opd,
                      fetch_id=fetch_id, mode=mode, files=[f.relpath for f in files], rows=rows,
                      watermark=watermark, updated_since=updated_since)
 
     # --- replay ---------------------------------------------------------------------------------------------
 
     def chain(self) -> list[dict]:
-        return current_chain(read_fetches(self.raw_dir, source=self.source.name, city=self.city, month=self.month,
+        return current_chain(read_fetches(self.raw_dir, source=self.source.name, city=self.city, period=self.period,
                                           opd=self.opd))
 
     def replay(self, chain: list[dict] | None = None) -> list[list[dict]]:
@@ -210,7 +215,7 @@ class _Unit:
         chain = self.chain() if chain is None else chain
         if not chain:
             raise SourceError(
-                f"{self.source.name}: nothing to replay for {self.city} {self.opd} {self.month}: the raw zone "
+                f"{self.source.name}: nothing to replay for {self.city} {self.opd} {self.period}: the raw zone "
                 f"{self.raw_dir} holds no completed fetch of it",
                 hint="ingest the partition from the source first (without replay)")
         batches = []
@@ -220,7 +225,7 @@ class _Unit:
                 try:
                     content, record = read_raw(self.raw_dir, relpath)
                     batch += _payload_records(self.source, self.table, content, relpath, city=self.city,
-                                              opd=self.opd, month=self.month)
+                                              opd=self.opd, period=self.period)
                 except (OSError, ValueError, KeyError, TypeError) as exc:
                     raise SourceError(f"{self.source.name}: raw payload {relpath} cannot be replayed: {exc}",
                                       hint="ingest the partition from the source again (without replay)") from None
@@ -250,7 +255,7 @@ class _Unit:
         records: list[dict] = []
         rows_seen: list = []
         total: int | None = None
-        for page in fetch_pages(source, city=self.city, opd=self.opd, month=self.month, env=self.env,
+        for page in fetch_pages(source, city=self.city, opd=self.opd, period=self.period, env=self.env,
                                 updated_since=updated_since):
             raw = self._store(fetch_id, f"page-{page.number:04d}.json", page.content, page.url, len(page.rows))
             files.append(raw)
@@ -273,7 +278,7 @@ class _Unit:
         records: list[dict] = []
         origin = self.location()
         opd = None if self.opd == ALL_OPDS else self.opd
-        for chunk in fetch_chunks(source, city=self.city, opd=opd, month=self.month, env=self.env):
+        for chunk in fetch_chunks(source, city=self.city, opd=opd, period=self.period, env=self.env):
             raw = self._store(fetch_id, f"chunk-{chunk.number:04d}.json", chunk.content, origin, len(chunk.rows))
             files.append(raw)
             records += map_rows(source.columns, chunk.rows, raw.relpath)
@@ -281,12 +286,12 @@ class _Unit:
         return records
 
     def _fetch_files(self, source: FileSource) -> list[dict]:
-        pattern = source.pattern.format(city=self.city, opd=self.opd, month=self.month)
+        pattern = source.pattern.format(**self._fields())
         matches = sorted(p for p in self.landing_dir.glob(pattern) if p.is_file())
         if not matches:
             raise SourceError(
                 f"expected file {pattern} not found in landing folder {self.landing_dir}",
-                hint=f"ask OPD {self.opd} to upload its {self.month} file for {self.city}, or check the pattern "
+                hint=f"ask OPD {self.opd} to upload its {self.period} file for {self.city}, or check the pattern "
                      f"of source {source.name!r} in sources.yaml")
         fetch_id = new_fetch_id()
         files: list[RawFile] = []
@@ -295,7 +300,7 @@ class _Unit:
             content = path.read_bytes()
             error: SourceError | None = None
             try:
-                frame = read_file_drop(source, path, content, city=self.city, opd=self.opd, month=self.month)
+                frame = read_file_drop(source, path, content, city=self.city, opd=self.opd, period=self.period)
             except SourceError as exc:
                 frame, error = None, exc
             # Store the bytes even when they do not parse: the raw zone is the record of what the OPD sent.
@@ -314,10 +319,12 @@ def _units_of(project: ProjectConfig, source: AnySource, table: str) -> list[str
     return [o.code for o in project.cities.opds_for(table)]
 
 
-def ingest_table(project: ProjectConfig, table: str, city: str, month: str, *, raw_dir: str | Path,
+def ingest_table(project: ProjectConfig, table: str, city: str, period: str, *, raw_dir: str | Path,
                  landing_dir: str | Path, env: Mapping[str, str] | None = None, replay: bool = False,
                  sources: list[str] | None = None) -> IngestResult:
-    """Fetch `table` for `city` × `month` from every source of the table and every OPD that delivers it.
+    """Fetch `table` for `city` × `period` from every source of the table and every OPD that delivers it.
+
+    `period` is a month (YYYY-MM) for a monthly table and a year (YYYY) for a yearly one.
 
     `replay=True` rebuilds the partition from the raw zone only (the latest completed fetches), without
     calling any source. `sources` limits the run to the named sources.
@@ -325,8 +332,7 @@ def ingest_table(project: ProjectConfig, table: str, city: str, month: str, *, r
     env = os.environ if env is None else env
     canonical = get_table(table)
     project.cities.city(city)  # ConfigError for a city that is not in cities.yaml
-    if not MONTH_RE.match(month):
-        raise ConfigError(f"month must be YYYY-MM, got {month!r}", hint="pass a partition key such as 2025-03")
+    check_period(canonical, period)
     chosen = project.sources.for_table(table)
     if not chosen:
         raise ConfigError(f"no source in {project.dir / 'sources.yaml'} delivers table {table!r}",
@@ -343,12 +349,12 @@ def ingest_table(project: ProjectConfig, table: str, city: str, month: str, *, r
     records: list[dict] = []
     for source in chosen:
         for opd in _units_of(project, source, table):
-            unit = _Unit(source, canonical, city, opd, month, raw_dir, landing_dir, env)
+            unit = _Unit(source, canonical, city, opd, period, raw_dir, landing_dir, env)
             secret = unit.secret()
             try:
                 got = _merge_by_key(canonical, unit.replay()) if replay else unit.fetch()
             except KotacerdasError as exc:  # SourceError, or ConfigError such as an unset base_url variable
-                failure = SourceFailure(source.name, table, city, opd, month, _scrub(unit.location(), secret),
+                failure = SourceFailure(source.name, table, city, opd, period, _scrub(unit.location(), secret),
                                         _scrub(exc.message, secret), _scrub(exc.hint or "", secret) or None)
                 log.warning("ingest failure: %s", failure)
                 failures.append(failure)

@@ -1,7 +1,8 @@
 """Raw landing zone: every fetched payload stored byte for byte, checksummed, and never overwritten.
 
-Layout: `{raw_dir}/{source}/{city}/{month}/{opd}/{fetch_id}/{name}` plus `{name}.meta.json` beside it, and one
-line per payload appended to `{raw_dir}/{source}/{city}/{month}/manifest.jsonl`. A fetch id is the UTC time
+Layout: `{raw_dir}/{source}/{city}/{period}/{opd}/{fetch_id}/{name}` plus `{name}.meta.json` beside it, and one
+line per payload appended to `{raw_dir}/{source}/{city}/{period}/manifest.jsonl`; the period is the partition's
+month (YYYY-MM), or its year (YYYY) for a yearly table. A fetch id is the UTC time
 plus a random suffix, so re-fetching a partition adds a new folder next to the earlier ones.
 """
 
@@ -43,11 +44,11 @@ def _safe(part: str) -> str:
     return cleaned.strip(".") or "_"
 
 
-def store_raw(raw_dir: str | Path, *, source: str, city: str, month: str, opd: str, fetch_id: str, name: str,
+def store_raw(raw_dir: str | Path, *, source: str, city: str, period: str, opd: str, fetch_id: str, name: str,
               content: bytes, origin: str, rows: int) -> RawFile:
     """Write `content` unchanged (exclusive create: an existing file is never replaced) with its sidecar."""
     raw_dir = Path(raw_dir)
-    partition = Path(_safe(source)) / _safe(city) / _safe(month)
+    partition = Path(_safe(source)) / _safe(city) / _safe(period)
     rel = partition / _safe(opd) / _safe(fetch_id) / _safe(name)
     target = raw_dir / rel
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -62,7 +63,7 @@ def store_raw(raw_dir: str | Path, *, source: str, city: str, month: str, opd: s
         rows=rows,
         bytes=len(content),
     )
-    meta = {**asdict(record), "city": city, "month": month, "opd": opd, "fetch_id": fetch_id}
+    meta = {**asdict(record), "city": city, "period": period, "opd": opd, "fetch_id": fetch_id}
     line = json.dumps(meta, ensure_ascii=False, sort_keys=True)
     with open(target.with_name(target.name + META_SUFFIX), "x", encoding="utf-8") as fh:
         fh.write(line + "\n")
@@ -75,8 +76,8 @@ def store_raw(raw_dir: str | Path, *, source: str, city: str, month: str, opd: s
     return record
 
 
-def read_manifest(raw_dir: str | Path, *, source: str, city: str, month: str) -> list[dict]:
-    path = Path(raw_dir) / _safe(source) / _safe(city) / _safe(month) / MANIFEST
+def read_manifest(raw_dir: str | Path, *, source: str, city: str, period: str) -> list[dict]:
+    path = Path(raw_dir) / _safe(source) / _safe(city) / _safe(period) / MANIFEST
     if not path.is_file():
         return []
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
@@ -92,7 +93,7 @@ def verify(raw_dir: str | Path, record: RawFile) -> bool:
 FETCH_LOG = "fetches.jsonl"
 
 
-def record_fetch(raw_dir: str | Path, *, source: str, city: str, month: str, opd: str, fetch_id: str,
+def record_fetch(raw_dir: str | Path, *, source: str, city: str, period: str, opd: str, fetch_id: str,
                  mode: str, files: list[str], rows: int, watermark: str | None = None,
                  updated_since: str | None = None) -> dict:
     """Append one line saying that a fetch completed: a fetch without this line is never replayed.
@@ -101,10 +102,10 @@ def record_fetch(raw_dir: str | Path, *, source: str, city: str, month: str, opd
     are the relpaths of its payloads in order.
     """
     raw_dir = Path(raw_dir)
-    entry = {"source": source, "city": city, "month": month, "opd": opd, "fetch_id": fetch_id, "mode": mode,
+    entry = {"source": source, "city": city, "period": period, "opd": opd, "fetch_id": fetch_id, "mode": mode,
              "files": files, "rows": rows, "watermark": watermark, "updated_since": updated_since,
              "completed_at": datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")}
-    folder = raw_dir / _safe(source) / _safe(city) / _safe(month)
+    folder = raw_dir / _safe(source) / _safe(city) / _safe(period)
     folder.mkdir(parents=True, exist_ok=True)
     fd = os.open(folder / FETCH_LOG, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
     try:
@@ -114,9 +115,9 @@ def record_fetch(raw_dir: str | Path, *, source: str, city: str, month: str, opd
     return entry
 
 
-def read_fetches(raw_dir: str | Path, *, source: str, city: str, month: str, opd: str | None = None) -> list[dict]:
+def read_fetches(raw_dir: str | Path, *, source: str, city: str, period: str, opd: str | None = None) -> list[dict]:
     """Completed fetches of one source × partition (optionally one OPD), oldest first."""
-    path = Path(raw_dir) / _safe(source) / _safe(city) / _safe(month) / FETCH_LOG
+    path = Path(raw_dir) / _safe(source) / _safe(city) / _safe(period) / FETCH_LOG
     if not path.is_file():
         return []
     entries = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]

@@ -28,6 +28,8 @@ from urllib3.util.retry import Retry
 
 from kotacerdas.config import RestSource
 from kotacerdas.errors import ConfigError, SourceError
+from kotacerdas.periods import check_period, template_fields
+from kotacerdas.schemas import get_table
 
 log = logging.getLogger(__name__)
 
@@ -119,9 +121,12 @@ def build_session(source: RestSource, env: Mapping[str, str] | None = None) -> r
     return session
 
 
-def partition_url(source: RestSource, *, city: str, opd: str, month: str, env: Mapping[str, str]) -> str:
+def partition_url(source: RestSource, *, city: str, opd: str, period: str, env: Mapping[str, str]) -> str:
+    """The URL of one partition: `{city}` `{opd}` and `{month}` or `{year}` of the path filled in."""
+    check_period(get_table(source.table), period)
     base = expand_env(source.base_url, env, what=f"source {source.name!r} base_url").rstrip("/")
-    path = source.path.format(city=quote(city, safe=""), opd=quote(opd, safe=""), month=quote(month, safe=""))
+    fields = {"city": city, "opd": opd, **template_fields(period)}
+    path = source.path.format(**{k: quote(v, safe="") for k, v in fields.items()})
     return base + path
 
 
@@ -216,7 +221,7 @@ class _Pager:
         return True
 
 
-def fetch_pages(source: RestSource, *, city: str, opd: str, month: str, env: Mapping[str, str] | None = None,
+def fetch_pages(source: RestSource, *, city: str, opd: str, period: str, env: Mapping[str, str] | None = None,
                 session: requests.Session | None = None, updated_since: str | None = None) -> Iterator[Page]:
     """Yield every page of one partition; raise SourceError on any failure that retrying did not cure.
 
@@ -226,7 +231,7 @@ def fetch_pages(source: RestSource, *, city: str, opd: str, month: str, env: Map
     """
     env = os.environ if env is None else env
     secret = secret_of(source, env)
-    url = partition_url(source, city=city, opd=opd, month=month, env=env)
+    url = partition_url(source, city=city, opd=opd, period=period, env=env)
     extra = {source.updated_since_param: updated_since} if updated_since else {}
     own_session = session is None
     session = session or build_session(source, env)
@@ -235,7 +240,7 @@ def fetch_pages(source: RestSource, *, city: str, opd: str, month: str, env: Map
     try:
         while True:
             if pager.number > MAX_PAGES:
-                raise SourceError(f"{source.name}: more than {MAX_PAGES} pages for {city} {opd} {month}",
+                raise SourceError(f"{source.name}: more than {MAX_PAGES} pages for {city} {opd} {period}",
                                   hint="raise page_size or check the API's pagination")
             page_url = pager.page_url(extra)
             safe_url = redact_url(page_url)

@@ -7,7 +7,6 @@ as JSON (`{"query", "params", "columns", "data"}`), the same shape REST pages ha
 
 from __future__ import annotations
 
-import calendar
 import json
 import os
 from collections.abc import Iterator, Mapping
@@ -19,6 +18,7 @@ import sqlalchemy as sa
 
 from kotacerdas.config import SqlSource
 from kotacerdas.errors import ConfigError, SourceError
+from kotacerdas.periods import cadence_of, period_bounds
 
 SQL_HINT = "check the query and the database in sources.yaml / the environment, then re-run the partition"
 
@@ -60,11 +60,12 @@ def display_url(source: SqlSource, env: Mapping[str, str]) -> str:
         return f"${{{source.url_env}}}"
 
 
-def query_params(source: SqlSource, *, city: str, opd: str | None, month: str) -> dict[str, object]:
-    """The parameters the query uses, of: city, opd, month (YYYY-MM), month_start, month_end (dates)."""
-    year, mon = int(month[:4]), int(month[5:7])
-    offered = {"city": city, "opd": opd, "month": month, "month_start": date(year, mon, 1),
-               "month_end": date(year, mon, calendar.monthrange(year, mon)[1])}
+def query_params(source: SqlSource, *, city: str, opd: str | None, period: str) -> dict[str, object]:
+    """The parameters the query uses, of: city, opd and month (YYYY-MM), month_start, month_end (dates) for a
+    month, or year (YYYY), year_start, year_end (dates) for a year."""
+    start, end = period_bounds(period)
+    unit = "month" if cadence_of(period) == "monthly" else "year"
+    offered = {"city": city, "opd": opd, unit: period, f"{unit}_start": start, f"{unit}_end": end}
     used = set(sa.text(source.query).compile().params)
     unknown = sorted(used - set(offered))
     if unknown:
@@ -86,12 +87,12 @@ def _jsonable(value: object) -> object:
     return value
 
 
-def fetch_chunks(source: SqlSource, *, city: str, opd: str | None, month: str,
+def fetch_chunks(source: SqlSource, *, city: str, opd: str | None, period: str,
                  env: Mapping[str, str] | None = None) -> Iterator[Chunk]:
     """Yield the query's result in chunks of `chunk_size` rows (at least one chunk, maybe empty)."""
     env = os.environ if env is None else env
     url = database_url(source, env)
-    params = query_params(source, city=city, opd=opd, month=month)
+    params = query_params(source, city=city, opd=opd, period=period)
     shown = url.render_as_string(hide_password=True)
     secret = url.password
 

@@ -6,7 +6,8 @@ lists are written out here rather than imported from the library's frames, so th
 cannot change the warehouse without a migration.
 
 Facts in `TABLES` are partitioned by (city_code, period) and replaced one partition at a time by
-`publish_partition`. Dimensions (`dim_*`) are loaded from `config/` by `kotacerdas.warehouse.reference`.
+`publish_partition`; `period` is YYYY-MM, or YYYY in the staged rows of a yearly table. Dimensions (`dim_*`) are
+loaded from `config/` by `kotacerdas.warehouse.reference`.
 Evaluators read the views in `EVALUATOR_VIEWS` (created by the migrations), never the tables.
 """
 
@@ -133,10 +134,25 @@ STAGED_COLUMNS: dict[str, dict[str, str]] = {
         "city_code": "string", "period": "string", "opd_code": "string", "indicator_code": "string",
         "value": "float64", "unit": "string", "evidence_ref": "string",
     },
+    # a monthly snapshot: `as_of` is the month the catalogue was read (= period)
+    "service_catalogue": {
+        "city_code": "string", "period": "string", "opd_code": "string", "service_code": "string",
+        "service_name": "string", "sla_days": "Int64", "online": "boolean", "as_of": "string",
+    },
+    # Yearly tables: partitioned by city × year, `period` is YYYY (written by the yearly publish step).
+    "spbe_assessments": {
+        "city_code": "string", "period": "string", "indicator_number": "Int64", "level": "Int64",
+        "assessor": "string", "evidence_ref": "string",
+    },
+    "evaluation_scores": {
+        "city_code": "string", "period": "string", "part": "string", "item": "string", "score": "float64",
+        "evaluator": "string",
+    },
 }
-# The column that identifies a staged row to an evaluator (with opd_code); never personal data.
+# The column that identifies a staged row of a monthly table to an evaluator (with opd_code); never personal data.
 STAGED_RECORD_ID = {"service_requests": "request_id", "complaints": "complaint_id",
-                    "satisfaction_responses": "response_id", "indicator_submissions": "indicator_code"}
+                    "satisfaction_responses": "response_id", "indicator_submissions": "indicator_code",
+                    "service_catalogue": "service_code"}
 # Columns holding (pseudonymised) personal data: in no view, unreadable by the evaluator role.
 PERSONAL_DATA_COLUMNS = {"staged_service_requests": ("applicant_nik", "applicant_phone"),
                          "staged_complaints": ("reporter_email",)}
