@@ -37,7 +37,7 @@ def build_indicator_asset(partitions_def: dg.PartitionsDefinition) -> dg.AssetsD
                 continue
             values = compute_indicators(
                 catalog, {name: gate.valid for name, gate in gates.items()},
-                city_code=part.city, period=part.month, population=cfg.cities.city(part.city).population,
+                city_code=part.city, period=part.period, population=cfg.cities.city(part.city).population,
             )
             missing = values.loc[values["status"] == "no_data", "indicator_code"].tolist()
             if missing:

@@ -39,7 +39,7 @@ def build_ingest_asset(table: CanonicalTable, partitions_def: dg.PartitionsDefin
         results: dict[str, IngestResult] = {}
         metadata, checks = {}, {}
         for part in partitions_of(context):
-            result = ingest_table(project.project, table.name, part.city, part.month, raw_dir=project.raw_dir(),
+            result = ingest_table(project.project, table.name, part.city, part.period, raw_dir=project.raw_dir(),
                                   landing_dir=project.landing_dir(), replay=replay)
             for failure in result.failures:
                 context.log.warning(f"{failure.source} {failure.opd} {part}: {failure.message}")

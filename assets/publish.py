@@ -67,8 +67,8 @@ def build_quarantine_asset(partitions_def: dg.PartitionsDefinition) -> dg.Assets
             for part in partitions_of(context):
                 gates: list[GateResult] = [inputs[f"{t}_gate"][part.key] for t in MONTHLY_TABLES]
                 ingests: list[IngestResult] = [inputs[f"{t}_raw"][part.key] for t in MONTHLY_TABLES]
-                written = publish_partition(engine, part.city, part.month,
-                                            _quarantine_frames(project, gates, ingests, part.city, part.month),
+                written = publish_partition(engine, part.city, part.period,
+                                            _quarantine_frames(project, gates, ingests, part.city, part.period),
                                             run_id=context.run.run_id)
                 metadata[part] = {f"{k}_rows": v for k, v in written.items()}
                 checks[part] = [*(check_result(g, "error") for g in gates), _partition_gate_check(gates)]
@@ -135,8 +135,8 @@ def build_scores_publish_asset(partitions_def: dg.PartitionsDefinition) -> dg.As
                 gates: list[GateResult] = [inputs[f"{t}_gate"][part.key] for t in MONTHLY_TABLES]
                 ingests: list[IngestResult] = [inputs[f"{t}_raw"][part.key] for t in MONTHLY_TABLES]
                 frames = _score_frames(project, catalog, gates, ingests, indicator_values[part.key],
-                                       maturity_scores[part.key], part.city, part.month)
-                written = publish_partition(engine, part.city, part.month, frames, run_id=context.run.run_id)
+                                       maturity_scores[part.key], part.city, part.period)
+                written = publish_partition(engine, part.city, part.period, frames, run_id=context.run.run_id)
                 metadata[part] = {"published": 1} | {f"{k}_rows": v for k, v in written.items()}
         finally:
             engine.dispose()

@@ -31,11 +31,15 @@ def partitioned_check(name: str, *, asset: str, partitions_def: dg.PartitionsDef
 
 
 def error_check_spec(table: CanonicalTable, partitions_def: dg.PartitionsDefinition) -> dg.AssetCheckSpec:
-    """The blocking check of a table (emitted by `quarantine`)."""
+    """The check of a table's `error` rules: blocking for a monthly table (emitted by `quarantine`, before the
+    indicators); a yearly table's is emitted by the last yearly step, after `regulator_indices` has left out the
+    index the table feeds (a blocking check there would make the graph circular)."""
+    monthly = table.cadence == "monthly"
     return partitioned_check(
-        ERROR_CHECK, asset=table.name, blocking=True, partitions_def=partitions_def,
-        description="Blocks indicators and indices when the share of rows failing an `error` rule (or staging) "
-                    "passes max_rejected_share, or a table-level `error` rule fails; counts per rule, failing rows.")
+        ERROR_CHECK, asset=table.name, blocking=monthly, partitions_def=partitions_def,
+        description=("Blocks indicators and indices" if monthly else "The regulator index this table feeds is "
+                     "not computed") + " when the share of rows failing an `error` rule (or staging) passes "
+                    "max_rejected_share, or a table-level `error` rule fails; counts per rule, failing rows.")
 
 
 def check_metadata(gate: GateResult, severity: str) -> dict:
@@ -90,7 +94,7 @@ def build_quality_asset(table: CanonicalTable, partitions_def: dg.PartitionsDefi
         gates: dict[str, GateResult] = {}
         metadata, checks = {}, {}
         for part in partitions_of(context):
-            gate = run_quality_gate(cfg, table, staged[part.key], city=part.city, month=part.month,
+            gate = run_quality_gate(cfg, table, staged[part.key], city=part.city, month=part.period,
                                     raw_dir=project.raw_dir(), docs_dir=docs, run_name=context.run.run_id)
             gates[part.key] = gate
             metadata[part] = gate.summary_metadata()

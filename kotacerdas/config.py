@@ -310,14 +310,19 @@ class PipelineConfig(_Strict):
     publish_deadline_day: int = Field(default=10, ge=2, le=28, description="day of the month by which the "
                                       "previous month's scores must be published (freshness policy)")
     methodology: str = Field(description="file name under config/methodologies/")
+    annual_schedule_cron: str = Field(default="0 2 15 1 *", description="when the yearly job runs for the year "
+                                      "that closed (Asia/Jakarta); default 02:00 on 15 January")
     backfill_partitions_per_run: int | None = Field(
         default=None, ge=1, description="partitions one backfill run may take; none = every city of a month "
                                         "in one run (BackfillPolicy.single_run)")
-    # The regulators' methodologies the yearly tables are checked against (their parts, pillars, indicators).
+    # The regulators' methodologies the yearly tables are checked against (their parts, pillars, indicators) and
+    # the annual indices are computed with.
     spbe_methodology: str = Field(default="spbe-permenpanrb-59-2020",
                                   description="SPBE methodology under config/methodologies/ (spbe_assessments)")
     kominfo_methodology: str = Field(default="kominfo-evaluation-2024", description="Kominfo evaluation "
                                      "methodology under config/methodologies/ (evaluation_scores)")
+    ikm_methodology: str = Field(default="ikm-permenpanrb-14-2017", description="IKM methodology under "
+                                 "config/methodologies/ (satisfaction_responses → regulator_ikm)")
 
     @model_validator(mode="after")
     def _deadline_after_schedule(self) -> PipelineConfig:

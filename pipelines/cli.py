@@ -67,7 +67,7 @@ def _run_with_progress(cities: list[str], months: list[str], per_partition: bool
 
         def done(outcome):
             mark = "[green]ok[/]" if outcome.success else "[red]problem[/]"
-            progress.console.print(f"  {outcome.city} {outcome.month}: {mark}")
+            progress.console.print(f"  {outcome.city} {outcome.period}: {mark}")
             progress.advance(task)
 
         runner = run_partitions if per_partition else run_backfill
@@ -78,7 +78,7 @@ def _run_with_progress(cities: list[str], months: list[str], per_partition: bool
 def _print_outcomes(outcomes) -> None:
     bad = [o for o in outcomes if not o.success]
     for o in bad:
-        console.print(f"[red]{o.city} {o.month}[/] (run {o.run_id}):")
+        console.print(f"[red]{o.city} {o.period}[/] (run {o.run_id}):")
         for p in o.problems:
             console.print(f"    {p}")
     if bad:

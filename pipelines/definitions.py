@@ -9,18 +9,21 @@ import dagster as dg
 from assets.indicators import build_indicator_asset
 from assets.indices import build_index_asset
 from assets.publish import build_quarantine_asset, build_scores_publish_asset
+from assets.regulators import build_regulator_assets
 from assets.tables import build_table_assets
 from kotacerdas.config import ProjectConfig
+from kotacerdas.schemas import MONTHLY_TABLES, YEARLY_TABLES
 from pipelines.executors import executor_from_env
 from pipelines.io_manager import PartitionedPickleIOManagerFactory
-from pipelines.partitions import TIMEZONE, build_city_month_partitions
+from pipelines.partitions import TIMEZONE, build_city_month_partitions, build_city_year_partitions
 from pipelines.resources import ProjectResource, WarehouseResource
-from pipelines.schedules import build_monthly_schedule
+from pipelines.schedules import build_annual_schedule, build_monthly_schedule
 from sensors.file_drop import build_file_drop_sensor
 from sensors.run_failure import failure_webhook
 from sensors.source_poll import build_source_poll_sensor
 
 MONTHLY_JOB = "smart_city_monthly"
+YEARLY_JOB = "smart_city_yearly"
 
 
 def _automation(spec: dg.AssetSpec, project: ProjectConfig) -> dg.AssetSpec:
@@ -35,6 +38,10 @@ def _automation(spec: dg.AssetSpec, project: ProjectConfig) -> dg.AssetSpec:
             deadline_cron=f"0 9 {deadline} * *", lower_bound_delta=dt.timedelta(days=deadline - 1),
             timezone=TIMEZONE,
         )
+    elif spec.key.to_user_string() == "published_regulator_indices":
+        # the closed year's regulator indices are due by 1 March (results letters come out in the first weeks)
+        attrs["freshness_policy"] = dg.FreshnessPolicy.cron(
+            deadline_cron="0 9 1 3 *", lower_bound_delta=dt.timedelta(days=59), timezone=TIMEZONE)
     return spec.replace_attributes(**attrs)
 
 
@@ -46,27 +53,36 @@ def backfill_policy(project: ProjectConfig) -> dg.BackfillPolicy:
 
 def build_definitions(project: ProjectConfig | None = None) -> dg.Definitions:
     project = project or ProjectConfig()
-    partitions = build_city_month_partitions(project)
-    assets = [
-        *build_table_assets(partitions),
-        build_quarantine_asset(partitions),
-        build_indicator_asset(partitions),
-        build_index_asset(partitions),
-        build_scores_publish_asset(partitions),
+    monthly_partitions = build_city_month_partitions(project)
+    yearly_partitions = build_city_year_partitions(project)
+    monthly_assets = [
+        *build_table_assets(MONTHLY_TABLES, monthly_partitions),
+        build_quarantine_asset(monthly_partitions),
+        build_indicator_asset(monthly_partitions),
+        build_index_asset(monthly_partitions),
+        build_scores_publish_asset(monthly_partitions),
     ]
-    assets = dg.map_asset_specs(lambda spec: _automation(spec, project), assets)
+    yearly_assets = [*build_table_assets(YEARLY_TABLES, yearly_partitions),
+                     *build_regulator_assets(yearly_partitions)]
     policy = backfill_policy(project)
-    assets = [a.with_attributes(backfill_policy=policy) for a in assets]
+    assets = [a.with_attributes(backfill_policy=policy)
+              for a in dg.map_asset_specs(lambda spec: _automation(spec, project), monthly_assets + yearly_assets)]
     monthly = dg.define_asset_job(
         MONTHLY_JOB,
-        selection=dg.AssetSelection.all(),
+        selection=dg.AssetSelection.assets(*(k for a in monthly_assets for k in a.keys)),
         description="Ingest, validate, compute and publish one city × month.",
+    )
+    yearly = dg.define_asset_job(
+        YEARLY_JOB,
+        selection=dg.AssetSelection.assets(*(k for a in yearly_assets for k in a.keys)),
+        description="Ingest and validate the yearly tables (SPBE assessments, Kominfo evaluation scores) of one "
+                    "city × year, compute and publish the regulators' indices (Kominfo, SPBE, IKM).",
     )
     config_dir = str(project.dir)
     return dg.Definitions(
         assets=assets,
-        jobs=[monthly],
-        schedules=[build_monthly_schedule(monthly, project)],
+        jobs=[monthly, yearly],
+        schedules=[build_monthly_schedule(monthly, project), build_annual_schedule(yearly, project)],
         sensors=[build_file_drop_sensor(monthly), build_source_poll_sensor(monthly), failure_webhook],
         executor=executor_from_env(),
         resources={

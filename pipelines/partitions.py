@@ -1,4 +1,5 @@
-"""Partitions: one per city × month; the unit of parallel work, backfills and re-runs.
+"""Partitions: one per city × month (monthly tables, indicators, maturity index) or city × year (yearly tables, the
+regulators' annual indices); the unit of parallel work, backfills and re-runs.
 
 A run materializes one partition (schedules, sensors, `kotacerdas run`) or a range of them (a single-run
 backfill: every city of a month in one run). Asset bodies therefore loop over `partitions_of(context)` and
@@ -7,6 +8,7 @@ exchange values keyed by partition key (see pipelines/io_manager.py).
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -25,8 +27,34 @@ def build_city_month_partitions(project: ProjectConfig) -> dg.MultiPartitionsDef
     return dg.MultiPartitionsDefinition({"city": cities, "month": months})
 
 
+def build_city_year_partitions(project: ProjectConfig) -> dg.MultiPartitionsDefinition:
+    cities = dg.StaticPartitionsDefinition([c.code for c in project.cities.cities])
+    years = dg.TimeWindowPartitionsDefinition(
+        cron_schedule="0 0 1 1 *", start=project.pipeline.first_month[:4], fmt="%Y", timezone=TIMEZONE,
+        end_offset=1,  # the year under way too: regulators publish a year's evaluation before it ends
+    )
+    return dg.MultiPartitionsDefinition({"city": cities, "year": years})
+
+
+def months_of_year() -> dg.MultiPartitionMapping:
+    """A city × year partition depends on the twelve city × month partitions of that city and year. (Dagster
+    1.13 calls MultiPartitionMapping beta and warns on every definition load; silenced here, once.)"""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", dg.BetaWarning)
+        return dg.MultiPartitionMapping({
+            "city": dg.DimensionPartitionMapping("city", dg.IdentityPartitionMapping()),
+            "month": dg.DimensionPartitionMapping("year", dg.TimeWindowPartitionMapping()),
+        })
+
+
 def city_month_key(city: str, month: str) -> dg.MultiPartitionKey:
     return dg.MultiPartitionKey({"city": city, "month": month})
+
+
+def city_period_key(partitions_def: dg.MultiPartitionsDefinition, city: str, period: str) -> dg.MultiPartitionKey:
+    """The key of a city × month or city × year partition, whichever `partitions_def` is."""
+    other = next(d.name for d in partitions_def.partitions_defs if d.name != "city")
+    return dg.MultiPartitionKey({"city": city, other: period})
 
 
 def partition_tags(city: str, month: str) -> dict[str, str]:
@@ -37,28 +65,28 @@ def partition_tags(city: str, month: str) -> dict[str, str]:
 
 @dataclass(frozen=True)
 class Partition:
-    key: str  # the partition key as Dagster writes it, e.g. "19.71|2026-01"
+    key: str  # the partition key as Dagster writes it, e.g. "19.71|2026-01" or "19.71|2025"
     city: str
-    month: str  # YYYY-MM
+    period: str  # YYYY-MM or YYYY
 
     def __str__(self) -> str:
-        return f"{self.city} {self.month}"
+        return f"{self.city} {self.period}"
 
 
 def partitions_of(context: dg.AssetExecutionContext) -> list[Partition]:
-    """Every city × month this run materializes: one, or all of a backfill range."""
+    """Every city × month (or year) this run materializes: one, or all of a backfill range."""
     parts = []
     for key in context.partition_keys:
         dims = context.assets_def.partitions_def.get_partition_key_from_str(key).keys_by_dimension
-        parts.append(Partition(str(key), dims["city"], dims["month"]))
+        parts.append(Partition(str(key), dims["city"], dims.get("month") or dims["year"]))
     return parts
 
 
 def backfill_ranges(partitions_def: dg.MultiPartitionsDefinition,
                     partitions: Iterable[tuple[str, str]]) -> list[dg.PartitionKeyRange]:
-    """How Dagster's backfill daemon groups these partitions into single-run ranges (all cities of a month, when
-    they are contiguous in config/cities.yaml), so `kotacerdas backfill` makes the same runs the UI would."""
-    keys = [str(city_month_key(city, month)) for city, month in partitions]
+    """How Dagster's backfill daemon groups these (city, period) partitions into single-run ranges (all cities of a
+    month, or all months of a city), so `kotacerdas run` makes the runs a backfill in the UI would."""
+    keys = [str(city_period_key(partitions_def, city, period)) for city, period in partitions]
     return list(partitions_def.subset_with_partition_keys(keys).get_partition_key_ranges(partitions_def))
 
 

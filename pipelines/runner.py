@@ -1,4 +1,4 @@
-"""Run the monthly job in this process and report each partition's outcome: one run per partition
+"""Run the monthly (or yearly) job in this process and report each partition's outcome: one run per partition
 (`run_partitions`), or one run per range of partitions as a single-run backfill makes them (`run_backfill`)."""
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import dagster as dg
 
 from pipelines.definitions import MONTHLY_JOB
 from pipelines.events import step_error_message
-from pipelines.partitions import backfill_ranges, city_month_key, range_tags
+from pipelines.partitions import backfill_ranges, city_period_key, range_tags
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DAGSTER_HOME = REPO_ROOT / "dagster_home"
@@ -21,7 +21,7 @@ DEFAULT_DAGSTER_HOME = REPO_ROOT / "dagster_home"
 @dataclass(frozen=True)
 class PartitionOutcome:
     city: str
-    month: str
+    period: str  # YYYY-MM, or YYYY for the yearly job
     run_id: str
     success: bool
     problems: tuple[str, ...]  # failed steps and failed blocking checks, in words
@@ -69,17 +69,19 @@ def run_partitions(
     on_done: Callable[[PartitionOutcome], None] | None = None,
     log_level: str = "INFO",
     tags: Mapping[str, str] | None = None,
+    job_name: str = MONTHLY_JOB,
 ) -> list[PartitionOutcome]:
     """Materialize every asset of each partition; a failing partition does not stop the others."""
-    job = defs.resolve_job_def(MONTHLY_JOB)
+    job = defs.resolve_job_def(job_name)
     outcomes = []
-    for city, month in partitions:
+    for city, period in partitions:
         result = job.execute_in_process(
-            partition_key=str(city_month_key(city, month)), instance=instance, raise_on_error=False,
+            partition_key=str(city_period_key(job.partitions_def, city, period)), instance=instance,
+            raise_on_error=False,
             run_config=_run_config(log_level), tags={"kotacerdas/trigger": "cli", **(tags or {})},
         )
         problems = _problems(result)
-        outcome = PartitionOutcome(city, month, result.run_id, result.success and not problems, problems)
+        outcome = PartitionOutcome(city, period, result.run_id, result.success and not problems, problems)
         outcomes.append(outcome)
         if on_done:
             on_done(outcome)
@@ -94,10 +96,11 @@ def run_backfill(
     on_done: Callable[[PartitionOutcome], None] | None = None,
     log_level: str = "INFO",
     tags: Mapping[str, str] | None = None,
+    job_name: str = MONTHLY_JOB,
 ) -> list[PartitionOutcome]:
     """Materialize the partitions in as few runs as Dagster's single-run backfill would make (every city of a
     month in one run); a partition failing its quality gate is not published, the others of its run are."""
-    job = defs.resolve_job_def(MONTHLY_JOB)
+    job = defs.resolve_job_def(job_name)
     partitions_def = job.partitions_def
     outcomes = []
     for key_range in backfill_ranges(partitions_def, partitions):
@@ -108,7 +111,8 @@ def run_backfill(
         for key in partitions_def.get_partition_keys_in_range(key_range):
             dims = partitions_def.get_partition_key_from_str(key).keys_by_dimension
             problems = _problems(result, partition_key=str(key))
-            outcome = PartitionOutcome(dims["city"], dims["month"], result.run_id, result.success and not problems,
+            period = dims.get("month") or dims["year"]
+            outcome = PartitionOutcome(dims["city"], period, result.run_id, result.success and not problems,
                                        problems)
             outcomes.append(outcome)
             if on_done:

@@ -34,3 +34,27 @@ def build_monthly_schedule(job: "dg.JobDefinition | object", project: ProjectCon
                                 tags={"kotacerdas/trigger": "schedule"})
 
     return monthly_close
+
+
+def build_annual_schedule(job: "dg.JobDefinition | object", project: ProjectConfig) -> dg.ScheduleDefinition:
+    cron = project.pipeline.annual_schedule_cron
+    cities = [c.code for c in project.cities.cities]
+
+    @dg.schedule(
+        name="annual_close",
+        job=job,
+        cron_schedule=cron,
+        execution_timezone=TIMEZONE,
+        default_status=dg.DefaultScheduleStatus.STOPPED,
+        description=f"On `{cron}` (WIB; `annual_schedule_cron` in config/pipeline.yaml), ingest the yearly tables "
+                    "(SPBE assessments, Kominfo evaluation scores) of the year that closed and compute and publish "
+                    "the regulators' indices for every city.",
+    )
+    def annual_close(context: dg.ScheduleEvaluationContext):
+        year = str(context.scheduled_execution_time.year - 1)
+        for city in cities:
+            yield dg.RunRequest(run_key=f"{city}|{year}",
+                                partition_key=str(dg.MultiPartitionKey({"city": city, "year": year})),
+                                tags={"kotacerdas/trigger": "schedule"})
+
+    return annual_close

@@ -12,19 +12,26 @@ import dagster as dg
 REPO = Path(__file__).resolve().parent.parent
 
 
-def test_definitions_load_with_stages_as_groups_and_city_month_partitions():
-    from pipelines.definitions import MONTHLY_JOB, defs
+def test_definitions_load_with_stages_as_groups_and_city_month_or_city_year_partitions():
+    from kotacerdas.schemas import YEARLY_TABLES
+    from pipelines.definitions import MONTHLY_JOB, YEARLY_JOB, defs
 
     dg.Definitions.validate_loadable(defs)
     specs = {s.key.to_user_string(): s for s in defs.resolve_all_asset_specs()}
     groups = {s.group_name for s in specs.values()}
     assert groups == {"ingest", "staging", "quality", "indicators", "indices", "publish"}
-    for spec in specs.values():
+    yearly = {k for t in YEARLY_TABLES for k in (f"{t}_raw", f"{t}_staged", t)}
+    yearly |= {"regulator_indices", "published_regulator_indices"}
+    for key, spec in specs.items():
         assert isinstance(spec.partitions_def, dg.MultiPartitionsDefinition)
-        assert {d.name for d in spec.partitions_def.partitions_defs} == {"city", "month"}
-    job = defs.resolve_job_def(MONTHLY_JOB)
-    keys = job.partitions_def.get_partition_keys()
+        other = "year" if key in yearly else "month"
+        assert {d.name for d in spec.partitions_def.partitions_defs} == {"city", other}, key
+        assert defs.resolve_assets_def(key).backfill_policy == dg.BackfillPolicy.single_run()
+    keys = defs.resolve_job_def(MONTHLY_JOB).partitions_def.get_partition_keys()
     assert "19.71|2025-01" in keys and "19.03|2025-12" in keys
+    year_job = defs.resolve_job_def(YEARLY_JOB)
+    assert {k.to_user_string() for k in year_job.asset_layer.selected_asset_keys} == yearly
+    assert "19.71|2025" in year_job.partitions_def.get_partition_keys()
 
 
 def test_monthly_tables_and_only_they_are_in_the_monthly_job():

@@ -70,6 +70,18 @@ def test_monthly_schedule_requests_the_closed_month_for_every_city():
     assert {r.partition_key.split("|")[1] for r in requests} == {"2025-12"}
 
 
+def test_annual_schedule_requests_the_closed_year_for_every_city_in_the_yearly_job():
+    schedule = defs.get_repository_def().get_schedule_def("annual_close")
+    assert schedule.cron_schedule == "0 2 15 1 *" and schedule.job_name == "smart_city_yearly"
+    tick = dt.datetime(2026, 1, 15, 2, tzinfo=ZoneInfo("Asia/Jakarta"))
+    context = dg.build_schedule_context(scheduled_execution_time=tick, repository_def=defs.get_repository_def())
+    requests = list(schedule.evaluate_tick(context).run_requests)
+    assert sorted(r.partition_key for r in requests) == ["19.03|2025", "19.71|2025"]
+    # the keys are partitions of the yearly job
+    keys = defs.resolve_job_def("smart_city_yearly").partitions_def.get_partition_keys()
+    assert all(r.partition_key in keys for r in requests)
+
+
 class _Receiver(BaseHTTPRequestHandler):
     bodies: list[dict] = []
     fail_first = 0

@@ -105,7 +105,7 @@ def pipeline(opd_project, tmp_path_factory):
         finally:
             logging.getLogger().removeHandler(records)
         engine = sa.create_engine(url)
-        yield SimpleNamespace(outcomes={(o.city, o.month): o for o in outcomes}, instance=instance, engine=engine,
+        yield SimpleNamespace(outcomes={(o.city, o.period): o for o in outcomes}, instance=instance, engine=engine,
                               seeded=seeded, logs=records.lines, sim=sim)
         engine.dispose()
 

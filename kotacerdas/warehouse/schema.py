@@ -219,6 +219,30 @@ OPD_TIMELINESS_COLUMNS: dict[str, str] = {
     "days_late": "float64",  # received_at - due_at when late (0 when on time)
 }
 
+# The regulators' annual indices: one row per component, the exact value (`score`) beside the figure as the
+# regulator publishes it (`published_value`, text, half up), the methodology file and the rows it came from.
+_REGULATOR_STAMP = {"methodology": "string", "methodology_version": "string", "source": "string"}
+REGULATOR_KOMINFO_COLUMNS: dict[str, str] = {
+    "city_code": "string", "period": "string",
+    "component_type": "string",  # part | pillar | index
+    "component": "string",  # baseline, output, outcome, impact, quick_win; a pillar code; index
+    "weight": "float64", "score": "float64", "contribution": "float64", "published_value": "string",
+    **_REGULATOR_STAMP,
+}
+REGULATOR_SPBE_COLUMNS: dict[str, str] = {
+    "city_code": "string", "period": "string",
+    "assessor": "string",  # self | external: each complete set of levels gets its own index
+    "component_type": "string",  # aspect | domain | index
+    "component": "string", "domain": "string", "weight": "float64", "score": "float64",
+    "published_value": "string", "predicate": "string", **_REGULATOR_STAMP,
+}
+REGULATOR_IKM_COLUMNS: dict[str, str] = {
+    "city_code": "string", "period": "string",
+    "opd_code": "string", "service_code": "string",  # NULL: the OPD as a whole / the whole city
+    "respondents": "Int64", "months_covered": "Int64", "score": "float64", "published_value": "string",
+    "grade": "string", "performance": "string", **_REGULATOR_STAMP,
+}
+
 # table name -> pandas dtypes of its columns (without the run columns)
 FACT_TABLES: dict[str, dict[str, str]] = {
     "indicator_values": {**INDICATOR_VALUE_COLUMNS, **INDICATOR_VALUE_EXTRA_COLUMNS},
@@ -231,6 +255,9 @@ FACT_TABLES: dict[str, dict[str, str]] = {
     "quality_results": QUALITY_RESULT_COLUMNS,
     "quality_gates": QUALITY_GATE_COLUMNS,
     "opd_timeliness": OPD_TIMELINESS_COLUMNS,
+    "regulator_kominfo_evaluation": REGULATOR_KOMINFO_COLUMNS,
+    "regulator_spbe": REGULATOR_SPBE_COLUMNS,
+    "regulator_ikm": REGULATOR_IKM_COLUMNS,
 }
 # Columns a publisher may leave out (they are written as NULL).
 OPTIONAL_COLUMNS: dict[str, frozenset[str]] = {"indicator_values": frozenset(INDICATOR_VALUE_EXTRA_COLUMNS)}
@@ -363,50 +390,9 @@ DIMENSIONS: dict[str, sa.Table] = {t.name: t for t in (
     dim_region, dim_opd, dim_service, dim_indicator, dim_period, dim_methodology, dim_methodology_node,
     dim_maturity_level)}
 
-# --- regulator indices (created now, loaded later) ------------------------------------------------------------
+# --- regulator indices: partition facts like the others, period = YYYY (kotacerdas.regulators.annual) ---------
 
-_REG_COMMON = (("source", sa.Text), ("run_id", sa.Text), ("published_at", sa.DateTime),
-               # the methodology file (kotacerdas.regulators) and the figure as the regulator publishes it
-               ("methodology", sa.Text), ("methodology_version", sa.Text), ("published_value", sa.Text))
-
-regulator_kominfo_evaluation = sa.Table(
-    "regulator_kominfo_evaluation", metadata,
-    sa.Column("region_code", sa.Text, nullable=False),
-    sa.Column("year", sa.BigInteger, nullable=False),
-    sa.Column("dimension", sa.Text, nullable=False),  # a part (baseline, output, …), a pillar, or 'index'
-    sa.Column("score", sa.Double),
-    sa.Column("maturity_level", sa.BigInteger),
-    *(sa.Column(n, t) for n, t in _REG_COMMON),
-    sa.Column("component_type", sa.Text),  # part | pillar | index
-    sa.Index("ix_regulator_kominfo_evaluation_key", "region_code", "year"),
-)
-
-regulator_spbe = sa.Table(
-    "regulator_spbe", metadata,
-    sa.Column("region_code", sa.Text, nullable=False),
-    sa.Column("year", sa.BigInteger, nullable=False),
-    sa.Column("index_score", sa.Double),  # SPBE index 0–5 (PermenPANRB 59/2020)
-    sa.Column("predicate", sa.Text),  # Kurang | Cukup | Baik | Sangat Baik | Memuaskan
-    *(sa.Column(n, t) for n, t in _REG_COMMON),
-    sa.Index("ix_regulator_spbe_key", "region_code", "year"),
-)
-
-regulator_ikm = sa.Table(
-    "regulator_ikm", metadata,
-    sa.Column("region_code", sa.Text, nullable=False),
-    sa.Column("period", sa.Text, nullable=False),  # YYYY, YYYY-Sn or YYYY-MM as published
-    sa.Column("opd_code", sa.Text),
-    sa.Column("service_code", sa.Text),
-    sa.Column("ikm_score", sa.Double),  # 25–100 (PermenPANRB 14/2017)
-    sa.Column("grade", sa.Text),  # A | B | C | D
-    sa.Column("performance", sa.Text),  # Sangat Baik | Baik | Kurang Baik | Tidak Baik
-    sa.Column("respondents", sa.BigInteger),
-    *(sa.Column(n, t) for n, t in _REG_COMMON),
-    sa.Index("ix_regulator_ikm_key", "region_code", "period"),
-)
-
-REGULATOR_TABLES: dict[str, sa.Table] = {t.name: t for t in (
-    regulator_kominfo_evaluation, regulator_spbe, regulator_ikm)}
+REGULATOR_TABLES: tuple[str, ...] = ("regulator_kominfo_evaluation", "regulator_spbe", "regulator_ikm")
 
 # The views evaluators read (created by the migrations; see README "For evaluators"). The evaluator role on
 # PostgreSQL gets SELECT on these and on nothing else.

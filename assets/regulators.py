@@ -1,0 +1,136 @@
+"""Yearly stage: the regulators' annual indices per city × year (Kominfo evaluation, SPBE, IKM), published.
+
+Inputs: the validated yearly tables (`evaluation_scores`, `spbe_assessments`) and the year's satisfaction survey
+answers as published by the monthly partitions (read from the warehouse: one city-year of answers, not twelve
+months of pickled tables). A yearly table that failed its quality gate yields no index, with the reason.
+"""
+
+import dagster as dg
+import pandas as pd
+import sqlalchemy as sa
+
+from assets.partitioned import fold_checks, fold_metadata
+from assets.publish import WRITER_POOL
+from assets.quality import check_result, error_check_spec
+from kotacerdas.gate import GateResult
+from kotacerdas.privacy import scrub_published_text
+from kotacerdas.regulators import load_regulator_methodology
+from kotacerdas.regulators.annual import AnnualIndices, annual_indices
+from kotacerdas.schemas import YEARLY_TABLES
+from kotacerdas.sources.ingest import IngestResult
+from kotacerdas.warehouse.frames import ingest_log_frames, partition_quality_frames
+from kotacerdas.warehouse.lineage import staged_frames
+from kotacerdas.warehouse.publish import publish_partition
+from kotacerdas.warehouse.schema import FACT_TABLES, REGULATOR_TABLES
+from pipelines.partitions import months_of_year, partitions_of
+from pipelines.resources import ProjectResource, WarehouseResource
+
+# which regulator table each yearly canonical table feeds
+FEEDS = {"evaluation_scores": "regulator_kominfo_evaluation", "spbe_assessments": "regulator_spbe"}
+
+
+def _responses(engine: sa.Engine, city: str, year: str) -> pd.DataFrame:
+    query = sa.text("SELECT * FROM staged_satisfaction_responses WHERE city_code = :city AND period LIKE :year")
+    with engine.connect() as conn:
+        return pd.read_sql(query, conn, params={"city": city, "year": f"{year}-%"})
+
+
+def _valid(gate: GateResult) -> pd.DataFrame:
+    return gate.valid if gate.passed else gate.valid.iloc[0:0]
+
+
+def build_regulator_assets(partitions_def: dg.PartitionsDefinition) -> list[dg.AssetsDefinition]:
+    @dg.asset(
+        name="regulator_indices",
+        group_name="indices",
+        partitions_def=partitions_def,
+        ins={t: dg.AssetIn(t) for t in YEARLY_TABLES},
+        deps=[dg.AssetDep("published_scores", partition_mapping=months_of_year())],
+        pool=WRITER_POOL,  # reads the warehouse: DuckDB lets no reader in while another process writes
+        kinds={"python", "pandas"},
+        description="The regulators' annual indices of one city and year, each from its methodology file "
+                    "(config/pipeline.yaml: *_methodology): Kominfo's evaluation index from "
+                    "evaluation_scores, the SPBE index per assessor from spbe_assessments, the IKM per service, "
+                    "OPD and city from the year's published satisfaction_responses.",
+    )
+    def regulator_indices(context: dg.AssetExecutionContext, project: ProjectResource,
+                          warehouse: WarehouseResource, **tables: dict[str, GateResult]):
+        cfg = project.project
+        methods = {k: load_regulator_methodology(getattr(cfg.pipeline, f"{k}_methodology"), cfg.dir)
+                   for k in ("kominfo", "spbe", "ikm")}
+        results: dict[str, AnnualIndices] = {}
+        metadata = {}
+        engine = warehouse.engine()
+        try:
+            for part in partitions_of(context):
+                gates = {name: by_key[part.key] for name, by_key in tables.items()}
+                result = annual_indices(
+                    part.city, part.period, evaluation=_valid(gates["evaluation_scores"]),
+                    assessments=_valid(gates["spbe_assessments"]), responses=_responses(engine, part.city,
+                                                                                        part.period),
+                    kominfo=methods["kominfo"], spbe=methods["spbe"], ikm_methodology=methods["ikm"])
+                for name, gate in gates.items():
+                    if not gate.passed:
+                        result.not_computed[FEEDS[name]] = f"{name} failed its quality gate: {gate.verdict()}"
+                for table, reason in result.not_computed.items():
+                    context.log.warning(f"{part}: {table} not computed: {reason}")
+                results[part.key] = result
+                metadata[part] = {f"{t}_rows": len(f) for t, f in result.frames.items()} | {
+                    "not_computed": dg.MetadataValue.json(result.not_computed)}
+        finally:
+            engine.dispose()
+        return dg.Output(results, metadata=fold_metadata(metadata))
+
+    gate_checks = [error_check_spec(t, partitions_def) for t in YEARLY_TABLES.values()]
+
+    @dg.multi_asset(
+        name="published_regulator_indices",
+        specs=[dg.AssetSpec(
+            "published_regulator_indices", group_name="publish", kinds={"sql"}, partitions_def=partitions_def,
+            deps=["regulator_indices", *YEARLY_TABLES, *(f"{t}_raw" for t in YEARLY_TABLES)],
+            description="The regulator tables (regulator_kominfo_evaluation, regulator_spbe, regulator_ikm) of "
+                        "one city and year, with the yearly tables' staged rows, rejected rows, raw files and "
+                        "quality results, replaced together in one transaction.")],
+        partitions_def=partitions_def,
+        ins={"regulator_indices": dg.AssetIn("regulator_indices")}
+        | {f"{t}_gate": dg.AssetIn(t) for t in YEARLY_TABLES} | {f"{t}_raw": dg.AssetIn(f"{t}_raw")
+                                                                for t in YEARLY_TABLES},
+        pool=WRITER_POOL,
+        check_specs=gate_checks,
+        allow_arbitrary_check_specs=True,
+    )
+    def published_regulator_indices(context: dg.AssetExecutionContext, warehouse: WarehouseResource,
+                                    project: ProjectResource, regulator_indices: dict[str, AnnualIndices],
+                                    **inputs):
+        engine = warehouse.engine()
+        metadata, checks = {}, {}
+        try:
+            for part in partitions_of(context):
+                gates: list[GateResult] = [inputs[f"{t}_gate"][part.key] for t in YEARLY_TABLES]
+                ingests: list[IngestResult] = [inputs[f"{t}_raw"][part.key] for t in YEARLY_TABLES]
+                frames = _annual_frames(regulator_indices[part.key], gates, ingests, part.city, part.period,
+                                        project.pii_key())
+                written = publish_partition(engine, part.city, part.period, frames, run_id=context.run.run_id)
+                metadata[part] = {f"{k}_rows": v for k, v in written.items()}
+                checks[part] = [check_result(g, "error") for g in gates]
+        finally:
+            engine.dispose()
+        yield dg.MaterializeResult(asset_key="published_regulator_indices",
+                                   metadata=fold_metadata(metadata) | {"warehouse": warehouse.display()})
+        yield from fold_checks(checks)
+
+    return [regulator_indices, published_regulator_indices]
+
+
+def _annual_frames(result: AnnualIndices, gates: list[GateResult], ingests: list[IngestResult], city: str,
+                   year: str, pii_key: bytes | None) -> dict[str, pd.DataFrame]:
+    # every regulator table is replaced: an index not computed this time leaves no stale figure behind
+    frames = {t: result.frames.get(t, pd.DataFrame(columns=list(FACT_TABLES[t]))) for t in REGULATOR_TABLES}
+    frames["quarantine"] = pd.concat([g.quarantine for g in gates], ignore_index=True)
+    frames |= scrub_published_text(ingest_log_frames(ingests, city, year), pii_key)
+    frames |= partition_quality_frames(gates, city, year)
+    sha256 = {f.relpath: f.sha256 for r in ingests for f in r.raw_files}
+    valid = {g.table: g.valid.reset_index(drop=True) for g in gates}
+    frames |= staged_frames(valid, sha256, city_code=city, period=year)
+    return frames
+
