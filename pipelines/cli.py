@@ -42,6 +42,21 @@ def month_range(spec: str) -> list[str]:
     return [str(p) for p in periods]
 
 
+def year_range(spec: str) -> list[str]:
+    """'2024:2025' or '2025' → ['2024', '2025']."""
+    start, _, end = spec.partition(":")
+    if not (start.isdigit() and len(start) == 4 and (not end or (end.isdigit() and len(end) == 4))):
+        raise typer.BadParameter(f"{spec!r}: expected YYYY or YYYY:YYYY")
+    years = [str(y) for y in range(int(start), int(end or start) + 1)]
+    if not years:
+        raise typer.BadParameter(f"{spec!r}: the range is empty (is the end before the start?)")
+    return years
+
+
+def years_of(months: list[str]) -> list[str]:
+    return sorted({m[:4] for m in months})
+
+
 def _cities(project: ProjectConfig, codes: list[str] | None) -> list[str]:
     known = [c.code for c in project.cities.cities]
     for code in codes or []:
@@ -54,16 +69,18 @@ PER_PARTITION_HELP = ("one Dagster run per city × month (as the schedule and se
                       "per month or per city (as a single-run backfill in the UI groups them)")
 
 
-def _run_with_progress(cities: list[str], months: list[str], per_partition: bool = False, replay: bool = False):
+def _run_with_progress(cities: list[str], periods: list[str], per_partition: bool = False, replay: bool = False,
+                       yearly: bool = False):
     from assets.ingest import REPLAY_TAG
-    from pipelines.definitions import defs
+    from pipelines.definitions import MONTHLY_JOB, YEARLY_JOB, defs
     from pipelines.runner import local_instance, run_backfill, run_partitions
 
-    partitions = [(c, m) for c in cities for m in months]
+    partitions = [(c, p) for c in cities for p in periods]
     instance = local_instance()
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
     with Progress(*columns, console=console) as progress:
-        task = progress.add_task("materializing partitions", total=len(partitions))
+        task = progress.add_task(f"materializing {'yearly' if yearly else 'monthly'} partitions",
+                                 total=len(partitions))
 
         def done(outcome):
             mark = "[green]ok[/]" if outcome.success else "[red]problem[/]"
@@ -72,7 +89,7 @@ def _run_with_progress(cities: list[str], months: list[str], per_partition: bool
 
         runner = run_partitions if per_partition else run_backfill
         return runner(defs, partitions, instance=instance, on_done=done, log_level="WARNING",
-                      tags={REPLAY_TAG: "true"} if replay else None)
+                      tags={REPLAY_TAG: "true"} if replay else None, job_name=YEARLY_JOB if yearly else MONTHLY_JOB)
 
 
 def _print_outcomes(outcomes) -> None:
@@ -109,6 +126,27 @@ def print_scorecard(cities: list[str], months: list[str]) -> pd.DataFrame:
     return card
 
 
+def print_regulators(cities: list[str], years: list[str]) -> pd.DataFrame:
+    from kotacerdas.report.regulators import read_regulators
+    from pipelines.resources import WarehouseResource
+
+    warehouse = WarehouseResource()
+    engine = warehouse.engine()
+    try:
+        card = read_regulators(engine, cities, years)
+    finally:
+        engine.dispose()
+    table = Table(title="Regulators' indices as published (Kominfo 1–5, SPBE 1–5, IKM 25–100)", box=box.SIMPLE_HEAD,
+                  caption="methodologies: config/pipeline.yaml (*_methodology); a blank was not computed, the "
+                          "warehouse's quality tables say why")
+    for col in ("city", "year", "kominfo", "spbe self", "spbe ext.", "predicate", "IKM", "grade", "respondents"):
+        table.add_column(col, justify="left" if col in ("city", "year", "predicate") else "right", no_wrap=True)
+    for row in card.to_dict("records"):
+        table.add_row(*("—" if pd.isna(v) else str(v) for v in row.values()))
+    console.print(table)
+    return card
+
+
 @app.command()
 def demo(
     months: Annotated[str, typer.Option(help="YYYY-MM:YYYY-MM")] = "2025-01:2025-12",
@@ -116,7 +154,8 @@ def demo(
     seed: Annotated[int, typer.Option(help="simulator seed")] = 42,
     per_partition: Annotated[bool, typer.Option(help=PER_PARTITION_HELP)] = False,
 ) -> None:
-    """Start the OPD simulator, run the whole pipeline for every city × month, print the scorecard."""
+    """Start the OPD simulator, run the whole pipeline for every city × month and the yearly job for their years,
+    print the scorecard and the regulators' indices."""
     from kotacerdas.simulator import OpdSimulator, write_file_drops
     from pipelines.resources import ProjectResource
 
@@ -128,10 +167,12 @@ def demo(
         os.environ[API_URL_ENV] = sim.url
         os.environ[API_TOKEN_ENV] = token
         landing = ProjectResource().landing_dir()
-        files = write_file_drops(project, landing, cities, periods, seed=seed)
+        files = write_file_drops(project, landing, cities, periods, seed=seed, years=years_of(periods))
         console.print(f"OPD simulator at {sim.url} (seed {seed}); {len(files)} file drop(s) in {landing}")
         outcomes = _run_with_progress(cities, periods, per_partition)
+        outcomes += _run_with_progress(cities, years_of(periods), per_partition, yearly=True)
     print_scorecard(cities, periods)
+    print_regulators(cities, years_of(periods))
     _print_outcomes(outcomes)
     console.print(f"demo finished in {time.perf_counter() - started:.1f} s "
                   f"({len(outcomes)} partitions in {len({o.run_id for o in outcomes})} Dagster runs, "
@@ -142,16 +183,24 @@ def demo(
 
 @app.command()
 def run(
-    months: Annotated[str, typer.Option(help="YYYY-MM:YYYY-MM")],
+    months: Annotated[str | None, typer.Option(help="YYYY-MM:YYYY-MM: the monthly job")] = None,
+    years: Annotated[str | None, typer.Option(help="YYYY:YYYY: the yearly job (regulators' indices)")] = None,
     city: Annotated[list[str] | None, typer.Option(help="city code (repeatable); default all")] = None,
     per_partition: Annotated[bool, typer.Option(help=PER_PARTITION_HELP)] = False,
     replay: Annotated[bool, typer.Option(help="rebuild from the raw zone without calling any source")] = False,
 ) -> None:
     """Run (or backfill) the pipeline against the sources configured in config/sources.yaml (no simulator)."""
+    if not months and not years:
+        raise typer.BadParameter("give --months YYYY-MM:YYYY-MM (monthly job) and/or --years YYYY:YYYY (yearly job)")
     project = ProjectConfig()
-    cities, periods = _cities(project, city), month_range(months)
-    outcomes = _run_with_progress(cities, periods, per_partition, replay)
-    print_scorecard(cities, periods)
+    cities = _cities(project, city)
+    outcomes = []
+    if months:
+        outcomes += _run_with_progress(cities, month_range(months), per_partition, replay)
+        print_scorecard(cities, month_range(months))
+    if years:
+        outcomes += _run_with_progress(cities, year_range(years), per_partition, replay, yearly=True)
+        print_regulators(cities, year_range(years))
     _print_outcomes(outcomes)
     if not all(o.success for o in outcomes):
         raise typer.Exit(1)

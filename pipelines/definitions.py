@@ -83,7 +83,8 @@ def build_definitions(project: ProjectConfig | None = None) -> dg.Definitions:
         assets=assets,
         jobs=[monthly, yearly],
         schedules=[build_monthly_schedule(monthly, project), build_annual_schedule(yearly, project)],
-        sensors=[build_file_drop_sensor(monthly), build_source_poll_sensor(monthly), failure_webhook],
+        sensors=[build_file_drop_sensor(monthly), build_file_drop_sensor(yearly, "yearly"),
+                 build_source_poll_sensor(monthly), failure_webhook],
         executor=executor_from_env(),
         resources={
             "project": ProjectResource(config_dir=config_dir),

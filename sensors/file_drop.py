@@ -1,27 +1,30 @@
-"""File-drop sensor: a new or replaced OPD file in the landing folder starts a run of its city × month."""
+"""File-drop sensors: a new or replaced OPD file in the landing folder starts a run of its city × month (monthly
+tables: `opd_file_drop`) or city × year (yearly tables, e.g. the SPBE self-assessment: `opd_file_drop_yearly`)."""
 
 import json
 
 import dagster as dg
 
 from kotacerdas.drops import scan_landing
-from pipelines.partitions import city_month_key
 from pipelines.resources import ProjectResource
 
 
-def build_file_drop_sensor(job: "dg.JobDefinition | object") -> dg.SensorDefinition:
+def build_file_drop_sensor(job: "dg.JobDefinition | object", cadence: str = "monthly") -> dg.SensorDefinition:
+    unit = "month" if cadence == "monthly" else "year"
+
     @dg.sensor(
-        name="opd_file_drop",
+        name="opd_file_drop" if cadence == "monthly" else "opd_file_drop_yearly",
         job=job,
         minimum_interval_seconds=60,
         default_status=dg.DefaultSensorStatus.STOPPED,
-        description="Watches the landing folder; one run per city × month with new or replaced files. The cursor "
-                    "remembers each file's size and mtime, and the run key makes a file trigger once.",
+        description=f"Watches the landing folder for the files of {cadence} tables; one run per city × {unit} "
+                    "with new or replaced files. The cursor remembers each file's size and mtime, and the run key "
+                    "makes a file trigger once.",
     )
     def opd_file_drop(context: dg.SensorEvaluationContext, project: ProjectResource):
         seen: dict[str, str] = json.loads(context.cursor) if context.cursor else {}
         landing = project.landing_dir()
-        files = scan_landing(project.project, landing) if landing.is_dir() else []
+        files = scan_landing(project.project, landing, cadence) if landing.is_dir() else []
         fresh = [f for f in files if seen.get(f.relpath) != f.fingerprint]
         unplaceable = [f for f in fresh if f.problem]
         for f in unplaceable:
@@ -29,14 +32,14 @@ def build_file_drop_sensor(job: "dg.JobDefinition | object") -> dg.SensorDefinit
         by_partition: dict[tuple[str, str], list[str]] = {}
         for f in fresh:
             if not f.problem:
-                by_partition.setdefault((f.city, f.month), []).append(f.fingerprint)
+                by_partition.setdefault((f.city, f.period), []).append(f.fingerprint)
         requests = [
             dg.RunRequest(
                 run_key="|".join(sorted(prints)),
-                partition_key=str(city_month_key(city, month)),
+                partition_key=str(dg.MultiPartitionKey({"city": city, unit: period})),
                 tags={"kotacerdas/trigger": "file_drop", "kotacerdas/files": str(len(prints))},
             )
-            for (city, month), prints in sorted(by_partition.items())
+            for (city, period), prints in sorted(by_partition.items())
         ]
         cursor = json.dumps({f.relpath: f.fingerprint for f in files}, sort_keys=True)
         if requests:

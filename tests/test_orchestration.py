@@ -27,8 +27,8 @@ def landing(tmp_path, monkeypatch):
     return path
 
 
-def _evaluate(cursor=None):
-    sensor = defs.get_repository_def().get_sensor_def("opd_file_drop")
+def _evaluate(cursor=None, name="opd_file_drop"):
+    sensor = defs.get_repository_def().get_sensor_def(name)
     context = dg.build_sensor_context(cursor=cursor, resources={"project": ProjectResource()})
     return sensor(context)
 
@@ -54,6 +54,16 @@ def test_file_drop_sensor_runs_once_per_new_file_and_explains_what_it_cannot_pla
     assert fourth.run_requests == []
     message = fourth.skip_reason.skip_message
     assert "catatan.txt: matches no file source pattern" in message and "city 99.99 is not in cities.yaml" in message
+
+
+def test_yearly_file_drop_sensor_runs_the_yearly_job_for_the_spbe_self_assessment(landing, opd_project):
+    write_file_drops(opd_project, landing, ["19.71"], ["2025-03"], seed=1, years=["2025"])
+    yearly = _evaluate(name="opd_file_drop_yearly")
+    assert [r.partition_key for r in yearly.run_requests] == ["19.71|2025"]
+    assert defs.get_repository_def().get_sensor_def("opd_file_drop_yearly").job_name == "smart_city_yearly"
+    # the monthly sensor sees only the monthly files, the yearly one nothing new the second time
+    assert [r.partition_key for r in _evaluate().run_requests] == ["19.71|2025-03"]
+    assert _evaluate(yearly.cursor, name="opd_file_drop_yearly").run_requests == []
 
 
 def test_monthly_schedule_requests_the_closed_month_for_every_city():

@@ -1,0 +1,48 @@
+"""Read the regulators' published annual indices back as one row per city × year (the figures as published)."""
+
+from __future__ import annotations
+
+import pandas as pd
+import sqlalchemy as sa
+
+from kotacerdas.warehouse.schema import TABLES
+
+COLUMNS = ["city_code", "period", "kominfo", "spbe_self", "spbe_external", "spbe_predicate", "ikm", "ikm_grade",
+           "ikm_respondents"]
+
+
+def _select(engine: sa.Engine, table: str, cities: list[str] | None, years: list[str] | None,
+            *conditions) -> pd.DataFrame:
+    t = TABLES[table]
+    query = sa.select(t).where(*(c(t) for c in conditions))
+    if cities:
+        query = query.where(t.c.city_code.in_(cities))
+    if years:
+        query = query.where(t.c.period.in_(years))
+    with engine.connect() as conn:
+        return pd.DataFrame(conn.execute(query).mappings().all())
+
+
+def read_regulators(engine: sa.Engine, cities: list[str] | None = None,
+                    years: list[str] | None = None) -> pd.DataFrame:
+    """Columns: city_code, period (YYYY), kominfo, spbe_self, spbe_external, spbe_predicate (external, else self),
+    ikm, ikm_grade, ikm_respondents (the whole city); a figure not published is missing."""
+    key = ["city_code", "period"]
+    kominfo = _select(engine, "regulator_kominfo_evaluation", cities, years, lambda t: t.c.component == "index")
+    spbe = _select(engine, "regulator_spbe", cities, years, lambda t: t.c.component_type == "index")
+    ikm = _select(engine, "regulator_ikm", cities, years, lambda t: t.c.opd_code.is_(None))
+    parts = []
+    if not kominfo.empty:
+        parts.append(kominfo.set_index(key)[["published_value"]].rename(columns={"published_value": "kominfo"}))
+    if not spbe.empty:
+        by_assessor = spbe.pivot_table(index=key, columns="assessor", values="published_value", aggfunc="first")
+        parts.append(by_assessor.rename(columns=lambda a: f"spbe_{a}"))
+        predicate = spbe.sort_values("assessor").groupby(key)["predicate"].first()  # external sorts first
+        parts.append(predicate.rename("spbe_predicate").to_frame())
+    if not ikm.empty:
+        parts.append(ikm.set_index(key)[["published_value", "grade", "respondents"]].rename(
+            columns={"published_value": "ikm", "grade": "ikm_grade", "respondents": "ikm_respondents"}))
+    if not parts:
+        return pd.DataFrame(columns=COLUMNS)
+    wide = pd.concat(parts, axis=1).reset_index()
+    return wide.reindex(columns=COLUMNS).sort_values(key, ignore_index=True)
