@@ -199,7 +199,8 @@ def run_quality_gate(project: ProjectConfig, table: CanonicalTable, staged: Stag
         rules=checked.rules,
         input_rows=input_rows,
         rejected_rows=staging_rejected + (len(staged.frame) - len(checked.valid)),
-        threshold=project.pipeline.max_rejected_share,
+        threshold=(project.pipeline.max_rejected_share if suite.max_rejected_share is None
+                   else suite.max_rejected_share),
         failed_table_rules=tuple(checked.failed_table_rules),
         samples=_samples(quarantine, staged.frame, settings.failing_rows_sample),
         data_docs=docs,

@@ -258,3 +258,18 @@ def test_earlier_periods_for_the_volume_rule_are_months_or_years():
     assert previous_periods("2025-02", 3) == ["2025-01", "2024-12", "2024-11"]
     assert previous_periods(YEAR, 2) == ["2023", "2022"]
     assert template_fields(MONTH) == {"month": MONTH, "year": "2025"} and template_fields(YEAR) == {"year": YEAR}
+
+
+def test_two_bad_catalogue_entries_are_quarantined_without_blocking_the_month(opd_project, tmp_path):
+    """The catalogue suite's own threshold (25 %): two bad entries of one OPD are over pipeline.yaml's 5 % of the
+    city's catalogue but do not block the city's month; a catalogue mostly wrong does."""
+    with OpdSimulator(opd_project, seed=42, token=OPD_TEST_TOKEN) as sim:
+        sim.edit_rows("service_catalogue", CITY, "DISDUKCAPIL", MONTH, 2, {"standar_hari": 0})
+        _, staged, gate = _ingest_and_gate(opd_project, sim, tmp_path / "a", SERVICE_CATALOGUE, MONTH)
+        assert gate.threshold == 0.25 and opd_project.pipeline.max_rejected_share < gate.rejected_share < 0.25
+        assert gate.passed and gate.rejected_rows == 2
+        for opd in opd_project.cities.opds_for("service_catalogue"):
+            sim.edit_rows("service_catalogue", CITY, opd.code, MONTH, 5, {"standar_hari": 0})
+        _, _, mostly_wrong = _ingest_and_gate(opd_project, sim, tmp_path / "b", SERVICE_CATALOGUE, MONTH)
+    assert mostly_wrong.rejected_share > 0.25 and not mostly_wrong.passed
+    assert "threshold 25%" in mostly_wrong.verdict()

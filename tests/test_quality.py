@@ -398,3 +398,24 @@ def test_timing_10k_rows(capsys):
             f"best {min(times):.3f}s, mean {sum(times) / len(times):.3f}s; "
             f"{len(result.rejected)} quarantine rows, rejected share {result.rejected_share:.3f}"
         )
+
+
+def test_a_suite_may_set_its_own_rejection_threshold(opd_project, tmp_path):
+    """service_catalogue's suite allows a quarter of its dozen-odd rows rejected; the others use pipeline.yaml's."""
+    from kotacerdas.quality import load_suite
+    from kotacerdas.schemas import MONTHLY_TABLES
+
+    assert load_suite(MONTHLY_TABLES["service_catalogue"], opd_project).max_rejected_share == 0.25
+    assert load_suite(MONTHLY_TABLES["service_requests"], opd_project).max_rejected_share is None
+    bad = tmp_path / "config"
+    import shutil
+
+    shutil.copytree(opd_project.dir, bad)
+    path = bad / "expectations" / "service_catalogue.yaml"
+    path.write_text(path.read_text(encoding="utf-8").replace("max_rejected_share: 0.25", "max_rejected_share: 2"),
+                    encoding="utf-8")
+    from kotacerdas.config import ProjectConfig
+    from kotacerdas.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="max_rejected_share"):
+        load_suite(MONTHLY_TABLES["service_catalogue"], ProjectConfig(bad))

@@ -10,9 +10,11 @@ string is replaced by its text. Two kinds exist:
 - partition placeholders, bound for each (city, period) validation (`PARTITION_PLACEHOLDERS`); the period is a
   month for a monthly table and a year for a yearly one, whose suites cannot use the month placeholders.
 
-Besides its rules a suite may set `freshness_max_age_days` (what `${freshness_floor}` is computed from) and a
-`volume:` rule: the rows delivered compared with the earlier months in the raw zone, evaluated by
-`kotacerdas.quality.volume` (GX sees one partition, not its history) and reported like any other rule.
+Besides its rules a suite may set `freshness_max_age_days` (what `${freshness_floor}` is computed from),
+`max_rejected_share` (this table's gate threshold, instead of pipeline.yaml's: a table of a dozen rows per
+partition needs a different one than a table of thousands) and a `volume:` rule: the rows delivered compared with
+the earlier months in the raw zone, evaluated by `kotacerdas.quality.volume` (GX sees one partition, not its
+history) and reported like any other rule.
 """
 
 from __future__ import annotations
@@ -112,6 +114,7 @@ class _SuiteModel(BaseModel):
     table: str
     description: str = ""
     freshness_max_age_days: float | None = Field(default=None, ge=0)
+    max_rejected_share: float | None = Field(default=None, ge=0, le=1)
     volume: _VolumeModel | None = None
     expectations: list[dict[str, Any]] = Field(min_length=1)
 
@@ -160,6 +163,7 @@ class Suite:
     config_values: Mapping[str, Any] = field(default_factory=dict)
     volume: VolumeRule | None = None
     freshness_max_age_days: float | None = None
+    max_rejected_share: float | None = None  # None: pipeline.yaml's max_rejected_share
 
     @property
     def rule_ids(self) -> list[str]:
@@ -363,6 +367,7 @@ def load_suite(
         config_values=values,
         volume=volume,
         freshness_max_age_days=suite_model.freshness_max_age_days,
+        max_rejected_share=suite_model.max_rejected_share,
     )
     if check_with_gx:
         # Bind against a sample partition: placeholders are typed, so any real partition binds the same way.
