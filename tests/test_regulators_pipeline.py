@@ -104,3 +104,15 @@ def test_a_yearly_table_failing_its_gate_leaves_out_only_the_index_it_feeds(year
     gate = next(e for e in evaluations if e.asset_key.to_user_string() == "evaluation_scores"
                 and e.check_name == "error_rules_within_threshold")
     assert not gate.passed
+
+
+def test_evaluators_read_the_regulator_figures_through_views_with_region_names(yearly):
+    kominfo = _rows(yearly.engine, "SELECT * FROM v_regulator_kominfo WHERE city_code = '19.71' AND "
+                                   "component = 'index'")
+    assert kominfo[0]["city_name"] == "Kota Pangkal Pinang"  # as the Kemendagri list spells it
+    assert kominfo[0]["year"] == YEAR
+    spbe = _rows(yearly.engine, "SELECT DISTINCT assessor FROM v_regulator_spbe WHERE city_code = '19.03'")
+    assert {r["assessor"] for r in spbe} == {"self", "external"}
+    ikm = _rows(yearly.engine, "SELECT opd_name, respondents FROM v_regulator_ikm WHERE city_code = '19.71' "
+                               "AND opd_code = 'DINKES' AND service_code IS NULL")
+    assert ikm[0]["opd_name"] == "Dinas Kesehatan" and ikm[0]["respondents"] > 0

@@ -399,4 +399,5 @@ REGULATOR_TABLES: tuple[str, ...] = ("regulator_kominfo_evaluation", "regulator_
 EVALUATOR_VIEWS: tuple[str, ...] = (
     "v_region", "v_indicator", "v_methodology", "v_scorecard", "v_scorecard_wide", "v_trend", "v_ranking",
     "v_opd_league", "v_opd_quality", "v_quality", "v_lineage_scores", "v_lineage_rows", "v_raw_files",
+    "v_regulator_kominfo", "v_regulator_spbe", "v_regulator_ikm",
 )

@@ -2,6 +2,9 @@
 component (Kominfo part / pillar / index; SPBE aspect / domain / index per assessor; IKM per service / OPD / city),
 the exact value beside the figure as published, and what it was computed from.
 
+Evaluators read them through three views (granted with the others to the evaluator role): `v_regulator_kominfo`,
+`v_regulator_spbe`, `v_regulator_ikm`, with the region's name, kind and province beside the code.
+
 The tables of 0002/0003 were created empty for later use and nothing in the pipeline wrote them. They are
 replaced; if someone loaded rows into them by hand, the upgrade stops and says so, rather than drop those rows.
 
@@ -53,6 +56,27 @@ OLD: dict[str, tuple[list[tuple], list[str]]] = {
 }
 
 
+# Region names beside the codes; the figure as published first, the exact value and its provenance after it.
+_REGION = "r.name AS city_name, r.kind, r.province_code"
+VIEWS: dict[str, str] = {
+    "v_regulator_kominfo": f"""
+SELECT k.city_code, {_REGION}, k.period AS year, k.component_type, k.component, k.published_value, k.score,
+       k.weight, k.contribution, k.methodology, k.methodology_version, k.source, k.run_id, k.published_at
+FROM regulator_kominfo_evaluation k LEFT JOIN dim_region r ON r.region_code = k.city_code""",
+    "v_regulator_spbe": f"""
+SELECT s.city_code, {_REGION}, s.period AS year, s.assessor, s.component_type, s.component, s.domain,
+       s.published_value, s.predicate, s.score, s.weight, s.methodology, s.methodology_version, s.source, s.run_id,
+       s.published_at
+FROM regulator_spbe s LEFT JOIN dim_region r ON r.region_code = s.city_code""",
+    "v_regulator_ikm": f"""
+SELECT i.city_code, {_REGION}, i.period AS year, i.opd_code, o.name AS opd_name, i.service_code,
+       i.published_value, i.grade, i.performance, i.score, i.respondents, i.months_covered, i.methodology,
+       i.methodology_version, i.source, i.run_id, i.published_at
+FROM regulator_ikm i LEFT JOIN dim_region r ON r.region_code = i.city_code
+LEFT JOIN dim_opd o ON o.opd_code = i.opd_code""",
+}
+
+
 def _refuse_if_filled(table: str) -> None:
     rows = op.get_bind().exec_driver_sql(f'SELECT count(*) FROM "{table}"').scalar_one()
     if rows:
@@ -70,11 +94,15 @@ def upgrade() -> None:
         op.drop_table(table)
         op.create_table(table, *(sa.Column(n, t(), nullable=n not in ("city_code", "period")) for n, t in columns))
         op.create_index(f"ix_{table}_partition", table, ["city_code", "period"])
+    for name, sql in VIEWS.items():
+        op.execute(f"CREATE VIEW {name} AS {sql}")
 
 
 def downgrade() -> None:
     for table in NEW:
         _refuse_if_filled(table)
+    for name in reversed(list(VIEWS)):
+        op.execute(f"DROP VIEW IF EXISTS {name}")
     for table, (columns, key) in OLD.items():
         op.drop_index(f"ix_{table}_partition", table_name=table)
         op.drop_table(table)
