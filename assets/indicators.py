@@ -3,7 +3,7 @@
 import dagster as dg
 import pandas as pd
 
-from assets.partitioned import fold_metadata
+from assets.partitioned import report_metadata
 from kotacerdas.gate import GateResult
 from kotacerdas.indicators.catalog import load_catalog
 from kotacerdas.indicators.compute import compute_indicators
@@ -45,7 +45,7 @@ def build_indicator_asset(partitions_def: dg.PartitionsDefinition) -> dg.AssetsD
             values_by_key[part.key] = values
             metadata[part] = {"indicators": len(values), "without_data": len(missing), "blocked": 0,
                               "preview": dg.MetadataValue.md(_preview(values))}
-        return dg.Output(values_by_key, metadata=fold_metadata(metadata))
+        return dg.Output(values_by_key, metadata=report_metadata(context, metadata))
 
     return indicator_values
 

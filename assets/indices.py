@@ -3,7 +3,7 @@
 import dagster as dg
 import pandas as pd
 
-from assets.partitioned import fold_metadata
+from assets.partitioned import report_metadata
 from kotacerdas.index.maturity import load_methodology, score_maturity
 from kotacerdas.indicators.catalog import load_catalog
 from pipelines.partitions import partitions_of
@@ -33,7 +33,7 @@ def build_index_asset(partitions_def: dg.PartitionsDefinition) -> dg.AssetsDefin
                 continue
             scores = scores_by_key[part.key] = score_maturity(values, catalog, methodology)
             metadata[part] = _score_metadata(scores)
-        return dg.Output(scores_by_key, metadata=fold_metadata(metadata)
+        return dg.Output(scores_by_key, metadata=report_metadata(context, metadata)
                          | {"methodology": f"{methodology.name} {methodology.version}"})
 
     return maturity_scores

@@ -2,7 +2,7 @@
 
 import dagster as dg
 
-from assets.partitioned import fold_checks, fold_metadata
+from assets.partitioned import report_checks, report_metadata
 from kotacerdas.schemas import CanonicalTable
 from kotacerdas.sources.ingest import IngestResult, ingest_table
 from pipelines.partitions import partitions_of
@@ -52,8 +52,8 @@ def build_ingest_asset(table: CanonicalTable, partitions_def: dg.PartitionsDefin
                 description=f"{len(result.failures)} source × OPD fetches failed" if result.failures else None,
                 metadata={"failures": dg.MetadataValue.md(_failures_md(result))} if result.failures else {},
             )]
-        yield dg.Output(results, metadata=fold_metadata(metadata))
-        yield from fold_checks(checks)
+        yield dg.Output(results, metadata=report_metadata(context, metadata))
+        yield from report_checks(context, checks)
 
     return _ingest
 

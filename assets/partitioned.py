@@ -1,64 +1,49 @@
-"""Outputs, metadata and check results of a step that materializes one partition or a range of them.
+"""Metadata and check results of a step that materializes one partition or a range of them.
 
-With one partition everything is reported as before. Over a range (a single-run backfill) Dagster records one
-materialization per partition but only one result per check, so the results of all partitions are folded into
-one: passed only if every partition passed, the failing partitions named, each partition's verdict in a table.
-A folded blocking check is reported as WARN, not ERROR: one city failing its quality gate must not stop the
-other cities of the range; the gate is applied per partition in the data instead (indicator_values skips a
-blocked partition, published_scores does not publish it) and that partition is re-run alone once fixed.
+With one partition everything is reported as Dagster does by default. Over a range (a single-run backfill) each
+partition still gets its own: its metadata goes on its own materialization (`context.add_asset_metadata` with its
+partition key) and each check is recorded per partition as an `AssetCheckEvaluation` with that partition, so the
+UI, the check history and `kotacerdas run` see every city's own verdict.
+
+Blocking checks do not block inside a range: Dagster can only stop a whole step, which would stop every city of
+the month for one bad city. In a range the evaluation is recorded with `blocking=False` and the gate is applied
+per partition in the data instead (`indicator_values` skips a blocked partition, `published_scores` does not
+publish it); that partition is re-run alone once fixed, where its blocking check blocks as usual.
 """
 
 from __future__ import annotations
 
-import numbers
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 
 import dagster as dg
 
 from pipelines.partitions import Partition
 
 
-def fold_metadata(per_partition: Mapping[Partition, Mapping[str, object]]) -> dict:
-    """A partition's own metadata; over a range, counts summed (shares and scores are not summable: they are
-    in the table only) and a table of every partition's figures."""
+def report_metadata(context: dg.AssetExecutionContext, per_partition: Mapping[Partition, Mapping[str, object]],
+                    asset_key: str | None = None) -> dict:
+    """The metadata for the step's Output / MaterializeResult: one partition's own; over a range, each partition's
+    is attached to that partition's materialization and the Output says only how many partitions the run had."""
     if len(per_partition) == 1:
         return dict(next(iter(per_partition.values())))
-    numeric = sorted({k for m in per_partition.values() for k, v in m.items() if _is_number(v)})
-    counts = [k for k in numeric if all(isinstance(m.get(k, 0), numbers.Integral) for m in per_partition.values())]
-    totals = {k: sum(m.get(k) or 0 for m in per_partition.values()) for k in counts}
-    lines = ["| partition | " + " | ".join(numeric) + " |", "|---" * (len(numeric) + 1) + "|"]
-    lines += [f"| {p} | " + " | ".join(_cell(m.get(k)) for k in numeric) + " |" for p, m in per_partition.items()]
-    return {**totals, "partitions": len(per_partition), "by_partition": dg.MetadataValue.md("\n".join(lines))}
+    for part, metadata in per_partition.items():
+        context.add_asset_metadata(dict(metadata), asset_key=asset_key, partition_key=part.key)
+    return {"partitions_in_run": len(per_partition)}
 
 
-def fold_checks(results: Mapping[Partition, list[dg.AssetCheckResult]]) -> list[dg.AssetCheckResult]:
-    """One result per check: the partition's own, or over a range the fold described above."""
+def report_checks(context: dg.AssetExecutionContext,
+                  results: Mapping[Partition, list[dg.AssetCheckResult]]) -> Iterator[object]:
+    """The check results to yield: one partition's as they are; over a range, one evaluation per partition."""
     if len(results) == 1:
-        return list(next(iter(results.values())))
-    by_check: dict[tuple, dict[Partition, dg.AssetCheckResult]] = {}
-    for partition, checks in results.items():
-        for result in checks:
-            by_check.setdefault((result.asset_key, result.check_name), {})[partition] = result
-    return [_fold_one(asset_key, name, per_partition) for (asset_key, name), per_partition in by_check.items()]
-
-
-def _fold_one(asset_key, check_name: str, per_partition: dict[Partition, dg.AssetCheckResult]) -> dg.AssetCheckResult:
-    failed = [p for p, r in per_partition.items() if not r.passed]
-    lines = ["| partition | passed | severity | verdict |", "|---|---|---|---|"]
-    lines += [f"| {p} | {r.passed} | {r.severity.value} | {(r.description or '').replace('|', '/')} |"
-              for p, r in per_partition.items()]
-    description = (f"{len(failed)} of {len(per_partition)} partitions failed: " + ", ".join(map(str, failed))
-                   if failed else f"all {len(per_partition)} partitions passed")
-    return dg.AssetCheckResult(
-        asset_key=asset_key, check_name=check_name, passed=not failed,
-        severity=dg.AssetCheckSeverity.WARN, description=description,
-        metadata={"failed_partitions": dg.MetadataValue.json([p.key for p in failed]),
-                  "by_partition": dg.MetadataValue.md("\n".join(lines))})
-
-
-def _is_number(value: object) -> bool:
-    return isinstance(value, numbers.Number) and not isinstance(value, bool)
-
-
-def _cell(value: object) -> str:
-    return "" if value is None else f"{value:.4g}" if isinstance(value, float) else str(value)
+        yield from next(iter(results.values()))
+        return
+    for part, checks in results.items():
+        for r in checks:
+            yield dg.AssetCheckEvaluation(
+                asset_key=dg.AssetKey.from_coercible(r.asset_key) if r.asset_key else context.assets_def.key,
+                check_name=r.check_name, passed=r.passed, metadata=r.metadata, severity=r.severity,
+                description=r.description, blocking=False, partition=part.key)
+    # Every check is an output of the step that must be emitted; the evaluations above are its results, so the
+    # outputs themselves carry nothing (Dagster stores no value for a check output).
+    for output_name in context.assets_def.check_specs_by_output_name:
+        yield dg.Output(None, output_name=output_name)

@@ -7,7 +7,7 @@ fails its quality gate is not published, the others are.
 import dagster as dg
 import pandas as pd
 
-from assets.partitioned import fold_checks, fold_metadata
+from assets.partitioned import report_checks, report_metadata
 from assets.quality import check_result, error_check_spec, partitioned_check
 from kotacerdas.gate import GateResult
 from kotacerdas.indicators.catalog import load_catalog
@@ -74,10 +74,10 @@ def build_quarantine_asset(partitions_def: dg.PartitionsDefinition) -> dg.Assets
                 checks[part] = [*(check_result(g, "error") for g in gates), _partition_gate_check(gates)]
         finally:
             engine.dispose()
-        yield dg.MaterializeResult(asset_key="quarantine", metadata=fold_metadata(metadata)
+        yield dg.MaterializeResult(asset_key="quarantine", metadata=report_metadata(context, metadata)
                                    | {"warehouse": warehouse.display(),
                                       "reference_rows_loaded": sum(reference.values())})
-        yield from fold_checks(checks)
+        yield from report_checks(context, checks)
 
     return quarantine
 
@@ -140,7 +140,7 @@ def build_scores_publish_asset(partitions_def: dg.PartitionsDefinition) -> dg.As
                 metadata[part] = {"published": 1} | {f"{k}_rows": v for k, v in written.items()}
         finally:
             engine.dispose()
-        return dg.MaterializeResult(metadata=fold_metadata(metadata) | {"warehouse": warehouse.display()})
+        return dg.MaterializeResult(metadata=report_metadata(context, metadata) | {"warehouse": warehouse.display()})
 
     return published_scores
 

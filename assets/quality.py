@@ -10,7 +10,7 @@ from pathlib import Path
 
 import dagster as dg
 
-from assets.partitioned import fold_checks, fold_metadata
+from assets.partitioned import report_checks, report_metadata
 from kotacerdas.gate import GateResult, run_quality_gate
 from kotacerdas.quality.settings import data_docs_root, load_quality_settings
 from kotacerdas.schemas import CanonicalTable
@@ -113,7 +113,7 @@ def build_quality_asset(table: CanonicalTable, partitions_def: dg.PartitionsDefi
                 ),
                 check_result(gate, "warn"),
             ]
-        yield dg.Output(gates, metadata=fold_metadata(metadata))
-        yield from fold_checks(checks)
+        yield dg.Output(gates, metadata=report_metadata(context, metadata))
+        yield from report_checks(context, checks)
 
     return _validate

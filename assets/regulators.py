@@ -9,7 +9,7 @@ import dagster as dg
 import pandas as pd
 import sqlalchemy as sa
 
-from assets.partitioned import fold_checks, fold_metadata
+from assets.partitioned import report_checks, report_metadata
 from assets.publish import WRITER_POOL
 from assets.quality import check_result, error_check_spec
 from kotacerdas.gate import GateResult
@@ -79,7 +79,7 @@ def build_regulator_assets(partitions_def: dg.PartitionsDefinition) -> list[dg.A
                     "not_computed": dg.MetadataValue.json(result.not_computed)}
         finally:
             engine.dispose()
-        return dg.Output(results, metadata=fold_metadata(metadata))
+        return dg.Output(results, metadata=report_metadata(context, metadata))
 
     gate_checks = [error_check_spec(t, partitions_def) for t in YEARLY_TABLES.values()]
 
@@ -116,8 +116,8 @@ def build_regulator_assets(partitions_def: dg.PartitionsDefinition) -> list[dg.A
         finally:
             engine.dispose()
         yield dg.MaterializeResult(asset_key="published_regulator_indices",
-                                   metadata=fold_metadata(metadata) | {"warehouse": warehouse.display()})
-        yield from fold_checks(checks)
+                                   metadata=report_metadata(context, metadata) | {"warehouse": warehouse.display()})
+        yield from report_checks(context, checks)
 
     return [regulator_indices, published_regulator_indices]
 

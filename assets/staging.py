@@ -2,7 +2,7 @@
 
 import dagster as dg
 
-from assets.partitioned import fold_metadata
+from assets.partitioned import report_metadata
 from kotacerdas.schemas import CanonicalTable
 from kotacerdas.sources.ingest import IngestResult
 from kotacerdas.staging import StagingResult, stage_table
@@ -32,6 +32,6 @@ def build_staging_asset(table: CanonicalTable, partitions_def: dg.PartitionsDefi
                                  pii_key=project.pii_key())
             results[part.key] = result
             metadata[part] = {"rows": len(result.frame), "unparseable_rows": len(result.rejected)}
-        return dg.Output(results, metadata=fold_metadata(metadata))
+        return dg.Output(results, metadata=report_metadata(context, metadata))
 
     return _stage

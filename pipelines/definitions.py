@@ -26,12 +26,24 @@ MONTHLY_JOB = "smart_city_monthly"
 YEARLY_JOB = "smart_city_yearly"
 
 
+# `eager()` only looks at the latest time window: for yearly partitions that is the year under way, so a closed
+# year would never follow a late fix of its tables or of December, while every monthly publish would recompute the
+# current year. The yearly assets follow any update of their inputs, in any year, once none is missing.
+YEARLY_AUTOMATION = (
+    dg.AutomationCondition.any_deps_updated().since_last_handled()
+    & ~dg.AutomationCondition.any_deps_missing()
+    & ~dg.AutomationCondition.any_deps_in_progress()
+    & ~dg.AutomationCondition.in_progress()
+).with_label("yearly: after any input update, none missing")
+
+
 def _automation(spec: dg.AssetSpec, project: ProjectConfig) -> dg.AssetSpec:
     """Everything after ingestion follows its upstream (declarative automation); published scores must be fresh
     by the publish deadline of each month."""
     if spec.group_name == "ingest":
         return spec
-    attrs: dict = {"automation_condition": dg.AutomationCondition.eager()}
+    yearly = "year" in {d.name for d in spec.partitions_def.partitions_defs}
+    attrs: dict = {"automation_condition": YEARLY_AUTOMATION if yearly else dg.AutomationCondition.eager()}
     if spec.key.to_user_string() == "published_scores":
         deadline = project.pipeline.publish_deadline_day
         attrs["freshness_policy"] = dg.FreshnessPolicy.cron(
@@ -83,7 +95,8 @@ def build_definitions(project: ProjectConfig | None = None) -> dg.Definitions:
         assets=assets,
         jobs=[monthly, yearly],
         schedules=[build_monthly_schedule(monthly, project), build_annual_schedule(yearly, project)],
-        sensors=[build_file_drop_sensor(monthly), build_file_drop_sensor(yearly, "yearly"),
+        sensors=[build_file_drop_sensor(monthly, monthly_partitions),
+                 build_file_drop_sensor(yearly, yearly_partitions, "yearly"),
                  build_source_poll_sensor(monthly), failure_webhook],
         executor=executor_from_env(),
         resources={

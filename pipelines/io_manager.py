@@ -9,7 +9,9 @@ deployment shares (Celery workers on other machines need it on shared storage, a
 
 from __future__ import annotations
 
+import os
 import pickle
+import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -39,10 +41,12 @@ class PartitionedPickleIOManager(dg.IOManager):
         for key in keys:
             path = self._path(context.asset_key, key)
             path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = path.with_suffix(".tmp")
-            with tmp.open("wb") as fh:
+            # A unique temporary file, then an atomic rename: a crash mid-write never leaves a truncated value, and
+            # two runs writing the same partition at once (a sensor run and a backfill) never share a file.
+            with tempfile.NamedTemporaryFile(dir=path.parent, prefix=f".{path.stem}.", suffix=".tmp",
+                                             delete=False) as fh:
                 pickle.dump(obj[key], fh, protocol=pickle.HIGHEST_PROTOCOL)
-            tmp.replace(path)  # a crash mid-write never leaves a truncated value behind
+            os.replace(fh.name, path)
 
     def load_input(self, context: dg.InputContext) -> dict:
         values = {}

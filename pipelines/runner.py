@@ -35,26 +35,20 @@ def local_instance() -> dg.DagsterInstance:
 
 
 def _problems(result: dg.ExecuteInProcessResult, partition_key: str | None = None) -> tuple[str, ...]:
-    """Failed steps and failed blocking checks, in words. In a range run (`partition_key` given) a blocking check
-    is folded over the range (assets/partitioned.py): it counts for the partitions it lists as failed."""
+    """Failed steps and failed ERROR checks, in words. In a range run (`partition_key` given) checks are recorded
+    per partition (assets/partitioned.py): only this partition's count."""
     problems = []
     for event in result.all_events:
         if event.is_step_failure:
             problems.append(f"step {event.step_key} failed: {step_error_message(event)}")
         elif event.event_type_value == "ASSET_CHECK_EVALUATION":
             evaluation = event.event_specific_data
-            if evaluation.passed:
+            if evaluation.passed or evaluation.severity != dg.AssetCheckSeverity.ERROR:
                 continue
-            if partition_key is None and evaluation.severity == dg.AssetCheckSeverity.ERROR:
-                problems.append(f"check {evaluation.check_name} failed: {evaluation.description}")
-            elif partition_key is not None and evaluation.blocking and partition_key in _failed_partitions(evaluation):
-                problems.append(f"check {evaluation.check_name} failed for this partition")
+            if partition_key is None or evaluation.partition == partition_key:
+                problems.append(f"check {evaluation.asset_key.to_user_string()}.{evaluation.check_name} failed: "
+                                f"{evaluation.description}")
     return tuple(problems)
-
-
-def _failed_partitions(evaluation) -> list[str]:
-    entry = evaluation.metadata.get("failed_partitions")
-    return list(entry.value) if entry is not None else []
 
 
 def _run_config(log_level: str) -> dict:

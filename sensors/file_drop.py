@@ -2,6 +2,7 @@
 tables: `opd_file_drop`) or city × year (yearly tables, e.g. the SPBE self-assessment: `opd_file_drop_yearly`)."""
 
 import json
+from dataclasses import replace
 
 import dagster as dg
 
@@ -9,8 +10,17 @@ from kotacerdas.drops import scan_landing
 from pipelines.resources import ProjectResource
 
 
-def build_file_drop_sensor(job: "dg.JobDefinition | object", cadence: str = "monthly") -> dg.SensorDefinition:
+def build_file_drop_sensor(job: "dg.JobDefinition | object", partitions_def: dg.MultiPartitionsDefinition,
+                           cadence: str = "monthly") -> dg.SensorDefinition:
     unit = "month" if cadence == "monthly" else "year"
+
+    def outside(f) -> str | None:
+        """Why a placed file's partition does not exist (before first_month, or a period still ahead)."""
+        key = dg.MultiPartitionKey({"city": f.city, unit: f.period})
+        if partitions_def.has_partition_key(key):
+            return None
+        return (f"{unit} {f.period} is outside the pipeline's partitions (from first_month in "
+                "config/pipeline.yaml up to the current one)")
 
     @dg.sensor(
         name="opd_file_drop" if cadence == "monthly" else "opd_file_drop_yearly",
@@ -25,6 +35,7 @@ def build_file_drop_sensor(job: "dg.JobDefinition | object", cadence: str = "mon
         seen: dict[str, str] = json.loads(context.cursor) if context.cursor else {}
         landing = project.landing_dir()
         files = scan_landing(project.project, landing, cadence) if landing.is_dir() else []
+        files = [f if f.problem else replace(f, problem=outside(f)) for f in files]
         fresh = [f for f in files if seen.get(f.relpath) != f.fingerprint]
         unplaceable = [f for f in fresh if f.problem]
         for f in unplaceable:

@@ -64,6 +64,12 @@ def test_yearly_file_drop_sensor_runs_the_yearly_job_for_the_spbe_self_assessmen
     # the monthly sensor sees only the monthly files, the yearly one nothing new the second time
     assert [r.partition_key for r in _evaluate().run_requests] == ["19.71|2025-03"]
     assert _evaluate(yearly.cursor, name="opd_file_drop_yearly").run_requests == []
+    # a self-assessment for a year before first_month is a skip reason, not a broken sensor; 2025's still runs
+    write_file_drops(opd_project, landing, ["19.71"], [], seed=1, years=["2019"])
+    assert [r.partition_key for r in _evaluate(name="opd_file_drop_yearly").run_requests] == ["19.71|2025"]
+    skipped = _evaluate(yearly.cursor, name="opd_file_drop_yearly")
+    assert skipped.run_requests == [] and "year 2019 is outside the pipeline's partitions" in \
+        skipped.skip_reason.skip_message
 
 
 def test_monthly_schedule_requests_the_closed_month_for_every_city():

@@ -130,3 +130,34 @@ def test_library_frames_fit_the_warehouse():
     for name, table in CANONICAL_TABLES.items():
         assert set(table.columns) <= set(STAGED_COLUMNS[name]), name
     assert all(pd.api.types.pandas_dtype(d) is not None for cols in FACT_TABLES.values() for d in cols.values())
+
+
+def test_0006_replaces_the_unused_regulator_tables_and_grants_the_existing_evaluator_group(postgres_url):
+    """An evaluator group made before 0006 can read the new regulator views after the upgrade, and a regulator
+    table someone filled by hand stops the upgrade instead of being dropped."""
+    engine = sa.create_engine(postgres_url)
+    group, created = "kotacerdas_evaluator", False
+    try:
+        migrate.upgrade(engine, "0005")
+        with engine.begin() as conn:
+            created = not conn.exec_driver_sql(f"SELECT 1 FROM pg_roles WHERE rolname = '{group}'").first()
+            if created:
+                conn.exec_driver_sql(f"CREATE ROLE {group} NOLOGIN")
+            conn.exec_driver_sql("INSERT INTO regulator_spbe (region_code, year, index_score) "
+                                 "VALUES ('19.71', 2024, 3.1)")
+        with pytest.raises(Exception, match="regulator_spbe, which holds 1 row"):
+            migrate.upgrade(engine)
+        with engine.begin() as conn:
+            conn.exec_driver_sql("DELETE FROM regulator_spbe")
+        migrate.upgrade(engine)
+        with engine.connect() as conn:
+            for view in ("v_regulator_kominfo", "v_regulator_spbe", "v_regulator_ikm"):
+                granted = conn.exec_driver_sql(f"SELECT has_table_privilege('{group}', '{view}', 'SELECT')")
+                assert granted.scalar_one(), view
+    finally:
+        with engine.begin() as conn:
+            conn.exec_driver_sql(f"DO $$ BEGIN IF EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '{group}') THEN "
+                                 f"REVOKE ALL ON ALL TABLES IN SCHEMA public FROM {group}; END IF; END $$")
+            if created:
+                conn.exec_driver_sql(f"DROP ROLE {group}")
+        engine.dispose()

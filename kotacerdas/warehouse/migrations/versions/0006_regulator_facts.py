@@ -2,8 +2,13 @@
 component (Kominfo part / pillar / index; SPBE aspect / domain / index per assessor; IKM per service / OPD / city),
 the exact value beside the figure as published, and what it was computed from.
 
-Evaluators read them through three views (granted with the others to the evaluator role): `v_regulator_kominfo`,
-`v_regulator_spbe`, `v_regulator_ikm`, with the region's name, kind and province beside the code.
+Evaluators read them through three views, `v_regulator_kominfo`, `v_regulator_spbe`, `v_regulator_ikm`, with the
+region's name, kind and province beside the code. On PostgreSQL the default evaluator group
+(`kotacerdas_evaluator`), if it exists, gets SELECT on them here; a group of another name gets it from
+`kotacerdas warehouse grant-evaluator NAME --group GROUP` (which grants every evaluator view, old and new).
+
+The downgrade is refused once the pipeline has published regulator rows (they would not fit the old tables):
+export them first if you really need to go back.
 
 The tables of 0002/0003 were created empty for later use and nothing in the pipeline wrote them. They are
 replaced; if someone loaded rows into them by hand, the upgrade stops and says so, rather than drop those rows.
@@ -23,6 +28,7 @@ down_revision = "0005"
 branch_labels = None
 depends_on = None
 
+EVALUATOR_GROUP = "kotacerdas_evaluator"  # kotacerdas.warehouse.roles' default, as of this revision
 T, F, I, TS = sa.Text, sa.Double, sa.BigInteger, sa.DateTime  # noqa: E741
 STAMP = [("methodology", T), ("methodology_version", T), ("source", T), ("run_id", T), ("published_at", TS)]
 NEW: dict[str, list[tuple[str, type]]] = {
@@ -96,6 +102,12 @@ def upgrade() -> None:
         op.create_index(f"ix_{table}_partition", table, ["city_code", "period"])
     for name, sql in VIEWS.items():
         op.execute(f"CREATE VIEW {name} AS {sql}")
+    if op.get_bind().dialect.name == "postgresql":
+        op.execute(f"""DO $$ BEGIN
+  IF EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '{EVALUATOR_GROUP}') THEN
+    GRANT SELECT ON {", ".join(VIEWS)} TO {EVALUATOR_GROUP};
+  END IF;
+END $$""")
 
 
 def downgrade() -> None:
