@@ -14,6 +14,7 @@ when the daemon marks it finished; the webserver's start-up is not counted.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import secrets
 import shutil
@@ -22,10 +23,12 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
+import psutil
 import requests
 import yaml
 
@@ -55,6 +58,34 @@ class BackfillOutcome:
     partitions: int
     runs: list[dict]
     seconds: float
+    peak_rss_total_mb: float = 0.0  # all processes of the deployment at once (webserver, daemon, runs, steps)
+    peak_rss_process_mb: float = 0.0  # the largest single process (a step of a run)
+
+
+class MemorySampler:
+    """Peak resident memory of a process tree, sampled every half second."""
+
+    def __init__(self, pid: int):
+        self.root = psutil.Process(pid)
+        self.total = self.largest = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        while not self._stop.wait(0.5):
+            sizes = []
+            for proc in [self.root, *self.root.children(recursive=True)]:
+                with contextlib.suppress(psutil.Error):  # a step process that just ended
+                    sizes.append(proc.memory_info().rss)
+            self.total, self.largest = max(self.total, sum(sizes)), max(self.largest, max(sizes, default=0))
+
+    def __enter__(self) -> MemorySampler:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
 
 
 def scratch_project(root: Path, n_cities: int, first_month: str) -> ProjectConfig:
@@ -116,17 +147,20 @@ class DagsterDev:
         params = {"partitionNames": partition_keys, "assetSelection": assets, "fromFailure": False,
                   "title": f"bench: {len(partition_keys)} partitions"}
         started = time.monotonic()
-        launched = self.query(LAUNCH, {"params": params})["launchPartitionBackfill"]
-        if launched["__typename"] != "LaunchBackfillSuccess":
-            raise RuntimeError(f"backfill not launched: {launched}")
-        backfill_id = launched["backfillId"]
-        while time.monotonic() - started < timeout:
-            state = self.query(STATUS, {"id": backfill_id})["partitionBackfillOrError"]
-            if state["status"] in FINISHED:
-                return BackfillOutcome(state["status"], state["numPartitions"], state["runs"],
-                                       time.monotonic() - started)
-            time.sleep(2)
-        raise TimeoutError(f"backfill {backfill_id} not finished after {timeout} s")
+        with MemorySampler(self.proc.pid) as memory:
+            launched = self.query(LAUNCH, {"params": params})["launchPartitionBackfill"]
+            if launched["__typename"] != "LaunchBackfillSuccess":
+                raise RuntimeError(f"backfill not launched: {launched}")
+            backfill_id = launched["backfillId"]
+            while time.monotonic() - started < timeout:
+                state = self.query(STATUS, {"id": backfill_id})["partitionBackfillOrError"]
+                if state["status"] in FINISHED:
+                    break
+                time.sleep(2)
+            else:
+                raise TimeoutError(f"backfill {backfill_id} not finished after {timeout} s")
+        return BackfillOutcome(state["status"], state["numPartitions"], state["runs"], time.monotonic() - started,
+                               memory.total / 2**20, memory.largest / 2**20)
 
     def stop(self) -> None:
         if self.proc.poll() is None:
@@ -181,7 +215,9 @@ def main() -> None:
         outcome = run_backfill_bench(root, args.cities, months)
         statuses = sorted({r["status"] for r in outcome.runs})
         print(f"backfill of {args.cities} cities × {len(months)} months = {outcome.partitions} partitions: "
-              f"{outcome.status} in {outcome.seconds:.1f} s with {len(outcome.runs)} runs ({', '.join(statuses)})")
+              f"{outcome.status} in {outcome.seconds:.1f} s with {len(outcome.runs)} runs ({', '.join(statuses)}); "
+              f"peak memory {outcome.peak_rss_total_mb:.0f} MB in all processes, "
+              f"{outcome.peak_rss_process_mb:.0f} MB in the largest")
         for run in sorted(outcome.runs, key=lambda r: r["startTime"] or 0):
             tags = {t["key"]: t["value"] for t in run["tags"]}
             span = (run["endTime"] or 0) - (run["startTime"] or 0)
