@@ -103,18 +103,24 @@ def _print_outcomes(outcomes) -> None:
                       "UI (`make ui`) and in the warehouse tables quarantine / ingest_failures.[/]")
 
 
-def print_scorecard(cities: list[str], months: list[str]) -> pd.DataFrame:
-    from kotacerdas.report.scorecard import read_scorecard
+def _read_warehouse(reader, *args) -> tuple[pd.DataFrame, str]:
+    """`reader(engine, *args)` on the configured warehouse, and the warehouse's address (no password)."""
     from pipelines.resources import WarehouseResource
 
     warehouse = WarehouseResource()
     engine = warehouse.engine()
     try:
-        card = read_scorecard(engine, cities, months)
+        return reader(engine, *args), warehouse.display()
     finally:
         engine.dispose()
+
+
+def print_scorecard(cities: list[str], months: list[str]) -> pd.DataFrame:
+    from kotacerdas.report.scorecard import read_scorecard
+
+    card, where = _read_warehouse(read_scorecard, cities, months)
     table = Table(title="Smart-city maturity (scores 0–100, level 1–5)", box=box.SIMPLE_HEAD,
-                  caption=f"warehouse: {warehouse.display()}; dimensions: " + ", ".join(
+                  caption=f"warehouse: {where}; dimensions: " + ", ".join(
                       f"{v} = {k}" for k, v in SHORT.items() if k != v))
     for col in ("city", "month", *(SHORT[d] for d in DIMENSIONS), "index", "lvl"):
         table.add_column(col, justify="left" if col in ("city", "month") else "right", no_wrap=True)
@@ -128,14 +134,8 @@ def print_scorecard(cities: list[str], months: list[str]) -> pd.DataFrame:
 
 def print_regulators(cities: list[str], years: list[str]) -> pd.DataFrame:
     from kotacerdas.report.regulators import read_regulators
-    from pipelines.resources import WarehouseResource
 
-    warehouse = WarehouseResource()
-    engine = warehouse.engine()
-    try:
-        card = read_regulators(engine, cities, years)
-    finally:
-        engine.dispose()
+    card, _ = _read_warehouse(read_regulators, cities, years)
     table = Table(title="Regulators' indices as published (Kominfo 1–5, SPBE 1–5, IKM 25–100)", box=box.SIMPLE_HEAD,
                   caption="methodologies: config/pipeline.yaml (*_methodology); a blank was not computed, the "
                           "warehouse's quality tables say why")

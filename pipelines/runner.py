@@ -55,6 +55,32 @@ def _run_config(log_level: str) -> dict:
     return {"loggers": {"console": {"config": {"log_level": log_level}}}}
 
 
+def _runs(
+    defs: dg.Definitions,
+    job_name: str,
+    runs: Iterable[tuple[dict[str, object], list[tuple[str, str, str | None]]]],
+    *,
+    instance: dg.DagsterInstance | None,
+    on_done: Callable[[PartitionOutcome], None] | None,
+    log_level: str,
+    tags: Mapping[str, str],
+) -> list[PartitionOutcome]:
+    """Execute each run (execute_in_process keyword arguments) and report the outcome of each of its partitions
+    ((city, period, partition key to read its checks by, or None for a single-partition run))."""
+    job = defs.resolve_job_def(job_name)
+    outcomes = []
+    for kwargs, partitions in runs:
+        result = job.execute_in_process(instance=instance, raise_on_error=False, run_config=_run_config(log_level),
+                                        **{**kwargs, "tags": {**tags, **kwargs.get("tags", {})}})
+        for city, period, key in partitions:
+            problems = _problems(result, partition_key=key)
+            outcome = PartitionOutcome(city, period, result.run_id, result.success and not problems, problems)
+            outcomes.append(outcome)
+            if on_done:
+                on_done(outcome)
+    return outcomes
+
+
 def run_partitions(
     defs: dg.Definitions,
     partitions: Iterable[tuple[str, str]],
@@ -65,21 +91,12 @@ def run_partitions(
     tags: Mapping[str, str] | None = None,
     job_name: str = MONTHLY_JOB,
 ) -> list[PartitionOutcome]:
-    """Materialize every asset of each partition; a failing partition does not stop the others."""
-    job = defs.resolve_job_def(job_name)
-    outcomes = []
-    for city, period in partitions:
-        result = job.execute_in_process(
-            partition_key=str(city_period_key(job.partitions_def, city, period)), instance=instance,
-            raise_on_error=False,
-            run_config=_run_config(log_level), tags={"kotacerdas/trigger": "cli", **(tags or {})},
-        )
-        problems = _problems(result)
-        outcome = PartitionOutcome(city, period, result.run_id, result.success and not problems, problems)
-        outcomes.append(outcome)
-        if on_done:
-            on_done(outcome)
-    return outcomes
+    """Materialize every asset of each partition, one run each; a failing partition does not stop the others."""
+    partitions_def = defs.resolve_job_def(job_name).partitions_def
+    runs = (({"partition_key": str(city_period_key(partitions_def, city, period))}, [(city, period, None)])
+            for city, period in partitions)
+    return _runs(defs, job_name, runs, instance=instance, on_done=on_done, log_level=log_level,
+                 tags={"kotacerdas/trigger": "cli", **(tags or {})})
 
 
 def run_backfill(
@@ -94,21 +111,15 @@ def run_backfill(
 ) -> list[PartitionOutcome]:
     """Materialize the partitions in as few runs as Dagster's single-run backfill would make (every city of a
     month in one run); a partition failing its quality gate is not published, the others of its run are."""
-    job = defs.resolve_job_def(job_name)
-    partitions_def = job.partitions_def
-    outcomes = []
-    for key_range in backfill_ranges(partitions_def, partitions):
-        result = job.execute_in_process(
-            instance=instance, raise_on_error=False, run_config=_run_config(log_level),
-            tags=range_tags(key_range) | {"kotacerdas/trigger": "cli-backfill", **(tags or {})},
-        )
+    partitions_def = defs.resolve_job_def(job_name).partitions_def
+
+    def members(key_range: dg.PartitionKeyRange) -> list[tuple[str, str, str]]:
+        out = []
         for key in partitions_def.get_partition_keys_in_range(key_range):
             dims = partitions_def.get_partition_key_from_str(key).keys_by_dimension
-            problems = _problems(result, partition_key=str(key))
-            period = dims.get("month") or dims["year"]
-            outcome = PartitionOutcome(dims["city"], period, result.run_id, result.success and not problems,
-                                       problems)
-            outcomes.append(outcome)
-            if on_done:
-                on_done(outcome)
-    return outcomes
+            out.append((dims["city"], dims.get("month") or dims["year"], str(key)))
+        return out
+
+    runs = (({"tags": range_tags(r)}, members(r)) for r in backfill_ranges(partitions_def, partitions))
+    return _runs(defs, job_name, runs, instance=instance, on_done=on_done, log_level=log_level,
+                 tags={"kotacerdas/trigger": "cli-backfill", **(tags or {})})
