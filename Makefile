@@ -26,10 +26,11 @@ lint: install
 ui: install              ## the Dagster UI on http://127.0.0.1:3000
 	$(BIN)/kotacerdas ui
 
-bench: install          ## benchmarks (figures, not tests): index engine, publishing, validation
+bench: install          ## benchmarks (figures, not tests): index engine, publishing, validation, a backfill
 	$(BIN)/python bench/index_bench.py
 	$(BIN)/python bench/publish_bench.py
 	$(BIN)/python bench/quality_bench.py
+	$(BIN)/python bench/backfill_bench.py
 
 clean:
 	rm -rf data dagster_home/storage dagster_home/history dagster_home/schedules dagster_home/logs
