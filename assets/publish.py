@@ -82,11 +82,26 @@ def build_quarantine_asset(partitions_def: dg.PartitionsDefinition) -> dg.Assets
     return quarantine
 
 
+def rejection_frames(gates: list[GateResult], ingests: list[IngestResult], city: str, period: str,
+                     pii_key: bytes | None) -> dict[str, pd.DataFrame]:
+    """What the stewards see of a partition's tables: rejected rows, raw files and failed sources (personal data in
+    messages scrubbed), rule results and verdicts."""
+    frames = {"quarantine": pd.concat([g.quarantine for g in gates], ignore_index=True)}
+    frames |= scrub_published_text(ingest_log_frames(ingests, city, period), pii_key)
+    return frames | partition_quality_frames(gates, city, period)
+
+
+def staged_rows(gates: list[GateResult], ingests: list[IngestResult], city: str,
+                period: str) -> tuple[dict[str, pd.DataFrame], dict[str, pd.DataFrame]]:
+    """The validated rows per table, and the `staged_*` frames that publish them with their raw file's sha256."""
+    valid = {g.table: g.valid.reset_index(drop=True) for g in gates}
+    sha256 = {f.relpath: f.sha256 for r in ingests for f in r.raw_files}
+    return valid, staged_frames(valid, sha256, city_code=city, period=period)
+
+
 def _quarantine_frames(project: ProjectResource, gates: list[GateResult], ingests: list[IngestResult], city: str,
                        month: str) -> dict[str, pd.DataFrame]:
-    frames = {"quarantine": pd.concat([g.quarantine for g in gates], ignore_index=True)}
-    frames |= scrub_published_text(ingest_log_frames(ingests, city, month), project.pii_key())
-    frames |= partition_quality_frames(gates, city, month)
+    frames = rejection_frames(gates, ingests, city, month, project.pii_key())
     frames["opd_timeliness"] = opd_timeliness(project.project, project.raw_dir(), gates, ingests, city=city,
                                               month=month)
     return frames
@@ -148,12 +163,11 @@ def build_scores_publish_asset(partitions_def: dg.PartitionsDefinition) -> dg.As
 def _score_frames(project: ProjectResource, catalog, gates: list[GateResult], ingests: list[IngestResult],
                   indicator_values: pd.DataFrame, maturity_scores: pd.DataFrame, city: str,
                   month: str) -> dict[str, pd.DataFrame]:
-    valid = {g.table: g.valid.reset_index(drop=True) for g in gates}
-    sha256 = {f.relpath: f.sha256 for r in ingests for f in r.raw_files}
+    valid, staged = staged_rows(gates, ingests, city, month)
     quality = table_quality(gates, ingests, _expected_opds(project))
     return {
         "indicator_values": enrich_indicator_values(indicator_values, maturity_scores, quality),
         "index_scores": maturity_scores,
         "indicator_lineage": indicator_lineage(catalog, valid, indicator_values, city_code=city, period=month),
-        **staged_frames(valid, sha256, city_code=city, period=month),
+        **staged,
     }

@@ -10,16 +10,13 @@ import pandas as pd
 import sqlalchemy as sa
 
 from assets.partitioned import report_checks, report_metadata
-from assets.publish import WRITER_POOL
+from assets.publish import WRITER_POOL, rejection_frames, staged_rows
 from assets.quality import check_result, error_check_spec
 from kotacerdas.gate import GateResult
-from kotacerdas.privacy import scrub_published_text
 from kotacerdas.regulators import load_regulator_methodology
 from kotacerdas.regulators.annual import AnnualIndices, annual_indices
 from kotacerdas.schemas import YEARLY_TABLES
 from kotacerdas.sources.ingest import IngestResult
-from kotacerdas.warehouse.frames import ingest_log_frames, partition_quality_frames
-from kotacerdas.warehouse.lineage import staged_frames
 from kotacerdas.warehouse.publish import publish_partition
 from kotacerdas.warehouse.schema import FACT_TABLES, REGULATOR_TABLES
 from pipelines.partitions import months_of_year, partitions_of
@@ -126,11 +123,6 @@ def _annual_frames(result: AnnualIndices, gates: list[GateResult], ingests: list
                    year: str, pii_key: bytes | None) -> dict[str, pd.DataFrame]:
     # every regulator table is replaced: an index not computed this time leaves no stale figure behind
     frames = {t: result.frames.get(t, pd.DataFrame(columns=list(FACT_TABLES[t]))) for t in REGULATOR_TABLES}
-    frames["quarantine"] = pd.concat([g.quarantine for g in gates], ignore_index=True)
-    frames |= scrub_published_text(ingest_log_frames(ingests, city, year), pii_key)
-    frames |= partition_quality_frames(gates, city, year)
-    sha256 = {f.relpath: f.sha256 for r in ingests for f in r.raw_files}
-    valid = {g.table: g.valid.reset_index(drop=True) for g in gates}
-    frames |= staged_frames(valid, sha256, city_code=city, period=year)
-    return frames
+    frames |= rejection_frames(gates, ingests, city, year, pii_key)
+    return frames | staged_rows(gates, ingests, city, year)[1]
 

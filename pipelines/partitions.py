@@ -73,13 +73,15 @@ class Partition:
         return f"{self.city} {self.period}"
 
 
+def partition_from_key(partitions_def: dg.MultiPartitionsDefinition, key: str) -> Partition:
+    """"19.71|2026-01" (or "19.71|2025") as a Partition of a city × month (or city × year) definition."""
+    dims = partitions_def.get_partition_key_from_str(key).keys_by_dimension
+    return Partition(str(key), dims["city"], dims.get("month") or dims["year"])
+
+
 def partitions_of(context: dg.AssetExecutionContext) -> list[Partition]:
     """Every city × month (or year) this run materializes: one, or all of a backfill range."""
-    parts = []
-    for key in context.partition_keys:
-        dims = context.assets_def.partitions_def.get_partition_key_from_str(key).keys_by_dimension
-        parts.append(Partition(str(key), dims["city"], dims.get("month") or dims["year"]))
-    return parts
+    return [partition_from_key(context.assets_def.partitions_def, key) for key in context.partition_keys]
 
 
 def backfill_ranges(partitions_def: dg.MultiPartitionsDefinition,

@@ -12,7 +12,7 @@ import dagster as dg
 
 from pipelines.definitions import MONTHLY_JOB
 from pipelines.events import step_error_message
-from pipelines.partitions import backfill_ranges, city_period_key, range_tags
+from pipelines.partitions import backfill_ranges, city_period_key, partition_from_key, range_tags
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DAGSTER_HOME = REPO_ROOT / "dagster_home"
@@ -114,11 +114,8 @@ def run_backfill(
     partitions_def = defs.resolve_job_def(job_name).partitions_def
 
     def members(key_range: dg.PartitionKeyRange) -> list[tuple[str, str, str]]:
-        out = []
-        for key in partitions_def.get_partition_keys_in_range(key_range):
-            dims = partitions_def.get_partition_key_from_str(key).keys_by_dimension
-            out.append((dims["city"], dims.get("month") or dims["year"], str(key)))
-        return out
+        parts = (partition_from_key(partitions_def, k) for k in partitions_def.get_partition_keys_in_range(key_range))
+        return [(p.city, p.period, p.key) for p in parts]
 
     runs = (({"tags": range_tags(r)}, members(r)) for r in backfill_ranges(partitions_def, partitions))
     return _runs(defs, job_name, runs, instance=instance, on_done=on_done, log_level=log_level,

@@ -7,6 +7,7 @@ from dataclasses import replace
 import dagster as dg
 
 from kotacerdas.drops import scan_landing
+from pipelines.partitions import city_period_key
 from pipelines.resources import ProjectResource
 
 
@@ -16,8 +17,7 @@ def build_file_drop_sensor(job: "dg.JobDefinition | object", partitions_def: dg.
 
     def outside(f) -> str | None:
         """Why a placed file's partition does not exist (before first_month, or a period still ahead)."""
-        key = dg.MultiPartitionKey({"city": f.city, unit: f.period})
-        if partitions_def.has_partition_key(key):
+        if partitions_def.has_partition_key(city_period_key(partitions_def, f.city, f.period)):
             return None
         return (f"{unit} {f.period} is outside the pipeline's partitions (from first_month in "
                 "config/pipeline.yaml up to the current one)")
@@ -47,7 +47,7 @@ def build_file_drop_sensor(job: "dg.JobDefinition | object", partitions_def: dg.
         requests = [
             dg.RunRequest(
                 run_key="|".join(sorted(prints)),
-                partition_key=str(dg.MultiPartitionKey({"city": city, unit: period})),
+                partition_key=str(city_period_key(partitions_def, city, period)),
                 tags={"kotacerdas/trigger": "file_drop", "kotacerdas/files": str(len(prints))},
             )
             for (city, period), prints in sorted(by_partition.items())
