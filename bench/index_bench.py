@@ -28,7 +28,7 @@ sys.path.insert(0, str(ROOT))
 from kotacerdas.index import build_index, sensitivity_analysis, uncertainty_analysis  # noqa: E402
 from kotacerdas.index.io import read_method_file  # noqa: E402
 
-ASEM_V1 = ROOT.parent / "shared" / "reference" / "asem" / "v1_inputs"
+ASEM_V1 = ROOT / "tests" / "data" / "reference" / "asem" / "v1_inputs"
 ASEM_METHOD = ROOT / "config" / "methodologies" / "asem-coinr-example.yaml"
 
 

@@ -266,7 +266,7 @@ def simulate_opd(
     all_regions: Annotated[bool, typer.Option(
         help="serve all 514 kabupaten/kota of the Kemendagri list (national-scale runs)")] = False,
     regions_csv: Annotated[Path | None, typer.Option(
-        help="kode_wilayah_prov_kabkota.csv (default: config/regions/, else ../shared/reference/regions/)")] = None,
+        help="kode_wilayah_prov_kabkota.csv (default: config/regions/)")] = None,
     file_drops: Annotated[Path | None, typer.Option(help="also write the OPD file drops into this folder")] = None,
     months: Annotated[str, typer.Option(help="months of the file drops, YYYY-MM:YYYY-MM")] = "2025-01:2025-12",
     messy: Annotated[bool, typer.Option(help="write the file drops as staff export them (encodings, ; or ,, "

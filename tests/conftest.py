@@ -11,7 +11,10 @@ import pytest
 import sqlalchemy as sa
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-SHARED_REFERENCE = REPO_ROOT.parent / "shared" / "reference"
+# Outside reference data (COINr ASEM, real portal files, region codes, FIWARE schema), copied from
+# ../shared/reference with its sources and licences in tests/data/reference/README.md, so any clone runs the
+# golden tests.
+REFERENCE = REPO_ROOT / "tests" / "data" / "reference"
 PG_ADMIN_URL = os.environ.get("KOTACERDAS_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 
 

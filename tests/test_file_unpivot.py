@@ -1,5 +1,5 @@
 """Wide file drops (one column per year) reshaped to rows through `unpivot` in sources.yaml: the real LPPD Kab.
-Semarang export from ../shared/reference/messy/, its lineage, the gate's row count, and the errors that keep a
+Semarang export from tests/data/reference/messy/, its lineage, the gate's row count, and the errors that keep a
 wrong file or a wrong regex from loading anything."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ import shutil
 
 import pandas as pd
 import pytest
-from conftest import SHARED_REFERENCE, edited_project
+from conftest import REFERENCE, edited_project
 
 from kotacerdas.config import FileSource, SourcesConfig, load_yaml_model
 from kotacerdas.errors import ConfigError, SourceError
@@ -19,12 +19,11 @@ from kotacerdas.sources import ingest_table
 from kotacerdas.sources.files import read_file_drop
 from kotacerdas.staging import stage_table
 
-MESSY = SHARED_REFERENCE / "messy"
+MESSY = REFERENCE / "messy"
 LPPD = MESSY / "lppd_semarang_data.json"
 POOR = MESSY / "jumlah_penduduk_miskin_berdasarkan_kabupatenkota_data.csv"
 YEARS = r"Capaian_Tahun_(?P<period>\d{4})"
 
-needs_reference = pytest.mark.skipif(not MESSY.is_dir(), reason=f"reference data not found at {MESSY}")
 
 
 def _lppd_source(**overrides) -> dict:
@@ -46,7 +45,6 @@ def _stage(frame: pd.DataFrame):
     return stage_table(INDICATOR_SUBMISSIONS, frame, city="33.22", month="2019-12", pii_key=None)
 
 
-@needs_reference
 def test_lppd_wide_years_become_one_row_per_indicator_and_year():
     source = FileSource.model_validate(_lppd_source())
     frame = read_file_drop(source, LPPD, city="33.22", opd="BAPPEDA")
@@ -101,7 +99,6 @@ def test_empty_cells_give_no_row_unless_kept_and_the_header_period_is_repaired(t
     assert frame["value"].isna().tolist() == [False, False, True, True, True, False]
 
 
-@needs_reference
 def test_a_file_without_the_wide_columns_fails_whole_and_names_its_headers():
     source = FileSource.model_validate(_lppd_source(format="auto", separator="auto",
                                                     columns={"nama_kabupaten_kota": "indicator_code"}))
@@ -146,7 +143,6 @@ def test_a_wrong_unpivot_is_a_config_error_naming_file_source_and_key(tmp_path, 
     assert "'lppd_wide'" in err.value.message or "Field required" in message  # pydantic's own error: by location
 
 
-@needs_reference
 def test_tidy_files_keep_one_row_per_line_and_their_lineage():
     source = FileSource.model_validate({
         "name": "jabar", "type": "file", "table": "indicator_submissions", "pattern": "*.csv", "separator": "auto",
@@ -158,7 +154,6 @@ def test_tidy_files_keep_one_row_per_line_and_their_lineage():
     assert frame.iloc[0][["city_code", "value", "period"]].tolist() == ["32.01", "451.3", "2002"]
 
 
-@needs_reference
 def test_ingest_keeps_the_wide_row_as_lineage_and_the_gate_counts_long_rows(opd_project, tmp_path):
     project = edited_project(tmp_path, opd_project,
                              edit_sources=lambda data: data["sources"].append(_lppd_source()))

@@ -1,5 +1,5 @@
 """Messy file drops, as OPD staff and Indonesian portals really export them: real files from
-../shared/reference/messy/ (and regions/), plus the encodings, separators, dates and workbooks Excel produces.
+tests/data/reference/messy/ (and regions/), plus the encodings, separators, dates and workbooks Excel produces.
 Each case parses to the right values; a file that cannot be parsed is kept in raw, reported, never half-loaded."""
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from datetime import datetime
 
 import pandas as pd
 import pytest
-from conftest import SHARED_REFERENCE
+from conftest import REFERENCE
 
 from kotacerdas.config import FileSource
 from kotacerdas.errors import SourceError
@@ -23,16 +23,13 @@ from kotacerdas.sources.cleaning import excel_serial_to_iso, normalise_decimal, 
 from kotacerdas.sources.files import read_file_drop
 from kotacerdas.staging import stage_table
 
-MESSY = SHARED_REFERENCE / "messy"
-REGIONS = SHARED_REFERENCE / "regions"
+MESSY = REFERENCE / "messy"
+REGIONS = REFERENCE / "regions"
 POOR = MESSY / "jumlah_penduduk_miskin_berdasarkan_kabupatenkota_data.csv"
 POVERTY_LINE = MESSY / "angka_garis_kemiskinan_per_kapita_per_bulan__kabupaten_data.csv"
 VILLAGES = MESSY / "dpmdes-idm_sts_kejadian_pencemaran_air__des_kel_data.csv"
 LPPD = MESSY / "lppd_semarang_data.json"
 
-needs_reference = pytest.mark.skipif(
-    not MESSY.is_dir() or not REGIONS.is_dir(),
-    reason=f"reference data not found at {MESSY} (the shared/ folder beside the repo)")
 
 
 def _source(**overrides) -> FileSource:
@@ -61,7 +58,6 @@ def _stage(frame: pd.DataFrame, table=INDICATOR_SUBMISSIONS):
     return stage_table(table, frame, city="32.01", month="2019-01", pii_key=None)
 
 
-@needs_reference
 def test_real_jabar_export_parses_to_the_right_values():
     frame = read_file_drop(_source(), POOR)
     original = list(csv.DictReader(POOR.read_text(encoding="utf-8").splitlines()))
@@ -98,7 +94,6 @@ def _excel_export(text: str, *, encoding: str, sep: str, decimal_comma: bool) ->
     return out.getvalue().encode(encoding)
 
 
-@needs_reference
 @pytest.mark.parametrize(("encoding", "sep"), [("cp1252", ";"), ("utf-8-sig", ";"), ("utf-8", ","),
                                                ("cp1252", ",")])
 def test_windows_1252_bom_separators_and_thousands_dot(tmp_path, encoding, sep):
@@ -118,7 +113,6 @@ def test_windows_1252_bom_separators_and_thousands_dot(tmp_path, encoding, sep):
     assert staged.frame["city_code"].iloc[0] == "32.01"
 
 
-@needs_reference
 def test_float_region_codes_in_the_real_village_file_are_repaired():
     source = _source(
         columns={"bps_kode_kabupaten_kota": "city_code", "bps_kode_desa_kelurahan": "evidence_ref",
@@ -136,7 +130,6 @@ def test_float_region_codes_in_the_real_village_file_are_repaired():
     assert set(frame["period"]) == {"2019", "2020", "2021"} and set(frame["unit"]) == {"ADA", "TIDAK ADA"}
 
 
-@needs_reference
 def test_float_mangled_codes_of_the_region_reference_are_repaired_where_unambiguous():
     """wilayah_luas.csv writes 11.10 as 11.1 and the province 31 as 31.0 (floats); every code comes back."""
     with (REGIONS / "wilayah_luas.csv").open(encoding="utf-8") as fh:
@@ -160,7 +153,6 @@ def test_float_mangled_codes_of_the_region_reference_are_repaired_where_unambigu
     assert repair_region_code("3201190006.0", "as_written") == "3201190006"
 
 
-@needs_reference
 def test_lppd_json_decimal_commas_and_its_real_defects():
     """LPPD Kab. Semarang: decimal commas as text, "WTP" in a numeric column, an indicator listed twice."""
     source = FileSource.model_validate({

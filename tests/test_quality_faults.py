@@ -9,7 +9,7 @@ from datetime import datetime
 
 import pandas as pd
 import pytest
-from conftest import OPD_TEST_TOKEN, SHARED_REFERENCE, edited_project, fast_rest
+from conftest import OPD_TEST_TOKEN, REFERENCE, edited_project, fast_rest
 
 from kotacerdas.config import FileSource
 from kotacerdas.gate import run_quality_gate
@@ -23,7 +23,7 @@ CITY, MONTH = "19.71", "2025-03"
 KEY = b"fault-test-key"
 ID = {"service_requests": "request_id", "complaints": "complaint_id", "satisfaction_responses": "response_id"}
 SOURCE_ID = {"service_requests": "id_permohonan", "complaints": "id_laporan", "satisfaction_responses": "id_responden"}
-MESSY = SHARED_REFERENCE / "messy"
+MESSY = REFERENCE / "messy"
 
 
 @pytest.fixture(scope="module")
@@ -194,9 +194,8 @@ def test_ikm_answers_off_the_scale_are_quarantined(gate_of, sim):
     assert {k: v for k, v in got.items() if v} == expected
 
 
-# --- the real messy files (../shared/reference/messy) -----------------------------------------------------------
+# --- the real messy files (tests/data/reference/messy) -----------------------------------------------------------
 
-needs_reference = pytest.mark.skipif(not MESSY.is_dir(), reason=f"reference data not found at {MESSY}")
 
 
 def _gate_frame(project, frame: pd.DataFrame, city: str, month: str):
@@ -208,7 +207,6 @@ def _gate_frame(project, frame: pd.DataFrame, city: str, month: str):
     return staged, run_quality_gate(project, INDICATOR_SUBMISSIONS, staged, city=city, month=month)
 
 
-@needs_reference
 def test_lppd_percentages_over_100_negative_and_wtp(opd_project):
     """LPPD Kab. Semarang's real values as percentages our OPDs submit: > 100, negative, "WTP", decimal commas."""
     source = FileSource.model_validate({
@@ -251,7 +249,6 @@ def test_lppd_percentages_over_100_negative_and_wtp(opd_project):
     assert not gate.passed  # about a fifth rejected: far past 5 %
 
 
-@needs_reference
 def test_real_region_codes_are_checked_against_the_kemendagri_list(opd_project):
     """Jabar kab/kota (BPS codes, repaired to Kemendagri) are real regions but not our cities; kecamatan codes of
     the village file are no kab/kota at all."""

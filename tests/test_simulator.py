@@ -183,8 +183,7 @@ def test_all_514_regions_can_be_served(opd_project):
     from kotacerdas.simulator import default_regions_csv, load_regions
 
     path = default_regions_csv(opd_project)
-    if not path.is_file():
-        pytest.skip(f"region list not found at {path} (the shared/ folder beside the repo)")
+    assert path.is_file(), path
     cities = load_regions(path)
     assert len(cities) == 514 and len({c.code for c in cities}) == 514
     bogor = next(c for c in cities if c.code == "32.01")

@@ -12,10 +12,9 @@ from typer.testing import CliRunner
 from pipelines.cli import app
 
 ROOT = Path(__file__).resolve().parents[2]
-ASEM = ROOT.parent / "shared" / "reference" / "asem"
+ASEM = ROOT / "tests" / "data" / "reference" / "asem"
 V1 = ASEM / "v1_inputs"
 METHOD = ROOT / "config" / "methodologies" / "asem-coinr-example.yaml"
-needs_asem = pytest.mark.skipif(not V1.is_dir(), reason=f"COINr ASEM v1 inputs not found at {V1}")
 STAGES = ("Raw", "Denominated", "Screened", "Imputed", "Treated", "Normalised", "Aggregated")
 
 runner = CliRunner()
@@ -27,8 +26,6 @@ def invoke(*args: str | Path):
 
 @pytest.fixture(scope="module")
 def asem_out(tmp_path_factory) -> Path:
-    if not V1.is_dir():
-        pytest.skip(f"COINr ASEM v1 inputs not found at {V1}")
     out = tmp_path_factory.mktemp("asem")
     res = invoke(
         "--data", V1 / "input_iData.csv", "--meta", V1 / "input_iMeta.csv", "--method", METHOD, "--out", out,
@@ -40,7 +37,6 @@ def asem_out(tmp_path_factory) -> Path:
     return out
 
 
-@needs_asem
 def test_every_stage_and_result_written(asem_out: Path) -> None:
     for stage in STAGES:
         frame = pd.read_csv(asem_out / f"data_{stage}.csv", index_col="uCode")
@@ -59,7 +55,6 @@ def test_every_stage_and_result_written(asem_out: Path) -> None:
     assert (flags.loc[golden.index, golden.columns] == golden).all().all()
 
 
-@needs_asem
 def test_aggregated_matches_coinr(asem_out: Path) -> None:
     # the v1 iData keep ~8 significant digits of COINr's data, so, as in the golden test's v1 check, scores agree
     # to 1e-6 (relative and absolute; observed ~1e-7), not 1e-9 — and every rank is identical
@@ -73,7 +68,6 @@ def test_aggregated_matches_coinr(asem_out: Path) -> None:
     assert (ranks.loc[gr.index, gr.columns].to_numpy() == gr.to_numpy()).all()
 
 
-@needs_asem
 def test_uncertainty_outputs(asem_out: Path) -> None:
     ranks = pd.read_csv(asem_out / "uncertainty_ranks.csv", index_col="uCode")
     assert len(ranks) == 51

@@ -10,8 +10,7 @@ import pytest
 
 from kotacerdas.index import IndexBuild, build_index, from_coinr_v0, rank_scores
 
-ASEM = Path(__file__).resolve().parents[2].parent / "shared" / "reference" / "asem"
-pytestmark = pytest.mark.skipif(not ASEM.is_dir(), reason=f"COINr ASEM reference data not found at {ASEM}")
+ASEM = Path(__file__).resolve().parents[1] / "data" / "reference" / "asem"
 
 # The method of the reference build (method_settings_as_stored.json): winmax is not stored there because
 # COINr 0.x defaulted it to 10 % of the units rounded up, i.e. 6 for 51 countries.
