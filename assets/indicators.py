@@ -22,8 +22,7 @@ def build_indicator_asset(partitions_def: dg.PartitionsDefinition) -> dg.AssetsD
         kinds={"python", "pandas"},
         description="One value per catalog indicator (config/indicators.yaml), unrounded, with the rows used.",
     )
-    def indicator_values(context: dg.AssetExecutionContext, project: ProjectResource,
-                         **tables: dict[str, GateResult]):
+    def indicator_values(context: dg.AssetExecutionContext, project: ProjectResource, **tables: dict[str, GateResult]):
         cfg = project.project
         catalog = load_catalog(cfg.dir / "indicators.yaml")
         values_by_key: dict[str, pd.DataFrame | None] = {}
@@ -36,15 +35,22 @@ def build_indicator_asset(partitions_def: dg.PartitionsDefinition) -> dg.AssetsD
                 values_by_key[part.key], metadata[part] = None, {"blocked": 1}
                 continue
             values = compute_indicators(
-                catalog, {name: gate.valid for name, gate in gates.items()},
-                city_code=part.city, period=part.period, population=cfg.cities.city(part.city).population,
+                catalog,
+                {name: gate.valid for name, gate in gates.items()},
+                city_code=part.city,
+                period=part.period,
+                population=cfg.cities.city(part.city).population,
             )
             missing = values.loc[values["status"] == "no_data", "indicator_code"].tolist()
             if missing:
                 context.log.warning(f"{part}: no data for {len(missing)} indicator(s): {', '.join(missing)}")
             values_by_key[part.key] = values
-            metadata[part] = {"indicators": len(values), "without_data": len(missing), "blocked": 0,
-                              "preview": dg.MetadataValue.md(_preview(values))}
+            metadata[part] = {
+                "indicators": len(values),
+                "without_data": len(missing),
+                "blocked": 0,
+                "preview": dg.MetadataValue.md(_preview(values)),
+            }
         return dg.Output(values_by_key, metadata=report_metadata(context, metadata))
 
     return indicator_values

@@ -17,10 +17,11 @@ def build_index_asset(partitions_def: dg.PartitionsDefinition) -> dg.AssetsDefin
         partitions_def=partitions_def,
         kinds={"python", "pandas"},
         description="Indicator → element → dimension → index scores (0–100) with maturity level 1–5, "
-                    "tagged with the methodology version (config/methodologies/).",
+        "tagged with the methodology version (config/methodologies/).",
     )
-    def maturity_scores(context: dg.AssetExecutionContext, project: ProjectResource,
-                        indicator_values: dict[str, pd.DataFrame | None]):
+    def maturity_scores(
+        context: dg.AssetExecutionContext, project: ProjectResource, indicator_values: dict[str, pd.DataFrame | None]
+    ):
         cfg = project.project
         methodology = load_methodology(cfg.dir / "methodologies" / cfg.pipeline.methodology)
         catalog = load_catalog(cfg.dir / "indicators.yaml")
@@ -33,8 +34,10 @@ def build_index_asset(partitions_def: dg.PartitionsDefinition) -> dg.AssetsDefin
                 continue
             scores = scores_by_key[part.key] = score_maturity(values, catalog, methodology)
             metadata[part] = _score_metadata(scores)
-        return dg.Output(scores_by_key, metadata=report_metadata(context, metadata)
-                         | {"methodology": f"{methodology.name} {methodology.version}"})
+        return dg.Output(
+            scores_by_key,
+            metadata=report_metadata(context, metadata) | {"methodology": f"{methodology.name} {methodology.version}"},
+        )
 
     return maturity_scores
 

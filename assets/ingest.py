@@ -19,7 +19,8 @@ INGEST_RETRY = dg.RetryPolicy(max_retries=2, delay=10, backoff=dg.Backoff.EXPONE
 
 def build_ingest_asset(table: CanonicalTable, partitions_def: dg.PartitionsDefinition) -> dg.AssetsDefinition:
     check = dg.AssetCheckSpec(
-        "all_sources_delivered", asset=f"{table.name}_raw",
+        "all_sources_delivered",
+        asset=f"{table.name}_raw",
         description="Every source and OPD delivered this partition (failures are listed for the OPD steward).",
     )
 
@@ -39,19 +40,33 @@ def build_ingest_asset(table: CanonicalTable, partitions_def: dg.PartitionsDefin
         results: dict[str, IngestResult] = {}
         metadata, checks = {}, {}
         for part in partitions_of(context):
-            result = ingest_table(project.project, table.name, part.city, part.period, raw_dir=project.raw_dir(),
-                                  landing_dir=project.landing_dir(), replay=replay)
+            result = ingest_table(
+                project.project,
+                table.name,
+                part.city,
+                part.period,
+                raw_dir=project.raw_dir(),
+                landing_dir=project.landing_dir(),
+                replay=replay,
+            )
             for failure in result.failures:
                 context.log.warning(f"{failure.source} {failure.opd} {part}: {failure.message}")
             results[part.key] = result
-            metadata[part] = {"rows": len(result.frame), "raw_files": len(result.raw_files),
-                              "failed_sources": len(result.failures), "replayed": int(replay)}
-            checks[part] = [dg.AssetCheckResult(
-                check_name="all_sources_delivered", passed=not result.failures,
-                severity=dg.AssetCheckSeverity.WARN,
-                description=f"{len(result.failures)} source × OPD fetches failed" if result.failures else None,
-                metadata={"failures": dg.MetadataValue.md(_failures_md(result))} if result.failures else {},
-            )]
+            metadata[part] = {
+                "rows": len(result.frame),
+                "raw_files": len(result.raw_files),
+                "failed_sources": len(result.failures),
+                "replayed": int(replay),
+            }
+            checks[part] = [
+                dg.AssetCheckResult(
+                    check_name="all_sources_delivered",
+                    passed=not result.failures,
+                    severity=dg.AssetCheckSeverity.WARN,
+                    description=f"{len(result.failures)} source × OPD fetches failed" if result.failures else None,
+                    metadata={"failures": dg.MetadataValue.md(_failures_md(result))} if result.failures else {},
+                )
+            ]
         yield dg.Output(results, metadata=report_metadata(context, metadata))
         yield from report_checks(context, checks)
 

@@ -20,8 +20,11 @@ import dagster as dg
 from pipelines.partitions import Partition
 
 
-def report_metadata(context: dg.AssetExecutionContext, per_partition: Mapping[Partition, Mapping[str, object]],
-                    asset_key: str | None = None) -> dict:
+def report_metadata(
+    context: dg.AssetExecutionContext,
+    per_partition: Mapping[Partition, Mapping[str, object]],
+    asset_key: str | None = None,
+) -> dict:
     """The metadata for the step's Output / MaterializeResult: one partition's own; over a range, each partition's
     is attached to that partition's materialization and the Output says only how many partitions the run had."""
     if len(per_partition) == 1:
@@ -31,8 +34,9 @@ def report_metadata(context: dg.AssetExecutionContext, per_partition: Mapping[Pa
     return {"partitions_in_run": len(per_partition)}
 
 
-def report_checks(context: dg.AssetExecutionContext,
-                  results: Mapping[Partition, list[dg.AssetCheckResult]]) -> Iterator[object]:
+def report_checks(
+    context: dg.AssetExecutionContext, results: Mapping[Partition, list[dg.AssetCheckResult]]
+) -> Iterator[object]:
     """The check results to yield: one partition's as they are; over a range, one evaluation per partition."""
     if len(results) == 1:
         yield from next(iter(results.values()))
@@ -41,8 +45,14 @@ def report_checks(context: dg.AssetExecutionContext,
         for r in checks:
             yield dg.AssetCheckEvaluation(
                 asset_key=dg.AssetKey.from_coercible(r.asset_key) if r.asset_key else context.assets_def.key,
-                check_name=r.check_name, passed=r.passed, metadata=r.metadata, severity=r.severity,
-                description=r.description, blocking=False, partition=part.key)
+                check_name=r.check_name,
+                passed=r.passed,
+                metadata=r.metadata,
+                severity=r.severity,
+                description=r.description,
+                blocking=False,
+                partition=part.key,
+            )
     # Every check is an output of the step that must be emitted; the evaluations above are its results, so the
     # outputs themselves carry nothing (Dagster stores no value for a check output).
     for output_name in context.assets_def.check_specs_by_output_name:

@@ -34,9 +34,12 @@ def build_quarantine_asset(partitions_def: dg.PartitionsDefinition) -> dg.Assets
     ins = {f"{t}_gate": dg.AssetIn(t) for t in MONTHLY_TABLES}
     ins |= {f"{t}_raw": dg.AssetIn(f"{t}_raw") for t in MONTHLY_TABLES}
     gate_check = partitioned_check(
-        "partition_within_error_threshold", asset="quarantine", blocking=True, partitions_def=partitions_def,
+        "partition_within_error_threshold",
+        asset="quarantine",
+        blocking=True,
+        partitions_def=partitions_def,
         description="Blocks indicators and indices when a table's share of rejected rows passes the threshold "
-                    "(config/pipeline.yaml: max_rejected_share).",
+        "(config/pipeline.yaml: max_rejected_share).",
     )
     # Each table's blocking check is evaluated here, once its rejected rows are in the warehouse.
     table_checks = [error_check_spec(t, partitions_def) for t in MONTHLY_TABLES.values()]
@@ -45,21 +48,26 @@ def build_quarantine_asset(partitions_def: dg.PartitionsDefinition) -> dg.Assets
     # source tests): the tables' blocking checks run after their rejected rows are published.
     @dg.multi_asset(
         name="quarantine",
-        specs=[dg.AssetSpec(
-            "quarantine", group_name="quality", kinds={"sql"}, partitions_def=partitions_def,
-            description="Rejected rows with their rule and reason, the raw files ingested, the sources that failed, "
-                        "rule results and what each OPD delivered when (DHIS2-style timeliness: due, received, "
-                        "on time, late, missing), published for OPD data stewards and evaluators (with the "
-                        "dimensions from config/); gates the partition.",
-            deps=[*MONTHLY_TABLES, *(f"{t}_raw" for t in MONTHLY_TABLES)])],
+        specs=[
+            dg.AssetSpec(
+                "quarantine",
+                group_name="quality",
+                kinds={"sql"},
+                partitions_def=partitions_def,
+                description="Rejected rows with their rule and reason, the raw files ingested, the sources that "
+                "failed, rule results and what each OPD delivered when (DHIS2-style timeliness: due, received, "
+                "on time, late, missing), published for OPD data stewards and evaluators (with the "
+                "dimensions from config/); gates the partition.",
+                deps=[*MONTHLY_TABLES, *(f"{t}_raw" for t in MONTHLY_TABLES)],
+            )
+        ],
         partitions_def=partitions_def,
         ins=ins,
         pool=WRITER_POOL,
         check_specs=[gate_check, *table_checks],
         allow_arbitrary_check_specs=True,
     )
-    def quarantine(context: dg.AssetExecutionContext, warehouse: WarehouseResource, project: ProjectResource,
-                   **inputs):
+    def quarantine(context: dg.AssetExecutionContext, warehouse: WarehouseResource, project: ProjectResource, **inputs):
         engine = warehouse.engine()
         metadata, checks = {}, {}
         try:
@@ -67,23 +75,30 @@ def build_quarantine_asset(partitions_def: dg.PartitionsDefinition) -> dg.Assets
             for part in partitions_of(context):
                 gates: list[GateResult] = [inputs[f"{t}_gate"][part.key] for t in MONTHLY_TABLES]
                 ingests: list[IngestResult] = [inputs[f"{t}_raw"][part.key] for t in MONTHLY_TABLES]
-                written = publish_partition(engine, part.city, part.period,
-                                            _quarantine_frames(project, gates, ingests, part.city, part.period),
-                                            run_id=context.run.run_id)
+                written = publish_partition(
+                    engine,
+                    part.city,
+                    part.period,
+                    _quarantine_frames(project, gates, ingests, part.city, part.period),
+                    run_id=context.run.run_id,
+                )
                 metadata[part] = {f"{k}_rows": v for k, v in written.items()}
                 checks[part] = [*(check_result(g, "error") for g in gates), _partition_gate_check(gates)]
         finally:
             engine.dispose()
-        yield dg.MaterializeResult(asset_key="quarantine", metadata=report_metadata(context, metadata)
-                                   | {"warehouse": warehouse.display(),
-                                      "reference_rows_loaded": sum(reference.values())})
+        yield dg.MaterializeResult(
+            asset_key="quarantine",
+            metadata=report_metadata(context, metadata)
+            | {"warehouse": warehouse.display(), "reference_rows_loaded": sum(reference.values())},
+        )
         yield from report_checks(context, checks)
 
     return quarantine
 
 
-def rejection_frames(gates: list[GateResult], ingests: list[IngestResult], city: str, period: str,
-                     pii_key: bytes | None) -> dict[str, pd.DataFrame]:
+def rejection_frames(
+    gates: list[GateResult], ingests: list[IngestResult], city: str, period: str, pii_key: bytes | None
+) -> dict[str, pd.DataFrame]:
     """What the stewards see of a partition's tables: rejected rows, raw files and failed sources (personal data in
     messages scrubbed), rule results and verdicts."""
     frames = {"quarantine": pd.concat([g.quarantine for g in gates], ignore_index=True)}
@@ -91,19 +106,22 @@ def rejection_frames(gates: list[GateResult], ingests: list[IngestResult], city:
     return frames | partition_quality_frames(gates, city, period)
 
 
-def staged_rows(gates: list[GateResult], ingests: list[IngestResult], city: str,
-                period: str) -> tuple[dict[str, pd.DataFrame], dict[str, pd.DataFrame]]:
+def staged_rows(
+    gates: list[GateResult], ingests: list[IngestResult], city: str, period: str
+) -> tuple[dict[str, pd.DataFrame], dict[str, pd.DataFrame]]:
     """The validated rows per table, and the `staged_*` frames that publish them with their raw file's sha256."""
     valid = {g.table: g.valid.reset_index(drop=True) for g in gates}
     sha256 = {f.relpath: f.sha256 for r in ingests for f in r.raw_files}
     return valid, staged_frames(valid, sha256, city_code=city, period=period)
 
 
-def _quarantine_frames(project: ProjectResource, gates: list[GateResult], ingests: list[IngestResult], city: str,
-                       month: str) -> dict[str, pd.DataFrame]:
+def _quarantine_frames(
+    project: ProjectResource, gates: list[GateResult], ingests: list[IngestResult], city: str, month: str
+) -> dict[str, pd.DataFrame]:
     frames = rejection_frames(gates, ingests, city, month, project.pii_key())
-    frames["opd_timeliness"] = opd_timeliness(project.project, project.raw_dir(), gates, ingests, city=city,
-                                              month=month)
+    frames["opd_timeliness"] = opd_timeliness(
+        project.project, project.raw_dir(), gates, ingests, city=city, month=month
+    )
     return frames
 
 
@@ -132,12 +150,17 @@ def build_scores_publish_asset(partitions_def: dg.PartitionsDefinition) -> dg.As
         kinds={"sql"},
         pool=WRITER_POOL,
         description="Indicator values (with normalised score, weight, quality flag), maturity scores, the staged "
-                    "rows they were computed from (personal data pseudonymised) and which rows each indicator "
-                    "counted (`indicator_lineage`), replaced together in one transaction.",
+        "rows they were computed from (personal data pseudonymised) and which rows each indicator "
+        "counted (`indicator_lineage`), replaced together in one transaction.",
     )
-    def published_scores(context: dg.AssetExecutionContext, warehouse: WarehouseResource,
-                         project: ProjectResource, indicator_values: dict[str, pd.DataFrame | None],
-                         maturity_scores: dict[str, pd.DataFrame | None], **inputs):
+    def published_scores(
+        context: dg.AssetExecutionContext,
+        warehouse: WarehouseResource,
+        project: ProjectResource,
+        indicator_values: dict[str, pd.DataFrame | None],
+        maturity_scores: dict[str, pd.DataFrame | None],
+        **inputs,
+    ):
         catalog = load_catalog(project.project.dir / "indicators.yaml")
         engine = warehouse.engine()
         metadata = {}
@@ -149,8 +172,16 @@ def build_scores_publish_asset(partitions_def: dg.PartitionsDefinition) -> dg.As
                     continue
                 gates: list[GateResult] = [inputs[f"{t}_gate"][part.key] for t in MONTHLY_TABLES]
                 ingests: list[IngestResult] = [inputs[f"{t}_raw"][part.key] for t in MONTHLY_TABLES]
-                frames = _score_frames(project, catalog, gates, ingests, indicator_values[part.key],
-                                       maturity_scores[part.key], part.city, part.period)
+                frames = _score_frames(
+                    project,
+                    catalog,
+                    gates,
+                    ingests,
+                    indicator_values[part.key],
+                    maturity_scores[part.key],
+                    part.city,
+                    part.period,
+                )
                 written = publish_partition(engine, part.city, part.period, frames, run_id=context.run.run_id)
                 metadata[part] = {"published": 1} | {f"{k}_rows": v for k, v in written.items()}
         finally:
@@ -160,9 +191,16 @@ def build_scores_publish_asset(partitions_def: dg.PartitionsDefinition) -> dg.As
     return published_scores
 
 
-def _score_frames(project: ProjectResource, catalog, gates: list[GateResult], ingests: list[IngestResult],
-                  indicator_values: pd.DataFrame, maturity_scores: pd.DataFrame, city: str,
-                  month: str) -> dict[str, pd.DataFrame]:
+def _score_frames(
+    project: ProjectResource,
+    catalog,
+    gates: list[GateResult],
+    ingests: list[IngestResult],
+    indicator_values: pd.DataFrame,
+    maturity_scores: pd.DataFrame,
+    city: str,
+    month: str,
+) -> dict[str, pd.DataFrame]:
     valid, staged = staged_rows(gates, ingests, city, month)
     quality = table_quality(gates, ingests, _expected_opds(project))
     return {

@@ -36,10 +36,16 @@ def error_check_spec(table: CanonicalTable, partitions_def: dg.PartitionsDefinit
     index the table feeds (a blocking check there would make the graph circular)."""
     monthly = table.cadence == "monthly"
     return partitioned_check(
-        ERROR_CHECK, asset=table.name, blocking=monthly, partitions_def=partitions_def,
-        description=("Blocks indicators and indices" if monthly else "The regulator index this table feeds is "
-                     "not computed") + " when the share of rows failing an `error` rule (or staging) passes "
-                    "max_rejected_share, or a table-level `error` rule fails; counts per rule, failing rows.")
+        ERROR_CHECK,
+        asset=table.name,
+        blocking=monthly,
+        partitions_def=partitions_def,
+        description=(
+            "Blocks indicators and indices" if monthly else "The regulator index this table feeds is not computed"
+        )
+        + " when the share of rows failing an `error` rule (or staging) passes "
+        "max_rejected_share, or a table-level `error` rule fails; counts per rule, failing rows.",
+    )
 
 
 def check_metadata(gate: GateResult, severity: str) -> dict:
@@ -51,8 +57,12 @@ def check_metadata(gate: GateResult, severity: str) -> dict:
         "failing_rows_sample": dg.MetadataValue.md(report.sample_markdown),
     }
     if severity == "error":
-        metadata |= {"rejected_rows": gate.rejected_rows, "input_rows": gate.input_rows,
-                     "rejected_share": round(gate.rejected_share, 6), "threshold": gate.threshold}
+        metadata |= {
+            "rejected_rows": gate.rejected_rows,
+            "input_rows": gate.input_rows,
+            "rejected_share": round(gate.rejected_share, 6),
+            "threshold": gate.threshold,
+        }
     if gate.data_docs:
         metadata["data_docs"] = dg.MetadataValue.path(gate.data_docs)
     return metadata
@@ -61,21 +71,30 @@ def check_metadata(gate: GateResult, severity: str) -> dict:
 def check_result(gate: GateResult, severity: str) -> dg.AssetCheckResult:
     report = gate.check_report(severity)
     return dg.AssetCheckResult(
-        asset_key=gate.table, check_name=ERROR_CHECK if severity == "error" else WARN_CHECK, passed=report.passed,
+        asset_key=gate.table,
+        check_name=ERROR_CHECK if severity == "error" else WARN_CHECK,
+        passed=report.passed,
         severity=dg.AssetCheckSeverity.ERROR if severity == "error" else dg.AssetCheckSeverity.WARN,
-        description=report.description, metadata=check_metadata(gate, severity))
+        description=report.description,
+        metadata=check_metadata(gate, severity),
+    )
 
 
 def build_quality_asset(table: CanonicalTable, partitions_def: dg.PartitionsDefinition) -> dg.AssetsDefinition:
     checks = [
         partitioned_check(
-            "rows_pass_error_rules", asset=table.name, partitions_def=partitions_def,
-            description="Rows failing an `error` expectation are quarantined; this reports how many and which "
-                        "rules."),
+            "rows_pass_error_rules",
+            asset=table.name,
+            partitions_def=partitions_def,
+            description="Rows failing an `error` expectation are quarantined; this reports how many and which rules.",
+        ),
         partitioned_check(
-            WARN_CHECK, asset=table.name, partitions_def=partitions_def,
+            WARN_CHECK,
+            asset=table.name,
+            partitions_def=partitions_def,
             description="No `warn` rule failed (rows are kept either way): counts per rule, failing rows, "
-                        "freshness and volume."),
+            "freshness and volume.",
+        ),
     ]
 
     @dg.asset(
@@ -89,13 +108,22 @@ def build_quality_asset(table: CanonicalTable, partitions_def: dg.PartitionsDefi
     )
     def _validate(context: dg.AssetExecutionContext, project: ProjectResource, staged: dict[str, StagingResult]):
         cfg = project.project
-        docs = data_docs_root(load_quality_settings(cfg.dir), cfg.dir.parent,
-                              Path(context.instance.storage_directory()) / "data_docs")
+        docs = data_docs_root(
+            load_quality_settings(cfg.dir), cfg.dir.parent, Path(context.instance.storage_directory()) / "data_docs"
+        )
         gates: dict[str, GateResult] = {}
         metadata, checks = {}, {}
         for part in partitions_of(context):
-            gate = run_quality_gate(cfg, table, staged[part.key], city=part.city, month=part.period,
-                                    raw_dir=project.raw_dir(), docs_dir=docs, run_name=context.run.run_id)
+            gate = run_quality_gate(
+                cfg,
+                table,
+                staged[part.key],
+                city=part.city,
+                month=part.period,
+                raw_dir=project.raw_dir(),
+                docs_dir=docs,
+                run_name=context.run.run_id,
+            )
             gates[part.key] = gate
             metadata[part] = gate.summary_metadata()
             if gate.data_docs:

@@ -46,15 +46,21 @@ def build_regulator_assets(partitions_def: dg.PartitionsDefinition) -> list[dg.A
         pool=WRITER_POOL,  # reads the warehouse: DuckDB lets no reader in while another process writes
         kinds={"python", "pandas"},
         description="The regulators' annual indices of one city and year, each from its methodology file "
-                    "(config/pipeline.yaml: *_methodology): Kominfo's evaluation index from "
-                    "evaluation_scores, the SPBE index per assessor from spbe_assessments, the IKM per service, "
-                    "OPD and city from the year's published satisfaction_responses.",
+        "(config/pipeline.yaml: *_methodology): Kominfo's evaluation index from "
+        "evaluation_scores, the SPBE index per assessor from spbe_assessments, the IKM per service, "
+        "OPD and city from the year's published satisfaction_responses.",
     )
-    def regulator_indices(context: dg.AssetExecutionContext, project: ProjectResource,
-                          warehouse: WarehouseResource, **tables: dict[str, GateResult]):
+    def regulator_indices(
+        context: dg.AssetExecutionContext,
+        project: ProjectResource,
+        warehouse: WarehouseResource,
+        **tables: dict[str, GateResult],
+    ):
         cfg = project.project
-        methods = {k: load_regulator_methodology(getattr(cfg.pipeline, f"{k}_methodology"), cfg.dir)
-                   for k in ("kominfo", "spbe", "ikm")}
+        methods = {
+            k: load_regulator_methodology(getattr(cfg.pipeline, f"{k}_methodology"), cfg.dir)
+            for k in ("kominfo", "spbe", "ikm")
+        }
         results: dict[str, AnnualIndices] = {}
         metadata = {}
         engine = warehouse.engine()
@@ -62,10 +68,15 @@ def build_regulator_assets(partitions_def: dg.PartitionsDefinition) -> list[dg.A
             for part in partitions_of(context):
                 gates = {name: by_key[part.key] for name, by_key in tables.items()}
                 result = annual_indices(
-                    part.city, part.period, evaluation=_valid(gates["evaluation_scores"]),
-                    assessments=_valid(gates["spbe_assessments"]), responses=_responses(engine, part.city,
-                                                                                        part.period),
-                    kominfo=methods["kominfo"], spbe=methods["spbe"], ikm_methodology=methods["ikm"])
+                    part.city,
+                    part.period,
+                    evaluation=_valid(gates["evaluation_scores"]),
+                    assessments=_valid(gates["spbe_assessments"]),
+                    responses=_responses(engine, part.city, part.period),
+                    kominfo=methods["kominfo"],
+                    spbe=methods["spbe"],
+                    ikm_methodology=methods["ikm"],
+                )
                 for name, gate in gates.items():
                     if not gate.passed:
                         result.not_computed[FEEDS[name]] = f"{name} failed its quality gate: {gate.verdict()}"
@@ -73,7 +84,8 @@ def build_regulator_assets(partitions_def: dg.PartitionsDefinition) -> list[dg.A
                     context.log.warning(f"{part}: {table} not computed: {reason}")
                 results[part.key] = result
                 metadata[part] = {f"{t}_rows": len(f) for t, f in result.frames.items()} | {
-                    "not_computed": dg.MetadataValue.json(result.not_computed)}
+                    "not_computed": dg.MetadataValue.json(result.not_computed)
+                }
         finally:
             engine.dispose()
         return dg.Output(results, metadata=report_metadata(context, metadata))
@@ -82,47 +94,65 @@ def build_regulator_assets(partitions_def: dg.PartitionsDefinition) -> list[dg.A
 
     @dg.multi_asset(
         name="published_regulator_indices",
-        specs=[dg.AssetSpec(
-            "published_regulator_indices", group_name="publish", kinds={"sql"}, partitions_def=partitions_def,
-            deps=["regulator_indices", *YEARLY_TABLES, *(f"{t}_raw" for t in YEARLY_TABLES)],
-            description="The regulator tables (regulator_kominfo_evaluation, regulator_spbe, regulator_ikm) of "
-                        "one city and year, with the yearly tables' staged rows, rejected rows, raw files and "
-                        "quality results, replaced together in one transaction.")],
+        specs=[
+            dg.AssetSpec(
+                "published_regulator_indices",
+                group_name="publish",
+                kinds={"sql"},
+                partitions_def=partitions_def,
+                deps=["regulator_indices", *YEARLY_TABLES, *(f"{t}_raw" for t in YEARLY_TABLES)],
+                description="The regulator tables (regulator_kominfo_evaluation, regulator_spbe, regulator_ikm) of "
+                "one city and year, with the yearly tables' staged rows, rejected rows, raw files and "
+                "quality results, replaced together in one transaction.",
+            )
+        ],
         partitions_def=partitions_def,
         ins={"regulator_indices": dg.AssetIn("regulator_indices")}
-        | {f"{t}_gate": dg.AssetIn(t) for t in YEARLY_TABLES} | {f"{t}_raw": dg.AssetIn(f"{t}_raw")
-                                                                for t in YEARLY_TABLES},
+        | {f"{t}_gate": dg.AssetIn(t) for t in YEARLY_TABLES}
+        | {f"{t}_raw": dg.AssetIn(f"{t}_raw") for t in YEARLY_TABLES},
         pool=WRITER_POOL,
         check_specs=gate_checks,
         allow_arbitrary_check_specs=True,
     )
-    def published_regulator_indices(context: dg.AssetExecutionContext, warehouse: WarehouseResource,
-                                    project: ProjectResource, regulator_indices: dict[str, AnnualIndices],
-                                    **inputs):
+    def published_regulator_indices(
+        context: dg.AssetExecutionContext,
+        warehouse: WarehouseResource,
+        project: ProjectResource,
+        regulator_indices: dict[str, AnnualIndices],
+        **inputs,
+    ):
         engine = warehouse.engine()
         metadata, checks = {}, {}
         try:
             for part in partitions_of(context):
                 gates: list[GateResult] = [inputs[f"{t}_gate"][part.key] for t in YEARLY_TABLES]
                 ingests: list[IngestResult] = [inputs[f"{t}_raw"][part.key] for t in YEARLY_TABLES]
-                frames = _annual_frames(regulator_indices[part.key], gates, ingests, part.city, part.period,
-                                        project.pii_key())
+                frames = _annual_frames(
+                    regulator_indices[part.key], gates, ingests, part.city, part.period, project.pii_key()
+                )
                 written = publish_partition(engine, part.city, part.period, frames, run_id=context.run.run_id)
                 metadata[part] = {f"{k}_rows": v for k, v in written.items()}
                 checks[part] = [check_result(g, "error") for g in gates]
         finally:
             engine.dispose()
-        yield dg.MaterializeResult(asset_key="published_regulator_indices",
-                                   metadata=report_metadata(context, metadata) | {"warehouse": warehouse.display()})
+        yield dg.MaterializeResult(
+            asset_key="published_regulator_indices",
+            metadata=report_metadata(context, metadata) | {"warehouse": warehouse.display()},
+        )
         yield from report_checks(context, checks)
 
     return [regulator_indices, published_regulator_indices]
 
 
-def _annual_frames(result: AnnualIndices, gates: list[GateResult], ingests: list[IngestResult], city: str,
-                   year: str, pii_key: bytes | None) -> dict[str, pd.DataFrame]:
+def _annual_frames(
+    result: AnnualIndices,
+    gates: list[GateResult],
+    ingests: list[IngestResult],
+    city: str,
+    year: str,
+    pii_key: bytes | None,
+) -> dict[str, pd.DataFrame]:
     # every regulator table is replaced: an index not computed this time leaves no stale figure behind
     frames = {t: result.frames.get(t, pd.DataFrame(columns=list(FACT_TABLES[t]))) for t in REGULATOR_TABLES}
     frames |= rejection_frames(gates, ingests, city, year, pii_key)
     return frames | staged_rows(gates, ingests, city, year)[1]
-

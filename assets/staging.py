@@ -28,8 +28,9 @@ def build_staging_asset(table: CanonicalTable, partitions_def: dg.PartitionsDefi
         results: dict[str, StagingResult] = {}
         metadata = {}
         for part in partitions_of(context):
-            result = stage_table(table, raw[part.key].frame, city=part.city, month=part.period,
-                                 pii_key=project.pii_key())
+            result = stage_table(
+                table, raw[part.key].frame, city=part.city, month=part.period, pii_key=project.pii_key()
+            )
             results[part.key] = result
             metadata[part] = {"rows": len(result.frame), "unparseable_rows": len(result.rejected)}
         return dg.Output(results, metadata=report_metadata(context, metadata))

@@ -8,8 +8,9 @@ from assets.staging import build_staging_asset
 from kotacerdas.schemas import CanonicalTable
 
 
-def build_table_assets(tables: dict[str, CanonicalTable],
-                       partitions_def: dg.PartitionsDefinition) -> list[dg.AssetsDefinition]:
+def build_table_assets(
+    tables: dict[str, CanonicalTable], partitions_def: dg.PartitionsDefinition
+) -> list[dg.AssetsDefinition]:
     """The three assets of each table, partitioned by city × month or city × year (the tables' cadence)."""
     built: list[dg.AssetsDefinition] = []
     for table in tables.values():

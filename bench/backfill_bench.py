@@ -119,7 +119,12 @@ class DagsterDev:
         dagster = Path(sys.executable).with_name("dagster")
         self.proc = subprocess.Popen(
             [str(dagster), "dev", "-w", str(REPO / "workspace.yaml"), "-p", str(self.port)],
-            cwd=REPO, env=env, stdout=self._log, stderr=subprocess.STDOUT, start_new_session=True)
+            cwd=REPO,
+            env=env,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
 
     def query(self, query: str, variables: dict | None = None) -> dict:
         response = requests.post(self.url, json={"query": query, "variables": variables or {}}, timeout=60)
@@ -144,8 +149,12 @@ class DagsterDev:
 
     def backfill(self, partition_keys: list[str], timeout: float = 3600) -> BackfillOutcome:
         assets = [n["assetKey"] for n in self.query(ASSETS)["assetNodes"] if MONTHLY_JOB in n["jobNames"]]
-        params = {"partitionNames": partition_keys, "assetSelection": assets, "fromFailure": False,
-                  "title": f"bench: {len(partition_keys)} partitions"}
+        params = {
+            "partitionNames": partition_keys,
+            "assetSelection": assets,
+            "fromFailure": False,
+            "title": f"bench: {len(partition_keys)} partitions",
+        }
         started = time.monotonic()
         with MemorySampler(self.proc.pid) as memory:
             launched = self.query(LAUNCH, {"params": params})["launchPartitionBackfill"]
@@ -159,8 +168,14 @@ class DagsterDev:
                 time.sleep(2)
             else:
                 raise TimeoutError(f"backfill {backfill_id} not finished after {timeout} s")
-        return BackfillOutcome(state["status"], state["numPartitions"], state["runs"], time.monotonic() - started,
-                               memory.total / 2**20, memory.largest / 2**20)
+        return BackfillOutcome(
+            state["status"],
+            state["numPartitions"],
+            state["runs"],
+            time.monotonic() - started,
+            memory.total / 2**20,
+            memory.largest / 2**20,
+        )
 
     def stop(self) -> None:
         if self.proc.poll() is None:
@@ -182,11 +197,17 @@ def run_backfill_bench(root: Path, n_cities: int, months: list[str], seed: int =
     cities = [c.code for c in project.cities.cities]
     with OpdSimulator(project, seed=seed, token=token) as sim:
         write_file_drops(project, root / "landing", cities, months, seed=seed)
-        env = {**os.environ, "DAGSTER_HOME": str(home), "KOTACERDAS_CONFIG_DIR": str(project.dir),
-               "KOTACERDAS_OPD_API_URL": sim.url, "KOTACERDAS_OPD_API_TOKEN": token,
-               "KOTACERDAS_LANDING_DIR": str(root / "landing"), "KOTACERDAS_RAW_DIR": str(root / "raw"),
-               "KOTACERDAS_WAREHOUSE_URL": f"duckdb:///{root / 'warehouse.duckdb'}",
-               "KOTACERDAS_PII_KEY": secrets.token_hex(16)}
+        env = {
+            **os.environ,
+            "DAGSTER_HOME": str(home),
+            "KOTACERDAS_CONFIG_DIR": str(project.dir),
+            "KOTACERDAS_OPD_API_URL": sim.url,
+            "KOTACERDAS_OPD_API_TOKEN": token,
+            "KOTACERDAS_LANDING_DIR": str(root / "landing"),
+            "KOTACERDAS_RAW_DIR": str(root / "raw"),
+            "KOTACERDAS_WAREHOUSE_URL": f"duckdb:///{root / 'warehouse.duckdb'}",
+            "KOTACERDAS_PII_KEY": secrets.token_hex(16),
+        }
         env.pop("KOTACERDAS_EXECUTOR", None)
         dev = DagsterDev(env, root / "dagster_dev.log")
         try:
@@ -214,16 +235,20 @@ def main() -> None:
     try:
         outcome = run_backfill_bench(root, args.cities, months)
         statuses = sorted({r["status"] for r in outcome.runs})
-        print(f"backfill of {args.cities} cities × {len(months)} months = {outcome.partitions} partitions: "
-              f"{outcome.status} in {outcome.seconds:.1f} s with {len(outcome.runs)} runs ({', '.join(statuses)}); "
-              f"peak memory {outcome.peak_rss_total_mb:.0f} MB in all processes, "
-              f"{outcome.peak_rss_process_mb:.0f} MB in the largest")
+        print(
+            f"backfill of {args.cities} cities × {len(months)} months = {outcome.partitions} partitions: "
+            f"{outcome.status} in {outcome.seconds:.1f} s with {len(outcome.runs)} runs ({', '.join(statuses)}); "
+            f"peak memory {outcome.peak_rss_total_mb:.0f} MB in all processes, "
+            f"{outcome.peak_rss_process_mb:.0f} MB in the largest"
+        )
         for run in sorted(outcome.runs, key=lambda r: r["startTime"] or 0):
             tags = {t["key"]: t["value"] for t in run["tags"]}
             span = (run["endTime"] or 0) - (run["startTime"] or 0)
-            print(f"  run {run['runId'][:8]} {run['status']:<8} {span:6.1f} s  "
-                  f"{tags.get('dagster/asset_partition_range_start')} … "
-                  f"{tags.get('dagster/asset_partition_range_end')}")
+            print(
+                f"  run {run['runId'][:8]} {run['status']:<8} {span:6.1f} s  "
+                f"{tags.get('dagster/asset_partition_range_start')} … "
+                f"{tags.get('dagster/asset_partition_range_end')}"
+            )
     finally:
         if args.keep:
             print(f"scratch folder kept: {root}")

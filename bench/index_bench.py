@@ -103,8 +103,10 @@ def main() -> None:
     ap.add_argument("--runs", type=int, default=1000, help="runs of the uncertainty analysis")
     ap.add_argument("--slow-runs", type=int, default=20, help="runs done by full rebuilds, for comparison")
     args = ap.parse_args()
-    print(f"python {platform.python_version()}, numpy {np.__version__}, pandas {pd.__version__}, "
-          f"{platform.machine()}, {platform.system()}")
+    print(
+        f"python {platform.python_version()}, numpy {np.__version__}, pandas {pd.__version__}, "
+        f"{platform.machine()}, {platform.system()}"
+    )
 
     if not ASEM_V1.is_dir():
         print(f"ASEM v1 inputs not found at {ASEM_V1}: skipping the ASEM figures")
@@ -114,15 +116,25 @@ def main() -> None:
         method, factors = read_method_file(ASEM_METHOD)
         build_index(idata, imeta, method)  # warm-up (imports, caches)
         t, spread, build = timed(lambda: build_index(idata, imeta, method), args.repeat)
-        row("ASEM build (51 × 49, validate + 7 stages + results)", t, spread,
-            peak_mib(lambda: build_index(idata, imeta, method)), "COINr ~0.23 s")
+        row(
+            "ASEM build (51 × 49, validate + 7 stages + results)",
+            t,
+            spread,
+            peak_mib(lambda: build_index(idata, imeta, method)),
+            "COINr ~0.23 s",
+        )
 
         def ua():
             return uncertainty_analysis(build, factors, runs=args.runs, seed=1)
 
         t, spread, res = timed(ua, 3)
-        row(f"ASEM uncertainty, {args.runs} runs (4 factors, fast path)", t, spread, peak_mib(ua),
-            f"COINr ~{20 * args.runs / 100:.0f} s ({100 * t / args.runs:.2f} s per 100 runs)")
+        row(
+            f"ASEM uncertainty, {args.runs} runs (4 factors, fast path)",
+            t,
+            spread,
+            peak_mib(ua),
+            f"COINr ~{20 * args.runs / 100:.0f} s ({100 * t / args.runs:.2f} s per 100 runs)",
+        )
         print(f"    {res.builds} full builds (one per winmax × normalisation); the rest re-aggregated in batches")
 
         n = max(2, round(args.runs / (len(factors) + 2)))
@@ -139,8 +151,13 @@ def main() -> None:
             return uncertainty_analysis(build, factors, runs=args.slow_runs, seed=1, fast=False)
 
         t, _, _ = timed(slow, 1)
-        row(f"ASEM uncertainty, {args.slow_runs} runs by full rebuild each", t, None, None,
-            f"→ {t / args.slow_runs * 100:.1f} s per 100 runs")
+        row(
+            f"ASEM uncertainty, {args.slow_runs} runs by full rebuild each",
+            t,
+            None,
+            None,
+            f"→ {t / args.slow_runs * 100:.1f} s per 100 runs",
+        )
 
         from kotacerdas.index import WeightNoise
 
@@ -153,8 +170,13 @@ def main() -> None:
     sdata, smeta = synthetic()
     build_index(sdata, smeta, SYN_METHOD)
     t, spread, sbuild = timed(lambda: build_index(sdata, smeta, SYN_METHOD), max(3, args.repeat // 2))
-    row("synthetic build 514 × 108 (18 elements, 6 dims, index)", t, spread,
-        peak_mib(lambda: build_index(sdata, smeta, SYN_METHOD)), "COINr ~1.4 s")
+    row(
+        "synthetic build 514 × 108 (18 elements, 6 dims, index)",
+        t,
+        spread,
+        peak_mib(lambda: build_index(sdata, smeta, SYN_METHOD)),
+        "COINr ~1.4 s",
+    )
     treated = int((sbuild.treat_summary["Treatment"] != "None").sum())
     print(f"    {int(sdata.iloc[:, 3:].isna().sum().sum())} missing values imputed, {treated} indicators treated")
 

@@ -45,13 +45,21 @@ def fact_rows(n: int, seed: int = 1) -> pd.DataFrame:
     levels = np.array(["indicator", "element", "dimension", "index"])
     score = rng.random(n) * 100
     score[rng.random(n) < 0.02] = np.nan
-    return pd.DataFrame({
-        "city_code": CITY, "period": PERIOD, "level": levels[rng.integers(0, 4, n)],
-        "code": pd.array([f"GOV_INDICATOR_{i % 5000:04d}" for i in range(n)], dtype="string"),
-        "parent_code": "public_service", "score": score, "weight": rng.random(n), "coverage": rng.random(n),
-        "maturity_level": pd.array(rng.integers(1, 6, n), dtype="Int64"), "methodology": "smart-city-maturity",
-        "methodology_version": "1.0.0",
-    }).astype(INDEX_SCORE_COLUMNS)
+    return pd.DataFrame(
+        {
+            "city_code": CITY,
+            "period": PERIOD,
+            "level": levels[rng.integers(0, 4, n)],
+            "code": pd.array([f"GOV_INDICATOR_{i % 5000:04d}" for i in range(n)], dtype="string"),
+            "parent_code": "public_service",
+            "score": score,
+            "weight": rng.random(n),
+            "coverage": rng.random(n),
+            "maturity_level": pd.array(rng.integers(1, 6, n), dtype="Int64"),
+            "methodology": "smart-city-maturity",
+            "methodology_version": "1.0.0",
+        }
+    ).astype(INDEX_SCORE_COLUMNS)
 
 
 def write_csv(frame: pd.DataFrame, path: Path) -> list[str]:
@@ -94,15 +102,19 @@ def bench_postgres(frame: pd.DataFrame, csv: Path, columns: list[str], rounds: i
         for r in range(rounds):
             empty()
             t = time.perf_counter()
-            subprocess.run([psql, libpq, "-v", "ON_ERROR_STOP=1", "-qc",
-                            f"\\copy {TABLE} ({cols}) FROM '{csv}' CSV"], check=True)
+            subprocess.run(
+                [psql, libpq, "-v", "ON_ERROR_STOP=1", "-qc", f"\\copy {TABLE} ({cols}) FROM '{csv}' CSV"], check=True
+            )
             plain.append(time.perf_counter() - t)
             empty()
             t = time.perf_counter()
             publish_partition(engine, CITY, PERIOD, {TABLE: frame}, run_id="bench")
             ours.append(time.perf_counter() - t)
-            print(f"  postgres round {r + 1}: psql \\copy {_rate(len(frame), plain[-1])}   "
-                  f"publish_partition {_rate(len(frame), ours[-1])}", flush=True)
+            print(
+                f"  postgres round {r + 1}: psql \\copy {_rate(len(frame), plain[-1])}   "
+                f"publish_partition {_rate(len(frame), ours[-1])}",
+                flush=True,
+            )
         with engine.connect() as conn:
             assert conn.exec_driver_sql(f"SELECT count(*) FROM {TABLE}").scalar_one() == len(frame)
         engine.dispose()
@@ -128,8 +140,11 @@ def bench_duckdb(frame: pd.DataFrame, csv: Path, columns: list[str], rounds: int
         publish_partition(engine, CITY, PERIOD, {TABLE: frame}, run_id="bench")
         ours.append(time.perf_counter() - t)
         engine.dispose()
-        print(f"  duckdb   round {r + 1}: COPY FROM csv {_rate(len(frame), plain[-1])}   "
-              f"publish_partition {_rate(len(frame), ours[-1])}", flush=True)
+        print(
+            f"  duckdb   round {r + 1}: COPY FROM csv {_rate(len(frame), plain[-1])}   "
+            f"publish_partition {_rate(len(frame), ours[-1])}",
+            flush=True,
+        )
     return ours, plain
 
 
@@ -141,8 +156,10 @@ def main() -> None:
     args = parser.parse_args()
 
     frame = fact_rows(args.rows)
-    print(f"{args.rows:,} rows of {TABLE} ({len(INDEX_SCORE_COLUMNS) + len(RUN_COLUMNS)} columns), "
-          f"{args.rounds} round(s); cpus: {os.cpu_count()}")
+    print(
+        f"{args.rows:,} rows of {TABLE} ({len(INDEX_SCORE_COLUMNS) + len(RUN_COLUMNS)} columns), "
+        f"{args.rounds} round(s); cpus: {os.cpu_count()}"
+    )
     with tempfile.TemporaryDirectory(prefix="kc-bench-") as tmp:
         csv = Path(tmp) / "rows.csv"
         columns = write_csv(frame, csv)
@@ -155,8 +172,10 @@ def main() -> None:
     print("\nmedian of the rounds:")
     for name, (ours, plain) in results.items():
         o, p = statistics.median(ours), statistics.median(plain)
-        print(f"  {name:<34} publish_partition {args.rows / o:>11,.0f} rows/s   plain {args.rows / p:>11,.0f} "
-              f"rows/s   ratio {p / o:.0%}")
+        print(
+            f"  {name:<34} publish_partition {args.rows / o:>11,.0f} rows/s   plain {args.rows / p:>11,.0f} "
+            f"rows/s   ratio {p / o:.0%}"
+        )
 
 
 if __name__ == "__main__":

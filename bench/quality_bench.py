@@ -44,24 +44,30 @@ def requests(n: int, seed: int = 7) -> pd.DataFrame:
     submitted = pd.Timestamp(f"{MONTH}-01") + pd.to_timedelta(rng.integers(0, 31 * 24 * 60, n), unit="min")
     completed = submitted + pd.to_timedelta(rng.integers(60, 5 * 24 * 60, n), unit="min")
     opd = np.array(opds)[rng.integers(0, len(opds), n)]
-    frame = pd.DataFrame({
-        "request_id": pd.array([f"R{i:07d}" for i in range(n)], dtype="string"),
-        "city_code": pd.array([CITY] * n, dtype="string"),
-        "opd_code": pd.array(opd, dtype="string"),
-        "service_code": pd.array(np.array(["KTP-EL", "KK", "NIB", "PBG", "SKS"])[rng.integers(0, 5, n)],
-                                 dtype="string"),
-        "channel": pd.array(np.where(rng.random(n) < 0.6, "online", "offline"), dtype="string"),
-        "status": pd.array(np.array(["completed", "in_process", "rejected", "submitted"])[rng.integers(0, 4, n)],
-                           dtype="string"),
-        "submitted_at": submitted.astype(TIMESTAMP),
-        "completed_at": completed.astype(TIMESTAMP),
-        "sla_days": pd.array(rng.integers(1, 30, n), dtype="Int64"),
-        "applicant_nik": pd.array(["a" * 64] * n, dtype="string"),  # pseudonyms, as staging leaves them
-        "applicant_phone": pd.array(["b" * 64] * n, dtype="string"),
-        "_raw_file": pd.array([f"opd_api_service_requests/{CITY}/{MONTH}/X/f/page-{i // 500:04d}.json"
-                               for i in range(n)], dtype="string"),
-        "_raw_row": pd.array(np.arange(n) % 500 + 1, dtype="Int64"),
-    })
+    frame = pd.DataFrame(
+        {
+            "request_id": pd.array([f"R{i:07d}" for i in range(n)], dtype="string"),
+            "city_code": pd.array([CITY] * n, dtype="string"),
+            "opd_code": pd.array(opd, dtype="string"),
+            "service_code": pd.array(
+                np.array(["KTP-EL", "KK", "NIB", "PBG", "SKS"])[rng.integers(0, 5, n)], dtype="string"
+            ),
+            "channel": pd.array(np.where(rng.random(n) < 0.6, "online", "offline"), dtype="string"),
+            "status": pd.array(
+                np.array(["completed", "in_process", "rejected", "submitted"])[rng.integers(0, 4, n)], dtype="string"
+            ),
+            "submitted_at": submitted.astype(TIMESTAMP),
+            "completed_at": completed.astype(TIMESTAMP),
+            "sla_days": pd.array(rng.integers(1, 30, n), dtype="Int64"),
+            "applicant_nik": pd.array(["a" * 64] * n, dtype="string"),  # pseudonyms, as staging leaves them
+            "applicant_phone": pd.array(["b" * 64] * n, dtype="string"),
+            "_raw_file": pd.array(
+                [f"opd_api_service_requests/{CITY}/{MONTH}/X/f/page-{i // 500:04d}.json" for i in range(n)],
+                dtype="string",
+            ),
+            "_raw_row": pd.array(np.arange(n) % 500 + 1, dtype="Int64"),
+        }
+    )
     defect = rng.random(n) < 0.02
     kind = rng.integers(0, 4, n)
     frame.loc[defect & (kind == 0), "channel"] = "loket"
@@ -162,9 +168,15 @@ def main() -> None:
     for _ in range(args.rounds):
         with _TimedBatches() as timed:
             start = time.perf_counter()
-            result = validate_table(df, SERVICE_REQUESTS, suite, city=CITY, month=MONTH,
-                                    now=pd.Timestamp("2025-06-01"), volume_history={"2025-01": args.rows,
-                                                                                    "2025-02": args.rows})
+            result = validate_table(
+                df,
+                SERVICE_REQUESTS,
+                suite,
+                city=CITY,
+                month=MONTH,
+                now=pd.Timestamp("2025-06-01"),
+                volume_history={"2025-01": args.rows, "2025-02": args.rows},
+            )
             totals.append(time.perf_counter() - start)
         gx_parts.append(timed.seconds)
         start = time.perf_counter()
@@ -179,12 +191,16 @@ def main() -> None:
     ours = total - gx
     n = args.rows
     print(f"{n:,} service requests, {len(suite.rules)} expectations + volume, {args.rounds} round(s), median:")
-    print(f"  validate_table    {total:7.2f} s   {n / total:12,.0f} rows/s   "
-          f"({len(result.rejected):,} quarantine rows, rejected share {result.rejected_share:.3f})")
+    print(
+        f"  validate_table    {total:7.2f} s   {n / total:12,.0f} rows/s   "
+        f"({len(result.rejected):,} quarantine rows, rejected share {result.rejected_share:.3f})"
+    )
     print(f"    GX validate     {gx:7.2f} s   {gx / total:6.1%} of the total")
     print(f"    our code        {ours:7.2f} s   {ours / total:6.1%}  (binding, quarantine rows, rules, volume)")
-    print(f"  same rules, plain pandas {floor:6.2f} s   {n / floor:12,.0f} rows/s -> GX overhead "
-          f"{gx - floor:.2f} s ({(gx - floor) / total:.1%} of the total, {gx / floor:.1f}x the pandas time)")
+    print(
+        f"  same rules, plain pandas {floor:6.2f} s   {n / floor:12,.0f} rows/s -> GX overhead "
+        f"{gx - floor:.2f} s ({(gx - floor) / total:.1%} of the total, {gx / floor:.1f}x the pandas time)"
+    )
     texts = text_columns(df, exclude=SERVICE_REQUESTS.pii_columns)
     start = time.perf_counter()
     Scrubber(b"bench-key").frame(df, texts)

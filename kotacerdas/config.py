@@ -87,8 +87,10 @@ class CitiesConfig(_Strict):
         for name, table in CANONICAL_TABLES.items():
             reporters = [o.code for o in self.opds_for(name)]
             if "opd_code" not in table.columns and len(reporters) > 1:
-                raise ValueError(f"{name} is reported once per city, but OPDs {reporters} list it in `datasets`; "
-                                 "keep it on the one OPD that reports it")
+                raise ValueError(
+                    f"{name} is reported once per city, but OPDs {reporters} list it in `datasets`; "
+                    "keep it on the one OPD that reports it"
+                )
         return self
 
 
@@ -109,8 +111,10 @@ class RestSource(_Strict):
     base_url: str = Field(description="URL, or ${ENV_VAR} to read it from the environment")
     path: str = Field(description="path template with {city} {opd} and {month} (monthly tables) or {year}")
     pagination: Literal["page", "offset", "cursor"] = Field(
-        default="page", description="page: ?page=&page_size= and `next_page`; offset: ?offset=&limit= and "
-                                    "`total`; cursor: ?cursor=&limit= and `next_cursor`")
+        default="page",
+        description="page: ?page=&page_size= and `next_page`; offset: ?offset=&limit= and "
+        "`total`; cursor: ?cursor=&limit= and `next_cursor`",
+    )
     page_size: int = Field(default=500, gt=0)
     timeout_seconds: tuple[float, float] = (3.05, 30.0)
     retries: int = Field(default=4, ge=0)
@@ -118,34 +122,38 @@ class RestSource(_Strict):
     max_retry_after: float = Field(default=60.0, ge=0, description="longest Retry-After honoured, seconds")
     token_env: str | None = Field(default=None, description="environment variable holding the secret")
     auth: Literal["bearer", "api_key"] = Field(
-        default="bearer", description="bearer: `Authorization: Bearer <secret>`; api_key: `<api_key_header>: "
-                                      "<secret>`")
+        default="bearer", description="bearer: `Authorization: Bearer <secret>`; api_key: `<api_key_header>: <secret>`"
+    )
     api_key_header: str = "X-API-Key"
     incremental: bool = Field(default=False, description="pull only rows changed since the last watermark")
     updated_since_param: str = "updated_since"
     watermark_field: str | None = Field(default=None, description="source field with each row's last change")
     columns: dict[str, str] = Field(default_factory=dict, description="source field -> canonical column")
-    optional_columns: list[str] = Field(default_factory=list,
-                                        description="canonical columns a payload may lack (else an error)")
+    optional_columns: list[str] = Field(
+        default_factory=list, description="canonical columns a payload may lack (else an error)"
+    )
 
     @model_validator(mode="after")
     def _check(self) -> RestSource:
         _check_columns(self.columns, self.optional_columns)
         if self.incremental and not self.watermark_field:
-            raise ValueError("incremental: true needs `watermark_field` (the field holding each row's last "
-                             "change)")
+            raise ValueError("incremental: true needs `watermark_field` (the field holding each row's last change)")
         return self
 
 
 class Unpivot(_Strict):
     """Wide to long: every header matching `columns` becomes one row per file row (like pandas `melt`)."""
 
-    columns: str = Field(description="regular expression matched against the whole of each header as written; "
-                                     "its named groups (?P<column>...) fill those canonical columns")
+    columns: str = Field(
+        description="regular expression matched against the whole of each header as written; "
+        "its named groups (?P<column>...) fill those canonical columns"
+    )
     value: str = Field(description="the canonical column that receives the cell under each matching header")
     empty_cells: Literal["skip", "keep"] = Field(
-        default="skip", description="skip: an empty cell gives no row (nothing was reported for it); keep: a row "
-                                    "with a missing value, which staging then judges")
+        default="skip",
+        description="skip: an empty cell gives no row (nothing was reported for it); keep: a row "
+        "with a missing value, which staging then judges",
+    )
 
     @property
     def pattern(self) -> re.Pattern[str]:
@@ -169,54 +177,73 @@ def _check_unpivot(source: FileSource) -> None:
         raise ValueError(f"{where} is not a regular expression ({exc})") from None
     example = "e.g. Capaian_Tahun_(?P<period>\\d{4})"
     if not groups:
-        raise ValueError(f"{where} has no named group: name the part of the header that differs between the "
-                         f"columns, {example}, so that it fills a canonical column")
+        raise ValueError(
+            f"{where} has no named group: name the part of the header that differs between the "
+            f"columns, {example}, so that it fills a canonical column"
+        )
     if spec.value in groups:
-        raise ValueError(f"source {source.name!r}: unpivot.value {spec.value!r} is also a named group of "
-                         "unpivot.columns")
+        raise ValueError(
+            f"source {source.name!r}: unpivot.value {spec.value!r} is also a named group of unpivot.columns"
+        )
     mapped = (set(source.columns.values()) | set(source.constants)) & set(spec.targets)
     if mapped:
-        raise ValueError(f"source {source.name!r}: {sorted(mapped)} would be filled both by unpivot and by "
-                         "`columns` or `constants`; keep one")
+        raise ValueError(
+            f"source {source.name!r}: {sorted(mapped)} would be filled both by unpivot and by "
+            "`columns` or `constants`; keep one"
+        )
     table = CANONICAL_TABLES.get(source.table)
     if table is None:
         return  # SourcesConfig names the unknown table
     unknown = [c for c in spec.targets if c not in table.columns]
     if unknown:
-        raise ValueError(f"source {source.name!r}: unpivot names {unknown}, which are not columns of table "
-                         f"{table.name!r}; expected some of {list(table.columns)}")
+        raise ValueError(
+            f"source {source.name!r}: unpivot names {unknown}, which are not columns of table "
+            f"{table.name!r}; expected some of {list(table.columns)}"
+        )
     if not set(groups) & set(table.key):
-        raise ValueError(f"{where}: none of its named groups {groups} is a key column of {table.name!r} "
-                         f"{list(table.key)}, so the rows of one wide row would share a key; {example}")
+        raise ValueError(
+            f"{where}: none of its named groups {groups} is a key column of {table.name!r} "
+            f"{list(table.key)}, so the rows of one wide row would share a key; {example}"
+        )
 
 
 class FileSource(_Strict):
     name: str
     type: Literal["file"]
     table: str
-    pattern: str = Field(description="glob under the landing folder, with {city} {opd} and {month} (monthly "
-                                     "tables) or {year}")
+    pattern: str = Field(
+        description="glob under the landing folder, with {city} {opd} and {month} (monthly tables) or {year}"
+    )
     format: Literal["auto", "csv", "xlsx", "json"] = Field(default="auto", description="auto: by file suffix")
     separator: str = Field(default=",", description="`,` `;` tab `|`, or `auto` (sniffed from the header)")
     decimal: Literal[".", ","] = "."
-    encoding: str = Field(default="utf-8-sig", description="a Python codec, or `auto` (UTF-8 with or without "
-                                                            "BOM, else Windows-1252)")
+    encoding: str = Field(
+        default="utf-8-sig", description="a Python codec, or `auto` (UTF-8 with or without BOM, else Windows-1252)"
+    )
     sheet: str | int = Field(default=0, description="XLSX: sheet name or 0-based index")
     header_row: int = Field(default=1, ge=1, description="1-based row of the header (rows above are titles)")
-    columns: dict[str, str] = Field(default_factory=dict, description="header in the file -> canonical "
-                                                                       "column; several headers may map to one")
-    optional_columns: list[str] = Field(default_factory=list,
-                                        description="canonical columns a file may lack (else an error)")
+    columns: dict[str, str] = Field(
+        default_factory=dict, description="header in the file -> canonical column; several headers may map to one"
+    )
+    optional_columns: list[str] = Field(
+        default_factory=list, description="canonical columns a file may lack (else an error)"
+    )
     extra_columns: Literal["error", "ignore"] = Field(
-        default="error", description="what to do with a header that is not in `columns`")
-    constants: dict[str, str] = Field(default_factory=dict,
-                                      description="canonical column -> value for every row ({city} {opd} "
-                                                  "{month} {year} allowed)")
+        default="error", description="what to do with a header that is not in `columns`"
+    )
+    constants: dict[str, str] = Field(
+        default_factory=dict,
+        description="canonical column -> value for every row ({city} {opd} {month} {year} allowed)",
+    )
     region_codes: dict[str, Literal["kemendagri", "as_written"]] = Field(
-        default_factory=dict, description="canonical column -> how to repair its region codes: `kemendagri` "
-                                          "(3201.0 -> 32.01) or `as_written` (3201190006.0 -> 3201190006)")
-    unpivot: Unpivot | None = Field(default=None, description="reshape a wide file (one column per year, ...) "
-                                                              "into rows, before `columns` maps the other headers")
+        default_factory=dict,
+        description="canonical column -> how to repair its region codes: `kemendagri` "
+        "(3201.0 -> 32.01) or `as_written` (3201190006.0 -> 3201190006)",
+    )
+    unpivot: Unpivot | None = Field(
+        default=None,
+        description="reshape a wide file (one column per year, ...) into rows, before `columns` maps the other headers",
+    )
 
     @model_validator(mode="after")
     def _check(self) -> FileSource:
@@ -237,8 +264,10 @@ class SqlSource(_Strict):
     type: Literal["sql"]
     table: str
     url_env: str = Field(description="environment variable holding the SQLAlchemy URL (it has credentials)")
-    query: str = Field(description="SELECT with optional :city, :opd and :month, :month_start, :month_end "
-                                   "(monthly tables) or :year, :year_start, :year_end")
+    query: str = Field(
+        description="SELECT with optional :city, :opd and :month, :month_start, :month_end "
+        "(monthly tables) or :year, :year_start, :year_end"
+    )
     per_opd: bool = Field(default=False, description="run the query once per OPD delivering the table")
     chunk_size: int = Field(default=10_000, gt=0)
     columns: dict[str, str] = Field(default_factory=dict, description="result column -> canonical column")
@@ -257,8 +286,11 @@ def _check_templates(source: RestSource | FileSource | SqlSource) -> None:
     """A yearly table's source cannot name `{month}`; an unknown placeholder would fail every fetch."""
     cadence = CANONICAL_TABLES[source.table].cadence
     allowed = TEMPLATE_FIELDS[cadence]
-    templates = {"path": getattr(source, "path", None), "pattern": getattr(source, "pattern", None),
-                 **{f"constants.{k}": v for k, v in getattr(source, "constants", {}).items()}}
+    templates = {
+        "path": getattr(source, "path", None),
+        "pattern": getattr(source, "pattern", None),
+        **{f"constants.{k}": v for k, v in getattr(source, "constants", {}).items()},
+    }
     for where, template in templates.items():
         if template is None:
             continue
@@ -268,8 +300,10 @@ def _check_templates(source: RestSource | FileSource | SqlSource) -> None:
             raise ValueError(f"source {source.name!r}: {where} {template!r} is not a valid template: {exc}") from None
         unknown = sorted(names - set(allowed))
         if unknown:
-            raise ValueError(f"source {source.name!r}: {where} uses {{{'}, {'.join(unknown)}}}, but table "
-                             f"{source.table!r} is {cadence}: use only {{{'}, {'.join(allowed)}}}")
+            raise ValueError(
+                f"source {source.name!r}: {where} uses {{{'}, {'.join(unknown)}}}, but table "
+                f"{source.table!r} is {cadence}: use only {{{'}, {'.join(allowed)}}}"
+            )
 
 
 class SourcesConfig(_Strict):
@@ -281,15 +315,16 @@ class SourcesConfig(_Strict):
         check_unique(names, "source name(s)")
         for s in self.sources:
             if s.table not in CANONICAL_TABLES:
-                raise ValueError(f"source {s.name!r}: unknown table {s.table!r}; expected one of "
-                                 f"{sorted(CANONICAL_TABLES)}")
+                raise ValueError(
+                    f"source {s.name!r}: unknown table {s.table!r}; expected one of {sorted(CANONICAL_TABLES)}"
+                )
             known = CANONICAL_TABLES[s.table].columns
-            targets = set(s.columns.values()) | set(getattr(s, "constants", {})) | set(
-                getattr(s, "region_codes", {}))
+            targets = set(s.columns.values()) | set(getattr(s, "constants", {})) | set(getattr(s, "region_codes", {}))
             unknown = sorted(targets - set(known))
             if unknown:
-                raise ValueError(f"source {s.name!r}: {unknown} are not columns of table {s.table!r}; expected "
-                                 f"some of {list(known)}")
+                raise ValueError(
+                    f"source {s.name!r}: {unknown} are not columns of table {s.table!r}; expected some of {list(known)}"
+                )
             _check_templates(s)
         return self
 
@@ -307,28 +342,45 @@ class PipelineConfig(_Strict):
     raw_dir: str
     max_rejected_share: float = Field(default=0.05, ge=0, le=1)
     schedule_grace_days: int = Field(default=3, ge=0, le=27, description="days after month end before it runs")
-    publish_deadline_day: int = Field(default=10, ge=2, le=28, description="day of the month by which the "
-                                      "previous month's scores must be published (freshness policy)")
+    publish_deadline_day: int = Field(
+        default=10,
+        ge=2,
+        le=28,
+        description="day of the month by which the previous month's scores must be published (freshness policy)",
+    )
     methodology: str = Field(description="file name under config/methodologies/")
-    annual_schedule_cron: str = Field(default="0 2 15 1 *", description="when the yearly job runs for the year "
-                                      "that closed (Asia/Jakarta); default 02:00 on 15 January")
+    annual_schedule_cron: str = Field(
+        default="0 2 15 1 *",
+        description="when the yearly job runs for the year that closed (Asia/Jakarta); default 02:00 on 15 January",
+    )
     backfill_partitions_per_run: int | None = Field(
-        default=None, ge=1, description="partitions one backfill run may take; none = every city of a month "
-                                        "in one run (BackfillPolicy.single_run)")
+        default=None,
+        ge=1,
+        description="partitions one backfill run may take; none = every city of a month "
+        "in one run (BackfillPolicy.single_run)",
+    )
     # The regulators' methodologies the yearly tables are checked against (their parts, pillars, indicators) and
     # the annual indices are computed with.
-    spbe_methodology: str = Field(default="spbe-permenpanrb-59-2020",
-                                  description="SPBE methodology under config/methodologies/ (spbe_assessments)")
-    kominfo_methodology: str = Field(default="kominfo-evaluation-2024", description="Kominfo evaluation "
-                                     "methodology under config/methodologies/ (evaluation_scores)")
-    ikm_methodology: str = Field(default="ikm-permenpanrb-14-2017", description="IKM methodology under "
-                                 "config/methodologies/ (satisfaction_responses → regulator_ikm)")
+    spbe_methodology: str = Field(
+        default="spbe-permenpanrb-59-2020",
+        description="SPBE methodology under config/methodologies/ (spbe_assessments)",
+    )
+    kominfo_methodology: str = Field(
+        default="kominfo-evaluation-2024",
+        description="Kominfo evaluation methodology under config/methodologies/ (evaluation_scores)",
+    )
+    ikm_methodology: str = Field(
+        default="ikm-permenpanrb-14-2017",
+        description="IKM methodology under config/methodologies/ (satisfaction_responses → regulator_ikm)",
+    )
 
     @model_validator(mode="after")
     def _deadline_after_schedule(self) -> PipelineConfig:
         if self.publish_deadline_day <= 1 + self.schedule_grace_days:
-            raise ValueError(f"publish_deadline_day ({self.publish_deadline_day}) must come after the monthly run "
-                             f"on day {1 + self.schedule_grace_days} (1 + schedule_grace_days)")
+            raise ValueError(
+                f"publish_deadline_day ({self.publish_deadline_day}) must come after the monthly run "
+                f"on day {1 + self.schedule_grace_days} (1 + schedule_grace_days)"
+            )
         return self
 
 

@@ -14,8 +14,7 @@ from pathlib import Path
 from kotacerdas.config import FileSource, ProjectConfig
 from kotacerdas.schemas import Cadence, get_table
 
-_FIELDS = {"city": r"\d{2}\.\d{2}", "opd": r"[A-Z][A-Z0-9_-]*", "month": r"\d{4}-(?:0[1-9]|1[0-2])",
-           "year": r"\d{4}"}
+_FIELDS = {"city": r"\d{2}\.\d{2}", "opd": r"[A-Z][A-Z0-9_-]*", "month": r"\d{4}-(?:0[1-9]|1[0-2])", "year": r"\d{4}"}
 
 
 @dataclass(frozen=True)
@@ -45,7 +44,7 @@ def pattern_regex(pattern: str) -> re.Pattern[str]:
     """`{city}/{opd}/capaian_indikator_{month}.csv` → a regex with named groups; glob `*` still works."""
     out, pos = [], 0
     for match in re.finditer(r"\{(city|opd|month|year)\}", pattern):
-        out.append(fnmatch.translate(pattern[pos:match.start()]).removeprefix("(?s:").removesuffix(r")\Z"))
+        out.append(fnmatch.translate(pattern[pos : match.start()]).removeprefix("(?s:").removesuffix(r")\Z"))
         out.append(f"(?P<{match.group(1)}>{_FIELDS[match.group(1)]})")
         pos = match.end()
     out.append(fnmatch.translate(pattern[pos:]).removeprefix("(?s:").removesuffix(r")\Z"))

@@ -60,12 +60,14 @@ class GateResult:
         share = f"{self.rejected_share:.1%} of {self.input_rows} rows rejected (threshold {self.threshold:.0%})"
         if self.passed:
             return f"{self.table}: passed — {share}"
-        top = (self.quarantine[self.quarantine["severity"] == "error"]["rule"].value_counts().head(3))
+        top = self.quarantine[self.quarantine["severity"] == "error"]["rule"].value_counts().head(3)
         rules = ", ".join(f"{r} ({n})" for r, n in top.items()) or "none"
         table_rules = f"; failed table rules: {', '.join(self.failed_table_rules)}" if self.failed_table_rules else ""
-        return (f"{self.table}: BLOCKED — {share}; most frequent rules: {rules}{table_rules}. See the "
-                f"`quarantine` table for {self.city_code} {self.period}, fix the data at the OPD, then re-run "
-                "the partition.")
+        return (
+            f"{self.table}: BLOCKED — {share}; most frequent rules: {rules}{table_rules}. See the "
+            f"`quarantine` table for {self.city_code} {self.period}, fix the data at the OPD, then re-run "
+            "the partition."
+        )
 
     def summary_metadata(self) -> dict:
         return {
@@ -92,19 +94,32 @@ class GateResult:
         failing = {str(r): int(n) for r, n in by_rule.sort_values(ascending=False).items()}
         rules = self.rules[self.rules["severity"] == severity]
         table_level = rules[rules["unexpected_count"].isna() & ~rules["success"].astype(bool)]
-        failed_table = {r.rule: "; ".join(str(x) for x in (f"observed {r.observed_value}", r.details)
-                                          if x is not None and not pd.isna(x))
-                        for r in table_level.itertuples()}
+        failed_table = {
+            r.rule: "; ".join(
+                str(x) for x in (f"observed {r.observed_value}", r.details) if x is not None and not pd.isna(x)
+            )
+            for r in table_level.itertuples()
+        }
         if severity == "error":
             passed = self.passed
             description = self.verdict()
         else:
             passed = not failing and not failed_table
             names = list(failing) + list(failed_table)
-            description = (f"{self.table}: no warn rule failed" if passed else
-                           f"{self.table}: warn rule(s) failed: {', '.join(names)} (rows are kept)")
-        return CheckReport(severity, passed, description, failing, failed_table,
-                           _rules_md(rules, failing, self.quarantine, severity), self.samples_markdown(severity))
+            description = (
+                f"{self.table}: no warn rule failed"
+                if passed
+                else f"{self.table}: warn rule(s) failed: {', '.join(names)} (rows are kept)"
+            )
+        return CheckReport(
+            severity,
+            passed,
+            description,
+            failing,
+            failed_table,
+            _rules_md(rules, failing, self.quarantine, severity),
+            self.samples_markdown(severity),
+        )
 
     def samples_markdown(self, severity: str) -> str:
         s = self.samples[self.samples["severity"] == severity] if len(self.samples) else self.samples
@@ -112,8 +127,10 @@ class GateResult:
             return "no failing rows"
         lines = ["| rule | raw file : row | value | row (personal data pseudonymised) |", "|---|---|---|---|"]
         for r in s.to_dict("records"):
-            lines.append(f"| {r['rule']} | {_cell(r['_raw_file'], 60)} : {_cell(r['_raw_row'])} | {_cell(r['value'])} "
-                         f"| {_cell(r['row'], 400)} |")
+            lines.append(
+                f"| {r['rule']} | {_cell(r['_raw_file'], 60)} : {_cell(r['_raw_row'])} | {_cell(r['value'])} "
+                f"| {_cell(r['row'], 400)} |"
+            )
         return "\n".join(lines)
 
 
@@ -128,8 +145,10 @@ def _rules_md(rules: pd.DataFrame, failing: dict[str, int], quarantine: pd.DataF
     lines = ["| rule | passed | failing rows | observed | expected / note |", "|---|---|---|---|---|"]
     for r in rules.itertuples():
         n = failing.get(r.rule, 0)
-        lines.append(f"| {r.rule} | {'yes' if r.success else 'no'} | {n} | {_cell(r.observed_value, 40)} | "
-                     f"{_cell(r.details, 160)} |")
+        lines.append(
+            f"| {r.rule} | {'yes' if r.success else 'no'} | {n} | {_cell(r.observed_value, 40)} | "
+            f"{_cell(r.details, 160)} |"
+        )
     staging = sorted(set(quarantine.loc[quarantine["severity"] == severity, "rule"]) - set(rules["rule"]))
     lines += [f"| {rule} (staging) | no | {failing.get(rule, 0)} | | |" for rule in staging]
     return "\n".join(lines)
@@ -155,9 +174,18 @@ def _samples(quarantine: pd.DataFrame, staged: pd.DataFrame, per_rule: int) -> p
     return out.reset_index(drop=True)
 
 
-def run_quality_gate(project: ProjectConfig, table: CanonicalTable, staged: StagingResult, *, city: str,
-                     month: str, raw_dir: str | Path | None = None, docs_dir: str | Path | None = None,
-                     run_name: str | None = None, now: pd.Timestamp | None = None) -> GateResult:
+def run_quality_gate(
+    project: ProjectConfig,
+    table: CanonicalTable,
+    staged: StagingResult,
+    *,
+    city: str,
+    month: str,
+    raw_dir: str | Path | None = None,
+    docs_dir: str | Path | None = None,
+    run_name: str | None = None,
+    now: pd.Timestamp | None = None,
+) -> GateResult:
     """Validate a staged partition and decide whether it may flow on.
 
     `raw_dir`: the raw zone the volume rule reads the earlier months from (none: the rule has no history).
@@ -176,8 +204,9 @@ def run_quality_gate(project: ProjectConfig, table: CanonicalTable, staged: Stag
     history = {}
     if suite.volume is not None and raw_dir is not None:
         history = delivered_rows_history(project, raw_dir, table.name, city, month, suite.volume.history_months)
-    checked = validate_table(staged.frame, table, suite, city=city, month=month, now=now, delivered_rows=input_rows,
-                             volume_history=history)
+    checked = validate_table(
+        staged.frame, table, suite, city=city, month=month, now=now, delivered_rows=input_rows, volume_history=history
+    )
     quarantine = pd.concat([staged.rejected, checked.rejected], ignore_index=True)
     quarantine = quarantine.astype(QUARANTINE_COLUMNS)
     quarantine["city_code"] = city
@@ -188,8 +217,11 @@ def run_quality_gate(project: ProjectConfig, table: CanonicalTable, staged: Stag
         from kotacerdas.quality.docs import write_data_docs
 
         run = run_name or checked.validated_at.strftime("%Y%m%dT%H%M%S")
-        docs = str(write_data_docs(checked, Path(docs_dir) / run / table.name, run_name=run,
-                                   values_shown=settings.data_docs.values_shown))
+        docs = str(
+            write_data_docs(
+                checked, Path(docs_dir) / run / table.name, run_name=run, values_shown=settings.data_docs.values_shown
+            )
+        )
     return GateResult(
         table=table.name,
         city_code=city,
@@ -199,8 +231,9 @@ def run_quality_gate(project: ProjectConfig, table: CanonicalTable, staged: Stag
         rules=checked.rules,
         input_rows=input_rows,
         rejected_rows=staging_rejected + (len(staged.frame) - len(checked.valid)),
-        threshold=(project.pipeline.max_rejected_share if suite.max_rejected_share is None
-                   else suite.max_rejected_share),
+        threshold=(
+            project.pipeline.max_rejected_share if suite.max_rejected_share is None else suite.max_rejected_share
+        ),
         failed_table_rules=tuple(checked.failed_table_rules),
         samples=_samples(quarantine, staged.frame, settings.failing_rows_sample),
         data_docs=docs,

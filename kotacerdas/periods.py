@@ -19,8 +19,10 @@ YEAR_RE = re.compile(r"^\d{4}$")
 PERIOD_FORMAT: dict[str, str] = {"monthly": "YYYY-MM", "yearly": "YYYY"}
 EXAMPLE: dict[str, str] = {"monthly": "2025-03", "yearly": "2025"}
 # The placeholders a path template, file pattern or constant of a table of each cadence may use.
-TEMPLATE_FIELDS: dict[str, tuple[str, ...]] = {"monthly": ("city", "opd", "month", "year"),
-                                               "yearly": ("city", "opd", "year")}
+TEMPLATE_FIELDS: dict[str, tuple[str, ...]] = {
+    "monthly": ("city", "opd", "month", "year"),
+    "yearly": ("city", "opd", "year"),
+}
 
 
 def cadence_of(period: str) -> Cadence | None:
@@ -36,8 +38,10 @@ def check_period(table: CanonicalTable, period: str) -> str:
     """`period` when it has the form of the table's cadence; else a ConfigError saying which form."""
     if cadence_of(str(period)) != table.cadence:
         fmt, example = PERIOD_FORMAT[table.cadence], EXAMPLE[table.cadence]
-        raise ConfigError(f"{table.name} is a {table.cadence} table: its period must be {fmt}, got {period!r}",
-                          hint=f"pass a partition key such as {example}")
+        raise ConfigError(
+            f"{table.name} is a {table.cadence} table: its period must be {fmt}, got {period!r}",
+            hint=f"pass a partition key such as {example}",
+        )
     return period
 
 

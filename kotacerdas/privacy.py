@@ -80,10 +80,12 @@ class PersonalDataPolicy(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     scan: tuple[Literal["nik", "phone", "email"], ...] = Field(
-        default=KINDS, description="kinds of personal data searched for in every text column")
+        default=KINDS, description="kinds of personal data searched for in every text column"
+    )
     free_text: Literal["pseudonymise", "drop"] = Field(
-        default="pseudonymise", description="pseudonymise: [nik:<HMAC>] (needs KOTACERDAS_PII_KEY, else as drop); "
-                                            "drop: [nik]")
+        default="pseudonymise",
+        description="pseudonymise: [nik:<HMAC>] (needs KOTACERDAS_PII_KEY, else as drop); drop: [nik]",
+    )
 
 
 @lru_cache(maxsize=8)
@@ -179,8 +181,7 @@ _NIK_NUMBER = (1e15, 1e16)
 
 def text_columns(frame: pd.DataFrame, exclude: Iterable[str] = ()) -> list[str]:
     skip = _NOT_SCANNED | set(exclude)
-    return [c for c, d in frame.dtypes.items()
-            if c not in skip and pd.api.types.is_string_dtype(d)]
+    return [c for c, d in frame.dtypes.items() if c not in skip and pd.api.types.is_string_dtype(d)]
 
 
 def nik_like_numbers(values: pd.Series) -> np.ndarray:
@@ -192,8 +193,16 @@ def nik_like_numbers(values: pd.Series) -> np.ndarray:
     return np.flatnonzero(hit)
 
 
-def scrub_staged(frame: pd.DataFrame, rejected: pd.DataFrame, table: CanonicalTable, *, city: str, month: str,
-                 key: bytes | None, policy: PersonalDataPolicy | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+def scrub_staged(
+    frame: pd.DataFrame,
+    rejected: pd.DataFrame,
+    table: CanonicalTable,
+    *,
+    city: str,
+    month: str,
+    key: bytes | None,
+    policy: PersonalDataPolicy | None = None,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Scrub staging's output: personal data in any text column of the staged rows and of the rejected rows.
 
     Declared personal-data columns are left alone (already pseudonymised whole). A 16-digit whole number in a
@@ -213,12 +222,22 @@ def scrub_staged(frame: pd.DataFrame, rejected: pd.DataFrame, table: CanonicalTa
         for pos in nik_like_numbers(frame[column]):
             row = frame.iloc[pos]
             key_text = "|".join("" if pd.isna(row.get(k)) else str(row.get(k)) for k in table.key)
-            extra.append({
-                "table_name": table.name, "city_code": city, "period": month, "rule": f"personal_data:{column}",
-                "severity": "error", "column_name": column, "value": scrub.text(f"{float(row[column]):.0f}"),
-                "reason": f"{column}: a 16-digit number (a NIK?) where a number belongs; the row is set aside and "
-                          "the value is not kept", "record_key": key_text,
-                "_raw_file": row.get("_raw_file"), "_raw_row": row.get("_raw_row")})
+            extra.append(
+                {
+                    "table_name": table.name,
+                    "city_code": city,
+                    "period": month,
+                    "rule": f"personal_data:{column}",
+                    "severity": "error",
+                    "column_name": column,
+                    "value": scrub.text(f"{float(row[column]):.0f}"),
+                    "reason": f"{column}: a 16-digit number (a NIK?) where a number belongs; the row is set aside and "
+                    "the value is not kept",
+                    "record_key": key_text,
+                    "_raw_file": row.get("_raw_file"),
+                    "_raw_row": row.get("_raw_row"),
+                }
+            )
             drop.add(pos)
     if extra:
         keep = np.ones(len(frame), dtype=bool)
@@ -234,8 +253,9 @@ def scrub_staged(frame: pd.DataFrame, rejected: pd.DataFrame, table: CanonicalTa
 _PUBLISHED_TEXT = {"ingest_failures": ("origin", "message", "hint"), "raw_files": ("origin",)}
 
 
-def scrub_published_text(frames: Mapping[str, pd.DataFrame], key: bytes | None,
-                         policy: PersonalDataPolicy | None = None) -> dict[str, pd.DataFrame]:
+def scrub_published_text(
+    frames: Mapping[str, pd.DataFrame], key: bytes | None, policy: PersonalDataPolicy | None = None
+) -> dict[str, pd.DataFrame]:
     """The ingest log frames (`ingest_failures`, `raw_files`) with personal data replaced in their free text."""
     scrub = Scrubber(key, policy or default_policy())
     return {name: scrub.frame(frame, _PUBLISHED_TEXT.get(name, ())) for name, frame in frames.items()}

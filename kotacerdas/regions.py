@@ -17,11 +17,15 @@ def read_region_rows(path: str | Path, required: set[str]) -> list[dict[str, str
         with path.open(encoding="utf-8-sig", newline="") as fh:
             rows = list(csv.DictReader(fh))
     except OSError as exc:
-        raise ConfigError(f"cannot read the region list {path}: {exc}",
-                          hint=f"copy {REGIONS_FILE} into config/regions/ (see its README.md)") from None
+        raise ConfigError(
+            f"cannot read the region list {path}: {exc}",
+            hint=f"copy {REGIONS_FILE} into config/regions/ (see its README.md)",
+        ) from None
     if not rows or not required <= set(rows[0]):
-        raise ConfigError(f"{path}: expected the columns {sorted(required)}",
-                          hint=f"use {REGIONS_FILE} from the region reference data (cahyadsn/wilayah)")
+        raise ConfigError(
+            f"{path}: expected the columns {sorted(required)}",
+            hint=f"use {REGIONS_FILE} from the region reference data (cahyadsn/wilayah)",
+        )
     return rows
 
 

@@ -115,7 +115,7 @@ INDICATOR_SUBMISSIONS = CanonicalTable(
 SERVICE_CATALOGUE = CanonicalTable(
     name="service_catalogue",
     description="A public service an OPD runs, with its service standard and whether it can be requested online "
-                "(a monthly snapshot of the OPD's catalogue).",
+    "(a monthly snapshot of the OPD's catalogue).",
     columns={
         "city_code": "string",
         "opd_code": "string",
@@ -166,8 +166,16 @@ EVALUATION_SCORES = CanonicalTable(
 )
 
 CANONICAL_TABLES: dict[str, CanonicalTable] = {
-    t.name: t for t in (SERVICE_REQUESTS, COMPLAINTS, SATISFACTION_RESPONSES, INDICATOR_SUBMISSIONS,
-                        SERVICE_CATALOGUE, SPBE_ASSESSMENTS, EVALUATION_SCORES)
+    t.name: t
+    for t in (
+        SERVICE_REQUESTS,
+        COMPLAINTS,
+        SATISFACTION_RESPONSES,
+        INDICATOR_SUBMISSIONS,
+        SERVICE_CATALOGUE,
+        SPBE_ASSESSMENTS,
+        EVALUATION_SCORES,
+    )
 }
 # The monthly tables feed the city × month pipeline (assets, indicators, timeliness); the yearly ones are
 # partitioned by city × year.

@@ -156,8 +156,9 @@ def _record_key(table: CanonicalTable, row: dict) -> str:
     return "|".join("" if _missing(row.get(k)) else str(row.get(k)) for k in table.key)
 
 
-def stage_table(table: CanonicalTable, frame: pd.DataFrame, *, city: str, month: str,
-                pii_key: bytes | None) -> StagingResult:
+def stage_table(
+    table: CanonicalTable, frame: pd.DataFrame, *, city: str, month: str, pii_key: bytes | None
+) -> StagingResult:
     """Type, pseudonymise and de-duplicate one ingested partition of `table`."""
     n = len(frame)
     source = frame.reset_index(drop=True)
@@ -204,27 +205,48 @@ def stage_table(table: CanonicalTable, frame: pd.DataFrame, *, city: str, month:
     quarantine: list[dict] = []
 
     def lineage(i: int) -> dict:
-        return {"_raw_file": None if _missing(raw_file[i]) else str(raw_file[i]),
-                "_raw_row": None if _missing(raw_row[i]) else int(raw_row[i])}
+        return {
+            "_raw_file": None if _missing(raw_file[i]) else str(raw_file[i]),
+            "_raw_row": None if _missing(raw_row[i]) else int(raw_row[i]),
+        }
 
     for i, column, text, reason in problems:
         kind = table.pii_columns.get(column)
-        quarantine.append({
-            "table_name": table.name, "city_code": city, "period": month, "rule": f"type:{column}",
-            "severity": "error", "column_name": column, "value": safe_text(text, kind, pii_key),
-            "reason": f"{column}: {reason}", "record_key": _record_key(table, row_dict(i)), **lineage(i),
-        })
+        quarantine.append(
+            {
+                "table_name": table.name,
+                "city_code": city,
+                "period": month,
+                "rule": f"type:{column}",
+                "severity": "error",
+                "column_name": column,
+                "value": safe_text(text, kind, pii_key),
+                "reason": f"{column}: {reason}",
+                "record_key": _record_key(table, row_dict(i)),
+                **lineage(i),
+            }
+        )
     for i, first in dup_rows.items():
         same = all(parsed[c][i] == parsed[c][first] for c in table.columns)
         where = f"{raw_file[first]} row {raw_row[first]}"
         record_key = _record_key(table, row_dict(i))
-        quarantine.append({
-            "table_name": table.name, "city_code": city, "period": month, "rule": "unique:key",
-            "severity": "error", "column_name": ",".join(table.key), "value": record_key,
-            "reason": (f"{'exact duplicate' if same else 'same key, different values'} of the row kept "
-                       f"from {where}; key ({', '.join(table.key)}) must be unique"),
-            "record_key": record_key, **lineage(i),
-        })
+        quarantine.append(
+            {
+                "table_name": table.name,
+                "city_code": city,
+                "period": month,
+                "rule": "unique:key",
+                "severity": "error",
+                "column_name": ",".join(table.key),
+                "value": record_key,
+                "reason": (
+                    f"{'exact duplicate' if same else 'same key, different values'} of the row kept "
+                    f"from {where}; key ({', '.join(table.key)}) must be unique"
+                ),
+                "record_key": record_key,
+                **lineage(i),
+            }
+        )
 
     keep = [i for i in range(n) if i not in bad_rows and i not in dup_rows]
     staged = {}

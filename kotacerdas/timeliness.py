@@ -107,8 +107,9 @@ def load_timeliness_config(project: ProjectConfig) -> TimelinessConfig:
     known = {o.code for o in project.cities.opds}
     unknown = sorted(set(config.opds) - known)
     if unknown:
-        raise ConfigError(f"{path}: opds: unknown OPD code(s) {unknown}", hint=f"use codes of cities.yaml: "
-                                                                               f"{sorted(known)}")
+        raise ConfigError(
+            f"{path}: opds: unknown OPD code(s) {unknown}", hint=f"use codes of cities.yaml: {sorted(known)}"
+        )
     return config
 
 
@@ -133,8 +134,9 @@ def _upload_time(origin: str, sha256: str) -> pd.Timestamp | None:
         return None
 
 
-def received_times(project: ProjectConfig, raw_dir: str | Path, table: str, city: str, month: str,
-                   ingest: IngestResult | None) -> dict[str, pd.Timestamp]:
+def received_times(
+    project: ProjectConfig, raw_dir: str | Path, table: str, city: str, month: str, ingest: IngestResult | None
+) -> dict[str, pd.Timestamp]:
     """OPD -> when its `table` data for the month was first received (UTC, naive)."""
     out: dict[str, pd.Timestamp] = {}
 
@@ -162,9 +164,17 @@ def received_times(project: ProjectConfig, raw_dir: str | Path, table: str, city
     return out
 
 
-def opd_timeliness(project: ProjectConfig, raw_dir: str | Path, gates: Sequence[GateResult],
-                   ingests: Sequence[IngestResult], *, city: str, month: str, now: datetime | None = None,
-                   config: TimelinessConfig | None = None) -> pd.DataFrame:
+def opd_timeliness(
+    project: ProjectConfig,
+    raw_dir: str | Path,
+    gates: Sequence[GateResult],
+    ingests: Sequence[IngestResult],
+    *,
+    city: str,
+    month: str,
+    now: datetime | None = None,
+    config: TimelinessConfig | None = None,
+) -> pd.DataFrame:
     """One row per OPD × monthly canonical table of the partition (`TIMELINESS_COLUMNS`): every OPD expected to
     deliver the table, and any other OPD that delivered it."""
     config = config or load_timeliness_config(project)
@@ -199,18 +209,34 @@ def opd_timeliness(project: ProjectConfig, raw_dir: str | Path, gates: Sequence[
             else:
                 status = "missing" if now_utc >= due else "pending"
             n_delivered, n_valid = int(delivered_rows.get(opd, 0)), int(valid_rows.get(opd, 0))
-            rows.append({
-                "city_code": city, "period": month, "opd_code": opd, "table_name": table,
-                "expected": opd in expected, "delivered": bool(files.get(opd)) and opd not in failures,
-                "raw_files": len(files.get(opd, [])), "rows_delivered": n_delivered, "rows_valid": n_valid,
-                "rows_rejected": n_delivered - n_valid, "first_fetched_at": min(fetched) if fetched else None,
-                "days_after_period_end": (got - closed) / pd.Timedelta(days=1) if got is not None else None,
-                "failure_message": "; ".join(failures[opd]) if opd in failures else None,
-                "due_at": due, "received_at": got, "status": status,
-                "on_time": status == "on_time", "late": status == "late", "missing": status == "missing",
-                "days_late": (max((got - due) / pd.Timedelta(days=1), 0.0)
-                              if got is not None and status != "not_expected" else None),
-            })
+            rows.append(
+                {
+                    "city_code": city,
+                    "period": month,
+                    "opd_code": opd,
+                    "table_name": table,
+                    "expected": opd in expected,
+                    "delivered": bool(files.get(opd)) and opd not in failures,
+                    "raw_files": len(files.get(opd, [])),
+                    "rows_delivered": n_delivered,
+                    "rows_valid": n_valid,
+                    "rows_rejected": n_delivered - n_valid,
+                    "first_fetched_at": min(fetched) if fetched else None,
+                    "days_after_period_end": (got - closed) / pd.Timedelta(days=1) if got is not None else None,
+                    "failure_message": "; ".join(failures[opd]) if opd in failures else None,
+                    "due_at": due,
+                    "received_at": got,
+                    "status": status,
+                    "on_time": status == "on_time",
+                    "late": status == "late",
+                    "missing": status == "missing",
+                    "days_late": (
+                        max((got - due) / pd.Timedelta(days=1), 0.0)
+                        if got is not None and status != "not_expected"
+                        else None
+                    ),
+                }
+            )
     return pd.DataFrame(rows, columns=list(TIMELINESS_COLUMNS)).astype(TIMELINESS_COLUMNS)
 
 
@@ -229,13 +255,15 @@ def reporting_rates(timeliness: pd.DataFrame, by: Sequence[str] = ("opd_code",))
     """DHIS2's reporting rate and reporting rate on time (percent of expected datasets), grouped by `by`."""
     expected = timeliness[timeliness["expected"].fillna(False).astype(bool)]
     grouped = expected.groupby(list(by), dropna=False)
-    out = pd.DataFrame({
-        "expected": grouped.size(),
-        "received": grouped["received_at"].count(),
-        "on_time": grouped["on_time"].sum().astype("int64"),
-        "late": grouped["late"].sum().astype("int64"),
-        "missing": grouped["missing"].sum().astype("int64"),
-    })
+    out = pd.DataFrame(
+        {
+            "expected": grouped.size(),
+            "received": grouped["received_at"].count(),
+            "on_time": grouped["on_time"].sum().astype("int64"),
+            "late": grouped["late"].sum().astype("int64"),
+            "missing": grouped["missing"].sum().astype("int64"),
+        }
+    )
     out["reporting_rate"] = 100.0 * out["received"] / out["expected"]
     out["reporting_rate_on_time"] = 100.0 * out["on_time"] / out["expected"]
     return out.reset_index()

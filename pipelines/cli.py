@@ -19,15 +19,24 @@ from kotacerdas.config import ProjectConfig
 from kotacerdas.errors import KotacerdasError
 from kotacerdas.rounding import format_half_up
 
-app = typer.Typer(help="kotacerdas: OPD service data → validated indicators → smart-city maturity indices.",
-                  no_args_is_help=True, pretty_exceptions_enable=False)
+app = typer.Typer(
+    help="kotacerdas: OPD service data → validated indicators → smart-city maturity indices.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
 console = Console(width=max(Console().width, 100))  # the scorecard needs 100 columns, even when piped
 
 API_URL_ENV = "KOTACERDAS_OPD_API_URL"
 API_TOKEN_ENV = "KOTACERDAS_OPD_API_TOKEN"
 DIMENSIONS = ("governance", "branding", "economy", "living", "society", "environment")
-SHORT = {"governance": "gov", "branding": "brand", "economy": "econ", "living": "living", "society": "soc",
-         "environment": "env"}
+SHORT = {
+    "governance": "gov",
+    "branding": "brand",
+    "economy": "econ",
+    "living": "living",
+    "society": "soc",
+    "environment": "env",
+}
 
 
 def month_range(spec: str) -> list[str]:
@@ -65,12 +74,15 @@ def _cities(project: ProjectConfig, codes: list[str] | None) -> list[str]:
     return codes or known
 
 
-PER_PARTITION_HELP = ("one Dagster run per city × month (as the schedule and sensors run them) instead of one run "
-                      "per month or per city (as a single-run backfill in the UI groups them)")
+PER_PARTITION_HELP = (
+    "one Dagster run per city × month (as the schedule and sensors run them) instead of one run "
+    "per month or per city (as a single-run backfill in the UI groups them)"
+)
 
 
-def _run_with_progress(cities: list[str], periods: list[str], per_partition: bool = False, replay: bool = False,
-                       yearly: bool = False):
+def _run_with_progress(
+    cities: list[str], periods: list[str], per_partition: bool = False, replay: bool = False, yearly: bool = False
+):
     from assets.ingest import REPLAY_TAG
     from pipelines.definitions import MONTHLY_JOB, YEARLY_JOB, defs
     from pipelines.runner import local_instance, run_backfill, run_partitions
@@ -79,8 +91,7 @@ def _run_with_progress(cities: list[str], periods: list[str], per_partition: boo
     instance = local_instance()
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
     with Progress(*columns, console=console) as progress:
-        task = progress.add_task(f"materializing {'yearly' if yearly else 'monthly'} partitions",
-                                 total=len(partitions))
+        task = progress.add_task(f"materializing {'yearly' if yearly else 'monthly'} partitions", total=len(partitions))
 
         def done(outcome):
             mark = "[green]ok[/]" if outcome.success else "[red]problem[/]"
@@ -88,8 +99,15 @@ def _run_with_progress(cities: list[str], periods: list[str], per_partition: boo
             progress.advance(task)
 
         runner = run_partitions if per_partition else run_backfill
-        return runner(defs, partitions, instance=instance, on_done=done, log_level="WARNING",
-                      tags={REPLAY_TAG: "true"} if replay else None, job_name=YEARLY_JOB if yearly else MONTHLY_JOB)
+        return runner(
+            defs,
+            partitions,
+            instance=instance,
+            on_done=done,
+            log_level="WARNING",
+            tags={REPLAY_TAG: "true"} if replay else None,
+            job_name=YEARLY_JOB if yearly else MONTHLY_JOB,
+        )
 
 
 def _print_outcomes(outcomes) -> None:
@@ -99,8 +117,10 @@ def _print_outcomes(outcomes) -> None:
         for p in o.problems:
             console.print(f"    {p}")
     if bad:
-        console.print(f"[yellow]{len(bad)} of {len(outcomes)} partition(s) had problems; details in the Dagster "
-                      "UI (`make ui`) and in the warehouse tables quarantine / ingest_failures.[/]")
+        console.print(
+            f"[yellow]{len(bad)} of {len(outcomes)} partition(s) had problems; details in the Dagster "
+            "UI (`make ui`) and in the warehouse tables quarantine / ingest_failures.[/]"
+        )
 
 
 def _read_warehouse(reader, *args) -> tuple[pd.DataFrame, str]:
@@ -119,15 +139,21 @@ def print_scorecard(cities: list[str], months: list[str]) -> pd.DataFrame:
     from kotacerdas.report.scorecard import read_scorecard
 
     card, where = _read_warehouse(read_scorecard, cities, months)
-    table = Table(title="Smart-city maturity (scores 0–100, level 1–5)", box=box.SIMPLE_HEAD,
-                  caption=f"warehouse: {where}; dimensions: " + ", ".join(
-                      f"{v} = {k}" for k, v in SHORT.items() if k != v))
+    table = Table(
+        title="Smart-city maturity (scores 0–100, level 1–5)",
+        box=box.SIMPLE_HEAD,
+        caption=f"warehouse: {where}; dimensions: " + ", ".join(f"{v} = {k}" for k, v in SHORT.items() if k != v),
+    )
     for col in ("city", "month", *(SHORT[d] for d in DIMENSIONS), "index", "lvl"):
         table.add_column(col, justify="left" if col in ("city", "month") else "right", no_wrap=True)
     for row in card.to_dict("records"):
-        table.add_row(row["city_code"], row["period"], *(format_half_up(row.get(d)) for d in DIMENSIONS),
-                      format_half_up(row["index"]),
-                      "—" if pd.isna(row["maturity_level"]) else str(int(row["maturity_level"])))
+        table.add_row(
+            row["city_code"],
+            row["period"],
+            *(format_half_up(row.get(d)) for d in DIMENSIONS),
+            format_half_up(row["index"]),
+            "—" if pd.isna(row["maturity_level"]) else str(int(row["maturity_level"])),
+        )
     console.print(table)
     return card
 
@@ -136,9 +162,12 @@ def print_regulators(cities: list[str], years: list[str]) -> pd.DataFrame:
     from kotacerdas.report.regulators import read_regulators
 
     card, _ = _read_warehouse(read_regulators, cities, years)
-    table = Table(title="Regulators' indices as published (Kominfo 1–5, SPBE 1–5, IKM 25–100)", box=box.SIMPLE_HEAD,
-                  caption="methodologies: config/pipeline.yaml (*_methodology); a blank was not computed, the "
-                          "warehouse's quality tables say why")
+    table = Table(
+        title="Regulators' indices as published (Kominfo 1–5, SPBE 1–5, IKM 25–100)",
+        box=box.SIMPLE_HEAD,
+        caption="methodologies: config/pipeline.yaml (*_methodology); a blank was not computed, the "
+        "warehouse's quality tables say why",
+    )
     for col in ("city", "year", "kominfo", "spbe self", "spbe ext.", "predicate", "IKM", "grade", "respondents"):
         table.add_column(col, justify="left" if col in ("city", "year", "predicate") else "right", no_wrap=True)
     for row in card.to_dict("records"):
@@ -174,9 +203,11 @@ def demo(
     print_scorecard(cities, periods)
     print_regulators(cities, years_of(periods))
     _print_outcomes(outcomes)
-    console.print(f"demo finished in {time.perf_counter() - started:.1f} s "
-                  f"({len(outcomes)} partitions in {len({o.run_id for o in outcomes})} Dagster runs, "
-                  f"{sum(o.success for o in outcomes)} clean)")
+    console.print(
+        f"demo finished in {time.perf_counter() - started:.1f} s "
+        f"({len(outcomes)} partitions in {len({o.run_id for o in outcomes})} Dagster runs, "
+        f"{sum(o.success for o in outcomes)} clean)"
+    )
     if not any(o.success for o in outcomes):
         raise typer.Exit(1)
 
@@ -243,8 +274,9 @@ def ui(
     with context as sim:
         if sim is not None:
             env |= {API_URL_ENV: sim.url, API_TOKEN_ENV: token}
-            write_file_drops(project, ProjectResource().landing_dir(), _cities(project, None), month_range(months),
-                             seed=seed)
+            write_file_drops(
+                project, ProjectResource().landing_dir(), _cities(project, None), month_range(months), seed=seed
+            )
             console.print(f"OPD simulator at {sim.url}; file drops written for {months}")
         dagster = Path(sys.executable).with_name("dagster")
         root = project.dir.parent
@@ -259,18 +291,25 @@ def simulate_opd(
     port: Annotated[int, typer.Option(help="0 = any free port")] = 8765,
     seed: int = 42,
     token: Annotated[str | None, typer.Option(envvar=API_TOKEN_ENV, help="require this bearer token")] = None,
-    fault: Annotated[list[str] | None, typer.Option(
-        help="a fault mode, repeatable: TARGET:KIND[:key=value,...] with TARGET a source name, an API path or *, "
-             "KIND one of latency, error, rate_limit, drop, truncate, duplicate_page, rename_field, drop_field, "
-             "wrong_type; e.g. opd_api_complaints:error:status=503,times=2")] = None,
-    all_regions: Annotated[bool, typer.Option(
-        help="serve all 514 kabupaten/kota of the Kemendagri list (national-scale runs)")] = False,
-    regions_csv: Annotated[Path | None, typer.Option(
-        help="kode_wilayah_prov_kabkota.csv (default: config/regions/)")] = None,
+    fault: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="a fault mode, repeatable: TARGET:KIND[:key=value,...] with TARGET a source name, an API path or *, "
+            "KIND one of latency, error, rate_limit, drop, truncate, duplicate_page, rename_field, drop_field, "
+            "wrong_type; e.g. opd_api_complaints:error:status=503,times=2"
+        ),
+    ] = None,
+    all_regions: Annotated[
+        bool, typer.Option(help="serve all 514 kabupaten/kota of the Kemendagri list (national-scale runs)")
+    ] = False,
+    regions_csv: Annotated[
+        Path | None, typer.Option(help="kode_wilayah_prov_kabkota.csv (default: config/regions/)")
+    ] = None,
     file_drops: Annotated[Path | None, typer.Option(help="also write the OPD file drops into this folder")] = None,
     months: Annotated[str, typer.Option(help="months of the file drops, YYYY-MM:YYYY-MM")] = "2025-01:2025-12",
-    messy: Annotated[bool, typer.Option(help="write the file drops as staff export them (encodings, ; or ,, "
-                                             "Excel dates, XLSX)")] = False,
+    messy: Annotated[
+        bool, typer.Option(help="write the file drops as staff export them (encodings, ; or ,, Excel dates, XLSX)")
+    ] = False,
 ) -> None:
     """Serve the synthetic OPD APIs on 127.0.0.1 until Ctrl-C."""
     from kotacerdas.simulator import Fault, OpdSimulator, default_regions_csv, load_regions, write_file_drops
@@ -286,8 +325,10 @@ def simulate_opd(
             cities = list(sim.cities.values())
             written = write_file_drops(project, file_drops, cities, month_range(months), seed=seed, messy=messy)
             console.print(f"{len(written)} file drop(s) written to {file_drops}")
-        console.print(f"OPD simulator serving on {sim.url} (seed {seed}{', token required' if token else ''}; "
-                      f"{len(sim.cities)} cities; faults: {', '.join(fault or []) or 'none'}); Ctrl-C to stop")
+        console.print(
+            f"OPD simulator serving on {sim.url} (seed {seed}{', token required' if token else ''}; "
+            f"{len(sim.cities)} cities; faults: {', '.join(fault or []) or 'none'}); Ctrl-C to stop"
+        )
         try:
             while True:
                 time.sleep(3600)
@@ -301,8 +342,11 @@ def index(
     meta: Annotated[Path, typer.Option(help="iMeta CSV (COINr): iCode, Parent, Direction, Weight, Type, ...")],
     method: Annotated[Path, typer.Option(help="method YAML, e.g. config/methodologies/asem-coinr-example.yaml")],
     out: Annotated[Path, typer.Option(help="folder for the CSV files (created; same-named files replaced)")],
-    uncertainty: Annotated[int | None, typer.Option(
-        help="also run uncertainty/sensitivity analysis with Sobol base sample N (N·(k+2) builds' worth of runs)")
+    uncertainty: Annotated[
+        int | None,
+        typer.Option(
+            help="also run uncertainty/sensitivity analysis with Sobol base sample N (N·(k+2) builds' worth of runs)"
+        ),
     ] = None,
     seed: Annotated[int, typer.Option(help="random seed of the uncertainty analysis")] = 0,
 ) -> None:
@@ -318,20 +362,23 @@ def index(
         raise typer.Exit(2) from exc
     b = report["build"]
     fw = b.framework
-    console.print(f"built '{b.method.version}': {len(b.units)} units, {len(fw.indicators)} indicators, "
-                  f"{len(fw.aggregates)} aggregates in {report['build_seconds']:.2f} s")
+    console.print(
+        f"built '{b.method.version}': {len(b.units)} units, {len(fw.indicators)} indicators, "
+        f"{len(fw.aggregates)} aggregates in {report['build_seconds']:.2f} s"
+    )
     sa = report["sensitivity"]
     if sa is not None:
         note = " (none in the method file: ±25 % noise on every weight)" if report["default_factors"] else ""
-        console.print(f"uncertainty: {len(sa.scores)} runs over {[f.name for f in sa.factors]}{note} "
-                      f"in {report['sensitivity_seconds']:.2f} s (seed {seed})")
+        console.print(
+            f"uncertainty: {len(sa.scores)} runs over {[f.name for f in sa.factors]}{note} "
+            f"in {report['sensitivity_seconds']:.2f} s (seed {seed})"
+        )
     console.print(f"wrote {len(report['files'])} files to {out}")
 
 
 # --- warehouse and lineage (thin shells over kotacerdas.warehouse / kotacerdas.report) ----------------------
 
-warehouse_app = typer.Typer(help="Warehouse schema (Alembic migrations) and the evaluator role.",
-                            no_args_is_help=True)
+warehouse_app = typer.Typer(help="Warehouse schema (Alembic migrations) and the evaluator role.", no_args_is_help=True)
 app.add_typer(warehouse_app, name="warehouse")
 
 
@@ -405,12 +452,16 @@ def explain(
     finally:
         engine.dispose()
     index = ex.scores[ex.scores["level"] == "index"].iloc[0]
-    tree = Tree(f"[bold]{city} {period}[/] index {_num(index['score'])} (level {_num(index['maturity_level'], 0)}), "
-                f"{index['methodology']} {index['methodology_version']}, run {index['run_id']}")
+    tree = Tree(
+        f"[bold]{city} {period}[/] index {_num(index['score'])} (level {_num(index['maturity_level'], 0)}), "
+        f"{index['methodology']} {index['methodology_version']}, run {index['run_id']}"
+    )
 
     def node(parent: Tree, row) -> None:
-        label = (f"{row['level']} [bold]{row['code']}[/] {_num(row['score'])} × weight {_num(row['weight'], 4)}"
-                 f" (coverage {_num(row['coverage'])})")
+        label = (
+            f"{row['level']} [bold]{row['code']}[/] {_num(row['score'])} × weight {_num(row['weight'], 4)}"
+            f" (coverage {_num(row['coverage'])})"
+        )
         if row["level"] != "indicator":
             branch = parent.add(label)
             for _, child in ex.children(row["code"]).iterrows():
@@ -419,7 +470,8 @@ def explain(
         branch = parent.add(
             f"{label}: value {_num(row['value'], 4)} {row['unit']} → goalposts {_num(row['goalpost_worst'])}"
             f"..{_num(row['goalpost_best'])}; {row['method_type']} of {row['source_table']}, "
-            f"{_num(row['rows_used'], 0)} row(s) counted; quality {row['quality_flag']}")
+            f"{_num(row['rows_used'], 0)} row(s) counted; quality {row['quality_flag']}"
+        )
         for f in ex.files[ex.files["indicator_code"] == row["code"]].itertuples():
             numerator = f", {int(f.rows_in_numerator)} in numerator" if pd.notna(f.rows_in_numerator) else ""
             branch.add(f"{f.rows_counted} row(s){numerator} from {f.raw_file} sha256 {f.raw_sha256}")

@@ -47,13 +47,15 @@ def _automation(spec: dg.AssetSpec, project: ProjectConfig) -> dg.AssetSpec:
     if spec.key.to_user_string() == "published_scores":
         deadline = project.pipeline.publish_deadline_day
         attrs["freshness_policy"] = dg.FreshnessPolicy.cron(
-            deadline_cron=f"0 9 {deadline} * *", lower_bound_delta=dt.timedelta(days=deadline - 1),
+            deadline_cron=f"0 9 {deadline} * *",
+            lower_bound_delta=dt.timedelta(days=deadline - 1),
             timezone=TIMEZONE,
         )
     elif spec.key.to_user_string() == "published_regulator_indices":
         # the closed year's regulator indices are due by 1 March (results letters come out in the first weeks)
         attrs["freshness_policy"] = dg.FreshnessPolicy.cron(
-            deadline_cron="0 9 1 3 *", lower_bound_delta=dt.timedelta(days=59), timezone=TIMEZONE)
+            deadline_cron="0 9 1 3 *", lower_bound_delta=dt.timedelta(days=59), timezone=TIMEZONE
+        )
     return spec.replace_attributes(**attrs)
 
 
@@ -74,11 +76,12 @@ def build_definitions(project: ProjectConfig | None = None) -> dg.Definitions:
         build_index_asset(monthly_partitions),
         build_scores_publish_asset(monthly_partitions),
     ]
-    yearly_assets = [*build_table_assets(YEARLY_TABLES, yearly_partitions),
-                     *build_regulator_assets(yearly_partitions)]
+    yearly_assets = [*build_table_assets(YEARLY_TABLES, yearly_partitions), *build_regulator_assets(yearly_partitions)]
     policy = backfill_policy(project)
-    assets = [a.with_attributes(backfill_policy=policy)
-              for a in dg.map_asset_specs(lambda spec: _automation(spec, project), monthly_assets + yearly_assets)]
+    assets = [
+        a.with_attributes(backfill_policy=policy)
+        for a in dg.map_asset_specs(lambda spec: _automation(spec, project), monthly_assets + yearly_assets)
+    ]
     monthly = dg.define_asset_job(
         MONTHLY_JOB,
         selection=dg.AssetSelection.assets(*(k for a in monthly_assets for k in a.keys)),
@@ -88,16 +91,19 @@ def build_definitions(project: ProjectConfig | None = None) -> dg.Definitions:
         YEARLY_JOB,
         selection=dg.AssetSelection.assets(*(k for a in yearly_assets for k in a.keys)),
         description="Ingest and validate the yearly tables (SPBE assessments, Kominfo evaluation scores) of one "
-                    "city × year, compute and publish the regulators' indices (Kominfo, SPBE, IKM).",
+        "city × year, compute and publish the regulators' indices (Kominfo, SPBE, IKM).",
     )
     config_dir = str(project.dir)
     return dg.Definitions(
         assets=assets,
         jobs=[monthly, yearly],
         schedules=[build_monthly_schedule(monthly, project), build_annual_schedule(yearly, project)],
-        sensors=[build_file_drop_sensor(monthly, monthly_partitions),
-                 build_file_drop_sensor(yearly, yearly_partitions, "yearly"),
-                 build_source_poll_sensor(monthly), failure_webhook],
+        sensors=[
+            build_file_drop_sensor(monthly, monthly_partitions),
+            build_file_drop_sensor(yearly, yearly_partitions, "yearly"),
+            build_source_poll_sensor(monthly),
+            failure_webhook,
+        ],
         executor=executor_from_env(),
         resources={
             "project": ProjectResource(config_dir=config_dir),

@@ -35,16 +35,19 @@ class PartitionedPickleIOManager(dg.IOManager):
     def handle_output(self, context: dg.OutputContext, obj: Mapping) -> None:
         keys = self._keys(context)
         if not isinstance(obj, Mapping) or set(obj) != set(keys):
-            raise TypeError(f"{context.asset_key.to_user_string()} must return a mapping of its partition keys "
-                            f"{keys} to values; got {type(obj).__name__}"
-                            f"{' with keys ' + str(sorted(obj)) if isinstance(obj, Mapping) else ''}")
+            raise TypeError(
+                f"{context.asset_key.to_user_string()} must return a mapping of its partition keys "
+                f"{keys} to values; got {type(obj).__name__}"
+                f"{' with keys ' + str(sorted(obj)) if isinstance(obj, Mapping) else ''}"
+            )
         for key in keys:
             path = self._path(context.asset_key, key)
             path.parent.mkdir(parents=True, exist_ok=True)
             # A unique temporary file, then an atomic rename: a crash mid-write never leaves a truncated value, and
             # two runs writing the same partition at once (a sensor run and a backfill) never share a file.
-            with tempfile.NamedTemporaryFile(dir=path.parent, prefix=f".{path.stem}.", suffix=".tmp",
-                                             delete=False) as fh:
+            with tempfile.NamedTemporaryFile(
+                dir=path.parent, prefix=f".{path.stem}.", suffix=".tmp", delete=False
+            ) as fh:
                 pickle.dump(obj[key], fh, protocol=pickle.HIGHEST_PROTOCOL)
             os.replace(fh.name, path)
 
@@ -55,7 +58,8 @@ class PartitionedPickleIOManager(dg.IOManager):
             if not path.exists():
                 raise FileNotFoundError(
                     f"no stored value of {context.asset_key.to_user_string()} for partition {key} ({path}): "
-                    "materialize that partition of the upstream asset first")
+                    "materialize that partition of the upstream asset first"
+                )
             with path.open("rb") as fh:
                 values[key] = pickle.load(fh)
         return values

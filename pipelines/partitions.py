@@ -21,16 +21,17 @@ TIMEZONE = "Asia/Jakarta"  # WIB: a month closes on Jakarta time, not UTC
 
 def build_city_month_partitions(project: ProjectConfig) -> dg.MultiPartitionsDefinition:
     cities = dg.StaticPartitionsDefinition([c.code for c in project.cities.cities])
-    months = dg.MonthlyPartitionsDefinition(
-        start_date=project.pipeline.first_month, fmt="%Y-%m", timezone=TIMEZONE
-    )
+    months = dg.MonthlyPartitionsDefinition(start_date=project.pipeline.first_month, fmt="%Y-%m", timezone=TIMEZONE)
     return dg.MultiPartitionsDefinition({"city": cities, "month": months})
 
 
 def build_city_year_partitions(project: ProjectConfig) -> dg.MultiPartitionsDefinition:
     cities = dg.StaticPartitionsDefinition([c.code for c in project.cities.cities])
     years = dg.TimeWindowPartitionsDefinition(
-        cron_schedule="0 0 1 1 *", start=project.pipeline.first_month[:4], fmt="%Y", timezone=TIMEZONE,
+        cron_schedule="0 0 1 1 *",
+        start=project.pipeline.first_month[:4],
+        fmt="%Y",
+        timezone=TIMEZONE,
         end_offset=1,  # the year under way too: regulators publish a year's evaluation before it ends
     )
     return dg.MultiPartitionsDefinition({"city": cities, "year": years})
@@ -41,10 +42,12 @@ def months_of_year() -> dg.MultiPartitionMapping:
     1.13 calls MultiPartitionMapping beta and warns on every definition load; silenced here, once.)"""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", dg.BetaWarning)
-        return dg.MultiPartitionMapping({
-            "city": dg.DimensionPartitionMapping("city", dg.IdentityPartitionMapping()),
-            "month": dg.DimensionPartitionMapping("year", dg.TimeWindowPartitionMapping()),
-        })
+        return dg.MultiPartitionMapping(
+            {
+                "city": dg.DimensionPartitionMapping("city", dg.IdentityPartitionMapping()),
+                "month": dg.DimensionPartitionMapping("year", dg.TimeWindowPartitionMapping()),
+            }
+        )
 
 
 def city_month_key(city: str, month: str) -> dg.MultiPartitionKey:
@@ -59,8 +62,11 @@ def city_period_key(partitions_def: dg.MultiPartitionsDefinition, city: str, per
 
 def partition_tags(city: str, month: str) -> dict[str, str]:
     """Run tags that place a run launched by hand (Celery, API) in its partition, as the UI does."""
-    return {"dagster/partition": str(city_month_key(city, month)), "dagster/partition/city": city,
-            "dagster/partition/month": month}
+    return {
+        "dagster/partition": str(city_month_key(city, month)),
+        "dagster/partition/city": city,
+        "dagster/partition/month": month,
+    }
 
 
 @dataclass(frozen=True)
@@ -74,7 +80,7 @@ class Partition:
 
 
 def partition_from_key(partitions_def: dg.MultiPartitionsDefinition, key: str) -> Partition:
-    """"19.71|2026-01" (or "19.71|2025") as a Partition of a city × month (or city × year) definition."""
+    """ "19.71|2026-01" (or "19.71|2025") as a Partition of a city × month (or city × year) definition."""
     dims = partitions_def.get_partition_key_from_str(key).keys_by_dimension
     return Partition(str(key), dims["city"], dims.get("month") or dims["year"])
 
@@ -84,8 +90,9 @@ def partitions_of(context: dg.AssetExecutionContext) -> list[Partition]:
     return [partition_from_key(context.assets_def.partitions_def, key) for key in context.partition_keys]
 
 
-def backfill_ranges(partitions_def: dg.MultiPartitionsDefinition,
-                    partitions: Iterable[tuple[str, str]]) -> list[dg.PartitionKeyRange]:
+def backfill_ranges(
+    partitions_def: dg.MultiPartitionsDefinition, partitions: Iterable[tuple[str, str]]
+) -> list[dg.PartitionKeyRange]:
     """How Dagster's backfill daemon groups these (city, period) partitions into single-run ranges (all cities of a
     month, or all months of a city), so `kotacerdas run` makes the runs a backfill in the UI would."""
     keys = [str(city_period_key(partitions_def, city, period)) for city, period in partitions]
@@ -94,5 +101,4 @@ def backfill_ranges(partitions_def: dg.MultiPartitionsDefinition,
 
 def range_tags(key_range: dg.PartitionKeyRange) -> dict[str, str]:
     """Run tags of a run over a range of partitions, as a single-run backfill writes them."""
-    return {"dagster/asset_partition_range_start": key_range.start,
-            "dagster/asset_partition_range_end": key_range.end}
+    return {"dagster/asset_partition_range_start": key_range.start, "dagster/asset_partition_range_end": key_range.end}

@@ -46,8 +46,10 @@ def _problems(result: dg.ExecuteInProcessResult, partition_key: str | None = Non
             if evaluation.passed or evaluation.severity != dg.AssetCheckSeverity.ERROR:
                 continue
             if partition_key is None or evaluation.partition == partition_key:
-                problems.append(f"check {evaluation.asset_key.to_user_string()}.{evaluation.check_name} failed: "
-                                f"{evaluation.description}")
+                problems.append(
+                    f"check {evaluation.asset_key.to_user_string()}.{evaluation.check_name} failed: "
+                    f"{evaluation.description}"
+                )
     return tuple(problems)
 
 
@@ -70,8 +72,12 @@ def _runs(
     job = defs.resolve_job_def(job_name)
     outcomes = []
     for kwargs, partitions in runs:
-        result = job.execute_in_process(instance=instance, raise_on_error=False, run_config=_run_config(log_level),
-                                        **{**kwargs, "tags": {**tags, **kwargs.get("tags", {})}})
+        result = job.execute_in_process(
+            instance=instance,
+            raise_on_error=False,
+            run_config=_run_config(log_level),
+            **{**kwargs, "tags": {**tags, **kwargs.get("tags", {})}},
+        )
         for city, period, key in partitions:
             problems = _problems(result, partition_key=key)
             outcome = PartitionOutcome(city, period, result.run_id, result.success and not problems, problems)
@@ -93,10 +99,19 @@ def run_partitions(
 ) -> list[PartitionOutcome]:
     """Materialize every asset of each partition, one run each; a failing partition does not stop the others."""
     partitions_def = defs.resolve_job_def(job_name).partitions_def
-    runs = (({"partition_key": str(city_period_key(partitions_def, city, period))}, [(city, period, None)])
-            for city, period in partitions)
-    return _runs(defs, job_name, runs, instance=instance, on_done=on_done, log_level=log_level,
-                 tags={"kotacerdas/trigger": "cli", **(tags or {})})
+    runs = (
+        ({"partition_key": str(city_period_key(partitions_def, city, period))}, [(city, period, None)])
+        for city, period in partitions
+    )
+    return _runs(
+        defs,
+        job_name,
+        runs,
+        instance=instance,
+        on_done=on_done,
+        log_level=log_level,
+        tags={"kotacerdas/trigger": "cli", **(tags or {})},
+    )
 
 
 def run_backfill(
@@ -118,5 +133,12 @@ def run_backfill(
         return [(p.city, p.period, p.key) for p in parts]
 
     runs = (({"tags": range_tags(r)}, members(r)) for r in backfill_ranges(partitions_def, partitions))
-    return _runs(defs, job_name, runs, instance=instance, on_done=on_done, log_level=log_level,
-                 tags={"kotacerdas/trigger": "cli-backfill", **(tags or {})})
+    return _runs(
+        defs,
+        job_name,
+        runs,
+        instance=instance,
+        on_done=on_done,
+        log_level=log_level,
+        tags={"kotacerdas/trigger": "cli-backfill", **(tags or {})},
+    )

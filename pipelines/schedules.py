@@ -25,13 +25,16 @@ def build_monthly_schedule(job: "dg.JobDefinition | object", project: ProjectCon
         execution_timezone=TIMEZONE,
         default_status=dg.DefaultScheduleStatus.STOPPED,
         description=f"At 02:00 WIB on day {1 + grace} of each month, ingest and score the month that just closed "
-                    "for every city (grace days: `schedule_grace_days` in config/pipeline.yaml).",
+        "for every city (grace days: `schedule_grace_days` in config/pipeline.yaml).",
     )
     def monthly_close(context: dg.ScheduleEvaluationContext):
         month = closed_month(context.scheduled_execution_time)
         for city in cities:
-            yield dg.RunRequest(run_key=f"{city}|{month}", partition_key=str(city_month_key(city, month)),
-                                tags={"kotacerdas/trigger": "schedule"})
+            yield dg.RunRequest(
+                run_key=f"{city}|{month}",
+                partition_key=str(city_month_key(city, month)),
+                tags={"kotacerdas/trigger": "schedule"},
+            )
 
     return monthly_close
 
@@ -47,14 +50,16 @@ def build_annual_schedule(job: "dg.JobDefinition | object", project: ProjectConf
         execution_timezone=TIMEZONE,
         default_status=dg.DefaultScheduleStatus.STOPPED,
         description=f"On `{cron}` (WIB; `annual_schedule_cron` in config/pipeline.yaml), ingest the yearly tables "
-                    "(SPBE assessments, Kominfo evaluation scores) of the year that closed and compute and publish "
-                    "the regulators' indices for every city.",
+        "(SPBE assessments, Kominfo evaluation scores) of the year that closed and compute and publish "
+        "the regulators' indices for every city.",
     )
     def annual_close(context: dg.ScheduleEvaluationContext):
         year = str(context.scheduled_execution_time.year - 1)
         for city in cities:
-            yield dg.RunRequest(run_key=f"{city}|{year}",
-                                partition_key=str(dg.MultiPartitionKey({"city": city, "year": year})),
-                                tags={"kotacerdas/trigger": "schedule"})
+            yield dg.RunRequest(
+                run_key=f"{city}|{year}",
+                partition_key=str(dg.MultiPartitionKey({"city": city, "year": year})),
+                tags={"kotacerdas/trigger": "schedule"},
+            )
 
     return annual_close

@@ -11,16 +11,19 @@ from pipelines.partitions import city_period_key
 from pipelines.resources import ProjectResource
 
 
-def build_file_drop_sensor(job: "dg.JobDefinition | object", partitions_def: dg.MultiPartitionsDefinition,
-                           cadence: str = "monthly") -> dg.SensorDefinition:
+def build_file_drop_sensor(
+    job: "dg.JobDefinition | object", partitions_def: dg.MultiPartitionsDefinition, cadence: str = "monthly"
+) -> dg.SensorDefinition:
     unit = "month" if cadence == "monthly" else "year"
 
     def outside(f) -> str | None:
         """Why a placed file's partition does not exist (before first_month, or a period still ahead)."""
         if partitions_def.has_partition_key(city_period_key(partitions_def, f.city, f.period)):
             return None
-        return (f"{unit} {f.period} is outside the pipeline's partitions (from first_month in "
-                "config/pipeline.yaml up to the current one)")
+        return (
+            f"{unit} {f.period} is outside the pipeline's partitions (from first_month in "
+            "config/pipeline.yaml up to the current one)"
+        )
 
     @dg.sensor(
         name="opd_file_drop" if cadence == "monthly" else "opd_file_drop_yearly",
@@ -28,8 +31,8 @@ def build_file_drop_sensor(job: "dg.JobDefinition | object", partitions_def: dg.
         minimum_interval_seconds=60,
         default_status=dg.DefaultSensorStatus.STOPPED,
         description=f"Watches the landing folder for the files of {cadence} tables; one run per city × {unit} "
-                    "with new or replaced files. The cursor remembers each file's size and mtime, and the run key "
-                    "makes a file trigger once.",
+        "with new or replaced files. The cursor remembers each file's size and mtime, and the run key "
+        "makes a file trigger once.",
     )
     def opd_file_drop(context: dg.SensorEvaluationContext, project: ProjectResource):
         seen: dict[str, str] = json.loads(context.cursor) if context.cursor else {}
@@ -57,8 +60,7 @@ def build_file_drop_sensor(job: "dg.JobDefinition | object", partitions_def: dg.
             return dg.SensorResult(run_requests=requests, cursor=cursor)
         if unplaceable:
             reasons = "; ".join(f"{f.relpath}: {f.problem}" for f in unplaceable)
-            return dg.SensorResult(skip_reason=dg.SkipReason(f"files that cannot be placed: {reasons}"),
-                                   cursor=cursor)
+            return dg.SensorResult(skip_reason=dg.SkipReason(f"files that cannot be placed: {reasons}"), cursor=cursor)
         return dg.SensorResult(skip_reason=dg.SkipReason(f"no new files in {landing}"), cursor=cursor)
 
     return opd_file_drop

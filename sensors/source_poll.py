@@ -35,7 +35,7 @@ def build_source_poll_sensor(job) -> dg.SensorDefinition:
         minimum_interval_seconds=15 * 60,
         default_status=dg.DefaultSensorStatus.STOPPED,
         description="Polls each REST source (one-row page) for the last two closed months; a partition whose "
-                    "source reports new or changed rows is re-run once per change.",
+        "source reports new or changed rows is re-run once per change.",
     )
     def opd_api_changes(context: dg.SensorEvaluationContext, project: ProjectResource):
         cfg = project.project

@@ -8,8 +8,9 @@ import dagster as dg
 from pipelines.definitions import build_definitions
 
 YEARLY = dg.AssetSelection.assets("regulator_indices", "published_regulator_indices")
-YEARLY_INPUTS = [f"{table}{stage}" for table in ("evaluation_scores", "spbe_assessments")
-                 for stage in ("_raw", "_staged", "")]
+YEARLY_INPUTS = [
+    f"{table}{stage}" for table in ("evaluation_scores", "spbe_assessments") for stage in ("_raw", "_staged", "")
+]
 
 
 def _materialized(instance, key: str, partitions: list[str]) -> None:
@@ -30,25 +31,26 @@ def test_a_closed_year_follows_late_fixes_of_its_months_and_tables():
     first = dg.evaluate_automation_conditions(defs=defs, instance=instance, asset_selection=YEARLY)
     _materialized(instance, "regulator_indices", ["19.71|2025"])
     _materialized(instance, "published_regulator_indices", ["19.71|2025"])
-    quiet = dg.evaluate_automation_conditions(defs=defs, instance=instance, asset_selection=YEARLY,
-                                              cursor=first.cursor)
+    quiet = dg.evaluate_automation_conditions(defs=defs, instance=instance, asset_selection=YEARLY, cursor=first.cursor)
     assert _requested(quiet) == {"regulator_indices": [], "published_regulator_indices": []}
 
     # December 2025 is re-published in January 2026 (a late OPD upload): 2025's indices follow
     _materialized(instance, "published_scores", ["19.71|2025-12"])
-    december = dg.evaluate_automation_conditions(defs=defs, instance=instance, asset_selection=YEARLY,
-                                                 cursor=quiet.cursor)
-    assert _requested(december) == {"regulator_indices": ["19.71|2025"],
-                                    "published_regulator_indices": ["19.71|2025"]}
+    december = dg.evaluate_automation_conditions(
+        defs=defs, instance=instance, asset_selection=YEARLY, cursor=quiet.cursor
+    )
+    assert _requested(december) == {"regulator_indices": ["19.71|2025"], "published_regulator_indices": ["19.71|2025"]}
     _materialized(instance, "regulator_indices", ["19.71|2025"])
     _materialized(instance, "published_regulator_indices", ["19.71|2025"])
-    settled = dg.evaluate_automation_conditions(defs=defs, instance=instance, asset_selection=YEARLY,
-                                                cursor=december.cursor)
+    settled = dg.evaluate_automation_conditions(
+        defs=defs, instance=instance, asset_selection=YEARLY, cursor=december.cursor
+    )
 
     # the Kominfo evaluation of 2025 is corrected and re-ingested: again
     _materialized(instance, "evaluation_scores", ["19.71|2025"])
-    corrected = dg.evaluate_automation_conditions(defs=defs, instance=instance, asset_selection=YEARLY,
-                                                  cursor=settled.cursor)
+    corrected = dg.evaluate_automation_conditions(
+        defs=defs, instance=instance, asset_selection=YEARLY, cursor=settled.cursor
+    )
     assert _requested(corrected)["regulator_indices"] == ["19.71|2025"]
 
 
@@ -58,6 +60,5 @@ def test_a_year_whose_yearly_tables_are_missing_is_not_computed():
     _materialized(instance, "published_scores", [f"19.03|2025-{m:02d}" for m in range(1, 13)])
     first = dg.evaluate_automation_conditions(defs=defs, instance=instance, asset_selection=YEARLY)
     _materialized(instance, "published_scores", ["19.03|2025-12"])
-    later = dg.evaluate_automation_conditions(defs=defs, instance=instance, asset_selection=YEARLY,
-                                              cursor=first.cursor)
+    later = dg.evaluate_automation_conditions(defs=defs, instance=instance, asset_selection=YEARLY, cursor=first.cursor)
     assert _requested(later)["regulator_indices"] == []  # no SPBE or Kominfo data for 2025 yet

@@ -26,9 +26,14 @@ def _env(mp, tmp, sim, project, name):
     if not landing.exists():
         write_file_drops(project, landing, list(CITIES), [MONTH], seed=42)
     url = f"duckdb:///{tmp / f'{name}.duckdb'}"
-    for key, value in {"KOTACERDAS_OPD_API_URL": sim.url, "KOTACERDAS_OPD_API_TOKEN": OPD_TEST_TOKEN,
-                       "KOTACERDAS_LANDING_DIR": str(landing), "KOTACERDAS_RAW_DIR": str(raw),
-                       "KOTACERDAS_PII_KEY": "backfill-test", "KOTACERDAS_WAREHOUSE_URL": url}.items():
+    for key, value in {
+        "KOTACERDAS_OPD_API_URL": sim.url,
+        "KOTACERDAS_OPD_API_TOKEN": OPD_TEST_TOKEN,
+        "KOTACERDAS_LANDING_DIR": str(landing),
+        "KOTACERDAS_RAW_DIR": str(raw),
+        "KOTACERDAS_PII_KEY": "backfill-test",
+        "KOTACERDAS_WAREHOUSE_URL": url,
+    }.items():
         mp.setenv(key, value)
     return sa.create_engine(url)
 
@@ -94,8 +99,10 @@ def test_a_blocked_city_does_not_stop_the_other_cities_of_its_run(blocked_city_b
     assert {c for (c,) in _rows(engine, "SELECT DISTINCT city_code FROM quarantine")} == {"19.71", "19.03"}
     # each city's checks are recorded against its own partition; in a range they do not block the whole run
     run_id = outcomes["19.03"].run_id
-    evaluations = [e.dagster_event.event_specific_data for e in instance.all_logs(
-        run_id, of_type=dg.DagsterEventType.ASSET_CHECK_EVALUATION)]
+    evaluations = [
+        e.dagster_event.event_specific_data
+        for e in instance.all_logs(run_id, of_type=dg.DagsterEventType.ASSET_CHECK_EVALUATION)
+    ]
     gates = {e.partition: e for e in evaluations if e.check_name == "partition_within_error_threshold"}
     assert set(gates) == {"19.71|2025-03", "19.03|2025-03"}
     assert gates["19.71|2025-03"].passed

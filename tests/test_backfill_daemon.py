@@ -21,16 +21,26 @@ def test_daemon_backfill_of_3_cities_x_2_months_is_2_runs(tmp_path):
     assert outcome.partitions == 6
     # the daemon grouped the 6 partitions along the smaller dimension: one run per month, 3 cities in each
     assert len(outcome.runs) == 2 and {r["status"] for r in outcome.runs} == {"SUCCESS"}
-    ranges = sorted({(t["key"], t["value"]) for r in outcome.runs for t in r["tags"]
-                     if t["key"].startswith("dagster/asset_partition_range")})
-    assert ranges == [("dagster/asset_partition_range_end", "11.03|2025-01"),
-                      ("dagster/asset_partition_range_end", "11.03|2025-02"),
-                      ("dagster/asset_partition_range_start", "11.01|2025-01"),
-                      ("dagster/asset_partition_range_start", "11.01|2025-02")]
+    ranges = sorted(
+        {
+            (t["key"], t["value"])
+            for r in outcome.runs
+            for t in r["tags"]
+            if t["key"].startswith("dagster/asset_partition_range")
+        }
+    )
+    assert ranges == [
+        ("dagster/asset_partition_range_end", "11.03|2025-01"),
+        ("dagster/asset_partition_range_end", "11.03|2025-02"),
+        ("dagster/asset_partition_range_start", "11.01|2025-01"),
+        ("dagster/asset_partition_range_start", "11.01|2025-02"),
+    ]
     engine = sa.create_engine(f"duckdb:///{tmp_path / 'warehouse.duckdb'}")
     with engine.connect() as conn:
         published = conn.exec_driver_sql(
-            "SELECT city_code, period, count(*) FROM index_scores WHERE level = 'index' GROUP BY 1, 2").all()
+            "SELECT city_code, period, count(*) FROM index_scores WHERE level = 'index' GROUP BY 1, 2"
+        ).all()
     engine.dispose()
     assert sorted((c, p) for c, p, _ in published) == [
-        (c, m) for c in ("11.01", "11.02", "11.03") for m in ("2025-01", "2025-02")]
+        (c, m) for c in ("11.01", "11.02", "11.03") for m in ("2025-01", "2025-02")
+    ]

@@ -26,12 +26,31 @@ from kotacerdas.warehouse.publish import publish_partition
 
 CITY, OTHER_CITY, MONTH, YEAR = "19.71", "19.03", "2025-03", "2024"
 DTYPES = {
-    "service_catalogue": {"city_code": "string", "opd_code": "string", "service_code": "string",
-                          "service_name": "string", "sla_days": "Int64", "online": "boolean", "as_of": "string"},
-    "spbe_assessments": {"city_code": "string", "period": "string", "indicator_number": "Int64", "level": "Int64",
-                         "assessor": "string", "evidence_ref": "string"},
-    "evaluation_scores": {"city_code": "string", "period": "string", "part": "string", "item": "string",
-                          "score": "float64", "evaluator": "string"},
+    "service_catalogue": {
+        "city_code": "string",
+        "opd_code": "string",
+        "service_code": "string",
+        "service_name": "string",
+        "sla_days": "Int64",
+        "online": "boolean",
+        "as_of": "string",
+    },
+    "spbe_assessments": {
+        "city_code": "string",
+        "period": "string",
+        "indicator_number": "Int64",
+        "level": "Int64",
+        "assessor": "string",
+        "evidence_ref": "string",
+    },
+    "evaluation_scores": {
+        "city_code": "string",
+        "period": "string",
+        "part": "string",
+        "item": "string",
+        "score": "float64",
+        "evaluator": "string",
+    },
 }
 
 
@@ -41,8 +60,9 @@ def _env(sim: OpdSimulator) -> dict[str, str]:
 
 def _ingest_and_gate(project, sim, tmp_path: Path, table: CanonicalTable, period: str, city: str = CITY):
     landing = tmp_path / "landing"
-    ingested = ingest_table(project, table.name, city, period, raw_dir=tmp_path / "raw", landing_dir=landing,
-                            env=_env(sim))
+    ingested = ingest_table(
+        project, table.name, city, period, raw_dir=tmp_path / "raw", landing_dir=landing, env=_env(sim)
+    )
     staged = stage_table(table, ingested.frame, city=city, month=period, pii_key=None)
     gate = run_quality_gate(project, table, staged, city=city, month=period, raw_dir=tmp_path / "raw")
     return ingested, staged, gate
@@ -53,28 +73,42 @@ def _dtypes(frame: pd.DataFrame, table: str) -> dict[str, str]:
 
 
 def test_service_catalogue_is_each_opds_services_with_the_standard_its_requests_carry(
-        opd_project, opd_simulator, tmp_path):
+    opd_project, opd_simulator, tmp_path
+):
     ingested, staged, gate = _ingest_and_gate(opd_project, opd_simulator, tmp_path, SERVICE_CATALOGUE, MONTH)
     assert ingested.failures == [] and gate.passed and gate.quarantine.empty
     assert _dtypes(staged.frame, "service_catalogue") == DTYPES["service_catalogue"]
     assert set(staged.frame["as_of"]) == {MONTH} and set(staged.frame["city_code"]) == {CITY}
-    expected = {(o.code, s.code): (s.sla_days, s.online) for o in opd_project.cities.opds_for("service_catalogue")
-                for s in o.services}
+    expected = {
+        (o.code, s.code): (s.sla_days, s.online)
+        for o in opd_project.cities.opds_for("service_catalogue")
+        for s in o.services
+    }
     got = {(r.opd_code, r.service_code): (r.sla_days, r.online) for r in staged.frame.itertuples()}
     assert got == expected and 0.5 < staged.frame["online"].mean() < 1  # most, not all, services are online
     # The same standard as every service request of the month says.
-    requests = ingest_table(opd_project, "service_requests", CITY, MONTH, raw_dir=tmp_path / "raw",
-                            landing_dir=tmp_path / "landing", env=_env(opd_simulator)).frame
+    requests = ingest_table(
+        opd_project,
+        "service_requests",
+        CITY,
+        MONTH,
+        raw_dir=tmp_path / "raw",
+        landing_dir=tmp_path / "landing",
+        env=_env(opd_simulator),
+    ).frame
     said = requests.groupby(["opd_code", "service_code"])["sla_days"].agg(lambda v: set(v.dropna().astype(int)))
     assert all(said[key] <= {got[key][0]} for key in said.index)
     assert all(f.relpath.startswith(f"opd_api_service_catalogue/{CITY}/{MONTH}/") for f in ingested.raw_files)
 
 
-def test_spbe_from_the_self_assessment_xlsx_and_the_evaluation_api_places_rows_by_year(opd_project, opd_simulator,
-                                                                                       tmp_path):
+def test_spbe_from_the_self_assessment_xlsx_and_the_evaluation_api_places_rows_by_year(
+    opd_project, opd_simulator, tmp_path
+):
     paths = write_file_drops(opd_project, tmp_path / "landing", [CITY], [], years=["2023", YEAR])
     assert [p.relative_to(tmp_path / "landing").as_posix() for p in paths] == [
-        f"{CITY}/DISKOMINFO/penilaian_mandiri_spbe_2023.xlsx", f"{CITY}/DISKOMINFO/penilaian_mandiri_spbe_{YEAR}.xlsx"]
+        f"{CITY}/DISKOMINFO/penilaian_mandiri_spbe_2023.xlsx",
+        f"{CITY}/DISKOMINFO/penilaian_mandiri_spbe_{YEAR}.xlsx",
+    ]
     methodology = load_regulator_methodology(opd_project.pipeline.spbe_methodology)
     indices = {}
     for year in ("2023", YEAR):
@@ -82,8 +116,10 @@ def test_spbe_from_the_self_assessment_xlsx_and_the_evaluation_api_places_rows_b
         assert ingested.failures == [] and gate.passed and gate.quarantine.empty, gate.verdict()
         assert _dtypes(staged.frame, "spbe_assessments") == DTYPES["spbe_assessments"]
         frame = staged.frame
-        assert set(frame["period"]) == {year} and frame.groupby("assessor").size().to_dict() == {"external": 47,
-                                                                                                  "self": 47}
+        assert set(frame["period"]) == {year} and frame.groupby("assessor").size().to_dict() == {
+            "external": 47,
+            "self": 47,
+        }
         # The raw zone keeps each source's fetch under the year.
         assert {f.relpath.split("/")[2] for f in ingested.raw_files} == {year}
         for source in ("diskominfo_file_drop_spbe", "spbe_api_evaluation"):
@@ -96,8 +132,15 @@ def test_spbe_from_the_self_assessment_xlsx_and_the_evaluation_api_places_rows_b
     assert all(indices[(y, "self")] >= indices[(y, "external")] for y in ("2023", YEAR))
     assert all(1.5 < v < 4.2 for v in indices.values())
     with pytest.raises(ConfigError, match="spbe_assessments is a yearly table: its period must be YYYY"):
-        ingest_table(opd_project, "spbe_assessments", CITY, MONTH, raw_dir=tmp_path / "raw",
-                     landing_dir=tmp_path / "landing", env=_env(opd_simulator))
+        ingest_table(
+            opd_project,
+            "spbe_assessments",
+            CITY,
+            MONTH,
+            raw_dir=tmp_path / "raw",
+            landing_dir=tmp_path / "landing",
+            env=_env(opd_simulator),
+        )
 
 
 def test_evaluation_scores_over_an_api_key_feed_the_kominfo_index(opd_project, opd_simulator, tmp_path):
@@ -110,8 +153,12 @@ def test_evaluation_scores_over_an_api_key_feed_the_kominfo_index(opd_project, o
     pillars = frame[frame["part"] == "pillar"]
     assert set(parts["part"]) == set(methodology.parts) and parts["item"].isna().all()
     assert set(pillars["item"]) == set(methodology.pillars) and frame["score"].between(1, 5).all()
-    result = kominfo_index(dict(zip(parts["part"], parts["score"], strict=True)), methodology,
-                           pillars=dict(zip(pillars["item"], pillars["score"], strict=True)), year=int(YEAR))
+    result = kominfo_index(
+        dict(zip(parts["part"], parts["score"], strict=True)),
+        methodology,
+        pillars=dict(zip(pillars["item"], pillars["score"], strict=True)),
+        year=int(YEAR),
+    )
     assert 1 <= result.published <= 5 and set(result.pillars_published) == set(methodology.pillars)
     # Fetched once per city and year from the OPD that reports it (cities.yaml), not once per OPD.
     assert {f.relpath.split("/")[3] for f in ingested.raw_files} == {"BAPPEDA"}
@@ -128,10 +175,14 @@ BAD_ROWS = [
 ]
 
 
-@pytest.mark.parametrize(("table", "period", "field", "value", "shown", "rule"), BAD_ROWS,
-                         ids=[f"{t.name}-{rule}" for t, *_, rule in BAD_ROWS])
-def test_a_bad_row_is_rejected_by_its_suite_with_the_rule_named(opd_project, tmp_path, table, period, field, value,
-                                                                 shown, rule):
+@pytest.mark.parametrize(
+    ("table", "period", "field", "value", "shown", "rule"),
+    BAD_ROWS,
+    ids=[f"{t.name}-{rule}" for t, *_, rule in BAD_ROWS],
+)
+def test_a_bad_row_is_rejected_by_its_suite_with_the_rule_named(
+    opd_project, tmp_path, table, period, field, value, shown, rule
+):
     with OpdSimulator(opd_project, seed=42, token=OPD_TEST_TOKEN) as sim:
         reporter = opd_project.cities.opds_for(table.name)[0].code
         per_city = "opd_code" not in table.columns  # the yearly APIs are asked per city, not per OPD
@@ -145,8 +196,9 @@ def test_a_bad_row_is_rejected_by_its_suite_with_the_rule_named(opd_project, tmp
     assert len(gate.valid) == len(staged.frame) - 1  # only that row is kept out
 
 
-def test_an_spbe_file_with_a_level_out_of_scale_or_another_year_loses_only_those_rows(opd_project,
-                                                                                     opd_simulator, tmp_path):
+def test_an_spbe_file_with_a_level_out_of_scale_or_another_year_loses_only_those_rows(
+    opd_project, opd_simulator, tmp_path
+):
     [path] = write_file_drops(opd_project, tmp_path / "landing", [CITY], [], years=[YEAR])
     book = openpyxl.load_workbook(path)
     sheet = book.active
@@ -167,8 +219,11 @@ def test_yearly_sources_cannot_name_a_month(opd_project, tmp_path):
         source["path"] += "&bulan={month}"
 
     project = edited_project(tmp_path, opd_project, edit_sources=month_in_path)
-    with pytest.raises(ConfigError, match=r"kominfo_api_evaluation.*uses \{month\}, but table 'evaluation_scores' "
-                                          r"is yearly"):
+    with pytest.raises(
+        ConfigError,
+        match=r"kominfo_api_evaluation.*uses \{month\}, but table 'evaluation_scores' "
+        r"is yearly",
+    ):
         _ = project.sources
 
 
@@ -177,8 +232,11 @@ def test_a_per_city_table_has_one_reporting_opd(opd_project, tmp_path):
         next(o for o in data["opds"] if o["code"] == "DISKOMINFO")["datasets"].append("evaluation_scores")
 
     project = edited_project(tmp_path, opd_project, edit_cities=two_reporters)
-    with pytest.raises(ConfigError, match=r"evaluation_scores is reported once per city, but OPDs \['DISKOMINFO', "
-                                          r"'BAPPEDA'\]"):
+    with pytest.raises(
+        ConfigError,
+        match=r"evaluation_scores is reported once per city, but OPDs \['DISKOMINFO', "
+        r"'BAPPEDA'\]",
+    ):
         _ = project.cities
 
 
@@ -188,13 +246,35 @@ def test_yearly_endpoints_have_the_same_faults_pagination_and_auth(opd_project, 
         expected = len(sim.rows("spbe_assessments", CITY, None, YEAR))
         sim.add_fault(f"spbe_api_evaluation:error:status=503,times=2,month={YEAR}")
         sim.add_fault("kominfo_api_evaluation:error:status=500")
-        spbe = ingest_table(project, "spbe_assessments", CITY, YEAR, raw_dir=tmp_path / "raw",
-                            landing_dir=tmp_path / "landing", env=_env(sim), sources=["spbe_api_evaluation"])
-        evaluation = ingest_table(project, "evaluation_scores", CITY, YEAR, raw_dir=tmp_path / "raw",
-                                  landing_dir=tmp_path / "landing", env=_env(sim))
-        denied = ingest_table(project, "spbe_assessments", CITY, YEAR, raw_dir=tmp_path / "raw",
-                              landing_dir=tmp_path / "landing", env={"KOTACERDAS_OPD_API_URL": sim.url},
-                              sources=["spbe_api_evaluation"])
+        spbe = ingest_table(
+            project,
+            "spbe_assessments",
+            CITY,
+            YEAR,
+            raw_dir=tmp_path / "raw",
+            landing_dir=tmp_path / "landing",
+            env=_env(sim),
+            sources=["spbe_api_evaluation"],
+        )
+        evaluation = ingest_table(
+            project,
+            "evaluation_scores",
+            CITY,
+            YEAR,
+            raw_dir=tmp_path / "raw",
+            landing_dir=tmp_path / "landing",
+            env=_env(sim),
+        )
+        denied = ingest_table(
+            project,
+            "spbe_assessments",
+            CITY,
+            YEAR,
+            raw_dir=tmp_path / "raw",
+            landing_dir=tmp_path / "landing",
+            env={"KOTACERDAS_OPD_API_URL": sim.url},
+            sources=["spbe_api_evaluation"],
+        )
     # transient: recovered, every row once, over 5 cursor pages of 10
     assert spbe.failures == [] and len(spbe.frame) == expected == 47 and spbe.frame["indicator_number"].is_unique
     assert len(spbe.raw_files) == 5
@@ -205,13 +285,20 @@ def test_yearly_endpoints_have_the_same_faults_pagination_and_auth(opd_project, 
 
 
 def test_simulated_assessments_are_deterministic_and_cover_the_structure(opd_project):
-    with OpdSimulator(opd_project, seed=42) as a, OpdSimulator(opd_project, seed=42) as b, \
-            OpdSimulator(opd_project, seed=7) as c:
+    with (
+        OpdSimulator(opd_project, seed=42) as a,
+        OpdSimulator(opd_project, seed=42) as b,
+        OpdSimulator(opd_project, seed=7) as c,
+    ):
         for table in ("spbe_assessments", "evaluation_scores"):
             assert a.rows(table, CITY, None, YEAR) == b.rows(table, CITY, None, YEAR)
             assert a.rows(table, CITY, None, YEAR) != c.rows(table, CITY, None, YEAR)
-        levels = [r["tingkat"] for city in (CITY, OTHER_CITY) for year in ("2022", "2023", YEAR)
-                  for r in a.rows("spbe_assessments", city, None, year)]
+        levels = [
+            r["tingkat"]
+            for city in (CITY, OTHER_CITY)
+            for year in ("2022", "2023", YEAR)
+            for r in a.rows("spbe_assessments", city, None, year)
+        ]
         scores = [(r["komponen"], r["pilar"]) for r in a.rows("evaluation_scores", OTHER_CITY, None, YEAR)]
     assert len(levels) == 2 * 3 * 47 and set(levels) <= {1, 2, 3, 4, 5} and len(set(levels)) >= 4
     assert 2.0 < sum(levels) / len(levels) < 3.8  # around the national SPBE index of kabupaten/kota
@@ -234,19 +321,22 @@ def test_staged_rows_of_every_new_table_publish_by_city_and_period(warehouse, op
     for table, period in ((SERVICE_CATALOGUE, MONTH), (SPBE_ASSESSMENTS, YEAR), (EVALUATION_SCORES, YEAR)):
         ingested, _, gate = _ingest_and_gate(opd_project, opd_simulator, tmp_path, table, period)
         sha256 = {f.relpath: f.sha256 for f in ingested.raw_files}
-        frames = staged_frames({table.name: gate.valid.reset_index(drop=True)}, sha256, city_code=CITY,
-                               period=period)
+        frames = staged_frames({table.name: gate.valid.reset_index(drop=True)}, sha256, city_code=CITY, period=period)
         for _ in range(2):  # a re-run replaces the partition
             written = publish_partition(warehouse, CITY, period, frames, run_id="test")
         counts[table.name] = (written[f"staged_{table.name}"], len(gate.valid))
     assert all(w == n > 0 for w, n in counts.values())
     with warehouse.connect() as conn:
-        spbe = conn.exec_driver_sql("SELECT period, count(*), min(level), max(level) FROM staged_spbe_assessments "
-                                    "GROUP BY period").all()
-        pillars = conn.exec_driver_sql("SELECT count(*) FROM staged_evaluation_scores WHERE part = 'pillar' "
-                                       "AND item IS NOT NULL AND _raw_sha256 IS NOT NULL").scalar_one()
-        online = conn.exec_driver_sql("SELECT count(*) FROM staged_service_catalogue WHERE online AND as_of = "
-                                      "period").scalar_one()
+        spbe = conn.exec_driver_sql(
+            "SELECT period, count(*), min(level), max(level) FROM staged_spbe_assessments GROUP BY period"
+        ).all()
+        pillars = conn.exec_driver_sql(
+            "SELECT count(*) FROM staged_evaluation_scores WHERE part = 'pillar' "
+            "AND item IS NOT NULL AND _raw_sha256 IS NOT NULL"
+        ).scalar_one()
+        online = conn.exec_driver_sql(
+            "SELECT count(*) FROM staged_service_catalogue WHERE online AND as_of = period"
+        ).scalar_one()
     [(period, rows, low, high)] = spbe
     assert (period, rows) == (YEAR, 94) and 1 <= low < high <= 5
     assert pillars == 6 and online > 0

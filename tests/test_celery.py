@@ -37,12 +37,13 @@ def _broker_up() -> bool:
 @pytest.fixture
 def celery_env(tmp_path, monkeypatch, opd_project, opd_env, postgres_url, dagster_postgres_url):
     if not _broker_up():
-        pytest.fail("RabbitMQ is not reachable on 127.0.0.1:5672; start it with `rabbitmq-server -detached` "
-                    "(.ci/run does)")
+        pytest.fail(
+            "RabbitMQ is not reachable on 127.0.0.1:5672; start it with `rabbitmq-server -detached` (.ci/run does)"
+        )
     home = tmp_path / "dagster_home"
     home.mkdir()
     (home / "dagster.yaml").write_text(
-        f"storage:\n  postgres:\n    postgres_url: \"{dagster_postgres_url.replace('+psycopg', '+psycopg2')}\"\n"
+        f'storage:\n  postgres:\n    postgres_url: "{dagster_postgres_url.replace("+psycopg", "+psycopg2")}"\n'
         "telemetry:\n  enabled: false\n"
     )
     landing = tmp_path / "landing"
@@ -71,12 +72,29 @@ def two_workers(celery_env, tmp_path):
     for name in ("w1", "w2"):
         log = open(tmp_path / f"{name}.log", "w")  # noqa: SIM115 - closed below, after the worker stops
         proc = subprocess.Popen(
-            [str(Path(sys.executable).with_name("dagster-celery")), "worker", "start", "-n", f"{name}-{os.getpid()}",
-             "-y", str(REPO / "config" / "celery.yaml"), "-q", celery_env["KOTACERDAS_CELERY_QUEUE"], "-l", "INFO",
-             "-A", "dagster_celery.app", "--", "--concurrency", "1"],
+            [
+                str(Path(sys.executable).with_name("dagster-celery")),
+                "worker",
+                "start",
+                "-n",
+                f"{name}-{os.getpid()}",
+                "-y",
+                str(REPO / "config" / "celery.yaml"),
+                "-q",
+                celery_env["KOTACERDAS_CELERY_QUEUE"],
+                "-l",
+                "INFO",
+                "-A",
+                "dagster_celery.app",
+                "--",
+                "--concurrency",
+                "1",
+            ],
             # dagster-celery runs `celery` from PATH: the one of this environment
-            cwd=REPO, env={**os.environ, **celery_env, "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}"},
-            stdout=log, stderr=subprocess.STDOUT,
+            cwd=REPO,
+            env={**os.environ, **celery_env, "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}"},
+            stdout=log,
+            stderr=subprocess.STDOUT,
             start_new_session=True,
         )
         workers.append((proc, log, tmp_path / f"{name}.log"))
@@ -122,8 +140,9 @@ def _stop_tree(proc: subprocess.Popen) -> None:
 def _run_partition(city: str, month: str) -> tuple[bool, list[str], set[int]]:
     from pipelines.definitions import monthly_job
 
-    with dg.execute_job(dg.reconstructable(monthly_job), instance=dg.DagsterInstance.get(),
-                        tags=partition_tags(city, month)) as result:
+    with dg.execute_job(
+        dg.reconstructable(monthly_job), instance=dg.DagsterInstance.get(), tags=partition_tags(city, month)
+    ) as result:
         failures = [step_error_message(e) for e in result.all_events if e.is_step_failure]
         return result.success, failures, {e.pid for e in result.all_events if e.is_step_success}
 
@@ -139,6 +158,7 @@ def test_partitions_run_on_two_celery_workers(two_workers, celery_env):
     engine = sa.create_engine(celery_env["KOTACERDAS_WAREHOUSE_URL"])
     with engine.connect() as conn:
         published = conn.exec_driver_sql(
-            "SELECT city_code, period, count(*) FROM index_scores WHERE level = 'index' GROUP BY 1, 2").all()
+            "SELECT city_code, period, count(*) FROM index_scores WHERE level = 'index' GROUP BY 1, 2"
+        ).all()
     engine.dispose()
     assert sorted((c, p) for c, p, _ in published) == sorted(PARTITIONS)

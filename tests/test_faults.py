@@ -21,8 +21,9 @@ PAGE_SIZE = 40  # DISDUKCAPIL has ~250 requests a month: several pages, so fault
 
 @pytest.fixture(scope="module")
 def fault_project(opd_project, tmp_path_factory):
-    return edited_project(tmp_path_factory.mktemp("faults"), opd_project,
-                          edit_sources=lambda d: fast_rest(d, page_size=PAGE_SIZE))
+    return edited_project(
+        tmp_path_factory.mktemp("faults"), opd_project, edit_sources=lambda d: fast_rest(d, page_size=PAGE_SIZE)
+    )
 
 
 @pytest.fixture
@@ -82,9 +83,10 @@ PERMANENT = {
     "latency over the read timeout": ("latency:seconds=0.6", "timed out"),
     "truncated JSON": ("truncate", "unreadable body 4 times"),
     "page 2 always repeats page 1": ("duplicate_page", "pagination loop"),
-    "renamed field": ("rename_field:field=tgl_pengajuan,to=tanggal_pengajuan",
-                      "lacks mapped field(s) ['tgl_pengajuan']; fields it sent that are not mapped: "
-                      "['tanggal_pengajuan']"),
+    "renamed field": (
+        "rename_field:field=tgl_pengajuan,to=tanggal_pengajuan",
+        "lacks mapped field(s) ['tgl_pengajuan']; fields it sent that are not mapped: ['tanggal_pengajuan']",
+    ),
     "missing field": ("drop_field:field=kanal", "lacks mapped field(s) ['kanal']"),
 }
 
@@ -97,7 +99,12 @@ def test_permanent_fault_fails_only_that_source_partition(fault_project, sim, tm
     assert fault.applied >= 1
     [failure] = result.failures
     assert (failure.source, failure.table, failure.city, failure.opd, failure.period) == (
-        SOURCE, "service_requests", CITY, "DINKES", MONTH)
+        SOURCE,
+        "service_requests",
+        CITY,
+        "DINKES",
+        MONTH,
+    )
     assert says in failure.message
     assert SOURCE in failure.message and f"kode_opd=DINKES&bulan={MONTH}" in failure.url
     assert failure.url.startswith(sim.url) and failure.hint  # where, and what to do
@@ -131,12 +138,20 @@ def test_schema_drift_is_cured_by_an_alias_in_config(opd_project, tmp_path):
     project = edited_project(tmp_path, opd_project, edit_sources=alias)
     with OpdSimulator(project, seed=42) as server:
         server.add_fault(f"{SOURCE}:rename_field:field=tgl_pengajuan,to=tanggal_pengajuan,opd=DLH")
-        result = ingest_table(project, "service_requests", CITY, MONTH, raw_dir=tmp_path / "raw",
-                              landing_dir=tmp_path, env={"KOTACERDAS_OPD_API_URL": server.url})
+        result = ingest_table(
+            project,
+            "service_requests",
+            CITY,
+            MONTH,
+            raw_dir=tmp_path / "raw",
+            landing_dir=tmp_path,
+            env={"KOTACERDAS_OPD_API_URL": server.url},
+        )
         assert result.failures == []
         dlh = result.frame[result.frame["opd_code"] == "DLH"]
-        assert dlh["submitted_at"].tolist() == [r["tgl_pengajuan"] for r in server.rows(
-            "service_requests", CITY, "DLH", MONTH)]
+        assert dlh["submitted_at"].tolist() == [
+            r["tgl_pengajuan"] for r in server.rows("service_requests", CITY, "DLH", MONTH)
+        ]
 
 
 def test_wrong_types_are_typed_or_quarantined_never_silently_empty(fault_project, sim, tmp_path):
@@ -178,12 +193,22 @@ def test_string_numbers_in_survey_answers_stage_like_numbers(fault_project, sim,
 def test_fault_specs_parse_and_reject_nonsense(fault_project):
     fault = Fault.parse("opd_api_complaints:error:status=503,times=2,opd=DINKES")
     assert (fault.kind, fault.target, fault.status, fault.times, fault.opd) == (
-        "error", "opd_api_complaints", 503, 2, "DINKES")
+        "error",
+        "opd_api_complaints",
+        503,
+        2,
+        "DINKES",
+    )
     assert fault.transient and not Fault.parse("*:latency:seconds=0.5").transient
     assert Fault.parse("*:latency:seconds=0.5").target is None
-    for bad, says in (("complaints", "TARGET:KIND"), ("x:explode", "unknown fault kind"),
-                      ("x:error:colour=red", "bad option"), ("x:error:times=two", "must be a number"),
-                      ("x:rename_field:field=a", "needs to="), ("x:wrong_type:field=a,to=blob", "one of")):
+    for bad, says in (
+        ("complaints", "TARGET:KIND"),
+        ("x:explode", "unknown fault kind"),
+        ("x:error:colour=red", "bad option"),
+        ("x:error:times=two", "must be a number"),
+        ("x:rename_field:field=a", "needs to="),
+        ("x:wrong_type:field=a,to=blob", "one of"),
+    ):
         with pytest.raises(ValueError, match=says):
             Fault.parse(bad)
     with OpdSimulator(fault_project) as server, pytest.raises(ValueError, match="no source or path"):

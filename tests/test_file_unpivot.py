@@ -25,13 +25,19 @@ POOR = MESSY / "jumlah_penduduk_miskin_berdasarkan_kabupatenkota_data.csv"
 YEARS = r"Capaian_Tahun_(?P<period>\d{4})"
 
 
-
 def _lppd_source(**overrides) -> dict:
-    spec = {"name": "lppd_wide", "type": "file", "table": "indicator_submissions", "pattern": "{city}/{opd}/*.json",
-            "format": "json", "decimal": ",", "extra_columns": "ignore",
-            "columns": {"Indikator_Kinerja": "indicator_code"},
-            "constants": {"city_code": "{city}", "opd_code": "{opd}", "unit": "%"},
-            "unpivot": {"columns": YEARS, "value": "value"}}
+    spec = {
+        "name": "lppd_wide",
+        "type": "file",
+        "table": "indicator_submissions",
+        "pattern": "{city}/{opd}/*.json",
+        "format": "json",
+        "decimal": ",",
+        "extra_columns": "ignore",
+        "columns": {"Indikator_Kinerja": "indicator_code"},
+        "constants": {"city_code": "{city}", "opd_code": "{opd}", "unit": "%"},
+        "unpivot": {"columns": YEARS, "value": "value"},
+    }
     spec.update(overrides)
     return spec
 
@@ -86,10 +92,13 @@ def test_lppd_wide_years_become_one_row_per_indicator_and_year():
 
 def test_empty_cells_give_no_row_unless_kept_and_the_header_period_is_repaired(tmp_path):
     path = tmp_path / "capaian.csv"
-    path.write_bytes("Indikator;Capaian Maret 2025;Capaian 04/2025\r\nA;1,5;0,00\r\nB;;\r\nC; ;7\r\n"
-                     .encode("cp1252"))
-    spec = _lppd_source(separator=";", format="csv", columns={"Indikator": "indicator_code"},
-                        unpivot={"columns": r"Capaian (?P<period>.+)", "value": "value"})
+    path.write_bytes("Indikator;Capaian Maret 2025;Capaian 04/2025\r\nA;1,5;0,00\r\nB;;\r\nC; ;7\r\n".encode("cp1252"))
+    spec = _lppd_source(
+        separator=";",
+        format="csv",
+        columns={"Indikator": "indicator_code"},
+        unpivot={"columns": r"Capaian (?P<period>.+)", "value": "value"},
+    )
     frame = read_file_drop(FileSource.model_validate(spec), path, city="19.71", opd="DLH")
     got = frame[["_raw_row", "indicator_code", "period", "value"]].values.tolist()
     assert got == [[1, "A", "2025-03", "1.5"], [1, "A", "2025-04", "0.00"], [3, "C", "2025-04", "7"]]
@@ -100,10 +109,14 @@ def test_empty_cells_give_no_row_unless_kept_and_the_header_period_is_repaired(t
 
 
 def test_a_file_without_the_wide_columns_fails_whole_and_names_its_headers():
-    source = FileSource.model_validate(_lppd_source(format="auto", separator="auto",
-                                                    columns={"nama_kabupaten_kota": "indicator_code"}))
-    with pytest.raises(SourceError, match=r"jumlah_penduduk_miskin.*no header matching unpivot\.columns "
-                                          r"'Capaian_Tahun_.*'tahun'.*nothing of this file was loaded") as err:
+    source = FileSource.model_validate(
+        _lppd_source(format="auto", separator="auto", columns={"nama_kabupaten_kota": "indicator_code"})
+    )
+    with pytest.raises(
+        SourceError,
+        match=r"jumlah_penduduk_miskin.*no header matching unpivot\.columns "
+        r"'Capaian_Tahun_.*'tahun'.*nothing of this file was loaded",
+    ) as err:
         read_file_drop(source, POOR, city="32.01", opd="BPS")
     assert "unpivot.columns" in err.value.hint and "lppd_wide" in err.value.hint
 
@@ -111,10 +124,17 @@ def test_a_file_without_the_wide_columns_fails_whole_and_names_its_headers():
 def test_headers_that_give_the_same_key_or_no_group_value_fail_the_file(tmp_path):
     path = tmp_path / "capaian.csv"
     path.write_text("Indikator,Capaian 2018 (%),Capaian 2018 revisi\nA,1,2\n", encoding="utf-8")
-    spec = _lppd_source(separator=",", format="csv", columns={"Indikator": "indicator_code"},
-                        unpivot={"columns": r"Capaian (?P<period>\d{4}).*", "value": "value"})
-    with pytest.raises(SourceError, match=r"'Capaian 2018 \(%\)' and 'Capaian 2018 revisi' both give "
-                                          r"\{'period': '2018'\}"):
+    spec = _lppd_source(
+        separator=",",
+        format="csv",
+        columns={"Indikator": "indicator_code"},
+        unpivot={"columns": r"Capaian (?P<period>\d{4}).*", "value": "value"},
+    )
+    with pytest.raises(
+        SourceError,
+        match=r"'Capaian 2018 \(%\)' and 'Capaian 2018 revisi' both give "
+        r"\{'period': '2018'\}",
+    ):
         read_file_drop(FileSource.model_validate(spec), path)
     path.write_text("Indikator,Capaian,Capaian 2019\nA,1,2\n", encoding="utf-8")
     spec["unpivot"]["columns"] = r"Capaian ?(?P<period>\d{4})?"
@@ -122,16 +142,24 @@ def test_headers_that_give_the_same_key_or_no_group_value_fail_the_file(tmp_path
         read_file_drop(FileSource.model_validate(spec), path)
 
 
-@pytest.mark.parametrize(("unpivot", "message"), [
-    ({"columns": r"Capaian_Tahun_(\d{4})", "value": "value"}, r"has no named group"),
-    ({"columns": r"Capaian_Tahun_(?P<period>\d{4}", "value": "value"}, r"is not a regular expression"),
-    ({"columns": r"Capaian_(?P<evidence_ref>\w+)", "value": "value"},
-     r"none of its named groups \['evidence_ref'\] is a key column"),
-    ({"columns": r"Capaian_(?P<tahun>\d{4})", "value": "value"}, r"\['tahun'\], which are not columns of table"),
-    ({"columns": r"Capaian_(?P<period>\d{4})", "value": "period"}, r"unpivot\.value 'period' is also a named group"),
-    ({"columns": r"Capaian_(?P<period>\d{4})", "value": "unit"}, r"\['unit'\] would be filled both by unpivot"),
-    ({"columns": r"Capaian_(?P<period>\d{4})"}, r"unpivot\.value: Field required"),
-])
+@pytest.mark.parametrize(
+    ("unpivot", "message"),
+    [
+        ({"columns": r"Capaian_Tahun_(\d{4})", "value": "value"}, r"has no named group"),
+        ({"columns": r"Capaian_Tahun_(?P<period>\d{4}", "value": "value"}, r"is not a regular expression"),
+        (
+            {"columns": r"Capaian_(?P<evidence_ref>\w+)", "value": "value"},
+            r"none of its named groups \['evidence_ref'\] is a key column",
+        ),
+        ({"columns": r"Capaian_(?P<tahun>\d{4})", "value": "value"}, r"\['tahun'\], which are not columns of table"),
+        (
+            {"columns": r"Capaian_(?P<period>\d{4})", "value": "period"},
+            r"unpivot\.value 'period' is also a named group",
+        ),
+        ({"columns": r"Capaian_(?P<period>\d{4})", "value": "unit"}, r"\['unit'\] would be filled both by unpivot"),
+        ({"columns": r"Capaian_(?P<period>\d{4})"}, r"unpivot\.value: Field required"),
+    ],
+)
 def test_a_wrong_unpivot_is_a_config_error_naming_file_source_and_key(tmp_path, unpivot, message):
     import yaml
 
@@ -144,19 +172,26 @@ def test_a_wrong_unpivot_is_a_config_error_naming_file_source_and_key(tmp_path, 
 
 
 def test_tidy_files_keep_one_row_per_line_and_their_lineage():
-    source = FileSource.model_validate({
-        "name": "jabar", "type": "file", "table": "indicator_submissions", "pattern": "*.csv", "separator": "auto",
-        "extra_columns": "ignore", "region_codes": {"city_code": "kemendagri"},
-        "columns": {"kode_kabupaten_kota": "city_code", "jumlah_penduduk_miskin": "value", "tahun": "period"},
-        "constants": {"opd_code": "BPS", "indicator_code": "POOR_POPULATION"}})
+    source = FileSource.model_validate(
+        {
+            "name": "jabar",
+            "type": "file",
+            "table": "indicator_submissions",
+            "pattern": "*.csv",
+            "separator": "auto",
+            "extra_columns": "ignore",
+            "region_codes": {"city_code": "kemendagri"},
+            "columns": {"kode_kabupaten_kota": "city_code", "jumlah_penduduk_miskin": "value", "tahun": "period"},
+            "constants": {"opd_code": "BPS", "indicator_code": "POOR_POPULATION"},
+        }
+    )
     frame = read_file_drop(source, POOR)
     assert len(frame) == 513 and frame["_raw_row"].tolist() == list(range(1, 514))
     assert frame.iloc[0][["city_code", "value", "period"]].tolist() == ["32.01", "451.3", "2002"]
 
 
 def test_ingest_keeps_the_wide_row_as_lineage_and_the_gate_counts_long_rows(opd_project, tmp_path):
-    project = edited_project(tmp_path, opd_project,
-                             edit_sources=lambda data: data["sources"].append(_lppd_source()))
+    project = edited_project(tmp_path, opd_project, edit_sources=lambda data: data["sources"].append(_lppd_source()))
     city, month = "19.71", "2025-03"
     opds = [o.code for o in project.cities.opds_for("indicator_submissions")]
     good, wrong = opds[0], opds[1]
@@ -165,10 +200,19 @@ def test_ingest_keeps_the_wide_row_as_lineage_and_the_gate_counts_long_rows(opd_
     shutil.copy(LPPD, landing / city / good / "lppd_semarang_data.json")
     (landing / city / wrong).mkdir(parents=True)
     wrong_file = landing / city / wrong / "lppd_2019.json"
-    wrong_file.write_text(json.dumps([{"Indikator_Kinerja": "Angka Harapan Hidup", "Realisasi_2019": "75,00"}]),
-                          encoding="utf-8")
-    result = ingest_table(project, "indicator_submissions", city, month, raw_dir=tmp_path / "raw",
-                          landing_dir=landing, env={}, sources=["lppd_wide"])
+    wrong_file.write_text(
+        json.dumps([{"Indikator_Kinerja": "Angka Harapan Hidup", "Realisasi_2019": "75,00"}]), encoding="utf-8"
+    )
+    result = ingest_table(
+        project,
+        "indicator_submissions",
+        city,
+        month,
+        raw_dir=tmp_path / "raw",
+        landing_dir=landing,
+        env={},
+        sources=["lppd_wide"],
+    )
 
     by_opd = {f.opd: f for f in result.failures}
     assert "no header matching unpivot.columns" in by_opd[wrong].message

@@ -13,33 +13,58 @@ from kotacerdas.schemas import IKM_ELEMENTS
 
 
 def _catalog(*indicators: dict) -> IndicatorCatalog:
-    base = {"name_id": "x", "name_en": "x", "dimension": "governance", "element": "public_service",
-            "unit": "%", "direction": 1, "producer": "X", "goalposts": {"worst": 0, "best": 100}}
+    base = {
+        "name_id": "x",
+        "name_en": "x",
+        "dimension": "governance",
+        "element": "public_service",
+        "unit": "%",
+        "direction": 1,
+        "producer": "X",
+        "goalposts": {"worst": 0, "best": 100},
+    }
     return IndicatorCatalog.model_validate({"version": "t", "indicators": [{**base, **i} for i in indicators]})
 
 
 def _requests() -> pd.DataFrame:
     t = pd.Timestamp("2025-03-03 08:00")
-    return pd.DataFrame({
-        "opd_code": ["A", "A", "A", "B"],
-        "channel": ["online", "offline", "online", "online"],
-        "status": ["completed", "completed", "rejected", "completed"],
-        "submitted_at": [t] * 4,
-        "completed_at": [t + pd.Timedelta(days=d) for d in (1, 5, 2, 1)],
-        "sla_days": pd.array([3, 3, 3, 1], dtype="Int64"),
-    })
+    return pd.DataFrame(
+        {
+            "opd_code": ["A", "A", "A", "B"],
+            "channel": ["online", "offline", "online", "online"],
+            "status": ["completed", "completed", "rejected", "completed"],
+            "submitted_at": [t] * 4,
+            "completed_at": [t + pd.Timedelta(days=d) for d in (1, 5, 2, 1)],
+            "sla_days": pd.array([3, 3, 3, 1], dtype="Int64"),
+        }
+    )
 
 
 def test_share_and_median_with_derived_durations():
     cat = _catalog(
-        {"code": "SLA", "method": {"type": "share", "table": "service_requests", "where": "status == 'completed'",
-                                   "numerator": "processing_days <= sla_days"}},
-        {"code": "ONLINE_A", "method": {"type": "share", "table": "service_requests",
-                                        "where": "opd_code == 'A'", "numerator": "channel == 'online'"}},
+        {
+            "code": "SLA",
+            "method": {
+                "type": "share",
+                "table": "service_requests",
+                "where": "status == 'completed'",
+                "numerator": "processing_days <= sla_days",
+            },
+        },
+        {
+            "code": "ONLINE_A",
+            "method": {
+                "type": "share",
+                "table": "service_requests",
+                "where": "opd_code == 'A'",
+                "numerator": "channel == 'online'",
+            },
+        },
         {"code": "MED", "method": {"type": "median", "table": "service_requests", "column": "processing_days"}},
     )
-    out = compute_indicators(cat, {"service_requests": _requests()}, city_code="19.71", period="2025-03",
-                             population=1000).set_index("indicator_code")
+    out = compute_indicators(
+        cat, {"service_requests": _requests()}, city_code="19.71", period="2025-03", population=1000
+    ).set_index("indicator_code")
     assert out.loc["SLA", "value"] == pytest.approx(100 * 2 / 3)
     assert (out.loc["SLA", "numerator"], out.loc["SLA", "denominator"]) == (2, 3)
     assert out.loc["ONLINE_A", "value"] == pytest.approx(100 * 2 / 3)
@@ -57,21 +82,24 @@ def test_ikm_uses_exact_weights_per_permenpanrb_14_2017():
 
 
 def test_submitted_per_population_and_no_data():
-    cat = _catalog({"code": "VISITS", "method": {"type": "submitted", "per_population": 1000}},
-                   {"code": "ABSENT", "method": {"type": "submitted"}})
+    cat = _catalog(
+        {"code": "VISITS", "method": {"type": "submitted", "per_population": 1000}},
+        {"code": "ABSENT", "method": {"type": "submitted"}},
+    )
     subs = pd.DataFrame({"indicator_code": ["VISITS", "VISITS"], "value": [1200.0, 300.0]})
-    out = compute_indicators(cat, {"indicator_submissions": subs}, city_code="19.71", period="2025-03",
-                             population=250_000).set_index("indicator_code")
+    out = compute_indicators(
+        cat, {"indicator_submissions": subs}, city_code="19.71", period="2025-03", population=250_000
+    ).set_index("indicator_code")
     assert out.loc["VISITS", "value"] == pytest.approx(1500 / 250)
     assert math.isnan(out.loc["ABSENT", "value"]) and out.loc["ABSENT", "status"] == "no_data"
 
 
 def test_bad_expression_names_the_indicator():
-    cat = _catalog({"code": "BAD", "method": {"type": "share", "table": "service_requests",
-                                              "numerator": "no_such_column == 1"}})
+    cat = _catalog(
+        {"code": "BAD", "method": {"type": "share", "table": "service_requests", "numerator": "no_such_column == 1"}}
+    )
     with pytest.raises(ValueError, match="indicator BAD"):
-        compute_indicators(cat, {"service_requests": _requests()}, city_code="19.71", period="2025-03",
-                           population=1)
+        compute_indicators(cat, {"service_requests": _requests()}, city_code="19.71", period="2025-03", population=1)
 
 
 def test_goalposts_must_agree_with_direction():

@@ -55,8 +55,9 @@ def _all_text(root: Path) -> str:
 
 @pytest.mark.parametrize("table", REST_TABLES)
 def test_rest_table_end_to_end(opd_project, opd_simulator, opd_env, tmp_path, table):
-    result = ingest_table(opd_project, table, CITY, MONTH, raw_dir=tmp_path / "raw",
-                          landing_dir=tmp_path / "landing", env=opd_env)
+    result = ingest_table(
+        opd_project, table, CITY, MONTH, raw_dir=tmp_path / "raw", landing_dir=tmp_path / "landing", env=opd_env
+    )
     assert result.failures == []
     source = opd_project.sources.for_table(table)[0]
     opds = opd_project.cities.opds_for(table)
@@ -85,18 +86,21 @@ def test_rest_table_end_to_end(opd_project, opd_simulator, opd_env, tmp_path, ta
 
 def test_pages_are_followed_and_refetches_never_overwrite(opd_project, opd_simulator, opd_env, tmp_path):
     small_pages = _edited_project(
-        tmp_path, opd_project,
-        edit_sources=lambda d: next(s for s in d["sources"] if s["table"] == "service_requests").update(
-            page_size=60))
+        tmp_path,
+        opd_project,
+        edit_sources=lambda d: next(s for s in d["sources"] if s["table"] == "service_requests").update(page_size=60),
+    )
     raw_dir = tmp_path / "raw"
-    first = ingest_table(small_pages, "service_requests", CITY, MONTH, raw_dir=raw_dir, landing_dir=tmp_path,
-                         env=opd_env)
+    first = ingest_table(
+        small_pages, "service_requests", CITY, MONTH, raw_dir=raw_dir, landing_dir=tmp_path, env=opd_env
+    )
     total = len(opd_simulator.rows("service_requests", CITY, "DISDUKCAPIL", MONTH))
     disduk = [r for r in first.raw_files if "/DISDUKCAPIL/" in r.relpath]
     assert len(disduk) == -(-total // 60) > 1
     assert (first.frame["opd_code"] == "DISDUKCAPIL").sum() == total
-    second = ingest_table(small_pages, "service_requests", CITY, MONTH, raw_dir=raw_dir, landing_dir=tmp_path,
-                          env=opd_env)
+    second = ingest_table(
+        small_pages, "service_requests", CITY, MONTH, raw_dir=raw_dir, landing_dir=tmp_path, env=opd_env
+    )
     assert not {r.relpath for r in first.raw_files} & {r.relpath for r in second.raw_files}
     assert all((raw_dir / r.relpath).is_file() for r in first.raw_files + second.raw_files)
     manifest = read_manifest(raw_dir, source="opd_api_service_requests", city=CITY, period=MONTH)
@@ -108,13 +112,19 @@ def test_failing_source_is_reported_while_others_deliver(opd_project, opd_env, t
 
     def add_broken_source(data):
         broken = dict(next(s for s in data["sources"] if s["name"] == "opd_api_complaints"))
-        broken.update(name="lapor_mirror", base_url=f"http://127.0.0.1:{port}", retries=1,
-                      backoff_factor=0.01, timeout_seconds=[1.0, 2.0])
+        broken.update(
+            name="lapor_mirror",
+            base_url=f"http://127.0.0.1:{port}",
+            retries=1,
+            backoff_factor=0.01,
+            timeout_seconds=[1.0, 2.0],
+        )
         data["sources"].append(broken)
 
     project = _edited_project(tmp_path, opd_project, edit_sources=add_broken_source)
-    result = ingest_table(project, "complaints", CITY, MONTH, raw_dir=tmp_path / "raw",
-                          landing_dir=tmp_path / "landing", env=opd_env)
+    result = ingest_table(
+        project, "complaints", CITY, MONTH, raw_dir=tmp_path / "raw", landing_dir=tmp_path / "landing", env=opd_env
+    )
     opds = {o.code for o in project.cities.opds_for("complaints")}
     assert {f.opd for f in result.failures} == opds
     for f in result.failures:
@@ -127,11 +137,17 @@ def test_failing_source_is_reported_while_others_deliver(opd_project, opd_env, t
 
 
 def test_unknown_opd_404_fails_only_that_opd(opd_project, opd_env, tmp_path):
-    project = _edited_project(tmp_path, opd_project, edit_cities=lambda d: d["opds"].append(
-        {"code": "DISNAKER", "name": "Dinas Tenaga Kerja", "datasets": ["complaints"], "services": []}))
+    project = _edited_project(
+        tmp_path,
+        opd_project,
+        edit_cities=lambda d: d["opds"].append(
+            {"code": "DISNAKER", "name": "Dinas Tenaga Kerja", "datasets": ["complaints"], "services": []}
+        ),
+    )
     # opd_simulator was built from the original config, so it does not know DISNAKER.
-    result = ingest_table(project, "complaints", CITY, MONTH, raw_dir=tmp_path / "raw", landing_dir=tmp_path,
-                          env=opd_env)
+    result = ingest_table(
+        project, "complaints", CITY, MONTH, raw_dir=tmp_path / "raw", landing_dir=tmp_path, env=opd_env
+    )
     assert [(f.opd, f.source) for f in result.failures] == [("DISNAKER", "opd_api_complaints")]
     assert "HTTP 404" in result.failures[0].message and "kode_opd=DISNAKER" in result.failures[0].url
     assert "DISNAKER" not in set(result.frame["opd_code"]) and len(result.frame) > 50
@@ -139,20 +155,29 @@ def test_unknown_opd_404_fails_only_that_opd(opd_project, opd_env, tmp_path):
 
 def test_token_never_leaks_into_raw_zone_or_errors(opd_project, opd_env, tmp_path, caplog):
     caplog.set_level("DEBUG")
-    ok = ingest_table(opd_project, "satisfaction_responses", CITY, MONTH, raw_dir=tmp_path / "raw",
-                      landing_dir=tmp_path, env=opd_env)
+    ok = ingest_table(
+        opd_project, "satisfaction_responses", CITY, MONTH, raw_dir=tmp_path / "raw", landing_dir=tmp_path, env=opd_env
+    )
     assert ok.failures == [] and len(ok.frame) > 0
     wrong_token = "kc-wrong-token-e81b0c44"
-    denied = ingest_table(opd_project, "satisfaction_responses", CITY, MONTH, raw_dir=tmp_path / "raw",
-                          landing_dir=tmp_path, env={**opd_env, "KOTACERDAS_OPD_API_TOKEN": wrong_token})
+    denied = ingest_table(
+        opd_project,
+        "satisfaction_responses",
+        CITY,
+        MONTH,
+        raw_dir=tmp_path / "raw",
+        landing_dir=tmp_path,
+        env={**opd_env, "KOTACERDAS_OPD_API_TOKEN": wrong_token},
+    )
     assert len(denied.failures) == len(opd_project.cities.opds_for("satisfaction_responses"))
     assert all("HTTP 401" in f.message and "KOTACERDAS_OPD_API_TOKEN" in f.hint for f in denied.failures)
     texts = _all_text(tmp_path / "raw") + "".join(str(f) for f in denied.failures) + caplog.text
     assert OPD_TEST_TOKEN not in texts and wrong_token not in texts
     # Without the env var there is simply no Authorization header (and the simulator says 401).
     no_token = {"KOTACERDAS_OPD_API_URL": opd_env["KOTACERDAS_OPD_API_URL"]}
-    anonymous = ingest_table(opd_project, "satisfaction_responses", CITY, MONTH, raw_dir=tmp_path / "raw",
-                             landing_dir=tmp_path, env=no_token)
+    anonymous = ingest_table(
+        opd_project, "satisfaction_responses", CITY, MONTH, raw_dir=tmp_path / "raw", landing_dir=tmp_path, env=no_token
+    )
     assert anonymous.failures and all("HTTP 401" in f.message for f in anonymous.failures)
 
 
@@ -160,8 +185,9 @@ def test_unset_base_url_variable_is_a_clear_config_error(opd_project, tmp_path):
     source = opd_project.sources.for_table("complaints")[0]
     with pytest.raises(ConfigError, match="KOTACERDAS_OPD_API_URL is not set"):
         expand_env(source.base_url, {}, what="base_url")
-    result = ingest_table(opd_project, "complaints", CITY, MONTH, raw_dir=tmp_path / "raw",
-                          landing_dir=tmp_path, env={})
+    result = ingest_table(
+        opd_project, "complaints", CITY, MONTH, raw_dir=tmp_path / "raw", landing_dir=tmp_path, env={}
+    )
     assert result.failures and all("KOTACERDAS_OPD_API_URL is not set" in f.message for f in result.failures)
     assert len(result.frame) == 0
 
@@ -188,15 +214,17 @@ def test_pagination_loop_is_detected(opd_project, tmp_path):
     with OpdSimulator(opd_project) as sim:
         sim.loop_pagination = True
         with pytest.raises(SourceError, match="pagination loop"):
-            list(fetch_pages(source, city=CITY, opd="DISDUKCAPIL", period=MONTH, env={"KOTACERDAS_OPD_API_URL":
-                                                                                       sim.url}))
+            list(
+                fetch_pages(source, city=CITY, opd="DISDUKCAPIL", period=MONTH, env={"KOTACERDAS_OPD_API_URL": sim.url})
+            )
 
 
 def test_file_drop_ingest_with_bom_and_decimal_comma(opd_project, tmp_path):
     landing = tmp_path / "landing"
     paths = write_file_drops(opd_project, landing, [CITY], [MONTH])
-    result = ingest_table(opd_project, "indicator_submissions", CITY, MONTH, raw_dir=tmp_path / "raw",
-                          landing_dir=landing, env={})
+    result = ingest_table(
+        opd_project, "indicator_submissions", CITY, MONTH, raw_dir=tmp_path / "raw", landing_dir=landing, env={}
+    )
     assert result.failures == []
     assert len(result.raw_files) == len(paths)
     for raw in result.raw_files:  # stored byte for byte (BOM included)
@@ -207,8 +235,9 @@ def test_file_drop_ingest_with_bom_and_decimal_comma(opd_project, tmp_path):
     text = (landing / CITY / "DLH" / f"capaian_indikator_{MONTH}.csv").read_text(encoding="utf-8-sig")
     delivered = next(line for line in text.splitlines() if "ENV_GREEN_OPEN_SPACE_SHARE" in line).split(";")[4]
     assert "," in delivered and dlh["value"] == delivered.replace(",", ".")
-    assert dlh["_raw_row"] == 2 and dlh["_raw_file"].endswith(f"DLH/{dlh['_raw_file'].split('/')[-2]}/"
-                                                              f"capaian_indikator_{MONTH}.csv")
+    assert dlh["_raw_row"] == 2 and dlh["_raw_file"].endswith(
+        f"DLH/{dlh['_raw_file'].split('/')[-2]}/capaian_indikator_{MONTH}.csv"
+    )
 
 
 def test_missing_file_and_bad_headers_are_failures(opd_project, tmp_path):
@@ -217,8 +246,9 @@ def test_missing_file_and_bad_headers_are_failures(opd_project, tmp_path):
     (landing / CITY / "DISPAR" / f"capaian_indikator_{MONTH}.csv").unlink()
     bad = landing / CITY / "DLH" / f"capaian_indikator_{MONTH}.csv"
     bad.write_bytes(bad.read_bytes().replace(b"Nilai", b"Angka"))
-    result = ingest_table(opd_project, "indicator_submissions", CITY, MONTH, raw_dir=tmp_path / "raw",
-                          landing_dir=landing, env={})
+    result = ingest_table(
+        opd_project, "indicator_submissions", CITY, MONTH, raw_dir=tmp_path / "raw", landing_dir=landing, env={}
+    )
     by_opd = {f.opd: f for f in result.failures}
     assert set(by_opd) == {"DISPAR", "DLH"}
     assert "expected file 19.71/DISPAR/capaian_indikator_2025-03.* not found" in by_opd["DISPAR"].message
@@ -227,16 +257,19 @@ def test_missing_file_and_bad_headers_are_failures(opd_project, tmp_path):
     assert "Nilai" in by_opd["DLH"].message  # the expected headers are listed
     assert {"DISPAR", "DLH"}.isdisjoint(set(result.frame["opd_code"])) and len(result.frame) > 0
     # The malformed file is still kept in the raw zone as the record of what the OPD sent.
-    assert any(r.relpath.endswith("DLH/" + r.relpath.split("/")[-2] + f"/capaian_indikator_{MONTH}.csv")
-               for r in result.raw_files)
+    assert any(
+        r.relpath.endswith("DLH/" + r.relpath.split("/")[-2] + f"/capaian_indikator_{MONTH}.csv")
+        for r in result.raw_files
+    )
 
 
 def test_read_file_drop_keeps_text_and_names_the_file(opd_project, tmp_path):
     source = opd_project.sources.for_table("indicator_submissions")[0]
     path = tmp_path / "x.csv"
-    path.write_bytes("\ufeffKode Wilayah;Kode OPD;Kode Indikator;Periode;Nilai;Satuan;Bukti Dukung\r\n"
-                     "19.71;DLH;ENV_X;2025-03;1.234,5;%;001/DLH\r\n19.71;DLH;ENV_Y;2025-03;n/a;%;\r\n"
-                     .encode())
+    path.write_bytes(
+        "\ufeffKode Wilayah;Kode OPD;Kode Indikator;Periode;Nilai;Satuan;Bukti Dukung\r\n"
+        "19.71;DLH;ENV_X;2025-03;1.234,5;%;001/DLH\r\n19.71;DLH;ENV_Y;2025-03;n/a;%;\r\n".encode()
+    )
     frame = read_file_drop(source, path)
     assert frame["value"].tolist() == ["1234.5", "n/a"]  # thousands dot + decimal comma normalised; junk kept
     assert frame["evidence_ref"].tolist()[1] is None or frame["evidence_ref"].isna().tolist()[1]
@@ -255,8 +288,7 @@ def test_bad_partition_arguments_are_config_errors(opd_project, tmp_path):
 # --- pagination styles, API-key auth ----------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("table", "style", "size"), [("service_requests", "cursor", 45),
-                                                      ("complaints", "offset", 7)])
+@pytest.mark.parametrize(("table", "style", "size"), [("service_requests", "cursor", 45), ("complaints", "offset", 7)])
 def test_cursor_and_offset_pagination_with_api_key(opd_project, tmp_path, caplog, table, style, size):
     caplog.set_level("DEBUG")
     key = "kc-api-key-5d1e0a7b93"
@@ -264,16 +296,19 @@ def test_cursor_and_offset_pagination_with_api_key(opd_project, tmp_path, caplog
     def edit(data):
         fast_rest(data)
         source = next(s for s in data["sources"] if s["table"] == table)
-        source.update(pagination=style, page_size=size, auth="api_key", api_key_header="X-Api-Key",
-                      token_env="OPD_API_KEY")
+        source.update(
+            pagination=style, page_size=size, auth="api_key", api_key_header="X-Api-Key", token_env="OPD_API_KEY"
+        )
 
     project = edited_project(tmp_path, opd_project, edit_sources=edit)
     with OpdSimulator(project, token=key) as sim:
         env = {"KOTACERDAS_OPD_API_URL": sim.url, "OPD_API_KEY": key}
         result = ingest_table(project, table, CITY, MONTH, raw_dir=tmp_path / "raw", landing_dir=tmp_path, env=env)
         assert result.failures == []
-        id_field, id_col = {"service_requests": ("id_permohonan", "request_id"),
-                            "complaints": ("id_laporan", "complaint_id")}[table]
+        id_field, id_col = {
+            "service_requests": ("id_permohonan", "request_id"),
+            "complaints": ("id_laporan", "complaint_id"),
+        }[table]
         for opd in project.cities.opds_for(table):
             rows = sim.rows(table, CITY, opd.code, MONTH)
             got = result.frame.loc[result.frame["opd_code"] == opd.code, id_col].tolist()
@@ -281,13 +316,19 @@ def test_cursor_and_offset_pagination_with_api_key(opd_project, tmp_path, caplog
             pages = [r for r in result.raw_files if f"/{opd.code}/" in r.relpath]
             assert len(pages) >= -(-len(rows) // size)
         assert any(f"{'cursor=o' if style == 'cursor' else 'offset='}" in r.origin for r in result.raw_files)
-        wrong = ingest_table(project, table, CITY, MONTH, raw_dir=tmp_path / "raw", landing_dir=tmp_path,
-                             env={**env, "OPD_API_KEY": "kc-wrong-key-00"})
+        wrong = ingest_table(
+            project,
+            table,
+            CITY,
+            MONTH,
+            raw_dir=tmp_path / "raw",
+            landing_dir=tmp_path,
+            env={**env, "OPD_API_KEY": "kc-wrong-key-00"},
+        )
         assert wrong.failures and all("HTTP 401" in f.message and "OPD_API_KEY" in f.hint for f in wrong.failures)
         if style == "cursor":  # a cursor that points back is a loop, not an endless download
             sim.loop_pagination = True
-            looped = ingest_table(project, table, CITY, MONTH, raw_dir=tmp_path / "raw", landing_dir=tmp_path,
-                                  env=env)
+            looped = ingest_table(project, table, CITY, MONTH, raw_dir=tmp_path / "raw", landing_dir=tmp_path, env=env)
             assert looped.failures and all("pagination loop" in f.message for f in looped.failures)
     texts = _all_text(tmp_path / "raw") + caplog.text + "".join(str(f) for f in wrong.failures)
     assert key not in texts and "kc-wrong-key-00" not in texts
@@ -303,10 +344,8 @@ def _staged(result, table="service_requests", city=CITY):
 
 def test_reingesting_a_partition_leaves_the_same_staged_rows(opd_project, opd_env, tmp_path):
     raw = tmp_path / "raw"
-    first = ingest_table(opd_project, "service_requests", CITY, MONTH, raw_dir=raw, landing_dir=tmp_path,
-                         env=opd_env)
-    second = ingest_table(opd_project, "service_requests", CITY, MONTH, raw_dir=raw, landing_dir=tmp_path,
-                          env=opd_env)
+    first = ingest_table(opd_project, "service_requests", CITY, MONTH, raw_dir=raw, landing_dir=tmp_path, env=opd_env)
+    second = ingest_table(opd_project, "service_requests", CITY, MONTH, raw_dir=raw, landing_dir=tmp_path, env=opd_env)
     (a, a_rej), (b, b_rej) = _staged(first), _staged(second)
     pd.testing.assert_frame_equal(a, b)
     assert len(a_rej) == len(b_rej)
@@ -315,26 +354,27 @@ def test_reingesting_a_partition_leaves_the_same_staged_rows(opd_project, opd_en
 
 def test_replay_rebuilds_the_partition_from_raw_without_calling_the_source(opd_project, opd_env, tmp_path):
     raw, landing = tmp_path / "raw", tmp_path / "landing"
-    nothing = ingest_table(opd_project, "complaints", CITY, MONTH, raw_dir=raw, landing_dir=landing, env={},
-                           replay=True)
-    assert nothing.failures and all("nothing to replay" in f.message and "without replay" in f.hint
-                                    for f in nothing.failures)
+    nothing = ingest_table(
+        opd_project, "complaints", CITY, MONTH, raw_dir=raw, landing_dir=landing, env={}, replay=True
+    )
+    assert nothing.failures and all(
+        "nothing to replay" in f.message and "without replay" in f.hint for f in nothing.failures
+    )
     fetched = ingest_table(opd_project, "complaints", CITY, MONTH, raw_dir=raw, landing_dir=landing, env=opd_env)
     write_file_drops(opd_project, landing, [CITY], [MONTH])
-    files = ingest_table(opd_project, "indicator_submissions", CITY, MONTH, raw_dir=raw, landing_dir=landing,
-                         env={})
+    files = ingest_table(opd_project, "indicator_submissions", CITY, MONTH, raw_dir=raw, landing_dir=landing, env={})
     shutil.rmtree(landing)  # the landing folder is gone and no API URL is set: only raw is left
     for original, table in ((fetched, "complaints"), (files, "indicator_submissions")):
-        replayed = ingest_table(opd_project, table, CITY, MONTH, raw_dir=raw, landing_dir=landing, env={},
-                                replay=True)
+        replayed = ingest_table(opd_project, table, CITY, MONTH, raw_dir=raw, landing_dir=landing, env={}, replay=True)
         assert replayed.failures == []
         pd.testing.assert_frame_equal(replayed.frame, original.frame)  # lineage included
         assert {r.sha256 for r in replayed.raw_files} == {r.sha256 for r in original.raw_files}
     # A tampered payload is not replayed silently.
     page = raw / fetched.raw_files[0].relpath
     page.write_bytes(page.read_bytes().replace(b"LPR-", b"XXX-", 1))
-    tampered = ingest_table(opd_project, "complaints", CITY, MONTH, raw_dir=raw, landing_dir=landing, env={},
-                            replay=True)
+    tampered = ingest_table(
+        opd_project, "complaints", CITY, MONTH, raw_dir=raw, landing_dir=landing, env={}, replay=True
+    )
     assert any("no longer matches its sha256" in f.message for f in tampered.failures)
 
 
@@ -350,8 +390,7 @@ def test_incremental_pull_by_updated_since_watermark(opd_project, tmp_path):
         env = {"KOTACERDAS_OPD_API_URL": sim.url}
 
         def ingest():
-            return ingest_table(project, "service_requests", CITY, MONTH, raw_dir=raw, landing_dir=tmp_path,
-                                env=env)
+            return ingest_table(project, "service_requests", CITY, MONTH, raw_dir=raw, landing_dir=tmp_path, env=env)
 
         full = ingest()
         fetches = read_fetches(raw, source="opd_api_service_requests", city=CITY, period=MONTH, opd="DLH")
@@ -363,11 +402,17 @@ def test_incremental_pull_by_updated_since_watermark(opd_project, tmp_path):
         assert again.failures == []
         pd.testing.assert_frame_equal(_staged(again)[0], _staged(full)[0])
         latest = read_fetches(raw, source="opd_api_service_requests", city=CITY, period=MONTH, opd="DLH")[-1]
-        assert (latest["mode"], latest["rows"], latest["updated_since"]) == ("incremental", 0,
-                                                                             fetches[0]["watermark"])
+        assert (latest["mode"], latest["rows"], latest["updated_since"]) == ("incremental", 0, fetches[0]["watermark"])
         # Three DLH requests get completed in the OPD system: only they are pulled, and they replace the old ones.
-        changed = sim.edit_rows("service_requests", CITY, "DLH", MONTH, 3,
-                                {"status": "completed", "tgl_selesai": "2025-03-31T15:00:00"}, at="2026-01-05T08:00:00")
+        changed = sim.edit_rows(
+            "service_requests",
+            CITY,
+            "DLH",
+            MONTH,
+            3,
+            {"status": "completed", "tgl_selesai": "2025-03-31T15:00:00"},
+            at="2026-01-05T08:00:00",
+        )
         requests_before = sim.request_count
         updated = ingest()
         assert updated.failures == []
@@ -385,27 +430,46 @@ def test_incremental_pull_by_updated_since_watermark(opd_project, tmp_path):
         _, rejected_full = _staged(full)
         assert len(rejected) == len(rejected_full)  # no new unique:key rejections
         # Replay gives the same merged partition without asking the API.
-        replayed = ingest_table(project, "service_requests", CITY, MONTH, raw_dir=raw, landing_dir=tmp_path, env={},
-                                replay=True)
+        replayed = ingest_table(
+            project, "service_requests", CITY, MONTH, raw_dir=raw, landing_dir=tmp_path, env={}, replay=True
+        )
         pd.testing.assert_frame_equal(replayed.frame, updated.frame)
 
 
 # --- SQL source ------------------------------------------------------------------------------------------
 
-SQL_QUERY = ("SELECT no_permohonan, wilayah, opd, layanan, kanal, status, diajukan, selesai, standar_hari "
-             "FROM permohonan WHERE wilayah = :city AND diajukan >= :month_start "
-             "AND diajukan < :month_end + 1 ORDER BY no_permohonan")
+SQL_QUERY = (
+    "SELECT no_permohonan, wilayah, opd, layanan, kanal, status, diajukan, selesai, standar_hari "
+    "FROM permohonan WHERE wilayah = :city AND diajukan >= :month_start "
+    "AND diajukan < :month_end + 1 ORDER BY no_permohonan"
+)
 
 
 def _sql_project(tmp_path, opd_project, query=SQL_QUERY, **extra):
     def edit(data):
-        data["sources"].append({
-            "name": "simpel_db", "type": "sql", "table": "service_requests", "url_env": "OPD_DB_URL",
-            "query": query, "chunk_size": 1000, **extra,
-            "columns": {"no_permohonan": "request_id", "wilayah": "city_code", "opd": "opd_code",
-                        "layanan": "service_code", "kanal": "channel", "status": "status",
-                        "diajukan": "submitted_at", "selesai": "completed_at", "standar_hari": "sla_days"},
-            "optional_columns": []})
+        data["sources"].append(
+            {
+                "name": "simpel_db",
+                "type": "sql",
+                "table": "service_requests",
+                "url_env": "OPD_DB_URL",
+                "query": query,
+                "chunk_size": 1000,
+                **extra,
+                "columns": {
+                    "no_permohonan": "request_id",
+                    "wilayah": "city_code",
+                    "opd": "opd_code",
+                    "layanan": "service_code",
+                    "kanal": "channel",
+                    "status": "status",
+                    "diajukan": "submitted_at",
+                    "selesai": "completed_at",
+                    "standar_hari": "sla_days",
+                },
+                "optional_columns": [],
+            }
+        )
 
     return edited_project(tmp_path, opd_project, edit_sources=edit)
 
@@ -419,17 +483,32 @@ def opd_database(postgres_url):
         for month_start in (datetime(2025, 2, 1), datetime(2025, 3, 1)):
             for i in range(1, 1301 if city == CITY else 40):
                 submitted = month_start + timedelta(hours=7 * i % (24 * 27), minutes=i % 60)
-                rows.append({"no_permohonan": f"SQL-{city}-{month_start:%m}-{i:05d}", "wilayah": city,
-                             "opd": "DPMPTSP", "layanan": "NIB", "kanal": "online" if i % 3 else "offline",
-                             "status": "completed" if i % 5 else "in_process", "diajukan": submitted,
-                             "selesai": submitted + timedelta(hours=20) if i % 5 else None,
-                             "standar_hari": Decimal(1)})
+                rows.append(
+                    {
+                        "no_permohonan": f"SQL-{city}-{month_start:%m}-{i:05d}",
+                        "wilayah": city,
+                        "opd": "DPMPTSP",
+                        "layanan": "NIB",
+                        "kanal": "online" if i % 3 else "offline",
+                        "status": "completed" if i % 5 else "in_process",
+                        "diajukan": submitted,
+                        "selesai": submitted + timedelta(hours=20) if i % 5 else None,
+                        "standar_hari": Decimal(1),
+                    }
+                )
     with engine.begin() as conn:
-        conn.exec_driver_sql("CREATE TABLE permohonan (no_permohonan text primary key, wilayah text, opd text, "
-                             "layanan text, kanal text, status text, diajukan timestamp, selesai timestamp, "
-                             "standar_hari numeric)")
-        conn.execute(sa.text("INSERT INTO permohonan VALUES (:no_permohonan, :wilayah, :opd, :layanan, :kanal, "
-                             ":status, :diajukan, :selesai, :standar_hari)"), rows)
+        conn.exec_driver_sql(
+            "CREATE TABLE permohonan (no_permohonan text primary key, wilayah text, opd text, "
+            "layanan text, kanal text, status text, diajukan timestamp, selesai timestamp, "
+            "standar_hari numeric)"
+        )
+        conn.execute(
+            sa.text(
+                "INSERT INTO permohonan VALUES (:no_permohonan, :wilayah, :opd, :layanan, :kanal, "
+                ":status, :diajukan, :selesai, :standar_hari)"
+            ),
+            rows,
+        )
     engine.dispose()
     return postgres_url
 
@@ -440,8 +519,16 @@ def test_sql_source_reads_the_partition_in_chunks(opd_project, opd_database, tmp
     secret = "s3cret-db-pass-91"  # trust auth ignores it, so we can prove it never leaks
     url = sa.make_url(opd_database).set(password=secret).render_as_string(hide_password=False)
     env = {"OPD_DB_URL": url}
-    result = ingest_table(project, "service_requests", CITY, MONTH, raw_dir=tmp_path / "raw", landing_dir=tmp_path,
-                          env=env, sources=["simpel_db"])
+    result = ingest_table(
+        project,
+        "service_requests",
+        CITY,
+        MONTH,
+        raw_dir=tmp_path / "raw",
+        landing_dir=tmp_path,
+        env=env,
+        sources=["simpel_db"],
+    )
     assert result.failures == []
     frame = result.frame
     assert len(frame) == 1300 and frame["request_id"].is_unique
@@ -452,22 +539,55 @@ def test_sql_source_reads_the_partition_in_chunks(opd_project, opd_database, tmp
     assert rejected.empty and staged["submitted_at"].dt.month.eq(3).all() and staged["sla_days"].eq(1).all()
     assert staged["completed_at"].isna().sum() == len([i for i in range(1, 1301) if i % 5 == 0])
     # Replay reads the stored chunks only (no database URL in the environment).
-    replayed = ingest_table(project, "service_requests", CITY, MONTH, raw_dir=tmp_path / "raw",
-                            landing_dir=tmp_path, env={}, sources=["simpel_db"], replay=True)
+    replayed = ingest_table(
+        project,
+        "service_requests",
+        CITY,
+        MONTH,
+        raw_dir=tmp_path / "raw",
+        landing_dir=tmp_path,
+        env={},
+        sources=["simpel_db"],
+        replay=True,
+    )
     pd.testing.assert_frame_equal(replayed.frame, frame)
     # Failures: a broken query and a renamed column fail the source clearly, without the password.
     broken = _sql_project(tmp_path / "b", opd_project, query=SQL_QUERY.replace("FROM permohonan", "FROM nope"))
-    failed = ingest_table(broken, "service_requests", CITY, MONTH, raw_dir=tmp_path / "raw", landing_dir=tmp_path,
-                          env=env, sources=["simpel_db"])
+    failed = ingest_table(
+        broken,
+        "service_requests",
+        CITY,
+        MONTH,
+        raw_dir=tmp_path / "raw",
+        landing_dir=tmp_path,
+        env=env,
+        sources=["simpel_db"],
+    )
     [failure] = failed.failures
-    assert "relation \"nope\" does not exist" in failure.message and failure.hint
+    assert 'relation "nope" does not exist' in failure.message and failure.hint
     assert failure.url.startswith("sql:postgresql+psycopg://postgres:***@") and failure.opd == "*"
     drift = _sql_project(tmp_path / "c", opd_project, query=SQL_QUERY.replace("kanal,", "kanal AS channel_x,"))
-    [drifted] = ingest_table(drift, "service_requests", CITY, MONTH, raw_dir=tmp_path / "raw",
-                             landing_dir=tmp_path, env=env, sources=["simpel_db"]).failures
+    [drifted] = ingest_table(
+        drift,
+        "service_requests",
+        CITY,
+        MONTH,
+        raw_dir=tmp_path / "raw",
+        landing_dir=tmp_path,
+        env=env,
+        sources=["simpel_db"],
+    ).failures
     assert "returns no column for ['channel']" in drifted.message
-    unset = ingest_table(project, "service_requests", CITY, MONTH, raw_dir=tmp_path / "raw", landing_dir=tmp_path,
-                         env={}, sources=["simpel_db"])
+    unset = ingest_table(
+        project,
+        "service_requests",
+        CITY,
+        MONTH,
+        raw_dir=tmp_path / "raw",
+        landing_dir=tmp_path,
+        env={},
+        sources=["simpel_db"],
+    )
     assert "OPD_DB_URL is not set" in unset.failures[0].message
     texts = _all_text(tmp_path / "raw") + caplog.text + str(failure) + str(drifted)
     assert secret not in texts
@@ -477,10 +597,18 @@ def test_sql_query_parameters_are_checked(opd_project, tmp_path):
     from kotacerdas.config import SqlSource
     from kotacerdas.sources.sql import query_params
 
-    source = SqlSource.model_validate({"name": "q", "type": "sql", "table": "complaints", "url_env": "X",
-                                       "query": "SELECT * FROM t WHERE a = :city AND b = :kota"})
+    source = SqlSource.model_validate(
+        {
+            "name": "q",
+            "type": "sql",
+            "table": "complaints",
+            "url_env": "X",
+            "query": "SELECT * FROM t WHERE a = :city AND b = :kota",
+        }
+    )
     with pytest.raises(ConfigError, match=r"unknown parameter\(s\) \['kota'\]"):
         query_params(source, city=CITY, opd=None, period=MONTH)
     with pytest.raises(ConfigError, match="per_opd"):
-        query_params(source.model_copy(update={"query": "SELECT 1 WHERE :opd = 'x'"}), city=CITY, opd=None,
-                     period=MONTH)
+        query_params(
+            source.model_copy(update={"query": "SELECT 1 WHERE :opd = 'x'"}), city=CITY, opd=None, period=MONTH
+        )

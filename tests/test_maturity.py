@@ -23,27 +23,56 @@ PROJECT = ProjectConfig()
 
 
 def _catalog(*specs: tuple[str, str, str, float, float, float]) -> IndicatorCatalog:
-    return IndicatorCatalog.model_validate({"version": "t", "indicators": [
-        {"code": code, "name_id": code, "name_en": code, "dimension": dim, "element": el, "unit": "%",
-         "direction": 1 if best > worst else -1, "producer": "X", "method": {"type": "submitted"},
-         "goalposts": {"worst": worst, "best": best}, "weight": w}
-        for code, dim, el, worst, best, w in specs]})
+    return IndicatorCatalog.model_validate(
+        {
+            "version": "t",
+            "indicators": [
+                {
+                    "code": code,
+                    "name_id": code,
+                    "name_en": code,
+                    "dimension": dim,
+                    "element": el,
+                    "unit": "%",
+                    "direction": 1 if best > worst else -1,
+                    "producer": "X",
+                    "method": {"type": "submitted"},
+                    "goalposts": {"worst": worst, "best": best},
+                    "weight": w,
+                }
+                for code, dim, el, worst, best, w in specs
+            ],
+        }
+    )
 
 
 def _method(min_coverage: float = 0.0) -> MaturityMethodology:
-    return MaturityMethodology.model_validate({
-        "name": "t", "version": "9", "normalisation": "goalposts", "aggregation": "arithmetic",
-        "min_coverage": min_coverage,
-        "dimensions": {"a": {"name": "A", "weight": 3, "elements": {"a1": 1, "a2": 1}},
-                       "b": {"name": "B", "weight": 1, "elements": {"b1": 1}}},
-        "maturity_levels": [{"level": 1, "min": 0}, {"level": 2, "min": 25}, {"level": 3, "min": 50},
-                            {"level": 4, "min": 75}, {"level": 5, "min": 90}],
-    })
+    return MaturityMethodology.model_validate(
+        {
+            "name": "t",
+            "version": "9",
+            "normalisation": "goalposts",
+            "aggregation": "arithmetic",
+            "min_coverage": min_coverage,
+            "dimensions": {
+                "a": {"name": "A", "weight": 3, "elements": {"a1": 1, "a2": 1}},
+                "b": {"name": "B", "weight": 1, "elements": {"b1": 1}},
+            },
+            "maturity_levels": [
+                {"level": 1, "min": 0},
+                {"level": 2, "min": 25},
+                {"level": 3, "min": 50},
+                {"level": 4, "min": 75},
+                {"level": 5, "min": 90},
+            ],
+        }
+    )
 
 
 def _values(**vals: float) -> pd.DataFrame:
-    return pd.DataFrame([{"city_code": "19.71", "period": "2025-01", "indicator_code": k, "value": v}
-                         for k, v in vals.items()])
+    return pd.DataFrame(
+        [{"city_code": "19.71", "period": "2025-01", "indicator_code": k, "value": v} for k, v in vals.items()]
+    )
 
 
 def test_goalposts_clip_and_reverse_direction():
@@ -54,8 +83,12 @@ def test_goalposts_clip_and_reverse_direction():
 
 
 def test_hierarchy_weights_and_levels():
-    cat = _catalog(("I1", "a", "a1", 0, 100, 1), ("I2", "a", "a1", 0, 100, 3), ("I3", "a", "a2", 0, 10, 1),
-                   ("I4", "b", "b1", 100, 0, 1))
+    cat = _catalog(
+        ("I1", "a", "a1", 0, 100, 1),
+        ("I2", "a", "a1", 0, 100, 3),
+        ("I3", "a", "a2", 0, 10, 1),
+        ("I4", "b", "b1", 100, 0, 1),
+    )
     scores = score_maturity(_values(I1=40, I2=80, I3=5, I4=25), cat, _method()).set_index(["level", "code"])
     a1 = (1 * 40 + 3 * 80) / 4  # 70
     a = (a1 + 50) / 2  # 60
@@ -96,8 +129,9 @@ def test_indicator_under_unknown_element_is_a_config_error():
 
 def test_level_bands_must_increase():
     with pytest.raises(ValueError, match="strictly increasing"):
-        MaturityMethodology.model_validate({**_method().model_dump(), "maturity_levels": [
-            {"level": 1, "min": 0}, {"level": 2, "min": 0}]})
+        MaturityMethodology.model_validate(
+            {**_method().model_dump(), "maturity_levels": [{"level": 1, "min": 0}, {"level": 2, "min": 0}]}
+        )
 
 
 def test_shipped_methodology_covers_the_catalog_with_six_dimensions():
@@ -115,6 +149,7 @@ def test_shipped_methodology_covers_the_catalog_with_six_dimensions():
 
 def _reference_scores(vals: dict[str, float], cat: IndicatorCatalog, method: MaturityMethodology) -> dict:
     """A plain re-statement of the rule, written out by hand for one unit, to check the engine-based code."""
+
     def mean(kids: dict[str, float], weights: dict[str, float]) -> tuple[float, float]:
         total = sum(weights.values())
         present = {k: s for k, s in kids.items() if not math.isnan(s)}
@@ -127,8 +162,11 @@ def _reference_scores(vals: dict[str, float], cat: IndicatorCatalog, method: Mat
     ind = {}
     for i in cat.indicators:
         v = vals.get(i.code, math.nan)
-        ind[i.code] = math.nan if math.isnan(v) else min(
-            100.0, max(0.0, (v - i.goalposts.worst) / (i.goalposts.best - i.goalposts.worst) * 100))
+        ind[i.code] = (
+            math.nan
+            if math.isnan(v)
+            else min(100.0, max(0.0, (v - i.goalposts.worst) / (i.goalposts.best - i.goalposts.worst) * 100))
+        )
     out = {}
     dims = {}
     for d, dim in method.dimensions.items():
@@ -137,8 +175,9 @@ def _reference_scores(vals: dict[str, float], cat: IndicatorCatalog, method: Mat
             kids = {i.code: ind[i.code] for i in cat.indicators if i.element == e}
             elems[e] = out[("element", e)] = mean(kids, {i.code: i.weight for i in cat.indicators if i.element == e})
         dims[d] = out[("dimension", d)] = mean({e: s for e, (s, _) in elems.items()}, dict(dim.elements))
-    out[("index", "INDEX")] = mean({d: s for d, (s, _) in dims.items()},
-                                   {d: dim.weight for d, dim in method.dimensions.items()})
+    out[("index", "INDEX")] = mean(
+        {d: s for d, (s, _) in dims.items()}, {d: dim.weight for d, dim in method.dimensions.items()}
+    )
     return out
 
 
@@ -191,6 +230,9 @@ def test_one_value_per_city_period_indicator():
 
 
 def test_no_indicator_values_gives_an_empty_table_with_the_score_columns():
-    out = score_maturity(_values().reindex(columns=["city_code", "period", "indicator_code", "value"]),
-                         _catalog(("I1", "a", "a1", 0, 100, 1)), _method())
+    out = score_maturity(
+        _values().reindex(columns=["city_code", "period", "indicator_code", "value"]),
+        _catalog(("I1", "a", "a1", 0, 100, 1)),
+        _method(),
+    )
     assert out.empty and list(out.columns) == list(SCORE_COLUMNS)

@@ -31,17 +31,29 @@ VILLAGES = MESSY / "dpmdes-idm_sts_kejadian_pencemaran_air__des_kel_data.csv"
 LPPD = MESSY / "lppd_semarang_data.json"
 
 
-
 def _source(**overrides) -> FileSource:
     """A file source for indicator_submissions the way a data engineer would declare a Jabar export."""
-    spec = {"name": "jabar_export", "type": "file", "table": "indicator_submissions", "pattern": "*.csv",
-            "separator": "auto", "encoding": "auto", "extra_columns": "ignore",
-            "region_codes": {"city_code": "kemendagri"},
-            "constants": {"opd_code": "BPS", "indicator_code": "POOR_POPULATION"},
-            "columns": {"kode_kabupaten_kota": "city_code", "Kode Kab/Kota": "city_code",
-                        "jumlah_penduduk_miskin": "value", "Jumlah Penduduk Miskin": "value",
-                        "garis_kemiskinan_perkapita": "value", "satuan": "unit", "tahun": "period",
-                        "nama_kabupaten_kota": "evidence_ref"}}
+    spec = {
+        "name": "jabar_export",
+        "type": "file",
+        "table": "indicator_submissions",
+        "pattern": "*.csv",
+        "separator": "auto",
+        "encoding": "auto",
+        "extra_columns": "ignore",
+        "region_codes": {"city_code": "kemendagri"},
+        "constants": {"opd_code": "BPS", "indicator_code": "POOR_POPULATION"},
+        "columns": {
+            "kode_kabupaten_kota": "city_code",
+            "Kode Kab/Kota": "city_code",
+            "jumlah_penduduk_miskin": "value",
+            "Jumlah Penduduk Miskin": "value",
+            "garis_kemiskinan_perkapita": "value",
+            "satuan": "unit",
+            "tahun": "period",
+            "nama_kabupaten_kota": "evidence_ref",
+        },
+    }
     spec.update(overrides)
     return FileSource.model_validate(spec)
 
@@ -70,8 +82,7 @@ def test_real_jabar_export_parses_to_the_right_values():
     assert staged.rejected.empty
     assert staged.frame["value"].tolist() == [float(o["jumlah_penduduk_miskin"]) for o in original]
     first = staged.frame.iloc[0]
-    assert (first["city_code"], first["value"], first["unit"], first["period"]) == ("32.01", 451.3, "RIBU JIWA",
-                                                                                    "2002")
+    assert (first["city_code"], first["value"], first["unit"], first["period"]) == ("32.01", 451.3, "RIBU JIWA", "2002")
     assert first["evidence_ref"] == "KABUPATEN BOGOR" and set(staged.frame["opd_code"]) == {"BPS"}
 
 
@@ -94,13 +105,11 @@ def _excel_export(text: str, *, encoding: str, sep: str, decimal_comma: bool) ->
     return out.getvalue().encode(encoding)
 
 
-@pytest.mark.parametrize(("encoding", "sep"), [("cp1252", ";"), ("utf-8-sig", ";"), ("utf-8", ","),
-                                               ("cp1252", ",")])
+@pytest.mark.parametrize(("encoding", "sep"), [("cp1252", ";"), ("utf-8-sig", ";"), ("utf-8", ","), ("cp1252", ",")])
 def test_windows_1252_bom_separators_and_thousands_dot(tmp_path, encoding, sep):
     text = POVERTY_LINE.read_text(encoding="utf-8")
     data = _excel_export(text, encoding=encoding, sep=sep, decimal_comma=True)
-    assert (b"\x96" in data) == (encoding == "cp1252") and data.startswith(b"\xef\xbb\xbf") == (encoding ==
-                                                                                               "utf-8-sig")
+    assert (b"\x96" in data) == (encoding == "cp1252") and data.startswith(b"\xef\xbb\xbf") == (encoding == "utf-8-sig")
     path = tmp_path / "garis_kemiskinan.csv"
     path.write_bytes(data)
     source = _source(decimal=",", constants={"opd_code": "BPS", "indicator_code": "POVERTY_LINE"})
@@ -115,15 +124,21 @@ def test_windows_1252_bom_separators_and_thousands_dot(tmp_path, encoding, sep):
 
 def test_float_region_codes_in_the_real_village_file_are_repaired():
     source = _source(
-        columns={"bps_kode_kabupaten_kota": "city_code", "bps_kode_desa_kelurahan": "evidence_ref",
-                 "status_pencemaran_air": "unit", "tahun": "period"},
+        columns={
+            "bps_kode_kabupaten_kota": "city_code",
+            "bps_kode_desa_kelurahan": "evidence_ref",
+            "status_pencemaran_air": "unit",
+            "tahun": "period",
+        },
         region_codes={"city_code": "kemendagri", "evidence_ref": "as_written"},
-        constants={"opd_code": "DPMDES", "indicator_code": "WATER_POLLUTION_EVENT"})
+        constants={"opd_code": "DPMDES", "indicator_code": "WATER_POLLUTION_EVENT"},
+    )
     frame = read_file_drop(source, VILLAGES)
     original = list(csv.DictReader(VILLAGES.read_text(encoding="utf-8").splitlines()))
     assert len(frame) == len(original) == 15936
-    assert original[0]["bps_kode_kabupaten_kota"] == "3201.0" and original[0]["bps_kode_desa_kelurahan"] == \
-        "3201190006.0"
+    assert (
+        original[0]["bps_kode_kabupaten_kota"] == "3201.0" and original[0]["bps_kode_desa_kelurahan"] == "3201190006.0"
+    )
     assert frame.iloc[0][["city_code", "evidence_ref", "period"]].tolist() == ["32.01", "3201190006", "2019"]
     assert set(frame["city_code"]) <= set(_kabkota_codes())
     assert frame["evidence_ref"].str.fullmatch(r"\d{10}").all()  # every village code: 10 digits, no ".0"
@@ -136,8 +151,11 @@ def test_float_mangled_codes_of_the_region_reference_are_repaired_where_unambigu
         luas = list(csv.DictReader(fh))
     with (REGIONS / "kode_wilayah_prov_kabkota.csv").open(encoding="utf-8") as fh:
         by_name = {r["nama"].strip(): r["kode_kemendagri"] for r in csv.DictReader(fh)}
-    mangled = [r["kode_kemendagri_as_written"] for r in luas if r["kode_kemendagri_as_written"] in
-               ("11.1", "12.1", "12.2", "14.1", "31.0")]
+    mangled = [
+        r["kode_kemendagri_as_written"]
+        for r in luas
+        if r["kode_kemendagri_as_written"] in ("11.1", "12.1", "12.2", "14.1", "31.0")
+    ]
     assert len(mangled) == 5
     checked = 0
     for r in luas:
@@ -147,7 +165,13 @@ def test_float_mangled_codes_of_the_region_reference_are_repaired_where_unambigu
     assert checked > 500
     # The same repairs for numbers a workbook hands over, and what is left alone because it is not a code.
     assert [repair_region_code(v) for v in (3201.0, 11.1, 3201, "3201", " 32.01 ", "1971.0")] == [
-        "32.01", "11.10", "32.01", "32.01", "32.01", "19.71"]
+        "32.01",
+        "11.10",
+        "32.01",
+        "32.01",
+        "32.01",
+        "19.71",
+    ]
     assert repair_region_code("3201190006.0") == "3201190006"  # a village code is no kab/kota: not dotted
     assert repair_region_code("3.2e3") == "3.2e3" and repair_region_code("32.015") == "32.015"
     assert repair_region_code("3201190006.0", "as_written") == "3201190006"
@@ -155,11 +179,19 @@ def test_float_mangled_codes_of_the_region_reference_are_repaired_where_unambigu
 
 def test_lppd_json_decimal_commas_and_its_real_defects():
     """LPPD Kab. Semarang: decimal commas as text, "WTP" in a numeric column, an indicator listed twice."""
-    source = FileSource.model_validate({
-        "name": "lppd", "type": "file", "table": "indicator_submissions", "pattern": "*.json", "format": "json",
-        "decimal": ",", "extra_columns": "ignore",
-        "columns": {"Indikator_Kinerja": "indicator_code", "Capaian_Tahun_2019": "value"},
-        "constants": {"city_code": "33.22", "opd_code": "BAPPEDA", "period": "2019", "unit": "%"}})
+    source = FileSource.model_validate(
+        {
+            "name": "lppd",
+            "type": "file",
+            "table": "indicator_submissions",
+            "pattern": "*.json",
+            "format": "json",
+            "decimal": ",",
+            "extra_columns": "ignore",
+            "columns": {"Indikator_Kinerja": "indicator_code", "Capaian_Tahun_2019": "value"},
+            "constants": {"city_code": "33.22", "opd_code": "BAPPEDA", "period": "2019", "unit": "%"},
+        }
+    )
     frame = read_file_drop(source, LPPD)
     records = json.loads(LPPD.read_text(encoding="utf-8"))
     assert len(frame) == len(records) == 83
@@ -180,20 +212,46 @@ def test_lppd_json_decimal_commas_and_its_real_defects():
 def test_dates_as_dmy_iso_and_excel_serials_in_csv_and_xlsx(tmp_path):
     import openpyxl
 
-    source = FileSource.model_validate({
-        "name": "loket", "type": "file", "table": "service_requests", "pattern": "*", "separator": "auto",
-        "encoding": "auto", "decimal": ",",
-        "columns": {"No Permohonan": "request_id", "Kode Wilayah": "city_code", "Kode OPD": "opd_code",
-                    "Layanan": "service_code", "Kanal": "channel", "Status": "status",
-                    "Tanggal Pengajuan": "submitted_at", "Tanggal Selesai": "completed_at",
-                    "Standar (hari)": "sla_days"},
-        "optional_columns": ["completed_at"], "region_codes": {"city_code": "kemendagri"}})
-    header = ["No Permohonan", "Kode Wilayah", "Kode OPD", "Layanan", "Kanal", "Status", "Tanggal Pengajuan",
-              "Standar (hari)"]
-    cells = [["P1", "19.71", "DLH", "ANGKUT-SAMPAH", "offline", "completed", "03/03/2025 09:30", "2"],
-             ["P2", "1971", "DLH", "ANGKUT-SAMPAH", "online", "submitted", "2025-03-04", "2"],
-             ["P3", "1971.0", "DLH", "ANGKUT-SAMPAH", "online", "submitted", "45720,5", "2"],  # serial, comma
-             ["P4", "19.71", "DLH", "ANGKUT-SAMPAH", "online", "submitted", "45721", "2"]]
+    source = FileSource.model_validate(
+        {
+            "name": "loket",
+            "type": "file",
+            "table": "service_requests",
+            "pattern": "*",
+            "separator": "auto",
+            "encoding": "auto",
+            "decimal": ",",
+            "columns": {
+                "No Permohonan": "request_id",
+                "Kode Wilayah": "city_code",
+                "Kode OPD": "opd_code",
+                "Layanan": "service_code",
+                "Kanal": "channel",
+                "Status": "status",
+                "Tanggal Pengajuan": "submitted_at",
+                "Tanggal Selesai": "completed_at",
+                "Standar (hari)": "sla_days",
+            },
+            "optional_columns": ["completed_at"],
+            "region_codes": {"city_code": "kemendagri"},
+        }
+    )
+    header = [
+        "No Permohonan",
+        "Kode Wilayah",
+        "Kode OPD",
+        "Layanan",
+        "Kanal",
+        "Status",
+        "Tanggal Pengajuan",
+        "Standar (hari)",
+    ]
+    cells = [
+        ["P1", "19.71", "DLH", "ANGKUT-SAMPAH", "offline", "completed", "03/03/2025 09:30", "2"],
+        ["P2", "1971", "DLH", "ANGKUT-SAMPAH", "online", "submitted", "2025-03-04", "2"],
+        ["P3", "1971.0", "DLH", "ANGKUT-SAMPAH", "online", "submitted", "45720,5", "2"],  # serial, comma
+        ["P4", "19.71", "DLH", "ANGKUT-SAMPAH", "online", "submitted", "45721", "2"],
+    ]
     expected = [datetime(2025, 3, 3, 9, 30), datetime(2025, 3, 4), datetime(2025, 3, 4, 12), datetime(2025, 3, 5)]
     csv_path = tmp_path / "loket.csv"
     csv_path.write_bytes(("\r\n".join(";".join(r) for r in [header, *cells]) + "\r\n").encode("cp1252"))
@@ -216,13 +274,42 @@ def test_dates_as_dmy_iso_and_excel_serials_in_csv_and_xlsx(tmp_path):
 
 def test_unambiguous_value_repairs():
     assert [normalise_decimal(v, ",") for v in ("1.234,56", "72,36", "1.234", "75.57", "tujuh")] == [
-        "1234.56", "72.36", "1234", "75.57", "tujuh"]
+        "1234.56",
+        "72.36",
+        "1234",
+        "75.57",
+        "tujuh",
+    ]
     assert [normalise_decimal(v, ".") for v in ("1,234.5", "1,234", "12.5")] == ["1234.5", "1234", "12.5"]
     assert excel_serial_to_iso("45717") == "2025-03-01T00:00:00" and excel_serial_to_iso("12") == "12"
-    assert [normalise_period(v) for v in ("2025-03", "2025-03-01", "01/03/2025", "03/2025", "Maret 2025",
-                                          "Mar-25", "45717", 45717, "2019.0", "2025-13", "triwulan I")] == [
-        "2025-03", "2025-03", "2025-03", "2025-03", "2025-03", "2025-03", "2025-03", "2025-03", "2019",
-        "2025-13", "triwulan I"]
+    assert [
+        normalise_period(v)
+        for v in (
+            "2025-03",
+            "2025-03-01",
+            "01/03/2025",
+            "03/2025",
+            "Maret 2025",
+            "Mar-25",
+            "45717",
+            45717,
+            "2019.0",
+            "2025-13",
+            "triwulan I",
+        )
+    ] == [
+        "2025-03",
+        "2025-03",
+        "2025-03",
+        "2025-03",
+        "2025-03",
+        "2025-03",
+        "2025-03",
+        "2025-03",
+        "2019",
+        "2025-13",
+        "triwulan I",
+    ]
 
 
 def test_messy_simulator_exports_stage_exactly_like_the_clean_ones(opd_project, tmp_path):
@@ -238,8 +325,15 @@ def test_messy_simulator_exports_stage_exactly_like_the_clean_ones(opd_project, 
         for month in months:
             got = {}
             for name, landing in (("clean", clean_dir), ("messy", messy_dir)):
-                result = ingest_table(opd_project, "indicator_submissions", city, month,
-                                      raw_dir=tmp_path / f"raw-{name}", landing_dir=landing, env={})
+                result = ingest_table(
+                    opd_project,
+                    "indicator_submissions",
+                    city,
+                    month,
+                    raw_dir=tmp_path / f"raw-{name}",
+                    landing_dir=landing,
+                    env={},
+                )
                 assert result.failures == []
                 staged = stage_table(INDICATOR_SUBMISSIONS, result.frame, city=city, month=month, pii_key=None)
                 assert staged.rejected.empty
@@ -259,8 +353,9 @@ def test_unparseable_files_are_kept_in_raw_reported_and_never_half_loaded(opd_pr
     garbage = landing / "19.71" / "DISPAR" / "capaian_indikator_2025-03.xlsx"
     (landing / "19.71" / "DISPAR" / "capaian_indikator_2025-03.csv").unlink()
     garbage.write_bytes(b"PK\x03\x04 this is not really a workbook")
-    result = ingest_table(opd_project, "indicator_submissions", "19.71", "2025-03", raw_dir=tmp_path / "raw",
-                          landing_dir=landing, env={})
+    result = ingest_table(
+        opd_project, "indicator_submissions", "19.71", "2025-03", raw_dir=tmp_path / "raw", landing_dir=landing, env={}
+    )
     by_opd = {f.opd: f for f in result.failures}
     assert set(by_opd) == {"DLH", "DISPAR"}
     assert "line 3 has 8 fields, the header has 7" in by_opd["DLH"].message and str(broken) in by_opd["DLH"].message
@@ -279,8 +374,9 @@ def test_unparseable_files_are_kept_in_raw_reported_and_never_half_loaded(opd_pr
 def test_header_problems_name_the_file_and_the_expected_headers(tmp_path):
     source = _source(extra_columns="error")
     path = tmp_path / "x.csv"
-    path.write_text("kode_kabupaten_kota,Kode Kab/Kota,jumlah_penduduk_miskin,satuan,tahun\n3201,3201,1,a,2020\n",
-                    encoding="utf-8")
+    path.write_text(
+        "kode_kabupaten_kota,Kode Kab/Kota,jumlah_penduduk_miskin,satuan,tahun\n3201,3201,1,a,2020\n", encoding="utf-8"
+    )
     with pytest.raises(SourceError, match=r"x\.csv.*ambiguous: city_code from both"):
         read_file_drop(source, path)
     path.write_text("KODE_KABUPATEN_KOTA;Satuan;Tahun;Catatan\n3201;a;2020;-\n", encoding="utf-8")
@@ -291,9 +387,13 @@ def test_header_problems_name_the_file_and_the_expected_headers(tmp_path):
 def test_title_rows_above_the_header_and_trailing_separators(tmp_path):
     """Exports often start with a report title and end every line with an empty column."""
     path = tmp_path / "laporan.csv"
-    path.write_bytes("LAPORAN JUMLAH PENDUDUK MISKIN;;;\r\nDinas Sosial, 2020;;;\r\n"
-                     "Kode Kab/Kota;Jumlah Penduduk Miskin;satuan;tahun;\r\n3201;491,1;RIBU JIWA;2020;\r\n"
-                     "3271.0;79,7;RIBU JIWA;2020.0;\r\n".encode("cp1252"))
+    path.write_bytes(
+        "LAPORAN JUMLAH PENDUDUK MISKIN;;;\r\nDinas Sosial, 2020;;;\r\n"
+        "Kode Kab/Kota;Jumlah Penduduk Miskin;satuan;tahun;\r\n3201;491,1;RIBU JIWA;2020;\r\n"
+        "3271.0;79,7;RIBU JIWA;2020.0;\r\n".encode("cp1252")
+    )
     frame = read_file_drop(_source(header_row=3, decimal=",", optional_columns=["evidence_ref"]), path)
-    assert frame[["city_code", "value", "period"]].values.tolist() == [["32.01", "491.1", "2020"],
-                                                                        ["32.71", "79.7", "2020"]]
+    assert frame[["city_code", "value", "period"]].values.tolist() == [
+        ["32.01", "491.1", "2020"],
+        ["32.71", "79.7", "2020"],
+    ]

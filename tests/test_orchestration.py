@@ -68,8 +68,10 @@ def test_yearly_file_drop_sensor_runs_the_yearly_job_for_the_spbe_self_assessmen
     write_file_drops(opd_project, landing, ["19.71"], [], seed=1, years=["2019"])
     assert [r.partition_key for r in _evaluate(name="opd_file_drop_yearly").run_requests] == ["19.71|2025"]
     skipped = _evaluate(yearly.cursor, name="opd_file_drop_yearly")
-    assert skipped.run_requests == [] and "year 2019 is outside the pipeline's partitions" in \
-        skipped.skip_reason.skip_message
+    assert (
+        skipped.run_requests == []
+        and "year 2019 is outside the pipeline's partitions" in skipped.skip_reason.skip_message
+    )
 
 
 def test_monthly_schedule_requests_the_closed_month_for_every_city():
@@ -138,7 +140,9 @@ def test_failure_webhook_names_asset_partition_error_and_link(webhook):
     result = dg.materialize([broken], partition_key="19.71", instance=instance, raise_on_error=False)
     assert not result.success
     context = dg.build_run_status_sensor_context(
-        sensor_name="failure_webhook", dagster_event=result.get_run_failure_event(), dagster_instance=instance,
+        sensor_name="failure_webhook",
+        dagster_event=result.get_run_failure_event(),
+        dagster_instance=instance,
         dagster_run=result.dagster_run,
     ).for_run_failure()
     failure_webhook(context)
@@ -147,7 +151,6 @@ def test_failure_webhook_names_asset_partition_error_and_link(webhook):
     assert body["failed"][0]["asset"] == "indicator_values"
     assert "GOV_SLA_COMPLIANCE" in body["failed"][0]["error"] and "GOV_SLA_COMPLIANCE" in body["text"]
     assert body["run_url"].endswith(f"/runs/{result.run_id}")
-
 
 
 def test_source_poll_sensor_reruns_a_partition_once_when_its_api_reports_changes(tmp_path, opd_project, monkeypatch):

@@ -21,8 +21,12 @@ PII_KEY = "e2e-test-pii-key"
 def pipeline_env(tmp_path, monkeypatch, opd_project, opd_env):
     landing, raw = tmp_path / "landing", tmp_path / "raw"
     write_file_drops(opd_project, landing, list(CITIES), list(MONTHS), seed=42)
-    for key, value in {**opd_env, "KOTACERDAS_LANDING_DIR": str(landing), "KOTACERDAS_RAW_DIR": str(raw),
-                       "KOTACERDAS_PII_KEY": PII_KEY}.items():
+    for key, value in {
+        **opd_env,
+        "KOTACERDAS_LANDING_DIR": str(landing),
+        "KOTACERDAS_RAW_DIR": str(raw),
+        "KOTACERDAS_PII_KEY": PII_KEY,
+    }.items():
         monkeypatch.setenv(key, value)
     return tmp_path
 
@@ -36,8 +40,9 @@ def warehouse_url(request, monkeypatch, pipeline_env):
 
 def _counts(engine: sa.Engine) -> dict[str, int]:
     with engine.connect() as conn:
-        return {name: conn.execute(sa.select(sa.func.count()).select_from(t)).scalar_one()
-                for name, t in TABLES.items()}
+        return {
+            name: conn.execute(sa.select(sa.func.count()).select_from(t)).scalar_one() for name, t in TABLES.items()
+        }
 
 
 def test_whole_graph_publishes_every_city_month_dimension_and_index(warehouse_url, opd_simulator):
@@ -50,13 +55,17 @@ def test_whole_graph_publishes_every_city_month_dimension_and_index(warehouse_ur
     with engine.connect() as conn:
         scores = conn.exec_driver_sql(
             "SELECT city_code, period, level, code, score, maturity_level, methodology_version "
-            "FROM index_scores WHERE level IN ('dimension', 'index')").all()
+            "FROM index_scores WHERE level IN ('dimension', 'index')"
+        ).all()
         quarantined = conn.exec_driver_sql("SELECT count(*) FROM quarantine").scalar_one()
         raw_files = conn.exec_driver_sql("SELECT count(*), count(DISTINCT sha256) FROM raw_files").one()
-        catalogue = conn.exec_driver_sql("SELECT city_code, period, count(*) FROM staged_service_catalogue "
-                                         "WHERE as_of = period GROUP BY city_code, period").all()
-        yearly = conn.exec_driver_sql("SELECT (SELECT count(*) FROM staged_spbe_assessments) + "
-                                      "(SELECT count(*) FROM staged_evaluation_scores)").scalar_one()
+        catalogue = conn.exec_driver_sql(
+            "SELECT city_code, period, count(*) FROM staged_service_catalogue "
+            "WHERE as_of = period GROUP BY city_code, period"
+        ).all()
+        yearly = conn.exec_driver_sql(
+            "SELECT (SELECT count(*) FROM staged_spbe_assessments) + (SELECT count(*) FROM staged_evaluation_scores)"
+        ).scalar_one()
     # 6 dimensions + the index for each of the 4 partitions, all scored, all with a level 1-5
     assert len(scores) == len(PARTITIONS) * 7
     assert {(c, p) for c, p, *_ in scores} == set(PARTITIONS)

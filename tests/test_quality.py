@@ -33,9 +33,7 @@ def staged(table: schemas.CanonicalTable, rows: list[dict]) -> pd.DataFrame:
     for col, dtype in table.all_columns.items():
         values = [r.get(col) for r in rows]
         if dtype == schemas.TIMESTAMP:
-            data[col] = pd.Series(
-                pd.to_datetime(pd.Series(values, dtype="object"), format="ISO8601"), dtype=dtype
-            )
+            data[col] = pd.Series(pd.to_datetime(pd.Series(values, dtype="object"), format="ISO8601"), dtype=dtype)
         else:
             data[col] = pd.Series(values, dtype=dtype)
     return pd.DataFrame(data)
@@ -75,17 +73,13 @@ def sr_result():
         request(0),  # clean
         request(1, channel="walk-in"),
         request(2, completed_at="2024-03-04 08:00"),  # completed before submitted
-        request(
-            3, submitted_at="2024-04-01 00:00", completed_at=None
-        ),  # first instant of next month: outside
+        request(3, submitted_at="2024-04-01 00:00", completed_at=None),  # first instant of next month: outside
         request(4, request_id=None),  # null key
         request(5, request_id="DUP"),
         request(6, request_id="DUP"),  # duplicate key: both copies rejected
         request(7, opd_code="DISPAR"),  # DISPAR exists but does not deliver service_requests
         request(8, sla_days=120),  # warn only
-        request(
-            9, status="in_process", completed_at=None, submitted_at="2024-03-31 23:59:59"
-        ),  # clean, NaT ok
+        request(9, status="in_process", completed_at=None, submitted_at="2024-03-31 23:59:59"),  # clean, NaT ok
         request(10, opd_code="NOPE", channel=None),  # unknown OPD; a null channel is not "not in set"
         request(11, service_code=None, sla_days=None),  # warn only; null sla_days is not out of range
     ]
@@ -218,9 +212,7 @@ def test_ikm_answers_out_of_scale_and_missing():
         {**base, "response_id": "S3", "_raw_row": 3, "opd_code": "DISHUB"},  # no IKM from DISHUB in config
     ]
     df = staged(SATISFACTION_RESPONSES, rows)
-    result = validate_table(
-        df, SATISFACTION_RESPONSES, suite("satisfaction_responses"), city=CITY, month=MONTH
-    )
+    result = validate_table(df, SATISFACTION_RESPONSES, suite("satisfaction_responses"), city=CITY, month=MONTH)
     k = f"{CITY}|DPMPTSP|"
     assert failures(result) == {
         (k + "S1", "u4_in_range", "error"),
@@ -233,8 +225,13 @@ def test_ikm_answers_out_of_scale_and_missing():
 
 
 def test_indicator_submissions_period_and_value():
-    C = ["ENV_WASTE_COLLECTED_SHARE", "ENV_GREEN_OPEN_SPACE_SHARE", "ENV_LED_STREETLIGHT_SHARE",
-         "GOV_OPEN_DATA_SHARE", "BRD_TOURIST_VISITS"]  # catalog codes OPDs submit
+    C = [
+        "ENV_WASTE_COLLECTED_SHARE",
+        "ENV_GREEN_OPEN_SPACE_SHARE",
+        "ENV_LED_STREETLIGHT_SHARE",
+        "GOV_OPEN_DATA_SHARE",
+        "BRD_TOURIST_VISITS",
+    ]  # catalog codes OPDs submit
     base = {
         "city_code": CITY,
         "opd_code": "DLH",
@@ -280,8 +277,10 @@ def test_empty_frame_passes(name):
     assert result.rejected_share == 0.0 and result.passed(0.0)
 
 
-@pytest.mark.parametrize(("name", "completeness"), [("spbe_assessments", "every_indicator_assessed"),
-                                                    ("evaluation_scores", "every_part_scored")])
+@pytest.mark.parametrize(
+    ("name", "completeness"),
+    [("spbe_assessments", "every_indicator_assessed"), ("evaluation_scores", "every_part_scored")],
+)
 def test_empty_yearly_assessment_blocks_as_incomplete(name, completeness):
     """A regulator's index needs every indicator or part: an assessment without them blocks its city × year."""
     table = schemas.get_table(name)
@@ -351,9 +350,7 @@ expectations:
             r"expectations\[1\] \(second\): unknown expectation type",
         ),
         (
-            GOOD.replace(
-                "kwargs: {column: channel, value_set: [online, offline]}", "kwargs: {column: channel}"
-            ),
+            GOOD.replace("kwargs: {column: channel, value_set: [online, offline]}", "kwargs: {column: channel}"),
             r"expectations\[0\] \(channel_in_set\): kwargs do not fit .*value_set",
         ),
         (
@@ -412,8 +409,9 @@ def test_a_suite_may_set_its_own_rejection_threshold(opd_project, tmp_path):
 
     shutil.copytree(opd_project.dir, bad)
     path = bad / "expectations" / "service_catalogue.yaml"
-    path.write_text(path.read_text(encoding="utf-8").replace("max_rejected_share: 0.25", "max_rejected_share: 2"),
-                    encoding="utf-8")
+    path.write_text(
+        path.read_text(encoding="utf-8").replace("max_rejected_share: 0.25", "max_rejected_share: 2"), encoding="utf-8"
+    )
     from kotacerdas.config import ProjectConfig
     from kotacerdas.errors import ConfigError
 

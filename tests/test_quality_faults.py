@@ -42,11 +42,19 @@ def gate_of(project, sim, tmp_path):
     sim.clear_faults()
 
     def run(table: str, city: str = CITY, month: str = MONTH):
-        ingested = ingest_table(project, table, city, month, raw_dir=tmp_path / "raw", landing_dir=tmp_path,
-                                env={"KOTACERDAS_OPD_API_URL": sim.url, "KOTACERDAS_OPD_API_TOKEN": OPD_TEST_TOKEN})
+        ingested = ingest_table(
+            project,
+            table,
+            city,
+            month,
+            raw_dir=tmp_path / "raw",
+            landing_dir=tmp_path,
+            env={"KOTACERDAS_OPD_API_URL": sim.url, "KOTACERDAS_OPD_API_TOKEN": OPD_TEST_TOKEN},
+        )
         staged = stage_table(get_table(table), ingested.frame, city=city, month=month, pii_key=KEY)
-        gate = run_quality_gate(project, get_table(table), staged, city=city, month=month,
-                                now=pd.Timestamp("2025-09-01"))
+        gate = run_quality_gate(
+            project, get_table(table), staged, city=city, month=month, now=pd.Timestamp("2025-09-01")
+        )
         return ingested, gate
 
     yield run
@@ -83,8 +91,9 @@ WRONG_TYPES = [
 
 
 @pytest.mark.parametrize(("table", "field", "to", "opd", "rule"), WRONG_TYPES)
-def test_wrong_types_send_every_row_of_the_opd_to_quarantine_with_the_type_rule(gate_of, sim, table, field, to,
-                                                                                 opd, rule):
+def test_wrong_types_send_every_row_of_the_opd_to_quarantine_with_the_type_rule(
+    gate_of, sim, table, field, to, opd, rule
+):
     sim.add_fault(f"*:wrong_type:field={field},to={to},opd={opd}")
     ingested, gate = gate_of(table)
     affected = {str(r[SOURCE_ID[table]]) for r in sim.rows(table, CITY, opd, MONTH) if r.get(field) is not None}
@@ -103,11 +112,14 @@ def test_a_string_for_a_number_is_read_not_rejected(gate_of, sim):
     assert set(gate.valid.loc[gate.valid["opd_code"] == "DLH", "sla_days"].dropna()) <= {2, 14}
 
 
-@pytest.mark.parametrize("spec", [
-    "opd_api_service_requests:rename_field:field=tgl_pengajuan,to=tanggal_pengajuan,opd=DPMPTSP",  # schema drift
-    "opd_api_service_requests:drop_field:field=kanal,opd=DPMPTSP",
-    "opd_api_service_requests:error:status=500,opd=DPMPTSP",  # an outage that outlasts the retries
-])
+@pytest.mark.parametrize(
+    "spec",
+    [
+        "opd_api_service_requests:rename_field:field=tgl_pengajuan,to=tanggal_pengajuan,opd=DPMPTSP",  # schema drift
+        "opd_api_service_requests:drop_field:field=kanal,opd=DPMPTSP",
+        "opd_api_service_requests:error:status=500,opd=DPMPTSP",  # an outage that outlasts the retries
+    ],
+)
 def test_schema_drift_and_outages_fail_the_source_not_the_quality_gate(gate_of, sim, spec):
     sim.add_fault(spec)
     ingested, gate = gate_of("service_requests")
@@ -123,8 +135,9 @@ def test_a_whole_opd_of_bad_timestamps_blocks_the_table(gate_of, sim):
     assert gate.rejected_share > gate.threshold and not gate.passed
     report = gate.check_report("error")
     assert not report.passed and "BLOCKED" in report.description
-    assert report.failing_rows_by_rule["type:submitted_at"] >= len(sim.rows("service_requests", CITY, "DISDUKCAPIL",
-                                                                             MONTH))
+    assert report.failing_rows_by_rule["type:submitted_at"] >= len(
+        sim.rows("service_requests", CITY, "DISDUKCAPIL", MONTH)
+    )
     assert "type:submitted_at" in report.rules_markdown and "type:submitted_at" in report.sample_markdown
 
 
@@ -173,9 +186,13 @@ def _expected_service_request_rules(sim: OpdSimulator) -> dict[str, set[str]]:
 def test_generator_defects_are_quarantined_with_their_rules_and_nothing_else(gate_of, sim):
     ingested, gate = gate_of("service_requests", month=DEFECT_MONTH)
     expected = _expected_service_request_rules(sim)
-    assert {r for rules in expected.values() for r in rules} >= {"type:submitted_at", "submitted_at_in_month",
-                                                                 "completed_after_submitted", "channel_in_set",
-                                                                 "unique:key"}
+    assert {r for rules in expected.values() for r in rules} >= {
+        "type:submitted_at",
+        "submitted_at_in_month",
+        "completed_after_submitted",
+        "channel_in_set",
+        "unique:key",
+    }
     assert _quarantined(gate) == expected
     assert gate.passed and 0 < gate.rejected_share < gate.threshold
     _conserved(ingested, gate)
@@ -197,7 +214,6 @@ def test_ikm_answers_off_the_scale_are_quarantined(gate_of, sim):
 # --- the real messy files (tests/data/reference/messy) -----------------------------------------------------------
 
 
-
 def _gate_frame(project, frame: pd.DataFrame, city: str, month: str):
     frame = frame.copy()
     frame["_raw_file"] = "messy"
@@ -209,20 +225,36 @@ def _gate_frame(project, frame: pd.DataFrame, city: str, month: str):
 
 def test_lppd_percentages_over_100_negative_and_wtp(opd_project):
     """LPPD Kab. Semarang's real values as percentages our OPDs submit: > 100, negative, "WTP", decimal commas."""
-    source = FileSource.model_validate({
-        "name": "lppd", "type": "file", "table": "indicator_submissions", "pattern": "*.json", "format": "json",
-        "decimal": ",", "extra_columns": "ignore", "columns": {"Indikator_Kinerja": "evidence_ref",
-                                                                 "Capaian_Tahun_2019": "value"},
-        "constants": {"city_code": CITY, "period": MONTH, "unit": "%"}})
+    source = FileSource.model_validate(
+        {
+            "name": "lppd",
+            "type": "file",
+            "table": "indicator_submissions",
+            "pattern": "*.json",
+            "format": "json",
+            "decimal": ",",
+            "extra_columns": "ignore",
+            "columns": {"Indikator_Kinerja": "evidence_ref", "Capaian_Tahun_2019": "value"},
+            "constants": {"city_code": CITY, "period": MONTH, "unit": "%"},
+        }
+    )
     frame = read_file_drop(source, MESSY / "lppd_semarang_data.json")
     records = json.loads((MESSY / "lppd_semarang_data.json").read_text(encoding="utf-8"))
     frame["_raw_row"] = range(1, len(frame) + 1)
     # The percentages (and the "WTP" in the value column), each as its own (OPD, % indicator) submission, so that
     # keys are unique and only the values are judged.
     frame = frame[frame["evidence_ref"].str.startswith("Persentase") | (frame["value"] == "WTP")]
-    catalog_pct = ["GOV_OPEN_DATA_SHARE", "ECO_SOCIAL_AID_NONCASH_SHARE", "LIV_TRANSPORT_PUNCTUALITY",
-                   "SOC_SCHOOL_ONLINE_LEARNING_SHARE", "ENV_WASTE_COLLECTED_SHARE", "ENV_GREEN_OPEN_SPACE_SHARE",
-                   "ENV_LED_STREETLIGHT_SHARE", "BRD_STREETLIGHT_COVERAGE", "ECO_ETAX_SHARE"]
+    catalog_pct = [
+        "GOV_OPEN_DATA_SHARE",
+        "ECO_SOCIAL_AID_NONCASH_SHARE",
+        "LIV_TRANSPORT_PUNCTUALITY",
+        "SOC_SCHOOL_ONLINE_LEARNING_SHARE",
+        "ENV_WASTE_COLLECTED_SHARE",
+        "ENV_GREEN_OPEN_SPACE_SHARE",
+        "ENV_LED_STREETLIGHT_SHARE",
+        "BRD_STREETLIGHT_COVERAGE",
+        "ECO_ETAX_SHARE",
+    ]
     opds = [o.code for o in opd_project.cities.opds_for("indicator_submissions")]
     pairs = [(o, i) for o in opds for i in catalog_pct][: len(frame)]
     assert len(pairs) == len(frame) > 40
@@ -252,15 +284,27 @@ def test_lppd_percentages_over_100_negative_and_wtp(opd_project):
 def test_real_region_codes_are_checked_against_the_kemendagri_list(opd_project):
     """Jabar kab/kota (BPS codes, repaired to Kemendagri) are real regions but not our cities; kecamatan codes of
     the village file are no kab/kota at all."""
-    source = FileSource.model_validate({
-        "name": "jabar", "type": "file", "table": "indicator_submissions", "pattern": "*.csv", "separator": "auto",
-        "encoding": "auto", "extra_columns": "ignore", "region_codes": {"city_code": "kemendagri"},
-        "columns": {"kode_kabupaten_kota": "city_code", "jumlah_penduduk_miskin": "value", "satuan": "unit",
-                    "nama_kabupaten_kota": "evidence_ref"},
-        "constants": {"opd_code": "DINSOS", "indicator_code": "ECO_SOCIAL_AID_NONCASH_SHARE", "period": MONTH}})
+    source = FileSource.model_validate(
+        {
+            "name": "jabar",
+            "type": "file",
+            "table": "indicator_submissions",
+            "pattern": "*.csv",
+            "separator": "auto",
+            "encoding": "auto",
+            "extra_columns": "ignore",
+            "region_codes": {"city_code": "kemendagri"},
+            "columns": {
+                "kode_kabupaten_kota": "city_code",
+                "jumlah_penduduk_miskin": "value",
+                "satuan": "unit",
+                "nama_kabupaten_kota": "evidence_ref",
+            },
+            "constants": {"opd_code": "DINSOS", "indicator_code": "ECO_SOCIAL_AID_NONCASH_SHARE", "period": MONTH},
+        }
+    )
     frame = read_file_drop(source, MESSY / "jumlah_penduduk_miskin_berdasarkan_kabupatenkota_data.csv").head(27)
-    villages = pd.read_csv(MESSY / "dpmdes-idm_sts_kejadian_pencemaran_air__des_kel_data.csv", dtype=str,
-                           nrows=3)
+    villages = pd.read_csv(MESSY / "dpmdes-idm_sts_kejadian_pencemaran_air__des_kel_data.csv", dtype=str, nrows=3)
     kecamatan = frame.head(3).assign(city_code=villages["kemendagri_kode_kecamatan"].tolist())
     frame = pd.concat([frame, kecamatan], ignore_index=True)
     frame["_raw_row"] = range(1, len(frame) + 1)  # the three made-up rows get rows of their own: 28, 29, 30

@@ -37,19 +37,32 @@ SECRETS = [*NIKS, NIKS[1].replace(" ", ""), *PHONES, "081277889900", "6281311223
 def _seed(sim: OpdSimulator) -> dict:
     city, month = PASSING
     seeded = {}
-    seeded["channel"] = [r["id_permohonan"] for r in sim.edit_rows("service_requests", city, "DISHUB", month, 2,
-                                                                   {"kanal": "loket"})]
-    seeded["region"] = [r["id_laporan"] for r in sim.edit_rows("complaints", city, "DLH", month, 1,
-                                                               {"kode_wilayah": "19.99"})]
-    seeded["free_text"] = [r["id_laporan"] for r in sim.edit_rows(
-        "complaints", city, "DISKOMINFO", month, 3,
-        {"kategori": f"pengaduan dari NIK {NIKS[0]}, HP {PHONES[0]}, surel {EMAILS[0]}"})]
+    seeded["channel"] = [
+        r["id_permohonan"] for r in sim.edit_rows("service_requests", city, "DISHUB", month, 2, {"kanal": "loket"})
+    ]
+    seeded["region"] = [
+        r["id_laporan"] for r in sim.edit_rows("complaints", city, "DLH", month, 1, {"kode_wilayah": "19.99"})
+    ]
+    seeded["free_text"] = [
+        r["id_laporan"]
+        for r in sim.edit_rows(
+            "complaints",
+            city,
+            "DISKOMINFO",
+            month,
+            3,
+            {"kategori": f"pengaduan dari NIK {NIKS[0]}, HP {PHONES[0]}, surel {EMAILS[0]}"},
+        )
+    ]
     sim.edit_rows("service_requests", city, "DINKES", month, 2, {"kode_layanan": f"SKS {NIKS[1]} {PHONES[1]}"})
-    seeded["nik_number"] = [r["id_permohonan"] for r in sim.edit_rows(  # a NIK in a number column
-        "service_requests", city, "DLH", month, 1, {"standar_hari": int(NIKS[2])})]
+    seeded["nik_number"] = [
+        r["id_permohonan"]
+        for r in sim.edit_rows(  # a NIK in a number column
+            "service_requests", city, "DLH", month, 1, {"standar_hari": int(NIKS[2])}
+        )
+    ]
     sim.edit_rows("satisfaction_responses", city, "DINKES", month, 1, {"tgl_survei": f"{NIKS[3]} {EMAILS[1]}"})
-    sim.add_fault(f"opd_api_service_requests:wrong_type:field=standar_hari,to=text,city={BLOCKED[0]},"
-                  "opd=DISDUKCAPIL")
+    sim.add_fault(f"opd_api_service_requests:wrong_type:field=standar_hari,to=text,city={BLOCKED[0]},opd=DISDUKCAPIL")
     sim.add_fault(f"opd_api_complaints:rename_field:field=kategori,to=kategori_aduan,city={BLOCKED[0]},opd=DINSOS")
     return seeded
 
@@ -91,22 +104,34 @@ def pipeline(opd_project, tmp_path_factory):
         seeded = _seed(sim)
         _file_drops(project, landing)
         url = f"duckdb:///{tmp / 'warehouse.duckdb'}"
-        for key, value in {"KOTACERDAS_OPD_API_URL": sim.url, "KOTACERDAS_OPD_API_TOKEN": OPD_TEST_TOKEN,
-                           "KOTACERDAS_LANDING_DIR": str(landing), "KOTACERDAS_RAW_DIR": str(raw),
-                           "KOTACERDAS_PII_KEY": PII_KEY, "KOTACERDAS_WAREHOUSE_URL": url,
-                           "KOTACERDAS_CONFIG_DIR": str(project.dir)}.items():
+        for key, value in {
+            "KOTACERDAS_OPD_API_URL": sim.url,
+            "KOTACERDAS_OPD_API_TOKEN": OPD_TEST_TOKEN,
+            "KOTACERDAS_LANDING_DIR": str(landing),
+            "KOTACERDAS_RAW_DIR": str(raw),
+            "KOTACERDAS_PII_KEY": PII_KEY,
+            "KOTACERDAS_WAREHOUSE_URL": url,
+            "KOTACERDAS_CONFIG_DIR": str(project.dir),
+        }.items():
             mp.setenv(key, value)
         mp.delenv("KOTACERDAS_DATA_DOCS_DIR", raising=False)  # the default: under the Dagster storage
         instance = dg.DagsterInstance.ephemeral()
         logging.getLogger().addHandler(records)
         try:
-            outcomes = run_partitions(build_definitions(project), [PASSING, BLOCKED], instance=instance,
-                                      log_level="DEBUG")
+            outcomes = run_partitions(
+                build_definitions(project), [PASSING, BLOCKED], instance=instance, log_level="DEBUG"
+            )
         finally:
             logging.getLogger().removeHandler(records)
         engine = sa.create_engine(url)
-        yield SimpleNamespace(outcomes={(o.city, o.period): o for o in outcomes}, instance=instance, engine=engine,
-                              seeded=seeded, logs=records.lines, sim=sim)
+        yield SimpleNamespace(
+            outcomes={(o.city, o.period): o for o in outcomes},
+            instance=instance,
+            engine=engine,
+            seeded=seeded,
+            logs=records.lines,
+            sim=sim,
+        )
         engine.dispose()
 
 
@@ -130,19 +155,30 @@ def test_passing_partition_quarantines_the_defects_and_publishes_the_rest(pipeli
     outcome = pipeline.outcomes[PASSING]
     assert outcome.success, outcome.problems
     city, month = PASSING
-    q = {(r.record_key.split("|")[-1], r.rule) for r in _rows(
-        pipeline, "SELECT record_key, rule FROM quarantine WHERE city_code = :c AND period = :p", c=city, p=month)}
+    q = {
+        (r.record_key.split("|")[-1], r.rule)
+        for r in _rows(
+            pipeline, "SELECT record_key, rule FROM quarantine WHERE city_code = :c AND period = :p", c=city, p=month
+        )
+    }
     assert {(i, "channel_in_set") for i in pipeline.seeded["channel"]} <= q
     for rule in ("city_code_is_region", "city_code_in_set", "city_code_is_partition"):
         assert (pipeline.seeded["region"][0], rule) in q  # 19.99 is no kabupaten/kota
     assert (pipeline.seeded["nik_number"][0], "personal_data:sla_days") in q
-    staged = {r[0] for r in _rows(pipeline, "SELECT request_id FROM staged_service_requests WHERE city_code = :c "
-                                            "AND period = :p AND opd_code = 'DISHUB'", c=city, p=month)}
+    staged = {
+        r[0]
+        for r in _rows(
+            pipeline,
+            "SELECT request_id FROM staged_service_requests WHERE city_code = :c "
+            "AND period = :p AND opd_code = 'DISHUB'",
+            c=city,
+            p=month,
+        )
+    }
     dishub = {r["id_permohonan"] for r in pipeline.sim.rows("service_requests", city, "DISHUB", month)}
     assert staged and staged.isdisjoint(pipeline.seeded["channel"])
     assert staged == {i for i in dishub if i not in {k for k, _ in q}}
-    scores = _rows(pipeline, "SELECT count(*) FROM index_scores WHERE city_code = :c AND period = :p", c=city,
-                   p=month)
+    scores = _rows(pipeline, "SELECT count(*) FROM index_scores WHERE city_code = :c AND period = :p", c=city, p=month)
     assert scores[0][0] > 0
 
 
@@ -173,8 +209,15 @@ def test_partitioned_checks_carry_counts_per_rule_failing_rows_and_data_docs(pip
 
 def test_rule_results_and_verdicts_are_in_the_warehouse(pipeline):
     city, month = PASSING
-    results = {r.rule: r for r in _rows(pipeline, "SELECT * FROM quality_results WHERE city_code = :c AND period = :p "
-                                                  "AND table_name = 'service_requests'", c=city, p=month)}
+    results = {
+        r.rule: r
+        for r in _rows(
+            pipeline,
+            "SELECT * FROM quality_results WHERE city_code = :c AND period = :p AND table_name = 'service_requests'",
+            c=city,
+            p=month,
+        )
+    }
     assert not results["channel_in_set"].success and results["channel_in_set"].unexpected_count >= 2
     assert results["volume_within_band"].success and results["volume_within_band"].details.startswith("no history")
     assert results["data_fresh"].observed_value.startswith("2025-03")
@@ -194,8 +237,10 @@ def test_blocked_partition_stops_before_indicators_and_says_why(pipeline):
     assert checks[("complaints", "error_rules_within_threshold")].passed
     city, month = BLOCKED
     # The rejected rows are published for the stewards; nothing downstream of the gate is.
-    assert _rows(pipeline, "SELECT count(*) FROM quarantine WHERE city_code = :c AND rule = 'type:sla_days'",
-                 c=city)[0][0] > 0
+    assert (
+        _rows(pipeline, "SELECT count(*) FROM quarantine WHERE city_code = :c AND rule = 'type:sla_days'", c=city)[0][0]
+        > 0
+    )
     assert _rows(pipeline, "SELECT count(*) FROM indicator_values WHERE city_code = :c", c=city)[0][0] == 0
     mats = pipeline.instance.get_materialized_partitions(dg.AssetKey("indicator_values"))
     assert f"{city}|{month}" not in mats and f"{PASSING[0]}|{PASSING[1]}" in mats
@@ -203,8 +248,10 @@ def test_blocked_partition_stops_before_indicators_and_says_why(pipeline):
 
 def test_opd_timeliness_says_who_was_on_time_late_or_missing(pipeline):
     city, month = PASSING
-    rows = {(r.opd_code, r.table_name): r for r in _rows(
-        pipeline, "SELECT * FROM v_opd_quality WHERE city_code = :c AND period = :p", c=city, p=month)}
+    rows = {
+        (r.opd_code, r.table_name): r
+        for r in _rows(pipeline, "SELECT * FROM v_opd_quality WHERE city_code = :c AND period = :p", c=city, p=month)
+    }
     dlh, dispar, kominfo = (rows[(o, "indicator_submissions")] for o in ("DLH", "DISPAR", "DISKOMINFO"))
     assert (dlh.status, dlh.on_time, dlh.late, dlh.missing) == ("on_time", True, False, False)
     assert dlh.received_at == datetime(2025, 4, 3, 9) and dlh.due_at == datetime(2025, 4, 7, 17)  # 8 Apr 00:00 WIB
@@ -214,8 +261,10 @@ def test_opd_timeliness_says_who_was_on_time_late_or_missing(pipeline):
     # REST pulls count as received when fetched: months ago, so every API dataset of March 2025 is late.
     api = [r for (opd, table), r in rows.items() if table == "service_requests" and r.expected]
     assert api and {r.status for r in api} == {"late"}
-    blocked = {(r.opd_code, r.table_name): r for r in _rows(pipeline, "SELECT * FROM opd_timeliness WHERE "
-                                                                      "city_code = :c", c=BLOCKED[0])}
+    blocked = {
+        (r.opd_code, r.table_name): r
+        for r in _rows(pipeline, "SELECT * FROM opd_timeliness WHERE city_code = :c", c=BLOCKED[0])
+    }
     assert blocked[("DINSOS", "complaints")].status == "missing"  # schema drift: nothing usable received
     # The README's reporting-rate query (DHIS2's "reporting rate on time") runs and answers.
     readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
@@ -246,7 +295,11 @@ def test_no_seeded_personal_data_anywhere(pipeline):
             search("event log", dg.serialize_value(record))
     assert found == []
     # ... while the seeded rows are there, pseudonymised in place.
-    categories = [r for r in _rows(pipeline, "SELECT complaint_id, category FROM staged_complaints")
-                  if r[0] in pipeline.seeded["free_text"]]
-    assert len(categories) == 3 and all(c[1].startswith("pengaduan dari NIK [nik:") and "[phone:" in c[1] and
-                                        "[email:" in c[1] for c in categories)
+    categories = [
+        r
+        for r in _rows(pipeline, "SELECT complaint_id, category FROM staged_complaints")
+        if r[0] in pipeline.seeded["free_text"]
+    ]
+    assert len(categories) == 3 and all(
+        c[1].startswith("pengaduan dari NIK [nik:") and "[phone:" in c[1] and "[email:" in c[1] for c in categories
+    )

@@ -75,13 +75,22 @@ def test_volume_band_and_the_minimum_history():
 def test_an_error_volume_rule_blocks_the_partition(tmp_path, opd_project):
     project = edited_project(tmp_path, opd_project)
     path = project.dir / "expectations" / "service_requests.yaml"
-    path.write_text(path.read_text(encoding="utf-8").replace("volume:                     # rows delivered",
-                                                             "volume:  # rows delivered").replace(
-        "  severity: warn\n  history_months", "  severity: error\n  history_months", 1), encoding="utf-8")
+    path.write_text(
+        path.read_text(encoding="utf-8")
+        .replace("volume:                     # rows delivered", "volume:  # rows delivered")
+        .replace("  severity: warn\n  history_months", "  severity: error\n  history_months", 1),
+        encoding="utf-8",
+    )
     suite = load_suite("service_requests", project)
     assert suite.volume.severity == "error"
-    result = validate_table(staged(SERVICE_REQUESTS, [request(0)]), SERVICE_REQUESTS, suite, city=CITY,
-                            month="2024-03", volume_history={"2024-01": 500, "2024-02": 400})
+    result = validate_table(
+        staged(SERVICE_REQUESTS, [request(0)]),
+        SERVICE_REQUESTS,
+        suite,
+        city=CITY,
+        month="2024-03",
+        volume_history={"2024-01": 500, "2024-02": 400},
+    )
     assert result.failed_table_rules == ("volume_within_band",) and not result.passed(1.0)
 
 
@@ -91,8 +100,9 @@ def test_freshness_is_measured_from_the_end_of_the_month_or_now():
     early = [request(0, submitted_at="2024-03-12 10:00", completed_at=None)]
 
     def fresh(rows, now):
-        result = validate_table(staged(SERVICE_REQUESTS, rows), SERVICE_REQUESTS, suite, city=CITY, month="2024-03",
-                                now=pd.Timestamp(now))
+        result = validate_table(
+            staged(SERVICE_REQUESTS, rows), SERVICE_REQUESTS, suite, city=CITY, month="2024-03", now=pd.Timestamp(now)
+        )
         return result.rules.set_index("rule").loc["data_fresh"]
 
     assert fresh(late, "2024-06-01")["success"]
@@ -103,12 +113,22 @@ def test_freshness_is_measured_from_the_end_of_the_month_or_now():
 
 
 def test_percentages_unless_the_catalog_allows_more(tmp_path, opd_project):
-    rows = [{"city_code": CITY, "opd_code": "DLH", "indicator_code": code, "period": "2024-03", "value": 130.0,
-             "unit": "%", "evidence_ref": "x", "_raw_file": "f", "_raw_row": i}
-            for i, code in enumerate(["ENV_WASTE_COLLECTED_SHARE", "BRD_TOURIST_VISITS"])]
+    rows = [
+        {
+            "city_code": CITY,
+            "opd_code": "DLH",
+            "indicator_code": code,
+            "period": "2024-03",
+            "value": 130.0,
+            "unit": "%",
+            "evidence_ref": "x",
+            "_raw_file": "f",
+            "_raw_row": i,
+        }
+        for i, code in enumerate(["ENV_WASTE_COLLECTED_SHARE", "BRD_TOURIST_VISITS"])
+    ]
     df = staged(INDICATOR_SUBMISSIONS, rows)
-    result = validate_table(df, INDICATOR_SUBMISSIONS, load_suite("indicator_submissions"), city=CITY,
-                            month="2024-03")
+    result = validate_table(df, INDICATOR_SUBMISSIONS, load_suite("indicator_submissions"), city=CITY, month="2024-03")
     assert result.rejected[["rule", "_raw_row"]].values.tolist() == [["value_percent_in_range", 0]]  # visits: no %
 
     def allow(data):
@@ -121,18 +141,27 @@ def test_percentages_unless_the_catalog_allows_more(tmp_path, opd_project):
     data = yaml.safe_load(path.read_text(encoding="utf-8"))
     allow(data)
     path.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
-    result = validate_table(df, INDICATOR_SUBMISSIONS, load_suite("indicator_submissions", project), city=CITY,
-                            month="2024-03")
+    result = validate_table(
+        df, INDICATOR_SUBMISSIONS, load_suite("indicator_submissions", project), city=CITY, month="2024-03"
+    )
     assert result.rejected.empty
 
 
-@pytest.mark.parametrize(("edit", "message"), [
-    (lambda t: t.replace("freshness_max_age_days: 3", "freshness_max_age_days: -1"), "freshness_max_age_days"),
-    (lambda t: t.replace("freshness_max_age_days: 3   #", "#"), r"uses \$\{freshness_floor\} but the suite sets no"),
-    (lambda t: t.replace("band: [0.5, 2.0]", "band: [2.0, 0.5]"), "0 <= lower < upper"),
-    (lambda t: t.replace("  severity: warn\n  history_months", "  id: key_unique\n  history_months", 1),
-     "is also a rule id"),
-])
+@pytest.mark.parametrize(
+    ("edit", "message"),
+    [
+        (lambda t: t.replace("freshness_max_age_days: 3", "freshness_max_age_days: -1"), "freshness_max_age_days"),
+        (
+            lambda t: t.replace("freshness_max_age_days: 3   #", "#"),
+            r"uses \$\{freshness_floor\} but the suite sets no",
+        ),
+        (lambda t: t.replace("band: [0.5, 2.0]", "band: [2.0, 0.5]"), "0 <= lower < upper"),
+        (
+            lambda t: t.replace("  severity: warn\n  history_months", "  id: key_unique\n  history_months", 1),
+            "is also a rule id",
+        ),
+    ],
+)
 def test_bad_suite_settings(tmp_path, opd_project, edit, message):
     project = edited_project(tmp_path, opd_project)
     path = project.dir / "expectations" / "service_requests.yaml"

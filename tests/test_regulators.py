@@ -73,8 +73,11 @@ def test_kominfo_weights_as_published_and_the_alternative_source():
 
 
 def test_spbe_59_2020_structure_weights_and_ranges():
-    aspects = {a: (x.weight, x.indicators.first, x.indicators.last)
-               for d in SPBE.domains.values() for a, x in d.aspects.items()}
+    aspects = {
+        a: (x.weight, x.indicators.first, x.indicators.last)
+        for d in SPBE.domains.values()
+        for a, x in d.aspects.items()
+    }
     assert aspects == {
         "kebijakan_internal_tata_kelola": (13, 1, 10),
         "perencanaan_strategis": (10, 11, 14),
@@ -86,19 +89,37 @@ def test_spbe_59_2020_structure_weights_and_ranges():
         "layanan_publik": (18, 42, 47),
     }
     assert {d: x.weight for d, x in SPBE.domains.items()} == {
-        "kebijakan_internal": 13, "tata_kelola": 25, "manajemen": Decimal("16.5"), "layanan": Decimal("45.5")}
+        "kebijakan_internal": 13,
+        "tata_kelola": 25,
+        "manajemen": Decimal("16.5"),
+        "layanan": Decimal("45.5"),
+    }
     assert (SPBE.scale.min, SPBE.scale.max) == (1, 5)
     # equal within an aspect: aspect weight / number of its indicators
     assert SPBE.indicator_weight(1) == Fraction(13, 10) and SPBE.indicator_weight(29) == Fraction(3, 2)
     assert SPBE.indicator_weight(32) == Fraction(11, 4) and SPBE.indicator_weight(47) == 3
     assert sum(SPBE.indicator_weight(n) for n in range(1, 48)) == 100
     assert [(b.name, b.min) for b in SPBE.predicates] == [
-        ("Memuaskan", Decimal("4.2")), ("Sangat Baik", Decimal("3.5")), ("Baik", Decimal("2.6")),
-        ("Cukup", Decimal("1.8")), ("Kurang", 1)]
+        ("Memuaskan", Decimal("4.2")),
+        ("Sangat Baik", Decimal("3.5")),
+        ("Baik", Decimal("2.6")),
+        ("Cukup", Decimal("1.8")),
+        ("Kurang", 1),
+    ]
     assert [SPBE.level_name(20, lv) for lv in range(1, 6)] == [
-        "Rintisan", "Terkelola", "Terdefinisi", "Terpadu dan Terukur", "Optimum"]
+        "Rintisan",
+        "Terkelola",
+        "Terdefinisi",
+        "Terpadu dan Terukur",
+        "Optimum",
+    ]
     assert [SPBE.level_name(42, lv) for lv in range(1, 6)] == [
-        "Informasi", "Interaksi", "Transaksi", "Kolaborasi", "Optimalisasi"]
+        "Informasi",
+        "Interaksi",
+        "Transaksi",
+        "Kolaborasi",
+        "Optimalisasi",
+    ]
 
 
 def test_spbe_5_2018_only_what_the_source_gives():
@@ -129,8 +150,11 @@ def test_ikm_file():
     assert list(IKM.elements) == list(IKM_ELEMENTS)
     assert (IKM.answers.min, IKM.answers.max, IKM.unit_factor) == (1, 4, 25)
     assert [(g.code, g.name, g.min) for g in IKM.grades] == [
-        ("A", "Sangat Baik", Decimal("88.31")), ("B", "Baik", Decimal("76.61")),
-        ("C", "Kurang Baik", Decimal("65.00")), ("D", "Tidak Baik", Decimal("25.00"))]
+        ("A", "Sangat Baik", Decimal("88.31")),
+        ("B", "Baik", Decimal("76.61")),
+        ("C", "Kurang Baik", Decimal("65.00")),
+        ("D", "Tidak Baik", Decimal("25.00")),
+    ]
 
 
 # --- weight sets that don't sum fail on load, naming file, key and sum ----------------------------------
@@ -147,6 +171,7 @@ def test_kominfo_weights_not_summing_to_100(tmp_path):
 def test_spbe_aspects_not_summing_to_their_domain(tmp_path):
     def edit(d):
         d["domains"]["manajemen"]["aspects"]["audit_tik"]["weight"] = 4
+
     path = _edited(tmp_path, "spbe-permenpanrb-59-2020", edit)
     with pytest.raises(ConfigError) as err:
         load_regulator_methodology(path)
@@ -158,6 +183,7 @@ def test_spbe_domains_not_summing_to_100(tmp_path):
     def edit(d):
         d["domains"]["layanan"]["weight"] = 45
         d["domains"]["layanan"]["aspects"]["layanan_administrasi_pemerintahan"]["weight"] = 27
+
     path = _edited(tmp_path, "spbe-permenpanrb-59-2020", edit)
     with pytest.raises(ConfigError) as err:
         load_regulator_methodology(path)
@@ -166,8 +192,11 @@ def test_spbe_domains_not_summing_to_100(tmp_path):
 
 
 def test_spbe_indicator_ranges_must_number_1_to_n_once(tmp_path):
-    path = _edited(tmp_path, "spbe-permenpanrb-59-2020",
-                   lambda d: d["domains"]["tata_kelola"]["aspects"]["tik"]["indicators"].update(first=14))
+    path = _edited(
+        tmp_path,
+        "spbe-permenpanrb-59-2020",
+        lambda d: d["domains"]["tata_kelola"]["aspects"]["tik"]["indicators"].update(first=14),
+    )
     with pytest.raises(ConfigError, match="1..47 in order, once each"):
         load_regulator_methodology(path)
 
@@ -253,38 +282,54 @@ def test_spbe_all_threes():
 
 
 def test_spbe_mixed_example_by_hand():
-    levels = _levels({
-        (1, 10): [3, 3, 3, 3, 3, 4, 4, 4, 2, 2],  # sum 31 → 3.1; Σ level·w = 31 × 1.3 = 40.3
-        (11, 14): [4, 4, 3, 3],                   # 14/4 = 3.5; × 2.5 = 35
-        (15, 18): [2, 3, 3, 2],                   # 10/4 = 2.5; × 2.5 = 25
-        (19, 20): [5, 4],                         # 4.5; × 2.5 = 22.5
-        (21, 28): [1, 2, 2, 1, 2, 2, 1, 1],       # 12/8 = 1.5; × 1.5 = 18
-        (29, 31): [1, 1, 2],                      # 4/3; × 1.5 = 6
-        (32, 41): [4, 4, 4, 3, 3, 3, 3, 4, 4, 4], # 3.6; × 2.75 = 99
-        (42, 47): [3, 3, 4, 4, 3, 3],             # 20/6; × 3 = 60
-    })
+    levels = _levels(
+        {
+            (1, 10): [3, 3, 3, 3, 3, 4, 4, 4, 2, 2],  # sum 31 → 3.1; Σ level·w = 31 × 1.3 = 40.3
+            (11, 14): [4, 4, 3, 3],  # 14/4 = 3.5; × 2.5 = 35
+            (15, 18): [2, 3, 3, 2],  # 10/4 = 2.5; × 2.5 = 25
+            (19, 20): [5, 4],  # 4.5; × 2.5 = 22.5
+            (21, 28): [1, 2, 2, 1, 2, 2, 1, 1],  # 12/8 = 1.5; × 1.5 = 18
+            (29, 31): [1, 1, 2],  # 4/3; × 1.5 = 6
+            (32, 41): [4, 4, 4, 3, 3, 3, 3, 4, 4, 4],  # 3.6; × 2.75 = 99
+            (42, 47): [3, 3, 4, 4, 3, 3],  # 20/6; × 3 = 60
+        }
+    )
     r = spbe_index(levels, SPBE)
     a = {k: x.index for k, x in r.aspects.items()}
-    assert a == pytest.approx({
-        "kebijakan_internal_tata_kelola": 3.1, "perencanaan_strategis": 3.5, "tik": 2.5, "penyelenggara": 4.5,
-        "penerapan_manajemen": 1.5, "audit_tik": 4 / 3, "layanan_administrasi_pemerintahan": 3.6,
-        "layanan_publik": 20 / 6}, abs=1e-12)
+    assert a == pytest.approx(
+        {
+            "kebijakan_internal_tata_kelola": 3.1,
+            "perencanaan_strategis": 3.5,
+            "tik": 2.5,
+            "penyelenggara": 4.5,
+            "penerapan_manajemen": 1.5,
+            "audit_tik": 4 / 3,
+            "layanan_administrasi_pemerintahan": 3.6,
+            "layanan_publik": 20 / 6,
+        },
+        abs=1e-12,
+    )
     assert r.aspects["audit_tik"].published == Decimal("1.33")
     assert r.aspects["layanan_publik"].published == Decimal("3.33")
     d = {k: x.index for k, x in r.domains.items()}
-    assert d == pytest.approx({"kebijakan_internal": 40.3 / 13, "tata_kelola": 82.5 / 25,
-                               "manajemen": 24 / 16.5, "layanan": 159 / 45.5}, abs=1e-12)
+    assert d == pytest.approx(
+        {"kebijakan_internal": 40.3 / 13, "tata_kelola": 82.5 / 25, "manajemen": 24 / 16.5, "layanan": 159 / 45.5},
+        abs=1e-12,
+    )
     assert r.domains["manajemen"].published == Decimal("1.45") and r.domains["layanan"].published == Decimal("3.49")
     # (40.3 + 82.5 + 24 + 159) / 100
     assert r.index == pytest.approx(3.058, abs=1e-12) and r.published == Decimal("3.06") and r.predicate == "Baik"
 
 
-@pytest.mark.parametrize(("levels", "edge", "at", "below"), [
-    (_levels({(11, 18): 5}, default=4), "4.2", "Memuaskan", "Sangat Baik"),  # 400 + 8 × 2.5 = 420
-    (_levels({(29, 47): 4}, default=3), "3.5", "Sangat Baik", "Baik"),       # 300 + 4.5 + 27.5 + 18 = 350
-    (_levels({(11, 14): 2, (21, 28): 2, (42, 47): 2}, default=3), "2.6", "Baik", "Cukup"),  # 300 − 40
-    (_levels({(11, 18): 1}, default=2), "1.8", "Cukup", "Kurang"),            # 200 − 20
-])
+@pytest.mark.parametrize(
+    ("levels", "edge", "at", "below"),
+    [
+        (_levels({(11, 18): 5}, default=4), "4.2", "Memuaskan", "Sangat Baik"),  # 400 + 8 × 2.5 = 420
+        (_levels({(29, 47): 4}, default=3), "3.5", "Sangat Baik", "Baik"),  # 300 + 4.5 + 27.5 + 18 = 350
+        (_levels({(11, 14): 2, (21, 28): 2, (42, 47): 2}, default=3), "2.6", "Baik", "Cukup"),  # 300 − 40
+        (_levels({(11, 18): 1}, default=2), "1.8", "Cukup", "Kurang"),  # 200 − 20
+    ],
+)
 def test_spbe_predicate_edges_exactly(levels, edge, at, below):
     r = spbe_index(levels, SPBE)
     assert r.published == Decimal(edge).quantize(Decimal("0.01")) and r.predicate == at
@@ -321,18 +366,19 @@ def _answers(rows: list[list[int | None]]) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=list(IKM_ELEMENTS)).astype("Int64")
 
 
-WORKED = _answers([
-    [4, 4, 3, 3, 4, 4, 4, 3, 3],
-    [3, 3, 3, 2, 4, 3, 4, 3, 2],
-    [4, 3, 2, 3, 4, 4, 4, 4, 3],
-    [3, 4, 3, 4, 4, 3, 4, 2, 2],
-])
+WORKED = _answers(
+    [
+        [4, 4, 3, 3, 4, 4, 4, 3, 3],
+        [3, 3, 3, 2, 4, 3, 4, 3, 2],
+        [4, 3, 2, 3, 4, 4, 4, 4, 3],
+        [3, 4, 3, 4, 4, 3, 4, 2, 2],
+    ]
+)
 
 
 def test_ikm_worked_example():
     r = ikm(WORKED, IKM)
-    assert r.nrr == {"u1": 3.5, "u2": 3.5, "u3": 2.75, "u4": 3.0, "u5": 4.0, "u6": 3.5, "u7": 4.0, "u8": 3.0,
-                     "u9": 2.5}
+    assert r.nrr == {"u1": 3.5, "u2": 3.5, "u3": 2.75, "u4": 3.0, "u5": 4.0, "u6": 3.5, "u7": 4.0, "u8": 3.0, "u9": 2.5}
     assert r.k == 9 and r.respondents == 4 and r.answers == dict.fromkeys(IKM_ELEMENTS, 4)
     assert r.ikm == pytest.approx(29.75 / 9, abs=1e-15)  # Σ NRR = 29.75
     assert r.ikm_unit == pytest.approx(29.75 / 9 * 25, abs=1e-12)  # 82.6388…
@@ -367,13 +413,30 @@ def test_ikm_unanswered_answers_and_elements():
 
 
 def test_ikm_grade_edges_on_unrounded_values():
-    for value, grade in [("100", "A"), ("88.31", "A"), ("88.305", "B"), ("88.30", "B"), ("76.61", "B"),
-                         ("76.6099", "C"), ("76.60", "C"), ("65.00", "C"), ("64.999", "D"), ("25", "D")]:
+    for value, grade in [
+        ("100", "A"),
+        ("88.31", "A"),
+        ("88.305", "B"),
+        ("88.30", "B"),
+        ("76.61", "B"),
+        ("76.6099", "C"),
+        ("76.60", "C"),
+        ("65.00", "C"),
+        ("64.999", "D"),
+        ("25", "D"),
+    ]:
         assert ikm_grade(Decimal(value), IKM).code == grade, value
         assert ikm_grade(float(value), IKM).code == grade, value  # a float is read as the decimal it shows
     # exactly 65.00 from the answers (117 / 45 × 25); a float mean of means gives 64.99999999999999, grade D
-    answers = _answers([[1, 3, 2, 4, 1, 2, 4, 1, 1], [4, 3, 1, 4, 4, 2, 2, 3, 3], [4, 3, 3, 4, 1, 3, 3, 1, 2],
-                        [3, 4, 3, 1, 4, 3, 1, 2, 1], [2, 2, 4, 3, 4, 2, 3, 3, 3]])
+    answers = _answers(
+        [
+            [1, 3, 2, 4, 1, 2, 4, 1, 1],
+            [4, 3, 1, 4, 4, 2, 2, 3, 3],
+            [4, 3, 3, 4, 1, 3, 3, 1, 2],
+            [3, 4, 3, 1, 4, 3, 1, 2, 1],
+            [2, 2, 4, 3, 4, 2, 3, 3, 3],
+        ]
+    )
     assert answers.astype("float64").mean().mean() * 25 < 65
     r = ikm(answers, IKM)
     assert r.grade == "C" and r.published == Decimal("65.00")

@@ -26,9 +26,16 @@ def _spbe(levels: dict[int, int], assessor: str) -> pd.DataFrame:
 
 
 def test_kominfo_index_is_the_weighted_sum_of_the_parts():
-    got = annual_indices("19.71", "2025", evaluation=_evaluation(baseline=3, output=4, outcome=2, impact=5,
-                                                                 quick_win=1),
-                         assessments=EMPTY, responses=EMPTY, kominfo=KOMINFO, spbe=SPBE, ikm_methodology=IKM)
+    got = annual_indices(
+        "19.71",
+        "2025",
+        evaluation=_evaluation(baseline=3, output=4, outcome=2, impact=5, quick_win=1),
+        assessments=EMPTY,
+        responses=EMPTY,
+        kominfo=KOMINFO,
+        spbe=SPBE,
+        ikm_methodology=IKM,
+    )
     rows = got.frames["regulator_kominfo_evaluation"].set_index("component")
     # 10 % × 3 + 20 % × 4 + 30 % × 2 + 20 % × 5 + 20 % × 1
     assert rows.loc["index", "score"] == pytest.approx(2.9)
@@ -40,8 +47,16 @@ def test_kominfo_index_is_the_weighted_sum_of_the_parts():
 
 
 def test_kominfo_with_a_missing_part_is_not_computed_and_says_why():
-    got = annual_indices("19.71", "2025", evaluation=_evaluation(baseline=3, output=4), assessments=EMPTY,
-                         responses=EMPTY, kominfo=KOMINFO, spbe=SPBE, ikm_methodology=IKM)
+    got = annual_indices(
+        "19.71",
+        "2025",
+        evaluation=_evaluation(baseline=3, output=4),
+        assessments=EMPTY,
+        responses=EMPTY,
+        kominfo=KOMINFO,
+        spbe=SPBE,
+        ikm_methodology=IKM,
+    )
     assert "regulator_kominfo_evaluation" not in got.frames
     assert "outcome" in got.not_computed["regulator_kominfo_evaluation"]
 
@@ -49,8 +64,16 @@ def test_kominfo_with_a_missing_part_is_not_computed_and_says_why():
 def test_spbe_per_assessor_and_an_incomplete_self_assessment_is_reported():
     external = _spbe(dict.fromkeys(range(1, 48), 3) | {42: 5, 43: 5}, "external")
     partial = _spbe({n: 2 for n in range(1, 40)}, "self")
-    got = annual_indices("19.03", "2024", evaluation=EMPTY, assessments=pd.concat([external, partial]),
-                         responses=EMPTY, kominfo=KOMINFO, spbe=SPBE, ikm_methodology=IKM)
+    got = annual_indices(
+        "19.03",
+        "2024",
+        evaluation=EMPTY,
+        assessments=pd.concat([external, partial]),
+        responses=EMPTY,
+        kominfo=KOMINFO,
+        spbe=SPBE,
+        ikm_methodology=IKM,
+    )
     rows = got.frames["regulator_spbe"]
     assert set(rows["assessor"]) == {"external"}
     index = rows[rows["component_type"] == "index"].iloc[0]
@@ -67,8 +90,16 @@ def test_ikm_per_service_per_opd_and_for_the_city():
     responses["opd_code"] = ["DINKES"] * 40 + ["DISDUKCAPIL"] * 20
     responses["service_code"] = ["SKS"] * 25 + ["RUJUKAN"] * 15 + ["KK"] * 20
     responses["surveyed_at"] = pd.to_datetime(["2025-01-15"] * 30 + ["2025-02-10"] * 30)
-    got = annual_indices("19.71", "2025", evaluation=EMPTY, assessments=EMPTY, responses=responses,
-                         kominfo=KOMINFO, spbe=SPBE, ikm_methodology=IKM)
+    got = annual_indices(
+        "19.71",
+        "2025",
+        evaluation=EMPTY,
+        assessments=EMPTY,
+        responses=responses,
+        kominfo=KOMINFO,
+        spbe=SPBE,
+        ikm_methodology=IKM,
+    )
     rows = got.frames["regulator_ikm"]
     city = rows[rows["opd_code"].isna()].iloc[0]
     answers = responses[[f"u{i}" for i in range(1, 10)]]

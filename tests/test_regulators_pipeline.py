@@ -30,9 +30,14 @@ def yearly(opd_project, tmp_path_factory):
     url = f"duckdb:///{tmp / 'warehouse.duckdb'}"
     with OpdSimulator(project, seed=42, token=OPD_TEST_TOKEN) as sim, pytest.MonkeyPatch.context() as mp:
         write_file_drops(project, tmp / "landing", list(CITIES), list(MONTHS), seed=42, years=[YEAR])
-        for key, value in {"KOTACERDAS_OPD_API_URL": sim.url, "KOTACERDAS_OPD_API_TOKEN": OPD_TEST_TOKEN,
-                           "KOTACERDAS_LANDING_DIR": str(tmp / "landing"), "KOTACERDAS_RAW_DIR": str(tmp / "raw"),
-                           "KOTACERDAS_PII_KEY": "yearly-test", "KOTACERDAS_WAREHOUSE_URL": url}.items():
+        for key, value in {
+            "KOTACERDAS_OPD_API_URL": sim.url,
+            "KOTACERDAS_OPD_API_TOKEN": OPD_TEST_TOKEN,
+            "KOTACERDAS_LANDING_DIR": str(tmp / "landing"),
+            "KOTACERDAS_RAW_DIR": str(tmp / "raw"),
+            "KOTACERDAS_PII_KEY": "yearly-test",
+            "KOTACERDAS_WAREHOUSE_URL": url,
+        }.items():
             mp.setenv(key, value)
         instance = dg.DagsterInstance.ephemeral()
         monthly = run_backfill(defs, [(c, m) for c in CITIES for m in MONTHS], instance=instance)
@@ -40,8 +45,9 @@ def yearly(opd_project, tmp_path_factory):
         sim.add_fault("kominfo_api_evaluation:wrong_type:field=nilai,to=text,city=19.03")
         outcomes = run_partitions(defs, [(c, YEAR) for c in CITIES], instance=instance, job_name=YEARLY_JOB)
         engine = sa.create_engine(url)
-        yield SimpleNamespace(monthly=monthly, outcomes={o.city: o for o in outcomes}, engine=engine, sim=sim,
-                              instance=instance)
+        yield SimpleNamespace(
+            monthly=monthly, outcomes={o.city: o for o in outcomes}, engine=engine, sim=sim, instance=instance
+        )
         engine.dispose()
 
 
@@ -58,25 +64,35 @@ def test_the_monthly_partitions_and_the_yearly_run_succeed(yearly):
 def test_kominfo_index_is_the_weighted_sum_of_the_evaluation_the_api_served(yearly):
     methodology = load_regulator_methodology("kominfo-evaluation-2024")
     served = [r for r in yearly.sim.rows("evaluation_scores", "19.71", None, YEAR) if r["komponen"] != "pillar"]
-    expected = sum(Fraction(str(r["nilai"])) * Fraction(str(methodology.parts[r["komponen"]].weight)) / 100
-                   for r in served)
-    index = _rows(yearly.engine, "SELECT * FROM regulator_kominfo_evaluation WHERE city_code = '19.71' AND "
-                                 "component = 'index'")
+    expected = sum(
+        Fraction(str(r["nilai"])) * Fraction(str(methodology.parts[r["komponen"]].weight)) / 100 for r in served
+    )
+    index = _rows(
+        yearly.engine, "SELECT * FROM regulator_kominfo_evaluation WHERE city_code = '19.71' AND component = 'index'"
+    )
     assert len(index) == 1 and index[0]["period"] == YEAR
     assert index[0]["score"] == pytest.approx(float(expected), abs=1e-12)
     assert index[0]["methodology_version"] == methodology.version and index[0]["run_id"]
-    pillars = _rows(yearly.engine, "SELECT component FROM regulator_kominfo_evaluation WHERE city_code = '19.71' "
-                                   "AND component_type = 'pillar'")
+    pillars = _rows(
+        yearly.engine,
+        "SELECT component FROM regulator_kominfo_evaluation WHERE city_code = '19.71' AND component_type = 'pillar'",
+    )
     assert {r["component"] for r in pillars} == set(methodology.pillars)
 
 
 def test_spbe_index_for_each_assessor_from_the_file_drop_and_the_api(yearly):
-    rows = _rows(yearly.engine, "SELECT assessor, score, predicate, source FROM regulator_spbe "
-                                "WHERE city_code = '19.71' AND component_type = 'index' ORDER BY assessor")
+    rows = _rows(
+        yearly.engine,
+        "SELECT assessor, score, predicate, source FROM regulator_spbe "
+        "WHERE city_code = '19.71' AND component_type = 'index' ORDER BY assessor",
+    )
     assert [r["assessor"] for r in rows] == ["external", "self"]
     assert all(1 <= r["score"] <= 5 and r["predicate"] for r in rows)
-    aspects = _rows(yearly.engine, "SELECT count(*) AS n FROM regulator_spbe WHERE city_code = '19.71' "
-                                   "AND component_type = 'aspect' AND assessor = 'external'")
+    aspects = _rows(
+        yearly.engine,
+        "SELECT count(*) AS n FROM regulator_spbe WHERE city_code = '19.71' "
+        "AND component_type = 'aspect' AND assessor = 'external'",
+    )
     assert aspects[0]["n"] == 8
 
 
@@ -96,23 +112,37 @@ def test_a_yearly_table_failing_its_gate_leaves_out_only_the_index_it_feeds(year
     assert _rows(yearly.engine, "SELECT * FROM regulator_kominfo_evaluation WHERE city_code = '19.03'") == []
     assert len(_rows(yearly.engine, "SELECT * FROM regulator_spbe WHERE city_code = '19.03'")) > 0
     assert len(_rows(yearly.engine, "SELECT * FROM regulator_ikm WHERE city_code = '19.03'")) > 0
-    rejected = _rows(yearly.engine, "SELECT rule FROM quarantine WHERE city_code = '19.03' AND period = :y AND "
-                                    "table_name = 'evaluation_scores'", y=YEAR)
+    rejected = _rows(
+        yearly.engine,
+        "SELECT rule FROM quarantine WHERE city_code = '19.03' AND period = :y AND table_name = 'evaluation_scores'",
+        y=YEAR,
+    )
     assert rejected and any("score" in r["rule"] for r in rejected)
-    evaluations = [e.dagster_event.event_specific_data for e in yearly.instance.all_logs(
-        yearly.outcomes["19.03"].run_id, of_type=dg.DagsterEventType.ASSET_CHECK_EVALUATION)]
-    gate = next(e for e in evaluations if e.asset_key.to_user_string() == "evaluation_scores"
-                and e.check_name == "error_rules_within_threshold")
+    evaluations = [
+        e.dagster_event.event_specific_data
+        for e in yearly.instance.all_logs(
+            yearly.outcomes["19.03"].run_id, of_type=dg.DagsterEventType.ASSET_CHECK_EVALUATION
+        )
+    ]
+    gate = next(
+        e
+        for e in evaluations
+        if e.asset_key.to_user_string() == "evaluation_scores" and e.check_name == "error_rules_within_threshold"
+    )
     assert not gate.passed
 
 
 def test_evaluators_read_the_regulator_figures_through_views_with_region_names(yearly):
-    kominfo = _rows(yearly.engine, "SELECT * FROM v_regulator_kominfo WHERE city_code = '19.71' AND "
-                                   "component = 'index'")
+    kominfo = _rows(
+        yearly.engine, "SELECT * FROM v_regulator_kominfo WHERE city_code = '19.71' AND component = 'index'"
+    )
     assert kominfo[0]["city_name"] == "Kota Pangkal Pinang"  # as the Kemendagri list spells it
     assert kominfo[0]["year"] == YEAR
     spbe = _rows(yearly.engine, "SELECT DISTINCT assessor FROM v_regulator_spbe WHERE city_code = '19.03'")
     assert {r["assessor"] for r in spbe} == {"self", "external"}
-    ikm = _rows(yearly.engine, "SELECT opd_name, respondents FROM v_regulator_ikm WHERE city_code = '19.71' "
-                               "AND opd_code = 'DINKES' AND service_code IS NULL")
+    ikm = _rows(
+        yearly.engine,
+        "SELECT opd_name, respondents FROM v_regulator_ikm WHERE city_code = '19.71' "
+        "AND opd_code = 'DINKES' AND service_code IS NULL",
+    )
     assert ikm[0]["opd_name"] == "Dinas Kesehatan" and ikm[0]["respondents"] > 0

@@ -32,8 +32,7 @@ def _get(sim, path, headers=AUTH, **params):
 def _all_pages(sim, path, city, opd, month, page_size):
     rows, page, pages = [], 1, 0
     while page is not None:
-        body = _get(sim, path, kode_wilayah=city, kode_opd=opd, bulan=month, page=page,
-                    page_size=page_size).json()
+        body = _get(sim, path, kode_wilayah=city, kode_opd=opd, bulan=month, page=page, page_size=page_size).json()
         assert body["page"] == page and body["page_size"] == page_size
         rows.extend(body["data"])
         page, pages = body["next_page"], pages + 1
@@ -41,8 +40,7 @@ def _all_pages(sim, path, city, opd, month, page_size):
 
 
 def test_same_seed_gives_byte_identical_responses(opd_project, opd_simulator):
-    params = {"kode_wilayah": "19.71", "kode_opd": "DISDUKCAPIL", "bulan": "2025-03", "page": 2,
-              "page_size": 40}
+    params = {"kode_wilayah": "19.71", "kode_opd": "DISDUKCAPIL", "bulan": "2025-03", "page": 2, "page_size": 40}
     first = _get(opd_simulator, REQUESTS_PATH, **params).content
     with OpdSimulator(opd_project, seed=42) as twin, OpdSimulator(opd_project, seed=7) as other:
         assert _get(twin, REQUESTS_PATH, headers={}, **params).content == first
@@ -54,8 +52,15 @@ def test_pagination_follows_next_page_to_the_total(opd_simulator):
     expected = opd_simulator.rows("service_requests", "19.71", "DISDUKCAPIL", "2025-03")
     assert rows == expected and total == len(expected)
     assert pages == -(-total // 50)
-    beyond = _get(opd_simulator, REQUESTS_PATH, kode_wilayah="19.71", kode_opd="DISDUKCAPIL", bulan="2025-03",
-                  page=pages + 5, page_size=50).json()
+    beyond = _get(
+        opd_simulator,
+        REQUESTS_PATH,
+        kode_wilayah="19.71",
+        kode_opd="DISDUKCAPIL",
+        bulan="2025-03",
+        page=pages + 5,
+        page_size=50,
+    ).json()
     assert beyond["data"] == [] and beyond["next_page"] is None
 
 
@@ -71,14 +76,17 @@ def test_field_names_are_the_source_side_names(opd_project, opd_simulator):
         assert list(row) == list(src["columns"])
 
 
-@pytest.mark.parametrize(("params", "status"), [
-    ({"kode_wilayah": "19.71", "kode_opd": "DINKES", "bulan": "2025-3"}, 400),
-    ({"kode_wilayah": "19.71", "kode_opd": "DINKES"}, 400),
-    ({"kode_wilayah": "19.71", "kode_opd": "DINKES", "bulan": "2025-03", "page": "0"}, 400),
-    ({"kode_wilayah": "19.71", "kode_opd": "DINKES", "bulan": "2025-03", "page_size": "abc"}, 400),
-    ({"kode_wilayah": "99.99", "kode_opd": "DINKES", "bulan": "2025-03"}, 404),
-    ({"kode_wilayah": "19.71", "kode_opd": "DISPAR", "bulan": "2025-03"}, 404),  # DISPAR has no requests
-])
+@pytest.mark.parametrize(
+    ("params", "status"),
+    [
+        ({"kode_wilayah": "19.71", "kode_opd": "DINKES", "bulan": "2025-3"}, 400),
+        ({"kode_wilayah": "19.71", "kode_opd": "DINKES"}, 400),
+        ({"kode_wilayah": "19.71", "kode_opd": "DINKES", "bulan": "2025-03", "page": "0"}, 400),
+        ({"kode_wilayah": "19.71", "kode_opd": "DINKES", "bulan": "2025-03", "page_size": "abc"}, 400),
+        ({"kode_wilayah": "99.99", "kode_opd": "DINKES", "bulan": "2025-03"}, 404),
+        ({"kode_wilayah": "19.71", "kode_opd": "DISPAR", "bulan": "2025-03"}, 404),  # DISPAR has no requests
+    ],
+)
 def test_bad_parameters_get_json_errors(opd_simulator, params, status):
     resp = _get(opd_simulator, REQUESTS_PATH, **params)
     assert resp.status_code == status
@@ -96,8 +104,12 @@ def test_token_is_required_when_configured(opd_simulator):
 def test_data_is_realistic(opd_project, opd_simulator):
     months = [f"2025-{m:02d}" for m in range(1, 7)]
     services = {s.code: s for o in opd_project.cities.opds for s in o.services}
-    rows = [r for m in months for o in opd_project.cities.opds_for("service_requests")
-            for r in opd_simulator.rows("service_requests", "19.71", o.code, m)]
+    rows = [
+        r
+        for m in months
+        for o in opd_project.cities.opds_for("service_requests")
+        for r in opd_simulator.rows("service_requests", "19.71", o.code, m)
+    ]
     per_opd_month = Counter((r["kode_opd"], r["id_permohonan"].split("-")[-2]) for r in rows)
     assert len(per_opd_month) == 6 * len(opd_project.cities.opds_for("service_requests"))
     assert min(per_opd_month.values()) >= 10 and max(per_opd_month.values()) <= 500
@@ -113,16 +125,20 @@ def test_data_is_realistic(opd_project, opd_simulator):
     assert statuses.count("completed") / len(rows) > 0.75
     assert "rejected" in statuses and "in_process" in statuses
     # Some SLA breaches, but not most.
-    done = [r for r in rows
-            if r["status"] == "completed" and _iso(r["tgl_selesai"]) and _iso(r["tgl_pengajuan"])]
-    late = sum((_iso(r["tgl_selesai"]) - _iso(r["tgl_pengajuan"])).total_seconds() > r["standar_hari"] * 86400
-               for r in done)
+    done = [r for r in rows if r["status"] == "completed" and _iso(r["tgl_selesai"]) and _iso(r["tgl_pengajuan"])]
+    late = sum(
+        (_iso(r["tgl_selesai"]) - _iso(r["tgl_pengajuan"])).total_seconds() > r["standar_hari"] * 86400 for r in done
+    )
     assert 0.03 < late / len(done) < 0.35
     # About 1 % deliberate defects: unknown channels, completed before submitted, unparseable dates, ...
-    bad = [r for r in rows if r["kanal"] not in ("online", "offline")
-           or _iso(r["tgl_pengajuan"]) is None
-           or (r["tgl_selesai"] and r["tgl_selesai"] < r["tgl_pengajuan"])
-           or r["tgl_pengajuan"][:7] not in months]
+    bad = [
+        r
+        for r in rows
+        if r["kanal"] not in ("online", "offline")
+        or _iso(r["tgl_pengajuan"]) is None
+        or (r["tgl_selesai"] and r["tgl_selesai"] < r["tgl_pengajuan"])
+        or r["tgl_pengajuan"][:7] not in months
+    ]
     assert 0.002 < len(bad) / len(rows) < 0.03
 
 
@@ -134,8 +150,11 @@ def test_ikm_answers_are_mostly_three_or_four(opd_simulator):
 
 
 def test_complaints_have_delays_and_some_unresolved(opd_simulator):
-    rows = [r for m in ("2025-01", "2025-02", "2025-03")
-            for r in opd_simulator.rows("complaints", "19.71", "DISDUKCAPIL", m)]
+    rows = [
+        r
+        for m in ("2025-01", "2025-02", "2025-03")
+        for r in opd_simulator.rows("complaints", "19.71", "DISDUKCAPIL", m)
+    ]
     assert any(r["tgl_selesai"] is None for r in rows)
     assert sum(r["tgl_tanggapan_pertama"] is not None for r in rows) / len(rows) > 0.8
     assert sum(bool(r["email_pelapor"]) for r in rows) / len(rows) > 0.7
@@ -160,8 +179,7 @@ def test_file_drops_follow_the_template(opd_project, tmp_path):
     raw = sample.read_bytes()
     assert raw.startswith(b"\xef\xbb\xbf") and b"\r\n" in raw
     rows = list(csv.DictReader(raw.decode("utf-8-sig").splitlines(), delimiter=";"))
-    assert list(rows[0]) == ["Kode Wilayah", "Kode OPD", "Kode Indikator", "Periode", "Nilai", "Satuan",
-                             "Bukti Dukung"]
+    assert list(rows[0]) == ["Kode Wilayah", "Kode OPD", "Kode Indikator", "Periode", "Nilai", "Satuan", "Bukti Dukung"]
     assert {r["Kode Indikator"] for r in rows} == {i["code"] for i in submitted if i["producer"] == "DLH"}
     for r in rows:
         assert re.fullmatch(r"\d+,\d{2}", r["Nilai"]), r  # decimal comma
@@ -170,8 +188,14 @@ def test_file_drops_follow_the_template(opd_project, tmp_path):
         assert lo <= float(r["Nilai"].replace(",", ".")) <= hi
         assert re.fullmatch(r"\d{3}/\d{2}/DLH/II/2025", r["Bukti Dukung"])
     # per-population indicators are written as raw counts: rate × population / N
-    tourism = list(csv.DictReader((tmp_path / "19.71" / "DISPAR" / "capaian_indikator_2025-01.csv")
-                                  .read_text(encoding="utf-8-sig").splitlines(), delimiter=";"))[0]
+    tourism = list(
+        csv.DictReader(
+            (tmp_path / "19.71" / "DISPAR" / "capaian_indikator_2025-01.csv")
+            .read_text(encoding="utf-8-sig")
+            .splitlines(),
+            delimiter=";",
+        )
+    )[0]
     rate = int(tourism["Nilai"]) * 1000 / 242285
     assert 0 <= rate <= 200
     again = write_file_drops(opd_project, tmp_path / "again", ["19.71"], ["2025-02"], seed=42)
@@ -192,8 +216,9 @@ def test_all_514_regions_can_be_served(opd_project):
     with OpdSimulator(opd_project, cities=cities) as sim:
         assert len(sim.cities) == 514 + sum(c.code not in {x.code for x in cities} for c in opd_project.cities.cities)
         for code in ("32.01", "91.71", "19.71"):
-            body = _get(sim, REQUESTS_PATH, headers={}, kode_wilayah=code, kode_opd="DISDUKCAPIL",
-                        bulan="2025-03").json()
+            body = _get(
+                sim, REQUESTS_PATH, headers={}, kode_wilayah=code, kode_opd="DISDUKCAPIL", bulan="2025-03"
+            ).json()
             assert body["total"] > 0 and body["data"][0]["kode_wilayah"] == code
         # A big kabupaten gets proportionally more requests than a small city.
         big = len(sim.rows("service_requests", "32.01", "DISDUKCAPIL", "2025-03"))

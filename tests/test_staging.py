@@ -30,8 +30,11 @@ def _requests_frame() -> pd.DataFrame:
         ["R3", "2025-03-32T10:15:00", "", 2, NIKS[2], "+62 812-3456-7803"],  # impossible date
         ["R4", "2025-03-05", "2025-03-06T12:00:00", "dua", NIKS[3], "081234567804"],  # sla not a number
     ]
-    frame = pd.DataFrame(rows, columns=["request_id", "submitted_at", "completed_at", "sla_days",
-                                        "applicant_nik", "applicant_phone"], dtype=object)
+    frame = pd.DataFrame(
+        rows,
+        columns=["request_id", "submitted_at", "completed_at", "sla_days", "applicant_nik", "applicant_phone"],
+        dtype=object,
+    )
     frame.insert(1, "city_code", "19.71")
     frame.insert(2, "opd_code", "DISDUKCAPIL")
     frame["service_code"], frame["channel"], frame["status"] = "KTP-EL", "online", "completed"
@@ -45,17 +48,23 @@ def test_unparseable_values_are_rejected_with_type_rule_and_good_rows_kept():
     assert result.frame["request_id"].tolist() == ["R1", "R2"]
     assert list(result.frame.columns) == list(SERVICE_REQUESTS.all_columns)
     assert {c: str(t) for c, t in result.frame.dtypes.items()} == {
-        c: str(pd.Series(dtype=d).dtype) for c, d in SERVICE_REQUESTS.all_columns.items()}
-    assert result.frame["submitted_at"].tolist() == [pd.Timestamp("2025-03-03 08:15"),
-                                                     pd.Timestamp("2025-03-03 09:30")]  # dd/mm/yyyy too
+        c: str(pd.Series(dtype=d).dtype) for c, d in SERVICE_REQUESTS.all_columns.items()
+    }
+    assert result.frame["submitted_at"].tolist() == [
+        pd.Timestamp("2025-03-03 08:15"),
+        pd.Timestamp("2025-03-03 09:30"),
+    ]  # dd/mm/yyyy too
     assert pd.isna(result.frame["completed_at"].iloc[1]) and result.frame["sla_days"].tolist() == [1, 3]
 
     rej = result.rejected
     assert list(rej.columns) == list(QUARANTINE_COLUMNS)
     assert {c: str(t) for c, t in rej.dtypes.items()} == {
-        c: str(pd.Series(dtype=d).dtype) for c, d in QUARANTINE_COLUMNS.items()}
+        c: str(pd.Series(dtype=d).dtype) for c, d in QUARANTINE_COLUMNS.items()
+    }
     assert rej[["rule", "value", "_raw_row"]].values.tolist() == [
-        ["type:submitted_at", "2025-03-32T10:15:00", 3], ["type:sla_days", "dua", 4]]
+        ["type:submitted_at", "2025-03-32T10:15:00", 3],
+        ["type:sla_days", "dua", 4],
+    ]
     assert set(rej["severity"]) == {"error"} and set(rej["table_name"]) == {"service_requests"}
     assert set(rej["city_code"]) == {"19.71"} and set(rej["period"]) == {"2025-03"}
     assert "YYYY-MM-DDTHH:MM:SS" in rej["reason"].iloc[0] and "whole number" in rej["reason"].iloc[1]
@@ -81,12 +90,20 @@ def test_personal_data_is_pseudonymised_and_never_in_clear():
 
 
 def test_numbers_with_decimal_comma_and_empty_cells():
-    frame = pd.DataFrame({
-        "city_code": ["19.71"] * 5, "opd_code": ["DLH"] * 5,
-        "indicator_code": ["A", "B", "C", "D", "E"], "period": ["2025-03"] * 5,
-        "value": ["72,36", "1.234,5", 17.95, "", "tujuh"], "unit": ["%"] * 5, "evidence_ref": [None] * 5,
-        "_raw_file": ["f.csv"] * 5, "_raw_row": [1, 2, 3, 4, 5],
-    }, dtype=object)
+    frame = pd.DataFrame(
+        {
+            "city_code": ["19.71"] * 5,
+            "opd_code": ["DLH"] * 5,
+            "indicator_code": ["A", "B", "C", "D", "E"],
+            "period": ["2025-03"] * 5,
+            "value": ["72,36", "1.234,5", 17.95, "", "tujuh"],
+            "unit": ["%"] * 5,
+            "evidence_ref": [None] * 5,
+            "_raw_file": ["f.csv"] * 5,
+            "_raw_row": [1, 2, 3, 4, 5],
+        },
+        dtype=object,
+    )
     result = stage_table(INDICATOR_SUBMISSIONS, frame, city="19.71", month="2025-03", pii_key=None)
     values = result.frame.set_index("indicator_code")["value"]
     assert values["A"] == pytest.approx(72.36) and values["B"] == pytest.approx(1234.5)
@@ -95,14 +112,22 @@ def test_numbers_with_decimal_comma_and_empty_cells():
 
 
 def test_duplicate_keys_keep_the_first_row():
-    frame = pd.DataFrame({
-        "complaint_id": ["C1", "C2", "C1", "C1"], "city_code": ["19.71"] * 4, "opd_code": ["DLH"] * 4,
-        "category": ["kebersihan", "kebersihan", "kebersihan", "infrastruktur"],
-        "status": ["received"] * 4, "received_at": ["2025-03-01T10:00:00"] * 4,
-        "first_response_at": [None] * 4, "resolved_at": [None] * 4,
-        "reporter_email": ["a@b.id", None, "a@b.id", "x@y.id"],
-        "_raw_file": ["p1"] * 4, "_raw_row": [1, 2, 3, 4],
-    }, dtype=object)
+    frame = pd.DataFrame(
+        {
+            "complaint_id": ["C1", "C2", "C1", "C1"],
+            "city_code": ["19.71"] * 4,
+            "opd_code": ["DLH"] * 4,
+            "category": ["kebersihan", "kebersihan", "kebersihan", "infrastruktur"],
+            "status": ["received"] * 4,
+            "received_at": ["2025-03-01T10:00:00"] * 4,
+            "first_response_at": [None] * 4,
+            "resolved_at": [None] * 4,
+            "reporter_email": ["a@b.id", None, "a@b.id", "x@y.id"],
+            "_raw_file": ["p1"] * 4,
+            "_raw_row": [1, 2, 3, 4],
+        },
+        dtype=object,
+    )
     result = stage_table(COMPLAINTS, frame, city="19.71", month="2025-03", pii_key=KEY)
     assert result.frame["_raw_row"].tolist() == [1, 2]
     rej = result.rejected
@@ -112,15 +137,23 @@ def test_duplicate_keys_keep_the_first_row():
 
 
 def test_simulator_partition_stages_cleanly(opd_project, opd_simulator, opd_env, tmp_path):
-    ingested = ingest_table(opd_project, "satisfaction_responses", "19.71", "2025-03",
-                            raw_dir=tmp_path / "raw", landing_dir=tmp_path, env=opd_env)
+    ingested = ingest_table(
+        opd_project,
+        "satisfaction_responses",
+        "19.71",
+        "2025-03",
+        raw_dir=tmp_path / "raw",
+        landing_dir=tmp_path,
+        env=opd_env,
+    )
     result = stage_table(SATISFACTION_RESPONSES, ingested.frame, city="19.71", month="2025-03", pii_key=KEY)
     rejected_rows = set(zip(result.rejected["_raw_file"], result.rejected["_raw_row"], strict=True))
     assert len(result.frame) + len(rejected_rows) == len(ingested.frame)  # every row kept or rejected
     assert len(result.rejected) / len(ingested.frame) < 0.05
     assert result.frame["u1"].dtype == "Int64"
-    requests_in = ingest_table(opd_project, "service_requests", "19.71", "2025-03", raw_dir=tmp_path / "raw",
-                               landing_dir=tmp_path, env=opd_env)
+    requests_in = ingest_table(
+        opd_project, "service_requests", "19.71", "2025-03", raw_dir=tmp_path / "raw", landing_dir=tmp_path, env=opd_env
+    )
     staged = stage_table(SERVICE_REQUESTS, requests_in.frame, city="19.71", month="2025-03", pii_key=KEY)
     niks = set(requests_in.frame["applicant_nik"].dropna())
     assert niks and niks.isdisjoint(set(staged.frame["applicant_nik"].dropna()))
@@ -128,16 +161,26 @@ def test_simulator_partition_stages_cleanly(opd_project, opd_simulator, opd_env,
 
 
 def test_nested_json_and_booleans_are_rejected_not_stringified():
-    frame = pd.DataFrame({
-        "city_code": ["19.71"] * 3, "opd_code": ["DLH"] * 3, "indicator_code": ["A", "B", "C"],
-        "period": ["2025-03"] * 3, "value": [{"nilai": 1}, True, "2,5"], "unit": [["%"], "%", True],
-        "evidence_ref": [None] * 3, "_raw_file": ["f"] * 3, "_raw_row": [1, 2, 3],
-    }, dtype=object)
+    frame = pd.DataFrame(
+        {
+            "city_code": ["19.71"] * 3,
+            "opd_code": ["DLH"] * 3,
+            "indicator_code": ["A", "B", "C"],
+            "period": ["2025-03"] * 3,
+            "value": [{"nilai": 1}, True, "2,5"],
+            "unit": [["%"], "%", True],
+            "evidence_ref": [None] * 3,
+            "_raw_file": ["f"] * 3,
+            "_raw_row": [1, 2, 3],
+        },
+        dtype=object,
+    )
     result = stage_table(INDICATOR_SUBMISSIONS, frame, city="19.71", month="2025-03", pii_key=None)
     assert result.frame["indicator_code"].tolist() == []
     rej = result.rejected
-    reasons = {(row, rule): reason for row, rule, reason in zip(rej["_raw_row"], rej["rule"], rej["reason"],
-                                                                 strict=True)}
+    reasons = {
+        (row, rule): reason for row, rule, reason in zip(rej["_raw_row"], rej["rule"], rej["reason"], strict=True)
+    }
     assert "JSON object" in reasons[(1, "type:value")] and "JSON list" in reasons[(1, "type:unit")]
     assert "boolean" in reasons[(2, "type:value")] and "boolean" in reasons[(3, "type:unit")]
 
@@ -154,10 +197,20 @@ def test_cadence_splits_the_canonical_tables_into_monthly_and_yearly():
 def test_service_catalogue_stages_yes_no_as_boolean():
     from kotacerdas.schemas import SERVICE_CATALOGUE
 
-    frame = pd.DataFrame({"city_code": ["19.71"] * 3, "opd_code": ["DLH"] * 3, "service_code": ["A", "B", "C"],
-                          "service_name": ["x"] * 3, "sla_days": ["2", 3, "2"], "online": ["Ya", "tidak", "t"],
-                          "as_of": ["2025-01"] * 3, "_raw_file": ["f"] * 3, "_raw_row": [1, 2, 3]},
-                         dtype=object)
+    frame = pd.DataFrame(
+        {
+            "city_code": ["19.71"] * 3,
+            "opd_code": ["DLH"] * 3,
+            "service_code": ["A", "B", "C"],
+            "service_name": ["x"] * 3,
+            "sla_days": ["2", 3, "2"],
+            "online": ["Ya", "tidak", "t"],
+            "as_of": ["2025-01"] * 3,
+            "_raw_file": ["f"] * 3,
+            "_raw_row": [1, 2, 3],
+        },
+        dtype=object,
+    )
     result = stage_table(SERVICE_CATALOGUE, frame, city="19.71", month="2025-01", pii_key=None)
     assert result.frame["online"].tolist() == [True, False] and str(result.frame["online"].dtype) == "boolean"
     assert result.rejected[["rule", "value"]].values.tolist() == [["type:online", "t"]]  # ambiguous: not guessed

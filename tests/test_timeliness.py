@@ -32,8 +32,11 @@ def test_library_frames_have_the_warehouse_columns():
 
 
 def test_due_dates_close_on_jakarta_time_with_per_dataset_and_per_opd_overrides():
-    config = TimelinessConfig(due_days_after_period_end=10, datasets={"indicator_submissions": 5},
-                              opds={"DISPAR": {"indicator_submissions": 20}})
+    config = TimelinessConfig(
+        due_days_after_period_end=10,
+        datasets={"indicator_submissions": 5},
+        opds={"DISPAR": {"indicator_submissions": 20}},
+    )
     assert config.period_end("2025-03") == pd.Timestamp("2025-03-31 17:00")  # 1 April 00:00 WIB, in UTC
     assert config.due_at("DLH", "service_requests", "2025-03") == pd.Timestamp("2025-04-10 17:00")
     assert config.due_at("DLH", "indicator_submissions", "2025-03") == pd.Timestamp("2025-04-05 17:00")

@@ -18,11 +18,26 @@ from kotacerdas.warehouse.schema import FACT_TABLES, OPTIONAL_COLUMNS, RUN_COLUM
 
 
 def _values(city: str, period: str, n: int, name: str = "IND") -> pd.DataFrame:
-    return pd.DataFrame([{
-        "city_code": city, "period": period, "indicator_code": f"{name}_{i}", "dimension": "governance",
-        "element": "public_service", "unit": "%", "value": i / 3, "numerator": math.nan, "denominator": 3.0,
-        "rows_used": i, "source_table": "service_requests", "status": "ok", "catalog_version": "t",
-    } for i in range(n)]).astype(INDICATOR_VALUE_COLUMNS)
+    return pd.DataFrame(
+        [
+            {
+                "city_code": city,
+                "period": period,
+                "indicator_code": f"{name}_{i}",
+                "dimension": "governance",
+                "element": "public_service",
+                "unit": "%",
+                "value": i / 3,
+                "numerator": math.nan,
+                "denominator": 3.0,
+                "rows_used": i,
+                "source_table": "service_requests",
+                "status": "ok",
+                "catalog_version": "t",
+            }
+            for i in range(n)
+        ]
+    ).astype(INDICATOR_VALUE_COLUMNS)
 
 
 @pytest.fixture(params=["duckdb", "postgres"])
@@ -37,16 +52,19 @@ def _rows(engine, where: str = "") -> list[tuple]:
     with engine.connect() as conn:
         return conn.exec_driver_sql(
             f"SELECT city_code, period, indicator_code, value, numerator FROM indicator_values {where} "
-            "ORDER BY city_code, period, indicator_code").all()
+            "ORDER BY city_code, period, indicator_code"
+        ).all()
 
 
 def test_republish_is_idempotent_and_keeps_other_partitions(engine):
     publish_partition(engine, "19.03", "2025-01", {"indicator_values": _values("19.03", "2025-01", 2)}, run_id="a")
-    first = publish_partition(engine, "19.71", "2025-01", {"indicator_values": _values("19.71", "2025-01", 5)},
-                              run_id="b")
+    first = publish_partition(
+        engine, "19.71", "2025-01", {"indicator_values": _values("19.71", "2025-01", 5)}, run_id="b"
+    )
     before = _rows(engine)
-    again = publish_partition(engine, "19.71", "2025-01", {"indicator_values": _values("19.71", "2025-01", 5)},
-                              run_id="c")
+    again = publish_partition(
+        engine, "19.71", "2025-01", {"indicator_values": _values("19.71", "2025-01", 5)}, run_id="c"
+    )
     assert first == again == {"indicator_values": 5}
     assert _rows(engine) == before and len(before) == 7
     assert _rows(engine, "WHERE city_code = '19.03'")[0][4] is None  # NaN stored as NULL
@@ -62,22 +80,29 @@ def test_failed_publish_leaves_previous_version_whole(engine):
         raise RuntimeError(f"simulated failure after {name}")
 
     with pytest.raises(RuntimeError, match="simulated failure after indicator_values"):
-        publish_partition(engine, "19.71", "2025-02", {
-            "indicator_values": _values("19.71", "2025-02", 9, name="NEW"), "index_scores": scores,
-        }, run_id="b", on_table_written=fail_after_first_table)
+        publish_partition(
+            engine,
+            "19.71",
+            "2025-02",
+            {
+                "indicator_values": _values("19.71", "2025-02", 9, name="NEW"),
+                "index_scores": scores,
+            },
+            run_id="b",
+            on_table_written=fail_after_first_table,
+        )
     assert _rows(engine) == before
 
 
 def test_rows_of_another_partition_are_refused(engine):
     with pytest.raises(ValueError, match="belong to other partitions"):
-        publish_partition(engine, "19.71", "2025-03", {"indicator_values": _values("19.03", "2025-03", 1)},
-                          run_id="a")
+        publish_partition(engine, "19.71", "2025-03", {"indicator_values": _values("19.03", "2025-03", 1)}, run_id="a")
 
 
 def test_values_that_would_break_sql_round_trip(engine):
     frame = _values("19.71", "2025-04", 1)
     frame["indicator_code"] = "x'); DROP TABLE indicator_values; --"
-    frame["unit"] = "kunjungan/1.000 penduduk — ✓ \"é\"; \\ tab\t"
+    frame["unit"] = 'kunjungan/1.000 penduduk — ✓ "é"; \\ tab\t'
     publish_partition(engine, "19.71", "2025-04", {"indicator_values": frame}, run_id="a")
     with engine.connect() as conn:
         code, unit = conn.exec_driver_sql("SELECT indicator_code, unit FROM indicator_values").one()
@@ -87,8 +112,9 @@ def test_values_that_would_break_sql_round_trip(engine):
 def test_env_var_overrides_config_and_relative_duckdb_paths_use_project_root(tmp_path):
     url = resolve_warehouse_url("duckdb:///data/w.duckdb", tmp_path, env={})
     assert url.database == str(tmp_path / "data" / "w.duckdb")
-    pg = resolve_warehouse_url("duckdb:///x.duckdb", tmp_path,
-                               env={"KOTACERDAS_WAREHOUSE_URL": "postgresql+psycopg://u:secret@h/db"})
+    pg = resolve_warehouse_url(
+        "duckdb:///x.duckdb", tmp_path, env={"KOTACERDAS_WAREHOUSE_URL": "postgresql+psycopg://u:secret@h/db"}
+    )
     assert pg.get_backend_name() == "postgresql"
 
 
@@ -101,8 +127,19 @@ def test_unreachable_warehouse_is_a_clear_error():
 
 # Text that has broken loaders: SQL quoting, CSV quoting, COPY's end-of-data marker and NULL spellings,
 # control characters, non-ASCII — in codes as well as in names.
-NASTY = ["x'); DROP TABLE indicator_values; --", 'a "quoted", value;', "\\.", "\\N", "", "NULL", "tab\there",
-         "line\nbreak\r\nwindows", "back\\slash", "Kota Pangkal Pinang — ✓ é ñ 漢字 🏙️", " leading space "]
+NASTY = [
+    "x'); DROP TABLE indicator_values; --",
+    'a "quoted", value;',
+    "\\.",
+    "\\N",
+    "",
+    "NULL",
+    "tab\there",
+    "line\nbreak\r\nwindows",
+    "back\\slash",
+    "Kota Pangkal Pinang — ✓ é ñ 漢字 🏙️",
+    " leading space ",
+]
 
 
 def _synthetic(name: str, city: str, period: str, n: int, seed: int) -> pd.DataFrame:
@@ -115,8 +152,10 @@ def _synthetic(name: str, city: str, period: str, n: int, seed: int) -> pd.DataF
         elif col == "period":
             data[col] = pd.array([period] * n, dtype="string")
         elif dtype == "string":
-            data[col] = pd.array([None if i % 7 == 3 else NASTY[(i + seed) % len(NASTY)] + ("" if i % 2 else str(i))
-                                  for i in range(n)], dtype="string")
+            data[col] = pd.array(
+                [None if i % 7 == 3 else NASTY[(i + seed) % len(NASTY)] + ("" if i % 2 else str(i)) for i in range(n)],
+                dtype="string",
+            )
         elif dtype == "float64":
             v = rng.standard_normal(n) * 10.0 ** rng.integers(-300, 300, n)
             v[::5] = np.nan
@@ -124,8 +163,9 @@ def _synthetic(name: str, city: str, period: str, n: int, seed: int) -> pd.DataF
             v[2::13] = np.inf
             data[col] = v
         elif dtype == "Int64":
-            data[col] = pd.array([None if i % 6 == 2 else int(x) for i, x in
-                                  enumerate(rng.integers(-2**62, 2**62, n))], dtype="Int64")
+            data[col] = pd.array(
+                [None if i % 6 == 2 else int(x) for i, x in enumerate(rng.integers(-(2**62), 2**62, n))], dtype="Int64"
+            )
         elif dtype in ("bool", "boolean"):
             data[col] = pd.array([None if i % 5 == 1 else bool(i % 2) for i in range(n)], dtype="boolean")
         else:  # timestamps, microseconds
@@ -138,13 +178,15 @@ def _read_back(engine, name: str, city: str, period: str) -> pd.DataFrame:
     cols = list(FACT_TABLES[name])
     table = TABLES[name]
     with engine.connect() as conn:
-        rows = conn.execute(sa.select(*(table.c[c] for c in cols)).where(
-            table.c.city_code == city, table.c.period == period)).all()
+        rows = conn.execute(
+            sa.select(*(table.c[c] for c in cols)).where(table.c.city_code == city, table.c.period == period)
+        ).all()
     return pd.DataFrame(rows, columns=cols, dtype=object)  # exactly what the driver returned
 
 
 def _canonical(row: tuple) -> tuple:
     """A sort key that orders driver values and pandas values alike."""
+
     def one(v):
         if v is None:
             return "\0"
@@ -153,6 +195,7 @@ def _canonical(row: tuple) -> tuple:
         if isinstance(v, float | np.floating):
             return repr(float(v))
         return str(v)
+
     return tuple(one(v) for v in row)
 
 
@@ -195,10 +238,12 @@ def test_two_runs_of_a_partition_give_identical_facts_and_leave_others_alone(eng
         _same(first[name], _read_back(engine, name, "19.71", "2025-06"))
         _same(other_before[name], _read_back(engine, name, "19.03", "2025-06"))
     with engine.connect() as conn:
-        runs = {r[0] for r in conn.exec_driver_sql(
-            "SELECT DISTINCT run_id FROM index_scores WHERE city_code = '19.71'")}
-        other_runs = {r[0] for r in conn.exec_driver_sql(
-            "SELECT DISTINCT run_id FROM index_scores WHERE city_code = '19.03'")}
+        runs = {
+            r[0] for r in conn.exec_driver_sql("SELECT DISTINCT run_id FROM index_scores WHERE city_code = '19.71'")
+        }
+        other_runs = {
+            r[0] for r in conn.exec_driver_sql("SELECT DISTINCT run_id FROM index_scores WHERE city_code = '19.03'")
+        }
     assert runs == {"second"} and other_runs == {"other"}
     # Publishing only some tables leaves the partition's other tables as they were.
     publish_partition(engine, "19.71", "2025-06", {"quarantine": frames["quarantine"].iloc[:5]}, run_id="q")
@@ -211,13 +256,13 @@ def test_large_frames_are_copied_in_chunks_exactly(engine, monkeypatch):
     assert COPY_CHUNK_ROWS >= 10_000  # the real chunk size; small chunks here keep the test fast
     n = 1_000 * 2 + 17
     frame = _synthetic("index_scores", "19.71", "2025-07", n, seed=3)
-    assert publish_partition(engine, "19.71", "2025-07", {"index_scores": frame}, run_id="big") == {
-        "index_scores": n}
+    assert publish_partition(engine, "19.71", "2025-07", {"index_scores": frame}, run_id="big") == {"index_scores": n}
     back = _read_back(engine, "index_scores", "19.71", "2025-07")
     assert len(back) == n
     with engine.connect() as conn:
-        total = conn.exec_driver_sql("SELECT sum(score) FROM index_scores WHERE period = '2025-07' "
-                                     "AND score < 1e300 AND score > -1e300").scalar_one()
+        total = conn.exec_driver_sql(
+            "SELECT sum(score) FROM index_scores WHERE period = '2025-07' AND score < 1e300 AND score > -1e300"
+        ).scalar_one()
     finite = frame["score"][np.isfinite(frame["score"]) & (frame["score"].abs() < 1e300)]
     assert math.isclose(total, finite.sum(), rel_tol=1e-9)
 
@@ -227,9 +272,12 @@ def test_optional_columns_may_be_left_out_required_ones_not(engine):
     assert OPTIONAL_COLUMNS["indicator_values"] <= set(FACT_TABLES["indicator_values"])
     publish_partition(engine, "19.71", "2025-08", {"indicator_values": values}, run_id="a")
     with engine.connect() as conn:
-        assert conn.exec_driver_sql("SELECT count(*) FROM indicator_values WHERE normalised_score IS NULL "
-                                    "AND quality_flag IS NULL").scalar_one() == 2
+        assert (
+            conn.exec_driver_sql(
+                "SELECT count(*) FROM indicator_values WHERE normalised_score IS NULL AND quality_flag IS NULL"
+            ).scalar_one()
+            == 2
+        )
     with pytest.raises(ValueError, match="missing column"):
-        publish_partition(engine, "19.71", "2025-08", {"indicator_values": values.drop(columns="value")},
-                          run_id="b")
+        publish_partition(engine, "19.71", "2025-08", {"indicator_values": values.drop(columns="value")}, run_id="b")
     assert set(RUN_COLUMNS) <= {c.name for c in TABLES["indicator_values"].c}

@@ -54,30 +54,57 @@ print("committed", flush=True)
 def make_frames(city: str, period: str, rows: int, tag: str) -> dict[str, pd.DataFrame]:
     """indicator_values (20 rows) then index_scores (`rows` rows), with values that differ by `tag`."""
     rng = np.random.default_rng(abs(hash(tag)) % 2**32)
-    values = pd.DataFrame({
-        "city_code": city, "period": period, "indicator_code": [f"{tag}_{i}" for i in range(20)],
-        "dimension": "governance", "element": "public_service", "unit": "%", "value": rng.random(20) * 100,
-        "numerator": np.nan, "denominator": 3.0, "rows_used": np.arange(20), "source_table": "service_requests",
-        "status": "ok", "catalog_version": tag,
-    }).astype(INDICATOR_VALUE_COLUMNS)
-    scores = pd.DataFrame({
-        "city_code": city, "period": period, "level": "indicator", "code": [f"{tag}_{i}" for i in range(rows)],
-        "parent_code": "public_service", "score": rng.random(rows) * 100, "weight": rng.random(rows),
-        "coverage": 1.0, "maturity_level": pd.array(rng.integers(1, 6, rows), dtype="Int64"),
-        "methodology": "m", "methodology_version": tag,
-    }).astype(INDEX_SCORE_COLUMNS)
+    values = pd.DataFrame(
+        {
+            "city_code": city,
+            "period": period,
+            "indicator_code": [f"{tag}_{i}" for i in range(20)],
+            "dimension": "governance",
+            "element": "public_service",
+            "unit": "%",
+            "value": rng.random(20) * 100,
+            "numerator": np.nan,
+            "denominator": 3.0,
+            "rows_used": np.arange(20),
+            "source_table": "service_requests",
+            "status": "ok",
+            "catalog_version": tag,
+        }
+    ).astype(INDICATOR_VALUE_COLUMNS)
+    scores = pd.DataFrame(
+        {
+            "city_code": city,
+            "period": period,
+            "level": "indicator",
+            "code": [f"{tag}_{i}" for i in range(rows)],
+            "parent_code": "public_service",
+            "score": rng.random(rows) * 100,
+            "weight": rng.random(rows),
+            "coverage": 1.0,
+            "maturity_level": pd.array(rng.integers(1, 6, rows), dtype="Int64"),
+            "methodology": "m",
+            "methodology_version": tag,
+        }
+    ).astype(INDEX_SCORE_COLUMNS)
     return {"indicator_values": values, "index_scores": scores}
 
 
 def _snapshot(engine: sa.Engine) -> dict[str, list[tuple]]:
     with engine.connect() as conn:
-        return {t: sorted(conn.exec_driver_sql(f"SELECT * FROM {t}").all(), key=repr)
-                for t in ("indicator_values", "index_scores")}
+        return {
+            t: sorted(conn.exec_driver_sql(f"SELECT * FROM {t}").all(), key=repr)
+            for t in ("indicator_values", "index_scores")
+        }
 
 
 def _spawn(url: str, mode: str, rows: int) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-c", CHILD, str(Path(__file__).parent), url, mode, str(rows)],
-                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    return subprocess.Popen(
+        [sys.executable, "-c", CHILD, str(Path(__file__).parent), url, mode, str(rows)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
 
 
 def _wait_inside(child: subprocess.Popen) -> None:
@@ -89,18 +116,23 @@ def _wait_inside(child: subprocess.Popen) -> None:
 
 def _copy_running(admin: sa.Engine) -> bool:
     with admin.connect() as conn:
-        return conn.exec_driver_sql(
-            "SELECT count(*) FROM pg_stat_activity WHERE application_name = %(app)s AND state = 'active' "
-            "AND query LIKE 'COPY%%'", {"app": APP_NAME}).scalar_one() > 0
+        return (
+            conn.exec_driver_sql(
+                "SELECT count(*) FROM pg_stat_activity WHERE application_name = %(app)s AND state = 'active' "
+                "AND query LIKE 'COPY%%'",
+                {"app": APP_NAME},
+            ).scalar_one()
+            > 0
+        )
 
 
-@pytest.mark.parametrize("backend,mode,rows", [
-    ("duckdb", "hold", 50_000), ("postgres", "hold", 50_000), ("postgres", "copy", 1_000_000)])
+@pytest.mark.parametrize(
+    "backend,mode,rows", [("duckdb", "hold", 50_000), ("postgres", "hold", 50_000), ("postgres", "copy", 1_000_000)]
+)
 def test_sigkill_inside_the_transaction_leaves_the_previous_version(request, backend, mode, rows):
     url = request.getfixturevalue("duckdb_url" if backend == "duckdb" else "postgres_url")
     if backend == "postgres":
-        url = sa.make_url(url).update_query_dict({"application_name": APP_NAME}).render_as_string(
-            hide_password=False)
+        url = sa.make_url(url).update_query_dict({"application_name": APP_NAME}).render_as_string(hide_password=False)
     engine = create_warehouse_engine(url)
     publish_partition(engine, CITY, PERIOD, make_frames(CITY, PERIOD, 1_000, "old"), run_id="old")
     publish_partition(engine, OTHER, PERIOD, make_frames(OTHER, PERIOD, 500, "other"), run_id="other")
@@ -131,5 +163,4 @@ def test_sigkill_inside_the_transaction_leaves_the_previous_version(request, bac
     after = _snapshot(engine)
     engine.dispose()
     assert {r[-2] for r in after["index_scores"] if r[0] == CITY} == {"new"}
-    assert [r for r in after["index_scores"] if r[0] == OTHER] == [r for r in before["index_scores"]
-                                                                     if r[0] == OTHER]
+    assert [r for r in after["index_scores"] if r[0] == OTHER] == [r for r in before["index_scores"] if r[0] == OTHER]

@@ -33,32 +33,102 @@ def _frame(name: str, rows: list[dict]) -> pd.DataFrame:
 def _partition(city: str, period: str) -> dict[str, pd.DataFrame]:
     base = {"city_code": city, "period": period}
     raw = {"_raw_file": f"opd_api/{city}/{period}/DISDUKCAPIL/f1/page-0001.json", "_raw_sha256": "ab" * 32}
-    requests = [{**base, "request_id": f"R{i}", "opd_code": "DISDUKCAPIL", "service_code": "KTP-EL",
-                 "channel": "online", "status": "completed", "submitted_at": pd.Timestamp("2025-03-01 08:00"),
-                 "completed_at": pd.Timestamp("2025-03-02 08:00"), "sla_days": 3,
-                 "applicant_nik": pseudonymise(nik, "nik", KEY), "applicant_phone": pseudonymise(
-                     f"0812{i:08d}", "phone", KEY), **raw, "_raw_row": i} for i, nik in enumerate(NIKS)]
-    scores = [{**base, "level": lvl, "code": code, "parent_code": parent, "score": 50.0 + i, "weight": 1.0,
-               "coverage": 1.0, "maturity_level": 3 if lvl != "indicator" else None,
-               "methodology": "smart-city-maturity", "methodology_version": "1.0.0"}
-              for i, (lvl, code, parent) in enumerate([("index", "INDEX", None), ("dimension", "governance", "INDEX"),
-                                                       ("element", "public_service", "governance"),
-                                                       ("indicator", "GOV_ONLINE_REQUEST_SHARE", "public_service")])]
+    requests = [
+        {
+            **base,
+            "request_id": f"R{i}",
+            "opd_code": "DISDUKCAPIL",
+            "service_code": "KTP-EL",
+            "channel": "online",
+            "status": "completed",
+            "submitted_at": pd.Timestamp("2025-03-01 08:00"),
+            "completed_at": pd.Timestamp("2025-03-02 08:00"),
+            "sla_days": 3,
+            "applicant_nik": pseudonymise(nik, "nik", KEY),
+            "applicant_phone": pseudonymise(f"0812{i:08d}", "phone", KEY),
+            **raw,
+            "_raw_row": i,
+        }
+        for i, nik in enumerate(NIKS)
+    ]
+    scores = [
+        {
+            **base,
+            "level": lvl,
+            "code": code,
+            "parent_code": parent,
+            "score": 50.0 + i,
+            "weight": 1.0,
+            "coverage": 1.0,
+            "maturity_level": 3 if lvl != "indicator" else None,
+            "methodology": "smart-city-maturity",
+            "methodology_version": "1.0.0",
+        }
+        for i, (lvl, code, parent) in enumerate(
+            [
+                ("index", "INDEX", None),
+                ("dimension", "governance", "INDEX"),
+                ("element", "public_service", "governance"),
+                ("indicator", "GOV_ONLINE_REQUEST_SHARE", "public_service"),
+            ]
+        )
+    ]
     return {
         "staged_service_requests": _frame("staged_service_requests", requests),
         "index_scores": _frame("index_scores", scores),
-        "indicator_values": _frame("indicator_values", [{
-            **base, "indicator_code": "GOV_ONLINE_REQUEST_SHARE", "dimension": "governance",
-            "element": "public_service", "unit": "%", "value": 100.0, "numerator": 5.0, "denominator": 5.0,
-            "rows_used": 5, "source_table": "service_requests", "status": "ok", "catalog_version": "2025.1",
-            "normalised_score": 53.0, "weight": 1.0, "quality_flag": "ok"}]),
-        "indicator_lineage": _frame("indicator_lineage", [{
-            **base, "indicator_code": "GOV_ONLINE_REQUEST_SHARE", "table_name": "service_requests",
-            "_raw_file": raw["_raw_file"], "_raw_row": i, "in_numerator": True} for i in range(len(NIKS))]),
-        "quarantine": _frame("quarantine", [{
-            **base, "table_name": "service_requests", "rule": "type:submitted_at", "severity": "error",
-            "column_name": "applicant_nik", "value": pseudonymise(NIKS[0], "nik", KEY), "reason": "secret reason",
-            "record_key": "x", "_raw_file": raw["_raw_file"], "_raw_row": 9}]),
+        "indicator_values": _frame(
+            "indicator_values",
+            [
+                {
+                    **base,
+                    "indicator_code": "GOV_ONLINE_REQUEST_SHARE",
+                    "dimension": "governance",
+                    "element": "public_service",
+                    "unit": "%",
+                    "value": 100.0,
+                    "numerator": 5.0,
+                    "denominator": 5.0,
+                    "rows_used": 5,
+                    "source_table": "service_requests",
+                    "status": "ok",
+                    "catalog_version": "2025.1",
+                    "normalised_score": 53.0,
+                    "weight": 1.0,
+                    "quality_flag": "ok",
+                }
+            ],
+        ),
+        "indicator_lineage": _frame(
+            "indicator_lineage",
+            [
+                {
+                    **base,
+                    "indicator_code": "GOV_ONLINE_REQUEST_SHARE",
+                    "table_name": "service_requests",
+                    "_raw_file": raw["_raw_file"],
+                    "_raw_row": i,
+                    "in_numerator": True,
+                }
+                for i in range(len(NIKS))
+            ],
+        ),
+        "quarantine": _frame(
+            "quarantine",
+            [
+                {
+                    **base,
+                    "table_name": "service_requests",
+                    "rule": "type:submitted_at",
+                    "severity": "error",
+                    "column_name": "applicant_nik",
+                    "value": pseudonymise(NIKS[0], "nik", KEY),
+                    "reason": "secret reason",
+                    "record_key": "x",
+                    "_raw_file": raw["_raw_file"],
+                    "_raw_row": 9,
+                }
+            ],
+        ),
     }
 
 
@@ -79,8 +149,9 @@ def evaluator(warehouse, postgres_url):
     yield name, group, sa.make_url(postgres_url).set(username=name)
     warehouse.dispose()
     # Roles are cluster-wide: drop them once the test database (and the grants in it) is gone.
-    with sa.create_engine(sa.make_url(postgres_url).set(database="postgres"), isolation_level="AUTOCOMMIT"
-                          ).connect() as admin:
+    with sa.create_engine(
+        sa.make_url(postgres_url).set(database="postgres"), isolation_level="AUTOCOMMIT"
+    ).connect() as admin:
         db = sa.make_url(postgres_url).database
         admin.exec_driver_sql(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)')
         admin.exec_driver_sql(f'DROP ROLE IF EXISTS "{name}"')
@@ -111,15 +182,22 @@ def test_evaluator_reads_views_and_nothing_else(warehouse, evaluator, monkeypatc
         with reader.connect() as conn:
             for view in EVALUATOR_VIEWS:
                 conn.exec_driver_sql(f"SELECT * FROM {view}").all()
-            wide = conn.exec_driver_sql("SELECT period, governance, index_change_previous FROM v_scorecard_wide "
-                                        "ORDER BY period").all()
+            wide = conn.exec_driver_sql(
+                "SELECT period, governance, index_change_previous FROM v_scorecard_wide ORDER BY period"
+            ).all()
             assert [tuple(r) for r in wide] == [("2025-02", 51.0, None), ("2025-03", 51.0, 0.0)]
         for table in [*TABLES, "dim_region", "alembic_version", "reference_loads"]:
             assert _denied(reader, f"SELECT * FROM {table} LIMIT 1"), table
-        for sql in ("INSERT INTO index_scores (city_code, period) VALUES ('x', 'y')",
-                    "DELETE FROM index_scores", "UPDATE v_raw_files SET sha256 = 'x'", "DELETE FROM v_region",
-                    "INSERT INTO v_region (region_code, name, level) VALUES ('x', 'y', 'z')",
-                    "CREATE TABLE evil (x int)", "DROP VIEW v_scorecard", "TRUNCATE staged_service_requests"):
+        for sql in (
+            "INSERT INTO index_scores (city_code, period) VALUES ('x', 'y')",
+            "DELETE FROM index_scores",
+            "UPDATE v_raw_files SET sha256 = 'x'",
+            "DELETE FROM v_region",
+            "INSERT INTO v_region (region_code, name, level) VALUES ('x', 'y', 'z')",
+            "CREATE TABLE evil (x int)",
+            "DROP VIEW v_scorecard",
+            "TRUNCATE staged_service_requests",
+        ):
             assert _denied(reader, sql), sql
         # Personal data: no view has such a column, and no view holds a NIK or phone, clear or pseudonymised.
         secrets = set(NIKS) | {pseudonymise(n, "nik", KEY) for n in NIKS} | {"secret reason"}

@@ -27,9 +27,14 @@ from kotacerdas.warehouse.schema import (
     metadata,
 )
 
-_TYPES = {"TEXT": {"varchar", "text", "character varying"}, "DOUBLE": {"double", "double precision"},
-          "BIGINTEGER": {"bigint"}, "BOOLEAN": {"boolean"}, "DATETIME": {"timestamp", "timestamp without time zone"},
-          "DATE": {"date"}}
+_TYPES = {
+    "TEXT": {"varchar", "text", "character varying"},
+    "DOUBLE": {"double", "double precision"},
+    "BIGINTEGER": {"bigint"},
+    "BOOLEAN": {"boolean"},
+    "DATETIME": {"timestamp", "timestamp without time zone"},
+    "DATE": {"date"},
+}
 
 
 @pytest.fixture(params=["duckdb", "postgres"])
@@ -44,7 +49,8 @@ def _columns(engine) -> dict[str, dict[str, tuple[str, bool]]]:
         rows = conn.exec_driver_sql(
             "SELECT c.table_name, c.column_name, c.data_type, c.is_nullable FROM information_schema.columns c "
             "JOIN information_schema.tables t ON t.table_name = c.table_name AND t.table_schema = c.table_schema "
-            "WHERE c.table_schema IN ('public', 'main') AND t.table_type = 'BASE TABLE'").all()
+            "WHERE c.table_schema IN ('public', 'main') AND t.table_type = 'BASE TABLE'"
+        ).all()
     out: dict[str, dict[str, tuple[str, bool]]] = {}
     for table, column, dtype, nullable in rows:
         out.setdefault(table, {})[column] = (dtype.lower(), nullable == "YES")
@@ -54,9 +60,13 @@ def _columns(engine) -> dict[str, dict[str, tuple[str, bool]]]:
 
 def _views(engine) -> set[str]:
     with engine.connect() as conn:
-        return {r[0] for r in conn.exec_driver_sql(
-            "SELECT table_name FROM information_schema.tables WHERE table_type = 'VIEW' "
-            "AND table_schema IN ('public', 'main')")}
+        return {
+            r[0]
+            for r in conn.exec_driver_sql(
+                "SELECT table_name FROM information_schema.tables WHERE table_type = 'VIEW' "
+                "AND table_schema IN ('public', 'main')"
+            )
+        }
 
 
 def test_head_schema_is_exactly_the_schema_module(engine):
@@ -88,8 +98,10 @@ def test_warehouse_made_before_migrations_is_adopted_with_its_data(engine):
     migrate.upgrade(engine, migrate.BASELINE_REVISION)  # the five tables create_all used to make ...
     with engine.begin() as conn:
         conn.exec_driver_sql("DROP TABLE alembic_version")  # ... and no version table
-        conn.exec_driver_sql("INSERT INTO index_scores (city_code, period, level, code, score) "
-                             "VALUES ('19.71', '2024-12', 'index', 'INDEX', 61.5)")
+        conn.exec_driver_sql(
+            "INSERT INTO index_scores (city_code, period, level, code, score) "
+            "VALUES ('19.71', '2024-12', 'index', 'INDEX', 61.5)"
+        )
     engine2 = create_warehouse_engine(engine.url)  # first use migrates
     with engine2.connect() as conn:
         assert migrate.current_revision(conn) == migrate.head_revision()
@@ -108,10 +120,15 @@ def test_reference_data_loads_once_and_repairs_float_mangled_codes(engine):
     reference._LOADED.clear()  # as a new process would
     assert set(load_reference_data(engine, project).values()) == {0}  # unchanged: every unit skipped
     with engine.connect() as conn:
-        rows = dict(conn.exec_driver_sql(
-            "SELECT region_code, area_km2 FROM dim_region WHERE region_code IN ('11.10', '12.10', '31')").all())
-        city = conn.exec_driver_sql("SELECT kind, bps_code, population, population_band, parent_code "
-                                    "FROM dim_region WHERE region_code = '19.03'").one()
+        rows = dict(
+            conn.exec_driver_sql(
+                "SELECT region_code, area_km2 FROM dim_region WHERE region_code IN ('11.10', '12.10', '31')"
+            ).all()
+        )
+        city = conn.exec_driver_sql(
+            "SELECT kind, bps_code, population, population_band, parent_code "
+            "FROM dim_region WHERE region_code = '19.03'"
+        ).one()
     assert rows == {"11.10": 1851.615, "12.10": 2772.346, "31": 661.53}
     assert tuple(city) == ("kabupaten", "1903", 216079, "100k-250k", "19")
 
@@ -143,8 +160,9 @@ def test_0006_replaces_the_unused_regulator_tables_and_grants_the_existing_evalu
             created = not conn.exec_driver_sql(f"SELECT 1 FROM pg_roles WHERE rolname = '{group}'").first()
             if created:
                 conn.exec_driver_sql(f"CREATE ROLE {group} NOLOGIN")
-            conn.exec_driver_sql("INSERT INTO regulator_spbe (region_code, year, index_score) "
-                                 "VALUES ('19.71', 2024, 3.1)")
+            conn.exec_driver_sql(
+                "INSERT INTO regulator_spbe (region_code, year, index_score) VALUES ('19.71', 2024, 3.1)"
+            )
         with pytest.raises(Exception, match="regulator_spbe, which holds 1 row"):
             migrate.upgrade(engine)
         with engine.begin() as conn:
@@ -156,8 +174,10 @@ def test_0006_replaces_the_unused_regulator_tables_and_grants_the_existing_evalu
                 assert granted.scalar_one(), view
     finally:
         with engine.begin() as conn:
-            conn.exec_driver_sql(f"DO $$ BEGIN IF EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '{group}') THEN "
-                                 f"REVOKE ALL ON ALL TABLES IN SCHEMA public FROM {group}; END IF; END $$")
+            conn.exec_driver_sql(
+                f"DO $$ BEGIN IF EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '{group}') THEN "
+                f"REVOKE ALL ON ALL TABLES IN SCHEMA public FROM {group}; END IF; END $$"
+            )
             if created:
                 conn.exec_driver_sql(f"DROP ROLE {group}")
         engine.dispose()

@@ -13,9 +13,7 @@ from kotacerdas.index.errors import IndexMethodError
 METHODS = ("arith_mean", "geom_mean", "harm_mean", "gen_mean", "copeland")
 
 
-def weighted_mean(
-    x: np.ndarray, w: np.ndarray, method: str = "arith_mean", p: float | None = None
-) -> np.ndarray:
+def weighted_mean(x: np.ndarray, w: np.ndarray, method: str = "arith_mean", p: float | None = None) -> np.ndarray:
     """Weighted mean over the last axis of `x` (units × children, or runs × units × children with `w`
     broadcastable to it), skipping NaN and renormalising the weights present."""
     present = ~np.isnan(x)

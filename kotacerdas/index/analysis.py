@@ -152,5 +152,3 @@ def strengths_weaknesses(build: IndexBuild, n: int = 5, stage: str = "Raw") -> p
                 )
     cols = ["uCode", "kind", "position", "iCode", "iName", "rank", "value"]
     return pd.DataFrame(rows, columns=cols)
-
-

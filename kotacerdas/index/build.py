@@ -111,9 +111,7 @@ def _pca_step(fw: Framework, m: IndexMethod, normalised, children, base, checked
         return aggregate(d, ch, w, a.method, a.p, a.dat_thresh)
 
     overrides = {k: float(checked[k]) for k in m.weights.overrides}
-    return tree_pca_weights(
-        normalised, children, fw.imeta["Level"].dropna().astype(int), base, agg, levels, overrides
-    )
+    return tree_pca_weights(normalised, children, fw.imeta["Level"].dropna().astype(int), base, agg, levels, overrides)
 
 
 def run_build(framework: Framework, method: IndexMethod | dict[str, Any]) -> IndexBuild:
@@ -137,26 +135,20 @@ def run_build(framework: Framework, method: IndexMethod | dict[str, Any]) -> Ind
     screen_summary = None
     if m.screen is not None:
         s = m.screen
-        res = screen_units(
-            data["Denominated"], s.dat_thresh, s.nonzero_thresh, s.force_include, s.force_exclude
-        )
+        res = screen_units(data["Denominated"], s.dat_thresh, s.nonzero_thresh, s.force_include, s.force_exclude)
         data["Screened"], screen_summary = res.data, res.summary
         units = units.loc[res.data.index]
     else:
         data["Screened"] = data["Denominated"]
     _record(log, "screen", m.screen, "Denominated", "Screened", data["Screened"])
 
-    data["Imputed"] = (
-        _impute_step(fw, m, data["Screened"], units, spec) if m.impute is not None else data["Screened"]
-    )
+    data["Imputed"] = _impute_step(fw, m, data["Screened"], units, spec) if m.impute is not None else data["Screened"]
     _record(log, "impute", m.impute, "Screened", "Imputed", data["Imputed"])
 
     flags = summary = None
     if m.treat is not None:
         t = m.treat
-        res = treat(
-            data["Imputed"], t.winmax, t.skew_thresh, t.kurt_thresh, t.fallback, t.winchange, t.exclude
-        )
+        res = treat(data["Imputed"], t.winmax, t.skew_thresh, t.kurt_thresh, t.fallback, t.winchange, t.exclude)
         data["Treated"], flags, summary = res.data, res.flags, res.summary
     else:
         data["Treated"] = data["Imputed"]

@@ -31,9 +31,7 @@ def impute(data: pd.DataFrame, method: str = "mean", groups: pd.Series | None = 
     return data.fillna(fill)
 
 
-def impute_panel(
-    panel: pd.DataFrame, method: str = "locf", unit: str = "uCode", time: str = "Time"
-) -> pd.DataFrame:
+def impute_panel(panel: pd.DataFrame, method: str = "locf", unit: str = "uCode", time: str = "Time") -> pd.DataFrame:
     """Fill missing values from the same unit's other time points.
 
     `panel` is long (one row per unit and time, indicator columns plus `unit` and `time`). "locf" carries
@@ -44,9 +42,7 @@ def impute_panel(
         raise IndexMethodError(f"unknown panel imputation method {method!r}", hint=f"use one of {PANEL}")
     for col in (unit, time):
         if col not in panel:
-            raise IndexMethodError(
-                f"panel imputation needs a '{col}' column", hint="pass iData with uCode and Time"
-            )
+            raise IndexMethodError(f"panel imputation needs a '{col}' column", hint="pass iData with uCode and Time")
     ordered = panel.sort_values([unit, time], kind="stable")
     values = ordered.drop(columns=[unit, time])
     if method == "locf":
@@ -55,11 +51,7 @@ def impute_panel(
         t = pd.to_numeric(ordered[time], errors="raise").astype(float)
 
         def interp(block: pd.DataFrame) -> pd.DataFrame:
-            return (
-                block.set_axis(t[block.index])
-                .interpolate(method="index", limit_area="inside")
-                .set_axis(block.index)
-            )
+            return block.set_axis(t[block.index]).interpolate(method="index", limit_area="inside").set_axis(block.index)
 
         filled = values.groupby(ordered[unit], sort=False, group_keys=False).apply(interp)
     out = ordered[[unit, time]].join(filled)

@@ -75,9 +75,7 @@ class MaturityMethodology(_Strict):
         """Every indicator must sit under an element of this methodology."""
         parents = self.element_parent()
         wrong = [
-            f"{i.code} ({i.dimension}/{i.element})"
-            for i in catalog.indicators
-            if parents.get(i.element) != i.dimension
+            f"{i.code} ({i.dimension}/{i.element})" for i in catalog.indicators if parents.get(i.element) != i.dimension
         ]
         if wrong:
             raise ConfigError(
@@ -202,8 +200,9 @@ def score_maturity(
     )
 
     scores = pd.DataFrame({f"indicator:{c}": normalised[c] for c in values.columns}, index=units)
-    coverage = pd.DataFrame({f"indicator:{c}": values[c].notna().astype("float64") for c in values.columns},
-                            index=units)
+    coverage = pd.DataFrame(
+        {f"indicator:{c}": values[c].notna().astype("float64") for c in values.columns}, index=units
+    )
     weights = {n.column: n.weight for n in nodes}
     for parent_level in ("element", "dimension", "index"):
         parents = [n for n in nodes if n.level == parent_level]
@@ -241,8 +240,12 @@ def _renormalised_weights(nodes: list[_Node], scores: pd.DataFrame) -> pd.DataFr
     parent_scored = pd.DataFrame({c: scores[parent_of[c]].notna() for c in columns}, index=scores.index)
     used = scores[columns].notna() & parent_scored
     positions = pd.RangeIndex(len(scores), name="unit")
-    raw = pd.DataFrame({n.column: n.weight for n in child_nodes}, index=positions).where(
-        used.set_axis(positions)).stack().dropna()
+    raw = (
+        pd.DataFrame({n.column: n.weight for n in child_nodes}, index=positions)
+        .where(used.set_axis(positions))
+        .stack()
+        .dropna()
+    )
     # siblings are the children of one parent in one unit, so the parent is keyed by unit too
     parent_id = {p: i for i, p in enumerate(dict.fromkeys(parent_of.values()))}
     child_parent = {c: parent_id[p] for c, p in parent_of.items()}
@@ -261,13 +264,15 @@ def _long(nodes: list[_Node], scores: pd.DataFrame, coverage: pd.DataFrame, weig
     """One row per unit × node, units in sorted order and nodes in tree order."""
     columns = [n.column for n in nodes]
     n_units, n_nodes = len(scores), len(nodes)
-    return pd.DataFrame({
-        "city_code": np.repeat(scores.index.get_level_values("city_code").to_numpy(), n_nodes),
-        "period": np.repeat(scores.index.get_level_values("period").to_numpy(), n_nodes),
-        "level": np.tile(np.array([n.level for n in nodes], dtype=object), n_units),
-        "code": np.tile(np.array([n.code for n in nodes], dtype=object), n_units),
-        "parent_code": np.tile(np.array([n.parent_code for n in nodes], dtype=object), n_units),
-        "score": scores[columns].to_numpy(dtype="float64").ravel(),
-        "weight": weights[columns].to_numpy(dtype="float64").ravel(),
-        "coverage": coverage[columns].to_numpy(dtype="float64").ravel(),
-    })
+    return pd.DataFrame(
+        {
+            "city_code": np.repeat(scores.index.get_level_values("city_code").to_numpy(), n_nodes),
+            "period": np.repeat(scores.index.get_level_values("period").to_numpy(), n_nodes),
+            "level": np.tile(np.array([n.level for n in nodes], dtype=object), n_units),
+            "code": np.tile(np.array([n.code for n in nodes], dtype=object), n_units),
+            "parent_code": np.tile(np.array([n.parent_code for n in nodes], dtype=object), n_units),
+            "score": scores[columns].to_numpy(dtype="float64").ravel(),
+            "weight": weights[columns].to_numpy(dtype="float64").ravel(),
+            "coverage": coverage[columns].to_numpy(dtype="float64").ravel(),
+        }
+    )

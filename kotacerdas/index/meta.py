@@ -130,9 +130,7 @@ def _numeric(meta: pd.DataFrame, column: str, rows: pd.Index, *, required: bool)
         raw = meta.at[code, column]
         if _blank(raw):
             if required:
-                raise IndexMethodError(
-                    f"iMeta row '{code}' has no {column}", hint=f"give '{code}' a numeric {column}"
-                )
+                raise IndexMethodError(f"iMeta row '{code}' has no {column}", hint=f"give '{code}' a numeric {column}")
             continue
         try:
             out[code] = float(raw)
@@ -302,9 +300,7 @@ def read_framework(idata: pd.DataFrame, imeta: pd.DataFrame) -> Framework:
     meta["Parent"] = meta["Parent"].map(lambda p: np.nan if _blank(p) else str(p)).astype(object)
     tree_rows = meta.index[meta["Type"].isin(["Indicator", "Aggregate"])]
     if not len(meta.index[meta["Type"] == "Indicator"]):
-        raise IndexMethodError(
-            "iMeta has no Indicator rows", hint="add at least one row with Type 'Indicator'"
-        )
+        raise IndexMethodError("iMeta has no Indicator rows", hint="add at least one row with Type 'Indicator'")
     level = _check_levels(meta, _check_tree(meta))
     out = pd.DataFrame(index=meta.index)
     out["Level"] = level.reindex(meta.index).astype("Int64")

@@ -64,8 +64,7 @@ def normalise_column(
         top = x.max()
         if not top > 0:
             raise IndexMethodError(
-                f"indicator '{code}' has maximum {top} after direction; fraction of max "
-                "needs a positive maximum",
+                f"indicator '{code}' has maximum {top} after direction; fraction of max needs a positive maximum",
                 hint="use another normalisation method",
             )
         return x / top
@@ -114,9 +113,7 @@ def normalise_column(
         return y.clip(upper=1) if cap_max else y
     if method == "goalposts":
         if goalposts is None:
-            raise IndexMethodError(
-                f"indicator '{code}' has no goalposts", hint="give (lower, upper) per indicator"
-            )
+            raise IndexMethodError(f"indicator '{code}' has no goalposts", hint="give (lower, upper) per indicator")
         lo, hi = goalposts
         if not lo < hi:
             raise IndexMethodError(

@@ -61,7 +61,5 @@ def screen_units(
     reason[force_include] = "forced include"
     keep[force_exclude] = False
     reason[force_exclude] = "forced exclude"
-    summary = pd.DataFrame(
-        {"availability": available, "nonzero": nonzero, "included": keep, "reason": reason}
-    )
+    summary = pd.DataFrame({"availability": available, "nonzero": nonzero, "included": keep, "reason": reason})
     return ScreenResult(data=data.loc[keep], summary=summary)

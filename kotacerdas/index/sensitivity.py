@@ -237,9 +237,7 @@ class _Runner:
                     try:
                         build.method.vary(**option)
                     except IndexMethodError as exc:
-                        raise IndexMethodError(
-                            f"factor '{f.name}', option {i}: {exc.message}", hint=exc.hint
-                        ) from exc
+                        raise IndexMethodError(f"factor '{f.name}', option {i}: {exc.message}", hint=exc.hint) from exc
                 self.dims.append(1)
             else:
                 idx = [where[c] for c in _noise_codes(build, f)]

@@ -17,9 +17,7 @@ def renormalise(weights: pd.Series, parent: pd.Series) -> pd.Series:
     zero = total == 0
     if zero.any():
         p = key[zero].iloc[0]
-        raise IndexMethodError(
-            f"all weights under '{p}' are zero", hint=f"give at least one child of '{p}' a weight"
-        )
+        raise IndexMethodError(f"all weights under '{p}' are zero", hint=f"give at least one child of '{p}' a weight")
     return weights / total
 
 
@@ -43,9 +41,7 @@ def with_overrides(weights: pd.Series, overrides: Mapping[str, float] | None) ->
                 f"weight override for '{code}' is {w!r}, not a number", hint="give a plain number"
             ) from None
         if not w >= 0:
-            raise IndexMethodError(
-                f"weight override for '{code}' is {w}", hint="weights must be zero or positive"
-            )
+            raise IndexMethodError(f"weight override for '{code}' is {w}", hint="weights must be zero or positive")
         out[code] = w
     return out
 

@@ -68,17 +68,24 @@ class Indicator(_Strict):
     goalposts: Goalposts
     weight: float = Field(default=1.0, gt=0)
     frequency: Literal["monthly"] = "monthly"
-    allows_over_100: bool = Field(default=False, description="unit %: submitted values above 100 are valid "
-                                                             "(e.g. achievement of a target); else 0–100 is checked")
+    allows_over_100: bool = Field(
+        default=False,
+        description="unit %: submitted values above 100 are valid "
+        "(e.g. achievement of a target); else 0–100 is checked",
+    )
 
     @model_validator(mode="after")
     def _consistent(self) -> Indicator:
         if self.method.table not in MONTHLY_TABLES:  # indicators are computed per city × month
-            raise ValueError(f"method.table {self.method.table!r} is not a monthly canonical table; expected one "
-                             f"of {sorted(MONTHLY_TABLES)}")
+            raise ValueError(
+                f"method.table {self.method.table!r} is not a monthly canonical table; expected one "
+                f"of {sorted(MONTHLY_TABLES)}"
+            )
         if (self.goalposts.best > self.goalposts.worst) != (self.direction == 1):
-            raise ValueError("goalposts contradict direction: with direction 1 best must exceed worst, "
-                             "with -1 worst must exceed best")
+            raise ValueError(
+                "goalposts contradict direction: with direction 1 best must exceed worst, "
+                "with -1 worst must exceed best"
+            )
         return self
 
 

@@ -53,8 +53,9 @@ def _select(df: pd.DataFrame, expression: str | None, indicator: Indicator) -> p
     try:
         return df.query(expression, engine="python")
     except Exception as exc:  # pandas raises many types for a bad expression; report them all the same way
-        raise ValueError(f"indicator {indicator.code}: cannot evaluate {expression!r} on "
-                         f"{indicator.method.table}: {exc}") from exc
+        raise ValueError(
+            f"indicator {indicator.code}: cannot evaluate {expression!r} on {indicator.method.table}: {exc}"
+        ) from exc
 
 
 def rows_counted(indicator: Indicator, df: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray | None]:
@@ -117,17 +118,19 @@ def compute_indicators(
     rows = []
     for ind in catalog.indicators:
         result = compute_indicator(ind, derived, population)
-        rows.append({
-            "city_code": city_code,
-            "period": period,
-            "indicator_code": ind.code,
-            "dimension": ind.dimension,
-            "element": ind.element,
-            "unit": ind.unit,
-            **result,
-            "source_table": ind.method.table,
-            "status": "ok" if pd.notna(result["value"]) else "no_data",
-            "catalog_version": catalog.version,
-        })
+        rows.append(
+            {
+                "city_code": city_code,
+                "period": period,
+                "indicator_code": ind.code,
+                "dimension": ind.dimension,
+                "element": ind.element,
+                "unit": ind.unit,
+                **result,
+                "source_table": ind.method.table,
+                "status": "ok" if pd.notna(result["value"]) else "no_data",
+                "catalog_version": catalog.version,
+            }
+        )
     out = pd.DataFrame(rows, columns=list(INDICATOR_VALUE_COLUMNS))
     return out.astype(INDICATOR_VALUE_COLUMNS)

@@ -17,8 +17,13 @@ from kotacerdas.quality import gx_runtime
 from kotacerdas.quality.gate import QualityResult
 
 # Result keys that list values or rows; cut to `values_shown` entries.
-_LISTS = ("partial_unexpected_list", "partial_unexpected_index_list", "partial_unexpected_counts", "unexpected_list",
-          "unexpected_index_list")
+_LISTS = (
+    "partial_unexpected_list",
+    "partial_unexpected_index_list",
+    "partial_unexpected_counts",
+    "unexpected_list",
+    "unexpected_index_list",
+)
 
 
 def _site_name(folder: Path) -> str:
@@ -29,16 +34,22 @@ def _ensure_site(context, folder: Path) -> str:
     name = _site_name(folder)
     if name not in context.list_data_docs_sites():
         views = "kotacerdas.quality.docs_views"
-        context.add_data_docs_site(name, {
-            "class_name": "SiteBuilder",
-            "store_backend": {"class_name": "TupleFilesystemStoreBackend", "base_directory": str(folder)},
-            "site_index_builder": {"class_name": "DefaultSiteIndexBuilder",
-                                   "view": {"module_name": views, "class_name": "CachedJinjaIndexPageView"}},
-            "site_section_builders": {
-                "validations": {"view": {"module_name": views, "class_name": "CachedJinjaPageView"}},
-                "expectations": "None", "profiling": "None",  # this site shows validations only
+        context.add_data_docs_site(
+            name,
+            {
+                "class_name": "SiteBuilder",
+                "store_backend": {"class_name": "TupleFilesystemStoreBackend", "base_directory": str(folder)},
+                "site_index_builder": {
+                    "class_name": "DefaultSiteIndexBuilder",
+                    "view": {"module_name": views, "class_name": "CachedJinjaIndexPageView"},
+                },
+                "site_section_builders": {
+                    "validations": {"view": {"module_name": views, "class_name": "CachedJinjaPageView"}},
+                    "expectations": "None",
+                    "profiling": "None",  # this site shows validations only
+                },
             },
-        })
+        )
     return name
 
 
@@ -52,8 +63,13 @@ def _trimmed(result, values_shown: int):
     res.pop("unexpected_index_query", None)
     if "unexpected_list" in res:  # the gate asks GX for no partial list; the page shows the first values
         res["partial_unexpected_list"] = res["unexpected_list"]
-    return ExpectationValidationResult(success=result.success, expectation_config=result.expectation_config,
-                                       result=res, meta=result.meta, exception_info=result.exception_info)
+    return ExpectationValidationResult(
+        success=result.success,
+        expectation_config=result.expectation_config,
+        result=res,
+        meta=result.meta,
+        exception_info=result.exception_info,
+    )
 
 
 def _volume_result(quality: QualityResult):
@@ -62,12 +78,14 @@ def _volume_result(quality: QualityResult):
 
     v = quality.volume
     expectation = gx.expectations.ExpectTableRowCountToBeBetween(
-        min_value=None if v.lower is None else int(v.lower), max_value=None if v.upper is None else int(v.upper),
+        min_value=None if v.lower is None else int(v.lower),
+        max_value=None if v.upper is None else int(v.upper),
         meta={"kotacerdas_rule": v.rule.id, "evaluated_by": "kotacerdas.quality.volume (rows delivered, raw zone)"},
         description=f"[{v.rule.severity}] {v.rule.description}: {v.note}",
     )
-    return ExpectationValidationResult(success=v.success, expectation_config=expectation.configuration,
-                                       result={"observed_value": v.observed})
+    return ExpectationValidationResult(
+        success=v.success, expectation_config=expectation.configuration, result={"observed_value": v.observed}
+    )
 
 
 def write_data_docs(quality: QualityResult, folder: str | Path, *, run_name: str, values_shown: int = 20) -> Path:
@@ -96,10 +114,16 @@ def write_data_docs(quality: QualityResult, folder: str | Path, *, run_name: str
     validated_at = pd.Timestamp(quality.validated_at or pd.Timestamp.now()).strftime("%Y%m%dT%H%M%S")
     meta = dict(quality.gx_result.meta or {})
     meta["run_id"] = {"run_name": run_name, "run_time": validated_at}
-    meta["kotacerdas"] = {"table": quality.table, "city": quality.city, "month": quality.month,
-                          "rows": quality.row_count, "rejected_share": round(quality.rejected_share, 6)}
+    meta["kotacerdas"] = {
+        "table": quality.table,
+        "city": quality.city,
+        "month": quality.month,
+        "rows": quality.row_count,
+        "rejected_share": round(quality.rejected_share, 6),
+    }
     page = ExpectationSuiteValidationResult(
-        success=bool(stats.pop("success")), results=results, suite_name=quality.table, statistics=stats, meta=meta)
+        success=bool(stats.pop("success")), results=results, suite_name=quality.table, statistics=stats, meta=meta
+    )
     identifier = ValidationResultIdentifier(
         expectation_suite_identifier=ExpectationSuiteIdentifier(name=quality.table),
         run_id=RunIdentifier(run_name=run_name, run_time=validated_at),
@@ -114,9 +138,10 @@ def write_data_docs(quality: QualityResult, folder: str | Path, *, run_name: str
             context.build_data_docs(site_names=[site], resource_identifiers=[identifier])
         finally:
             store.remove_key(identifier)  # the HTML is written; keep the in-memory store small
-    pages = sorted((folder / "validations" / quality.table).rglob(f"{quality.city}_{quality.month}.html"),
-                   key=lambda p: p.stat().st_mtime)
+    pages = sorted(
+        (folder / "validations" / quality.table).rglob(f"{quality.city}_{quality.month}.html"),
+        key=lambda p: p.stat().st_mtime,
+    )
     if not pages:
-        raise RuntimeError(f"GX wrote no Data Docs page for {quality.table} {quality.city} {quality.month} in "
-                           f"{folder}")
+        raise RuntimeError(f"GX wrote no Data Docs page for {quality.table} {quality.city} {quality.month} in {folder}")
     return pages[-1]

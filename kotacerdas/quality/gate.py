@@ -76,8 +76,15 @@ class QualityResult:
 
 
 def validate_table(
-    df: pd.DataFrame, table: CanonicalTable, suite: Suite, *, city: str, month: str, now: pd.Timestamp | None = None,
-    delivered_rows: int | None = None, volume_history: Mapping[str, int] | None = None,
+    df: pd.DataFrame,
+    table: CanonicalTable,
+    suite: Suite,
+    *,
+    city: str,
+    month: str,
+    now: pd.Timestamp | None = None,
+    delivered_rows: int | None = None,
+    volume_history: Mapping[str, int] | None = None,
 ) -> QualityResult:
     """Validate one staged partition of `table` against `suite` with GX (one ephemeral context a process).
 
@@ -110,18 +117,14 @@ def validate_table(
     }
     with gx_runtime.lock():
         batch = gx_runtime.batch_definition(table.name).get_batch(batch_parameters={"dataframe": frame})
-        gx_suite = gx.ExpectationSuite(
-            name=f"{table.name}:{city}:{month}", expectations=[e for _, e in bound]
-        )
+        gx_suite = gx.ExpectationSuite(name=f"{table.name}:{city}:{month}", expectations=[e for _, e in bound])
         outcome = batch.validate(gx_suite, result_format=result_format)
 
     by_rule = {}
     for r in outcome.results:
         rule_id = (r.expectation_config.meta or {}).get("kotacerdas_rule")
         if rule_id not in rules_by_id:
-            raise QualityGateError(
-                f"GX returned a result for an unknown expectation {r.expectation_config.type}"
-            )
+            raise QualityGateError(f"GX returned a result for an unknown expectation {r.expectation_config.type}")
         info = r.exception_info or {}
         if info.get("raised_exception"):
             rule = rules_by_id[rule_id]
@@ -154,7 +157,8 @@ def validate_table(
                 "element_count": res.get("element_count"),
                 "unexpected_count": res.get("unexpected_count"),
                 "unexpected_percent": res.get("unexpected_percent"),
-                "observed_value": None if observed is None or observed is pd.NaT
+                "observed_value": None
+                if observed is None or observed is pd.NaT
                 else str(observed)[:_OBSERVED_MAX_CHARS],
                 "details": _bounds(r.expectation_config.kwargs) if index_list is None else None,
             }
@@ -173,11 +177,18 @@ def validate_table(
     volume = None
     if suite.volume is not None:
         volume = check_volume(suite.volume, n if delivered_rows is None else delivered_rows, volume_history or {})
-        rule_rows.append({
-            "rule": suite.volume.id, "severity": suite.volume.severity, "success": volume.success,
-            "element_count": volume.observed, "unexpected_count": None, "unexpected_percent": None,
-            "observed_value": str(volume.observed), "details": volume.note,
-        })
+        rule_rows.append(
+            {
+                "rule": suite.volume.id,
+                "severity": suite.volume.severity,
+                "success": volume.success,
+                "element_count": volume.observed,
+                "unexpected_count": None,
+                "unexpected_percent": None,
+                "observed_value": str(volume.observed),
+                "details": volume.note,
+            }
+        )
         if not volume.success and suite.volume.severity == "error":
             failed_table.append(suite.volume.id)
     rules = pd.DataFrame(rule_rows, columns=list(RULES_COLUMNS)).astype(RULES_COLUMNS)
@@ -213,9 +224,7 @@ def _bounds(kwargs: Mapping[str, Any]) -> str | None:
 def _record_key(df: pd.DataFrame, table: CanonicalTable) -> pd.Series:
     """Key columns as text joined with "|"; a missing key part is the empty string."""
     parts = [
-        df[c].astype("string").fillna("")
-        if c in df.columns
-        else pd.Series("", index=df.index, dtype="string")
+        df[c].astype("string").fillna("") if c in df.columns else pd.Series("", index=df.index, dtype="string")
         for c in table.key
     ]
     key = parts[0]

@@ -18,8 +18,10 @@ class DataDocsSettings(BaseModel):
 
     enabled: bool = True
     dir: str | None = Field(
-        default=None, description="folder for the static HTML (relative to the project root); default: "
-                                  "<Dagster storage>/data_docs, or data/data_docs outside Dagster")
+        default=None,
+        description="folder for the static HTML (relative to the project root); default: "
+        "<Dagster storage>/data_docs, or data/data_docs outside Dagster",
+    )
     values_shown: int = Field(default=20, ge=0, description="failing values listed per rule on a page")
 
 

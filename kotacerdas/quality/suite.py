@@ -44,7 +44,7 @@ CONFIG_PLACEHOLDERS: dict[str, str] = {
     "region_codes": "Kemendagri codes of every kabupaten/kota in config/regions/kode_wilayah_prov_kabkota.csv",
     "submitted_indicators": "codes of the catalog indicators OPDs submit themselves (config/indicators.yaml)",
     "percent_indicators": "codes of the catalog indicators in % whose values must lie within 0-100 (not "
-                          "`allows_over_100`)",
+    "`allows_over_100`)",
     "service_codes": "codes of every service in cities.yaml",
     "spbe_indicators": "indicator numbers of the SPBE methodology (pipeline.yaml: spbe_methodology)",
     "spbe_levels": "the whole levels on the SPBE methodology's scale",
@@ -61,14 +61,15 @@ PARTITION_PLACEHOLDERS: dict[str, str] = {
     "month_start": "first instant of the month (timestamp, inclusive)",
     "month_end": "first instant of the next month (timestamp, exclusive)",
     "freshness_floor": "the end of the month (or now, while the month runs) minus the suite's "
-                       "`freshness_max_age_days` (timestamp)",
+    "`freshness_max_age_days` (timestamp)",
 }
 KNOWN_PLACEHOLDERS = {**CONFIG_PLACEHOLDERS, **PARTITION_PLACEHOLDERS}
 MONTH_ONLY_PLACEHOLDERS = ("month", "month_start", "month_end", "freshness_floor")
 # Placeholders whose values are read from other files, only when a suite uses them.
-_REGULATOR_PLACEHOLDERS = {"spbe": ("spbe_indicators", "spbe_levels"),
-                           "kominfo": ("kominfo_parts", "kominfo_pillars", "kominfo_scale_min",
-                                       "kominfo_scale_max")}
+_REGULATOR_PLACEHOLDERS = {
+    "spbe": ("spbe_indicators", "spbe_levels"),
+    "kominfo": ("kominfo_parts", "kominfo_pillars", "kominfo_scale_min", "kominfo_scale_max"),
+}
 
 _PLACEHOLDER = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 # kwargs that name columns of the table, checked against the canonical schema on load.
@@ -97,8 +98,9 @@ class _VolumeModel(BaseModel):
     severity: Severity = "warn"
     history_months: int = Field(default=6, ge=1, le=36, description="earlier months compared with")
     min_history: int = Field(default=2, ge=1, description="fewer earlier months than this: passes, 'no history'")
-    band: tuple[float, float] = Field(default=(0.5, 2.0), description="rows allowed, as multiples of the median "
-                                                                      "of the earlier months")
+    band: tuple[float, float] = Field(
+        default=(0.5, 2.0), description="rows allowed, as multiples of the median of the earlier months"
+    )
     description: str = "The rows delivered are within the usual range of the earlier months"
 
     @model_validator(mode="after")
@@ -179,12 +181,12 @@ class Suite:
     def partition_values(self, city: str, period: str, now: pd.Timestamp | None = None) -> dict[str, Any]:
         """Values of the partition placeholders; `period` is YYYY-MM (YYYY for a yearly table)."""
         if cadence_of(period) != self.table.cadence:
-            raise ValueError(f"{self.table.name} is {self.table.cadence}: period must be "
-                             f"{PERIOD_FORMAT[self.table.cadence]}, got {period!r}")
-        if city not in self.config_values["city_codes"]:
-            raise ConfigError(
-                f"city {city!r} is not in cities.yaml", hint="add it under `cities:` or fix the code"
+            raise ValueError(
+                f"{self.table.name} is {self.table.cadence}: period must be "
+                f"{PERIOD_FORMAT[self.table.cadence]}, got {period!r}"
             )
+        if city not in self.config_values["city_codes"]:
+            raise ConfigError(f"city {city!r} is not in cities.yaml", hint="add it under `cities:` or fix the code")
         values: dict[str, Any] = {"city": city, "period": period, "year": period[:4]}
         if self.table.cadence == "yearly":
             return values
@@ -209,8 +211,16 @@ class Suite:
             kwargs = self.bound_kwargs(rule, city, period, now)
             cls = expectation_class(rule.type, where=self._where(rule))
             try:
-                out.append((rule, cls(**kwargs, meta={"kotacerdas_rule": rule.id},
-                                      description=f"[{rule.severity}] {rule.description}")))
+                out.append(
+                    (
+                        rule,
+                        cls(
+                            **kwargs,
+                            meta={"kotacerdas_rule": rule.id},
+                            description=f"[{rule.severity}] {rule.description}",
+                        ),
+                    )
+                )
             except Exception as exc:  # GX validates kwargs with pydantic (v1 API); report which rule is wrong
                 raise ConfigError(
                     f"{self._where(rule)}: kwargs do not fit {rule.type}: {_short(exc)}",
@@ -254,17 +264,28 @@ def _regulator_values(config: ProjectConfig, regulator: str) -> dict[str, Any]:
     if regulator == "spbe":
         spbe = load_regulator_methodology(pipeline.spbe_methodology, config.dir)
         if not isinstance(spbe, SpbeMethodology) or not spbe.domains:
-            raise ConfigError(f"pipeline.yaml: spbe_methodology {pipeline.spbe_methodology!r} is not an SPBE "
-                              "methodology with domains and indicators",
-                              hint="name an SPBE file in force under config/methodologies/")
-        return {"spbe_indicators": list(range(1, spbe.structure.indicators + 1)),
-                "spbe_levels": list(range(int(spbe.scale.min), int(spbe.scale.max) + 1))}
+            raise ConfigError(
+                f"pipeline.yaml: spbe_methodology {pipeline.spbe_methodology!r} is not an SPBE "
+                "methodology with domains and indicators",
+                hint="name an SPBE file in force under config/methodologies/",
+            )
+        return {
+            "spbe_indicators": list(range(1, spbe.structure.indicators + 1)),
+            "spbe_levels": list(range(int(spbe.scale.min), int(spbe.scale.max) + 1)),
+        }
     kominfo = load_regulator_methodology(pipeline.kominfo_methodology, config.dir)
     if not isinstance(kominfo, KominfoMethodology):
-        raise ConfigError(f"pipeline.yaml: kominfo_methodology {pipeline.kominfo_methodology!r} is not a Kominfo "
-                          "evaluation methodology", hint="name a kominfo-evaluation file under config/methodologies/")
-    return {"kominfo_parts": list(kominfo.parts), "kominfo_pillars": list(kominfo.pillars),
-            "kominfo_scale_min": float(kominfo.scale.min), "kominfo_scale_max": float(kominfo.scale.max)}
+        raise ConfigError(
+            f"pipeline.yaml: kominfo_methodology {pipeline.kominfo_methodology!r} is not a Kominfo "
+            "evaluation methodology",
+            hint="name a kominfo-evaluation file under config/methodologies/",
+        )
+    return {
+        "kominfo_parts": list(kominfo.parts),
+        "kominfo_pillars": list(kominfo.pillars),
+        "kominfo_scale_min": float(kominfo.scale.min),
+        "kominfo_scale_max": float(kominfo.scale.max),
+    }
 
 
 def default_suite_path(config: ProjectConfig, table: CanonicalTable) -> Path:
@@ -287,9 +308,7 @@ def load_suite(
     table = get_table(table) if isinstance(table, str) else table
     config = config or ProjectConfig()
     path = Path(path) if path is not None else default_suite_path(config, table)
-    hint = (
-        "fix the suite file; each expectation needs id, type, kwargs, severity (error|warn) and description"
-    )
+    hint = "fix the suite file; each expectation needs id, type, kwargs, severity (error|warn) and description"
     data = read_yaml(path, missing="expectation suite not found", missing_hint=f"create it for table {table.name!r}")
     try:
         suite_model = _SuiteModel.model_validate(data)
@@ -311,21 +330,23 @@ def load_suite(
             raise ConfigError(f"{where}: {_pydantic_problems(exc)}", hint=hint) from exc
         where = f"{where} ({m.id})"
         if any(r.id == m.id for r in rules):
-            raise ConfigError(
-                f"{where}: duplicate rule id {m.id!r}", hint="rule ids must be unique within a suite"
-            )
+            raise ConfigError(f"{where}: duplicate rule id {m.id!r}", hint="rule ids must be unique within a suite")
         reserved = sorted(set(m.kwargs) & set(_RESERVED_KWARGS))
         if reserved:
             raise ConfigError(f"{where}: kwargs {reserved} are set by the quality gate", hint="remove them")
         _check_placeholders(m.kwargs, where)
         monthly_only = sorted(set(_PLACEHOLDER.findall(repr(m.kwargs))) & set(MONTH_ONLY_PLACEHOLDERS))
         if table.cadence == "yearly" and monthly_only:
-            raise ConfigError(f"{where}: table {table.name!r} is yearly, but the rule uses "
-                              f"{', '.join('${' + p + '}' for p in monthly_only)}",
-                              hint="use ${period} or ${year}: a yearly partition has no month")
+            raise ConfigError(
+                f"{where}: table {table.name!r} is yearly, but the rule uses "
+                f"{', '.join('${' + p + '}' for p in monthly_only)}",
+                hint="use ${period} or ${year}: a yearly partition has no month",
+            )
         if "freshness_floor" in _PLACEHOLDER.findall(repr(m.kwargs)) and suite_model.freshness_max_age_days is None:
-            raise ConfigError(f"{where}: uses ${{freshness_floor}} but the suite sets no freshness_max_age_days",
-                              hint="add `freshness_max_age_days: <days>` at the top of the suite file")
+            raise ConfigError(
+                f"{where}: uses ${{freshness_floor}} but the suite sets no freshness_max_age_days",
+                hint="add `freshness_max_age_days: <days>` at the top of the suite file",
+            )
         rule = Rule(m.id, m.type, m.kwargs, m.severity, m.description, i)
         unknown_cols = [c for c in rule.columns if c not in columns]
         if unknown_cols:

@@ -39,16 +39,21 @@ class VolumeOutcome:
     def note(self) -> str:
         months = ", ".join(f"{m}: {n}" for m, n in sorted(self.history.items()))
         if not self.has_history:
-            return (f"no history: {len(self.history)} earlier month(s) in the raw zone, {self.rule.min_history} "
-                    f"needed; passes ({months or 'none'})")
+            return (
+                f"no history: {len(self.history)} earlier month(s) in the raw zone, {self.rule.min_history} "
+                f"needed; passes ({months or 'none'})"
+            )
         median = statistics.median(self.history.values())
         verdict = "within" if self.success else ("below" if self.observed < self.lower else "above")
-        return (f"{self.observed} rows, {verdict} the band {self.lower:g}–{self.upper:g} "
-                f"({self.rule.lower:g}–{self.rule.upper:g} × median {median:g} of {months})")
+        return (
+            f"{self.observed} rows, {verdict} the band {self.lower:g}–{self.upper:g} "
+            f"({self.rule.lower:g}–{self.rule.upper:g} × median {median:g} of {months})"
+        )
 
 
-def delivered_rows_history(project: ProjectConfig, raw_dir: str | Path, table: str, city: str, month: str,
-                           months: int) -> dict[str, int]:
+def delivered_rows_history(
+    project: ProjectConfig, raw_dir: str | Path, table: str, city: str, month: str, months: int
+) -> dict[str, int]:
     """Rows delivered per earlier month (year, for a yearly table; up to `months` back) by every source and OPD of
     `table`, from the raw zone. Per source × OPD the current chain counts: the latest full fetch (incremental
     pulls after it replace rows more than they add them, so they are not counted)."""

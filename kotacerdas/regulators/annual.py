@@ -40,15 +40,44 @@ def _text(value: Decimal) -> str:
 def kominfo_rows(evaluation: pd.DataFrame, m: KominfoMethodology, city: str, year: str) -> pd.DataFrame:
     parts = evaluation[evaluation["part"] != PILLAR_PART]
     pillars = evaluation[evaluation["part"] == PILLAR_PART]
-    result = kominfo_index(dict(zip(parts["part"], parts["score"], strict=True)), m,
-                           pillars=dict(zip(pillars["item"], pillars["score"], strict=True)), year=int(year))
-    rows = [{"component_type": "part", "component": k, "weight": float(m.parts[k].weight), "score": float(v),
-             "contribution": float(result.contributions[k]), "published_value": None}
-            for k, v in result.scores.items()]
-    rows += [{"component_type": "pillar", "component": k, "weight": None, "score": float(v), "contribution": None,
-              "published_value": _text(result.pillars_published[k])} for k, v in result.pillars.items()]
-    rows.append({"component_type": "index", "component": "index", "weight": 100.0, "score": float(result.index),
-                 "contribution": float(result.index), "published_value": _text(result.published)})
+    result = kominfo_index(
+        dict(zip(parts["part"], parts["score"], strict=True)),
+        m,
+        pillars=dict(zip(pillars["item"], pillars["score"], strict=True)),
+        year=int(year),
+    )
+    rows = [
+        {
+            "component_type": "part",
+            "component": k,
+            "weight": float(m.parts[k].weight),
+            "score": float(v),
+            "contribution": float(result.contributions[k]),
+            "published_value": None,
+        }
+        for k, v in result.scores.items()
+    ]
+    rows += [
+        {
+            "component_type": "pillar",
+            "component": k,
+            "weight": None,
+            "score": float(v),
+            "contribution": None,
+            "published_value": _text(result.pillars_published[k]),
+        }
+        for k, v in result.pillars.items()
+    ]
+    rows.append(
+        {
+            "component_type": "index",
+            "component": "index",
+            "weight": 100.0,
+            "score": float(result.index),
+            "contribution": float(result.index),
+            "published_value": _text(result.published),
+        }
+    )
     evaluators = sorted(set(evaluation["evaluator"].dropna().astype(str)))
     return _stamp(pd.DataFrame(rows), m, city, year, source=f"evaluation_scores ({', '.join(evaluators) or '-'})")
 
@@ -61,15 +90,41 @@ def spbe_rows(assessments: pd.DataFrame, m: SpbeMethodology, city: str, year: st
         except RegulatorError as exc:
             problems[str(assessor)] = str(exc)
             continue
-        out = [{"component_type": "aspect", "component": k, "domain": a.domain, "weight": float(a.weight),
-                "score": a.index, "published_value": _text(a.published), "predicate": None}
-               for k, a in result.aspects.items()]
-        out += [{"component_type": "domain", "component": k, "domain": k, "weight": float(d.weight),
-                 "score": d.index, "published_value": _text(d.published), "predicate": None}
-                for k, d in result.domains.items()]
-        out.append({"component_type": "index", "component": "index", "domain": None, "weight": 100.0,
-                    "score": result.index, "published_value": _text(result.published),
-                    "predicate": result.predicate})
+        out = [
+            {
+                "component_type": "aspect",
+                "component": k,
+                "domain": a.domain,
+                "weight": float(a.weight),
+                "score": a.index,
+                "published_value": _text(a.published),
+                "predicate": None,
+            }
+            for k, a in result.aspects.items()
+        ]
+        out += [
+            {
+                "component_type": "domain",
+                "component": k,
+                "domain": k,
+                "weight": float(d.weight),
+                "score": d.index,
+                "published_value": _text(d.published),
+                "predicate": None,
+            }
+            for k, d in result.domains.items()
+        ]
+        out.append(
+            {
+                "component_type": "index",
+                "component": "index",
+                "domain": None,
+                "weight": 100.0,
+                "score": result.index,
+                "published_value": _text(result.published),
+                "predicate": result.predicate,
+            }
+        )
         frame = pd.DataFrame(out)
         frame["assessor"] = str(assessor)
         frames.append(_stamp(frame, m, city, year, source=f"spbe_assessments ({assessor})"))
@@ -86,20 +141,36 @@ def ikm_rows(responses: pd.DataFrame, m: IkmMethodology, city: str, year: str) -
     for opd, service, answers in groups:
         result = ikm(answers, m)
         months = answers["surveyed_at"].dt.strftime("%Y-%m").nunique() if "surveyed_at" in answers else None
-        rows.append({"opd_code": opd, "service_code": service, "respondents": result.respondents,
-                     "months_covered": months, "score": result.ikm_unit, "published_value": _text(result.published),
-                     "grade": result.grade, "performance": result.grade_name})
+        rows.append(
+            {
+                "opd_code": opd,
+                "service_code": service,
+                "respondents": result.respondents,
+                "months_covered": months,
+                "score": result.ikm_unit,
+                "published_value": _text(result.published),
+                "grade": result.grade,
+                "performance": result.grade_name,
+            }
+        )
     return _stamp(pd.DataFrame(rows), m, city, year, source="satisfaction_responses")
 
 
 def _stamp(frame: pd.DataFrame, m, city: str, year: str, *, source: str) -> pd.DataFrame:
-    return frame.assign(city_code=city, period=year, methodology=m.name, methodology_version=m.version,
-                        source=source)
+    return frame.assign(city_code=city, period=year, methodology=m.name, methodology_version=m.version, source=source)
 
 
-def annual_indices(city: str, year: str, *, evaluation: pd.DataFrame, assessments: pd.DataFrame,
-                   responses: pd.DataFrame, kominfo: KominfoMethodology, spbe: SpbeMethodology,
-                   ikm_methodology: IkmMethodology) -> AnnualIndices:
+def annual_indices(
+    city: str,
+    year: str,
+    *,
+    evaluation: pd.DataFrame,
+    assessments: pd.DataFrame,
+    responses: pd.DataFrame,
+    kominfo: KominfoMethodology,
+    spbe: SpbeMethodology,
+    ikm_methodology: IkmMethodology,
+) -> AnnualIndices:
     """Every regulator index of one city and year that its inputs allow; the others with the reason."""
     out = AnnualIndices()
     if evaluation.empty:

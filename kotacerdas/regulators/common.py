@@ -78,8 +78,10 @@ def check_bands(bands: list[Band], scale: Scale) -> list[Band]:
     if len(set(mins)) != len(mins):
         raise ValueError(f"two bands start at the same value {sorted(mins)}")
     if ordered[-1].min > scale.min:
-        raise ValueError(f"the lowest band starts at {ordered[-1].min}, above the scale's "
-                         f"minimum {scale.min}, so some values would get no band")
+        raise ValueError(
+            f"the lowest band starts at {ordered[-1].min}, above the scale's "
+            f"minimum {scale.min}, so some values would get no band"
+        )
     if ordered[0].min > scale.max:
         raise ValueError(f"band {ordered[0].name!r} starts at {ordered[0].min}, above the scale")
     return ordered
@@ -101,8 +103,9 @@ def check_sum(weights: dict[str, Decimal], expected: Decimal, what: str) -> None
     """Weights are summed exactly (as decimals): 4.5 + 12 is 16.5, not 16.499999…"""
     total = sum(weights.values(), Decimal(0))
     if total != expected:
-        raise ValueError(f"{what} sum to {total}, must be {expected} "
-                         f"({', '.join(f'{k} {w}' for k, w in weights.items())})")
+        raise ValueError(
+            f"{what} sum to {total}, must be {expected} ({', '.join(f'{k} {w}' for k, w in weights.items())})"
+        )
 
 
 def exact(value: object, what: str) -> Fraction:
@@ -163,6 +166,7 @@ def load_regulator_methodology(name: str | Path, config_dir: str | Path | None =
             raise ConfigError(f"{path}: not valid YAML: {exc}", hint="fix the syntax at the line shown") from exc
         kind = head.get("kind") if isinstance(head, dict) else None
         if kind not in _KINDS:
-            raise ConfigError(f"{path}: kind: {kind!r} is not a regulator methodology",
-                              hint=f"set `kind` to one of {sorted(_KINDS)}")
+            raise ConfigError(
+                f"{path}: kind: {kind!r} is not a regulator methodology", hint=f"set `kind` to one of {sorted(_KINDS)}"
+            )
     return load_yaml_model(path, _KINDS.get(kind, RegulatorMethodology))

@@ -71,8 +71,10 @@ class IkmMethodology(RegulatorMethodology):
             raise ValueError(f"answers: the scale must run between whole numbers, got {self.answers}")
         lo, hi = self.answers.min * self.unit_factor, self.answers.max * self.unit_factor
         if (lo, hi) != (self.unit_scale.min, self.unit_scale.max):
-            raise ValueError(f"unit_scale: answers {self.answers.min}–{self.answers.max} × {self.unit_factor} "
-                             f"give {lo}–{hi}, not {self.unit_scale.min}–{self.unit_scale.max}")
+            raise ValueError(
+                f"unit_scale: answers {self.answers.min}–{self.answers.max} × {self.unit_factor} "
+                f"give {lo}–{hi}, not {self.unit_scale.min}–{self.unit_scale.max}"
+            )
         return self
 
 
@@ -112,22 +114,26 @@ def element_nrr(
     """
     missing = [u for u in elements if u not in answers.columns]
     if missing:
-        raise RegulatorError(f"IKM answers have no column(s) {missing}",
-                             hint=f"give one column per element: {list(elements)}")
+        raise RegulatorError(
+            f"IKM answers have no column(s) {missing}", hint=f"give one column per element: {list(elements)}"
+        )
     out = {}
     for u in elements:
         col = answers[u].dropna()
         try:
             x = col.to_numpy(dtype="float64")
         except (TypeError, ValueError):
-            raise RegulatorError(f"IKM element {u} has answers that are not numbers, e.g. {col.iloc[0]!r}",
-                                 hint=f"answers are whole numbers {lowest}–{highest}") from None
+            raise RegulatorError(
+                f"IKM element {u} has answers that are not numbers, e.g. {col.iloc[0]!r}",
+                hint=f"answers are whole numbers {lowest}–{highest}",
+            ) from None
         bad = (x != np.floor(x)) | (x < lowest) | (x > highest)
         if bad.any():
             raise RegulatorError(
                 f"IKM element {u}: {int(bad.sum())} answer(s) off the scale, e.g. {col[bad].iloc[0]!r} "
                 f"(row {col.index[bad][0]!r})",
-                hint=f"answers are whole numbers {lowest}–{highest}; leave an unanswered element blank")
+                hint=f"answers are whole numbers {lowest}–{highest}; leave an unanswered element blank",
+            )
         if len(x):
             out[u] = Fraction(int(x.sum()), len(x))
     return out
@@ -163,8 +169,13 @@ def ikm(answers: pd.DataFrame, methodology: IkmMethodology) -> IkmResult:
         w = round_half_up(1 / len(nrr), m.convention.weight_places)
         conv = sum(nrr.values(), Fraction(0)) * Fraction(w)
         conv_unit = conv * Fraction(m.unit_factor)
-        convention = ConventionFigure(label=m.convention.label, weight=w, ikm=float(conv),
-                                      ikm_unit=float(conv_unit), published=published(conv_unit, m.rounding))
+        convention = ConventionFigure(
+            label=m.convention.label,
+            weight=w,
+            ikm=float(conv),
+            ikm_unit=float(conv_unit),
+            published=published(conv_unit, m.rounding),
+        )
     return IkmResult(
         methodology=m.name,
         methodology_version=m.version,

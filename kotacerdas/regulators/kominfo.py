@@ -73,22 +73,34 @@ class KominfoImprovement(_Strict):
     pillars_unrounded: dict[str, Decimal] = Field(default_factory=dict)
 
 
-def _on_scale(values: Mapping[str, object], known: Mapping[str, object], scale: Scale, what: str,
-              methodology: KominfoMethodology, *, all_required: bool) -> dict[str, Fraction]:
+def _on_scale(
+    values: Mapping[str, object],
+    known: Mapping[str, object],
+    scale: Scale,
+    what: str,
+    methodology: KominfoMethodology,
+    *,
+    all_required: bool,
+) -> dict[str, Fraction]:
     unknown = sorted(set(values) - set(known))
     if unknown:
-        raise RegulatorError(f"{methodology.name} {methodology.version}: unknown {what} {unknown}",
-                             hint=f"use {sorted(known)}")
+        raise RegulatorError(
+            f"{methodology.name} {methodology.version}: unknown {what} {unknown}", hint=f"use {sorted(known)}"
+        )
     missing = [k for k in known if k not in values]
     if all_required and missing:
-        raise RegulatorError(f"{methodology.name} {methodology.version}: no score for {what} {missing}",
-                             hint="every part needs an assessed score; the index is not defined without it")
+        raise RegulatorError(
+            f"{methodology.name} {methodology.version}: no score for {what} {missing}",
+            hint="every part needs an assessed score; the index is not defined without it",
+        )
     out = {}
     for key, value in values.items():
         number = exact(value, f"{what} {key!r}")
         if not scale.holds(number):
-            raise RegulatorError(f"{what} {key!r} is {value}, outside the scale {scale.min}–{scale.max}",
-                                 hint="give the assessors' score on the methodology's scale")
+            raise RegulatorError(
+                f"{what} {key!r} is {value}, outside the scale {scale.min}–{scale.max}",
+                hint="give the assessors' score on the methodology's scale",
+            )
         out[key] = number
     return out
 
@@ -108,8 +120,9 @@ def kominfo_index(
     scores = _on_scale(scores_by_part, methodology.parts, methodology.scale, "part", methodology, all_required=True)
     contributions = {k: s * Fraction(methodology.parts[k].weight) / 100 for k, s in scores.items()}
     index = sum(contributions.values(), Fraction(0))
-    pillar_values = _on_scale(pillars or {}, methodology.pillars, methodology.scale, "pillar", methodology,
-                              all_required=False)
+    pillar_values = _on_scale(
+        pillars or {}, methodology.pillars, methodology.scale, "pillar", methodology, all_required=False
+    )
     return KominfoResult(
         methodology=methodology.name,
         methodology_version=methodology.version,
@@ -126,14 +139,18 @@ def kominfo_index(
 def kominfo_improvement(this: KominfoResult, last: KominfoResult) -> KominfoImprovement:
     """'Improvement' as results letters give it: this year's value minus last year's, per index and pillar."""
     if this.year <= last.year:
-        raise RegulatorError(f"improvement of {this.year} over {last.year}: `this` must be the later year",
-                             hint="call kominfo_improvement(this_year_result, last_year_result)")
+        raise RegulatorError(
+            f"improvement of {this.year} over {last.year}: `this` must be the later year",
+            hint="call kominfo_improvement(this_year_result, last_year_result)",
+        )
     both = [p for p in this.pillars if p in last.pillars]
     return KominfoImprovement(
         this_year=this.year,
         last_year=last.year,
-        methodologies=(f"{this.methodology} {this.methodology_version}",
-                       f"{last.methodology} {last.methodology_version}"),
+        methodologies=(
+            f"{this.methodology} {this.methodology_version}",
+            f"{last.methodology} {last.methodology_version}",
+        ),
         index=this.published - last.published,
         index_unrounded=this.index - last.index,
         pillars={p: this.pillars_published[p] - last.pillars_published[p] for p in both},

@@ -57,8 +57,9 @@ class Domain(_Strict):
 
     @model_validator(mode="after")
     def _aspects_sum_to_domain(self) -> Domain:
-        check_sum({k: a.weight for k, a in self.aspects.items()}, self.weight,
-                  f"aspect weights of domain {self.name!r}")
+        check_sum(
+            {k: a.weight for k, a in self.aspects.items()}, self.weight, f"aspect weights of domain {self.name!r}"
+        )
         return self
 
 
@@ -78,7 +79,8 @@ class SpbeMethodology(RegulatorMethodology):
     indicator_weights: Literal["equal_within_aspect"] = "equal_within_aspect"
     domains: dict[str, Domain] = Field(default_factory=dict)
     known_weights: dict[str, Decimal] = Field(
-        default_factory=dict, description="weights reported without a hierarchy (provisional files only)")
+        default_factory=dict, description="weights reported without a hierarchy (provisional files only)"
+    )
     level_names: dict[str, dict[int, str]] = Field(default_factory=dict)
     predicates: list[Band]
     predicate_basis: Literal["unrounded"] = "unrounded"
@@ -122,17 +124,20 @@ class SpbeMethodology(RegulatorMethodology):
             raise ValueError(f"domains: {len(aspects)} aspects given, structure.aspects says {s.aspects}")
         numbers = [n for a in aspects for n in a.indicators.numbers]
         if numbers != list(range(1, s.indicators + 1)):
-            raise ValueError(f"domains: aspect indicator ranges must number the indicators 1..{s.indicators} "
-                             f"in order, once each; they give {_ranges(numbers)}")
+            raise ValueError(
+                f"domains: aspect indicator ranges must number the indicators 1..{s.indicators} "
+                f"in order, once each; they give {_ranges(numbers)}"
+            )
         for code, d in self.domains.items():
             if d.level_names is not None and d.level_names not in self.level_names:
-                raise ValueError(f"domains.{code}.level_names: {d.level_names!r} is not a key of level_names "
-                                 f"{sorted(self.level_names)}")
+                raise ValueError(
+                    f"domains.{code}.level_names: {d.level_names!r} is not a key of level_names "
+                    f"{sorted(self.level_names)}"
+                )
         for key, names in self.level_names.items():
             levels = range(int(self.scale.min), int(self.scale.max) + 1)
             if sorted(names) != list(levels):
-                raise ValueError(f"level_names.{key}: names for levels {sorted(names)}, the scale has "
-                                 f"{list(levels)}")
+                raise ValueError(f"level_names.{key}: names for levels {sorted(names)}, the scale has {list(levels)}")
         return self
 
     def indicator_weight(self, number: int) -> Fraction:
@@ -145,8 +150,10 @@ class SpbeMethodology(RegulatorMethodology):
             for a_code, a in d.aspects.items():
                 if number in a.indicators.numbers:
                     return d_code, a_code, a
-        raise RegulatorError(f"{self.name} {self.version}: there is no indicator {number}",
-                             hint=f"indicators are numbered 1..{self.structure.indicators}")
+        raise RegulatorError(
+            f"{self.name} {self.version}: there is no indicator {number}",
+            hint=f"indicators are numbered 1..{self.structure.indicators}",
+        )
 
     def level_name(self, number: int, level: int) -> str | None:
         """The regulation's name of `level` for indicator `number` (process or service domain), if it has one."""
@@ -200,20 +207,25 @@ def _levels(levels: Mapping[int, object], m: SpbeMethodology) -> dict[int, int]:
         keys.add(int(k))
     unknown = sorted(keys - numbers)
     if unknown:
-        raise RegulatorError(f"{m.name} {m.version}: unknown indicator number(s) {unknown}",
-                             hint=f"indicators are numbered 1..{m.structure.indicators}")
+        raise RegulatorError(
+            f"{m.name} {m.version}: unknown indicator number(s) {unknown}",
+            hint=f"indicators are numbered 1..{m.structure.indicators}",
+        )
     missing = sorted(numbers - keys)
     if missing:
-        raise RegulatorError(f"{m.name} {m.version}: no level for indicator(s) {_ranges(missing)}",
-                             hint="every indicator needs a level; the SPBE index is not defined without it")
+        raise RegulatorError(
+            f"{m.name} {m.version}: no level for indicator(s) {_ranges(missing)}",
+            hint="every indicator needs a level; the SPBE index is not defined without it",
+        )
     out = {}
     lo, hi = int(m.scale.min), int(m.scale.max)
     for k, v in levels.items():
-        ok = (not isinstance(v, bool) and isinstance(v, Integral | float) and math.isfinite(v)
-              and float(v) == int(v))
+        ok = not isinstance(v, bool) and isinstance(v, Integral | float) and math.isfinite(v) and float(v) == int(v)
         if not ok or not lo <= int(v) <= hi:
-            raise RegulatorError(f"{m.name} {m.version}: indicator {k} has level {v!r}, not an integer {lo}–{hi}",
-                                 hint=f"give each indicator's level as a whole number from {lo} to {hi}")
+            raise RegulatorError(
+                f"{m.name} {m.version}: indicator {k} has level {v!r}, not an integer {lo}–{hi}",
+                hint=f"give each indicator's level as a whole number from {lo} to {hi}",
+            )
         out[int(k)] = int(v)
     return out
 
@@ -227,7 +239,9 @@ def spbe_index(levels: Mapping[int, object], methodology: SpbeMethodology) -> Sp
     if not m.domains:
         raise RegulatorError(
             f"{m.name} {m.version} is {m.status}: its aspects, indicators and weights are not published, so "
-            "no index can be computed from it", hint="use a methodology in force, e.g. spbe-permenpanrb-59-2020")
+            "no index can be computed from it",
+            hint="use a methodology in force, e.g. spbe-permenpanrb-59-2020",
+        )
     lv = _levels(levels, m)
     aspects, domains = {}, {}
     total = Fraction(0)
@@ -238,16 +252,29 @@ def spbe_index(levels: Mapping[int, object], methodology: SpbeMethodology) -> Sp
             w = Fraction(a.weight) / len(nums)
             a_sum = sum((lv[n] * w for n in nums), Fraction(0))
             a_index = a_sum / (w * len(nums))
-            aspects[a_code] = AspectResult(name=a.name, domain=d_code, weight=a.weight,
-                                           indicators=(a.indicators.first, a.indicators.last),
-                                           index=float(a_index), published=published(a_index, m.rounding))
+            aspects[a_code] = AspectResult(
+                name=a.name,
+                domain=d_code,
+                weight=a.weight,
+                indicators=(a.indicators.first, a.indicators.last),
+                index=float(a_index),
+                published=published(a_index, m.rounding),
+            )
             d_sum += a_sum
             d_weight += w * len(nums)
         d_index = d_sum / d_weight
-        domains[d_code] = DomainResult(name=d.name, weight=d.weight, index=float(d_index),
-                                       published=published(d_index, m.rounding))
+        domains[d_code] = DomainResult(
+            name=d.name, weight=d.weight, index=float(d_index), published=published(d_index, m.rounding)
+        )
         total += d_sum
     index = total / 100
-    return SpbeResult(methodology=m.name, methodology_version=m.version, status=m.status, aspects=aspects,
-                      domains=domains, index=float(index), published=published(index, m.rounding),
-                      predicate=spbe_predicate(index, m))
+    return SpbeResult(
+        methodology=m.name,
+        methodology_version=m.version,
+        status=m.status,
+        aspects=aspects,
+        domains=domains,
+        index=float(index),
+        published=published(index, m.rounding),
+        predicate=spbe_predicate(index, m),
+    )

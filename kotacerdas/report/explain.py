@@ -32,20 +32,27 @@ def explain(engine: sa.Engine, city_code: str, period: str, dimension: str | Non
     params = {"city": city_code, "period": period}
     with engine.connect() as conn:
         scores = _frame(conn, "SELECT * FROM v_lineage_scores WHERE city_code = :city AND period = :period", params)
-        files = _frame(conn, """
+        files = _frame(
+            conn,
+            """
             SELECT indicator_code, table_name, raw_file, raw_sha256, COUNT(*) AS rows_counted,
                    SUM(CASE WHEN in_numerator THEN 1 WHEN NOT in_numerator THEN 0 END) AS rows_in_numerator
             FROM v_lineage_rows WHERE city_code = :city AND period = :period
             GROUP BY indicator_code, table_name, raw_file, raw_sha256
-            ORDER BY indicator_code, raw_file""", params)
+            ORDER BY indicator_code, raw_file""",
+            params,
+        )
     if scores.empty:
-        raise KotacerdasError(f"no scores for {city_code} {period} in the warehouse",
-                              hint="run the pipeline for that partition first (kotacerdas run / demo)")
+        raise KotacerdasError(
+            f"no scores for {city_code} {period} in the warehouse",
+            hint="run the pipeline for that partition first (kotacerdas run / demo)",
+        )
     if dimension is not None:
         known = sorted(scores.loc[scores["level"] == "dimension", "code"])
         if dimension not in known:
-            raise KotacerdasError(f"no dimension {dimension!r} for {city_code} {period}",
-                                  hint=f"one of: {', '.join(known)}")
+            raise KotacerdasError(
+                f"no dimension {dimension!r} for {city_code} {period}", hint=f"one of: {', '.join(known)}"
+            )
         keep = (scores["level"] == "index") | (scores["dimension_code"] == dimension)
         scores = scores[keep]
         files = files[files["indicator_code"].isin(scores["code"])]

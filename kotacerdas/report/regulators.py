@@ -7,12 +7,22 @@ import sqlalchemy as sa
 
 from kotacerdas.warehouse.schema import TABLES
 
-COLUMNS = ["city_code", "period", "kominfo", "spbe_self", "spbe_external", "spbe_predicate", "ikm", "ikm_grade",
-           "ikm_respondents"]
+COLUMNS = [
+    "city_code",
+    "period",
+    "kominfo",
+    "spbe_self",
+    "spbe_external",
+    "spbe_predicate",
+    "ikm",
+    "ikm_grade",
+    "ikm_respondents",
+]
 
 
-def _select(engine: sa.Engine, table: str, cities: list[str] | None, years: list[str] | None,
-            *conditions) -> pd.DataFrame:
+def _select(
+    engine: sa.Engine, table: str, cities: list[str] | None, years: list[str] | None, *conditions
+) -> pd.DataFrame:
     t = TABLES[table]
     query = sa.select(t).where(*(c(t) for c in conditions))
     if cities:
@@ -23,8 +33,7 @@ def _select(engine: sa.Engine, table: str, cities: list[str] | None, years: list
         return pd.DataFrame(conn.execute(query).mappings().all())
 
 
-def read_regulators(engine: sa.Engine, cities: list[str] | None = None,
-                    years: list[str] | None = None) -> pd.DataFrame:
+def read_regulators(engine: sa.Engine, cities: list[str] | None = None, years: list[str] | None = None) -> pd.DataFrame:
     """Columns: city_code, period (YYYY), kominfo, spbe_self, spbe_external, spbe_predicate (external, else self),
     ikm, ikm_grade, ikm_respondents (the whole city); a figure not published is missing."""
     key = ["city_code", "period"]
@@ -40,8 +49,11 @@ def read_regulators(engine: sa.Engine, cities: list[str] | None = None,
         predicate = spbe.sort_values("assessor").groupby(key)["predicate"].first()  # external sorts first
         parts.append(predicate.rename("spbe_predicate").to_frame())
     if not ikm.empty:
-        parts.append(ikm.set_index(key)[["published_value", "grade", "respondents"]].rename(
-            columns={"published_value": "ikm", "grade": "ikm_grade", "respondents": "ikm_respondents"}))
+        parts.append(
+            ikm.set_index(key)[["published_value", "grade", "respondents"]].rename(
+                columns={"published_value": "ikm", "grade": "ikm_grade", "respondents": "ikm_respondents"}
+            )
+        )
     if not parts:
         return pd.DataFrame(columns=COLUMNS)
     wide = pd.concat(parts, axis=1).reset_index()

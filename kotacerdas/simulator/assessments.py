@@ -18,9 +18,16 @@ from kotacerdas.simulator.generate import stable_rng
 
 # Where regions typically stand (SPBE evaluations of kab/kota): policies and services ahead, IT audit and
 # management behind. Offsets in levels, by aspect code of PermenPANRB 59/2020; other aspects get none.
-SPBE_ASPECT_OFFSET = {"kebijakan_internal_tata_kelola": 0.3, "perencanaan_strategis": 0.1, "tik": 0.2,
-                      "penyelenggara": 0.0, "penerapan_manajemen": -0.5, "audit_tik": -0.9,
-                      "layanan_administrasi_pemerintahan": 0.2, "layanan_publik": 0.3}
+SPBE_ASPECT_OFFSET = {
+    "kebijakan_internal_tata_kelola": 0.3,
+    "perencanaan_strategis": 0.1,
+    "tik": 0.2,
+    "penyelenggara": 0.0,
+    "penerapan_manajemen": -0.5,
+    "audit_tik": -0.9,
+    "layanan_administrasi_pemerintahan": 0.2,
+    "layanan_publik": 0.3,
+}
 # Kominfo parts: plans (baseline) are further along than their impact. Offsets in score points.
 KOMINFO_PART_OFFSET = {"baseline": 0.35, "output": 0.1, "outcome": -0.1, "impact": -0.35, "quick_win": 0.2}
 FIRST_YEAR = 2020  # the maturity drawn for a city is its level in this year
@@ -72,19 +79,32 @@ class Assessments:
         rows = []
         for number, (own, _) in self.spbe_levels(city, year).items():
             domain, aspect, _ = self.spbe.locate(number)
-            rows.append({
-                "city_code": city.code, "period": year, "indicator_number": number,
-                "domain": self.spbe.domains[domain].name, "aspect": self.spbe.domains[domain].aspects[aspect].name,
-                "level": own, "evidence_ref": f"SPBE/{year}/{city.code}/IND-{number:02d}.pdf",
-            })
+            rows.append(
+                {
+                    "city_code": city.code,
+                    "period": year,
+                    "indicator_number": number,
+                    "domain": self.spbe.domains[domain].name,
+                    "aspect": self.spbe.domains[domain].aspects[aspect].name,
+                    "level": own,
+                    "evidence_ref": f"SPBE/{year}/{city.code}/IND-{number:02d}.pdf",
+                }
+            )
         return rows
 
     def spbe_evaluation(self, city: City, year: str) -> list[dict]:
         """The external assessors' verified levels (what the SPBE portal's API returns)."""
-        return [{
-            "city_code": city.code, "period": year, "indicator_number": number, "level": verified,
-            "assessor": "external", "evidence_ref": f"LHE-SPBE/{year}/{city.code.replace('.', '')}",
-        } for number, (_, verified) in self.spbe_levels(city, year).items()]
+        return [
+            {
+                "city_code": city.code,
+                "period": year,
+                "indicator_number": number,
+                "level": verified,
+                "assessor": "external",
+                "evidence_ref": f"LHE-SPBE/{year}/{city.code.replace('.', '')}",
+            }
+            for number, (_, verified) in self.spbe_levels(city, year).items()
+        ]
 
     def evaluation_scores(self, city: City, year: str) -> list[dict]:
         """Kominfo's evaluation of the city: every part, then every pillar, on the methodology's scale (2 dp)."""
@@ -96,16 +116,35 @@ class Assessments:
         def score(offset: float, spread: float) -> float:
             return round(min(high, max(low, centre + offset + rng.gauss(0, spread))), 2)
 
-        rows = [{"city_code": city.code, "period": year, "part": part, "item": None,
-                 "score": score(KOMINFO_PART_OFFSET.get(part, 0.0), 0.25), "evaluator": EVALUATOR}
-                for part in m.parts]
-        rows += [{"city_code": city.code, "period": year, "part": "pillar", "item": pillar,
-                  "score": score(0.0, 0.4), "evaluator": EVALUATOR} for pillar in m.pillars]
+        rows = [
+            {
+                "city_code": city.code,
+                "period": year,
+                "part": part,
+                "item": None,
+                "score": score(KOMINFO_PART_OFFSET.get(part, 0.0), 0.25),
+                "evaluator": EVALUATOR,
+            }
+            for part in m.parts
+        ]
+        rows += [
+            {
+                "city_code": city.code,
+                "period": year,
+                "part": "pillar",
+                "item": pillar,
+                "score": score(0.0, 0.4),
+                "evaluator": EVALUATOR,
+            }
+            for pillar in m.pillars
+        ]
         return rows
 
 
 def yearly_generators(project: ProjectConfig, seed: int) -> dict[str, Callable[[City, Opd | None, str], list[dict]]]:
     """What the simulator's API serves for each yearly table: (city, reporting OPD, year) -> rows."""
     assessments = Assessments(project, seed)
-    return {"spbe_assessments": lambda city, _opd, year: assessments.spbe_evaluation(city, year),
-            "evaluation_scores": lambda city, _opd, year: assessments.evaluation_scores(city, year)}
+    return {
+        "spbe_assessments": lambda city, _opd, year: assessments.spbe_evaluation(city, year),
+        "evaluation_scores": lambda city, _opd, year: assessments.evaluation_scores(city, year),
+    }

@@ -24,8 +24,8 @@ FAULT_KINDS = {
     "duplicate_page": "answer page n (n >= 2) with the body of page n-1",
     "rename_field": "rename `field` to `to` in every row",
     "drop_field": "leave `field` out of every row",
-    "wrong_type": "send `field` as `to`: string (3 -> \"3\"), epoch (timestamp -> seconds), text (3 -> \"3 hari\"), "
-                  "object ({\"value\": 3}) or bool (true)",
+    "wrong_type": 'send `field` as `to`: string (3 -> "3"), epoch (timestamp -> seconds), text (3 -> "3 hari"), '
+    'object ({"value": 3}) or bool (true)',
 }
 REPLACING = ("error", "rate_limit", "drop")  # kinds that answer instead of the API (the first match wins)
 WRONG_TYPES = ("string", "epoch", "text", "object", "bool")
@@ -73,8 +73,10 @@ class Fault:
         """`TARGET:KIND[:key=value,...]` -> Fault; ValueError with the expected form otherwise."""
         parts = spec.split(":", 2)
         if len(parts) < 2:
-            raise ValueError(f"fault spec {spec!r}: expected TARGET:KIND[:key=value,...], e.g. "
-                             "opd_api_complaints:error:status=503,times=2")
+            raise ValueError(
+                f"fault spec {spec!r}: expected TARGET:KIND[:key=value,...], e.g. "
+                "opd_api_complaints:error:status=503,times=2"
+            )
         target, kind = parts[0].strip() or None, parts[1].strip()
         options: dict[str, object] = {}
         names = {f.name for f in fields(cls)} - {"kind", "target", "applied", "_lock"}

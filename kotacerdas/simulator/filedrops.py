@@ -31,8 +31,7 @@ def submitted_indicators(project: ProjectConfig) -> list[dict]:
     try:
         catalog = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     except (OSError, yaml.YAMLError) as exc:
-        raise ConfigError(f"{path}: cannot read the indicator catalog: {exc}",
-                          hint="fix or restore the file") from exc
+        raise ConfigError(f"{path}: cannot read the indicator catalog: {exc}", hint="fix or restore the file") from exc
     return [i for i in catalog.get("indicators", []) if (i.get("method") or {}).get("type") == "submitted"]
 
 
@@ -40,8 +39,9 @@ def file_source(project: ProjectConfig, table: str) -> FileSource:
     for source in project.sources.for_table(table):
         if isinstance(source, FileSource):
             return source
-    raise ConfigError(f"no file source for {table} in sources.yaml",
-                      hint=f"add a `type: file` source with `table: {table}`")
+    raise ConfigError(
+        f"no file source for {table} in sources.yaml", hint=f"add a `type: file` source with `table: {table}`"
+    )
 
 
 def indicator_file_source(project: ProjectConfig) -> FileSource:
@@ -61,8 +61,20 @@ def _number(value: float, decimals: int, decimal: str) -> str:
     return f"{value:.{decimals}f}".replace(".", decimal)
 
 
-_MONTH_NAMES = ("Januari", "Februari", "Maret", "April", "Mei", "Juni", "Juli", "Agustus", "September",
-                "Oktober", "November", "Desember")
+_MONTH_NAMES = (
+    "Januari",
+    "Februari",
+    "Maret",
+    "April",
+    "Mei",
+    "Juni",
+    "Juli",
+    "Agustus",
+    "September",
+    "Oktober",
+    "November",
+    "Desember",
+)
 
 
 def _messy_style(seed: int, city: str, opd: str, month: str) -> dict:
@@ -104,8 +116,16 @@ def _target(landing: Path, source: FileSource, city: str, opd: str, period: str,
     return landing / name
 
 
-def write_file_drops(project: ProjectConfig, landing_dir: str | Path, cities: list[str | City], months: list[str],
-                     seed: int = 42, *, messy: bool = False, years: list[str] = ()) -> list[Path]:
+def write_file_drops(
+    project: ProjectConfig,
+    landing_dir: str | Path,
+    cities: list[str | City],
+    months: list[str],
+    seed: int = 42,
+    *,
+    messy: bool = False,
+    years: list[str] = (),
+) -> list[Path]:
     """Write every OPD's indicator file for each city × month under `landing_dir`, and the SPBE self-assessment
     for each city × year in `years` (none by default); returns the paths.
 
@@ -141,15 +161,20 @@ def write_file_drops(project: ProjectConfig, landing_dir: str | Path, cities: li
                         value, unit = _number(rate, 2, source.decimal), str(ind.get("unit", ""))
                     doc = stable_rng(seed, "doc", city.code, opd.code, month, ind["code"]).randint(1, 999)
                     canonical = {
-                        "city_code": city.code, "opd_code": opd.code, "indicator_code": ind["code"],
-                        "period": month, "value": value, "unit": unit,
+                        "city_code": city.code,
+                        "opd_code": opd.code,
+                        "indicator_code": ind["code"],
+                        "period": month,
+                        "value": value,
+                        "unit": unit,
                         "evidence_ref": f"{doc:03d}/{n:02d}/{opd.code}/{roman}/{month[:4]}",
                     }
                     if style:
                         canonical["period"] = _messy_period(month, style["period"])
                         digits = city.code.replace(".", "")
-                        canonical["city_code"] = {"dotted": city.code, "digits": digits,
-                                                  "float": f"{digits}.0"}[style["code"]]
+                        canonical["city_code"] = {"dotted": city.code, "digits": digits, "float": f"{digits}.0"}[
+                            style["code"]
+                        ]
                         canonical["evidence_ref"] += " – lampiran"  # an en dash: not in Latin-1, in Windows-1252
                     rows.append([canonical.get(c, "") for c in canon_order])
                 headers = _headers(source, style["header"] if style else 0)
@@ -172,12 +197,12 @@ def write_file_drops(project: ProjectConfig, landing_dir: str | Path, cities: li
     return written
 
 
-SPBE_HEADERS = ("No", "Domain", "Aspek", "Indikator", "Kode Wilayah", "Tahun", "Tingkat Kematangan",
-                "Bukti Dukung")
+SPBE_HEADERS = ("No", "Domain", "Aspek", "Indikator", "Kode Wilayah", "Tahun", "Tingkat Kematangan", "Bukti Dukung")
 
 
-def _write_spbe_drops(project: ProjectConfig, landing: Path, cities: list[str | City], years: list[str],
-                      seed: int) -> list[Path]:
+def _write_spbe_drops(
+    project: ProjectConfig, landing: Path, cities: list[str | City], years: list[str], seed: int
+) -> list[Path]:
     """The SPBE self-assessment of each city × year as the Diskominfo downloads it from the evaluation portal."""
     source = file_source(project, "spbe_assessments")
     assessments = Assessments(project, seed)
@@ -186,9 +211,19 @@ def _write_spbe_drops(project: ProjectConfig, landing: Path, cities: list[str | 
         city = city_ref if isinstance(city_ref, City) else project.cities.city(city_ref)
         for year in years:
             for opd in project.cities.opds_for(source.table):  # the one OPD that reports it (cities.yaml)
-                rows = [[r["indicator_number"], r["domain"], r["aspect"], f"Indikator {r['indicator_number']}",
-                         r["city_code"], int(year), r["level"], r["evidence_ref"]]
-                        for r in assessments.spbe_self_assessment(city, year)]
+                rows = [
+                    [
+                        r["indicator_number"],
+                        r["domain"],
+                        r["aspect"],
+                        f"Indikator {r['indicator_number']}",
+                        r["city_code"],
+                        int(year),
+                        r["level"],
+                        r["evidence_ref"],
+                    ]
+                    for r in assessments.spbe_self_assessment(city, year)
+                ]
                 titles = [[f"PENILAIAN MANDIRI SPBE TAHUN {year}"], [city.name]]
                 path = _target(landing, source, city.code, opd.code, year, "xlsx")
                 _write_xlsx(path, list(SPBE_HEADERS), rows, titles=titles, sheet="Penilaian Mandiri")
@@ -200,8 +235,9 @@ def _encoding(source: FileSource) -> str:
     return "utf-8-sig" if source.encoding == "auto" else source.encoding
 
 
-def _write_xlsx(path: Path, headers: list[str], rows: list[list], *, titles: list[list] = (),
-                sheet: str = "Capaian") -> None:
+def _write_xlsx(
+    path: Path, headers: list[str], rows: list[list], *, titles: list[list] = (), sheet: str = "Capaian"
+) -> None:
     import openpyxl
 
     book = openpyxl.Workbook()

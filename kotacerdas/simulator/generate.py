@@ -20,10 +20,26 @@ TS_FORMAT = "%Y-%m-%dT%H:%M:%S"
 DEFECT_RATE = 0.012
 
 # Typical monthly volumes for a city of ~240k residents; unknown OPDs get the default.
-REQUEST_BASE = {"DISDUKCAPIL": 260, "DPMPTSP": 110, "DINKES": 90, "DISHUB": 70, "DLH": 45, "BPKPAD": 120,
-                "DISDIK": 55, "DINSOS": 65}
-COMPLAINT_BASE = {"DISDUKCAPIL": 30, "DPMPTSP": 15, "DINKES": 20, "DISHUB": 18, "DLH": 25, "DISKOMINFO": 12,
-                  "BPKPAD": 10, "DINSOS": 14}
+REQUEST_BASE = {
+    "DISDUKCAPIL": 260,
+    "DPMPTSP": 110,
+    "DINKES": 90,
+    "DISHUB": 70,
+    "DLH": 45,
+    "BPKPAD": 120,
+    "DISDIK": 55,
+    "DINSOS": 65,
+}
+COMPLAINT_BASE = {
+    "DISDUKCAPIL": 30,
+    "DPMPTSP": 15,
+    "DINKES": 20,
+    "DISHUB": 18,
+    "DLH": 25,
+    "DISKOMINFO": 12,
+    "BPKPAD": 10,
+    "DINSOS": 14,
+}
 SURVEY_BASE = {"DISDUKCAPIL": 150, "DPMPTSP": 80, "DINKES": 90}
 # Demand through the year: January rush, Lebaran dip (Mar-Apr), school-year peak in July.
 SEASON = (1.10, 1.00, 0.95, 0.85, 1.00, 1.05, 1.15, 1.05, 1.00, 1.00, 0.95, 0.90)
@@ -31,12 +47,53 @@ SEASON = (1.10, 1.00, 0.95, 0.85, 1.00, 1.05, 1.15, 1.05, 1.00, 1.00, 0.95, 0.90
 OFFLINE_WEEKDAY = (1.0, 1.0, 1.0, 1.0, 0.9, 0.25, 0.03)
 ONLINE_WEEKDAY = (1.0, 1.0, 1.0, 1.0, 0.9, 0.55, 0.35)
 
-COMPLAINT_CATEGORIES = ("pelayanan_administrasi", "infrastruktur", "kebersihan", "perilaku_petugas",
-                        "informasi", "pungutan_liar")
-FIRST_NAMES = ("budi", "siti", "agus", "dewi", "rizky", "putri", "andi", "nur", "fajar", "indah", "hendra",
-               "ayu", "yusuf", "rina", "dimas", "lestari", "bayu", "wulan", "eko", "sari")
-LAST_NAMES = ("santoso", "rahmawati", "saputra", "lestari", "pratama", "wijaya", "hidayat", "kurniawan",
-              "siregar", "nasution", "gunawan", "setiawan", "halim", "putra", "susanti")
+COMPLAINT_CATEGORIES = (
+    "pelayanan_administrasi",
+    "infrastruktur",
+    "kebersihan",
+    "perilaku_petugas",
+    "informasi",
+    "pungutan_liar",
+)
+FIRST_NAMES = (
+    "budi",
+    "siti",
+    "agus",
+    "dewi",
+    "rizky",
+    "putri",
+    "andi",
+    "nur",
+    "fajar",
+    "indah",
+    "hendra",
+    "ayu",
+    "yusuf",
+    "rina",
+    "dimas",
+    "lestari",
+    "bayu",
+    "wulan",
+    "eko",
+    "sari",
+)
+LAST_NAMES = (
+    "santoso",
+    "rahmawati",
+    "saputra",
+    "lestari",
+    "pratama",
+    "wijaya",
+    "hidayat",
+    "kurniawan",
+    "siregar",
+    "nasution",
+    "gunawan",
+    "setiawan",
+    "halim",
+    "putra",
+    "susanti",
+)
 MAIL_DOMAINS = ("gmail.com", "yahoo.co.id", "gmail.com", "outlook.com", "gmail.com")
 PHONE_PREFIXES = ("811", "812", "813", "821", "822", "852", "853", "857", "858", "877", "878", "895", "896")
 
@@ -74,8 +131,7 @@ def _office_time(rng: random.Random, day: date) -> datetime:
 
 
 def _any_time(rng: random.Random, day: date) -> datetime:
-    hour = rng.choices(range(24), weights=[1, 1, 1, 1, 1, 2, 4, 6, 9, 10, 10, 9, 8, 9, 9, 8, 7, 6, 6, 6, 5,
-                                           4, 3, 2])[0]
+    hour = rng.choices(range(24), weights=[1, 1, 1, 1, 1, 2, 4, 6, 9, 10, 10, 9, 8, 9, 9, 8, 7, 6, 6, 6, 5, 4, 3, 2])[0]
     return datetime(day.year, day.month, day.day, hour, rng.randint(0, 59), rng.randint(0, 59))
 
 
@@ -87,8 +143,10 @@ def _nik(rng: random.Random, city: City) -> str:
     regency = city.code.split(".")[1] if "." in city.code else "71"
     birth = date(1950, 1, 1) + timedelta(days=rng.randint(0, 365 * 55))
     day = birth.day + (40 if rng.random() < 0.5 else 0)  # women: day of birth + 40
-    return (f"{city.province_code}{regency}{rng.randint(1, 7):02d}{day:02d}{birth.month:02d}"
-            f"{birth.year % 100:02d}{rng.randint(1, 9999):04d}")
+    return (
+        f"{city.province_code}{regency}{rng.randint(1, 7):02d}{day:02d}{birth.month:02d}"
+        f"{birth.year % 100:02d}{rng.randint(1, 9999):04d}"
+    )
 
 
 def _phone(rng: random.Random) -> str:
@@ -111,8 +169,7 @@ def _outside_month(rng: random.Random, month: str) -> str:
 
 def _unparseable_date(rng: random.Random, month: str) -> str:
     year, mon = month[:4], month[5:7]
-    return rng.choice((f"{year}-{mon}-32T10:15:00", f"31/{mon}/{year} jam 10", "kemarin sore",
-                       f"{mon}/{year}"))
+    return rng.choice((f"{year}-{mon}-32T10:15:00", f"31/{mon}/{year} jam 10", "kemarin sore", f"{mon}/{year}"))
 
 
 # --- service requests -------------------------------------------------------------------------------
@@ -127,8 +184,11 @@ def service_requests(seed: int, city: City, opd: Opd, month: str) -> list[dict]:
     speed = stable_rng(seed, "speed", city.code, opd.code).uniform(0.4, 0.75)
     trend = months_since_2024(month)
     online_share = {
-        s.code: (min(0.95, stable_rng(seed, "online", city.code, s.code).uniform(0.3, 0.8) + 0.01 * trend)
-                 if s.online else 0.0)
+        s.code: (
+            min(0.95, stable_rng(seed, "online", city.code, s.code).uniform(0.3, 0.8) + 0.01 * trend)
+            if s.online
+            else 0.0
+        )
         for s in opd.services
     }
     drafts = []
@@ -138,24 +198,25 @@ def service_requests(seed: int, city: City, opd: Opd, month: str) -> list[dict]:
         day = _pick_day(rng, month, ONLINE_WEEKDAY if online else OFFLINE_WEEKDAY)
         submitted = _any_time(rng, day) if online else _office_time(rng, day)
         u = rng.random()
-        status = ("completed" if u < 0.86 else "in_process" if u < 0.93 else "rejected" if u < 0.98
-                  else "submitted")
+        status = "completed" if u < 0.86 else "in_process" if u < 0.93 else "rejected" if u < 0.98 else "submitted"
         completed = None
         if status == "completed":
             # Lognormal with a long right tail: most well within the standard, some far beyond it.
             median = max(service.sla_days, 0.3) * speed
             days = rng.lognormvariate(math.log(median), 0.65)
             completed = submitted + timedelta(days=days)
-        drafts.append({
-            "service_code": service.code,
-            "channel": "online" if online else "offline",
-            "status": status,
-            "submitted_at": submitted,
-            "completed_at": completed,
-            "sla_days": service.sla_days,
-            "applicant_nik": _nik(rng, city),
-            "applicant_phone": _phone(rng) if rng.random() < 0.93 else None,
-        })
+        drafts.append(
+            {
+                "service_code": service.code,
+                "channel": "online" if online else "offline",
+                "status": status,
+                "submitted_at": submitted,
+                "completed_at": completed,
+                "sla_days": service.sla_days,
+                "applicant_nik": _nik(rng, city),
+                "applicant_phone": _phone(rng) if rng.random() < 0.93 else None,
+            }
+        )
     drafts.sort(key=lambda r: r["submitted_at"])
     rows = []
     stamp = month.replace("-", "")
@@ -169,8 +230,9 @@ def service_requests(seed: int, city: City, opd: Opd, month: str) -> list[dict]:
             "completed_at": _fmt(d["completed_at"]),
         }
         if rng.random() < DEFECT_RATE:
-            kind = rng.choice(("completed_before_submitted", "unknown_channel", "outside_month",
-                               "unparseable_date", "duplicate"))
+            kind = rng.choice(
+                ("completed_before_submitted", "unknown_channel", "outside_month", "unparseable_date", "duplicate")
+            )
             if kind == "completed_before_submitted":
                 row["status"] = "completed"
                 row["completed_at"] = _fmt(d["submitted_at"] - timedelta(hours=rng.randint(2, 72)))
@@ -201,16 +263,25 @@ def complaints(seed: int, city: City, opd: Opd, month: str) -> list[dict]:
             first = received + timedelta(days=rng.lognormvariate(math.log(0.8 * responsiveness), 1.0))
             if rng.random() < 0.82:
                 resolved = first + timedelta(days=rng.lognormvariate(math.log(5 * responsiveness), 0.9))
-        status = ("received" if first is None else "in_process" if resolved is None
-                  else "closed" if rng.random() < 0.3 else "resolved")
-        drafts.append({
-            "category": rng.choice(COMPLAINT_CATEGORIES),
-            "status": status,
-            "received_at": received,
-            "first_response_at": first,
-            "resolved_at": resolved,
-            "reporter_email": _email(rng) if rng.random() < 0.85 else None,  # anonymous reports have none
-        })
+        status = (
+            "received"
+            if first is None
+            else "in_process"
+            if resolved is None
+            else "closed"
+            if rng.random() < 0.3
+            else "resolved"
+        )
+        drafts.append(
+            {
+                "category": rng.choice(COMPLAINT_CATEGORIES),
+                "status": status,
+                "received_at": received,
+                "first_response_at": first,
+                "resolved_at": resolved,
+                "reporter_email": _email(rng) if rng.random() < 0.85 else None,  # anonymous reports have none
+            }
+        )
     drafts.sort(key=lambda r: r["received_at"])
     rows = []
     for i, d in enumerate(drafts, start=1):
@@ -241,8 +312,17 @@ def complaints(seed: int, city: City, opd: Opd, month: str) -> list[dict]:
 # --- IKM survey ---------------------------------------------------------------------------------------
 
 # Element offsets: U3 (service time) scores lower, U5 (cost: most services are free) higher.
-IKM_OFFSET = {"u1": 0.0, "u2": 0.02, "u3": -0.12, "u4": 0.15, "u5": 0.25, "u6": 0.0, "u7": 0.05, "u8": -0.05,
-              "u9": 0.03}
+IKM_OFFSET = {
+    "u1": 0.0,
+    "u2": 0.02,
+    "u3": -0.12,
+    "u4": 0.15,
+    "u5": 0.25,
+    "u6": 0.0,
+    "u7": 0.05,
+    "u8": -0.05,
+    "u9": 0.03,
+}
 
 
 def satisfaction_responses(seed: int, city: City, opd: Opd, month: str) -> list[dict]:
@@ -287,15 +367,18 @@ def service_catalogue(seed: int, city: City, opd: Opd, month: str) -> list[dict]
     """The OPD's catalogue as read in `month`: its services in cities.yaml, with the same service standard
     (sla_days) and online flag that its service requests carry. No defects: a catalogue has a dozen rows per
     city, so one bad row would block the partition; tests inject defects with `edit_rows`."""
-    return [{
-        "city_code": city.code,
-        "opd_code": opd.code,
-        "service_code": s.code,
-        "service_name": s.name,
-        "sla_days": s.sla_days,
-        "online": s.online,
-        "as_of": month,
-    } for s in opd.services]
+    return [
+        {
+            "city_code": city.code,
+            "opd_code": opd.code,
+            "service_code": s.code,
+            "service_name": s.name,
+            "sla_days": s.sla_days,
+            "online": s.online,
+            "as_of": month,
+        }
+        for s in opd.services
+    ]
 
 
 GENERATORS = {

@@ -32,6 +32,13 @@ def load_regions(path: str | Path) -> list[City]:
     cities = []
     for r in rows:
         code, name = r["kode_kemendagri"].strip(), r["nama"].strip()
-        cities.append(City(code=code, name=name, kind="kota" if name.lower().startswith("kota") else "kabupaten",
-                           province_code=code[:2], population=population.get(code) or DEFAULT_POPULATION))
+        cities.append(
+            City(
+                code=code,
+                name=name,
+                kind="kota" if name.lower().startswith("kota") else "kabupaten",
+                province_code=code[:2],
+                population=population.get(code) or DEFAULT_POPULATION,
+            )
+        )
     return cities

@@ -49,10 +49,13 @@ class Route:
 def _route(source: RestSource) -> Route:
     parts = urlsplit(source.path)
     if "{" in parts.path:
-        raise ValueError(f"source {source.name!r}: the simulator serves placeholders in the query string only, "
-                         f"not in the path {parts.path!r}")
-    params = {value[1:-1]: name for name, value in parse_qsl(parts.query)
-              if value.startswith("{") and value.endswith("}")}
+        raise ValueError(
+            f"source {source.name!r}: the simulator serves placeholders in the query string only, "
+            f"not in the path {parts.path!r}"
+        )
+    params = {
+        value[1:-1]: name for name, value in parse_qsl(parts.query) if value.startswith("{") and value.endswith("}")
+    }
     fields: dict[str, str] = {}
     for field, canon in source.columns.items():
         fields.setdefault(canon, field)  # of several aliases the API sends the first
@@ -75,9 +78,17 @@ class OpdSimulator:
     adds more at any time).
     """
 
-    def __init__(self, project: ProjectConfig, seed: int = 42, token: str | None = None, *,
-                 host: str = "127.0.0.1", port: int = 0, cities: list[City] | None = None,
-                 faults: list[Fault] | None = None):
+    def __init__(
+        self,
+        project: ProjectConfig,
+        seed: int = 42,
+        token: str | None = None,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        cities: list[City] | None = None,
+        faults: list[Fault] | None = None,
+    ):
         self.project = project
         self.seed = seed
         self._token = token
@@ -108,8 +119,7 @@ class OpdSimulator:
     @property
     def url(self) -> str:
         if self._server is None:
-            raise RuntimeError("the OPD simulator is not running: call start() or use it as a context "
-                               "manager")
+            raise RuntimeError("the OPD simulator is not running: call start() or use it as a context manager")
         host, port = self._server.server_address[:2]
         return f"http://{host}:{port}"
 
@@ -118,8 +128,9 @@ class OpdSimulator:
             return self
         self._server = _QuietServer((self._host, self._port), _make_handler(self))
         self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
-                                        name="opd-simulator", daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, name="opd-simulator", daemon=True
+        )
         self._thread.start()
         return self
 
@@ -160,8 +171,11 @@ class OpdSimulator:
     def add_fault(self, fault: Fault | str) -> Fault:
         """Switch a fault mode on (a Fault or a spec such as `opd_api_complaints:error:times=2`)."""
         fault = Fault.parse(fault) if isinstance(fault, str) else fault
-        if fault.target is not None and fault.target not in self.routes and fault.target not in {
-                r.source.name for r in self.routes.values()}:
+        if (
+            fault.target is not None
+            and fault.target not in self.routes
+            and fault.target not in {r.source.name for r in self.routes.values()}
+        ):
             known = sorted([r.source.name for r in self.routes.values()] + list(self.routes))
             raise ValueError(f"fault target {fault.target!r} is no source or path of this simulator; known: {known}")
         with self._lock:
@@ -185,8 +199,14 @@ class OpdSimulator:
         with self._lock:
             candidates = list(self.faults)
         for fault in candidates:
-            if not fault.matches(source=route.source.name, path=path, city=params["city"],
-                                 opd=params.get("opd"), month=params["period"], page=page):
+            if not fault.matches(
+                source=route.source.name,
+                path=path,
+                city=params["city"],
+                opd=params.get("opd"),
+                month=params["period"],
+                page=page,
+            ):
                 continue
             if fault.kind in REPLACING and replacing:
                 continue
@@ -208,8 +228,16 @@ class OpdSimulator:
             return rows
         return [{**row, **edits[i]} if i in edits else row for i, row in enumerate(rows)]
 
-    def edit_rows(self, table: str, city: str, opd: str | None, month: str, count: int, changes: dict[str, object],
-                  at: str | None = None) -> list[dict]:
+    def edit_rows(
+        self,
+        table: str,
+        city: str,
+        opd: str | None,
+        month: str,
+        count: int,
+        changes: dict[str, object],
+        at: str | None = None,
+    ) -> list[dict]:
         """Change the first `count` rows of a partition as an OPD system would (fields by source name).
 
         The route's watermark field of those rows is set to `at` (default: now), so an incremental pull picks
@@ -278,8 +306,11 @@ class OpdSimulator:
                 if f.kind == "drop":
                     return DROP, {}, b""
                 if f.kind == "rate_limit":
-                    return (HTTPStatus.TOO_MANY_REQUESTS, {"Retry-After": f"{f.retry_after:g}"},
-                            _json({"error": "too many requests", "status": 429}))
+                    return (
+                        HTTPStatus.TOO_MANY_REQUESTS,
+                        {"Retry-After": f"{f.retry_after:g}"},
+                        _json({"error": "too many requests", "status": 429}),
+                    )
                 if f.kind == "error":
                     return f.status, {}, _json({"error": "simulated failure", "status": f.status})
             rows = self.rows(route.table, params["city"], params.get("opd"), params["period"])
@@ -298,15 +329,15 @@ class OpdSimulator:
             return exc.status, {}, _json({"error": exc.message, "status": int(exc.status)})
 
     def _page_body(self, route: Route, rows: list[dict], offset: int, size: int, field_faults: list[Fault]) -> bytes:
-        chunk = transform_rows(rows[offset: offset + size], field_faults) if field_faults else rows[offset:
-                                                                                                   offset + size]
+        chunk = (
+            transform_rows(rows[offset : offset + size], field_faults) if field_faults else rows[offset : offset + size]
+        )
         more = offset + size < len(rows)
         style = route.source.pagination
         if style == "page":
             page = offset // size + 1
             next_page = page + 1 if more else (1 if self.loop_pagination else None)
-            return _json({"data": chunk, "page": page, "page_size": size, "total": len(rows),
-                          "next_page": next_page})
+            return _json({"data": chunk, "page": page, "page_size": size, "total": len(rows), "next_page": next_page})
         if style == "offset":
             return _json({"data": chunk, "offset": offset, "limit": size, "total": len(rows)})
         next_cursor = f"o{offset + size}" if more else ("o0" if self.loop_pagination else None)

@@ -63,8 +63,10 @@ def decode_text(data: bytes, encoding: str, *, name: str, where: str) -> tuple[s
             return data.decode(codec), codec
         except UnicodeDecodeError as exc:
             last = exc
-    raise SourceError(f"{name}: {where} is not {' or '.join(tried)} text ({last})",
-                      hint="ask the OPD to export as CSV UTF-8, or set `encoding` of the source in sources.yaml")
+    raise SourceError(
+        f"{name}: {where} is not {' or '.join(tried)} text ({last})",
+        hint="ask the OPD to export as CSV UTF-8, or set `encoding` of the source in sources.yaml",
+    )
 
 
 def sniff_separator(text: str, *, name: str, where: str, header_row: int = 1) -> str:
@@ -75,8 +77,10 @@ def sniff_separator(text: str, *, name: str, where: str, header_row: int = 1) ->
     best = max(counts.values())
     winners = [s for s, n in counts.items() if n == best]
     if best < 2 or len(winners) > 1:
-        raise SourceError(f"{name}: {where}: cannot tell the separator from the header line {header[:120]!r}",
-                          hint="set `separator` of the source in sources.yaml")
+        raise SourceError(
+            f"{name}: {where}: cannot tell the separator from the header line {header[:120]!r}",
+            hint="set `separator` of the source in sources.yaml",
+        )
     return winners[0]
 
 
@@ -105,8 +109,11 @@ def _cell_text(value: object) -> object:
 
 def _read_csv(source: FileSource, data: bytes, where: str) -> tuple[list[str], list[list[str | None]]]:
     text, _ = decode_text(data, source.encoding, name=source.name, where=where)
-    sep = (sniff_separator(text, name=source.name, where=where, header_row=source.header_row)
-           if source.separator == "auto" else source.separator)
+    sep = (
+        sniff_separator(text, name=source.name, where=where, header_row=source.header_row)
+        if source.separator == "auto"
+        else source.separator
+    )
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=sep, strict=True)
     rows: list[tuple[int, list[str]]] = []
     try:
@@ -114,22 +121,25 @@ def _read_csv(source: FileSource, data: bytes, where: str) -> tuple[list[str], l
             if any(cell.strip() for cell in line_rows):
                 rows.append((reader.line_num, line_rows))
     except csv.Error as exc:
-        raise SourceError(f"{source.name}: {where} line {reader.line_num} is not valid CSV with separator "
-                          f"{sep!r}: {exc}", hint=TEMPLATE_HINT) from None
+        raise SourceError(
+            f"{source.name}: {where} line {reader.line_num} is not valid CSV with separator {sep!r}: {exc}",
+            hint=TEMPLATE_HINT,
+        ) from None
     if len(rows) < source.header_row:
         raise SourceError(f"{source.name}: {where} has no header row (row {source.header_row})", hint=TEMPLATE_HINT)
     header = rows[source.header_row - 1][1]
     while header and not header[-1].strip():  # Excel writes trailing separators for empty columns
         header = header[:-1]
     body = []
-    for line, cells in rows[source.header_row:]:
-        if len(cells) > len(header) and not any(c.strip() for c in cells[len(header):]):
-            cells = cells[:len(header)]
+    for line, cells in rows[source.header_row :]:
+        if len(cells) > len(header) and not any(c.strip() for c in cells[len(header) :]):
+            cells = cells[: len(header)]
         if len(cells) != len(header):
             raise SourceError(
                 f"{source.name}: {where} line {line} has {len(cells)} fields, the header has {len(header)} "
                 f"(separator {sep!r}); nothing of this file was loaded",
-                hint="ask the OPD to fix that line (a separator or quote inside a value?) and upload again")
+                hint="ask the OPD to fix that line (a separator or quote inside a value?) and upload again",
+            )
         body.append([c if c.strip() else None for c in cells])
     return header, body
 
@@ -140,19 +150,25 @@ def _read_xlsx(source: FileSource, data: bytes, where: str) -> tuple[list[str], 
     try:
         book = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except (zipfile.BadZipFile, KeyError, ValueError, OSError) as exc:
-        raise SourceError(f"{source.name}: {where} is not a readable XLSX workbook ({type(exc).__name__}: {exc})",
-                          hint="ask the OPD to save the file as Excel Workbook (.xlsx) and upload again") from None
+        raise SourceError(
+            f"{source.name}: {where} is not a readable XLSX workbook ({type(exc).__name__}: {exc})",
+            hint="ask the OPD to save the file as Excel Workbook (.xlsx) and upload again",
+        ) from None
     try:
         if isinstance(source.sheet, int):
             if source.sheet >= len(book.sheetnames):
-                raise SourceError(f"{source.name}: {where} has no sheet number {source.sheet} (sheets: "
-                                  f"{book.sheetnames})", hint="set `sheet` of the source in sources.yaml")
+                raise SourceError(
+                    f"{source.name}: {where} has no sheet number {source.sheet} (sheets: {book.sheetnames})",
+                    hint="set `sheet` of the source in sources.yaml",
+                )
             sheet = book[book.sheetnames[source.sheet]]
         elif source.sheet in book.sheetnames:
             sheet = book[source.sheet]
         else:
-            raise SourceError(f"{source.name}: {where} has no sheet {source.sheet!r} (sheets: {book.sheetnames})",
-                              hint="set `sheet` of the source in sources.yaml, or ask the OPD to rename it")
+            raise SourceError(
+                f"{source.name}: {where} has no sheet {source.sheet!r} (sheets: {book.sheetnames})",
+                hint="set `sheet` of the source in sources.yaml, or ask the OPD to rename it",
+            )
         rows = [[_cell_text(v) for v in row] for row in sheet.iter_rows(values_only=True)]
     finally:
         book.close()
@@ -163,34 +179,42 @@ def _read_xlsx(source: FileSource, data: bytes, where: str) -> tuple[list[str], 
     while header and not header[-1].strip():
         header = header[:-1]
     body = []
-    for row in rows[source.header_row:]:
-        extra = row[len(header):]
+    for row in rows[source.header_row :]:
+        extra = row[len(header) :]
         if any(c is not None for c in extra):
-            raise SourceError(f"{source.name}: {where} has values beyond the last header column",
-                              hint="ask the OPD to remove stray cells right of the table")
-        body.append(row[:len(header)] + [None] * (len(header) - len(row)))
+            raise SourceError(
+                f"{source.name}: {where} has values beyond the last header column",
+                hint="ask the OPD to remove stray cells right of the table",
+            )
+        body.append(row[: len(header)] + [None] * (len(header) - len(row)))
     return header, body
 
 
 def _read_json(source: FileSource, data: bytes, where: str) -> tuple[list[str], list[list[str | None]]]:
-    text, _ = decode_text(data, "auto" if source.encoding == "utf-8-sig" else source.encoding,
-                          name=source.name, where=where)
+    text, _ = decode_text(
+        data, "auto" if source.encoding == "utf-8-sig" else source.encoding, name=source.name, where=where
+    )
     try:
         payload = json.loads(text)
     except ValueError as exc:
-        raise SourceError(f"{source.name}: {where} is not valid JSON ({exc})",
-                          hint="ask the OPD to export the file again (it may be cut off)") from None
+        raise SourceError(
+            f"{source.name}: {where} is not valid JSON ({exc})",
+            hint="ask the OPD to export the file again (it may be cut off)",
+        ) from None
     records = payload
     if isinstance(payload, dict):  # {"data": [...]}, {"records": [...]} or CKAN's {"result": {"records": [...]}}
         records = payload.get("data", payload.get("records", (payload.get("result") or {}).get("records")))
     if not isinstance(records, list) or not all(isinstance(r, dict) for r in records):
-        raise SourceError(f"{source.name}: {where} is not a JSON list of records",
-                          hint="expected [{...}, ...] or {\"data\": [...]}; ask the OPD which export this is")
+        raise SourceError(
+            f"{source.name}: {where} is not a JSON list of records",
+            hint='expected [{...}, ...] or {"data": [...]}; ask the OPD which export this is',
+        )
     header: list[str] = []
     for rec in records:
         header += [k for k in rec if k not in header]
-    body = [[rec[k] if isinstance(rec.get(k), dict | list) else _cell_text(rec.get(k)) for k in header]
-            for rec in records]
+    body = [
+        [rec[k] if isinstance(rec.get(k), dict | list) else _cell_text(rec.get(k)) for k in header] for rec in records
+    ]
     return header, body
 
 
@@ -226,7 +250,8 @@ def _map_headers(source: FileSource, header: list[str], where: str) -> dict[str,
         raise SourceError(
             f"{source.name}: {where} has unexpected headers ({'; '.join(parts)}); expected one header of each: "
             f"{template}",
-            hint="ask the OPD to use the template's headers, or map the new header in sources.yaml `columns`")
+            hint="ask the OPD to use the template's headers, or map the new header in sources.yaml `columns`",
+        )
     return {c: idx[0] for c, idx in found.items()}
 
 
@@ -241,8 +266,15 @@ def _period_fields(period: str | None) -> dict[str, str]:
     return template_fields(period) if period else {"month": "", "year": ""}
 
 
-def read_file_drop(source: FileSource, path: Path, content: bytes | None = None, *,
-                   city: str | None = None, opd: str | None = None, period: str | None = None) -> pd.DataFrame:
+def read_file_drop(
+    source: FileSource,
+    path: Path,
+    content: bytes | None = None,
+    *,
+    city: str | None = None,
+    opd: str | None = None,
+    period: str | None = None,
+) -> pd.DataFrame:
     """Parse one file drop into canonical column names; cells as delivered (empty cell -> NA) after repairs.
 
     `_raw_row` is the 1-based data row of the file each row came from (shared by the rows of an unpivoted

@@ -59,8 +59,7 @@ class SourceFailure:
 
     def __str__(self) -> str:
         hint = f" — what to do: {self.hint}" if self.hint else ""
-        return (f"{self.source} ({self.table}) {self.city} {self.opd} {self.period}: {self.message} "
-                f"[{self.url}]{hint}")
+        return f"{self.source} ({self.table}) {self.city} {self.opd} {self.period}: {self.message} [{self.url}]{hint}"
 
 
 @dataclass
@@ -104,8 +103,17 @@ def map_rows(columns: Mapping[str, str], rows: list, relpath: str) -> list[dict]
     return records
 
 
-def _file_records(source: FileSource, table: CanonicalTable, content: bytes, name: str, relpath: str, *,
-                  city: str, opd: str, period: str) -> list[dict]:
+def _file_records(
+    source: FileSource,
+    table: CanonicalTable,
+    content: bytes,
+    name: str,
+    relpath: str,
+    *,
+    city: str,
+    opd: str,
+    period: str,
+) -> list[dict]:
     frame = read_file_drop(source, Path(name), content, city=city, opd=opd, period=period)
     return _frame_records(table, frame, relpath)
 
@@ -121,12 +129,14 @@ def _frame_records(table: CanonicalTable, frame: pd.DataFrame, relpath: str) -> 
     return records
 
 
-def _payload_records(source: AnySource, table: CanonicalTable, content: bytes, relpath: str, *, city: str,
-                     opd: str, period: str) -> list[dict]:
+def _payload_records(
+    source: AnySource, table: CanonicalTable, content: bytes, relpath: str, *, city: str, opd: str, period: str
+) -> list[dict]:
     """Records of one stored payload, parsed exactly as when it was fetched (used by replay)."""
     if isinstance(source, FileSource):
-        return _file_records(source, table, content, relpath.rsplit("/", 1)[-1], relpath, city=city, opd=opd,
-                             period=period)
+        return _file_records(
+            source, table, content, relpath.rsplit("/", 1)[-1], relpath, city=city, opd=opd, period=period
+        )
     _, rows = page_rows(content)
     return map_rows(source.columns, rows, relpath)
 
@@ -164,8 +174,17 @@ def _watermark(source: RestSource, rows: list, previous: str | None) -> str | No
 class _Unit:
     """One source × OPD of one partition: fetch it (or replay it) into records and raw files."""
 
-    def __init__(self, source: AnySource, table: CanonicalTable, city: str, opd: str, period: str, raw_dir: Path,
-                 landing_dir: Path, env: Mapping[str, str]):
+    def __init__(
+        self,
+        source: AnySource,
+        table: CanonicalTable,
+        city: str,
+        opd: str,
+        period: str,
+        raw_dir: Path,
+        landing_dir: Path,
+        env: Mapping[str, str],
+    ):
         self.source, self.table, self.city, self.opd, self.period = source, table, city, opd, period
         self.raw_dir, self.landing_dir, self.env = raw_dir, landing_dir, env
         self.raw_files: list[RawFile] = []
@@ -193,22 +212,50 @@ class _Unit:
         return None
 
     def _store(self, fetch_id: str, name: str, content: bytes, origin: str, rows: int) -> RawFile:
-        raw = store_raw(self.raw_dir, source=self.source.name, city=self.city, period=self.period, opd=self.opd,
-                        fetch_id=fetch_id, name=name, content=content, origin=origin, rows=rows)
+        raw = store_raw(
+            self.raw_dir,
+            source=self.source.name,
+            city=self.city,
+            period=self.period,
+            opd=self.opd,
+            fetch_id=fetch_id,
+            name=name,
+            content=content,
+            origin=origin,
+            rows=rows,
+        )
         self.raw_files.append(raw)
         return raw
 
-    def _record(self, fetch_id: str, mode: str, files: list[RawFile], rows: int, watermark: str | None = None,
-                updated_since: str | None = None) -> None:
-        record_fetch(self.raw_dir, source=self.source.name, city=self.city, period=self.period, opd=self.opd,
-                     fetch_id=fetch_id, mode=mode, files=[f.relpath for f in files], rows=rows,
-                     watermark=watermark, updated_since=updated_since)
+    def _record(
+        self,
+        fetch_id: str,
+        mode: str,
+        files: list[RawFile],
+        rows: int,
+        watermark: str | None = None,
+        updated_since: str | None = None,
+    ) -> None:
+        record_fetch(
+            self.raw_dir,
+            source=self.source.name,
+            city=self.city,
+            period=self.period,
+            opd=self.opd,
+            fetch_id=fetch_id,
+            mode=mode,
+            files=[f.relpath for f in files],
+            rows=rows,
+            watermark=watermark,
+            updated_since=updated_since,
+        )
 
     # --- replay ---------------------------------------------------------------------------------------------
 
     def chain(self) -> list[dict]:
-        return current_chain(read_fetches(self.raw_dir, source=self.source.name, city=self.city, period=self.period,
-                                          opd=self.opd))
+        return current_chain(
+            read_fetches(self.raw_dir, source=self.source.name, city=self.city, period=self.period, opd=self.opd)
+        )
 
     def replay(self, chain: list[dict] | None = None) -> list[list[dict]]:
         """Records of the stored fetches that make up the partition, one batch per fetch, from raw only."""
@@ -217,18 +264,22 @@ class _Unit:
             raise SourceError(
                 f"{self.source.name}: nothing to replay for {self.city} {self.opd} {self.period}: the raw zone "
                 f"{self.raw_dir} holds no completed fetch of it",
-                hint="ingest the partition from the source first (without replay)")
+                hint="ingest the partition from the source first (without replay)",
+            )
         batches = []
         for entry in chain:
             batch: list[dict] = []
             for relpath in entry["files"]:
                 try:
                     content, record = read_raw(self.raw_dir, relpath)
-                    batch += _payload_records(self.source, self.table, content, relpath, city=self.city,
-                                              opd=self.opd, period=self.period)
+                    batch += _payload_records(
+                        self.source, self.table, content, relpath, city=self.city, opd=self.opd, period=self.period
+                    )
                 except (OSError, ValueError, KeyError, TypeError) as exc:
-                    raise SourceError(f"{self.source.name}: raw payload {relpath} cannot be replayed: {exc}",
-                                      hint="ingest the partition from the source again (without replay)") from None
+                    raise SourceError(
+                        f"{self.source.name}: raw payload {relpath} cannot be replayed: {exc}",
+                        hint="ingest the partition from the source again (without replay)",
+                    ) from None
                 self.raw_files.append(record)
             batches.append(batch)
         return batches
@@ -255,8 +306,9 @@ class _Unit:
         records: list[dict] = []
         rows_seen: list = []
         total: int | None = None
-        for page in fetch_pages(source, city=self.city, opd=self.opd, period=self.period, env=self.env,
-                                updated_since=updated_since):
+        for page in fetch_pages(
+            source, city=self.city, opd=self.opd, period=self.period, env=self.env, updated_since=updated_since
+        ):
             raw = self._store(fetch_id, f"page-{page.number:04d}.json", page.content, page.url, len(page.rows))
             files.append(raw)
             total = page.total if page.total is not None else total
@@ -264,12 +316,14 @@ class _Unit:
             rows_seen += page.rows
         if source.pagination != "cursor" and total is not None and total != len(records):
             url = self.location()
-            raise SourceError(f"{source.name}: {url} reported total {total} rows but delivered {len(records)}",
-                              hint="the data changed while paging or the API paginates wrongly; re-run the "
-                                   "partition")
+            raise SourceError(
+                f"{source.name}: {url} reported total {total} rows but delivered {len(records)}",
+                hint="the data changed while paging or the API paginates wrongly; re-run the partition",
+            )
         watermark = _watermark(source, rows_seen, updated_since)
-        self._record(fetch_id, "incremental" if updated_since else "full", files, len(records), watermark,
-                     updated_since)
+        self._record(
+            fetch_id, "incremental" if updated_since else "full", files, len(records), watermark, updated_since
+        )
         return _merge_by_key(self.table, [*base, records]) if base else records
 
     def _fetch_sql(self, source: SqlSource) -> list[dict]:
@@ -292,7 +346,8 @@ class _Unit:
             raise SourceError(
                 f"expected file {pattern} not found in landing folder {self.landing_dir}",
                 hint=f"ask OPD {self.opd} to upload its {self.period} file for {self.city}, or check the pattern "
-                     f"of source {source.name!r} in sources.yaml")
+                f"of source {source.name!r} in sources.yaml",
+            )
         fetch_id = new_fetch_id()
         files: list[RawFile] = []
         records: list[dict] = []
@@ -319,9 +374,18 @@ def _units_of(project: ProjectConfig, source: AnySource, table: str) -> list[str
     return [o.code for o in project.cities.opds_for(table)]
 
 
-def ingest_table(project: ProjectConfig, table: str, city: str, period: str, *, raw_dir: str | Path,
-                 landing_dir: str | Path, env: Mapping[str, str] | None = None, replay: bool = False,
-                 sources: list[str] | None = None) -> IngestResult:
+def ingest_table(
+    project: ProjectConfig,
+    table: str,
+    city: str,
+    period: str,
+    *,
+    raw_dir: str | Path,
+    landing_dir: str | Path,
+    env: Mapping[str, str] | None = None,
+    replay: bool = False,
+    sources: list[str] | None = None,
+) -> IngestResult:
     """Fetch `table` for `city` × `period` from every source of the table and every OPD that delivers it.
 
     `period` is a month (YYYY-MM) for a monthly table and a year (YYYY) for a yearly one.
@@ -335,13 +399,16 @@ def ingest_table(project: ProjectConfig, table: str, city: str, period: str, *, 
     check_period(canonical, period)
     chosen = project.sources.for_table(table)
     if not chosen:
-        raise ConfigError(f"no source in {project.dir / 'sources.yaml'} delivers table {table!r}",
-                          hint=f"add a source with `table: {table}`")
+        raise ConfigError(
+            f"no source in {project.dir / 'sources.yaml'} delivers table {table!r}",
+            hint=f"add a source with `table: {table}`",
+        )
     if sources is not None:
         unknown = sorted(set(sources) - {s.name for s in chosen})
         if unknown:
-            raise ConfigError(f"source(s) {unknown} do not deliver table {table!r}",
-                              hint=f"choose among {[s.name for s in chosen]}")
+            raise ConfigError(
+                f"source(s) {unknown} do not deliver table {table!r}", hint=f"choose among {[s.name for s in chosen]}"
+            )
         chosen = [s for s in chosen if s.name in sources]
     raw_dir, landing_dir = Path(raw_dir), Path(landing_dir)
     raw_files: list[RawFile] = []
@@ -354,8 +421,16 @@ def ingest_table(project: ProjectConfig, table: str, city: str, period: str, *, 
             try:
                 got = _merge_by_key(canonical, unit.replay()) if replay else unit.fetch()
             except KotacerdasError as exc:  # SourceError, or ConfigError such as an unset base_url variable
-                failure = SourceFailure(source.name, table, city, opd, period, _scrub(unit.location(), secret),
-                                        _scrub(exc.message, secret), _scrub(exc.hint or "", secret) or None)
+                failure = SourceFailure(
+                    source.name,
+                    table,
+                    city,
+                    opd,
+                    period,
+                    _scrub(unit.location(), secret),
+                    _scrub(exc.message, secret),
+                    _scrub(exc.hint or "", secret) or None,
+                )
                 log.warning("ingest failure: %s", failure)
                 failures.append(failure)
                 raw_files += unit.raw_files  # what was stored stays listed, even though none of it is used

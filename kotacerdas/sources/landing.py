@@ -44,8 +44,19 @@ def _safe(part: str) -> str:
     return cleaned.strip(".") or "_"
 
 
-def store_raw(raw_dir: str | Path, *, source: str, city: str, period: str, opd: str, fetch_id: str, name: str,
-              content: bytes, origin: str, rows: int) -> RawFile:
+def store_raw(
+    raw_dir: str | Path,
+    *,
+    source: str,
+    city: str,
+    period: str,
+    opd: str,
+    fetch_id: str,
+    name: str,
+    content: bytes,
+    origin: str,
+    rows: int,
+) -> RawFile:
     """Write `content` unchanged (exclusive create: an existing file is never replaced) with its sidecar."""
     raw_dir = Path(raw_dir)
     partition = Path(_safe(source)) / _safe(city) / _safe(period)
@@ -93,18 +104,39 @@ def verify(raw_dir: str | Path, record: RawFile) -> bool:
 FETCH_LOG = "fetches.jsonl"
 
 
-def record_fetch(raw_dir: str | Path, *, source: str, city: str, period: str, opd: str, fetch_id: str,
-                 mode: str, files: list[str], rows: int, watermark: str | None = None,
-                 updated_since: str | None = None) -> dict:
+def record_fetch(
+    raw_dir: str | Path,
+    *,
+    source: str,
+    city: str,
+    period: str,
+    opd: str,
+    fetch_id: str,
+    mode: str,
+    files: list[str],
+    rows: int,
+    watermark: str | None = None,
+    updated_since: str | None = None,
+) -> dict:
     """Append one line saying that a fetch completed: a fetch without this line is never replayed.
 
     `mode` is `full` (the whole partition) or `incremental` (rows changed since `updated_since`); `files`
     are the relpaths of its payloads in order.
     """
     raw_dir = Path(raw_dir)
-    entry = {"source": source, "city": city, "period": period, "opd": opd, "fetch_id": fetch_id, "mode": mode,
-             "files": files, "rows": rows, "watermark": watermark, "updated_since": updated_since,
-             "completed_at": datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")}
+    entry = {
+        "source": source,
+        "city": city,
+        "period": period,
+        "opd": opd,
+        "fetch_id": fetch_id,
+        "mode": mode,
+        "files": files,
+        "rows": rows,
+        "watermark": watermark,
+        "updated_since": updated_since,
+        "completed_at": datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z"),
+    }
     folder = raw_dir / _safe(source) / _safe(city) / _safe(period)
     folder.mkdir(parents=True, exist_ok=True)
     fd = os.open(folder / FETCH_LOG, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)

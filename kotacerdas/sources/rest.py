@@ -69,8 +69,10 @@ def expand_env(value: str, env: Mapping[str, str], *, what: str) -> str:
     def repl(match: re.Match[str]) -> str:
         name = match.group(1)
         if not env.get(name):
-            raise ConfigError(f"{what}: environment variable {name} is not set",
-                              hint=f"export {name}=<url of the OPD API>, e.g. the simulator's URL")
+            raise ConfigError(
+                f"{what}: environment variable {name} is not set",
+                hint=f"export {name}=<url of the OPD API>, e.g. the simulator's URL",
+            )
         return env[name]
 
     return _ENV_RE.sub(repl, value)
@@ -157,8 +159,10 @@ def check_fields(source: RestSource, rows: list, where: str) -> None:
     required = {c for c in source.columns.values() if c not in source.optional_columns}
     for i, row in enumerate(rows, start=1):
         if not isinstance(row, dict):
-            raise SourceError(f"{source.name}: {where} row {i} is not a JSON object",
-                              hint="the API's response format changed; update the connector")
+            raise SourceError(
+                f"{source.name}: {where} row {i} is not a JSON object",
+                hint="the API's response format changed; update the connector",
+            )
         present = {source.columns[k] for k in row if k in source.columns}
         missing = required - present
         if missing:
@@ -169,8 +173,9 @@ def check_fields(source: RestSource, rows: list, where: str) -> None:
                 f"{source.name}: {where} row {i} lacks mapped field(s) {fields}{renamed} (schema drift: the "
                 "OPD API renamed or dropped a field); nothing of this partition was kept",
                 hint=f"map the new field name in sources.yaml `columns` of {source.name!r} (several names may "
-                     "map to one column), list the column in `optional_columns` if it may be absent, or ask "
-                     "the OPD to restore the field")
+                "map to one column), list the column in `optional_columns` if it may be absent, or ask "
+                "the OPD to restore the field",
+            )
 
 
 class _Pager:
@@ -201,8 +206,10 @@ class _Pager:
                 return False
             if not isinstance(next_page, int) or next_page != self.number:
                 kind = "gap" if isinstance(next_page, int) and next_page > self.number else "loop"
-                raise SourceError(f"{name}: pagination {kind} at {safe_url}: next_page {next_page!r} after page "
-                                  f"{self.number - 1}", hint=LOOP_HINT)
+                raise SourceError(
+                    f"{name}: pagination {kind} at {safe_url}: next_page {next_page!r} after page {self.number - 1}",
+                    hint=LOOP_HINT,
+                )
             return True
         if self.source.pagination == "offset":
             self.offset += len(rows)
@@ -214,15 +221,24 @@ class _Pager:
         if cursor in (None, ""):
             return False
         if not isinstance(cursor, str) or cursor in self.seen_cursors:
-            raise SourceError(f"{name}: pagination loop at {safe_url}: next_cursor {cursor!r} was already "
-                              "followed", hint=LOOP_HINT)
+            raise SourceError(
+                f"{name}: pagination loop at {safe_url}: next_cursor {cursor!r} was already followed", hint=LOOP_HINT
+            )
         self.seen_cursors.add(cursor)
         self.cursor = cursor
         return True
 
 
-def fetch_pages(source: RestSource, *, city: str, opd: str, period: str, env: Mapping[str, str] | None = None,
-                session: requests.Session | None = None, updated_since: str | None = None) -> Iterator[Page]:
+def fetch_pages(
+    source: RestSource,
+    *,
+    city: str,
+    opd: str,
+    period: str,
+    env: Mapping[str, str] | None = None,
+    session: requests.Session | None = None,
+    updated_since: str | None = None,
+) -> Iterator[Page]:
     """Yield every page of one partition; raise SourceError on any failure that retrying did not cure.
 
     A page whose bytes equal a page already read (a server glitch, or paging that went back) is fetched once
@@ -240,8 +256,10 @@ def fetch_pages(source: RestSource, *, city: str, opd: str, period: str, env: Ma
     try:
         while True:
             if pager.number > MAX_PAGES:
-                raise SourceError(f"{source.name}: more than {MAX_PAGES} pages for {city} {opd} {period}",
-                                  hint="raise page_size or check the API's pagination")
+                raise SourceError(
+                    f"{source.name}: more than {MAX_PAGES} pages for {city} {opd} {period}",
+                    hint="raise page_size or check the API's pagination",
+                )
             page_url = pager.page_url(extra)
             safe_url = redact_url(page_url)
             content, payload, rows = _get_page(source, session, page_url, safe_url, secret, seen_digests)
@@ -249,9 +267,15 @@ def fetch_pages(source: RestSource, *, city: str, opd: str, period: str, env: Ma
             seen_digests.add(hashlib.sha256(content).hexdigest())
             total, next_page = payload.get("total"), payload.get("next_page")
             cursor = payload.get("next_cursor")
-            yield Page(pager.number, safe_url, content, rows, total if isinstance(total, int) else None,
-                       next_page if isinstance(next_page, int) else None,
-                       cursor if isinstance(cursor, str) else None)
+            yield Page(
+                pager.number,
+                safe_url,
+                content,
+                rows,
+                total if isinstance(total, int) else None,
+                next_page if isinstance(next_page, int) else None,
+                cursor if isinstance(cursor, str) else None,
+            )
             if not pager.advance(payload, rows, safe_url):
                 return
     finally:
@@ -260,12 +284,18 @@ def fetch_pages(source: RestSource, *, city: str, opd: str, period: str, env: Ma
 
 
 def _backoff(source: RestSource, attempt: int) -> None:
-    delay = source.backoff_factor * (2 ** attempt) + random.uniform(0, source.backoff_factor)
+    delay = source.backoff_factor * (2**attempt) + random.uniform(0, source.backoff_factor)
     time.sleep(min(delay, 30.0))
 
 
-def _get_page(source: RestSource, session: requests.Session, page_url: str, safe_url: str, secret: str | None,
-              seen_digests: set[str]) -> tuple[bytes, dict, list]:
+def _get_page(
+    source: RestSource,
+    session: requests.Session,
+    page_url: str,
+    safe_url: str,
+    secret: str | None,
+    seen_digests: set[str],
+) -> tuple[bytes, dict, list]:
     """GET one page; retry (with backoff) a body that is cut off or repeats an earlier page."""
     attempts = source.retries + 1
     for attempt in range(attempts):
@@ -276,27 +306,36 @@ def _get_page(source: RestSource, session: requests.Session, page_url: str, safe
             if last:
                 raise SourceError(
                     _scrub(f"{source.name}: GET {safe_url}: the body was cut off {attempts} times: {exc}", secret),
-                    hint="the OPD API or a proxy drops responses; re-run later or contact the OPD") from None
+                    hint="the OPD API or a proxy drops responses; re-run later or contact the OPD",
+                ) from None
             _backoff(source, attempt)
             continue
         except requests.RequestException as exc:
             raise SourceError(
-                _scrub(f"{source.name}: GET {safe_url} failed after {source.retries} retries: "
-                       f"{type(exc).__name__}: {exc}", secret),
-                hint=("the OPD API answers too slowly; raise timeout_seconds of the source or re-run later"
-                      if isinstance(exc, requests.Timeout | requests.exceptions.ReadTimeout)
-                      or "timed out" in str(exc).lower()
-                      else "check that the OPD API is up and base_url is right, then re-run the partition"),
+                _scrub(
+                    f"{source.name}: GET {safe_url} failed after {source.retries} retries: {type(exc).__name__}: {exc}",
+                    secret,
+                ),
+                hint=(
+                    "the OPD API answers too slowly; raise timeout_seconds of the source or re-run later"
+                    if isinstance(exc, requests.Timeout | requests.exceptions.ReadTimeout)
+                    or "timed out" in str(exc).lower()
+                    else "check that the OPD API is up and base_url is right, then re-run the partition"
+                ),
             ) from None
         if resp.status_code != 200:
             body = _scrub(resp.text[:300], secret)
-            hint = ("check the secret in the environment variable " + str(source.token_env)
-                    if resp.status_code in (401, 403)
-                    else "check the city/OPD codes against the OPD's API" if resp.status_code == 404
-                    else "the OPD API kept failing; re-run later or contact the OPD")
+            hint = (
+                "check the secret in the environment variable " + str(source.token_env)
+                if resp.status_code in (401, 403)
+                else "check the city/OPD codes against the OPD's API"
+                if resp.status_code == 404
+                else "the OPD API kept failing; re-run later or contact the OPD"
+            )
             retried = f" after {source.retries} retries" if resp.status_code in RETRY_STATUSES else ""
-            raise SourceError(f"{source.name}: GET {safe_url} answered HTTP {resp.status_code}{retried}: {body}",
-                              hint=hint)
+            raise SourceError(
+                f"{source.name}: GET {safe_url} answered HTTP {resp.status_code}{retried}: {body}", hint=hint
+            )
         content = resp.content
         try:
             payload, rows = page_rows(content)
@@ -306,14 +345,18 @@ def _get_page(source: RestSource, session: requests.Session, page_url: str, safe
                     f"{source.name}: GET {safe_url} returned an unreadable body {attempts} times ({exc}): "
                     f"{_scrub(resp.text[:200], secret)}",
                     hint="the OPD API sends cut-off or malformed JSON; re-run later, and report it to the OPD if "
-                         "it persists (the response format may have changed)") from None
+                    "it persists (the response format may have changed)",
+                ) from None
             log.info("%s: unreadable body from %s (%s); retrying", source.name, safe_url, exc)
             _backoff(source, attempt)
             continue
         if rows and hashlib.sha256(content).hexdigest() in seen_digests:
             if last:
-                raise SourceError(f"{source.name}: pagination loop at {safe_url}: the page repeats a page already "
-                                  f"read ({attempts} attempts)", hint=LOOP_HINT)
+                raise SourceError(
+                    f"{source.name}: pagination loop at {safe_url}: the page repeats a page already "
+                    f"read ({attempts} attempts)",
+                    hint=LOOP_HINT,
+                )
             log.info("%s: %s repeats an earlier page; fetching it again", source.name, safe_url)
             _backoff(source, attempt)
             continue

@@ -33,13 +33,17 @@ class Chunk:
 def database_url(source: SqlSource, env: Mapping[str, str]) -> sa.URL:
     text = env.get(source.url_env)
     if not text:
-        raise ConfigError(f"source {source.name!r}: environment variable {source.url_env} is not set",
-                          hint=f"export {source.url_env}=<SQLAlchemy URL of the OPD database>")
+        raise ConfigError(
+            f"source {source.name!r}: environment variable {source.url_env} is not set",
+            hint=f"export {source.url_env}=<SQLAlchemy URL of the OPD database>",
+        )
     try:
         return sa.make_url(text)
     except sa.exc.ArgumentError:
-        raise ConfigError(f"source {source.name!r}: {source.url_env} does not hold a SQLAlchemy URL",
-                          hint="use the form dialect+driver://user:password@host:port/database") from None
+        raise ConfigError(
+            f"source {source.name!r}: {source.url_env} does not hold a SQLAlchemy URL",
+            hint="use the form dialect+driver://user:password@host:port/database",
+        ) from None
 
 
 def url_password(text: str | None) -> str | None:
@@ -69,11 +73,15 @@ def query_params(source: SqlSource, *, city: str, opd: str | None, period: str) 
     used = set(sa.text(source.query).compile().params)
     unknown = sorted(used - set(offered))
     if unknown:
-        raise ConfigError(f"source {source.name!r}: the query uses unknown parameter(s) {unknown}",
-                          hint=f"use only :{', :'.join(offered)}")
+        raise ConfigError(
+            f"source {source.name!r}: the query uses unknown parameter(s) {unknown}",
+            hint=f"use only :{', :'.join(offered)}",
+        )
     if "opd" in used and opd is None:
-        raise ConfigError(f"source {source.name!r}: the query uses :opd but per_opd is false",
-                          hint="set `per_opd: true` for the source")
+        raise ConfigError(
+            f"source {source.name!r}: the query uses :opd but per_opd is false",
+            hint="set `per_opd: true` for the source",
+        )
     return {k: v for k, v in offered.items() if k in used}
 
 
@@ -87,8 +95,9 @@ def _jsonable(value: object) -> object:
     return value
 
 
-def fetch_chunks(source: SqlSource, *, city: str, opd: str | None, period: str,
-                 env: Mapping[str, str] | None = None) -> Iterator[Chunk]:
+def fetch_chunks(
+    source: SqlSource, *, city: str, opd: str | None, period: str, env: Mapping[str, str] | None = None
+) -> Iterator[Chunk]:
     """Yield the query's result in chunks of `chunk_size` rows (at least one chunk, maybe empty)."""
     env = os.environ if env is None else env
     url = database_url(source, env)
@@ -103,14 +112,16 @@ def fetch_chunks(source: SqlSource, *, city: str, opd: str | None, period: str,
     try:
         with engine.connect() as conn:
             result = conn.execution_options(stream_results=True, yield_per=source.chunk_size).execute(
-                sa.text(source.query), params)
+                sa.text(source.query), params
+            )
             columns = list(result.keys())
             missing = _missing_columns(source, columns)
             if missing:
                 raise SourceError(
                     f"{source.name}: the query on {shown} returns no column for {missing} (columns: {columns}); "
                     "nothing of this partition was kept",
-                    hint="map the column's new name in sources.yaml `columns`, or fix the query")
+                    hint="map the column's new name in sources.yaml `columns`, or fix the query",
+                )
             number = 0
             for part in result.partitions(source.chunk_size):
                 number += 1
@@ -120,8 +131,9 @@ def fetch_chunks(source: SqlSource, *, city: str, opd: str | None, period: str,
                 yield Chunk(1, _payload(source, params, columns, []), [])
     except sa.exc.SQLAlchemyError as exc:
         detail = scrub(str(getattr(exc, "orig", None) or exc).strip().splitlines()[0])
-        raise SourceError(f"{source.name}: query on {shown} failed: {type(exc).__name__}: {detail}",
-                          hint=SQL_HINT) from None
+        raise SourceError(
+            f"{source.name}: query on {shown} failed: {type(exc).__name__}: {detail}", hint=SQL_HINT
+        ) from None
     finally:
         engine.dispose()
 
@@ -132,6 +144,11 @@ def _missing_columns(source: SqlSource, columns: list[str]) -> list[str]:
 
 
 def _payload(source: SqlSource, params: dict, columns: list[str], rows: list[dict]) -> bytes:
-    body = {"source": source.name, "query": source.query, "params": {k: _jsonable(v) for k, v in params.items()},
-            "columns": columns, "data": rows}
+    body = {
+        "source": source.name,
+        "query": source.query,
+        "params": {k: _jsonable(v) for k, v in params.items()},
+        "columns": columns,
+        "data": rows,
+    }
     return json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode("utf-8")

@@ -44,16 +44,19 @@ def _melted_headers(source: FileSource, spec: Unpivot, header: list[str], where:
         groups = m.groupdict()
         empty = [g for g, v in groups.items() if not v]
         if empty:
-            raise SourceError(f"{source.name}: {where}: header {name!r} matches unpivot.columns {spec.columns!r} "
-                              f"but gives no {empty}; nothing of this file was loaded",
-                              hint="make those groups of `unpivot.columns` required (no `?` after them)")
+            raise SourceError(
+                f"{source.name}: {where}: header {name!r} matches unpivot.columns {spec.columns!r} "
+                f"but gives no {empty}; nothing of this file was loaded",
+                hint="make those groups of `unpivot.columns` required (no `?` after them)",
+            )
         melted.append(_Melted(i, name, groups))
     if not melted:
         raise SourceError(
             f"{source.name}: {where} has no header matching unpivot.columns {spec.columns!r} (headers: "
             f"{[str(h) for h in header]}); nothing of this file was loaded",
             hint=f"ask the OPD to use the template's year columns, or change `unpivot.columns` of source "
-                 f"{source.name!r} in sources.yaml (it must match a whole header, case included)")
+            f"{source.name!r} in sources.yaml (it must match a whole header, case included)",
+        )
     seen: dict[tuple[str, ...], str] = {}
     for m in melted:
         key = tuple(m.groups.values())
@@ -61,7 +64,8 @@ def _melted_headers(source: FileSource, spec: Unpivot, header: list[str], where:
             raise SourceError(
                 f"{source.name}: {where}: headers {seen[key]!r} and {m.header!r} both give {m.groups}, so the "
                 "rows they make would share a key; nothing of this file was loaded",
-                hint="ask the OPD to remove the repeated column, or narrow `unpivot.columns` to one of them")
+                hint="ask the OPD to remove the repeated column, or narrow `unpivot.columns` to one of them",
+            )
         seen[key] = m.header
     return melted
 
@@ -95,6 +99,11 @@ def unpivot(source: FileSource, header: list[str], body: list[list[object]], whe
             filled[spec.value].append(cell)
             raw_rows.append(row_number)
     if skipped:
-        log.info("%s: %s: %d empty cell(s) under %s gave no row (unpivot.empty_cells: skip)", source.name, where,
-                 skipped, [m.header for m in melted])
+        log.info(
+            "%s: %s: %d empty cell(s) under %s gave no row (unpivot.empty_cells: skip)",
+            source.name,
+            where,
+            skipped,
+            [m.header for m in melted],
+        )
     return LongTable([str(header[i]) for i in kept], out_body, filled, raw_rows)

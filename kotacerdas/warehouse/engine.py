@@ -21,8 +21,10 @@ def resolve_warehouse_url(configured: str, project_root: Path, env: dict[str, st
     try:
         url = sa.make_url(raw)
     except sa.exc.ArgumentError as exc:
-        raise ConfigError(f"warehouse URL {raw!r} is not a SQLAlchemy URL",
-                          hint=f"set {WAREHOUSE_URL_ENV} to e.g. postgresql+psycopg://user@host:5432/db") from exc
+        raise ConfigError(
+            f"warehouse URL {raw!r} is not a SQLAlchemy URL",
+            hint=f"set {WAREHOUSE_URL_ENV} to e.g. postgresql+psycopg://user@host:5432/db",
+        ) from exc
     if url.get_backend_name() == "duckdb" and url.database and url.database != ":memory:":
         path = Path(url.database)
         if not path.is_absolute():
@@ -62,7 +64,9 @@ def create_warehouse_engine(url: sa.URL | str, *, migrate: bool = True) -> sa.En
         ensure_schema(engine)
     except sa.exc.OperationalError as exc:
         shown = display_url(engine.url)
-        raise ConfigError(f"cannot open the warehouse at {shown}: {exc.orig}",
-                          hint=f"check that the database is running and {WAREHOUSE_URL_ENV} is right") from exc
+        raise ConfigError(
+            f"cannot open the warehouse at {shown}: {exc.orig}",
+            hint=f"check that the database is running and {WAREHOUSE_URL_ENV} is right",
+        ) from exc
     _AT_HEAD.add(warehouse_identity(engine.url))  # a new DuckDB file exists now
     return engine

@@ -21,20 +21,37 @@ def ingest_log_frames(results: Iterable[IngestResult], city: str, month: str) ->
     raw_rows, failure_rows = [], []
     for result in results:
         for f in result.raw_files:
-            raw_rows.append({
-                "city_code": city, "period": month, "table_name": result.table, "source": f.source,
-                "raw_file": f.relpath, "sha256": f.sha256, "origin": f.origin, "row_count": f.rows,
-                "fetched_at": pd.Timestamp(f.fetched_at).tz_convert(None),
-            })
+            raw_rows.append(
+                {
+                    "city_code": city,
+                    "period": month,
+                    "table_name": result.table,
+                    "source": f.source,
+                    "raw_file": f.relpath,
+                    "sha256": f.sha256,
+                    "origin": f.origin,
+                    "row_count": f.rows,
+                    "fetched_at": pd.Timestamp(f.fetched_at).tz_convert(None),
+                }
+            )
         for f in result.failures:
-            failure_rows.append({
-                "city_code": city, "period": month, "table_name": result.table, "source": f.source,
-                "opd_code": f.opd, "origin": f.url, "message": f.message, "hint": f.hint,
-            })
+            failure_rows.append(
+                {
+                    "city_code": city,
+                    "period": month,
+                    "table_name": result.table,
+                    "source": f.source,
+                    "opd_code": f.opd,
+                    "origin": f.url,
+                    "message": f.message,
+                    "hint": f.hint,
+                }
+            )
     return {
         "raw_files": pd.DataFrame(raw_rows, columns=list(RAW_FILE_COLUMNS)).astype(RAW_FILE_COLUMNS),
-        "ingest_failures": pd.DataFrame(failure_rows, columns=list(INGEST_FAILURE_COLUMNS))
-        .astype(INGEST_FAILURE_COLUMNS),
+        "ingest_failures": pd.DataFrame(failure_rows, columns=list(INGEST_FAILURE_COLUMNS)).astype(
+            INGEST_FAILURE_COLUMNS
+        ),
     }
 
 
@@ -55,21 +72,31 @@ def partition_quality_frames(gates: Sequence[GateResult], city: str, month: str)
                 rules[col] = pd.NA
         rules["city_code"], rules["period"], rules["table_name"] = city, month, gate.table
         results.append(rules[list(QUALITY_RESULT_COLUMNS)])
-        verdicts.append({
-            "city_code": city, "period": month, "table_name": gate.table, "input_rows": gate.input_rows,
-            "valid_rows": len(gate.valid), "rejected_rows": gate.rejected_rows, "rejected_share": gate.rejected_share,
-            "threshold": gate.threshold, "passed": gate.passed,
-            "failed_table_rules": ", ".join(gate.failed_table_rules) or None,
-        })
+        verdicts.append(
+            {
+                "city_code": city,
+                "period": month,
+                "table_name": gate.table,
+                "input_rows": gate.input_rows,
+                "valid_rows": len(gate.valid),
+                "rejected_rows": gate.rejected_rows,
+                "rejected_share": gate.rejected_share,
+                "threshold": gate.threshold,
+                "passed": gate.passed,
+                "failed_table_rules": ", ".join(gate.failed_table_rules) or None,
+            }
+        )
     return {
-        "quality_results": (pd.concat(results, ignore_index=True) if results
-                            else pd.DataFrame(columns=list(QUALITY_RESULT_COLUMNS))).astype(QUALITY_RESULT_COLUMNS),
+        "quality_results": (
+            pd.concat(results, ignore_index=True) if results else pd.DataFrame(columns=list(QUALITY_RESULT_COLUMNS))
+        ).astype(QUALITY_RESULT_COLUMNS),
         "quality_gates": pd.DataFrame(verdicts, columns=list(QUALITY_GATE_COLUMNS)).astype(QUALITY_GATE_COLUMNS),
     }
 
 
-def table_quality(gates: Sequence[GateResult], ingests: Sequence[IngestResult],
-                  expected_opds: Mapping[str, Sequence[str]]) -> dict[str, tuple[float, float]]:
+def table_quality(
+    gates: Sequence[GateResult], ingests: Sequence[IngestResult], expected_opds: Mapping[str, Sequence[str]]
+) -> dict[str, tuple[float, float]]:
     """Per canonical table: (share of rows the gate rejected, share of expected OPDs that delivered)."""
     out = {}
     ingest_by_table = {r.table: r for r in ingests}

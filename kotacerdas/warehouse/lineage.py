@@ -21,8 +21,9 @@ from kotacerdas.warehouse.schema import (
 )
 
 
-def staged_frames(valid: Mapping[str, pd.DataFrame], raw_sha256: Mapping[str, str], *, city_code: str,
-                  period: str) -> dict[str, pd.DataFrame]:
+def staged_frames(
+    valid: Mapping[str, pd.DataFrame], raw_sha256: Mapping[str, str], *, city_code: str, period: str
+) -> dict[str, pd.DataFrame]:
     """`staged_<table>` frames from the validated rows (personal data already pseudonymised in staging)."""
     out = {}
     for table, columns in STAGED_COLUMNS.items():
@@ -35,8 +36,10 @@ def staged_frames(valid: Mapping[str, pd.DataFrame], raw_sha256: Mapping[str, st
         frame["_raw_sha256"] = frame["_raw_file"].map(raw_sha256).astype("string")
         unknown = frame.loc[frame["_raw_sha256"].isna(), "_raw_file"].dropna().unique()
         if len(unknown):
-            raise ValueError(f"staged {table} rows of {city_code} {period} come from raw file(s) not in this "
-                             f"ingest: {list(unknown[:3])}")
+            raise ValueError(
+                f"staged {table} rows of {city_code} {period} come from raw file(s) not in this "
+                f"ingest: {list(unknown[:3])}"
+            )
         for col, dtype in {**columns, **STAGED_LINEAGE_COLUMNS}.items():
             if col not in frame.columns:  # personal-data columns dropped in staging (no key): NULL
                 frame[col] = pd.Series(index=frame.index, dtype=dtype)
@@ -44,8 +47,9 @@ def staged_frames(valid: Mapping[str, pd.DataFrame], raw_sha256: Mapping[str, st
     return out
 
 
-def indicator_lineage(catalog: IndicatorCatalog, valid: Mapping[str, pd.DataFrame], values: pd.DataFrame, *,
-                      city_code: str, period: str) -> pd.DataFrame:
+def indicator_lineage(
+    catalog: IndicatorCatalog, valid: Mapping[str, pd.DataFrame], values: pd.DataFrame, *, city_code: str, period: str
+) -> pd.DataFrame:
     """One row per (indicator, staged row counted); checked against `rows_used` of `values`."""
     derived = {name: add_derived_columns(name, df) for name, df in valid.items()}
     used = dict(zip(values["indicator_code"], values["rows_used"], strict=True))
@@ -57,24 +61,35 @@ def indicator_lineage(catalog: IndicatorCatalog, valid: Mapping[str, pd.DataFram
         rows, in_numerator = rows_counted(ind, derived[table])
         if ind.code in used and pd.notna(used[ind.code]) and int(used[ind.code]) != len(rows):
             mismatched.append(f"{ind.code} ({used[ind.code]} used, {len(rows)} found)")
-        parts.append(pd.DataFrame({
-            "indicator_code": ind.code, "table_name": table, "_raw_file": rows["_raw_file"].to_numpy(),
-            "_raw_row": rows["_raw_row"].to_numpy(),
-            "in_numerator": pd.array(in_numerator, dtype="boolean") if in_numerator is not None
-            else pd.array([pd.NA] * len(rows), dtype="boolean"),
-        }))
+        parts.append(
+            pd.DataFrame(
+                {
+                    "indicator_code": ind.code,
+                    "table_name": table,
+                    "_raw_file": rows["_raw_file"].to_numpy(),
+                    "_raw_row": rows["_raw_row"].to_numpy(),
+                    "in_numerator": pd.array(in_numerator, dtype="boolean")
+                    if in_numerator is not None
+                    else pd.array([pd.NA] * len(rows), dtype="boolean"),
+                }
+            )
+        )
     if mismatched:
-        raise ValueError(f"lineage of {city_code} {period} disagrees with the indicator values: "
-                         + ", ".join(mismatched) + "; kotacerdas.indicators.compute.rows_counted must select the "
-                         "rows kotacerdas.indicators.compute counts")
+        raise ValueError(
+            f"lineage of {city_code} {period} disagrees with the indicator values: "
+            + ", ".join(mismatched)
+            + "; kotacerdas.indicators.compute.rows_counted must select the "
+            "rows kotacerdas.indicators.compute counts"
+        )
     out = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=list(INDICATOR_LINEAGE_COLUMNS))
     out["city_code"] = city_code
     out["period"] = period
     return out[list(INDICATOR_LINEAGE_COLUMNS)].astype(INDICATOR_LINEAGE_COLUMNS)
 
 
-def enrich_indicator_values(values: pd.DataFrame, scores: pd.DataFrame,
-                            table_quality: Mapping[str, tuple[float, float]]) -> pd.DataFrame:
+def enrich_indicator_values(
+    values: pd.DataFrame, scores: pd.DataFrame, table_quality: Mapping[str, tuple[float, float]]
+) -> pd.DataFrame:
     """Add the normalised score and weight (from the indicator-level scores) and the data-quality columns.
 
     `table_quality`: canonical table -> (share of its rows rejected by the gate, share of the OPDs expected to

@@ -26,20 +26,25 @@ COPY_CHUNK_ROWS = 100_000
 TableWritten = Callable[[str, int], None]
 
 
-def _prepare(name: str, frame: pd.DataFrame, city_code: str, period: str, run_id: str,
-             published_at: dt.datetime) -> pd.DataFrame:
+def _prepare(
+    name: str, frame: pd.DataFrame, city_code: str, period: str, run_id: str, published_at: dt.datetime
+) -> pd.DataFrame:
     columns = FACT_TABLES[name]
     missing = sorted(set(columns) - set(frame.columns) - OPTIONAL_COLUMNS.get(name, frozenset()))
     if missing:
         raise ValueError(f"cannot publish {name}: missing column(s) {missing}")
-    out = pd.DataFrame({c: frame[c] if c in frame.columns else pd.Series(index=frame.index, dtype=d)
-                        for c, d in columns.items()}, index=frame.index).astype(columns)
+    out = pd.DataFrame(
+        {c: frame[c] if c in frame.columns else pd.Series(index=frame.index, dtype=d) for c, d in columns.items()},
+        index=frame.index,
+    ).astype(columns)
     out = out.reset_index(drop=True)
     foreign = out[(out["city_code"] != city_code) | (out["period"] != period)]
     if len(foreign):
         # A row of another partition would be deleted by that partition's next run: refuse it outright.
-        raise ValueError(f"cannot publish {name} for {city_code} {period}: {len(foreign)} row(s) belong to "
-                         f"other partitions, e.g. {foreign[['city_code', 'period']].iloc[0].tolist()}")
+        raise ValueError(
+            f"cannot publish {name} for {city_code} {period}: {len(foreign)} row(s) belong to "
+            f"other partitions, e.g. {foreign[['city_code', 'period']].iloc[0].tolist()}"
+        )
     out["run_id"] = run_id
     out["published_at"] = pd.Timestamp(published_at)
     return out.astype(RUN_COLUMNS)
@@ -62,13 +67,16 @@ def _copy_postgres(conn: sa.Connection, table: sa.Table, frame: pd.DataFrame) ->
     frame = _nulls_for_duckdb(frame)
     formatter = duckdb.connect()  # in-memory; only formats CSV
     try:
-        with tempfile.TemporaryDirectory(prefix="kc-copy-") as tmp, cursor.copy(
-            f'COPY "{table.name}" ({_quoted(frame.columns)}) FROM STDIN (FORMAT csv)',
-            writer=QueuedLibpqWriter(cursor),
-        ) as copy:
+        with (
+            tempfile.TemporaryDirectory(prefix="kc-copy-") as tmp,
+            cursor.copy(
+                f'COPY "{table.name}" ({_quoted(frame.columns)}) FROM STDIN (FORMAT csv)',
+                writer=QueuedLibpqWriter(cursor),
+            ) as copy,
+        ):
             path = Path(tmp) / "chunk.csv"
             for start in range(0, len(frame), COPY_CHUNK_ROWS):
-                formatter.register("chunk", frame.iloc[start:start + COPY_CHUNK_ROWS])
+                formatter.register("chunk", frame.iloc[start : start + COPY_CHUNK_ROWS])
                 # DuckDB writes NULL as an empty field and '' as "", which is what COPY … CSV reads back; a value
                 # \. is only an end-of-data marker alone on an unquoted line, impossible with several columns.
                 formatter.execute(f"COPY chunk TO '{path}' (FORMAT csv, HEADER false)")
@@ -103,8 +111,15 @@ def bulk_insert(conn: sa.Connection, table: sa.Table, frame: pd.DataFrame) -> No
         conn.execute(table.insert(), records)
 
 
-def publish_partition(engine: sa.Engine, city_code: str, period: str, frames: Mapping[str, pd.DataFrame],
-                      *, run_id: str, on_table_written: TableWritten | None = None) -> dict[str, int]:
+def publish_partition(
+    engine: sa.Engine,
+    city_code: str,
+    period: str,
+    frames: Mapping[str, pd.DataFrame],
+    *,
+    run_id: str,
+    on_table_written: TableWritten | None = None,
+) -> dict[str, int]:
     """Replace the partition's rows in every table named in `frames`, atomically. Returns rows written.
 
     Either every table of `frames` shows the new rows or (after any error, or a crash of this process) every

@@ -19,26 +19,34 @@ _ROLE_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 
 def _ident(name: str) -> str:
     if not _ROLE_NAME.match(name):
-        raise ConfigError(f"{name!r} is not a usable role name",
-                          hint="use lower-case letters, digits and _ (at most 63), starting with a letter or _")
+        raise ConfigError(
+            f"{name!r} is not a usable role name",
+            hint="use lower-case letters, digits and _ (at most 63), starting with a letter or _",
+        )
     return f'"{name}"'
 
 
-def grant_evaluator(engine: sa.Engine, name: str, *, group: str = EVALUATOR_GROUP,
-                    password: str | None = None) -> list[str]:
+def grant_evaluator(
+    engine: sa.Engine, name: str, *, group: str = EVALUATOR_GROUP, password: str | None = None
+) -> list[str]:
     """Create (if needed) the NOLOGIN group `group` with SELECT on every evaluator view, and the LOGIN role
     `name` as a member of it (read-only by default). Idempotent; returns the views granted."""
     if engine.dialect.name != "postgresql":
-        raise ConfigError(f"evaluator roles exist only on PostgreSQL, not on {engine.dialect.name}",
-                          hint="give evaluators a copy of the DuckDB file, or point KOTACERDAS_WAREHOUSE_URL at "
-                               "the PostgreSQL warehouse")
+        raise ConfigError(
+            f"evaluator roles exist only on PostgreSQL, not on {engine.dialect.name}",
+            hint="give evaluators a copy of the DuckDB file, or point KOTACERDAS_WAREHOUSE_URL at "
+            "the PostgreSQL warehouse",
+        )
     role, grp = _ident(name), _ident(group)
     with engine.begin() as conn:
-        existing = conn.execute(sa.text("SELECT rolsuper OR rolcreaterole OR rolcreatedb OR rolbypassrls "
-                                        "FROM pg_roles WHERE rolname = :n"), {"n": name}).scalar()
+        existing = conn.execute(
+            sa.text("SELECT rolsuper OR rolcreaterole OR rolcreatedb OR rolbypassrls FROM pg_roles WHERE rolname = :n"),
+            {"n": name},
+        ).scalar()
         if existing:
-            raise ConfigError(f"role {name!r} already exists with administrative rights",
-                              hint="choose a new name for the evaluator")
+            raise ConfigError(
+                f"role {name!r} already exists with administrative rights", hint="choose a new name for the evaluator"
+            )
         for r, login in ((group, False), (name, True)):
             if conn.execute(sa.text("SELECT 1 FROM pg_roles WHERE rolname = :n"), {"n": r}).scalar() is None:
                 conn.exec_driver_sql(f"CREATE ROLE {_ident(r)} {'LOGIN' if login else 'NOLOGIN'}")

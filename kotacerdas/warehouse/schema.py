@@ -116,46 +116,91 @@ STAGED_LINEAGE_COLUMNS: dict[str, str] = {"_raw_file": "string", "_raw_row": "In
 # Staged (validated) rows of each canonical table; personal data pseudonymised (HMAC) or NULL.
 STAGED_COLUMNS: dict[str, dict[str, str]] = {
     "service_requests": {
-        "city_code": "string", "period": "string", "request_id": "string", "opd_code": "string",
-        "service_code": "string", "channel": "string", "status": "string", "submitted_at": "datetime64[us]",
-        "completed_at": "datetime64[us]", "sla_days": "Int64", "applicant_nik": "string",
+        "city_code": "string",
+        "period": "string",
+        "request_id": "string",
+        "opd_code": "string",
+        "service_code": "string",
+        "channel": "string",
+        "status": "string",
+        "submitted_at": "datetime64[us]",
+        "completed_at": "datetime64[us]",
+        "sla_days": "Int64",
+        "applicant_nik": "string",
         "applicant_phone": "string",
     },
     "complaints": {
-        "city_code": "string", "period": "string", "complaint_id": "string", "opd_code": "string",
-        "category": "string", "status": "string", "received_at": "datetime64[us]",
-        "first_response_at": "datetime64[us]", "resolved_at": "datetime64[us]", "reporter_email": "string",
+        "city_code": "string",
+        "period": "string",
+        "complaint_id": "string",
+        "opd_code": "string",
+        "category": "string",
+        "status": "string",
+        "received_at": "datetime64[us]",
+        "first_response_at": "datetime64[us]",
+        "resolved_at": "datetime64[us]",
+        "reporter_email": "string",
     },
     "satisfaction_responses": {
-        "city_code": "string", "period": "string", "response_id": "string", "opd_code": "string",
-        "service_code": "string", "surveyed_at": "datetime64[us]", **{f"u{i}": "Int64" for i in range(1, 10)},
+        "city_code": "string",
+        "period": "string",
+        "response_id": "string",
+        "opd_code": "string",
+        "service_code": "string",
+        "surveyed_at": "datetime64[us]",
+        **{f"u{i}": "Int64" for i in range(1, 10)},
     },
     "indicator_submissions": {
-        "city_code": "string", "period": "string", "opd_code": "string", "indicator_code": "string",
-        "value": "float64", "unit": "string", "evidence_ref": "string",
+        "city_code": "string",
+        "period": "string",
+        "opd_code": "string",
+        "indicator_code": "string",
+        "value": "float64",
+        "unit": "string",
+        "evidence_ref": "string",
     },
     # a monthly snapshot: `as_of` is the month the catalogue was read (= period)
     "service_catalogue": {
-        "city_code": "string", "period": "string", "opd_code": "string", "service_code": "string",
-        "service_name": "string", "sla_days": "Int64", "online": "boolean", "as_of": "string",
+        "city_code": "string",
+        "period": "string",
+        "opd_code": "string",
+        "service_code": "string",
+        "service_name": "string",
+        "sla_days": "Int64",
+        "online": "boolean",
+        "as_of": "string",
     },
     # Yearly tables: partitioned by city × year, `period` is YYYY (written by the yearly publish step).
     "spbe_assessments": {
-        "city_code": "string", "period": "string", "indicator_number": "Int64", "level": "Int64",
-        "assessor": "string", "evidence_ref": "string",
+        "city_code": "string",
+        "period": "string",
+        "indicator_number": "Int64",
+        "level": "Int64",
+        "assessor": "string",
+        "evidence_ref": "string",
     },
     "evaluation_scores": {
-        "city_code": "string", "period": "string", "part": "string", "item": "string", "score": "float64",
+        "city_code": "string",
+        "period": "string",
+        "part": "string",
+        "item": "string",
+        "score": "float64",
         "evaluator": "string",
     },
 }
 # The column that identifies a staged row of a monthly table to an evaluator (with opd_code); never personal data.
-STAGED_RECORD_ID = {"service_requests": "request_id", "complaints": "complaint_id",
-                    "satisfaction_responses": "response_id", "indicator_submissions": "indicator_code",
-                    "service_catalogue": "service_code"}
+STAGED_RECORD_ID = {
+    "service_requests": "request_id",
+    "complaints": "complaint_id",
+    "satisfaction_responses": "response_id",
+    "indicator_submissions": "indicator_code",
+    "service_catalogue": "service_code",
+}
 # Columns holding (pseudonymised) personal data: in no view, unreadable by the evaluator role.
-PERSONAL_DATA_COLUMNS = {"staged_service_requests": ("applicant_nik", "applicant_phone"),
-                         "staged_complaints": ("reporter_email",)}
+PERSONAL_DATA_COLUMNS = {
+    "staged_service_requests": ("applicant_nik", "applicant_phone"),
+    "staged_complaints": ("reporter_email",),
+}
 
 # Which staged rows each indicator value counted: one row per (indicator, staged row).
 INDICATOR_LINEAGE_COLUMNS: dict[str, str] = {
@@ -223,24 +268,41 @@ OPD_TIMELINESS_COLUMNS: dict[str, str] = {
 # regulator publishes it (`published_value`, text, half up), the methodology file and the rows it came from.
 _REGULATOR_STAMP = {"methodology": "string", "methodology_version": "string", "source": "string"}
 REGULATOR_KOMINFO_COLUMNS: dict[str, str] = {
-    "city_code": "string", "period": "string",
+    "city_code": "string",
+    "period": "string",
     "component_type": "string",  # part | pillar | index
     "component": "string",  # baseline, output, outcome, impact, quick_win; a pillar code; index
-    "weight": "float64", "score": "float64", "contribution": "float64", "published_value": "string",
+    "weight": "float64",
+    "score": "float64",
+    "contribution": "float64",
+    "published_value": "string",
     **_REGULATOR_STAMP,
 }
 REGULATOR_SPBE_COLUMNS: dict[str, str] = {
-    "city_code": "string", "period": "string",
+    "city_code": "string",
+    "period": "string",
     "assessor": "string",  # self | external: each complete set of levels gets its own index
     "component_type": "string",  # aspect | domain | index
-    "component": "string", "domain": "string", "weight": "float64", "score": "float64",
-    "published_value": "string", "predicate": "string", **_REGULATOR_STAMP,
+    "component": "string",
+    "domain": "string",
+    "weight": "float64",
+    "score": "float64",
+    "published_value": "string",
+    "predicate": "string",
+    **_REGULATOR_STAMP,
 }
 REGULATOR_IKM_COLUMNS: dict[str, str] = {
-    "city_code": "string", "period": "string",
-    "opd_code": "string", "service_code": "string",  # NULL: the OPD as a whole / the whole city
-    "respondents": "Int64", "months_covered": "Int64", "score": "float64", "published_value": "string",
-    "grade": "string", "performance": "string", **_REGULATOR_STAMP,
+    "city_code": "string",
+    "period": "string",
+    "opd_code": "string",
+    "service_code": "string",  # NULL: the OPD as a whole / the whole city
+    "respondents": "Int64",
+    "months_covered": "Int64",
+    "score": "float64",
+    "published_value": "string",
+    "grade": "string",
+    "performance": "string",
+    **_REGULATOR_STAMP,
 }
 
 # table name -> pandas dtypes of its columns (without the run columns)
@@ -264,8 +326,10 @@ OPTIONAL_COLUMNS: dict[str, frozenset[str]] = {"indicator_values": frozenset(IND
 
 
 def _fact_table(name: str, columns: dict[str, str]) -> sa.Table:
-    cols = [sa.Column(c, _SQL_TYPES[d](), nullable=c not in PARTITION_COLUMNS)
-            for c, d in {**columns, **RUN_COLUMNS}.items()]
+    cols = [
+        sa.Column(c, _SQL_TYPES[d](), nullable=c not in PARTITION_COLUMNS)
+        for c, d in {**columns, **RUN_COLUMNS}.items()
+    ]
     return sa.Table(name, metadata, *cols, sa.Index(f"ix_{name}_partition", *PARTITION_COLUMNS))
 
 
@@ -276,7 +340,8 @@ TABLES: dict[str, sa.Table] = {name: _fact_table(name, cols) for name, cols in F
 _LOADED_AT = ("loaded_at", sa.DateTime)
 
 dim_region = sa.Table(
-    "dim_region", metadata,
+    "dim_region",
+    metadata,
     sa.Column("region_code", sa.Text, primary_key=True),  # Kemendagri, e.g. 19.71
     sa.Column("bps_code", sa.Text),  # BPS-style, e.g. 1971 (provinces and kabupaten/kota)
     sa.Column("name", sa.Text, nullable=False),
@@ -293,7 +358,8 @@ dim_region = sa.Table(
 )
 
 dim_opd = sa.Table(
-    "dim_opd", metadata,
+    "dim_opd",
+    metadata,
     sa.Column("opd_code", sa.Text, primary_key=True),
     sa.Column("name", sa.Text, nullable=False),
     sa.Column("datasets", sa.Text),  # canonical tables it delivers, comma-separated
@@ -303,7 +369,8 @@ dim_opd = sa.Table(
 )
 
 dim_service = sa.Table(
-    "dim_service", metadata,
+    "dim_service",
+    metadata,
     sa.Column("service_code", sa.Text, primary_key=True),
     sa.Column("opd_code", sa.Text, nullable=False),
     sa.Column("name", sa.Text, nullable=False),
@@ -313,7 +380,8 @@ dim_service = sa.Table(
 )
 
 dim_indicator = sa.Table(
-    "dim_indicator", metadata,
+    "dim_indicator",
+    metadata,
     sa.Column("indicator_code", sa.Text, primary_key=True),
     sa.Column("catalog_version", sa.Text, primary_key=True),
     sa.Column("name_id", sa.Text),
@@ -333,7 +401,8 @@ dim_indicator = sa.Table(
 )
 
 dim_period = sa.Table(
-    "dim_period", metadata,
+    "dim_period",
+    metadata,
     sa.Column("period", sa.Text, primary_key=True),  # YYYY-MM
     sa.Column("year", sa.BigInteger, nullable=False),
     sa.Column("month", sa.BigInteger, nullable=False),
@@ -345,7 +414,8 @@ dim_period = sa.Table(
 )
 
 dim_methodology = sa.Table(
-    "dim_methodology", metadata,
+    "dim_methodology",
+    metadata,
     sa.Column("methodology", sa.Text, primary_key=True),
     sa.Column("version", sa.Text, primary_key=True),
     sa.Column("description", sa.Text),
@@ -358,7 +428,8 @@ dim_methodology = sa.Table(
 )
 
 dim_methodology_node = sa.Table(
-    "dim_methodology_node", metadata,
+    "dim_methodology_node",
+    metadata,
     sa.Column("methodology", sa.Text, primary_key=True),
     sa.Column("version", sa.Text, primary_key=True),
     sa.Column("code", sa.Text, primary_key=True),  # INDEX, a dimension or an element
@@ -369,7 +440,8 @@ dim_methodology_node = sa.Table(
 )
 
 dim_maturity_level = sa.Table(
-    "dim_maturity_level", metadata,
+    "dim_maturity_level",
+    metadata,
     sa.Column("methodology", sa.Text, primary_key=True),
     sa.Column("version", sa.Text, primary_key=True),
     sa.Column("level", sa.BigInteger, primary_key=True),
@@ -379,16 +451,27 @@ dim_maturity_level = sa.Table(
 
 # What reference data was loaded last (one fingerprint per dimension), so reloading is skipped when unchanged.
 reference_loads = sa.Table(
-    "reference_loads", metadata,
+    "reference_loads",
+    metadata,
     sa.Column("name", sa.Text, primary_key=True),
     sa.Column("sha256", sa.Text, nullable=False),
     sa.Column("rows", sa.BigInteger),
     sa.Column(*_LOADED_AT),
 )
 
-DIMENSIONS: dict[str, sa.Table] = {t.name: t for t in (
-    dim_region, dim_opd, dim_service, dim_indicator, dim_period, dim_methodology, dim_methodology_node,
-    dim_maturity_level)}
+DIMENSIONS: dict[str, sa.Table] = {
+    t.name: t
+    for t in (
+        dim_region,
+        dim_opd,
+        dim_service,
+        dim_indicator,
+        dim_period,
+        dim_methodology,
+        dim_methodology_node,
+        dim_maturity_level,
+    )
+}
 
 # --- regulator indices: partition facts like the others, period = YYYY (kotacerdas.regulators.annual) ---------
 
@@ -397,7 +480,20 @@ REGULATOR_TABLES: tuple[str, ...] = ("regulator_kominfo_evaluation", "regulator_
 # The views evaluators read (created by the migrations; see README "For evaluators"). The evaluator role on
 # PostgreSQL gets SELECT on these and on nothing else.
 EVALUATOR_VIEWS: tuple[str, ...] = (
-    "v_region", "v_indicator", "v_methodology", "v_scorecard", "v_scorecard_wide", "v_trend", "v_ranking",
-    "v_opd_league", "v_opd_quality", "v_quality", "v_lineage_scores", "v_lineage_rows", "v_raw_files",
-    "v_regulator_kominfo", "v_regulator_spbe", "v_regulator_ikm",
+    "v_region",
+    "v_indicator",
+    "v_methodology",
+    "v_scorecard",
+    "v_scorecard_wide",
+    "v_trend",
+    "v_ranking",
+    "v_opd_league",
+    "v_opd_quality",
+    "v_quality",
+    "v_lineage_scores",
+    "v_lineage_rows",
+    "v_raw_files",
+    "v_regulator_kominfo",
+    "v_regulator_spbe",
+    "v_regulator_ikm",
 )

@@ -28,8 +28,18 @@ def invoke(*args: str | Path):
 def asem_out(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("asem")
     res = invoke(
-        "--data", V1 / "input_iData.csv", "--meta", V1 / "input_iMeta.csv", "--method", METHOD, "--out", out,
-        "--uncertainty", "20", "--seed", "5",
+        "--data",
+        V1 / "input_iData.csv",
+        "--meta",
+        V1 / "input_iMeta.csv",
+        "--method",
+        METHOD,
+        "--out",
+        out,
+        "--uncertainty",
+        "20",
+        "--seed",
+        "5",
     )
     assert res.exit_code == 0, res.output
     assert "51 units, 49 indicators, 11 aggregates" in res.output
@@ -42,8 +52,15 @@ def test_every_stage_and_result_written(asem_out: Path) -> None:
         frame = pd.read_csv(asem_out / f"data_{stage}.csv", index_col="uCode")
         assert frame.shape[0] == 51 and {"uName", "LPI", "NEET"} <= set(frame.columns)
     for name in (
-        "scores.csv", "ranks.csv", "group_ranks_EurAsia_group.csv", "treat_flags.csv", "treat_summary.csv",
-        "weights.csv", "method_log.csv", "method.json", "units.csv",
+        "scores.csv",
+        "ranks.csv",
+        "group_ranks_EurAsia_group.csv",
+        "treat_flags.csv",
+        "treat_summary.csv",
+        "weights.csv",
+        "method_log.csv",
+        "method.json",
+        "units.csv",
     ):
         assert (asem_out / name).is_file(), name
     weights = pd.read_csv(asem_out / "weights.csv", index_col="iCode")

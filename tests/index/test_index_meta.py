@@ -184,9 +184,7 @@ def test_from_coinr_v0_rejects_aggregate_missing_from_aggmeta() -> None:
 
 def test_panel_cross_section() -> None:
     idata, imeta = tables()
-    panel = pd.concat(
-        [idata.assign(Time=2020), idata.assign(Time=2021, x1=idata["x1"] + 1)], ignore_index=True
-    )
+    panel = pd.concat([idata.assign(Time=2020), idata.assign(Time=2021, x1=idata["x1"] + 1)], ignore_index=True)
     fw = read_framework(panel, imeta)
     assert fw.times == [2020, 2021]
     assert fw.cross_section()["x1"].tolist() == [2.0, 3.0, 4.0, 5.0]

@@ -15,9 +15,7 @@ positive_weight = st.floats(min_value=0.01, max_value=100, allow_nan=False)
 
 
 @settings(max_examples=60, deadline=None)
-@given(
-    arrays(float, st.integers(2, 30), elements=finite), finite, st.floats(1, 1e3), st.sampled_from([1, -1])
-)
+@given(arrays(float, st.integers(2, 30), elements=finite), finite, st.floats(1, 1e3), st.sampled_from([1, -1]))
 def test_minmax_scores_in_range(x: np.ndarray, lower: float, width: float, direction: int) -> None:
     assume(np.ptp(x) > 1e-6 * max(1.0, np.abs(x).max()))
     upper = lower + width
@@ -35,9 +33,7 @@ def test_minmax_scores_in_range(x: np.ndarray, lower: float, width: float, direc
     st.integers(0, 3),
     st.floats(0, 50),
 )
-def test_arithmetic_aggregation_is_monotone(
-    x: np.ndarray, w: np.ndarray, unit: int, child: int, bump: float
-) -> None:
+def test_arithmetic_aggregation_is_monotone(x: np.ndarray, w: np.ndarray, unit: int, child: int, bump: float) -> None:
     before = weighted_mean(x, w)
     raised = x.copy()
     raised[unit, child] += bump

@@ -32,9 +32,7 @@ UNITS = ["A", "B", "C", "D"]
 
 
 def frame(**cols) -> pd.DataFrame:
-    return pd.DataFrame(
-        cols, index=pd.Index(UNITS[: len(next(iter(cols.values())))], name="uCode"), dtype=float
-    )
+    return pd.DataFrame(cols, index=pd.Index(UNITS[: len(next(iter(cols.values())))], name="uCode"), dtype=float)
 
 
 # denominate ---------------------------------------------------------------------------------------------
@@ -111,9 +109,7 @@ def test_skewness_kurtosis_type2_by_hand() -> None:
     assert kurtosis(x) == pytest.approx(((5 + 1) * g2 + 6) * 4 / (3 * 2), rel=1e-12)
     assert skewness(x) == pytest.approx(stats.skew(x, bias=False), rel=1e-12)
     assert kurtosis(x) == pytest.approx(stats.kurtosis(x, bias=False), rel=1e-12)
-    assert skewness(np.array([1.0, np.nan, 2, 3, 10, 4])) == pytest.approx(
-        skewness(np.array([1.0, 2, 3, 10, 4]))
-    )
+    assert skewness(np.array([1.0, np.nan, 2, 3, 10, 4])) == pytest.approx(skewness(np.array([1.0, 2, 3, 10, 4])))
 
 
 def _units(n: int) -> pd.Index:

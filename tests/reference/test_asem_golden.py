@@ -76,9 +76,7 @@ def test_stage_matches_reference(build: IndexBuild, stage: str, file: str) -> No
     golden = _golden(file)
     codes = _codes(build, golden)
     # every indicator (and at the last stage every aggregate) of the reference is compared
-    expected = len(build.framework.indicators) + (
-        len(build.framework.aggregates) if stage == "Aggregated" else 0
-    )
+    expected = len(build.framework.indicators) + (len(build.framework.aggregates) if stage == "Aggregated" else 0)
     assert len(codes) == expected == (60 if stage == "Aggregated" else 49)
     _assert_stage(build.data[stage], golden, codes)
 
@@ -125,9 +123,7 @@ def test_all_ranks_match(build: IndexBuild) -> None:
 def test_scores_table_matches(build: IndexBuild) -> None:
     golden = _golden("results_scores.csv")
     codes = [c for c in golden.columns if c in build.framework.aggregates]
-    np.testing.assert_allclose(
-        build.scores.loc[golden.index, codes].round(2), golden[codes], rtol=0, atol=1e-9
-    )
+    np.testing.assert_allclose(build.scores.loc[golden.index, codes].round(2), golden[codes], rtol=0, atol=1e-9)
     assert (build.ranks.loc[golden.index, "Index"].to_numpy() == golden["Rank"].to_numpy()).all()
 
 
@@ -151,9 +147,7 @@ def test_v1_inputs_give_same_ranks() -> None:
     b = build_index(pd.read_csv(v1 / "input_iData.csv"), pd.read_csv(v1 / "input_iMeta.csv"), method)
     golden = _golden("data_Aggregated.csv")
     codes = _codes(b, golden)
-    np.testing.assert_allclose(
-        b.data["Aggregated"].loc[golden.index, codes], golden[codes], rtol=1e-6, atol=1e-6
-    )
+    np.testing.assert_allclose(b.data["Aggregated"].loc[golden.index, codes], golden[codes], rtol=1e-6, atol=1e-6)
     ranks = _golden("results_ranks.csv").drop(columns="UnitName")
     assert (b.ranks.loc[ranks.index, ranks.columns].to_numpy() == ranks.to_numpy()).all()
 

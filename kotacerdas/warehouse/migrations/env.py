@@ -23,8 +23,7 @@ def run() -> None:
 
 
 def _run(connection: sa.Connection) -> None:
-    context.configure(connection=connection, target_metadata=metadata, transactional_ddl=True,
-                      compare_type=True)
+    context.configure(connection=connection, target_metadata=metadata, transactional_ddl=True, compare_type=True)
     with context.begin_transaction():
         context.run_migrations()
 

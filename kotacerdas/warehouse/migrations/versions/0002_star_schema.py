@@ -20,101 +20,278 @@ RUN = [("run_id", T), ("published_at", TS)]
 LINEAGE = [("_raw_file", T), ("_raw_row", I), ("_raw_sha256", T)]
 
 INDICATOR_VALUE_EXTRA = [
-    ("normalised_score", F), ("weight", F), ("methodology", T), ("methodology_version", T), ("quality_flag", T),
-    ("rejected_share", F), ("delivery_coverage", F),
+    ("normalised_score", F),
+    ("weight", F),
+    ("methodology", T),
+    ("methodology_version", T),
+    ("quality_flag", T),
+    ("rejected_share", F),
+    ("delivery_coverage", F),
 ]
 
 FACTS: dict[str, list[tuple[str, type]]] = {
     "staged_service_requests": [
-        ("city_code", T), ("period", T), ("request_id", T), ("opd_code", T), ("service_code", T), ("channel", T),
-        ("status", T), ("submitted_at", TS), ("completed_at", TS), ("sla_days", I), ("applicant_nik", T),
-        ("applicant_phone", T), *LINEAGE,
+        ("city_code", T),
+        ("period", T),
+        ("request_id", T),
+        ("opd_code", T),
+        ("service_code", T),
+        ("channel", T),
+        ("status", T),
+        ("submitted_at", TS),
+        ("completed_at", TS),
+        ("sla_days", I),
+        ("applicant_nik", T),
+        ("applicant_phone", T),
+        *LINEAGE,
     ],
     "staged_complaints": [
-        ("city_code", T), ("period", T), ("complaint_id", T), ("opd_code", T), ("category", T), ("status", T),
-        ("received_at", TS), ("first_response_at", TS), ("resolved_at", TS), ("reporter_email", T), *LINEAGE,
+        ("city_code", T),
+        ("period", T),
+        ("complaint_id", T),
+        ("opd_code", T),
+        ("category", T),
+        ("status", T),
+        ("received_at", TS),
+        ("first_response_at", TS),
+        ("resolved_at", TS),
+        ("reporter_email", T),
+        *LINEAGE,
     ],
     "staged_satisfaction_responses": [
-        ("city_code", T), ("period", T), ("response_id", T), ("opd_code", T), ("service_code", T),
-        ("surveyed_at", TS), *((f"u{i}", I) for i in range(1, 10)), *LINEAGE,
+        ("city_code", T),
+        ("period", T),
+        ("response_id", T),
+        ("opd_code", T),
+        ("service_code", T),
+        ("surveyed_at", TS),
+        *((f"u{i}", I) for i in range(1, 10)),
+        *LINEAGE,
     ],
     "staged_indicator_submissions": [
-        ("city_code", T), ("period", T), ("opd_code", T), ("indicator_code", T), ("value", F), ("unit", T),
-        ("evidence_ref", T), *LINEAGE,
+        ("city_code", T),
+        ("period", T),
+        ("opd_code", T),
+        ("indicator_code", T),
+        ("value", F),
+        ("unit", T),
+        ("evidence_ref", T),
+        *LINEAGE,
     ],
     "indicator_lineage": [
-        ("city_code", T), ("period", T), ("indicator_code", T), ("table_name", T), ("_raw_file", T),
-        ("_raw_row", I), ("in_numerator", B),
+        ("city_code", T),
+        ("period", T),
+        ("indicator_code", T),
+        ("table_name", T),
+        ("_raw_file", T),
+        ("_raw_row", I),
+        ("in_numerator", B),
     ],
     "quality_results": [
-        ("city_code", T), ("period", T), ("table_name", T), ("rule", T), ("severity", T), ("success", B),
-        ("element_count", I), ("unexpected_count", I), ("unexpected_percent", F),
+        ("city_code", T),
+        ("period", T),
+        ("table_name", T),
+        ("rule", T),
+        ("severity", T),
+        ("success", B),
+        ("element_count", I),
+        ("unexpected_count", I),
+        ("unexpected_percent", F),
     ],
     "quality_gates": [
-        ("city_code", T), ("period", T), ("table_name", T), ("input_rows", I), ("valid_rows", I),
-        ("rejected_rows", I), ("rejected_share", F), ("threshold", F), ("passed", B), ("failed_table_rules", T),
+        ("city_code", T),
+        ("period", T),
+        ("table_name", T),
+        ("input_rows", I),
+        ("valid_rows", I),
+        ("rejected_rows", I),
+        ("rejected_share", F),
+        ("threshold", F),
+        ("passed", B),
+        ("failed_table_rules", T),
     ],
     "opd_timeliness": [
-        ("city_code", T), ("period", T), ("opd_code", T), ("table_name", T), ("expected", B), ("delivered", B),
-        ("raw_files", I), ("rows_delivered", I), ("rows_valid", I), ("rows_rejected", I),
-        ("first_fetched_at", TS), ("days_after_period_end", F), ("failure_message", T),
+        ("city_code", T),
+        ("period", T),
+        ("opd_code", T),
+        ("table_name", T),
+        ("expected", B),
+        ("delivered", B),
+        ("raw_files", I),
+        ("rows_delivered", I),
+        ("rows_valid", I),
+        ("rows_rejected", I),
+        ("first_fetched_at", TS),
+        ("days_after_period_end", F),
+        ("failure_message", T),
     ],
 }
 
 # name -> (columns, primary key); a column spec is (name, type) or (name, type, nullable)
 DIMENSIONS: dict[str, tuple[list[tuple], list[str]]] = {
-    "dim_region": ([
-        ("region_code", T), ("bps_code", T), ("name", T, False), ("level", T, False), ("kind", T),
-        ("parent_code", T), ("province_code", T), ("population", I), ("population_male", I),
-        ("population_female", I), ("area_km2", F), ("population_band", T), ("loaded_at", TS),
-    ], ["region_code"]),
-    "dim_opd": ([
-        ("opd_code", T), ("name", T, False), ("datasets", T), ("services", I), ("online_services", I),
-        ("loaded_at", TS),
-    ], ["opd_code"]),
-    "dim_service": ([
-        ("service_code", T), ("opd_code", T, False), ("name", T, False), ("sla_days", I), ("online", B),
-        ("loaded_at", TS),
-    ], ["service_code"]),
-    "dim_indicator": ([
-        ("indicator_code", T), ("catalog_version", T), ("name_id", T), ("name_en", T), ("dimension", T),
-        ("element", T), ("unit", T), ("direction", I), ("producer_opd", T), ("method_type", T),
-        ("source_table", T), ("method", T), ("goalpost_worst", F), ("goalpost_best", F), ("weight", F),
-        ("loaded_at", TS),
-    ], ["indicator_code", "catalog_version"]),
-    "dim_period": ([
-        ("period", T), ("year", I, False), ("month", I, False), ("quarter", I, False), ("start_date", D, False),
-        ("end_date", D, False), ("previous_period", T, False), ("same_month_last_year", T, False),
-    ], ["period"]),
-    "dim_methodology": ([
-        ("methodology", T), ("version", T), ("description", T), ("normalisation", T), ("aggregation", T),
-        ("min_coverage", F), ("definition", T), ("sha256", T), ("loaded_at", TS),
-    ], ["methodology", "version"]),
-    "dim_methodology_node": ([
-        ("methodology", T), ("version", T), ("code", T), ("level", T, False), ("parent_code", T), ("name", T),
-        ("weight", F),
-    ], ["methodology", "version", "code"]),
-    "dim_maturity_level": ([
-        ("methodology", T), ("version", T), ("level", I), ("min_score", F, False), ("max_score", F),
-    ], ["methodology", "version", "level"]),
-    "reference_loads": ([
-        ("name", T), ("sha256", T, False), ("rows", I), ("loaded_at", TS),
-    ], ["name"]),
+    "dim_region": (
+        [
+            ("region_code", T),
+            ("bps_code", T),
+            ("name", T, False),
+            ("level", T, False),
+            ("kind", T),
+            ("parent_code", T),
+            ("province_code", T),
+            ("population", I),
+            ("population_male", I),
+            ("population_female", I),
+            ("area_km2", F),
+            ("population_band", T),
+            ("loaded_at", TS),
+        ],
+        ["region_code"],
+    ),
+    "dim_opd": (
+        [
+            ("opd_code", T),
+            ("name", T, False),
+            ("datasets", T),
+            ("services", I),
+            ("online_services", I),
+            ("loaded_at", TS),
+        ],
+        ["opd_code"],
+    ),
+    "dim_service": (
+        [
+            ("service_code", T),
+            ("opd_code", T, False),
+            ("name", T, False),
+            ("sla_days", I),
+            ("online", B),
+            ("loaded_at", TS),
+        ],
+        ["service_code"],
+    ),
+    "dim_indicator": (
+        [
+            ("indicator_code", T),
+            ("catalog_version", T),
+            ("name_id", T),
+            ("name_en", T),
+            ("dimension", T),
+            ("element", T),
+            ("unit", T),
+            ("direction", I),
+            ("producer_opd", T),
+            ("method_type", T),
+            ("source_table", T),
+            ("method", T),
+            ("goalpost_worst", F),
+            ("goalpost_best", F),
+            ("weight", F),
+            ("loaded_at", TS),
+        ],
+        ["indicator_code", "catalog_version"],
+    ),
+    "dim_period": (
+        [
+            ("period", T),
+            ("year", I, False),
+            ("month", I, False),
+            ("quarter", I, False),
+            ("start_date", D, False),
+            ("end_date", D, False),
+            ("previous_period", T, False),
+            ("same_month_last_year", T, False),
+        ],
+        ["period"],
+    ),
+    "dim_methodology": (
+        [
+            ("methodology", T),
+            ("version", T),
+            ("description", T),
+            ("normalisation", T),
+            ("aggregation", T),
+            ("min_coverage", F),
+            ("definition", T),
+            ("sha256", T),
+            ("loaded_at", TS),
+        ],
+        ["methodology", "version"],
+    ),
+    "dim_methodology_node": (
+        [
+            ("methodology", T),
+            ("version", T),
+            ("code", T),
+            ("level", T, False),
+            ("parent_code", T),
+            ("name", T),
+            ("weight", F),
+        ],
+        ["methodology", "version", "code"],
+    ),
+    "dim_maturity_level": (
+        [
+            ("methodology", T),
+            ("version", T),
+            ("level", I),
+            ("min_score", F, False),
+            ("max_score", F),
+        ],
+        ["methodology", "version", "level"],
+    ),
+    "reference_loads": (
+        [
+            ("name", T),
+            ("sha256", T, False),
+            ("rows", I),
+            ("loaded_at", TS),
+        ],
+        ["name"],
+    ),
 }
 
 REGULATOR: dict[str, tuple[list[tuple], list[str]]] = {
-    "regulator_kominfo_evaluation": ([
-        ("region_code", T, False), ("year", I, False), ("dimension", T, False), ("score", F),
-        ("maturity_level", I), ("source", T), ("run_id", T), ("published_at", TS),
-    ], ["region_code", "year"]),
-    "regulator_spbe": ([
-        ("region_code", T, False), ("year", I, False), ("index_score", F), ("predicate", T), ("source", T),
-        ("run_id", T), ("published_at", TS),
-    ], ["region_code", "year"]),
-    "regulator_ikm": ([
-        ("region_code", T, False), ("period", T, False), ("opd_code", T), ("service_code", T), ("ikm_score", F),
-        ("grade", T), ("performance", T), ("respondents", I), ("source", T), ("run_id", T), ("published_at", TS),
-    ], ["region_code", "period"]),
+    "regulator_kominfo_evaluation": (
+        [
+            ("region_code", T, False),
+            ("year", I, False),
+            ("dimension", T, False),
+            ("score", F),
+            ("maturity_level", I),
+            ("source", T),
+            ("run_id", T),
+            ("published_at", TS),
+        ],
+        ["region_code", "year"],
+    ),
+    "regulator_spbe": (
+        [
+            ("region_code", T, False),
+            ("year", I, False),
+            ("index_score", F),
+            ("predicate", T),
+            ("source", T),
+            ("run_id", T),
+            ("published_at", TS),
+        ],
+        ["region_code", "year"],
+    ),
+    "regulator_ikm": (
+        [
+            ("region_code", T, False),
+            ("period", T, False),
+            ("opd_code", T),
+            ("service_code", T),
+            ("ikm_score", F),
+            ("grade", T),
+            ("performance", T),
+            ("respondents", I),
+            ("source", T),
+            ("run_id", T),
+            ("published_at", TS),
+        ],
+        ["region_code", "period"],
+    ),
 }
 
 PERIODS = range(2000, 2100)  # dim_period: every month of these years
@@ -124,9 +301,12 @@ PERIODS = range(2000, 2100)  # dim_period: every month of these years
 STAGED_UNION = " UNION ALL ".join(
     f"SELECT '{table}' AS table_name, city_code, period, opd_code, {record} AS record_id, "
     f"_raw_file, _raw_row, _raw_sha256 FROM staged_{table}"
-    for table, record in (("service_requests", "request_id"), ("complaints", "complaint_id"),
-                          ("satisfaction_responses", "response_id"),
-                          ("indicator_submissions", "indicator_code"))
+    for table, record in (
+        ("service_requests", "request_id"),
+        ("complaints", "complaint_id"),
+        ("satisfaction_responses", "response_id"),
+        ("indicator_submissions", "indicator_code"),
+    )
 )
 DIMENSION_CODES = ("governance", "branding", "economy", "living", "society", "environment")
 
@@ -172,8 +352,11 @@ SELECT city_code, city_name, kind, province_code, period, methodology, methodolo
        MAX(CASE WHEN level = 'index' THEN change_last_year END) AS index_change_last_year
 FROM v_scorecard
 GROUP BY city_code, city_name, kind, province_code, period, methodology, methodology_version""".replace(
-        "{dims}", ",\n       ".join(
-            f"MAX(CASE WHEN level = 'dimension' AND code = '{d}' THEN score END) AS {d}" for d in DIMENSION_CODES)),
+        "{dims}",
+        ",\n       ".join(
+            f"MAX(CASE WHEN level = 'dimension' AND code = '{d}' THEN score END) AS {d}" for d in DIMENSION_CODES
+        ),
+    ),
     "v_trend": """
 SELECT s.city_code, r.name AS city_name, s.level, s.code, s.period, s.score, s.maturity_level,
        s.methodology_version,
@@ -335,11 +518,18 @@ def _periods() -> list[dict]:
         for month in range(1, 13):
             prev_y, prev_m = (year, month - 1) if month > 1 else (year - 1, 12)
             next_start = dt.date(year + month // 12, month % 12 + 1, 1)
-            rows.append({
-                "period": f"{year}-{month:02d}", "year": year, "month": month, "quarter": (month - 1) // 3 + 1,
-                "start_date": dt.date(year, month, 1), "end_date": next_start - dt.timedelta(days=1),
-                "previous_period": f"{prev_y}-{prev_m:02d}", "same_month_last_year": f"{year - 1}-{month:02d}",
-            })
+            rows.append(
+                {
+                    "period": f"{year}-{month:02d}",
+                    "year": year,
+                    "month": month,
+                    "quarter": (month - 1) // 3 + 1,
+                    "start_date": dt.date(year, month, 1),
+                    "end_date": next_start - dt.timedelta(days=1),
+                    "previous_period": f"{prev_y}-{prev_m:02d}",
+                    "same_month_last_year": f"{year - 1}-{month:02d}",
+                }
+            )
     return rows
 
 

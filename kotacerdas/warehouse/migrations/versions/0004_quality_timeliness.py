@@ -24,8 +24,15 @@ depends_on = None
 T, F, TS, B = sa.Text, sa.Double, sa.DateTime, sa.Boolean
 COLUMNS = {
     "quality_results": [("observed_value", T), ("details", T)],
-    "opd_timeliness": [("due_at", TS), ("received_at", TS), ("status", T), ("on_time", B), ("late", B),
-                       ("missing", B), ("days_late", F)],
+    "opd_timeliness": [
+        ("due_at", TS),
+        ("received_at", TS),
+        ("status", T),
+        ("on_time", B),
+        ("late", B),
+        ("missing", B),
+        ("days_late", F),
+    ],
 }
 
 V_OPD_QUALITY_0002 = """

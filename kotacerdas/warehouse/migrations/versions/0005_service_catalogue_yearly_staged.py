@@ -27,15 +27,33 @@ LINEAGE = [("_raw_file", T), ("_raw_row", I), ("_raw_sha256", T)]
 
 FACTS: dict[str, list[tuple[str, type]]] = {
     "staged_service_catalogue": [
-        ("city_code", T), ("period", T), ("opd_code", T), ("service_code", T), ("service_name", T),
-        ("sla_days", I), ("online", B), ("as_of", T), *LINEAGE,
+        ("city_code", T),
+        ("period", T),
+        ("opd_code", T),
+        ("service_code", T),
+        ("service_name", T),
+        ("sla_days", I),
+        ("online", B),
+        ("as_of", T),
+        *LINEAGE,
     ],
     "staged_spbe_assessments": [
-        ("city_code", T), ("period", T), ("indicator_number", I), ("level", I), ("assessor", T),
-        ("evidence_ref", T), *LINEAGE,
+        ("city_code", T),
+        ("period", T),
+        ("indicator_number", I),
+        ("level", I),
+        ("assessor", T),
+        ("evidence_ref", T),
+        *LINEAGE,
     ],
     "staged_evaluation_scores": [
-        ("city_code", T), ("period", T), ("part", T), ("item", T), ("score", F), ("evaluator", T), *LINEAGE,
+        ("city_code", T),
+        ("period", T),
+        ("part", T),
+        ("item", T),
+        ("score", F),
+        ("evaluator", T),
+        *LINEAGE,
     ],
 }
 

@@ -33,32 +33,96 @@ T, F, I, TS = sa.Text, sa.Double, sa.BigInteger, sa.DateTime  # noqa: E741
 STAMP = [("methodology", T), ("methodology_version", T), ("source", T), ("run_id", T), ("published_at", TS)]
 NEW: dict[str, list[tuple[str, type]]] = {
     "regulator_kominfo_evaluation": [
-        ("city_code", T), ("period", T), ("component_type", T), ("component", T), ("weight", F), ("score", F),
-        ("contribution", F), ("published_value", T), *STAMP],
+        ("city_code", T),
+        ("period", T),
+        ("component_type", T),
+        ("component", T),
+        ("weight", F),
+        ("score", F),
+        ("contribution", F),
+        ("published_value", T),
+        *STAMP,
+    ],
     "regulator_spbe": [
-        ("city_code", T), ("period", T), ("assessor", T), ("component_type", T), ("component", T), ("domain", T),
-        ("weight", F), ("score", F), ("published_value", T), ("predicate", T), *STAMP],
+        ("city_code", T),
+        ("period", T),
+        ("assessor", T),
+        ("component_type", T),
+        ("component", T),
+        ("domain", T),
+        ("weight", F),
+        ("score", F),
+        ("published_value", T),
+        ("predicate", T),
+        *STAMP,
+    ],
     "regulator_ikm": [
-        ("city_code", T), ("period", T), ("opd_code", T), ("service_code", T), ("respondents", I),
-        ("months_covered", I), ("score", F), ("published_value", T), ("grade", T), ("performance", T), *STAMP],
+        ("city_code", T),
+        ("period", T),
+        ("opd_code", T),
+        ("service_code", T),
+        ("respondents", I),
+        ("months_covered", I),
+        ("score", F),
+        ("published_value", T),
+        ("grade", T),
+        ("performance", T),
+        *STAMP,
+    ],
 }
 # As 0002 created them and 0003 extended them (for the downgrade).
 OLD: dict[str, tuple[list[tuple], list[str]]] = {
-    "regulator_kominfo_evaluation": ([
-        ("region_code", T, False), ("year", I, False), ("dimension", T, False), ("score", F),
-        ("maturity_level", I), ("source", T), ("run_id", T), ("published_at", TS), ("component_type", T),
-        ("methodology", T), ("methodology_version", T), ("published_value", T),
-    ], ["region_code", "year"]),
-    "regulator_spbe": ([
-        ("region_code", T, False), ("year", I, False), ("index_score", F), ("predicate", T), ("source", T),
-        ("run_id", T), ("published_at", TS), ("methodology", T), ("methodology_version", T),
-        ("published_value", T),
-    ], ["region_code", "year"]),
-    "regulator_ikm": ([
-        ("region_code", T, False), ("period", T, False), ("opd_code", T), ("service_code", T), ("ikm_score", F),
-        ("grade", T), ("performance", T), ("respondents", I), ("source", T), ("run_id", T), ("published_at", TS),
-        ("methodology", T), ("methodology_version", T), ("published_value", T),
-    ], ["region_code", "period"]),
+    "regulator_kominfo_evaluation": (
+        [
+            ("region_code", T, False),
+            ("year", I, False),
+            ("dimension", T, False),
+            ("score", F),
+            ("maturity_level", I),
+            ("source", T),
+            ("run_id", T),
+            ("published_at", TS),
+            ("component_type", T),
+            ("methodology", T),
+            ("methodology_version", T),
+            ("published_value", T),
+        ],
+        ["region_code", "year"],
+    ),
+    "regulator_spbe": (
+        [
+            ("region_code", T, False),
+            ("year", I, False),
+            ("index_score", F),
+            ("predicate", T),
+            ("source", T),
+            ("run_id", T),
+            ("published_at", TS),
+            ("methodology", T),
+            ("methodology_version", T),
+            ("published_value", T),
+        ],
+        ["region_code", "year"],
+    ),
+    "regulator_ikm": (
+        [
+            ("region_code", T, False),
+            ("period", T, False),
+            ("opd_code", T),
+            ("service_code", T),
+            ("ikm_score", F),
+            ("grade", T),
+            ("performance", T),
+            ("respondents", I),
+            ("source", T),
+            ("run_id", T),
+            ("published_at", TS),
+            ("methodology", T),
+            ("methodology_version", T),
+            ("published_value", T),
+        ],
+        ["region_code", "period"],
+    ),
 }
 
 
@@ -89,7 +153,8 @@ def _refuse_if_filled(table: str) -> None:
         raise RuntimeError(
             f"migration 0006 replaces {table}, which holds {rows} row(s) the pipeline did not write: export them "
             f"(e.g. COPY {table} TO a CSV), empty the table, run `kotacerdas warehouse upgrade` again, then load "
-            "them into the new columns")
+            "them into the new columns"
+        )
 
 
 def upgrade() -> None:
