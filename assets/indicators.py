@@ -4,12 +4,12 @@ import dagster as dg
 import pandas as pd
 
 from assets.partitioned import report_metadata
-from kotacerdas.gate import GateResult
+from assets.partitions import partitions_of
+from assets.resources import ProjectResource
 from kotacerdas.indicators.catalog import load_catalog
 from kotacerdas.indicators.compute import compute_indicators
+from kotacerdas.quality.gate import GateResult
 from kotacerdas.schemas import MONTHLY_TABLES
-from pipelines.partitions import partitions_of
-from pipelines.resources import ProjectResource
 
 
 def build_indicator_asset(partitions_def: dg.PartitionsDefinition) -> dg.AssetsDefinition:

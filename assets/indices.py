@@ -4,10 +4,10 @@ import dagster as dg
 import pandas as pd
 
 from assets.partitioned import report_metadata
-from kotacerdas.index.maturity import load_methodology, score_maturity
+from assets.partitions import partitions_of
+from assets.resources import ProjectResource
 from kotacerdas.indicators.catalog import load_catalog
-from pipelines.partitions import partitions_of
-from pipelines.resources import ProjectResource
+from kotacerdas.maturity import load_methodology, score_maturity
 
 
 def build_index_asset(partitions_def: dg.PartitionsDefinition) -> dg.AssetsDefinition:

@@ -3,10 +3,10 @@
 import dagster as dg
 
 from assets.partitioned import report_checks, report_metadata
+from assets.partitions import partitions_of
+from assets.resources import ProjectResource
+from kotacerdas.ingest.table import IngestResult, ingest_table
 from kotacerdas.schemas import CanonicalTable
-from kotacerdas.sources.ingest import IngestResult, ingest_table
-from pipelines.partitions import partitions_of
-from pipelines.resources import ProjectResource
 
 # Transient faults are retried inside the HTTP client (urllib3 Retry); this retries the whole step
 # once more, later, for outages that outlast those retries.

@@ -17,7 +17,7 @@ from collections.abc import Iterator, Mapping
 
 import dagster as dg
 
-from pipelines.partitions import Partition
+from assets.partitions import Partition
 
 
 def report_metadata(

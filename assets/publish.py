@@ -8,19 +8,19 @@ import dagster as dg
 import pandas as pd
 
 from assets.partitioned import report_checks, report_metadata
+from assets.partitions import partitions_of
 from assets.quality import check_result, error_check_spec, partitioned_check
-from kotacerdas.gate import GateResult
+from assets.resources import ProjectResource, WarehouseResource
 from kotacerdas.indicators.catalog import load_catalog
+from kotacerdas.ingest.table import IngestResult
 from kotacerdas.privacy import scrub_published_text
+from kotacerdas.quality.gate import GateResult
+from kotacerdas.quality.timeliness import opd_timeliness
 from kotacerdas.schemas import MONTHLY_TABLES
-from kotacerdas.sources.ingest import IngestResult
-from kotacerdas.timeliness import opd_timeliness
 from kotacerdas.warehouse.frames import ingest_log_frames, partition_quality_frames, table_quality
 from kotacerdas.warehouse.lineage import enrich_indicator_values, indicator_lineage, staged_frames
 from kotacerdas.warehouse.publish import publish_partition
 from kotacerdas.warehouse.reference import load_reference_data
-from pipelines.partitions import partitions_of
-from pipelines.resources import ProjectResource, WarehouseResource
 
 # DuckDB allows one writer at a time: every asset that writes the warehouse runs in this pool (limit 1).
 WRITER_POOL = "warehouse_writer"

@@ -11,12 +11,12 @@ from pathlib import Path
 import dagster as dg
 
 from assets.partitioned import report_checks, report_metadata
-from kotacerdas.gate import GateResult, run_quality_gate
+from assets.partitions import partitions_of
+from assets.resources import ProjectResource
+from kotacerdas.quality.gate import GateResult, run_quality_gate
 from kotacerdas.quality.settings import data_docs_root, load_quality_settings
 from kotacerdas.schemas import CanonicalTable
-from kotacerdas.staging import StagingResult
-from pipelines.partitions import partitions_of
-from pipelines.resources import ProjectResource
+from kotacerdas.stage.staging import StagingResult
 
 ERROR_CHECK = "error_rules_within_threshold"
 WARN_CHECK = "warn_rules_pass"

@@ -10,17 +10,17 @@ import pandas as pd
 import sqlalchemy as sa
 
 from assets.partitioned import report_checks, report_metadata
+from assets.partitions import months_of_year, partitions_of
 from assets.publish import WRITER_POOL, rejection_frames, staged_rows
 from assets.quality import check_result, error_check_spec
-from kotacerdas.gate import GateResult
+from assets.resources import ProjectResource, WarehouseResource
+from kotacerdas.ingest.table import IngestResult
+from kotacerdas.quality.gate import GateResult
 from kotacerdas.regulators import load_regulator_methodology
 from kotacerdas.regulators.annual import AnnualIndices, annual_indices
 from kotacerdas.schemas import YEARLY_TABLES
-from kotacerdas.sources.ingest import IngestResult
 from kotacerdas.warehouse.publish import publish_partition
 from kotacerdas.warehouse.schema import FACT_TABLES, REGULATOR_TABLES
-from pipelines.partitions import months_of_year, partitions_of
-from pipelines.resources import ProjectResource, WarehouseResource
 
 # which regulator table each yearly canonical table feeds
 FEEDS = {"evaluation_scores": "regulator_kominfo_evaluation", "spbe_assessments": "regulator_spbe"}

@@ -3,11 +3,11 @@
 import dagster as dg
 
 from assets.partitioned import report_metadata
+from assets.partitions import partitions_of
+from assets.resources import ProjectResource
+from kotacerdas.ingest.table import IngestResult
 from kotacerdas.schemas import CanonicalTable
-from kotacerdas.sources.ingest import IngestResult
-from kotacerdas.staging import StagingResult, stage_table
-from pipelines.partitions import partitions_of
-from pipelines.resources import ProjectResource
+from kotacerdas.stage.staging import StagingResult, stage_table
 
 
 def build_staging_asset(table: CanonicalTable, partitions_def: dg.PartitionsDefinition) -> dg.AssetsDefinition:

@@ -8,6 +8,7 @@ and `{year}` (both: the year of a month, or the year itself); SQL queries as `:m
 from __future__ import annotations
 
 import calendar
+import datetime as dt
 import re
 from datetime import date
 
@@ -75,3 +76,9 @@ def previous_periods(period: str, count: int) -> list[str]:
         year, month = (year, month - 1) if month > 1 else (year - 1, 12)
         out.append(f"{year:04d}-{month:02d}")
     return out
+
+
+def closed_month(tick: dt.datetime | date) -> str:
+    """The month before the tick's month: on 2025-04-03 that is 2025-03."""
+    first = tick.replace(day=1)
+    return (first - dt.timedelta(days=1)).strftime("%Y-%m")

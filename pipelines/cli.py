@@ -125,7 +125,7 @@ def _print_outcomes(outcomes) -> None:
 
 def _read_warehouse(reader, *args) -> tuple[pd.DataFrame, str]:
     """`reader(engine, *args)` on the configured warehouse, and the warehouse's address (no password)."""
-    from pipelines.resources import WarehouseResource
+    from assets.resources import WarehouseResource
 
     warehouse = WarehouseResource()
     engine = warehouse.engine()
@@ -185,8 +185,8 @@ def demo(
 ) -> None:
     """Start the OPD simulator, run the whole pipeline for every city × month and the yearly job for their years,
     print the scorecard and the regulators' indices."""
+    from assets.resources import ProjectResource
     from kotacerdas.simulator import OpdSimulator, write_file_drops
-    from pipelines.resources import ProjectResource
 
     started = time.perf_counter()
     project = ProjectConfig()
@@ -259,7 +259,7 @@ def ui(
     from contextlib import nullcontext, suppress
     from pathlib import Path
 
-    from pipelines.resources import ProjectResource
+    from assets.resources import ProjectResource
     from pipelines.runner import DEFAULT_DAGSTER_HOME
 
     project = ProjectConfig()
@@ -383,8 +383,8 @@ app.add_typer(warehouse_app, name="warehouse")
 
 
 def _warehouse_engine(migrate: bool = True):
+    from assets.resources import WarehouseResource
     from kotacerdas.warehouse.engine import create_warehouse_engine
-    from pipelines.resources import WarehouseResource
 
     warehouse = WarehouseResource()
     return create_warehouse_engine(warehouse.sqlalchemy_url(), migrate=migrate), warehouse.display()

@@ -8,15 +8,15 @@ import dagster as dg
 
 from assets.indicators import build_indicator_asset
 from assets.indices import build_index_asset
+from assets.io_manager import PartitionedPickleIOManagerFactory
+from assets.partitions import TIMEZONE, build_city_month_partitions, build_city_year_partitions
 from assets.publish import build_quarantine_asset, build_scores_publish_asset
 from assets.regulators import build_regulator_assets
+from assets.resources import ProjectResource, WarehouseResource
 from assets.tables import build_table_assets
 from kotacerdas.config import ProjectConfig
 from kotacerdas.schemas import MONTHLY_TABLES, YEARLY_TABLES
 from pipelines.executors import executor_from_env
-from pipelines.io_manager import PartitionedPickleIOManagerFactory
-from pipelines.partitions import TIMEZONE, build_city_month_partitions, build_city_year_partitions
-from pipelines.resources import ProjectResource, WarehouseResource
 from pipelines.schedules import build_annual_schedule, build_monthly_schedule
 from sensors.file_drop import build_file_drop_sensor
 from sensors.run_failure import failure_webhook

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import dagster as dg
 
+from assets.partitions import backfill_ranges, city_period_key, partition_from_key, range_tags
 from pipelines.definitions import MONTHLY_JOB
-from pipelines.events import step_error_message
-from pipelines.partitions import backfill_ranges, city_period_key, partition_from_key, range_tags
+from sensors.events import step_error_message
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DAGSTER_HOME = REPO_ROOT / "dagster_home"

@@ -1,17 +1,10 @@
 """The monthly schedule: after a month closes (plus a grace period for late OPDs), run it for every city."""
 
-import datetime as dt
-
 import dagster as dg
 
+from assets.partitions import TIMEZONE, city_month_key
 from kotacerdas.config import ProjectConfig
-from pipelines.partitions import TIMEZONE, city_month_key
-
-
-def closed_month(tick: dt.datetime) -> str:
-    """The month before the tick's month: on 2025-04-03 that is 2025-03."""
-    first = tick.replace(day=1)
-    return (first - dt.timedelta(days=1)).strftime("%Y-%m")
+from kotacerdas.periods import closed_month
 
 
 def build_monthly_schedule(job: "dg.JobDefinition | object", project: ProjectConfig) -> dg.ScheduleDefinition:

@@ -6,9 +6,9 @@ from dataclasses import replace
 
 import dagster as dg
 
-from kotacerdas.drops import scan_landing
-from pipelines.partitions import city_period_key
-from pipelines.resources import ProjectResource
+from assets.partitions import city_period_key
+from assets.resources import ProjectResource
+from kotacerdas.ingest.drops import scan_landing
 
 
 def build_file_drop_sensor(

@@ -4,8 +4,8 @@ import os
 
 import dagster as dg
 
-from kotacerdas.alerts import WEBHOOK_URL_ENV, post_webhook
-from pipelines.events import step_error_message
+from kotacerdas.report.alerts import WEBHOOK_URL_ENV, post_webhook
+from sensors.events import step_error_message
 
 UI_URL_ENV = "KOTACERDAS_DAGSTER_UI_URL"
 

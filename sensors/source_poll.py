@@ -12,13 +12,13 @@ from zoneinfo import ZoneInfo
 
 import dagster as dg
 
+from assets.partitions import TIMEZONE, city_month_key
+from assets.resources import ProjectResource
 from kotacerdas.config import RestSource
 from kotacerdas.errors import KotacerdasError
+from kotacerdas.ingest.probe import probe_rows
+from kotacerdas.periods import closed_month
 from kotacerdas.schemas import MONTHLY_TABLES
-from kotacerdas.sources.probe import probe_rows
-from pipelines.partitions import TIMEZONE, city_month_key
-from pipelines.resources import ProjectResource
-from pipelines.schedules import closed_month
 
 
 def watched_months(now: dt.datetime) -> list[str]:

@@ -11,9 +11,9 @@ import pytest
 import sqlalchemy as sa
 from conftest import OPD_TEST_TOKEN, edited_project, fast_rest
 
+from assets.partitions import backfill_ranges, build_city_month_partitions
 from kotacerdas.simulator import OpdSimulator, write_file_drops
 from pipelines.definitions import build_definitions
-from pipelines.partitions import backfill_ranges, build_city_month_partitions
 from pipelines.runner import run_backfill, run_partitions
 
 CITIES = ("19.71", "19.03")

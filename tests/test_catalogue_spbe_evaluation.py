@@ -13,13 +13,13 @@ import sqlalchemy as sa
 from conftest import OPD_TEST_TOKEN, edited_project, fast_rest
 
 from kotacerdas.errors import ConfigError
-from kotacerdas.gate import run_quality_gate
+from kotacerdas.ingest import ingest_table
+from kotacerdas.ingest.landing import read_fetches
+from kotacerdas.quality.gate import run_quality_gate
 from kotacerdas.regulators import kominfo_index, load_regulator_methodology, spbe_index
 from kotacerdas.schemas import EVALUATION_SCORES, SERVICE_CATALOGUE, SPBE_ASSESSMENTS, CanonicalTable
 from kotacerdas.simulator import OpdSimulator, write_file_drops
-from kotacerdas.sources import ingest_table
-from kotacerdas.sources.landing import read_fetches
-from kotacerdas.staging import stage_table
+from kotacerdas.stage.staging import stage_table
 from kotacerdas.warehouse import migrate
 from kotacerdas.warehouse.lineage import staged_frames
 from kotacerdas.warehouse.publish import publish_partition

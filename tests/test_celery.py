@@ -17,9 +17,9 @@ import dagster as dg
 import pytest
 import sqlalchemy as sa
 
+from assets.partitions import partition_tags
 from kotacerdas.simulator import write_file_drops
-from pipelines.events import step_error_message
-from pipelines.partitions import partition_tags
+from sensors.events import step_error_message
 
 REPO = Path(__file__).resolve().parent.parent
 BROKER = os.environ.get("KOTACERDAS_CELERY_BROKER_URL", "pyamqp://guest:guest@127.0.0.1:5672//")

@@ -8,11 +8,11 @@ from pathlib import Path
 import pytest
 from conftest import OPD_TEST_TOKEN, edited_project, fast_rest
 
+from kotacerdas.ingest import ingest_table
 from kotacerdas.schemas import SATISFACTION_RESPONSES, SERVICE_REQUESTS
 from kotacerdas.simulator import OpdSimulator
 from kotacerdas.simulator.faults import Fault
-from kotacerdas.sources import ingest_table
-from kotacerdas.staging import stage_table
+from kotacerdas.stage.staging import stage_table
 
 CITY, OTHER_CITY, MONTH = "19.71", "19.03", "2025-03"
 SOURCE = "opd_api_service_requests"

@@ -13,11 +13,11 @@ from conftest import REFERENCE, edited_project
 
 from kotacerdas.config import FileSource, SourcesConfig, load_yaml_model
 from kotacerdas.errors import ConfigError, SourceError
-from kotacerdas.gate import run_quality_gate
+from kotacerdas.ingest import ingest_table
+from kotacerdas.ingest.files import read_file_drop
+from kotacerdas.quality.gate import run_quality_gate
 from kotacerdas.schemas import INDICATOR_SUBMISSIONS
-from kotacerdas.sources import ingest_table
-from kotacerdas.sources.files import read_file_drop
-from kotacerdas.staging import stage_table
+from kotacerdas.stage.staging import stage_table
 
 MESSY = REFERENCE / "messy"
 LPPD = MESSY / "lppd_semarang_data.json"

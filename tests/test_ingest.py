@@ -18,13 +18,13 @@ from conftest import OPD_TEST_TOKEN, edited_project, fast_rest
 
 from kotacerdas.config import ProjectConfig, RestSource
 from kotacerdas.errors import ConfigError, SourceError
+from kotacerdas.ingest import ingest_table
+from kotacerdas.ingest.files import read_file_drop
+from kotacerdas.ingest.landing import read_fetches, read_manifest
+from kotacerdas.ingest.rest import expand_env, fetch_pages
 from kotacerdas.schemas import LINEAGE_COLUMNS, get_table
 from kotacerdas.simulator import OpdSimulator, write_file_drops
-from kotacerdas.sources import ingest_table
-from kotacerdas.sources.files import read_file_drop
-from kotacerdas.sources.landing import read_fetches, read_manifest
-from kotacerdas.sources.rest import expand_env, fetch_pages
-from kotacerdas.staging import stage_table
+from kotacerdas.stage.staging import stage_table
 
 CITY, MONTH = "19.71", "2025-03"
 REST_TABLES = ("service_requests", "complaints", "satisfaction_responses")
@@ -595,7 +595,7 @@ def test_sql_source_reads_the_partition_in_chunks(opd_project, opd_database, tmp
 
 def test_sql_query_parameters_are_checked(opd_project, tmp_path):
     from kotacerdas.config import SqlSource
-    from kotacerdas.sources.sql import query_params
+    from kotacerdas.ingest.sql import query_params
 
     source = SqlSource.model_validate(
         {

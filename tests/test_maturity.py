@@ -10,14 +10,14 @@ import pytest
 
 from kotacerdas.config import ProjectConfig
 from kotacerdas.errors import ConfigError
-from kotacerdas.index.maturity import (
+from kotacerdas.indicators.catalog import IndicatorCatalog, load_catalog
+from kotacerdas.maturity import (
     SCORE_COLUMNS,
     MaturityMethodology,
     goalpost_score,
     load_methodology,
     score_maturity,
 )
-from kotacerdas.indicators.catalog import IndicatorCatalog, load_catalog
 
 PROJECT = ProjectConfig()
 

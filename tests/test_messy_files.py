@@ -16,12 +16,12 @@ from conftest import REFERENCE
 
 from kotacerdas.config import FileSource
 from kotacerdas.errors import SourceError
+from kotacerdas.ingest import ingest_table
+from kotacerdas.ingest.cleaning import excel_serial_to_iso, normalise_decimal, normalise_period, repair_region_code
+from kotacerdas.ingest.files import read_file_drop
 from kotacerdas.schemas import INDICATOR_SUBMISSIONS, SERVICE_REQUESTS
 from kotacerdas.simulator import write_file_drops
-from kotacerdas.sources import ingest_table
-from kotacerdas.sources.cleaning import excel_serial_to_iso, normalise_decimal, normalise_period, repair_region_code
-from kotacerdas.sources.files import read_file_drop
-from kotacerdas.staging import stage_table
+from kotacerdas.stage.staging import stage_table
 
 MESSY = REFERENCE / "messy"
 REGIONS = REFERENCE / "regions"

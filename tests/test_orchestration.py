@@ -13,9 +13,9 @@ from zoneinfo import ZoneInfo
 import dagster as dg
 import pytest
 
+from assets.resources import ProjectResource
 from kotacerdas.simulator import write_file_drops
 from pipelines.definitions import defs
-from pipelines.resources import ProjectResource
 from sensors.run_failure import failure_webhook
 
 
@@ -156,8 +156,8 @@ def test_failure_webhook_names_asset_partition_error_and_link(webhook):
 def test_source_poll_sensor_reruns_a_partition_once_when_its_api_reports_changes(tmp_path, opd_project, monkeypatch):
     from conftest import OPD_TEST_TOKEN, edited_project
 
+    from assets.partitions import TIMEZONE
     from kotacerdas.simulator import OpdSimulator
-    from pipelines.partitions import TIMEZONE
     from sensors.source_poll import watched_months
 
     def with_watermark(data):

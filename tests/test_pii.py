@@ -9,7 +9,7 @@ import pytest
 from kotacerdas.privacy import PersonalDataPolicy, Scrubber, pseudonymise, scrub_published_text
 from kotacerdas.quality.settings import load_quality_settings
 from kotacerdas.schemas import COMPLAINTS, INDICATOR_SUBMISSIONS, SERVICE_REQUESTS
-from kotacerdas.staging import stage_table
+from kotacerdas.stage.staging import stage_table
 
 KEY = b"pii-test-key"
 NIK = "1971015208900011"

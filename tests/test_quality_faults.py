@@ -12,12 +12,12 @@ import pytest
 from conftest import OPD_TEST_TOKEN, REFERENCE, edited_project, fast_rest
 
 from kotacerdas.config import FileSource
-from kotacerdas.gate import run_quality_gate
+from kotacerdas.ingest import ingest_table
+from kotacerdas.ingest.files import read_file_drop
+from kotacerdas.quality.gate import run_quality_gate
 from kotacerdas.schemas import INDICATOR_SUBMISSIONS, get_table
 from kotacerdas.simulator import OpdSimulator
-from kotacerdas.sources import ingest_table
-from kotacerdas.sources.files import read_file_drop
-from kotacerdas.staging import StagingResult, stage_table
+from kotacerdas.stage.staging import StagingResult, stage_table
 
 CITY, MONTH = "19.71", "2025-03"
 KEY = b"fault-test-key"

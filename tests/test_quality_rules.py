@@ -10,13 +10,13 @@ from conftest import OPD_TEST_TOKEN, edited_project, fast_rest
 from test_quality import request, staged
 
 from kotacerdas.errors import ConfigError
-from kotacerdas.gate import run_quality_gate
+from kotacerdas.ingest import ingest_table
 from kotacerdas.quality import load_suite, validate_table
+from kotacerdas.quality.gate import run_quality_gate
 from kotacerdas.quality.volume import check_volume, delivered_rows_history
 from kotacerdas.schemas import COMPLAINTS, INDICATOR_SUBMISSIONS, SERVICE_REQUESTS
 from kotacerdas.simulator import OpdSimulator
-from kotacerdas.sources import ingest_table
-from kotacerdas.staging import stage_table
+from kotacerdas.stage.staging import stage_table
 
 CITY = "19.71"
 

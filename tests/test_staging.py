@@ -8,6 +8,7 @@ import hmac
 import pandas as pd
 import pytest
 
+from kotacerdas.ingest import ingest_table
 from kotacerdas.privacy import PII_KEY_ENV, pii_key_from_env, pseudonymise
 from kotacerdas.schemas import (
     COMPLAINTS,
@@ -16,8 +17,7 @@ from kotacerdas.schemas import (
     SATISFACTION_RESPONSES,
     SERVICE_REQUESTS,
 )
-from kotacerdas.sources import ingest_table
-from kotacerdas.staging import stage_table
+from kotacerdas.stage.staging import stage_table
 
 KEY = b"test-pii-key"
 NIKS = ["1971015203850001", "1971024411900002", "1971030101700003", "1971040202800004"]

@@ -11,16 +11,16 @@ import pytest
 from conftest import edited_project
 
 from kotacerdas.errors import ConfigError
-from kotacerdas.quality.gate import RULES_COLUMNS
-from kotacerdas.simulator import write_file_drops
-from kotacerdas.sources import ingest_table
-from kotacerdas.timeliness import (
+from kotacerdas.ingest import ingest_table
+from kotacerdas.quality.timeliness import (
     TIMELINESS_COLUMNS,
     TimelinessConfig,
     load_timeliness_config,
     opd_timeliness,
     reporting_rates,
 )
+from kotacerdas.quality.validate import RULES_COLUMNS
+from kotacerdas.simulator import write_file_drops
 from kotacerdas.warehouse.schema import OPD_TIMELINESS_COLUMNS, QUALITY_RESULT_COLUMNS
 
 CITY, MONTH = "19.71", "2025-03"

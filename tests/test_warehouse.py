@@ -10,8 +10,8 @@ import pandas as pd
 import pytest
 import sqlalchemy as sa
 
-from kotacerdas.index.maturity import SCORE_COLUMNS
 from kotacerdas.indicators.compute import INDICATOR_VALUE_COLUMNS
+from kotacerdas.maturity import SCORE_COLUMNS
 from kotacerdas.warehouse.engine import create_warehouse_engine, resolve_warehouse_url
 from kotacerdas.warehouse.publish import COPY_CHUNK_ROWS, publish_partition
 from kotacerdas.warehouse.schema import FACT_TABLES, OPTIONAL_COLUMNS, RUN_COLUMNS, TABLES

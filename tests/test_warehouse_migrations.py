@@ -10,8 +10,8 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 
 from kotacerdas.config import ProjectConfig
-from kotacerdas.index.maturity import SCORE_COLUMNS
 from kotacerdas.indicators.compute import INDICATOR_VALUE_COLUMNS as LIBRARY_INDICATOR_VALUE_COLUMNS
+from kotacerdas.maturity import SCORE_COLUMNS
 from kotacerdas.schemas import CANONICAL_TABLES
 from kotacerdas.schemas import QUARANTINE_COLUMNS as LIBRARY_QUARANTINE_COLUMNS
 from kotacerdas.warehouse import migrate, reference

@@ -3,7 +3,6 @@
 GX itself is imported only when a suite is checked or a table validated (it takes seconds to import).
 """
 
-from kotacerdas.quality.gate import RULES_COLUMNS, QualityResult, validate_table
 from kotacerdas.quality.suite import (
     CONFIG_PLACEHOLDERS,
     PARTITION_PLACEHOLDERS,
@@ -13,6 +12,7 @@ from kotacerdas.quality.suite import (
     load_suite,
     load_suites,
 )
+from kotacerdas.quality.validate import RULES_COLUMNS, QualityResult, validate_table
 
 __all__ = [
     "CONFIG_PLACEHOLDERS",

@@ -14,7 +14,7 @@ from pathlib import Path
 import pandas as pd
 
 from kotacerdas.quality import gx_runtime
-from kotacerdas.quality.gate import QualityResult
+from kotacerdas.quality.validate import QualityResult
 
 # Result keys that list values or rows; cut to `values_shown` entries.
 _LISTS = (

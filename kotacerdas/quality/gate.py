@@ -1,294 +1,240 @@
-"""The quality gate: run a table's suite on one (city, month) partition, split rows valid/quarantined.
+"""The quality gate of one table × partition: staging rejects plus expectation failures, and the verdict.
 
-Row-level rules (column map, column pair, multicolumn) name the exact failing rows; table-level rules (columns,
-freshness, volume) have no rows and are reported in `QualityResult.rules` only.
+`run_quality_gate` validates the staged rows with the table's suite (GX), adds the volume rule (rows delivered vs
+the earlier months in the raw zone), writes the Data Docs page when asked, and returns a `GateResult` that says
+per severity what failed, how often, and shows a few failing rows — what the Dagster checks display.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, field
+from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
-from kotacerdas.errors import QualityGateError
-from kotacerdas.quality import gx_runtime
-from kotacerdas.quality.suite import Rule, Suite, local_now
-from kotacerdas.quality.volume import VolumeOutcome, check_volume
-from kotacerdas.schemas import QUARANTINE_COLUMNS, CanonicalTable, empty_quarantine
+from kotacerdas.config import ProjectConfig
+from kotacerdas.schemas import QUARANTINE_COLUMNS, CanonicalTable
+from kotacerdas.stage.staging import StagingResult
 
-RULES_COLUMNS: dict[str, str] = {
-    "rule": "string",
-    "severity": "string",
-    "success": "boolean",
-    "element_count": "Int64",
-    "unexpected_count": "Int64",
-    "unexpected_percent": "float64",
-    "observed_value": "string",  # what a table-level rule measured (latest timestamp, rows delivered, ...)
-    "details": "string",  # the bounds a table-level rule checked, or the volume rule's note
-}
-_OBSERVED_MAX_CHARS = 300
+# Text cells longer than this are cut in check metadata (pseudonyms are 64 hex characters).
+_CELL_CHARS = 24
 
 
 @dataclass(frozen=True)
-class QualityResult:
-    """Outcome of one partition's validation.
+class CheckReport:
+    """What one severity of a table's rules says about a partition (for an asset check)."""
 
-    valid: input rows that passed every `error` rule (same columns and index as the input).
-    rejected: `schemas.QUARANTINE_COLUMNS`, one row per (row, failed rule), `error` and `warn` alike.
-    rules: one row per rule (`RULES_COLUMNS`).
-    rejected_share: share of input rows rejected by at least one `error` rule (0 for an empty input).
-    failed_table_rules: ids of table-level `error` rules that failed (they block the partition, not rows).
-    """
+    severity: str  # error | warn
+    passed: bool
+    description: str
+    failing_rows_by_rule: dict[str, int]  # rule -> rows failing it (row-level rules and staging rules)
+    failed_table_rules: dict[str, str]  # table-level rule -> what it observed and expected
+    rules_markdown: str
+    sample_markdown: str
 
+
+@dataclass(frozen=True)
+class GateResult:
     table: str
-    city: str
-    month: str
-    row_count: int
-    valid: pd.DataFrame
-    rejected: pd.DataFrame
-    rules: pd.DataFrame
-    rejected_share: float
-    failed_table_rules: tuple[str, ...] = ()
-    gx_result: Any = None  # GX's ExpectationSuiteValidationResult (for Data Docs)
-    volume: VolumeOutcome | None = None
-    validated_at: pd.Timestamp | None = None  # `now` of the validation (Asia/Jakarta wall clock)
+    city_code: str
+    period: str
+    valid: pd.DataFrame  # rows that passed every `error` rule
+    quarantine: pd.DataFrame  # one row per rejected row × rule (staging and expectations), QUARANTINE_COLUMNS
+    rules: pd.DataFrame  # one row per expectation (and the volume rule): rule, severity, success, counts, observed
+    input_rows: int  # rows that reached staging
+    rejected_rows: int  # distinct rows kept out by an `error` rule or by staging
+    threshold: float
+    failed_table_rules: tuple[str, ...] = ()  # table-level `error` rules (columns, volume) that failed
+    samples: pd.DataFrame = field(default_factory=pd.DataFrame)  # a few failing rows per rule (scrubbed)
+    data_docs: str | None = None  # the Great Expectations Data Docs page of this validation
 
-    def passed(self, threshold: float) -> bool:
-        """At most `threshold` (0..1) of the rows rejected, and no table-level error rule failed."""
-        if not 0 <= threshold <= 1:
-            raise ValueError(f"threshold must be between 0 and 1, got {threshold}")
-        return self.rejected_share <= threshold and not self.failed_table_rules
+    @property
+    def rejected_share(self) -> float:
+        return self.rejected_rows / self.input_rows if self.input_rows else 0.0
 
-    def summary(self) -> str:
-        failed = self.rules[~self.rules["success"].astype(bool)]
-        parts = [
-            f"{r.rule} ({r.severity}): {r.unexpected_count if pd.notna(r.unexpected_count) else '-'}"
-            for r in failed.itertuples()
-        ]
+    @property
+    def passed(self) -> bool:
+        return self.rejected_share <= self.threshold and not self.failed_table_rules
+
+    def verdict(self) -> str:
+        share = f"{self.rejected_share:.1%} of {self.input_rows} rows rejected (threshold {self.threshold:.0%})"
+        if self.passed:
+            return f"{self.table}: passed — {share}"
+        top = self.quarantine[self.quarantine["severity"] == "error"]["rule"].value_counts().head(3)
+        rules = ", ".join(f"{r} ({n})" for r, n in top.items()) or "none"
+        table_rules = f"; failed table rules: {', '.join(self.failed_table_rules)}" if self.failed_table_rules else ""
         return (
-            f"{self.table} {self.city} {self.month}: {self.row_count} rows, "
-            f"{self.row_count - len(self.valid)} rejected ({self.rejected_share:.2%}); "
-            f"failed rules: {', '.join(parts) or 'none'}"
+            f"{self.table}: BLOCKED — {share}; most frequent rules: {rules}{table_rules}. See the "
+            f"`quarantine` table for {self.city_code} {self.period}, fix the data at the OPD, then re-run "
+            "the partition."
         )
 
+    def summary_metadata(self) -> dict:
+        return {
+            "input_rows": self.input_rows,
+            "valid_rows": len(self.valid),
+            "rejected_rows": self.rejected_rows,
+            "rejected_share": round(self.rejected_share, 6),
+            "verdict": self.verdict(),
+        }
 
-def validate_table(
-    df: pd.DataFrame,
+    def rules_markdown(self) -> str:
+        lines = ["| rule | severity | failing rows |", "|---|---|---|"]
+        counts = self.quarantine.groupby(["rule", "severity"]).size()
+        lines += [f"| {rule} | {sev} | {n} |" for (rule, sev), n in counts.items()]
+        return "\n".join(lines) if len(lines) > 2 else "no failing rows"
+
+    def check_report(self, severity: str) -> CheckReport:
+        """The `error` report passes when the partition is within the threshold (it blocks otherwise); the `warn`
+        report passes when no `warn` rule failed."""
+        if severity not in ("error", "warn"):
+            raise ValueError(f"severity must be error or warn, got {severity!r}")
+        q = self.quarantine[self.quarantine["severity"] == severity]
+        by_rule = q.drop_duplicates(["rule", "_raw_file", "_raw_row", "record_key"]).groupby("rule").size()
+        failing = {str(r): int(n) for r, n in by_rule.sort_values(ascending=False).items()}
+        rules = self.rules[self.rules["severity"] == severity]
+        table_level = rules[rules["unexpected_count"].isna() & ~rules["success"].astype(bool)]
+        failed_table = {
+            r.rule: "; ".join(
+                str(x) for x in (f"observed {r.observed_value}", r.details) if x is not None and not pd.isna(x)
+            )
+            for r in table_level.itertuples()
+        }
+        if severity == "error":
+            passed = self.passed
+            description = self.verdict()
+        else:
+            passed = not failing and not failed_table
+            names = list(failing) + list(failed_table)
+            description = (
+                f"{self.table}: no warn rule failed"
+                if passed
+                else f"{self.table}: warn rule(s) failed: {', '.join(names)} (rows are kept)"
+            )
+        return CheckReport(
+            severity,
+            passed,
+            description,
+            failing,
+            failed_table,
+            _rules_md(rules, failing, self.quarantine, severity),
+            self.samples_markdown(severity),
+        )
+
+    def samples_markdown(self, severity: str) -> str:
+        s = self.samples[self.samples["severity"] == severity] if len(self.samples) else self.samples
+        if s.empty:
+            return "no failing rows"
+        lines = ["| rule | raw file : row | value | row (personal data pseudonymised) |", "|---|---|---|---|"]
+        for r in s.to_dict("records"):
+            lines.append(
+                f"| {r['rule']} | {_cell(r['_raw_file'], 60)} : {_cell(r['_raw_row'])} | {_cell(r['value'])} "
+                f"| {_cell(r['row'], 400)} |"
+            )
+        return "\n".join(lines)
+
+
+def _cell(value: object, limit: int = _CELL_CHARS) -> str:
+    if value is None or value is pd.NA or (isinstance(value, float) and pd.isna(value)):
+        return "null"
+    text = str(value).replace("|", "\\|").replace("\n", " ")
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _rules_md(rules: pd.DataFrame, failing: dict[str, int], quarantine: pd.DataFrame, severity: str) -> str:
+    lines = ["| rule | passed | failing rows | observed | expected / note |", "|---|---|---|---|---|"]
+    for r in rules.itertuples():
+        n = failing.get(r.rule, 0)
+        lines.append(
+            f"| {r.rule} | {'yes' if r.success else 'no'} | {n} | {_cell(r.observed_value, 40)} | "
+            f"{_cell(r.details, 160)} |"
+        )
+    staging = sorted(set(quarantine.loc[quarantine["severity"] == severity, "rule"]) - set(rules["rule"]))
+    lines += [f"| {rule} (staging) | no | {failing.get(rule, 0)} | | |" for rule in staging]
+    return "\n".join(lines)
+
+
+def _samples(quarantine: pd.DataFrame, staged: pd.DataFrame, per_rule: int) -> pd.DataFrame:
+    """Up to `per_rule` quarantine entries per rule, each with its staged row as `col=value; …` (staging rejects
+    have no staged row: their `value` is what was delivered, already scrubbed)."""
+    columns = ["rule", "severity", "_raw_file", "_raw_row", "value", "row"]
+    if quarantine.empty or per_rule <= 0:
+        return pd.DataFrame(columns=columns)
+    picked = quarantine.groupby("rule", sort=False).head(per_rule)
+    rows = {}
+    if len(staged):
+        data = [c for c in staged.columns if not c.startswith("_")]
+        keyed = staged.drop_duplicates(["_raw_file", "_raw_row"]).set_index(["_raw_file", "_raw_row"])
+        for key in zip(picked["_raw_file"], picked["_raw_row"], strict=True):
+            if key in keyed.index:
+                rec = keyed.loc[key]
+                rows[key] = "; ".join(f"{c}={_cell(rec[c])}" for c in data)
+    out = picked[["rule", "severity", "_raw_file", "_raw_row", "value"]].copy()
+    out["row"] = [rows.get(k) for k in zip(picked["_raw_file"], picked["_raw_row"], strict=True)]
+    return out.reset_index(drop=True)
+
+
+def run_quality_gate(
+    project: ProjectConfig,
     table: CanonicalTable,
-    suite: Suite,
+    staged: StagingResult,
     *,
     city: str,
     month: str,
+    raw_dir: str | Path | None = None,
+    docs_dir: str | Path | None = None,
+    run_name: str | None = None,
     now: pd.Timestamp | None = None,
-    delivered_rows: int | None = None,
-    volume_history: Mapping[str, int] | None = None,
-) -> QualityResult:
-    """Validate one staged partition of `table` against `suite` with GX (one ephemeral context a process).
+) -> GateResult:
+    """Validate a staged partition and decide whether it may flow on.
 
-    `now` (default: the Asia/Jakarta clock) places the freshness bound of a month still running.
-    `delivered_rows` (default: the rows of `df`) and `volume_history` (earlier month -> rows delivered, see
-    `kotacerdas.quality.volume.delivered_rows_history`; default none) feed the suite's volume rule.
+    `raw_dir`: the raw zone the volume rule reads the earlier months from (none: the rule has no history).
+    `docs_dir`: write the Data Docs page into `<docs_dir>/<run_name>/<table>/` (config/quality.yaml can turn it off).
     """
-    if suite.table.name != table.name:
-        raise ValueError(f"suite {suite.path} is for table {suite.table.name!r}, not {table.name!r}")
-    needed = sorted({c for r in suite.rules for c in r.columns} - set(df.columns))
-    if needed:
-        raise QualityGateError(
-            f"{table.name} {city} {month}: staged frame lacks column(s) {needed} that the suite checks",
-            hint="staging must produce every canonical column (see kotacerdas/schemas.py)",
-        )
+    # GX is slow to import: only when validating
+    from kotacerdas.quality import load_suite, validate_table
+    from kotacerdas.quality.settings import load_quality_settings
+    from kotacerdas.quality.volume import delivered_rows_history
 
-    now = local_now() if now is None else pd.Timestamp(now)
-    bound = suite.expectations(city, month, now)
-    rules_by_id = {rule.id: rule for rule, _ in bound}
-    n = len(df)
-    # GX reports failing rows by index label; a 0..n-1 index makes them positions whatever the input's index.
-    # (An extra row-number column would do too, but table-level rules such as the column set would see it.)
-    frame = df.reset_index(drop=True)
+    settings = load_quality_settings(project.dir)
+    suite = load_suite(table, project)
+    # A row can fail several rules, and the rows of an unpivoted wide row share their lineage: staging counts.
+    staging_rejected = staged.rejected_rows
+    input_rows = staged.input_rows
+    history = {}
+    if suite.volume is not None and raw_dir is not None:
+        history = delivered_rows_history(project, raw_dir, table.name, city, month, suite.volume.history_months)
+    checked = validate_table(
+        staged.frame, table, suite, city=city, month=month, now=now, delivered_rows=input_rows, volume_history=history
+    )
+    quarantine = pd.concat([staged.rejected, checked.rejected], ignore_index=True)
+    quarantine = quarantine.astype(QUARANTINE_COLUMNS)
+    quarantine["city_code"] = city
+    quarantine["period"] = month
+    quarantine["table_name"] = table.name
+    docs = None
+    if docs_dir is not None and settings.data_docs.enabled:
+        from kotacerdas.quality.docs import write_data_docs
 
-    gx = gx_runtime.import_gx()  # already imported by suite.expectations(); cheap here
-    result_format = {
-        "result_format": "COMPLETE",
-        "return_unexpected_index_query": False,
-        "partial_unexpected_count": 0,
-    }
-    with gx_runtime.lock():
-        batch = gx_runtime.batch_definition(table.name).get_batch(batch_parameters={"dataframe": frame})
-        gx_suite = gx.ExpectationSuite(name=f"{table.name}:{city}:{month}", expectations=[e for _, e in bound])
-        outcome = batch.validate(gx_suite, result_format=result_format)
-
-    by_rule = {}
-    for r in outcome.results:
-        rule_id = (r.expectation_config.meta or {}).get("kotacerdas_rule")
-        if rule_id not in rules_by_id:
-            raise QualityGateError(f"GX returned a result for an unknown expectation {r.expectation_config.type}")
-        info = r.exception_info or {}
-        if info.get("raised_exception"):
-            rule = rules_by_id[rule_id]
-            raise QualityGateError(
-                f"{suite.path}: rule {rule_id} ({rule.type}) raised in GX on {table.name} {city} {month}: "
-                f"{info.get('exception_message')}",
-                hint="fix the rule's kwargs or the staged column types",
+        run = run_name or checked.validated_at.strftime("%Y%m%dT%H%M%S")
+        docs = str(
+            write_data_docs(
+                checked, Path(docs_dir) / run / table.name, run_name=run, values_shown=settings.data_docs.values_shown
             )
-        by_rule[rule_id] = r
-    missing = [rid for rid in rules_by_id if rid not in by_rule]
-    if missing:
-        raise QualityGateError(
-            f"GX returned no result for rule(s) {missing} of {suite.path}",
-            hint="two rules may be identical; GX keeps one of them — make each rule distinct",
         )
-
-    key = _record_key(df, table)
-    rule_rows, quarantine_parts, failed_table = [], [], []
-    blocked = np.zeros(n, dtype=bool)
-    for rule in suite.rules:  # file order, not GX's order
-        r = by_rule[rule.id]
-        res = r.result or {}
-        index_list = res.get("unexpected_index_list")
-        observed = res.get("observed_value")
-        rule_rows.append(
-            {
-                "rule": rule.id,
-                "severity": rule.severity,
-                "success": bool(r.success),
-                "element_count": res.get("element_count"),
-                "unexpected_count": res.get("unexpected_count"),
-                "unexpected_percent": res.get("unexpected_percent"),
-                "observed_value": None
-                if observed is None or observed is pd.NaT
-                else str(observed)[:_OBSERVED_MAX_CHARS],
-                "details": _bounds(r.expectation_config.kwargs) if index_list is None else None,
-            }
-        )
-        if index_list is None:  # table-level: no rows to point at
-            if not r.success and rule.severity == "error":
-                failed_table.append(rule.id)
-            continue
-        positions = np.asarray(index_list, dtype="int64")
-        if len(positions) == 0:
-            continue
-        if rule.severity == "error":
-            blocked[positions] = True
-        quarantine_parts.append(_quarantine_rows(df, positions, rule, key, table, city, month))
-
-    volume = None
-    if suite.volume is not None:
-        volume = check_volume(suite.volume, n if delivered_rows is None else delivered_rows, volume_history or {})
-        rule_rows.append(
-            {
-                "rule": suite.volume.id,
-                "severity": suite.volume.severity,
-                "success": volume.success,
-                "element_count": volume.observed,
-                "unexpected_count": None,
-                "unexpected_percent": None,
-                "observed_value": str(volume.observed),
-                "details": volume.note,
-            }
-        )
-        if not volume.success and suite.volume.severity == "error":
-            failed_table.append(suite.volume.id)
-    rules = pd.DataFrame(rule_rows, columns=list(RULES_COLUMNS)).astype(RULES_COLUMNS)
-    rejected = _concat_quarantine(quarantine_parts)
-    return QualityResult(
+    return GateResult(
         table=table.name,
-        city=city,
-        month=month,
-        row_count=n,
-        valid=df[~blocked],
-        rejected=rejected,
-        rules=rules,
-        rejected_share=float(blocked.sum() / n) if n else 0.0,
-        failed_table_rules=tuple(failed_table),
-        gx_result=outcome,
-        volume=volume,
-        validated_at=now,
+        city_code=city,
+        period=month,
+        valid=checked.valid,
+        quarantine=quarantine,
+        rules=checked.rules,
+        input_rows=input_rows,
+        rejected_rows=staging_rejected + (len(staged.frame) - len(checked.valid)),
+        threshold=(
+            project.pipeline.max_rejected_share if suite.max_rejected_share is None else suite.max_rejected_share
+        ),
+        failed_table_rules=tuple(checked.failed_table_rules),
+        samples=_samples(quarantine, staged.frame, settings.failing_rows_sample),
+        data_docs=docs,
     )
-
-
-def _bounds(kwargs: Mapping[str, Any]) -> str | None:
-    """What a table-level rule expected, in words (e.g. `expected >= 2025-03-29 00:00:00`)."""
-    low, high = kwargs.get("min_value"), kwargs.get("max_value")
-    if low is None and high is None:
-        return None
-    if high is None:
-        return f"expected >= {low}"
-    if low is None:
-        return f"expected <= {high}"
-    return f"expected between {low} and {high}"
-
-
-def _record_key(df: pd.DataFrame, table: CanonicalTable) -> pd.Series:
-    """Key columns as text joined with "|"; a missing key part is the empty string."""
-    parts = [
-        df[c].astype("string").fillna("") if c in df.columns else pd.Series("", index=df.index, dtype="string")
-        for c in table.key
-    ]
-    key = parts[0]
-    for p in parts[1:]:
-        key = key + "|" + p
-    return key.reset_index(drop=True)
-
-
-def _text(values: pd.Series) -> pd.Series:
-    return values.astype("string").reset_index(drop=True)
-
-
-def _quarantine_rows(
-    df: pd.DataFrame,
-    positions: np.ndarray,
-    rule: Rule,
-    key: pd.Series,
-    table: CanonicalTable,
-    city: str,
-    month: str,
-) -> pd.DataFrame:
-    rows = df.iloc[positions]
-    cols = list(rule.columns)
-    if len(cols) == 1:
-        value = _text(rows[cols[0]])
-    elif cols:
-        # e.g. "completed_at=2024-01-01 08:00:00; submitted_at=2024-01-02 09:00:00"
-        value = None
-        for c in cols:
-            part = c + "=" + _text(rows[c]).fillna("null")
-            value = part if value is None else value + "; " + part
-    else:
-        value = pd.Series(pd.NA, index=range(len(rows)), dtype="string")
-    shown = value.fillna("null") if len(cols) == 1 else value
-    reason = rule.description + " (got " + shown + ")"
-    m = len(rows)
-    lineage = {
-        c: (rows[c].reset_index(drop=True) if c in rows.columns else pd.Series(pd.NA, index=range(m)))
-        for c in ("_raw_file", "_raw_row")
-    }
-    out = pd.DataFrame(
-        {
-            "table_name": table.name,
-            "city_code": city,
-            "period": month,
-            "rule": rule.id,
-            "severity": rule.severity,
-            "column_name": ",".join(cols) if cols else pd.NA,
-            "value": value,
-            "reason": reason,
-            "record_key": key.iloc[positions].reset_index(drop=True),
-            "_raw_file": lineage["_raw_file"],
-            "_raw_row": lineage["_raw_row"],
-            "__pos": positions,
-        },
-        index=range(m),
-    )
-    return out
-
-
-def _concat_quarantine(parts: list[pd.DataFrame]) -> pd.DataFrame:
-    if not parts:
-        return empty_quarantine()
-    out = pd.concat(parts, ignore_index=True)
-    # Row order of the input, then rule order of the suite (concat order; the sort is stable).
-    out = out.sort_values("__pos", kind="stable").drop(columns="__pos").reset_index(drop=True)
-    return out.astype(QUARANTINE_COLUMNS)[list(QUARANTINE_COLUMNS)]

@@ -14,9 +14,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from kotacerdas.config import ProjectConfig, SqlSource
+from kotacerdas.ingest.landing import current_chain, read_fetches
 from kotacerdas.periods import previous_periods
 from kotacerdas.quality.suite import VolumeRule
-from kotacerdas.sources.landing import current_chain, read_fetches
 
 
 @dataclass(frozen=True)

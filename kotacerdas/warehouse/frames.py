@@ -7,8 +7,8 @@ from collections.abc import Iterable, Mapping, Sequence
 
 import pandas as pd
 
-from kotacerdas.gate import GateResult
-from kotacerdas.sources.ingest import IngestResult
+from kotacerdas.ingest.table import IngestResult
+from kotacerdas.quality.gate import GateResult
 from kotacerdas.warehouse.schema import (
     INGEST_FAILURE_COLUMNS,
     QUALITY_GATE_COLUMNS,
@@ -63,7 +63,7 @@ def opd_of_raw_file(relpath: str) -> str | None:
 
 def partition_quality_frames(gates: Sequence[GateResult], city: str, month: str) -> dict[str, pd.DataFrame]:
     """`quality_results` (one row per rule) and `quality_gates` (one per table). `opd_timeliness` is made by
-    `kotacerdas.timeliness.opd_timeliness` (it reads the raw zone and the due dates)."""
+    `kotacerdas.quality.timeliness.opd_timeliness` (it reads the raw zone and the due dates)."""
     results, verdicts = [], []
     for gate in gates:
         rules = gate.rules.copy()

@@ -198,7 +198,7 @@ def indicator_frame(catalog: IndicatorCatalog) -> pd.DataFrame:
 
 def methodology_frames(methodology) -> dict[str, pd.DataFrame]:
     """dim_methodology, dim_methodology_node and dim_maturity_level rows of one methodology version."""
-    from kotacerdas.index.maturity import INDEX_CODE
+    from kotacerdas.maturity import INDEX_CODE
 
     definition = json.dumps(methodology.model_dump(mode="json"), ensure_ascii=False, sort_keys=True)
     key = {"methodology": methodology.name, "version": methodology.version}
@@ -318,7 +318,7 @@ def _source_digest(project: ProjectConfig) -> str:
 
 def load_reference_data(engine: sa.Engine, project: ProjectConfig) -> dict[str, int]:
     """Load every dimension from `project`'s config in one transaction; rows written per unit (0 = unchanged)."""
-    from kotacerdas.index.maturity import load_methodology
+    from kotacerdas.maturity import load_methodology
 
     url, digest = warehouse_identity(engine.url), _source_digest(project)
     if _LOADED.get(url) == digest:  # this process loaded these very files already: nothing can differ

@@ -254,7 +254,7 @@ OPD_TIMELINESS_COLUMNS: dict[str, str] = {
     "first_fetched_at": "datetime64[us]",  # UTC
     "days_after_period_end": "float64",  # received_at after the month closed (Asia/Jakarta), in days
     "failure_message": "string",
-    # DHIS2-style timeliness (kotacerdas.timeliness, due dates in config/timeliness.yaml)
+    # DHIS2-style timeliness (kotacerdas.quality.timeliness, due dates in config/timeliness.yaml)
     "due_at": "datetime64[us]",  # UTC
     "received_at": "datetime64[us]",  # UTC: first completed fetch, or the upload time of the landing file
     "status": "string",  # on_time | late | missing | pending | not_expected

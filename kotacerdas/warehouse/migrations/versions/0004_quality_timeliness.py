@@ -1,7 +1,7 @@
 """Quality results say what table-level rules observed; OPD timeliness gets due date, received time and status.
 
 `quality_results`: `observed_value` (latest timestamp, rows delivered, …) and `details` (the bounds checked, or the
-volume rule's note such as "no history"). `opd_timeliness` (DHIS2-style, kotacerdas.timeliness): `due_at`,
+volume rule's note such as "no history"). `opd_timeliness` (DHIS2-style, kotacerdas.quality.timeliness): `due_at`,
 `received_at`, `status` (on_time | late | missing | pending | not_expected), `on_time`, `late`, `missing`,
 `days_late`. The view `v_opd_quality` shows the new timeliness columns after its existing ones (so
 `CREATE OR REPLACE VIEW` keeps the evaluator role's grants on PostgreSQL).

@@ -20,12 +20,12 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from kotacerdas.config import ProjectConfig, SqlSource, load_yaml_model
 from kotacerdas.errors import ConfigError
+from kotacerdas.ingest.landing import read_fetches
 from kotacerdas.schemas import CANONICAL_TABLES, MONTHLY_TABLES
-from kotacerdas.sources.landing import read_fetches
 
 if TYPE_CHECKING:
-    from kotacerdas.gate import GateResult
-    from kotacerdas.sources.ingest import IngestResult
+    from kotacerdas.ingest.table import IngestResult
+    from kotacerdas.quality.gate import GateResult
 
 STATUSES = ("on_time", "late", "missing", "pending", "not_expected")
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from kotacerdas.config import RestSource
-from kotacerdas.sources.rest import fetch_pages
+from kotacerdas.ingest.rest import fetch_pages
 
 
 def probe_rows(

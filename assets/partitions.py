@@ -3,7 +3,7 @@ regulators' annual indices); the unit of parallel work, backfills and re-runs.
 
 A run materializes one partition (schedules, sensors, `kotacerdas run`) or a range of them (a single-run
 backfill: every city of a month in one run). Asset bodies therefore loop over `partitions_of(context)` and
-exchange values keyed by partition key (see pipelines/io_manager.py).
+exchange values keyed by partition key (see assets/io_manager.py).
 """
 
 from __future__ import annotations

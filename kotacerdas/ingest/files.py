@@ -21,15 +21,15 @@ import pandas as pd
 
 from kotacerdas.config import FileSource
 from kotacerdas.errors import SourceError
-from kotacerdas.periods import template_fields
-from kotacerdas.schemas import TIMESTAMP, get_table
-from kotacerdas.sources.cleaning import (
+from kotacerdas.ingest.cleaning import (
     excel_serial_to_iso,
     normalise_decimal,
     normalise_period,
     repair_region_code,
 )
-from kotacerdas.sources.unpivot import unpivot
+from kotacerdas.ingest.unpivot import unpivot
+from kotacerdas.periods import template_fields
+from kotacerdas.schemas import TIMESTAMP, get_table
 
 __all__ = ["decode_text", "file_format", "normalise_decimal", "read_file_drop", "sniff_separator"]
 

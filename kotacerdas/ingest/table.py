@@ -24,10 +24,8 @@ import pandas as pd
 
 from kotacerdas.config import FileSource, ProjectConfig, RestSource, SqlSource
 from kotacerdas.errors import ConfigError, KotacerdasError, SourceError
-from kotacerdas.periods import check_period, template_fields
-from kotacerdas.schemas import LINEAGE_COLUMNS, CanonicalTable, get_table
-from kotacerdas.sources.files import read_file_drop
-from kotacerdas.sources.landing import (
+from kotacerdas.ingest.files import read_file_drop
+from kotacerdas.ingest.landing import (
     RawFile,
     current_chain,
     new_fetch_id,
@@ -36,8 +34,10 @@ from kotacerdas.sources.landing import (
     record_fetch,
     store_raw,
 )
-from kotacerdas.sources.rest import fetch_pages, page_rows, partition_url, redact_url, secret_of
-from kotacerdas.sources.sql import display_url, fetch_chunks, url_password
+from kotacerdas.ingest.rest import fetch_pages, page_rows, partition_url, redact_url, secret_of
+from kotacerdas.ingest.sql import display_url, fetch_chunks, url_password
+from kotacerdas.periods import check_period, template_fields
+from kotacerdas.schemas import LINEAGE_COLUMNS, CanonicalTable, get_table
 
 log = logging.getLogger(__name__)
 ALL_OPDS = "*"  # the `opd` of a SQL source that is queried once for all OPDs

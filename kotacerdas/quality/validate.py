@@ -1,0 +1,294 @@
+"""The quality gate: run a table's suite on one (city, month) partition, split rows valid/quarantined.
+
+Row-level rules (column map, column pair, multicolumn) name the exact failing rows; table-level rules (columns,
+freshness, volume) have no rows and are reported in `QualityResult.rules` only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from kotacerdas.errors import QualityGateError
+from kotacerdas.quality import gx_runtime
+from kotacerdas.quality.suite import Rule, Suite, local_now
+from kotacerdas.quality.volume import VolumeOutcome, check_volume
+from kotacerdas.schemas import QUARANTINE_COLUMNS, CanonicalTable, empty_quarantine
+
+RULES_COLUMNS: dict[str, str] = {
+    "rule": "string",
+    "severity": "string",
+    "success": "boolean",
+    "element_count": "Int64",
+    "unexpected_count": "Int64",
+    "unexpected_percent": "float64",
+    "observed_value": "string",  # what a table-level rule measured (latest timestamp, rows delivered, ...)
+    "details": "string",  # the bounds a table-level rule checked, or the volume rule's note
+}
+_OBSERVED_MAX_CHARS = 300
+
+
+@dataclass(frozen=True)
+class QualityResult:
+    """Outcome of one partition's validation.
+
+    valid: input rows that passed every `error` rule (same columns and index as the input).
+    rejected: `schemas.QUARANTINE_COLUMNS`, one row per (row, failed rule), `error` and `warn` alike.
+    rules: one row per rule (`RULES_COLUMNS`).
+    rejected_share: share of input rows rejected by at least one `error` rule (0 for an empty input).
+    failed_table_rules: ids of table-level `error` rules that failed (they block the partition, not rows).
+    """
+
+    table: str
+    city: str
+    month: str
+    row_count: int
+    valid: pd.DataFrame
+    rejected: pd.DataFrame
+    rules: pd.DataFrame
+    rejected_share: float
+    failed_table_rules: tuple[str, ...] = ()
+    gx_result: Any = None  # GX's ExpectationSuiteValidationResult (for Data Docs)
+    volume: VolumeOutcome | None = None
+    validated_at: pd.Timestamp | None = None  # `now` of the validation (Asia/Jakarta wall clock)
+
+    def passed(self, threshold: float) -> bool:
+        """At most `threshold` (0..1) of the rows rejected, and no table-level error rule failed."""
+        if not 0 <= threshold <= 1:
+            raise ValueError(f"threshold must be between 0 and 1, got {threshold}")
+        return self.rejected_share <= threshold and not self.failed_table_rules
+
+    def summary(self) -> str:
+        failed = self.rules[~self.rules["success"].astype(bool)]
+        parts = [
+            f"{r.rule} ({r.severity}): {r.unexpected_count if pd.notna(r.unexpected_count) else '-'}"
+            for r in failed.itertuples()
+        ]
+        return (
+            f"{self.table} {self.city} {self.month}: {self.row_count} rows, "
+            f"{self.row_count - len(self.valid)} rejected ({self.rejected_share:.2%}); "
+            f"failed rules: {', '.join(parts) or 'none'}"
+        )
+
+
+def validate_table(
+    df: pd.DataFrame,
+    table: CanonicalTable,
+    suite: Suite,
+    *,
+    city: str,
+    month: str,
+    now: pd.Timestamp | None = None,
+    delivered_rows: int | None = None,
+    volume_history: Mapping[str, int] | None = None,
+) -> QualityResult:
+    """Validate one staged partition of `table` against `suite` with GX (one ephemeral context a process).
+
+    `now` (default: the Asia/Jakarta clock) places the freshness bound of a month still running.
+    `delivered_rows` (default: the rows of `df`) and `volume_history` (earlier month -> rows delivered, see
+    `kotacerdas.quality.volume.delivered_rows_history`; default none) feed the suite's volume rule.
+    """
+    if suite.table.name != table.name:
+        raise ValueError(f"suite {suite.path} is for table {suite.table.name!r}, not {table.name!r}")
+    needed = sorted({c for r in suite.rules for c in r.columns} - set(df.columns))
+    if needed:
+        raise QualityGateError(
+            f"{table.name} {city} {month}: staged frame lacks column(s) {needed} that the suite checks",
+            hint="staging must produce every canonical column (see kotacerdas/schemas.py)",
+        )
+
+    now = local_now() if now is None else pd.Timestamp(now)
+    bound = suite.expectations(city, month, now)
+    rules_by_id = {rule.id: rule for rule, _ in bound}
+    n = len(df)
+    # GX reports failing rows by index label; a 0..n-1 index makes them positions whatever the input's index.
+    # (An extra row-number column would do too, but table-level rules such as the column set would see it.)
+    frame = df.reset_index(drop=True)
+
+    gx = gx_runtime.import_gx()  # already imported by suite.expectations(); cheap here
+    result_format = {
+        "result_format": "COMPLETE",
+        "return_unexpected_index_query": False,
+        "partial_unexpected_count": 0,
+    }
+    with gx_runtime.lock():
+        batch = gx_runtime.batch_definition(table.name).get_batch(batch_parameters={"dataframe": frame})
+        gx_suite = gx.ExpectationSuite(name=f"{table.name}:{city}:{month}", expectations=[e for _, e in bound])
+        outcome = batch.validate(gx_suite, result_format=result_format)
+
+    by_rule = {}
+    for r in outcome.results:
+        rule_id = (r.expectation_config.meta or {}).get("kotacerdas_rule")
+        if rule_id not in rules_by_id:
+            raise QualityGateError(f"GX returned a result for an unknown expectation {r.expectation_config.type}")
+        info = r.exception_info or {}
+        if info.get("raised_exception"):
+            rule = rules_by_id[rule_id]
+            raise QualityGateError(
+                f"{suite.path}: rule {rule_id} ({rule.type}) raised in GX on {table.name} {city} {month}: "
+                f"{info.get('exception_message')}",
+                hint="fix the rule's kwargs or the staged column types",
+            )
+        by_rule[rule_id] = r
+    missing = [rid for rid in rules_by_id if rid not in by_rule]
+    if missing:
+        raise QualityGateError(
+            f"GX returned no result for rule(s) {missing} of {suite.path}",
+            hint="two rules may be identical; GX keeps one of them — make each rule distinct",
+        )
+
+    key = _record_key(df, table)
+    rule_rows, quarantine_parts, failed_table = [], [], []
+    blocked = np.zeros(n, dtype=bool)
+    for rule in suite.rules:  # file order, not GX's order
+        r = by_rule[rule.id]
+        res = r.result or {}
+        index_list = res.get("unexpected_index_list")
+        observed = res.get("observed_value")
+        rule_rows.append(
+            {
+                "rule": rule.id,
+                "severity": rule.severity,
+                "success": bool(r.success),
+                "element_count": res.get("element_count"),
+                "unexpected_count": res.get("unexpected_count"),
+                "unexpected_percent": res.get("unexpected_percent"),
+                "observed_value": None
+                if observed is None or observed is pd.NaT
+                else str(observed)[:_OBSERVED_MAX_CHARS],
+                "details": _bounds(r.expectation_config.kwargs) if index_list is None else None,
+            }
+        )
+        if index_list is None:  # table-level: no rows to point at
+            if not r.success and rule.severity == "error":
+                failed_table.append(rule.id)
+            continue
+        positions = np.asarray(index_list, dtype="int64")
+        if len(positions) == 0:
+            continue
+        if rule.severity == "error":
+            blocked[positions] = True
+        quarantine_parts.append(_quarantine_rows(df, positions, rule, key, table, city, month))
+
+    volume = None
+    if suite.volume is not None:
+        volume = check_volume(suite.volume, n if delivered_rows is None else delivered_rows, volume_history or {})
+        rule_rows.append(
+            {
+                "rule": suite.volume.id,
+                "severity": suite.volume.severity,
+                "success": volume.success,
+                "element_count": volume.observed,
+                "unexpected_count": None,
+                "unexpected_percent": None,
+                "observed_value": str(volume.observed),
+                "details": volume.note,
+            }
+        )
+        if not volume.success and suite.volume.severity == "error":
+            failed_table.append(suite.volume.id)
+    rules = pd.DataFrame(rule_rows, columns=list(RULES_COLUMNS)).astype(RULES_COLUMNS)
+    rejected = _concat_quarantine(quarantine_parts)
+    return QualityResult(
+        table=table.name,
+        city=city,
+        month=month,
+        row_count=n,
+        valid=df[~blocked],
+        rejected=rejected,
+        rules=rules,
+        rejected_share=float(blocked.sum() / n) if n else 0.0,
+        failed_table_rules=tuple(failed_table),
+        gx_result=outcome,
+        volume=volume,
+        validated_at=now,
+    )
+
+
+def _bounds(kwargs: Mapping[str, Any]) -> str | None:
+    """What a table-level rule expected, in words (e.g. `expected >= 2025-03-29 00:00:00`)."""
+    low, high = kwargs.get("min_value"), kwargs.get("max_value")
+    if low is None and high is None:
+        return None
+    if high is None:
+        return f"expected >= {low}"
+    if low is None:
+        return f"expected <= {high}"
+    return f"expected between {low} and {high}"
+
+
+def _record_key(df: pd.DataFrame, table: CanonicalTable) -> pd.Series:
+    """Key columns as text joined with "|"; a missing key part is the empty string."""
+    parts = [
+        df[c].astype("string").fillna("") if c in df.columns else pd.Series("", index=df.index, dtype="string")
+        for c in table.key
+    ]
+    key = parts[0]
+    for p in parts[1:]:
+        key = key + "|" + p
+    return key.reset_index(drop=True)
+
+
+def _text(values: pd.Series) -> pd.Series:
+    return values.astype("string").reset_index(drop=True)
+
+
+def _quarantine_rows(
+    df: pd.DataFrame,
+    positions: np.ndarray,
+    rule: Rule,
+    key: pd.Series,
+    table: CanonicalTable,
+    city: str,
+    month: str,
+) -> pd.DataFrame:
+    rows = df.iloc[positions]
+    cols = list(rule.columns)
+    if len(cols) == 1:
+        value = _text(rows[cols[0]])
+    elif cols:
+        # e.g. "completed_at=2024-01-01 08:00:00; submitted_at=2024-01-02 09:00:00"
+        value = None
+        for c in cols:
+            part = c + "=" + _text(rows[c]).fillna("null")
+            value = part if value is None else value + "; " + part
+    else:
+        value = pd.Series(pd.NA, index=range(len(rows)), dtype="string")
+    shown = value.fillna("null") if len(cols) == 1 else value
+    reason = rule.description + " (got " + shown + ")"
+    m = len(rows)
+    lineage = {
+        c: (rows[c].reset_index(drop=True) if c in rows.columns else pd.Series(pd.NA, index=range(m)))
+        for c in ("_raw_file", "_raw_row")
+    }
+    out = pd.DataFrame(
+        {
+            "table_name": table.name,
+            "city_code": city,
+            "period": month,
+            "rule": rule.id,
+            "severity": rule.severity,
+            "column_name": ",".join(cols) if cols else pd.NA,
+            "value": value,
+            "reason": reason,
+            "record_key": key.iloc[positions].reset_index(drop=True),
+            "_raw_file": lineage["_raw_file"],
+            "_raw_row": lineage["_raw_row"],
+            "__pos": positions,
+        },
+        index=range(m),
+    )
+    return out
+
+
+def _concat_quarantine(parts: list[pd.DataFrame]) -> pd.DataFrame:
+    if not parts:
+        return empty_quarantine()
+    out = pd.concat(parts, ignore_index=True)
+    # Row order of the input, then rule order of the suite (concat order; the sort is stable).
+    out = out.sort_values("__pos", kind="stable").drop(columns="__pos").reset_index(drop=True)
+    return out.astype(QUARANTINE_COLUMNS)[list(QUARANTINE_COLUMNS)]
