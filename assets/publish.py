@@ -11,7 +11,6 @@ from assets.partitioned import report_checks, report_metadata
 from assets.partitions import partitions_of
 from assets.quality import check_result, error_check_spec, partitioned_check
 from assets.resources import ProjectResource, WarehouseResource
-from kotacerdas.indicators.catalog import load_catalog
 from kotacerdas.ingest.table import IngestResult
 from kotacerdas.privacy import scrub_published_text
 from kotacerdas.quality.gate import GateResult
@@ -161,7 +160,7 @@ def build_scores_publish_asset(partitions_def: dg.PartitionsDefinition) -> dg.As
         maturity_scores: dict[str, pd.DataFrame | None],
         **inputs,
     ):
-        catalog = load_catalog(project.project.dir / "indicators.yaml")
+        catalog = project.project.catalog
         engine = warehouse.engine()
         metadata = {}
         try:

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from kotacerdas.config import load_yaml_model
+from kotacerdas.config.files import load_yaml_model
 from kotacerdas.errors import ConfigError
 from kotacerdas.index.aggregate import aggregate
 from kotacerdas.index.errors import IndexMethodError

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import secrets
 import time
 from pathlib import Path
@@ -15,7 +14,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from kotacerdas.config import ProjectConfig
+from kotacerdas.config import ProjectConfig, environment, overridden_environment
 from kotacerdas.errors import KotacerdasError
 from kotacerdas.rounding import format_half_up
 
@@ -28,7 +27,7 @@ console = Console(width=max(Console().width, 100))  # the scorecard needs 100 co
 
 API_URL_ENV = "KOTACERDAS_OPD_API_URL"
 API_TOKEN_ENV = "KOTACERDAS_OPD_API_TOKEN"
-DIMENSIONS = ("governance", "branding", "economy", "living", "society", "environment")
+# column headings of the terminal scorecard; the dimensions themselves come from the methodology file
 SHORT = {
     "governance": "gov",
     "branding": "brand",
@@ -144,13 +143,14 @@ def print_scorecard(cities: list[str], months: list[str]) -> pd.DataFrame:
         box=box.SIMPLE_HEAD,
         caption=f"warehouse: {where}; dimensions: " + ", ".join(f"{v} = {k}" for k, v in SHORT.items() if k != v),
     )
-    for col in ("city", "month", *(SHORT[d] for d in DIMENSIONS), "index", "lvl"):
+    dimensions = list(ProjectConfig().methodology.dimensions)
+    for col in ("city", "month", *(SHORT.get(d, d) for d in dimensions), "index", "lvl"):
         table.add_column(col, justify="left" if col in ("city", "month") else "right", no_wrap=True)
     for row in card.to_dict("records"):
         table.add_row(
             row["city_code"],
             row["period"],
-            *(format_half_up(row.get(d)) for d in DIMENSIONS),
+            *(format_half_up(row.get(d)) for d in dimensions),
             format_half_up(row["index"]),
             "—" if pd.isna(row["maturity_level"]) else str(int(row["maturity_level"])),
         )
@@ -185,17 +185,17 @@ def demo(
 ) -> None:
     """Start the OPD simulator, run the whole pipeline for every city × month and the yearly job for their years,
     print the scorecard and the regulators' indices."""
-    from assets.resources import ProjectResource
     from kotacerdas.simulator import OpdSimulator, write_file_drops
 
     started = time.perf_counter()
     project = ProjectConfig()
     cities, periods = _cities(project, city), month_range(months)
-    token = os.environ.get(API_TOKEN_ENV) or secrets.token_urlsafe(24)
-    with OpdSimulator(project, seed=seed, token=token) as sim:
-        os.environ[API_URL_ENV] = sim.url
-        os.environ[API_TOKEN_ENV] = token
-        landing = ProjectResource().landing_dir()
+    token = environment().get(API_TOKEN_ENV) or secrets.token_urlsafe(24)
+    with (
+        OpdSimulator(project, seed=seed, token=token) as sim,
+        overridden_environment({API_URL_ENV: sim.url, API_TOKEN_ENV: token}),  # what sources.yaml names
+    ):
+        landing = project.landing_dir()
         files = write_file_drops(project, landing, cities, periods, seed=seed, years=years_of(periods))
         console.print(f"OPD simulator at {sim.url} (seed {seed}); {len(files)} file drop(s) in {landing}")
         outcomes = _run_with_progress(cities, periods, per_partition)
@@ -259,11 +259,10 @@ def ui(
     from contextlib import nullcontext, suppress
     from pathlib import Path
 
-    from assets.resources import ProjectResource
     from pipelines.runner import DEFAULT_DAGSTER_HOME
 
     project = ProjectConfig()
-    env = dict(os.environ)
+    env = dict(environment())
     env.setdefault("DAGSTER_HOME", str(DEFAULT_DAGSTER_HOME))
     context = nullcontext()
     if simulator:
@@ -274,9 +273,7 @@ def ui(
     with context as sim:
         if sim is not None:
             env |= {API_URL_ENV: sim.url, API_TOKEN_ENV: token}
-            write_file_drops(
-                project, ProjectResource().landing_dir(), _cities(project, None), month_range(months), seed=seed
-            )
+            write_file_drops(project, project.landing_dir(), _cities(project, None), month_range(months), seed=seed)
             console.print(f"OPD simulator at {sim.url}; file drops written for {months}")
         dagster = Path(sys.executable).with_name("dagster")
         root = project.dir.parent
@@ -420,7 +417,7 @@ def warehouse_grant_evaluator(
 
     password = None
     if password_env:
-        password = os.environ.get(password_env)
+        password = environment().get(password_env)
         if not password:
             raise typer.BadParameter(f"environment variable {password_env} is empty or not set")
     engine, shown = _warehouse_engine()

@@ -10,12 +10,11 @@ import pandas as pd
 import pytest
 from conftest import edited_project
 
+from kotacerdas.config import TimelinessConfig
 from kotacerdas.errors import ConfigError
 from kotacerdas.ingest import ingest_table
 from kotacerdas.quality.timeliness import (
     TIMELINESS_COLUMNS,
-    TimelinessConfig,
-    load_timeliness_config,
     opd_timeliness,
     reporting_rates,
 )
@@ -49,7 +48,7 @@ def test_unknown_opd_in_the_config_is_an_error(opd_project, tmp_path):
     project = edited_project(tmp_path, opd_project)
     (project.dir / "timeliness.yaml").write_text("opds: {DINAS_X: {complaints: 3}}\n", encoding="utf-8")
     with pytest.raises(ConfigError, match="DINAS_X"):
-        load_timeliness_config(project)
+        _ = project.timeliness
 
 
 def _stamp(path, when: datetime) -> None:

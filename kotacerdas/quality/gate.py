@@ -193,10 +193,9 @@ def run_quality_gate(
     """
     # GX is slow to import: only when validating
     from kotacerdas.quality import load_suite, validate_table
-    from kotacerdas.quality.settings import load_quality_settings
     from kotacerdas.quality.volume import delivered_rows_history
 
-    settings = load_quality_settings(project.dir)
+    settings = project.quality
     suite = load_suite(table, project)
     # A row can fail several rules, and the rows of an unpivoted wide row share their lineage: staging counts.
     staging_rejected = staged.rejected_rows
