@@ -56,12 +56,6 @@ class QualityResult:
     volume: VolumeOutcome | None = None
     validated_at: pd.Timestamp | None = None  # `now` of the validation (Asia/Jakarta wall clock)
 
-    def passed(self, threshold: float) -> bool:
-        """At most `threshold` (0..1) of the rows rejected, and no table-level error rule failed."""
-        if not 0 <= threshold <= 1:
-            raise ValueError(f"threshold must be between 0 and 1, got {threshold}")
-        return self.rejected_share <= threshold and not self.failed_table_rules
-
     def summary(self) -> str:
         failed = self.rules[~self.rules["success"].astype(bool)]
         parts = [
