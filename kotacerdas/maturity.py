@@ -22,6 +22,7 @@ from kotacerdas.index.errors import IndexMethodError
 from kotacerdas.index.normalise import normalise, normalise_column
 from kotacerdas.index.weights import renormalise
 from kotacerdas.indicators.catalog import IndicatorCatalog
+from kotacerdas.schemas import INDEX_SCORE_COLUMNS
 
 
 class _Strict(BaseModel):
@@ -98,19 +99,6 @@ def load_methodology(path: Path) -> MaturityMethodology:
     return load_yaml_model(path, MaturityMethodology)
 
 
-SCORE_COLUMNS: dict[str, str] = {
-    "city_code": "string",
-    "period": "string",
-    "level": "string",  # indicator | element | dimension | index
-    "code": "string",
-    "parent_code": "string",
-    "score": "float64",  # 0–100, unrounded
-    "weight": "float64",  # the node's weight within its parent, renormalised over present siblings
-    "coverage": "float64",  # share of the node's children (by weight) that had a score
-    "maturity_level": "Int64",
-    "methodology": "string",
-    "methodology_version": "string",
-}
 INDEX_CODE = "INDEX"
 _UNIT = ["city_code", "period"]
 
@@ -185,7 +173,7 @@ def score_maturity(
     """
     methodology.check_catalog(catalog)
     if indicator_values.empty:
-        return pd.DataFrame(columns=list(SCORE_COLUMNS)).astype(SCORE_COLUMNS)
+        return pd.DataFrame(columns=list(INDEX_SCORE_COLUMNS)).astype(INDEX_SCORE_COLUMNS)
     nodes = _tree(catalog, methodology)
     values = _indicator_table(indicator_values, catalog)
     units = values.index
@@ -226,7 +214,7 @@ def score_maturity(
     ]
     out["methodology"] = methodology.name
     out["methodology_version"] = methodology.version
-    return out[list(SCORE_COLUMNS)].astype(SCORE_COLUMNS).reset_index(drop=True)
+    return out[list(INDEX_SCORE_COLUMNS)].astype(INDEX_SCORE_COLUMNS).reset_index(drop=True)
 
 
 def _renormalised_weights(nodes: list[_Node], scores: pd.DataFrame) -> pd.DataFrame:

@@ -13,9 +13,15 @@ import pytest
 from kotacerdas import schemas
 from kotacerdas.config import ProjectConfig
 from kotacerdas.errors import ConfigError, QualityGateError
-from kotacerdas.quality import RULES_COLUMNS, load_suite, load_suites, validate_table
+from kotacerdas.quality import load_suite, load_suites, validate_table
 from kotacerdas.quality.gate import within_threshold
-from kotacerdas.schemas import COMPLAINTS, INDICATOR_SUBMISSIONS, SATISFACTION_RESPONSES, SERVICE_REQUESTS
+from kotacerdas.schemas import (
+    COMPLAINTS,
+    INDICATOR_SUBMISSIONS,
+    RULES_COLUMNS,
+    SATISFACTION_RESPONSES,
+    SERVICE_REQUESTS,
+)
 
 CITY = "19.71"
 MONTH = "2024-03"

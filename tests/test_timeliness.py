@@ -14,20 +14,12 @@ from kotacerdas.config import TimelinessConfig
 from kotacerdas.errors import ConfigError
 from kotacerdas.ingest import ingest_table
 from kotacerdas.quality.timeliness import (
-    TIMELINESS_COLUMNS,
     opd_timeliness,
     reporting_rates,
 )
-from kotacerdas.quality.validate import RULES_COLUMNS
 from kotacerdas.simulator import write_file_drops
-from kotacerdas.warehouse.schema import OPD_TIMELINESS_COLUMNS, QUALITY_RESULT_COLUMNS
 
 CITY, MONTH = "19.71", "2025-03"
-
-
-def test_library_frames_have_the_warehouse_columns():
-    assert TIMELINESS_COLUMNS == OPD_TIMELINESS_COLUMNS
-    assert set(RULES_COLUMNS) <= set(QUALITY_RESULT_COLUMNS)
 
 
 def test_due_dates_close_on_jakarta_time_with_per_dataset_and_per_opd_overrides():

@@ -11,8 +11,7 @@ import pytest
 import sqlalchemy as sa
 from conftest import REPO_ROOT
 
-from kotacerdas.indicators.compute import INDICATOR_VALUE_COLUMNS
-from kotacerdas.maturity import SCORE_COLUMNS
+from kotacerdas.schemas import INDEX_SCORE_COLUMNS, INDICATOR_VALUE_COLUMNS
 from kotacerdas.warehouse.engine import create_warehouse_engine, resolve_warehouse_url
 from kotacerdas.warehouse.publish import COPY_CHUNK_ROWS, publish_partition
 from kotacerdas.warehouse.schema import FACT_TABLES, OPTIONAL_COLUMNS, RUN_COLUMNS, TABLES
@@ -75,7 +74,7 @@ def test_failed_publish_leaves_previous_version_whole(engine):
     publish_partition(engine, "19.71", "2025-02", {"indicator_values": _values("19.71", "2025-02", 4)}, run_id="a")
     before = _rows(engine)
     row = {"city_code": "19.71", "period": "2025-02", "level": "index", "code": "INDEX", "score": 1.0}
-    scores = pd.DataFrame([row], columns=list(SCORE_COLUMNS)).astype(SCORE_COLUMNS)
+    scores = pd.DataFrame([row], columns=list(INDEX_SCORE_COLUMNS)).astype(INDEX_SCORE_COLUMNS)
 
     def fail_after_first_table(name, rows):  # the first table is already replaced inside the transaction
         raise RuntimeError(f"simulated failure after {name}")

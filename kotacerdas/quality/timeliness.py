@@ -19,37 +19,13 @@ import pandas as pd
 
 from kotacerdas.config import ProjectConfig, SqlSource, TimelinessConfig
 from kotacerdas.ingest.landing import read_fetches
-from kotacerdas.schemas import MONTHLY_TABLES
+from kotacerdas.schemas import MONTHLY_TABLES, OPD_TIMELINESS_COLUMNS
 
 if TYPE_CHECKING:
     from kotacerdas.ingest.table import IngestResult
     from kotacerdas.quality.gate import GateResult
 
 STATUSES = ("on_time", "late", "missing", "pending", "not_expected")
-
-# The warehouse's `opd_timeliness` columns (kotacerdas.warehouse.schema.OPD_TIMELINESS_COLUMNS) in this order.
-TIMELINESS_COLUMNS: dict[str, str] = {
-    "city_code": "string",
-    "period": "string",
-    "opd_code": "string",
-    "table_name": "string",
-    "expected": "boolean",
-    "delivered": "boolean",  # this run ingested it without a failure
-    "raw_files": "Int64",
-    "rows_delivered": "Int64",
-    "rows_valid": "Int64",
-    "rows_rejected": "Int64",
-    "first_fetched_at": "datetime64[us]",  # UTC, first payload of this run's ingest
-    "days_after_period_end": "float64",  # received_at after the month closed, in days
-    "failure_message": "string",
-    "due_at": "datetime64[us]",  # UTC
-    "received_at": "datetime64[us]",  # UTC; null: never received
-    "status": "string",  # on_time | late | missing | pending | not_expected
-    "on_time": "boolean",
-    "late": "boolean",
-    "missing": "boolean",
-    "days_late": "float64",  # received_at - due_at in days when late, 0 when on time
-}
 
 
 def opd_of_raw_file(relpath: str) -> str | None:
@@ -114,7 +90,7 @@ def opd_timeliness(
     now: datetime | None = None,
     config: TimelinessConfig | None = None,
 ) -> pd.DataFrame:
-    """One row per OPD × monthly canonical table of the partition (`TIMELINESS_COLUMNS`): every OPD expected to
+    """One row per OPD × monthly canonical table of the partition (`OPD_TIMELINESS_COLUMNS`): every OPD expected to
     deliver the table, and any other OPD that delivered it."""
     config = config or project.timeliness
     now_utc = pd.Timestamp(now or datetime.now(UTC))
@@ -176,7 +152,7 @@ def opd_timeliness(
                     ),
                 }
             )
-    return pd.DataFrame(rows, columns=list(TIMELINESS_COLUMNS)).astype(TIMELINESS_COLUMNS)
+    return pd.DataFrame(rows, columns=list(OPD_TIMELINESS_COLUMNS)).astype(OPD_TIMELINESS_COLUMNS)
 
 
 def _rows_by_opd(frame: pd.DataFrame | None) -> Mapping[str, int]:

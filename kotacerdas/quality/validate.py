@@ -17,18 +17,8 @@ from kotacerdas.errors import QualityGateError
 from kotacerdas.quality import gx_runtime
 from kotacerdas.quality.suite import Rule, Suite, local_now
 from kotacerdas.quality.volume import VolumeOutcome, check_volume
-from kotacerdas.schemas import QUARANTINE_COLUMNS, CanonicalTable, empty_quarantine
+from kotacerdas.schemas import QUARANTINE_COLUMNS, RULES_COLUMNS, CanonicalTable, empty_quarantine
 
-RULES_COLUMNS: dict[str, str] = {
-    "rule": "string",
-    "severity": "string",
-    "success": "boolean",
-    "element_count": "Int64",
-    "unexpected_count": "Int64",
-    "unexpected_percent": "float64",
-    "observed_value": "string",  # what a table-level rule measured (latest timestamp, rows delivered, ...)
-    "details": "string",  # the bounds a table-level rule checked, or the volume rule's note
-}
 _OBSERVED_MAX_CHARS = 300
 
 
