@@ -5,6 +5,9 @@ exactly such outputs. Here every asset value is a mapping partition key → valu
 partition (so a later single-partition run reads it back), read back as a mapping of the partitions the step
 asked for. Files live under the Dagster instance's storage folder, which every executor process of one
 deployment shares (Celery workers on other machines need it on shared storage, as with fs_io_manager).
+
+Values hold what ingestion delivered (personal data included), so each file is encrypted at rest with the raw
+zone's key (`kotacerdas.encryption`, KOTACERDAS_STORAGE_KEY); a value stored in clear is never read back.
 """
 
 from __future__ import annotations
@@ -17,6 +20,8 @@ from pathlib import Path
 
 import dagster as dg
 
+from kotacerdas.encryption import SealedDataError, seal, unseal
+
 
 class PartitionedPickleIOManager(dg.IOManager):
     def __init__(self, base_dir: Path):
@@ -28,6 +33,10 @@ class PartitionedPickleIOManager(dg.IOManager):
             return folder / "value.pickle"
         # "19.71|2026-01" → 19.71/2026-01.pickle: one folder per city, readable in a shell
         return folder.joinpath(*partition_key.split("|")).with_suffix(".pickle")
+
+    def _context(self, asset_key: dg.AssetKey, partition_key: str | None) -> str:
+        """What the encryption authenticates with a value: a file moved to another asset or partition fails."""
+        return f"value {asset_key.to_user_string()} {partition_key or '-'}"
 
     def _keys(self, context: dg.InputContext | dg.OutputContext) -> list[str | None]:
         return list(context.asset_partition_keys) if context.has_asset_partitions else [None]
@@ -45,10 +54,11 @@ class PartitionedPickleIOManager(dg.IOManager):
             path.parent.mkdir(parents=True, exist_ok=True)
             # A unique temporary file, then an atomic rename: a crash mid-write never leaves a truncated value, and
             # two runs writing the same partition at once (a sensor run and a backfill) never share a file.
+            blob = seal(pickle.dumps(obj[key], protocol=pickle.HIGHEST_PROTOCOL), self._context(context.asset_key, key))
             with tempfile.NamedTemporaryFile(
                 dir=path.parent, prefix=f".{path.stem}.", suffix=".tmp", delete=False
             ) as fh:
-                pickle.dump(obj[key], fh, protocol=pickle.HIGHEST_PROTOCOL)
+                fh.write(blob)
             os.replace(fh.name, path)
 
     def load_input(self, context: dg.InputContext) -> dict:
@@ -60,8 +70,13 @@ class PartitionedPickleIOManager(dg.IOManager):
                     f"no stored value of {context.asset_key.to_user_string()} for partition {key} ({path}): "
                     "materialize that partition of the upstream asset first"
                 )
-            with path.open("rb") as fh:
-                values[key] = pickle.load(fh)
+            try:
+                data = unseal(path.read_bytes(), self._context(context.asset_key, key))
+            except SealedDataError as exc:
+                raise SealedDataError(
+                    f"{exc}; re-materialize that partition of {context.asset_key.to_user_string()}"
+                ) from None
+            values[key] = pickle.loads(data)  # only bytes this deployment's key sealed reach pickle
         return values
 
 

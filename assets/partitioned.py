@@ -9,6 +9,9 @@ Blocking checks do not block inside a range: Dagster can only stop a whole step,
 the month for one bad city. In a range the evaluation is recorded with `blocking=False` and the gate is applied
 per partition in the data instead (`indicator_values` skips a blocked partition, `published_scores` does not
 publish it); that partition is re-run alone once fixed, where its blocking check blocks as usual.
+
+Every text of the metadata and check results passes the personal-data scrubber here (`kotacerdas.privacy`), the
+one door from the assets to Dagster's event log.
 """
 
 from __future__ import annotations
@@ -18,6 +21,30 @@ from collections.abc import Iterator, Mapping
 import dagster as dg
 
 from assets.partitions import Partition
+from kotacerdas.privacy import scrub_text, scrub_value
+
+
+def scrub_metadata(metadata: Mapping[str, object]) -> dict:
+    """Metadata whose texts (plain strings, Markdown, text values, nested dicts and lists) are scrubbed."""
+    out = {}
+    for key, value in metadata.items():
+        if isinstance(value, dg.MarkdownMetadataValue):
+            value = dg.MetadataValue.md(scrub_text(value.md_str))
+        elif isinstance(value, dg.TextMetadataValue):
+            value = dg.MetadataValue.text(scrub_text(value.text))
+        elif isinstance(value, dg.JsonMetadataValue):
+            value = dg.MetadataValue.json(scrub_value(value.data))
+        else:
+            value = scrub_value(value)
+        out[key] = value
+    return out
+
+
+def _scrubbed(result: dg.AssetCheckResult) -> dg.AssetCheckResult:
+    return result._replace(
+        description=scrub_text(result.description) if result.description else result.description,
+        metadata=scrub_metadata(result.metadata or {}),
+    )
 
 
 def report_metadata(
@@ -28,9 +55,9 @@ def report_metadata(
     """The metadata for the step's Output / MaterializeResult: one partition's own; over a range, each partition's
     is attached to that partition's materialization and the Output says only how many partitions the run had."""
     if len(per_partition) == 1:
-        return dict(next(iter(per_partition.values())))
+        return scrub_metadata(next(iter(per_partition.values())))
     for part, metadata in per_partition.items():
-        context.add_asset_metadata(dict(metadata), asset_key=asset_key, partition_key=part.key)
+        context.add_asset_metadata(scrub_metadata(metadata), asset_key=asset_key, partition_key=part.key)
     return {"partitions_in_run": len(per_partition)}
 
 
@@ -39,10 +66,10 @@ def report_checks(
 ) -> Iterator[object]:
     """The check results to yield: one partition's as they are; over a range, one evaluation per partition."""
     if len(results) == 1:
-        yield from next(iter(results.values()))
+        yield from (_scrubbed(r) for r in next(iter(results.values())))
         return
     for part, checks in results.items():
-        for r in checks:
+        for r in map(_scrubbed, checks):
             yield dg.AssetCheckEvaluation(
                 asset_key=dg.AssetKey.from_coercible(r.asset_key) if r.asset_key else context.assets_def.key,
                 check_name=r.check_name,

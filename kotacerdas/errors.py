@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 
 class KotacerdasError(Exception):
-    """Base class; `hint` tells the user what to do about it."""
+    """Base class; `hint` tells the user what to do about it.
+
+    Message and hint pass `scrub` when the error is made: `kotacerdas.privacy` installs its scrubber there, so no
+    error carries a NIK, phone, e-mail or configured secret into a log, a Dagster event or the warehouse."""
+
+    scrub: Callable[[str], str] = staticmethod(lambda text: text)
 
     def __init__(self, message: str, *, hint: str | None = None):
-        self.message = message
-        self.hint = hint
+        self.message = type(self).scrub(message)
+        self.hint = type(self).scrub(hint) if hint else hint
         super().__init__(f"{message} — what to do: {hint}" if hint else message)
 
 

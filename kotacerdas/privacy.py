@@ -5,6 +5,10 @@ categories, evidence references, ids, rejected values — is scanned for NIKs (1
 and e-mail addresses, and each one found is replaced by `[nik:<hmac>]` (or `[nik]` when the policy drops them or
 no key is set). The same person gets the same pseudonym across tables and months as long as the key stays the
 same, which keeps counts of distinct applicants possible without holding the NIK.
+
+`scrub_text` is the one choke point for text leaving ingestion: error messages (every KotacerdasError), log
+records (`kotacerdas.logs`), Dagster metadata and check descriptions, and the warehouse's free-text columns.
+It removes the secrets it is given and those of the settings first, then personal data, before any truncation.
 """
 
 from __future__ import annotations
@@ -17,11 +21,14 @@ from functools import lru_cache
 
 import numpy as np
 import pandas as pd
+import pydantic
 
 from kotacerdas.config import PersonalDataPolicy, ProjectConfig, settings
+from kotacerdas.errors import KotacerdasError
 from kotacerdas.schemas import PII_KINDS, CanonicalTable
 
 REDACTED = "<redacted>"
+SECRET_MARK = "***"
 
 
 def pii_key_from_env() -> bytes | None:
@@ -226,12 +233,65 @@ def scrub_staged(
 
 
 # Free-text columns of the ingest log (error messages can quote what a source sent).
-_PUBLISHED_TEXT = {"ingest_failures": ("origin", "message", "hint"), "raw_files": ("origin",)}
+_PUBLISHED_TEXT = {
+    "ingest_failures": ("origin", "message", "hint"),
+    "raw_files": ("origin",),
+    "opd_timeliness": ("failure_message",),
+}
 
 
 def scrub_published_text(
     frames: Mapping[str, pd.DataFrame], key: bytes | None, policy: PersonalDataPolicy | None = None
 ) -> dict[str, pd.DataFrame]:
-    """The ingest log frames (`ingest_failures`, `raw_files`) with personal data replaced in their free text."""
+    """The ingest log frames (`ingest_failures`, `raw_files`, `opd_timeliness`) with personal data replaced in their
+    free text."""
     scrub = Scrubber(key, policy or default_policy())
     return {name: scrub.frame(frame, _PUBLISHED_TEXT.get(name, ())) for name, frame in frames.items()}
+
+
+# --- one choke point for text leaving ingestion: messages, logs, metadata ----------------------------------------
+
+
+def scrub_secrets(text: str, secrets: Iterable[str | None] = ()) -> str:
+    """`text` with every given secret (and every secret of the settings) replaced by ***."""
+    try:
+        known = settings().secret_values()
+    except pydantic.ValidationError:  # a malformed setting must not hide the message being scrubbed
+        known = []
+    # longest first, so a secret that contains another is replaced whole
+    for secret in sorted({s for s in [*secrets, *known] if s}, key=len, reverse=True):
+        text = text.replace(secret, SECRET_MARK)
+    return text
+
+
+def _text_scrubber() -> Scrubber:
+    """Every kind of personal data, pseudonymised with the environment's key (dropped without one)."""
+    try:
+        key = pii_key_from_env()
+    except pydantic.ValidationError:
+        key = None
+    return Scrubber(key, PersonalDataPolicy())
+
+
+def scrub_text(text: str, secrets: Iterable[str | None] = ()) -> str:
+    """A message as it may leave ingestion: secrets first (so that no cut keeps a part of one), then every NIK,
+    phone number and e-mail address replaced by its pseudonym. Truncate only what this returns."""
+    text = scrub_secrets(str(text), secrets)
+    if not _MAYBE.search(text):
+        return text
+    return _text_scrubber().text(text)
+
+
+def scrub_value(value: object, secrets: Iterable[str | None] = ()) -> object:
+    """Strings scrubbed inside nested dicts, lists and tuples (metadata); other values unchanged."""
+    if isinstance(value, str):
+        return scrub_text(value, secrets)
+    if isinstance(value, Mapping):
+        return {k: scrub_value(v, secrets) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return type(value)(scrub_value(v, secrets) for v in value)
+    return value
+
+
+# Every error the user sees is scrubbed when it is made (errors.py cannot import this module: config does).
+KotacerdasError.scrub = staticmethod(scrub_text)

@@ -191,9 +191,10 @@ def demo(
     project = ProjectConfig()
     cities, periods = _cities(project, city), month_range(months)
     token = environment().get(API_TOKEN_ENV) or secrets.token_urlsafe(24)
+    storage = _demo_storage_key(project)
     with (
         OpdSimulator(project, seed=seed, token=token) as sim,
-        overridden_environment({API_URL_ENV: sim.url, API_TOKEN_ENV: token}),  # what sources.yaml names
+        overridden_environment({API_URL_ENV: sim.url, API_TOKEN_ENV: token, **storage}),  # what sources.yaml names
     ):
         landing = project.landing_dir()
         files = write_file_drops(project, landing, cities, periods, seed=seed, years=years_of(periods))
@@ -210,6 +211,39 @@ def demo(
     )
     if not any(o.success for o in outcomes):
         raise typer.Exit(1)
+
+
+def _demo_storage_key(project: ProjectConfig) -> dict[str, str]:
+    """The demo encrypts its raw zone with KOTACERDAS_STORAGE_KEY if set, else with a key of its own data folder."""
+    from kotacerdas.encryption import KEY_ENV, demo_key
+
+    if environment().get(KEY_ENV):
+        return {}
+    key, path, made = demo_key(project.raw_dir().parent)
+    console.print(
+        f"{'made' if made else 'using'} the demo's storage key {path} (the raw zone and Dagster's values are "
+        f"encrypted with it); to open them later, e.g. in `make ui`: export {KEY_ENV}=$(cat {path})"
+    )
+    return {KEY_ENV: key}
+
+
+@app.command("storage-key")
+def storage_key() -> None:
+    """Print a new storage key for KOTACERDAS_STORAGE_KEY (the raw zone's and Dagster's values' encryption)."""
+    from kotacerdas.encryption import generate_key
+
+    typer.echo(generate_key())
+
+
+@app.command("storage-reseal")
+def storage_reseal() -> None:
+    """Re-encrypt the raw zone with the current KOTACERDAS_STORAGE_KEY (after a rotation; old keys in
+    KOTACERDAS_STORAGE_OLD_KEYS) and encrypt payloads stored in clear by earlier versions."""
+    from kotacerdas.ingest.landing import reseal_raw
+
+    raw = ProjectConfig().raw_dir()
+    counts = reseal_raw(raw) if raw.is_dir() else {}
+    console.print(f"{raw}: " + (", ".join(f"{n} {what}" for what, n in counts.items()) or "no raw zone"))
 
 
 @app.command()
@@ -413,7 +447,7 @@ def warehouse_grant_evaluator(
     password_env: Annotated[str | None, typer.Option(help="environment variable holding a password")] = None,
 ) -> None:
     """PostgreSQL: a read-only role NAME that can read the evaluator views and nothing else."""
-    from kotacerdas.warehouse.roles import grant_evaluator
+    from kotacerdas.warehouse.roles import grant_evaluator, server_hardening
 
     password = None
     if password_env:
@@ -423,9 +457,12 @@ def warehouse_grant_evaluator(
     engine, shown = _warehouse_engine()
     try:
         views = grant_evaluator(engine, name, group=group, password=password)
+        todo = server_hardening(engine)
     finally:
         engine.dispose()
     console.print(f"{shown}: role {name} (member of {group}) may read {len(views)} view(s): {', '.join(views)}")
+    if todo:
+        console.print("[yellow]for the server's administrator[/] (docs/operators/privacy.md):", *todo, sep="\n  ")
 
 
 def _num(value, digits: int = 2) -> str:

@@ -15,12 +15,17 @@ from assets.regulators import build_regulator_assets
 from assets.resources import ProjectResource, WarehouseResource
 from assets.tables import build_table_assets
 from kotacerdas.config import ProjectConfig
+from kotacerdas.logs import install_log_scrubbing
 from kotacerdas.schemas import MONTHLY_TABLES, YEARLY_TABLES
 from pipelines.executors import executor_from_env
 from pipelines.schedules import build_annual_schedule, build_monthly_schedule
 from sensors.file_drop import build_file_drop_sensor
 from sensors.run_failure import failure_webhook
 from sensors.source_poll import build_source_poll_sensor
+
+# Every process that loads the code location (webserver, daemon, run and step workers, Celery workers) scrubs its
+# log records of personal data and secrets before Dagster stores or prints them.
+install_log_scrubbing()
 
 MONTHLY_JOB = "smart_city_monthly"
 YEARLY_JOB = "smart_city_yearly"

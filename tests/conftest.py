@@ -18,6 +18,17 @@ REFERENCE = REPO_ROOT / "tests" / "data" / "reference"
 PG_ADMIN_URL = os.environ.get("KOTACERDAS_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 
 
+# The raw zone and Dagster's value store are encrypted at rest and never fall back to clear text: every test runs
+# with this storage key (subprocesses inherit it); tests of a missing key unset it themselves.
+TEST_STORAGE_KEY = "a2MtdGVzdC1zdG9yYWdlLWtleS0zMi1ieXRlcyEhISE="
+
+
+@pytest.fixture(autouse=True)
+def storage_key(monkeypatch):
+    monkeypatch.setenv("KOTACERDAS_STORAGE_KEY", TEST_STORAGE_KEY)
+    return TEST_STORAGE_KEY
+
+
 @pytest.fixture
 def duckdb_url(tmp_path: Path) -> str:
     return f"duckdb:///{tmp_path / 'warehouse.duckdb'}"

@@ -15,6 +15,7 @@ from kotacerdas.config import FileSource, SourcesConfig, load_yaml_model
 from kotacerdas.errors import ConfigError, SourceError
 from kotacerdas.ingest import ingest_table
 from kotacerdas.ingest.files import read_file_drop
+from kotacerdas.ingest.landing import read_raw
 from kotacerdas.quality.gate import run_quality_gate
 from kotacerdas.schemas import INDICATOR_SUBMISSIONS
 from kotacerdas.stage.staging import stage_table
@@ -219,7 +220,7 @@ def test_ingest_keeps_the_wide_row_as_lineage_and_the_gate_counts_long_rows(opd_
     assert "Realisasi_2019" in by_opd[wrong].message and str(wrong_file) in by_opd[wrong].message
     assert all("not found" in f.message for o, f in by_opd.items() if o not in (good, wrong))
     raw_wrong = next(r for r in result.raw_files if r.origin == str(wrong_file))
-    assert raw_wrong.rows == 0 and (tmp_path / "raw" / raw_wrong.relpath).read_bytes() == wrong_file.read_bytes()
+    assert raw_wrong.rows == 0 and read_raw(tmp_path / "raw", raw_wrong.relpath)[0] == wrong_file.read_bytes()
 
     frame = result.frame
     assert set(frame["opd_code"]) == {good} and len(frame) == 166

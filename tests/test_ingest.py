@@ -17,10 +17,11 @@ import yaml
 from conftest import OPD_TEST_TOKEN, edited_project, fast_rest
 
 from kotacerdas.config import ProjectConfig, RestSource
+from kotacerdas.encryption import write_sealed
 from kotacerdas.errors import ConfigError, SourceError
 from kotacerdas.ingest import ingest_table
 from kotacerdas.ingest.files import read_file_drop
-from kotacerdas.ingest.landing import read_fetches, read_manifest
+from kotacerdas.ingest.landing import read_fetches, read_manifest, read_raw
 from kotacerdas.ingest.rest import expand_env, fetch_pages
 from kotacerdas.schemas import LINEAGE_COLUMNS, get_table
 from kotacerdas.simulator import OpdSimulator, write_file_drops
@@ -67,7 +68,7 @@ def test_rest_table_end_to_end(opd_project, opd_simulator, opd_env, tmp_path, ta
     assert set(result.frame["opd_code"]) == {o.code for o in opds}
     # Every payload is stored unchanged with a correct checksum, a sidecar and a manifest line.
     for raw in result.raw_files:
-        content = (tmp_path / "raw" / raw.relpath).read_bytes()
+        content = read_raw(tmp_path / "raw", raw.relpath)[0]  # decrypted: the bytes as delivered
         assert hashlib.sha256(content).hexdigest() == raw.sha256
         assert raw.relpath.startswith(f"{source.name}/{CITY}/{MONTH}/")
         meta = json.loads((tmp_path / "raw" / (raw.relpath + ".meta.json")).read_text())
@@ -80,7 +81,7 @@ def test_rest_table_end_to_end(opd_project, opd_simulator, opd_env, tmp_path, ta
     first_col = next(iter(get_table(table).columns))
     source_field = next(k for k, v in source.columns.items() if v == first_col)
     for _, row in result.frame.sample(20, random_state=1).iterrows():
-        payload = json.loads((tmp_path / "raw" / row["_raw_file"]).read_text(encoding="utf-8"))
+        payload = json.loads(read_raw(tmp_path / "raw", row["_raw_file"])[0])
         assert payload["data"][row["_raw_row"] - 1][source_field] == row[first_col]
 
 
@@ -228,7 +229,7 @@ def test_file_drop_ingest_with_bom_and_decimal_comma(opd_project, tmp_path):
     assert result.failures == []
     assert len(result.raw_files) == len(paths)
     for raw in result.raw_files:  # stored byte for byte (BOM included)
-        assert (tmp_path / "raw" / raw.relpath).read_bytes()[:3] == b"\xef\xbb\xbf"
+        assert read_raw(tmp_path / "raw", raw.relpath)[0][:3] == b"\xef\xbb\xbf"
     frame = result.frame
     assert frame["city_code"].eq(CITY).all() and frame["period"].eq(MONTH).all()
     dlh = frame[frame["indicator_code"] == "ENV_GREEN_OPEN_SPACE_SHARE"].iloc[0]
@@ -370,8 +371,9 @@ def test_replay_rebuilds_the_partition_from_raw_without_calling_the_source(opd_p
         pd.testing.assert_frame_equal(replayed.frame, original.frame)  # lineage included
         assert {r.sha256 for r in replayed.raw_files} == {r.sha256 for r in original.raw_files}
     # A tampered payload is not replayed silently.
-    page = raw / fetched.raw_files[0].relpath
-    page.write_bytes(page.read_bytes().replace(b"LPR-", b"XXX-", 1))
+    relpath = fetched.raw_files[0].relpath
+    altered = read_raw(raw, relpath)[0].replace(b"LPR-", b"XXX-", 1)
+    write_sealed(raw / relpath, altered, relpath)  # re-encrypted, so only the sha256 can tell
     tampered = ingest_table(
         opd_project, "complaints", CITY, MONTH, raw_dir=raw, landing_dir=landing, env={}, replay=True
     )

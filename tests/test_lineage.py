@@ -13,6 +13,7 @@ import pytest
 import sqlalchemy as sa
 from typer.testing import CliRunner
 
+from kotacerdas.ingest.landing import read_raw
 from kotacerdas.simulator import write_file_drops
 from pipelines.cli import app
 from pipelines.definitions import defs
@@ -88,7 +89,7 @@ def test_every_score_traces_to_staged_rows_and_raw_files(published):
         )
         for raw_file, sha in {(r.raw_file, r.raw_sha256) for r in rows}:
             assert registered[raw_file] == sha
-            assert hashlib.sha256((raw_dir / raw_file).read_bytes()).hexdigest() == sha
+            assert hashlib.sha256(read_raw(raw_dir, raw_file)[0]).hexdigest() == sha
         # Every fact key resolves in its dimension.
         assert (
             _all(

@@ -19,6 +19,7 @@ from kotacerdas.errors import SourceError
 from kotacerdas.ingest import ingest_table
 from kotacerdas.ingest.cleaning import excel_serial_to_iso, normalise_decimal, normalise_period, repair_region_code
 from kotacerdas.ingest.files import read_file_drop
+from kotacerdas.ingest.landing import read_raw
 from kotacerdas.schemas import INDICATOR_SUBMISSIONS, SERVICE_REQUESTS
 from kotacerdas.simulator import write_file_drops
 from kotacerdas.stage.staging import stage_table
@@ -366,7 +367,7 @@ def test_unparseable_files_are_kept_in_raw_reported_and_never_half_loaded(opd_pr
     # Both are in the raw zone byte for byte, with their checksum, as the record of what the OPD sent.
     for path in (broken, garbage):
         raw = next(r for r in result.raw_files if r.relpath.endswith(path.name) and r.origin == str(path))
-        stored = (tmp_path / "raw" / raw.relpath).read_bytes()
+        stored = read_raw(tmp_path / "raw", raw.relpath)[0]
         assert stored == path.read_bytes() and hashlib.sha256(stored).hexdigest() == raw.sha256
         assert raw.rows == 0
 

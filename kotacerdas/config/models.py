@@ -89,6 +89,11 @@ class CitiesConfig(_Strict):
 # --- sources -------------------------------------------------------------------------------------------
 
 
+# What one fetch of one partition (source × OPD) may read before it stops with an error naming the source.
+DEFAULT_MAX_ROWS = 1_000_000
+DEFAULT_MAX_BYTES = 512 * 1024 * 1024
+
+
 def _check_columns(columns: dict[str, str], optional: list[str]) -> None:
     """Several source names may map to one canonical column (aliases); `optional` must name mapped columns."""
     unknown = sorted(set(optional) - set(columns.values()))
@@ -117,6 +122,12 @@ class RestSource(_Strict):
         default="bearer", description="bearer: `Authorization: Bearer <secret>`; api_key: `<api_key_header>: <secret>`"
     )
     api_key_header: str = "X-API-Key"
+    cross_origin_redirects: Literal["drop_credentials", "refuse"] = Field(
+        default="drop_credentials",
+        description="a redirect to another scheme, host or port: follow it without the credential header, or refuse it",
+    )
+    max_rows: int = Field(default=DEFAULT_MAX_ROWS, gt=0, description="rows one fetch of a partition may read")
+    max_bytes: int = Field(default=DEFAULT_MAX_BYTES, gt=0, description="bytes one fetch of a partition may read")
     incremental: bool = Field(default=False, description="pull only rows changed since the last watermark")
     updated_since_param: str = "updated_since"
     watermark_field: str | None = Field(default=None, description="source field with each row's last change")
@@ -262,6 +273,8 @@ class SqlSource(_Strict):
     )
     per_opd: bool = Field(default=False, description="run the query once per OPD delivering the table")
     chunk_size: int = Field(default=10_000, gt=0)
+    max_rows: int = Field(default=DEFAULT_MAX_ROWS, gt=0, description="rows one query of a partition may return")
+    max_bytes: int = Field(default=DEFAULT_MAX_BYTES, gt=0, description="bytes (as JSON) one query may return")
     columns: dict[str, str] = Field(default_factory=dict, description="result column -> canonical column")
     optional_columns: list[str] = Field(default_factory=list)
 

@@ -14,11 +14,13 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Literal
+from urllib.parse import unquote, urlsplit
 
 from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 ENV_PREFIX = "KOTACERDAS_"
+MIN_SECRET_LENGTH = 6  # shorter values ("guest") would blank out ordinary words of a message
 _lock = threading.Lock()
 _overrides: list[dict[str, str]] = []  # a stack: the innermost `overridden_environment` wins
 
@@ -38,6 +40,14 @@ class Settings(BaseSettings):
     pii_key: SecretStr | None = Field(
         default=None, description="HMAC key for pseudonyms of NIK, phone and e-mail; unset: they are dropped"
     )
+    storage_key: SecretStr | None = Field(
+        default=None,
+        description="AES-256 key (32 bytes, url-safe base64) that encrypts the raw zone and Dagster's value store; "
+        "required to ingest or replay (no clear-text fallback)",
+    )
+    storage_old_keys: SecretStr | None = Field(
+        default=None, description="earlier storage keys, comma-separated: still read, never written (key rotation)"
+    )
     alert_webhook_url: SecretStr | None = Field(default=None, description="where failed runs are posted")
     dagster_ui_url: str = Field(default="http://127.0.0.1:3000", description="UI address used in alert links")
     executor: Literal["multiprocess", "celery", "k8s"] = Field(default="multiprocess", description="run executor")
@@ -51,6 +61,23 @@ class Settings(BaseSettings):
 
     def pii_key_bytes(self) -> bytes | None:
         return self.pii_key.get_secret_value().encode("utf-8") if self.pii_key else None
+
+    def secret_values(self) -> list[str]:
+        """Every secret this process was given through a setting (and the password of a URL setting): what
+        no log line or error message may show."""
+        values = []
+        for name in type(self).model_fields:
+            value = getattr(self, name)
+            if not isinstance(value, SecretStr):
+                continue
+            text = value.get_secret_value()
+            parts = urlsplit(text) if "://" in text else None
+            if parts is not None:
+                if parts.password:
+                    values.append(unquote(parts.password))
+                continue  # a URL without a password is not a secret as a whole (the default broker URL)
+            values += [v.strip() for v in text.split(",") if v.strip()]
+        return [v for v in values if len(v) >= MIN_SECRET_LENGTH]
 
 
 # field -> the environment variable it is read from

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from kotacerdas.config import FileSource, ProjectConfig
+from kotacerdas.ingest.landing_paths import landing_path_problem
 from kotacerdas.schemas import Cadence, get_table
 
 _FIELDS = {"city": r"\d{2}\.\d{2}", "opd": r"[A-Z][A-Z0-9_-]*", "month": r"\d{4}-(?:0[1-9]|1[0-2])", "year": r"\d{4}"}
@@ -59,7 +60,11 @@ def scan_landing(project: ProjectConfig, landing_dir: Path, cadence: Cadence = "
     sources = [s for s in every if get_table(s.table).cadence == cadence]
     cities = {c.code for c in project.cities.cities}
     files = []
-    for path in sorted(p for p in landing_dir.rglob("*") if p.is_file()):
+    for path in sorted(p for p in landing_dir.rglob("*") if p.is_file() or p.is_symlink()):
+        refused = _refused(path, landing_dir)
+        if refused is not None:
+            files.append(refused)
+            continue
         stat = path.stat()
         rel = path.relative_to(landing_dir).as_posix()
         base = {"path": path, "relpath": rel, "size": stat.st_size, "mtime": stat.st_mtime}
@@ -81,3 +86,13 @@ def scan_landing(project: ProjectConfig, landing_dir: Path, cadence: Cadence = "
             problem = f"OPD {opd} does not deliver {source.table} in cities.yaml"
         files.append(DroppedFile(**base, source=source.name, city=city, opd=opd, period=period, problem=problem))
     return files
+
+
+def _refused(path: Path, landing_dir: Path) -> DroppedFile | None:
+    """A file that must not be read (a link, or outside the landing folder), listed with its reason; None if safe."""
+    problem = landing_path_problem(path, landing_dir)
+    if problem is None:
+        return None
+    info = path.lstat()
+    rel = path.relative_to(landing_dir).as_posix()
+    return DroppedFile(path=path, relpath=rel, size=info.st_size, mtime=info.st_mtime, problem=problem)

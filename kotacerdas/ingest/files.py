@@ -9,6 +9,7 @@ decimal comma / thousands dot, Excel date serials, float-mangled region codes, m
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
 import json
@@ -50,13 +51,62 @@ def file_format(source: FileSource, path: Path) -> str:
     return {".xlsx": "xlsx", ".xlsm": "xlsx", ".json": "json"}.get(suffix, "csv")
 
 
+# Byte-order marks of the wide encodings; UTF-32's first (its LE mark starts with UTF-16's LE mark).
+_WIDE_BOMS = (
+    (codecs.BOM_UTF32_LE, "utf-32"),
+    (codecs.BOM_UTF32_BE, "utf-32"),
+    (codecs.BOM_UTF16_LE, "utf-16"),
+    (codecs.BOM_UTF16_BE, "utf-16"),
+)
+_SNIFF_BYTES = 4096
+
+
+def wide_unicode(data: bytes) -> tuple[str, str] | None:
+    """(codec, how it was told) when the bytes are UTF-16 or UTF-32 text (Excel's "Unicode Text" export, Notepad's
+    "Unicode"): by its byte-order mark, or by the NUL bytes that ASCII characters carry in those encodings."""
+    for bom, codec in _WIDE_BOMS:
+        if data.startswith(bom):
+            return codec, "byte-order mark"
+    head = data[: _SNIFF_BYTES - _SNIFF_BYTES % 4]
+    if len(head) < 8 or head.count(0) < len(head) // 4:
+        return None
+    for codec, width, offset in (("utf-32-le", 4, 0), ("utf-32-be", 4, 3), ("utf-16-le", 2, 0), ("utf-16-be", 2, 1)):
+        units = [head[i : i + width] for i in range(0, len(head) - width + 1, width)]
+        # ASCII text: the one byte of each unit that holds the character is set, all the others are NUL
+        ascii_like = sum(1 for u in units if u[offset] and not any(u[j] for j in range(width) if j != offset))
+        if ascii_like >= 0.9 * len(units):
+            return codec, "NUL bytes between the characters"
+    return None
+
+
 def decode_text(data: bytes, encoding: str, *, name: str, where: str) -> tuple[str, str]:
-    """Bytes -> text; `auto` reads UTF-8 (with or without BOM) and falls back to Windows-1252.
+    """Bytes -> text; `auto` reads UTF-8 (with or without BOM), UTF-16 or UTF-32 (told by their byte-order mark or
+    NUL pattern) and falls back to Windows-1252.
 
     Returns (text, encoding used). Windows-1252 is what Excel's plain "CSV" export writes on Indonesian
-    Windows; UTF-8 is "CSV UTF-8". Any byte sequence that is not valid UTF-8 is taken as Windows-1252, which
-    can only fail on the five bytes it leaves undefined.
+    Windows; UTF-8 is "CSV UTF-8"; UTF-16 is "Unicode Text". Any byte sequence that is not valid UTF-8 is taken
+    as Windows-1252, which can only fail on the five bytes it leaves undefined. UTF-16 or UTF-32 bytes under any
+    other declared encoding are an error saying so, never text read wrongly.
     """
+    wide = wide_unicode(data)
+    if wide is not None:
+        codec, told = wide
+        declared = None if encoding == "auto" else codecs.lookup(encoding).name
+        if declared is not None and not declared.startswith(("utf-16", "utf-32")):
+            raise SourceError(
+                f"{name}: {where} is {codec.upper()} text (told by its {told}), but the source declares "
+                f"encoding {encoding!r}; nothing of this file was loaded",
+                hint="ask the OPD to export as CSV UTF-8, or set `encoding: auto` (or the file's encoding) of the "
+                "source in sources.yaml",
+            )
+        codec = declared or codec
+        try:
+            return data.decode(codec), codec
+        except UnicodeDecodeError as exc:
+            raise SourceError(
+                f"{name}: {where} looks like {codec.upper()} text (its {told}) but does not decode as it ({exc})",
+                hint="ask the OPD to export the file again as CSV UTF-8",
+            ) from None
     tried = ("utf-8-sig", "cp1252") if encoding == "auto" else (encoding,)
     for codec in tried:
         try:

@@ -1,4 +1,8 @@
-"""Raw landing zone: every fetched payload stored byte for byte, checksummed, and never overwritten.
+"""Raw landing zone: every fetched payload kept encrypted at rest, checksummed, and never overwritten.
+
+Each payload is sealed with AES-256-GCM (`kotacerdas.encryption`, key KOTACERDAS_STORAGE_KEY); its sha256 is
+that of the bytes as delivered, so it still identifies them, and replay decrypts and checks it. The sidecar and
+manifest lines hold no payload, and their `origin` passes the personal-data scrubber.
 
 Layout: `{raw_dir}/{source}/{city}/{period}/{opd}/{fetch_id}/{name}` plus `{name}.meta.json` beside it, and one
 line per payload appended to `{raw_dir}/{source}/{city}/{period}/manifest.jsonl`; the period is the partition's
@@ -15,6 +19,9 @@ import secrets
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+
+from kotacerdas.encryption import is_sealed, sealed_with_current, storage_keys, unseal, write_sealed
+from kotacerdas.privacy import scrub_text
 
 MANIFEST = "manifest.jsonl"
 META_SUFFIX = ".meta.json"
@@ -57,19 +64,19 @@ def store_raw(
     origin: str,
     rows: int,
 ) -> RawFile:
-    """Write `content` unchanged (exclusive create: an existing file is never replaced) with its sidecar."""
+    """Write `content` sealed (exclusive create: an existing file is never replaced) with its sidecar."""
     raw_dir = Path(raw_dir)
     partition = Path(_safe(source)) / _safe(city) / _safe(period)
     rel = partition / _safe(opd) / _safe(fetch_id) / _safe(name)
     target = raw_dir / rel
     target.parent.mkdir(parents=True, exist_ok=True)
-    with open(target, "xb") as fh:  # "x": fail rather than overwrite an earlier fetch
-        fh.write(content)
+    # exclusive: fail rather than overwrite an earlier fetch; the relpath is authenticated with the payload
+    write_sealed(target, content, rel.as_posix(), exclusive=True)
     record = RawFile(
         relpath=rel.as_posix(),
         sha256=hashlib.sha256(content).hexdigest(),
         source=source,
-        origin=origin,
+        origin=scrub_text(origin),
         fetched_at=datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z"),
         rows=rows,
         bytes=len(content),
@@ -95,8 +102,12 @@ def read_manifest(raw_dir: str | Path, *, source: str, city: str, period: str) -
 
 
 def verify(raw_dir: str | Path, record: RawFile) -> bool:
-    """True if the stored bytes still hash to the recorded sha256."""
-    return hashlib.sha256((Path(raw_dir) / record.relpath).read_bytes()).hexdigest() == record.sha256
+    """True if the stored bytes decrypt and still hash to the recorded sha256."""
+    try:
+        content = unseal((Path(raw_dir) / record.relpath).read_bytes(), record.relpath)
+    except ValueError:
+        return False
+    return hashlib.sha256(content).hexdigest() == record.sha256
 
 
 # --- fetch log: which fetches completed, with their watermark (what replay and incremental pulls read) ----
@@ -163,11 +174,44 @@ def current_chain(fetches: list[dict]) -> list[dict]:
 
 
 def read_raw(raw_dir: str | Path, relpath: str) -> tuple[bytes, RawFile]:
-    """The stored bytes of one payload and its record; ValueError if they no longer match their sha256."""
+    """The delivered bytes of one payload (decrypted) and its record; ValueError if they cannot be decrypted or
+    no longer match their sha256; ConfigError when no storage key is set."""
     target = Path(raw_dir) / relpath
     meta = json.loads(target.with_name(target.name + META_SUFFIX).read_text(encoding="utf-8"))
-    content = target.read_bytes()
+    content = unseal(target.read_bytes(), relpath)
     record = RawFile(**{k: meta[k] for k in RawFile.__dataclass_fields__})
     if hashlib.sha256(content).hexdigest() != record.sha256:
         raise ValueError(f"raw payload {relpath} no longer matches its sha256 {record.sha256}")
     return content, record
+
+
+def payloads(raw_dir: str | Path) -> list[str]:
+    """The relpaths of every payload in the raw zone (files with a sidecar)."""
+    raw_dir = Path(raw_dir)
+    metas = sorted(raw_dir.rglob("*" + META_SUFFIX))
+    return [m.with_name(m.name.removesuffix(META_SUFFIX)).relative_to(raw_dir).as_posix() for m in metas]
+
+
+def reseal_raw(raw_dir: str | Path) -> dict[str, int]:
+    """Re-encrypt every payload with the current storage key (after a key rotation, the old key listed in
+    KOTACERDAS_STORAGE_OLD_KEYS), and encrypt payloads stored in clear before encryption at rest existed.
+    Each file is replaced atomically; its sha256 is checked first. Returns counts by what was done."""
+    raw_dir = Path(raw_dir)
+    keys = storage_keys()
+    counts = {"resealed": 0, "encrypted": 0, "current": 0}
+    for relpath in payloads(raw_dir):
+        target = raw_dir / relpath
+        blob = target.read_bytes()
+        if sealed_with_current(blob, keys):
+            counts["current"] += 1
+            continue
+        sealed = is_sealed(blob)
+        content = unseal(blob, relpath, keys) if sealed else blob
+        meta = json.loads(target.with_name(target.name + META_SUFFIX).read_text(encoding="utf-8"))
+        if hashlib.sha256(content).hexdigest() != meta["sha256"]:
+            raise ValueError(f"raw payload {relpath} no longer matches its sha256 {meta['sha256']}; left as it is")
+        fresh = target.with_name(f".{target.name}.reseal")
+        write_sealed(fresh, content, relpath)
+        os.replace(fresh, target)
+        counts["resealed" if sealed else "encrypted"] += 1
+    return counts

@@ -6,12 +6,16 @@ page that repeats the previous one) are retried here, page by page, with the sam
 fails becomes a SourceError naming the source, the URL (never a secret) and what to do.
 
 The secret (bearer token or API key) only ever lives in the session's headers: it is never put in a URL, a
-log line, an error message or the raw landing zone.
+log line, an error message or the raw landing zone, and it goes only to the source's own origin (scheme, host,
+port of the page URL): on a redirect to another origin the session drops every header the source config adds,
+or refuses the redirect (`cross_origin_redirects`). Error bodies pass the scrubber before they are cut.
+
+Repetition is told by record keys, not page bytes: a page whose rows were all read already (an API that ignores
+`offset` and stamps each answer with the time) is a loop; `max_rows` and `max_bytes` cap what one fetch reads.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import random
@@ -28,6 +32,7 @@ from urllib3.util.retry import Retry
 from kotacerdas.config import RestSource, environment
 from kotacerdas.errors import ConfigError, SourceError
 from kotacerdas.periods import check_period, template_fields
+from kotacerdas.privacy import scrub_text
 from kotacerdas.schemas import get_table
 
 log = logging.getLogger(__name__)
@@ -91,8 +96,45 @@ def secret_of(source: RestSource, env: Mapping[str, str]) -> str | None:
     return env.get(source.token_env) if source.token_env else None
 
 
+def origin_of(url: str) -> tuple[str, str, int | None]:
+    """(scheme, host, port) of a URL, the port filled in for http and https: what credentials are bound to."""
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    return scheme, (parts.hostname or "").lower(), parts.port or {"http": 80, "https": 443}.get(scheme)
+
+
+class _OriginBoundSession(requests.Session):
+    """Sends the source's credential headers only to the origin of the request that started the redirect chain.
+
+    requests itself strips `Authorization` when the host changes, but not a custom header such as X-API-Key.
+    """
+
+    def __init__(self, source: RestSource, credential_headers: tuple[str, ...]):
+        super().__init__()
+        self.source = source
+        self.credential_headers = credential_headers
+
+    def rebuild_auth(self, prepared_request, response):  # type: ignore[no-untyped-def]
+        super().rebuild_auth(prepared_request, response)
+        start = response.history[0].url if response.history else response.url
+        if origin_of(prepared_request.url) == origin_of(start):
+            return
+        target = redact_url(prepared_request.url)
+        if self.source.cross_origin_redirects == "refuse":
+            raise SourceError(
+                f"{self.source.name}: {redact_url(response.url)} redirects to another origin ({target}); the "
+                "redirect was refused and no credential was sent there",
+                hint="point base_url at the API's real address, or set `cross_origin_redirects: drop_credentials` "
+                "if the other host needs no credentials",
+            )
+        dropped = [h for h in self.credential_headers if prepared_request.headers.pop(h, None) is not None]
+        if dropped:
+            log.info("%s: redirect to another origin %s; dropped %s", self.source.name, target, ", ".join(dropped))
+
+
 def build_session(source: RestSource, env: Mapping[str, str] | None = None) -> requests.Session:
-    """A session that retries connect/read errors and 429/5xx with exponential backoff and jitter."""
+    """A session that retries connect/read errors and 429/5xx with exponential backoff and jitter, and sends
+    its credentials to the source's own origin only."""
     env = environment() if env is None else env
     retry_class = type("CappedRetry", (_CappedRetry,), {"cap": source.max_retry_after})
     retry = retry_class(
@@ -108,7 +150,8 @@ def build_session(source: RestSource, env: Mapping[str, str] | None = None) -> r
         respect_retry_after_header=True,
         raise_on_status=False,  # we turn the last bad answer into a SourceError with its body
     )
-    session = requests.Session()
+    credential_header = source.api_key_header if source.auth == "api_key" else "Authorization"
+    session = _OriginBoundSession(source, (credential_header,))
     adapter = HTTPAdapter(max_retries=retry)
     session.mount("http://", adapter)
     session.mount("https://", adapter)
@@ -135,8 +178,32 @@ def _with_params(url: str, params: dict[str, object]) -> str:
     return f"{url}{'&' if '?' in url else '?'}{urlencode(params)}"
 
 
-def _scrub(text: str, secret: str | None) -> str:
-    return text.replace(secret, "***") if secret else text
+def _scrub(text: str, secret: str | None, limit: int | None = None) -> str:
+    """Secrets and personal data out first, then (only then) the cut to `limit` characters."""
+    clean = scrub_text(text, [secret])
+    return clean if limit is None else clean[:limit]
+
+
+def record_keys(source: RestSource, rows: list) -> set[str]:
+    """One identity per row: the canonical table's key as the source sends it, or the whole row when a key value
+    is missing (never the page's bytes, which a changing `server_time` alters on every answer)."""
+    key_fields = []
+    for column in get_table(source.table).key:
+        names = [f for f, c in source.columns.items() if c == column]
+        if not names:
+            key_fields = []
+            break
+        key_fields.append(names)
+    keys = set()
+    for row in rows:
+        if not isinstance(row, dict):
+            continue
+        values = [next((row[n] for n in names if row.get(n) not in (None, "")), None) for names in key_fields]
+        if key_fields and all(v is not None for v in values):
+            keys.add(json.dumps(values, default=str))
+        else:
+            keys.add(json.dumps(row, sort_keys=True, default=str))
+    return keys
 
 
 def page_rows(content: bytes) -> tuple[dict, list]:
@@ -240,9 +307,10 @@ def fetch_pages(
 ) -> Iterator[Page]:
     """Yield every page of one partition; raise SourceError on any failure that retrying did not cure.
 
-    A page whose bytes equal a page already read (a server glitch, or paging that went back) is fetched once
-    more after a backoff; if it still repeats, or a next_page/cursor points back, the partition fails with a
-    pagination-loop error instead of duplicating rows forever.
+    A page whose rows were all read already (by their record keys: a server glitch, paging that went back, or
+    an API that ignores `offset`) is fetched once more after a backoff; if it still repeats, or a
+    next_page/cursor points back, the partition fails with a pagination-loop error instead of duplicating rows
+    forever. More than `max_rows` rows or `max_bytes` bytes in one fetch fail it too.
     """
     env = environment() if env is None else env
     secret = secret_of(source, env)
@@ -251,7 +319,8 @@ def fetch_pages(
     own_session = session is None
     session = session or build_session(source, env)
     pager = _Pager(source, url)
-    seen_digests: set[str] = set()
+    seen_keys: set[str] = set()
+    rows_read = bytes_read = 0
     try:
         while True:
             if pager.number > MAX_PAGES:
@@ -261,9 +330,11 @@ def fetch_pages(
                 )
             page_url = pager.page_url(extra)
             safe_url = redact_url(page_url)
-            content, payload, rows = _get_page(source, session, page_url, safe_url, secret, seen_digests)
+            content, payload, rows = _get_page(source, session, page_url, safe_url, secret, seen_keys)
             check_fields(source, rows, safe_url)
-            seen_digests.add(hashlib.sha256(content).hexdigest())
+            seen_keys |= record_keys(source, rows)
+            rows_read, bytes_read = rows_read + len(rows), bytes_read + len(content)
+            _check_caps(source, rows_read, bytes_read, f"{city} {opd} {period}")
             total, next_page = payload.get("total"), payload.get("next_page")
             cursor = payload.get("next_cursor")
             yield Page(
@@ -282,6 +353,22 @@ def fetch_pages(
             session.close()
 
 
+def _check_caps(source: RestSource, rows: int, size: int, partition: str) -> None:
+    """SourceError naming the source once one fetch passes its `max_rows` or `max_bytes`."""
+    over = []
+    if rows > source.max_rows:
+        over.append(f"{rows} rows > max_rows {source.max_rows}")
+    if size > source.max_bytes:
+        over.append(f"{size} bytes > max_bytes {source.max_bytes}")
+    if over:
+        raise SourceError(
+            f"{source.name}: {partition}: the fetch passed its cap ({'; '.join(over)}); stopped, nothing of this "
+            "partition was kept",
+            hint=f"if the API really holds that much, raise max_rows / max_bytes of source {source.name!r} in "
+            "sources.yaml; else the API pages wrongly: report it to the OPD",
+        )
+
+
 def _backoff(source: RestSource, attempt: int) -> None:
     delay = source.backoff_factor * (2**attempt) + random.uniform(0, source.backoff_factor)
     time.sleep(min(delay, 30.0))
@@ -293,7 +380,7 @@ def _get_page(
     page_url: str,
     safe_url: str,
     secret: str | None,
-    seen_digests: set[str],
+    seen_keys: set[str],
 ) -> tuple[bytes, dict, list]:
     """GET one page; retry (with backoff) a body that is cut off or repeats an earlier page."""
     attempts = source.retries + 1
@@ -323,7 +410,7 @@ def _get_page(
                 ),
             ) from None
         if resp.status_code != 200:
-            body = _scrub(resp.text[:300], secret)
+            body = _scrub(resp.text, secret, 300)
             hint = (
                 "check the secret in the environment variable " + str(source.token_env)
                 if resp.status_code in (401, 403)
@@ -334,7 +421,7 @@ def _get_page(
             retried = f" after {source.retries} retries" if resp.status_code in RETRY_STATUSES else ""
             raise SourceError(
                 f"{source.name}: GET {safe_url} answered HTTP {resp.status_code}{retried}: {body}", hint=hint
-            )
+            ) from None
         content = resp.content
         try:
             payload, rows = page_rows(content)
@@ -342,18 +429,18 @@ def _get_page(
             if last:
                 raise SourceError(
                     f"{source.name}: GET {safe_url} returned an unreadable body {attempts} times ({exc}): "
-                    f"{_scrub(resp.text[:200], secret)}",
+                    f"{_scrub(resp.text, secret, 200)}",
                     hint="the OPD API sends cut-off or malformed JSON; re-run later, and report it to the OPD if "
                     "it persists (the response format may have changed)",
                 ) from None
             log.info("%s: unreadable body from %s (%s); retrying", source.name, safe_url, exc)
             _backoff(source, attempt)
             continue
-        if rows and hashlib.sha256(content).hexdigest() in seen_digests:
+        if rows and record_keys(source, rows) <= seen_keys:
             if last:
                 raise SourceError(
-                    f"{source.name}: pagination loop at {safe_url}: the page repeats a page already "
-                    f"read ({attempts} attempts)",
+                    f"{source.name}: pagination loop at {safe_url}: every row of the page was read already "
+                    f"on an earlier page ({attempts} attempts; the API may ignore the paging parameters)",
                     hint=LOOP_HINT,
                 )
             log.info("%s: %s repeats an earlier page; fetching it again", source.name, safe_url)

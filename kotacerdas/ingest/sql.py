@@ -18,6 +18,7 @@ import sqlalchemy as sa
 from kotacerdas.config import SqlSource, environment
 from kotacerdas.errors import ConfigError, SourceError
 from kotacerdas.periods import cadence_of, period_bounds
+from kotacerdas.privacy import scrub_text
 
 SQL_HINT = "check the query and the database in sources.yaml / the environment, then re-run the partition"
 
@@ -104,9 +105,6 @@ def fetch_chunks(
     shown = url.render_as_string(hide_password=True)
     secret = url.password
 
-    def scrub(text: str) -> str:
-        return text.replace(str(secret), "***") if secret else text
-
     engine = sa.create_engine(url, poolclass=sa.pool.NullPool)
     try:
         with engine.connect() as conn:
@@ -121,20 +119,35 @@ def fetch_chunks(
                     "nothing of this partition was kept",
                     hint="map the column's new name in sources.yaml `columns`, or fix the query",
                 )
-            number = 0
+            number = rows_read = bytes_read = 0
             for part in result.partitions(source.chunk_size):
                 number += 1
                 rows = [{c: _jsonable(v) for c, v in zip(columns, row, strict=True)} for row in part]
-                yield Chunk(number, _payload(source, params, columns, rows), rows)
+                content = _payload(source, params, columns, rows)
+                rows_read, bytes_read = rows_read + len(rows), bytes_read + len(content)
+                _check_caps(source, rows_read, bytes_read, f"{city} {opd or 'all OPDs'} {period}")
+                yield Chunk(number, content, rows)
             if number == 0:
                 yield Chunk(1, _payload(source, params, columns, []), [])
     except sa.exc.SQLAlchemyError as exc:
-        detail = scrub(str(getattr(exc, "orig", None) or exc).strip().splitlines()[0])
+        # the password (and any personal data a value in the error quotes) out before the message is cut to a line
+        detail = (scrub_text(str(getattr(exc, "orig", None) or exc), [secret]).strip().splitlines() or [""])[0]
         raise SourceError(
             f"{source.name}: query on {shown} failed: {type(exc).__name__}: {detail}", hint=SQL_HINT
         ) from None
     finally:
         engine.dispose()
+
+
+def _check_caps(source: SqlSource, rows: int, size: int, partition: str) -> None:
+    over = [f"{rows} rows > max_rows {source.max_rows}"] if rows > source.max_rows else []
+    over += [f"{size} bytes > max_bytes {source.max_bytes}"] if size > source.max_bytes else []
+    if over:
+        raise SourceError(
+            f"{source.name}: {partition}: the query passed its cap ({'; '.join(over)}); stopped, nothing of this "
+            "partition was kept",
+            hint=f"check the query's filters, or raise max_rows / max_bytes of source {source.name!r} in sources.yaml",
+        )
 
 
 def _missing_columns(source: SqlSource, columns: list[str]) -> list[str]:

@@ -22,6 +22,7 @@ from pathlib import Path
 import pandas as pd
 
 from kotacerdas.config import FileSource, ProjectConfig, RestSource, SqlSource, environment
+from kotacerdas.encryption import storage_keys
 from kotacerdas.errors import ConfigError, KotacerdasError, SourceError
 from kotacerdas.ingest.files import read_file_drop
 from kotacerdas.ingest.landing import (
@@ -33,9 +34,11 @@ from kotacerdas.ingest.landing import (
     record_fetch,
     store_raw,
 )
+from kotacerdas.ingest.landing_paths import read_landing_file
 from kotacerdas.ingest.rest import fetch_pages, page_rows, partition_url, redact_url, secret_of
 from kotacerdas.ingest.sql import display_url, fetch_chunks, url_password
 from kotacerdas.periods import check_period, template_fields
+from kotacerdas.privacy import scrub_text
 from kotacerdas.schemas import LINEAGE_COLUMNS, CanonicalTable, get_table
 
 log = logging.getLogger(__name__)
@@ -83,10 +86,6 @@ def _frame(table: CanonicalTable, records: list[dict]) -> pd.DataFrame:
 
 def _missing(value: object) -> bool:
     return value is None or (isinstance(value, float) and pd.isna(value))
-
-
-def _scrub(text: str, secret: str | None) -> str:
-    return text.replace(secret, "***") if secret else text
 
 
 def map_rows(columns: Mapping[str, str], rows: list, relpath: str) -> list[dict]:
@@ -340,7 +339,8 @@ class _Unit:
 
     def _fetch_files(self, source: FileSource) -> list[dict]:
         pattern = source.pattern.format(**self._fields())
-        matches = sorted(p for p in self.landing_dir.glob(pattern) if p.is_file())
+        # links are listed too, so that they are refused by name rather than silently followed or skipped
+        matches = sorted(p for p in self.landing_dir.glob(pattern) if p.is_file() or p.is_symlink())
         if not matches:
             raise SourceError(
                 f"expected file {pattern} not found in landing folder {self.landing_dir}",
@@ -351,7 +351,7 @@ class _Unit:
         files: list[RawFile] = []
         records: list[dict] = []
         for path in matches:
-            content = path.read_bytes()
+            content = read_landing_file(path, self.landing_dir, source=source.name)
             error: SourceError | None = None
             try:
                 frame = read_file_drop(source, path, content, city=self.city, opd=self.opd, period=self.period)
@@ -409,6 +409,7 @@ def ingest_table(
                 f"source(s) {unknown} do not deliver table {table!r}", hint=f"choose among {[s.name for s in chosen]}"
             )
         chosen = [s for s in chosen if s.name in sources]
+    storage_keys()  # ConfigError now, before any source is called, when the raw zone cannot be encrypted
     raw_dir, landing_dir = Path(raw_dir), Path(landing_dir)
     raw_files: list[RawFile] = []
     failures: list[SourceFailure] = []
@@ -420,15 +421,16 @@ def ingest_table(
             try:
                 got = _merge_by_key(canonical, unit.replay()) if replay else unit.fetch()
             except KotacerdasError as exc:  # SourceError, or ConfigError such as an unset base_url variable
+                # the one place a source's failure becomes text for logs, Dagster and the warehouse: scrubbed here
                 failure = SourceFailure(
                     source.name,
                     table,
                     city,
                     opd,
                     period,
-                    _scrub(unit.location(), secret),
-                    _scrub(exc.message, secret),
-                    _scrub(exc.hint or "", secret) or None,
+                    scrub_text(unit.location(), [secret]),
+                    scrub_text(exc.message, [secret]),
+                    scrub_text(exc.hint or "", [secret]) or None,
                 )
                 log.warning("ingest failure: %s", failure)
                 failures.append(failure)

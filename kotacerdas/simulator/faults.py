@@ -22,6 +22,8 @@ FAULT_KINDS = {
     "drop": "close the connection without answering",
     "truncate": "send only the first half of the JSON body (a complete HTTP answer with a cut-off body)",
     "duplicate_page": "answer page n (n >= 2) with the body of page n-1",
+    "ignore_offset": "ignore the paging parameters: every answer holds the first page's rows, a changing "
+    "`server_time`, no `total` and a next page or cursor that always moves on (a runaway pagination)",
     "rename_field": "rename `field` to `to` in every row",
     "drop_field": "leave `field` out of every row",
     "wrong_type": 'send `field` as `to`: string (3 -> "3"), epoch (timestamp -> seconds), text (3 -> "3 hari"), '

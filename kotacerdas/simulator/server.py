@@ -320,6 +320,8 @@ class OpdSimulator:
                 rows = [r for r in rows if isinstance(r.get(mark), str) and r[mark] > since]
             if any(f.kind == "duplicate_page" for f in active):
                 offset = max(0, offset - size)
+            if any(f.kind == "ignore_offset" for f in active):
+                return HTTPStatus.OK, {}, _ignoring_offset(route, rows, offset, size)
             field_faults = [f for f in active if f.kind in ("rename_field", "drop_field", "wrong_type")]
             body = self._page_body(route, rows, offset, size, field_faults)
             if any(f.kind == "truncate" for f in active):
@@ -342,6 +344,16 @@ class OpdSimulator:
             return _json({"data": chunk, "offset": offset, "limit": size, "total": len(rows)})
         next_cursor = f"o{offset + size}" if more else ("o0" if self.loop_pagination else None)
         return _json({"data": chunk, "next_cursor": next_cursor})
+
+
+def _ignoring_offset(route: Route, rows: list[dict], offset: int, size: int) -> bytes:
+    """The first page again, whatever was asked, stamped with the time: no two answers have the same bytes."""
+    body: dict = {"data": rows[:size], "server_time": datetime.now(UTC).isoformat(timespec="microseconds")}
+    if route.source.pagination == "page":
+        body["next_page"] = offset // size + 2
+    elif route.source.pagination == "cursor":
+        body["next_cursor"] = f"o{offset + size}"
+    return _json(body)
 
 
 class _QuietServer(ThreadingHTTPServer):

@@ -2,6 +2,11 @@
 
 Views in PostgreSQL run with their owner's rights, so an evaluator reads a view's result without any right on
 the tables behind it: not on staging (pseudonymised personal data), quarantine, lineage or the dimensions.
+
+Least privilege also means withdrawing PostgreSQL's PUBLIC defaults on the warehouse database (TEMP, CONNECT) and
+on the functions that create large objects: `default_transaction_read_only` is only a default an evaluator may
+switch off, so what keeps the role from writing or creating anything is that it has no right to. What only the
+server's administrator can do (CONNECT on the other databases) is listed by `server_hardening`.
 """
 
 from __future__ import annotations
@@ -14,6 +19,14 @@ from kotacerdas.errors import ConfigError
 from kotacerdas.warehouse.schema import EVALUATOR_VIEWS
 
 EVALUATOR_GROUP = "kotacerdas_evaluator"
+# Functions any role may call by default that write to the database (large objects), even without TEMP or CREATE.
+LARGE_OBJECT_WRITERS = (
+    "lo_create(oid)",
+    "lo_creat(integer)",
+    "lo_import(text)",
+    "lo_import(text, oid)",
+    "lo_from_bytea(oid, bytea)",
+)
 _ROLE_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 
 
@@ -56,6 +69,7 @@ def grant_evaluator(
             stmt = sql.SQL("ALTER ROLE {} PASSWORD {}").format(sql.Identifier(name), sql.Literal(password))
             conn.exec_driver_sql(stmt.as_string(conn.connection.driver_connection))
         database = conn.exec_driver_sql("SELECT current_database()").scalar_one()
+        _withdraw_public_defaults(conn, database)
         conn.exec_driver_sql(f'GRANT CONNECT ON DATABASE "{database}" TO {grp}')
         # PostgreSQL 15 already keeps PUBLIC from creating objects in schema public; older clusters do not.
         conn.exec_driver_sql("REVOKE CREATE ON SCHEMA public FROM PUBLIC")
@@ -68,3 +82,38 @@ def grant_evaluator(
         conn.exec_driver_sql(f"GRANT {grp} TO {role}")
         conn.exec_driver_sql(f"ALTER ROLE {role} SET default_transaction_read_only = on")
     return list(EVALUATOR_VIEWS)
+
+
+def _withdraw_public_defaults(conn: sa.Connection, database: str) -> None:
+    """PUBLIC may connect to and make temporary tables (and functions, in pg_temp) in every new database, and call
+    the large-object writers: withdrawn here; the owner keeps its rights, the evaluators get CONNECT back."""
+    db = '"' + database.replace('"', '""') + '"'
+    conn.exec_driver_sql(f"REVOKE ALL ON DATABASE {db} FROM PUBLIC")
+    conn.exec_driver_sql(f"GRANT CONNECT, TEMPORARY ON DATABASE {db} TO CURRENT_USER")  # the pipeline's own role
+    # The large-object functions belong to the bootstrap superuser: only a superuser may revoke them.
+    if conn.exec_driver_sql("SELECT rolsuper FROM pg_roles WHERE rolname = current_user").scalar():
+        for function in LARGE_OBJECT_WRITERS:
+            conn.exec_driver_sql(f"REVOKE EXECUTE ON FUNCTION pg_catalog.{function} FROM PUBLIC")
+
+
+def server_hardening(engine: sa.Engine) -> list[str]:
+    """What a PostgreSQL administrator must still run for the evaluators (empty when nothing is left): CONNECT
+    withdrawn from PUBLIC on the server's other databases, and the large-object writers if this role could not."""
+    with engine.connect() as conn:
+        database = conn.exec_driver_sql("SELECT current_database()").scalar_one()
+        others = conn.exec_driver_sql(
+            "SELECT datname FROM pg_database WHERE datallowconn AND datname <> current_database() "
+            "AND has_database_privilege('public', oid, 'CONNECT') ORDER BY datname"
+        ).scalars()
+        todo = [f'REVOKE CONNECT ON DATABASE "{name}" FROM PUBLIC;' for name in others]
+        lo_open = conn.exec_driver_sql(
+            "SELECT count(*) FROM pg_proc p WHERE p.oid = ANY(CAST(%(fs)s AS regprocedure[])) "
+            "AND has_function_privilege('public', p.oid, 'EXECUTE')",
+            {"fs": [f"pg_catalog.{f}" for f in LARGE_OBJECT_WRITERS]},
+        ).scalar_one()
+    if lo_open:
+        todo += [
+            f"-- in database {database}: REVOKE EXECUTE ON FUNCTION pg_catalog.{f} FROM PUBLIC;"
+            for f in LARGE_OBJECT_WRITERS
+        ]
+    return todo
