@@ -27,5 +27,9 @@ class SourceError(KotacerdasError):
     """A source could not deliver a partition (after retries, where retrying makes sense)."""
 
 
+class StorageError(KotacerdasError):
+    """The disk or the database refused a write (no space left, no permission): not the source's fault."""
+
+
 class QualityGateError(KotacerdasError):
     """A partition failed its quality gate and must not flow downstream."""

@@ -22,6 +22,7 @@ from pathlib import Path
 
 from kotacerdas.encryption import is_sealed, sealed_with_current, storage_keys, unseal, write_sealed
 from kotacerdas.privacy import scrub_text
+from kotacerdas.storage_errors import storage_failure
 
 MANIFEST = "manifest.jsonl"
 META_SUFFIX = ".meta.json"
@@ -69,9 +70,15 @@ def store_raw(
     partition = Path(_safe(source)) / _safe(city) / _safe(period)
     rel = partition / _safe(opd) / _safe(fetch_id) / _safe(name)
     target = raw_dir / rel
-    target.parent.mkdir(parents=True, exist_ok=True)
-    # exclusive: fail rather than overwrite an earlier fetch; the relpath is authenticated with the payload
-    write_sealed(target, content, rel.as_posix(), exclusive=True)
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        # exclusive: fail rather than overwrite an earlier fetch; the relpath is authenticated with the payload
+        write_sealed(target, content, rel.as_posix(), exclusive=True)
+    except OSError as exc:
+        failure = storage_failure(exc, f"the raw zone at {raw_dir}", target)
+        if failure is not None:
+            raise failure from exc
+        raise
     record = RawFile(
         relpath=rel.as_posix(),
         sha256=hashlib.sha256(content).hexdigest(),

@@ -23,7 +23,7 @@ import pandas as pd
 
 from kotacerdas.config import FileSource, ProjectConfig, RestSource, SqlSource, environment
 from kotacerdas.encryption import storage_keys
-from kotacerdas.errors import ConfigError, KotacerdasError, SourceError
+from kotacerdas.errors import ConfigError, KotacerdasError, SourceError, StorageError
 from kotacerdas.ingest.files import read_file_drop
 from kotacerdas.ingest.landing import (
     RawFile,
@@ -420,6 +420,8 @@ def ingest_table(
             secret = unit.secret()
             try:
                 got = _merge_by_key(canonical, unit.replay()) if replay else unit.fetch()
+            except StorageError:
+                raise  # our disk, not the source: the whole step fails with the real cause
             except KotacerdasError as exc:  # SourceError, or ConfigError such as an unset base_url variable
                 # the one place a source's failure becomes text for logs, Dagster and the warehouse: scrubbed here
                 failure = SourceFailure(

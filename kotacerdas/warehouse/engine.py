@@ -8,6 +8,7 @@ from pathlib import Path
 import sqlalchemy as sa
 
 from kotacerdas.errors import ConfigError
+from kotacerdas.storage_errors import storage_failure
 from kotacerdas.warehouse.migrate import ensure_schema
 
 WAREHOUSE_URL_ENV = "KOTACERDAS_WAREHOUSE_URL"
@@ -37,6 +38,13 @@ def display_url(url: sa.URL) -> str:
     return url.render_as_string(hide_password=True)
 
 
+def duckdb_path(url: sa.URL) -> Path | None:
+    """The file of a DuckDB warehouse (None for other backends and in-memory DuckDB)."""
+    if url.get_backend_name() == "duckdb" and url.database and url.database != ":memory:":
+        return Path(url.database)
+    return None
+
+
 def warehouse_identity(url: sa.URL) -> str:
     """Names one warehouse for per-process caches; a DuckDB file deleted and made anew is another warehouse."""
     key = url.render_as_string(hide_password=False)
@@ -60,8 +68,13 @@ def create_warehouse_engine(url: sa.URL | str, *, migrate: bool = True) -> sa.En
         return engine
     try:
         ensure_schema(engine)
-    except sa.exc.OperationalError as exc:
+    except (sa.exc.SQLAlchemyError, OSError) as exc:
         shown = display_url(engine.url)
+        failure = storage_failure(exc, f"the warehouse at {shown}", duckdb_path(engine.url))
+        if failure is not None:
+            raise failure from exc
+        if not isinstance(exc, sa.exc.OperationalError):
+            raise
         raise ConfigError(
             f"cannot open the warehouse at {shown}: {exc.orig}",
             hint=f"check that the database is running and {WAREHOUSE_URL_ENV} is right",

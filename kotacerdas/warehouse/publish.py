@@ -19,6 +19,8 @@ import duckdb
 import pandas as pd
 import sqlalchemy as sa
 
+from kotacerdas.storage_errors import storage_failure
+from kotacerdas.warehouse.engine import display_url, duckdb_path
 from kotacerdas.warehouse.schema import FACT_TABLES, OPTIONAL_COLUMNS, RUN_COLUMNS, TABLES
 
 COPY_CHUNK_ROWS = 100_000
@@ -131,12 +133,24 @@ def publish_partition(
     published_at = dt.datetime.now(dt.UTC).replace(tzinfo=None)
     prepared = {n: _prepare(n, f, city_code, period, run_id, published_at) for n, f in frames.items()}
     written: dict[str, int] = {}
-    with engine.begin() as conn:
-        for name, frame in prepared.items():
-            table = TABLES[name]
-            conn.execute(sa.delete(table).where(table.c.city_code == city_code, table.c.period == period))
-            bulk_insert(conn, table, frame)
-            written[name] = len(frame)
-            if on_table_written is not None:
-                on_table_written(name, len(frame))
+    try:
+        with engine.begin() as conn:
+            for name, frame in prepared.items():
+                table = TABLES[name]
+                conn.execute(sa.delete(table).where(table.c.city_code == city_code, table.c.period == period))
+                bulk_insert(conn, table, frame)
+                written[name] = len(frame)
+                if on_table_written is not None:
+                    on_table_written(name, len(frame))
+    except (sa.exc.SQLAlchemyError, duckdb.Error, OSError) as exc:
+        _raise_storage_failure(engine, exc, city_code, period)
+        raise
     return written
+
+
+def _raise_storage_failure(engine: sa.Engine, exc: BaseException, city_code: str, period: str) -> None:
+    """A full disk or a refused write, named as such (DuckDB may only say its transaction was aborted)."""
+    what = f"the warehouse at {display_url(engine.url)} (partition {city_code} {period})"
+    failure = storage_failure(exc, what, duckdb_path(engine.url))
+    if failure is not None:
+        raise failure from exc
