@@ -16,7 +16,7 @@ class KotacerdasError(Exception):
     def __init__(self, message: str, *, hint: str | None = None):
         self.message = type(self).scrub(message)
         self.hint = type(self).scrub(hint) if hint else hint
-        super().__init__(f"{message} — what to do: {hint}" if hint else message)
+        super().__init__(f"{self.message} — what to do: {self.hint}" if self.hint else self.message)
 
 
 class ConfigError(KotacerdasError):
