@@ -34,7 +34,7 @@ def scrub_metadata(metadata: Mapping[str, object]) -> dict:
             value = dg.MetadataValue.text(scrub_text(value.text))
         elif isinstance(value, dg.JsonMetadataValue):
             value = dg.MetadataValue.json(scrub_value(value.data))
-        else:
+        elif not isinstance(value, dg.MetadataValue):  # numbers, paths, tables ... carry no free text
             value = scrub_value(value)
         out[key] = value
     return out

@@ -286,9 +286,9 @@ def scrub_value(value: object, secrets: Iterable[str | None] = ()) -> object:
     """Strings scrubbed inside nested dicts, lists and tuples (metadata); other values unchanged."""
     if isinstance(value, str):
         return scrub_text(value, secrets)
-    if isinstance(value, Mapping):
+    if type(value) is dict:
         return {k: scrub_value(v, secrets) for k, v in value.items()}
-    if isinstance(value, list | tuple):
+    if type(value) in (list, tuple):  # exactly: records and named tuples are left as they are
         return type(value)(scrub_value(v, secrets) for v in value)
     return value
 
