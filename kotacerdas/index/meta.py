@@ -36,6 +36,13 @@ class Framework:
     idata: pd.DataFrame  # one row per unit (and Time, for panels), original columns
 
     @cached_property
+    def sha256(self) -> str:
+        """Fingerprint of iData and iMeta (see `kotacerdas.index.provenance`)."""
+        from kotacerdas.index.provenance import frame_sha256
+
+        return frame_sha256(self.idata, self.imeta.reset_index())
+
+    @cached_property
     def indicators(self) -> list[str]:
         return list(self.imeta.index[self.imeta["Type"] == "Indicator"])
 

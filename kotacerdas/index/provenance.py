@@ -1,0 +1,38 @@
+"""Fingerprints carried by every result: SHA-256 of the method settings (and file) and of the input data."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pandas as pd
+
+if TYPE_CHECKING:
+    from kotacerdas.index.meta import Framework
+    from kotacerdas.index.method import IndexMethod
+
+
+def frame_sha256(*frames: pd.DataFrame) -> str:
+    """SHA-256 over the column names and the row-wise hashes (pandas' fixed-key hash) of each frame."""
+    h = hashlib.sha256()
+    for frame in frames:
+        h.update(json.dumps([str(c) for c in frame.columns]).encode())
+        h.update(pd.util.hash_pandas_object(frame, index=False).to_numpy().tobytes())
+    return h.hexdigest()
+
+
+def data_fingerprint(fw: Framework) -> str:
+    """The hash of the validated iData and iMeta a build started from."""
+    return fw.sha256
+
+
+def method_fingerprint(method: IndexMethod) -> str:
+    """The hash of the validated settings (defaults filled in), so equivalent files hash alike."""
+    text = json.dumps(method.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def file_sha256(path: str | Path) -> str:
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
