@@ -4,8 +4,10 @@ group), by row within a group of indicators, optionally on min-max-normalised da
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Mapping, Sequence
 
+import numpy as np
 import pandas as pd
 
 from kotacerdas.index.errors import IndexMethodError
@@ -69,21 +71,37 @@ def impute(
             filled[list(cols.index)] = block.apply(lambda col, s=stat: col.fillna(s))
     if normalise_first:
         filled = _minmax_back(filled, lo, hi, direction)
-    return data.where(~missing, filled)  # observed values exactly as they were
+    out = data.to_numpy(dtype=float, copy=True)
+    holes = missing.to_numpy()
+    out[holes] = filled.to_numpy(dtype=float)[holes]  # observed values exactly as they were
+    return pd.DataFrame(out, index=data.index, columns=data.columns)
 
 
 def _by_column(data: pd.DataFrame, method: str, groups: pd.Series | None) -> pd.DataFrame:
+    stat = np.nanmean if method == "mean" else np.nanmedian
+    x = data.to_numpy(dtype=float, copy=True)
     if groups is None:
-        return data.fillna(data.agg(method))
-    groups = groups.reindex(data.index)
-    if groups.isna().any():
-        units = list(groups.index[groups.isna()])
-        raise IndexMethodError(
-            f"units {units} have no group label for group imputation",
-            hint="fill their group column in iData or impute without groups",
-        )
-    fill = data.groupby(groups, sort=False).transform(method)
-    return data.fillna(fill)
+        blocks = [np.arange(len(x))]
+    else:
+        groups = groups.reindex(data.index)
+        if groups.isna().any():
+            units = list(groups.index[groups.isna()])
+            raise IndexMethodError(
+                f"units {units} have no group label for group imputation",
+                hint="fill their group column in iData or impute without groups",
+            )
+        codes, _ = pd.factorize(groups)
+        blocks = [np.flatnonzero(codes == g) for g in range(codes.max() + 1)]
+    for rows in blocks:
+        part = x[rows]
+        holes = np.isnan(part)
+        if holes.any():
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", RuntimeWarning)  # a column with nothing observed stays missing
+                fill = stat(part, axis=0)
+            part[holes] = np.broadcast_to(fill, part.shape)[holes]
+            x[rows] = part
+    return pd.DataFrame(x, index=data.index, columns=data.columns)
 
 
 def impute_regression(data: pd.DataFrame, max_iter: int = 10, seed: int = 0) -> pd.DataFrame:

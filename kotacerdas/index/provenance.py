@@ -15,11 +15,19 @@ if TYPE_CHECKING:
 
 
 def frame_sha256(*frames: pd.DataFrame) -> str:
-    """SHA-256 over the column names and the row-wise hashes (pandas' fixed-key hash) of each frame."""
+    """SHA-256 over each frame's column names and values: numbers as their float64 bytes (so 1 and 1.0 hash
+    alike), anything else as text."""
     h = hashlib.sha256()
     for frame in frames:
         h.update(json.dumps([str(c) for c in frame.columns]).encode())
-        h.update(pd.util.hash_pandas_object(frame, index=False).to_numpy().tobytes())
+        for col in frame.columns:
+            values = frame[col]
+            if values.dtype.kind in "biuf":
+                h.update(values.to_numpy(dtype="float64").tobytes())
+            else:
+                text = values.astype(object).where(values.notna(), "\x00").tolist()
+                h.update("\x1f".join(map(str, text)).encode())
+            h.update(b"\x1e")
     return h.hexdigest()
 
 

@@ -67,6 +67,22 @@ def kurtosis(x: np.ndarray) -> float:
     return float(((n + 1) * g2 + 6) * (n - 1) / ((n - 2) * (n - 3)))
 
 
+def shape(x: np.ndarray) -> tuple[float, float]:
+    """(skewness, kurtosis) in one pass over the column: both "type 2", NaN ignored."""
+    x = x[~np.isnan(x)]
+    n = x.size
+    if n < 3 or np.ptp(x) == 0:
+        return math.nan, math.nan
+    d = x - x.mean()
+    d2 = d * d
+    m2, m3 = d2.mean(), (d2 * d).mean()
+    sk = float(m3 / m2**1.5 * math.sqrt(n * (n - 1)) / (n - 2))
+    if n < 4:
+        return sk, math.nan
+    g2 = (d2 * d2).mean() / m2**2 - 3
+    return sk, float(((n + 1) * g2 + 6) * (n - 1) / ((n - 2) * (n - 3)))
+
+
 def fails_check(sk: float, kt: float, skew_thresh: float = 2.0, kurt_thresh: float = 3.5) -> bool | None:
     """COINr's `check_SkewKurt` negated: True when |skew| ≥ skew_thresh AND kurtosis ≥ kurt_thresh; None when
     either is undefined (fewer than 4 values, or constant)."""
@@ -143,8 +159,7 @@ def winsorise(
     def shape() -> tuple[float, float]:
         sk, kt = mom.shape()
         if abs(abs(sk) - skew_thresh) < _NEAR or abs(kt - kurt_thresh) < _NEAR * max(1.0, abs(kurt_thresh)):
-            c = np.clip(s, s[lo], s[hi])
-            return skewness(c), kurtosis(c)
+            return shape(np.clip(s, s[lo], s[hi]))
         return sk, kt
 
     sk, kt = shape()
@@ -225,7 +240,7 @@ def treat_column(x: np.ndarray, spec: TreatSpec, code: str = "?") -> tuple[np.nd
     flags = np.full(x.shape, "No", dtype=object)
     if spec.skip:
         return x, flags, "ForcedNone", 0, 0
-    sk, kt = skewness(x), kurtosis(x)
+    sk, kt = shape(x)
     first = fails_check(sk, kt, spec.check_skew_thresh, spec.check_kurt_thresh)
     if first is None:
         return x, flags, "None: fewer than 4 values or constant", 0, 0
@@ -239,7 +254,7 @@ def treat_column(x: np.ndarray, spec: TreatSpec, code: str = "?") -> tuple[np.nd
         # COINr 1.x catches the failure and returns the indicator untreated (with a warning)
         return x, flags, "None: winsorising would leave fewer than two distinct values", 0, 0
     low, high = int((wflags == "WLow").sum()), int((wflags == "WHigh").sum())
-    again = fails_check(skewness(w), kurtosis(w), spec.check_skew_thresh, spec.check_kurt_thresh)
+    again = fails_check(*shape(w), spec.check_skew_thresh, spec.check_kurt_thresh)
     if not again or spec.fallback == "none":
         text = f"Winsorised {changed} points" if (low or high) else "None"
         return w, wflags, text, low, high
@@ -309,13 +324,14 @@ def treat(
     rows = []
     for j, code in enumerate(data.columns):
         spec = TreatSpec(**{**default.__dict__, "skip": True}) if code in exclude else indiv.get(code, default)
-        x = values[:, j]
-        before = (skewness(x), kurtosis(x))
+        x = values[:, j].copy()
+        before = shape(x)
         y, f, text, low, high = treat_column(x, spec, code)
         values[:, j] = y
         flags[:, j] = f
         label = "None" if spec.skip else f"Default, winmax = {spec.winmax}" if code not in indiv else "Individual"
-        rows.append((code, low, high, label, text, *before, skewness(y), kurtosis(y)))
+        after = before if y is x else shape(y)
+        rows.append((code, low, high, label, text, *before, *after))
     summary = pd.DataFrame(
         rows,
         columns=[
