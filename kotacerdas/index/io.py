@@ -13,7 +13,13 @@ from typing import Any
 import pandas as pd
 import yaml
 
-from kotacerdas.index.analysis import group_alpha, parent_correlations, strengths_weaknesses
+from kotacerdas.index.analysis import (
+    copeland_dominance,
+    correlation_table,
+    get_stats,
+    group_alpha,
+    strengths_weaknesses,
+)
 from kotacerdas.index.build import IndexBuild, run_build
 from kotacerdas.index.errors import IndexMethodError
 from kotacerdas.index.meta import NAME, TIME, UNIT, Framework, read_framework
@@ -219,7 +225,11 @@ def write_build(build: IndexBuild, out: str | Path, strengths: int = 5) -> list[
     (out / "provenance.json").write_text(json.dumps(build.provenance, indent=2, sort_keys=True) + "\n")
     written.append(out / "provenance.json")
     put("analysis_alpha.csv", group_alpha(build))
-    put("analysis_correlations.csv", parent_correlations(build))
+    put("analysis_correlations.csv", correlation_table(build))
+    put("analysis_stats.csv", get_stats(build))
+    level = fw.imeta["Level"]
+    if any(build.method.aggregate.at(int(level[c]))[0] == "copeland" for c in fw.aggregates):
+        put("analysis_copeland.csv", copeland_dominance(build))
     if strengths:
         put("strengths_weaknesses.csv", strengths_weaknesses(build, strengths), index=False)
     return written
