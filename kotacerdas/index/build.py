@@ -326,6 +326,23 @@ def run_build(
         data[STAGE_OF[step]] = frame
         _record(log, step, getattr(m, step), previous, STAGE_OF[step], frame)
         previous = STAGE_OF[step]
+    return finish_build(fw, m, ctx, data, log, _data_hash)
+
+
+def new_context(fw: Framework, m: IndexMethod) -> _Context:
+    """The shared state of one build (one time point of a panel)."""
+    spec = (
+        metadata_spec(fw.denominator)
+        if m.denominate is None or m.denominate.by == "metadata"
+        else dict(m.denominate.by)
+    )
+    return _Context(fw=fw, m=m, units=fw.unit_table(m.time), spec=spec)
+
+
+def finish_build(
+    fw: Framework, m: IndexMethod, ctx: _Context, data: dict, log: list, _data_hash: str | None = None
+) -> IndexBuild:
+    """Weights, aggregation and results on the pre-aggregation stages in `data`."""
     data = {s: data[s] for s in STAGES if s in data}  # the usual order of stages, whatever the step order
     units = ctx.units
     normalised = data["Normalised"].loc[units.index]

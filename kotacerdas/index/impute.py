@@ -121,7 +121,7 @@ def impute_regression(data: pd.DataFrame, max_iter: int = 10, seed: int = 0) -> 
             hint="use mean or median imputation",
         )
     model = IterativeImputer(max_iter=max_iter, random_state=seed, keep_empty_features=True)
-    filled = pd.DataFrame(model.fit_transform(data[cols].to_numpy(dtype=float)), index=data.index, columns=cols)
+    filled = pd.DataFrame(model.fit_transform(np.array(data[cols], dtype=float)), index=data.index, columns=cols)
     out = data.copy()
     out[cols] = data[cols].where(data[cols].notna(), filled)
     return out

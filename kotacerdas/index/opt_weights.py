@@ -27,9 +27,10 @@ class OptWeightsResult:
 
 
 def balance_objective(corr: np.ndarray, target: np.ndarray) -> float:
-    """COINr's "balance" objective: log(Σ (target − corr/Σcorr)² / k)."""
+    """COINr's "balance" objective: log(Σ (target − corr/Σcorr)² / k) (floored at the smallest float, so an exact
+    balance is a finite minimum rather than −inf)."""
     crs_n = corr / corr.sum()
-    return float(np.log(np.sum((target - crs_n) ** 2) / len(crs_n)))
+    return float(np.log(max(np.sum((target - crs_n) ** 2) / len(crs_n), np.finfo(float).tiny)))
 
 
 def optimise_weights(
