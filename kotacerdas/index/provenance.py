@@ -5,13 +5,8 @@ from __future__ import annotations
 import hashlib
 import json
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import pandas as pd
-
-if TYPE_CHECKING:
-    from kotacerdas.index.meta import Framework
-    from kotacerdas.index.method import IndexMethod
 
 
 def frame_sha256(*frames: pd.DataFrame) -> str:
@@ -31,12 +26,12 @@ def frame_sha256(*frames: pd.DataFrame) -> str:
     return h.hexdigest()
 
 
-def data_fingerprint(fw: Framework) -> str:
+def data_fingerprint(fw) -> str:  # a Framework (not imported: meta imports this module)
     """The hash of the validated iData and iMeta a build started from."""
     return fw.sha256
 
 
-def method_fingerprint(method: IndexMethod) -> str:
+def method_fingerprint(method) -> str:  # an IndexMethod
     """The hash of the validated settings (defaults filled in), so equivalent files hash alike."""
     text = json.dumps(method.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(text.encode()).hexdigest()

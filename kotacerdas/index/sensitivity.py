@@ -400,6 +400,18 @@ class _Runner:
                 ranks[chunk] = _rank_rows(s, m.results.rank_digits)
         return scores, ranks
 
+    def base_weights(self, up: dict[str, Any], label: str) -> pd.Series:
+        """The weights the run's configuration produces, before noise: metadata or equal weights need no build
+        (so a full-rebuild run costs one build, as COINr's); PCA and optimised weights come from a build."""
+        w = self.build.method.vary(**up).weights
+        if w.source in ("metadata", "equal"):
+            from kotacerdas.index.weights import equal_weights, with_overrides
+
+            fw = self.build.framework
+            base = equal_weights(self.codes) if w.source == "equal" else fw.weight
+            return with_overrides(base, w.overrides).reindex(self.codes)
+        return self.built(up, label).weights.reindex(self.codes)
+
     def run_slow(self, u: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Reference path: one full `rebuild` per run."""
         picks, mult, _ = self.decode(u)
@@ -411,7 +423,7 @@ class _Runner:
             label = self.label(picks[r])
             if self.noise:
                 up, _ = self.upstream(ch)
-                w = self.built(up, label).weights.reindex(self.codes) * mult[r]
+                w = self.base_weights(up, label) * mult[r]
                 weights = ch.get("weights") or {}
                 ch = {**ch, "weights": {**weights, "overrides": w.to_dict()}}
             try:
