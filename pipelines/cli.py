@@ -380,12 +380,16 @@ def index(
         ),
     ] = None,
     seed: Annotated[int, typer.Option(help="random seed of the uncertainty analysis")] = 0,
+    explain: Annotated[
+        str | None, typer.Option(help="print the path from raw value to index for this unit (uCode)")
+    ] = None,
 ) -> None:
-    """Build a composite index from COINr iData/iMeta and a method file; write every stage and result as CSV."""
+    """Build a composite index from COINr iData/iMeta (CSV, or a COINr export_to_excel workbook) and a method file;
+    write every stage and result as CSV, each result stamped with the hashes of the method and the data."""
     from kotacerdas.index.io import run_files
 
     try:
-        report = run_files(data, meta, method, out, uncertainty=uncertainty, seed=seed)
+        report = run_files(data, meta, method, out, uncertainty=uncertainty, seed=seed, explain=explain)
     except KotacerdasError as exc:  # bad input: say which file and what to do, exit 2 like a usage error
         typer.echo(f"error: {exc.message}", err=True)
         if exc.hint:
@@ -405,6 +409,8 @@ def index(
             f"in {report['sensitivity_seconds']:.2f} s (seed {seed})"
         )
     console.print(f"wrote {len(report['files'])} files to {out}")
+    if report.get("explain") is not None:
+        typer.echo(report["explain"])
 
 
 # --- warehouse and lineage (thin shells over kotacerdas.warehouse / kotacerdas.report) ----------------------
