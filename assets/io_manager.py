@@ -21,6 +21,7 @@ from pathlib import Path
 import dagster as dg
 
 from kotacerdas.encryption import SealedDataError, seal, unseal
+from kotacerdas.storage_errors import storage_failure
 
 
 class PartitionedPickleIOManager(dg.IOManager):
@@ -51,15 +52,27 @@ class PartitionedPickleIOManager(dg.IOManager):
             )
         for key in keys:
             path = self._path(context.asset_key, key)
-            path.parent.mkdir(parents=True, exist_ok=True)
-            # A unique temporary file, then an atomic rename: a crash mid-write never leaves a truncated value, and
-            # two runs writing the same partition at once (a sensor run and a backfill) never share a file.
             blob = seal(pickle.dumps(obj[key], protocol=pickle.HIGHEST_PROTOCOL), self._context(context.asset_key, key))
-            with tempfile.NamedTemporaryFile(
-                dir=path.parent, prefix=f".{path.stem}.", suffix=".tmp", delete=False
-            ) as fh:
+            try:
+                self._write(path, blob)
+            except OSError as exc:
+                failure = storage_failure(exc, f"Dagster's value store at {self.base_dir}", path)
+                if failure is not None:
+                    raise failure from exc
+                raise
+
+    @staticmethod
+    def _write(path: Path, blob: bytes) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        # A unique temporary file, then an atomic rename: a crash mid-write never leaves a truncated value, and
+        # two runs writing the same partition at once (a sensor run and a backfill) never share a file.
+        with tempfile.NamedTemporaryFile(dir=path.parent, prefix=f".{path.stem}.", suffix=".tmp", delete=False) as fh:
+            try:
                 fh.write(blob)
-            os.replace(fh.name, path)
+            except OSError:
+                Path(fh.name).unlink(missing_ok=True)  # no half-written temporary file left on a full disk
+                raise
+        os.replace(fh.name, path)
 
     def load_input(self, context: dg.InputContext) -> dict:
         values = {}

@@ -474,3 +474,23 @@ def test_the_evaluator_can_neither_create_objects_nor_write_even_outside_read_on
             admin.exec_driver_sql(f'DROP DATABASE IF EXISTS "{sa.make_url(postgres_url).database}" WITH (FORCE)')
             admin.exec_driver_sql(f'DROP ROLE IF EXISTS "{name}"')
             admin.exec_driver_sql(f'DROP ROLE IF EXISTS "{group}"')
+
+
+def test_dagster_values_are_encrypted_and_refused_without_the_key(tmp_path, monkeypatch):
+    import dagster as dg
+
+    from assets.io_manager import PartitionedPickleIOManager
+
+    manager = PartitionedPickleIOManager(tmp_path / "values")
+    key = dg.AssetKey("service_requests_raw")
+    value = pd.DataFrame({"applicant_nik": [NIK], "note": [EMAIL]})
+    manager.handle_output(dg.build_output_context(asset_key=key), {None: value})
+    stored = _all_bytes(tmp_path / "values")
+    assert stored and NIK.encode() not in stored and EMAIL.encode() not in stored
+    loaded = manager.load_input(dg.build_input_context(asset_key=key))
+    pd.testing.assert_frame_equal(loaded[None], value)
+    monkeypatch.delenv("KOTACERDAS_STORAGE_KEY")
+    with pytest.raises(ConfigError, match="KOTACERDAS_STORAGE_KEY is not set"):
+        manager.load_input(dg.build_input_context(asset_key=key))
+    with pytest.raises(ConfigError, match="KOTACERDAS_STORAGE_KEY is not set"):
+        manager.handle_output(dg.build_output_context(asset_key=key), {None: value})
