@@ -23,10 +23,12 @@ PG_ADMIN_URL = os.environ.get("KOTACERDAS_TEST_PG_URL", "postgresql+psycopg://po
 TEST_STORAGE_KEY = "a2MtdGVzdC1zdG9yYWdlLWtleS0zMi1ieXRlcyEhISE="
 
 
-@pytest.fixture(autouse=True)
-def storage_key(monkeypatch):
-    monkeypatch.setenv("KOTACERDAS_STORAGE_KEY", TEST_STORAGE_KEY)
-    return TEST_STORAGE_KEY
+@pytest.fixture(scope="session", autouse=True)
+def storage_key():
+    """Session-wide, so that module-scoped fixtures that run the pipeline have it too."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("KOTACERDAS_STORAGE_KEY", TEST_STORAGE_KEY)
+        yield TEST_STORAGE_KEY
 
 
 @pytest.fixture
