@@ -36,6 +36,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from kotacerdas.config import ProjectConfig  # noqa: E402
+from kotacerdas.encryption import generate_key  # noqa: E402
 from kotacerdas.simulator import OpdSimulator, write_file_drops  # noqa: E402
 from kotacerdas.simulator.regions import default_regions_csv, load_regions  # noqa: E402
 
@@ -207,6 +208,8 @@ def run_backfill_bench(root: Path, n_cities: int, months: list[str], seed: int =
             "KOTACERDAS_RAW_DIR": str(root / "raw"),
             "KOTACERDAS_WAREHOUSE_URL": f"duckdb:///{root / 'warehouse.duckdb'}",
             "KOTACERDAS_PII_KEY": secrets.token_hex(16),
+            # the bench's own raw zone and values are encrypted with a key of its own unless one is given
+            "KOTACERDAS_STORAGE_KEY": os.environ.get("KOTACERDAS_STORAGE_KEY") or generate_key(),
         }
         env.pop("KOTACERDAS_EXECUTOR", None)
         dev = DagsterDev(env, root / "dagster_dev.log")
