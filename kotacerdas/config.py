@@ -373,6 +373,10 @@ class PipelineConfig(_Strict):
         default="ikm-permenpanrb-14-2017",
         description="IKM methodology under config/methodologies/ (satisfaction_responses → regulator_ikm)",
     )
+    reports_dir: str = Field(
+        default="data/reports",
+        description="where scorecards (HTML) and exports are written after each publish (kotacerdas.report)",
+    )
 
     @model_validator(mode="after")
     def _deadline_after_schedule(self) -> PipelineConfig:
@@ -438,6 +442,28 @@ class ProjectConfig:
     @cached_property
     def pipeline(self) -> PipelineConfig:
         return load_yaml_model(self.dir / "pipeline.yaml", PipelineConfig)
+
+    # Read by the scorecards and exports. Imported lazily: those modules import this one.
+    @cached_property
+    def maturity_methodology(self):
+        from kotacerdas.maturity import load_methodology
+
+        return load_methodology(self.dir / "methodologies" / self.pipeline.methodology)
+
+    @cached_property
+    def indicator_catalog(self):
+        from kotacerdas.indicators.catalog import load_catalog
+
+        return load_catalog(self.dir / "indicators.yaml")
+
+    def regulator_methodology(self, name: str):
+        """A regulator's methodology file by name (e.g. `self.pipeline.spbe_methodology`)."""
+        from kotacerdas.regulators import load_regulator_methodology
+
+        return load_regulator_methodology(name, self.dir)
+
+    def reports_dir(self) -> Path:
+        return self.resolve_path(self.pipeline.reports_dir)
 
     def resolve_path(self, value: str) -> Path:
         """Paths in config are relative to the project root (the parent of config/)."""
