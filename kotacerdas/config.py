@@ -19,6 +19,7 @@ from kotacerdas.schemas import CANONICAL_TABLES
 
 DEFAULT_CONFIG_DIR = Path(__file__).resolve().parent.parent / "config"
 CONFIG_DIR_ENV = "KOTACERDAS_CONFIG_DIR"
+REPORTS_DIR_ENV = "KOTACERDAS_REPORTS_DIR"
 
 RegionCode = Annotated[str, Field(pattern=r"^\d{2}(\.\d{2})?$")]
 Period = Annotated[str, Field(pattern=r"^\d{4}-(0[1-9]|1[0-2])$")]
@@ -463,7 +464,8 @@ class ProjectConfig:
         return load_regulator_methodology(name, self.dir)
 
     def reports_dir(self) -> Path:
-        return self.resolve_path(self.pipeline.reports_dir)
+        """Where the `scorecards` asset writes; KOTACERDAS_REPORTS_DIR overrides pipeline.yaml."""
+        return self.resolve_path(os.environ.get(REPORTS_DIR_ENV) or self.pipeline.reports_dir)
 
     def resolve_path(self, value: str) -> Path:
         """Paths in config are relative to the project root (the parent of config/)."""

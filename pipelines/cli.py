@@ -17,6 +17,7 @@ from rich import box
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from sqlalchemy.exc import DBAPIError
 
 from kotacerdas.config import ProjectConfig
 from kotacerdas.errors import KotacerdasError
@@ -557,9 +558,15 @@ def explain(
 
     from kotacerdas.report.explain import explain as explain_partition
 
+    widths: list[int] = []
+
     def whole(markup: str) -> Text:
-        """Wrapped at spaces only: a path or a sha256 longer than the line overflows rather than breaks."""
-        return Text.from_markup(markup, overflow="ignore")
+        """A label that is never wrapped: the tree is printed as wide as its longest line (below), so a raw file's
+        path and its sha256 always stay whole on one line."""
+        text = Text.from_markup(markup, overflow="ignore")
+        text.no_wrap = True
+        widths.append(len(text.plain))
+        return text
 
     engine, shown = _warehouse_engine(migrate=False)
     try:
@@ -597,7 +604,8 @@ def explain(
 
     for _, child in ex.children(index["code"]).iterrows():
         node(tree, child)
-    console.print(tree, crop=False)
+    wide = Console(width=max(console.width, max(widths) + 6 * 4), soft_wrap=False)  # 4 columns per tree level
+    wide.print(tree)
     console.print(f"warehouse: {shown}; the same chain in SQL: v_lineage_scores → v_lineage_rows (README)")
 
 
@@ -608,6 +616,16 @@ def main() -> None:
         err_console.print(f"[red]error:[/] {exc.message}", overflow="ignore", crop=False)
         if exc.hint:
             err_console.print(f"[yellow]what to do:[/] {exc.hint}", overflow="ignore", crop=False)
+        raise SystemExit(2) from exc
+    except DBAPIError as exc:  # the warehouse could not be opened or read: its own words, no traceback
+        reason = str(exc.orig).splitlines()[0] if exc.orig is not None else str(exc)
+        err_console.print(f"[red]error:[/] the warehouse could not be read: {reason}", overflow="ignore", crop=False)
+        err_console.print(
+            "[yellow]what to do:[/] check KOTACERDAS_WAREHOUSE_URL, and that no other process holds an "
+            "embedded DuckDB file open for writing",
+            overflow="ignore",
+            crop=False,
+        )
         raise SystemExit(2) from exc
 
 

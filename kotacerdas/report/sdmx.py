@@ -8,6 +8,8 @@ indicator without data: OBS_VALUE is empty).
 
 from __future__ import annotations
 
+import re
+
 import pandas as pd
 
 from kotacerdas.report.export_frames import INCOMPLETE, ExportTables
@@ -41,7 +43,8 @@ def sdmx_rows(tables: ExportTables) -> pd.DataFrame:
     rows = []
 
     def flow(name: str, version: object) -> str:
-        return f"{AGENCY}:{name}({version})"
+        # SDMX versions are dotted (a regulation's "14/2017" becomes 14.2017)
+        return f"{AGENCY}:{name}({re.sub(r'[^0-9A-Za-z_.]', '.', str(version))})"
 
     for r in tables.indicator_values.itertuples(index=False):
         rows.append(
