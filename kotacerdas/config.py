@@ -444,24 +444,19 @@ class ProjectConfig:
     def pipeline(self) -> PipelineConfig:
         return load_yaml_model(self.dir / "pipeline.yaml", PipelineConfig)
 
-    # Read by the scorecards and exports. Imported lazily: those modules import this one.
-    @cached_property
-    def maturity_methodology(self):
-        from kotacerdas.maturity import load_methodology
+    def model(self, relative: str, model: type[M]) -> M:
+        """Any file under config/ (e.g. `methodologies/maturity-v1.yaml`) validated as `model`, once per instance.
+        The model is the caller's (the maturity methodology, the indicator catalog, a regulator's file), so this
+        module needs none of them."""
+        cache = self.__dict__.setdefault("_models", {})
+        key = (relative, model)
+        if key not in cache:
+            cache[key] = load_yaml_model(self.dir / relative, model)
+        return cache[key]
 
-        return load_methodology(self.dir / "methodologies" / self.pipeline.methodology)
-
-    @cached_property
-    def indicator_catalog(self):
-        from kotacerdas.indicators.catalog import load_catalog
-
-        return load_catalog(self.dir / "indicators.yaml")
-
-    def regulator_methodology(self, name: str):
-        """A regulator's methodology file by name (e.g. `self.pipeline.spbe_methodology`)."""
-        from kotacerdas.regulators import load_regulator_methodology
-
-        return load_regulator_methodology(name, self.dir)
+    def methodology_file(self, name: str) -> str:
+        """`config/`-relative path of a methodology named in pipeline.yaml (with or without `.yaml`)."""
+        return f"methodologies/{name if name.endswith('.yaml') else name + '.yaml'}"
 
     def reports_dir(self) -> Path:
         """Where the `scorecards` asset writes; KOTACERDAS_REPORTS_DIR overrides pipeline.yaml."""

@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from kotacerdas.config import ProjectConfig
 from kotacerdas.report.export_frames import read_export_tables
 from kotacerdas.report.exports import FORMATS, write_export
-from kotacerdas.report.labels import LANGUAGES, load_labels
+from kotacerdas.report.labels import LANGUAGES, load_labels, maturity_methodology
 from kotacerdas.report.national_page import build_national_html, write_national
 from kotacerdas.report.reader import read_national_data, read_scorecard_data
 from kotacerdas.report.scorecard_page import build_scorecard_html, write_scorecard
@@ -27,7 +27,7 @@ def write_scorecards(
 ) -> list[Path]:
     """A scorecard per city and language, and the national page of the period (linking to them)."""
     labels = {lang: load_labels(project, lang) for lang in languages}
-    min_coverage = project.maturity_methodology.min_coverage
+    min_coverage = maturity_methodology(project).min_coverage
     written = []
     for city in cities:
         data = read_scorecard_data(engine, city, period, min_coverage=min_coverage)

@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 from kotacerdas.config import ProjectConfig
 from kotacerdas.errors import KotacerdasError
-from kotacerdas.report.labels import Labels
+from kotacerdas.report.labels import Labels, maturity_methodology
 from kotacerdas.report.scorecard_page import display_name
 from kotacerdas.report.views import is_complete, query
 
@@ -88,7 +88,7 @@ def read_export_tables(
         frame.insert(2, "province", frame["city_code"].str[:2].map(provinces))
         return frame
 
-    parents = {e: d for d, dim in project.maturity_methodology.dimensions.items() for e in dim.elements}
+    parents = {e: d for d, dim in maturity_methodology(project).dimensions.items() for e in dim.elements}
     ind = lineage.sort_values(["city_code", "period", "code"])
     indicator_values = place(
         pd.DataFrame(

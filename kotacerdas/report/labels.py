@@ -10,6 +10,10 @@ from dataclasses import dataclass
 
 from kotacerdas.config import ProjectConfig
 from kotacerdas.errors import KotacerdasError
+from kotacerdas.indicators.catalog import IndicatorCatalog
+from kotacerdas.maturity import MaturityMethodology
+from kotacerdas.regulators.ikm import IkmMethodology
+from kotacerdas.regulators.spbe import SpbeMethodology
 
 LANGUAGES = ("id", "en")  # the first is the default
 
@@ -116,6 +120,11 @@ class Labels:
         return table.get(code, code)
 
 
+def maturity_methodology(project: ProjectConfig) -> MaturityMethodology:
+    """The maturity methodology in use (config/pipeline.yaml `methodology`)."""
+    return project.model(project.methodology_file(project.pipeline.methodology), MaturityMethodology)
+
+
 def check_language(lang: str) -> str:
     if lang not in LANGUAGES:
         raise KotacerdasError(f"unknown language {lang!r}", hint=f"use one of: {', '.join(LANGUAGES)}")
@@ -131,16 +140,17 @@ def load_labels(project: ProjectConfig, lang: str = "id") -> Labels:
         options = (name_id, name_en) if pick == 0 else (name_en, name_id)
         return next((o for o in options if o), fallback)
 
-    method = project.maturity_methodology
+    method = maturity_methodology(project)
     dimensions, elements = {}, {}
     for code, dim in method.dimensions.items():
         dimensions[code] = choose(dim.name_id, dim.name_en, dim.name)
         for element in dim.elements:
             label = dim.element_names.get(element)
             elements[element] = choose(label.name_id, label.name_en, element) if label else element
-    indicators = {i.code: choose(i.name_id, i.name_en, i.code) for i in project.indicator_catalog.indicators}
-    spbe = project.regulator_methodology(project.pipeline.spbe_methodology)
-    ikm = project.regulator_methodology(project.pipeline.ikm_methodology)
+    catalog = project.model("indicators.yaml", IndicatorCatalog)
+    indicators = {i.code: choose(i.name_id, i.name_en, i.code) for i in catalog.indicators}
+    spbe = project.model(project.methodology_file(project.pipeline.spbe_methodology), SpbeMethodology)
+    ikm = project.model(project.methodology_file(project.pipeline.ikm_methodology), IkmMethodology)
     predicates = {b.name: choose(b.name, b.name_en, b.name) for b in spbe.predicates}
     grades = {b.code or b.name: choose(b.name, b.name_en, b.name) for b in ikm.grades}
     return Labels(lang, dimensions, elements, indicators, predicates, grades, tuple(method.dimensions))

@@ -13,7 +13,7 @@ from markupsafe import Markup
 from kotacerdas.config import ProjectConfig
 from kotacerdas.report.charts import dimension_bars, trend_lines
 from kotacerdas.report.html import number, render, style
-from kotacerdas.report.labels import Labels
+from kotacerdas.report.labels import Labels, maturity_methodology
 from kotacerdas.report.reader import ScorecardData
 from kotacerdas.report.views import is_complete
 
@@ -141,10 +141,10 @@ def build_scorecard_html(
                 "row": _score_row(data, "element", e),
                 "indicators": _indicator_rows(data, e),
             }
-            for e in project.maturity_methodology.dimensions[d].elements
+            for e in maturity_methodology(project).dimensions[d].elements
         ]
         for d in labels.dimension_order
-        if d in project.maturity_methodology.dimensions
+        if d in maturity_methodology(project).dimensions
     }
     indicator_meta = data.indicators.drop_duplicates("indicator_code").set_index("indicator_code")
     other = "en" if labels.lang == "id" else "id"
