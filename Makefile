@@ -4,29 +4,43 @@ VENV   ?= .venv
 BIN     = $(VENV)/bin
 export DAGSTER_HOME ?= $(CURDIR)/dagster_home
 
-.PHONY: install demo test lint ui bench clean
+.PHONY: install install-dev demo test lint format docs ui bench clean
 
 $(BIN)/kotacerdas: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e .
+	touch $@
+
+$(VENV)/.dev-installed: $(BIN)/kotacerdas pyproject.toml
 	$(BIN)/python -m pip install --quiet -e ".[dev]"
 	touch $@
 
-install: $(BIN)/kotacerdas
+install: $(BIN)/kotacerdas                 ## the project and what it needs to run (no test tools)
+
+install-dev: $(VENV)/.dev-installed        ## plus the test tools, the docs builder and the Celery extra
 
 demo: install            ## run the whole pipeline on the OPD simulator into data/warehouse.duckdb
 	$(BIN)/kotacerdas demo
 
-test: install lint       ## lint, then every test (PostgreSQL must be up on 127.0.0.1:5432)
-	$(BIN)/pytest
+test: install-dev lint docs   ## lint, build the docs, then every test with coverage (see docs/contributors/tests.md)
+	$(BIN)/pytest --cov=kotacerdas --cov=assets --cov=sensors --cov=pipelines --cov-report=term:skip-covered
 
-lint: install
+lint: install-dev        ## ruff's rules and ruff's format, unchanged
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: install-dev      ## rewrite the code as `make lint` wants it
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+docs: install-dev        ## the documentation site into data/site, strict: a broken link or missing page fails
+	$(BIN)/mkdocs build --strict --quiet
 
 ui: install              ## the Dagster UI on http://127.0.0.1:3000
 	$(BIN)/kotacerdas ui
 
-bench: install          ## benchmarks (figures, not tests): index engine, publishing, validation, a backfill
+bench: install-dev       ## benchmarks (figures, not tests): index engine, publishing, validation, a backfill
 	$(BIN)/python bench/index_bench.py
 	$(BIN)/python bench/publish_bench.py
 	$(BIN)/python bench/quality_bench.py

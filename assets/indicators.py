@@ -6,7 +6,6 @@ import pandas as pd
 from assets.partitioned import report_metadata
 from assets.partitions import partitions_of
 from assets.resources import ProjectResource
-from kotacerdas.indicators.catalog import load_catalog
 from kotacerdas.indicators.compute import compute_indicators
 from kotacerdas.quality.gate import GateResult
 from kotacerdas.schemas import MONTHLY_TABLES
@@ -24,7 +23,7 @@ def build_indicator_asset(partitions_def: dg.PartitionsDefinition) -> dg.AssetsD
     )
     def indicator_values(context: dg.AssetExecutionContext, project: ProjectResource, **tables: dict[str, GateResult]):
         cfg = project.project
-        catalog = load_catalog(cfg.dir / "indicators.yaml")
+        catalog = cfg.catalog
         values_by_key: dict[str, pd.DataFrame | None] = {}
         metadata = {}
         for part in partitions_of(context):

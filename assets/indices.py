@@ -6,8 +6,7 @@ import pandas as pd
 from assets.partitioned import report_metadata
 from assets.partitions import partitions_of
 from assets.resources import ProjectResource
-from kotacerdas.indicators.catalog import load_catalog
-from kotacerdas.maturity import load_methodology, score_maturity
+from kotacerdas.maturity import score_maturity
 
 
 def build_index_asset(partitions_def: dg.PartitionsDefinition) -> dg.AssetsDefinition:
@@ -23,8 +22,7 @@ def build_index_asset(partitions_def: dg.PartitionsDefinition) -> dg.AssetsDefin
         context: dg.AssetExecutionContext, project: ProjectResource, indicator_values: dict[str, pd.DataFrame | None]
     ):
         cfg = project.project
-        methodology = load_methodology(cfg.dir / "methodologies" / cfg.pipeline.methodology)
-        catalog = load_catalog(cfg.dir / "indicators.yaml")
+        methodology, catalog = cfg.methodology, cfg.catalog
         scores_by_key: dict[str, pd.DataFrame | None] = {}
         metadata = {}
         for part in partitions_of(context):

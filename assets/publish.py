@@ -11,23 +11,15 @@ from assets.partitioned import report_checks, report_metadata
 from assets.partitions import partitions_of
 from assets.quality import check_result, error_check_spec, partitioned_check
 from assets.resources import ProjectResource, WarehouseResource
-from kotacerdas.indicators.catalog import load_catalog
 from kotacerdas.ingest.table import IngestResult
-from kotacerdas.privacy import scrub_published_text
 from kotacerdas.quality.gate import GateResult
-from kotacerdas.quality.timeliness import opd_timeliness
 from kotacerdas.schemas import MONTHLY_TABLES
-from kotacerdas.warehouse.frames import ingest_log_frames, partition_quality_frames, table_quality
-from kotacerdas.warehouse.lineage import enrich_indicator_values, indicator_lineage, staged_frames
+from kotacerdas.warehouse.partition import quarantine_frames, score_frames
 from kotacerdas.warehouse.publish import publish_partition
 from kotacerdas.warehouse.reference import load_reference_data
 
 # DuckDB allows one writer at a time: every asset that writes the warehouse runs in this pool (limit 1).
 WRITER_POOL = "warehouse_writer"
-
-
-def _expected_opds(project: ProjectResource) -> dict[str, list[str]]:
-    return {t: [o.code for o in project.project.cities.opds_for(t)] for t in MONTHLY_TABLES}
 
 
 def build_quarantine_asset(partitions_def: dg.PartitionsDefinition) -> dg.AssetsDefinition:
@@ -79,7 +71,9 @@ def build_quarantine_asset(partitions_def: dg.PartitionsDefinition) -> dg.Assets
                     engine,
                     part.city,
                     part.period,
-                    _quarantine_frames(project, gates, ingests, part.city, part.period),
+                    quarantine_frames(
+                        project.project, project.raw_dir(), gates, ingests, part.city, part.period, project.pii_key()
+                    ),
                     run_id=context.run.run_id,
                 )
                 metadata[part] = {f"{k}_rows": v for k, v in written.items()}
@@ -94,35 +88,6 @@ def build_quarantine_asset(partitions_def: dg.PartitionsDefinition) -> dg.Assets
         yield from report_checks(context, checks)
 
     return quarantine
-
-
-def rejection_frames(
-    gates: list[GateResult], ingests: list[IngestResult], city: str, period: str, pii_key: bytes | None
-) -> dict[str, pd.DataFrame]:
-    """What the stewards see of a partition's tables: rejected rows, raw files and failed sources (personal data in
-    messages scrubbed), rule results and verdicts."""
-    frames = {"quarantine": pd.concat([g.quarantine for g in gates], ignore_index=True)}
-    frames |= scrub_published_text(ingest_log_frames(ingests, city, period), pii_key)
-    return frames | partition_quality_frames(gates, city, period)
-
-
-def staged_rows(
-    gates: list[GateResult], ingests: list[IngestResult], city: str, period: str
-) -> tuple[dict[str, pd.DataFrame], dict[str, pd.DataFrame]]:
-    """The validated rows per table, and the `staged_*` frames that publish them with their raw file's sha256."""
-    valid = {g.table: g.valid.reset_index(drop=True) for g in gates}
-    sha256 = {f.relpath: f.sha256 for r in ingests for f in r.raw_files}
-    return valid, staged_frames(valid, sha256, city_code=city, period=period)
-
-
-def _quarantine_frames(
-    project: ProjectResource, gates: list[GateResult], ingests: list[IngestResult], city: str, month: str
-) -> dict[str, pd.DataFrame]:
-    frames = rejection_frames(gates, ingests, city, month, project.pii_key())
-    frames["opd_timeliness"] = opd_timeliness(
-        project.project, project.raw_dir(), gates, ingests, city=city, month=month
-    )
-    return frames
 
 
 def _partition_gate_check(gates: list[GateResult]) -> dg.AssetCheckResult:
@@ -161,7 +126,6 @@ def build_scores_publish_asset(partitions_def: dg.PartitionsDefinition) -> dg.As
         maturity_scores: dict[str, pd.DataFrame | None],
         **inputs,
     ):
-        catalog = load_catalog(project.project.dir / "indicators.yaml")
         engine = warehouse.engine()
         metadata = {}
         try:
@@ -172,9 +136,8 @@ def build_scores_publish_asset(partitions_def: dg.PartitionsDefinition) -> dg.As
                     continue
                 gates: list[GateResult] = [inputs[f"{t}_gate"][part.key] for t in MONTHLY_TABLES]
                 ingests: list[IngestResult] = [inputs[f"{t}_raw"][part.key] for t in MONTHLY_TABLES]
-                frames = _score_frames(
-                    project,
-                    catalog,
+                frames = score_frames(
+                    project.project,
                     gates,
                     ingests,
                     indicator_values[part.key],
@@ -189,23 +152,3 @@ def build_scores_publish_asset(partitions_def: dg.PartitionsDefinition) -> dg.As
         return dg.MaterializeResult(metadata=report_metadata(context, metadata) | {"warehouse": warehouse.display()})
 
     return published_scores
-
-
-def _score_frames(
-    project: ProjectResource,
-    catalog,
-    gates: list[GateResult],
-    ingests: list[IngestResult],
-    indicator_values: pd.DataFrame,
-    maturity_scores: pd.DataFrame,
-    city: str,
-    month: str,
-) -> dict[str, pd.DataFrame]:
-    valid, staged = staged_rows(gates, ingests, city, month)
-    quality = table_quality(gates, ingests, _expected_opds(project))
-    return {
-        "indicator_values": enrich_indicator_values(indicator_values, maturity_scores, quality),
-        "index_scores": maturity_scores,
-        "indicator_lineage": indicator_lineage(catalog, valid, indicator_values, city_code=city, period=month),
-        **staged,
-    }

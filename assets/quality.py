@@ -13,8 +13,8 @@ import dagster as dg
 from assets.partitioned import report_checks, report_metadata
 from assets.partitions import partitions_of
 from assets.resources import ProjectResource
+from kotacerdas.quality.docs import data_docs_root
 from kotacerdas.quality.gate import GateResult, run_quality_gate
-from kotacerdas.quality.settings import data_docs_root, load_quality_settings
 from kotacerdas.schemas import CanonicalTable
 from kotacerdas.stage.staging import StagingResult
 
@@ -108,9 +108,7 @@ def build_quality_asset(table: CanonicalTable, partitions_def: dg.PartitionsDefi
     )
     def _validate(context: dg.AssetExecutionContext, project: ProjectResource, staged: dict[str, StagingResult]):
         cfg = project.project
-        docs = data_docs_root(
-            load_quality_settings(cfg.dir), cfg.dir.parent, Path(context.instance.storage_directory()) / "data_docs"
-        )
+        docs = data_docs_root(cfg, Path(context.instance.storage_directory()) / "data_docs")
         gates: dict[str, GateResult] = {}
         metadata, checks = {}, {}
         for part in partitions_of(context):

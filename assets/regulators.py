@@ -6,12 +6,10 @@ months of pickled tables). A yearly table that failed its quality gate yields no
 """
 
 import dagster as dg
-import pandas as pd
-import sqlalchemy as sa
 
 from assets.partitioned import report_checks, report_metadata
 from assets.partitions import months_of_year, partitions_of
-from assets.publish import WRITER_POOL, rejection_frames, staged_rows
+from assets.publish import WRITER_POOL
 from assets.quality import check_result, error_check_spec
 from assets.resources import ProjectResource, WarehouseResource
 from kotacerdas.ingest.table import IngestResult
@@ -19,21 +17,11 @@ from kotacerdas.quality.gate import GateResult
 from kotacerdas.regulators import load_regulator_methodology
 from kotacerdas.regulators.annual import AnnualIndices, annual_indices
 from kotacerdas.schemas import YEARLY_TABLES
+from kotacerdas.warehouse.partition import annual_frames, published_survey_responses, usable_rows
 from kotacerdas.warehouse.publish import publish_partition
-from kotacerdas.warehouse.schema import FACT_TABLES, REGULATOR_TABLES
 
 # which regulator table each yearly canonical table feeds
 FEEDS = {"evaluation_scores": "regulator_kominfo_evaluation", "spbe_assessments": "regulator_spbe"}
-
-
-def _responses(engine: sa.Engine, city: str, year: str) -> pd.DataFrame:
-    query = sa.text("SELECT * FROM staged_satisfaction_responses WHERE city_code = :city AND period LIKE :year")
-    with engine.connect() as conn:
-        return pd.read_sql(query, conn, params={"city": city, "year": f"{year}-%"})
-
-
-def _valid(gate: GateResult) -> pd.DataFrame:
-    return gate.valid if gate.passed else gate.valid.iloc[0:0]
 
 
 def build_regulator_assets(partitions_def: dg.PartitionsDefinition) -> list[dg.AssetsDefinition]:
@@ -70,9 +58,9 @@ def build_regulator_assets(partitions_def: dg.PartitionsDefinition) -> list[dg.A
                 result = annual_indices(
                     part.city,
                     part.period,
-                    evaluation=_valid(gates["evaluation_scores"]),
-                    assessments=_valid(gates["spbe_assessments"]),
-                    responses=_responses(engine, part.city, part.period),
+                    evaluation=usable_rows(gates["evaluation_scores"]),
+                    assessments=usable_rows(gates["spbe_assessments"]),
+                    responses=published_survey_responses(engine, part.city, part.period),
                     kominfo=methods["kominfo"],
                     spbe=methods["spbe"],
                     ikm_methodology=methods["ikm"],
@@ -127,7 +115,7 @@ def build_regulator_assets(partitions_def: dg.PartitionsDefinition) -> list[dg.A
             for part in partitions_of(context):
                 gates: list[GateResult] = [inputs[f"{t}_gate"][part.key] for t in YEARLY_TABLES]
                 ingests: list[IngestResult] = [inputs[f"{t}_raw"][part.key] for t in YEARLY_TABLES]
-                frames = _annual_frames(
+                frames = annual_frames(
                     regulator_indices[part.key], gates, ingests, part.city, part.period, project.pii_key()
                 )
                 written = publish_partition(engine, part.city, part.period, frames, run_id=context.run.run_id)
@@ -142,17 +130,3 @@ def build_regulator_assets(partitions_def: dg.PartitionsDefinition) -> list[dg.A
         yield from report_checks(context, checks)
 
     return [regulator_indices, published_regulator_indices]
-
-
-def _annual_frames(
-    result: AnnualIndices,
-    gates: list[GateResult],
-    ingests: list[IngestResult],
-    city: str,
-    year: str,
-    pii_key: bytes | None,
-) -> dict[str, pd.DataFrame]:
-    # every regulator table is replaced: an index not computed this time leaves no stale figure behind
-    frames = {t: result.frames.get(t, pd.DataFrame(columns=list(FACT_TABLES[t]))) for t in REGULATOR_TABLES}
-    frames |= rejection_frames(gates, ingests, city, year, pii_key)
-    return frames | staged_rows(gates, ingests, city, year)[1]

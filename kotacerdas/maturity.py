@@ -15,13 +15,14 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from kotacerdas.config import load_yaml_model
+from kotacerdas.config.files import load_yaml_model
 from kotacerdas.errors import ConfigError
 from kotacerdas.index.aggregate import aggregate
 from kotacerdas.index.errors import IndexMethodError
 from kotacerdas.index.normalise import normalise, normalise_column
 from kotacerdas.index.weights import renormalise
 from kotacerdas.indicators.catalog import IndicatorCatalog
+from kotacerdas.schemas import INDEX_SCORE_COLUMNS
 
 
 class _Strict(BaseModel):
@@ -115,19 +116,6 @@ def load_methodology(path: Path) -> MaturityMethodology:
     return load_yaml_model(path, MaturityMethodology)
 
 
-SCORE_COLUMNS: dict[str, str] = {
-    "city_code": "string",
-    "period": "string",
-    "level": "string",  # indicator | element | dimension | index
-    "code": "string",
-    "parent_code": "string",
-    "score": "float64",  # 0–100, unrounded
-    "weight": "float64",  # the node's weight within its parent, renormalised over present siblings
-    "coverage": "float64",  # share of the node's children (by weight) that had a score
-    "maturity_level": "Int64",
-    "methodology": "string",
-    "methodology_version": "string",
-}
 INDEX_CODE = "INDEX"
 _UNIT = ["city_code", "period"]
 
@@ -202,7 +190,7 @@ def score_maturity(
     """
     methodology.check_catalog(catalog)
     if indicator_values.empty:
-        return pd.DataFrame(columns=list(SCORE_COLUMNS)).astype(SCORE_COLUMNS)
+        return pd.DataFrame(columns=list(INDEX_SCORE_COLUMNS)).astype(INDEX_SCORE_COLUMNS)
     nodes = _tree(catalog, methodology)
     values = _indicator_table(indicator_values, catalog)
     units = values.index
@@ -243,7 +231,7 @@ def score_maturity(
     ]
     out["methodology"] = methodology.name
     out["methodology_version"] = methodology.version
-    return out[list(SCORE_COLUMNS)].astype(SCORE_COLUMNS).reset_index(drop=True)
+    return out[list(INDEX_SCORE_COLUMNS)].astype(INDEX_SCORE_COLUMNS).reset_index(drop=True)
 
 
 def _renormalised_weights(nodes: list[_Node], scores: pd.DataFrame) -> pd.DataFrame:

@@ -11,28 +11,22 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import os
 import re
 from collections.abc import Iterable, Mapping
 from functools import lru_cache
-from pathlib import Path
-from typing import Literal
 
 import numpy as np
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, Field
 
-from kotacerdas.schemas import CanonicalTable
+from kotacerdas.config import PersonalDataPolicy, ProjectConfig, settings
+from kotacerdas.schemas import PII_KINDS, CanonicalTable
 
-PII_KEY_ENV = "KOTACERDAS_PII_KEY"
 REDACTED = "<redacted>"
-KINDS = ("nik", "phone", "email")
 
 
-def pii_key_from_env(env: Mapping[str, str] | None = None) -> bytes | None:
-    """The pseudonymisation key from KOTACERDAS_PII_KEY, or None when unset (PII is then dropped)."""
-    value = (os.environ if env is None else env).get(PII_KEY_ENV)
-    return value.encode("utf-8") if value else None
+def pii_key_from_env() -> bytes | None:
+    """The pseudonymisation key (KOTACERDAS_PII_KEY), or None when unset (personal data is then dropped)."""
+    return settings().pii_key_bytes()
 
 
 def normalise(value: object, kind: str) -> str:
@@ -74,31 +68,13 @@ def safe_text(value: object, kind: str | None, key: bytes | None) -> str:
 # --- policy (config/quality.yaml, section `personal_data`) ---------------------------------------------------
 
 
-class PersonalDataPolicy(BaseModel):
-    """What the scrubber looks for in free text and what it puts in its place."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    scan: tuple[Literal["nik", "phone", "email"], ...] = Field(
-        default=KINDS, description="kinds of personal data searched for in every text column"
-    )
-    free_text: Literal["pseudonymise", "drop"] = Field(
-        default="pseudonymise",
-        description="pseudonymise: [nik:<HMAC>] (needs KOTACERDAS_PII_KEY, else as drop); drop: [nik]",
-    )
-
-
 @lru_cache(maxsize=8)
 def _policy_of(config_dir: str) -> PersonalDataPolicy:
-    from kotacerdas.quality.settings import load_quality_settings
-
-    return load_quality_settings(Path(config_dir)).personal_data
+    return ProjectConfig(config_dir).quality.personal_data
 
 
 def default_policy() -> PersonalDataPolicy:
     """The policy of the project's config folder (KOTACERDAS_CONFIG_DIR or ./config), read once a process."""
-    from kotacerdas.config import ProjectConfig
-
     return _policy_of(str(ProjectConfig().dir))
 
 
@@ -133,7 +109,7 @@ class Scrubber:
         self.policy = policy or PersonalDataPolicy()
         self.key = key if self.policy.free_text == "pseudonymise" else None
         self.kinds = set(self.policy.scan)
-        self.found: dict[str, int] = dict.fromkeys(KINDS, 0)
+        self.found: dict[str, int] = dict.fromkeys(PII_KINDS, 0)
 
     def _replace(self, match: re.Match[str]) -> str:
         group = match.lastgroup

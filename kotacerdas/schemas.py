@@ -214,3 +214,191 @@ QUARANTINE_COLUMNS: dict[str, str] = {
 
 def empty_quarantine() -> pd.DataFrame:
     return pd.DataFrame({c: pd.Series(dtype=d) for c, d in QUARANTINE_COLUMNS.items()})
+
+
+# --- every frame the pipeline publishes ------------------------------------------------------------------------
+# The warehouse schema (kotacerdas.warehouse.schema) builds its fact tables from these declarations, and the
+# library builds its frames from them: one declaration per column contract. A change here needs a migration
+# (tests/test_warehouse_migrations.py compares the migrated database with the schema).
+
+
+# Staged (validated) rows of a canonical table as the warehouse keeps them: in their partition, with lineage;
+# personal data pseudonymised (HMAC) or NULL.
+def staged_columns(table: CanonicalTable) -> dict[str, str]:
+    return {"city_code": "string", "period": "string", **table.columns}
+
+
+# One value per catalog indicator × partition, as computed (kotacerdas.indicators.compute) ...
+INDICATOR_VALUE_COLUMNS: dict[str, str] = {
+    "city_code": "string",
+    "period": "string",
+    "indicator_code": "string",
+    "dimension": "string",
+    "element": "string",
+    "unit": "string",
+    "value": "float64",  # unrounded
+    "numerator": "float64",
+    "denominator": "float64",
+    "rows_used": "Int64",  # staged rows the value was computed from (listed in indicator_lineage)
+    "source_table": "string",
+    "status": "string",  # ok | no_data
+    "catalog_version": "string",
+}
+# ... plus what publishing adds (kotacerdas.warehouse.lineage.enrich_indicator_values); optional when publishing.
+INDICATOR_VALUE_EXTRA_COLUMNS: dict[str, str] = {
+    "normalised_score": "float64",  # 0–100 after the methodology's normalisation (goalposts), unrounded
+    "weight": "float64",  # weight within its element, renormalised over the indicators present
+    "methodology": "string",
+    "methodology_version": "string",
+    "quality_flag": "string",  # ok | rows_rejected | incomplete_delivery | no_data
+    "rejected_share": "float64",  # share of the source table's rows of the partition set aside by the gate
+    "delivery_coverage": "float64",  # share of the OPDs expected to deliver the source table that delivered it
+}
+
+INDEX_SCORE_COLUMNS: dict[str, str] = {
+    "city_code": "string",
+    "period": "string",
+    "level": "string",  # indicator | element | dimension | index
+    "code": "string",
+    "parent_code": "string",
+    "score": "float64",  # 0–100, unrounded
+    "weight": "float64",  # the node's weight within its parent, renormalised over present siblings
+    "coverage": "float64",  # share of the node's children (by weight) that had a score
+    "maturity_level": "Int64",
+    "methodology": "string",
+    "methodology_version": "string",
+}
+
+RAW_FILE_COLUMNS: dict[str, str] = {
+    "city_code": "string",
+    "period": "string",
+    "table_name": "string",
+    "source": "string",
+    "raw_file": "string",  # path relative to the raw landing zone
+    "sha256": "string",
+    "origin": "string",  # URL (no secrets) or the landing-folder path it was picked up from
+    "row_count": "Int64",
+    "fetched_at": "datetime64[us]",
+}
+
+INGEST_FAILURE_COLUMNS: dict[str, str] = {
+    "city_code": "string",
+    "period": "string",
+    "table_name": "string",
+    "source": "string",
+    "opd_code": "string",
+    "origin": "string",
+    "message": "string",
+    "hint": "string",
+}
+
+# Lineage carried by every staged row: the raw payload (path in the raw zone and its sha256) and the row in it.
+STAGED_LINEAGE_COLUMNS: dict[str, str] = {**LINEAGE_COLUMNS, "_raw_sha256": "string"}
+
+# Which staged rows each indicator value counted: one row per (indicator, staged row).
+INDICATOR_LINEAGE_COLUMNS: dict[str, str] = {
+    "city_code": "string",
+    "period": "string",
+    "indicator_code": "string",
+    "table_name": "string",  # canonical table; the row is in staged_<table_name>
+    "_raw_file": "string",
+    "_raw_row": "Int64",
+    "in_numerator": "boolean",  # share indicators: the row also met the numerator condition; else NULL
+}
+
+# One row per quality rule of a table × partition, as validation reports it ...
+RULES_COLUMNS: dict[str, str] = {
+    "rule": "string",
+    "severity": "string",
+    "success": "boolean",
+    "element_count": "Int64",
+    "unexpected_count": "Int64",
+    "unexpected_percent": "float64",
+    "observed_value": "string",  # what a table-level rule measured (latest timestamp, rows delivered, …)
+    "details": "string",  # the bounds a table-level rule checked, or the volume rule's note ("no history: …")
+}
+# ... and as published, placed in its partition and table.
+QUALITY_RESULT_COLUMNS: dict[str, str] = {
+    "city_code": "string",
+    "period": "string",
+    "table_name": "string",
+    **RULES_COLUMNS,
+}
+
+QUALITY_GATE_COLUMNS: dict[str, str] = {
+    "city_code": "string",
+    "period": "string",
+    "table_name": "string",
+    "input_rows": "Int64",
+    "valid_rows": "Int64",
+    "rejected_rows": "Int64",
+    "rejected_share": "float64",
+    "threshold": "float64",
+    "passed": "boolean",
+    "failed_table_rules": "string",
+}
+
+OPD_TIMELINESS_COLUMNS: dict[str, str] = {
+    "city_code": "string",
+    "period": "string",
+    "opd_code": "string",
+    "table_name": "string",
+    "expected": "boolean",  # config/cities.yaml says this OPD delivers this table
+    "delivered": "boolean",
+    "raw_files": "Int64",
+    "rows_delivered": "Int64",
+    "rows_valid": "Int64",
+    "rows_rejected": "Int64",
+    "first_fetched_at": "datetime64[us]",  # UTC
+    "days_after_period_end": "float64",  # received_at after the month closed (Asia/Jakarta), in days
+    "failure_message": "string",
+    # DHIS2-style timeliness (kotacerdas.quality.timeliness, due dates in config/timeliness.yaml)
+    "due_at": "datetime64[us]",  # UTC
+    "received_at": "datetime64[us]",  # UTC: first completed fetch, or the upload time of the landing file
+    "status": "string",  # on_time | late | missing | pending | not_expected
+    "on_time": "boolean",
+    "late": "boolean",
+    "missing": "boolean",  # expected, not received, due date passed
+    "days_late": "float64",  # received_at - due_at when late (0 when on time)
+}
+
+# The regulators' annual indices: one row per component, the exact value (`score`) beside the figure as the
+# regulator publishes it (`published_value`, text, half up), the methodology file and the rows it came from.
+_REGULATOR_STAMP = {"methodology": "string", "methodology_version": "string", "source": "string"}
+REGULATOR_KOMINFO_COLUMNS: dict[str, str] = {
+    "city_code": "string",
+    "period": "string",
+    "component_type": "string",  # part | pillar | index
+    "component": "string",  # baseline, output, outcome, impact, quick_win; a pillar code; index
+    "weight": "float64",
+    "score": "float64",
+    "contribution": "float64",
+    "published_value": "string",
+    **_REGULATOR_STAMP,
+}
+REGULATOR_SPBE_COLUMNS: dict[str, str] = {
+    "city_code": "string",
+    "period": "string",
+    "assessor": "string",  # self | external: each complete set of levels gets its own index
+    "component_type": "string",  # aspect | domain | index
+    "component": "string",
+    "domain": "string",
+    "weight": "float64",
+    "score": "float64",
+    "published_value": "string",
+    "predicate": "string",
+    **_REGULATOR_STAMP,
+}
+REGULATOR_IKM_COLUMNS: dict[str, str] = {
+    "city_code": "string",
+    "period": "string",
+    "opd_code": "string",
+    "service_code": "string",  # NULL: the OPD as a whole / the whole city
+    "respondents": "Int64",
+    "months_covered": "Int64",
+    "score": "float64",
+    "published_value": "string",
+    "grade": "string",
+    "performance": "string",
+    **_REGULATOR_STAMP,
+}

@@ -5,7 +5,6 @@ commands (scorecard, explain, report, export) read only the evaluator views, so 
 
 from __future__ import annotations
 
-import os
 import secrets
 import time
 from pathlib import Path
@@ -19,7 +18,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 from sqlalchemy.exc import DBAPIError
 
-from kotacerdas.config import ProjectConfig
+from kotacerdas.config import ProjectConfig, environment, overridden_environment
 from kotacerdas.errors import KotacerdasError
 from kotacerdas.rounding import format_half_up
 
@@ -51,7 +50,7 @@ def _main(
 
 API_URL_ENV = "KOTACERDAS_OPD_API_URL"
 API_TOKEN_ENV = "KOTACERDAS_OPD_API_TOKEN"
-DIMENSIONS = ("governance", "branding", "economy", "living", "society", "environment")
+# column headings of the terminal scorecard; the dimensions themselves come from the methodology file
 SHORT = {
     "governance": "gov",
     "branding": "brand",
@@ -176,13 +175,14 @@ def print_scorecard(cities: list[str], months: list[str]) -> pd.DataFrame:
         box=box.SIMPLE_HEAD,
         caption=f"warehouse: {where}; dimensions: " + ", ".join(f"{v} = {k}" for k, v in SHORT.items() if k != v),
     )
-    for col in ("city", "month", *(SHORT[d] for d in DIMENSIONS), "index", "lvl"):
+    dimensions = list(ProjectConfig().methodology.dimensions)
+    for col in ("city", "month", *(SHORT.get(d, d) for d in dimensions), "index", "lvl"):
         table.add_column(col, justify="left" if col in ("city", "month") else "right", no_wrap=True)
     for row in card.to_dict("records"):
         table.add_row(
             row["city_code"],
             row["period"],
-            *(format_half_up(row.get(d)) for d in DIMENSIONS),
+            *(format_half_up(row.get(d)) for d in dimensions),
             format_half_up(row["index"]),
             "—" if pd.isna(row["maturity_level"]) else str(int(row["maturity_level"])),
         )
@@ -217,17 +217,17 @@ def demo(
 ) -> None:
     """Start the OPD simulator, run the whole pipeline for every city × month and the yearly job for their years,
     print the scorecard and the regulators' indices."""
-    from assets.resources import ProjectResource
     from kotacerdas.simulator import OpdSimulator, write_file_drops
 
     started = time.perf_counter()
     project = ProjectConfig()
     cities, periods = _cities(project, city), month_range(months)
-    token = os.environ.get(API_TOKEN_ENV) or secrets.token_urlsafe(24)
-    with OpdSimulator(project, seed=seed, token=token) as sim:
-        os.environ[API_URL_ENV] = sim.url
-        os.environ[API_TOKEN_ENV] = token
-        landing = ProjectResource().landing_dir()
+    token = environment().get(API_TOKEN_ENV) or secrets.token_urlsafe(24)
+    with (
+        OpdSimulator(project, seed=seed, token=token) as sim,
+        overridden_environment({API_URL_ENV: sim.url, API_TOKEN_ENV: token}),  # what sources.yaml names
+    ):
+        landing = project.landing_dir()
         files = write_file_drops(project, landing, cities, periods, seed=seed, years=years_of(periods))
         console.print(f"OPD simulator at {sim.url} (seed {seed}); {len(files)} file drop(s) in {landing}")
         outcomes = _run_with_progress(cities, periods, per_partition)
@@ -367,12 +367,11 @@ def ui(
     import sys
     from contextlib import nullcontext
 
-    from assets.resources import ProjectResource
     from pipelines.runner import DEFAULT_DAGSTER_HOME
     from pipelines.supervise import run_supervised
 
     project = ProjectConfig()
-    env = dict(os.environ)
+    env = dict(environment())
     env.setdefault("DAGSTER_HOME", str(DEFAULT_DAGSTER_HOME))
     context = nullcontext()
     if simulator:
@@ -383,9 +382,7 @@ def ui(
     with context as sim:
         if sim is not None:
             env |= {API_URL_ENV: sim.url, API_TOKEN_ENV: token}
-            write_file_drops(
-                project, ProjectResource().landing_dir(), _cities(project, None), month_range(months), seed=seed
-            )
+            write_file_drops(project, project.landing_dir(), _cities(project, None), month_range(months), seed=seed)
             console.print(f"OPD simulator at {sim.url}; file drops written for {months}")
         # `dagster dev` is superseded by `dg dev` in Dagster 1.13 (both start the same webserver and daemon)
         dg = Path(sys.executable).with_name("dg")
@@ -460,12 +457,16 @@ def index(
         ),
     ] = None,
     seed: Annotated[int, typer.Option(help="random seed of the uncertainty analysis")] = 0,
+    explain: Annotated[
+        str | None, typer.Option(help="print the path from raw value to index for this unit (uCode)")
+    ] = None,
 ) -> None:
-    """Build a composite index from COINr iData/iMeta and a method file; write every stage and result as CSV."""
+    """Build a composite index from COINr iData/iMeta (CSV, or a COINr export_to_excel workbook) and a method file;
+    write every stage and result as CSV, each result stamped with the hashes of the method and the data."""
     from kotacerdas.index.io import run_files
 
     try:
-        report = run_files(data, meta, method, out, uncertainty=uncertainty, seed=seed)
+        report = run_files(data, meta, method, out, uncertainty=uncertainty, seed=seed, explain=explain)
     except KotacerdasError as exc:  # bad input: say which file and what to do, exit 2 like a usage error
         typer.echo(f"error: {exc.message}", err=True)
         if exc.hint:
@@ -485,6 +486,8 @@ def index(
             f"in {report['sensitivity_seconds']:.2f} s (seed {seed})"
         )
     console.print(f"wrote {len(report['files'])} files to {out}")
+    if report.get("explain") is not None:
+        typer.echo(report["explain"])
 
 
 # --- warehouse and lineage (thin shells over kotacerdas.warehouse / kotacerdas.report) ----------------------
@@ -531,7 +534,7 @@ def warehouse_grant_evaluator(
 
     password = None
     if password_env:
-        password = os.environ.get(password_env)
+        password = environment().get(password_env)
         if not password:
             raise typer.BadParameter(f"environment variable {password_env} is empty or not set")
     engine, shown = _warehouse_engine()

@@ -15,8 +15,9 @@ from assets.regulators import build_regulator_assets
 from assets.report import build_report_asset
 from assets.resources import ProjectResource, WarehouseResource
 from assets.tables import build_table_assets
-from kotacerdas.config import ProjectConfig
+from kotacerdas.config import ProjectConfig, settings
 from kotacerdas.schemas import MONTHLY_TABLES, YEARLY_TABLES
+from kotacerdas.warehouse.engine import WAREHOUSE_URL_ENV
 from pipelines.executors import executor_from_env
 from pipelines.schedules import build_annual_schedule, build_monthly_schedule
 from sensors.file_drop import build_file_drop_sensor
@@ -109,7 +110,10 @@ def build_definitions(project: ProjectConfig | None = None) -> dg.Definitions:
         executor=executor_from_env(),
         resources={
             "project": ProjectResource(config_dir=config_dir),
-            "warehouse": WarehouseResource(config_dir=config_dir),
+            # bound by name, so the URL (and its password) is read where the run starts and never stored
+            "warehouse": WarehouseResource(
+                config_dir=config_dir, url=dg.EnvVar(WAREHOUSE_URL_ENV) if settings().warehouse_url else None
+            ),
             "io_manager": PartitionedPickleIOManagerFactory(),
         },
     )

@@ -5,18 +5,16 @@ KOTACERDAS_CELERY_BROKER_URL (default RabbitMQ on 127.0.0.1) and results travel 
 are started with `dagster-celery worker start -y config/celery.yaml` against the same DAGSTER_HOME (see README).
 """
 
-import os
-
 import dagster as dg
 
+from kotacerdas.config import environment, settings
+
 EXECUTOR_ENV = "KOTACERDAS_EXECUTOR"
-BROKER_ENV = "KOTACERDAS_CELERY_BROKER_URL"
-QUEUE_ENV = "KOTACERDAS_CELERY_QUEUE"  # workers listen with `-q`; one queue per deployment keeps them apart
-DEFAULT_BROKER = "pyamqp://guest:guest@127.0.0.1:5672//"
 
 
 def executor_from_env() -> dg.ExecutorDefinition:
-    kind = os.environ.get(EXECUTOR_ENV, "multiprocess")
+    chosen = settings()
+    kind = chosen.executor
     if kind == "multiprocess":
         return dg.multiprocess_executor
     if kind == "celery":
@@ -24,9 +22,13 @@ def executor_from_env() -> dg.ExecutorDefinition:
 
         return celery_executor.configured(
             {
-                "broker": os.environ.get(BROKER_ENV, DEFAULT_BROKER),
+                # read by Dagster from the environment where the run starts, so the URL is never stored
+                "broker": {"env": "KOTACERDAS_CELERY_BROKER_URL"}
+                if "KOTACERDAS_CELERY_BROKER_URL" in environment()
+                else chosen.celery_broker_url.get_secret_value(),
                 "backend": "rpc://",
-                "config_source": {"task_default_queue": os.environ.get(QUEUE_ENV, "dagster")},
+                # workers listen with `-q`; one queue per deployment keeps them apart
+                "config_source": {"task_default_queue": chosen.celery_queue},
             },
             name="celery",
         )

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -11,6 +10,7 @@ from pathlib import Path
 import dagster as dg
 
 from assets.partitions import backfill_ranges, city_period_key, partition_from_key, range_tags
+from kotacerdas.config import settings
 from pipelines.definitions import MONTHLY_JOB
 from sensors.events import step_error_message
 
@@ -29,9 +29,11 @@ class PartitionOutcome:
 
 def local_instance() -> dg.DagsterInstance:
     """The instance in $DAGSTER_HOME (default: ./dagster_home), so `dagster dev` shows these runs too."""
-    home = Path(os.environ.setdefault("DAGSTER_HOME", str(DEFAULT_DAGSTER_HOME)))
-    home.mkdir(parents=True, exist_ok=True)
-    return dg.DagsterInstance.get()
+    home = settings().dagster_home
+    if home is not None:
+        return dg.DagsterInstance.get()
+    DEFAULT_DAGSTER_HOME.mkdir(parents=True, exist_ok=True)
+    return dg.DagsterInstance.from_config(str(DEFAULT_DAGSTER_HOME))
 
 
 def _problems(result: dg.ExecuteInProcessResult, partition_key: str | None = None) -> tuple[str, ...]:

@@ -1,20 +1,17 @@
 """Run-failure sensor: tell a webhook (chat, pager) which asset and partition failed, why, and where to look."""
 
-import os
-
 import dagster as dg
 
+from kotacerdas.config import settings
 from kotacerdas.report.alerts import WEBHOOK_URL_ENV, post_webhook
 from sensors.events import step_error_message
-
-UI_URL_ENV = "KOTACERDAS_DAGSTER_UI_URL"
 
 
 def failure_payload(context: dg.RunFailureSensorContext) -> dict:
     run = context.dagster_run
     steps = context.get_step_failure_events()
     failed = [{"asset": e.step_key, "error": step_error_message(e)} for e in steps]
-    base = os.environ.get(UI_URL_ENV, "http://127.0.0.1:3000").rstrip("/")
+    base = settings().dagster_ui_url.rstrip("/")
     partition = run.tags.get("dagster/partition")
     lines = [f"kotacerdas: run of {run.job_name} failed" + (f" for partition {partition}" if partition else "")]
     lines += [f"- {f['asset']}: {f['error']}" for f in failed] or [f"- {context.failure_event.message}"]
@@ -34,7 +31,8 @@ def failure_payload(context: dg.RunFailureSensorContext) -> dict:
     description=f"Posts every failed run to the webhook in ${WEBHOOK_URL_ENV} (JSON with a `text` field).",
 )
 def failure_webhook(context: dg.RunFailureSensorContext):
-    url = os.environ.get(WEBHOOK_URL_ENV)
+    secret = settings().alert_webhook_url
+    url = secret.get_secret_value() if secret else None
     if not url:
         context.log.warning(f"{WEBHOOK_URL_ENV} is not set: run {context.dagster_run.run_id} failed, no alert sent")
         return

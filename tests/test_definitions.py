@@ -51,6 +51,21 @@ def test_dg_check_defs_passes():
     assert "All definitions loaded successfully" in proc.stdout + proc.stderr
 
 
+def test_the_code_location_is_kotacerdas_for_dg_and_for_the_workspace_alike():
+    import tomllib
+
+    import yaml
+
+    dg_project = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))["tool"]["dg"]["project"]
+    (entry,) = yaml.safe_load((REPO / "workspace.yaml").read_text(encoding="utf-8"))["load_from"]
+    module = entry["python_module"]
+    assert (dg_project["code_location_name"], dg_project["code_location_target_module"]) == (
+        "kotacerdas",
+        module["module_name"],
+    )
+    assert module["location_name"] == "kotacerdas"
+
+
 def test_downstream_assets_follow_upstream_and_published_scores_have_a_deadline():
     from pipelines.definitions import defs
 

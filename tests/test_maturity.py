@@ -12,12 +12,12 @@ from kotacerdas.config import ProjectConfig
 from kotacerdas.errors import ConfigError
 from kotacerdas.indicators.catalog import IndicatorCatalog, load_catalog
 from kotacerdas.maturity import (
-    SCORE_COLUMNS,
     MaturityMethodology,
     goalpost_score,
     load_methodology,
     score_maturity,
 )
+from kotacerdas.schemas import INDEX_SCORE_COLUMNS
 
 PROJECT = ProjectConfig()
 
@@ -235,4 +235,4 @@ def test_no_indicator_values_gives_an_empty_table_with_the_score_columns():
         _catalog(("I1", "a", "a1", 0, 100, 1)),
         _method(),
     )
-    assert out.empty and list(out.columns) == list(SCORE_COLUMNS)
+    assert out.empty and list(out.columns) == list(INDEX_SCORE_COLUMNS)

@@ -6,8 +6,8 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
+from kotacerdas.config import ProjectConfig
 from kotacerdas.privacy import PersonalDataPolicy, Scrubber, pseudonymise, scrub_published_text
-from kotacerdas.quality.settings import load_quality_settings
 from kotacerdas.schemas import COMPLAINTS, INDICATOR_SUBMISSIONS, SERVICE_REQUESTS
 from kotacerdas.stage.staging import stage_table
 
@@ -81,10 +81,10 @@ def test_drop_policy_and_missing_key_leave_only_the_kind():
 
 def test_policy_is_read_from_config(tmp_path):
     (tmp_path / "quality.yaml").write_text("personal_data:\n  free_text: drop\n  scan: [nik]\n", encoding="utf-8")
-    assert load_quality_settings(tmp_path).personal_data == PersonalDataPolicy(free_text="drop", scan=("nik",))
+    assert ProjectConfig(tmp_path).quality.personal_data == PersonalDataPolicy(free_text="drop", scan=("nik",))
     (tmp_path / "quality.yaml").write_text("personal_data:\n  free_text: hash\n", encoding="utf-8")
     with pytest.raises(Exception, match=r"quality.yaml.*personal_data.free_text"):
-        load_quality_settings(tmp_path)
+        _ = ProjectConfig(tmp_path).quality
 
 
 def test_staging_scrubs_every_column_and_its_rejects():

@@ -13,8 +13,15 @@ import pytest
 from kotacerdas import schemas
 from kotacerdas.config import ProjectConfig
 from kotacerdas.errors import ConfigError, QualityGateError
-from kotacerdas.quality import RULES_COLUMNS, load_suite, load_suites, validate_table
-from kotacerdas.schemas import COMPLAINTS, INDICATOR_SUBMISSIONS, SATISFACTION_RESPONSES, SERVICE_REQUESTS
+from kotacerdas.quality import load_suite, load_suites, validate_table
+from kotacerdas.quality.gate import within_threshold
+from kotacerdas.schemas import (
+    COMPLAINTS,
+    INDICATOR_SUBMISSIONS,
+    RULES_COLUMNS,
+    SATISFACTION_RESPONSES,
+    SERVICE_REQUESTS,
+)
 
 CITY = "19.71"
 MONTH = "2024-03"
@@ -113,7 +120,9 @@ def test_valid_rows_and_share(sr_result):
     assert (result.valid.dtypes == df.dtypes).all()
     assert result.valid.index.tolist() == [100, 108, 109, 111]
     assert result.rejected_share == pytest.approx(8 / 12)
-    assert not result.passed(0.05) and result.passed(0.7)
+    assert not within_threshold(result.rejected_share, result.failed_table_rules, 0.05) and within_threshold(
+        result.rejected_share, result.failed_table_rules, 0.7
+    )
 
 
 def test_quarantine_contract(sr_result):
@@ -274,7 +283,7 @@ def test_empty_frame_passes(name):
     assert len(result.rules) == len(suite(name).rule_ids)
     failed = set(result.rules.loc[~result.rules["success"], "rule"])
     assert failed <= {"data_fresh"}  # no data is not fresh data: a warning, never a block
-    assert result.rejected_share == 0.0 and result.passed(0.0)
+    assert result.rejected_share == 0.0 and within_threshold(result.rejected_share, result.failed_table_rules, 0.0)
 
 
 @pytest.mark.parametrize(
@@ -286,7 +295,9 @@ def test_empty_yearly_assessment_blocks_as_incomplete(name, completeness):
     table = schemas.get_table(name)
     result = validate_table(schemas.empty_frame(table), table, suite(name), city=CITY, month="2024")
     assert result.rejected.empty and set(result.rules.loc[~result.rules["success"], "rule"]) == {completeness}
-    assert result.failed_table_rules == (completeness,) and not result.passed(1.0)
+    assert result.failed_table_rules == (completeness,) and not within_threshold(
+        result.rejected_share, result.failed_table_rules, 1.0
+    )
 
 
 def test_table_level_failure_blocks_partition_not_rows():
@@ -294,7 +305,7 @@ def test_table_level_failure_blocks_partition_not_rows():
     result = validate_table(df, SERVICE_REQUESTS, suite("service_requests"), city=CITY, month=MONTH)
     assert result.rejected.empty and len(result.valid) == 1
     assert result.failed_table_rules == ("columns_match_schema",)
-    assert not result.passed(1.0)
+    assert not within_threshold(result.rejected_share, result.failed_table_rules, 1.0)
 
 
 def test_missing_checked_column_is_an_error():

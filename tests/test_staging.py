@@ -8,8 +8,9 @@ import hmac
 import pandas as pd
 import pytest
 
+from kotacerdas.config import overridden_environment
 from kotacerdas.ingest import ingest_table
-from kotacerdas.privacy import PII_KEY_ENV, pii_key_from_env, pseudonymise
+from kotacerdas.privacy import pii_key_from_env, pseudonymise
 from kotacerdas.schemas import (
     COMPLAINTS,
     INDICATOR_SUBMISSIONS,
@@ -86,7 +87,8 @@ def test_personal_data_is_pseudonymised_and_never_in_clear():
     # Without a key personal data is dropped, not kept in clear.
     dropped = stage_table(SERVICE_REQUESTS, frame, city="19.71", month="2025-03", pii_key=None)
     assert dropped.frame["applicant_nik"].isna().all() and dropped.frame["applicant_phone"].isna().all()
-    assert pii_key_from_env({PII_KEY_ENV: "abc"}) == b"abc" and pii_key_from_env({}) is None
+    with overridden_environment({"KOTACERDAS_PII_KEY": "abc"}):
+        assert pii_key_from_env() == b"abc"
 
 
 def test_numbers_with_decimal_comma_and_empty_cells():

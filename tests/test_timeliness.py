@@ -10,25 +10,16 @@ import pandas as pd
 import pytest
 from conftest import edited_project
 
+from kotacerdas.config import TimelinessConfig
 from kotacerdas.errors import ConfigError
 from kotacerdas.ingest import ingest_table
 from kotacerdas.quality.timeliness import (
-    TIMELINESS_COLUMNS,
-    TimelinessConfig,
-    load_timeliness_config,
     opd_timeliness,
     reporting_rates,
 )
-from kotacerdas.quality.validate import RULES_COLUMNS
 from kotacerdas.simulator import write_file_drops
-from kotacerdas.warehouse.schema import OPD_TIMELINESS_COLUMNS, QUALITY_RESULT_COLUMNS
 
 CITY, MONTH = "19.71", "2025-03"
-
-
-def test_library_frames_have_the_warehouse_columns():
-    assert TIMELINESS_COLUMNS == OPD_TIMELINESS_COLUMNS
-    assert set(RULES_COLUMNS) <= set(QUALITY_RESULT_COLUMNS)
 
 
 def test_due_dates_close_on_jakarta_time_with_per_dataset_and_per_opd_overrides():
@@ -49,7 +40,7 @@ def test_unknown_opd_in_the_config_is_an_error(opd_project, tmp_path):
     project = edited_project(tmp_path, opd_project)
     (project.dir / "timeliness.yaml").write_text("opds: {DINAS_X: {complaints: 3}}\n", encoding="utf-8")
     with pytest.raises(ConfigError, match="DINAS_X"):
-        load_timeliness_config(project)
+        _ = project.timeliness
 
 
 def _stamp(path, when: datetime) -> None:

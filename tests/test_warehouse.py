@@ -9,9 +9,9 @@ import numpy as np
 import pandas as pd
 import pytest
 import sqlalchemy as sa
+from conftest import REPO_ROOT
 
-from kotacerdas.indicators.compute import INDICATOR_VALUE_COLUMNS
-from kotacerdas.maturity import SCORE_COLUMNS
+from kotacerdas.schemas import INDEX_SCORE_COLUMNS, INDICATOR_VALUE_COLUMNS
 from kotacerdas.warehouse.engine import create_warehouse_engine, resolve_warehouse_url
 from kotacerdas.warehouse.publish import COPY_CHUNK_ROWS, publish_partition
 from kotacerdas.warehouse.schema import FACT_TABLES, OPTIONAL_COLUMNS, RUN_COLUMNS, TABLES
@@ -74,7 +74,7 @@ def test_failed_publish_leaves_previous_version_whole(engine):
     publish_partition(engine, "19.71", "2025-02", {"indicator_values": _values("19.71", "2025-02", 4)}, run_id="a")
     before = _rows(engine)
     row = {"city_code": "19.71", "period": "2025-02", "level": "index", "code": "INDEX", "score": 1.0}
-    scores = pd.DataFrame([row], columns=list(SCORE_COLUMNS)).astype(SCORE_COLUMNS)
+    scores = pd.DataFrame([row], columns=list(INDEX_SCORE_COLUMNS)).astype(INDEX_SCORE_COLUMNS)
 
     def fail_after_first_table(name, rows):  # the first table is already replaced inside the transaction
         raise RuntimeError(f"simulated failure after {name}")
@@ -109,13 +109,21 @@ def test_values_that_would_break_sql_round_trip(engine):
     assert (code, unit) == (frame["indicator_code"][0], frame["unit"][0])
 
 
-def test_env_var_overrides_config_and_relative_duckdb_paths_use_project_root(tmp_path):
-    url = resolve_warehouse_url("duckdb:///data/w.duckdb", tmp_path, env={})
+def test_relative_duckdb_paths_use_project_root(tmp_path):
+    url = resolve_warehouse_url("duckdb:///data/w.duckdb", tmp_path)
     assert url.database == str(tmp_path / "data" / "w.duckdb")
-    pg = resolve_warehouse_url(
-        "duckdb:///x.duckdb", tmp_path, env={"KOTACERDAS_WAREHOUSE_URL": "postgresql+psycopg://u:secret@h/db"}
-    )
-    assert pg.get_backend_name() == "postgresql"
+
+
+def test_env_var_overrides_config_but_not_a_resource_given_its_own_url(tmp_path):
+    from assets.resources import WarehouseResource
+    from kotacerdas.config import overridden_environment
+
+    config_dir = str(REPO_ROOT / "config")
+    assert WarehouseResource(config_dir=config_dir).sqlalchemy_url().get_backend_name() == "duckdb"
+    with overridden_environment({"KOTACERDAS_WAREHOUSE_URL": "postgresql+psycopg://u:secret@h/db"}):
+        assert WarehouseResource(config_dir=config_dir).sqlalchemy_url().get_backend_name() == "postgresql"
+        own = WarehouseResource(config_dir=config_dir, url=f"duckdb:///{tmp_path / 'w.duckdb'}")
+        assert own.sqlalchemy_url().database == str(tmp_path / "w.duckdb")
 
 
 def test_unreachable_warehouse_is_a_clear_error():

@@ -10,19 +10,13 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 
 from kotacerdas.config import ProjectConfig
-from kotacerdas.indicators.compute import INDICATOR_VALUE_COLUMNS as LIBRARY_INDICATOR_VALUE_COLUMNS
-from kotacerdas.maturity import SCORE_COLUMNS
 from kotacerdas.schemas import CANONICAL_TABLES
-from kotacerdas.schemas import QUARANTINE_COLUMNS as LIBRARY_QUARANTINE_COLUMNS
 from kotacerdas.warehouse import migrate, reference
 from kotacerdas.warehouse.engine import create_warehouse_engine
 from kotacerdas.warehouse.reference import load_reference_data, region_frame
 from kotacerdas.warehouse.schema import (
     EVALUATOR_VIEWS,
     FACT_TABLES,
-    INDEX_SCORE_COLUMNS,
-    INDICATOR_VALUE_COLUMNS,
-    QUARANTINE_COLUMNS,
     STAGED_COLUMNS,
     metadata,
 )
@@ -139,14 +133,14 @@ def test_region_files_ship_with_the_project_not_shared():
     assert set(frame.loc[frame["level"] == "kabupaten_kota", "kind"]) == {"kota", "kabupaten"}
 
 
-def test_library_frames_fit_the_warehouse():
-    """A column the library adds needs a migration: this names it."""
-    assert set(LIBRARY_INDICATOR_VALUE_COLUMNS) <= set(INDICATOR_VALUE_COLUMNS)
-    assert set(SCORE_COLUMNS) <= set(INDEX_SCORE_COLUMNS)
-    assert set(LIBRARY_QUARANTINE_COLUMNS) <= set(QUARANTINE_COLUMNS)
-    for name, table in CANONICAL_TABLES.items():
-        assert set(table.columns) <= set(STAGED_COLUMNS[name]), name
+def test_every_fact_column_has_a_pandas_dtype_and_a_sql_type():
+    """The column contracts (kotacerdas.schemas) name dtypes the frames and the warehouse both understand."""
+    from kotacerdas.warehouse.schema import _SQL_TYPES
+
     assert all(pd.api.types.pandas_dtype(d) is not None for cols in FACT_TABLES.values() for d in cols.values())
+    assert {d for cols in FACT_TABLES.values() for d in cols.values()} <= set(_SQL_TYPES)
+    for name, table in CANONICAL_TABLES.items():  # a staged table is its canonical table, partitioned
+        assert set(STAGED_COLUMNS[name]) == {"city_code", "period", *table.columns}, name
 
 
 def test_0006_replaces_the_unused_regulator_tables_and_grants_the_existing_evaluator_group(postgres_url):

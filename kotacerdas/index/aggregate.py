@@ -62,6 +62,17 @@ def outranking_matrix(x: np.ndarray, w: np.ndarray) -> np.ndarray:
     return orm
 
 
+def dominance(x: np.ndarray, w: np.ndarray) -> tuple[int, float]:
+    """COINr's `outrankMatrix` outputs nDominant and fracDominant: the number of pairs of units in which one
+    outranks the other on every child (outranking share 1, i.e. strictly higher on all children it is compared
+    on), and that number over the n(n − 1)/2 pairs."""
+    orm = outranking_matrix(x, w)
+    n = orm.shape[-1]
+    ndom = int(np.sum(orm >= 1 - 1e-12))
+    pairs = n * (n - 1) / 2
+    return ndom, (ndom / pairs if pairs else float("nan"))
+
+
 def copeland(x: np.ndarray, w: np.ndarray) -> np.ndarray:
     """Copeland score of each unit: the number of units it outranks (weighted majority of the children) minus
     the number that outrank it; pairs at exactly half count as neither. Ranges over [−(n−1), n−1].
@@ -168,19 +179,23 @@ def aggregate_batch(
     p: float | None = None,
     dat_thresh: float | None = None,
     keep: Sequence[str] | None = None,
+    method_of=None,
 ) -> dict[str, np.ndarray]:
     """`aggregate` for many weight sets at once (sensitivity analysis): the same normalised data, R weight sets.
 
     `values` is units × indicators (named by `columns`), `weights` R × codes (named by `weight_codes`, raw or
     renormalised: each mean renormalises over the children present). Returns aggregate code → R × units,
     equal to R separate `aggregate` calls; with `keep`, only those codes (the others are freed once used).
+    `method_of(code)` may give (method, p, dat_thresh) per aggregate (a different method per level).
     """
     _check_method(method, dat_thresh)
+    default = (method, p, dat_thresh)
     runs = weights.shape[0]
     cols: dict[str, np.ndarray] = {c: values[:, i][None, :] for i, c in enumerate(columns)}
     where = {c: i for i, c in enumerate(weight_codes)}
     out: dict[str, np.ndarray] = {}
     for code, kids in children.items():
+        method, p, dat_thresh = method_of(code) if method_of is not None else default
         missing = [k for k in kids if k not in cols]
         if missing:
             raise IndexMethodError(

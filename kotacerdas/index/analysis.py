@@ -152,3 +152,120 @@ def strengths_weaknesses(build: IndexBuild, n: int = 5, stage: str = "Raw") -> p
                 )
     cols = ["uCode", "kind", "position", "iCode", "iName", "rank", "value"]
     return pd.DataFrame(rows, columns=cols)
+
+
+def get_stats(
+    build: IndexBuild,
+    stage: str = "Raw",
+    t_skew: float = 2.0,
+    t_kurt: float = 3.5,
+    t_avail: float = 0.65,
+    t_zero: float = 0.5,
+    t_unq: float = 0.5,
+    nsignif: int | None = None,
+) -> pd.DataFrame:
+    """COINr's `get_stats` table of each indicator at `stage`, plus its correlation with its parent and with the
+    index (from the aggregated data set). Columns as COINr: Min, Max, Mean, Median, Std, Skew, Kurt, N.Avail,
+    N.NonZero, N.Unique, N.Same, Frc.Avail, Frc.NonZero (of available), Frc.Unique, Frc.Same, Flag.Avail
+    (≥ t_avail), Flag.NonZero (non-zero / all units ≥ t_zero), Flag.Unique (unique / all units ≥ t_unq),
+    Flag.SkewKurt ("OUT" when |skew| > t_skew and kurtosis > t_kurt). Unrounded unless `nsignif` (COINr: 3)."""
+    from kotacerdas.index.treat import kurtosis, skewness
+
+    fw = build.framework
+    data = _stage(build, stage)
+    codes = [c for c in fw.indicators if c in data]
+    n = len(data)
+    rows = []
+    for code in codes:
+        x = data[code]
+        obs = x.dropna()
+        n_avail = len(obs)
+        nzero = int((obs != 0).sum())
+        nunq = int(obs.nunique())
+        nsame = int(obs.value_counts().max()) if n_avail else 0
+        sk, kt = skewness(x.to_numpy(dtype=float)), kurtosis(x.to_numpy(dtype=float))
+        rows.append(
+            {
+                "iCode": code,
+                "Min": obs.min(),
+                "Max": obs.max(),
+                "Mean": obs.mean(),
+                "Median": obs.median(),
+                "Std": obs.std(ddof=1),
+                "Skew": sk,
+                "Kurt": kt,
+                "N.Avail": n_avail,
+                "N.NonZero": nzero,
+                "N.Unique": nunq,
+                "N.Same": nsame,
+                "Frc.Avail": n_avail / n,
+                "Frc.NonZero": nzero / n_avail if n_avail else math.nan,
+                "Frc.Unique": nunq / n_avail if n_avail else math.nan,
+                "Frc.Same": nsame / n_avail if n_avail else math.nan,
+                "Flag.Avail": "ok" if n_avail / n >= t_avail else "LOW",
+                "Flag.NonZero": "ok" if nzero / n >= t_zero else "LOW",
+                "Flag.Unique": "ok" if nunq / n >= t_unq else "LOW",
+                "Flag.SkewKurt": "OUT" if abs(sk) > t_skew and kt > t_kurt else "ok",
+            }
+        )
+    table = pd.DataFrame(rows).set_index("iCode")
+    corr = parent_correlations(build)
+    table["Corr.Parent"] = corr.loc[codes, "r_parent"]
+    table["Corr.Index"] = corr.loc[codes, "r_top"]
+    if nsignif is not None:
+        num = table.select_dtypes("number").columns
+        table[num] = table[num].apply(lambda col: col.map(lambda v: float(f"{v:.{nsignif}g}") if pd.notna(v) else v))
+    return table
+
+
+def correlation_pvalues(a: pd.Series, b: pd.Series, method: str = "pearson") -> tuple[float, float]:
+    """Correlation of two columns over the units both have, and its two-sided p-value as R's `cor.test`:
+    Pearson's t test with n − 2 degrees of freedom; Spearman and Kendall by scipy (asymptotic t for Spearman,
+    exact for Kendall without ties at small n — R's exact Spearman test for small n without ties differs)."""
+    from scipy import stats
+
+    both = pd.concat([a, b], axis=1).dropna()
+    if len(both) < 3:
+        return math.nan, math.nan
+    x, y = both.iloc[:, 0].to_numpy(dtype=float), both.iloc[:, 1].to_numpy(dtype=float)
+    if method == "pearson":
+        r, p = stats.pearsonr(x, y)
+    elif method == "spearman":
+        r, p = stats.spearmanr(x, y)
+    elif method == "kendall":
+        r, p = stats.kendalltau(x, y)
+    else:
+        raise IndexMethodError(f"unknown correlation method {method!r}", hint="use pearson, spearman or kendall")
+    return float(r), float(p)
+
+
+def correlation_table(build: IndexBuild, method: str = "pearson", stage: str = "Aggregated") -> pd.DataFrame:
+    """Each code with its parent and with the index: correlation and p-value (COINr `get_corr` with `pval`)."""
+    data = _stage(build, stage)
+    base = parent_correlations(build, method if method != "kendall" else "pearson", stage)
+    rows = []
+    for code, r in base.iterrows():
+        has_parent = isinstance(r["Parent"], str)
+        rp, pp = correlation_pvalues(data[code], data[r["Parent"]], method) if has_parent else (math.nan,) * 2
+        rt, pt = correlation_pvalues(data[code], data[r["Top"]], method) if r["Top"] != code else (math.nan,) * 2
+        rows.append({"iCode": code, "Level": r["Level"], "Parent": r["Parent"], "r_parent": rp, "p_parent": pp})
+        rows[-1].update({"Top": r["Top"], "r_top": rt, "p_top": pt})
+    return pd.DataFrame(rows).set_index("iCode")
+
+
+def copeland_dominance(build: IndexBuild) -> pd.DataFrame:
+    """COINr `outrankMatrix`'s nDominant and fracDominant for every aggregate: pairs of units of which one
+    outranks the other on every child (normalised/aggregated data, the build's relative weights)."""
+    from kotacerdas.index.aggregate import dominance
+    from kotacerdas.index.weights import renormalise
+
+    fw = build.framework
+    codes = fw.indicators + fw.aggregates
+    rel = renormalise(build.weights.reindex(codes), fw.imeta.loc[codes, "Parent"])
+    data = build.data["Aggregated"]
+    rows = []
+    for code in fw.aggregates:
+        kids = fw.children(code)
+        nd, frac = dominance(data[kids].to_numpy(dtype=float), rel[kids].to_numpy(dtype=float))
+        rows.append({"iCode": code, "nDominant": nd, "fracDominant": frac})
+    return pd.DataFrame(rows).set_index("iCode")

@@ -13,27 +13,45 @@ from typing import Any
 import pandas as pd
 import yaml
 
-from kotacerdas.index.analysis import group_alpha, parent_correlations, strengths_weaknesses
+from kotacerdas.index.analysis import (
+    copeland_dominance,
+    correlation_table,
+    get_stats,
+    group_alpha,
+    strengths_weaknesses,
+)
 from kotacerdas.index.build import IndexBuild, run_build
 from kotacerdas.index.errors import IndexMethodError
 from kotacerdas.index.meta import NAME, TIME, UNIT, Framework, read_framework
 from kotacerdas.index.method import IndexMethod, as_method
+from kotacerdas.index.provenance import file_sha256
 from kotacerdas.index.sensitivity import Factor, SensitivityResult, as_factors
 from kotacerdas.index.weights import renormalise
 
 METHOD_INFO_KEYS = ("name", "description")  # documentation keys of a method file, not build settings
 
 
+def _drop_r_rownames(table: pd.DataFrame) -> pd.DataFrame:
+    """R's write.csv writes row names as a first, unnamed column ("" in the header): drop it."""
+    first = table.columns[0] if len(table.columns) else None
+    if isinstance(first, str) and (first == "" or first.startswith("Unnamed: 0")):
+        return table.drop(columns=first)
+    return table
+
+
 def read_csv(path: str | Path, what: str) -> pd.DataFrame:
-    """Read one CSV, turning the ways it can fail into an error that names the file."""
+    """Read one CSV (also as R's write.csv writes it: row names, "NA"), turning the ways it can fail into an
+    error that names the file."""
     path = Path(path)
     if not path.is_file():
         raise IndexMethodError(
             f"{what} file {path} does not exist" + (" (it is a folder)" if path.is_dir() else ""),
             hint=f"give the path of the {what} CSV",
         )
+    if path.suffix.lower() in (".xlsx", ".xlsm"):
+        return read_coinr_export(path)[0 if what == "iData" else 1]
     try:
-        table = pd.read_csv(path)
+        table = _drop_r_rownames(pd.read_csv(path))
     except pd.errors.EmptyDataError:
         raise IndexMethodError(
             f"{what} file {path} is empty", hint=f"write the {what} table with a header row"
@@ -46,6 +64,34 @@ def read_csv(path: str | Path, what: str) -> pd.DataFrame:
     if table.empty:
         raise IndexMethodError(f"{what} file {path} has a header but no rows", hint=f"add the {what} rows")
     return table
+
+
+def read_coinr_export(path: str | Path) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """iData and iMeta from a workbook written by COINr's `export_to_excel` (sheets "Meta.Ind", "Meta.Unit"
+    and "Data.Raw", one sheet per data frame of the coin), or from a workbook with "iData" and "iMeta" sheets.
+    A panel (purse) export holds a Time column in Data.Raw."""
+    path = Path(path)
+    try:
+        sheets = pd.read_excel(path, sheet_name=None)
+    except (ValueError, OSError) as exc:
+        raise IndexMethodError(f"cannot read workbook {path}: {exc}", hint="give an .xlsx file") from None
+    if "iData" in sheets and "iMeta" in sheets:
+        return sheets["iData"], sheets["iMeta"]
+    need = ("Data.Raw", "Meta.Ind")
+    missing = [n for n in need if n not in sheets]
+    if missing:
+        raise IndexMethodError(
+            f"workbook {path} has no sheet {missing} (sheets: {list(sheets)})",
+            hint="export the coin with COINr's export_to_excel(), or name the sheets iData and iMeta",
+        )
+    raw, imeta = sheets["Data.Raw"], sheets["Meta.Ind"]
+    unit = sheets.get("Meta.Unit")
+    if unit is not None:
+        key = [c for c in (UNIT, TIME) if c in raw and c in unit]
+        extra = [c for c in unit.columns if c not in raw.columns or c in key]
+        raw = raw.merge(unit[extra].drop_duplicates(key), on=key, how="left")
+    keep = [c for c in imeta.columns if c not in ("EffWeight",)]
+    return raw, imeta[keep]
 
 
 def read_inputs(data: str | Path, meta: str | Path) -> Framework:
@@ -89,13 +135,16 @@ def read_method_file(path: str | Path) -> tuple[IndexMethod, list[Factor] | None
 
 
 def build_from_files(data: str | Path, meta: str | Path, method: str | Path) -> tuple[IndexBuild, list | None]:
-    """Read the three inputs and build; returns the build and the method file's uncertainty factors."""
+    """Read the three inputs and build; returns the build and the method file's uncertainty factors. The build's
+    provenance also carries the SHA-256 of the method file's bytes."""
     fw = read_inputs(data, meta)
     m, factors = read_method_file(method)
     try:
-        return run_build(fw, m), factors
+        build = run_build(fw, m)
     except IndexMethodError as exc:
         raise IndexMethodError(f"{exc.message} [method: {method}; iData: {data}]", hint=exc.hint) from exc
+    build.provenance["method_file_sha256"] = file_sha256(method)
+    return build, factors
 
 
 def _with_units(build: IndexBuild, frame: pd.DataFrame) -> pd.DataFrame:
@@ -131,8 +180,9 @@ def write_build(build: IndexBuild, out: str | Path, strengths: int = 5) -> list[
     for stage, frame in build.data.items():
         put(f"data_{stage}.csv", _with_units(build, frame))
     put("units.csv", build.units.rename_axis(UNIT))
-    put("scores.csv", _with_units(build, build.scores))
-    put("ranks.csv", _with_units(build, build.ranks))
+    stamp = {k: build.provenance[k] for k in ("method_sha256", "data_sha256") if k in build.provenance}
+    put("scores.csv", _with_units(build, build.scores).assign(**stamp))
+    put("ranks.csv", _with_units(build, build.ranks).assign(**stamp))
     for group, ranks in build.group_ranks.items():
         put(f"group_ranks_{group}.csv", build.units[[group]].join(ranks).rename_axis(UNIT))
     if build.screen_summary is not None:
@@ -172,8 +222,14 @@ def write_build(build: IndexBuild, out: str | Path, strengths: int = 5) -> list[
     put("method_log.csv", log, index=False)
     (out / "method.json").write_text(json.dumps(build.method.model_dump(), indent=2, default=str) + "\n")
     written.append(out / "method.json")
+    (out / "provenance.json").write_text(json.dumps(build.provenance, indent=2, sort_keys=True) + "\n")
+    written.append(out / "provenance.json")
     put("analysis_alpha.csv", group_alpha(build))
-    put("analysis_correlations.csv", parent_correlations(build))
+    put("analysis_correlations.csv", correlation_table(build))
+    put("analysis_stats.csv", get_stats(build))
+    level = fw.imeta["Level"]
+    if any(build.method.aggregate.at(int(level[c]))[0] == "copeland" for c in fw.aggregates):
+        put("analysis_copeland.csv", copeland_dominance(build))
     if strengths:
         put("strengths_weaknesses.csv", strengths_weaknesses(build, strengths), index=False)
     return written
@@ -214,6 +270,7 @@ def run_files(
     out: str | Path,
     uncertainty: int | None = None,
     seed: int | None = 0,
+    explain: str | None = None,
 ) -> dict[str, Any]:
     """What `kotacerdas index` does: build from files, write the stages and results to `out`, and with
     `uncertainty=N` run a sensitivity analysis with base sample N (N·(k+2) runs) over the method file's
@@ -227,6 +284,10 @@ def run_files(
     t_build = time.perf_counter() - t0
     written = write_build(build, out)
     report: dict[str, Any] = {"build": build, "build_seconds": t_build, "files": written, "sensitivity": None}
+    if explain is not None:
+        from kotacerdas.index.explain import explain_unit
+
+        report["explain"] = explain_unit(build, explain)
     if uncertainty is not None:
         if uncertainty < 2:
             raise IndexMethodError(f"--uncertainty {uncertainty}", hint="give a base sample of 2 or more (e.g. 200)")

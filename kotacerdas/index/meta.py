@@ -36,6 +36,13 @@ class Framework:
     idata: pd.DataFrame  # one row per unit (and Time, for panels), original columns
 
     @cached_property
+    def sha256(self) -> str:
+        """Fingerprint of iData and iMeta (see `kotacerdas.index.provenance`)."""
+        from kotacerdas.index.provenance import frame_sha256
+
+        return frame_sha256(self.idata, self.imeta.reset_index())
+
+    @cached_property
     def indicators(self) -> list[str]:
         return list(self.imeta.index[self.imeta["Type"] == "Indicator"])
 
@@ -61,20 +68,20 @@ class Framework:
     def children(self, code: str) -> list[str]:
         return list(self.imeta.index[self.imeta["Parent"] == code])
 
-    @property
+    @cached_property
     def direction(self) -> pd.Series:
         return self.imeta.loc[self.indicators, "Direction"].astype(float)
 
-    @property
+    @cached_property
     def weight(self) -> pd.Series:
         tree = self.indicators + self.aggregates
         return self.imeta.loc[tree, "Weight"].astype(float)
 
-    @property
+    @cached_property
     def target(self) -> pd.Series:
         return self.imeta.loc[self.indicators, "Target"].astype(float)
 
-    @property
+    @cached_property
     def denominator(self) -> pd.Series:
         """Denominator column per indicator (NaN where the indicator is not denominated)."""
         return self.imeta.loc[self.indicators, "Denominator"]
@@ -126,6 +133,11 @@ def _numeric(meta: pd.DataFrame, column: str, rows: pd.Index, *, required: bool)
                 hint=f"add a numeric '{column}' for every Indicator and Aggregate row",
             )
         return out
+    col = meta.loc[rows, column]
+    fast = pd.to_numeric(col, errors="coerce") if col.dtype.kind in "biuf" or col.dtype == object else None
+    if fast is not None and fast.notna().all():  # the usual case: every entry a number
+        out[rows] = fast.astype(float).to_numpy()
+        return out
     for code in rows:
         raw = meta.at[code, column]
         if _blank(raw):
@@ -171,10 +183,12 @@ def _check_tree(meta: pd.DataFrame) -> pd.Series:
     tree = meta.index[meta["Type"].isin(["Indicator", "Aggregate"])]
     aggregates = set(meta.index[meta["Type"] == "Aggregate"])
     parent = meta["Parent"]
+    up = parent.to_dict()
+    types = meta["Type"].to_dict()
     for code in tree:
-        p = parent[code]
+        p = up[code]
         if _blank(p):
-            if meta.at[code, "Type"] == "Indicator":
+            if types[code] == "Indicator":
                 raise IndexMethodError(
                     f"indicator '{code}' has no Parent",
                     hint="name the aggregate it belongs to in the Parent column",
@@ -194,8 +208,8 @@ def _check_tree(meta: pd.DataFrame) -> pd.Series:
             )
     for code in tree:  # walk up from every node: revisiting a node means a cycle
         path = [code]
-        while not _blank(parent[path[-1]]):
-            nxt = parent[path[-1]]
+        while not _blank(up[path[-1]]):
+            nxt = up[path[-1]]
             if nxt in path:
                 cycle = " → ".join(path[path.index(nxt) :] + [nxt])
                 raise IndexMethodError(
@@ -211,11 +225,15 @@ def _check_tree(meta: pd.DataFrame) -> pd.Series:
         )
     # level = 1 for indicators, 1 + highest child level for aggregates
     level: dict[str, int] = {}
+    kids_of: dict[str, list[str]] = {}
+    for code in tree:
+        p = up[code]
+        if not _blank(p):
+            kids_of.setdefault(p, []).append(code)
 
     def depth(code: str) -> int:
         if code not in level:
-            kids = meta.index[(parent == code) & meta.index.isin(tree)]
-            level[code] = 1 if meta.at[code, "Type"] == "Indicator" else 1 + max(depth(k) for k in kids)
+            level[code] = 1 if types[code] == "Indicator" else 1 + max(depth(k) for k in kids_of[code])
         return level[code]
 
     return pd.Series({code: depth(code) for code in tree}, dtype=int)
@@ -225,14 +243,15 @@ def _check_levels(meta: pd.DataFrame, inferred: pd.Series) -> pd.Series:
     if "Level" not in meta or meta.loc[inferred.index, "Level"].map(_blank).all():
         return inferred
     given = _numeric(meta, "Level", inferred.index, required=True)
+    lv, types, up = given.to_dict(), meta["Type"].to_dict(), meta["Parent"].to_dict()
     for code in inferred.index:
-        if meta.at[code, "Type"] == "Indicator" and given[code] != 1:
+        if types[code] == "Indicator" and lv[code] != 1:
             raise IndexMethodError(
                 f"indicator '{code}' has Level {given[code]:g}",
                 hint="indicators are Level 1; aggregates sit above them",
             )
-        p = meta.at[code, "Parent"]
-        if not _blank(p) and given[p] <= given[code]:
+        p = up[code]
+        if not _blank(p) and lv[p] <= lv[code]:
             raise IndexMethodError(
                 f"'{code}' (Level {given[code]:g}) has Parent '{p}' at Level {given[p]:g}",
                 hint="a parent must sit at a higher Level than its children",
@@ -243,7 +262,8 @@ def _check_levels(meta: pd.DataFrame, inferred: pd.Series) -> pd.Series:
 def _check_data(meta: pd.DataFrame, idata: pd.DataFrame) -> pd.DataFrame:
     if UNIT not in idata:
         raise IndexMethodError("iData has no 'uCode' column", hint="add a uCode column naming each unit")
-    if idata[UNIT].map(_blank).any():
+    codes = idata[UNIT]
+    if codes.isna().any() or (codes.astype(str).str.strip() == "").any():
         raise IndexMethodError("iData has rows with an empty uCode", hint="give every unit a code")
     key = [UNIT, TIME] if TIME in idata else [UNIT]
     dup = idata[idata.duplicated(key, keep=False)]
@@ -252,14 +272,19 @@ def _check_data(meta: pd.DataFrame, idata: pd.DataFrame) -> pd.DataFrame:
             f"unit '{dup[UNIT].iloc[0]}' appears more than once in iData for the same {key}",
             hint="keep one row per unit (and Time)",
         )
-    out = idata.copy()
     numeric_types = ("Indicator", "Denominator")
+    converted: dict[str, pd.Series] = {}  # set at once at the end: column-by-column assignment is slow
     for code in meta.index[meta["Type"].isin(numeric_types)]:
         if code not in idata:
             raise IndexMethodError(
                 f"{meta.at[code, 'Type'].lower()} '{code}' has no data column in iData",
                 hint=f"add a column '{code}' to iData or remove its iMeta row",
             )
+        if idata[code].dtype.kind == "f":
+            continue
+        if idata[code].dtype.kind in "biu":
+            converted[code] = idata[code].astype(float)
+            continue
         col = pd.to_numeric(idata[code], errors="coerce")
         bad = col.isna() & ~idata[code].map(_blank)
         if bad.any():
@@ -268,7 +293,8 @@ def _check_data(meta: pd.DataFrame, idata: pd.DataFrame) -> pd.DataFrame:
                 f"column '{code}' of iData holds {idata[code].iloc[i]!r} for unit '{idata[UNIT].iloc[i]}'",
                 hint="indicator and denominator columns must be numbers (leave missing values empty)",
             )
-        out[code] = col.astype(float)
+        converted[code] = col.astype(float)
+    out = idata.assign(**converted) if converted else idata.copy()
     for code in meta.index[meta["Type"] == "Group"]:
         if code not in idata:
             raise IndexMethodError(
@@ -286,7 +312,8 @@ def read_framework(idata: pd.DataFrame, imeta: pd.DataFrame) -> Framework:
     """
     meta = imeta.copy()
     _check_codes(meta)
-    extra = [c for c in idata.columns if c not in set(meta["iCode"])]
+    known = set(meta["iCode"])
+    extra = [c for c in idata.columns if c not in known]
     auto = [
         {"iCode": c, "Type": "Group" if c.startswith("Group_") else "Denominator"}
         for c in extra
@@ -325,9 +352,11 @@ def read_framework(idata: pd.DataFrame, imeta: pd.DataFrame) -> Framework:
     out["Target"] = _numeric(meta, "Target", ind_rows, required=False)
     den = meta["Denominator"] if "Denominator" in meta else pd.Series(np.nan, index=meta.index)
     out["Denominator"] = den.map(lambda d: np.nan if _blank(d) else str(d)).astype(object)
+    den_rows = set(meta.index[meta["Type"] == "Denominator"])
+    dens = out["Denominator"].to_dict()
     for code in ind_rows:
-        d = out.at[code, "Denominator"]
-        if not _blank(d) and d not in meta.index[meta["Type"] == "Denominator"] and d not in idata:
+        d = dens[code]
+        if not _blank(d) and d not in den_rows and d not in idata:
             raise IndexMethodError(
                 f"indicator '{code}' names denominator '{d}', which is not in iData",
                 hint=f"add a column '{d}' to iData (Type 'Denominator' in iMeta)",

@@ -1,13 +1,12 @@
-"""Principal component analysis of indicator groups, and PCA-based weights (squared first-PC loadings).
+"""Principal component analysis of indicator groups, and PCA-based weights from the first component.
 
-Convention, stated because "PCA weights" are not uniquely defined: within each group (the children of one
-aggregate) we run a PCA on the correlation matrix (indicators centred and scaled by their sample SD, units
-with a missing child left out), as COINr's `get_PCA` does with `prcomp(center=TRUE, scale=TRUE)`. COINr then
-takes the raw first-PC loadings as weights; their sign is arbitrary and they can be negative. We take the
-*squared* loadings of the first PC instead (OECD/JRC Handbook 2008, §6.1: squared loadings scaled to unity
-sum): they are never negative, do not depend on the sign PCA happens to return, and sum to 1 in each group
-because the eigenvector has unit length. For a group whose indicators all correlate positively, the ordering of
-the weights is the same as COINr's.
+Within each group (the children of one aggregate) a PCA on the correlation matrix (indicators centred and
+scaled by their sample SD, units with a missing child left out), as COINr's `get_PCA` with
+`prcomp(center=TRUE, scale=TRUE)`. Two forms of weights, because "PCA weights" are not uniquely defined:
+- "loadings" (default, COINr): the raw first-PC loadings, signs included (aggregation renormalises them to sum
+  1). R's sign of an eigenvector is arbitrary; we orient PC1 so its loadings sum ≥ 0, which is COINr's result
+  whenever R happens to return that orientation and otherwise its negative (the same after renormalising).
+- "squared" (OECD/JRC Handbook 2008, §6.1): squared loadings, never negative, summing to 1 in each group.
 """
 
 from __future__ import annotations
@@ -30,9 +29,17 @@ class PCAResult:
 
     @property
     def weights(self) -> pd.Series:
-        """Squared PC1 loadings: non-negative and summing to 1."""
+        """Squared PC1 loadings: non-negative and summing to 1 (the "squared" form)."""
         w = self.loadings["PC1"] ** 2
         return w / w.sum()
+
+    def weights_as(self, form: str = "loadings") -> pd.Series:
+        """PC1 weights: "loadings" (COINr's raw loadings) or "squared"."""
+        if form == "squared":
+            return self.weights
+        if form == "loadings":
+            return self.loadings["PC1"].copy()
+        raise IndexMethodError(f"unknown PCA weight form {form!r}", hint="use 'loadings' or 'squared'")
 
 
 def pca(data: pd.DataFrame, *, group: str = "?") -> PCAResult:
@@ -70,14 +77,14 @@ def pca(data: pd.DataFrame, *, group: str = "?") -> PCAResult:
     )
 
 
-def pca_weights(data: pd.DataFrame, *, group: str = "?") -> pd.Series:
-    """Weights of the columns of `data` from the first principal component (squared loadings, sum 1).
+def pca_weights(data: pd.DataFrame, *, group: str = "?", form: str = "loadings") -> pd.Series:
+    """Weights of the columns of `data` from the first principal component ("loadings" or "squared").
 
     A single column gets weight 1.
     """
     if data.shape[1] == 1:
         return pd.Series(1.0, index=list(data.columns))
-    return pca(data, group=group).weights
+    return pca(data, group=group).weights_as(form)
 
 
 def tree_pca_weights(
@@ -88,6 +95,7 @@ def tree_pca_weights(
     aggregate_fn,
     levels: Iterable[int] | None = None,
     overrides: Mapping[str, float] | None = None,
+    form: str = "loadings",
 ) -> tuple[pd.Series, list[dict]]:
     """PCA weights for every group of the tree, lowest level first.
 
@@ -111,12 +119,18 @@ def tree_pca_weights(
                 details.append({"group": code, "children": kids, "explained_pc1": 1.0, "units": len(data)})
             else:
                 res = pca(data[kids], group=code)
-                w = res.weights
+                w = res.weights_as(form)
+                if not w.sum() > 1e-9 * w.abs().sum():
+                    raise IndexMethodError(
+                        f"PC1 loadings of '{code}' sum to {w.sum():.3g}, so they cannot be renormalised into weights",
+                        hint="use weights.pca_form: squared, or metadata weights for this level (pca_levels)",
+                    )
                 details.append(
                     {
                         "group": code,
                         "children": kids,
                         "explained_pc1": float(res.explained["PC1"]),
+                        "loadings": {k: float(v) for k, v in res.loadings["PC1"].items()},
                         "units": res.n_units,
                     }
                 )

@@ -8,8 +8,8 @@ import pandas as pd
 def rank_scores(scores: pd.DataFrame, round_to: int | None = None) -> pd.DataFrame:
     """Rank every column, highest score = 1, ties share the minimum rank, missing stays missing.
 
-    With `round_to`, scores are rounded first (COINr's results tables round to 2 decimals before ranking,
-    so scores equal to 2 dp tie).
+    COINr 1.x ranks the unrounded scores (`round_to=None`, the default). With `round_to`, scores are rounded
+    first, as COINr 0.x's results tables did (2 decimals, so scores equal to 2 dp tie).
     """
     s = scores.round(round_to) if round_to is not None else scores
     return s.rank(ascending=False, method="min", na_option="keep").astype("Int64")

@@ -22,9 +22,16 @@ def screen_units(
     nonzero_thresh: float | None = None,
     force_include: Iterable[str] = (),
     force_exclude: Iterable[str] = (),
+    nonzero_basis: str = "available",
 ) -> ScreenResult:
     """Keep units whose share of available indicator values is ≥ `dat_thresh` (and share of non-zero
-    values ≥ `nonzero_thresh`); `force_include` and `force_exclude` override the thresholds."""
+    values ≥ `nonzero_thresh`); `force_include` and `force_exclude` override the thresholds.
+
+    As COINr's `get_data_avail`, the share of non-zero values is taken among the *available* values
+    (`nonzero_basis="available"`); `"all"` divides by the number of indicators instead.
+    """
+    if nonzero_basis not in ("available", "all"):
+        raise IndexMethodError(f"screen.nonzero_basis={nonzero_basis!r}", hint="use 'available' or 'all'")
     for name, value in (("dat_thresh", dat_thresh), ("nonzero_thresh", nonzero_thresh)):
         if value is not None and not 0 <= value <= 1:
             raise IndexMethodError(
@@ -45,8 +52,11 @@ def screen_units(
             hint="list each unit in at most one of the two",
         )
     n = data.shape[1]
-    available = data.notna().sum(axis=1) / n
-    nonzero = ((data != 0) & data.notna()).sum(axis=1) / n
+    n_avail = data.notna().sum(axis=1)
+    available = n_avail / n
+    n_nonzero = ((data != 0) & data.notna()).sum(axis=1)
+    # a unit with nothing observed has no non-zero share (COINr: 0/0 = NaN, which fails the threshold)
+    nonzero = n_nonzero / (n_avail.where(n_avail > 0) if nonzero_basis == "available" else n)
     keep = pd.Series(True, index=data.index)
     reason = pd.Series("", index=data.index, dtype=object)
     if dat_thresh is not None:
@@ -54,7 +64,7 @@ def screen_units(
         keep &= ~low
         reason[low] = f"data availability below {dat_thresh:g}"
     if nonzero_thresh is not None:
-        low = nonzero < nonzero_thresh
+        low = ~(nonzero >= nonzero_thresh)
         keep &= ~low
         reason[low & (reason == "")] = f"share of non-zero values below {nonzero_thresh:g}"
     keep[force_include] = True

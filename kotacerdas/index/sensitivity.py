@@ -1,5 +1,6 @@
 """Uncertainty and sensitivity analysis of a build: Monte Carlo over step settings and noisy weights, each
-unit's rank distribution, and variance-based Sobol indices (Saltelli sampling, Jansen estimators; numpy only).
+unit's rank distribution, and variance-based Sobol indices (Saltelli sampling; first-order index by Saltelli
+(2010) as COINr's `SA_estimate`, or Jansen's on request; total index by Jansen, as COINr; numpy only).
 
 The uncertain inputs ("factors") are of two kinds:
 - `Choice`: one of several alternative step settings, each a change for `IndexMethod.vary`, e.g.
@@ -106,20 +107,51 @@ def saltelli_design(n: int, dims: Sequence[int], rng: np.random.Generator) -> tu
     return np.vstack(blocks), cols
 
 
+ESTIMATORS = ("saltelli", "jansen")
+
+
+def _blocks(y: np.ndarray, n: int, k: int):
+    y = np.asarray(y, dtype=float)
+    ya, yb = y[:n], y[n : 2 * n]
+    yab = y[2 * n :].reshape((k, n) + y.shape[1:])
+    v = np.var(np.concatenate([ya, yb]), axis=0, ddof=1)
+    return ya, yb, yab, v
+
+
+def saltelli_indices(y: np.ndarray, n: int, k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """First-order and total Sobol indices and the output variance, as COINr's `SA_estimate`:
+    S_i = mean(f(B)·(f(AB_i) − f(A))) / V (Saltelli et al. 2010), ST_i = Σ (f(A) − f(AB_i))² / 2nV (Jansen),
+    V = var(c(f(A), f(B))) (sample variance). Rows of `y`: A, B, AB_1..AB_k, each n long; extra axes are
+    separate outputs. An output that does not vary gives NaN."""
+    ya, yb, yab, v = _blocks(y, n, k)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        vv = np.where(v > 0, v, np.nan)
+        first = np.mean(yb[None] * (yab - ya[None]), axis=1) / vv
+        total = np.mean((ya[None] - yab) ** 2, axis=1) / (2 * vv)
+    return first, total, v
+
+
 def jansen_indices(y: np.ndarray, n: int, k: int) -> tuple[np.ndarray, np.ndarray]:
     """First-order and total Sobol indices from outputs `y` of a Saltelli design (rows A, B, AB_1..AB_k, each
     n long; extra axes are separate outputs). Jansen (1999) estimators, as in Saltelli et al. (2010):
     S_i = 1 − E[(f(B) − f(AB_i))²] / 2V,  ST_i = E[(f(A) − f(AB_i))²] / 2V,  V = Var(f) over A and B.
     An output that does not vary gives NaN."""
-    y = np.asarray(y, dtype=float)
-    ya, yb = y[:n], y[n : 2 * n]
-    yab = y[2 * n :].reshape((k, n) + y.shape[1:])
-    v = np.var(np.concatenate([ya, yb]), axis=0, ddof=1)
+    ya, yb, yab, v = _blocks(y, n, k)
     with np.errstate(invalid="ignore", divide="ignore"):
         v = np.where(v > 0, v, np.nan)
         first = 1 - np.mean((yb[None] - yab) ** 2, axis=1) / (2 * v)
         total = np.mean((ya[None] - yab) ** 2, axis=1) / (2 * v)
     return first, total
+
+
+def estimate(y: np.ndarray, n: int, k: int, estimator: str = "saltelli") -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """First-order and total indices and the variance with the chosen first-order `estimator`."""
+    if estimator == "saltelli":
+        return saltelli_indices(y, n, k)
+    if estimator == "jansen":
+        first, total = jansen_indices(y, n, k)
+        return first, total, _blocks(y, n, k)[3]
+    raise IndexMethodError(f"unknown Sobol estimator {estimator!r}", hint=f"use one of {ESTIMATORS}")
 
 
 def sobol_indices(
@@ -128,14 +160,19 @@ def sobol_indices(
     n: int,
     seed: int | None = 0,
     names: Sequence[str] | None = None,
+    estimator: str = "saltelli",
 ) -> pd.DataFrame:
     """First-order and total Sobol indices of a vectorised model `f` (rows of uniforms on [0, 1)^d → outputs),
-    for factor groups of sizes `dims` (an int: that many single factors). n·(k+2) model evaluations."""
+    for factor groups of sizes `dims` (an int: that many single factors). n·(k+2) model evaluations. The
+    output variance is in `.attrs["variance"]`, the design matrix in `.attrs["design"]`."""
     dims = [1] * dims if isinstance(dims, int) else list(dims)
     u, _ = saltelli_design(n, dims, np.random.default_rng(seed))
-    first, total = jansen_indices(np.asarray(f(u)), n, len(dims))
+    first, total, v = estimate(np.asarray(f(u)), n, len(dims), estimator)
     index = list(names) if names is not None else [f"x{i + 1}" for i in range(len(dims))]
-    return pd.DataFrame({"Si": first, "STi": total}, index=index)
+    out = pd.DataFrame({"Si": first, "STi": total}, index=index)
+    out.attrs["variance"] = float(v)
+    out.attrs["design"] = u
+    return out
 
 
 # --- the analysis of a build ------------------------------------------------------------------------------
@@ -155,6 +192,9 @@ class SensitivityResult:
     seed: int | None = None
     builds: int = 0  # full builds done
     seconds: dict[str, float] = field(default_factory=dict)
+    estimator: str = "saltelli"  # first-order Sobol estimator
+    variance: float | None = None  # variance of the mean absolute rank shift over the A and B runs (COINr Variance)
+    design_matrix: np.ndarray | None = None  # runs × uniform inputs (A, B, AB_1..AB_k stacked)
 
 
 def _merge(changes: list[dict[str, Any]]) -> dict[str, Any]:
@@ -320,6 +360,11 @@ class _Runner:
             b = self.built(up, label)
             m = b.method.vary(**down)
             a = m.aggregate
+            level = fw.imeta["Level"]
+
+            def method_of(code, a=a, level=level):
+                return a.at(int(level[code]))
+
             norm = b.data["Normalised"]
             x = norm[fw.indicators].to_numpy(dtype=float)
             w0 = b.weights.reindex(self.codes).to_numpy(dtype=float)
@@ -328,7 +373,7 @@ class _Runner:
             col = [pos[norm.index[i]] for i in keep]
             rows = np.asarray(rows)
             per_run = x.shape[0] * max(len(k) for k in children.values())
-            if a.method == "copeland":
+            if any(method_of(c)[0] == "copeland" for c in fw.aggregates):
                 per_run *= x.shape[0]
             step = max(1, int(BATCH_ELEMENTS // per_run))
             for start in range(0, len(rows), step):
@@ -336,15 +381,36 @@ class _Runner:
                 w = w0[None, :] * mult[chunk]
                 try:
                     out = aggregate_batch(
-                        x, fw.indicators, children, w, self.codes, a.method, a.p, a.dat_thresh, keep=[self.target]
+                        x,
+                        fw.indicators,
+                        children,
+                        w,
+                        self.codes,
+                        a.method,
+                        a.p,
+                        a.dat_thresh,
+                        keep=[self.target],
+                        method_of=method_of,
                     )[self.target]
                 except IndexMethodError as exc:
                     raise IndexMethodError(f"{label}: {exc.message}", hint=exc.hint) from exc
                 s = np.full((len(chunk), len(self.units)), np.nan)
                 s[:, col] = out[:, keep]
                 scores[chunk] = s
-                ranks[chunk] = _rank_rows(s, m.results.round_to)
+                ranks[chunk] = _rank_rows(s, m.results.rank_digits)
         return scores, ranks
+
+    def base_weights(self, up: dict[str, Any], label: str) -> pd.Series:
+        """The weights the run's configuration produces, before noise: metadata or equal weights need no build
+        (so a full-rebuild run costs one build, as COINr's); PCA and optimised weights come from a build."""
+        w = self.build.method.vary(**up).weights
+        if w.source in ("metadata", "equal"):
+            from kotacerdas.index.weights import equal_weights, with_overrides
+
+            fw = self.build.framework
+            base = equal_weights(self.codes) if w.source == "equal" else fw.weight
+            return with_overrides(base, w.overrides).reindex(self.codes)
+        return self.built(up, label).weights.reindex(self.codes)
 
     def run_slow(self, u: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Reference path: one full `rebuild` per run."""
@@ -357,7 +423,7 @@ class _Runner:
             label = self.label(picks[r])
             if self.noise:
                 up, _ = self.upstream(ch)
-                w = self.built(up, label).weights.reindex(self.codes) * mult[r]
+                w = self.base_weights(up, label) * mult[r]
                 weights = ch.get("weights") or {}
                 ch = {**ch, "weights": {**weights, "overrides": w.to_dict()}}
             try:
@@ -446,6 +512,7 @@ def uncertainty_analysis(
         seed=seed,
         builds=runner.builds,
         seconds=secs,
+        design_matrix=u,
     )
 
 
@@ -457,6 +524,7 @@ def sensitivity_analysis(
     target: str | None = None,
     fast: bool = True,
     n_boot: int = 200,
+    estimator: str = "saltelli",
 ) -> SensitivityResult:
     """Saltelli design with base sample `n` (n·(k+2) runs for k factors): rank and score distributions as
     `uncertainty_analysis` (over all runs), plus first-order and total Sobol indices per factor of
@@ -465,9 +533,13 @@ def sensitivity_analysis(
       resamples giving a 95 % interval: Si_lo/Si_hi, STi_lo/STi_hi), and
     - each unit's score and rank (`sobol_units`).
 
-    With few runs the estimates are noisy (and Si can come out slightly negative); their standard error falls
-    as 1/√n.
+    The first-order index uses Saltelli's (2010) estimator as COINr (`estimator="jansen"`: Jansen's), the total
+    index Jansen's, as COINr. With few runs the estimates are noisy (and Si can come out slightly negative);
+    their standard error falls as 1/√n. The variance of the mean absolute rank shift and the design matrix are
+    kept (`variance`, `design_matrix`).
     """
+    if estimator not in ESTIMATORS:
+        raise IndexMethodError(f"unknown Sobol estimator {estimator!r}", hint=f"use one of {ESTIMATORS}")
     fs = as_factors(factors)
     runner = _Runner(build, fs, _target(build, target))
     k = len(fs)
@@ -476,7 +548,7 @@ def sensitivity_analysis(
     t0 = time.perf_counter()
     nominal = build.ranks[runner.target].reindex(runner.units).to_numpy(dtype=float, na_value=np.nan)
     shift = _mean_abs_shift(ranks, nominal)
-    first, total = jansen_indices(shift, n, k)
+    first, total, variance = estimate(shift, n, k, estimator)
     names = [f.name for f in fs]
     sobol = pd.DataFrame({"Si": first, "STi": total}, index=pd.Index(names, name="factor"))
     if n_boot:
@@ -484,14 +556,14 @@ def sensitivity_analysis(
         idx = rng.integers(0, n, size=(n_boot, n))
         blocks = shift.reshape(k + 2, n)
         boot = blocks[:, idx]  # (k+2) × n_boot × n
-        s_b, t_b = jansen_indices(np.moveaxis(boot, 1, 2).reshape((k + 2) * n, n_boot), n, k)
+        s_b, t_b, _ = estimate(np.moveaxis(boot, 1, 2).reshape((k + 2) * n, n_boot), n, k, estimator)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)  # a resample with no variance gives NaN
             for name, arr in (("Si", s_b), ("STi", t_b)):
                 sobol[f"{name}_lo"] = np.nanquantile(arr, 0.025, axis=1)
                 sobol[f"{name}_hi"] = np.nanquantile(arr, 0.975, axis=1)
-    s_score, t_score = jansen_indices(scores, n, k)
-    s_rank, t_rank = jansen_indices(ranks, n, k)
+    s_score, t_score, _ = estimate(scores, n, k, estimator)
+    s_rank, t_rank, _ = estimate(ranks, n, k, estimator)
     units = runner.units
     sobol_units = pd.DataFrame(
         {
@@ -518,4 +590,7 @@ def sensitivity_analysis(
         seed=seed,
         builds=runner.builds,
         seconds=secs,
+        estimator=estimator,
+        variance=float(variance),
+        design_matrix=u,
     )

@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from kotacerdas.config import check_unique, load_yaml_model
+from kotacerdas.config.files import check_unique, load_yaml_model
 from kotacerdas.schemas import MONTHLY_TABLES
 
 

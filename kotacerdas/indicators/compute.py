@@ -16,22 +16,7 @@ from kotacerdas.indicators.catalog import (
     SubmittedMethod,
 )
 from kotacerdas.regulators.ikm import ikm_unit_score  # the one IKM implementation (PermenPANRB 14/2017)
-
-INDICATOR_VALUE_COLUMNS: dict[str, str] = {
-    "city_code": "string",
-    "period": "string",
-    "indicator_code": "string",
-    "dimension": "string",
-    "element": "string",
-    "unit": "string",
-    "value": "float64",  # unrounded
-    "numerator": "float64",
-    "denominator": "float64",
-    "rows_used": "Int64",  # staged rows the value was computed from
-    "source_table": "string",
-    "status": "string",  # ok | no_data
-    "catalog_version": "string",
-}
+from kotacerdas.schemas import INDICATOR_VALUE_COLUMNS
 
 _DAY = pd.Timedelta(days=1)
 

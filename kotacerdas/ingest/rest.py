@@ -14,7 +14,6 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import os
 import random
 import re
 import time
@@ -26,7 +25,7 @@ import requests
 from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
-from kotacerdas.config import RestSource
+from kotacerdas.config import RestSource, environment
 from kotacerdas.errors import ConfigError, SourceError
 from kotacerdas.periods import check_period, template_fields
 from kotacerdas.schemas import get_table
@@ -94,7 +93,7 @@ def secret_of(source: RestSource, env: Mapping[str, str]) -> str | None:
 
 def build_session(source: RestSource, env: Mapping[str, str] | None = None) -> requests.Session:
     """A session that retries connect/read errors and 429/5xx with exponential backoff and jitter."""
-    env = os.environ if env is None else env
+    env = environment() if env is None else env
     retry_class = type("CappedRetry", (_CappedRetry,), {"cap": source.max_retry_after})
     retry = retry_class(
         total=source.retries,
@@ -245,7 +244,7 @@ def fetch_pages(
     more after a backoff; if it still repeats, or a next_page/cursor points back, the partition fails with a
     pagination-loop error instead of duplicating rows forever.
     """
-    env = os.environ if env is None else env
+    env = environment() if env is None else env
     secret = secret_of(source, env)
     url = partition_url(source, city=city, opd=opd, period=period, env=env)
     extra = {source.updated_since_param: updated_since} if updated_since else {}

@@ -8,7 +8,6 @@ as JSON (`{"query", "params", "columns", "data"}`), the same shape REST pages ha
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, time
@@ -16,7 +15,7 @@ from decimal import Decimal
 
 import sqlalchemy as sa
 
-from kotacerdas.config import SqlSource
+from kotacerdas.config import SqlSource, environment
 from kotacerdas.errors import ConfigError, SourceError
 from kotacerdas.periods import cadence_of, period_bounds
 
@@ -99,7 +98,7 @@ def fetch_chunks(
     source: SqlSource, *, city: str, opd: str | None, period: str, env: Mapping[str, str] | None = None
 ) -> Iterator[Chunk]:
     """Yield the query's result in chunks of `chunk_size` rows (at least one chunk, maybe empty)."""
-    env = os.environ if env is None else env
+    env = environment() if env is None else env
     url = database_url(source, env)
     params = query_params(source, city=city, opd=opd, period=period)
     shown = url.render_as_string(hide_password=True)

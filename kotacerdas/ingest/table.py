@@ -15,14 +15,13 @@ the watermark of its last fetch, merging them over the replayed earlier fetches 
 from __future__ import annotations
 
 import logging
-import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
 
-from kotacerdas.config import FileSource, ProjectConfig, RestSource, SqlSource
+from kotacerdas.config import FileSource, ProjectConfig, RestSource, SqlSource, environment
 from kotacerdas.errors import ConfigError, KotacerdasError, SourceError
 from kotacerdas.ingest.files import read_file_drop
 from kotacerdas.ingest.landing import (
@@ -393,7 +392,7 @@ def ingest_table(
     `replay=True` rebuilds the partition from the raw zone only (the latest completed fetches), without
     calling any source. `sources` limits the run to the named sources.
     """
-    env = os.environ if env is None else env
+    env = environment() if env is None else env
     canonical = get_table(table)
     project.cities.city(city)  # ConfigError for a city that is not in cities.yaml
     check_period(canonical, period)

@@ -12,12 +12,11 @@ from kotacerdas.quality.suite import (
     load_suite,
     load_suites,
 )
-from kotacerdas.quality.validate import RULES_COLUMNS, QualityResult, validate_table
+from kotacerdas.quality.validate import QualityResult, validate_table
 
 __all__ = [
     "CONFIG_PLACEHOLDERS",
     "PARTITION_PLACEHOLDERS",
-    "RULES_COLUMNS",
     "QualityResult",
     "Rule",
     "Suite",

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from kotacerdas.config import ProjectConfig, settings
 from kotacerdas.quality import gx_runtime
 from kotacerdas.quality.validate import QualityResult
 
@@ -145,3 +146,12 @@ def write_data_docs(quality: QualityResult, folder: str | Path, *, run_name: str
     if not pages:
         raise RuntimeError(f"GX wrote no Data Docs page for {quality.table} {quality.city} {quality.month} in {folder}")
     return pages[-1]
+
+
+def data_docs_root(project: ProjectConfig, default: Path | None = None) -> Path:
+    """KOTACERDAS_DATA_DOCS_DIR, else `data_docs.dir` of quality.yaml, else `default` (the orchestrator's
+    storage), else data/data_docs under the project root."""
+    chosen = settings().data_docs_dir or project.quality.data_docs.dir
+    if chosen:
+        return project.resolve_path(chosen)
+    return default if default is not None else project.dir.parent / "data" / "data_docs"

@@ -20,6 +20,13 @@ from kotacerdas.stage.staging import StagingResult
 _CELL_CHARS = 24
 
 
+def within_threshold(rejected_share: float, failed_table_rules: tuple[str, ...], threshold: float) -> bool:
+    """The verdict: at most `threshold` (0..1) of the rows rejected, and no table-level error rule failed."""
+    if not 0 <= threshold <= 1:
+        raise ValueError(f"threshold must be between 0 and 1, got {threshold}")
+    return rejected_share <= threshold and not failed_table_rules
+
+
 @dataclass(frozen=True)
 class CheckReport:
     """What one severity of a table's rules says about a partition (for an asset check)."""
@@ -54,7 +61,7 @@ class GateResult:
 
     @property
     def passed(self) -> bool:
-        return self.rejected_share <= self.threshold and not self.failed_table_rules
+        return within_threshold(self.rejected_share, self.failed_table_rules, self.threshold)
 
     def verdict(self) -> str:
         share = f"{self.rejected_share:.1%} of {self.input_rows} rows rejected (threshold {self.threshold:.0%})"
@@ -193,10 +200,9 @@ def run_quality_gate(
     """
     # GX is slow to import: only when validating
     from kotacerdas.quality import load_suite, validate_table
-    from kotacerdas.quality.settings import load_quality_settings
     from kotacerdas.quality.volume import delivered_rows_history
 
-    settings = load_quality_settings(project.dir)
+    settings = project.quality
     suite = load_suite(table, project)
     # A row can fail several rules, and the rows of an unpivoted wide row share their lineage: staging counts.
     staging_rejected = staged.rejected_rows

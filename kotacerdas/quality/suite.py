@@ -77,7 +77,6 @@ _COLUMN_KWARGS = ("column", "column_A", "column_B")
 _COLUMN_LIST_KWARGS = ("column_list",)
 # The gate sets these itself; a suite must not override them.
 _RESERVED_KWARGS = ("result_format", "catch_exceptions", "meta")
-REGIONS_PATH = Path("regions") / REGIONS_FILE
 TIMEZONE = "Asia/Jakarta"  # data timestamps are local (WIB) wall-clock times
 
 
@@ -239,15 +238,15 @@ def local_now() -> pd.Timestamp:
 
 def region_codes(config: ProjectConfig) -> list[str]:
     """Kemendagri codes of every kabupaten/kota in config/regions/ (the project's copy of the reference list)."""
-    rows = city_rows(config.dir / REGIONS_PATH)
+    rows = city_rows(config.regions_file(REGIONS_FILE))
     return sorted({r["kode_kemendagri"].strip() for r in rows})
 
 
 def _catalog_codes(config: ProjectConfig) -> tuple[list[str], list[str]]:
     """(indicators OPDs submit, those among them in % that must stay within 0-100)."""
-    from kotacerdas.indicators.catalog import SubmittedMethod, load_catalog
+    from kotacerdas.indicators.catalog import SubmittedMethod
 
-    catalog = load_catalog(config.dir / "indicators.yaml")
+    catalog = config.catalog
     submitted = [i for i in catalog.indicators if isinstance(i.method, SubmittedMethod)]
     percent = [i.code for i in catalog.indicators if i.unit.strip() == "%" and not i.allows_over_100]
     return [i.code for i in submitted], percent
@@ -289,7 +288,7 @@ def _regulator_values(config: ProjectConfig, regulator: str) -> dict[str, Any]:
 
 
 def default_suite_path(config: ProjectConfig, table: CanonicalTable) -> Path:
-    return config.dir / "expectations" / f"{table.name}.yaml"
+    return config.suite_file(table.name)
 
 
 def load_suite(

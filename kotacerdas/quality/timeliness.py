@@ -16,101 +16,16 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from kotacerdas.config import ProjectConfig, SqlSource, load_yaml_model
-from kotacerdas.errors import ConfigError
+from kotacerdas.config import ProjectConfig, SqlSource, TimelinessConfig
 from kotacerdas.ingest.landing import read_fetches
-from kotacerdas.schemas import CANONICAL_TABLES, MONTHLY_TABLES
+from kotacerdas.schemas import MONTHLY_TABLES, OPD_TIMELINESS_COLUMNS
 
 if TYPE_CHECKING:
     from kotacerdas.ingest.table import IngestResult
     from kotacerdas.quality.gate import GateResult
 
 STATUSES = ("on_time", "late", "missing", "pending", "not_expected")
-
-# The warehouse's `opd_timeliness` columns (kotacerdas.warehouse.schema.OPD_TIMELINESS_COLUMNS) in this order.
-TIMELINESS_COLUMNS: dict[str, str] = {
-    "city_code": "string",
-    "period": "string",
-    "opd_code": "string",
-    "table_name": "string",
-    "expected": "boolean",
-    "delivered": "boolean",  # this run ingested it without a failure
-    "raw_files": "Int64",
-    "rows_delivered": "Int64",
-    "rows_valid": "Int64",
-    "rows_rejected": "Int64",
-    "first_fetched_at": "datetime64[us]",  # UTC, first payload of this run's ingest
-    "days_after_period_end": "float64",  # received_at after the month closed, in days
-    "failure_message": "string",
-    "due_at": "datetime64[us]",  # UTC
-    "received_at": "datetime64[us]",  # UTC; null: never received
-    "status": "string",  # on_time | late | missing | pending | not_expected
-    "on_time": "boolean",
-    "late": "boolean",
-    "missing": "boolean",
-    "days_late": "float64",  # received_at - due_at in days when late, 0 when on time
-}
-
-
-class TimelinessConfig(BaseModel):
-    """`config/timeliness.yaml`."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    timezone: str = "Asia/Jakarta"
-    due_days_after_period_end: int = Field(default=10, ge=0, le=366)
-    datasets: dict[str, int] = Field(default_factory=dict, description="table -> due days")
-    opds: dict[str, dict[str, int]] = Field(default_factory=dict, description="OPD -> table -> due days")
-
-    @field_validator("datasets")
-    @classmethod
-    def _known_tables(cls, value: dict[str, int]) -> dict[str, int]:
-        _check_tables(value)
-        return value
-
-    @field_validator("opds")
-    @classmethod
-    def _known_opd_tables(cls, value: dict[str, dict[str, int]]) -> dict[str, dict[str, int]]:
-        for per_table in value.values():
-            _check_tables(per_table)
-        return value
-
-    def due_days(self, opd: str, table: str) -> int:
-        return self.opds.get(opd, {}).get(table, self.datasets.get(table, self.due_days_after_period_end))
-
-    def period_end(self, period: str) -> pd.Timestamp:
-        """The instant the month closes, in UTC (naive)."""
-        start = pd.Period(period, "M").to_timestamp() + pd.offsets.MonthBegin(1)
-        return start.tz_localize(self.timezone).tz_convert("UTC").tz_localize(None).as_unit("us")
-
-    def due_at(self, opd: str, table: str, period: str) -> pd.Timestamp:
-        """Due before this instant (UTC, naive): the close of the month plus the due days."""
-        start = pd.Period(period, "M").to_timestamp() + pd.offsets.MonthBegin(1)
-        due = start + pd.Timedelta(days=self.due_days(opd, table))
-        return due.tz_localize(self.timezone).tz_convert("UTC").tz_localize(None).as_unit("us")
-
-
-def _check_tables(value: Mapping[str, int]) -> None:
-    unknown = sorted(set(value) - set(CANONICAL_TABLES))
-    if unknown:
-        raise ValueError(f"unknown table(s) {unknown}; expected some of {sorted(CANONICAL_TABLES)}")
-    bad = {t: d for t, d in value.items() if not isinstance(d, int) or d < 0}
-    if bad:
-        raise ValueError(f"due days must be whole numbers >= 0, got {bad}")
-
-
-def load_timeliness_config(project: ProjectConfig) -> TimelinessConfig:
-    path = project.dir / "timeliness.yaml"
-    config = load_yaml_model(path, TimelinessConfig) if path.is_file() else TimelinessConfig()
-    known = {o.code for o in project.cities.opds}
-    unknown = sorted(set(config.opds) - known)
-    if unknown:
-        raise ConfigError(
-            f"{path}: opds: unknown OPD code(s) {unknown}", hint=f"use codes of cities.yaml: {sorted(known)}"
-        )
-    return config
 
 
 def opd_of_raw_file(relpath: str) -> str | None:
@@ -175,9 +90,9 @@ def opd_timeliness(
     now: datetime | None = None,
     config: TimelinessConfig | None = None,
 ) -> pd.DataFrame:
-    """One row per OPD × monthly canonical table of the partition (`TIMELINESS_COLUMNS`): every OPD expected to
+    """One row per OPD × monthly canonical table of the partition (`OPD_TIMELINESS_COLUMNS`): every OPD expected to
     deliver the table, and any other OPD that delivered it."""
-    config = config or load_timeliness_config(project)
+    config = config or project.timeliness
     now_utc = pd.Timestamp(now or datetime.now(UTC))
     now_utc = (now_utc.tz_convert("UTC").tz_localize(None) if now_utc.tzinfo else now_utc).as_unit("us")
     closed = config.period_end(month)
@@ -237,7 +152,7 @@ def opd_timeliness(
                     ),
                 }
             )
-    return pd.DataFrame(rows, columns=list(TIMELINESS_COLUMNS)).astype(TIMELINESS_COLUMNS)
+    return pd.DataFrame(rows, columns=list(OPD_TIMELINESS_COLUMNS)).astype(OPD_TIMELINESS_COLUMNS)
 
 
 def _rows_by_opd(frame: pd.DataFrame | None) -> Mapping[str, int]:

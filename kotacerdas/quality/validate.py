@@ -17,18 +17,8 @@ from kotacerdas.errors import QualityGateError
 from kotacerdas.quality import gx_runtime
 from kotacerdas.quality.suite import Rule, Suite, local_now
 from kotacerdas.quality.volume import VolumeOutcome, check_volume
-from kotacerdas.schemas import QUARANTINE_COLUMNS, CanonicalTable, empty_quarantine
+from kotacerdas.schemas import QUARANTINE_COLUMNS, RULES_COLUMNS, CanonicalTable, empty_quarantine
 
-RULES_COLUMNS: dict[str, str] = {
-    "rule": "string",
-    "severity": "string",
-    "success": "boolean",
-    "element_count": "Int64",
-    "unexpected_count": "Int64",
-    "unexpected_percent": "float64",
-    "observed_value": "string",  # what a table-level rule measured (latest timestamp, rows delivered, ...)
-    "details": "string",  # the bounds a table-level rule checked, or the volume rule's note
-}
 _OBSERVED_MAX_CHARS = 300
 
 
@@ -55,12 +45,6 @@ class QualityResult:
     gx_result: Any = None  # GX's ExpectationSuiteValidationResult (for Data Docs)
     volume: VolumeOutcome | None = None
     validated_at: pd.Timestamp | None = None  # `now` of the validation (Asia/Jakarta wall clock)
-
-    def passed(self, threshold: float) -> bool:
-        """At most `threshold` (0..1) of the rows rejected, and no table-level error rule failed."""
-        if not 0 <= threshold <= 1:
-            raise ValueError(f"threshold must be between 0 and 1, got {threshold}")
-        return self.rejected_share <= threshold and not self.failed_table_rules
 
     def summary(self) -> str:
         failed = self.rules[~self.rules["success"].astype(bool)]

@@ -150,10 +150,7 @@ def register(kind: str):
 
 def methodology_path(name: str | Path, config_dir: str | Path | None = None) -> Path:
     """A path (anything with a folder in it) as given; a bare file name under `config/methodologies/`."""
-    p = Path(name)
-    if p.is_absolute() or p.parent != Path("."):
-        return p
-    return ProjectConfig(config_dir).dir / "methodologies" / (p.name if p.suffix == ".yaml" else f"{p.name}.yaml")
+    return ProjectConfig(config_dir).methodology_file(name)
 
 
 def load_regulator_methodology(name: str | Path, config_dir: str | Path | None = None) -> RegulatorMethodology:

@@ -278,3 +278,110 @@ def spbe_index(levels: Mapping[int, object], methodology: SpbeMethodology) -> Sp
         published=published(index, m.rounding),
         predicate=spbe_predicate(index, m),
     )
+
+
+def _score(value: object, what: str, m: SpbeMethodology) -> Fraction:
+    from kotacerdas.regulators.common import exact
+
+    number = exact(value, what)
+    if not m.scale.holds(number):
+        raise RegulatorError(
+            f"{m.name} {m.version}: {what} is {value!r}, outside the scale {m.scale.min}–{m.scale.max}",
+            hint="give the index as the evaluation letter reports it",
+        )
+    return number
+
+
+def spbe_index_from_aspects(aspects: Mapping[str, object], methodology: SpbeMethodology) -> SpbeResult:
+    """The SPBE index from aspect indices, as evaluation letters report them: domain index = Σ aspect·w / Σ w
+    over its aspects, SPBE index = Σ aspect·w / 100 (aspect weights in percent). Needs no indicator weights."""
+    m = methodology
+    if not m.domains:
+        raise RegulatorError(f"{m.name} {m.version} has no aspects to compute from", hint="use a methodology in force")
+    known = {a for d in m.domains.values() for a in d.aspects}
+    unknown, missing = sorted(set(aspects) - known), sorted(known - set(aspects))
+    if unknown or missing:
+        raise RegulatorError(
+            f"{m.name} {m.version}: aspect scores {'unknown ' + str(unknown) if unknown else ''}"
+            f"{' and ' if unknown and missing else ''}{'missing ' + str(missing) if missing else ''}",
+            hint=f"give one index per aspect: {sorted(known)}",
+        )
+    out_aspects, out_domains, total = {}, {}, Fraction(0)
+    for d_code, d in m.domains.items():
+        d_sum = Fraction(0)
+        for a_code, a in d.aspects.items():
+            value = _score(aspects[a_code], f"aspect {a_code!r}", m)
+            out_aspects[a_code] = AspectResult(
+                name=a.name,
+                domain=d_code,
+                weight=a.weight,
+                indicators=(a.indicators.first, a.indicators.last),
+                index=float(value),
+                published=published(value, m.rounding),
+            )
+            d_sum += value * Fraction(a.weight)
+        d_index = d_sum / Fraction(d.weight)
+        out_domains[d_code] = DomainResult(
+            name=d.name, weight=d.weight, index=float(d_index), published=published(d_index, m.rounding)
+        )
+        total += d_sum
+    return _result(m, out_aspects, out_domains, total / 100)
+
+
+def spbe_index_from_domains(domains: Mapping[str, object], methodology: SpbeMethodology) -> SpbeResult:
+    """The SPBE index from domain indices: Σ domain·w / 100 (domain weights in percent); no aspect detail."""
+    m = methodology
+    unknown, missing = sorted(set(domains) - set(m.domains)), sorted(set(m.domains) - set(domains))
+    if unknown or missing:
+        raise RegulatorError(
+            f"{m.name} {m.version}: domain scores unknown {unknown}, missing {missing}",
+            hint=f"give one index per domain: {sorted(m.domains)}",
+        )
+    out_domains, total = {}, Fraction(0)
+    for d_code, d in m.domains.items():
+        value = _score(domains[d_code], f"domain {d_code!r}", m)
+        out_domains[d_code] = DomainResult(
+            name=d.name, weight=d.weight, index=float(value), published=published(value, m.rounding)
+        )
+        total += value * Fraction(d.weight)
+    return _result(m, {}, out_domains, total / 100)
+
+
+def _result(m: SpbeMethodology, aspects: dict, domains: dict, index: Fraction) -> SpbeResult:
+    return SpbeResult(
+        methodology=m.name,
+        methodology_version=m.version,
+        status=m.status,
+        aspects=aspects,
+        domains=domains,
+        index=float(index),
+        published=published(index, m.rounding),
+        predicate=spbe_predicate(index, m),
+    )
+
+
+def spbe_from_table(table, methodology: SpbeMethodology) -> SpbeResult:
+    """The SPBE index from a table (a pandas DataFrame or rows of dicts) with columns `level` ("indicator",
+    "aspect" or "domain"), `code` (indicator number, aspect or domain key) and `score`; one level per table."""
+    import pandas as pd
+
+    frame = table if isinstance(table, pd.DataFrame) else pd.DataFrame(list(table))
+    need = {"level", "code", "score"}
+    if not need <= set(frame.columns):
+        raise RegulatorError(
+            f"SPBE table has columns {sorted(frame.columns)}", hint="give columns level, code and score"
+        )
+    levels = set(frame["level"])
+    if len(levels) != 1 or not levels <= {"indicator", "aspect", "domain"}:
+        raise RegulatorError(
+            f"SPBE table mixes or misnames levels {sorted(map(str, levels))}",
+            hint="one level per table: indicator, aspect or domain",
+        )
+    dup = frame["code"][frame["code"].duplicated()]
+    if len(dup):
+        raise RegulatorError(f"SPBE table lists {dup.iloc[0]!r} twice", hint="one row per code")
+    (level,) = levels
+    if level == "indicator":
+        return spbe_index({int(c): s for c, s in zip(frame["code"], frame["score"], strict=True)}, methodology)
+    scores = {str(c): s for c, s in zip(frame["code"], frame["score"], strict=True)}
+    return (spbe_index_from_aspects if level == "aspect" else spbe_index_from_domains)(scores, methodology)

@@ -10,10 +10,8 @@ from dataclasses import dataclass
 
 from kotacerdas.config import ProjectConfig
 from kotacerdas.errors import KotacerdasError
-from kotacerdas.indicators.catalog import IndicatorCatalog
 from kotacerdas.maturity import MaturityMethodology
-from kotacerdas.regulators.ikm import IkmMethodology
-from kotacerdas.regulators.spbe import SpbeMethodology
+from kotacerdas.regulators import load_regulator_methodology
 
 LANGUAGES = ("id", "en")  # the first is the default
 
@@ -122,7 +120,7 @@ class Labels:
 
 def maturity_methodology(project: ProjectConfig) -> MaturityMethodology:
     """The maturity methodology in use (config/pipeline.yaml `methodology`)."""
-    return project.model(project.methodology_file(project.pipeline.methodology), MaturityMethodology)
+    return project.methodology
 
 
 def check_language(lang: str) -> str:
@@ -147,10 +145,9 @@ def load_labels(project: ProjectConfig, lang: str = "id") -> Labels:
         for element in dim.elements:
             label = dim.element_names.get(element)
             elements[element] = choose(label.name_id, label.name_en, element) if label else element
-    catalog = project.model("indicators.yaml", IndicatorCatalog)
-    indicators = {i.code: choose(i.name_id, i.name_en, i.code) for i in catalog.indicators}
-    spbe = project.model(project.methodology_file(project.pipeline.spbe_methodology), SpbeMethodology)
-    ikm = project.model(project.methodology_file(project.pipeline.ikm_methodology), IkmMethodology)
+    indicators = {i.code: choose(i.name_id, i.name_en, i.code) for i in project.catalog.indicators}
+    spbe = load_regulator_methodology(project.methodology_file(project.pipeline.spbe_methodology))
+    ikm = load_regulator_methodology(project.methodology_file(project.pipeline.ikm_methodology))
     predicates = {b.name: choose(b.name, b.name_en, b.name) for b in spbe.predicates}
     grades = {b.code or b.name: choose(b.name, b.name_en, b.name) for b in ikm.grades}
     return Labels(lang, dimensions, elements, indicators, predicates, grades, tuple(method.dimensions))

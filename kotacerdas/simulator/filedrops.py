@@ -27,7 +27,7 @@ ROMAN = ("I", "II", "III", "IV", "V", "VI", "VII", "VIII", "IX", "X", "XI", "XII
 
 def submitted_indicators(project: ProjectConfig) -> list[dict]:
     """Catalog entries whose value OPDs report themselves (read straight from indicators.yaml)."""
-    path = project.dir / "indicators.yaml"
+    path = project.catalog_file
     try:
         catalog = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     except (OSError, yaml.YAMLError) as exc:

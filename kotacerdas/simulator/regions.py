@@ -14,7 +14,7 @@ POPULATION_FILE = "wilayah_penduduk.csv"  # read when it sits beside the code li
 
 def default_regions_csv(project: ProjectConfig) -> Path:
     """config/regions/kode_wilayah_prov_kabkota.csv, the project's copy of the Kemendagri code list."""
-    return project.dir / "regions" / REGIONS_FILE
+    return project.regions_file(REGIONS_FILE)
 
 
 def load_regions(path: str | Path) -> list[City]:

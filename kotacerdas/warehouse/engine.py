@@ -14,10 +14,8 @@ WAREHOUSE_URL_ENV = "KOTACERDAS_WAREHOUSE_URL"
 _AT_HEAD: set[str] = set()  # warehouses this process has already seen at the head migration
 
 
-def resolve_warehouse_url(configured: str, project_root: Path, env: dict[str, str] | None = None) -> sa.URL:
-    """The environment wins over config; a relative DuckDB path is taken from the project root."""
-    env = os.environ if env is None else env
-    raw = env.get(WAREHOUSE_URL_ENV) or configured
+def resolve_warehouse_url(raw: str, project_root: Path) -> sa.URL:
+    """`raw` as a SQLAlchemy URL; a relative DuckDB path is taken from the project root."""
     try:
         url = sa.make_url(raw)
     except sa.exc.ArgumentError as exc:

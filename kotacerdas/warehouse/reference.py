@@ -19,12 +19,11 @@ import sqlalchemy as sa
 
 from kotacerdas.config import CitiesConfig, ProjectConfig
 from kotacerdas.errors import ConfigError
-from kotacerdas.indicators.catalog import IndicatorCatalog, load_catalog
+from kotacerdas.indicators.catalog import IndicatorCatalog
 from kotacerdas.warehouse.engine import warehouse_identity
 from kotacerdas.warehouse.publish import bulk_insert
 from kotacerdas.warehouse.schema import DIMENSIONS, reference_loads
 
-REGIONS_DIR = "regions"  # under config/
 PROVINCES_AND_CITIES = "kode_wilayah_prov_kabkota.csv"
 POPULATION = "wilayah_penduduk.csv"
 AREA = "wilayah_luas.csv"
@@ -303,13 +302,7 @@ _LOADED: dict[str, str] = {}  # warehouse URL -> digest of the config files this
 
 def _source_digest(project: ProjectConfig) -> str:
     h = hashlib.sha256()
-    files = [
-        project.dir / "cities.yaml",
-        project.dir / "indicators.yaml",
-        project.dir / "pipeline.yaml",
-        project.dir / "methodologies" / project.pipeline.methodology,
-        *sorted((project.dir / REGIONS_DIR).glob("*.csv")),
-    ]
+    files = [*project.files, *sorted(project.regions_file("").glob("*.csv"))]
     for path in files:
         h.update(str(path).encode())
         h.update(path.read_bytes() if path.is_file() else b"-")
@@ -318,16 +311,13 @@ def _source_digest(project: ProjectConfig) -> str:
 
 def load_reference_data(engine: sa.Engine, project: ProjectConfig) -> dict[str, int]:
     """Load every dimension from `project`'s config in one transaction; rows written per unit (0 = unchanged)."""
-    from kotacerdas.maturity import load_methodology
-
     url, digest = warehouse_identity(engine.url), _source_digest(project)
     if _LOADED.get(url) == digest:  # this process loaded these very files already: nothing can differ
         return {}
-    catalog = load_catalog(project.dir / "indicators.yaml")
-    methodology = load_methodology(project.dir / "methodologies" / project.pipeline.methodology)
+    catalog, methodology = project.catalog, project.methodology
     opds, services = opd_frames(project.cities)
     units: list[tuple[str, dict[str, pd.DataFrame], Callable | None]] = [
-        ("regions", {"dim_region": region_frame(project.dir / REGIONS_DIR)}, None),
+        ("regions", {"dim_region": region_frame(project.regions_file(""))}, None),
         ("opds", {"dim_opd": opds, "dim_service": services}, None),
         (
             f"indicators:{catalog.version}",

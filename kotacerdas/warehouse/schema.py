@@ -1,9 +1,9 @@
 """The warehouse schema at the head migration (SQLAlchemy 2 Core): a star of dimensions around partitioned facts.
 
 This is the *contract* with the database. It is created and changed only by the Alembic migrations in
-`kotacerdas/warehouse/migrations/` (a test checks that migrating to head gives exactly these tables); the column
-lists are written out here rather than imported from the library's frames, so that a change in a DataFrame
-cannot change the warehouse without a migration.
+`kotacerdas/warehouse/migrations/` (a test checks that migrating to head gives exactly these tables). The columns
+of every fact table are declared once, in `kotacerdas.schemas`, where the library builds its frames from them
+too; a change there fails that test until a migration follows it.
 
 Facts in `TABLES` are partitioned by (city_code, period) and replaced one partition at a time by
 `publish_partition`; `period` is YYYY-MM, or YYYY in the staged rows of a yearly table. Dimensions (`dim_*`) are
@@ -14,6 +14,25 @@ Evaluators read the views in `EVALUATOR_VIEWS` (created by the migrations), neve
 from __future__ import annotations
 
 import sqlalchemy as sa
+
+from kotacerdas.schemas import (
+    CANONICAL_TABLES,
+    INDEX_SCORE_COLUMNS,
+    INDICATOR_LINEAGE_COLUMNS,
+    INDICATOR_VALUE_COLUMNS,
+    INDICATOR_VALUE_EXTRA_COLUMNS,
+    INGEST_FAILURE_COLUMNS,
+    OPD_TIMELINESS_COLUMNS,
+    QUALITY_GATE_COLUMNS,
+    QUALITY_RESULT_COLUMNS,
+    QUARANTINE_COLUMNS,
+    RAW_FILE_COLUMNS,
+    REGULATOR_IKM_COLUMNS,
+    REGULATOR_KOMINFO_COLUMNS,
+    REGULATOR_SPBE_COLUMNS,
+    STAGED_LINEAGE_COLUMNS,
+    staged_columns,
+)
 
 metadata = sa.MetaData()
 
@@ -32,162 +51,7 @@ PARTITION_COLUMNS = ("city_code", "period")
 
 # --- facts -------------------------------------------------------------------------------------------------
 
-# One value per catalog indicator × partition, as computed (kotacerdas.indicators.compute) ...
-INDICATOR_VALUE_COLUMNS: dict[str, str] = {
-    "city_code": "string",
-    "period": "string",
-    "indicator_code": "string",
-    "dimension": "string",
-    "element": "string",
-    "unit": "string",
-    "value": "float64",  # unrounded
-    "numerator": "float64",
-    "denominator": "float64",
-    "rows_used": "Int64",  # staged rows the value was computed from (listed in indicator_lineage)
-    "source_table": "string",
-    "status": "string",  # ok | no_data
-    "catalog_version": "string",
-}
-# ... plus what publishing adds (kotacerdas.warehouse.lineage.enrich_indicator_values); optional when publishing.
-INDICATOR_VALUE_EXTRA_COLUMNS: dict[str, str] = {
-    "normalised_score": "float64",  # 0–100 after the methodology's normalisation (goalposts), unrounded
-    "weight": "float64",  # weight within its element, renormalised over the indicators present
-    "methodology": "string",
-    "methodology_version": "string",
-    "quality_flag": "string",  # ok | rows_rejected | incomplete_delivery | no_data
-    "rejected_share": "float64",  # share of the source table's rows of the partition set aside by the gate
-    "delivery_coverage": "float64",  # share of the OPDs expected to deliver the source table that delivered it
-}
-
-INDEX_SCORE_COLUMNS: dict[str, str] = {
-    "city_code": "string",
-    "period": "string",
-    "level": "string",  # indicator | element | dimension | index
-    "code": "string",
-    "parent_code": "string",
-    "score": "float64",  # 0–100, unrounded
-    "weight": "float64",  # the node's weight within its parent, renormalised over present siblings
-    "coverage": "float64",  # share of the node's children (by weight) that had a score
-    "maturity_level": "Int64",
-    "methodology": "string",
-    "methodology_version": "string",
-}
-
-QUARANTINE_COLUMNS: dict[str, str] = {
-    "table_name": "string",
-    "city_code": "string",
-    "period": "string",
-    "rule": "string",
-    "severity": "string",
-    "column_name": "string",
-    "value": "string",  # personal data already pseudonymised
-    "reason": "string",
-    "record_key": "string",
-    "_raw_file": "string",
-    "_raw_row": "Int64",
-}
-
-RAW_FILE_COLUMNS: dict[str, str] = {
-    "city_code": "string",
-    "period": "string",
-    "table_name": "string",
-    "source": "string",
-    "raw_file": "string",  # path relative to the raw landing zone
-    "sha256": "string",
-    "origin": "string",  # URL (no secrets) or the landing-folder path it was picked up from
-    "row_count": "Int64",
-    "fetched_at": "datetime64[us]",
-}
-
-INGEST_FAILURE_COLUMNS: dict[str, str] = {
-    "city_code": "string",
-    "period": "string",
-    "table_name": "string",
-    "source": "string",
-    "opd_code": "string",
-    "origin": "string",
-    "message": "string",
-    "hint": "string",
-}
-
-# Lineage carried by every staged row: the raw payload (path in the raw zone and its sha256) and the row in it.
-STAGED_LINEAGE_COLUMNS: dict[str, str] = {"_raw_file": "string", "_raw_row": "Int64", "_raw_sha256": "string"}
-
-# Staged (validated) rows of each canonical table; personal data pseudonymised (HMAC) or NULL.
-STAGED_COLUMNS: dict[str, dict[str, str]] = {
-    "service_requests": {
-        "city_code": "string",
-        "period": "string",
-        "request_id": "string",
-        "opd_code": "string",
-        "service_code": "string",
-        "channel": "string",
-        "status": "string",
-        "submitted_at": "datetime64[us]",
-        "completed_at": "datetime64[us]",
-        "sla_days": "Int64",
-        "applicant_nik": "string",
-        "applicant_phone": "string",
-    },
-    "complaints": {
-        "city_code": "string",
-        "period": "string",
-        "complaint_id": "string",
-        "opd_code": "string",
-        "category": "string",
-        "status": "string",
-        "received_at": "datetime64[us]",
-        "first_response_at": "datetime64[us]",
-        "resolved_at": "datetime64[us]",
-        "reporter_email": "string",
-    },
-    "satisfaction_responses": {
-        "city_code": "string",
-        "period": "string",
-        "response_id": "string",
-        "opd_code": "string",
-        "service_code": "string",
-        "surveyed_at": "datetime64[us]",
-        **{f"u{i}": "Int64" for i in range(1, 10)},
-    },
-    "indicator_submissions": {
-        "city_code": "string",
-        "period": "string",
-        "opd_code": "string",
-        "indicator_code": "string",
-        "value": "float64",
-        "unit": "string",
-        "evidence_ref": "string",
-    },
-    # a monthly snapshot: `as_of` is the month the catalogue was read (= period)
-    "service_catalogue": {
-        "city_code": "string",
-        "period": "string",
-        "opd_code": "string",
-        "service_code": "string",
-        "service_name": "string",
-        "sla_days": "Int64",
-        "online": "boolean",
-        "as_of": "string",
-    },
-    # Yearly tables: partitioned by city × year, `period` is YYYY (written by the yearly publish step).
-    "spbe_assessments": {
-        "city_code": "string",
-        "period": "string",
-        "indicator_number": "Int64",
-        "level": "Int64",
-        "assessor": "string",
-        "evidence_ref": "string",
-    },
-    "evaluation_scores": {
-        "city_code": "string",
-        "period": "string",
-        "part": "string",
-        "item": "string",
-        "score": "float64",
-        "evaluator": "string",
-    },
-}
+STAGED_COLUMNS: dict[str, dict[str, str]] = {name: staged_columns(t) for name, t in CANONICAL_TABLES.items()}
 # The column that identifies a staged row of a monthly table to an evaluator (with opd_code); never personal data.
 STAGED_RECORD_ID = {
     "service_requests": "request_id",
@@ -197,113 +61,7 @@ STAGED_RECORD_ID = {
     "service_catalogue": "service_code",
 }
 # Columns holding (pseudonymised) personal data: in no view, unreadable by the evaluator role.
-PERSONAL_DATA_COLUMNS = {
-    "staged_service_requests": ("applicant_nik", "applicant_phone"),
-    "staged_complaints": ("reporter_email",),
-}
-
-# Which staged rows each indicator value counted: one row per (indicator, staged row).
-INDICATOR_LINEAGE_COLUMNS: dict[str, str] = {
-    "city_code": "string",
-    "period": "string",
-    "indicator_code": "string",
-    "table_name": "string",  # canonical table; the row is in staged_<table_name>
-    "_raw_file": "string",
-    "_raw_row": "Int64",
-    "in_numerator": "boolean",  # share indicators: the row also met the numerator condition; else NULL
-}
-
-QUALITY_RESULT_COLUMNS: dict[str, str] = {
-    "city_code": "string",
-    "period": "string",
-    "table_name": "string",
-    "rule": "string",
-    "severity": "string",
-    "success": "boolean",
-    "element_count": "Int64",
-    "unexpected_count": "Int64",
-    "unexpected_percent": "float64",
-    "observed_value": "string",  # what a table-level rule measured (latest timestamp, rows delivered, …)
-    "details": "string",  # the bounds a table-level rule checked, or the volume rule's note ("no history: …")
-}
-
-QUALITY_GATE_COLUMNS: dict[str, str] = {
-    "city_code": "string",
-    "period": "string",
-    "table_name": "string",
-    "input_rows": "Int64",
-    "valid_rows": "Int64",
-    "rejected_rows": "Int64",
-    "rejected_share": "float64",
-    "threshold": "float64",
-    "passed": "boolean",
-    "failed_table_rules": "string",
-}
-
-OPD_TIMELINESS_COLUMNS: dict[str, str] = {
-    "city_code": "string",
-    "period": "string",
-    "opd_code": "string",
-    "table_name": "string",
-    "expected": "boolean",  # config/cities.yaml says this OPD delivers this table
-    "delivered": "boolean",
-    "raw_files": "Int64",
-    "rows_delivered": "Int64",
-    "rows_valid": "Int64",
-    "rows_rejected": "Int64",
-    "first_fetched_at": "datetime64[us]",  # UTC
-    "days_after_period_end": "float64",  # received_at after the month closed (Asia/Jakarta), in days
-    "failure_message": "string",
-    # DHIS2-style timeliness (kotacerdas.quality.timeliness, due dates in config/timeliness.yaml)
-    "due_at": "datetime64[us]",  # UTC
-    "received_at": "datetime64[us]",  # UTC: first completed fetch, or the upload time of the landing file
-    "status": "string",  # on_time | late | missing | pending | not_expected
-    "on_time": "boolean",
-    "late": "boolean",
-    "missing": "boolean",  # expected, not received, due date passed
-    "days_late": "float64",  # received_at - due_at when late (0 when on time)
-}
-
-# The regulators' annual indices: one row per component, the exact value (`score`) beside the figure as the
-# regulator publishes it (`published_value`, text, half up), the methodology file and the rows it came from.
-_REGULATOR_STAMP = {"methodology": "string", "methodology_version": "string", "source": "string"}
-REGULATOR_KOMINFO_COLUMNS: dict[str, str] = {
-    "city_code": "string",
-    "period": "string",
-    "component_type": "string",  # part | pillar | index
-    "component": "string",  # baseline, output, outcome, impact, quick_win; a pillar code; index
-    "weight": "float64",
-    "score": "float64",
-    "contribution": "float64",
-    "published_value": "string",
-    **_REGULATOR_STAMP,
-}
-REGULATOR_SPBE_COLUMNS: dict[str, str] = {
-    "city_code": "string",
-    "period": "string",
-    "assessor": "string",  # self | external: each complete set of levels gets its own index
-    "component_type": "string",  # aspect | domain | index
-    "component": "string",
-    "domain": "string",
-    "weight": "float64",
-    "score": "float64",
-    "published_value": "string",
-    "predicate": "string",
-    **_REGULATOR_STAMP,
-}
-REGULATOR_IKM_COLUMNS: dict[str, str] = {
-    "city_code": "string",
-    "period": "string",
-    "opd_code": "string",
-    "service_code": "string",  # NULL: the OPD as a whole / the whole city
-    "respondents": "Int64",
-    "months_covered": "Int64",
-    "score": "float64",
-    "published_value": "string",
-    "grade": "string",
-    "performance": "string",
-    **_REGULATOR_STAMP,
-}
+PERSONAL_DATA_COLUMNS = {f"staged_{n}": tuple(t.pii_columns) for n, t in CANONICAL_TABLES.items() if t.pii_columns}
 
 # table name -> pandas dtypes of its columns (without the run columns)
 FACT_TABLES: dict[str, dict[str, str]] = {

@@ -89,8 +89,13 @@ def test_pca_by_hand() -> None:
     assert res.explained["PC1"] == pytest.approx(0.6)
     np.testing.assert_allclose(res.loadings["PC1"], [2**-0.5, 2**-0.5, 0], atol=1e-12)
     np.testing.assert_allclose(res.weights, [0.5, 0.5, 0], atol=1e-12)
-    # two indicators: PC1 is always (1, ±1)/√2, whatever the sign of their correlation
-    np.testing.assert_allclose(pca_weights(pd.DataFrame({"a": [1.0, 2, 4], "b": [3.0, 1, 0]})), [0.5, 0.5])
+    # COINr's form (default): the raw loadings; the squared form: the Handbook's
+    np.testing.assert_allclose(pca_weights(PCA_X), [2**-0.5, 2**-0.5, 0], atol=1e-12)
+    np.testing.assert_allclose(pca_weights(PCA_X, form="squared"), [0.5, 0.5, 0], atol=1e-12)
+    # two indicators: PC1 is always (1, ±1)/√2; negatively correlated, the raw loadings keep the minus sign
+    neg = pd.DataFrame({"a": [1.0, 2, 4], "b": [3.0, 1, 0]})
+    np.testing.assert_allclose(pca_weights(neg), [2**-0.5, -(2**-0.5)], atol=1e-12)
+    np.testing.assert_allclose(pca_weights(neg, form="squared"), [0.5, 0.5])
     assert pca_weights(PCA_X[["x1"]]).tolist() == [1.0]
 
 
@@ -98,9 +103,12 @@ def test_pca_weights_invariant_to_scale_and_sign_free() -> None:
     rng = np.random.default_rng(1)
     x = pd.DataFrame(rng.normal(size=(40, 4)), columns=list("abcd"))
     x["b"] += x["a"]
-    w = pca_weights(x)
+    w = pca_weights(x, form="squared")
     assert (w >= 0).all() and w.sum() == pytest.approx(1)
-    np.testing.assert_allclose(pca_weights(x * [2, 5, 0.1, 3] + 7), w, atol=1e-12)
+    np.testing.assert_allclose(pca_weights(x * [2, 5, 0.1, 3] + 7, form="squared"), w, atol=1e-12)
+    raw = pca_weights(x)  # COINr's loadings: unit length, signs included, as scale-free as the squares
+    assert (raw**2).sum() == pytest.approx(1) and (raw < 0).any()
+    np.testing.assert_allclose(pca_weights(x * [2, 5, 0.1, 3] + 7), raw, atol=1e-12)
 
 
 def test_pca_errors() -> None:
@@ -125,7 +133,11 @@ def _pca_tables() -> tuple[pd.DataFrame, pd.DataFrame]:
 
 
 def test_pca_weights_in_build() -> None:
-    method = {"version": "p", "impute": None, "treat": None, "weights": {"source": "pca"}}
+    # COINr's raw loadings of the negatively correlated pair (y1, y2) are (1, −1)/√2: they sum to 0, so no
+    # weights can be made from them (COINr divides by that sum); the error names the group
+    with pytest.raises(IndexMethodError, match="'Q' sum to"):
+        build_index(*_pca_tables(), {"version": "p", "impute": None, "treat": None, "weights": {"source": "pca"}})
+    method = {"version": "p", "impute": None, "treat": None, "weights": {"source": "pca", "pca_form": "squared"}}
     b = build_index(*_pca_tables(), method)
     # min-max is linear, so the correlations (and the weights) of the normalised data are those of the raw data
     np.testing.assert_allclose(b.weights[["x1", "x2", "x3"]], [0.5, 0.5, 0], atol=1e-12)
@@ -135,9 +147,9 @@ def test_pca_weights_in_build() -> None:
     n = b.data["Normalised"]
     np.testing.assert_allclose(b.data["Aggregated"]["P"], (n["x1"] + n["x2"]) / 2, atol=1e-12)
     # only level 2 from PCA: level 1 keeps the iMeta weights; an override beats the PCA weight
-    b2 = build_index(*_pca_tables(), {**method, "weights": {"source": "pca", "pca_levels": [2]}})
+    b2 = build_index(*_pca_tables(), {**method, "weights": {**method["weights"], "pca_levels": [2]}})
     assert b2.weights[["x1", "x2", "x3"]].tolist() == [1, 2, 3]
-    b3 = build_index(*_pca_tables(), {**method, "weights": {"source": "pca", "overrides": {"x3": 1.0}}})
+    b3 = build_index(*_pca_tables(), {**method, "weights": {**method["weights"], "overrides": {"x3": 1.0}}})
     assert b3.weights["x3"] == 1.0 and b3.weights["x1"] == pytest.approx(0.5)
     with pytest.raises(IndexMethodError, match="pca_levels"):
         build_index(*_pca_tables(), {**method, "weights": {"source": "pca", "pca_levels": [3]}})
@@ -208,11 +220,15 @@ def test_sobol_linear_model_and_groups() -> None:
     # y = Σ a_i x_i, independent uniforms: S_i = ST_i = a_i² / Σ a_j²; a group's index is the sum of its members'
     a = np.array([1.0, 2.0, 3.0, 0.0])
     expected = a**2 / (a**2).sum()
-    res = sobol_indices(lambda u: u @ a, 4, n=20_000, seed=3)
+    # Jansen's first-order estimator here: Saltelli's (2010, COINr's) has a variance that grows with the square
+    # of the output's mean (3 here), so it needs far more runs for the same tolerance
+    res = sobol_indices(lambda u: u @ a, 4, n=20_000, seed=3, estimator="jansen")
     np.testing.assert_allclose(res["Si"], expected, atol=0.02)
+    centred = sobol_indices(lambda u: u @ a - a.sum() / 2, 4, n=20_000, seed=3)  # Saltelli, mean-zero output
+    np.testing.assert_allclose(centred["Si"], expected, atol=0.02)
     np.testing.assert_allclose(res["STi"], expected, atol=0.02)
     assert res["STi"].iloc[3] == 0  # an inert input: f(A) == f(AB_i) exactly
-    grouped = sobol_indices(lambda u: u @ a, [2, 2], n=20_000, seed=3, names=["g1", "g2"])
+    grouped = sobol_indices(lambda u: u @ a, [2, 2], n=20_000, seed=3, names=["g1", "g2"], estimator="jansen")
     np.testing.assert_allclose(grouped["Si"], [expected[:2].sum(), expected[2:].sum()], atol=0.02)
 
 
@@ -328,7 +344,11 @@ def test_seed_reproducibility(syn_build) -> None:
         (FACTORS, NOMINAL),
         (  # PCA weights: the aggregation method changes the PCA weights above level 1, so they are rebuilt
             [WeightNoise(noise=0.2, levels=[1]), FACTORS[3]],
-            {**NOMINAL, "weights": {"source": "pca"}, "normalise": {"method": "minmax", "lower": 1, "upper": 100}},
+            {
+                **NOMINAL,
+                "weights": {"source": "pca", "pca_form": "squared"},
+                "normalise": {"method": "minmax", "lower": 1, "upper": 100},
+            },
         ),
         (  # Copeland, a data-availability threshold, treatment choices
             [
@@ -359,9 +379,17 @@ def test_sobol_of_a_build(syn_build) -> None:
     inert = Choice(name="same", options=[{"treat": {"winmax": 2}}, {"treat": {"winmax": 2}}])
     one = sensitivity_analysis(syn_build, [WeightNoise(noise=0.3), inert], n=40, seed=1, n_boot=0)
     assert one.sobol.loc["same", "STi"] == 0
-    # a single factor explains everything: AB_1 == B, so S_1 is exactly 1
-    solo = sensitivity_analysis(syn_build, [WeightNoise(noise=0.3)], n=40, seed=1, n_boot=0)
+    # a single factor explains everything: AB_1 == B, so Jansen's S_1 is exactly 1 ...
+    solo = sensitivity_analysis(syn_build, [WeightNoise(noise=0.3)], n=40, seed=1, n_boot=0, estimator="jansen")
     assert solo.sobol.loc["weights", "Si"] == pytest.approx(1)
+    # ... and Saltelli's (COINr's default) is mean(yB·(yB − yA)) / var(yA ∪ yB) of the runs' rank shifts
+    sal = sensitivity_analysis(syn_build, [WeightNoise(noise=0.3)], n=40, seed=1, n_boot=0)
+    nominal = syn_build.ranks[sal.target].reindex(sal.ranks.columns).to_numpy(dtype=float)
+    y = np.nanmean(np.abs(sal.ranks.to_numpy() - nominal), axis=1)
+    ya, yb = y[:40], y[40:80]
+    assert sal.variance == pytest.approx(np.var(np.r_[ya, yb], ddof=1))
+    assert sal.sobol.loc["weights", "Si"] == pytest.approx(np.mean(yb * (yb - ya)) / np.var(np.r_[ya, yb], ddof=1))
+    assert sal.design_matrix.shape == (120, sal.design_matrix.shape[1]) and sal.estimator == "saltelli"
 
 
 def test_factor_errors(syn_build) -> None:

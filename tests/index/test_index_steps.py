@@ -96,7 +96,16 @@ def test_impute_panel_locf_and_linear() -> None:
     assert locf[("A", 2021)] == 1 and locf[("A", 2024)] == 4 and np.isnan(locf[("B", 2020)])
     lin = impute_panel(panel, "linear").set_index(["uCode", "Time"])["x"]
     assert lin[("A", 2021)] == pytest.approx(2.0)  # 1 → 4 over 2020…2023, spaced by actual years
-    assert np.isnan(lin[("A", 2024)])  # no extrapolation
+    # COINr (R's approx, rule = 2): the first/last observation is held beyond the observed span
+    assert lin[("A", 2024)] == 4 and lin[("B", 2020)] == 7
+    inside = impute_panel(panel, "linear_inside").set_index(["uCode", "Time"])["x"]
+    assert inside[("A", 2021)] == pytest.approx(2.0) and np.isnan(inside[("A", 2024)])  # no extrapolation
+    const = impute_panel(panel, "constant").set_index(["uCode", "Time"])["x"]
+    assert const[("A", 2021)] == 1 and const[("A", 2024)] == 4 and const[("B", 2020)] == 7
+    # "latest" looks back at most max_time points
+    short = impute_panel(panel.assign(x=panel["x"].where(panel["Time"] != 2023)), "latest", max_time=1)
+    short = short.set_index(["uCode", "Time"])["x"]
+    assert short[("A", 2021)] == 1 and np.isnan(short[("A", 2023)]) and np.isnan(short[("A", 2024)])
 
 
 # treat --------------------------------------------------------------------------------------------------
@@ -135,7 +144,10 @@ def test_winsorise_low_side_and_ties_in_one_step() -> None:
     res = treat(pd.DataFrame({"x": values}, index=_units(31), dtype=float), winmax=5)
     assert res.data["x"].iloc[:2].tolist() == [1, 1]
     assert res.flags["x"].iloc[:2].tolist() == ["WLow", "WLow"]
-    assert res.summary.loc["x", "Low"] == 2 and res.summary.loc["x", "Treatment"] == "Winsorised 1 points"
+    # COINr 1.x counts points (both tied values), COINr 0.x steps (one)
+    assert res.summary.loc["x", "Low"] == 2 and res.summary.loc["x", "Treatment"] == "Winsorised 2 points"
+    steps = treat(pd.DataFrame({"x": values}, index=_units(31), dtype=float), winmax=5, count="steps")
+    assert steps.summary.loc["x", "Treatment"] == "Winsorised 1 points"
 
 
 def test_log_fallback_applies_to_untreated_column() -> None:
@@ -150,10 +162,13 @@ def test_log_fallback_applies_to_untreated_column() -> None:
     assert kept.data["x"].max() == 10000 and kept.summary.loc["x", "High"] == 1
 
 
-def test_treat_default_winmax_is_ten_percent_of_units() -> None:
+def test_treat_default_winmax_is_five_as_coinr_1() -> None:
     res = treat(pd.DataFrame({"x": np.arange(31.0)}, index=_units(31)))
-    assert res.summary.loc["x", "TreatSpec"] == "Default, winmax = 4"
+    assert res.summary.loc["x", "TreatSpec"] == "Default, winmax = 5"
     assert res.summary.loc["x", "Treatment"] == "None"
+    # COINr 0.x's default: 10 % of the units, rounded up
+    old = treat(pd.DataFrame({"x": np.arange(31.0)}, index=_units(31)), winmax_share=0.1)
+    assert old.summary.loc["x", "TreatSpec"] == "Default, winmax = 4"
 
 
 def test_treat_exclude_and_unknown() -> None:

@@ -12,17 +12,19 @@ from kotacerdas.index import IndexBuild, build_index, from_coinr_v0, rank_scores
 
 ASEM = Path(__file__).resolve().parents[1] / "data" / "reference" / "asem"
 
-# The method of the reference build (method_settings_as_stored.json): winmax is not stored there because
-# COINr 0.x defaulted it to 10 % of the units rounded up, i.e. 6 for 51 countries.
+# The method of the reference build (method_settings_as_stored.json). These files come from COINr 0.x, whose
+# defaults differ from COINr 1.x (the engine's defaults), so they are set here: winmax is not stored because
+# COINr 0.x defaulted it to 10 % of the units rounded up (6 for 51 countries) and counted winsorisation steps,
+# not points; and its results tables ranked scores rounded to 2 dp.
 ASEM_METHOD = {
     "version": "coinr-asem-reference",
     "denominate": {"by": "metadata"},
     "impute": {"method": "mean", "group": "Group_EurAsia"},
-    "treat": {"winmax": None, "skew_thresh": 2.0, "kurt_thresh": 3.5, "fallback": "ctlog", "winchange": True},
+    "treat": {"winmax_share": 0.1, "count": "steps", "skew_thresh": 2.0, "kurt_thresh": 3.5, "fallback": "ctlog"},
     "normalise": {"method": "minmax", "lower": 0, "upper": 100},
     "weights": {"source": "metadata"},
     "aggregate": {"method": "arith_mean"},
-    "results": {"round_to": 2},  # COINr's results tables round to 2 dp before ranking
+    "results": {"rank_on": "rounded", "round_to": 2},  # COINr 0.x: rank on scores rounded to 2 dp
 }
 RTOL, ATOL = 1e-9, 1e-12  # observed agreement is ~1e-14
 

@@ -1,32 +1,23 @@
-"""Load and validate the YAML files in `config/`; a bad file fails with its path, the key and what was expected."""
+"""The models of `config/cities.yaml`, `sources.yaml`, `pipeline.yaml`, `quality.yaml` and `timeliness.yaml`."""
 
 from __future__ import annotations
 
 import codecs
-import os
 import re
 import string
-from functools import cached_property
-from pathlib import Path
-from typing import Annotated, Any, Literal, TypeVar
+from typing import Annotated, Literal
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+import pandas as pd
+from pydantic import Field, field_validator, model_validator
 
+from kotacerdas.config.files import Strict as _Strict
+from kotacerdas.config.files import check_unique
 from kotacerdas.errors import ConfigError
 from kotacerdas.periods import TEMPLATE_FIELDS
-from kotacerdas.schemas import CANONICAL_TABLES
-
-DEFAULT_CONFIG_DIR = Path(__file__).resolve().parent.parent / "config"
-CONFIG_DIR_ENV = "KOTACERDAS_CONFIG_DIR"
-REPORTS_DIR_ENV = "KOTACERDAS_REPORTS_DIR"
+from kotacerdas.schemas import CANONICAL_TABLES, PII_KINDS
 
 RegionCode = Annotated[str, Field(pattern=r"^\d{2}(\.\d{2})?$")]
 Period = Annotated[str, Field(pattern=r"^\d{4}-(0[1-9]|1[0-2])$")]
-
-
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 # --- cities and OPDs -----------------------------------------------------------------------------------
@@ -389,80 +380,80 @@ class PipelineConfig(_Strict):
         return self
 
 
-# --- loading ------------------------------------------------------------------------------------------
-
-M = TypeVar("M", bound=BaseModel)
+# --- quality.yaml ---------------------------------------------------------------------------------------------
 
 
-def _location(loc: tuple[Any, ...]) -> str:
-    return ".".join(str(p) for p in loc) or "(top level)"
+class PersonalDataPolicy(_Strict):
+    """What the scrubber looks for in free text and what it puts in its place (`personal_data` in quality.yaml)."""
+
+    scan: tuple[Literal["nik", "phone", "email"], ...] = Field(
+        default=PII_KINDS, description="kinds of personal data searched for in every text column"
+    )
+    free_text: Literal["pseudonymise", "drop"] = Field(
+        default="pseudonymise",
+        description="pseudonymise: [nik:<HMAC>] (needs KOTACERDAS_PII_KEY, else as drop); drop: [nik]",
+    )
 
 
-def read_yaml(path: Path, *, missing: str, missing_hint: str) -> Any:
-    """The parsed YAML of `path` ({} for an empty file); a missing file or bad syntax is a ConfigError."""
-    if not path.is_file():
-        raise ConfigError(f"{missing}: {path}", hint=missing_hint)
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{path}: not valid YAML: {exc}", hint="fix the syntax at the line shown") from exc
-    return data if data is not None else {}
+class DataDocsSettings(_Strict):
+    enabled: bool = True
+    dir: str | None = Field(
+        default=None,
+        description="folder for the static HTML (relative to the project root); default: "
+        "<Dagster storage>/data_docs, or data/data_docs outside Dagster",
+    )
+    values_shown: int = Field(default=20, ge=0, description="failing values listed per rule on a page")
 
 
-def check_unique(values: list[str], what: str) -> None:
-    """Raise ValueError naming the duplicated values (pydantic turns it into a located config error)."""
-    dupes = sorted({v for v in values if values.count(v) > 1})
-    if dupes:
-        raise ValueError(f"duplicate {what}: {dupes}")
+class QualitySettings(_Strict):
+    data_docs: DataDocsSettings = DataDocsSettings()
+    failing_rows_sample: int = Field(default=5, ge=0, description="failing rows shown per rule in asset checks")
+    personal_data: PersonalDataPolicy = PersonalDataPolicy()
 
 
-def load_yaml_model(path: Path, model: type[M]) -> M:
-    """Parse `path` into `model`; any problem raises ConfigError naming the file, the key and the fix."""
-    data = read_yaml(path, missing="config file not found", missing_hint=f"create it or set {CONFIG_DIR_ENV}")
-    try:
-        return model.model_validate(data)
-    except ValidationError as exc:
-        problems = "; ".join(f"{_location(e['loc'])}: {e['msg']}" for e in exc.errors())
-        raise ConfigError(f"{path}: {problems}", hint="correct the keys named above") from exc
+# --- timeliness.yaml ------------------------------------------------------------------------------------------
 
 
-class ProjectConfig:
-    """All of `config/`, loaded lazily and validated; one instance per run."""
+def _check_tables(value: dict[str, int]) -> None:
+    unknown = sorted(set(value) - set(CANONICAL_TABLES))
+    if unknown:
+        raise ValueError(f"unknown table(s) {unknown}; expected some of {sorted(CANONICAL_TABLES)}")
+    bad = {t: d for t, d in value.items() if not isinstance(d, int) or d < 0}
+    if bad:
+        raise ValueError(f"due days must be whole numbers >= 0, got {bad}")
 
-    def __init__(self, config_dir: str | Path | None = None):
-        self.dir = Path(config_dir or os.environ.get(CONFIG_DIR_ENV) or DEFAULT_CONFIG_DIR).resolve()
 
-    @cached_property
-    def cities(self) -> CitiesConfig:
-        return load_yaml_model(self.dir / "cities.yaml", CitiesConfig)
+class TimelinessConfig(_Strict):
+    """When each OPD's data is due: days after its period closes, per table and per OPD × table."""
 
-    @cached_property
-    def sources(self) -> SourcesConfig:
-        return load_yaml_model(self.dir / "sources.yaml", SourcesConfig)
+    timezone: str = "Asia/Jakarta"
+    due_days_after_period_end: int = Field(default=10, ge=0, le=366)
+    datasets: dict[str, int] = Field(default_factory=dict, description="table -> due days")
+    opds: dict[str, dict[str, int]] = Field(default_factory=dict, description="OPD -> table -> due days")
 
-    @cached_property
-    def pipeline(self) -> PipelineConfig:
-        return load_yaml_model(self.dir / "pipeline.yaml", PipelineConfig)
+    @field_validator("datasets")
+    @classmethod
+    def _known_tables(cls, value: dict[str, int]) -> dict[str, int]:
+        _check_tables(value)
+        return value
 
-    def model(self, relative: str, model: type[M]) -> M:
-        """Any file under config/ (e.g. `methodologies/maturity-v1.yaml`) validated as `model`, once per instance.
-        The model is the caller's (the maturity methodology, the indicator catalog, a regulator's file), so this
-        module needs none of them."""
-        cache = self.__dict__.setdefault("_models", {})
-        key = (relative, model)
-        if key not in cache:
-            cache[key] = load_yaml_model(self.dir / relative, model)
-        return cache[key]
+    @field_validator("opds")
+    @classmethod
+    def _known_opd_tables(cls, value: dict[str, dict[str, int]]) -> dict[str, dict[str, int]]:
+        for per_table in value.values():
+            _check_tables(per_table)
+        return value
 
-    def methodology_file(self, name: str) -> str:
-        """`config/`-relative path of a methodology named in pipeline.yaml (with or without `.yaml`)."""
-        return f"methodologies/{name if name.endswith('.yaml') else name + '.yaml'}"
+    def due_days(self, opd: str, table: str) -> int:
+        return self.opds.get(opd, {}).get(table, self.datasets.get(table, self.due_days_after_period_end))
 
-    def reports_dir(self) -> Path:
-        """Where the `scorecards` asset writes; KOTACERDAS_REPORTS_DIR overrides pipeline.yaml."""
-        return self.resolve_path(os.environ.get(REPORTS_DIR_ENV) or self.pipeline.reports_dir)
+    def period_end(self, period: str) -> pd.Timestamp:
+        """The instant the month closes, in UTC (naive)."""
+        start = pd.Period(period, "M").to_timestamp() + pd.offsets.MonthBegin(1)
+        return start.tz_localize(self.timezone).tz_convert("UTC").tz_localize(None).as_unit("us")
 
-    def resolve_path(self, value: str) -> Path:
-        """Paths in config are relative to the project root (the parent of config/)."""
-        p = Path(value)
-        return p if p.is_absolute() else (self.dir.parent / p).resolve()
+    def due_at(self, opd: str, table: str, period: str) -> pd.Timestamp:
+        """Due before this instant (UTC, naive): the close of the month plus the due days."""
+        start = pd.Period(period, "M").to_timestamp() + pd.offsets.MonthBegin(1)
+        due = start + pd.Timedelta(days=self.due_days(opd, table))
+        return due.tz_localize(self.timezone).tz_convert("UTC").tz_localize(None).as_unit("us")

@@ -1,0 +1,55 @@
+"""Reading YAML files of `config/` into pydantic models: errors name the file, the key and what was expected."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, TypeVar
+
+import yaml
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from kotacerdas.errors import ConfigError
+
+DEFAULT_CONFIG_DIR = Path(__file__).resolve().parents[2] / "config"
+CONFIG_DIR_ENV = "KOTACERDAS_CONFIG_DIR"
+
+
+class Strict(BaseModel):
+    """A config section: unknown keys are errors (a typo must not be silently ignored), values are frozen."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def _location(loc: tuple[Any, ...]) -> str:
+    return ".".join(str(p) for p in loc) or "(top level)"
+
+
+def read_yaml(path: Path, *, missing: str, missing_hint: str) -> Any:
+    """The parsed YAML of `path` ({} for an empty file); a missing file or bad syntax is a ConfigError."""
+    if not path.is_file():
+        raise ConfigError(f"{missing}: {path}", hint=missing_hint)
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: not valid YAML: {exc}", hint="fix the syntax at the line shown") from exc
+    return data if data is not None else {}
+
+
+def check_unique(values: list[str], what: str) -> None:
+    """Raise ValueError naming the duplicated values (pydantic turns it into a located config error)."""
+    dupes = sorted({v for v in values if values.count(v) > 1})
+    if dupes:
+        raise ValueError(f"duplicate {what}: {dupes}")
+
+
+def load_yaml_model(path: Path, model: type[M]) -> M:
+    """Parse `path` into `model`; any problem raises ConfigError naming the file, the key and the fix."""
+    data = read_yaml(path, missing="config file not found", missing_hint=f"create it or set {CONFIG_DIR_ENV}")
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        problems = "; ".join(f"{_location(e['loc'])}: {e['msg']}" for e in exc.errors())
+        raise ConfigError(f"{path}: {problems}", hint="correct the keys named above") from exc

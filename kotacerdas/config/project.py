@@ -1,0 +1,134 @@
+"""`ProjectConfig`: every file of `config/`, read lazily, validated, and found by this one class.
+
+No other module joins paths into `config/`: it asks here for the model (cities, sources, pipeline, quality,
+timeliness, the indicator catalog, the maturity methodology) or for the path of a per-table or per-method file
+(an expectation suite, a regulator's methodology), which its own loader reads.
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from kotacerdas.config.files import DEFAULT_CONFIG_DIR, load_yaml_model
+from kotacerdas.config.models import (
+    CitiesConfig,
+    PipelineConfig,
+    QualitySettings,
+    SourcesConfig,
+    TimelinessConfig,
+)
+from kotacerdas.config.settings import settings
+from kotacerdas.errors import ConfigError
+
+if TYPE_CHECKING:
+    from kotacerdas.indicators.catalog import IndicatorCatalog
+    from kotacerdas.maturity import MaturityMethodology
+
+METHODOLOGIES = "methodologies"
+EXPECTATIONS = "expectations"
+REGIONS = "regions"
+
+
+class ProjectConfig:
+    """All of `config/`, loaded lazily and validated; one instance per run."""
+
+    def __init__(self, config_dir: str | Path | None = None):
+        self.dir = Path(config_dir or settings().config_dir or DEFAULT_CONFIG_DIR).resolve()
+
+    # --- files with a model of their own --------------------------------------------------------------------
+
+    @cached_property
+    def cities(self) -> CitiesConfig:
+        return load_yaml_model(self.dir / "cities.yaml", CitiesConfig)
+
+    @cached_property
+    def sources(self) -> SourcesConfig:
+        return load_yaml_model(self.dir / "sources.yaml", SourcesConfig)
+
+    @cached_property
+    def pipeline(self) -> PipelineConfig:
+        return load_yaml_model(self.dir / "pipeline.yaml", PipelineConfig)
+
+    @cached_property
+    def quality(self) -> QualitySettings:
+        """`quality.yaml` (Data Docs, failing-row samples, personal-data policy); defaults when absent."""
+        path = self.dir / "quality.yaml"
+        return load_yaml_model(path, QualitySettings) if path.is_file() else QualitySettings()
+
+    @cached_property
+    def timeliness(self) -> TimelinessConfig:
+        """`timeliness.yaml` (when each OPD's data is due); defaults when absent. OPD codes must exist."""
+        path = self.dir / "timeliness.yaml"
+        config = load_yaml_model(path, TimelinessConfig) if path.is_file() else TimelinessConfig()
+        known = {o.code for o in self.cities.opds}
+        unknown = sorted(set(config.opds) - known)
+        if unknown:
+            raise ConfigError(
+                f"{path}: opds: unknown OPD code(s) {unknown}", hint=f"use codes of cities.yaml: {sorted(known)}"
+            )
+        return config
+
+    @cached_property
+    def catalog(self) -> IndicatorCatalog:
+        """The indicator catalog, `indicators.yaml`."""
+        from kotacerdas.indicators.catalog import load_catalog
+
+        return load_catalog(self.catalog_file)
+
+    @cached_property
+    def methodology(self) -> MaturityMethodology:
+        """The maturity-index methodology named by `methodology` in pipeline.yaml."""
+        from kotacerdas.maturity import load_methodology
+
+        return load_methodology(self.methodology_file(self.pipeline.methodology))
+
+    # --- paths of files read by their own loaders -----------------------------------------------------------
+
+    @property
+    def catalog_file(self) -> Path:
+        return self.dir / "indicators.yaml"
+
+    def methodology_file(self, name: str | Path) -> Path:
+        """A path (anything with a folder in it) as given; a bare name, with or without .yaml, under
+        `config/methodologies/`."""
+        p = Path(name)
+        if len(p.parts) > 1:
+            return p
+        return self.dir / METHODOLOGIES / (p.name if p.suffix == ".yaml" else f"{p.name}.yaml")
+
+    def suite_file(self, table: str) -> Path:
+        """The expectation suite of a canonical table."""
+        return self.dir / EXPECTATIONS / f"{table}.yaml"
+
+    def regions_file(self, name: str) -> Path:
+        """A file of the Kemendagri region lists copied into `config/regions/`."""
+        return self.dir / REGIONS / name
+
+    @property
+    def files(self) -> list[Path]:
+        """The files whose content the warehouse's reference data depends on (to tell when to reload it)."""
+        return [
+            self.dir / "cities.yaml",
+            self.catalog_file,
+            self.dir / "pipeline.yaml",
+            self.methodology_file(self.pipeline.methodology),
+        ]
+
+    def resolve_path(self, value: str | Path) -> Path:
+        """Paths in config are relative to the project root (the parent of config/)."""
+        p = Path(value)
+        return p if p.is_absolute() else (self.dir.parent / p).resolve()
+
+    def landing_dir(self) -> Path:
+        """KOTACERDAS_LANDING_DIR, else `landing_dir` of pipeline.yaml."""
+        return self.resolve_path(settings().landing_dir or self.pipeline.landing_dir)
+
+    def raw_dir(self) -> Path:
+        """KOTACERDAS_RAW_DIR, else `raw_dir` of pipeline.yaml."""
+        return self.resolve_path(settings().raw_dir or self.pipeline.raw_dir)
+
+    def reports_dir(self) -> Path:
+        """KOTACERDAS_REPORTS_DIR, else `reports_dir` of pipeline.yaml: where the `scorecards` asset writes."""
+        return self.resolve_path(settings().reports_dir or self.pipeline.reports_dir)

@@ -1,0 +1,88 @@
+"""Every KOTACERDAS_* environment variable (and DAGSTER_HOME), read in this one place as pydantic settings.
+
+Secrets named by config (a source's `token_env`, `url_env`, `password_env`, `${VAR}` in a URL) are read through
+`environment()` too. A command that must hand values to the pipeline it runs in this process (the demo gives it
+the simulator's address and token) uses `overridden_environment`, never `os.environ[...] = ...`.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections import ChainMap
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Literal
+
+from pydantic import AliasChoices, Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+ENV_PREFIX = "KOTACERDAS_"
+_lock = threading.Lock()
+_overrides: list[dict[str, str]] = []  # a stack: the innermost `overridden_environment` wins
+
+
+class Settings(BaseSettings):
+    """The deployment's settings from the environment; `config/` holds everything that is not per deployment."""
+
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="ignore", frozen=True, populate_by_name=True)
+
+    config_dir: Path | None = Field(default=None, description="the config/ folder (default: ./config)")
+    warehouse_url: SecretStr | None = Field(
+        default=None, description="SQLAlchemy URL of the warehouse; overrides pipeline.yaml, not a resource's own url"
+    )
+    landing_dir: str | None = Field(default=None, description="OPD file drops (default: pipeline.yaml)")
+    raw_dir: str | None = Field(default=None, description="raw zone (default: pipeline.yaml)")
+    reports_dir: str | None = Field(default=None, description="scorecards and exports (default: pipeline.yaml)")
+    data_docs_dir: str | None = Field(default=None, description="Data Docs folder (default: quality.yaml)")
+    pii_key: SecretStr | None = Field(
+        default=None, description="HMAC key for pseudonyms of NIK, phone and e-mail; unset: they are dropped"
+    )
+    alert_webhook_url: SecretStr | None = Field(default=None, description="where failed runs are posted")
+    dagster_ui_url: str = Field(default="http://127.0.0.1:3000", description="UI address used in alert links")
+    executor: Literal["multiprocess", "celery", "k8s"] = Field(default="multiprocess", description="run executor")
+    celery_broker_url: SecretStr = Field(
+        default=SecretStr("pyamqp://guest:guest@127.0.0.1:5672//"), description="Celery broker"
+    )
+    celery_queue: str = Field(default="dagster", description="Celery queue the workers listen on")
+    dagster_home: Path | None = Field(
+        default=None, validation_alias=AliasChoices("DAGSTER_HOME"), description="Dagster's instance folder"
+    )
+
+    def pii_key_bytes(self) -> bytes | None:
+        return self.pii_key.get_secret_value().encode("utf-8") if self.pii_key else None
+
+
+# field -> the environment variable it is read from
+ENV_NAMES: dict[str, str] = {
+    name: "DAGSTER_HOME" if name == "dagster_home" else ENV_PREFIX + name.upper() for name in Settings.model_fields
+}
+
+
+def environment() -> Mapping[str, str]:
+    """The process environment with the active overrides on top: what `${VAR}` and `token_env` resolve in."""
+    with _lock:
+        layers = list(reversed(_overrides))
+    return ChainMap(*layers, os.environ)  # type: ignore[arg-type]
+
+
+def settings() -> Settings:
+    """The settings as the environment says now, with the active overrides on top; cheap enough to call per use."""
+    with _lock:
+        merged = {k: v for layer in _overrides for k, v in layer.items()}  # later (inner) layers win
+    given = {name: merged[key] for name, key in ENV_NAMES.items() if key in merged}
+    return Settings(**given)  # pydantic-settings reads the process environment; `given` wins over it
+
+
+@contextmanager
+def overridden_environment(values: Mapping[str, str]) -> Iterator[None]:
+    """Within the block, `environment()` and `settings()` see `values` over the process environment."""
+    layer = dict(values)
+    with _lock:
+        _overrides.append(layer)
+    try:
+        yield
+    finally:
+        with _lock:
+            _overrides.remove(layer)
