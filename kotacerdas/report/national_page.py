@@ -13,6 +13,7 @@ from kotacerdas.report.html import render, style
 from kotacerdas.report.labels import Labels
 from kotacerdas.report.reader import NationalData
 from kotacerdas.report.scorecard_page import display_name, national_filename, scorecard_filename
+from kotacerdas.report.views import is_complete
 
 # Filtering is a few lines of plain script in the page (no library, no network).
 FILTER_SCRIPT = """
@@ -60,6 +61,8 @@ def build_national_html(
                 "rank": row["rank_overall"],
                 "score": row["score"],
                 "level": row["maturity_level"],
+                # ranked beside complete ones only with a mark, once the warehouse publishes a status
+                "incomplete": not is_complete(row.get("status")),
                 "dims": [
                     dims.at[code, d] if code in dims.index and d in dims.columns else None
                     for d in labels.dimension_order
