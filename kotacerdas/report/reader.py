@@ -224,6 +224,21 @@ class NationalData:
     provinces: dict[str, str]  # province code -> name
 
 
+def published_partitions(engine: sa.Engine, periods: list[str]) -> set[tuple[str, str]]:
+    """(city, month) pairs of these months that have a published index."""
+    if not periods:
+        return set()
+    names = {f"p{n}": p for n, p in enumerate(periods)}
+    with engine.connect() as conn:
+        rows = query(
+            conn,
+            "SELECT DISTINCT city_code, period FROM v_scorecard WHERE level = 'index' "
+            f"AND period IN ({', '.join(':' + n for n in names)})",
+            names,
+        )
+    return set(zip(rows["city_code"], rows["period"], strict=True))
+
+
 def latest_period(engine: sa.Engine) -> str:
     with engine.connect() as conn:
         rows = query(conn, "SELECT MAX(period) AS p FROM v_scorecard WHERE level = 'index'")
