@@ -291,6 +291,7 @@ def report(
     screenshot: Annotated[
         Path | None, typer.Option(help="also open the scorecard in headless Chromium and save a PNG here")
     ] = None,
+    screenshot_height: Annotated[int, typer.Option(help="pixels from the top of the page; 0 = the whole page")] = 0,
 ) -> None:
     """Self-contained HTML scorecards (one per city) and the national page of a month, from the evaluator views."""
     from kotacerdas.report.browser import visit
@@ -308,7 +309,7 @@ def report(
     for path in written:
         console.print(f"wrote {path}", overflow="ignore", crop=False)
     if screenshot is not None:
-        page = visit(out / scorecard_filename(city[0], period, languages[0]), screenshot)
+        page = visit(out / scorecard_filename(city[0], period, languages[0]), screenshot, height=screenshot_height)
         if not page.clean:
             raise KotacerdasError(
                 f"the scorecard did not render cleanly: console errors {page.console_errors}, failed requests "

@@ -43,8 +43,9 @@ def chromium_path() -> str:
     raise KotacerdasError("Chromium is not installed", hint="install Debian's package: apt-get install -y chromium")
 
 
-def visit(page_file: Path, screenshot: Path | None = None, width: int = 1280) -> PageVisit:
-    """Load `page_file` in a fresh headless Chromium profile; full-page PNG to `screenshot` if given."""
+def visit(page_file: Path, screenshot: Path | None = None, width: int = 1280, height: int = 0) -> PageVisit:
+    """Load `page_file` in a fresh headless Chromium profile; a PNG of the whole page (or of its top `height`
+    pixels) to `screenshot` if given."""
     try:
         from playwright.sync_api import sync_playwright
     except ImportError as exc:  # a dev dependency: the pipeline itself does not need a browser
@@ -69,7 +70,8 @@ def visit(page_file: Path, screenshot: Path | None = None, width: int = 1280) ->
             result.text = page.inner_text("body")
             if screenshot is not None:
                 Path(screenshot).parent.mkdir(parents=True, exist_ok=True)
-                page.screenshot(path=str(screenshot), full_page=True)
+                clip = {"x": 0, "y": 0, "width": width, "height": height} if height else None
+                page.screenshot(path=str(screenshot), full_page=True, clip=clip)
                 result.screenshot = Path(screenshot)
         finally:
             context.close()

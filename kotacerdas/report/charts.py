@@ -18,7 +18,7 @@ def _svg(chart: alt.TopLevelMixin) -> str:
         .configure_axis(labelFontSize=13, titleFontSize=13)
         .configure_legend(labelFontSize=13)
         .configure_title(fontSize=15)
-        .to_dict()
+        .to_dict(validate=False)  # the specs are fixed here; validating them each time costs more than drawing
     )
     svg = vl_convert.vegalite_to_svg(spec)
     # the SVG's own width/height would stop it shrinking on a narrow screen; CSS sizes it

@@ -49,11 +49,16 @@ class _Node:
 
 def _tree(data: ScorecardData, labels: Labels) -> _Node:
     ex = data.explanation
-    index = ex.scores[ex.scores["level"] == "index"].iloc[0]
+    rows = ex.scores.sort_values(["level", "code"]).to_dict("records")
+    children: dict[str, list[dict]] = {}
+    for row in rows:
+        children.setdefault(row["parent_code"], []).append(row)
+    files: dict[str, list[dict]] = {}
+    for f in ex.files.to_dict("records"):
+        files.setdefault(f["indicator_code"], []).append(f)
 
-    def node(row: pd.Series) -> _Node:
-        kids = [node(r) for _, r in ex.children(row["code"]).iterrows()] if row["level"] != "indicator" else []
-        files = ex.files[ex.files["indicator_code"] == row["code"]].to_dict("records") if not kids else []
+    def node(row: dict) -> _Node:
+        kids = [node(r) for r in children.get(row["code"], [])] if row["level"] != "indicator" else []
         return _Node(
             level=row["level"],
             code=row["code"],
@@ -61,12 +66,12 @@ def _tree(data: ScorecardData, labels: Labels) -> _Node:
             score=row["score"],
             weight=row["weight"],
             coverage=row["coverage"],
-            row=row.to_dict(),
+            row=row,
             children=kids,
-            files=files,
+            files=files.get(row["code"], []) if row["level"] == "indicator" else [],
         )
 
-    return node(index)
+    return node(next(r for r in rows if r["level"] == "index"))
 
 
 def _dimension_rows(data: ScorecardData, labels: Labels) -> list[dict]:
@@ -89,10 +94,13 @@ def _dimension_rows(data: ScorecardData, labels: Labels) -> list[dict]:
     return rows
 
 
-def _indicator_rows(data: ScorecardData, element: str) -> list[dict]:
+def _indicator_rows(data: ScorecardData) -> dict[str, list[dict]]:
+    """Indicator rows of the partition by their element."""
     s = data.explanation.scores
-    rows = s[(s["level"] == "indicator") & (s["parent_code"] == element)].sort_values("code")
-    return rows.to_dict("records")
+    out: dict[str, list[dict]] = {}
+    for row in s[s["level"] == "indicator"].sort_values("code").to_dict("records"):
+        out.setdefault(row["parent_code"], []).append(row)
+    return out
 
 
 def _trend_frame(data: ScorecardData, labels: Labels) -> pd.DataFrame:
@@ -133,13 +141,14 @@ def build_scorecard_html(
         b = data.uncertainty.bands
         mine = b[b["city_code"] == data.city_code]
         band = mine.iloc[0].to_dict() if not mine.empty else None
+    indicators, element_rows = _indicator_rows(data), _score_rows(data, "element")
     elements = {
         d: [
             {
                 "code": e,
                 "name": labels.elements.get(e, e),
-                "row": _score_row(data, "element", e),
-                "indicators": _indicator_rows(data, e),
+                "row": element_rows.get(e),
+                "indicators": indicators.get(e, []),
             }
             for e in maturity_methodology(project).dimensions[d].elements
         ]
@@ -182,10 +191,9 @@ def build_scorecard_html(
     )
 
 
-def _score_row(data: ScorecardData, level: str, code: str) -> dict | None:
+def _score_rows(data: ScorecardData, level: str) -> dict[str, dict]:
     s = data.explanation.scores
-    rows = s[(s["level"] == level) & (s["code"] == code)]
-    return rows.iloc[0].to_dict() if not rows.empty else None
+    return {r["code"]: r for r in s[s["level"] == level].to_dict("records")}
 
 
 def write_scorecard(html: str, out_dir: Path, city: str, period: str, lang: str) -> Path:
