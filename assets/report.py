@@ -1,6 +1,6 @@
 """Report stage: after each publish, the scorecards of the partitions (Bahasa Indonesia and English) with the national
 page of their months (`scorecards`), and the months' exports (`exports`), written under `reports_dir`
-(config/pipeline.yaml) from the evaluator views."""
+(config/pipeline.yaml) from the evaluator views. One step makes both, so a run starts one more process, not two."""
 
 import dagster as dg
 
@@ -19,68 +19,62 @@ def _published(context: dg.AssetExecutionContext, engine) -> tuple[dict[str, lis
     parts = partitions_of(context)
     present = published_partitions(engine, sorted({p.period for p in parts}))
     by_period: dict[str, list[Partition]] = {}
-    metadata = {}
+    skipped = {}
     for part in parts:
         if (part.city, part.period) in present:
             by_period.setdefault(part.period, []).append(part)
         else:
             context.log.warning(f"{part}: nothing published, so no scorecard or export")
-            metadata[part] = {"written": 0, "reason": "no published scores (quality gate)"}
-    return by_period, metadata
+            skipped[part] = {"written": 0, "reason": "no published scores (quality gate)"}
+    return by_period, skipped
 
 
-def build_report_assets(partitions_def: dg.PartitionsDefinition) -> list[dg.AssetsDefinition]:
-    common = dict(
-        group_name="publish",
-        partitions_def=partitions_def,
-        deps=["published_scores"],
-        # they open the warehouse file, which an embedded DuckDB allows one process at a time
-        pool=WRITER_POOL,
-    )
+def build_report_assets(partitions_def: dg.PartitionsDefinition) -> dg.AssetsDefinition:
+    specs = [
+        dg.AssetSpec(
+            "scorecards",
+            group_name="publish",
+            kinds={"html"},
+            partitions_def=partitions_def,
+            deps=["published_scores"],
+            description="Self-contained HTML scorecards per city × month (Bahasa Indonesia and English) and the "
+            "national ranking page of the month, from the evaluator views, in reports_dir/<month>/ "
+            "(config/pipeline.yaml).",
+        ),
+        dg.AssetSpec(
+            "exports",
+            group_name="publish",
+            kinds={"csv"},
+            partitions_def=partitions_def,
+            deps=["published_scores"],
+            description="The month's indicator values, dimension scores, indices and regulators' indices as CSV, "
+            "JSON, an Excel workbook, SDMX-CSV and FIWARE KeyPerformanceIndicator entities, in "
+            "reports_dir/<month>/exports/.",
+        ),
+    ]
 
-    @dg.asset(
-        name="scorecards",
-        kinds={"html"},
-        description="Self-contained HTML scorecards per city × month (Bahasa Indonesia and English) and the national "
-        "ranking page of the month, from the evaluator views, in reports_dir/<month>/ (config/pipeline.yaml).",
-        **common,
-    )
-    def scorecards(context: dg.AssetExecutionContext, warehouse: WarehouseResource, project: ProjectResource):
+    # it opens the warehouse file, which an embedded DuckDB allows one process at a time
+    @dg.multi_asset(name="reports", specs=specs, partitions_def=partitions_def, pool=WRITER_POOL)
+    def reports(context: dg.AssetExecutionContext, warehouse: WarehouseResource, project: ProjectResource):
         cfg, engine = project.project, warehouse.engine()
         try:
-            by_period, metadata = _published(context, engine)
+            by_period, skipped = _published(context, engine)
+            pages, files = dict(skipped), dict(skipped)
             for period, parts in by_period.items():
                 out = cfg.reports_dir() / period
-                pages = write_scorecards(engine, cfg, [p.city for p in parts], period, out)
+                written = write_scorecards(engine, cfg, [p.city for p in parts], period, out)
+                exported = write_exports(engine, cfg, out / "exports", periods=[period])
                 for part in parts:
-                    mine = [p for p in pages if f"_{part.city}_" in p.name or p.name.startswith("national_")]
-                    metadata[part] = {"written": len(mine), "folder": dg.MetadataValue.path(str(out))}
+                    mine = [p for p in written if f"_{part.city}_" in p.name or p.name.startswith("national_")]
+                    pages[part] = {"written": len(mine), "folder": dg.MetadataValue.path(str(out))}
+                    files[part] = {"written": len(exported), "folder": dg.MetadataValue.path(str(out / "exports"))}
         except KotacerdasError as exc:
             raise dg.Failure(description=f"{exc.message} — what to do: {exc.hint}") from exc
         finally:
             engine.dispose()
-        return dg.MaterializeResult(metadata=report_metadata(context, metadata))
+        yield dg.MaterializeResult(
+            asset_key="scorecards", metadata=report_metadata(context, pages, asset_key="scorecards")
+        )
+        yield dg.MaterializeResult(asset_key="exports", metadata=report_metadata(context, files, asset_key="exports"))
 
-    @dg.asset(
-        name="exports",
-        kinds={"csv"},
-        description="The month's indicator values, dimension scores, indices and regulators' indices as CSV, JSON, an "
-        "Excel workbook, SDMX-CSV and FIWARE KeyPerformanceIndicator entities, in reports_dir/<month>/exports/.",
-        **common,
-    )
-    def exports(context: dg.AssetExecutionContext, warehouse: WarehouseResource, project: ProjectResource):
-        cfg, engine = project.project, warehouse.engine()
-        try:
-            by_period, metadata = _published(context, engine)
-            for period, parts in by_period.items():
-                out = cfg.reports_dir() / period / "exports"
-                files = write_exports(engine, cfg, out, periods=[period])
-                for part in parts:
-                    metadata[part] = {"written": len(files), "folder": dg.MetadataValue.path(str(out))}
-        except KotacerdasError as exc:
-            raise dg.Failure(description=f"{exc.message} — what to do: {exc.hint}") from exc
-        finally:
-            engine.dispose()
-        return dg.MaterializeResult(metadata=report_metadata(context, metadata))
-
-    return [scorecards, exports]
+    return reports

@@ -77,7 +77,7 @@ def build_definitions(project: ProjectConfig | None = None) -> dg.Definitions:
         build_indicator_asset(monthly_partitions),
         build_index_asset(monthly_partitions),
         build_scores_publish_asset(monthly_partitions),
-        *build_report_assets(monthly_partitions),
+        build_report_assets(monthly_partitions),
     ]
     yearly_assets = [*build_table_assets(YEARLY_TABLES, yearly_partitions), *build_regulator_assets(yearly_partitions)]
     policy = backfill_policy(project)

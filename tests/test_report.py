@@ -119,6 +119,34 @@ def test_scorecard_and_national_page_render_offline_in_headless_chromium(warehou
         assert format_half_up(_index(warehouse["engine"], city, "2025-03"), 2).replace(".", ",") in national.text
 
 
+def test_national_page_filters_by_peer_group(warehouse, tmp_path):
+    from playwright.sync_api import sync_playwright
+
+    from kotacerdas.report.browser import CHROMIUM_ARGS, chromium_path
+
+    done = _cli(
+        warehouse, "report", "--city", "19.71", "--city", "19.03", "--period", "2025-03", "--out", str(tmp_path)
+    )
+    assert done.returncode == 0, done.stderr
+    with sync_playwright() as p:
+        context = p.chromium.launch_persistent_context(
+            str(tmp_path / "profile"), executable_path=chromium_path(), headless=True, args=CHROMIUM_ARGS
+        )
+        page = context.new_page()
+        page.goto((tmp_path / "national_2025-03_en.html").as_uri())
+        rows = page.locator("tbody tr")
+        assert rows.count() == 2 and page.inner_text("#shown") == "2"
+        page.select_option("#filter-kind", "kota")  # peer group: kota only
+        visible = [r for r in rows.all() if r.is_visible()]
+        assert [r.get_attribute("data-kind") for r in visible] == ["kota"] and page.inner_text("#shown") == "1"
+        assert "Kota Pangkalpinang" in visible[0].inner_text()
+        assert visible[0].locator(".rank-shown").inner_text() == "1"  # numbered within the filter
+        page.select_option("#filter-kind", "")
+        page.select_option("#filter-province", "19")
+        assert page.inner_text("#shown") == "2"
+        context.close()
+
+
 def test_the_asset_wrote_scorecards_national_pages_and_exports_after_publishing(warehouse):
     folder = warehouse["tmp"] / "reports" / "2025-02"
     for city in CITIES:

@@ -29,8 +29,9 @@ def write_scorecards(
     labels = {lang: load_labels(project, lang) for lang in languages}
     min_coverage = maturity_methodology(project).min_coverage
     written = []
+    uncertainty: dict = {}  # the Monte Carlo covers every city of the period: once per methodology version
     for city in cities:
-        data = read_scorecard_data(engine, city, period, min_coverage=min_coverage)
+        data = read_scorecard_data(engine, city, period, min_coverage=min_coverage, uncertainty_cache=uncertainty)
         for lang in languages:
             html = build_scorecard_html(data, labels[lang], project)
             written.append(write_scorecard(html, out_dir, city, period, lang))

@@ -146,9 +146,16 @@ def read_uncertainty(
 
 
 def read_scorecard_data(
-    engine: sa.Engine, city: str, period: str, *, with_uncertainty: bool = True, min_coverage: float | None = None
+    engine: sa.Engine,
+    city: str,
+    period: str,
+    *,
+    with_uncertainty: bool = True,
+    min_coverage: float | None = None,
+    uncertainty_cache: dict | None = None,
 ) -> ScorecardData:
-    """All a scorecard shows; an unknown city or a partition without published scores is an error."""
+    """All a scorecard shows; an unknown city or a partition without published scores is an error.
+    `uncertainty_cache` keeps the period's Monte Carlo for the next city of the same period."""
     explanation = explain(engine, city, period)  # raises when nothing is published for the partition
     start = month_offset(period, -(TREND_MONTHS - 1))
     with engine.connect() as conn:
