@@ -133,7 +133,7 @@ def test_national_page_filters_by_peer_group(warehouse, tmp_path):
             str(tmp_path / "profile"), executable_path=chromium_path(), headless=True, args=CHROMIUM_ARGS
         )
         page = context.new_page()
-        page.goto((tmp_path / "national_2025-03_en.html").as_uri())
+        page.goto((tmp_path / "national_2025-03_id.html").as_uri())
         rows = page.locator("tbody tr")
         assert rows.count() == 2 and page.inner_text("#shown") == "2"
         page.select_option("#filter-kind", "kota")  # peer group: kota only
