@@ -30,9 +30,9 @@ class PartitionOutcome:
 def local_instance() -> dg.DagsterInstance:
     """The instance in $DAGSTER_HOME (default: ./dagster_home), so `dagster dev` shows these runs too."""
     home = settings().dagster_home
+    (home or DEFAULT_DAGSTER_HOME).mkdir(parents=True, exist_ok=True)
     if home is not None:
         return dg.DagsterInstance.get()
-    DEFAULT_DAGSTER_HOME.mkdir(parents=True, exist_ok=True)
     return dg.DagsterInstance.from_config(str(DEFAULT_DAGSTER_HOME))
 
 

@@ -266,9 +266,10 @@ def test_opd_timeliness_says_who_was_on_time_late_or_missing(pipeline):
         for r in _rows(pipeline, "SELECT * FROM opd_timeliness WHERE city_code = :c", c=BLOCKED[0])
     }
     assert blocked[("DINSOS", "complaints")].status == "missing"  # schema drift: nothing usable received
-    # The README's reporting-rate query (DHIS2's "reporting rate on time") runs and answers.
-    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
-    section = readme.split("## Data quality, quarantine and timeliness", 1)[1].split("\n## ", 1)[0]
+    # The stewards' page's reporting-rate query (DHIS2's "reporting rate on time") runs and answers.
+    page = Path(__file__).resolve().parent.parent / "docs" / "stewards" / "quality.md"
+    section = page.read_text(encoding="utf-8").split("## Data quality, quarantine and timeliness", 1)[1]
+    section = section.split("\n## ", 1)[0]
     [query] = re.findall(r"```sql\n(.*?);\n```", section, flags=re.S)
     rates = {r.opd_code: r for r in _rows(pipeline, query.replace("2025-01' AND '2025-12", "2025-03' AND '2025-03"))}
     assert rates["DISKOMINFO"].missing == 1 and rates["DLH"].on_time >= 1

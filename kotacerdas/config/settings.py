@@ -13,7 +13,7 @@ from collections import ChainMap
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -64,14 +64,14 @@ def environment() -> Mapping[str, str]:
     """The process environment with the active overrides on top: what `${VAR}` and `token_env` resolve in."""
     with _lock:
         layers = list(reversed(_overrides))
-    return ChainMap(*layers, os.environ)  # type: ignore[arg-type]
+    return ChainMap(*layers, os.environ)
 
 
 def settings() -> Settings:
     """The settings as the environment says now, with the active overrides on top; cheap enough to call per use."""
     with _lock:
         merged = {k: v for layer in _overrides for k, v in layer.items()}  # later (inner) layers win
-    given = {name: merged[key] for name, key in ENV_NAMES.items() if key in merged}
+    given: dict[str, Any] = {name: merged[key] for name, key in ENV_NAMES.items() if key in merged}
     return Settings(**given)  # pydantic-settings reads the process environment; `given` wins over it
 
 
