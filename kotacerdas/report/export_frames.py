@@ -12,7 +12,7 @@ from kotacerdas.config import ProjectConfig
 from kotacerdas.errors import KotacerdasError
 from kotacerdas.report.labels import Labels, maturity_methodology
 from kotacerdas.report.scorecard_page import display_name
-from kotacerdas.report.views import is_complete, query
+from kotacerdas.report.views import in_clause, is_complete, query
 
 COMPLETE, INCOMPLETE = "complete", "incomplete"
 
@@ -35,14 +35,6 @@ class ExportTables:
         }
 
 
-def _where(column: str, values: list[str] | None, params: dict, prefix: str) -> str:
-    if not values:
-        return ""
-    names = [f"{prefix}{n}" for n in range(len(values))]
-    params.update(dict(zip(names, values, strict=True)))
-    return f" AND {column} IN ({', '.join(':' + n for n in names)})"
-
-
 def _status(frame: pd.DataFrame) -> pd.Series:
     """The published status when the view carries one, else complete (see `is_complete`)."""
     if "status" not in frame:
@@ -59,14 +51,14 @@ def read_export_tables(
 ) -> ExportTables:
     """Everything published for these cities and months (all when None); nothing published is an error."""
     params: dict = {}
-    filters = _where("s.city_code", cities, params, "c") + _where("s.period", periods, params, "p")
+    filters = in_clause("s.city_code", cities, params, "c") + in_clause("s.period", periods, params, "p")
     with engine.connect() as conn:
         scores = query(conn, f"SELECT s.* FROM v_scorecard s WHERE 1 = 1{filters}", params)
         lineage = query(conn, f"SELECT s.* FROM v_lineage_scores s WHERE s.level = 'indicator'{filters}", dict(params))
         regions = query(conn, "SELECT region_code, name, kind, province_code FROM v_region")
         years = sorted({p[:4] for p in scores["period"]}) if not scores.empty else []
         reg_params: dict = {}
-        reg_filter = _where("city_code", cities, reg_params, "c") + _where("year", years, reg_params, "y")
+        reg_filter = in_clause("city_code", cities, reg_params, "c") + in_clause("year", years, reg_params, "y")
         regulators = _regulators(conn, reg_filter, reg_params)
         versions = scores[["methodology", "methodology_version"]].drop_duplicates() if not scores.empty else None
         methodology = query(conn, "SELECT * FROM v_methodology")

@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from kotacerdas.errors import KotacerdasError
 from kotacerdas.report.explain import Explanation, explain
 from kotacerdas.report.uncertainty import Uncertainty, index_uncertainty
-from kotacerdas.report.views import is_complete, month_offset, query
+from kotacerdas.report.views import in_clause, is_complete, month_offset, query
 
 TREND_MONTHS = 24
 
@@ -235,14 +235,10 @@ def published_partitions(engine: sa.Engine, periods: list[str]) -> set[tuple[str
     """(city, month) pairs of these months that have a published index."""
     if not periods:
         return set()
-    names = {f"p{n}": p for n, p in enumerate(periods)}
+    params: dict = {}
+    where = in_clause("period", periods, params, "p")
     with engine.connect() as conn:
-        rows = query(
-            conn,
-            "SELECT DISTINCT city_code, period FROM v_scorecard WHERE level = 'index' "
-            f"AND period IN ({', '.join(':' + n for n in names)})",
-            names,
-        )
+        rows = query(conn, f"SELECT DISTINCT city_code, period FROM v_scorecard WHERE level = 'index'{where}", params)
     return set(zip(rows["city_code"], rows["period"], strict=True))
 
 

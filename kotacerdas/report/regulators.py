@@ -6,7 +6,7 @@ from __future__ import annotations
 import pandas as pd
 import sqlalchemy as sa
 
-from kotacerdas.report.views import query
+from kotacerdas.report.views import in_clause, query
 
 COLUMNS = [
     "city_code",
@@ -32,11 +32,7 @@ def _select(engine: sa.Engine, table: str, cities: list[str] | None, years: list
     """Rows of the table's evaluator view (`year` as `period`), so an evaluator's login can read them."""
     params: dict = {}
     sql = f"SELECT * FROM {_VIEWS[table]} WHERE {where}"
-    for column, values, prefix in (("city_code", cities, "c"), ("year", years, "y")):
-        if values:
-            names = {f"{prefix}{n}": v for n, v in enumerate(values)}
-            params.update(names)
-            sql += f" AND {column} IN ({', '.join(':' + n for n in names)})"
+    sql += in_clause("city_code", cities, params, "c") + in_clause("year", years, params, "y")
     with engine.connect() as conn:
         return query(conn, sql, params).rename(columns={"year": "period"})
 

@@ -6,15 +6,7 @@ from __future__ import annotations
 import pandas as pd
 import sqlalchemy as sa
 
-from kotacerdas.report.views import query
-
-
-def _in(column: str, values: list[str] | None, params: dict, prefix: str) -> str:
-    if not values:
-        return ""
-    names = {f"{prefix}{n}": v for n, v in enumerate(values)}
-    params.update(names)
-    return f" AND {column} IN ({', '.join(':' + n for n in names)})"
+from kotacerdas.report.views import in_clause, query
 
 
 def read_scorecard(
@@ -22,7 +14,7 @@ def read_scorecard(
 ) -> pd.DataFrame:
     """Columns: city_code, period, one per dimension, index, maturity_level, methodology_version."""
     params: dict = {}
-    where = _in("city_code", cities, params, "c") + _in("period", periods, params, "p")
+    where = in_clause("city_code", cities, params, "c") + in_clause("period", periods, params, "p")
     with engine.connect() as conn:
         long = query(
             conn,

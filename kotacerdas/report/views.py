@@ -52,6 +52,15 @@ def has_column(conn: sa.Connection, view: str, column: str) -> bool:
     return column in frame.columns
 
 
+def in_clause(column: str, values: list[str] | None, params: dict, prefix: str) -> str:
+    """` AND column IN (:prefix0, …)` with the values bound into `params`; empty when `values` is empty."""
+    if not values:
+        return ""
+    names = {f"{prefix}{n}": v for n, v in enumerate(values)}
+    params.update(names)
+    return f" AND {column} IN ({', '.join(':' + n for n in names)})"
+
+
 def month_offset(period: str, months: int) -> str:
     """'2025-03' moved by `months` (negative: back)."""
     return str(pd.Period(period, "M") + months)
