@@ -161,10 +161,15 @@ def _span(periods: list[str]) -> str:
     return periods[0] if len(periods) == 1 else f"{periods[0]}..{periods[-1]}"
 
 
-def print_scorecard(cities: list[str], months: list[str]) -> pd.DataFrame:
+def print_scorecard(cities: list[str], months: list[str], required: bool = True) -> pd.DataFrame:
+    """The scorecard table; nothing published is an error when `required` (the `scorecard` command), a note after
+    a run (whose own problems are printed next)."""
     from kotacerdas.report.scorecard import read_scorecard
 
     card, where = _read_warehouse(read_scorecard, cities, months)
+    if card.empty and not required:
+        err_console.print(f"[yellow]nothing published for {', '.join(cities)} in {_span(months)}[/]")
+        return card
     if card.empty:
         raise KotacerdasError(
             f"no published scores for {', '.join(cities) or 'any city'} in {_span(months)} (warehouse {where})",
@@ -232,7 +237,7 @@ def demo(
         console.print(f"OPD simulator at {sim.url} (seed {seed}); {len(files)} file drop(s) in {landing}")
         outcomes = _run_with_progress(cities, periods, per_partition)
         outcomes += _run_with_progress(cities, years_of(periods), per_partition, yearly=True)
-    print_scorecard(cities, periods)
+    print_scorecard(cities, periods, required=False)
     print_regulators(cities, years_of(periods))
     _print_outcomes(outcomes)
     console.print(
@@ -260,7 +265,7 @@ def run(
     outcomes = []
     if months:
         outcomes += _run_with_progress(cities, month_range(months), per_partition, replay)
-        print_scorecard(cities, month_range(months))
+        print_scorecard(cities, month_range(months), required=False)
     if years:
         outcomes += _run_with_progress(cities, year_range(years), per_partition, replay, yearly=True)
         print_regulators(cities, year_range(years))
