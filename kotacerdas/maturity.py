@@ -29,16 +29,33 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+class Label(_Strict):
+    """A name for people: Bahasa Indonesia first, English second (scorecards, exports)."""
+
+    name_id: str = Field(min_length=1)
+    name_en: str = Field(min_length=1)
+
+
 class Dimension(_Strict):
     name: str
+    name_id: str | None = Field(default=None, min_length=1)
+    name_en: str | None = Field(default=None, min_length=1)
     weight: float = Field(gt=0)
     elements: dict[str, float] = Field(min_length=1)
+    element_names: dict[str, Label] = {}
 
     @model_validator(mode="after")
     def _positive(self) -> Dimension:
         bad = {k: w for k, w in self.elements.items() if not w > 0}
         if bad:
             raise ValueError(f"element weights must be > 0: {bad}")
+        return self
+
+    @model_validator(mode="after")
+    def _names_of_known_elements(self) -> Dimension:
+        unknown = sorted(set(self.element_names) - set(self.elements))
+        if unknown:
+            raise ValueError(f"element_names names element(s) {unknown} that are not in `elements`")
         return self
 
 

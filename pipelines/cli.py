@@ -1,4 +1,7 @@
-"""The `kotacerdas` command: demo, run, scorecard and the OPD simulator."""
+"""The `kotacerdas` command: demo, run, scorecard, report, export, explain and the OPD simulator.
+
+Conventions: errors go to stderr with a non-zero exit; an unknown city or an empty result is an error; read
+commands (scorecard, explain, report, export) read only the evaluator views, so an evaluator's login can run them."""
 
 from __future__ import annotations
 
@@ -13,6 +16,7 @@ from rich import box
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from sqlalchemy.exc import DBAPIError
 
 from kotacerdas.config import ProjectConfig, environment, overridden_environment
 from kotacerdas.errors import KotacerdasError
@@ -24,6 +28,25 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 console = Console(width=max(Console().width, 100))  # the scorecard needs 100 columns, even when piped
+err_console = Console(stderr=True, width=max(Console(stderr=True).width, 100))
+
+
+def _version(value: bool) -> None:
+    if value:
+        from importlib.metadata import version
+
+        typer.echo(f"kotacerdas {version('kotacerdas')}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="print the version and exit")
+    ] = False,
+) -> None:
+    """kotacerdas: OPD service data → validated indicators → smart-city maturity indices."""
+
 
 API_URL_ENV = "KOTACERDAS_OPD_API_URL"
 API_TOKEN_ENV = "KOTACERDAS_OPD_API_TOKEN"
@@ -123,21 +146,35 @@ def _print_outcomes(outcomes) -> None:
 
 
 def _read_warehouse(reader, *args) -> tuple[pd.DataFrame, str]:
-    """`reader(engine, *args)` on the configured warehouse, and the warehouse's address (no password)."""
-    from assets.resources import WarehouseResource
-
-    warehouse = WarehouseResource()
-    engine = warehouse.engine()
+    """`reader(engine, *args)` on the configured warehouse, and the warehouse's address (no password). Readers use
+    the evaluator views only, and no migration is checked: an evaluator's read-only login suffices."""
+    engine, shown = _warehouse_engine(migrate=False)
     try:
-        return reader(engine, *args), warehouse.display()
+        return reader(engine, *args), shown
     finally:
         engine.dispose()
 
 
-def print_scorecard(cities: list[str], months: list[str]) -> pd.DataFrame:
+def _span(periods: list[str]) -> str:
+    if not periods:
+        return "any month"
+    return periods[0] if len(periods) == 1 else f"{periods[0]}..{periods[-1]}"
+
+
+def print_scorecard(cities: list[str], months: list[str], required: bool = True) -> pd.DataFrame:
+    """The scorecard table; nothing published is an error when `required` (the `scorecard` command), a note after
+    a run (whose own problems are printed next)."""
     from kotacerdas.report.scorecard import read_scorecard
 
     card, where = _read_warehouse(read_scorecard, cities, months)
+    if card.empty and not required:
+        err_console.print(f"[yellow]nothing published for {', '.join(cities)} in {_span(months)}[/]")
+        return card
+    if card.empty:
+        raise KotacerdasError(
+            f"no published scores for {', '.join(cities) or 'any city'} in {_span(months)} (warehouse {where})",
+            hint="check the city codes and months, or run the pipeline for them first (kotacerdas run)",
+        )
     table = Table(
         title="Smart-city maturity (scores 0–100, level 1–5)",
         box=box.SIMPLE_HEAD,
@@ -201,7 +238,7 @@ def demo(
         console.print(f"OPD simulator at {sim.url} (seed {seed}); {len(files)} file drop(s) in {landing}")
         outcomes = _run_with_progress(cities, periods, per_partition)
         outcomes += _run_with_progress(cities, years_of(periods), per_partition, yearly=True)
-    print_scorecard(cities, periods)
+    print_scorecard(cities, periods, required=False)
     print_regulators(cities, years_of(periods))
     _print_outcomes(outcomes)
     console.print(
@@ -262,7 +299,7 @@ def run(
     outcomes = []
     if months:
         outcomes += _run_with_progress(cities, month_range(months), per_partition, replay)
-        print_scorecard(cities, month_range(months))
+        print_scorecard(cities, month_range(months), required=False)
     if years:
         outcomes += _run_with_progress(cities, year_range(years), per_partition, replay, yearly=True)
         print_regulators(cities, year_range(years))
@@ -281,19 +318,97 @@ def scorecard(
 
 
 @app.command()
+def report(
+    city: Annotated[list[str], typer.Option(help="city code, e.g. 19.71 (repeatable)")],
+    period: Annotated[str, typer.Option(help="YYYY-MM")],
+    out: Annotated[Path, typer.Option(help="folder for the HTML pages (created)")],
+    lang: Annotated[
+        str, typer.Option(help="id (Bahasa Indonesia) or en; both are written with --all-languages")
+    ] = "id",
+    all_languages: Annotated[bool, typer.Option(help="write every language, not only --lang")] = False,
+    national: Annotated[bool, typer.Option(help="also write the national ranking page of the period")] = True,
+    screenshot: Annotated[
+        Path | None, typer.Option(help="also open the scorecard in headless Chromium and save a PNG here")
+    ] = None,
+    screenshot_height: Annotated[int, typer.Option(help="pixels from the top of the page; 0 = the whole page")] = 0,
+) -> None:
+    """Self-contained HTML scorecards (one per city) and the national page of a month, from the evaluator views."""
+    from kotacerdas.report.browser import visit
+    from kotacerdas.report.build import write_scorecards
+    from kotacerdas.report.labels import LANGUAGES, check_language
+    from kotacerdas.report.scorecard_page import scorecard_filename
+
+    month_range(period)  # the same check as everywhere: YYYY-MM
+    languages = LANGUAGES if all_languages else (check_language(lang),)
+    engine, shown = _warehouse_engine(migrate=False)
+    try:
+        written = write_scorecards(engine, ProjectConfig(), city, period, out, languages, national=national)
+    finally:
+        engine.dispose()
+    for path in written:
+        console.print(f"wrote {path}", overflow="ignore", crop=False)
+    if screenshot is not None:
+        page = visit(out / scorecard_filename(city[0], period, languages[0]), screenshot, height=screenshot_height)
+        if not page.clean:
+            raise KotacerdasError(
+                f"the scorecard did not render cleanly: console errors {page.console_errors}, failed requests "
+                f"{page.failed_requests}, requests off this machine {page.remote_requests}",
+                hint="report it as a bug with the page attached",
+            )
+        console.print(f"screenshot {screenshot}", overflow="ignore", crop=False)
+    console.print(f"warehouse: {shown}")
+
+
+@app.command()
+def export(
+    format: Annotated[str, typer.Option("--format", help="csv, json, xlsx, sdmx-csv or fiware (repeatable)")],
+    out: Annotated[Path, typer.Option(help="folder for the files (created; same-named files replaced)")],
+    city: Annotated[list[str] | None, typer.Option(help="city code (repeatable); default all")] = None,
+    months: Annotated[str | None, typer.Option(help="YYYY-MM or YYYY-MM:YYYY-MM; default all")] = None,
+    lang: Annotated[str, typer.Option(help="language of the names: id or en")] = "id",
+) -> None:
+    """The published scores (indicators, dimensions, indices, regulators' indices) in the field's formats."""
+    from kotacerdas.report.build import write_exports
+    from kotacerdas.report.exports import FORMATS
+    from kotacerdas.report.labels import check_language
+
+    formats = tuple(f.strip() for f in format.split(","))
+    unknown = [f for f in formats if f not in FORMATS]
+    if unknown:
+        raise typer.BadParameter(f"{', '.join(unknown)}: use one of {', '.join(FORMATS)}", param_hint="--format")
+    engine, shown = _warehouse_engine(migrate=False)
+    try:
+        written = write_exports(
+            engine,
+            ProjectConfig(),
+            out,
+            formats,
+            cities=city or None,
+            periods=month_range(months) if months else None,
+            lang=check_language(lang),
+        )
+    finally:
+        engine.dispose()
+    for path in written:
+        console.print(f"wrote {path}", overflow="ignore", crop=False)
+    console.print(f"warehouse: {shown}")
+
+
+@app.command()
 def ui(
     port: Annotated[int, typer.Option(help="port of the Dagster UI")] = 3000,
     simulator: Annotated[bool, typer.Option(help="serve the OPD simulator as the sources")] = True,
     months: Annotated[str, typer.Option(help="months to write simulator file drops for")] = "2025-01:2025-12",
     seed: int = 42,
 ) -> None:
-    """`dagster dev` on this code location; by default wired to the OPD simulator, as in the demo."""
-    import subprocess
+    """`dg dev` on this code location (webserver and daemon); by default wired to the OPD simulator, as in the demo.
+    Ctrl-C or SIGTERM stops it with everything it started."""
+    import signal
     import sys
-    from contextlib import nullcontext, suppress
-    from pathlib import Path
+    from contextlib import nullcontext
 
     from pipelines.runner import DEFAULT_DAGSTER_HOME
+    from pipelines.supervise import run_supervised
 
     project = ProjectConfig()
     env = dict(environment())
@@ -309,12 +424,14 @@ def ui(
             env |= {API_URL_ENV: sim.url, API_TOKEN_ENV: token}
             write_file_drops(project, project.landing_dir(), _cities(project, None), month_range(months), seed=seed)
             console.print(f"OPD simulator at {sim.url}; file drops written for {months}")
-        dagster = Path(sys.executable).with_name("dagster")
+        # `dagster dev` is superseded by `dg dev` in Dagster 1.13 (both start the same webserver and daemon)
+        dg = Path(sys.executable).with_name("dg")
         root = project.dir.parent
-        cmd = [str(dagster), "dev", "-w", str(root / "workspace.yaml"), "-p", str(port)]
+        cmd = [str(dg), "dev", "-w", str(root / "workspace.yaml"), "-p", str(port)]
         console.print(f"Dagster UI on http://127.0.0.1:{port} (DAGSTER_HOME={env['DAGSTER_HOME']}); Ctrl-C to stop")
-        with suppress(KeyboardInterrupt):
-            subprocess.run(cmd, cwd=root, env=env, check=False)
+        code = run_supervised(cmd, cwd=root, env=env)
+    if code not in (0, 128 + signal.SIGINT, 128 + signal.SIGTERM):
+        raise typer.Exit(code)
 
 
 @app.command("simulate-opd")
@@ -482,19 +599,32 @@ def explain(
     dimension: Annotated[str | None, typer.Option(help="only this dimension, e.g. governance")] = None,
 ) -> None:
     """Where a score came from: index → dimensions → elements → indicators → staged rows → raw files."""
+    from rich.text import Text
     from rich.tree import Tree
 
     from kotacerdas.report.explain import explain as explain_partition
 
-    engine, shown = _warehouse_engine()
+    widths: list[int] = []
+
+    def whole(markup: str) -> Text:
+        """A label that is never wrapped: the tree is printed as wide as its longest line (below), so a raw file's
+        path and its sha256 always stay whole on one line."""
+        text = Text.from_markup(markup, overflow="ignore")
+        text.no_wrap = True
+        widths.append(len(text.plain))
+        return text
+
+    engine, shown = _warehouse_engine(migrate=False)
     try:
         ex = explain_partition(engine, city, period, dimension)
     finally:
         engine.dispose()
     index = ex.scores[ex.scores["level"] == "index"].iloc[0]
     tree = Tree(
-        f"[bold]{city} {period}[/] index {_num(index['score'])} (level {_num(index['maturity_level'], 0)}), "
-        f"{index['methodology']} {index['methodology_version']}, run {index['run_id']}"
+        whole(
+            f"[bold]{city} {period}[/] index {_num(index['score'])} (level {_num(index['maturity_level'], 0)}), "
+            f"{index['methodology']} {index['methodology_version']}, run {index['run_id']}"
+        )
     )
 
     def node(parent: Tree, row) -> None:
@@ -503,22 +633,25 @@ def explain(
             f" (coverage {_num(row['coverage'])})"
         )
         if row["level"] != "indicator":
-            branch = parent.add(label)
+            branch = parent.add(whole(label))
             for _, child in ex.children(row["code"]).iterrows():
                 node(branch, child)
             return
         branch = parent.add(
-            f"{label}: value {_num(row['value'], 4)} {row['unit']} → goalposts {_num(row['goalpost_worst'])}"
-            f"..{_num(row['goalpost_best'])}; {row['method_type']} of {row['source_table']}, "
-            f"{_num(row['rows_used'], 0)} row(s) counted; quality {row['quality_flag']}"
+            whole(
+                f"{label}: value {_num(row['value'], 4)} {row['unit']} → goalposts {_num(row['goalpost_worst'])}"
+                f"..{_num(row['goalpost_best'])}; {row['method_type']} of {row['source_table']}, "
+                f"{_num(row['rows_used'], 0)} row(s) counted; quality {row['quality_flag']}"
+            )
         )
         for f in ex.files[ex.files["indicator_code"] == row["code"]].itertuples():
             numerator = f", {int(f.rows_in_numerator)} in numerator" if pd.notna(f.rows_in_numerator) else ""
-            branch.add(f"{f.rows_counted} row(s){numerator} from {f.raw_file} sha256 {f.raw_sha256}")
+            branch.add(whole(f"{f.rows_counted} row(s){numerator} from {f.raw_file} sha256 {f.raw_sha256}"))
 
     for _, child in ex.children(index["code"]).iterrows():
         node(tree, child)
-    console.print(tree)
+    wide = Console(width=max(console.width, max(widths) + 6 * 4), soft_wrap=False)  # 4 columns per tree level
+    wide.print(tree)
     console.print(f"warehouse: {shown}; the same chain in SQL: v_lineage_scores → v_lineage_rows (README)")
 
 
@@ -526,9 +659,19 @@ def main() -> None:
     try:
         app()
     except KotacerdasError as exc:
-        console.print(f"[red]error:[/] {exc.message}")
+        err_console.print(f"[red]error:[/] {exc.message}", overflow="ignore", crop=False)
         if exc.hint:
-            console.print(f"[yellow]what to do:[/] {exc.hint}")
+            err_console.print(f"[yellow]what to do:[/] {exc.hint}", overflow="ignore", crop=False)
+        raise SystemExit(2) from exc
+    except DBAPIError as exc:  # the warehouse could not be opened or read: its own words, no traceback
+        reason = str(exc.orig).splitlines()[0] if exc.orig is not None else str(exc)
+        err_console.print(f"[red]error:[/] the warehouse could not be read: {reason}", overflow="ignore", crop=False)
+        err_console.print(
+            "[yellow]what to do:[/] check KOTACERDAS_WAREHOUSE_URL, and that no other process holds an "
+            "embedded DuckDB file open for writing",
+            overflow="ignore",
+            crop=False,
+        )
         raise SystemExit(2) from exc
 
 

@@ -12,6 +12,7 @@ from assets.io_manager import PartitionedPickleIOManagerFactory
 from assets.partitions import TIMEZONE, build_city_month_partitions, build_city_year_partitions
 from assets.publish import build_quarantine_asset, build_scores_publish_asset
 from assets.regulators import build_regulator_assets
+from assets.report import build_report_assets
 from assets.resources import ProjectResource, WarehouseResource
 from assets.tables import build_table_assets
 from kotacerdas.config import ProjectConfig, settings
@@ -81,6 +82,7 @@ def build_definitions(project: ProjectConfig | None = None) -> dg.Definitions:
         build_indicator_asset(monthly_partitions),
         build_index_asset(monthly_partitions),
         build_scores_publish_asset(monthly_partitions),
+        build_report_assets(monthly_partitions),
     ]
     yearly_assets = [*build_table_assets(YEARLY_TABLES, yearly_partitions), *build_regulator_assets(yearly_partitions)]
     policy = backfill_policy(project)

@@ -378,6 +378,10 @@ class PipelineConfig(_Strict):
         default="ikm-permenpanrb-14-2017",
         description="IKM methodology under config/methodologies/ (satisfaction_responses → regulator_ikm)",
     )
+    reports_dir: str = Field(
+        default="data/reports",
+        description="where scorecards (HTML) and exports are written after each publish (kotacerdas.report)",
+    )
 
     @model_validator(mode="after")
     def _deadline_after_schedule(self) -> PipelineConfig:

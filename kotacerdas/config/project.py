@@ -128,3 +128,7 @@ class ProjectConfig:
     def raw_dir(self) -> Path:
         """KOTACERDAS_RAW_DIR, else `raw_dir` of pipeline.yaml."""
         return self.resolve_path(settings().raw_dir or self.pipeline.raw_dir)
+
+    def reports_dir(self) -> Path:
+        """KOTACERDAS_REPORTS_DIR, else `reports_dir` of pipeline.yaml: where the `scorecards` asset writes."""
+        return self.resolve_path(settings().reports_dir or self.pipeline.reports_dir)

@@ -13,7 +13,7 @@ from collections import ChainMap
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 from urllib.parse import unquote, urlsplit
 
 from pydantic import AliasChoices, Field, SecretStr
@@ -36,6 +36,7 @@ class Settings(BaseSettings):
     )
     landing_dir: str | None = Field(default=None, description="OPD file drops (default: pipeline.yaml)")
     raw_dir: str | None = Field(default=None, description="raw zone (default: pipeline.yaml)")
+    reports_dir: str | None = Field(default=None, description="scorecards and exports (default: pipeline.yaml)")
     data_docs_dir: str | None = Field(default=None, description="Data Docs folder (default: quality.yaml)")
     pii_key: SecretStr | None = Field(
         default=None, description="HMAC key for pseudonyms of NIK, phone and e-mail; unset: they are dropped"
@@ -90,14 +91,14 @@ def environment() -> Mapping[str, str]:
     """The process environment with the active overrides on top: what `${VAR}` and `token_env` resolve in."""
     with _lock:
         layers = list(reversed(_overrides))
-    return ChainMap(*layers, os.environ)  # type: ignore[arg-type]
+    return ChainMap(*layers, os.environ)
 
 
 def settings() -> Settings:
     """The settings as the environment says now, with the active overrides on top; cheap enough to call per use."""
     with _lock:
         merged = {k: v for layer in _overrides for k, v in layer.items()}  # later (inner) layers win
-    given = {name: merged[key] for name, key in ENV_NAMES.items() if key in merged}
+    given: dict[str, Any] = {name: merged[key] for name, key in ENV_NAMES.items() if key in merged}
     return Settings(**given)  # pydantic-settings reads the process environment; `given` wins over it
 
 

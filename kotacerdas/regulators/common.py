@@ -50,7 +50,8 @@ class Rounding(_Strict):
 class Band(_Strict):
     """One predicate or grade: from `min` (inclusive) up to the next band's `min` (exclusive)."""
 
-    name: str
+    name: str  # as the regulation prints it (Bahasa Indonesia)
+    name_en: str | None = Field(default=None, min_length=1, description="English label for scorecards and exports")
     min: Decimal
     code: str | None = None
     published_range: str | None = Field(default=None, description="the range as the regulation prints it")

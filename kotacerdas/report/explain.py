@@ -10,6 +10,7 @@ import pandas as pd
 import sqlalchemy as sa
 
 from kotacerdas.errors import KotacerdasError
+from kotacerdas.report.views import query
 
 
 @dataclass(frozen=True)
@@ -24,8 +25,7 @@ class Explanation:
 
 
 def _frame(conn: sa.Connection, sql: str, params: dict) -> pd.DataFrame:
-    result = conn.execute(sa.text(sql), params)
-    return pd.DataFrame(result.fetchall(), columns=list(result.keys()))
+    return query(conn, sql, params)
 
 
 def explain(engine: sa.Engine, city_code: str, period: str, dimension: str | None = None) -> Explanation:

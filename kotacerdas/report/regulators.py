@@ -1,11 +1,12 @@
-"""Read the regulators' published annual indices back as one row per city × year (the figures as published)."""
+"""Read the regulators' published annual indices back as one row per city × year (the figures as published), from
+the evaluator views."""
 
 from __future__ import annotations
 
 import pandas as pd
 import sqlalchemy as sa
 
-from kotacerdas.warehouse.schema import TABLES
+from kotacerdas.report.views import in_clause, query
 
 COLUMNS = [
     "city_code",
@@ -20,26 +21,29 @@ COLUMNS = [
 ]
 
 
-def _select(
-    engine: sa.Engine, table: str, cities: list[str] | None, years: list[str] | None, *conditions
-) -> pd.DataFrame:
-    t = TABLES[table]
-    query = sa.select(t).where(*(c(t) for c in conditions))
-    if cities:
-        query = query.where(t.c.city_code.in_(cities))
-    if years:
-        query = query.where(t.c.period.in_(years))
+_VIEWS = {
+    "regulator_kominfo_evaluation": "v_regulator_kominfo",
+    "regulator_spbe": "v_regulator_spbe",
+    "regulator_ikm": "v_regulator_ikm",
+}
+
+
+def _select(engine: sa.Engine, table: str, cities: list[str] | None, years: list[str] | None, where: str):
+    """Rows of the table's evaluator view (`year` as `period`), so an evaluator's login can read them."""
+    params: dict = {}
+    sql = f"SELECT * FROM {_VIEWS[table]} WHERE {where}"
+    sql += in_clause("city_code", cities, params, "c") + in_clause("year", years, params, "y")
     with engine.connect() as conn:
-        return pd.DataFrame(conn.execute(query).mappings().all())
+        return query(conn, sql, params).rename(columns={"year": "period"})
 
 
 def read_regulators(engine: sa.Engine, cities: list[str] | None = None, years: list[str] | None = None) -> pd.DataFrame:
     """Columns: city_code, period (YYYY), kominfo, spbe_self, spbe_external, spbe_predicate (external, else self),
     ikm, ikm_grade, ikm_respondents (the whole city); a figure not published is missing."""
     key = ["city_code", "period"]
-    kominfo = _select(engine, "regulator_kominfo_evaluation", cities, years, lambda t: t.c.component == "index")
-    spbe = _select(engine, "regulator_spbe", cities, years, lambda t: t.c.component_type == "index")
-    ikm = _select(engine, "regulator_ikm", cities, years, lambda t: t.c.opd_code.is_(None))
+    kominfo = _select(engine, "regulator_kominfo_evaluation", cities, years, "component = 'index'")
+    spbe = _select(engine, "regulator_spbe", cities, years, "component_type = 'index'")
+    ikm = _select(engine, "regulator_ikm", cities, years, "opd_code IS NULL")
     parts = []
     if not kominfo.empty:
         parts.append(kominfo.set_index(key)[["published_value"]].rename(columns={"published_value": "kominfo"}))

@@ -1,27 +1,27 @@
-"""Read the published maturity scores back as a city × month scorecard (one row each)."""
+"""Read the published maturity scores back as a city × month scorecard (one row each), from the evaluator view
+`v_scorecard` (an evaluator's login can run it)."""
 
 from __future__ import annotations
 
 import pandas as pd
 import sqlalchemy as sa
 
-from kotacerdas.warehouse.schema import TABLES
+from kotacerdas.report.views import in_clause, query
 
 
 def read_scorecard(
     engine: sa.Engine, cities: list[str] | None = None, periods: list[str] | None = None
 ) -> pd.DataFrame:
     """Columns: city_code, period, one per dimension, index, maturity_level, methodology_version."""
-    t = TABLES["index_scores"]
-    query = sa.select(
-        t.c.city_code, t.c.period, t.c.level, t.c.code, t.c.score, t.c.maturity_level, t.c.methodology_version
-    ).where(t.c.level.in_(["dimension", "index"]))
-    if cities:
-        query = query.where(t.c.city_code.in_(cities))
-    if periods:
-        query = query.where(t.c.period.in_(periods))
+    params: dict = {}
+    where = in_clause("city_code", cities, params, "c") + in_clause("period", periods, params, "p")
     with engine.connect() as conn:
-        long = pd.DataFrame(conn.execute(query).mappings().all())
+        long = query(
+            conn,
+            "SELECT city_code, period, level, code, score, maturity_level, methodology_version FROM v_scorecard "
+            f"WHERE level IN ('dimension', 'index'){where}",
+            params,
+        )
     if long.empty:
         return long
     wide = long.pivot_table(

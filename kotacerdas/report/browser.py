@@ -1,0 +1,78 @@
+"""Open a page in headless Chromium (Debian's `chromium`, driven by Playwright; no browser download) as an evaluator
+would: screenshot it, and report every console error, failed request and request that left the machine."""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from kotacerdas.errors import KotacerdasError
+
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+]
+_LOCAL_SCHEMES = ("file:", "data:", "about:")
+
+
+@dataclass
+class PageVisit:
+    url: str
+    text: str = ""  # what a reader sees (innerText of the body)
+    console_errors: list[str] = field(default_factory=list)
+    failed_requests: list[str] = field(default_factory=list)
+    remote_requests: list[str] = field(default_factory=list)  # anything not file:/data: (offline pages make none)
+    screenshot: Path | None = None
+
+    @property
+    def clean(self) -> bool:
+        return not (self.console_errors or self.failed_requests or self.remote_requests)
+
+
+def chromium_path() -> str:
+    for name in ("chromium", "chromium-browser"):
+        found = shutil.which(name)
+        if found:
+            return found
+    raise KotacerdasError("Chromium is not installed", hint="install Debian's package: apt-get install -y chromium")
+
+
+def visit(page_file: Path, screenshot: Path | None = None, width: int = 1280, height: int = 0) -> PageVisit:
+    """Load `page_file` in a fresh headless Chromium profile; a PNG of the whole page (or of its top `height`
+    pixels) to `screenshot` if given."""
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError as exc:  # a dev dependency: the pipeline itself does not need a browser
+        raise KotacerdasError("Playwright is not installed", hint="pip install playwright (make install does)") from exc
+    url = Path(page_file).resolve().as_uri()
+    result = PageVisit(url)
+    with tempfile.TemporaryDirectory(prefix="kc-chromium-") as profile, sync_playwright() as p:
+        context = p.chromium.launch_persistent_context(
+            profile,
+            executable_path=chromium_path(),
+            headless=True,
+            args=CHROMIUM_ARGS,
+            viewport={"width": width, "height": 900},
+        )
+        try:
+            page = context.new_page()
+            page.on("console", lambda m: m.type == "error" and result.console_errors.append(m.text))
+            page.on("pageerror", lambda e: result.console_errors.append(str(e)))
+            page.on("requestfailed", lambda r: result.failed_requests.append(f"{r.url}: {r.failure}"))
+            page.on("request", lambda r: r.url.startswith(_LOCAL_SCHEMES) or result.remote_requests.append(r.url))
+            page.goto(url, wait_until="load")
+            result.text = page.inner_text("body")
+            if screenshot is not None:
+                Path(screenshot).parent.mkdir(parents=True, exist_ok=True)
+                clip = {"x": 0, "y": 0, "width": width, "height": height} if height else None
+                page.screenshot(path=str(screenshot), full_page=True, clip=clip)
+                result.screenshot = Path(screenshot)
+        finally:
+            context.close()
+    return result

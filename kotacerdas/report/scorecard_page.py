@@ -1,0 +1,203 @@
+"""One self-contained HTML scorecard per city × month (no script, no network): index and level with their
+changes, the six dimensions, trends, elements and indicators, OPDs, regulators' indices, uncertainty, lineage."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+from markupsafe import Markup
+
+from kotacerdas.config import ProjectConfig
+from kotacerdas.report.charts import dimension_bars, trend_lines
+from kotacerdas.report.html import number, render, style
+from kotacerdas.report.labels import Labels, maturity_methodology
+from kotacerdas.report.reader import ScorecardData
+from kotacerdas.report.views import is_complete
+
+
+def display_name(project: ProjectConfig, code: str, kemendagri_name: str) -> str:
+    """The name a city goes by in config/cities.yaml (e.g. "Kota Pangkalpinang"), else the Kemendagri list's."""
+    for city in project.cities.cities:
+        if city.code == code:
+            return city.name
+    return kemendagri_name
+
+
+def scorecard_filename(city: str, period: str, lang: str) -> str:
+    return f"scorecard_{city}_{period}_{lang}.html"
+
+
+def national_filename(period: str, lang: str) -> str:
+    return f"national_{period}_{lang}.html"
+
+
+@dataclass(frozen=True)
+class _Node:
+    level: str
+    code: str
+    name: str
+    score: float | None
+    weight: float | None
+    coverage: float | None
+    row: dict
+    children: list[_Node]
+    files: list[dict]
+
+
+def _tree(data: ScorecardData, labels: Labels) -> _Node:
+    ex = data.explanation
+    rows = ex.scores.sort_values(["level", "code"]).to_dict("records")
+    children: dict[str, list[dict]] = {}
+    for row in rows:
+        children.setdefault(row["parent_code"], []).append(row)
+    files: dict[str, list[dict]] = {}
+    for f in ex.files.to_dict("records"):
+        files.setdefault(f["indicator_code"], []).append(f)
+
+    def node(row: dict) -> _Node:
+        kids = [node(r) for r in children.get(row["code"], [])] if row["level"] != "indicator" else []
+        return _Node(
+            level=row["level"],
+            code=row["code"],
+            name=labels.name(row["level"], row["code"]),
+            score=row["score"],
+            weight=row["weight"],
+            coverage=row["coverage"],
+            row=row,
+            children=kids,
+            files=files.get(row["code"], []) if row["level"] == "indicator" else [],
+        )
+
+    return node(next(r for r in rows if r["level"] == "index"))
+
+
+def _dimension_rows(data: ScorecardData, labels: Labels) -> list[dict]:
+    cur = data.current
+    rows = []
+    for code in labels.dimension_order:
+        r = cur[(cur["level"] == "dimension") & (cur["code"] == code)]
+        row = r.iloc[0] if not r.empty else None
+        rows.append(
+            {
+                "code": code,
+                "name": labels.dimensions.get(code, code),
+                "score": None if row is None else row["score"],
+                "level": None if row is None else row["maturity_level"],
+                "coverage": None if row is None else row["coverage"],
+                "change_previous": data.change("dimension", code, 1),
+                "change_last_year": data.change("dimension", code, 12),
+            }
+        )
+    return rows
+
+
+def _indicator_rows(data: ScorecardData) -> dict[str, list[dict]]:
+    """Indicator rows of the partition by their element."""
+    s = data.explanation.scores
+    out: dict[str, list[dict]] = {}
+    for row in s[s["level"] == "indicator"].sort_values("code").to_dict("records"):
+        out.setdefault(row["parent_code"], []).append(row)
+    return out
+
+
+def _trend_frame(data: ScorecardData, labels: Labels) -> pd.DataFrame:
+    h = data.history
+    version = data.methodology[1]
+    h = h[h["methodology_version"] == version]
+    frames = []
+    for code in labels.dimension_order:
+        part = h[(h["level"] == "dimension") & (h["code"] == code)]
+        frames.append(part.assign(name=labels.dimensions.get(code, code)))
+    frames.append(h[h["level"] == "index"].assign(name=labels.text("index")))
+    out = pd.concat(frames, ignore_index=True)
+    status = out["status"] if "status" in out else pd.Series([None] * len(out))
+    out["complete"] = [is_complete(s) for s in status]
+    return out[["period", "name", "score", "complete"]].dropna(subset=["score"])
+
+
+def build_scorecard_html(
+    data: ScorecardData, labels: Labels, project: ProjectConfig, *, generated: dt.datetime | None = None
+) -> str:
+    index = data.index_row
+    methodology, version = data.methodology
+    dims = _dimension_rows(data, labels)
+    bars = dimension_bars(
+        pd.DataFrame(
+            {
+                "name": [d["name"] for d in dims],
+                "score": [d["score"] for d in dims],
+                "label": [number(d["score"], 1, labels.lang) for d in dims],
+            }
+        ),
+        labels.text("dimensions"),
+    )
+    trend = trend_lines(_trend_frame(data, labels), labels.text("trend"), labels.text("index"))
+    rank = data.ranking[data.ranking["city_code"] == data.city_code]
+    band = None
+    if data.uncertainty is not None:
+        b = data.uncertainty.bands
+        mine = b[b["city_code"] == data.city_code]
+        band = mine.iloc[0].to_dict() if not mine.empty else None
+    indicators, element_rows = _indicator_rows(data), _score_rows(data, "element")
+    elements = {
+        d: [
+            {
+                "code": e,
+                "name": labels.elements.get(e, e),
+                "row": element_rows.get(e),
+                "indicators": indicators.get(e, []),
+            }
+            for e in maturity_methodology(project).dimensions[d].elements
+        ]
+        for d in labels.dimension_order
+        if d in maturity_methodology(project).dimensions
+    }
+    indicator_meta = data.indicators.drop_duplicates("indicator_code").set_index("indicator_code")
+    other = "en" if labels.lang == "id" else "id"
+    return render(
+        "scorecard.html.j2",
+        t=labels.text,
+        labels=labels,
+        lang=labels.lang,
+        css=Markup(style()),
+        city=display_name(project, data.city_code, data.region.name),
+        region=data.region,
+        period=data.period,
+        index=index,
+        change_previous=data.change("index", "INDEX", 1),
+        change_last_year=data.change("index", "INDEX", 12),
+        incomplete=not is_complete(index.get("status")),
+        rank=rank.iloc[0].to_dict() if not rank.empty else None,
+        band=band,
+        uncertainty=data.uncertainty,
+        dims=dims,
+        bars=Markup(bars),
+        trend=Markup(trend),
+        elements=elements,
+        indicator_meta=indicator_meta,
+        opd_league=data.opd_league.to_dict("records"),
+        opd_quality=data.opd_quality.to_dict("records"),
+        regulators={k: v.to_dict("records") for k, v in data.regulators.items()},
+        methodology=methodology,
+        version=version,
+        tree=_tree(data, labels),
+        other_lang=other,
+        other_href=scorecard_filename(data.city_code, data.period, other),
+        national_href=national_filename(data.period, labels.lang),
+        generated=(generated or dt.datetime.now(dt.UTC)).strftime("%Y-%m-%d %H:%M UTC"),
+    )
+
+
+def _score_rows(data: ScorecardData, level: str) -> dict[str, dict]:
+    s = data.explanation.scores
+    return {r["code"]: r for r in s[s["level"] == level].to_dict("records")}
+
+
+def write_scorecard(html: str, out_dir: Path, city: str, period: str, lang: str) -> Path:
+    out_dir.mkdir(parents=True, exist_ok=True)
+    path = out_dir / scorecard_filename(city, period, lang)
+    path.write_text(html, encoding="utf-8")
+    return path

@@ -1,0 +1,66 @@
+"""Read the evaluator views, and nothing else: what the scorecards, exports and the CLI's read commands show is
+what an evaluator's login may read (no tables, no migrations table)."""
+
+from __future__ import annotations
+
+import pandas as pd
+import sqlalchemy as sa
+
+from kotacerdas.errors import KotacerdasError
+from kotacerdas.warehouse.engine import display_url
+
+INCOMPLETE_STATUSES = frozenset({"incomplete"})
+
+
+def is_complete(status: object) -> bool:
+    """The one rule for "may this period's score be shown as a baseline of a change?". A published score may carry
+    a `status` (partitions published with missing inputs are `incomplete`); without one, it is complete."""
+    if status is None or (isinstance(status, float) and pd.isna(status)) or status is pd.NA:
+        return True
+    return str(status) not in INCOMPLETE_STATUSES
+
+
+def query(conn: sa.Connection, sql: str, params: dict | None = None) -> pd.DataFrame:
+    """Rows of `sql` (over the views) as a DataFrame; the warehouse's own errors become ones a user can act on."""
+    try:
+        result = conn.execute(sa.text(sql), params or {})
+    except sa.exc.DBAPIError as exc:
+        raise _view_error(conn, exc) from exc
+    return pd.DataFrame(result.fetchall(), columns=list(result.keys()))
+
+
+def _view_error(conn: sa.Connection, exc: sa.exc.DBAPIError) -> KotacerdasError:
+    where = display_url(conn.engine.url)
+    text = str(exc.orig).splitlines()[0] if exc.orig is not None else str(exc)
+    lowered = text.lower()
+    if "permission denied" in lowered or "insufficientprivilege" in type(exc.orig).__name__.lower():
+        return KotacerdasError(
+            f"the warehouse login at {where} may not read a view this command needs: {text}",
+            hint="ask the warehouse administrator for `kotacerdas warehouse grant-evaluator NAME` on this login",
+        )
+    if "does not exist" in lowered or "not found" in lowered or "no such table" in lowered:
+        return KotacerdasError(
+            f"the warehouse at {where} lacks an evaluator view: {text}",
+            hint="run the pipeline once, or `kotacerdas warehouse upgrade` (as the warehouse owner)",
+        )
+    return KotacerdasError(f"reading the warehouse at {where} failed: {text}", hint="check the warehouse URL")
+
+
+def has_column(conn: sa.Connection, view: str, column: str) -> bool:
+    """Whether a view has a column (e.g. `status`, added by a later migration), without needing table rights."""
+    frame = query(conn, f"SELECT * FROM {view} WHERE 1 = 0")
+    return column in frame.columns
+
+
+def in_clause(column: str, values: list[str] | None, params: dict, prefix: str) -> str:
+    """` AND column IN (:prefix0, …)` with the values bound into `params`; empty when `values` is empty."""
+    if not values:
+        return ""
+    names = {f"{prefix}{n}": v for n, v in enumerate(values)}
+    params.update(names)
+    return f" AND {column} IN ({', '.join(':' + n for n in names)})"
+
+
+def month_offset(period: str, months: int) -> str:
+    """'2025-03' moved by `months` (negative: back)."""
+    return str(pd.Period(period, "M") + months)

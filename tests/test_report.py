@@ -1,0 +1,343 @@
+"""Scorecards, the national page and the exports, on a warehouse the pipeline filled from the OPD simulator (2 cities ×
+3 months and the yearly job, one run shared by this module): rendered in headless Chromium, each export checked
+against its format, the CLI's conventions on real output."""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import dagster as dg
+import pandas as pd
+import pytest
+import sqlalchemy as sa
+import yaml
+from conftest import OPD_TEST_TOKEN, REFERENCE, REPO_ROOT, edited_project
+
+from kotacerdas.rounding import format_half_up
+from kotacerdas.simulator import write_file_drops
+from pipelines.definitions import YEARLY_JOB, defs
+from pipelines.runner import run_backfill
+
+CITIES = ("19.71", "19.03")
+MONTHS = ("2025-01", "2025-02", "2025-03")
+CLI = Path(sys.executable).with_name("kotacerdas")
+
+
+@pytest.fixture(scope="module")
+def warehouse(tmp_path_factory, opd_project, opd_simulator):
+    """One pipeline run for the module: DuckDB warehouse, reports folder, environment for the CLI."""
+    tmp = tmp_path_factory.mktemp("report")
+    env = {
+        "KOTACERDAS_OPD_API_URL": opd_simulator.url,
+        "KOTACERDAS_OPD_API_TOKEN": OPD_TEST_TOKEN,
+        "KOTACERDAS_LANDING_DIR": str(tmp / "landing"),
+        "KOTACERDAS_RAW_DIR": str(tmp / "raw"),
+        "KOTACERDAS_REPORTS_DIR": str(tmp / "reports"),
+        "KOTACERDAS_WAREHOUSE_URL": f"duckdb:///{tmp / 'warehouse.duckdb'}",
+        "KOTACERDAS_PII_KEY": "report-test-pii-key",
+    }
+    write_file_drops(opd_project, tmp / "landing", list(CITIES), list(MONTHS), seed=42, years=["2025"])
+    with pytest.MonkeyPatch.context() as mp:
+        for key, value in env.items():
+            mp.setenv(key, value)
+        instance = dg.DagsterInstance.ephemeral()
+        monthly = run_backfill(defs, [(c, m) for c in CITIES for m in MONTHS], instance=instance, log_level="ERROR")
+        yearly = run_backfill(defs, [(c, "2025") for c in CITIES], instance=instance, job_name=YEARLY_JOB)
+        assert all(o.success for o in monthly + yearly), [o.problems for o in monthly + yearly]
+        # no pooled connection left open: DuckDB lets one process at a time open the file, and the CLI is another
+        engine = sa.create_engine(env["KOTACERDAS_WAREHOUSE_URL"], poolclass=sa.pool.NullPool)
+        yield {"engine": engine, "env": env, "tmp": tmp}
+        engine.dispose()
+
+
+def _cli(warehouse, *args: str, columns: int = 100) -> subprocess.CompletedProcess:
+    env = {**os.environ, **warehouse["env"], "COLUMNS": str(columns), "DAGSTER_HOME": str(warehouse["tmp"])}
+    return subprocess.run([str(CLI), *args], capture_output=True, text=True, env=env, cwd=REPO_ROOT, timeout=300)
+
+
+def _index(engine, city: str, period: str) -> float:
+    with engine.connect() as conn:
+        return conn.exec_driver_sql(
+            f"SELECT score FROM index_scores WHERE level = 'index' AND city_code = '{city}' AND period = '{period}'"
+        ).scalar_one()
+
+
+def _dimension_names(lang: str) -> list[str]:
+    """Read straight from the methodology file, as a person would look them up."""
+    method = yaml.safe_load((REPO_ROOT / "config/methodologies/maturity-v1.yaml").read_text(encoding="utf-8"))
+    return [d[f"name_{lang}"] for d in method["dimensions"].values()]
+
+
+# --- pages ----------------------------------------------------------------------------------------------------
+
+
+def test_scorecard_and_national_page_render_offline_in_headless_chromium(warehouse, tmp_path):
+    from kotacerdas.report.browser import visit
+
+    out, shot = tmp_path / "pages", tmp_path / "scorecard.png"
+    done = _cli(
+        warehouse,
+        "report",
+        "--city",
+        "19.71",
+        "--period",
+        "2025-03",
+        "--out",
+        str(out),
+        "--all-languages",
+        "--screenshot",
+        str(shot),
+    )
+    assert done.returncode == 0, done.stderr
+    assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and shot.stat().st_size > 50_000
+
+    page = visit(out / "scorecard_19.71_2025-03_id.html", tmp_path / "again.png")
+    assert page.console_errors == [] and page.failed_requests == [] and page.remote_requests == []
+    index = format_half_up(_index(warehouse["engine"], "19.71", "2025-03"), 2).replace(".", ",")
+    for name in _dimension_names("id"):
+        assert name in page.text, name
+    assert "Kota Pangkalpinang" in page.text and index in page.text
+    assert "Kota Pangkal Pinang" in page.text  # the Kemendagri list's spelling beside the city's own
+    html = (out / "scorecard_19.71_2025-03_id.html").read_text(encoding="utf-8")
+    assert not re.search(r"""(src|href)=["']?(https?:)?//""", html)  # nothing to fetch, not even a link target
+
+    english = visit(out / "scorecard_19.71_2025-03_en.html")
+    assert english.clean and all(name in english.text for name in _dimension_names("en"))
+    assert format_half_up(_index(warehouse["engine"], "19.71", "2025-03"), 2) in english.text
+
+    national = visit(out / "national_2025-03_id.html", tmp_path / "national.png")
+    assert national.clean, (national.console_errors, national.failed_requests, national.remote_requests)
+    for city, name in (("19.71", "Kota Pangkalpinang"), ("19.03", "Kabupaten Bangka Selatan")):
+        assert name in national.text
+        assert format_half_up(_index(warehouse["engine"], city, "2025-03"), 2).replace(".", ",") in national.text
+
+
+def test_national_page_filters_by_peer_group(warehouse, tmp_path):
+    from playwright.sync_api import sync_playwright
+
+    from kotacerdas.report.browser import CHROMIUM_ARGS, chromium_path
+
+    done = _cli(
+        warehouse, "report", "--city", "19.71", "--city", "19.03", "--period", "2025-03", "--out", str(tmp_path)
+    )
+    assert done.returncode == 0, done.stderr
+    with sync_playwright() as p:
+        context = p.chromium.launch_persistent_context(
+            str(tmp_path / "profile"), executable_path=chromium_path(), headless=True, args=CHROMIUM_ARGS
+        )
+        page = context.new_page()
+        page.goto((tmp_path / "national_2025-03_id.html").as_uri())
+        rows = page.locator("tbody tr")
+        assert rows.count() == 2 and page.inner_text("#shown") == "2"
+        page.select_option("#filter-kind", "kota")  # peer group: kota only
+        visible = [r for r in rows.all() if r.is_visible()]
+        assert [r.get_attribute("data-kind") for r in visible] == ["kota"] and page.inner_text("#shown") == "1"
+        assert "Kota Pangkalpinang" in visible[0].inner_text()
+        assert visible[0].locator(".rank-shown").inner_text() == "1"  # numbered within the filter
+        page.select_option("#filter-kind", "")
+        page.select_option("#filter-province", "19")
+        assert page.inner_text("#shown") == "2"
+        context.close()
+
+
+def test_the_asset_wrote_scorecards_national_pages_and_exports_after_publishing(warehouse):
+    folder = warehouse["tmp"] / "reports" / "2025-02"
+    for city in CITIES:
+        for lang in ("id", "en"):
+            assert (folder / f"scorecard_{city}_2025-02_{lang}.html").is_file()
+    assert (folder / "national_2025-02_id.html").is_file()
+    names = {p.name for p in (folder / "exports").iterdir()}
+    assert {"indices.csv", "kotacerdas_scores.xlsx", "kotacerdas_sdmx.csv", "kotacerdas_kpi.json"} <= names
+
+
+# --- what a scorecard says --------------------------------------------------------------------------------------
+
+
+def test_changes_compare_only_complete_periods_of_the_same_methodology(warehouse):
+    from kotacerdas.report.reader import read_scorecard_data
+
+    data = read_scorecard_data(warehouse["engine"], "19.71", "2025-03", with_uncertainty=False)
+    expected = _index(warehouse["engine"], "19.71", "2025-03") - _index(warehouse["engine"], "19.71", "2025-02")
+    assert data.change("index", "INDEX", 1).value == pytest.approx(expected, abs=1e-12)
+    assert data.change("index", "INDEX", 12).value is None  # 2024-03 was never published
+    # a baseline published with missing inputs is never compared against
+    marked = data.history.assign(status=["incomplete" if p == "2025-02" else None for p in data.history["period"]])
+    assert dataclasses.replace(data, history=marked).change("index", "INDEX", 1).value is None
+    # nor one made by another methodology version
+    periods, versions = data.history["period"], data.history["methodology_version"]
+    other = data.history.assign(
+        methodology_version=["0.9" if p == "2025-02" else v for p, v in zip(periods, versions, strict=True)]
+    )
+    assert dataclasses.replace(data, history=other).change("dimension", "governance", 1).value is None
+
+
+def test_uncertainty_band_holds_the_published_index_and_ranks_within_the_cities(warehouse):
+    from kotacerdas.report.reader import read_scorecard_data
+
+    data = read_scorecard_data(warehouse["engine"], "19.71", "2025-03", min_coverage=0.5)
+    bands = data.uncertainty.bands.set_index("city_code")
+    for city in CITIES:
+        published = _index(warehouse["engine"], city, "2025-03")
+        # the engine re-aggregates the published indicator scores with the methodology's weights: same index
+        assert bands.at[city, "nominal_score"] == pytest.approx(published, abs=1e-9)
+        assert bands.at[city, "score_q05"] <= published <= bands.at[city, "score_q95"]
+        assert bands.at[city, "score_q95"] - bands.at[city, "score_q05"] > 0  # ±25 % weights move it
+        assert 1 <= bands.at[city, "rank_q05"] <= bands.at[city, "rank_q95"] <= len(CITIES)
+
+
+# --- exports ----------------------------------------------------------------------------------------------------
+
+
+def _export(warehouse, fmt: str, out: Path, *extra: str) -> Path:
+    done = _cli(warehouse, "export", "--format", fmt, "--out", str(out), *extra)
+    assert done.returncode == 0, done.stderr
+    return out
+
+
+def test_sdmx_csv_has_the_columns_and_codes_of_the_format(warehouse, tmp_path):
+    path = _export(warehouse, "sdmx-csv", tmp_path) / "kotacerdas_sdmx.csv"
+    with path.open(encoding="utf-8", newline="") as fh:
+        rows = list(csv.DictReader(fh))
+        header = rows[0].keys() if rows else []
+    assert list(header) == [
+        "DATAFLOW",
+        "REF_AREA",
+        "INDICATOR",
+        "TIME_PERIOD",
+        "OBS_VALUE",
+        "UNIT_MEASURE",
+        "OBS_STATUS",
+    ]
+    kemendagri = {
+        r["kode_kemendagri"]
+        for r in csv.DictReader((REFERENCE / "regions" / "kode_wilayah_prov_kabkota.csv").open(encoding="utf-8"))
+    }
+    assert {r["REF_AREA"] for r in rows} == set(CITIES) and set(CITIES) <= kemendagri
+    assert all(re.fullmatch(r"\d{4}(-\d{2})?", r["TIME_PERIOD"]) for r in rows)
+    assert all(re.fullmatch(r"[A-Z]+:[A-Z_]+\([\w.]+\)", r["DATAFLOW"]) for r in rows)
+    # SDMX CL_OBS_STATUS: A normal, P provisional (incomplete), O missing (and then no value)
+    assert {r["OBS_STATUS"] for r in rows} <= {"A", "P", "O"}
+    assert all((r["OBS_VALUE"] == "") == (r["OBS_STATUS"] == "O") for r in rows)
+    index = [
+        r for r in rows if r["REF_AREA"] == "19.71" and r["TIME_PERIOD"] == "2025-03" and r["INDICATOR"] == "INDEX"
+    ]
+    assert len(index) == 1 and float(index[0]["OBS_VALUE"]) == _index(warehouse["engine"], "19.71", "2025-03")
+    indicators = {r["INDICATOR"] for r in rows if r["DATAFLOW"].startswith("KOTACERDAS:SMART_CITY_INDICATORS")}
+    catalog = yaml.safe_load((REPO_ROOT / "config/indicators.yaml").read_text(encoding="utf-8"))
+    assert indicators <= {i["code"] for i in catalog["indicators"]} and len(indicators) > 10
+    assert {"KOMINFO", "SPBE_SELF", "IKM"} <= {r["INDICATOR"] for r in rows if r["TIME_PERIOD"] == "2025"}
+
+
+def test_fiware_entities_validate_against_the_key_performance_indicator_schema(warehouse, tmp_path):
+    from jsonschema import Draft202012Validator, FormatChecker
+    from referencing import Registry, Resource
+
+    entities = json.loads((_export(warehouse, "fiware", tmp_path) / "kotacerdas_kpi.json").read_text("utf-8"))
+    schema = json.loads((REFERENCE / "fiware_kpi" / "schema.json").read_text("utf-8"))
+    common = json.loads((REPO_ROOT / "tests/data/fiware/common-schema.json").read_text("utf-8"))
+    registry = Registry().with_resource(common["$id"], Resource.from_contents(common))
+    validator = Draft202012Validator(schema, registry=registry, format_checker=FormatChecker())
+    assert len(entities) == len(CITIES) * len(MONTHS) * 7  # index and six dimensions
+    for entity in entities:
+        assert list(validator.iter_errors(entity)) == [], entity["id"]
+    assert len({e["id"] for e in entities}) == len(entities)
+    # the validator does reject what the model forbids
+    assert list(validator.iter_errors({**entities[0], "currentStanding": "excellent"}))
+    assert list(validator.iter_errors({**entities[0], "calculationFrequency": "sometimes"}))
+
+
+def test_workbook_opens_with_a_sheet_per_dimension_and_a_methodology_sheet(warehouse, tmp_path):
+    from openpyxl import load_workbook
+
+    path = _export(warehouse, "xlsx", tmp_path, "--city", "19.71", "--months", "2025-03") / "kotacerdas_scores.xlsx"
+    wb = load_workbook(path)
+    assert wb.sheetnames == ["Indeks kematangan", *_dimension_names("id"), "Indeks regulator", "Metodologi"]
+    sheet = wb["Indeks kematangan"]
+    header = [c.value for c in sheet[1]]
+    row = dict(zip(header, [c.value for c in sheet[2]], strict=True))
+    assert row["city_name"] == "Kota Pangkalpinang" and row["period"] == "2025-03"
+    assert row["score"] == _index(warehouse["engine"], "19.71", "2025-03")
+    assert sheet.freeze_panes == "A2" and sheet["A1"].font.bold
+    gov = wb["Tata Kelola Cerdas"]
+    assert any(c.value == "GOV_SLA_COMPLIANCE" for r in gov.iter_rows() for c in r)
+    assert wb["Metodologi"].max_row > 20  # the tree of the methodology, every node with its weight
+
+
+def test_csv_and_json_carry_names_methodology_coverage_and_status(warehouse, tmp_path):
+    out = _export(warehouse, "csv,json", tmp_path, "--lang", "en")
+    indices = pd.read_csv(out / "indices.csv", encoding="utf-8-sig", dtype={"city_code": str})
+    assert set(indices["city_name"]) == {"Kota Pangkalpinang", "Kabupaten Bangka Selatan"}
+    assert {"methodology_version", "coverage", "status"} <= set(indices.columns)
+    assert set(indices["status"]) == {"complete"} and set(indices["methodology_version"]) == {"1.0.0"}
+    values = pd.read_csv(out / "indicator_values.csv", encoding="utf-8-sig")
+    assert {"indicator_name", "dimension_name", "unit", "coverage", "status"} <= set(values.columns)
+    assert "Smart Governance" in set(values["dimension_name"])
+    body = json.loads((out / "kotacerdas_export.json").read_text("utf-8"))
+    assert body["language"] == "en" and len(body["indices"]) == len(CITIES) * len(MONTHS)
+    assert {r["regulator"] for r in body["regulators"]} == {"kominfo", "spbe", "ikm"}
+
+
+def test_a_text_cell_that_starts_a_formula_is_neutralised_in_csv_and_excel(warehouse, tmp_path, opd_project):
+    from openpyxl import load_workbook
+
+    from kotacerdas.report.build import write_exports
+
+    def poison(data):
+        data["indicators"][0]["name_id"] = '=HYPERLINK("http://example.invalid","klik")'
+        data["indicators"][1]["name_id"] = "@SUM(1+1)"
+
+    project = edited_project(tmp_path, opd_project)
+    path = project.dir / "indicators.yaml"
+    catalog = yaml.safe_load(path.read_text(encoding="utf-8"))
+    poison(catalog)
+    path.write_text(yaml.safe_dump(catalog, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    write_exports(warehouse["engine"], project, tmp_path / "out", ("csv", "xlsx"), periods=["2025-03"])
+
+    with (tmp_path / "out" / "indicator_values.csv").open(encoding="utf-8-sig", newline="") as fh:
+        names = {r["indicator_name"] for r in csv.DictReader(fh)}
+    assert '\'=HYPERLINK("http://example.invalid","klik")' in names and "'@SUM(1+1)" in names
+    assert not any(n.startswith(("=", "+", "-", "@")) for n in names)
+    wb = load_workbook(tmp_path / "out" / "kotacerdas_scores.xlsx")
+    cells = [c for ws in wb.worksheets for row in ws.iter_rows() for c in row if isinstance(c.value, str)]
+    assert any(c.value.startswith("'=HYPERLINK") for c in cells)
+    assert all(c.data_type != "f" for ws in wb.worksheets for row in ws.iter_rows() for c in row)
+
+
+# --- command-line conventions on real output -----------------------------------------------------------------
+
+
+def test_explain_never_breaks_a_path_or_hash_when_wrapped(warehouse):
+    done = _cli(warehouse, "explain", "--city", "19.71", "--period", "2025-03", columns=60)
+    assert done.returncode == 0, done.stderr
+    with warehouse["engine"].connect() as conn:
+        files = conn.exec_driver_sql(
+            "SELECT DISTINCT raw_file, raw_sha256 FROM v_lineage_rows WHERE city_code = '19.71' AND period = '2025-03'"
+        ).all()
+    lines = done.stdout.splitlines()
+    assert files
+    for raw_file, sha in files:
+        assert any(sha in line for line in lines), sha
+        assert any(raw_file in line for line in lines), raw_file
+
+
+def test_unknown_city_or_empty_result_is_an_error_on_stderr(warehouse, tmp_path):
+    for args in (
+        ("scorecard", "--city", "99.99"),
+        ("scorecard", "--months", "2024-01"),
+        ("explain", "--city", "99.99", "--period", "2025-03"),
+        ("report", "--city", "99.99", "--period", "2025-03", "--out", str(tmp_path)),
+        ("export", "--format", "csv", "--city", "99.99", "--out", str(tmp_path)),
+        ("export", "--format", "pdf", "--out", str(tmp_path)),
+    ):
+        done = _cli(warehouse, *args)
+        assert done.returncode != 0, args
+        assert "error" in done.stderr.lower() and done.stdout.strip() == "", (args, done.stdout, done.stderr)
+    ok = _cli(warehouse, "scorecard", "--city", "19.71", "--months", "2025-03")
+    assert ok.returncode == 0 and format_half_up(_index(warehouse["engine"], "19.71", "2025-03"), 2) in ok.stdout
