@@ -421,7 +421,7 @@ def ui(
         context = OpdSimulator(project, seed=seed, token=token)
     with context as sim:
         if sim is not None:
-            env |= {API_URL_ENV: sim.url, API_TOKEN_ENV: token}
+            env |= {API_URL_ENV: sim.url, API_TOKEN_ENV: token, **_demo_storage_key(project)}
             write_file_drops(project, project.landing_dir(), _cities(project, None), month_range(months), seed=seed)
             console.print(f"OPD simulator at {sim.url}; file drops written for {months}")
         # `dagster dev` is superseded by `dg dev` in Dagster 1.13 (both start the same webserver and daemon)
