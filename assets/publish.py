@@ -14,7 +14,7 @@ from assets.resources import ProjectResource, WarehouseResource
 from kotacerdas.ingest.table import IngestResult
 from kotacerdas.quality.gate import GateResult
 from kotacerdas.schemas import MONTHLY_TABLES
-from kotacerdas.warehouse.partition import quarantine_frames, score_frames
+from kotacerdas.warehouse.partition import partition_status, quarantine_frames, score_frames
 from kotacerdas.warehouse.publish import publish_partition
 from kotacerdas.warehouse.reference import load_reference_data
 
@@ -127,14 +127,15 @@ def build_scores_publish_asset(partitions_def: dg.PartitionsDefinition) -> dg.As
         **inputs,
     ):
         engine = warehouse.engine()
-        metadata = {}
+        metadata, incomplete = {}, []
         try:
             for part in partitions_of(context):
+                gates: list[GateResult] = [inputs[f"{t}_gate"][part.key] for t in MONTHLY_TABLES]
                 if indicator_values[part.key] is None:  # blocked by its quality gate (range runs only)
                     context.log.warning(f"{part}: not published, the partition failed its quality gate")
                     metadata[part] = {"published": 0}
+                    incomplete += [f"{part}: {g.verdict()}" for g in gates if not g.complete]
                     continue
-                gates: list[GateResult] = [inputs[f"{t}_gate"][part.key] for t in MONTHLY_TABLES]
                 ingests: list[IngestResult] = [inputs[f"{t}_raw"][part.key] for t in MONTHLY_TABLES]
                 frames = score_frames(
                     project.project,
@@ -146,9 +147,17 @@ def build_scores_publish_asset(partitions_def: dg.PartitionsDefinition) -> dg.As
                     part.period,
                 )
                 written = publish_partition(engine, part.city, part.period, frames, run_id=context.run.run_id)
-                metadata[part] = {"published": 1} | {f"{k}_rows": v for k, v in written.items()}
+                metadata[part] = {"published": 1, "status": partition_status(gates)} | {
+                    f"{k}_rows": v for k, v in written.items()
+                }
         finally:
             engine.dispose()
-        return dg.MaterializeResult(metadata=report_metadata(context, metadata) | {"warehouse": warehouse.display()})
+        yield dg.MaterializeResult(metadata=report_metadata(context, metadata) | {"warehouse": warehouse.display()})
+        if incomplete:
+            # the others of the range are published; the run still fails, so the run-failure sensor tells someone
+            raise dg.Failure(
+                description="incomplete partition(s) not published, the previous version stays: "
+                + " | ".join(incomplete)
+            )
 
     return published_scores

@@ -13,6 +13,8 @@ import dagster as dg
 from assets.partitioned import report_checks, report_metadata
 from assets.partitions import partitions_of
 from assets.resources import ProjectResource
+from kotacerdas.ingest.table import IngestResult
+from kotacerdas.quality.completeness import allow_incomplete
 from kotacerdas.quality.docs import data_docs_root
 from kotacerdas.quality.gate import GateResult, run_quality_gate
 from kotacerdas.schemas import CanonicalTable
@@ -101,13 +103,20 @@ def build_quality_asset(table: CanonicalTable, partitions_def: dg.PartitionsDefi
         name=table.name,
         group_name="quality",
         partitions_def=partitions_def,
-        ins={"staged": dg.AssetIn(f"{table.name}_staged")},
+        # the raw result too: what was expected vs delivered (completeness) is part of the gate
+        ins={"staged": dg.AssetIn(f"{table.name}_staged"), "raw": dg.AssetIn(f"{table.name}_raw")},
         kinds={"python", "great_expectations"},
         check_specs=checks,
         description=f"{table.description} Validated: only rows that passed every `error` rule.",
     )
-    def _validate(context: dg.AssetExecutionContext, project: ProjectResource, staged: dict[str, StagingResult]):
+    def _validate(
+        context: dg.AssetExecutionContext,
+        project: ProjectResource,
+        staged: dict[str, StagingResult],
+        raw: dict[str, IngestResult],
+    ):
         cfg = project.project
+        allowed = allow_incomplete(context.run.tags)
         docs = data_docs_root(cfg, Path(context.instance.storage_directory()) / "data_docs")
         gates: dict[str, GateResult] = {}
         metadata, checks = {}, {}
@@ -121,7 +130,11 @@ def build_quality_asset(table: CanonicalTable, partitions_def: dg.PartitionsDefi
                 raw_dir=project.raw_dir(),
                 docs_dir=docs,
                 run_name=context.run.run_id,
+                ingest=raw[part.key],
+                allow_incomplete=allowed,
             )
+            if not gate.complete:
+                context.log.warning(f"{part}: {gate.verdict()}")
             gates[part.key] = gate
             metadata[part] = gate.summary_metadata()
             if gate.data_docs:

@@ -71,6 +71,9 @@ class MaturityMethodology(_Strict):
     normalisation: Literal["goalposts"]
     aggregation: Literal["arithmetic"]
     min_coverage: float = Field(ge=0, le=1)
+    # COINr's dat_thresh: a node whose present indicators carry less than this share of the indicator weight under
+    # it is not scored at all (0: no such rule, as before it existed)
+    min_data_coverage: float = Field(default=0.0, ge=0, le=1)
     dimensions: dict[str, Dimension] = Field(min_length=1)
     maturity_levels: list[MaturityLevel] = Field(min_length=1)
 
@@ -208,6 +211,7 @@ def score_maturity(
     coverage = pd.DataFrame(
         {f"indicator:{c}": values[c].notna().astype("float64") for c in values.columns}, index=units
     )
+    data_coverage = coverage.copy()
     weights = {n.column: n.weight for n in nodes}
     for parent_level in ("element", "dimension", "index"):
         parents = [n for n in nodes if n.level == parent_level]
@@ -218,13 +222,17 @@ def score_maturity(
         present = scores.notna().astype("float64")
         cov = aggregate(present, kids, weights)[list(kids)]
         agg = aggregate(scores, kids, weights)[list(kids)]
-        agg = agg.where((cov >= methodology.min_coverage) & (cov > 0))
+        # share of the configured indicator weight present under each parent (missing children count as 0)
+        data_cov = aggregate(data_coverage, kids, weights)[list(kids)]
+        agg = agg.where((cov >= methodology.min_coverage) & (cov > 0) & (data_cov >= methodology.min_data_coverage))
         for p in childless:
-            agg[p], cov[p] = np.nan, 0.0
+            agg[p], cov[p], data_cov[p] = np.nan, 0.0, 0.0
         scores = scores.join(agg)
         coverage = coverage.join(cov)
+        data_coverage = data_coverage.join(data_cov)
 
     out = _long(nodes, scores, coverage, _renormalised_weights(nodes, scores))
+    out["data_coverage"] = data_coverage[[n.column for n in nodes]].to_numpy(dtype="float64").ravel()
     out["maturity_level"] = [
         methodology.level_of(s) if lvl in ("dimension", "index") else None
         for lvl, s in zip(out["level"], out["score"], strict=True)

@@ -267,7 +267,13 @@ INDEX_SCORE_COLUMNS: dict[str, str] = {
     "maturity_level": "Int64",
     "methodology": "string",
     "methodology_version": "string",
+    "data_coverage": "float64",  # share of the indicator weight under the node that had a value
 }
+# What every published score carries about its partition's inputs: complete, or incomplete (published on purpose
+# with `kotacerdas run --allow-incomplete`; views neither rank it nor compute a change against it).
+PUBLISH_STATUS_COLUMNS: dict[str, str] = {"status": "string"}
+# A regulator figure: the share of its methodology's weight whose inputs were present, and the status.
+REGULATOR_COVERAGE_COLUMNS: dict[str, str] = {"coverage": "float64", **PUBLISH_STATUS_COLUMNS}
 
 RAW_FILE_COLUMNS: dict[str, str] = {
     "city_code": "string",
@@ -334,8 +340,11 @@ QUALITY_GATE_COLUMNS: dict[str, str] = {
     "rejected_rows": "Int64",
     "rejected_share": "float64",
     "threshold": "float64",
-    "passed": "boolean",
+    "passed": "boolean",  # within the threshold and complete (an incomplete table published on purpose: false)
     "failed_table_rules": "string",
+    "status": "string",  # complete | incomplete (config/completeness.yaml)
+    "coverage": "float64",  # share of the expected source × OPD deliveries that arrived with their rows
+    "incomplete_reason": "string",  # what was missing, in words (NULL when complete)
 }
 
 OPD_TIMELINESS_COLUMNS: dict[str, str] = {

@@ -470,3 +470,64 @@ class TimelinessConfig(_Strict):
         start = pd.Period(period, "M").to_timestamp() + pd.offsets.MonthBegin(1)
         due = start + pd.Timedelta(days=self.due_days(opd, table))
         return due.tz_localize(self.timezone).tz_convert("UTC").tz_localize(None).as_unit("us")
+
+
+# --- completeness: what each table × partition must deliver (completeness.yaml) --------------------------
+
+
+class Expectation(_Strict):
+    """What one table must deliver for a partition. Unset keys fall back to the table's, then to the defaults."""
+
+    expected: bool | None = Field(default=None, description="false: nothing expected (never makes it incomplete)")
+    sources: list[str] | None = Field(default=None, description="source names; default every source of the table")
+    opds: list[str] | None = Field(default=None, description="OPD codes; default the OPDs listing it in cities.yaml")
+    min_rows: int | None = Field(default=None, ge=0, description="rows each source × OPD must deliver")
+
+
+class CompletenessException(Expectation):
+    """The same keys for some cities and/or periods (a month, a year, or a `YYYY-MM:YYYY-MM` range)."""
+
+    table: str
+    cities: list[RegionCode] | None = None
+    periods: str | None = Field(default=None, pattern=r"^\d{4}(-\d{2})?(:\d{4}(-\d{2})?)?$")
+
+    def applies(self, table: str, city: str, period: str) -> bool:
+        if table != self.table or (self.cities is not None and city not in self.cities):
+            return False
+        if self.periods is None:
+            return True
+        first, _, last = self.periods.partition(":")
+        last = last or first
+        # compared on the common prefix: a month falls in a range of years, a year in a range of its months
+        n = len(period)
+        return first[:n] <= period[: len(first)] and period[: len(last)] <= last[:n]
+
+
+class CompletenessConfig(_Strict):
+    """`completeness.yaml`: per canonical table, which sources and OPDs must deliver and how many rows each."""
+
+    defaults: Expectation = Expectation(expected=True, min_rows=1)
+    tables: dict[str, Expectation] = Field(default_factory=dict)
+    exceptions: list[CompletenessException] = Field(default_factory=list)
+
+    @field_validator("tables")
+    @classmethod
+    def _known_tables(cls, value: dict[str, Expectation]) -> dict[str, Expectation]:
+        _check_tables(dict.fromkeys(value, 0))
+        return value
+
+    @model_validator(mode="after")
+    def _known_exception_tables(self) -> CompletenessConfig:
+        _check_tables({e.table: 0 for e in self.exceptions})
+        return self
+
+    def expectation(self, table: str, city: str, period: str) -> Expectation:
+        """The resolved expectation of one table × partition: exceptions (last wins) over the table over defaults."""
+        layers = [self.defaults, self.tables.get(table, Expectation())]
+        layers += [e for e in self.exceptions if e.applies(table, city, period)]
+        resolved: dict[str, object] = {}
+        for layer in layers:
+            resolved |= {
+                k: v for k, v in layer.model_dump(include=set(Expectation.model_fields)).items() if v is not None
+            }
+        return Expectation(**resolved)

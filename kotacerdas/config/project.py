@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 from kotacerdas.config.files import DEFAULT_CONFIG_DIR, load_yaml_model
 from kotacerdas.config.models import (
     CitiesConfig,
+    CompletenessConfig,
     PipelineConfig,
     QualitySettings,
     SourcesConfig,
@@ -68,6 +69,26 @@ class ProjectConfig:
             raise ConfigError(
                 f"{path}: opds: unknown OPD code(s) {unknown}", hint=f"use codes of cities.yaml: {sorted(known)}"
             )
+        return config
+
+    @cached_property
+    def completeness(self) -> CompletenessConfig:
+        """`completeness.yaml` (what each table × partition must deliver); every source and OPD of every table,
+        at least one row each, when absent. Source names and OPD codes must exist."""
+        path = self.dir / "completeness.yaml"
+        config = load_yaml_model(path, CompletenessConfig) if path.is_file() else CompletenessConfig()
+        sources, opds = {s.name for s in self.sources.sources}, {o.code for o in self.cities.opds}
+        for where, e in [
+            *(("tables", e) for e in config.tables.values()),
+            *(("exceptions", e) for e in config.exceptions),
+        ]:
+            for kind, named, known in (("source", e.sources, sources), ("OPD", e.opds, opds)):
+                unknown = sorted(set(named or ()) - known)
+                if unknown:
+                    raise ConfigError(
+                        f"{path}: {where}: unknown {kind}(s) {unknown}",
+                        hint=f"use names of the config: {sorted(known)}",
+                    )
         return config
 
     @cached_property

@@ -13,6 +13,8 @@ from pathlib import Path
 import pandas as pd
 
 from kotacerdas.config import ProjectConfig
+from kotacerdas.ingest.table import IngestResult
+from kotacerdas.quality.completeness import COMPLETE, INCOMPLETE, Completeness, assess_completeness
 from kotacerdas.schemas import QUARANTINE_COLUMNS, CanonicalTable
 from kotacerdas.stage.staging import StagingResult
 
@@ -54,17 +56,44 @@ class GateResult:
     failed_table_rules: tuple[str, ...] = ()  # table-level `error` rules (columns, volume) that failed
     samples: pd.DataFrame = field(default_factory=pd.DataFrame)  # a few failing rows per rule (scrubbed)
     data_docs: str | None = None  # the Great Expectations Data Docs page of this validation
+    completeness: Completeness | None = None  # what was expected vs delivered (None: not assessed)
+    allow_incomplete: bool = False  # the run publishes an incomplete partition on purpose
 
     @property
     def rejected_share(self) -> float:
         return self.rejected_rows / self.input_rows if self.input_rows else 0.0
 
     @property
-    def passed(self) -> bool:
+    def complete(self) -> bool:
+        return self.completeness is None or self.completeness.complete
+
+    @property
+    def coverage(self) -> float:
+        return 1.0 if self.completeness is None else self.completeness.coverage
+
+    @property
+    def status(self) -> str:
+        """`complete` or `incomplete` (what its published rows say)."""
+        return COMPLETE if self.complete else INCOMPLETE
+
+    @property
+    def within_threshold(self) -> bool:
         return within_threshold(self.rejected_share, self.failed_table_rules, self.threshold)
+
+    @property
+    def passed(self) -> bool:
+        """Whether the partition may flow on: within the threshold, and complete unless the run allows it."""
+        return self.within_threshold and (self.complete or self.allow_incomplete)
 
     def verdict(self) -> str:
         share = f"{self.rejected_share:.1%} of {self.input_rows} rows rejected (threshold {self.threshold:.0%})"
+        if not self.complete:
+            what = "published anyway (allow_incomplete)" if self.passed else "not published"
+            return (
+                f"{self.completeness.describe()}; {what}. The previous version stays published. Fix the source "
+                f"(see ingest_failures for {self.city_code} {self.period}) and re-run the partition, or publish it "
+                "on purpose with `kotacerdas run --allow-incomplete`."
+            )
         if self.passed:
             return f"{self.table}: passed — {share}"
         top = self.quarantine[self.quarantine["severity"] == "error"]["rule"].value_counts().head(3)
@@ -78,6 +107,8 @@ class GateResult:
 
     def summary_metadata(self) -> dict:
         return {
+            "status": self.status,
+            "coverage": round(self.coverage, 6),
             "input_rows": self.input_rows,
             "valid_rows": len(self.valid),
             "rejected_rows": self.rejected_rows,
@@ -192,11 +223,15 @@ def run_quality_gate(
     docs_dir: str | Path | None = None,
     run_name: str | None = None,
     now: pd.Timestamp | None = None,
+    ingest: IngestResult | None = None,
+    allow_incomplete: bool = False,
 ) -> GateResult:
     """Validate a staged partition and decide whether it may flow on.
 
     `raw_dir`: the raw zone the volume rule reads the earlier months from (none: the rule has no history).
     `docs_dir`: write the Data Docs page into `<docs_dir>/<run_name>/<table>/` (config/quality.yaml can turn it off).
+    `ingest`: what ingestion delivered, to judge completeness (config/completeness.yaml); an incomplete partition
+    does not pass unless `allow_incomplete`.
     """
     # GX is slow to import: only when validating
     from kotacerdas.quality import load_suite, validate_table
@@ -243,4 +278,6 @@ def run_quality_gate(
         failed_table_rules=tuple(checked.failed_table_rules),
         samples=_samples(quarantine, staged.frame, settings.failing_rows_sample),
         data_docs=docs,
+        completeness=None if ingest is None else assess_completeness(project, ingest, city, month),
+        allow_incomplete=allow_incomplete,
     )

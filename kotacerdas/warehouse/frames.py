@@ -82,8 +82,12 @@ def partition_quality_frames(gates: Sequence[GateResult], city: str, month: str)
                 "rejected_rows": gate.rejected_rows,
                 "rejected_share": gate.rejected_share,
                 "threshold": gate.threshold,
-                "passed": gate.passed,
+                # the gate's own judgement: an incomplete table published on purpose still did not pass
+                "passed": gate.within_threshold and gate.complete,
                 "failed_table_rules": ", ".join(gate.failed_table_rules) or None,
+                "status": gate.status,
+                "coverage": gate.coverage,
+                "incomplete_reason": None if gate.complete else "; ".join(gate.completeness.reasons),
             }
         )
     return {

@@ -17,6 +17,7 @@ import sqlalchemy as sa
 from kotacerdas.config import ProjectConfig
 from kotacerdas.ingest.table import IngestResult
 from kotacerdas.privacy import scrub_published_text
+from kotacerdas.quality.completeness import COMPLETE, INCOMPLETE
 from kotacerdas.quality.gate import GateResult
 from kotacerdas.quality.timeliness import opd_timeliness
 from kotacerdas.regulators.annual import AnnualIndices
@@ -76,10 +77,15 @@ def score_frames(
     quality = table_quality(gates, ingests, expected)
     return {
         "indicator_values": enrich_indicator_values(indicator_values, maturity_scores, quality),
-        "index_scores": maturity_scores,
+        "index_scores": maturity_scores.assign(status=partition_status(gates)),
         "indicator_lineage": indicator_lineage(project.catalog, valid, indicator_values, city_code=city, period=month),
         **staged,
     }
+
+
+def partition_status(gates: list[GateResult]) -> str:
+    """`incomplete` when any table of the partition is (it then flows on only by an explicit allow_incomplete)."""
+    return COMPLETE if all(g.complete for g in gates) else INCOMPLETE
 
 
 def annual_frames(
@@ -93,6 +99,8 @@ def annual_frames(
     """A city-year's regulator tables with the yearly tables' staged, rejected and raw rows."""
     # every regulator table is replaced: an index not computed this time leaves no stale figure behind
     frames = {t: result.frames.get(t, pd.DataFrame(columns=list(FACT_TABLES[t]))) for t in REGULATOR_TABLES}
+    # published incomplete only on purpose (allow_incomplete): every figure says so
+    frames = {t: f.assign(status=partition_status(gates)) for t, f in frames.items()}
     frames |= rejection_frames(gates, ingests, city, year, pii_key)
     return frames | staged_rows(gates, ingests, city, year)[1]
 

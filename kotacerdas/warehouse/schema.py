@@ -23,10 +23,12 @@ from kotacerdas.schemas import (
     INDICATOR_VALUE_EXTRA_COLUMNS,
     INGEST_FAILURE_COLUMNS,
     OPD_TIMELINESS_COLUMNS,
+    PUBLISH_STATUS_COLUMNS,
     QUALITY_GATE_COLUMNS,
     QUALITY_RESULT_COLUMNS,
     QUARANTINE_COLUMNS,
     RAW_FILE_COLUMNS,
+    REGULATOR_COVERAGE_COLUMNS,
     REGULATOR_IKM_COLUMNS,
     REGULATOR_KOMINFO_COLUMNS,
     REGULATOR_SPBE_COLUMNS,
@@ -66,7 +68,7 @@ PERSONAL_DATA_COLUMNS = {f"staged_{n}": tuple(t.pii_columns) for n, t in CANONIC
 # table name -> pandas dtypes of its columns (without the run columns)
 FACT_TABLES: dict[str, dict[str, str]] = {
     "indicator_values": {**INDICATOR_VALUE_COLUMNS, **INDICATOR_VALUE_EXTRA_COLUMNS},
-    "index_scores": INDEX_SCORE_COLUMNS,
+    "index_scores": {**INDEX_SCORE_COLUMNS, **PUBLISH_STATUS_COLUMNS},
     "quarantine": QUARANTINE_COLUMNS,
     "raw_files": RAW_FILE_COLUMNS,
     "ingest_failures": INGEST_FAILURE_COLUMNS,
@@ -75,12 +77,15 @@ FACT_TABLES: dict[str, dict[str, str]] = {
     "quality_results": QUALITY_RESULT_COLUMNS,
     "quality_gates": QUALITY_GATE_COLUMNS,
     "opd_timeliness": OPD_TIMELINESS_COLUMNS,
-    "regulator_kominfo_evaluation": REGULATOR_KOMINFO_COLUMNS,
-    "regulator_spbe": REGULATOR_SPBE_COLUMNS,
-    "regulator_ikm": REGULATOR_IKM_COLUMNS,
+    "regulator_kominfo_evaluation": {**REGULATOR_KOMINFO_COLUMNS, **REGULATOR_COVERAGE_COLUMNS},
+    "regulator_spbe": {**REGULATOR_SPBE_COLUMNS, **REGULATOR_COVERAGE_COLUMNS},
+    "regulator_ikm": {**REGULATOR_IKM_COLUMNS, **REGULATOR_COVERAGE_COLUMNS},
 }
 # Columns a publisher may leave out (they are written as NULL).
-OPTIONAL_COLUMNS: dict[str, frozenset[str]] = {"indicator_values": frozenset(INDICATOR_VALUE_EXTRA_COLUMNS)}
+OPTIONAL_COLUMNS: dict[str, frozenset[str]] = {
+    "indicator_values": frozenset(INDICATOR_VALUE_EXTRA_COLUMNS),
+    **{t: frozenset({"coverage"}) for t in ("regulator_kominfo_evaluation", "regulator_spbe", "regulator_ikm")},
+}
 
 
 def _fact_table(name: str, columns: dict[str, str]) -> sa.Table:
