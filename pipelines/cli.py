@@ -438,8 +438,13 @@ def ui(
     with context as sim:
         if sim is not None:
             env |= {API_URL_ENV: sim.url, API_TOKEN_ENV: token, **_demo_storage_key(project)}
-            write_file_drops(project, project.landing_dir(), _cities(project, None), month_range(months), seed=seed)
-            console.print(f"OPD simulator at {sim.url}; file drops written for {months}")
+            # the yearly SPBE self-assessment too: without it the yearly job's partitions are incomplete
+            periods = month_range(months)
+            landing = project.landing_dir()
+            write_file_drops(project, landing, _cities(project, None), periods, seed=seed, years=years_of(periods))
+            console.print(
+                f"OPD simulator at {sim.url}; file drops written for {months} and {', '.join(years_of(periods))}"
+            )
         # `dagster dev` is superseded by `dg dev` in Dagster 1.13 (both start the same webserver and daemon)
         dg = Path(sys.executable).with_name("dg")
         root = project.dir.parent
@@ -487,7 +492,11 @@ def simulate_opd(
     with OpdSimulator(project, seed=seed, token=token, port=port, cities=extra, faults=faults) as sim:
         if file_drops is not None:
             cities = list(sim.cities.values())
-            written = write_file_drops(project, file_drops, cities, month_range(months), seed=seed, messy=messy)
+            periods = month_range(months)
+            # with the yearly SPBE self-assessment of each year of the months (the yearly job expects it)
+            written = write_file_drops(
+                project, file_drops, cities, periods, seed=seed, messy=messy, years=years_of(periods)
+            )
             console.print(f"{len(written)} file drop(s) written to {file_drops}")
         console.print(
             f"OPD simulator serving on {sim.url} (seed {seed}{', token required' if token else ''}; "

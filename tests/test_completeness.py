@@ -207,3 +207,29 @@ def test_completeness_config_exceptions_and_none_expected(opd_project, tmp_path)
     (project.dir / "completeness.yaml").write_text("tables:\n  complaints: {opds: [NOPE]}\n", encoding="utf-8")
     with pytest.raises(Exception, match="unknown OPD"):
         _ = type(project)(project.dir).completeness
+
+
+def test_simulate_opd_file_drops_write_the_yearly_spbe_self_assessment(tmp_path):
+    import subprocess
+    import sys
+
+    from conftest import REPO_ROOT
+
+    drops = tmp_path / "drops"
+    cmd = ["simulate-opd", "--port", "0", "--file-drops", str(drops), "--months", "2025-11:2026-01"]
+    sim = subprocess.Popen(
+        [sys.executable, "-m", "pipelines.cli", *cmd], cwd=REPO_ROOT, stdout=subprocess.PIPE, text=True
+    )
+    try:
+        lines = []
+        for line in sim.stdout:  # the files are written before it says it is serving
+            lines.append(line)
+            if "serving on" in line:
+                break
+    finally:
+        sim.terminate()
+        sim.wait(timeout=60)
+    assert any("serving on" in line for line in lines), lines
+    for city in ("19.71", "19.03"):
+        years = {p.name.split("_")[-1].split(".")[0] for p in drops.glob(f"{city}/*/penilaian_mandiri_spbe_*")}
+        assert years == {"2025", "2026"}
