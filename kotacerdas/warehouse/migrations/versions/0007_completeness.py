@@ -7,8 +7,9 @@
 - The views never compute a change against an incomplete period (NULL instead), never rank one beside complete
   ones (its ranks are NULL and it is not counted) and show `status` and coverage.
 - The views round the same on every backend, half up on the decimal value as the CLI does
-  (`kotacerdas.rounding`): new `*_rounded` columns (2 decimals). The float goes through its shortest text form, as
-  Python's repr does, so 67.4647… gives 67.46 on DuckDB and PostgreSQL, and 2.675 gives 2.68.
+  (`kotacerdas.rounding`): new `*_rounded` columns (2 decimals), also for v_opd_league's scores and percentages.
+  The float goes through its shortest text form, as Python's repr does, so 67.4647… gives 67.46 on DuckDB and
+  PostgreSQL, and 2.675 gives 2.68.
 
 New view columns come after the existing ones, so `CREATE OR REPLACE VIEW` keeps the evaluator role's grants on
 PostgreSQL.
@@ -192,12 +193,20 @@ LEFT JOIN dim_opd o ON o.opd_code = i.opd_code""",
 }
 
 
+_STAR = importlib.import_module("kotacerdas.warehouse.migrations.versions.0002_star_schema").VIEWS
+# v_opd_league as 0002 made it, with its percentages and mean score rounded after its existing columns
+_LEAGUE_ROUNDED = ", ".join(
+    f"{half_up(c)} AS {c}_rounded"
+    for c in ("mean_indicator_score", "online_pct", "sla_compliance_pct", "complaints_resolved_pct", "rejected_pct")
+)
+assert _STAR["v_opd_league"].rstrip().endswith("FROM j")
+VIEWS["v_opd_league"] = _STAR["v_opd_league"].rstrip()[: -len("FROM j")] + f"       , {_LEAGUE_ROUNDED}\nFROM j"
+
+
 def _previous_views() -> dict[str, str]:
     """The definitions this revision replaces (0002's and 0006's), for the downgrade."""
-    versions = "kotacerdas.warehouse.migrations.versions"
-    star = importlib.import_module(f"{versions}.0002_star_schema").VIEWS
-    regulators = importlib.import_module(f"{versions}.0006_regulator_facts").VIEWS
-    return {name: star.get(name) or regulators[name] for name in VIEWS}
+    regulators = importlib.import_module("kotacerdas.warehouse.migrations.versions.0006_regulator_facts").VIEWS
+    return {name: _STAR.get(name) or regulators[name] for name in VIEWS}
 
 
 def _grant(views) -> None:
