@@ -192,10 +192,13 @@ def print_scorecard(cities: list[str], months: list[str], required: bool = True)
     dimensions = list(ProjectConfig().methodology.dimensions)
     for col in ("city", "month", *(SHORT.get(d, d) for d in dimensions), "index", "lvl"):
         table.add_column(col, justify="left" if col in ("city", "month") else "right", no_wrap=True)
+    incomplete = card["status"].eq("incomplete").fillna(False)
+    if incomplete.any():
+        table.caption += "; * incomplete inputs, published on purpose (--allow-incomplete): not ranked, no change"
     for row in card.to_dict("records"):
         table.add_row(
             row["city_code"],
-            row["period"],
+            row["period"] + ("*" if row["status"] == "incomplete" else ""),
             *(format_half_up(row.get(d)) for d in dimensions),
             format_half_up(row["index"]),
             "—" if pd.isna(row["maturity_level"]) else str(int(row["maturity_level"])),

@@ -139,10 +139,11 @@ def test_a_run_tagged_replay_rebuilds_from_the_raw_zone_without_any_source(opd_p
         first = run_backfill(defs, [(c, MONTH) for c in CITIES], instance=instance)
         before = _rows(engine, counts), _rows(engine, SCORES)
     assert all(o.success for o in first)
-    # the OPD systems are gone now: a normal run cannot reach them (its REST rows are missing, the failures
-    # published for the stewards), a replay does not need them
-    run_partitions(defs, [("19.71", MONTH)], instance=instance)
-    assert _rows(engine, counts) != before[0]
+    # the OPD systems are gone now: a normal run cannot reach them (the partition is incomplete: nothing replaced,
+    # the failures published for the stewards), a replay does not need them
+    [outage] = run_partitions(defs, [("19.71", MONTH)], instance=instance)
+    assert not outage.success and any("INCOMPLETE" in p for p in outage.problems)
+    assert (_rows(engine, counts), _rows(engine, SCORES)) == before
     assert _rows(engine, "SELECT count(*) FROM ingest_failures WHERE city_code = '19.71'")[0][0] > 0
     replayed = run_backfill(defs, [(c, MONTH) for c in CITIES], instance=instance, tags={REPLAY_TAG: "true"})
     assert [o.problems for o in replayed] == [(), ()]

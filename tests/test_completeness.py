@@ -154,6 +154,7 @@ def test_allow_incomplete_publishes_with_status_incomplete_and_coverage_below_on
     monkeypatch.delenv("KOTACERDAS_OPD_API_URL")
     code, output = _run("--months", MONTH, "--allow-incomplete")
     assert code == 0, output
+    assert f"{CITY} {MONTH}* " in output and "* incomplete inputs" in output  # the scorecard says so
     rows = _read(
         engine,
         "SELECT level, status, data_coverage FROM index_scores WHERE city_code = :c AND period = :p "

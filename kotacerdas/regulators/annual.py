@@ -153,7 +153,10 @@ def ikm_rows(responses: pd.DataFrame, m: IkmMethodology, city: str, year: str) -
                 "performance": result.grade_name,
             }
         )
-    return _stamp(pd.DataFrame(rows), m, city, year, source="satisfaction_responses")
+    frame = pd.DataFrame(rows)
+    # the share of the year's months whose answers are in (each month weighs the same)
+    frame["coverage"] = frame["months_covered"].astype("float64") / 12
+    return _stamp(frame, m, city, year, source="satisfaction_responses")
 
 
 def _stamp(frame: pd.DataFrame, m, city: str, year: str, *, source: str) -> pd.DataFrame:
@@ -191,5 +194,16 @@ def annual_indices(
     if responses.empty:
         out.not_computed["regulator_ikm"] = "no satisfaction_responses rows published for this year"
     else:
-        out.frames["regulator_ikm"] = ikm_rows(responses, ikm_methodology, city, year)
+        frame = ikm_rows(responses, ikm_methodology, city, year)
+        low = frame["coverage"] < ikm_methodology.min_data_coverage
+        if low.any():
+            out.not_computed["regulator_ikm"] = (
+                f"{int(low.sum())} IKM figure(s) from less than {ikm_methodology.min_data_coverage:.0%} of the year's "
+                "months (min_data_coverage) not published"
+            )
+        out.frames["regulator_ikm"] = frame[~low].reset_index(drop=True)
+    # Kominfo and SPBE figures are computed only from every input their methodology weighs
+    for table in ("regulator_kominfo_evaluation", "regulator_spbe"):
+        if table in out.frames:
+            out.frames[table] = out.frames[table].assign(coverage=1.0)
     return out

@@ -68,6 +68,9 @@ class RegulatorMethodology(_Strict):
     sources: list[str] = Field(min_length=1)
     notes: str = ""
     assumptions: list[str] = Field(default_factory=list, description="what the source does not give")
+    # COINr's dat_thresh for a figure computed from a period's worth of inputs (the IKM's months): below this share
+    # of its inputs present, the figure is not published. Kominfo and SPBE figures need every input (coverage 1).
+    min_data_coverage: float = Field(default=0.0, ge=0, le=1)
 
 
 def check_bands(bands: list[Band], scale: Scale) -> list[Band]:
