@@ -71,8 +71,8 @@ class MaturityMethodology(_Strict):
     normalisation: Literal["goalposts"]
     aggregation: Literal["arithmetic"]
     min_coverage: float = Field(ge=0, le=1)
-    # COINr's dat_thresh: a node whose present indicators carry less than this share of the indicator weight under
-    # it is not scored at all (0: no such rule, as before it existed)
+    # COINr's dat_thresh: a dimension or the index whose present indicators carry less than this share of the
+    # indicator weight under it is not scored at all (0: no such rule, as before it existed)
     min_data_coverage: float = Field(default=0.0, ge=0, le=1)
     dimensions: dict[str, Dimension] = Field(min_length=1)
     maturity_levels: list[MaturityLevel] = Field(min_length=1)
@@ -222,11 +222,14 @@ def score_maturity(
         present = scores.notna().astype("float64")
         cov = aggregate(present, kids, weights)[list(kids)]
         agg = aggregate(scores, kids, weights)[list(kids)]
-        # share of the configured indicator weight present under each parent (missing children count as 0)
+        # share of the configured indicator weight present under each parent (missing indicators count as 0; a
+        # node the catalog has no indicator for yet is no data gap: NaN, skipped like a missing child)
         data_cov = aggregate(data_coverage, kids, weights)[list(kids)]
-        agg = agg.where((cov >= methodology.min_coverage) & (cov > 0) & (data_cov >= methodology.min_data_coverage))
+        agg = agg.where((cov >= methodology.min_coverage) & (cov > 0))
+        if parent_level != "element":  # what is published as a figure: dimensions and the index
+            agg = agg.where(data_cov >= methodology.min_data_coverage)
         for p in childless:
-            agg[p], cov[p], data_cov[p] = np.nan, 0.0, 0.0
+            agg[p], cov[p], data_cov[p] = np.nan, 0.0, np.nan
         scores = scores.join(agg)
         coverage = coverage.join(cov)
         data_coverage = data_coverage.join(data_cov)

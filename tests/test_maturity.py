@@ -184,7 +184,8 @@ def _reference_scores(vals: dict[str, float], cat: IndicatorCatalog, method: Mat
 @pytest.mark.parametrize("min_coverage", [0.0, 0.5, 0.7])
 def test_engine_based_scores_match_the_rule_written_out_for_many_units(min_coverage):
     method = load_methodology(PROJECT.dir / "methodologies" / PROJECT.pipeline.methodology)
-    method = method.model_copy(update={"min_coverage": min_coverage})
+    # the min_coverage rule alone (min_data_coverage has its own test)
+    method = method.model_copy(update={"min_coverage": min_coverage, "min_data_coverage": 0.0})
     catalog = load_catalog(PROJECT.dir / "indicators.yaml")
     rng = np.random.default_rng(3)
     units = [(city, f"2025-{m:02d}") for city in ("19.03", "19.71") for m in (1, 2, 3)]
@@ -236,3 +237,34 @@ def test_no_indicator_values_gives_an_empty_table_with_the_score_columns():
         _method(),
     )
     assert out.empty and list(out.columns) == list(INDEX_SCORE_COLUMNS)
+
+
+def test_data_coverage_is_the_share_of_indicator_weight_present_and_min_data_coverage_withholds_a_figure():
+    cat = _catalog(
+        ("I1", "a", "a1", 0, 100, 1),
+        ("I2", "a", "a1", 0, 100, 3),
+        ("I3", "a", "a2", 0, 100, 1),
+        ("I4", "b", "b1", 0, 100, 1),
+    )
+    full = score_maturity(_values(I1=40, I2=80, I3=50, I4=25), cat, _method()).set_index(["level", "code"])
+    assert set(full["data_coverage"]) == {1.0}
+    # I2 (3/4 of element a1, so 3/8 of dimension a, 9/32 of the index) missing
+    gap = _values(I1=40, I2=math.nan, I3=50, I4=25)
+    scores = score_maturity(gap, cat, _method()).set_index(["level", "code"])
+    assert scores.loc[("element", "a1"), "data_coverage"] == pytest.approx(0.25)
+    assert scores.loc[("dimension", "a"), "data_coverage"] == pytest.approx(5 / 8)
+    assert scores.loc[("index", "INDEX"), "data_coverage"] == pytest.approx(1 - 9 / 32)
+    assert not scores[["score"]].loc[[("dimension", "a"), ("index", "INDEX")]].isna().any().any()
+    # with a threshold: dimension a (5/8) is withheld, the index (23/32 < 0.75) too; b and the elements are not
+    strict = _method().model_copy(update={"min_data_coverage": 0.75})
+    withheld = score_maturity(gap, cat, strict).set_index(["level", "code"])
+    assert math.isnan(withheld.loc[("dimension", "a"), "score"]) and math.isnan(
+        withheld.loc[("index", "INDEX"), "score"]
+    )
+    assert withheld.loc[("dimension", "b"), "score"] == pytest.approx(25.0)
+    assert withheld.loc[("element", "a1"), "score"] == pytest.approx(40.0)
+    assert withheld.loc[("index", "INDEX"), "data_coverage"] == pytest.approx(1 - 9 / 32)
+    # complete data scores the same with or without the threshold
+    pd.testing.assert_frame_equal(
+        score_maturity(_values(I1=40, I2=80, I3=50, I4=25), cat, strict), full.reset_index()[list(INDEX_SCORE_COLUMNS)]
+    )
