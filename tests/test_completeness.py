@@ -88,6 +88,15 @@ def _run(*args: str) -> tuple[int, str]:
     return result.exit_code, " ".join(result.output.split())
 
 
+def _last_run_status(base: Path) -> dg.DagsterRunStatus:
+    """The Dagster run `kotacerdas run` just made: a failed run is what the run-failure sensor reports."""
+    instance = dg.DagsterInstance.from_config(str(base / "dagster_home"))
+    try:
+        return instance.get_runs(limit=1)[0].status
+    finally:
+        instance.dispose()
+
+
 def test_the_complete_partition_publishes_the_demo_figure(published):
     engine = sa.create_engine(f"duckdb:///{published / 'warehouse.duckdb'}")
     [(score, status, coverage)] = _read(
@@ -138,7 +147,7 @@ def test_an_incomplete_partition_keeps_the_published_numbers_and_fails_the_run(w
     finally:
         if added is not None:
             sim.clear_faults()
-    assert code != 0
+    assert code != 0 and _last_run_status(base) == dg.DagsterRunStatus.FAILURE
     assert f"{CITY} {MONTH}" in output and "INCOMPLETE" in output and cause in output
     assert _read(engine, SCORES, c=CITY, p=MONTH) == before  # same numbers, same run: nothing replaced
     # What stewards see names it too: v_quality does not call the table passed.
@@ -179,7 +188,7 @@ def test_a_missing_spbe_self_assessment_keeps_the_regulators_indices(warehouse):
     [path] = sorted((base / "landing" / CITY / "DISKOMINFO").glob(f"penilaian_mandiri_spbe_{YEAR}.*"))
     path.unlink()
     code, output = _run("--years", YEAR)
-    assert code != 0
+    assert code != 0 and _last_run_status(base) == dg.DagsterRunStatus.FAILURE
     assert f"{CITY} {YEAR}" in output and "diskominfo_file_drop_spbe × DISKOMINFO failed" in output
     assert _read(engine, SPBE) == before
 

@@ -21,7 +21,7 @@ import sqlalchemy as sa
 
 from kotacerdas.storage_errors import storage_failure
 from kotacerdas.warehouse.engine import display_url, duckdb_path
-from kotacerdas.warehouse.schema import FACT_TABLES, OPTIONAL_COLUMNS, RUN_COLUMNS, TABLES
+from kotacerdas.warehouse.schema import COLUMN_DEFAULTS, FACT_TABLES, OPTIONAL_COLUMNS, RUN_COLUMNS, TABLES
 
 COPY_CHUNK_ROWS = 100_000
 # Called after each table of the partition is replaced, inside the transaction (progress, tests).
@@ -35,8 +35,12 @@ def _prepare(
     missing = sorted(set(columns) - set(frame.columns) - OPTIONAL_COLUMNS.get(name, frozenset()))
     if missing:
         raise ValueError(f"cannot publish {name}: missing column(s) {missing}")
+    defaults = COLUMN_DEFAULTS.get(name, {})
     out = pd.DataFrame(
-        {c: frame[c] if c in frame.columns else pd.Series(index=frame.index, dtype=d) for c, d in columns.items()},
+        {
+            c: frame[c] if c in frame.columns else pd.Series(defaults.get(c), index=frame.index, dtype=d)
+            for c, d in columns.items()
+        },
         index=frame.index,
     ).astype(columns)
     out = out.reset_index(drop=True)
