@@ -12,6 +12,7 @@ from assets.partitions import partitions_of
 from assets.quality import check_result, error_check_spec, partitioned_check
 from assets.resources import ProjectResource, WarehouseResource
 from kotacerdas.ingest.table import IngestResult
+from kotacerdas.privacy import scrub_text
 from kotacerdas.quality.gate import GateResult
 from kotacerdas.schemas import MONTHLY_TABLES
 from kotacerdas.warehouse.partition import partition_status, quarantine_frames, score_frames
@@ -156,8 +157,9 @@ def build_scores_publish_asset(partitions_def: dg.PartitionsDefinition) -> dg.As
         if incomplete:
             # the others of the range are published; the run still fails, so the run-failure sensor tells someone
             raise dg.Failure(
-                description="incomplete partition(s) not published, the previous version stays: "
-                + " | ".join(incomplete)
+                description=scrub_text(
+                    "incomplete partition(s) not published, the previous version stays: " + " | ".join(incomplete)
+                )
             )
 
     return published_scores

@@ -13,6 +13,7 @@ from assets.publish import WRITER_POOL
 from assets.quality import check_result, error_check_spec
 from assets.resources import ProjectResource, WarehouseResource
 from kotacerdas.ingest.table import IngestResult
+from kotacerdas.privacy import scrub_text
 from kotacerdas.quality.gate import GateResult
 from kotacerdas.regulators import load_regulator_methodology
 from kotacerdas.regulators.annual import AnnualIndices, annual_indices
@@ -135,8 +136,10 @@ def build_regulator_assets(partitions_def: dg.PartitionsDefinition) -> list[dg.A
         yield from report_checks(context, checks)
         if incomplete:  # the run fails, so the run-failure sensor tells someone; the others are published
             raise dg.Failure(
-                description="incomplete yearly partition(s) not published, the previous regulators' indices stay: "
-                + " | ".join(incomplete)
+                description=scrub_text(
+                    "incomplete yearly partition(s) not published, the previous regulators' indices stay: "
+                    + " | ".join(incomplete)
+                )
             )
 
     return [regulator_indices, published_regulator_indices]

@@ -243,3 +243,25 @@ def test_simulate_opd_file_drops_write_the_yearly_spbe_self_assessment(tmp_path)
     for city in ("19.71", "19.03"):
         years = {p.name.split("_")[-1].split(".")[0] for p in drops.glob(f"{city}/*/penilaian_mandiri_spbe_*")}
         assert years == {"2025", "2026"}
+
+
+def test_in_a_range_run_the_incomplete_city_is_not_published_the_others_are_and_the_run_fails(
+    project, sim, tmp_path, monkeypatch
+):
+    from pipelines.definitions import defs
+    from pipelines.runner import run_backfill
+
+    other = "19.03"
+    write_file_drops(project, tmp_path / "landing", [CITY, other], [MONTH], seed=42)
+    [path] = _fault_files(tmp_path / "landing", "DISHUB")
+    path.unlink()
+    _environment(monkeypatch, tmp_path, project, sim)
+    instance = dg.DagsterInstance.ephemeral()
+    outcomes = {o.city: o for o in run_backfill(defs, [(CITY, MONTH), (other, MONTH)], instance=instance)}
+    assert outcomes[other].success and not outcomes[CITY].success
+    assert any("opd_file_drop_indicators × DISHUB failed" in p for p in outcomes[CITY].problems)
+    assert instance.get_run_by_id(outcomes[CITY].run_id).status == dg.DagsterRunStatus.FAILURE
+    engine = sa.create_engine(f"duckdb:///{tmp_path / 'warehouse.duckdb'}")
+    published = _read(engine, "SELECT DISTINCT city_code, status FROM index_scores")
+    engine.dispose()
+    assert published == [(other, "complete")]

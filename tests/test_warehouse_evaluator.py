@@ -63,6 +63,7 @@ def _partition(city: str, period: str) -> dict[str, pd.DataFrame]:
             "maturity_level": 3 if lvl != "indicator" else None,
             "methodology": "smart-city-maturity",
             "methodology_version": "1.0.0",
+            "status": "complete",  # a change is only computed between complete months
         }
         for i, (lvl, code, parent) in enumerate(
             [

@@ -91,7 +91,8 @@ OPTIONAL_COLUMNS: dict[str, frozenset[str]] = {
     },
 }
 # The pipeline always says whether a partition is complete (kotacerdas.warehouse.partition); a publisher that does
-# not judge completeness (a benchmark, a hand load of checked figures) publishes complete rows.
+# not judge completeness (a benchmark, a hand load of checked figures) and leaves the column out publishes complete
+# rows.
 COLUMN_DEFAULTS: dict[str, dict[str, object]] = {
     t: {"status": "complete"}
     for t in ("index_scores", "regulator_kominfo_evaluation", "regulator_spbe", "regulator_ikm")
