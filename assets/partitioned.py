@@ -23,6 +23,18 @@ import dagster as dg
 from assets.partitions import Partition
 from kotacerdas.privacy import scrub_text, scrub_value
 
+# The metadata key of a step failure that concerns some partitions of its range only (sensors.events reads it).
+PARTITIONS_FAILED = "failed_partitions"
+
+
+def partitions_failure(description: str, failed: list[Partition]) -> dg.Failure:
+    """The failure of a step over a range for some of its partitions (the others were published): the run fails,
+    so the run-failure sensor reports it, and `kotacerdas run` holds it against those partitions only."""
+    return dg.Failure(
+        description=scrub_text(description),
+        metadata={PARTITIONS_FAILED: dg.MetadataValue.json([p.key for p in failed])},
+    )
+
 
 def scrub_metadata(metadata: Mapping[str, object]) -> dict:
     """Metadata whose texts (plain strings, Markdown, text values, nested dicts and lists) are scrubbed."""

@@ -7,12 +7,11 @@ fails its quality gate is not published, the others are.
 import dagster as dg
 import pandas as pd
 
-from assets.partitioned import report_checks, report_metadata
+from assets.partitioned import partitions_failure, report_checks, report_metadata
 from assets.partitions import partitions_of
 from assets.quality import check_result, error_check_spec, partitioned_check
 from assets.resources import ProjectResource, WarehouseResource
 from kotacerdas.ingest.table import IngestResult
-from kotacerdas.privacy import scrub_text
 from kotacerdas.quality.gate import GateResult
 from kotacerdas.schemas import MONTHLY_TABLES
 from kotacerdas.warehouse.partition import partition_status, quarantine_frames, score_frames
@@ -135,7 +134,8 @@ def build_scores_publish_asset(partitions_def: dg.PartitionsDefinition) -> dg.As
                 if indicator_values[part.key] is None:  # blocked by its quality gate (range runs only)
                     context.log.warning(f"{part}: not published, the partition failed its quality gate")
                     metadata[part] = {"published": 0}
-                    incomplete += [f"{part}: {g.verdict()}" for g in gates if not g.complete]
+                    missing = [g.verdict() for g in gates if not g.complete]
+                    incomplete += [(part, f"{part}: {'; '.join(missing)}")] if missing else []
                     continue
                 ingests: list[IngestResult] = [inputs[f"{t}_raw"][part.key] for t in MONTHLY_TABLES]
                 frames = score_frames(
@@ -156,10 +156,10 @@ def build_scores_publish_asset(partitions_def: dg.PartitionsDefinition) -> dg.As
         yield dg.MaterializeResult(metadata=report_metadata(context, metadata) | {"warehouse": warehouse.display()})
         if incomplete:
             # the others of the range are published; the run still fails, so the run-failure sensor tells someone
-            raise dg.Failure(
-                description=scrub_text(
-                    "incomplete partition(s) not published, the previous version stays: " + " | ".join(incomplete)
-                )
+            raise partitions_failure(
+                "incomplete partition(s) not published, the previous version stays: "
+                + " | ".join(text for _, text in incomplete),
+                [part for part, _ in incomplete],
             )
 
     return published_scores

@@ -7,13 +7,12 @@ months of pickled tables). A yearly table that failed its quality gate yields no
 
 import dagster as dg
 
-from assets.partitioned import report_checks, report_metadata
+from assets.partitioned import partitions_failure, report_checks, report_metadata
 from assets.partitions import months_of_year, partitions_of
 from assets.publish import WRITER_POOL
 from assets.quality import check_result, error_check_spec
 from assets.resources import ProjectResource, WarehouseResource
 from kotacerdas.ingest.table import IngestResult
-from kotacerdas.privacy import scrub_text
 from kotacerdas.quality.gate import GateResult
 from kotacerdas.regulators import load_regulator_methodology
 from kotacerdas.regulators.annual import AnnualIndices, annual_indices
@@ -120,7 +119,8 @@ def build_regulator_assets(partitions_def: dg.PartitionsDefinition) -> list[dg.A
                 missing = [g.verdict() for g in gates if not g.complete and not g.passed]
                 if missing:  # the regulators' indices would change for want of an input: keep the published ones
                     context.log.warning(f"{part}: not published: {'; '.join(missing)}")
-                    metadata[part], incomplete = {"published": 0}, [*incomplete, f"{part}: {'; '.join(missing)}"]
+                    metadata[part] = {"published": 0}
+                    incomplete.append((part, f"{part}: {'; '.join(missing)}"))
                     continue
                 frames = annual_frames(
                     regulator_indices[part.key], gates, ingests, part.city, part.period, project.pii_key()
@@ -135,11 +135,10 @@ def build_regulator_assets(partitions_def: dg.PartitionsDefinition) -> list[dg.A
         )
         yield from report_checks(context, checks)
         if incomplete:  # the run fails, so the run-failure sensor tells someone; the others are published
-            raise dg.Failure(
-                description=scrub_text(
-                    "incomplete yearly partition(s) not published, the previous regulators' indices stay: "
-                    + " | ".join(incomplete)
-                )
+            raise partitions_failure(
+                "incomplete yearly partition(s) not published, the previous regulators' indices stay: "
+                + " | ".join(text for _, text in incomplete),
+                [part for part, _ in incomplete],
             )
 
     return [regulator_indices, published_regulator_indices]

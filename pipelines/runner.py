@@ -12,7 +12,7 @@ import dagster as dg
 from assets.partitions import backfill_ranges, city_period_key, partition_from_key, range_tags
 from kotacerdas.config import settings
 from pipelines.definitions import MONTHLY_JOB
-from sensors.events import step_error_message
+from sensors.events import failed_partitions, step_error_message
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DAGSTER_HOME = REPO_ROOT / "dagster_home"
@@ -42,6 +42,9 @@ def _problems(result: dg.ExecuteInProcessResult, partition_key: str | None = Non
     problems = []
     for event in result.all_events:
         if event.is_step_failure:
+            scoped = failed_partitions(event)
+            if partition_key is not None and scoped is not None and partition_key not in scoped:
+                continue  # a range step that failed for other partitions of its range (theirs are published)
             problems.append(f"step {event.step_key} failed: {step_error_message(event)}")
         elif event.event_type_value == "ASSET_CHECK_EVALUATION":
             evaluation = event.event_specific_data
@@ -80,9 +83,12 @@ def _runs(
             run_config=_run_config(log_level),
             **{**kwargs, "tags": {**tags, **kwargs.get("tags", {})}},
         )
+        scoped_only = all(failed_partitions(e) is not None for e in result.all_events if e.is_step_failure)
         for city, period, key in partitions:
             problems = _problems(result, partition_key=key)
-            outcome = PartitionOutcome(city, period, result.run_id, result.success and not problems, problems)
+            # in a range, a run failed only by steps that name their partitions failed those, not this one
+            ran = result.success or (key is not None and scoped_only)
+            outcome = PartitionOutcome(city, period, result.run_id, ran and not problems, problems)
             outcomes.append(outcome)
             if on_done:
                 on_done(outcome)

@@ -2,6 +2,8 @@
 
 import dagster as dg
 
+from assets.partitioned import PARTITIONS_FAILED
+
 
 def step_error_message(event: dg.DagsterEvent) -> str:
     """The innermost cause of a step failure: e.g. the ConfigError, not 'Error occurred while executing op'."""
@@ -11,3 +13,11 @@ def step_error_message(event: dg.DagsterEvent) -> str:
     while error.cause is not None:
         error = error.cause
     return f"{error.cls_name}: {error.message.strip()}" if error.cls_name else error.message.strip()
+
+
+def failed_partitions(event: dg.DagsterEvent) -> list[str] | None:
+    """The partition keys a step failure names as the failed ones (None: it does not say, so all of its range)."""
+    data = event.step_failure_data
+    failure = data.user_failure_data if data is not None else None
+    value = failure.metadata.get(PARTITIONS_FAILED) if failure is not None and failure.metadata else None
+    return list(value.data) if isinstance(value, dg.JsonMetadataValue) else None
