@@ -15,8 +15,8 @@ from dataclasses import dataclass
 import dagster as dg
 
 from kotacerdas.config import ProjectConfig
+from kotacerdas.periods import TIMEZONE  # re-exported: the partitions, schedules and sensors close months on it
 
-TIMEZONE = "Asia/Jakarta"  # WIB: a month closes on Jakarta time, not UTC
 
 
 def build_city_month_partitions(project: ProjectConfig) -> dg.MultiPartitionsDefinition:

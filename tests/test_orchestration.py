@@ -153,7 +153,9 @@ def test_failure_webhook_names_asset_partition_error_and_link(webhook):
     assert body["run_url"].endswith(f"/runs/{result.run_id}")
 
 
-def test_source_poll_sensor_reruns_a_partition_once_when_its_api_reports_changes(tmp_path, opd_project, monkeypatch):
+def test_source_poll_sensor_reruns_a_partition_once_when_its_api_reports_changes(
+    tmp_path, opd_project, monkeypatch, frozen_clock
+):
     from conftest import OPD_TEST_TOKEN, edited_project
 
     from assets.partitions import TIMEZONE

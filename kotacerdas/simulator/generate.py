@@ -381,6 +381,49 @@ def service_catalogue(seed: int, city: City, opd: Opd, month: str) -> list[dict]
     ]
 
 
+# --- the clock -------------------------------------------------------------------------------------------
+
+# Per table: the field that opens a record, then its later events in order, each with the status the record has
+# until that event happens. A month that just closed still has requests in process; a real OPD system never
+# reports a completion later than its own clock.
+EVENTS: dict[str, tuple[str, tuple[tuple[str, str], ...]]] = {
+    "service_requests": ("submitted_at", (("completed_at", "in_process"),)),
+    "complaints": ("received_at", (("first_response_at", "received"), ("resolved_at", "in_process"))),
+    "satisfaction_responses": ("surveyed_at", ()),
+}
+
+
+def as_of(table: str, rows: list[dict], now: datetime) -> list[dict]:
+    """The rows an OPD system shows at local wall-clock time `now`: a record opened later does not exist yet,
+    and an event later than `now` has not happened (it and every event after it are blank, and the record keeps
+    the status it had before). Unparseable stamps (the deliberate defects) are left as they are."""
+    if table not in EVENTS:
+        return rows
+    opened, events = EVENTS[table]
+    out = []
+    for row in rows:
+        if _after(row.get(opened), now):
+            continue
+        late = next((i for i, (name, _) in enumerate(events) if _after(row.get(name), now)), None)
+        if late is not None:
+            row = dict(row, status=events[late][1]) | {name: None for name, _ in events[late:]}
+        out.append(row)
+    return out
+
+
+def _after(stamp: object, now: datetime) -> bool:
+    moment = parse_stamp(stamp)
+    return moment is not None and moment > now
+
+
+def parse_stamp(stamp: object) -> datetime | None:
+    """A row's timestamp, or None when it is blank or one of the deliberate unparseable defects."""
+    try:
+        return datetime.strptime(stamp, TS_FORMAT) if isinstance(stamp, str) else None
+    except ValueError:
+        return None
+
+
 GENERATORS = {
     "service_requests": service_requests,
     "complaints": complaints,
