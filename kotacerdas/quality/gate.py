@@ -7,7 +7,7 @@ per severity what failed, how often, and shows a few failing rows — what the D
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import pandas as pd
@@ -53,7 +53,7 @@ class GateResult:
     threshold: float
     failed_table_rules: tuple[str, ...] = ()  # table-level `error` rules (columns, volume) that failed
     samples: pd.DataFrame = field(default_factory=pd.DataFrame)  # a few failing rows per rule (scrubbed)
-    data_docs: str | None = None  # the Great Expectations Data Docs page of this validation
+    data_docs: str | None = None  # the Data Docs page of this validation (kotacerdas.quality.docs)
 
     @property
     def rejected_share(self) -> float:
@@ -196,7 +196,8 @@ def run_quality_gate(
     """Validate a staged partition and decide whether it may flow on.
 
     `raw_dir`: the raw zone the volume rule reads the earlier months from (none: the rule has no history).
-    `docs_dir`: write the Data Docs page into `<docs_dir>/<run_name>/<table>/` (config/quality.yaml can turn it off).
+    `docs_dir`: write the Data Docs page to `<docs_dir>/<run_name>/<table>/<city>_<month>.html` and list it in
+    `<docs_dir>/index.html` (config/quality.yaml can turn it off).
     """
     # GX is slow to import: only when validating
     from kotacerdas.quality import load_suite, validate_table
@@ -218,17 +219,7 @@ def run_quality_gate(
     quarantine["city_code"] = city
     quarantine["period"] = month
     quarantine["table_name"] = table.name
-    docs = None
-    if docs_dir is not None and settings.data_docs.enabled:
-        from kotacerdas.quality.docs import write_data_docs
-
-        run = run_name or checked.validated_at.strftime("%Y%m%dT%H%M%S")
-        docs = str(
-            write_data_docs(
-                checked, Path(docs_dir) / run / table.name, run_name=run, values_shown=settings.data_docs.values_shown
-            )
-        )
-    return GateResult(
+    gate = GateResult(
         table=table.name,
         city_code=city,
         period=month,
@@ -242,5 +233,21 @@ def run_quality_gate(
         ),
         failed_table_rules=tuple(checked.failed_table_rules),
         samples=_samples(quarantine, staged.frame, settings.failing_rows_sample),
-        data_docs=docs,
     )
+    if docs_dir is None or not settings.data_docs.enabled:
+        return gate
+    from kotacerdas.quality.docs import validation_record, write_data_docs
+
+    descriptions = {r.id: r.description for r in suite.rules}
+    if suite.volume is not None:
+        descriptions[suite.volume.id] = suite.volume.description
+    city_name = next((c.name for c in project.cities.cities if c.code == city), None)
+    record = validation_record(
+        gate,
+        run_name=run_name or checked.validated_at.strftime("%Y%m%dT%H%M%S"),
+        validated_at=checked.validated_at,
+        descriptions=descriptions,
+        city_name=city_name,
+        values_shown=settings.data_docs.values_shown,
+    )
+    return replace(gate, data_docs=str(write_data_docs(record, docs_dir)))
