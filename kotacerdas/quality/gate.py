@@ -54,6 +54,7 @@ class GateResult:
     failed_table_rules: tuple[str, ...] = ()  # table-level `error` rules (columns, volume) that failed
     samples: pd.DataFrame = field(default_factory=pd.DataFrame)  # a few failing rows per rule (scrubbed)
     data_docs: str | None = None  # the Data Docs page of this validation (kotacerdas.quality.docs)
+    warn_share: float | None = None  # rejected share above which the early warning fails (None: threshold / 2)
 
     @property
     def rejected_share(self) -> float:
@@ -62,6 +63,18 @@ class GateResult:
     @property
     def passed(self) -> bool:
         return within_threshold(self.rejected_share, self.failed_table_rules, self.threshold)
+
+    @property
+    def warn_threshold(self) -> float:
+        return self.threshold / 2 if self.warn_share is None else self.warn_share
+
+    def rows_warning(self) -> tuple[bool, str]:
+        """The early warning: passes while the share of rejected rows stays at or below `warn_threshold`. A few
+        rejected rows are normal (they are quarantined, the rest flows on); a share near the threshold is not."""
+        passed = self.rejected_share <= self.warn_threshold and self.rejected_share <= self.threshold
+        share = f"{self.rejected_share:.2%} of {self.input_rows} rows rejected"
+        limits = f"warns above {self.warn_threshold:.2%}, blocks above {self.threshold:.2%}"
+        return passed, f"{self.table}: {share} ({limits})"
 
     def verdict(self) -> str:
         share = f"{self.rejected_share:.1%} of {self.input_rows} rows rejected (threshold {self.threshold:.0%})"
@@ -233,6 +246,7 @@ def run_quality_gate(
         ),
         failed_table_rules=tuple(checked.failed_table_rules),
         samples=_samples(quarantine, staged.frame, settings.failing_rows_sample),
+        warn_share=settings.warn_rejected_share,
     )
     if docs_dir is None or not settings.data_docs.enabled:
         return gate
