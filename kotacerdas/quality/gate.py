@@ -13,6 +13,7 @@ from pathlib import Path
 import pandas as pd
 
 from kotacerdas.config import ProjectConfig
+from kotacerdas.rounding import round_for_display
 from kotacerdas.schemas import QUARANTINE_COLUMNS, CanonicalTable
 from kotacerdas.stage.staging import StagingResult
 
@@ -94,7 +95,7 @@ class GateResult:
             "input_rows": self.input_rows,
             "valid_rows": len(self.valid),
             "rejected_rows": self.rejected_rows,
-            "rejected_share": round(self.rejected_share, 6),
+            "rejected_share": round_for_display(self.rejected_share, 4),
             "verdict": self.verdict(),
         }
 
