@@ -100,7 +100,7 @@ def validation_record(
         "city_name": city_name,
         "month": gate.period,
         "run": run_name,
-        "validated_at": pd.Timestamp(validated_at).isoformat(timespec="seconds"),
+        "validated_at": pd.Timestamp(validated_at).isoformat(sep=" ", timespec="seconds"),
         "passed": bool(gate.passed),
         "verdict": gate.verdict(),
         "input_rows": int(gate.input_rows),
