@@ -18,7 +18,6 @@ from kotacerdas.config import ProjectConfig
 from kotacerdas.periods import TIMEZONE  # re-exported: the partitions, schedules and sensors close months on it
 
 
-
 def build_city_month_partitions(project: ProjectConfig) -> dg.MultiPartitionsDefinition:
     cities = dg.StaticPartitionsDefinition([c.code for c in project.cities.cities])
     months = dg.MonthlyPartitionsDefinition(start_date=project.pipeline.first_month, fmt="%Y-%m", timezone=TIMEZONE)

@@ -23,3 +23,10 @@ def round_half_up(value: float, places: int = 2) -> Decimal | None:
 def format_half_up(value: float, places: int = 2, missing: str = "—") -> str:
     rounded = round_half_up(value, places)
     return missing if rounded is None else f"{rounded:.{places}f}"
+
+
+def round_for_display(value: float, places: int = 2) -> float | None:
+    """A number as a screen shows it (half up), still a number so that a UI can plot it; None when missing.
+    Only for display: stored values stay unrounded."""
+    rounded = round_half_up(value, places)
+    return None if rounded is None else float(rounded)

@@ -17,6 +17,8 @@ from kotacerdas.periods import TEMPLATE_FIELDS
 from kotacerdas.schemas import CANONICAL_TABLES, PII_KINDS
 
 RegionCode = Annotated[str, Field(pattern=r"^\d{2}(\.\d{2})?$")]
+# What Dagster accepts as an asset owner: a team or an e-mail address.
+AssetOwner = Annotated[str, Field(pattern=r"^(team:[A-Za-z0-9_-]+|[^@\s]+@[^@\s]+\.[^@\s]+)$")]
 Period = Annotated[str, Field(pattern=r"^\d{4}-(0[1-9]|1[0-2])$")]
 
 
@@ -382,6 +384,11 @@ class PipelineConfig(_Strict):
         default="data/reports",
         description="where scorecards (HTML) and exports are written after each publish (kotacerdas.report)",
     )
+    asset_owners: dict[str, list[AssetOwner]] = Field(
+        default_factory=lambda: {"default": ["team:data-engineering"]},
+        description="owners the Dagster UI shows, per asset group (ingest, staging, quality, indicators, indices, "
+        "publish); `default` for the groups not named",
+    )
 
     @model_validator(mode="after")
     def _deadline_after_schedule(self) -> PipelineConfig:
@@ -421,6 +428,13 @@ class DataDocsSettings(_Strict):
 class QualitySettings(_Strict):
     data_docs: DataDocsSettings = DataDocsSettings()
     failing_rows_sample: int = Field(default=5, ge=0, description="failing rows shown per rule in asset checks")
+    warn_rejected_share: float | None = Field(
+        default=None,
+        ge=0,
+        le=1,
+        description="share of rejected rows above which the WARN check `rows_pass_error_rules` fails (an early "
+        "warning before the gate blocks); default: half the table's max_rejected_share",
+    )
     personal_data: PersonalDataPolicy = PersonalDataPolicy()
 
 
