@@ -163,10 +163,10 @@ def _merge_by_key(table: CanonicalTable, batches: list[list[dict]]) -> list[dict
 def _watermark(source: RestSource, rows: list, previous: str | None) -> str | None:
     """The latest change time seen (ISO-8601 text compares in time order)."""
     values = [r.get(source.watermark_field) for r in rows if isinstance(r, dict)] if source.watermark_field else []
-    values = [v for v in values if isinstance(v, str) and v]
+    marks: list[str] = [v for v in values if isinstance(v, str) and v]
     if previous:
-        values.append(previous)
-    return max(values) if values else None
+        marks.append(previous)
+    return max(marks) if marks else None
 
 
 class _Unit:

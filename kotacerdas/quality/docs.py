@@ -13,11 +13,11 @@ import fcntl
 import json
 import os
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from contextlib import contextmanager
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Any, SupportsFloat, cast
 
 import jinja2
 import pandas as pd
@@ -113,17 +113,17 @@ def validation_record(
         "samples": [{k: _plain(v) for k, v in s.items()} for s in samples],
         "page": page_path(run_name, gate.table, gate.city_code, gate.period),
     }
-    return scrub_value(record)
+    return cast(dict, scrub_value(record))
 
 
-def _number(value: object, places: int = 2) -> str:
+def _number(value: SupportsFloat | None, places: int = 2) -> str:
     """Indonesian style: decimal comma; missing is an em dash."""
     if value is None:
         return "—"
     return format_half_up(float(value), places).replace(".", ",")
 
 
-def _percent(share: object) -> str:
+def _percent(share: SupportsFloat | None) -> str:
     return "—" if share is None else _number(float(share) * 100, 2) + " %"
 
 
@@ -142,7 +142,7 @@ def render_page(record: Mapping) -> str:
     return _environment().get_template("validation.html.j2").render(r=record, index=f"../../{INDEX_PAGE}")
 
 
-def render_index(entries: list[Mapping]) -> str:
+def render_index(entries: Sequence[Mapping]) -> str:
     """The index: every validation written under the root, newest first."""
     rows = sorted(entries, key=lambda e: (e["validated_at"], e["table"], e["city"], e["month"]), reverse=True)
     return _environment().get_template("index.html.j2").render(entries=rows)

@@ -14,6 +14,7 @@ import tempfile
 import uuid
 from collections.abc import Callable, Mapping
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import pandas as pd
@@ -58,6 +59,14 @@ def _nulls_for_duckdb(frame: pd.DataFrame) -> pd.DataFrame:
     return frame.astype(dict.fromkeys(floats, "Float64")) if floats else frame
 
 
+def _driver(conn: sa.Connection) -> Any:
+    """The DB-API connection under SQLAlchemy's (psycopg's or duckdb's), for COPY and registering frames."""
+    driver = conn.connection.driver_connection
+    if driver is None:
+        raise RuntimeError("the warehouse connection is closed")
+    return driver
+
+
 def _quoted(names) -> str:
     return ", ".join('"' + n.replace('"', '""') + '"' for n in names)
 
@@ -65,7 +74,7 @@ def _quoted(names) -> str:
 def _copy_postgres(conn: sa.Connection, table: sa.Table, frame: pd.DataFrame) -> None:
     from psycopg.copy import QueuedLibpqWriter
 
-    cursor = conn.connection.driver_connection.cursor()
+    cursor = _driver(conn).cursor()
     frame = _nulls_for_duckdb(frame)
     formatter = duckdb.connect()  # in-memory; only formats CSV
     try:
@@ -90,7 +99,7 @@ def _copy_postgres(conn: sa.Connection, table: sa.Table, frame: pd.DataFrame) ->
 
 def _insert_duckdb(conn: sa.Connection, table: sa.Table, frame: pd.DataFrame) -> None:
     """DuckDB scans the DataFrame directly (vectorised), inside the same transaction."""
-    raw = conn.connection.driver_connection
+    raw = _driver(conn)
     view = f"_kc_publish_{uuid.uuid4().hex}"
     cols = _quoted(frame.columns)
     raw.register(view, _nulls_for_duckdb(frame))
