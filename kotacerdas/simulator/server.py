@@ -108,9 +108,12 @@ class OpdSimulator:
         self.loop_pagination = False
         self.cities: dict[str, City] = {c.code: c for c in project.cities.cities}
         self.cities.update({c.code: c for c in cities or []})
-        self._edits: dict[tuple[str, str, str, str], dict[int, dict]] = {}
-        # table -> (city, OPD or None for a per-city API, period) -> canonical rows
-        self.generators = {t: partial(g, seed) for t, g in GENERATORS.items()} | yearly_generators(project, seed)
+        self._edits: dict[tuple[str, str, str | None, str], dict[int, dict]] = {}
+        # table -> (city, OPD or None for a per-city API, period) -> canonical rows (a monthly table's route
+        # always names an OPD)
+        self.generators: dict[str, Callable[..., list[dict]]] = {
+            t: partial(g, seed) for t, g in GENERATORS.items()
+        } | yearly_generators(project, seed)
         # path (without query) -> Route
         self.routes: dict[str, Route] = {}
         for source in project.sources.sources:
@@ -127,7 +130,7 @@ class OpdSimulator:
         if self._server is None:
             raise RuntimeError("the OPD simulator is not running: call start() or use it as a context manager")
         host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
+        return f"http://{host!s}:{port}"
 
     def start(self) -> OpdSimulator:
         if self._server is not None:
@@ -379,7 +382,7 @@ def _ignoring_offset(route: Route, rows: list[dict], offset: int, size: int) -> 
 
 
 class _QuietServer(ThreadingHTTPServer):
-    def handle_error(self, request, client_address) -> None:  # type: ignore[no-untyped-def]
+    def handle_error(self, request, client_address) -> None:
         # A client that gave up (read timeout) leaves a broken pipe behind: expected, not worth a traceback.
         if not isinstance(sys.exc_info()[1], ConnectionError):
             super().handle_error(request, client_address)
