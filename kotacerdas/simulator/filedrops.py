@@ -202,7 +202,7 @@ SPBE_HEADERS = ("No", "Domain", "Aspek", "Indikator", "Kode Wilayah", "Tahun", "
 
 
 def _write_spbe_drops(
-    project: ProjectConfig, landing: Path, cities: list[str | City], years: list[str], seed: int
+    project: ProjectConfig, landing: Path, cities: list[str | City], years: Sequence[str], seed: int
 ) -> list[Path]:
     """The SPBE self-assessment of each city × year as the Diskominfo downloads it from the evaluation portal."""
     source = file_source(project, "spbe_assessments")
