@@ -220,6 +220,11 @@ class FileSource(_Strict):
     format: Literal["auto", "csv", "xlsx", "json"] = Field(default="auto", description="auto: by file suffix")
     separator: str = Field(default=",", description="`,` `;` tab `|`, or `auto` (sniffed from the header)")
     decimal: Literal[".", ","] = "."
+    thousands: Literal["."] | None = Field(
+        default=None,
+        description="with decimal `,`: the OPD groups thousands with a dot, so 30.750 is 30750; undeclared, such a "
+        "number is rejected as ambiguous (rule number:ambiguous_decimal)",
+    )
     encoding: str = Field(
         default="utf-8-sig", description="a Python codec, or `auto` (UTF-8 with or without BOM, else Windows-1252)"
     )
@@ -252,6 +257,8 @@ class FileSource(_Strict):
     def _check(self) -> FileSource:
         _check_columns(self.columns, self.optional_columns)
         _check_unpivot(self)
+        if self.thousands is not None and self.decimal != ",":
+            raise ValueError(f"thousands {self.thousands!r} needs decimal ',' (with decimal '.', ',' groups thousands)")
         if len(self.separator) != 1 and self.separator != "auto":
             raise ValueError(f"separator must be one character or `auto`, got {self.separator!r}")
         if self.encoding != "auto":
