@@ -27,6 +27,10 @@ class ProjectResource(dg.ConfigurableResource):
     def raw_dir(self) -> Path:
         return self.project.raw_dir()
 
+    def lock_timeout(self) -> float:
+        """Seconds a publish waits for another writer of its partition (config/pipeline.yaml)."""
+        return self.project.pipeline.publish_lock_timeout_seconds
+
     def pii_key(self) -> bytes | None:
         """Key for pseudonymising personal data; without it personal-data columns are dropped."""
         return settings().pii_key_bytes()

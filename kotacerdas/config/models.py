@@ -353,6 +353,11 @@ class PipelineConfig(_Strict):
     landing_dir: str
     raw_dir: str
     max_rejected_share: float = Field(default=0.05, ge=0, le=1)
+    publish_lock_timeout_seconds: float = Field(
+        default=600,
+        gt=0,
+        description="how long a publish waits for another writer of the same partition (PostgreSQL) before failing",
+    )
     schedule_grace_days: int = Field(default=3, ge=0, le=27, description="days after month end before it runs")
     publish_deadline_day: int = Field(
         default=10,
