@@ -252,11 +252,23 @@ class FileSource(_Strict):
         default=None,
         description="reshape a wide file (one column per year, ...) into rows, before `columns` maps the other headers",
     )
+    ready_when: Literal["stable", "marker"] = Field(
+        default="stable",
+        description="when the file-drop sensor takes a file as complete: `stable` (same size and content hash at two "
+        "ticks in a row) or `marker` (a file of the same name plus `marker_suffix` is present)",
+    )
+    marker_suffix: str = Field(
+        default=".done", description="with `ready_when: marker`: capaian.csv is complete once capaian.csv.done exists"
+    )
 
     @model_validator(mode="after")
     def _check(self) -> FileSource:
         _check_columns(self.columns, self.optional_columns)
         _check_unpivot(self)
+        if not re.fullmatch(r"\.[A-Za-z0-9_.-]+", self.marker_suffix):
+            raise ValueError(
+                f"marker_suffix must look like .done (a dot, then letters or digits), got {self.marker_suffix!r}"
+            )
         if self.thousands is not None and self.decimal != ",":
             raise ValueError(f"thousands {self.thousands!r} needs decimal ',' (with decimal '.', ',' groups thousands)")
         if len(self.separator) != 1 and self.separator != "auto":
