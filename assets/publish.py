@@ -75,7 +75,6 @@ def build_quarantine_asset(partitions_def: dg.PartitionsDefinition) -> dg.Assets
                         project.project, project.raw_dir(), gates, ingests, part.city, part.period, project.pii_key()
                     ),
                     run_id=context.run.run_id,
-                    lock_timeout=project.lock_timeout(),
                 )
                 metadata[part] = {f"{k}_rows": v for k, v in written.items()}
                 checks[part] = [*(check_result(g, "error") for g in gates), _partition_gate_check(gates)]
@@ -146,14 +145,7 @@ def build_scores_publish_asset(partitions_def: dg.PartitionsDefinition) -> dg.As
                     part.city,
                     part.period,
                 )
-                written = publish_partition(
-                    engine,
-                    part.city,
-                    part.period,
-                    frames,
-                    run_id=context.run.run_id,
-                    lock_timeout=project.lock_timeout(),
-                )
+                written = publish_partition(engine, part.city, part.period, frames, run_id=context.run.run_id)
                 metadata[part] = {"published": 1} | {f"{k}_rows": v for k, v in written.items()}
         finally:
             engine.dispose()

@@ -118,14 +118,7 @@ def build_regulator_assets(partitions_def: dg.PartitionsDefinition) -> list[dg.A
                 frames = annual_frames(
                     regulator_indices[part.key], gates, ingests, part.city, part.period, project.pii_key()
                 )
-                written = publish_partition(
-                    engine,
-                    part.city,
-                    part.period,
-                    frames,
-                    run_id=context.run.run_id,
-                    lock_timeout=project.lock_timeout(),
-                )
+                written = publish_partition(engine, part.city, part.period, frames, run_id=context.run.run_id)
                 metadata[part] = {f"{k}_rows": v for k, v in written.items()}
                 checks[part] = [check_result(g, "error") for g in gates]
         finally:

@@ -10,6 +10,7 @@ import sqlalchemy as sa
 
 from kotacerdas.config import ProjectConfig, settings
 from kotacerdas.warehouse.engine import create_warehouse_engine, display_url, resolve_warehouse_url
+from kotacerdas.warehouse.publish import LOCK_TIMEOUT_OPTION
 
 
 class ProjectResource(dg.ConfigurableResource):
@@ -26,10 +27,6 @@ class ProjectResource(dg.ConfigurableResource):
 
     def raw_dir(self) -> Path:
         return self.project.raw_dir()
-
-    def lock_timeout(self) -> float:
-        """Seconds a publish waits for another writer of its partition (config/pipeline.yaml)."""
-        return self.project.pipeline.publish_lock_timeout_seconds
 
     def pii_key(self) -> bytes | None:
         """Key for pseudonymising personal data; without it personal-data columns are dropped."""
@@ -50,7 +47,9 @@ class WarehouseResource(dg.ConfigurableResource):
         return resolve_warehouse_url(raw, project.dir.parent)
 
     def engine(self) -> sa.Engine:
-        return create_warehouse_engine(self.sqlalchemy_url())
+        """The engine, carrying how long a publish waits for another writer of its partition (pipeline.yaml)."""
+        timeout = ProjectConfig(self.config_dir).pipeline.publish_lock_timeout_seconds
+        return create_warehouse_engine(self.sqlalchemy_url()).execution_options(**{LOCK_TIMEOUT_OPTION: timeout})
 
     def display(self) -> str:
         return display_url(self.sqlalchemy_url())

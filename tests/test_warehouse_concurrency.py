@@ -4,6 +4,7 @@ the first, and a wait past the timeout fails naming the partition."""
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 import time
@@ -13,9 +14,10 @@ import pytest
 import sqlalchemy as sa
 from test_warehouse_crash import make_frames
 
+from assets.resources import WarehouseResource
 from kotacerdas.errors import PartitionBusyError
 from kotacerdas.warehouse.engine import create_warehouse_engine
-from kotacerdas.warehouse.publish import partition_lock_key, publish_partition
+from kotacerdas.warehouse.publish import LOCK_TIMEOUT_OPTION, partition_lock_key, publish_partition
 
 CITY, PERIOD = "19.71", "2025-01"
 TRIALS = 10
@@ -130,9 +132,9 @@ def test_the_second_writer_waits_for_the_first_and_a_timeout_names_the_partition
         _expect(first, "ready")
         _expect(first, "inside")  # holds the partition, mid-transaction
         with pytest.raises(PartitionBusyError, match=f"partition {CITY} {PERIOD} is being published"):
-            publish_partition(
-                engine, CITY, PERIOD, make_frames(CITY, PERIOD, 10, "late"), run_id="late", lock_timeout=0.5
-            )
+            # the timeout as the Dagster warehouse resource sets it: an execution option of the engine
+            impatient = engine.execution_options(**{LOCK_TIMEOUT_OPTION: 0.5})
+            publish_partition(impatient, CITY, PERIOD, make_frames(CITY, PERIOD, 10, "late"), run_id="late")
         second = _writer(postgres_url, "second", go)
         _expect(second, "ready")
         deadline = time.monotonic() + 60
@@ -152,4 +154,16 @@ def test_the_second_writer_waits_for_the_first_and_a_timeout_names_the_partition
                 child.kill()
     # The second writer ran after the first committed and replaced its rows whole.
     assert _versions(engine) == {"indicator_values": [("second", 20, 20)], "index_scores": [("second", 3_000, 3_000)]}
+    engine.dispose()
+
+
+def test_the_warehouse_resource_gives_publishes_the_configured_lock_timeout(tmp_path, opd_project, duckdb_url):
+    config = tmp_path / "config"
+    shutil.copytree(opd_project.dir, config)
+    pipeline = config / "pipeline.yaml"
+    text = pipeline.read_text(encoding="utf-8")
+    assert "publish_lock_timeout_seconds: 600" in text
+    pipeline.write_text(text.replace("publish_lock_timeout_seconds: 600", "publish_lock_timeout_seconds: 42"), "utf-8")
+    engine = WarehouseResource(url=duckdb_url, config_dir=str(config)).engine()
+    assert engine.get_execution_options()[LOCK_TIMEOUT_OPTION] == 42
     engine.dispose()

@@ -27,13 +27,18 @@ import duckdb
 import pandas as pd
 import sqlalchemy as sa
 
+from kotacerdas.config import PipelineConfig
 from kotacerdas.errors import PartitionBusyError
 from kotacerdas.storage_errors import storage_failure
 from kotacerdas.warehouse.engine import display_url, duckdb_path
 from kotacerdas.warehouse.schema import FACT_TABLES, OPTIONAL_COLUMNS, RUN_COLUMNS, TABLES
 
 COPY_CHUNK_ROWS = 100_000
-DEFAULT_LOCK_TIMEOUT_SECONDS = 600.0
+# publish_lock_timeout_seconds of config/pipeline.yaml when no engine option says otherwise (one owner: the model)
+DEFAULT_LOCK_TIMEOUT_SECONDS = PipelineConfig.model_fields["publish_lock_timeout_seconds"].default
+# An engine execution option: how long a publish on this engine waits for the partition's lock (the Dagster
+# warehouse resource sets it from publish_lock_timeout_seconds in config/pipeline.yaml).
+LOCK_TIMEOUT_OPTION = "kotacerdas_publish_lock_timeout"
 # Called after each table of the partition is replaced, inside the transaction (progress, tests).
 TableWritten = Callable[[str, int], None]
 
@@ -155,14 +160,17 @@ def publish_partition(
     *,
     run_id: str,
     on_table_written: TableWritten | None = None,
-    lock_timeout: float = DEFAULT_LOCK_TIMEOUT_SECONDS,
+    lock_timeout: float | None = None,
 ) -> dict[str, int]:
     """Replace the partition's rows in every table named in `frames`, atomically. Returns rows written.
 
     Either every table of `frames` shows the new rows or (after any error, or a crash of this process) every
     table still shows the previous ones. Tables not named in `frames` are not touched. One writer of a partition
-    at a time: another waits up to `lock_timeout` seconds for it (PostgreSQL), then PartitionBusyError.
+    at a time: another waits up to `lock_timeout` seconds for it (PostgreSQL), then PartitionBusyError; by
+    default the engine's LOCK_TIMEOUT_OPTION, else DEFAULT_LOCK_TIMEOUT_SECONDS.
     """
+    if lock_timeout is None:
+        lock_timeout = engine.get_execution_options().get(LOCK_TIMEOUT_OPTION, DEFAULT_LOCK_TIMEOUT_SECONDS)
     unknown = sorted(set(frames) - set(TABLES))
     if unknown:
         raise ValueError(f"unknown warehouse table(s) {unknown}; known: {sorted(TABLES)}")
