@@ -1,6 +1,7 @@
 """One writer per partition on PostgreSQL: two real processes publishing the same partition at once never leave
 duplicates or a mix of two runs (a transaction-level advisory lock on the partition key), the second waits for
-the first, and a wait past the timeout fails naming the partition."""
+the first, and a wait past the timeout fails naming the partition. On DuckDB a second process is refused the file
+at once, with an error that says so."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ import sqlalchemy as sa
 from test_warehouse_crash import make_frames
 
 from assets.resources import WarehouseResource
-from kotacerdas.errors import PartitionBusyError
+from kotacerdas.errors import ConfigError, PartitionBusyError
 from kotacerdas.warehouse.engine import create_warehouse_engine
 from kotacerdas.warehouse.publish import LOCK_TIMEOUT_OPTION, partition_lock_key, publish_partition
 
@@ -167,3 +168,30 @@ def test_the_warehouse_resource_gives_publishes_the_configured_lock_timeout(tmp_
     engine = WarehouseResource(url=duckdb_url, config_dir=str(config)).engine()
     assert engine.get_execution_options()[LOCK_TIMEOUT_OPTION] == 42
     engine.dispose()
+
+
+def test_duckdb_has_one_writer_per_file_and_a_second_process_is_told_so(duckdb_url, tmp_path):
+    go = tmp_path / "go"
+    go.touch()
+    first = _writer(duckdb_url, "first", go, mode="hold")
+    try:
+        _expect(first, "ready")
+        _expect(first, "inside")  # holds the file, mid-transaction
+        engine = sa.create_engine(duckdb_url)
+        frames = make_frames(CITY, PERIOD, 10, "late")
+        with pytest.raises(ConfigError, match=f"partition {CITY} {PERIOD}.*open in another process") as refused:
+            publish_partition(engine, CITY, PERIOD, frames, run_id="late")
+        assert "PostgreSQL" in refused.value.hint
+        engine.dispose()
+        first.stdin.write("\n")
+        first.stdin.flush()
+        assert first.communicate(timeout=120)[0].strip() == "committed"
+    finally:
+        if first.poll() is None:
+            first.kill()
+    engine = create_warehouse_engine(duckdb_url)  # the file is free again: this process publishes
+    publish_partition(engine, CITY, PERIOD, make_frames(CITY, PERIOD, 10, "late"), run_id="late")
+    with engine.connect() as conn:
+        runs = conn.exec_driver_sql("SELECT DISTINCT run_id FROM index_scores").scalars().all()
+    engine.dispose()
+    assert runs == ["late"]
