@@ -11,12 +11,13 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
+import pandas as pd
 import pytest
 import sqlalchemy as sa
-from test_warehouse_crash import make_frames
 
-from assets.resources import WarehouseResource
 from kotacerdas.errors import ConfigError, PartitionBusyError
+from kotacerdas.schemas import INDEX_SCORE_COLUMNS, INDICATOR_VALUE_COLUMNS
 from kotacerdas.warehouse.engine import create_warehouse_engine
 from kotacerdas.warehouse.publish import LOCK_TIMEOUT_OPTION, partition_lock_key, publish_partition
 
@@ -29,7 +30,7 @@ TRIALS = 10
 WRITER = r"""
 import os, sys, time
 sys.path.insert(0, sys.argv[1])
-from test_warehouse_crash import make_frames
+from test_warehouse_concurrency import make_frames
 from kotacerdas.warehouse.engine import create_warehouse_engine
 from kotacerdas.warehouse.publish import publish_partition
 
@@ -53,6 +54,25 @@ def between(name, written):
 publish_partition(engine, "19.71", "2025-01", frames, run_id=tag, on_table_written=between)
 print("committed", flush=True)
 """
+
+
+def _frame(columns: dict[str, str], rows: int, fixed: dict) -> pd.DataFrame:
+    """Every column of a contract filled (so a column added later is filled too), `fixed` ones as given."""
+    filler = {"string": "x", "float64": np.linspace(0, 100, rows), "Int64": 1}
+    return pd.DataFrame({c: fixed.get(c, filler.get(d)) for c, d in columns.items()}, index=range(rows)).astype(columns)
+
+
+def make_frames(city: str, period: str, rows: int, tag: str) -> dict[str, pd.DataFrame]:
+    """indicator_values (20 rows) and index_scores (`rows` rows) of one partition, their codes marked by `tag`."""
+    where = {"city_code": city, "period": period}
+    return {
+        "indicator_values": _frame(
+            INDICATOR_VALUE_COLUMNS, 20, {**where, "indicator_code": [f"{tag}_{i}" for i in range(20)], "status": "ok"}
+        ),
+        "index_scores": _frame(
+            INDEX_SCORE_COLUMNS, rows, {**where, "level": "indicator", "code": [f"{tag}_{i}" for i in range(rows)]}
+        ),
+    }
 
 
 def _writer(url: str, tag: str, go: Path, mode: str = "race") -> subprocess.Popen:
@@ -165,6 +185,8 @@ def test_the_warehouse_resource_gives_publishes_the_configured_lock_timeout(tmp_
     text = pipeline.read_text(encoding="utf-8")
     assert "publish_lock_timeout_seconds: 600" in text
     pipeline.write_text(text.replace("publish_lock_timeout_seconds: 600", "publish_lock_timeout_seconds: 42"), "utf-8")
+    from assets.resources import WarehouseResource  # here: the writer processes import this module, not dagster
+
     engine = WarehouseResource(url=duckdb_url, config_dir=str(config)).engine()
     assert engine.get_execution_options()[LOCK_TIMEOUT_OPTION] == 42
     engine.dispose()
