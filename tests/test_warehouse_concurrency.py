@@ -16,7 +16,7 @@ import pandas as pd
 import pytest
 import sqlalchemy as sa
 
-from kotacerdas.errors import ConfigError, PartitionBusyError
+from kotacerdas.errors import PartitionBusyError, StorageError
 from kotacerdas.schemas import INDEX_SCORE_COLUMNS, INDICATOR_VALUE_COLUMNS
 from kotacerdas.warehouse.engine import create_warehouse_engine
 from kotacerdas.warehouse.publish import LOCK_TIMEOUT_OPTION, partition_lock_key, publish_partition
@@ -201,9 +201,9 @@ def test_duckdb_has_one_writer_per_file_and_a_second_process_is_told_so(duckdb_u
         _expect(first, "inside")  # holds the file, mid-transaction
         engine = sa.create_engine(duckdb_url)
         frames = make_frames(CITY, PERIOD, 10, "late")
-        with pytest.raises(ConfigError, match=f"partition {CITY} {PERIOD}.*open in another process") as refused:
+        with pytest.raises(StorageError, match=f"partition {CITY} {PERIOD}.*open in another process") as refused:
             publish_partition(engine, CITY, PERIOD, frames, run_id="late")
-        assert "PostgreSQL" in refused.value.hint
+        assert "PostgreSQL" in refused.value.hint and "(PID " in refused.value.message
         engine.dispose()
         first.stdin.write("\n")
         first.stdin.flush()

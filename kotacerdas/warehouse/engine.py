@@ -57,21 +57,6 @@ def warehouse_identity(url: sa.URL) -> str:
     return key
 
 
-def duckdb_file_busy(exc: BaseException, url: sa.URL, what: str) -> ConfigError | None:
-    """The error to raise when DuckDB refused its file because another process has it open (one writer per file)."""
-    text = str(getattr(exc, "orig", None) or exc)
-    path = duckdb_path(url)
-    if path is None or "Could not set lock on file" not in text:
-        return None
-    holder = text.split("Conflicting lock is held in", 1)[-1].split(". See", 1)[0].strip() if "held in" in text else ""
-    return ConfigError(
-        f"{what}: the DuckDB file {path} is open in another process{f' ({holder})' if holder else ''}; DuckDB "
-        "allows one process per file, so this one did not write anything",
-        hint="wait for the other run (or close the program holding the file) and run again; for writers on several "
-        f"processes or hosts at once use PostgreSQL ({WAREHOUSE_URL_ENV})",
-    )
-
-
 def create_warehouse_engine(url: sa.URL | str, *, migrate: bool = True) -> sa.Engine:
     """An engine on the warehouse; on first use (or after an upgrade of kotacerdas) the pending migrations
     are applied, so the schema is always the head of `kotacerdas/warehouse/migrations/`."""
@@ -88,9 +73,6 @@ def create_warehouse_engine(url: sa.URL | str, *, migrate: bool = True) -> sa.En
         failure = storage_failure(exc, f"the warehouse at {shown}", duckdb_path(engine.url))
         if failure is not None:
             raise failure from exc
-        busy = duckdb_file_busy(exc, engine.url, f"cannot open the warehouse at {shown}")
-        if busy is not None:
-            raise busy from exc
         if not isinstance(exc, sa.exc.OperationalError):
             raise
         raise ConfigError(

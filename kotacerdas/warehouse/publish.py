@@ -10,7 +10,7 @@ One writer per partition: on PostgreSQL the transaction first takes a transactio
 the partition key (`pg_advisory_xact_lock`), so a second writer of the same partition (the CLI beside the daemon,
 two Celery hosts) waits until the first commits, then replaces its rows; it never interleaves. A wait longer than
 `lock_timeout` fails with PartitionBusyError naming the partition. DuckDB needs no lock: its file is opened by one
-process at a time (a second process fails at once, writing nothing, with a ConfigError naming the file, the
+process at a time (a second process fails at once, writing nothing, with a StorageError naming the file, the
 process holding it and the partition), and in one deployment Dagster's writer pool runs one publish at a time.
 """
 
@@ -30,7 +30,7 @@ import sqlalchemy as sa
 from kotacerdas.config import PipelineConfig
 from kotacerdas.errors import PartitionBusyError
 from kotacerdas.storage_errors import storage_failure
-from kotacerdas.warehouse.engine import display_url, duckdb_file_busy, duckdb_path
+from kotacerdas.warehouse.engine import display_url, duckdb_path
 from kotacerdas.warehouse.schema import FACT_TABLES, OPTIONAL_COLUMNS, RUN_COLUMNS, TABLES
 
 COPY_CHUNK_ROWS = 100_000
@@ -196,6 +196,6 @@ def publish_partition(
 def _raise_storage_failure(engine: sa.Engine, exc: BaseException, city_code: str, period: str) -> None:
     """A full disk or a refused write, named as such (DuckDB may only say its transaction was aborted)."""
     what = f"the warehouse at {display_url(engine.url)} (partition {city_code} {period})"
-    failure = storage_failure(exc, what, duckdb_path(engine.url)) or duckdb_file_busy(exc, engine.url, what)
+    failure = storage_failure(exc, what, duckdb_path(engine.url))
     if failure is not None:
         raise failure from exc
