@@ -307,7 +307,7 @@ def _map_headers(source: FileSource, header: list[str], where: str) -> dict[str,
 
 def _serial_date(value: object, decimal: str) -> object:
     """An Excel serial (45720 or, with decimal comma, 45720,5) in a date column -> ISO text; else unchanged."""
-    converted = excel_serial_to_iso(normalise_decimal(value, decimal))
+    converted = excel_serial_to_iso(normalise_decimal(value, decimal, "."))
     return converted if isinstance(converted, str) and "T" in converted else value
 
 
@@ -351,7 +351,7 @@ def read_file_drop(
         if column in source.region_codes:
             values = [repair_region_code(v, source.region_codes[column]) for v in values]
         elif dtype in _NUMERIC_DTYPES:
-            values = [normalise_decimal(v, source.decimal) for v in values]
+            values = [normalise_decimal(v, source.decimal, source.thousands) for v in values]
         elif dtype == TIMESTAMP:
             values = [_serial_date(v, source.decimal) for v in values]
         elif column == table.period_column:
