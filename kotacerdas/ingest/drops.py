@@ -16,6 +16,7 @@ import hashlib
 import re
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
+from typing import Any
 
 from kotacerdas.config import FileSource, ProjectConfig
 from kotacerdas.ingest.landing_paths import landing_path_problem
@@ -105,7 +106,7 @@ def scan_landing(project: ProjectConfig, landing_dir: Path, cadence: Cadence = "
             continue
         stat = path.stat()
         rel = path.relative_to(landing_dir).as_posix()
-        base = {"path": path, "relpath": rel, "size": stat.st_size, "mtime": stat.st_mtime}
+        base: dict[str, Any] = {"path": path, "relpath": rel, "size": stat.st_size, "mtime": stat.st_mtime}
         if _is_marker(rel, regexes):
             continue
         placed = next(((s, m) for s, rx in regexes if (m := rx.match(rel))), None)

@@ -259,7 +259,7 @@ def run_quality_gate(
     city_name = next((c.name for c in project.cities.cities if c.code == city), None)
     record = validation_record(
         gate,
-        run_name=run_name or checked.validated_at.strftime("%Y%m%dT%H%M%S"),
+        run_name=run_name or pd.Timestamp(checked.validated_at).strftime("%Y%m%dT%H%M%S"),
         validated_at=checked.validated_at,
         descriptions=descriptions,
         city_name=city_name,

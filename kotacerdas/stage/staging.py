@@ -14,6 +14,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -174,8 +175,8 @@ def stage_table(
     """Type, pseudonymise and de-duplicate one ingested partition of `table`."""
     n = len(frame)
     source = frame.reset_index(drop=True)
-    raw_file = source["_raw_file"].astype(object).tolist() if "_raw_file" in source else [None] * n
-    raw_row = source["_raw_row"].astype(object).tolist() if "_raw_row" in source else [None] * n
+    raw_file: list[Any] = source["_raw_file"].astype(object).tolist() if "_raw_file" in source else [None] * n
+    raw_row: list[Any] = source["_raw_row"].astype(object).tolist() if "_raw_row" in source else [None] * n
     parsed: dict[str, list] = {}
     bad_rows: set[int] = set()
     problems: list[tuple[int, str, str, str, str]] = []  # row, column, rule, value as text, reason
@@ -268,14 +269,14 @@ def stage_table(
         )
 
     keep = [i for i in range(n) if i not in bad_rows and i not in dup_rows]
-    staged = {}
+    staged: dict[str, Any] = {}
     for column, dtype in table.columns.items():
         staged[column] = _typed([parsed[column][i] for i in keep], dtype)
     for column, dtype in LINEAGE_COLUMNS.items():
         staged[column] = pd.array([lineage(i)[column] for i in keep], dtype=dtype)
-    out = pd.DataFrame(staged)
+    frame = pd.DataFrame(staged)
     for column, kind in table.pii_columns.items():
-        out[column] = pseudonymise_series(out[column], kind, pii_key)
+        frame[column] = pseudonymise_series(frame[column], kind, pii_key)
 
     if quarantine:
         rejected = pd.DataFrame(quarantine, columns=list(QUARANTINE_COLUMNS)).astype(QUARANTINE_COLUMNS)
@@ -284,4 +285,4 @@ def stage_table(
     else:
         rejected = empty_quarantine()
     # NIK, phone numbers and e-mail addresses in any other column (free text, ids, rejected values) too.
-    return StagingResult(*scrub_staged(out, rejected, table, city=city, month=month, key=pii_key), input_rows=n)
+    return StagingResult(*scrub_staged(frame, rejected, table, city=city, month=month, key=pii_key), input_rows=n)
