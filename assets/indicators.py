@@ -6,6 +6,7 @@ import pandas as pd
 from assets.partitioned import report_metadata
 from assets.partitions import partitions_of
 from assets.resources import ProjectResource
+from assets.ui_metadata import row_count
 from kotacerdas.indicators.compute import compute_indicators
 from kotacerdas.quality.gate import GateResult
 from kotacerdas.schemas import MONTHLY_TABLES
@@ -49,7 +50,7 @@ def build_indicator_asset(partitions_def: dg.PartitionsDefinition) -> dg.AssetsD
                 "without_data": len(missing),
                 "blocked": 0,
                 "preview": dg.MetadataValue.md(_preview(values)),
-            }
+            } | row_count(len(values))
         return dg.Output(values_by_key, metadata=report_metadata(context, metadata))
 
     return indicator_values

@@ -6,6 +6,7 @@ import pandas as pd
 from assets.partitioned import report_metadata
 from assets.partitions import partitions_of
 from assets.resources import ProjectResource
+from assets.ui_metadata import row_count, shown
 from kotacerdas.maturity import score_maturity
 
 
@@ -31,7 +32,7 @@ def build_index_asset(partitions_def: dg.PartitionsDefinition) -> dg.AssetsDefin
                 scores_by_key[part.key], metadata[part] = None, {"blocked": 1}
                 continue
             scores = scores_by_key[part.key] = score_maturity(values, catalog, methodology)
-            metadata[part] = _score_metadata(scores)
+            metadata[part] = _score_metadata(scores) | row_count(len(scores))
         return dg.Output(
             scores_by_key,
             metadata=report_metadata(context, metadata) | {"methodology": f"{methodology.name} {methodology.version}"},
@@ -44,7 +45,7 @@ def _score_metadata(scores: pd.DataFrame) -> dict:
     index = scores[scores["level"] == "index"].iloc[0]
     dims = scores[scores["level"] == "dimension"].set_index("code")["score"]
     return {
-        "index": float(index["score"]) if pd.notna(index["score"]) else None,
+        "index": shown(index["score"]),
         "maturity_level": int(index["maturity_level"]) if pd.notna(index["maturity_level"]) else None,
-        **{f"dimension_{d}": (float(s) if pd.notna(s) else None) for d, s in dims.items()},
+        **{f"dimension_{d}": shown(s) for d, s in dims.items()},
     }

@@ -15,8 +15,7 @@ from dataclasses import dataclass
 import dagster as dg
 
 from kotacerdas.config import ProjectConfig
-
-TIMEZONE = "Asia/Jakarta"  # WIB: a month closes on Jakarta time, not UTC
+from kotacerdas.periods import TIMEZONE  # re-exported: the partitions, schedules and sensors close months on it
 
 
 def build_city_month_partitions(project: ProjectConfig) -> dg.MultiPartitionsDefinition:

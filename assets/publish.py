@@ -11,8 +11,10 @@ from assets.partitioned import partitions_failure, report_checks, report_metadat
 from assets.partitions import partitions_of
 from assets.quality import check_result, error_check_spec, partitioned_check
 from assets.resources import ProjectResource, WarehouseResource
+from assets.ui_metadata import published_scores_metadata, row_count
 from kotacerdas.ingest.table import IngestResult
 from kotacerdas.quality.gate import GateResult
+from kotacerdas.report.labels import load_labels
 from kotacerdas.schemas import MONTHLY_TABLES
 from kotacerdas.warehouse.partition import partition_status, quarantine_frames, score_frames
 from kotacerdas.warehouse.publish import publish_partition
@@ -76,7 +78,7 @@ def build_quarantine_asset(partitions_def: dg.PartitionsDefinition) -> dg.Assets
                     ),
                     run_id=context.run.run_id,
                 )
-                metadata[part] = {f"{k}_rows": v for k, v in written.items()}
+                metadata[part] = {f"{k}_rows": v for k, v in written.items()} | row_count(written.get("quarantine", 0))
                 checks[part] = [*(check_result(g, "error") for g in gates), _partition_gate_check(gates)]
         finally:
             engine.dispose()
@@ -128,6 +130,7 @@ def build_scores_publish_asset(partitions_def: dg.PartitionsDefinition) -> dg.As
     ):
         engine = warehouse.engine()
         metadata, incomplete = {}, []
+        labels = load_labels(project.project, "id")
         try:
             for part in partitions_of(context):
                 gates: list[GateResult] = [inputs[f"{t}_gate"][part.key] for t in MONTHLY_TABLES]
@@ -151,6 +154,7 @@ def build_scores_publish_asset(partitions_def: dg.PartitionsDefinition) -> dg.As
                 metadata[part] = {"published": 1, "status": partition_status(gates)} | {
                     f"{k}_rows": v for k, v in written.items()
                 }
+                metadata[part] |= published_scores_metadata(written, maturity_scores[part.key], labels)
         finally:
             engine.dispose()
         yield dg.MaterializeResult(metadata=report_metadata(context, metadata) | {"warehouse": warehouse.display()})

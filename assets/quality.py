@@ -13,6 +13,7 @@ import dagster as dg
 from assets.partitioned import report_checks, report_metadata
 from assets.partitions import partitions_of
 from assets.resources import ProjectResource
+from assets.ui_metadata import row_count, shown
 from kotacerdas.ingest.table import IngestResult
 from kotacerdas.quality.completeness import allow_incomplete
 from kotacerdas.quality.docs import data_docs_root
@@ -62,7 +63,7 @@ def check_metadata(gate: GateResult, severity: str) -> dict:
         metadata |= {
             "rejected_rows": gate.rejected_rows,
             "input_rows": gate.input_rows,
-            "rejected_share": round(gate.rejected_share, 6),
+            "rejected_share": shown(gate.rejected_share, 4),
             "threshold": gate.threshold,
         }
     if gate.data_docs:
@@ -88,7 +89,9 @@ def build_quality_asset(table: CanonicalTable, partitions_def: dg.PartitionsDefi
             "rows_pass_error_rules",
             asset=table.name,
             partitions_def=partitions_def,
-            description="Rows failing an `error` expectation are quarantined; this reports how many and which rules.",
+            description="Rows failing an `error` expectation are quarantined (a few are normal); this warns when "
+            "their share passes `warn_rejected_share` (config/quality.yaml; default half the blocking threshold) "
+            "and reports how many and which rules.",
         ),
         partitioned_check(
             WARN_CHECK,
@@ -136,17 +139,20 @@ def build_quality_asset(table: CanonicalTable, partitions_def: dg.PartitionsDefi
             if not gate.complete:
                 context.log.warning(f"{part}: {gate.verdict()}")
             gates[part.key] = gate
-            metadata[part] = gate.summary_metadata()
+            metadata[part] = gate.summary_metadata() | row_count(len(gate.valid))
+            warned, warning = gate.rows_warning()
             if gate.data_docs:
                 metadata[part]["data_docs"] = dg.MetadataValue.path(gate.data_docs)
             checks[part] = [
                 dg.AssetCheckResult(
                     check_name="rows_pass_error_rules",
-                    passed=gate.rejected_rows == 0,
+                    passed=warned,
                     severity=dg.AssetCheckSeverity.WARN,
+                    description=warning,
                     metadata={
                         "rejected_rows": gate.rejected_rows,
-                        "rejected_share": gate.rejected_share,
+                        "rejected_share": shown(gate.rejected_share, 4),
+                        "warn_above_share": shown(gate.warn_threshold, 4),
                         "rules": dg.MetadataValue.md(gate.rules_markdown()),
                     },
                 ),

@@ -10,6 +10,7 @@ import sqlalchemy as sa
 
 from kotacerdas.config import ProjectConfig, settings
 from kotacerdas.warehouse.engine import create_warehouse_engine, display_url, resolve_warehouse_url
+from kotacerdas.warehouse.publish import LOCK_TIMEOUT_OPTION
 
 
 class ProjectResource(dg.ConfigurableResource):
@@ -46,7 +47,9 @@ class WarehouseResource(dg.ConfigurableResource):
         return resolve_warehouse_url(raw, project.dir.parent)
 
     def engine(self) -> sa.Engine:
-        return create_warehouse_engine(self.sqlalchemy_url())
+        """The engine, carrying how long a publish waits for another writer of its partition (pipeline.yaml)."""
+        timeout = ProjectConfig(self.config_dir).pipeline.publish_lock_timeout_seconds
+        return create_warehouse_engine(self.sqlalchemy_url()).execution_options(**{LOCK_TIMEOUT_OPTION: timeout})
 
     def display(self) -> str:
         return display_url(self.sqlalchemy_url())

@@ -1,7 +1,7 @@
 """Benchmark (not a test): validation throughput on 1 million service requests, and how much of it is GX.
 
     .venv/bin/python bench/quality_bench.py                   # 1,000,000 rows, 3 rounds
-    .venv/bin/python bench/quality_bench.py --rows 200000 --rounds 1 --docs
+    .venv/bin/python bench/quality_bench.py --rows 200000 --rounds 1
 
 For each round, `validate_table` (the quality gate on one staged partition: bind the suite, GX validation, then
 our own code turning GX's failing-row indexes into quarantine rows and the rules table) is timed as a whole and in
@@ -10,8 +10,8 @@ its parts:
 - ours: everything else in `validate_table` (binding placeholders, building quarantine rows, rules, volume);
 - the same rules evaluated with plain pandas/NumPy (no GX), as the floor of what the checks cost on this machine:
   GX time minus this is GX's own overhead (metric graph, result objects, COMPLETE result lists).
-Also timed once: scrubbing personal data from the text columns (staging's last step) and, with --docs, writing the
-Data Docs page. Rows are synthetic but shaped like the simulator's (12 OPDs, 2 % defects of four kinds).
+Also timed once: scrubbing personal data from the text columns (staging's last step). Rows are synthetic but
+shaped like the simulator's (12 OPDs, 2 % defects of four kinds).
 """
 
 from __future__ import annotations
@@ -19,7 +19,6 @@ from __future__ import annotations
 import argparse
 import statistics
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -154,7 +153,6 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--docs", action="store_true", help="also time writing the Data Docs page")
     args = parser.parse_args()
 
     start = time.perf_counter()
@@ -206,16 +204,6 @@ def main() -> None:
     Scrubber(b"bench-key").frame(df, texts)
     scrub = time.perf_counter() - start
     print(f"  personal-data scrub of {len(texts)} text columns (staging): {scrub:.2f} s ({n / scrub:,.0f} rows/s)")
-    if args.docs:
-        from kotacerdas.quality.docs import write_data_docs
-
-        with tempfile.TemporaryDirectory() as folder:
-            times = []
-            for i in range(3):
-                start = time.perf_counter()
-                write_data_docs(result, Path(folder) / str(i), run_name="bench")
-                times.append(time.perf_counter() - start)
-            print(f"  Data Docs page: first {times[0]:.2f} s (GX's templates compiled), then {min(times[1:]):.2f} s")
 
 
 if __name__ == "__main__":

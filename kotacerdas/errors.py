@@ -33,3 +33,7 @@ class StorageError(KotacerdasError):
 
 class QualityGateError(KotacerdasError):
     """A partition failed its quality gate and must not flow downstream."""
+
+
+class PartitionBusyError(KotacerdasError):
+    """Another writer held the partition's publish lock for longer than the configured wait."""

@@ -56,7 +56,7 @@ def install_log_scrubbing(logger_names: tuple[str, ...] = ("kotacerdas", "dagste
             return
         make_record = logging.getLogRecordFactory()
 
-        def scrubbing_factory(*args, **kwargs) -> logging.LogRecord:  # type: ignore[no-untyped-def]
+        def scrubbing_factory(*args, **kwargs) -> logging.LogRecord:
             return scrub_record(make_record(*args, **kwargs))
 
         logging.setLogRecordFactory(scrubbing_factory)

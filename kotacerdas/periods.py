@@ -15,6 +15,8 @@ from datetime import date
 from kotacerdas.errors import ConfigError
 from kotacerdas.schemas import Cadence, CanonicalTable
 
+# Data timestamps are local (WIB) wall-clock times, and a month closes on Jakarta time, not UTC.
+TIMEZONE = "Asia/Jakarta"
 MONTH_RE = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 YEAR_RE = re.compile(r"^\d{4}$")
 PERIOD_FORMAT: dict[str, str] = {"monthly": "YYYY-MM", "yearly": "YYYY"}

@@ -288,8 +288,10 @@ def scrub_value(value: object, secrets: Iterable[str | None] = ()) -> object:
         return scrub_text(value, secrets)
     if type(value) is dict:
         return {k: scrub_value(v, secrets) for k, v in value.items()}
-    if type(value) in (list, tuple):  # exactly: records and named tuples are left as they are
-        return type(value)(scrub_value(v, secrets) for v in value)
+    if type(value) is list:  # exactly: records and named tuples are left as they are
+        return [scrub_value(v, secrets) for v in value]
+    if type(value) is tuple:
+        return tuple(scrub_value(v, secrets) for v in value)
     return value
 
 

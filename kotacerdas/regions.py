@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+from collections.abc import Iterable
 from pathlib import Path
 
 from kotacerdas.errors import ConfigError
@@ -29,7 +30,7 @@ def read_region_rows(path: str | Path, required: set[str]) -> list[dict[str, str
     return rows
 
 
-def city_rows(path: str | Path, required: set[str] = frozenset()) -> list[dict[str, str]]:
+def city_rows(path: str | Path, required: Iterable[str] = frozenset()) -> list[dict[str, str]]:
     """Only the kabupaten/kota rows (level `kabupaten_kota`)."""
     rows = read_region_rows(path, {"kode_kemendagri", "level", *required})
     return [r for r in rows if r["level"].strip() == "kabupaten_kota"]

@@ -17,7 +17,8 @@ Cadence = Literal["monthly", "yearly"]
 LINEAGE_COLUMNS: dict[str, str] = {"_raw_file": "string", "_raw_row": "Int64"}
 
 # Columns that may hold personal data; staging pseudonymises or drops them before anything is published.
-PII_KINDS = ("nik", "phone", "email")
+PiiKind = Literal["nik", "phone", "email"]
+PII_KINDS: tuple[PiiKind, ...] = ("nik", "phone", "email")
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,7 @@ from assets.regulators import build_regulator_assets
 from assets.report import build_report_assets
 from assets.resources import ProjectResource, WarehouseResource
 from assets.tables import build_table_assets
+from assets.ui_metadata import with_owners_and_schema
 from kotacerdas.config import ProjectConfig, settings
 from kotacerdas.logs import install_log_scrubbing
 from kotacerdas.schemas import MONTHLY_TABLES, YEARLY_TABLES
@@ -88,7 +89,9 @@ def build_definitions(project: ProjectConfig | None = None) -> dg.Definitions:
     policy = backfill_policy(project)
     assets = [
         a.with_attributes(backfill_policy=policy)
-        for a in dg.map_asset_specs(lambda spec: _automation(spec, project), monthly_assets + yearly_assets)
+        for a in dg.map_asset_specs(
+            lambda spec: with_owners_and_schema(_automation(spec, project), project), monthly_assets + yearly_assets
+        )
     ]
     monthly = dg.define_asset_job(
         MONTHLY_JOB,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import uuid
 from contextlib import contextmanager
@@ -9,6 +10,7 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+import time_machine
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 # Outside reference data (COINr ASEM, real portal files, region codes, FIWARE schema), copied from
@@ -21,6 +23,39 @@ PG_ADMIN_URL = os.environ.get("KOTACERDAS_TEST_PG_URL", "postgresql+psycopg://po
 # The raw zone and Dagster's value store are encrypted at rest and never fall back to clear text: every test runs
 # with this storage key (subprocesses inherit it); tests of a missing key unset it themselves.
 TEST_STORAGE_KEY = "a2MtdGVzdC1zdG9yYWdlLWtleS0zMi1ieXRlcyEhISE="
+
+
+# --- a frozen clock for whatever depends on "today" ------------------------------------------------------
+
+# A month boundary is where date bugs live: each test that takes `frozen_clock` runs once just after a month
+# closed (the 1st, 00:30 WIB) and once late in a month (the 28th); `pytest --clock ISO` runs it at another moment.
+CLOCK_MOMENTS = ("2026-12-01T00:30:00+07:00", "2027-02-28T23:30:00+07:00")
+
+
+def pytest_addoption(parser):
+    parser.addoption(
+        "--clock",
+        action="append",
+        metavar="ISO",
+        help="run the date-sensitive tests (those taking `frozen_clock`) at this moment, e.g. "
+        f"2027-03-01T00:05:00+07:00 (repeatable; default: {', '.join(CLOCK_MOMENTS)})",
+    )
+
+
+def pytest_generate_tests(metafunc):
+    if "frozen_clock" in metafunc.fixturenames:
+        moments = metafunc.config.getoption("clock") or CLOCK_MOMENTS
+        metafunc.parametrize("frozen_clock", moments, indirect=True, ids=[m[:10] for m in moments])
+
+
+@pytest.fixture
+def frozen_clock(request) -> dt.datetime:
+    """The process's clock starts at the moment given and ticks on from it (sleeps and timeouts still work)."""
+    moment = dt.datetime.fromisoformat(request.param)
+    if moment.tzinfo is None:
+        raise pytest.UsageError(f"--clock {request.param!r} needs a UTC offset, e.g. +07:00")
+    with time_machine.travel(moment, tick=True):
+        yield moment
 
 
 @pytest.fixture(scope="session", autouse=True)

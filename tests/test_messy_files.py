@@ -113,7 +113,8 @@ def test_windows_1252_bom_separators_and_thousands_dot(tmp_path, encoding, sep):
     assert (b"\x96" in data) == (encoding == "cp1252") and data.startswith(b"\xef\xbb\xbf") == (encoding == "utf-8-sig")
     path = tmp_path / "garis_kemiskinan.csv"
     path.write_bytes(data)
-    source = _source(decimal=",", constants={"opd_code": "BPS", "indicator_code": "POVERTY_LINE"})
+    # BPS groups thousands with a dot (359.787): declared, or every such value would be rejected as ambiguous
+    source = _source(decimal=",", thousands=".", constants={"opd_code": "BPS", "indicator_code": "POVERTY_LINE"})
     staged = _stage(read_file_drop(source, path))
     original = list(csv.DictReader(text.splitlines()))
     assert staged.rejected.empty and len(staged.frame) == len(original) == 81
@@ -274,15 +275,25 @@ def test_dates_as_dmy_iso_and_excel_serials_in_csv_and_xlsx(tmp_path):
 
 
 def test_unambiguous_value_repairs():
-    assert [normalise_decimal(v, ",") for v in ("1.234,56", "72,36", "1.234", "75.57", "tujuh")] == [
+    assert [normalise_decimal(v, ",", ".") for v in ("1.234,56", "72,36", "1.234", "1.234.567", "75.57", "tujuh")] == [
         "1234.56",
         "72.36",
         "1234",
+        "1234567",
         "75.57",
         "tujuh",
     ]
     assert [normalise_decimal(v, ".") for v in ("1,234.5", "1,234", "12.5")] == ["1234.5", "1234", "12.5"]
     assert excel_serial_to_iso("45717") == "2025-03-01T00:00:00" and excel_serial_to_iso("12") == "12"
+    # With a decimal comma and no declared thousands dot, one group of three digits reads two ways: rejected.
+    texts = ("30.750", "0.125", "-1.234")
+    ambiguous = [normalise_decimal(v, ",") for v in texts]
+    assert [(c.rule, c.text) for c in ambiguous] == [("number:ambiguous_decimal", v) for v in texts]
+    assert "30750" in ambiguous[0].reason and "30.750" in ambiguous[0].reason
+    # A declared thousands dot settles 30.750, never 0.125 (no thousands group follows a leading 0).
+    assert normalise_decimal("30.750", ",", ".") == "30750"
+    assert normalise_decimal("0.125", ",", ".").rule == "number:ambiguous_decimal"
+    assert [normalise_decimal(v, ",") for v in ("1.234.567", "1.234,5", "12.5")] == ["1234567", "1234.5", "12.5"]
     assert [
         normalise_period(v)
         for v in (

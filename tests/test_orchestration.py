@@ -33,9 +33,16 @@ def _evaluate(cursor=None, name="opd_file_drop"):
     return sensor(context)
 
 
+def _settled(cursor=None, name="opd_file_drop"):
+    """Two ticks: new files are read only once they are unchanged at the next tick (`ready_when: stable`)."""
+    waiting = _evaluate(cursor, name)
+    assert waiting.run_requests == [] and "still changing" in waiting.skip_reason.skip_message
+    return _evaluate(waiting.cursor, name)
+
+
 def test_file_drop_sensor_runs_once_per_new_file_and_explains_what_it_cannot_place(landing, opd_project):
     write_file_drops(opd_project, landing, ["19.71"], ["2025-03"], seed=1)
-    first = _evaluate()
+    first = _settled()
     assert [r.partition_key for r in first.run_requests] == ["19.71|2025-03"]  # all OPD files: one run
     again = _evaluate(first.cursor)
     assert again.run_requests == [] and "no new files" in again.skip_reason.skip_message
@@ -44,7 +51,7 @@ def test_file_drop_sensor_runs_once_per_new_file_and_explains_what_it_cannot_pla
     replaced = next(landing.rglob("*.csv"))
     replaced.write_text(replaced.read_text(encoding="utf-8-sig") + "\n", encoding="utf-8-sig")
     os.utime(replaced, (1_900_000_000, 1_900_000_000))
-    third = _evaluate(again.cursor)
+    third = _settled(again.cursor)
     assert len(third.run_requests) == 1 and third.run_requests[0].run_key != first.run_requests[0].run_key
 
     (landing / "catatan.txt").write_text("not data")
@@ -58,15 +65,15 @@ def test_file_drop_sensor_runs_once_per_new_file_and_explains_what_it_cannot_pla
 
 def test_yearly_file_drop_sensor_runs_the_yearly_job_for_the_spbe_self_assessment(landing, opd_project):
     write_file_drops(opd_project, landing, ["19.71"], ["2025-03"], seed=1, years=["2025"])
-    yearly = _evaluate(name="opd_file_drop_yearly")
+    yearly = _settled(name="opd_file_drop_yearly")
     assert [r.partition_key for r in yearly.run_requests] == ["19.71|2025"]
     assert defs.get_repository_def().get_sensor_def("opd_file_drop_yearly").job_name == "smart_city_yearly"
     # the monthly sensor sees only the monthly files, the yearly one nothing new the second time
-    assert [r.partition_key for r in _evaluate().run_requests] == ["19.71|2025-03"]
+    assert [r.partition_key for r in _settled().run_requests] == ["19.71|2025-03"]
     assert _evaluate(yearly.cursor, name="opd_file_drop_yearly").run_requests == []
     # a self-assessment for a year before first_month is a skip reason, not a broken sensor; 2025's still runs
     write_file_drops(opd_project, landing, ["19.71"], [], seed=1, years=["2019"])
-    assert [r.partition_key for r in _evaluate(name="opd_file_drop_yearly").run_requests] == ["19.71|2025"]
+    assert [r.partition_key for r in _settled(name="opd_file_drop_yearly").run_requests] == ["19.71|2025"]
     skipped = _evaluate(yearly.cursor, name="opd_file_drop_yearly")
     assert (
         skipped.run_requests == []
@@ -153,7 +160,9 @@ def test_failure_webhook_names_asset_partition_error_and_link(webhook):
     assert body["run_url"].endswith(f"/runs/{result.run_id}")
 
 
-def test_source_poll_sensor_reruns_a_partition_once_when_its_api_reports_changes(tmp_path, opd_project, monkeypatch):
+def test_source_poll_sensor_reruns_a_partition_once_when_its_api_reports_changes(
+    tmp_path, opd_project, monkeypatch, frozen_clock
+):
     from conftest import OPD_TEST_TOKEN, edited_project
 
     from assets.partitions import TIMEZONE

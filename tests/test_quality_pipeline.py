@@ -200,7 +200,11 @@ def test_partitioned_checks_carry_counts_per_rule_failing_rows_and_data_docs(pip
         assert error.partition == warn.partition == f"{PASSING[0]}|{PASSING[1]}"
         docs = Path(error.metadata["data_docs"].value)
         assert docs.is_file() and docs.suffix == ".html" and docs.is_relative_to(pipeline.instance.storage_directory())
-        assert pipeline.outcomes[PASSING].run_id in docs.parts and (docs.parents[4] / "index.html").is_file()
+        assert (
+            docs.relative_to(docs.parents[2]).as_posix()
+            == f"{pipeline.outcomes[PASSING].run_id}/{table}/{PASSING[0]}_{PASSING[1]}.html"
+        )
+        assert docs.name in (docs.parents[2] / "index.html").read_text(encoding="utf-8")
     sr = checks[("service_requests", "error_rules_within_threshold")].metadata
     assert sr["failing_rows_by_rule"].value["channel_in_set"] >= 2
     assert sr["failing_rows_by_rule"].value["personal_data:sla_days"] == 1
@@ -210,7 +214,7 @@ def test_partitioned_checks_carry_counts_per_rule_failing_rows_and_data_docs(pip
     complaints_warn = checks[("complaints", "warn_rules_pass")].metadata
     assert "volume_within_band" in complaints_warn["rules"].value and "no history" in complaints_warn["rules"].value
     docs_html = Path(sr["data_docs"].value).read_text(encoding="utf-8")
-    assert "[error] The channel is online or offline" in docs_html and "loket" in docs_html
+    assert "The channel is online or offline" in docs_html and "loket" in docs_html
     mat = pipeline.instance.get_latest_materialization_event(dg.AssetKey("service_requests"))
     assert mat is not None
 
@@ -298,8 +302,8 @@ def test_no_seeded_personal_data_anywhere(pipeline):
             search(f"warehouse.{name}", "\n".join(str(v) for row in conn.execute(sa.select(*cols)) for v in row))
     search("logs", "\n".join(pipeline.logs))
     storage = Path(pipeline.instance.storage_directory())
-    docs = list((storage / "data_docs").rglob("*.html"))
-    assert len(docs) >= 16  # 2 partitions × 4 tables: page and index
+    docs = [p for p in (storage / "data_docs").rglob("*") if p.suffix in (".html", ".json", ".jsonl")]
+    assert len(docs) >= 21  # 2 partitions × 5 tables: page and its stored result; the index
     for page in docs:
         search(str(page), page.read_text(encoding="utf-8"))
     for outcome in pipeline.outcomes.values():

@@ -223,3 +223,33 @@ def test_all_514_regions_can_be_served(opd_project):
         # A big kabupaten gets proportionally more requests than a small city.
         big = len(sim.rows("service_requests", "32.01", "DISDUKCAPIL", "2025-03"))
         assert big > 10 * len(sim.rows("service_requests", "19.71", "DISDUKCAPIL", "2025-03"))
+
+
+@pytest.mark.parametrize(("table", "path"), [("service_requests", REQUESTS_PATH), ("complaints", "/api/v1/pengaduan")])
+def test_nothing_is_reported_later_than_the_systems_clock(opd_project, table, path):
+    """On the 1st, just after a month closed, the month's slow requests are still in process: a completion
+    time after the clock would make every watermark look changed and every duration a guess."""
+    from zoneinfo import ZoneInfo
+
+    local = ZoneInfo("Asia/Jakarta")
+    just_after = datetime(2026, 12, 1, 0, 30, tzinfo=local)
+    route = next(s for s in opd_project.sources.sources if s.type == "rest" and s.table == table)
+    fields = tuple(k for k, v in route.columns.items() if v.endswith("_at"))
+    city, opd = "19.71", "DISDUKCAPIL" if table == "service_requests" else "DISHUB"
+
+    def rows_at(moment):
+        with OpdSimulator(opd_project, seed=11, token=OPD_TEST_TOKEN, clock=lambda: moment) as sim:
+            body = _get(sim, path, kode_wilayah=city, kode_opd=opd, bulan="2026-11", page=1, page_size=5000).json()
+            return body["data"]
+
+    early = rows_at(just_after)
+    late = rows_at(datetime(2027, 1, 15, tzinfo=local))
+    now = just_after.replace(tzinfo=None)
+    times = [t for r in early for f in fields if (t := _iso(r.get(f)))]
+    assert times and max(times) <= now
+    # The same records, with the events that had not happened yet: completed (or resolved) later on.
+    assert len(early) == len(late)
+    status = next(k for k, v in route.columns.items() if v == "status")
+    changed = [(a, b) for a, b in zip(early, late, strict=True) if a != b]
+    assert changed, "some requests of the month are still in process on the 1st"
+    assert all(a[status] != b[status] for a, b in changed)

@@ -17,6 +17,8 @@ from kotacerdas.periods import TEMPLATE_FIELDS
 from kotacerdas.schemas import CANONICAL_TABLES, PII_KINDS
 
 RegionCode = Annotated[str, Field(pattern=r"^\d{2}(\.\d{2})?$")]
+# What Dagster accepts as an asset owner: a team or an e-mail address.
+AssetOwner = Annotated[str, Field(pattern=r"^(team:[A-Za-z0-9_-]+|[^@\s]+@[^@\s]+\.[^@\s]+)$")]
 Period = Annotated[str, Field(pattern=r"^\d{4}-(0[1-9]|1[0-2])$")]
 
 
@@ -220,6 +222,11 @@ class FileSource(_Strict):
     format: Literal["auto", "csv", "xlsx", "json"] = Field(default="auto", description="auto: by file suffix")
     separator: str = Field(default=",", description="`,` `;` tab `|`, or `auto` (sniffed from the header)")
     decimal: Literal[".", ","] = "."
+    thousands: Literal["."] | None = Field(
+        default=None,
+        description="with decimal `,`: the OPD groups thousands with a dot, so 30.750 is 30750; undeclared, such a "
+        "number is rejected as ambiguous (rule number:ambiguous_decimal)",
+    )
     encoding: str = Field(
         default="utf-8-sig", description="a Python codec, or `auto` (UTF-8 with or without BOM, else Windows-1252)"
     )
@@ -247,11 +254,25 @@ class FileSource(_Strict):
         default=None,
         description="reshape a wide file (one column per year, ...) into rows, before `columns` maps the other headers",
     )
+    ready_when: Literal["stable", "marker"] = Field(
+        default="stable",
+        description="when the file-drop sensor takes a file as complete: `stable` (same size and content hash at two "
+        "ticks in a row) or `marker` (a file of the same name plus `marker_suffix` is present)",
+    )
+    marker_suffix: str = Field(
+        default=".done", description="with `ready_when: marker`: capaian.csv is complete once capaian.csv.done exists"
+    )
 
     @model_validator(mode="after")
     def _check(self) -> FileSource:
         _check_columns(self.columns, self.optional_columns)
         _check_unpivot(self)
+        if not re.fullmatch(r"\.[A-Za-z0-9_.-]+", self.marker_suffix):
+            raise ValueError(
+                f"marker_suffix must look like .done (a dot, then letters or digits), got {self.marker_suffix!r}"
+            )
+        if self.thousands is not None and self.decimal != ",":
+            raise ValueError(f"thousands {self.thousands!r} needs decimal ',' (with decimal '.', ',' groups thousands)")
         if len(self.separator) != 1 and self.separator != "auto":
             raise ValueError(f"separator must be one character or `auto`, got {self.separator!r}")
         if self.encoding != "auto":
@@ -346,6 +367,11 @@ class PipelineConfig(_Strict):
     landing_dir: str
     raw_dir: str
     max_rejected_share: float = Field(default=0.05, ge=0, le=1)
+    publish_lock_timeout_seconds: float = Field(
+        default=600,
+        gt=0,
+        description="how long a publish waits for another writer of the same partition (PostgreSQL) before failing",
+    )
     schedule_grace_days: int = Field(default=3, ge=0, le=27, description="days after month end before it runs")
     publish_deadline_day: int = Field(
         default=10,
@@ -381,6 +407,11 @@ class PipelineConfig(_Strict):
     reports_dir: str = Field(
         default="data/reports",
         description="where scorecards (HTML) and exports are written after each publish (kotacerdas.report)",
+    )
+    asset_owners: dict[str, list[AssetOwner]] = Field(
+        default_factory=lambda: {"default": ["team:data-engineering"]},
+        description="owners the Dagster UI shows, per asset group (ingest, staging, quality, indicators, indices, "
+        "publish); `default` for the groups not named",
     )
 
     @model_validator(mode="after")
@@ -421,6 +452,13 @@ class DataDocsSettings(_Strict):
 class QualitySettings(_Strict):
     data_docs: DataDocsSettings = DataDocsSettings()
     failing_rows_sample: int = Field(default=5, ge=0, description="failing rows shown per rule in asset checks")
+    warn_rejected_share: float | None = Field(
+        default=None,
+        ge=0,
+        le=1,
+        description="share of rejected rows above which the WARN check `rows_pass_error_rules` fails (an early "
+        "warning before the gate blocks); default: half the table's max_rejected_share",
+    )
     personal_data: PersonalDataPolicy = PersonalDataPolicy()
 
 

@@ -148,6 +148,8 @@ def _impute_step(ctx: _Context, frame: pd.DataFrame) -> pd.DataFrame:
 def treat_specs(m: IndexMethod) -> dict[str, Any]:
     """The arguments of `treat` for the method's treat step (shared with panel builds)."""
     t = m.treat
+    if t is None:
+        raise ValueError("the method has no treat step")
     base = TreatSpec(
         winmax=t.winmax,
         skew_thresh=t.skew_thresh,

@@ -243,7 +243,7 @@ def write_sensitivity(result: SensitivityResult, out: str | Path) -> list[Path]:
     path = out / "uncertainty_ranks.csv"
     result.summary.to_csv(path)
     written.append(path)
-    if result.sobol is not None:
+    if result.sobol is not None and result.sobol_units is not None:
         path = out / "sensitivity_sobol.csv"
         result.sobol.to_csv(path)
         written.append(path)

@@ -13,7 +13,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from kotacerdas.index.errors import IndexMethodError
 from kotacerdas.index.normalise import NormaliseMethod
 
-PRE_AGGREGATION = ("denominate", "screen", "impute", "treat", "normalise")
+StepName = Literal["denominate", "screen", "impute", "treat", "normalise"]
+PRE_AGGREGATION: tuple[StepName, ...] = ("denominate", "screen", "impute", "treat", "normalise")
 STAGE_OF = {
     "denominate": "Denominated",
     "screen": "Screened",
@@ -215,7 +216,7 @@ class IndexMethod(_Step):
 
     version: str
     time: int | str | None = None  # which Time of a panel to build (None: the latest)
-    order: list[Literal["denominate", "screen", "impute", "treat", "normalise"]] = list(PRE_AGGREGATION)
+    order: list[StepName] = list(PRE_AGGREGATION)
     denominate: DenominateStep | None = DenominateStep()
     screen: ScreenStep | None = None
     impute: ImputeStep | None = ImputeStep()

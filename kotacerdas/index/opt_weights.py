@@ -63,7 +63,7 @@ def optimise_weights(
             return float("inf")
         crs = correlations(w / w.sum())
         last["crs"] = crs
-        if optype == "balance":
+        if optype == "balance" and target is not None:  # a balance target is checked above
             return balance_objective(crs, target)
         return float(-np.sum(crs))
 

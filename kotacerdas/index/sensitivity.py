@@ -225,10 +225,10 @@ def _noise_codes(build: IndexBuild, f: WeightNoise) -> list[str]:
             )
         return list(f.codes)
     if f.levels is not None:
-        bad = [lv for lv in f.levels if lv not in fw.levels]
-        if bad:
+        bad_levels = [lv for lv in f.levels if lv not in fw.levels]
+        if bad_levels:
             raise IndexMethodError(
-                f"weight-noise factor '{f.name}' names level(s) {bad}",
+                f"weight-noise factor '{f.name}' names level(s) {bad_levels}",
                 hint=f"use levels among {sorted(fw.levels)} (1 = indicators)",
             )
         return [c for lv in f.levels for c in fw.levels[lv] if c not in roots]
@@ -354,7 +354,7 @@ class _Runner:
             setup.setdefault(key, (up, down, picks[r]))
         fw = self.build.framework
         children = {code: fw.children(code) for code in fw.aggregates}
-        for key, rows in groups.items():
+        for key, members in groups.items():
             up, down, pick = setup[key]
             label = self.label(pick)
             b = self.built(up, label)
@@ -371,7 +371,7 @@ class _Runner:
             pos = {u: i for i, u in enumerate(self.units)}
             keep = [i for i, u in enumerate(norm.index) if u in pos]
             col = [pos[norm.index[i]] for i in keep]
-            rows = np.asarray(rows)
+            rows = np.asarray(members)
             per_run = x.shape[0] * max(len(k) for k in children.values())
             if any(method_of(c)[0] == "copeland" for c in fw.aggregates):
                 per_run *= x.shape[0]

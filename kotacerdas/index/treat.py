@@ -156,13 +156,14 @@ def winsorise(
     lo, hi = 0, n - 1
     steps = 0
 
-    def shape() -> tuple[float, float]:
+    def current_shape() -> tuple[float, float]:
+        # The running moments drift by rounding; next to a threshold, recompute them exactly (the module's shape).
         sk, kt = mom.shape()
         if abs(abs(sk) - skew_thresh) < _NEAR or abs(kt - kurt_thresh) < _NEAR * max(1.0, abs(kurt_thresh)):
             return shape(np.clip(s, s[lo], s[hi]))
         return sk, kt
 
-    sk, kt = shape()
+    sk, kt = current_shape()
     fixed_side = None if winchange else (1 if sk > 0 else -1)
     changed = 0
     while fails_check(sk, kt, skew_thresh, kurt_thresh) and (winmax is None or changed < winmax):
@@ -188,7 +189,7 @@ def winsorise(
         steps += 1
         # indices above hi (below lo) hold the points moved so far: COINr's length(imax) + length(imin)
         changed = steps if count == "steps" else (n - 1 - hi) + lo
-        sk, kt = shape()
+        sk, kt = current_shape()
     out = x.copy()
     if steps:
         out[obs] = np.clip(x[obs], s[lo], s[hi])

@@ -71,7 +71,7 @@ def compute_indicator(indicator: Indicator, tables: Mapping[str, pd.DataFrame], 
     rows, in_numerator = rows_counted(indicator, df)
     num = den = np.nan
     value = np.nan
-    if isinstance(method, ShareMethod):
+    if isinstance(method, ShareMethod) and in_numerator is not None:  # a share always says which rows count
         den, num = float(len(rows)), float(in_numerator.sum())
         value = 100.0 * num / den if den else np.nan
     elif isinstance(method, MedianMethod):

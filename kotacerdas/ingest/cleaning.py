@@ -9,6 +9,8 @@ from __future__ import annotations
 import re
 from datetime import datetime, timedelta
 
+from kotacerdas.stage.hygiene import RejectedCell, ambiguous_decimal
+
 _FLOAT_ARTIFACT = re.compile(r"^(\d+)\.0+$")  # 3201.0, 3201190006.0, 2019.0
 _KABKOTA_DIGITS = re.compile(r"^(\d{2})(\d{2})$")  # BPS-style 3201 -> Kemendagri 32.01
 _KABKOTA_SHORT = re.compile(r"^(\d{2})\.(\d)$")  # 11.1 written for 11.10 (a float lost the trailing zero)
@@ -66,12 +68,17 @@ def _decimal_pattern(decimal: str) -> re.Pattern[str]:
 _DECIMAL_PATTERNS = {d: _decimal_pattern(d) for d in (".", ",")}
 
 
-def normalise_decimal(value: object, decimal: str) -> object:
+def normalise_decimal(value: object, decimal: str, thousands: str | None = None) -> object | RejectedCell:
     """'1.234,56' -> '1234.56' (decimal comma) or '1,234.5' -> '1234.5' (decimal point); else unchanged.
 
-    Only cells that are unambiguous numbers under the declared convention are touched: with a decimal comma,
-    '1.234' is one thousand two hundred and thirty-four; with a decimal point, '1,234' is too.
+    Only cells that are unambiguous numbers under the declared convention are touched: with a decimal point,
+    '1,234' is one thousand two hundred and thirty-four. With a decimal comma, '1.234' is that only when the source
+    declares `thousands: "."`; otherwise it could be 1.234 too and comes back as a RejectedCell (staging
+    quarantines it), as does '0.125' always.
     """
+    rejected = ambiguous_decimal(value, decimal, thousands)
+    if rejected is not None:
+        return rejected
     if not isinstance(value, str) or not _DECIMAL_PATTERNS[decimal].match(value):
         return value
     thousands = "." if decimal == "," else ","

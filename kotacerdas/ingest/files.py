@@ -157,7 +157,7 @@ def _cell_text(value: object) -> object:
     return str(value)
 
 
-def _read_csv(source: FileSource, data: bytes, where: str) -> tuple[list[str], list[list[str | None]]]:
+def _read_csv(source: FileSource, data: bytes, where: str) -> tuple[list[str], list[list[object]]]:
     text, _ = decode_text(data, source.encoding, name=source.name, where=where)
     sep = (
         sniff_separator(text, name=source.name, where=where, header_row=source.header_row)
@@ -180,7 +180,7 @@ def _read_csv(source: FileSource, data: bytes, where: str) -> tuple[list[str], l
     header = rows[source.header_row - 1][1]
     while header and not header[-1].strip():  # Excel writes trailing separators for empty columns
         header = header[:-1]
-    body = []
+    body: list[list[object]] = []
     for line, cells in rows[source.header_row :]:
         if len(cells) > len(header) and not any(c.strip() for c in cells[len(header) :]):
             cells = cells[: len(header)]
@@ -194,7 +194,7 @@ def _read_csv(source: FileSource, data: bytes, where: str) -> tuple[list[str], l
     return header, body
 
 
-def _read_xlsx(source: FileSource, data: bytes, where: str) -> tuple[list[str], list[list[str | None]]]:
+def _read_xlsx(source: FileSource, data: bytes, where: str) -> tuple[list[str], list[list[object]]]:
     import openpyxl  # imported here: only XLSX drops need it
 
     try:
@@ -225,7 +225,7 @@ def _read_xlsx(source: FileSource, data: bytes, where: str) -> tuple[list[str], 
     rows = [r for r in rows if any(c is not None for c in r)]
     if len(rows) < source.header_row:
         raise SourceError(f"{source.name}: {where} has no header row (row {source.header_row})", hint=TEMPLATE_HINT)
-    header = [c or "" for c in rows[source.header_row - 1]]
+    header = ["" if c is None else str(c) for c in rows[source.header_row - 1]]
     while header and not header[-1].strip():
         header = header[:-1]
     body = []
@@ -240,7 +240,7 @@ def _read_xlsx(source: FileSource, data: bytes, where: str) -> tuple[list[str], 
     return header, body
 
 
-def _read_json(source: FileSource, data: bytes, where: str) -> tuple[list[str], list[list[str | None]]]:
+def _read_json(source: FileSource, data: bytes, where: str) -> tuple[list[str], list[list[object]]]:
     text, _ = decode_text(
         data, "auto" if source.encoding == "utf-8-sig" else source.encoding, name=source.name, where=where
     )
@@ -307,7 +307,7 @@ def _map_headers(source: FileSource, header: list[str], where: str) -> dict[str,
 
 def _serial_date(value: object, decimal: str) -> object:
     """An Excel serial (45720 or, with decimal comma, 45720,5) in a date column -> ISO text; else unchanged."""
-    converted = excel_serial_to_iso(normalise_decimal(value, decimal))
+    converted = excel_serial_to_iso(normalise_decimal(value, decimal, "."))
     return converted if isinstance(converted, str) and "T" in converted else value
 
 
@@ -351,7 +351,7 @@ def read_file_drop(
         if column in source.region_codes:
             values = [repair_region_code(v, source.region_codes[column]) for v in values]
         elif dtype in _NUMERIC_DTYPES:
-            values = [normalise_decimal(v, source.decimal) for v in values]
+            values = [normalise_decimal(v, source.decimal, source.thousands) for v in values]
         elif dtype == TIMESTAMP:
             values = [_serial_date(v, source.decimal) for v in values]
         elif column == table.period_column:

@@ -49,7 +49,7 @@ class _CappedRetry(Retry):
 
     cap = MAX_RETRY_AFTER
 
-    def get_retry_after(self, response):  # type: ignore[no-untyped-def]
+    def get_retry_after(self, response):
         seconds = super().get_retry_after(response)
         return None if seconds is None else min(seconds, self.cap)
 
@@ -114,7 +114,7 @@ class _OriginBoundSession(requests.Session):
         self.source = source
         self.credential_headers = credential_headers
 
-    def rebuild_auth(self, prepared_request, response):  # type: ignore[no-untyped-def]
+    def rebuild_auth(self, prepared_request, response):
         super().rebuild_auth(prepared_request, response)
         start = response.history[0].url if response.history else response.url
         if origin_of(prepared_request.url) == origin_of(start):
@@ -187,7 +187,7 @@ def _scrub(text: str, secret: str | None, limit: int | None = None) -> str:
 def record_keys(source: RestSource, rows: list) -> set[str]:
     """One identity per row: the canonical table's key as the source sends it, or the whole row when a key value
     is missing (never the page's bytes, which a changing `server_time` alters on every answer)."""
-    key_fields = []
+    key_fields: list[list[str]] = []
     for column in get_table(source.table).key:
         names = [f for f, c in source.columns.items() if c == column]
         if not names:
@@ -249,11 +249,13 @@ class _Pager:
 
     def __init__(self, source: RestSource, url: str):
         self.source, self.url = source, url
-        self.number, self.offset, self.cursor = 1, 0, None
+        self.number, self.offset = 1, 0
+        self.cursor: str | None = None
         self.seen_cursors: set[str] = set()
 
-    def page_url(self, extra: dict[str, object]) -> str:
+    def page_url(self, extra: Mapping[str, object]) -> str:
         size = self.source.page_size
+        params: dict[str, object]
         if self.source.pagination == "page":
             params = {"page": self.number, "page_size": size}
         elif self.source.pagination == "offset":
@@ -387,7 +389,8 @@ def _get_page(
     for attempt in range(attempts):
         last = attempt == attempts - 1
         try:
-            resp = session.get(page_url, timeout=tuple(source.timeout_seconds))
+            connect, read = source.timeout_seconds
+            resp = session.get(page_url, timeout=(connect, read))
         except requests.exceptions.ChunkedEncodingError as exc:  # connection closed mid-body
             if last:
                 raise SourceError(

@@ -24,6 +24,7 @@ import pandas as pd
 from kotacerdas.config import FileSource, ProjectConfig, RestSource, SqlSource, environment
 from kotacerdas.encryption import storage_keys
 from kotacerdas.errors import ConfigError, KotacerdasError, SourceError, StorageError
+from kotacerdas.ingest.drops import is_data_file, marker_path
 from kotacerdas.ingest.files import read_file_drop
 from kotacerdas.ingest.landing import (
     RawFile,
@@ -163,10 +164,10 @@ def _merge_by_key(table: CanonicalTable, batches: list[list[dict]]) -> list[dict
 def _watermark(source: RestSource, rows: list, previous: str | None) -> str | None:
     """The latest change time seen (ISO-8601 text compares in time order)."""
     values = [r.get(source.watermark_field) for r in rows if isinstance(r, dict)] if source.watermark_field else []
-    values = [v for v in values if isinstance(v, str) and v]
+    marks: list[str] = [v for v in values if isinstance(v, str) and v]
     if previous:
-        values.append(previous)
-    return max(values) if values else None
+        marks.append(previous)
+    return max(marks) if marks else None
 
 
 class _Unit:
@@ -340,12 +341,22 @@ class _Unit:
     def _fetch_files(self, source: FileSource) -> list[dict]:
         pattern = source.pattern.format(**self._fields())
         # links are listed too, so that they are refused by name rather than silently followed or skipped
-        matches = sorted(p for p in self.landing_dir.glob(pattern) if p.is_file() or p.is_symlink())
+        matches = sorted(
+            p for p in self.landing_dir.glob(pattern) if (p.is_file() or p.is_symlink()) and is_data_file(source, p)
+        )
         if not matches:
             raise SourceError(
                 f"expected file {pattern} not found in landing folder {self.landing_dir}",
                 hint=f"ask OPD {self.opd} to upload its {self.period} file for {self.city}, or check the pattern "
                 f"of source {source.name!r} in sources.yaml",
+            )
+        unmarked = [p.name for p in matches if source.ready_when == "marker" and not marker_path(source, p).is_file()]
+        if unmarked:
+            raise SourceError(
+                f"{', '.join(unmarked)} in {self.landing_dir} is not complete yet: no {source.marker_suffix} marker "
+                "beside it; nothing of it was read",
+                hint=f"ask OPD {self.opd} to finish the upload (the marker comes last), or check `ready_when` of "
+                f"source {source.name!r} in sources.yaml",
             )
         fetch_id = new_fetch_id()
         files: list[RawFile] = []

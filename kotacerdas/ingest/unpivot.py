@@ -58,15 +58,15 @@ def _melted_headers(source: FileSource, spec: Unpivot, header: list[str], where:
             f"{source.name!r} in sources.yaml (it must match a whole header, case included)",
         )
     seen: dict[tuple[str, ...], str] = {}
-    for m in melted:
-        key = tuple(m.groups.values())
+    for col in melted:
+        key = tuple(col.groups.values())
         if key in seen:
             raise SourceError(
-                f"{source.name}: {where}: headers {seen[key]!r} and {m.header!r} both give {m.groups}, so the "
+                f"{source.name}: {where}: headers {seen[key]!r} and {col.header!r} both give {col.groups}, so the "
                 "rows they make would share a key; nothing of this file was loaded",
                 hint="ask the OPD to remove the repeated column, or narrow `unpivot.columns` to one of them",
             )
-        seen[key] = m.header
+        seen[key] = col.header
     return melted
 
 

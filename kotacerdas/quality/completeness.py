@@ -49,10 +49,10 @@ class Completeness:
         )
 
 
-def _opd_of(relpath: str) -> str | None:
+def _opd_of(relpath: str) -> str:
     """The OPD of a raw payload: `{source}/{city}/{period}/{opd}/{fetch_id}/{name}` (ingest.landing)."""
     parts = relpath.split("/")
-    return parts[3] if len(parts) >= 6 else None
+    return parts[3] if len(parts) >= 6 else ""
 
 
 def _expected_units(project: ProjectConfig, table: str, sources: list[str] | None, opds: list[str] | None):

@@ -1,151 +1,220 @@
-"""Great Expectations Data Docs (static HTML) for a validation: one site per table under a folder, e.g. a run's.
+"""Data Docs: one self-contained quality page per validation (table × city × month × run) and an index of them all.
 
-The page is GX's own rendering of the validation result, with two changes: failing values are cut to a few per
-rule (a page for a million rows stays small), and the volume rule (evaluated by `kotacerdas.quality.volume`, not
-by GX) is shown as GX's row-count expectation with its band and note. The staged rows GX saw have been scrubbed of
-personal data, so the pages hold none.
+The project renders these pages itself from the stored validation result (a JSON file beside each page) instead of
+GX's Data Docs: GX's pages load Bootstrap, jQuery and Vega from CDNs (unstyled or blank on an intranet without
+internet), and its site builder deletes every page whose result is no longer in its store, so a batched run kept
+only the last partition's page per table. Here a page's path is fixed by its run, table and partition and nothing
+ever deletes it. Bahasa Indonesia first, English second; every text passes the personal-data scrubber.
 """
 
 from __future__ import annotations
 
-import hashlib
+import fcntl
+import json
+import os
+import tempfile
+from collections.abc import Mapping, Sequence
+from contextlib import contextmanager
+from functools import cache
 from pathlib import Path
+from typing import Any, SupportsFloat, cast
 
+import jinja2
 import pandas as pd
 
 from kotacerdas.config import ProjectConfig, settings
-from kotacerdas.quality import gx_runtime
-from kotacerdas.quality.validate import QualityResult
+from kotacerdas.privacy import scrub_value
+from kotacerdas.rounding import format_half_up
 
-# Result keys that list values or rows; cut to `values_shown` entries.
-_LISTS = (
-    "partial_unexpected_list",
-    "partial_unexpected_index_list",
-    "partial_unexpected_counts",
-    "unexpected_list",
-    "unexpected_index_list",
-)
+TEMPLATES = Path(__file__).resolve().parent / "templates"
+INDEX_PAGE = "index.html"
+_ENTRIES = "validations.jsonl"  # one line per page written: what the index lists
 
 
-def _site_name(folder: Path) -> str:
-    return "kc_" + hashlib.sha256(str(folder).encode()).hexdigest()[:16]
+def page_path(run_name: str, table: str, city: str, month: str) -> str:
+    """Where a validation's page lives, relative to the Data Docs root: one file per run × table × partition."""
+    return f"{run_name}/{table}/{city}_{month}.html"
 
 
-def _ensure_site(context, folder: Path) -> str:
-    name = _site_name(folder)
-    if name not in context.list_data_docs_sites():
-        views = "kotacerdas.quality.docs_views"
-        context.add_data_docs_site(
-            name,
-            {
-                "class_name": "SiteBuilder",
-                "store_backend": {"class_name": "TupleFilesystemStoreBackend", "base_directory": str(folder)},
-                "site_index_builder": {
-                    "class_name": "DefaultSiteIndexBuilder",
-                    "view": {"module_name": views, "class_name": "CachedJinjaIndexPageView"},
-                },
-                "site_section_builders": {
-                    "validations": {"view": {"module_name": views, "class_name": "CachedJinjaPageView"}},
-                    "expectations": "None",
-                    "profiling": "None",  # this site shows validations only
-                },
-            },
-        )
-    return name
+def _plain(value: object) -> object:
+    """A JSON-ready value: numpy and pandas scalars to Python, missing to None."""
+    if value is None or value is pd.NA or value is pd.NaT:
+        return None
+    if isinstance(value, float) and pd.isna(value):
+        return None
+    if hasattr(value, "item"):  # numpy scalar
+        return value.item()
+    return value
 
 
-def _trimmed(result, values_shown: int):
-    from great_expectations.core.expectation_validation_result import ExpectationValidationResult
-
-    res = dict(result.result or {})
-    for key in _LISTS:
-        if isinstance(res.get(key), list):
-            res[key] = res[key][:values_shown]
-    res.pop("unexpected_index_query", None)
-    if "unexpected_list" in res:  # the gate asks GX for no partial list; the page shows the first values
-        res["partial_unexpected_list"] = res["unexpected_list"]
-    return ExpectationValidationResult(
-        success=result.success,
-        expectation_config=result.expectation_config,
-        result=res,
-        meta=result.meta,
-        exception_info=result.exception_info,
+def validation_record(
+    gate: Any,  # a kotacerdas.quality.gate.GateResult (not imported: the gate imports this module)
+    *,
+    run_name: str,
+    validated_at: pd.Timestamp,
+    descriptions: Mapping[str, str],
+    city_name: str | None = None,
+    values_shown: int = 20,
+) -> dict:
+    """What a page shows of one validation, as JSON-ready data with every text scrubbed of personal data."""
+    quarantine = gate.quarantine
+    failing = (
+        quarantine.drop_duplicates(["rule", "_raw_file", "_raw_row", "record_key"]).groupby("rule").size().to_dict()
     )
-
-
-def _volume_result(quality: QualityResult):
-    import great_expectations as gx
-    from great_expectations.core.expectation_validation_result import ExpectationValidationResult
-
-    v = quality.volume
-    expectation = gx.expectations.ExpectTableRowCountToBeBetween(
-        min_value=None if v.lower is None else int(v.lower),
-        max_value=None if v.upper is None else int(v.upper),
-        meta={"kotacerdas_rule": v.rule.id, "evaluated_by": "kotacerdas.quality.volume (rows delivered, raw zone)"},
-        description=f"[{v.rule.severity}] {v.rule.description}: {v.note}",
-    )
-    return ExpectationValidationResult(
-        success=v.success, expectation_config=expectation.configuration, result={"observed_value": v.observed}
-    )
-
-
-def write_data_docs(quality: QualityResult, folder: str | Path, *, run_name: str, values_shown: int = 20) -> Path:
-    """Render `quality` into the Data Docs site in `folder` (created if needed); returns the validation's page.
-
-    `run_name` groups the pages of one pipeline run (e.g. the Dagster run id). The site's `index.html` lists
-    every validation written to `folder`.
-    """
-    if quality.gx_result is None:
-        raise ValueError("the validation result has no GX result to render (validate_table makes one)")
-    gx_runtime.import_gx()
-    from great_expectations.core.expectation_validation_result import ExpectationSuiteValidationResult
-    from great_expectations.core.run_identifier import RunIdentifier
-    from great_expectations.data_context.types.resource_identifiers import (
-        ExpectationSuiteIdentifier,
-        ValidationResultIdentifier,
-    )
-    from great_expectations.validator.validation_statistics import calc_validation_statistics
-
-    folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
-    results = [_trimmed(r, values_shown) for r in quality.gx_result.results]
-    if quality.volume is not None:
-        results.append(_volume_result(quality))
-    stats = calc_validation_statistics(results)._asdict()
-    validated_at = pd.Timestamp(quality.validated_at or pd.Timestamp.now()).strftime("%Y%m%dT%H%M%S")
-    meta = dict(quality.gx_result.meta or {})
-    meta["run_id"] = {"run_name": run_name, "run_time": validated_at}
-    meta["kotacerdas"] = {
-        "table": quality.table,
-        "city": quality.city,
-        "month": quality.month,
-        "rows": quality.row_count,
-        "rejected_share": round(quality.rejected_share, 6),
+    rules = [
+        {
+            "rule": r.rule,
+            "severity": r.severity,
+            "success": bool(r.success),
+            "description": descriptions.get(r.rule),
+            "failing_rows": int(failing.get(r.rule, 0)),
+            "element_count": _plain(r.element_count),
+            "unexpected_percent": _plain(r.unexpected_percent),
+            "observed": _plain(r.observed_value),
+            "expected": _plain(r.details),
+        }
+        for r in gate.rules.itertuples()
+    ]
+    known = {r["rule"] for r in rules}
+    staging = quarantine[~quarantine["rule"].isin(known)].drop_duplicates("rule")
+    rules += [
+        {
+            "rule": r.rule,
+            "severity": r.severity,
+            "success": False,
+            "description": "staging: nilai tidak dapat dibaca / value could not be parsed",
+            "failing_rows": int(failing.get(r.rule, 0)),
+            "element_count": None,
+            "unexpected_percent": None,
+            "observed": None,
+            "expected": None,
+        }
+        for r in staging.itertuples()
+    ]
+    # The failing values as the quarantine holds them (personal data already pseudonymised), a few per rule.
+    shown = quarantine.groupby("rule", sort=False).head(values_shown)
+    samples = shown[["rule", "severity", "_raw_file", "_raw_row", "value"]].to_dict("records")
+    record = {
+        "table": gate.table,
+        "city": gate.city_code,
+        "city_name": city_name,
+        "month": gate.period,
+        "run": run_name,
+        "validated_at": pd.Timestamp(validated_at).isoformat(sep=" ", timespec="seconds"),
+        "passed": bool(gate.passed),
+        "verdict": gate.verdict(),
+        "input_rows": int(gate.input_rows),
+        "valid_rows": len(gate.valid),
+        "rejected_rows": int(gate.rejected_rows),
+        "rejected_share": float(gate.rejected_share),
+        "threshold": float(gate.threshold),
+        "failed_table_rules": list(gate.failed_table_rules),
+        "rules": rules,
+        "samples": [{k: _plain(v) for k, v in s.items()} for s in samples],
+        "page": page_path(run_name, gate.table, gate.city_code, gate.period),
     }
-    page = ExpectationSuiteValidationResult(
-        success=bool(stats.pop("success")), results=results, suite_name=quality.table, statistics=stats, meta=meta
+    return cast(dict, scrub_value(record))
+
+
+def _number(value: SupportsFloat | None, places: int = 2) -> str:
+    """Indonesian style: decimal comma; missing is an em dash."""
+    if value is None:
+        return "—"
+    return format_half_up(float(value), places).replace(".", ",")
+
+
+def _percent(share: SupportsFloat | None) -> str:
+    return "—" if share is None else _number(float(share) * 100, 2) + " %"
+
+
+@cache
+def _environment() -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True, undefined=jinja2.StrictUndefined
     )
-    identifier = ValidationResultIdentifier(
-        expectation_suite_identifier=ExpectationSuiteIdentifier(name=quality.table),
-        run_id=RunIdentifier(run_name=run_name, run_time=validated_at),
-        batch_identifier=f"{quality.city}_{quality.month}",
-    )
-    with gx_runtime.lock():
-        context = gx_runtime.get_context()
-        site = _ensure_site(context, folder)
-        store = context.validation_results_store
-        store.set(identifier, page)
+    env.filters |= {"number": _number, "percent": _percent}
+    env.globals["style"] = (TEMPLATES / "quality.css").read_text(encoding="utf-8")
+    return env
+
+
+def render_page(record: Mapping) -> str:
+    """One validation's page: self-contained HTML (inline style, no script, nothing fetched)."""
+    return _environment().get_template("validation.html.j2").render(r=record, index=f"../../{INDEX_PAGE}")
+
+
+def render_index(entries: Sequence[Mapping]) -> str:
+    """The index: every validation written under the root, newest first."""
+    rows = sorted(entries, key=lambda e: (e["validated_at"], e["table"], e["city"], e["month"]), reverse=True)
+    return _environment().get_template("index.html.j2").render(entries=rows)
+
+
+def _write_atomically(path: Path, text: str) -> None:
+    """Readers (a browser, the UI's link) never see half a page: write beside it, then rename over it."""
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    with os.fdopen(fd, "w", encoding="utf-8") as out:
+        out.write(text)
+    os.replace(tmp, path)
+
+
+@contextmanager
+def _locked(root: Path):
+    """One writer of the index at a time: table steps of a run write pages from parallel processes."""
+    with open(root / ".index.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
         try:
-            context.build_data_docs(site_names=[site], resource_identifiers=[identifier])
+            yield
         finally:
-            store.remove_key(identifier)  # the HTML is written; keep the in-memory store small
-    pages = sorted(
-        (folder / "validations" / quality.table).rglob(f"{quality.city}_{quality.month}.html"),
-        key=lambda p: p.stat().st_mtime,
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def _index_entry(record: Mapping) -> dict:
+    keys = ("table", "city", "city_name", "month", "run", "validated_at", "passed", "input_rows", "rejected_rows")
+    failed = [r["rule"] for r in record["rules"] if not r["success"]]
+    return (
+        {k: record[k] for k in keys}
+        | {"rejected_share": record["rejected_share"], "failed_rules": failed}
+        | {"page": record["page"]}
     )
-    if not pages:
-        raise RuntimeError(f"GX wrote no Data Docs page for {quality.table} {quality.city} {quality.month} in {folder}")
-    return pages[-1]
+
+
+def read_entries(root: str | Path) -> list[dict]:
+    """The validations the index lists (the latest entry per page)."""
+    path = Path(root) / _ENTRIES
+    if not path.is_file():
+        return []
+    by_page = {}
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if line.strip():
+            entry = json.loads(line)
+            by_page[entry["page"]] = entry
+    return list(by_page.values())
+
+
+def write_data_docs(record: Mapping, root: str | Path) -> Path:
+    """Write a validation's JSON result and page under `root`, and list it in `root/index.html`; returns the page."""
+    root = Path(root)
+    page = root / record["page"]
+    page.parent.mkdir(parents=True, exist_ok=True)
+    _write_atomically(page.with_suffix(".json"), json.dumps(record, ensure_ascii=False, indent=1))
+    _write_atomically(page, render_page(record))
+    with _locked(root):
+        with open(root / _ENTRIES, "a", encoding="utf-8") as entries:
+            entries.write(json.dumps(_index_entry(record), ensure_ascii=False) + "\n")
+        _write_atomically(root / INDEX_PAGE, render_index(read_entries(root)))
+    return page
+
+
+def rebuild_data_docs(root: str | Path) -> Path:
+    """Render every page and the index again from the stored JSON results (e.g. after a template change)."""
+    root = Path(root)
+    records = [json.loads(p.read_text(encoding="utf-8")) for p in sorted(root.glob("*/*/*.json"))]
+    with _locked(root):
+        for record in records:
+            _write_atomically(root / record["page"], render_page(record))
+        lines = "".join(json.dumps(_index_entry(r), ensure_ascii=False) + "\n" for r in records)
+        _write_atomically(root / _ENTRIES, lines)
+        _write_atomically(root / INDEX_PAGE, render_index(read_entries(root)))
+    return root / INDEX_PAGE
 
 
 def data_docs_root(project: ProjectConfig, default: Path | None = None) -> Path:

@@ -7,7 +7,7 @@ per severity what failed, how often, and shows a few failing rows — what the D
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import pandas as pd
@@ -15,6 +15,7 @@ import pandas as pd
 from kotacerdas.config import ProjectConfig
 from kotacerdas.ingest.table import IngestResult
 from kotacerdas.quality.completeness import COMPLETE, INCOMPLETE, Completeness, assess_completeness
+from kotacerdas.rounding import round_for_display
 from kotacerdas.schemas import QUARANTINE_COLUMNS, CanonicalTable
 from kotacerdas.stage.staging import StagingResult
 
@@ -55,7 +56,8 @@ class GateResult:
     threshold: float
     failed_table_rules: tuple[str, ...] = ()  # table-level `error` rules (columns, volume) that failed
     samples: pd.DataFrame = field(default_factory=pd.DataFrame)  # a few failing rows per rule (scrubbed)
-    data_docs: str | None = None  # the Great Expectations Data Docs page of this validation
+    data_docs: str | None = None  # the Data Docs page of this validation (kotacerdas.quality.docs)
+    warn_share: float | None = None  # rejected share above which the early warning fails (None: threshold / 2)
     completeness: Completeness | None = None  # what was expected vs delivered (None: not assessed)
     allow_incomplete: bool = False  # the run publishes an incomplete partition on purpose
 
@@ -85,13 +87,26 @@ class GateResult:
         """Whether the partition may flow on: within the threshold, and complete unless the run allows it."""
         return self.within_threshold and (self.complete or self.allow_incomplete)
 
+    @property
+    def warn_threshold(self) -> float:
+        return self.threshold / 2 if self.warn_share is None else self.warn_share
+
+    def rows_warning(self) -> tuple[bool, str]:
+        """The early warning: passes while the share of rejected rows stays at or below `warn_threshold`. A few
+        rejected rows are normal (they are quarantined, the rest flows on); a share near the threshold is not."""
+        passed = self.rejected_share <= self.warn_threshold and self.rejected_share <= self.threshold
+        share = f"{self.rejected_share:.2%} of {self.input_rows} rows rejected"
+        limits = f"warns above {self.warn_threshold:.2%}, blocks above {self.threshold:.2%}"
+        return passed, f"{self.table}: {share} ({limits})"
+
     def verdict(self) -> str:
         share = f"{self.rejected_share:.1%} of {self.input_rows} rows rejected (threshold {self.threshold:.0%})"
-        if not self.complete:
-            what = "published anyway (allow_incomplete)" if self.passed else "not published"
+        if self.completeness is not None and not self.completeness.complete:
+            fix = f"fix the source (see ingest_failures for {self.city_code} {self.period}) and re-run the partition"
+            if self.passed:
+                return f"{self.completeness.describe()}; published anyway with status incomplete: {fix}."
             return (
-                f"{self.completeness.describe()}; {what}. The previous version stays published. Fix the source "
-                f"(see ingest_failures for {self.city_code} {self.period}) and re-run the partition, or publish it "
+                f"{self.completeness.describe()}; not published, the previous version stays: {fix}, or publish it "
                 "on purpose with `kotacerdas run --allow-incomplete`."
             )
         if self.passed:
@@ -108,11 +123,11 @@ class GateResult:
     def summary_metadata(self) -> dict:
         return {
             "status": self.status,
-            "coverage": round(self.coverage, 6),
+            "coverage": round_for_display(self.coverage, 4),
             "input_rows": self.input_rows,
             "valid_rows": len(self.valid),
             "rejected_rows": self.rejected_rows,
-            "rejected_share": round(self.rejected_share, 6),
+            "rejected_share": round_for_display(self.rejected_share, 4),
             "verdict": self.verdict(),
         }
 
@@ -229,7 +244,8 @@ def run_quality_gate(
     """Validate a staged partition and decide whether it may flow on.
 
     `raw_dir`: the raw zone the volume rule reads the earlier months from (none: the rule has no history).
-    `docs_dir`: write the Data Docs page into `<docs_dir>/<run_name>/<table>/` (config/quality.yaml can turn it off).
+    `docs_dir`: write the Data Docs page to `<docs_dir>/<run_name>/<table>/<city>_<month>.html` and list it in
+    `<docs_dir>/index.html` (config/quality.yaml can turn it off).
     `ingest`: what ingestion delivered, to judge completeness (config/completeness.yaml); an incomplete partition
     does not pass unless `allow_incomplete`.
     """
@@ -253,17 +269,7 @@ def run_quality_gate(
     quarantine["city_code"] = city
     quarantine["period"] = month
     quarantine["table_name"] = table.name
-    docs = None
-    if docs_dir is not None and settings.data_docs.enabled:
-        from kotacerdas.quality.docs import write_data_docs
-
-        run = run_name or checked.validated_at.strftime("%Y%m%dT%H%M%S")
-        docs = str(
-            write_data_docs(
-                checked, Path(docs_dir) / run / table.name, run_name=run, values_shown=settings.data_docs.values_shown
-            )
-        )
-    return GateResult(
+    gate = GateResult(
         table=table.name,
         city_code=city,
         period=month,
@@ -277,7 +283,24 @@ def run_quality_gate(
         ),
         failed_table_rules=tuple(checked.failed_table_rules),
         samples=_samples(quarantine, staged.frame, settings.failing_rows_sample),
-        data_docs=docs,
+        warn_share=settings.warn_rejected_share,
         completeness=None if ingest is None else assess_completeness(project, ingest, city, month),
         allow_incomplete=allow_incomplete,
     )
+    if docs_dir is None or not settings.data_docs.enabled:
+        return gate
+    from kotacerdas.quality.docs import validation_record, write_data_docs
+
+    descriptions = {r.id: r.description for r in suite.rules}
+    if suite.volume is not None:
+        descriptions[suite.volume.id] = suite.volume.description
+    city_name = next((c.name for c in project.cities.cities if c.code == city), None)
+    record = validation_record(
+        gate,
+        run_name=run_name or pd.Timestamp(checked.validated_at).strftime("%Y%m%dT%H%M%S"),
+        validated_at=checked.validated_at,
+        descriptions=descriptions,
+        city_name=city_name,
+        values_shown=settings.data_docs.values_shown,
+    )
+    return replace(gate, data_docs=str(write_data_docs(record, docs_dir)))

@@ -30,7 +30,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from kotacerdas.config import ProjectConfig, read_yaml
 from kotacerdas.errors import ConfigError
-from kotacerdas.periods import PERIOD_FORMAT, cadence_of
+from kotacerdas.periods import PERIOD_FORMAT, TIMEZONE, cadence_of
 from kotacerdas.regions import REGIONS_FILE, city_rows
 from kotacerdas.schemas import CanonicalTable, get_table
 
@@ -77,7 +77,6 @@ _COLUMN_KWARGS = ("column", "column_A", "column_B")
 _COLUMN_LIST_KWARGS = ("column_list",)
 # The gate sets these itself; a suite must not override them.
 _RESERVED_KWARGS = ("result_format", "catch_exceptions", "meta")
-TIMEZONE = "Asia/Jakarta"  # data timestamps are local (WIB) wall-clock times
 
 
 class _RuleModel(BaseModel):

@@ -103,17 +103,15 @@ def opd_timeliness(
         ingest, gate = ingest_by_table.get(table), gate_by_table.get(table)
         delivered_rows = _rows_by_opd(ingest.frame if ingest is not None else None)
         valid_rows = _rows_by_opd(gate.valid if gate is not None else None)
-        files: dict[str, list] = {}
+        files: dict[str | None, list] = {}
         for f in ingest.raw_files if ingest is not None else []:
             files.setdefault(opd_of_raw_file(f.relpath), []).append(f)
         failures: dict[str, list[str]] = {}
-        for f in ingest.failures if ingest is not None else []:
-            failures.setdefault(f.opd, []).append(f"{f.source}: {f.message}")
+        for failure in ingest.failures if ingest is not None else []:
+            failures.setdefault(failure.opd, []).append(f"{failure.source}: {failure.message}")
         received = received_times(project, raw_dir, table, city, month, ingest)
         expected = {o.code for o in project.cities.opds_for(table)}
-        for opd in sorted(expected | set(files) | set(failures) | set(delivered_rows) | set(received)):
-            if opd is None:
-                continue
+        for opd in sorted(o for o in expected | set(files) | set(failures) | set(delivered_rows) | set(received) if o):
             fetched = [pd.Timestamp(f.fetched_at).tz_convert(None) for f in files.get(opd, [])]
             got = received.get(opd)
             due = config.due_at(opd, table, month)

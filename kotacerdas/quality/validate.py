@@ -42,7 +42,7 @@ class QualityResult:
     rules: pd.DataFrame
     rejected_share: float
     failed_table_rules: tuple[str, ...] = ()
-    gx_result: Any = None  # GX's ExpectationSuiteValidationResult (for Data Docs)
+    gx_result: Any = None  # GX's ExpectationSuiteValidationResult, as GX returned it
     volume: VolumeOutcome | None = None
     validated_at: pd.Timestamp | None = None  # `now` of the validation (Asia/Jakarta wall clock)
 

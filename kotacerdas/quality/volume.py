@@ -33,7 +33,9 @@ class VolumeOutcome:
 
     @property
     def success(self) -> bool:
-        return not self.has_history or self.lower <= self.observed <= self.upper
+        if self.lower is None or self.upper is None:
+            return True  # no history: nothing to compare with
+        return self.lower <= self.observed <= self.upper
 
     @property
     def note(self) -> str:
@@ -44,7 +46,7 @@ class VolumeOutcome:
                 f"needed; passes ({months or 'none'})"
             )
         median = statistics.median(self.history.values())
-        verdict = "within" if self.success else ("below" if self.observed < self.lower else "above")
+        verdict = "within" if self.success else ("below" if self.observed < (self.lower or 0) else "above")
         return (
             f"{self.observed} rows, {verdict} the band {self.lower:g}–{self.upper:g} "
             f"({self.rule.lower:g}–{self.rule.upper:g} × median {median:g} of {months})"
@@ -57,12 +59,12 @@ def delivered_rows_history(
     """Rows delivered per earlier month (year, for a yearly table; up to `months` back) by every source and OPD of
     `table`, from the raw zone. Per source × OPD the current chain counts: the latest full fetch (incremental
     pulls after it replace rows more than they add them, so they are not counted)."""
-    units = []
-    for source in project.sources.for_table(table):
-        if isinstance(source, SqlSource) and not source.per_opd:
-            units.append((source.name, None))  # one fetch for all OPDs
+    units: list[tuple[str, str | None]] = []
+    for src in project.sources.for_table(table):
+        if isinstance(src, SqlSource) and not src.per_opd:
+            units.append((src.name, None))  # one fetch for all OPDs
         else:
-            units += [(source.name, o.code) for o in project.cities.opds_for(table)]
+            units += [(src.name, o.code) for o in project.cities.opds_for(table)]
     history: dict[str, int] = {}
     for earlier in previous_periods(month, months):
         rows, seen = 0, False

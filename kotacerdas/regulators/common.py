@@ -170,4 +170,4 @@ def load_regulator_methodology(name: str | Path, config_dir: str | Path | None =
             raise ConfigError(
                 f"{path}: kind: {kind!r} is not a regulator methodology", hint=f"set `kind` to one of {sorted(_KINDS)}"
             )
-    return load_yaml_model(path, _KINDS.get(kind, RegulatorMethodology))
+    return load_yaml_model(path, _KINDS.get(kind or "", RegulatorMethodology))

@@ -167,7 +167,7 @@ def ikm(answers: pd.DataFrame, methodology: IkmMethodology) -> IkmResult:
     convention = None
     if m.convention is not None:
         w = round_half_up(1 / len(nrr), m.convention.weight_places)
-        conv = sum(nrr.values(), Fraction(0)) * Fraction(w)
+        conv = sum(nrr.values(), Fraction(0)) * Fraction(w or 0)  # 1/n is never missing
         conv_unit = conv * Fraction(m.unit_factor)
         convention = ConventionFigure(
             label=m.convention.label,

@@ -200,7 +200,7 @@ def spbe_predicate(index: Fraction | Decimal | float, methodology: SpbeMethodolo
 
 def _levels(levels: Mapping[int, object], m: SpbeMethodology) -> dict[int, int]:
     numbers = set(range(1, m.structure.indicators + 1))
-    keys = set()
+    keys: set[int] = set()
     for k in levels:
         if isinstance(k, bool) or not isinstance(k, Integral):
             raise RegulatorError(f"indicator number {k!r} is not an integer", hint="key levels by indicator number")
@@ -220,13 +220,13 @@ def _levels(levels: Mapping[int, object], m: SpbeMethodology) -> dict[int, int]:
     out = {}
     lo, hi = int(m.scale.min), int(m.scale.max)
     for k, v in levels.items():
-        ok = not isinstance(v, bool) and isinstance(v, Integral | float) and math.isfinite(v) and float(v) == int(v)
-        if not ok or not lo <= int(v) <= hi:
+        level = None if isinstance(v, bool) or not isinstance(v, Integral | float) else v
+        if level is None or not math.isfinite(level) or float(level) != int(level) or not lo <= int(level) <= hi:
             raise RegulatorError(
                 f"{m.name} {m.version}: indicator {k} has level {v!r}, not an integer {lo}–{hi}",
                 hint=f"give each indicator's level as a whole number from {lo} to {hi}",
             )
-        out[int(k)] = int(v)
+        out[int(k)] = int(level)
     return out
 
 

@@ -35,6 +35,11 @@ class PageVisit:
         return not (self.console_errors or self.failed_requests or self.remote_requests)
 
 
+def _collect(into: list[str], text: str, keep: bool = True) -> None:
+    if keep:
+        into.append(text)
+
+
 def chromium_path() -> str:
     for name in ("chromium", "chromium-browser"):
         found = shutil.which(name)
@@ -62,16 +67,16 @@ def visit(page_file: Path, screenshot: Path | None = None, width: int = 1280, he
         )
         try:
             page = context.new_page()
-            page.on("console", lambda m: m.type == "error" and result.console_errors.append(m.text))
-            page.on("pageerror", lambda e: result.console_errors.append(str(e)))
-            page.on("requestfailed", lambda r: result.failed_requests.append(f"{r.url}: {r.failure}"))
-            page.on("request", lambda r: r.url.startswith(_LOCAL_SCHEMES) or result.remote_requests.append(r.url))
+            page.on("console", lambda m: _collect(result.console_errors, m.text, m.type == "error"))
+            page.on("pageerror", lambda e: _collect(result.console_errors, str(e)))
+            page.on("requestfailed", lambda r: _collect(result.failed_requests, f"{r.url}: {r.failure}"))
+            page.on("request", lambda r: _collect(result.remote_requests, r.url, not r.url.startswith(_LOCAL_SCHEMES)))
             page.goto(url, wait_until="load")
             result.text = page.inner_text("body")
             if screenshot is not None:
                 Path(screenshot).parent.mkdir(parents=True, exist_ok=True)
                 clip = {"x": 0, "y": 0, "width": width, "height": height} if height else None
-                page.screenshot(path=str(screenshot), full_page=True, clip=clip)
+                page.screenshot(path=str(screenshot), full_page=True, clip=clip)  # type: ignore[arg-type]
                 result.screenshot = Path(screenshot)
         finally:
             context.close()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from functools import cache
 from pathlib import Path
+from typing import SupportsFloat
 
 import jinja2
 import pandas as pd
@@ -13,7 +14,7 @@ from kotacerdas.rounding import format_half_up
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 
 
-def number(value: object, places: int = 2, lang: str = "id", signed: bool = False) -> str:
+def number(value: SupportsFloat | None, places: int = 2, lang: str = "id", signed: bool = False) -> str:
     """Half up (as published); Indonesian writes a decimal comma. Missing is an em dash."""
     if value is None or value is pd.NA or (isinstance(value, float) and pd.isna(value)):
         return "—"
@@ -23,14 +24,14 @@ def number(value: object, places: int = 2, lang: str = "id", signed: bool = Fals
     return text.replace(".", ",") if lang == "id" else text
 
 
-def percent(share: object, lang: str = "id") -> str:
+def percent(share: SupportsFloat | None, lang: str = "id") -> str:
     """A share 0–1 as a percentage with one decimal."""
     if share is None or share is pd.NA or (isinstance(share, float) and pd.isna(share)):
         return "—"
     return number(float(share) * 100, 1, lang) + " %"
 
 
-def colour(score: object) -> str:
+def colour(score: SupportsFloat | None) -> str:
     """Background of a choropleth-style cell: light (0) to dark green (100); grey when missing."""
     if score is None or score is pd.NA or (isinstance(score, float) and pd.isna(score)):
         return "#eeeeee"
@@ -40,7 +41,7 @@ def colour(score: object) -> str:
     return f"#{r:02x}{g:02x}{b:02x}"
 
 
-def ink(score: object) -> str:
+def ink(score: SupportsFloat | None) -> str:
     """Text colour readable on `colour(score)`."""
     if score is None or score is pd.NA or (isinstance(score, float) and pd.isna(score)):
         return "#333333"

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from kotacerdas.config import ProjectConfig
 from kotacerdas.errors import KotacerdasError
 from kotacerdas.maturity import MaturityMethodology
-from kotacerdas.regulators import load_regulator_methodology
+from kotacerdas.regulators import IkmMethodology, SpbeMethodology, load_regulator_methodology
 
 LANGUAGES = ("id", "en")  # the first is the default
 
@@ -148,6 +148,11 @@ def load_labels(project: ProjectConfig, lang: str = "id") -> Labels:
     indicators = {i.code: choose(i.name_id, i.name_en, i.code) for i in project.catalog.indicators}
     spbe = load_regulator_methodology(project.methodology_file(project.pipeline.spbe_methodology))
     ikm = load_regulator_methodology(project.methodology_file(project.pipeline.ikm_methodology))
+    if not isinstance(spbe, SpbeMethodology) or not isinstance(ikm, IkmMethodology):
+        raise KotacerdasError(
+            f"pipeline.yaml: spbe_methodology is a {spbe.kind} file and ikm_methodology a {ikm.kind} file",
+            hint="point spbe_methodology at an SPBE methodology and ikm_methodology at an IKM one",
+        )
     predicates = {b.name: choose(b.name, b.name_en, b.name) for b in spbe.predicates}
     grades = {b.code or b.name: choose(b.name, b.name_en, b.name) for b in ikm.grades}
     return Labels(lang, dimensions, elements, indicators, predicates, grades, tuple(method.dimensions))

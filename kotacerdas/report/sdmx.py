@@ -9,6 +9,7 @@ indicator without data: OBS_VALUE is empty).
 from __future__ import annotations
 
 import re
+from typing import SupportsFloat
 
 import pandas as pd
 
@@ -33,7 +34,7 @@ def _status(status: object, value: object) -> str:
     return OBS_STATUS["provisional"] if status == INCOMPLETE else OBS_STATUS["normal"]
 
 
-def _value(value: object) -> str:
+def _value(value: SupportsFloat | None) -> str:
     if value is None or value is pd.NA or (isinstance(value, float) and pd.isna(value)):
         return ""
     return repr(float(value))

@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import io
 import re
+from collections.abc import Sequence
 from datetime import date, datetime
 from pathlib import Path
 
@@ -124,7 +125,7 @@ def write_file_drops(
     seed: int = 42,
     *,
     messy: bool = False,
-    years: list[str] = (),
+    years: Sequence[str] = (),
 ) -> list[Path]:
     """Write every OPD's indicator file for each city × month under `landing_dir`, and the SPBE self-assessment
     for each city × year in `years` (none by default); returns the paths.
@@ -201,7 +202,7 @@ SPBE_HEADERS = ("No", "Domain", "Aspek", "Indikator", "Kode Wilayah", "Tahun", "
 
 
 def _write_spbe_drops(
-    project: ProjectConfig, landing: Path, cities: list[str | City], years: list[str], seed: int
+    project: ProjectConfig, landing: Path, cities: list[str | City], years: Sequence[str], seed: int
 ) -> list[Path]:
     """The SPBE self-assessment of each city × year as the Diskominfo downloads it from the evaluation portal."""
     source = file_source(project, "spbe_assessments")
@@ -236,7 +237,7 @@ def _encoding(source: FileSource) -> str:
 
 
 def _write_xlsx(
-    path: Path, headers: list[str], rows: list[list], *, titles: list[list] = (), sheet: str = "Capaian"
+    path: Path, headers: list[str], rows: list[list], *, titles: Sequence[list] = (), sheet: str = "Capaian"
 ) -> None:
     import openpyxl
 

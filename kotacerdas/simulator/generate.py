@@ -13,6 +13,7 @@ import hashlib
 import math
 import random
 from datetime import date, datetime, timedelta
+from typing import Any
 
 from kotacerdas.config import City, Opd
 
@@ -164,7 +165,7 @@ def _outside_month(rng: random.Random, month: str) -> str:
     first, _ = month_bounds(month)
     back = timedelta(days=rng.randint(1, 5), minutes=rng.randint(0, 600))
     ts = datetime(first.year, first.month, 1, 9, 0) - back
-    return _fmt(ts)
+    return ts.strftime(TS_FORMAT)
 
 
 def _unparseable_date(rng: random.Random, month: str) -> str:
@@ -191,7 +192,7 @@ def service_requests(seed: int, city: City, opd: Opd, month: str) -> list[dict]:
         )
         for s in opd.services
     }
-    drafts = []
+    drafts: list[dict[str, Any]] = []
     for _ in range(n):
         service = rng.choice(opd.services)
         online = rng.random() < online_share[service.code]
@@ -218,7 +219,7 @@ def service_requests(seed: int, city: City, opd: Opd, month: str) -> list[dict]:
             }
         )
     drafts.sort(key=lambda r: r["submitted_at"])
-    rows = []
+    rows: list[dict[str, Any]] = []
     stamp = month.replace("-", "")
     for i, d in enumerate(drafts, start=1):
         row = {
@@ -255,7 +256,7 @@ def complaints(seed: int, city: City, opd: Opd, month: str) -> list[dict]:
     rng = stable_rng(seed, "complaints", city.code, opd.code, month)
     n = _volume(COMPLAINT_BASE.get(opd.code, 12), city, month, rng)
     responsiveness = stable_rng(seed, "responsiveness", city.code, opd.code).uniform(0.5, 1.6)
-    drafts = []
+    drafts: list[dict[str, Any]] = []
     for _ in range(n):
         received = _any_time(rng, _pick_day(rng, month, ONLINE_WEEKDAY))
         first = resolved = None
@@ -283,7 +284,7 @@ def complaints(seed: int, city: City, opd: Opd, month: str) -> list[dict]:
             }
         )
     drafts.sort(key=lambda r: r["received_at"])
-    rows = []
+    rows: list[dict[str, Any]] = []
     for i, d in enumerate(drafts, start=1):
         row = {
             "complaint_id": f"LPR-{city.code.replace('.', '')}-{opd.code}-{month.replace('-', '')}-{i:04d}",
@@ -330,7 +331,7 @@ def satisfaction_responses(seed: int, city: City, opd: Opd, month: str) -> list[
     n = _volume(SURVEY_BASE.get(opd.code, 50), city, month, rng)
     quality = stable_rng(seed, "ikm", city.code, opd.code).uniform(0.3, 0.6)  # share of "4" answers
     services = [s.code for s in opd.services] or ["UMUM"]
-    drafts = []
+    drafts: list[dict[str, Any]] = []
     for _ in range(n):
         surveyed = _office_time(rng, _pick_day(rng, month, OFFLINE_WEEKDAY))
         answers = {}
@@ -339,7 +340,7 @@ def satisfaction_responses(seed: int, city: City, opd: Opd, month: str) -> list[
             answers[u] = rng.choices((1, 2, 3, 4), weights=(0.02, 0.06, 0.92 - p4, p4))[0]
         drafts.append({"service_code": rng.choice(services), "surveyed_at": surveyed, **answers})
     drafts.sort(key=lambda r: r["surveyed_at"])
-    rows = []
+    rows: list[dict[str, Any]] = []
     for i, d in enumerate(drafts, start=1):
         row = {
             "response_id": f"IKM-{city.code.replace('.', '')}-{opd.code}-{month.replace('-', '')}-{i:05d}",
@@ -379,6 +380,49 @@ def service_catalogue(seed: int, city: City, opd: Opd, month: str) -> list[dict]
         }
         for s in opd.services
     ]
+
+
+# --- the clock -------------------------------------------------------------------------------------------
+
+# Per table: the field that opens a record, then its later events in order, each with the status the record has
+# until that event happens. A month that just closed still has requests in process; a real OPD system never
+# reports a completion later than its own clock.
+EVENTS: dict[str, tuple[str, tuple[tuple[str, str], ...]]] = {
+    "service_requests": ("submitted_at", (("completed_at", "in_process"),)),
+    "complaints": ("received_at", (("first_response_at", "received"), ("resolved_at", "in_process"))),
+    "satisfaction_responses": ("surveyed_at", ()),
+}
+
+
+def as_of(table: str, rows: list[dict], now: datetime) -> list[dict]:
+    """The rows an OPD system shows at local wall-clock time `now`: a record opened later does not exist yet,
+    and an event later than `now` has not happened (it and every event after it are blank, and the record keeps
+    the status it had before). Unparseable stamps (the deliberate defects) are left as they are."""
+    if table not in EVENTS:
+        return rows
+    opened, events = EVENTS[table]
+    out = []
+    for row in rows:
+        if _after(row.get(opened), now):
+            continue
+        late = next((i for i, (name, _) in enumerate(events) if _after(row.get(name), now)), None)
+        if late is not None:
+            row = dict(row, status=events[late][1]) | {name: None for name, _ in events[late:]}
+        out.append(row)
+    return out
+
+
+def _after(stamp: object, now: datetime) -> bool:
+    moment = parse_stamp(stamp)
+    return moment is not None and moment > now
+
+
+def parse_stamp(stamp: object) -> datetime | None:
+    """A row's timestamp, or None when it is blank or one of the deliberate unparseable defects."""
+    try:
+        return datetime.strptime(stamp, TS_FORMAT) if isinstance(stamp, str) else None
+    except ValueError:
+        return None
 
 
 GENERATORS = {

@@ -15,21 +15,22 @@ import socket
 import sys
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import lru_cache, partial
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, parse_qsl, urlsplit
+from zoneinfo import ZoneInfo
 
 from kotacerdas.config import City, ProjectConfig, RestSource
-from kotacerdas.periods import MONTH_RE, YEAR_RE, period_bounds
+from kotacerdas.periods import MONTH_RE, TIMEZONE, YEAR_RE, period_bounds
 from kotacerdas.simulator.assessments import yearly_generators
 from kotacerdas.simulator.faults import REPLACING, Fault, transform_rows
-from kotacerdas.simulator.generate import GENERATORS
+from kotacerdas.simulator.generate import GENERATORS, TS_FORMAT, as_of, parse_stamp
 
 PERIOD_FORMS = {"month": (MONTH_RE, "YYYY-MM"), "year": (YEAR_RE, "YYYY")}
-ISO_RE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}$")
 CURSOR_RE = re.compile(r"^o(\d+)$")
 MAX_PAGE_SIZE = 5000
 DROP = 0  # status returned by respond() when the connection must be closed without an answer
@@ -88,8 +89,11 @@ class OpdSimulator:
         port: int = 0,
         cities: list[City] | None = None,
         faults: list[Fault] | None = None,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ):
         self.project = project
+        # The systems' clock (an aware datetime): nothing they report happens after it. Tests freeze it.
+        self.clock = clock
         self.seed = seed
         self._token = token
         self._host = host
@@ -104,15 +108,20 @@ class OpdSimulator:
         self.loop_pagination = False
         self.cities: dict[str, City] = {c.code: c for c in project.cities.cities}
         self.cities.update({c.code: c for c in cities or []})
-        self._edits: dict[tuple[str, str, str, str], dict[int, dict]] = {}
-        # table -> (city, OPD or None for a per-city API, period) -> canonical rows
-        self.generators = {t: partial(g, seed) for t, g in GENERATORS.items()} | yearly_generators(project, seed)
+        self._edits: dict[tuple[str, str, str | None, str], dict[int, dict]] = {}
+        # table -> (city, OPD or None for a per-city API, period) -> canonical rows (a monthly table's route
+        # always names an OPD)
+        self.generators: dict[str, Callable[..., list[dict]]] = {
+            t: partial(g, seed) for t, g in GENERATORS.items()
+        } | yearly_generators(project, seed)
         # path (without query) -> Route
         self.routes: dict[str, Route] = {}
         for source in project.sources.sources:
             if isinstance(source, RestSource) and source.table in self.generators:
                 self.routes[urlsplit(source.path).path] = _route(source)
-        self._rows = lru_cache(maxsize=256)(self._generate)
+        # Generating is the costly part and does not depend on the clock; what the clock hides is re-read per minute.
+        self._canonical = lru_cache(maxsize=256)(self._generate)
+        self._mapped = lru_cache(maxsize=256)(self._as_of)
 
     # --- lifecycle --------------------------------------------------------------------------------------
 
@@ -121,7 +130,7 @@ class OpdSimulator:
         if self._server is None:
             raise RuntimeError("the OPD simulator is not running: call start() or use it as a context manager")
         host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
+        return f"http://{host!s}:{port}"
 
     def start(self) -> OpdSimulator:
         if self._server is not None:
@@ -228,6 +237,13 @@ class OpdSimulator:
             return rows
         return [{**row, **edits[i]} if i in edits else row for i, row in enumerate(rows)]
 
+    def local_now(self) -> datetime:
+        """The systems' clock as a naive WIB wall-clock time, like the stamps in their rows."""
+        return self.clock().astimezone(ZoneInfo(TIMEZONE)).replace(tzinfo=None, second=0, microsecond=0)
+
+    def _rows(self, table: str, city: str, opd: str | None, period: str) -> list[dict]:
+        return self._mapped(table, city, opd, period, self.local_now())
+
     def edit_rows(
         self,
         table: str,
@@ -244,7 +260,7 @@ class OpdSimulator:
         them up. Returns the changed rows.
         """
         route = next(r for r in self.routes.values() if r.table == table)
-        stamp = at or datetime.now(UTC).replace(tzinfo=None).strftime("%Y-%m-%dT%H:%M:%S")
+        stamp = at or self.clock().astimezone(UTC).strftime(TS_FORMAT)
         update = dict(changes)
         if route.source.watermark_field:
             update[route.source.watermark_field] = stamp
@@ -262,15 +278,20 @@ class OpdSimulator:
         opd = next((o for o in self.project.cities.opds_for(table) if o.code == opd_code), None)
         if "opd" in route.params and opd is None:
             raise _ApiError(HTTPStatus.NOT_FOUND, f"OPD {opd_code!r} does not publish {table} in {city_code}")
-        canonical = self.generators[table](city, opd, period)
+        return self.generators[table](city, opd, period)
+
+    def _as_of(self, table: str, city_code: str, opd_code: str | None, period: str, now: datetime) -> list[dict]:
+        """The partition as the system shows it at local time `now`, with the source's field names."""
+        route = next(r for r in self.routes.values() if r.table == table)
         out = []
-        for row in canonical:
+        for row in as_of(table, self._canonical(table, city_code, opd_code, period), now):
             mapped = {route.fields[k]: v for k, v in row.items() if k in route.fields}
             if route.source.watermark_field:
-                # The last change of a record: its latest event (submitted, completed, ...).
-                stamps = [v for k, v in row.items() if k.endswith("_at") and isinstance(v, str) and ISO_RE.match(v)]
-                start = period_bounds(period)[0].isoformat()
-                mapped[route.source.watermark_field] = max(stamps, default=f"{start}T00:00:00")
+                # The last change of a record: its latest event (submitted, completed, ...), in UTC as the
+                # sensor's and the connector's `updated_since` are.
+                stamps = [parse_stamp(v) for k, v in row.items() if k.endswith("_at")]
+                start = datetime.combine(period_bounds(period)[0], datetime.min.time())
+                mapped[route.source.watermark_field] = _utc_stamp(max((s for s in stamps if s), default=start))
             out.append(mapped)
         return out
 
@@ -346,6 +367,10 @@ class OpdSimulator:
         return _json({"data": chunk, "next_cursor": next_cursor})
 
 
+def _utc_stamp(local: datetime) -> str:
+    return local.replace(tzinfo=ZoneInfo(TIMEZONE)).astimezone(UTC).strftime(TS_FORMAT)
+
+
 def _ignoring_offset(route: Route, rows: list[dict], offset: int, size: int) -> bytes:
     """The first page again, whatever was asked, stamped with the time: no two answers have the same bytes."""
     body: dict = {"data": rows[:size], "server_time": datetime.now(UTC).isoformat(timespec="microseconds")}
@@ -357,7 +382,7 @@ def _ignoring_offset(route: Route, rows: list[dict], offset: int, size: int) -> 
 
 
 class _QuietServer(ThreadingHTTPServer):
-    def handle_error(self, request, client_address) -> None:  # type: ignore[no-untyped-def]
+    def handle_error(self, request, client_address) -> None:
         # A client that gave up (read timeout) leaves a broken pipe behind: expected, not worth a traceback.
         if not isinstance(sys.exc_info()[1], ConnectionError):
             super().handle_error(request, client_address)

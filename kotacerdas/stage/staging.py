@@ -2,7 +2,9 @@
 
 Nothing is coerced to NaN behind the user's back: a cell that does not parse sends its row to `rejected`
 (QUARANTINE_COLUMNS, rule `type:<column>`) with the original text and the expected format; empty cells are
-simply missing values. A repeated key keeps its first row and rejects the others (rule `unique:key`).
+simply missing values. A repeated key keeps its first row and rejects the others (rule `unique:key`). Text
+hygiene comes first (`hygiene`): a control character (rule `text:control_characters`) or a decimal the reader
+found ambiguous (rule `number:ambiguous_decimal`) rejects its row; quarantined values show such characters escaped.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -24,6 +27,7 @@ from kotacerdas.schemas import (
     CanonicalTable,
     empty_quarantine,
 )
+from kotacerdas.stage.hygiene import RULE_CONTROL, RejectedCell, control_characters, control_reason, visible
 
 _ISO = re.compile(r"^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,6}))?)?)?$")
 _DMY = re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{4})(?: (\d{1,2}):(\d{2})(?::(\d{2}))?)?$")
@@ -152,6 +156,15 @@ def _typed(values: list, dtype: str) -> pd.api.extensions.ExtensionArray | np.nd
     return pd.array(values, dtype=dtype)
 
 
+def _hygiene_problem(cell: object) -> tuple[str, str] | None:
+    """(rule, reason) when a cell breaks a text-hygiene rule (kotacerdas.stage.hygiene), else None."""
+    if isinstance(cell, RejectedCell):
+        return cell.rule, cell.reason
+    if isinstance(cell, str) and control_characters(cell):
+        return RULE_CONTROL, control_reason(cell)
+    return None
+
+
 def _record_key(table: CanonicalTable, row: dict) -> str:
     return "|".join("" if _missing(row.get(k)) else str(row.get(k)) for k in table.key)
 
@@ -162,11 +175,11 @@ def stage_table(
     """Type, pseudonymise and de-duplicate one ingested partition of `table`."""
     n = len(frame)
     source = frame.reset_index(drop=True)
-    raw_file = source["_raw_file"].astype(object).tolist() if "_raw_file" in source else [None] * n
-    raw_row = source["_raw_row"].astype(object).tolist() if "_raw_row" in source else [None] * n
+    raw_file: list[Any] = source["_raw_file"].astype(object).tolist() if "_raw_file" in source else [None] * n
+    raw_row: list[Any] = source["_raw_row"].astype(object).tolist() if "_raw_row" in source else [None] * n
     parsed: dict[str, list] = {}
     bad_rows: set[int] = set()
-    problems: list[tuple[int, str, str, str]] = []  # row, column, value as text, reason
+    problems: list[tuple[int, str, str, str, str]] = []  # row, column, rule, value as text, reason
     for column, dtype in table.columns.items():
         cells = source[column].astype(object).tolist() if column in source else [None] * n
         parse, expected = _PARSERS.get(dtype, (parse_string, "text"))
@@ -175,6 +188,12 @@ def stage_table(
             if _missing(cell):
                 out.append(None)
                 continue
+            hygiene = _hygiene_problem(cell)
+            if hygiene is not None:
+                out.append(None)
+                bad_rows.add(i)
+                problems.append((i, column, hygiene[0], visible(str(cell)), hygiene[1]))
+                continue
             try:
                 if isinstance(cell, dict | list | tuple):  # a nested JSON value where one value belongs
                     raise _Invalid(f"a JSON {'object' if isinstance(cell, dict) else 'list'}, not a single value")
@@ -182,7 +201,8 @@ def stage_table(
             except _Invalid as exc:
                 out.append(None)
                 bad_rows.add(i)
-                problems.append((i, column, str(cell), f"expected {expected}; problem: {exc}"))
+                reason = f"expected {expected}; problem: {exc}"
+                problems.append((i, column, f"type:{column}", visible(str(cell)), reason))
         parsed[column] = out
 
     def row_dict(i: int) -> dict:
@@ -210,14 +230,14 @@ def stage_table(
             "_raw_row": None if _missing(raw_row[i]) else int(raw_row[i]),
         }
 
-    for i, column, text, reason in problems:
+    for i, column, rule, text, reason in problems:
         kind = table.pii_columns.get(column)
         quarantine.append(
             {
                 "table_name": table.name,
                 "city_code": city,
                 "period": month,
-                "rule": f"type:{column}",
+                "rule": rule,
                 "severity": "error",
                 "column_name": column,
                 "value": safe_text(text, kind, pii_key),
@@ -249,14 +269,14 @@ def stage_table(
         )
 
     keep = [i for i in range(n) if i not in bad_rows and i not in dup_rows]
-    staged = {}
+    staged: dict[str, Any] = {}
     for column, dtype in table.columns.items():
         staged[column] = _typed([parsed[column][i] for i in keep], dtype)
     for column, dtype in LINEAGE_COLUMNS.items():
         staged[column] = pd.array([lineage(i)[column] for i in keep], dtype=dtype)
-    out = pd.DataFrame(staged)
+    frame = pd.DataFrame(staged)
     for column, kind in table.pii_columns.items():
-        out[column] = pseudonymise_series(out[column], kind, pii_key)
+        frame[column] = pseudonymise_series(frame[column], kind, pii_key)
 
     if quarantine:
         rejected = pd.DataFrame(quarantine, columns=list(QUARANTINE_COLUMNS)).astype(QUARANTINE_COLUMNS)
@@ -265,4 +285,4 @@ def stage_table(
     else:
         rejected = empty_quarantine()
     # NIK, phone numbers and e-mail addresses in any other column (free text, ids, rejected values) too.
-    return StagingResult(*scrub_staged(out, rejected, table, city=city, month=month, key=pii_key), input_rows=n)
+    return StagingResult(*scrub_staged(frame, rejected, table, city=city, month=month, key=pii_key), input_rows=n)

@@ -34,17 +34,17 @@ def ingest_log_frames(results: Iterable[IngestResult], city: str, month: str) ->
                     "fetched_at": pd.Timestamp(f.fetched_at).tz_convert(None),
                 }
             )
-        for f in result.failures:
+        for failure in result.failures:
             failure_rows.append(
                 {
                     "city_code": city,
                     "period": month,
                     "table_name": result.table,
-                    "source": f.source,
-                    "opd_code": f.opd,
-                    "origin": f.url,
-                    "message": f.message,
-                    "hint": f.hint,
+                    "source": failure.source,
+                    "opd_code": failure.opd,
+                    "origin": failure.url,
+                    "message": failure.message,
+                    "hint": failure.hint,
                 }
             )
     return {
@@ -87,7 +87,7 @@ def partition_quality_frames(gates: Sequence[GateResult], city: str, month: str)
                 "failed_table_rules": ", ".join(gate.failed_table_rules) or None,
                 "status": gate.status,
                 "coverage": gate.coverage,
-                "incomplete_reason": None if gate.complete else "; ".join(gate.completeness.reasons),
+                "incomplete_reason": ("; ".join(gate.completeness.reasons) or None) if gate.completeness else None,
             }
         )
     return {

@@ -42,7 +42,10 @@ def alembic_config(connection: sa.Connection | None = None) -> Config:
 
 @cache
 def head_revision() -> str:
-    return ScriptDirectory.from_config(alembic_config()).get_current_head()
+    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
+    if head is None:
+        raise RuntimeError("the warehouse migrations have no head revision")
+    return head
 
 
 def current_revision(conn: sa.Connection) -> str | None:

@@ -5,25 +5,41 @@ made by an in-memory DuckDB from the DataFrame (vectorised, off the GIL, exact s
 by chunk, while psycopg's queued writer sends the previous chunk — so the load runs at about the speed of a plain
 `psql \\copy`. DuckDB: the DataFrame is scanned directly by `INSERT … SELECT`. Nothing goes through row-by-row
 `INSERT`s except on other backends.
+
+One writer per partition: on PostgreSQL the transaction first takes a transaction-level advisory lock on a hash of
+the partition key (`pg_advisory_xact_lock`), so a second writer of the same partition (the CLI beside the daemon,
+two Celery hosts) waits until the first commits, then replaces its rows; it never interleaves. A wait longer than
+`lock_timeout` fails with PartitionBusyError naming the partition. DuckDB needs no lock: its file is opened by one
+process at a time (a second process fails at once, writing nothing, with a StorageError naming the file, the
+process holding it and the partition), and in one deployment Dagster's writer pool runs one publish at a time.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import tempfile
 import uuid
 from collections.abc import Callable, Mapping
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import pandas as pd
 import sqlalchemy as sa
 
+from kotacerdas.config import PipelineConfig
+from kotacerdas.errors import PartitionBusyError
 from kotacerdas.storage_errors import storage_failure
 from kotacerdas.warehouse.engine import display_url, duckdb_path
 from kotacerdas.warehouse.schema import COLUMN_DEFAULTS, FACT_TABLES, OPTIONAL_COLUMNS, RUN_COLUMNS, TABLES
 
 COPY_CHUNK_ROWS = 100_000
+# publish_lock_timeout_seconds of config/pipeline.yaml when no engine option says otherwise (one owner: the model)
+DEFAULT_LOCK_TIMEOUT_SECONDS = PipelineConfig.model_fields["publish_lock_timeout_seconds"].default
+# An engine execution option: how long a publish on this engine waits for the partition's lock (the Dagster
+# warehouse resource sets it from publish_lock_timeout_seconds in config/pipeline.yaml).
+LOCK_TIMEOUT_OPTION = "kotacerdas_publish_lock_timeout"
 # Called after each table of the partition is replaced, inside the transaction (progress, tests).
 TableWritten = Callable[[str, int], None]
 
@@ -62,6 +78,14 @@ def _nulls_for_duckdb(frame: pd.DataFrame) -> pd.DataFrame:
     return frame.astype(dict.fromkeys(floats, "Float64")) if floats else frame
 
 
+def _driver(conn: sa.Connection) -> Any:
+    """The DB-API connection under SQLAlchemy's (psycopg's or duckdb's), for COPY and registering frames."""
+    driver = conn.connection.driver_connection
+    if driver is None:
+        raise RuntimeError("the warehouse connection is closed")
+    return driver
+
+
 def _quoted(names) -> str:
     return ", ".join('"' + n.replace('"', '""') + '"' for n in names)
 
@@ -69,7 +93,7 @@ def _quoted(names) -> str:
 def _copy_postgres(conn: sa.Connection, table: sa.Table, frame: pd.DataFrame) -> None:
     from psycopg.copy import QueuedLibpqWriter
 
-    cursor = conn.connection.driver_connection.cursor()
+    cursor = _driver(conn).cursor()
     frame = _nulls_for_duckdb(frame)
     formatter = duckdb.connect()  # in-memory; only formats CSV
     try:
@@ -94,7 +118,7 @@ def _copy_postgres(conn: sa.Connection, table: sa.Table, frame: pd.DataFrame) ->
 
 def _insert_duckdb(conn: sa.Connection, table: sa.Table, frame: pd.DataFrame) -> None:
     """DuckDB scans the DataFrame directly (vectorised), inside the same transaction."""
-    raw = conn.connection.driver_connection
+    raw = _driver(conn)
     view = f"_kc_publish_{uuid.uuid4().hex}"
     cols = _quoted(frame.columns)
     raw.register(view, _nulls_for_duckdb(frame))
@@ -117,6 +141,30 @@ def bulk_insert(conn: sa.Connection, table: sa.Table, frame: pd.DataFrame) -> No
         conn.execute(table.insert(), records)
 
 
+def partition_lock_key(city_code: str, period: str) -> int:
+    """The signed 64-bit key of a partition's advisory lock: the same in every process and on every host."""
+    digest = hashlib.blake2b(f"kotacerdas publish {city_code}|{period}".encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big", signed=True)
+
+
+def _lock_partition(conn: sa.Connection, city_code: str, period: str, timeout: float) -> None:
+    """Wait (at most `timeout` seconds) for the partition's lock, held until this transaction ends (PostgreSQL)."""
+    if conn.dialect.name != "postgresql":
+        return
+    conn.exec_driver_sql(f"SET LOCAL lock_timeout = '{max(1, round(timeout * 1000))}ms'")
+    try:
+        conn.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": partition_lock_key(city_code, period)})
+    except sa.exc.OperationalError as exc:
+        if getattr(exc.orig, "sqlstate", None) != "55P03":  # lock_not_available
+            raise
+        raise PartitionBusyError(
+            f"partition {city_code} {period} is being published by another writer; waited {timeout:g} s for it",
+            hint="let the other run (CLI, daemon or another host) finish and run this partition again, or raise "
+            "publish_lock_timeout_seconds in config/pipeline.yaml",
+        ) from None
+    conn.exec_driver_sql("SET LOCAL lock_timeout = DEFAULT")  # the wait above is the only one this bounds
+
+
 def publish_partition(
     engine: sa.Engine,
     city_code: str,
@@ -125,12 +173,17 @@ def publish_partition(
     *,
     run_id: str,
     on_table_written: TableWritten | None = None,
+    lock_timeout: float | None = None,
 ) -> dict[str, int]:
     """Replace the partition's rows in every table named in `frames`, atomically. Returns rows written.
 
     Either every table of `frames` shows the new rows or (after any error, or a crash of this process) every
-    table still shows the previous ones. Tables not named in `frames` are not touched.
+    table still shows the previous ones. Tables not named in `frames` are not touched. One writer of a partition
+    at a time: another waits up to `lock_timeout` seconds for it (PostgreSQL), then PartitionBusyError; by
+    default the engine's LOCK_TIMEOUT_OPTION, else DEFAULT_LOCK_TIMEOUT_SECONDS.
     """
+    if lock_timeout is None:
+        lock_timeout = engine.get_execution_options().get(LOCK_TIMEOUT_OPTION, DEFAULT_LOCK_TIMEOUT_SECONDS)
     unknown = sorted(set(frames) - set(TABLES))
     if unknown:
         raise ValueError(f"unknown warehouse table(s) {unknown}; known: {sorted(TABLES)}")
@@ -139,6 +192,7 @@ def publish_partition(
     written: dict[str, int] = {}
     try:
         with engine.begin() as conn:
+            _lock_partition(conn, city_code, period, lock_timeout)
             for name, frame in prepared.items():
                 table = TABLES[name]
                 conn.execute(sa.delete(table).where(table.c.city_code == city_code, table.c.period == period))

@@ -16,7 +16,10 @@ def run() -> None:
         _run(connection)
         return
     # `alembic -x` / an ini file with sqlalchemy.url: open our own connection.
-    engine = sa.create_engine(config.get_main_option("sqlalchemy.url"), poolclass=sa.pool.NullPool)
+    url = config.get_main_option("sqlalchemy.url")
+    if not url:
+        raise RuntimeError("no connection given and no sqlalchemy.url set (alembic -x or the ini file)")
+    engine = sa.create_engine(url, poolclass=sa.pool.NullPool)
     with engine.begin() as conn:
         _run(conn)
     engine.dispose()

@@ -22,7 +22,7 @@ branch_labels = None
 depends_on = None
 
 T, F, TS, B = sa.Text, sa.Double, sa.DateTime, sa.Boolean
-COLUMNS = {
+COLUMNS: dict[str, list[tuple[str, type[sa.types.TypeEngine]]]] = {
     "quality_results": [("observed_value", T), ("details", T)],
     "opd_timeliness": [
         ("due_at", TS),

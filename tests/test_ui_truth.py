@@ -1,0 +1,163 @@
+"""What monitors see after a batched run (every city of a month in one run, on DuckDB, with the OPD simulator over
+HTTP): every `data_docs` link in the check metadata resolves to its own page, the index lists them, a page renders
+offline in headless Chromium; Dagster's standard metadata (row counts, column schemas, owners, published scores in
+Markdown, rounded values); the WARN check `rows_pass_error_rules` passes on good data and fails on bad."""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal
+from pathlib import Path
+from types import SimpleNamespace
+
+import dagster as dg
+import pytest
+import yaml
+from conftest import OPD_TEST_TOKEN, REPO_ROOT, edited_project, fast_rest
+
+from kotacerdas.schemas import INDEX_SCORE_COLUMNS, MONTHLY_TABLES, SERVICE_REQUESTS
+from kotacerdas.simulator import OpdSimulator, write_file_drops
+from pipelines.definitions import build_definitions
+from pipelines.runner import run_backfill
+
+GOOD, BAD = ("19.71", "2025-03"), ("19.03", "2025-03")  # BAD: one OPD's service standard sent as text (> 5 %)
+
+
+@pytest.fixture(scope="module")
+def batched(opd_project, tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("ui_truth")
+    project = edited_project(tmp, opd_project, edit_sources=fast_rest)
+    with OpdSimulator(project, seed=42, token=OPD_TEST_TOKEN) as sim, pytest.MonkeyPatch.context() as mp:
+        sim.add_fault(f"opd_api_service_requests:wrong_type:field=standar_hari,to=text,city={BAD[0]},opd=DISDUKCAPIL")
+        write_file_drops(project, tmp / "landing", [GOOD[0], BAD[0]], [GOOD[1]], seed=42)
+        for key, value in {
+            "KOTACERDAS_OPD_API_URL": sim.url,
+            "KOTACERDAS_OPD_API_TOKEN": OPD_TEST_TOKEN,
+            "KOTACERDAS_LANDING_DIR": str(tmp / "landing"),
+            "KOTACERDAS_RAW_DIR": str(tmp / "raw"),
+            "KOTACERDAS_PII_KEY": "ui-truth-test-key",
+            "KOTACERDAS_WAREHOUSE_URL": f"duckdb:///{tmp / 'warehouse.duckdb'}",
+            "KOTACERDAS_CONFIG_DIR": str(project.dir),
+        }.items():
+            mp.setenv(key, value)
+        mp.delenv("KOTACERDAS_DATA_DOCS_DIR", raising=False)  # the default: under the Dagster storage
+        instance = dg.DagsterInstance.ephemeral()
+        defs = build_definitions(project)
+        outcomes = run_backfill(defs, [GOOD, BAD], instance=instance, log_level="ERROR")
+        assert len({o.run_id for o in outcomes}) == 1  # one run for both cities: the case that lost pages
+        events = list(instance.all_logs(outcomes[0].run_id))
+        yield SimpleNamespace(instance=instance, defs=defs, outcomes=outcomes, events=events, project=project)
+
+
+def _checks(batched) -> dict[tuple[str, str, str], object]:
+    """(asset, check, partition) -> AssetCheckEvaluation."""
+    out = {}
+    for e in batched.events:
+        if e.dagster_event and e.dagster_event.event_type == dg.DagsterEventType.ASSET_CHECK_EVALUATION:
+            ev = e.dagster_event.event_specific_data
+            out[(ev.asset_key.to_user_string(), ev.check_name, ev.partition)] = ev
+    return out
+
+
+def _materializations(batched) -> dict[tuple[str, str], dg.AssetMaterialization]:
+    """(asset, partition) -> materialization."""
+    out = {}
+    for e in batched.events:
+        if e.dagster_event and e.dagster_event.event_type == dg.DagsterEventType.ASSET_MATERIALIZATION:
+            m = e.dagster_event.event_specific_data.materialization
+            out[(m.asset_key.to_user_string(), m.partition)] = m
+    return out
+
+
+def _key(partition: tuple[str, str]) -> str:
+    return "|".join(partition)
+
+
+# --- Data Docs --------------------------------------------------------------------------------------------------
+
+
+def test_every_data_docs_link_of_a_batched_run_resolves_and_the_index_lists_them(batched):
+    links = [Path(ev.metadata["data_docs"].value) for ev in _checks(batched).values() if "data_docs" in ev.metadata]
+    pages = set(links)
+    # every monthly table × both cities of the one run: its own page, none overwritten by the other city's
+    assert len(pages) == 2 * len(MONTHLY_TABLES), sorted(map(str, pages))
+    missing = [str(p) for p in pages if not p.is_file()]
+    assert missing == []
+    assert {p.name for p in pages} == {f"{c}_{m}.html" for c, m in (GOOD, BAD)}
+    root = Path(batched.instance.storage_directory()) / "data_docs"
+    index = (root / "index.html").read_text(encoding="utf-8")
+    listed = {(root / href).resolve() for href in re.findall(r'href="([^"]+\.html)"', index)}
+    assert listed == {p.resolve() for p in pages}
+    for page in pages:  # the stored validation result the page was rendered from is beside it
+        assert page.with_suffix(".json").is_file()
+
+
+def test_a_quality_page_and_the_index_render_offline_in_headless_chromium(batched, tmp_path):
+    from kotacerdas.report.browser import visit
+
+    bad = _checks(batched)[("service_requests", "error_rules_within_threshold", _key(BAD))]
+    page_file = Path(bad.metadata["data_docs"].value)
+    html = page_file.read_text(encoding="utf-8")
+    assert not re.search(r"""(src|href)=["']?(https?:)?//""", html) and "<script" not in html
+    page = visit(page_file, tmp_path / "page.png")
+    assert page.console_errors == [] and page.failed_requests == [] and page.remote_requests == []
+    assert "Mutu data" in page.text and "Kabupaten Bangka Selatan" in page.text and "DIBLOKIR" in page.text
+    assert "type:sla_days" in page.text  # the staging rule that blocked it, with its failing rows
+    assert page.screenshot.stat().st_size > 10_000
+    index = visit(page_file.parents[2] / "index.html")
+    assert index.clean and "Kota Pangkalpinang" in index.text and "service_requests" in index.text
+
+
+# --- the Dagster UI ---------------------------------------------------------------------------------------------
+
+
+def test_assets_declare_owners_and_the_column_schema_of_their_table(batched):
+    specs = {s.key.to_user_string(): s for s in batched.defs.resolve_all_asset_specs()}
+    owners = yaml.safe_load((batched.project.dir / "pipeline.yaml").read_text(encoding="utf-8"))["asset_owners"]
+    assert specs["published_scores"].owners == owners["default"]
+    assert specs["service_requests"].owners == owners["quality"] != owners["default"]
+    published = specs["published_scores"].metadata["dagster/column_schema"]
+    assert isinstance(published, dg.TableSchema)
+    assert [c.name for c in published.columns] == list(INDEX_SCORE_COLUMNS)
+    assert {c.name: c.type for c in published.columns}["score"] == "float"
+    validated = specs["service_requests"].metadata["dagster/column_schema"]
+    assert [c.name for c in validated.columns] == list(SERVICE_REQUESTS.all_columns)
+    assert "dagster/column_schema" in specs["quarantine"].metadata
+
+
+def test_each_partition_of_the_batched_run_carries_row_count_scores_and_rounded_values(batched):
+    mats = _materializations(batched)
+    good = _key(GOOD)
+    published = mats[("published_scores", good)].metadata
+    assert isinstance(published["dagster/row_count"], dg.IntMetadataValue)
+    assert published["dagster/row_count"].value == published["index_scores_rows"].value > 0
+    scores = published["scores"]
+    assert isinstance(scores, dg.MarkdownMetadataValue)
+    method = yaml.safe_load((REPO_ROOT / "config/methodologies/maturity-v1.yaml").read_text(encoding="utf-8"))
+    for dim in method["dimensions"].values():
+        assert dim["name_id"] in scores.value
+    maturity = mats[("maturity_scores", good)].metadata
+    index = maturity["index"].value
+    assert Decimal(str(index)).as_tuple().exponent >= -2 and f"**{index:.2f}**" in scores.value
+    assert all(Decimal(str(v.value)).as_tuple().exponent >= -2 for k, v in maturity.items() if k.startswith("dim"))
+    for table in MONTHLY_TABLES:
+        validated = mats[(table, good)].metadata
+        assert validated["dagster/row_count"].value == validated["valid_rows"].value > 0
+    assert mats[("quarantine", good)].metadata["dagster/row_count"].value >= 0
+    assert mats[("indicator_values", good)].metadata["dagster/row_count"].value > 0
+    # the blocked city of the same run is not published: its materialization says so, with no scores
+    assert mats[("published_scores", _key(BAD))].metadata["published"].value == 0
+
+
+def test_rows_pass_error_rules_passes_on_good_data_and_fails_on_bad(batched):
+    checks = _checks(batched)
+    for table in MONTHLY_TABLES:
+        good = checks[(table, "rows_pass_error_rules", _key(GOOD))]
+        assert good.severity == dg.AssetCheckSeverity.WARN
+        assert good.passed, good.description
+    # good data is not flawless: some rows were quarantined, and the check still passes
+    assert checks[("service_requests", "rows_pass_error_rules", _key(GOOD))].metadata["rejected_rows"].value > 0
+    bad = checks[("service_requests", "rows_pass_error_rules", _key(BAD))]
+    assert not bad.passed and bad.severity == dg.AssetCheckSeverity.WARN
+    assert bad.metadata["rejected_share"].value > bad.metadata["warn_above_share"].value == 0.025
+    assert checks[("complaints", "rows_pass_error_rules", _key(BAD))].passed  # the fault hit one table only
