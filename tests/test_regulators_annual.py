@@ -109,3 +109,21 @@ def test_ikm_per_service_per_opd_and_for_the_city():
     assert sks["respondents"] == 25
     assert sks["score"] == pytest.approx(answers.iloc[:25].mean().mean() * 25)
     assert len(rows) == 1 + 2 + 3
+
+
+def test_ikm_figures_carry_the_share_of_months_covered_and_min_data_coverage_withholds_the_thin_ones():
+    rng = np.random.default_rng(11)
+    responses = pd.DataFrame({f"u{i}": rng.integers(2, 5, 48) for i in range(1, 10)})
+    responses["opd_code"], responses["service_code"] = "DINKES", ["SKS"] * 36 + ["RUJUKAN"] * 12
+    # SKS surveyed every month, RUJUKAN in 2 months only
+    responses["surveyed_at"] = pd.to_datetime(
+        [f"2025-{m:02d}-10" for m in range(1, 13) for _ in range(3)] + ["2025-01-10"] * 6 + ["2025-02-10"] * 6
+    )
+    inputs = dict(evaluation=EMPTY, assessments=EMPTY, responses=responses, kominfo=KOMINFO, spbe=SPBE)
+    rows = annual_indices("19.71", "2025", **inputs, ikm_methodology=IKM).frames["regulator_ikm"]
+    coverage = dict(zip(rows["service_code"].fillna("-"), rows["coverage"], strict=True))
+    assert coverage == {"-": 1.0, "SKS": 1.0, "RUJUKAN": pytest.approx(2 / 12)}
+    strict = IKM.model_copy(update={"min_data_coverage": 0.5})
+    got = annual_indices("19.71", "2025", **inputs, ikm_methodology=strict)
+    assert set(got.frames["regulator_ikm"]["service_code"].dropna()) == {"SKS"}
+    assert "1 IKM figure(s)" in got.not_computed["regulator_ikm"]
