@@ -655,6 +655,76 @@ def explain(
     console.print(f"warehouse: {shown}; the same chain in SQL: v_lineage_scores → v_lineage_rows (README)")
 
 
+# --- masterplan (kotacerdas.masterplan): the template, the plan's review, programme status ----------------------
+masterplan_app = typer.Typer(
+    help="The Masterplan Smart City: Excel template, review, monthly status.", no_args_is_help=True
+)
+app.add_typer(masterplan_app, name="masterplan")
+
+
+def _masterplan_files(project: ProjectConfig, city: list[str] | None, file: Path | None):
+    """(path, plan) of the given file, or of the version in force now of each city (latest)."""
+    from kotacerdas.masterplan import load_history, load_masterplan
+
+    opds, indicators = [o.code for o in project.cities.opds], [i.code for i in project.catalog.indicators]
+    if file is not None:
+        return [(file, load_masterplan(file, opd_codes=opds, indicator_codes=indicators))]
+    out = []
+    for code in _cities(project, city):
+        history = load_history(project.masterplan_dir, code, opd_codes=opds, indicator_codes=indicators)
+        if not history.versions:
+            raise KotacerdasError(
+                f"no masterplan for {code} in {project.masterplan_dir / code}",
+                hint="fill the template (kotacerdas masterplan template) and save it there",
+            )
+        out.append(history.versions[-1])
+    return out
+
+
+@masterplan_app.command("template")
+def masterplan_template(
+    out: Annotated[Path, typer.Option(help="the .xlsx to write")],
+    source: Annotated[Path | None, typer.Option("--from", help="a masterplan file to fill it with")] = None,
+) -> None:
+    """Write the Excel template Bappeda fills in (empty, or holding an existing masterplan); the same reader
+    loads it back (save it under config/masterplan/<city>/<version>.xlsx)."""
+    from kotacerdas.masterplan import load_masterplan
+    from kotacerdas.masterplan.excel import write_template
+
+    path = write_template(out, load_masterplan(source) if source else None)
+    console.print(f"template written: {path}")
+
+
+@masterplan_app.command("check")
+def masterplan_check(
+    city: Annotated[list[str] | None, typer.Option(help="city code (repeatable); default all")] = None,
+    file: Annotated[Path | None, typer.Option(help="check this file (YAML or .xlsx) instead")] = None,
+    strict: Annotated[bool, typer.Option(help="exit 1 when anything is found")] = False,
+) -> None:
+    """Review a masterplan: programmes without output/outcome indicator, OPD or budget, targets without
+    baseline, RPJMD targets no programme serves; a completeness score per dimension."""
+    from kotacerdas.masterplan.check import review
+
+    found_any = False
+    for path, plan in _masterplan_files(ProjectConfig(), city, file):
+        findings, completeness = review(plan)
+        found_any |= not findings.empty
+        table = Table(title=f"{plan.city_code} masterplan {plan.version} ({path})", box=box.SIMPLE_HEAD)
+        for col in ("dimension", "programme", "finding", "detail"):
+            table.add_column(col)
+        for r in findings.itertuples():
+            table.add_row(r.dimension, r.programme_code, r.finding, r.detail)
+        console.print(table)
+        scores = Table(title="completeness per dimension (share of the review's criteria met)", box=box.SIMPLE_HEAD)
+        for col in ("dimension", "programmes", "criteria met", "completeness"):
+            scores.add_column(col, justify="left" if col == "dimension" else "right")
+        for r in completeness.itertuples():
+            scores.add_row(r.dimension, str(r.programmes), f"{r.criteria_met}/{r.criteria}", _num(r.completeness, 1))
+        console.print(scores)
+    if strict and found_any:
+        raise typer.Exit(1)
+
+
 def main() -> None:
     try:
         app()
