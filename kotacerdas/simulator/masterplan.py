@@ -18,7 +18,8 @@ from pathlib import Path
 import yaml
 
 from kotacerdas.config import City, ProjectConfig
-from kotacerdas.masterplan.schema import Masterplan, load_history
+from kotacerdas.masterplan.reader import load_history
+from kotacerdas.masterplan.schema import Masterplan
 from kotacerdas.simulator.generate import month_bounds, stable_rng
 
 PROGRESS_TABLE = "masterplan_progress"
@@ -222,10 +223,17 @@ def progress_rows(plan: Masterplan, opd: str, month: str, seed: int) -> list[dic
 
 
 def write_progress_drops(
-    project: ProjectConfig, landing_dir: str | Path, cities: list[str], months: list[str], seed: int = 42
+    project: ProjectConfig,
+    landing_dir: str | Path,
+    cities: list[str],
+    months: list[str],
+    seed: int = 42,
+    *,
+    faults: bool = True,
 ) -> list[Path]:
     """Each OPD's monthly progress report (CSV, `;`, decimal comma) for every city × month, with the faults of
-    `report_fault`; the file's modification time is when the OPD sent it (before or after its due date)."""
+    `report_fault` (unless `faults` is off); the file's modification time is when the OPD sent it (before or after
+    its due date)."""
     from kotacerdas.simulator.filedrops import _target, file_source
 
     source = file_source(project, PROGRESS_TABLE)
@@ -242,7 +250,7 @@ def write_progress_drops(
             closed = datetime(first.year, first.month, 1, tzinfo=UTC) + timedelta(days=ndays)
             for opd in project.cities.opds_for(PROGRESS_TABLE):
                 rows = progress_rows(plan, opd.code, month, seed)
-                fault = report_fault(seed, city, opd.code, month)
+                fault = report_fault(seed, city, opd.code, month) if faults else None
                 if not rows or fault == "missing":
                     continue
                 if fault == "inconsistent":  # the cumulative progress typed over 100, the spending negative
@@ -250,7 +258,7 @@ def write_progress_drops(
                     rows[-1]["budget_realised"] = -rows[-1]["budget_realised"] or -1.0
                 rng = stable_rng(seed, "sent", city, opd.code, month)
                 sent = closed + timedelta(days=due_days + rng.uniform(2, 20) if fault == "late" else rng.uniform(1, 6))
-                path = _target(landing_dir and Path(landing_dir), source, city, opd.code, month, "csv")
+                path = _target(Path(landing_dir), source, city, opd.code, month, "csv")
                 buf = io.StringIO()
                 writer = csv.writer(buf, delimiter=";", lineterminator="\r\n")
                 writer.writerow(PROGRESS_HEADERS.values())

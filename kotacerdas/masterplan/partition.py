@@ -1,0 +1,28 @@
+"""One city × month of the masterplan: the version in force, the rules, and the month's validated progress rows
+(what the `masterplan_status` asset calls)."""
+
+from __future__ import annotations
+
+from kotacerdas.config import ProjectConfig
+from kotacerdas.masterplan.reader import load_history
+from kotacerdas.masterplan.status import MasterplanStatus, load_rules, masterplan_status, rejected_programmes
+from kotacerdas.quality.gate import GateResult
+
+
+def partition_status(project: ProjectConfig, city: str, month: str, gate: GateResult) -> MasterplanStatus | None:
+    """The masterplan's status in `month`, or None when no version is in force then. A progress table that failed
+    its quality gate gives no usable report: every started programme is then `unknown` (rejected)."""
+    history = load_history(
+        project.masterplan_dir,
+        city,
+        opd_codes=[o.code for o in project.cities.opds],
+        indicator_codes=[i.code for i in project.catalog.indicators],
+    )
+    plan = history.in_force(month)
+    if plan is None:
+        return None
+    rejected = rejected_programmes(gate.quarantine)
+    rows = gate.valid
+    if not gate.passed:
+        rejected, rows = {p.code for p in plan.programmes}, gate.valid.iloc[0:0]
+    return masterplan_status(plan, month, rows, load_rules(project.masterplan_rules_file), rejected_programmes=rejected)
