@@ -223,6 +223,7 @@ def demo(
     """Start the OPD simulator, run the whole pipeline for every city × month and the yearly job for their years,
     print the scorecard and the regulators' indices."""
     from kotacerdas.simulator import OpdSimulator, write_file_drops
+    from kotacerdas.simulator.masterplan import write_progress_drops
 
     started = time.perf_counter()
     project = ProjectConfig()
@@ -235,11 +236,13 @@ def demo(
     ):
         landing = project.landing_dir()
         files = write_file_drops(project, landing, cities, periods, seed=seed, years=years_of(periods))
+        files += write_progress_drops(project, landing, cities, periods, seed=seed)  # masterplan reports, with faults
         console.print(f"OPD simulator at {sim.url} (seed {seed}); {len(files)} file drop(s) in {landing}")
         outcomes = _run_with_progress(cities, periods, per_partition)
         outcomes += _run_with_progress(cities, years_of(periods), per_partition, yearly=True)
     print_scorecard(cities, periods, required=False)
     print_regulators(cities, years_of(periods))
+    print_masterplan(cities, periods)
     _print_outcomes(outcomes)
     console.print(
         f"demo finished in {time.perf_counter() - started:.1f} s "
@@ -461,6 +464,7 @@ def simulate_opd(
 ) -> None:
     """Serve the synthetic OPD APIs on 127.0.0.1 until Ctrl-C."""
     from kotacerdas.simulator import Fault, OpdSimulator, default_regions_csv, load_regions, write_file_drops
+    from kotacerdas.simulator.masterplan import write_progress_drops
 
     project = ProjectConfig()
     try:
@@ -472,6 +476,7 @@ def simulate_opd(
         if file_drops is not None:
             cities = list(sim.cities.values())
             written = write_file_drops(project, file_drops, cities, month_range(months), seed=seed, messy=messy)
+            written += write_progress_drops(project, file_drops, [c.code for c in cities], month_range(months), seed)
             console.print(f"{len(written)} file drop(s) written to {file_drops}")
         console.print(
             f"OPD simulator serving on {sim.url} (seed {seed}{', token required' if token else ''}; "
@@ -723,6 +728,104 @@ def masterplan_check(
         console.print(scores)
     if strict and found_any:
         raise typer.Exit(1)
+
+
+def print_masterplan(cities: list[str], months: list[str]) -> pd.DataFrame:
+    """The short masterplan status per city in the last month: programmes per status, quick wins delivered/due."""
+    from kotacerdas.report.masterplan import read_masterplan_summary
+
+    summary, _ = _read_warehouse(read_masterplan_summary, cities, months[-1:])
+    table = Table(
+        title=f"Masterplan Smart City, {months[-1]}: programmes by status (config/masterplan/status_rules.yaml)",
+        box=box.SIMPLE_HEAD,
+        caption="unknown: no usable OPD report that month (missing, late or rejected); "
+        "`kotacerdas masterplan status` lists the programmes",
+    )
+    for col in ("city", "on track", "at risk", "late", "done", "unknown", "quick wins delivered/due", "absorption"):
+        table.add_column(col, justify="left" if col == "city" else "right", no_wrap=True)
+    for r in summary.itertuples():
+        table.add_row(
+            r.city_code,
+            *(str(int(v)) for v in (r.on_track, r.at_risk, r.late, r.done, r.unknown)),
+            f"{int(r.quick_wins_delivered)}/{int(r.quick_wins_due)}",
+            "—" if pd.isna(r.budget_absorption) else f"{format_half_up(100 * r.budget_absorption, 1)} %",
+        )
+    if summary.empty:
+        err_console.print(f"[yellow]no masterplan status published for {', '.join(cities)} in {months[-1]}[/]")
+    else:
+        console.print(table)
+    return summary
+
+
+@masterplan_app.command("status")
+def masterplan_status(
+    period: Annotated[str, typer.Option(help="YYYY-MM")],
+    city: Annotated[list[str] | None, typer.Option(help="city code (repeatable); default all")] = None,
+) -> None:
+    """Each programme's published status in a month (from the warehouse's v_masterplan_status view)."""
+    from kotacerdas.report.masterplan import read_programmes
+
+    cities = _cities(ProjectConfig(), city)
+    print_masterplan(cities, [period])
+    for code in cities:
+        rows, _ = _read_warehouse(read_programmes, code, period)
+        if rows.empty:
+            raise KotacerdasError(f"no masterplan status published for {code} in {period}", hint="run the pipeline")
+        table = Table(title=f"{code} {period}, masterplan {rows['masterplan_version'].iloc[0]}", box=box.SIMPLE_HEAD)
+        for col in ("programme", "OPD", "status", "planned", "actual", "absorption", "why"):
+            table.add_column(col, justify="right" if col in ("planned", "actual", "absorption") else "left")
+        for r in rows.itertuples():
+            qw = f" (quick win {r.quick_win_stage})" if isinstance(r.quick_win_stage, str) else ""
+            table.add_row(
+                f"{r.programme_code}{qw}",
+                str(r.opd_code),
+                r.status,
+                _num(r.planned_progress, 1),
+                _num(r.actual_progress, 1),
+                _num(None if pd.isna(r.budget_absorption) else 100 * r.budget_absorption, 1),
+                r.status_reason,
+            )
+        console.print(table)
+
+
+@masterplan_app.command("explain")
+def masterplan_explain(
+    city: Annotated[str, typer.Option(help="city code, e.g. 19.71")],
+    period: Annotated[str, typer.Option(help="YYYY-MM")],
+    programme: Annotated[str, typer.Option(help="programme code, e.g. GOV-01")],
+) -> None:
+    """A programme's status down to the OPD report rows and raw files behind it, and when the OPD delivered."""
+    from kotacerdas.report.masterplan import explain_programme
+
+    ex, shown = _read_warehouse(explain_programme, city, period, programme)
+    s = ex.status
+    console.print(
+        f"[bold]{city} {period} {programme}[/] {s['programme_name']} ({s['opd_code']}), masterplan "
+        f"{s['masterplan_version']}, rules {s['rules_version']}: [bold]{s['status']}[/] — {s['status_reason']}"
+    )
+    console.print(
+        f"  planned {_num(s['planned_progress'], 1)} %, reported {_num(s['actual_progress'], 1)} %; budget "
+        f"{_num(s['budget_realised'], 0)} of {_num(s['budget_year'], 0)}; report {s['report_status']}"
+    )
+    for i in ex.indicators.itertuples():
+        console.print(
+            f"  {i.kind} {i.indicator_code}: value {_num(i.value)} {i.unit}, baseline {_num(i.baseline)}, "
+            f"target {_num(i.target)} → achievement {_num(i.achievement, 3)}"
+        )
+    for t in ex.timeliness.itertuples():
+        console.print(
+            f"  OPD {t.opd_code} delivery of masterplan_progress: {t.status} (due {t.due_at}, received "
+            f"{t.received_at}); {t.rows_valid} valid, {t.rows_rejected} rejected row(s)"
+        )
+    for r in ex.reports.to_dict("records"):  # not itertuples: it renames the _raw_* columns
+        console.print(
+            f"  report row {r['_raw_file']} row {r['_raw_row']} sha256 {r['_raw_sha256']}: progress "
+            f"{_num(r['physical_progress'], 1)} %, {r['indicator_code'] or '-'} = {_num(r['indicator_value'])}; "
+            f"{r['evidence_url']}",
+            overflow="ignore",
+            crop=False,
+        )
+    console.print(f"warehouse: {shown}; in SQL: v_masterplan_status → v_masterplan_reports, v_opd_quality")
 
 
 def main() -> None:

@@ -132,6 +132,12 @@ def test_budget_absorption_and_target_achievement():
     assert ind.loc["P1-O1", "achievement"] == 0.5 and pd.isna(ind.loc["P1-K1", "value"])  # outcomes: yearly
 
 
+def test_quick_win_is_due_at_its_date_else_at_the_programme_end_within_its_year():
+    assert _plan().programmes[0].quick_win_due == "2025-06"
+    assert _plan(quick_win={"stage": "I", "year": 2025}).programmes[0].quick_win_due == "2025-10"  # the end
+    assert _plan(quick_win={"stage": "II", "year": 2026}).programmes[0].quick_win_due == "2026-12"
+
+
 def test_quick_win_due_and_delivered():
     early = _status("2025-05", {"physical_progress": 100.0})
     assert early["quick_win_delivered"] and not early["quick_win_is_due"]

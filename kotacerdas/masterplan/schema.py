@@ -44,11 +44,7 @@ class Indicator(Strict):
 class QuickWin(Strict):
     stage: Literal[STAGES]  # tahap I, II, …
     year: int
-    due: Month | None = None  # when it must be delivered; default: December of `year`
-
-    @property
-    def due_month(self) -> str:
-        return self.due or f"{self.year}-12"
+    due: Month | None = None  # when it must be delivered; default: Programme.quick_win_due
 
 
 class Activity(Strict):
@@ -87,8 +83,14 @@ class Programme(Strict):
         check_unique([a.code for a in self.activities], "activity codes")
         return self
 
-    def budget_in(self, year: int) -> float | None:
-        return self.budget.get(year)
+    @property
+    def quick_win_due(self) -> str | None:
+        """The month a quick win must be delivered: its `due`, else the programme's end if it ends in the quick
+        win's year, else December of that year."""
+        qw = self.quick_win
+        if qw is None:
+            return None
+        return qw.due or (self.end if self.end[:4] == str(qw.year) else f"{qw.year}-12")
 
 
 class Dimension(Strict):

@@ -268,5 +268,6 @@ EVALUATOR_VIEWS: tuple[str, ...] = (
     "v_masterplan_quick_wins",
     "v_masterplan_indicators",
     "v_masterplan_rollups",
+    "v_masterplan_reports",
     "v_masterplan_alignment",
 )

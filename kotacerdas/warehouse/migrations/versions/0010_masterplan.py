@@ -1,8 +1,9 @@
 """The masterplan (issue #16): the OPDs' monthly progress reports as a staged table like the others
 (`staged_masterplan_progress`), and the masterplan's status per city × month: programmes (planned vs actual
 progress, budget absorption, target achievement, status), their indicators, roll-ups per city, dimension and OPD,
-and RPJMD alignment. Evaluators and Bappeda read five views: v_masterplan_status, v_masterplan_quick_wins,
-v_masterplan_indicators, v_masterplan_rollups, v_masterplan_alignment. On PostgreSQL the default evaluator group
+and RPJMD alignment. Evaluators and Bappeda read six views: v_masterplan_status, v_masterplan_quick_wins,
+v_masterplan_indicators, v_masterplan_rollups, v_masterplan_alignment, and the OPD reports behind a status in
+v_masterplan_reports. On PostgreSQL the default evaluator group
 (`kotacerdas_evaluator`), if it exists, gets SELECT on them here.
 
 New tables only: the downgrade drops them (and what the pipeline published in them).
@@ -150,6 +151,12 @@ SELECT u.city_code, {_REGION}, u.period, u.level, u.code, u.programmes, u.on_tra
        u.unknown, u.planned_progress, u.actual_progress, u.budget_year, u.budget_realised, u.budget_absorption,
        u.quick_wins_due, u.quick_wins_delivered, u.rpjmd_linked_share, u.completeness, u.run_id, u.published_at
 FROM masterplan_rollups u LEFT JOIN dim_region r ON r.region_code = u.city_code""",
+    # the OPD reports behind a status (kotacerdas masterplan explain): staged rows with their raw file
+    "v_masterplan_reports": """
+SELECT p.city_code, p.period, p.opd_code, p.programme_code, p.physical_progress, p.budget_realised,
+       p.indicator_code, p.indicator_value, p.evidence_url, p._raw_file, p._raw_row, p._raw_sha256, p.run_id,
+       p.published_at
+FROM staged_masterplan_progress p""",
     "v_masterplan_alignment": f"""
 SELECT a.city_code, {_REGION}, a.period, a.masterplan_version, a.rpjmd_code, a.misi, a.sasaran, a.iku_codes,
        a.programmes, a.programme_codes, a.served, a.run_id, a.published_at
