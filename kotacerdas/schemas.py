@@ -505,3 +505,19 @@ MASTERPLAN_ALIGNMENT_COLUMNS: dict[str, str] = {
     "programme_codes": "string",
     "served": "boolean",
 }
+
+# Evaluation readiness: per Kominfo evaluation component, the evidence the masterplan data gives (as of the month)
+# and a self-assessed score on the methodology's scale, with the index they make (kotacerdas.masterplan.readiness).
+MASTERPLAN_READINESS_COLUMNS: dict[str, str] = {
+    "city_code": "string",
+    "period": "string",
+    "component_type": "string",  # part | index
+    "component": "string",  # baseline, output, outcome, impact, quick_win; index
+    "evidence": "string",  # what the ratio counts, in words
+    "ratio": "float64",  # 0..1
+    "score": "float64",  # self-assessed, on the methodology's scale (1-5)
+    "weight": "float64",
+    "contribution": "float64",
+    "methodology": "string",
+    "methodology_version": "string",
+}

@@ -763,7 +763,7 @@ def masterplan_status(
     city: Annotated[list[str] | None, typer.Option(help="city code (repeatable); default all")] = None,
 ) -> None:
     """Each programme's published status in a month (from the warehouse's v_masterplan_status view)."""
-    from kotacerdas.report.masterplan import read_programmes
+    from kotacerdas.report.masterplan import read_programmes, read_readiness
 
     cities = _cities(ProjectConfig(), city)
     print_masterplan(cities, [period])
@@ -786,6 +786,19 @@ def masterplan_status(
                 r.status_reason,
             )
         console.print(table)
+        ready, _ = _read_warehouse(read_readiness, code, period)
+        if not ready.empty:
+            card = Table(
+                title=f"{code} {period}: evaluation readiness per Kominfo component (self-assessed, 1–5)",
+                box=box.SIMPLE_HEAD,
+                caption=f"{ready['methodology'].iloc[0]} {ready['methodology_version'].iloc[0]}; "
+                "docs/bappeda/masterplan.md says what each counts",
+            )
+            for col in ("component", "self", "official", "evidence"):
+                card.add_column(col, justify="right" if col in ("self", "official") else "left")
+            for r in ready.itertuples():
+                card.add_row(r.component, _num(r.self_score), _num(r.official_score), r.evidence)
+            console.print(card)
 
 
 @masterplan_app.command("explain")

@@ -70,6 +70,10 @@ def test_status_is_published_with_unknown_for_missing_and_rejected_reports(publi
     assert city["quick_wins_due"] == 2 and city["quick_wins_delivered"] <= 2
     unserved = _rows(url, "SELECT rpjmd_code FROM v_masterplan_alignment WHERE NOT served")
     assert [r["rpjmd_code"] for r in unserved] == ["S4.2"]
+    ready = {r["component"]: r for r in _rows(url, "SELECT * FROM v_masterplan_readiness")}
+    assert set(ready) == {"baseline", "output", "outcome", "impact", "quick_win", "index"}
+    assert all(1 <= r["self_score"] <= 5 for r in ready.values())
+    assert ready["index"]["official_score"] is None  # no official evaluation of 2025 loaded in this test
 
 
 def test_status_and_explain_commands_read_the_views(published):
@@ -82,6 +86,7 @@ def test_status_and_explain_commands_read_the_views(published):
         )
     assert status.exit_code == 0, status.output
     assert "quick wins delivered/due" in status.output and "GOV-02" in status.output
+    assert "evaluation readiness per Kominfo component" in status.output and "quick_win" in status.output
     assert explained.exit_code == 0, explained.output
     assert "GOV-01" in explained.output and "laporan_masterplan_2025-09.csv" in explained.output
     assert "delivery of masterplan_progress" in explained.output

@@ -220,3 +220,25 @@ def test_missing_inconsistent_and_late_reports_from_files(tmp_path):
     status = partition_status(PROJECT, CITY, MONTH, gate).programmes.set_index("programme_code")
     assert status.loc["GOV-02", "report_status"] == "received"
     assert status.loc["GOV-02", "status"] != "unknown" and status.loc["GOV-02", "actual_progress"] > 0
+
+
+# --- evaluation readiness (Kominfo components) ---------------------------------------------------------------
+
+
+def test_readiness_scores_each_kominfo_part_from_the_evidence_and_weights_them_by_the_methodology():
+    from kotacerdas.masterplan.readiness import evaluation_readiness
+    from kotacerdas.regulators import load_regulator_methodology
+
+    kominfo = load_regulator_methodology(PROJECT.pipeline.kominfo_methodology, PROJECT.dir)
+    plan = _plan()  # P1: OPD, budget 2025, outcome target 2025, no maturity indicator; quick win due 2025-06
+    status = masterplan_status(plan, "2025-06", _rows({"physical_progress": 30.0, "period": "2025-06"}), RULES)
+    ready = evaluation_readiness(plan, status, "2025-06", kominfo).set_index("component")
+    assert ready.loc["output", "ratio"] == 1.0 and ready.loc["output", "score"] == 5.0
+    assert ready.loc["outcome", "ratio"] == 0.5  # 30 % reported of 60 % planned
+    assert ready.loc["impact", "ratio"] == 0.0  # no linked maturity indicator
+    assert (ready.loc["quick_win", "ratio"], ready.loc["quick_win", "score"]) == (0.0, 1.0)  # due, not delivered
+    assert ready.loc["baseline", "ratio"] == 0.0  # baselines given without their year
+    parts = ready[ready["component_type"] == "part"]
+    assert parts["weight"].sum() == 100.0
+    assert ready.loc["index", "score"] == pytest.approx((parts["score"] * parts["weight"]).sum() / 100)
+    assert ready.loc["outcome", "score"] == 3.0 and set(ready["methodology_version"]) == {kominfo.version}

@@ -5,13 +5,16 @@ from __future__ import annotations
 
 from kotacerdas.config import ProjectConfig
 from kotacerdas.masterplan.reader import load_history
+from kotacerdas.masterplan.readiness import evaluation_readiness
 from kotacerdas.masterplan.status import MasterplanStatus, load_rules, masterplan_status, rejected_programmes
 from kotacerdas.quality.gate import GateResult
+from kotacerdas.regulators import load_regulator_methodology
 
 
 def partition_status(project: ProjectConfig, city: str, month: str, gate: GateResult) -> MasterplanStatus | None:
-    """The masterplan's status in `month`, or None when no version is in force then. A progress table that failed
-    its quality gate gives no usable report: every started programme is then `unknown` (rejected)."""
+    """The masterplan's status in `month` with its evaluation readiness (pipeline.yaml's kominfo_methodology), or
+    None when no version is in force then. A progress table that failed its quality gate gives no usable report:
+    every started programme is then `unknown` (rejected)."""
     history = load_history(
         project.masterplan_dir,
         city,
@@ -25,4 +28,9 @@ def partition_status(project: ProjectConfig, city: str, month: str, gate: GateRe
     rows = gate.valid
     if not gate.passed:
         rejected, rows = {p.code for p in plan.programmes}, gate.valid.iloc[0:0]
-    return masterplan_status(plan, month, rows, load_rules(project.masterplan_rules_file), rejected_programmes=rejected)
+    result = masterplan_status(
+        plan, month, rows, load_rules(project.masterplan_rules_file), rejected_programmes=rejected
+    )
+    kominfo = load_regulator_methodology(project.pipeline.kominfo_methodology, project.dir)
+    result.readiness = evaluation_readiness(plan, result, month, kominfo)
+    return result

@@ -91,15 +91,19 @@ class MasterplanStatus:
     rollups: pd.DataFrame
     alignment: pd.DataFrame
     unknown_programmes: list[str] = field(default_factory=list)  # reported codes the plan does not have
+    readiness: pd.DataFrame | None = None  # kotacerdas.masterplan.readiness, when a Kominfo methodology is given
 
     def frames(self) -> dict[str, pd.DataFrame]:
         """Warehouse table → frame (kotacerdas.warehouse.schema)."""
-        return {
+        frames = {
             "masterplan_programme_status": self.programmes,
             "masterplan_indicator_achievement": self.indicators,
             "masterplan_rollups": self.rollups,
             "masterplan_rpjmd_alignment": self.alignment,
         }
+        if self.readiness is not None:
+            frames["masterplan_readiness"] = self.readiness
+        return frames
 
 
 def _frame(rows: list[dict], columns: dict[str, str]) -> pd.DataFrame:

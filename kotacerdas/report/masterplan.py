@@ -29,6 +29,17 @@ def read_programmes(engine: sa.Engine, city: str, period: str) -> pd.DataFrame:
         )
 
 
+def read_readiness(engine: sa.Engine, city: str, period: str) -> pd.DataFrame:
+    """The evaluation readiness per Kominfo component, the official score beside it when published."""
+    with engine.connect() as conn:
+        return query(
+            conn,
+            "SELECT * FROM v_masterplan_readiness WHERE city_code = :c AND period = :p "
+            "ORDER BY component_type DESC, component",
+            {"c": city, "p": period},
+        )
+
+
 @dataclass
 class ProgrammeExplanation:
     status: pd.Series  # the programme's row of v_masterplan_status

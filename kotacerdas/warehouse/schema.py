@@ -24,6 +24,7 @@ from kotacerdas.schemas import (
     INGEST_FAILURE_COLUMNS,
     MASTERPLAN_ALIGNMENT_COLUMNS,
     MASTERPLAN_INDICATOR_COLUMNS,
+    MASTERPLAN_READINESS_COLUMNS,
     MASTERPLAN_ROLLUP_COLUMNS,
     MASTERPLAN_STATUS_COLUMNS,
     OPD_TIMELINESS_COLUMNS,
@@ -88,6 +89,7 @@ FACT_TABLES: dict[str, dict[str, str]] = {
     "masterplan_indicator_achievement": MASTERPLAN_INDICATOR_COLUMNS,
     "masterplan_rollups": MASTERPLAN_ROLLUP_COLUMNS,
     "masterplan_rpjmd_alignment": MASTERPLAN_ALIGNMENT_COLUMNS,
+    "masterplan_readiness": MASTERPLAN_READINESS_COLUMNS,
 }
 # Columns a publisher may leave out (they are written as NULL).
 OPTIONAL_COLUMNS: dict[str, frozenset[str]] = {"indicator_values": frozenset(INDICATOR_VALUE_EXTRA_COLUMNS)}
@@ -270,4 +272,5 @@ EVALUATOR_VIEWS: tuple[str, ...] = (
     "v_masterplan_rollups",
     "v_masterplan_reports",
     "v_masterplan_alignment",
+    "v_masterplan_readiness",
 )

@@ -1,9 +1,10 @@
 """The masterplan (issue #16): the OPDs' monthly progress reports as a staged table like the others
 (`staged_masterplan_progress`), and the masterplan's status per city × month: programmes (planned vs actual
 progress, budget absorption, target achievement, status), their indicators, roll-ups per city, dimension and OPD,
-and RPJMD alignment. Evaluators and Bappeda read six views: v_masterplan_status, v_masterplan_quick_wins,
-v_masterplan_indicators, v_masterplan_rollups, v_masterplan_alignment, and the OPD reports behind a status in
-v_masterplan_reports. On PostgreSQL the default evaluator group
+RPJMD alignment, and the evaluation readiness per Kominfo component. Evaluators and Bappeda read seven views:
+v_masterplan_status, v_masterplan_quick_wins, v_masterplan_indicators, v_masterplan_rollups,
+v_masterplan_alignment, v_masterplan_readiness (the self-assessed score beside the official one), and the OPD
+reports behind a status in v_masterplan_reports. On PostgreSQL the default evaluator group
 (`kotacerdas_evaluator`), if it exists, gets SELECT on them here.
 
 New tables only: the downgrade drops them (and what the pipeline published in them).
@@ -123,6 +124,21 @@ NEW: dict[str, list[tuple[str, type]]] = {
         ("run_id", T),
         ("published_at", TS),
     ],
+    "masterplan_readiness": [
+        ("city_code", T),
+        ("period", T),
+        ("component_type", T),
+        ("component", T),
+        ("evidence", T),
+        ("ratio", F),
+        ("score", F),
+        ("weight", F),
+        ("contribution", F),
+        ("methodology", T),
+        ("methodology_version", T),
+        ("run_id", T),
+        ("published_at", TS),
+    ],
 }
 
 _REGION = "r.name AS city_name"
@@ -161,6 +177,14 @@ FROM staged_masterplan_progress p""",
 SELECT a.city_code, {_REGION}, a.period, a.masterplan_version, a.rpjmd_code, a.misi, a.sasaran, a.iku_codes,
        a.programmes, a.programme_codes, a.served, a.run_id, a.published_at
 FROM masterplan_rpjmd_alignment a LEFT JOIN dim_region r ON r.region_code = a.city_code""",
+    # the self-assessed readiness per Kominfo component beside the official score of the year, once published
+    "v_masterplan_readiness": f"""
+SELECT m.city_code, {_REGION}, m.period, m.component_type, m.component, m.evidence, m.ratio, m.score AS self_score,
+       k.score AS official_score, k.published_value AS official_published, m.score - k.score AS self_minus_official,
+       m.weight, m.contribution, m.methodology, m.methodology_version, m.run_id, m.published_at
+FROM masterplan_readiness m LEFT JOIN dim_region r ON r.region_code = m.city_code
+LEFT JOIN regulator_kominfo_evaluation k ON k.city_code = m.city_code AND k.period = SUBSTR(m.period, 1, 4)
+     AND k.component_type = m.component_type AND k.component = m.component""",
 }
 
 
