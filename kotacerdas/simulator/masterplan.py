@@ -192,9 +192,12 @@ def progress_rows(plan: Masterplan, opd: str, month: str, seed: int) -> list[dic
             continue
         span = _months_between(p.start, p.end) + 1
         elapsed = min(span, _months_between(p.start, month) + 1)
-        pace = stable_rng(seed, "pace", plan.city_code, p.code).uniform(0.55, 1.15)
+        # quick wins are the acceleration programmes: mostly on pace; the others range from slow to ahead
+        low, high = (0.85, 1.3) if p.quick_win else (0.6, 1.2)
+        pace = stable_rng(seed, "pace", plan.city_code, p.code).uniform(low, high)
         noise = stable_rng(seed, "pace", plan.city_code, p.code, month).uniform(-3, 3)
-        progress = round(max(0.0, min(100.0, 100 * elapsed / span * pace + noise)), 1)
+        share = elapsed / span * pace
+        progress = 100.0 if share >= 1 else round(max(0.0, min(99.9, 100 * share + noise)), 1)  # done is done
         year = int(month[:4])
         budget = p.budget.get(year) or 0.0
         in_year = int(month[5:7]) / 12
