@@ -157,3 +157,48 @@ def test_review_of_a_programme_without_opd_or_budget(tmp_path):
     env = findings[findings["programme_code"] == "ENV-01"]
     assert set(env["finding"]) == {"opd", "budget"}
     assert completeness.set_index("dimension").loc["environment", "completeness"] == pytest.approx(100 * 12 / 14)
+
+
+def test_template_and_check_commands(tmp_path):
+    from typer.testing import CliRunner
+
+    from pipelines.cli import app
+
+    out = tmp_path / "mp.xlsx"
+    made = CliRunner().invoke(
+        app, ["masterplan", "template", "--out", str(out), "--from", str(PROJECT.masterplan_dir / "19.03/2025.1.yaml")]
+    )
+    assert made.exit_code == 0, made.output
+    checked = CliRunner().invoke(app, ["masterplan", "check", "--file", str(out), "--strict"])
+    assert checked.exit_code == 1  # the simulated plan has gaps: --strict fails on them
+    assert "rpjmd_unserved" in checked.output and "completeness per dimension" in checked.output
+    assert "78.6" in checked.output  # branding: 11 of 14 criteria
+
+
+def test_simulated_progress_reports_carry_the_faults(tmp_path):
+    from kotacerdas.simulator.masterplan import progress_rows, report_fault, write_progress_drops
+
+    months = [f"2025-{m:02d}" for m in range(1, 13)]
+    written = write_progress_drops(PROJECT, tmp_path, ["19.71"], months)
+    reporters = [o.code for o in PROJECT.cities.opds_for("masterplan_progress")]
+    history = load_history(PROJECT.masterplan_dir, "19.71")
+    # an OPD reports in the months one of its programmes is under way
+    faults = {
+        (o, m): report_fault(42, "19.71", o, m)
+        for o in reporters
+        for m in months
+        if progress_rows(history.in_force(m), o, m, 42)
+    }
+    assert {"missing", "late", "inconsistent"} <= set(faults.values())
+    for (opd, month), fault in faults.items():
+        path = tmp_path / "19.71" / opd / f"laporan_masterplan_{month}.csv"
+        assert path.exists() == (fault != "missing"), (opd, month)
+        if fault == "inconsistent":
+            assert ";130,0;" in path.read_text(encoding="utf-8-sig")
+    assert len(written) == sum(f != "missing" for f in faults.values())
+    # the late ones were sent after their due date, the others before (timeliness reads the file time)
+    for (opd, month), fault in faults.items():
+        if fault in ("late", None):
+            sent = (tmp_path / "19.71" / opd / f"laporan_masterplan_{month}.csv").stat().st_mtime
+            due = PROJECT.timeliness.due_at(opd, "masterplan_progress", month).tz_localize("UTC").timestamp()
+            assert (sent > due) == (fault == "late"), (opd, month)

@@ -12,15 +12,15 @@ from __future__ import annotations
 import csv
 import io
 import os
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pandas as pd
 import yaml
 
 from kotacerdas.config import City, ProjectConfig
 from kotacerdas.masterplan.reader import load_history
 from kotacerdas.masterplan.schema import Masterplan
-from kotacerdas.simulator.generate import month_bounds, stable_rng
+from kotacerdas.simulator.generate import stable_rng
 
 PROGRESS_TABLE = "masterplan_progress"
 # dimension, code, name, OPD, start, end, quick-win stage and year, maturity indicators, output and outcome names
@@ -241,7 +241,7 @@ def write_progress_drops(
 
     source = file_source(project, PROGRESS_TABLE)
     opd_codes = [o.code for o in project.cities.opds]
-    due_days = project.timeliness.datasets.get(PROGRESS_TABLE, project.timeliness.due_days_after_period_end)
+    timeliness = project.timeliness
     written = []
     for city in cities:
         history = load_history(project.masterplan_dir, city, opd_codes=opd_codes)
@@ -249,8 +249,7 @@ def write_progress_drops(
             plan = history.in_force(month)
             if plan is None:
                 continue
-            first, ndays = month_bounds(month)
-            closed = datetime(first.year, first.month, 1, tzinfo=UTC) + timedelta(days=ndays)
+            closed = timeliness.period_end(month)  # UTC, naive
             for opd in project.cities.opds_for(PROGRESS_TABLE):
                 rows = progress_rows(plan, opd.code, month, seed)
                 fault = report_fault(seed, city, opd.code, month) if faults else None
@@ -260,7 +259,12 @@ def write_progress_drops(
                     rows[0]["physical_progress"] = 130.0
                     rows[-1]["budget_realised"] = -rows[-1]["budget_realised"] or -1.0
                 rng = stable_rng(seed, "sent", city, opd.code, month)
-                sent = closed + timedelta(days=due_days + rng.uniform(2, 20) if fault == "late" else rng.uniform(1, 6))
+                due = timeliness.due_at(opd.code, PROGRESS_TABLE, month)
+                sent = (
+                    due + pd.Timedelta(days=rng.uniform(2, 20))
+                    if fault == "late"
+                    else closed + (due - closed) * rng.uniform(0.1, 0.6)
+                )
                 path = _target(Path(landing_dir), source, city, opd.code, month, "csv")
                 buf = io.StringIO()
                 writer = csv.writer(buf, delimiter=";", lineterminator="\r\n")
@@ -269,7 +273,8 @@ def write_progress_drops(
                     writer.writerow(["" if r[c] is None else _num(r[c]) for c in PROGRESS_HEADERS])
                 path.parent.mkdir(parents=True, exist_ok=True)
                 path.write_bytes(buf.getvalue().encode("utf-8-sig"))
-                os.utime(path, (sent.timestamp(), sent.timestamp()))
+                stamp = sent.tz_localize("UTC").timestamp()
+                os.utime(path, (stamp, stamp))
                 written.append(path)
     return written
 
