@@ -7,7 +7,7 @@ from assets.partitioned import report_metadata
 from assets.partitions import partitions_of
 from assets.publish import WRITER_POOL
 from assets.resources import ProjectResource, WarehouseResource
-from kotacerdas.masterplan.partition import partition_status
+from kotacerdas.masterplan.partition import delivered_quick_wins, partition_status
 from kotacerdas.quality.gate import GateResult
 from kotacerdas.warehouse.publish import publish_partition
 
@@ -22,7 +22,8 @@ def build_masterplan_asset(partitions_def: dg.PartitionsDefinition) -> dg.Assets
         kinds={"python", "sql"},
         description="Per masterplan programme (config/masterplan/, the version in force that month): planned vs "
         "actual progress, budget absorption, target achievement and a status (config/masterplan/status_rules.yaml); "
-        "quick wins, roll-ups per dimension and OPD, RPJMD alignment; replaced in the warehouse in one transaction.",
+        "quick wins (delivered stays delivered from the month published), roll-ups per dimension and OPD, RPJMD "
+        "alignment, evaluation readiness; replaced in the warehouse in one transaction.",
     )
     def masterplan_status(
         context: dg.AssetExecutionContext,
@@ -34,7 +35,10 @@ def build_masterplan_asset(partitions_def: dg.PartitionsDefinition) -> dg.Assets
         metadata = {}
         try:
             for part in partitions_of(context):
-                result = partition_status(project.project, part.city, part.period, masterplan_progress[part.key])
+                delivered = delivered_quick_wins(engine, part.city, part.period)
+                result = partition_status(
+                    project.project, part.city, part.period, masterplan_progress[part.key], delivered
+                )
                 if result is None:
                     context.log.info(f"{part}: no masterplan version in force, nothing published")
                     metadata[part] = {"masterplan_version": "none"}

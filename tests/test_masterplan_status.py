@@ -242,3 +242,25 @@ def test_readiness_scores_each_kominfo_part_from_the_evidence_and_weights_them_b
     assert parts["weight"].sum() == 100.0
     assert ready.loc["index", "score"] == pytest.approx((parts["score"] * parts["weight"]).sum() / 100)
     assert ready.loc["outcome", "score"] == 3.0 and set(ready["methodology_version"]) == {kominfo.version}
+
+
+def test_a_quick_win_delivered_earlier_stays_delivered_when_a_report_goes_missing(postgres_url):
+    import sqlalchemy as sa
+
+    from kotacerdas.masterplan.partition import delivered_quick_wins
+    from kotacerdas.warehouse.engine import create_warehouse_engine
+    from kotacerdas.warehouse.publish import publish_partition
+
+    engine = create_warehouse_engine(sa.make_url(postgres_url))
+    try:
+        june = masterplan_status(_plan(), "2025-06", _rows({"physical_progress": 100.0, "period": "2025-06"}), RULES)
+        publish_partition(engine, "19.71", "2025-06", june.frames(), run_id="r1")
+        assert delivered_quick_wins(engine, "19.71", "2025-07") == {"P1"}
+        assert delivered_quick_wins(engine, "19.71", "2025-06") == set()  # only earlier months count
+    finally:
+        engine.dispose()
+    july = masterplan_status(_plan(), "2025-07", _rows().iloc[0:0], RULES, delivered_before={"P1"})
+    row = july.programmes.set_index("programme_code").loc["P1"]
+    assert row["status"] == "unknown" and row["quick_win_delivered"]  # no report: status unknown, still delivered
+    city = july.rollups.set_index(["level", "code"]).loc[("city", "19.71")]
+    assert (city["quick_wins_due"], city["quick_wins_delivered"]) == (1, 1)

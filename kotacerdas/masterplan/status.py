@@ -130,9 +130,11 @@ def masterplan_status(
     rules: StatusRules,
     *,
     rejected_programmes: set[str] | frozenset[str] = frozenset(),
+    delivered_before: set[str] | frozenset[str] = frozenset(),
 ) -> MasterplanStatus:
     """The masterplan's status in `month` from the month's validated progress rows (masterplan_progress);
-    `rejected_programmes`: programmes whose rows the quality gate set aside (their status is unknown)."""
+    `rejected_programmes`: programmes whose rows the quality gate set aside (their status is unknown);
+    `delivered_before`: quick wins delivered in an earlier month (they stay delivered when a report goes missing)."""
     city, year = plan.city_code, int(month[:4])
     by_programme = {code: g for code, g in progress.groupby("programme_code")} if len(progress) else {}
     dimension_of = plan.dimension_of()
@@ -200,7 +202,7 @@ def masterplan_status(
                 "quick_win_stage": qw.stage if qw else None,
                 "quick_win_due": p.quick_win_due,
                 "quick_win_is_due": (p.quick_win_due <= month) if qw else None,
-                "quick_win_delivered": (status == "done") if qw else None,
+                "quick_win_delivered": (status == "done" or p.code in delivered_before) if qw else None,
                 "rpjmd_codes": ",".join(p.rpjmd),
                 "rules_version": rules.version,
             }
