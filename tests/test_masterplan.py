@@ -202,3 +202,19 @@ def test_simulated_progress_reports_carry_the_faults(tmp_path):
             sent = (tmp_path / "19.71" / opd / f"laporan_masterplan_{month}.csv").stat().st_mtime
             due = PROJECT.timeliness.due_at(opd, "masterplan_progress", month).tz_localize("UTC").timestamp()
             assert (sent > due) == (fault == "late"), (opd, month)
+
+
+def test_shipped_masterplans_are_what_the_simulator_writes(tmp_path):
+    """config/masterplan/ holds the simulator's plans for the seed cities (regenerate with write_masterplans)."""
+    from kotacerdas.simulator.masterplan import write_masterplans
+
+    written = write_masterplans(PROJECT, tmp_path)
+    assert {p.relative_to(tmp_path).as_posix() for p in written} == {
+        "19.71/2025.1.yaml",
+        "19.71/2025.2.yaml",
+        "19.03/2025.1.yaml",
+    }
+    for path in written:
+        assert path.read_text(encoding="utf-8") == (PROJECT.masterplan_dir / path.relative_to(tmp_path)).read_text(
+            encoding="utf-8"
+        ), path
