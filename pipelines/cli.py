@@ -223,7 +223,6 @@ def demo(
     """Start the OPD simulator, run the whole pipeline for every city × month and the yearly job for their years,
     print the scorecard and the regulators' indices."""
     from kotacerdas.simulator import OpdSimulator, write_file_drops
-    from kotacerdas.simulator.masterplan import write_progress_drops
 
     started = time.perf_counter()
     project = ProjectConfig()
@@ -235,8 +234,9 @@ def demo(
         overridden_environment({API_URL_ENV: sim.url, API_TOKEN_ENV: token, **storage}),  # what sources.yaml names
     ):
         landing = project.landing_dir()
-        files = write_file_drops(project, landing, cities, periods, seed=seed, years=years_of(periods))
-        files += write_progress_drops(project, landing, cities, periods, seed=seed)  # masterplan reports, with faults
+        files = write_file_drops(
+            project, landing, cities, periods, seed=seed, years=years_of(periods), masterplan_faults=True
+        )
         console.print(f"OPD simulator at {sim.url} (seed {seed}); {len(files)} file drop(s) in {landing}")
         outcomes = _run_with_progress(cities, periods, per_partition)
         outcomes += _run_with_progress(cities, years_of(periods), per_partition, yearly=True)
@@ -464,7 +464,6 @@ def simulate_opd(
 ) -> None:
     """Serve the synthetic OPD APIs on 127.0.0.1 until Ctrl-C."""
     from kotacerdas.simulator import Fault, OpdSimulator, default_regions_csv, load_regions, write_file_drops
-    from kotacerdas.simulator.masterplan import write_progress_drops
 
     project = ProjectConfig()
     try:
@@ -475,8 +474,9 @@ def simulate_opd(
     with OpdSimulator(project, seed=seed, token=token, port=port, cities=extra, faults=faults) as sim:
         if file_drops is not None:
             cities = list(sim.cities.values())
-            written = write_file_drops(project, file_drops, cities, month_range(months), seed=seed, messy=messy)
-            written += write_progress_drops(project, file_drops, [c.code for c in cities], month_range(months), seed)
+            written = write_file_drops(
+                project, file_drops, cities, month_range(months), seed=seed, messy=messy, masterplan_faults=True
+            )
             console.print(f"{len(written)} file drop(s) written to {file_drops}")
         console.print(
             f"OPD simulator serving on {sim.url} (seed {seed}{', token required' if token else ''}; "

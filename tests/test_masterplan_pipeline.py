@@ -9,7 +9,6 @@ import sqlalchemy as sa
 from typer.testing import CliRunner
 
 from kotacerdas.simulator import write_file_drops
-from kotacerdas.simulator.masterplan import write_progress_drops
 from pipelines.cli import app
 from pipelines.definitions import defs
 from pipelines.runner import run_partitions
@@ -22,8 +21,7 @@ def published(tmp_path_factory, opd_project, opd_simulator):
     from conftest import OPD_TEST_TOKEN, fresh_postgres_database
 
     tmp = tmp_path_factory.mktemp("masterplan")
-    write_file_drops(opd_project, tmp / "landing", [CITY], [MONTH], seed=42)
-    write_progress_drops(opd_project, tmp / "landing", [CITY], [MONTH], seed=42)
+    write_file_drops(opd_project, tmp / "landing", [CITY], [MONTH], seed=42, masterplan_faults=True)
     with fresh_postgres_database() as url, pytest.MonkeyPatch.context() as env:
         for key, value in {
             "KOTACERDAS_OPD_API_URL": opd_simulator.url,

@@ -20,7 +20,6 @@ import sqlalchemy as sa
 from conftest import OPD_TEST_TOKEN, edited_project, fast_rest
 
 from kotacerdas.simulator import OpdSimulator, write_file_drops
-from kotacerdas.simulator.masterplan import write_progress_drops
 from kotacerdas.warehouse.schema import TABLES
 from pipelines.definitions import build_definitions
 from pipelines.runner import run_partitions
@@ -70,8 +69,6 @@ def _seed(sim: OpdSimulator) -> dict:
 
 def _file_drops(project, landing: Path) -> None:
     write_file_drops(project, landing, [PASSING[0], BLOCKED[0]], [PASSING[1]], seed=42)
-    # every OPD's masterplan progress report too, on time: the only missing report is the one this test removes
-    write_progress_drops(project, landing, [PASSING[0], BLOCKED[0]], [PASSING[1]], seed=42, faults=False)
     city, month = PASSING
     # Personal data in the evidence column of DLH's file.
     path = landing / city / "DLH" / f"capaian_indikator_{month}.csv"

@@ -17,9 +17,11 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
-from kotacerdas.config import City, ProjectConfig
+from kotacerdas.config import City, FileSource, ProjectConfig
+from kotacerdas.errors import ConfigError
 from kotacerdas.masterplan.reader import load_history
 from kotacerdas.masterplan.schema import Masterplan
+from kotacerdas.periods import template_fields
 from kotacerdas.simulator.generate import stable_rng
 
 PROGRESS_TABLE = "masterplan_progress"
@@ -185,7 +187,8 @@ def _months_between(start: str, month: str) -> int:
 
 
 def progress_rows(plan: Masterplan, opd: str, month: str, seed: int) -> list[dict]:
-    """What `opd` reports for `month` on each of its programmes under way (cumulative progress and spending)."""
+    """What `opd` reports for `month` on each of its programmes under way (cumulative progress and spending); none
+    when it has no programme under way."""
     rows = []
     for p in plan.programmes:
         if p.opd != opd or month < p.start:
@@ -237,9 +240,11 @@ def write_progress_drops(
     """Each OPD's monthly progress report (CSV, `;`, decimal comma) for every city × month, with the faults of
     `report_fault` (unless `faults` is off); the file's modification time is when the OPD sent it (before or after
     its due date)."""
-    from kotacerdas.simulator.filedrops import _target, file_source
-
-    source = file_source(project, PROGRESS_TABLE)
+    source = next((s for s in project.sources.for_table(PROGRESS_TABLE) if isinstance(s, FileSource)), None)
+    if source is None:
+        raise ConfigError(
+            f"no file source for {PROGRESS_TABLE} in sources.yaml", hint="add a `type: file` source for it"
+        )
     opd_codes = [o.code for o in project.cities.opds]
     timeliness = project.timeliness
     written = []
@@ -253,9 +258,10 @@ def write_progress_drops(
             for opd in project.cities.opds_for(PROGRESS_TABLE):
                 rows = progress_rows(plan, opd.code, month, seed)
                 fault = report_fault(seed, city, opd.code, month) if faults else None
-                if not rows or fault == "missing":
+                if fault == "missing":
                     continue
-                if fault == "inconsistent":  # the cumulative progress typed over 100, the spending negative
+                # an OPD with no programme under way still sends its (empty) report: it is expected every month
+                if fault == "inconsistent" and rows:  # the cumulative progress typed over 100, the spending negative
                     rows[0]["physical_progress"] = 130.0
                     rows[-1]["budget_realised"] = -rows[-1]["budget_realised"] or -1.0
                 rng = stable_rng(seed, "sent", city, opd.code, month)
@@ -265,7 +271,8 @@ def write_progress_drops(
                     if fault == "late"
                     else closed + (due - closed) * rng.uniform(0.1, 0.6)
                 )
-                path = _target(Path(landing_dir), source, city, opd.code, month, "csv")
+                name = source.pattern.format(city=city, opd=opd.code, **template_fields(month))
+                path = Path(landing_dir) / (name[:-2] + ".csv" if name.endswith(".*") else name)
                 buf = io.StringIO()
                 writer = csv.writer(buf, delimiter=";", lineterminator="\r\n")
                 writer.writerow(PROGRESS_HEADERS.values())
