@@ -189,8 +189,8 @@ def test_simulated_progress_reports_carry_the_faults(tmp_path):
         assert path.exists() == (fault != "missing"), (opd, month)
         lines = path.read_text(encoding="utf-8-sig").splitlines() if path.exists() else []
         under_way = progress_rows(history.in_force(month), opd, month, 42)
-        if fault != "missing":  # an OPD with nothing under way sends the header only
-            assert len(lines) == 1 + len(under_way), (opd, month)
+        if fault != "missing":  # a row per programme and output indicator, started or not
+            assert len(lines) == 1 + len(under_way) and under_way, (opd, month)
         if fault == "inconsistent" and under_way:
             assert ";130,0;" in lines[1]
     assert len(written) == sum(f != "missing" for f in faults.values())

@@ -187,22 +187,23 @@ def _months_between(start: str, month: str) -> int:
 
 
 def progress_rows(plan: Masterplan, opd: str, month: str, seed: int) -> list[dict]:
-    """What `opd` reports for `month` on each of its programmes under way (cumulative progress and spending); none
-    when it has no programme under way."""
+    """What `opd` reports for `month` on each of its programmes (cumulative progress and spending; 0 for one not
+    started yet)."""
     rows = []
     for p in plan.programmes:
-        if p.opd != opd or month < p.start:
+        if p.opd != opd:
             continue
         span = _months_between(p.start, p.end) + 1
-        elapsed = min(span, _months_between(p.start, month) + 1)
+        elapsed = max(0, min(span, _months_between(p.start, month) + 1))
         # quick wins are the acceleration programmes: mostly on pace; the others range from slow to ahead
         low, high = (0.85, 1.3) if p.quick_win else (0.6, 1.2)
         pace = stable_rng(seed, "pace", plan.city_code, p.code).uniform(low, high)
         noise = stable_rng(seed, "pace", plan.city_code, p.code, month).uniform(-3, 3)
         share = elapsed / span * pace
         progress = 100.0 if share >= 1 else round(max(0.0, min(99.9, 100 * share + noise)), 1)  # done is done
+        progress = progress if elapsed else 0.0
         year = int(month[:4])
-        budget = p.budget.get(year) or 0.0
+        budget = (p.budget.get(year) or 0.0) if elapsed else 0.0
         in_year = int(month[5:7]) / 12
         spent = round(budget * min(1.0, in_year * pace * stable_rng(seed, "spend", p.code, month).uniform(0.8, 1.0)))
         outputs = [i for i in p.indicators if i.kind == "output"] or [None]
@@ -260,7 +261,6 @@ def write_progress_drops(
                 fault = report_fault(seed, city, opd.code, month) if faults else None
                 if fault == "missing":
                     continue
-                # an OPD with no programme under way still sends its (empty) report: it is expected every month
                 if fault == "inconsistent" and rows:  # the cumulative progress typed over 100, the spending negative
                     rows[0]["physical_progress"] = 130.0
                     rows[-1]["budget_realised"] = -rows[-1]["budget_realised"] or -1.0
