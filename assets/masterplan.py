@@ -8,6 +8,7 @@ from assets.partitions import partitions_of
 from assets.publish import WRITER_POOL
 from assets.resources import ProjectResource, WarehouseResource
 from kotacerdas.masterplan.partition import delivered_quick_wins, partition_status
+from kotacerdas.masterplan.status import empty_frames
 from kotacerdas.quality.gate import GateResult
 from kotacerdas.warehouse.publish import publish_partition
 
@@ -40,7 +41,8 @@ def build_masterplan_asset(partitions_def: dg.PartitionsDefinition) -> dg.Assets
                     project.project, part.city, part.period, masterplan_progress[part.key], delivered
                 )
                 if result is None:
-                    context.log.info(f"{part}: no masterplan version in force, nothing published")
+                    context.log.info(f"{part}: no masterplan version in force; its masterplan rows are cleared")
+                    publish_partition(engine, part.city, part.period, empty_frames(), run_id=context.run.run_id)
                     metadata[part] = {"masterplan_version": "none"}
                     continue
                 written = publish_partition(engine, part.city, part.period, result.frames(), run_id=context.run.run_id)

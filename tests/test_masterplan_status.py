@@ -13,7 +13,7 @@ from kotacerdas.config import ProjectConfig
 from kotacerdas.ingest.table import ingest_table
 from kotacerdas.masterplan.partition import partition_status
 from kotacerdas.masterplan.schema import Masterplan
-from kotacerdas.masterplan.status import StatusRules, load_rules, masterplan_status
+from kotacerdas.masterplan.status import StatusRules, empty_frames, load_rules, masterplan_status
 from kotacerdas.quality.gate import run_quality_gate
 from kotacerdas.quality.timeliness import opd_timeliness
 from kotacerdas.schemas import MASTERPLAN_PROGRESS, empty_frame
@@ -257,6 +257,9 @@ def test_a_quick_win_delivered_earlier_stays_delivered_when_a_report_goes_missin
         publish_partition(engine, "19.71", "2025-06", june.frames(), run_id="r1")
         assert delivered_quick_wins(engine, "19.71", "2025-07") == {"P1"}
         assert delivered_quick_wins(engine, "19.71", "2025-06") == set()  # only earlier months count
+        # a month with no version in force (re-dated plan) clears what an earlier run published there
+        publish_partition(engine, "19.71", "2025-06", empty_frames(), run_id="r2")
+        assert delivered_quick_wins(engine, "19.71", "2025-07") == set()
     finally:
         engine.dispose()
     july = masterplan_status(_plan(), "2025-07", _rows().iloc[0:0], RULES, delivered_before={"P1"})

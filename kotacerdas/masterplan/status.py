@@ -21,6 +21,7 @@ from kotacerdas.masterplan.schema import Masterplan, Programme
 from kotacerdas.schemas import (
     MASTERPLAN_ALIGNMENT_COLUMNS,
     MASTERPLAN_INDICATOR_COLUMNS,
+    MASTERPLAN_READINESS_COLUMNS,
     MASTERPLAN_ROLLUP_COLUMNS,
     MASTERPLAN_STATUS_COLUMNS,
 )
@@ -104,6 +105,19 @@ class MasterplanStatus:
         if self.readiness is not None:
             frames["masterplan_readiness"] = self.readiness
         return frames
+
+
+def empty_frames() -> dict[str, pd.DataFrame]:
+    """Every masterplan table with no rows: what a partition publishes when no version is in force (so rows of an
+    earlier run, under a plan since re-dated, do not linger)."""
+    columns = {
+        "masterplan_programme_status": MASTERPLAN_STATUS_COLUMNS,
+        "masterplan_indicator_achievement": MASTERPLAN_INDICATOR_COLUMNS,
+        "masterplan_rollups": MASTERPLAN_ROLLUP_COLUMNS,
+        "masterplan_rpjmd_alignment": MASTERPLAN_ALIGNMENT_COLUMNS,
+        "masterplan_readiness": MASTERPLAN_READINESS_COLUMNS,
+    }
+    return {name: _frame([], cols) for name, cols in columns.items()}
 
 
 def _frame(rows: list[dict], columns: dict[str, str]) -> pd.DataFrame:
