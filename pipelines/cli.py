@@ -602,8 +602,14 @@ def explain(
     city: Annotated[str, typer.Option(help="city code, e.g. 19.71")],
     period: Annotated[str, typer.Option(help="YYYY-MM")],
     dimension: Annotated[str | None, typer.Option(help="only this dimension, e.g. governance")] = None,
+    programme: Annotated[
+        str | None, typer.Option(help="a masterplan programme instead: its status down to the OPD reports")
+    ] = None,
 ) -> None:
-    """Where a score came from: index → dimensions → elements → indicators → staged rows → raw files."""
+    """Where a score came from: index → dimensions → elements → indicators → staged rows → raw files; with
+    --programme, where a masterplan programme's status came from (as `kotacerdas masterplan explain`)."""
+    if programme:
+        return masterplan_explain(city, period, programme)
     from rich.text import Text
     from rich.tree import Tree
 

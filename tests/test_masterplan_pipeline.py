@@ -88,3 +88,7 @@ def test_status_and_explain_commands_read_the_views(published):
     assert explained.exit_code == 0, explained.output
     assert "GOV-01" in explained.output and "laporan_masterplan_2025-09.csv" in explained.output
     assert "delivery of masterplan_progress" in explained.output
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("KOTACERDAS_WAREHOUSE_URL", url)
+        same = CliRunner().invoke(app, ["explain", "--city", CITY, "--period", MONTH, "--programme", "GOV-01"])
+    assert same.exit_code == 0 and same.output == explained.output
