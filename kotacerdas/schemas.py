@@ -166,6 +166,28 @@ EVALUATION_SCORES = CanonicalTable(
     cadence="yearly",
 )
 
+# Per OPD: the monthly progress report on the masterplan programmes it is responsible for (kotacerdas.masterplan).
+# Progress and spending are cumulative; one row per programme and output indicator (indicator_code empty when the
+# programme has none).
+MASTERPLAN_PROGRESS = CanonicalTable(
+    name="masterplan_progress",
+    description="An OPD's monthly progress report on a masterplan programme: physical progress, budget realised, "
+    "the value reached on an output indicator and a link to the evidence.",
+    columns={
+        "city_code": "string",
+        "opd_code": "string",
+        "programme_code": "string",
+        "period": "string",  # YYYY-MM
+        "physical_progress": "float64",  # % of the programme's work done, cumulative
+        "budget_realised": "float64",  # rupiah spent in the year so far (APBD realisation)
+        "indicator_code": "string",  # an output indicator of the programme in the masterplan
+        "indicator_value": "float64",
+        "evidence_url": "string",
+    },
+    key=("city_code", "opd_code", "programme_code", "indicator_code", "period"),
+    period_column="period",
+)
+
 CANONICAL_TABLES: dict[str, CanonicalTable] = {
     t.name: t
     for t in (
@@ -176,6 +198,7 @@ CANONICAL_TABLES: dict[str, CanonicalTable] = {
         SERVICE_CATALOGUE,
         SPBE_ASSESSMENTS,
         EVALUATION_SCORES,
+        MASTERPLAN_PROGRESS,
     )
 }
 # The monthly tables feed the city × month pipeline (assets, indicators, timeliness); the yearly ones are
@@ -411,4 +434,100 @@ REGULATOR_IKM_COLUMNS: dict[str, str] = {
     "grade": "string",
     "performance": "string",
     **_REGULATOR_STAMP,
+}
+
+# --- masterplan: programme status per city × month (kotacerdas.masterplan.status) -------------------------------
+# Published by the `masterplan_status` asset; evaluators read them through the v_masterplan_* views.
+
+MASTERPLAN_STATUS_COLUMNS: dict[str, str] = {
+    "city_code": "string",
+    "period": "string",
+    "masterplan_version": "string",  # the version in force in the month
+    "dimension": "string",
+    "programme_code": "string",
+    "programme_name": "string",
+    "opd_code": "string",
+    "start_period": "string",
+    "end_period": "string",
+    "planned_progress": "float64",  # %, linear from start to end month
+    "actual_progress": "float64",  # % reported by the OPD (cumulative)
+    "progress_gap": "float64",  # planned - actual, percentage points
+    "budget_year": "float64",  # APBD of the month's year, rupiah
+    "budget_realised": "float64",  # cumulative in the year, rupiah
+    "budget_absorption": "float64",  # realised / budget of the year
+    "target_achievement": "float64",  # mean over the output indicators with a target for the year
+    "report_status": "string",  # received | missing | rejected | inconsistent | not_due
+    "report_rows": "Int64",  # staged rows of masterplan_progress used (staged_masterplan_progress)
+    "status": "string",  # on_track | at_risk | late | done | unknown | not_started
+    "status_reason": "string",
+    "quick_win_stage": "string",  # I, II, …; NULL: not a quick win
+    "quick_win_due": "string",  # YYYY-MM
+    "quick_win_is_due": "boolean",
+    "quick_win_delivered": "boolean",  # done by this month
+    "rpjmd_codes": "string",  # RPJMD targets served, comma-separated
+    "rules_version": "string",
+}
+
+MASTERPLAN_INDICATOR_COLUMNS: dict[str, str] = {
+    "city_code": "string",
+    "period": "string",
+    "programme_code": "string",
+    "indicator_code": "string",
+    "kind": "string",  # output | outcome
+    "unit": "string",
+    "baseline": "float64",
+    "target": "float64",  # target of the month's year
+    "value": "float64",  # as reported this month (output indicators)
+    "achievement": "float64",  # (value - baseline) / (target - baseline); value / target without baseline
+}
+
+MASTERPLAN_ROLLUP_COLUMNS: dict[str, str] = {
+    "city_code": "string",
+    "period": "string",
+    "level": "string",  # city | dimension | opd
+    "code": "string",  # the dimension or OPD code; the city code for level city
+    "programmes": "Int64",  # started programmes (not_started left out)
+    "on_track": "Int64",
+    "at_risk": "Int64",
+    "late": "Int64",
+    "done": "Int64",
+    "unknown": "Int64",
+    "planned_progress": "float64",  # mean over the started programmes
+    "actual_progress": "float64",  # mean over those with a report
+    "budget_year": "float64",
+    "budget_realised": "float64",
+    "budget_absorption": "float64",
+    "quick_wins_due": "Int64",
+    "quick_wins_delivered": "Int64",  # of those due
+    "rpjmd_linked_share": "float64",  # share of the programmes linked to an RPJMD target
+    "completeness": "float64",  # the plan review's score (kotacerdas.masterplan.check), 0-100
+}
+
+MASTERPLAN_ALIGNMENT_COLUMNS: dict[str, str] = {
+    "city_code": "string",
+    "period": "string",
+    "masterplan_version": "string",
+    "rpjmd_code": "string",
+    "misi": "string",
+    "sasaran": "string",
+    "iku_codes": "string",
+    "programmes": "Int64",  # programmes serving it
+    "programme_codes": "string",
+    "served": "boolean",
+}
+
+# Evaluation readiness: per Kominfo evaluation component, the evidence the masterplan data gives (as of the month)
+# and a self-assessed score on the methodology's scale, with the index they make (kotacerdas.masterplan.readiness).
+MASTERPLAN_READINESS_COLUMNS: dict[str, str] = {
+    "city_code": "string",
+    "period": "string",
+    "component_type": "string",  # part | index
+    "component": "string",  # baseline, output, outcome, impact, quick_win; index
+    "evidence": "string",  # what the ratio counts, in words
+    "ratio": "float64",  # 0..1
+    "score": "float64",  # self-assessed, on the methodology's scale (1-5)
+    "weight": "float64",
+    "contribution": "float64",
+    "methodology": "string",
+    "methodology_version": "string",
 }

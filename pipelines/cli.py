@@ -246,12 +246,15 @@ def demo(
         overridden_environment({API_URL_ENV: sim.url, API_TOKEN_ENV: token, **storage}),  # what sources.yaml names
     ):
         landing = project.landing_dir()
-        files = write_file_drops(project, landing, cities, periods, seed=seed, years=years_of(periods))
+        files = write_file_drops(
+            project, landing, cities, periods, seed=seed, years=years_of(periods), masterplan_faults=True
+        )
         console.print(f"OPD simulator at {sim.url} (seed {seed}); {len(files)} file drop(s) in {landing}")
         outcomes = _run_with_progress(cities, periods, per_partition)
         outcomes += _run_with_progress(cities, years_of(periods), per_partition, yearly=True)
     print_scorecard(cities, periods, required=False)
     print_regulators(cities, years_of(periods))
+    print_masterplan(cities, periods)
     _print_outcomes(outcomes)
     console.print(
         f"demo finished in {time.perf_counter() - started:.1f} s "
@@ -498,7 +501,14 @@ def simulate_opd(
             periods = month_range(months)
             # with the yearly SPBE self-assessment of each year of the months (the yearly job expects it)
             written = write_file_drops(
-                project, file_drops, cities, periods, seed=seed, messy=messy, years=years_of(periods)
+                project,
+                file_drops,
+                cities,
+                periods,
+                seed=seed,
+                messy=messy,
+                years=years_of(periods),
+                masterplan_faults=True,
             )
             console.print(f"{len(written)} file drop(s) written to {file_drops}")
         console.print(
@@ -625,8 +635,14 @@ def explain(
     city: Annotated[str, typer.Option(help="city code, e.g. 19.71")],
     period: Annotated[str, typer.Option(help="YYYY-MM")],
     dimension: Annotated[str | None, typer.Option(help="only this dimension, e.g. governance")] = None,
+    programme: Annotated[
+        str | None, typer.Option(help="a masterplan programme instead: its status down to the OPD reports")
+    ] = None,
 ) -> None:
-    """Where a score came from: index → dimensions → elements → indicators → staged rows → raw files."""
+    """Where a score came from: index → dimensions → elements → indicators → staged rows → raw files; with
+    --programme, where a masterplan programme's status came from (as `kotacerdas masterplan explain`)."""
+    if programme:
+        return masterplan_explain(city, period, programme)
     from rich.text import Text
     from rich.tree import Tree
 
@@ -681,6 +697,187 @@ def explain(
     wide = Console(width=max(console.width, max(widths) + 6 * 4), soft_wrap=False)  # 4 columns per tree level
     wide.print(tree)
     console.print(f"warehouse: {shown}; the same chain in SQL: v_lineage_scores → v_lineage_rows (README)")
+
+
+# --- masterplan (kotacerdas.masterplan): the template, the plan's review, programme status ----------------------
+masterplan_app = typer.Typer(
+    help="The Masterplan Smart City: Excel template, review, monthly status.", no_args_is_help=True
+)
+app.add_typer(masterplan_app, name="masterplan")
+
+
+def _masterplan_files(project: ProjectConfig, city: list[str] | None, file: Path | None):
+    """(path, plan) of the given file, or of the version in force now of each city (latest)."""
+    from kotacerdas.masterplan import load_history, load_masterplan
+
+    opds, indicators = [o.code for o in project.cities.opds], [i.code for i in project.catalog.indicators]
+    if file is not None:
+        return [(file, load_masterplan(file, opd_codes=opds, indicator_codes=indicators))]
+    out = []
+    for code in _cities(project, city):
+        history = load_history(project.masterplan_dir, code, opd_codes=opds, indicator_codes=indicators)
+        if not history.versions:
+            raise KotacerdasError(
+                f"no masterplan for {code} in {project.masterplan_dir / code}",
+                hint="fill the template (kotacerdas masterplan template) and save it there",
+            )
+        out.append(history.versions[-1])
+    return out
+
+
+@masterplan_app.command("template")
+def masterplan_template(
+    out: Annotated[Path, typer.Option(help="the .xlsx to write")],
+    source: Annotated[Path | None, typer.Option("--from", help="a masterplan file to fill it with")] = None,
+) -> None:
+    """Write the Excel template Bappeda fills in (empty, or holding an existing masterplan); the same reader
+    loads it back (save it under config/masterplan/<city>/<version>.xlsx)."""
+    from kotacerdas.masterplan import load_masterplan
+    from kotacerdas.masterplan.excel import write_template
+
+    path = write_template(out, load_masterplan(source) if source else None)
+    console.print(f"template written: {path}")
+
+
+@masterplan_app.command("check")
+def masterplan_check(
+    city: Annotated[list[str] | None, typer.Option(help="city code (repeatable); default all")] = None,
+    file: Annotated[Path | None, typer.Option(help="check this file (YAML or .xlsx) instead")] = None,
+    strict: Annotated[bool, typer.Option(help="exit 1 when anything is found")] = False,
+) -> None:
+    """Review a masterplan: programmes without output/outcome indicator, OPD or budget, targets without
+    baseline, RPJMD targets no programme serves; a completeness score per dimension."""
+    from kotacerdas.masterplan.check import review
+
+    found_any = False
+    for path, plan in _masterplan_files(ProjectConfig(), city, file):
+        findings, completeness = review(plan)
+        found_any |= not findings.empty
+        table = Table(title=f"{plan.city_code} masterplan {plan.version} ({path})", box=box.SIMPLE_HEAD)
+        for col in ("dimension", "programme", "finding", "detail"):
+            table.add_column(col)
+        for r in findings.itertuples():
+            table.add_row(r.dimension, r.programme_code, r.finding, r.detail)
+        console.print(table)
+        scores = Table(title="completeness per dimension (share of the review's criteria met)", box=box.SIMPLE_HEAD)
+        for col in ("dimension", "programmes", "criteria met", "completeness"):
+            scores.add_column(col, justify="left" if col == "dimension" else "right")
+        for r in completeness.itertuples():
+            scores.add_row(r.dimension, str(r.programmes), f"{r.criteria_met}/{r.criteria}", _num(r.completeness, 1))
+        console.print(scores)
+    if strict and found_any:
+        raise typer.Exit(1)
+
+
+def print_masterplan(cities: list[str], months: list[str]) -> pd.DataFrame:
+    """The short masterplan status per city in the last month: programmes per status, quick wins delivered/due."""
+    from kotacerdas.report.masterplan import read_masterplan_summary
+
+    summary, _ = _read_warehouse(read_masterplan_summary, cities, months[-1:])
+    table = Table(
+        title=f"Masterplan Smart City, {months[-1]}: programmes by status (config/masterplan/status_rules.yaml)",
+        box=box.SIMPLE_HEAD,
+        caption="unknown: no usable OPD report that month (missing, late or rejected); "
+        "`kotacerdas masterplan status` lists the programmes",
+    )
+    for col in ("city", "on track", "at risk", "late", "done", "unknown", "quick wins delivered/due", "absorption"):
+        table.add_column(col, justify="left" if col == "city" else "right", no_wrap=True)
+    for r in summary.itertuples():
+        table.add_row(
+            r.city_code,
+            *(str(int(v)) for v in (r.on_track, r.at_risk, r.late, r.done, r.unknown)),
+            f"{int(r.quick_wins_delivered)}/{int(r.quick_wins_due)}",
+            "—" if pd.isna(r.budget_absorption) else f"{format_half_up(100 * r.budget_absorption, 1)} %",
+        )
+    if summary.empty:
+        err_console.print(f"[yellow]no masterplan status published for {', '.join(cities)} in {months[-1]}[/]")
+    else:
+        console.print(table)
+    return summary
+
+
+@masterplan_app.command("status")
+def masterplan_status(
+    period: Annotated[str, typer.Option(help="YYYY-MM")],
+    city: Annotated[list[str] | None, typer.Option(help="city code (repeatable); default all")] = None,
+) -> None:
+    """Each programme's published status in a month (from the warehouse's v_masterplan_status view)."""
+    from kotacerdas.report.masterplan import read_programmes, read_readiness
+
+    cities = _cities(ProjectConfig(), city)
+    print_masterplan(cities, [period])
+    for code in cities:
+        rows, _ = _read_warehouse(read_programmes, code, period)
+        if rows.empty:
+            raise KotacerdasError(f"no masterplan status published for {code} in {period}", hint="run the pipeline")
+        table = Table(title=f"{code} {period}, masterplan {rows['masterplan_version'].iloc[0]}", box=box.SIMPLE_HEAD)
+        for col in ("programme", "OPD", "status", "planned", "actual", "absorption", "why"):
+            table.add_column(col, justify="right" if col in ("planned", "actual", "absorption") else "left")
+        for r in rows.itertuples():
+            qw = f" (quick win {r.quick_win_stage})" if isinstance(r.quick_win_stage, str) else ""
+            table.add_row(
+                f"{r.programme_code}{qw}",
+                str(r.opd_code),
+                r.status,
+                _num(r.planned_progress, 1),
+                _num(r.actual_progress, 1),
+                _num(None if pd.isna(r.budget_absorption) else 100 * r.budget_absorption, 1),
+                r.status_reason,
+            )
+        console.print(table)
+        ready, _ = _read_warehouse(read_readiness, code, period)
+        if not ready.empty:
+            card = Table(
+                title=f"{code} {period}: evaluation readiness per Kominfo component (self-assessed, 1–5)",
+                box=box.SIMPLE_HEAD,
+                caption=f"{ready['methodology'].iloc[0]} {ready['methodology_version'].iloc[0]}; "
+                "docs/bappeda/masterplan.md says what each counts",
+            )
+            for col in ("component", "self", "official", "evidence"):
+                card.add_column(col, justify="right" if col in ("self", "official") else "left")
+            for r in ready.itertuples():
+                card.add_row(r.component, _num(r.self_score), _num(r.official_score), r.evidence)
+            console.print(card)
+
+
+@masterplan_app.command("explain")
+def masterplan_explain(
+    city: Annotated[str, typer.Option(help="city code, e.g. 19.71")],
+    period: Annotated[str, typer.Option(help="YYYY-MM")],
+    programme: Annotated[str, typer.Option(help="programme code, e.g. GOV-01")],
+) -> None:
+    """A programme's status down to the OPD report rows and raw files behind it, and when the OPD delivered."""
+    from kotacerdas.report.masterplan import explain_programme
+
+    ex, shown = _read_warehouse(explain_programme, city, period, programme)
+    s = ex.status
+    console.print(
+        f"[bold]{city} {period} {programme}[/] {s['programme_name']} ({s['opd_code']}), masterplan "
+        f"{s['masterplan_version']}, rules {s['rules_version']}: [bold]{s['status']}[/] — {s['status_reason']}"
+    )
+    console.print(
+        f"  planned {_num(s['planned_progress'], 1)} %, reported {_num(s['actual_progress'], 1)} %; budget "
+        f"{_num(s['budget_realised'], 0)} of {_num(s['budget_year'], 0)}; report {s['report_status']}"
+    )
+    for i in ex.indicators.itertuples():
+        console.print(
+            f"  {i.kind} {i.indicator_code}: value {_num(i.value)} {i.unit}, baseline {_num(i.baseline)}, "
+            f"target {_num(i.target)} → achievement {_num(i.achievement, 3)}"
+        )
+    for t in ex.timeliness.itertuples():
+        console.print(
+            f"  OPD {t.opd_code} delivery of masterplan_progress: {t.status} (due {t.due_at}, received "
+            f"{t.received_at}); {t.rows_valid} valid, {t.rows_rejected} rejected row(s)"
+        )
+    for r in ex.reports.to_dict("records"):  # not itertuples: it renames the _raw_* columns
+        console.print(
+            f"  report row {r['_raw_file']} row {r['_raw_row']} sha256 {r['_raw_sha256']}: progress "
+            f"{_num(r['physical_progress'], 1)} %, {r['indicator_code'] or '-'} = {_num(r['indicator_value'])}; "
+            f"{r['evidence_url']}",
+            overflow="ignore",
+            crop=False,
+        )
+    console.print(f"warehouse: {shown}; in SQL: v_masterplan_status → v_masterplan_reports, v_opd_quality")
 
 
 def main() -> None:

@@ -9,6 +9,7 @@ import dagster as dg
 from assets.indicators import build_indicator_asset
 from assets.indices import build_index_asset
 from assets.io_manager import PartitionedPickleIOManagerFactory
+from assets.masterplan import build_masterplan_asset
 from assets.partitions import TIMEZONE, build_city_month_partitions, build_city_year_partitions
 from assets.publish import build_quarantine_asset, build_scores_publish_asset
 from assets.regulators import build_regulator_assets
@@ -84,6 +85,7 @@ def build_definitions(project: ProjectConfig | None = None) -> dg.Definitions:
         build_index_asset(monthly_partitions),
         build_scores_publish_asset(monthly_partitions),
         build_report_assets(monthly_partitions),
+        build_masterplan_asset(monthly_partitions),
     ]
     yearly_assets = [*build_table_assets(YEARLY_TABLES, yearly_partitions), *build_regulator_assets(yearly_partitions)]
     policy = backfill_policy(project)

@@ -18,7 +18,7 @@ def test_definitions_load_with_stages_as_groups_and_city_month_or_city_year_part
     dg.Definitions.validate_loadable(defs)
     specs = {s.key.to_user_string(): s for s in defs.resolve_all_asset_specs()}
     groups = {s.group_name for s in specs.values()}
-    assert groups == {"ingest", "staging", "quality", "indicators", "indices", "publish"}
+    assert groups == {"ingest", "staging", "quality", "indicators", "indices", "publish", "masterplan"}
     yearly = {k for t in YEARLY_TABLES for k in (f"{t}_raw", f"{t}_staged", t)}
     yearly |= {"regulator_indices", "published_regulator_indices"}
     for key, spec in specs.items():

@@ -381,11 +381,11 @@ def small_disk(tmp_path):
 def _fill(folder: Path, leave: int = 48 * 1024) -> None:
     """Fill the disk, then free `leave` bytes of it."""
     filler = folder / "filler"
-    with open(filler, "wb") as fh:
+    # unbuffered: a buffered file can keep the last partial block and raise again when it is closed
+    with open(filler, "wb", buffering=0) as fh:
         try:
             while True:
                 fh.write(os.urandom(16 * 1024))
-                fh.flush()
         except OSError:
             pass
     os.truncate(filler, max(0, filler.stat().st_size - leave))

@@ -171,6 +171,7 @@ def test_fail_next_serves_the_injected_status(opd_project):
 
 def test_file_drops_follow_the_template(opd_project, tmp_path):
     paths = write_file_drops(opd_project, tmp_path, ["19.71", "19.03"], ["2025-01", "2025-02"], seed=42)
+    paths = [p for p in paths if "capaian_indikator" in p.name]  # the masterplan reports: tests/test_masterplan.py
     catalog = yaml.safe_load((opd_project.dir / "indicators.yaml").read_text())["indicators"]
     submitted = [i for i in catalog if i["method"]["type"] == "submitted"]
     producers = {i["producer"] for i in submitted}

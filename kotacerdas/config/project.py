@@ -30,6 +30,7 @@ if TYPE_CHECKING:
 METHODOLOGIES = "methodologies"
 EXPECTATIONS = "expectations"
 REGIONS = "regions"
+MASTERPLAN = "masterplan"
 
 
 class ProjectConfig:
@@ -122,6 +123,16 @@ class ProjectConfig:
     def suite_file(self, table: str) -> Path:
         """The expectation suite of a canonical table."""
         return self.dir / EXPECTATIONS / f"{table}.yaml"
+
+    @property
+    def masterplan_dir(self) -> Path:
+        """`config/masterplan/`: one folder per city holding every version of its masterplan."""
+        return self.dir / MASTERPLAN
+
+    @property
+    def masterplan_rules_file(self) -> Path:
+        """The rules that give a masterplan programme its monthly status."""
+        return self.dir / MASTERPLAN / "status_rules.yaml"
 
     def regions_file(self, name: str) -> Path:
         """A file of the Kemendagri region lists copied into `config/regions/`."""

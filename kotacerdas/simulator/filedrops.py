@@ -1,5 +1,6 @@
-"""Synthetic OPD file drops: the `capaian_indikator_{month}.csv` files OPD staff export by hand, and (for the
-years asked) the Diskominfo's SPBE self-assessment `penilaian_mandiri_spbe_{year}.xlsx`.
+"""Synthetic OPD file drops: the `capaian_indikator_{month}.csv` files OPD staff export by hand, the monthly
+masterplan progress reports `laporan_masterplan_{month}.csv` (kotacerdas.simulator.masterplan), and (for the years
+asked) the Diskominfo's SPBE self-assessment `penilaian_mandiri_spbe_{year}.xlsx`.
 
 Indicator files: one row per self-reported (`method.type: submitted`) catalog indicator the OPD produces, written
 the way an Indonesian spreadsheet exports it: `;` separator, decimal comma, UTF-8 with BOM, CRLF line ends.
@@ -22,6 +23,7 @@ from kotacerdas.errors import ConfigError
 from kotacerdas.periods import template_fields
 from kotacerdas.simulator.assessments import Assessments
 from kotacerdas.simulator.generate import months_since_2024, stable_rng
+from kotacerdas.simulator.masterplan import PROGRESS_TABLE, write_progress_drops
 
 ROMAN = ("I", "II", "III", "IV", "V", "VI", "VII", "VIII", "IX", "X", "XI", "XII")
 
@@ -126,9 +128,11 @@ def write_file_drops(
     *,
     messy: bool = False,
     years: Sequence[str] = (),
+    masterplan_faults: bool = False,
 ) -> list[Path]:
-    """Write every OPD's indicator file for each city × month under `landing_dir`, and the SPBE self-assessment
-    for each city × year in `years` (none by default); returns the paths.
+    """Write every OPD's indicator file for each city × month under `landing_dir`, its masterplan progress report
+    (kotacerdas.simulator.masterplan; late, missing and inconsistent ones only with `masterplan_faults`), and the
+    SPBE self-assessment for each city × year in `years` (none by default); returns the paths.
 
     `messy=True` writes each file the way a different OPD's staff would export it (deterministically by seed):
     CSV in UTF-8 with or without BOM or Windows-1252, `;` or `,`, thousands dot, the month as 2025-03,
@@ -193,6 +197,9 @@ def write_file_drops(
                     path.parent.mkdir(parents=True, exist_ok=True)
                     path.write_bytes(buf.getvalue().encode(encoding))
                 written.append(path)
+    if any(isinstance(s, FileSource) for s in project.sources.for_table(PROGRESS_TABLE)):
+        codes = [c.code if isinstance(c, City) else c for c in cities]
+        written += write_progress_drops(project, landing, codes, months, seed, faults=masterplan_faults)
     if years:
         written += _write_spbe_drops(project, landing, cities, years, seed)
     return written

@@ -22,6 +22,11 @@ from kotacerdas.schemas import (
     INDICATOR_VALUE_COLUMNS,
     INDICATOR_VALUE_EXTRA_COLUMNS,
     INGEST_FAILURE_COLUMNS,
+    MASTERPLAN_ALIGNMENT_COLUMNS,
+    MASTERPLAN_INDICATOR_COLUMNS,
+    MASTERPLAN_READINESS_COLUMNS,
+    MASTERPLAN_ROLLUP_COLUMNS,
+    MASTERPLAN_STATUS_COLUMNS,
     OPD_TIMELINESS_COLUMNS,
     PUBLISH_STATUS_COLUMNS,
     QUALITY_GATE_COLUMNS,
@@ -61,6 +66,7 @@ STAGED_RECORD_ID = {
     "satisfaction_responses": "response_id",
     "indicator_submissions": "indicator_code",
     "service_catalogue": "service_code",
+    "masterplan_progress": "programme_code",
 }
 # Columns holding (pseudonymised) personal data: in no view, unreadable by the evaluator role.
 PERSONAL_DATA_COLUMNS = {f"staged_{n}": tuple(t.pii_columns) for n, t in CANONICAL_TABLES.items() if t.pii_columns}
@@ -80,6 +86,12 @@ FACT_TABLES: dict[str, dict[str, str]] = {
     "regulator_kominfo_evaluation": {**REGULATOR_KOMINFO_COLUMNS, **REGULATOR_COVERAGE_COLUMNS},
     "regulator_spbe": {**REGULATOR_SPBE_COLUMNS, **REGULATOR_COVERAGE_COLUMNS},
     "regulator_ikm": {**REGULATOR_IKM_COLUMNS, **REGULATOR_COVERAGE_COLUMNS},
+    # the masterplan's status per city × month (kotacerdas.masterplan.status, migration 0008)
+    "masterplan_programme_status": MASTERPLAN_STATUS_COLUMNS,
+    "masterplan_indicator_achievement": MASTERPLAN_INDICATOR_COLUMNS,
+    "masterplan_rollups": MASTERPLAN_ROLLUP_COLUMNS,
+    "masterplan_rpjmd_alignment": MASTERPLAN_ALIGNMENT_COLUMNS,
+    "masterplan_readiness": MASTERPLAN_READINESS_COLUMNS,
 }
 # Columns a publisher may leave out (they are written as NULL, or as their default below).
 OPTIONAL_COLUMNS: dict[str, frozenset[str]] = {
@@ -270,4 +282,11 @@ EVALUATOR_VIEWS: tuple[str, ...] = (
     "v_regulator_kominfo",
     "v_regulator_spbe",
     "v_regulator_ikm",
+    "v_masterplan_status",
+    "v_masterplan_quick_wins",
+    "v_masterplan_indicators",
+    "v_masterplan_rollups",
+    "v_masterplan_reports",
+    "v_masterplan_alignment",
+    "v_masterplan_readiness",
 )

@@ -1,0 +1,56 @@
+"""One city × month of the masterplan: the version in force, the rules, and the month's validated progress rows
+(what the `masterplan_status` asset calls)."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from kotacerdas.config import ProjectConfig
+from kotacerdas.masterplan.reader import load_history
+from kotacerdas.masterplan.readiness import evaluation_readiness
+from kotacerdas.masterplan.status import MasterplanStatus, load_rules, masterplan_status, rejected_programmes
+from kotacerdas.quality.gate import GateResult
+from kotacerdas.regulators import load_regulator_methodology
+from kotacerdas.warehouse.schema import TABLES
+
+
+def delivered_quick_wins(engine: sa.Engine, city: str, month: str) -> set[str]:
+    """Quick wins the warehouse shows delivered in a month before `month` (published earlier)."""
+    table = TABLES["masterplan_programme_status"]
+    query = sa.select(table.c.programme_code).where(
+        table.c.city_code == city, table.c.period < month, table.c.quick_win_delivered.is_(True)
+    )
+    with engine.connect() as conn:
+        return set(conn.execute(query.distinct()).scalars())
+
+
+def partition_status(
+    project: ProjectConfig, city: str, month: str, gate: GateResult, delivered_before: set[str] = frozenset()
+) -> MasterplanStatus | None:
+    """The masterplan's status in `month` with its evaluation readiness (pipeline.yaml's kominfo_methodology), or
+    None when no version is in force then. A progress table that failed its quality gate gives no usable report:
+    every started programme is then `unknown` (rejected)."""
+    history = load_history(
+        project.masterplan_dir,
+        city,
+        opd_codes=[o.code for o in project.cities.opds],
+        indicator_codes=[i.code for i in project.catalog.indicators],
+    )
+    plan = history.in_force(month)
+    if plan is None:
+        return None
+    rejected = rejected_programmes(gate.quarantine)
+    rows = gate.valid
+    if not gate.passed:
+        rejected, rows = {p.code for p in plan.programmes}, gate.valid.iloc[0:0]
+    result = masterplan_status(
+        plan,
+        month,
+        rows,
+        load_rules(project.masterplan_rules_file),
+        rejected_programmes=rejected,
+        delivered_before=delivered_before,
+    )
+    kominfo = load_regulator_methodology(project.pipeline.kominfo_methodology, project.dir)
+    result.readiness = evaluation_readiness(plan, result, month, kominfo)
+    return result

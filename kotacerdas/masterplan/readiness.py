@@ -1,0 +1,96 @@
+"""Evaluation readiness: for each component of Kominfo's annual evaluation, the evidence the masterplan data gives
+as of a month, and a self-assessed score computed with the Kominfo methodology file (kotacerdas.regulators).
+
+Each component gets an evidence ratio 0..1, mapped linearly onto the methodology's scale (1 + 4 × ratio on 1–5);
+the index is the methodology's weighted sum. These are the project's reading of Kominfo's guide, not Kominfo's
+scoring: `v_masterplan_readiness` puts the official score beside it once the evaluation arrives.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from kotacerdas.masterplan.schema import Masterplan
+from kotacerdas.masterplan.status import MasterplanStatus
+from kotacerdas.regulators.kominfo import KominfoMethodology, kominfo_index
+from kotacerdas.schemas import MASTERPLAN_READINESS_COLUMNS
+
+
+def _share(hits: int, total: int) -> float:
+    return hits / total if total else 0.0
+
+
+def evidence_ratios(plan: Masterplan, status: MasterplanStatus, month: str) -> dict[str, tuple[float, str]]:
+    """component -> (ratio 0..1, what it counts)."""
+    year = int(month[:4])
+    progs = status.programmes
+    started = progs[progs["status"] != "not_started"]
+    started_codes = set(started["programme_code"])
+    plan_started = [p for p in plan.programmes if p.code in started_codes]
+    indicators = [i for p in plan.programmes for i in p.indicators]
+    with_base = sum(i.baseline is not None and i.baseline_year is not None for i in indicators)
+    ready = sum(bool(p.opd) and bool(p.budget.get(year)) for p in plan_started)
+    carried = 0.0
+    for r in started.itertuples():
+        if pd.notna(r.actual_progress) and r.planned_progress > 0:
+            carried += min(1.0, r.actual_progress / r.planned_progress)
+    impact = sum(
+        any(i.kind == "outcome" and year in i.targets for i in p.indicators) and bool(p.maturity_indicators)
+        for p in plan_started
+    )
+    quick = progs[progs["quick_win_stage"].notna()]
+    due = quick[quick["quick_win_is_due"].fillna(False).astype(bool)]
+    delivered = int(due["quick_win_delivered"].fillna(False).astype(bool).sum())
+    return {
+        "baseline": (
+            _share(with_base, len(indicators)),
+            f"{with_base} of {len(indicators)} indicators have a baseline and its year",
+        ),
+        "output": (
+            _share(ready, len(plan_started)),
+            f"{ready} of {len(plan_started)} started programmes have a responsible OPD and an APBD budget for {year}",
+        ),
+        "outcome": (
+            _share(carried, len(started)) if len(started) else 0.0,
+            f"reported progress against plan over {len(started)} started programmes (no report counts as none)",
+        ),
+        "impact": (
+            _share(impact, len(plan_started)),
+            f"{impact} of {len(plan_started)} started programmes have an outcome target for {year} and a linked "
+            "maturity indicator",
+        ),
+        "quick_win": (_share(delivered, len(due)), f"{delivered} of {len(due)} quick wins due by {month} delivered"),
+    }
+
+
+def evaluation_readiness(
+    plan: Masterplan, status: MasterplanStatus, month: str, methodology: KominfoMethodology
+) -> pd.DataFrame:
+    """One row per evaluation part (evidence, ratio, self-assessed score, weight, contribution) and the index."""
+    ratios = evidence_ratios(plan, status, month)
+    low, high = float(methodology.scale.min), float(methodology.scale.max)
+    scores = {part: low + (high - low) * ratios[part][0] for part in methodology.parts}
+    result = kominfo_index(scores, methodology, year=int(month[:4]))
+    stamp = {"methodology": result.methodology, "methodology_version": result.methodology_version}
+    base = {"city_code": plan.city_code, "period": month}
+    rows = [
+        base
+        | {
+            "component_type": "part",
+            "component": part,
+            "evidence": ratios[part][1],
+            "ratio": ratios[part][0],
+            "score": float(result.scores[part]),
+            "weight": float(methodology.parts[part].weight),
+            "contribution": float(result.contributions[part]),
+        }
+        | stamp
+        for part in methodology.parts
+    ]
+    rows.append(
+        base
+        | {"component_type": "index", "component": "index", "evidence": "Σ score × weight / 100", "ratio": None}
+        | {"score": float(result.index), "weight": 100.0, "contribution": float(result.index)}
+        | stamp
+    )
+    return pd.DataFrame(rows, columns=list(MASTERPLAN_READINESS_COLUMNS)).astype(MASTERPLAN_READINESS_COLUMNS)

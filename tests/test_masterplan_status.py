@@ -1,0 +1,269 @@
+"""Programme status per city × month: each rule at its edges, quick wins, roll-ups, RPJMD alignment, and a missing
+or late OPD report (unknown, not late; visible in timeliness) through the real file connector and quality gate."""
+
+from __future__ import annotations
+
+import os
+from datetime import UTC, datetime
+
+import pandas as pd
+import pytest
+
+from kotacerdas.config import ProjectConfig
+from kotacerdas.ingest.table import ingest_table
+from kotacerdas.masterplan.partition import partition_status
+from kotacerdas.masterplan.schema import Masterplan
+from kotacerdas.masterplan.status import StatusRules, empty_frames, load_rules, masterplan_status
+from kotacerdas.quality.gate import run_quality_gate
+from kotacerdas.quality.timeliness import opd_timeliness
+from kotacerdas.schemas import MASTERPLAN_PROGRESS, empty_frame
+from kotacerdas.simulator.masterplan import write_progress_drops
+from kotacerdas.stage.staging import stage_table
+
+PROJECT = ProjectConfig()
+RULES = StatusRules(version="t", done_at=100, at_risk_gap=10, late_gap=25)
+
+
+def _plan(**programme) -> Masterplan:
+    """One programme over 10 months (2025-01..2025-10: 10 % of the plan per month), a quick win due in June."""
+    base = {
+        "code": "P1",
+        "name": "Programme",
+        "opd": "DISKOMINFO",
+        "start": "2025-01",
+        "end": "2025-10",
+        "budget": {2025: 1000.0},
+        "rpjmd": ["S1"],
+        "quick_win": {"stage": "I", "year": 2025, "due": "2025-06"},
+        "indicators": [
+            {"code": "P1-O1", "kind": "output", "name": "o", "unit": "n", "baseline": 10, "targets": {2025: 30}},
+            {"code": "P1-K1", "kind": "outcome", "name": "k", "unit": "%", "baseline": 50, "targets": {2025: 60}},
+        ],
+    }
+    second = {"code": "P2", "name": "Unlinked", "opd": "DLH", "start": "2026-01", "end": "2026-12"}
+    return Masterplan.model_validate(
+        {
+            "city_code": "19.71",
+            "version": "t1",
+            "effective_from": "2025-01",
+            "title": "t",
+            "rpjmd": [
+                {"code": "S1", "misi": "M1", "sasaran": "served", "iku": ["IKU-1"]},
+                {"code": "S2", "misi": "M1", "sasaran": "nobody serves it"},
+            ],
+            "dimensions": [
+                {"code": "governance", "programmes": [base | programme]},
+                {"code": "environment", "programmes": [second]},
+            ],
+        }
+    )
+
+
+def _rows(*rows: dict) -> pd.DataFrame:
+    frame = pd.DataFrame(
+        [
+            {
+                "city_code": "19.71",
+                "opd_code": "DISKOMINFO",
+                "programme_code": "P1",
+                "period": "2025-05",
+                "indicator_code": "P1-O1",
+                "indicator_value": 20.0,
+                "budget_realised": 250.0,
+                "evidence_url": "x",
+            }
+            | r
+            for r in rows
+        ]  # fmt: skip
+    )
+    return pd.concat([empty_frame(MASTERPLAN_PROGRESS), frame]).astype(MASTERPLAN_PROGRESS.all_columns)
+
+
+def _status(month: str, *rows: dict, rejected=frozenset(), **programme) -> pd.Series:
+    result = masterplan_status(
+        _plan(**programme), month, _rows(*rows) if rows else _rows().iloc[0:0], RULES, rejected_programmes=rejected
+    )
+    return result.programmes.set_index("programme_code").loc["P1"]
+
+
+# In May 5 of 10 months have passed: 50 % planned.
+@pytest.mark.parametrize(
+    ("actual", "status"),
+    [
+        (50.0, "on_track"),
+        (40.1, "on_track"),  # 9.9 points behind
+        (40.0, "at_risk"),  # exactly at_risk_gap behind
+        (25.1, "at_risk"),
+        (25.0, "late"),  # exactly late_gap behind
+        (99.9, "on_track"),  # ahead of plan, not done
+        (100.0, "done"),
+    ],
+)
+def test_each_status_rule_at_its_edges(actual, status):
+    row = _status("2025-05", {"physical_progress": actual})
+    assert row["planned_progress"] == 50.0
+    assert row["status"] == status, row["status_reason"]
+    assert row["report_status"] == "received" and row["actual_progress"] == actual
+
+
+def test_past_the_end_and_not_done_is_late_before_the_start_not_started():
+    assert _status("2025-10", {"physical_progress": 99.0, "period": "2025-10"})["status"] == "on_track"
+    late = _status("2025-11", {"physical_progress": 99.0, "period": "2025-11"})
+    assert late["status"] == "late" and "past its end (2025-10)" in late["status_reason"]
+    assert _status("2025-11", {"physical_progress": 100.0, "period": "2025-11"})["status"] == "done"
+    assert _status("2024-12")["status"] == "not_started"
+
+
+def test_no_report_is_unknown_not_late_even_far_behind_the_plan():
+    row = _status("2025-09")  # 90 % planned, nothing reported
+    assert row["status"] == "unknown" and row["report_status"] == "missing"
+    assert "no report from DISKOMINFO for 2025-09" in row["status_reason"]
+    assert _status("2025-09", rejected={"P1"})["report_status"] == "rejected"
+    disagree = _status("2025-05", {"physical_progress": 40.0}, {"physical_progress": 45.0, "indicator_code": None})
+    assert disagree["status"] == "unknown" and disagree["report_status"] == "inconsistent"
+
+
+def test_budget_absorption_and_target_achievement():
+    row = _status("2025-05", {"physical_progress": 50.0})
+    assert row["budget_absorption"] == 0.25  # 250 of 1000
+    assert row["target_achievement"] == 0.5  # (20 - 10) / (30 - 10)
+    result = masterplan_status(_plan(), "2025-05", _rows({"physical_progress": 50.0}), RULES)
+    ind = result.indicators.set_index("indicator_code")
+    assert ind.loc["P1-O1", "achievement"] == 0.5 and pd.isna(ind.loc["P1-K1", "value"])  # outcomes: yearly
+
+
+def test_quick_win_is_due_at_its_date_else_at_the_programme_end_within_its_year():
+    assert _plan().programmes[0].quick_win_due == "2025-06"
+    assert _plan(quick_win={"stage": "I", "year": 2025}).programmes[0].quick_win_due == "2025-10"  # the end
+    assert _plan(quick_win={"stage": "II", "year": 2026}).programmes[0].quick_win_due == "2026-12"
+
+
+def test_quick_win_due_and_delivered():
+    early = _status("2025-05", {"physical_progress": 100.0})
+    assert early["quick_win_delivered"] and not early["quick_win_is_due"]
+    due = masterplan_status(_plan(), "2025-06", _rows({"physical_progress": 80.0, "period": "2025-06"}), RULES)
+    city = due.rollups.set_index(["level", "code"]).loc[("city", "19.71")]
+    assert (city["quick_wins_due"], city["quick_wins_delivered"]) == (1, 0)
+    done = masterplan_status(_plan(), "2025-06", _rows({"physical_progress": 100.0, "period": "2025-06"}), RULES)
+    city = done.rollups.set_index(["level", "code"]).loc[("city", "19.71")]
+    assert (city["quick_wins_due"], city["quick_wins_delivered"], city["done"]) == (1, 1, 1)
+
+
+def test_rollups_count_started_programmes_per_dimension_and_opd():
+    result = masterplan_status(_plan(), "2025-05", _rows({"physical_progress": 40.0}), RULES)
+    roll = result.rollups.set_index(["level", "code"])
+    assert roll.loc[("city", "19.71"), "programmes"] == 1  # P2 starts in 2026
+    assert roll.loc[("dimension", "governance"), "at_risk"] == 1
+    assert roll.loc[("dimension", "environment"), "programmes"] == 0
+    assert roll.loc[("opd", "DISKOMINFO"), "budget_absorption"] == 0.25
+    assert set(result.programmes["status"]) == {"at_risk", "not_started"}
+
+
+def test_rpjmd_alignment_share_linked_and_targets_with_no_programme():
+    result = masterplan_status(_plan(), "2025-05", _rows({"physical_progress": 40.0}), RULES)
+    align = result.alignment.set_index("rpjmd_code")
+    assert align.loc["S1", "served"] and align.loc["S1", "programme_codes"] == "P1"
+    assert not align.loc["S2", "served"] and align.loc["S2", "programmes"] == 0
+    assert result.rollups.set_index(["level", "code"]).loc[("city", "19.71"), "rpjmd_linked_share"] == 0.5
+
+
+def test_rules_file_is_validated(tmp_path):
+    assert load_rules(PROJECT.masterplan_rules_file).late_gap >= load_rules(PROJECT.masterplan_rules_file).at_risk_gap
+    bad = tmp_path / "rules.yaml"
+    bad.write_text("version: x\nat_risk_gap: 30\nlate_gap: 20\n")
+    with pytest.raises(Exception, match="late_gap \\(20.0\\) must be at least at_risk_gap"):
+        load_rules(bad)
+
+
+# --- through the real file connector, staging, quality gate and timeliness -----------------------------------
+
+CITY, MONTH = "19.71", "2025-09"  # the simulator's faults that month: DISDUKCAPIL missing, DLH inconsistent
+NOW = datetime(2025, 11, 1, tzinfo=UTC)  # frozen: every September report is due by now
+
+
+def _gate(tmp_path, landing):
+    ingest = ingest_table(PROJECT, "masterplan_progress", CITY, MONTH, raw_dir=tmp_path / "raw", landing_dir=landing)
+    staged = stage_table(MASTERPLAN_PROGRESS, ingest.frame, city=CITY, month=MONTH, pii_key=None)
+    gate = run_quality_gate(PROJECT, MASTERPLAN_PROGRESS, staged, city=CITY, month=MONTH, now=pd.Timestamp(NOW))
+    return ingest, gate
+
+
+def test_missing_inconsistent_and_late_reports_from_files(tmp_path):
+    landing = tmp_path / "landing"
+    write_progress_drops(PROJECT, landing, [CITY], [MONTH])
+    ingest, gate = _gate(tmp_path, landing)
+    result = partition_status(PROJECT, CITY, MONTH, gate)
+    status = result.programmes.set_index("programme_code")
+    # DISDUKCAPIL sent nothing: its programme is unknown (not late), and the OPD is missing in timeliness
+    assert status.loc["GOV-02", ["status", "report_status"]].tolist() == ["unknown", "missing"]
+    # DLH's report said 130 %: the quality gate rejected the row, so that programme is unknown too
+    assert "physical_progress_is_percent" in set(gate.quarantine["rule"])
+    assert set(status.loc[["ENV-01", "ENV-02"], "report_status"]) >= {"rejected"}
+    assert (status.loc[status["report_status"] == "received", "status"] != "unknown").all()
+    timely = opd_timeliness(PROJECT, tmp_path / "raw", [gate], [ingest], city=CITY, month=MONTH, now=NOW)
+    timely = timely[timely["table_name"] == "masterplan_progress"].set_index("opd_code")
+    assert timely.loc["DISDUKCAPIL", "status"] == "missing"
+    assert timely.loc["DISKOMINFO", "status"] == "on_time"
+
+    # DISDUKCAPIL's report arrives three weeks after its due date: late in timeliness, its status now computed
+    late = write_progress_drops(PROJECT, tmp_path / "late", [CITY], [MONTH], faults=False)
+    src = next(p for p in late if "/DISDUKCAPIL/" in str(p))
+    dst = landing / src.relative_to(tmp_path / "late")
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    dst.write_bytes(src.read_bytes())
+    sent = datetime(2025, 10, 31, tzinfo=UTC).timestamp()
+    os.utime(dst, (sent, sent))
+    ingest, gate = _gate(tmp_path, landing)
+    timely = opd_timeliness(PROJECT, tmp_path / "raw", [gate], [ingest], city=CITY, month=MONTH, now=NOW)
+    row = timely[(timely["table_name"] == "masterplan_progress") & (timely["opd_code"] == "DISDUKCAPIL")].iloc[0]
+    assert row["status"] == "late" and row["days_late"] > 15
+    status = partition_status(PROJECT, CITY, MONTH, gate).programmes.set_index("programme_code")
+    assert status.loc["GOV-02", "report_status"] == "received"
+    assert status.loc["GOV-02", "status"] != "unknown" and status.loc["GOV-02", "actual_progress"] > 0
+
+
+# --- evaluation readiness (Kominfo components) ---------------------------------------------------------------
+
+
+def test_readiness_scores_each_kominfo_part_from_the_evidence_and_weights_them_by_the_methodology():
+    from kotacerdas.masterplan.readiness import evaluation_readiness
+    from kotacerdas.regulators import load_regulator_methodology
+
+    kominfo = load_regulator_methodology(PROJECT.pipeline.kominfo_methodology, PROJECT.dir)
+    plan = _plan()  # P1: OPD, budget 2025, outcome target 2025, no maturity indicator; quick win due 2025-06
+    status = masterplan_status(plan, "2025-06", _rows({"physical_progress": 30.0, "period": "2025-06"}), RULES)
+    ready = evaluation_readiness(plan, status, "2025-06", kominfo).set_index("component")
+    assert ready.loc["output", "ratio"] == 1.0 and ready.loc["output", "score"] == 5.0
+    assert ready.loc["outcome", "ratio"] == 0.5  # 30 % reported of 60 % planned
+    assert ready.loc["impact", "ratio"] == 0.0  # no linked maturity indicator
+    assert (ready.loc["quick_win", "ratio"], ready.loc["quick_win", "score"]) == (0.0, 1.0)  # due, not delivered
+    assert ready.loc["baseline", "ratio"] == 0.0  # baselines given without their year
+    parts = ready[ready["component_type"] == "part"]
+    assert parts["weight"].sum() == 100.0
+    assert ready.loc["index", "score"] == pytest.approx((parts["score"] * parts["weight"]).sum() / 100)
+    assert ready.loc["outcome", "score"] == 3.0 and set(ready["methodology_version"]) == {kominfo.version}
+
+
+def test_a_quick_win_delivered_earlier_stays_delivered_when_a_report_goes_missing(postgres_url):
+    import sqlalchemy as sa
+
+    from kotacerdas.masterplan.partition import delivered_quick_wins
+    from kotacerdas.warehouse.engine import create_warehouse_engine
+    from kotacerdas.warehouse.publish import publish_partition
+
+    engine = create_warehouse_engine(sa.make_url(postgres_url))
+    try:
+        june = masterplan_status(_plan(), "2025-06", _rows({"physical_progress": 100.0, "period": "2025-06"}), RULES)
+        publish_partition(engine, "19.71", "2025-06", june.frames(), run_id="r1")
+        assert delivered_quick_wins(engine, "19.71", "2025-07") == {"P1"}
+        assert delivered_quick_wins(engine, "19.71", "2025-06") == set()  # only earlier months count
+        # a month with no version in force (re-dated plan) clears what an earlier run published there
+        publish_partition(engine, "19.71", "2025-06", empty_frames(), run_id="r2")
+        assert delivered_quick_wins(engine, "19.71", "2025-07") == set()
+    finally:
+        engine.dispose()
+    july = masterplan_status(_plan(), "2025-07", _rows().iloc[0:0], RULES, delivered_before={"P1"})
+    row = july.programmes.set_index("programme_code").loc["P1"]
+    assert row["status"] == "unknown" and row["quick_win_delivered"]  # no report: status unknown, still delivered
+    city = july.rollups.set_index(["level", "code"]).loc[("city", "19.71")]
+    assert (city["quick_wins_due"], city["quick_wins_delivered"]) == (1, 1)
