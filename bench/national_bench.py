@@ -46,6 +46,7 @@ sys.path.insert(0, str(REPO))
 
 MONTH = "2025-01"
 VARIANTS = ("ours", "floor", "naive")
+PROFILE_ENV = "KOTACERDAS_BENCH_PROFILE"  # a folder: each variant's run is profiled (cProfile) into it
 STAGES = ("ingest", "staging", "validation", "indicators_index", "publish", "reports")
 
 
@@ -556,9 +557,18 @@ def child(variant: str, root: Path, out: Path) -> None:
     steps = {"ours": child_ours, "floor": child_floor, "naive": child_naive}[variant](cities, clock)
     next(steps)  # imports and set-up
     setup_wall, setup_cpu = time.perf_counter() - wall0, _cpu() - cpu0
+    profile = os.environ.get(PROFILE_ENV)
+    if profile:
+        import cProfile
+
+        profiler = cProfile.Profile()
+        profiler.enable()
     wall1, cpu1 = time.perf_counter(), _cpu()
     result = next(steps)
     wall, cpu = time.perf_counter() - wall1, _cpu() - cpu1
+    if profile:
+        profiler.disable()
+        profiler.dump_stats(Path(profile) / f"{variant}-{len(cities)}.prof")
     if variant == "ours":
         result["index_scores"] = _read_index(os.environ["KOTACERDAS_WAREHOUSE_URL"], cities)
     figures = {
@@ -647,6 +657,7 @@ def main() -> None:
     parser.add_argument("--variants", default=",".join(VARIANTS), help="of ours,floor,naive")
     parser.add_argument("--json", type=Path, help="also write every figure here")
     parser.add_argument("--keep", action="store_true", help="keep the scratch folders")
+    parser.add_argument("--profile", type=Path, help="profile each variant's run with cProfile into this folder")
     parser.add_argument("--child", choices=VARIANTS, help=argparse.SUPPRESS)
     parser.add_argument("--root", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--out", type=Path, help=argparse.SUPPRESS)
@@ -654,6 +665,9 @@ def main() -> None:
     if args.child:
         child(args.child, args.root, args.out)
         return
+    if args.profile:  # the children read it; their figures then include the profiler's own cost
+        args.profile.mkdir(parents=True, exist_ok=True)
+        os.environ[PROFILE_ENV] = str(args.profile.resolve())
     variants = [v for v in args.variants.split(",") if v]
     unknown = set(variants) - set(VARIANTS)
     if unknown:
