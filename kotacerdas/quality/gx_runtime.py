@@ -92,15 +92,15 @@ def memoized_configurations() -> Iterator[None]:
     original = Expectation.__dict__["configuration"]
     cache: dict[int, tuple[Any, Any]] = {}
 
-    def configuration(self):
+    def configuration(self: Any) -> Any:
         hit = cache.get(id(self))
         if hit is None or hit[0] is not self:
             hit = cache[id(self)] = (self, original.fget(self))
         return hit[1]
 
-    Expectation.configuration = property(configuration, doc=original.__doc__)
+    setattr(Expectation, "configuration", property(configuration, doc=original.__doc__))  # noqa: B010 - mypy refuses assigning to a method
     try:
         yield
     finally:
-        Expectation.configuration = original
+        setattr(Expectation, "configuration", original)  # noqa: B010
         cache.clear()
