@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN     = $(VENV)/bin
 export DAGSTER_HOME ?= $(CURDIR)/dagster_home
 
-.PHONY: install install-dev demo test lint format docs ui bench clean
+.PHONY: install install-dev demo test lint format docs ui bench bench-national clean
 
 $(BIN)/kotacerdas: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -46,6 +46,11 @@ bench: install-dev       ## benchmarks (figures, not tests): index engine, publi
 	$(BIN)/python bench/publish_bench.py
 	$(BIN)/python bench/quality_bench.py
 	$(BIN)/python bench/backfill_bench.py
+	$(BIN)/python bench/national_bench.py --cities 10
+
+CITIES ?= 1,10,100,514
+bench-national: install-dev   ## N cities × one month: ours vs floor vs naive, stage by stage (CITIES=1,10,100,514)
+	$(BIN)/python bench/national_bench.py --scaling $(CITIES) --json data/bench/national.json
 
 clean:
 	rm -rf data dagster_home/storage dagster_home/history dagster_home/schedules dagster_home/logs

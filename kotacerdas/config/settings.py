@@ -94,12 +94,33 @@ def environment() -> Mapping[str, str]:
     return ChainMap(*layers, os.environ)
 
 
+def _read_by_settings(name: str) -> bool:
+    # pydantic-settings matches names case-insensitively (case_sensitive=False)
+    upper = name.upper()
+    return upper.startswith(ENV_PREFIX) or upper == "DAGSTER_HOME"
+
+
 def settings() -> Settings:
-    """The settings as the environment says now, with the active overrides on top; cheap enough to call per use."""
+    """The settings as the environment says now, with the active overrides on top; cheap enough to call per use.
+
+    Building Settings costs milliseconds (pydantic-settings parses every field's environment variable) and the
+    personal-data scrubber asks for them for every text it scrubs, so the last one built is reused while the
+    variables it reads and the overrides are unchanged (Settings is frozen).
+    """
+    global _cached
     with _lock:
         merged = {k: v for layer in _overrides for k, v in layer.items()}  # later (inner) layers win
     given: dict[str, Any] = {name: merged[key] for name, key in ENV_NAMES.items() if key in merged}
-    return Settings(**given)  # pydantic-settings reads the process environment; `given` wins over it
+    key = (tuple(sorted(given.items())), tuple(sorted(kv for kv in os.environ.items() if _read_by_settings(kv[0]))))
+    cached = _cached
+    if cached is not None and cached[0] == key:
+        return cached[1]
+    built = Settings(**given)  # pydantic-settings reads the process environment; `given` wins over it
+    _cached = (key, built)
+    return built
+
+
+_cached: tuple[tuple, Settings] | None = None
 
 
 @contextmanager

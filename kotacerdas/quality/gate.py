@@ -7,6 +7,8 @@ per severity what failed, how often, and shows a few failing rows — what the D
 
 from __future__ import annotations
 
+import threading
+import weakref
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -227,6 +229,24 @@ def _samples(quarantine: pd.DataFrame, staged: pd.DataFrame, per_rule: int) -> p
     return out.reset_index(drop=True)
 
 
+_suites: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # ProjectConfig -> {table name: Suite}
+_suites_lock = threading.Lock()
+
+
+def project_suite(project: ProjectConfig, table: CanonicalTable):
+    """The checked suite of `table` for this project, loaded once per ProjectConfig object: a run's steps validate
+    every partition of a month with the same suite, and loading one (YAML, placeholders, GX's check of every
+    expectation) costs tens of milliseconds. ProjectConfig keeps the files it read for its life too, so a fresh
+    ProjectConfig (a new run in a new process, a test) sees an edited suite."""
+    from kotacerdas.quality import load_suite  # GX is slow to import: only when validating
+
+    with _suites_lock:
+        loaded = _suites.setdefault(project, {})
+        if table.name not in loaded:
+            loaded[table.name] = load_suite(table, project)
+        return loaded[table.name]
+
+
 def run_quality_gate(
     project: ProjectConfig,
     table: CanonicalTable,
@@ -250,11 +270,11 @@ def run_quality_gate(
     does not pass unless `allow_incomplete`.
     """
     # GX is slow to import: only when validating
-    from kotacerdas.quality import load_suite, validate_table
+    from kotacerdas.quality import validate_table
     from kotacerdas.quality.volume import delivered_rows_history
 
     settings = project.quality
-    suite = load_suite(table, project)
+    suite = project_suite(project, table)
     # A row can fail several rules, and the rows of an unpivoted wide row share their lineage: staging counts.
     staging_rejected = staged.rejected_rows
     input_rows = staged.input_rows

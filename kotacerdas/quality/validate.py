@@ -102,7 +102,8 @@ def validate_table(
     with gx_runtime.lock():
         batch = gx_runtime.batch_definition(table.name).get_batch(batch_parameters={"dataframe": frame})
         gx_suite = gx.ExpectationSuite(name=f"{table.name}:{city}:{month}", expectations=[e for _, e in bound])
-        outcome = batch.validate(gx_suite, result_format=result_format)
+        with gx_runtime.memoized_configurations():
+            outcome = batch.validate(gx_suite, result_format=result_format)
 
     by_rule = {}
     for r in outcome.results:

@@ -1,0 +1,700 @@
+"""Benchmark (not a test): N kabupaten/kota × one month end to end, ours against the floor and the naive path, in
+the same run, on the same data, each in a fresh process of its own.
+
+    .venv/bin/python bench/national_bench.py --cities 10                    # ours, floor, naive; 10 cities
+    .venv/bin/python bench/national_bench.py --scaling 1,10,100,514 --json data/bench/national.json
+    .venv/bin/python bench/national_bench.py --cities 514 --variants ours,floor   # a national month
+
+- **ours**: the path a user runs (`pipelines.runner.run_backfill`, in process: one Dagster run for every city of
+  the month, SQLite instance in a fresh DAGSTER_HOME), into a DuckDB warehouse. The library's own stage times are
+  measured by wrapping its entry points as the assets call them; Dagster overhead is the run minus their sum.
+- **floor**: the same library ingest, staging, indicators and index, with the quality rules in plain pandas (no
+  GX, no Dagster) and each partition's rows bulk-loaded into DuckDB (`INSERT … SELECT` from the frame, DuckDB's
+  COPY).
+- **naive**: what one writes by hand: `requests` page by page and `pandas.read_csv`, the library's staging (typing),
+  GX validation of every frame with a fresh context, the library's indicator `groupby`s and index, `to_sql`.
+
+The cities are the first N of config/regions/ (as bench/backfill_bench.py picks them); the OPD simulator runs in its
+own process (`kotacerdas simulate-opd`). Each figure: wall and CPU of the variant's process while it works (its
+imports and set-up are reported apart), the simulator's CPU in the same span, peak RSS of all processes (the
+variant's and the simulator's, sampled), rows staged, CPU per city-month, and the stage split.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import platform
+import resource
+import secrets
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections import defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import psutil
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+MONTH = "2025-01"
+VARIANTS = ("ours", "floor", "naive")
+PROFILE_ENV = "KOTACERDAS_BENCH_PROFILE"  # a folder: each variant's run is profiled (cProfile) into it
+STAGES = ("ingest", "staging", "validation", "indicators_index", "publish", "reports")
+
+
+# --- the measuring parent ---------------------------------------------------------------------------------------
+
+
+class TreeSampler:
+    """Peak resident memory of several processes and their children together, sampled every 0.2 s."""
+
+    def __init__(self, pids: list[int]):
+        self.roots = [psutil.Process(p) for p in pids]
+        self.peak = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _sample(self) -> None:
+        total = 0
+        for root in self.roots:
+            with contextlib.suppress(psutil.Error):
+                for proc in [root, *root.children(recursive=True)]:
+                    with contextlib.suppress(psutil.Error):
+                        total += proc.memory_info().rss
+        self.peak = max(self.peak, total)
+
+    def _run(self) -> None:
+        while not self._stop.wait(0.2):
+            self._sample()
+
+    def __enter__(self) -> TreeSampler:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
+@dataclass
+class Simulator:
+    """`kotacerdas simulate-opd` in its own process, serving the scratch project's cities."""
+
+    env: dict[str, str]
+    log: Path
+    proc: subprocess.Popen | None = None
+    url: str = ""
+
+    def __enter__(self) -> Simulator:
+        import socket
+
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        self.url = f"http://127.0.0.1:{port}"
+        cmd = [sys.executable, "-m", "pipelines.cli", "simulate-opd", "--port", str(port)]
+        self._out = self.log.open("wb")
+        self.proc = subprocess.Popen(cmd, cwd=REPO, env=self.env, stdout=self._out, stderr=subprocess.STDOUT)
+        import requests
+
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"the simulator exited with {self.proc.returncode}; see {self.log}")
+            with contextlib.suppress(requests.ConnectionError):
+                requests.get(self.url, timeout=2)
+                return self
+            time.sleep(0.3)
+        raise TimeoutError(f"the simulator did not answer in 120 s; see {self.log}")
+
+    def cpu(self) -> float:
+        times = psutil.Process(self.proc.pid).cpu_times()
+        return times.user + times.system
+
+    def __exit__(self, *exc: object) -> None:
+        self.proc.terminate()
+        try:
+            self.proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+        self._out.close()
+
+
+def scratch(root: Path, n_cities: int) -> tuple[Path, list[str]]:
+    """config/ with the first n kabupaten/kota of the Kemendagri list; the cities' codes."""
+    from bench.backfill_bench import scratch_project
+
+    project = scratch_project(root, n_cities, MONTH)
+    return project.dir, [c.code for c in project.cities.cities]
+
+
+@dataclass
+class Figures:
+    variant: str
+    cities: int
+    wall_s: float
+    cpu_s: float  # the variant's process while it works
+    simulator_cpu_s: float
+    setup_wall_s: float  # imports, definitions, GX import: once per process
+    setup_cpu_s: float
+    peak_rss_mib: float  # all processes (variant and simulator), sampled
+    process_max_rss_mib: float  # the variant's own process (getrusage)
+    rows_staged: int
+    stages: dict[str, dict[str, float]] = field(default_factory=dict)  # stage -> {wall_s, cpu_s}
+    index_scores: dict[str, float] = field(default_factory=dict)  # city -> index of the month (same numbers?)
+    failed: int = 0
+
+    @property
+    def cpu_per_city_s(self) -> float:
+        return (self.cpu_s + self.simulator_cpu_s) / self.cities
+
+    @property
+    def overhead_s(self) -> float:
+        """Wall time that none of the library's stages account for (Dagster: event log, IO manager, steps)."""
+        return self.wall_s - sum(s["wall_s"] for s in self.stages.values())
+
+    @property
+    def overhead_cpu_s(self) -> float:
+        return self.cpu_s - sum(s["cpu_s"] for s in self.stages.values())
+
+
+def run_variant(variant: str, env: dict[str, str], sim: Simulator, cities: list[str], root: Path) -> Figures:
+    out = root / f"{variant}.json"
+    cmd = [sys.executable, str(Path(__file__).resolve()), "--child", variant, "--root", str(root), "--out", str(out)]
+    sim_cpu = sim.cpu()
+    proc = subprocess.Popen(cmd, cwd=REPO, env=env)
+    with TreeSampler([proc.pid, sim.proc.pid]) as memory:
+        code = proc.wait()
+    if code:
+        raise RuntimeError(f"{variant} exited with {code}")
+    data = json.loads(out.read_text(encoding="utf-8"))
+    return Figures(variant=variant, cities=len(cities), simulator_cpu_s=sim.cpu() - sim_cpu,
+                   peak_rss_mib=memory.peak / 2**20, **data)  # fmt: skip
+
+
+def bench_size(n_cities: int, variants: list[str], keep: bool) -> list[Figures]:
+    from kotacerdas.encryption import generate_key
+    from kotacerdas.simulator import write_file_drops
+
+    root = Path(tempfile.mkdtemp(prefix=f"kc_national_{n_cities}_"))
+    try:
+        config_dir, cities = scratch(root, n_cities)
+        from kotacerdas.config import ProjectConfig
+
+        write_file_drops(ProjectConfig(config_dir), root / "landing", cities, [MONTH], seed=42)
+        token = secrets.token_urlsafe(24)
+        env = {
+            **os.environ,
+            "PYTHONPATH": str(REPO),
+            "KOTACERDAS_CONFIG_DIR": str(config_dir),
+            "KOTACERDAS_OPD_API_TOKEN": token,
+            "KOTACERDAS_LANDING_DIR": str(root / "landing"),
+            "KOTACERDAS_PII_KEY": secrets.token_hex(16),
+            "KOTACERDAS_STORAGE_KEY": os.environ.get("KOTACERDAS_STORAGE_KEY") or generate_key(),
+            "GX_ANALYTICS_ENABLED": "false",
+        }
+        for name in ("KOTACERDAS_EXECUTOR", "KOTACERDAS_WAREHOUSE_URL", "DAGSTER_HOME"):
+            env.pop(name, None)
+        results = []
+        with Simulator(env, root / "simulator.log") as sim:
+            env["KOTACERDAS_OPD_API_URL"] = sim.url
+            (root / "cities.json").write_text(json.dumps(cities), encoding="utf-8")
+            for variant in variants:
+                work = root / variant
+                work.mkdir()
+                home = work / "dagster_home"
+                home.mkdir()
+                shutil.copy(REPO / "dagster_home" / "dagster.yaml", home / "dagster.yaml")
+                venv = {
+                    **env,
+                    "DAGSTER_HOME": str(home),
+                    "KOTACERDAS_RAW_DIR": str(work / "raw"),
+                    "KOTACERDAS_WAREHOUSE_URL": f"duckdb:///{work / 'warehouse.duckdb'}",
+                }
+                results.append(run_variant(variant, venv, sim, cities, root))
+        return results
+    finally:
+        if keep:
+            print(f"scratch folder kept: {root}")
+        else:
+            shutil.rmtree(root, ignore_errors=True)
+
+
+# --- the variants, each in its own process --------------------------------------------------------------------
+
+
+class StageClock:
+    """Wall and CPU time per stage of the library's entry points; a call inside a timed call is not counted twice."""
+
+    def __init__(self):
+        self.wall: dict[str, float] = defaultdict(float)
+        self.cpu: dict[str, float] = defaultdict(float)
+        self._depth = 0
+
+    @contextlib.contextmanager
+    def stage(self, name: str):
+        if self._depth:
+            yield
+            return
+        self._depth += 1
+        wall, cpu = time.perf_counter(), time.process_time()
+        try:
+            yield
+        finally:
+            self.wall[name] += time.perf_counter() - wall
+            self.cpu[name] += time.process_time() - cpu
+            self._depth -= 1
+
+    def wrap(self, module, attr: str, name: str) -> None:
+        original = getattr(module, attr)
+
+        def timed(*args, **kwargs):
+            with self.stage(name):
+                return original(*args, **kwargs)
+
+        setattr(module, attr, timed)
+
+    def as_dict(self) -> dict[str, dict[str, float]]:
+        return {s: {"wall_s": self.wall[s], "cpu_s": self.cpu[s]} for s in STAGES if s in self.wall}
+
+
+def _cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def child_ours(cities: list[str], clock: StageClock) -> dict:
+    import assets.indicators
+    import assets.indices
+    import assets.ingest
+    import assets.publish
+    import assets.quality
+    import assets.report
+    import assets.staging
+    from pipelines.definitions import defs
+    from pipelines.runner import local_instance, run_backfill
+
+    for module, attr, stage in [
+        (assets.ingest, "ingest_table", "ingest"),
+        (assets.staging, "stage_table", "staging"),
+        (assets.quality, "run_quality_gate", "validation"),
+        (assets.indicators, "compute_indicators", "indicators_index"),
+        (assets.indices, "score_maturity", "indicators_index"),
+        (assets.publish, "load_reference_data", "publish"),
+        (assets.publish, "quarantine_frames", "publish"),
+        (assets.publish, "score_frames", "publish"),
+        (assets.publish, "publish_partition", "publish"),
+        (assets.report, "published_partitions", "reports"),
+        (assets.report, "write_scorecards", "reports"),
+        (assets.report, "write_exports", "reports"),
+    ]:
+        clock.wrap(module, attr, stage)
+    staged_rows = []
+    original_stage = assets.staging.stage_table
+
+    def counting(*args, **kwargs):
+        result = original_stage(*args, **kwargs)
+        staged_rows.append(len(result.frame))
+        return result
+
+    assets.staging.stage_table = counting
+    instance = local_instance()
+    from kotacerdas.quality import gx_runtime
+
+    gx_runtime.import_gx()  # counted as set-up, as the floor's and naive's imports are
+    yield "ready"
+    outcomes = run_backfill(defs, [(c, MONTH) for c in cities], instance=instance, log_level="WARNING")
+    yield {"rows_staged": sum(staged_rows), "failed": sum(not o.success for o in outcomes)}
+
+
+def _read_index(url: str, cities: list[str]) -> dict[str, float]:
+    import sqlalchemy as sa
+
+    from kotacerdas.warehouse.engine import create_warehouse_engine, resolve_warehouse_url
+
+    engine = create_warehouse_engine(resolve_warehouse_url(url, REPO))
+    try:
+        with engine.connect() as conn:
+            rows = conn.execute(
+                sa.text("SELECT city_code, score FROM index_scores WHERE level = 'index' AND period = :p"), {"p": MONTH}
+            ).all()
+    finally:
+        engine.dispose()
+    return {c: float(s) for c, s in rows if c in set(cities)}
+
+
+def _condition(df, condition):
+    """The rows a GX `row_condition` selects (the suites use `column IN (...)` only)."""
+    if condition is None:
+        return True
+    condition = dict(condition) if isinstance(condition, dict) else condition.model_dump()
+    column = condition["column"]["name"] if isinstance(condition["column"], dict) else condition["column"]
+    operator = str(condition["operator"]).upper().rsplit(".", 1)[-1]
+    if operator != "IN":
+        raise ValueError(f"no plain-pandas version of row_condition operator {operator}")
+    return df[column].isin(list(condition["parameter"]))
+
+
+def plain_rules(df, suite, city: str) -> tuple:
+    """The suite's rules on `df` with pandas only: (rows failing an `error` rule, failed table-level error rules)."""
+    import numpy as np
+    import pandas as pd
+
+    blocked = np.zeros(len(df), dtype=bool)
+    failed_table = []
+    for rule in suite.rules:
+        kw, t = suite.bound_kwargs(rule, city, MONTH, pd.Timestamp("2025-06-01")), rule.type
+        bad = None
+        rows = _condition(df, kw.get("row_condition"))
+        if t == "expect_column_values_to_not_be_null":
+            bad = df[kw["column"]].isna()
+        elif t == "expect_column_values_to_be_null":
+            bad = df[kw["column"]].notna()
+        elif t == "expect_column_values_to_be_in_set":
+            col = df[kw["column"]]
+            bad = col.notna() & ~col.isin(kw["value_set"])
+        elif t == "expect_column_values_to_be_between":
+            col = df[kw["column"]]
+            bad = pd.Series(False, index=df.index)
+            if kw.get("min_value") is not None:
+                bad |= (col <= kw["min_value"]) if kw.get("strict_min") else (col < kw["min_value"])
+            if kw.get("max_value") is not None:
+                bad |= (col >= kw["max_value"]) if kw.get("strict_max") else (col > kw["max_value"])
+        elif t == "expect_compound_columns_to_be_unique":
+            bad = df.duplicated(kw["column_list"], keep=False)
+        elif t == "expect_column_pair_values_a_to_be_greater_than_b":
+            a, b = df[kw["column_A"]], df[kw["column_B"]]
+            bad = a.notna() & b.notna() & ~(a >= b if kw.get("or_equal") else a > b)
+        elif t == "expect_table_columns_to_match_set":
+            if set(df.columns) != set(kw["column_set"]) and rule.severity == "error":
+                failed_table.append(rule.id)
+        elif t == "expect_column_max_to_be_between":
+            top = df[kw["column"]].max()
+            if rule.severity == "error" and not (pd.isna(top) or top >= kw["min_value"]):
+                failed_table.append(rule.id)
+        elif t == "expect_column_distinct_values_to_contain_set":
+            if rule.severity == "error" and not set(kw["value_set"]) <= set(df[kw["column"]].dropna()):
+                failed_table.append(rule.id)
+        else:
+            raise ValueError(f"no plain-pandas version of {t}")
+        if bad is not None and rule.severity == "error":
+            blocked |= (bad.fillna(False) & rows).to_numpy(dtype=bool)
+    return blocked, failed_table
+
+
+def child_floor(cities: list[str], clock: StageClock) -> dict:
+    import duckdb
+
+    from kotacerdas.config import ProjectConfig, settings
+    from kotacerdas.indicators.compute import compute_indicators
+    from kotacerdas.ingest.table import ingest_table
+    from kotacerdas.maturity import score_maturity
+    from kotacerdas.quality.suite import load_suite
+    from kotacerdas.schemas import MONTHLY_TABLES
+    from kotacerdas.stage.staging import stage_table
+
+    project = ProjectConfig()
+    suites = {name: load_suite(t, project, check_with_gx=False) for name, t in MONTHLY_TABLES.items()}
+    key = settings().pii_key_bytes()
+    db = duckdb.connect(settings().warehouse_url.get_secret_value().removeprefix("duckdb:///"))
+    made: set[str] = set()
+    yield "ready"
+    rows, index = 0, {}
+    for city in cities:
+        valid = {}
+        for name, table in MONTHLY_TABLES.items():
+            with clock.stage("ingest"):
+                raw = ingest_table(
+                    project, name, city, MONTH, raw_dir=project.raw_dir(), landing_dir=project.landing_dir()
+                )
+            with clock.stage("staging"):
+                staged = stage_table(table, raw.frame, city=city, month=MONTH, pii_key=key)
+            rows += len(staged.frame)
+            with clock.stage("validation"):
+                frame = staged.frame.reset_index(drop=True)
+                blocked, _ = plain_rules(frame, suites[name], city)
+                valid[name] = frame[~blocked]
+        with clock.stage("indicators_index"):
+            values = compute_indicators(
+                project.catalog, valid, city_code=city, period=MONTH, population=project.cities.city(city).population
+            )
+            scores = score_maturity(values, project.catalog, project.methodology)
+        with clock.stage("publish"):
+            frames = {f"staged_{n}": f for n, f in valid.items()}
+            frames |= {"indicator_values": values, "index_scores": scores}
+            db.begin()
+            for name, frame in frames.items():
+                db.register("frame", frame)
+                if name not in made:
+                    db.execute(f'CREATE TABLE "{name}" AS SELECT * FROM frame LIMIT 0')
+                    made.add(name)
+                db.execute(f'INSERT INTO "{name}" SELECT * FROM frame')
+                db.unregister("frame")
+            db.commit()
+        index[city] = float(scores.loc[scores["level"] == "index", "score"].iloc[0])
+    db.close()
+    yield {"rows_staged": rows, "index_scores": index}
+
+
+def child_naive(cities: list[str], clock: StageClock) -> dict:
+    import glob
+
+    import great_expectations as gx
+    import pandas as pd
+    import requests
+    import sqlalchemy as sa
+    from great_expectations.data_context.types.base import ProgressBarsConfig
+
+    from kotacerdas.config import ProjectConfig, settings
+    from kotacerdas.config.models import FileSource
+    from kotacerdas.indicators.compute import compute_indicators
+    from kotacerdas.maturity import score_maturity
+    from kotacerdas.quality.suite import load_suite
+    from kotacerdas.schemas import MONTHLY_TABLES
+    from kotacerdas.stage.staging import stage_table
+
+    project = ProjectConfig()
+    env = os.environ
+    suites = {name: load_suite(t, project) for name, t in MONTHLY_TABLES.items()}
+    key = settings().pii_key_bytes()
+    engine = sa.create_engine(settings().warehouse_url.get_secret_value())
+    session = requests.Session()
+    session.headers["Authorization"] = f"Bearer {env['KOTACERDAS_OPD_API_TOKEN']}"
+    yield "ready"
+
+    def fetch(source, city: str, opd: str) -> pd.DataFrame:
+        if isinstance(source, FileSource):
+            pattern = source.pattern.format(city=city, opd=opd, month=MONTH)
+            frames = [
+                pd.read_csv(p, sep=None, engine="python", dtype=str, encoding="utf-8-sig")
+                for p in sorted(glob.glob(str(Path(env["KOTACERDAS_LANDING_DIR"]) / pattern)))
+            ]
+            frame = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+            if "Nilai" in frame:  # 1.234,56 as the OPDs write it
+                frame["Nilai"] = frame["Nilai"].str.replace(".", "", regex=False).str.replace(",", ".", regex=False)
+        else:
+            url = source.base_url.replace("${KOTACERDAS_OPD_API_URL}", env["KOTACERDAS_OPD_API_URL"])
+            url += source.path.format(city=city, opd=opd, month=MONTH)
+            rows, page, offset = [], 1, 0
+            while True:
+                params = (
+                    {"offset": offset, "limit": source.page_size}
+                    if source.pagination == "offset"
+                    else {"page": page, "page_size": source.page_size}
+                )
+                body = session.get(url, params=params, timeout=60).json()
+                rows += body["data"]
+                if source.pagination == "offset":
+                    offset += len(body["data"])
+                    if len(body["data"]) < source.page_size:
+                        break
+                elif body.get("next_page") is None:
+                    break
+                page += 1
+            frame = pd.DataFrame(rows)
+        frame = frame.rename(columns=source.columns)
+        return frame.loc[:, ~frame.columns.duplicated()]
+
+    rows, index = 0, {}
+    for city in cities:
+        valid = {}
+        for name, table in MONTHLY_TABLES.items():
+            with clock.stage("ingest"):
+                parts = [
+                    fetch(source, city, opd.code)
+                    for source in project.sources.for_table(name)
+                    for opd in project.cities.opds_for(name)
+                ]
+                raw = pd.concat(parts, ignore_index=True)
+                raw["_raw_file"], raw["_raw_row"] = name, range(1, len(raw) + 1)
+            with clock.stage("staging"):
+                frame = stage_table(table, raw, city=city, month=MONTH, pii_key=key).frame.reset_index(drop=True)
+            rows += len(frame)
+            with clock.stage("validation"):
+                context = gx.get_context(mode="ephemeral")
+                context.variables.progress_bars = ProgressBarsConfig(globally=False)  # readable output only
+                batch = (
+                    context.data_sources.add_pandas("naive")
+                    .add_dataframe_asset(name)
+                    .add_batch_definition_whole_dataframe("all")
+                    .get_batch(batch_parameters={"dataframe": frame})
+                )
+                bound = suites[name].expectations(city, MONTH, pd.Timestamp("2025-06-01"))
+                suite = gx.ExpectationSuite(name=name, expectations=[e for _, e in bound])
+                result = batch.validate(suite, result_format="COMPLETE")
+                severity = {rule.id: rule.severity for rule, _ in bound}
+                bad = set()
+                for r in result.results:
+                    if severity[r.expectation_config.meta.get("kotacerdas_rule")] == "error":
+                        bad.update((r.result or {}).get("unexpected_index_list") or [])
+                valid[name] = frame.drop(index=list(bad))
+        with clock.stage("indicators_index"):
+            values = compute_indicators(
+                project.catalog, valid, city_code=city, period=MONTH, population=project.cities.city(city).population
+            )
+            scores = score_maturity(values, project.catalog, project.methodology)
+        with clock.stage("publish"):
+            for name, frame in {**{f"naive_{n}": f for n, f in valid.items()}, "naive_indicator_values": values,
+                                "naive_index_scores": scores}.items():  # fmt: skip
+                frame.to_sql(name, engine, if_exists="append", index=False)
+        index[city] = float(scores.loc[scores["level"] == "index", "score"].iloc[0])
+    engine.dispose()
+    yield {"rows_staged": rows, "index_scores": index}
+
+
+def child(variant: str, root: Path, out: Path) -> None:
+    cities = json.loads((root / "cities.json").read_text(encoding="utf-8"))
+    clock = StageClock()
+    wall0, cpu0 = time.perf_counter(), _cpu()
+    steps = {"ours": child_ours, "floor": child_floor, "naive": child_naive}[variant](cities, clock)
+    next(steps)  # imports and set-up
+    setup_wall, setup_cpu = time.perf_counter() - wall0, _cpu() - cpu0
+    profile = os.environ.get(PROFILE_ENV)
+    if profile:
+        import cProfile
+
+        profiler = cProfile.Profile()
+        profiler.enable()
+    wall1, cpu1 = time.perf_counter(), _cpu()
+    result = next(steps)
+    wall, cpu = time.perf_counter() - wall1, _cpu() - cpu1
+    if profile:
+        profiler.disable()
+        profiler.dump_stats(Path(profile) / f"{variant}-{len(cities)}.prof")
+    if variant == "ours":
+        result["index_scores"] = _read_index(os.environ["KOTACERDAS_WAREHOUSE_URL"], cities)
+    figures = {
+        "wall_s": wall,
+        "cpu_s": cpu,
+        "setup_wall_s": setup_wall,
+        "setup_cpu_s": setup_cpu,
+        "process_max_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "stages": clock.as_dict(),
+        **result,
+    }
+    out.write_text(json.dumps(figures), encoding="utf-8")
+
+
+# --- printing ---------------------------------------------------------------------------------------------------
+
+
+def _as_json(f: Figures) -> dict:
+    derived = {"cpu_per_city_s": f.cpu_per_city_s, "overhead_s": f.overhead_s, "overhead_cpu_s": f.overhead_cpu_s}
+    return f.__dict__ | derived
+
+
+def _ratio(a: float, b: float) -> str:
+    return f"{a / b:.1f}×" if b else "-"
+
+
+def print_size(results: list[Figures]) -> None:
+    n = results[0].cities
+    print(f"\n{n} cities × {MONTH}")
+    print(f"  {'variant':<7} {'wall s':>8} {'CPU s':>8} {'sim CPU':>8} {'set-up':>7} {'peak RSS':>9} {'rows':>9} "
+          f"{'rows/s':>8} {'CPU/city':>9}")  # fmt: skip
+    for f in results:
+        print(
+            f"  {f.variant:<7} {f.wall_s:8.1f} {f.cpu_s:8.1f} {f.simulator_cpu_s:8.1f} {f.setup_wall_s:7.1f} "
+            f"{f.peak_rss_mib:7.0f} MiB {f.rows_staged:9,d} {f.rows_staged / f.wall_s:8,.0f} {f.cpu_per_city_s:8.2f} s"
+        )
+    print(f"  stages, wall s (CPU s): {'':<3}" + "".join(f"{s:>22}" for s in (*STAGES, "unaccounted")))
+    for f in results:
+        cells = [f"{f.stages[s]['wall_s']:.2f} ({f.stages[s]['cpu_s']:.2f})" if s in f.stages else "-" for s in STAGES]
+        print(f"  {f.variant:<26}" + "".join(f"{c:>22}" for c in cells) + f"{f.overhead_s:>22.2f}")
+    by = {f.variant: f for f in results}
+    if "ours" in by:
+        ours = by["ours"]
+        print(f"  Dagster overhead (ours: run minus the library's stages): {ours.overhead_s:.1f} s = "
+              f"{ours.overhead_s / ours.wall_s:.0%} of wall, {ours.overhead_cpu_s:.1f} s = "
+              f"{ours.overhead_cpu_s / ours.cpu_s:.0%} of CPU; failed partitions: {ours.failed}")  # fmt: skip
+        for other in ("floor", "naive"):
+            if other in by:
+                f = by[other]
+                slow, fast = (ours, f) if other == "floor" else (f, ours)
+                ratio = (
+                    f"{slow.variant}/{fast.variant} CPU per city {_ratio(slow.cpu_per_city_s, fast.cpu_per_city_s)}, "
+                    f"wall {_ratio(slow.wall_s, fast.wall_s)}"
+                )
+                diff = max((abs(ours.index_scores[c] - v) for c, v in f.index_scores.items() if c in ours.index_scores),
+                           default=float("nan"))  # fmt: skip
+                print(f"  {ratio}; largest index difference from ours {diff:.2e}")
+                if other == "floor":
+                    for s in STAGES:
+                        if s in ours.stages and s in f.stages and f.stages[s]["cpu_s"]:
+                            print(f"    {s:<17} CPU ours/floor {_ratio(ours.stages[s]['cpu_s'], f.stages[s]['cpu_s'])}")
+
+
+def print_scaling(series: dict[int, list[Figures]]) -> None:
+    sizes = sorted(series)
+    if len(sizes) < 2:
+        return
+    print("\nscaling (wall s / CPU s / peak RSS MiB per size; slope per added city between the first and last size)")
+    for variant in VARIANTS:
+        points = [(n, f) for n in sizes for f in series[n] if f.variant == variant]
+        if len(points) < 2:
+            continue
+        (n0, a), (n1, b) = points[0], points[-1]
+        cells = "  ".join(f"{n}: {f.wall_s:.1f}/{f.cpu_s:.1f}/{f.peak_rss_mib:.0f}" for n, f in points)
+        step = n1 - n0
+        print(
+            f"  {variant:<6} {cells}  slope {(b.wall_s - a.wall_s) / step:.2f} s wall, "
+            f"{(b.cpu_s - a.cpu_s) / step:.2f} s CPU, {(b.peak_rss_mib - a.peak_rss_mib) / step:.1f} MiB per city"
+        )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--cities", type=int, default=10)
+    parser.add_argument("--scaling", help="comma-separated city counts, e.g. 1,10,100,514 (overrides --cities)")
+    parser.add_argument("--variants", default=",".join(VARIANTS), help="of ours,floor,naive")
+    parser.add_argument("--json", type=Path, help="also write every figure here")
+    parser.add_argument("--keep", action="store_true", help="keep the scratch folders")
+    parser.add_argument("--profile", type=Path, help="profile each variant's run with cProfile into this folder")
+    parser.add_argument("--child", choices=VARIANTS, help=argparse.SUPPRESS)
+    parser.add_argument("--root", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--out", type=Path, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        child(args.child, args.root, args.out)
+        return
+    if args.profile:  # the children read it; their figures then include the profiler's own cost
+        args.profile.mkdir(parents=True, exist_ok=True)
+        os.environ[PROFILE_ENV] = str(args.profile.resolve())
+    variants = [v for v in args.variants.split(",") if v]
+    unknown = set(variants) - set(VARIANTS)
+    if unknown:
+        parser.error(f"unknown variant(s) {sorted(unknown)}")
+    sizes = [int(s) for s in args.scaling.split(",")] if args.scaling else [args.cities]
+    load = os.getloadavg()
+    print(f"{platform.node()}: {psutil.cpu_count()} cores, load {load[0]:.2f} {load[1]:.2f} {load[2]:.2f} at start")
+    series = {}
+    for n in sizes:
+        series[n] = bench_size(n, variants, args.keep)
+        print_size(series[n])
+    print_scaling(series)
+    load = os.getloadavg()
+    print(f"load {load[0]:.2f} {load[1]:.2f} {load[2]:.2f} at the end")
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        payload = {
+            "command": " ".join(sys.argv),
+            "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+            "cores": psutil.cpu_count(),
+            "load_at_end": load,
+            "month": MONTH,
+            "sizes": {n: [_as_json(f) for f in figs] for n, figs in series.items()},
+        }
+        args.json.write_text(json.dumps(payload, indent=2), encoding="utf-8")
+        print(f"figures written to {args.json}")
+
+
+if __name__ == "__main__":
+    main()
