@@ -49,7 +49,8 @@ def programme_findings(p: Programme) -> list[tuple[str, str]]:
 def review(plan: Masterplan) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(findings, completeness per dimension): one finding per missing criterion of a programme, and one per
     RPJMD target no programme serves; completeness 0-100 = share of the criteria met by the dimension's programmes."""
-    rows, scores = [], []
+    rows: list[tuple[str, str, str, str]] = []
+    scores: list[dict] = []
     for d in plan.dimensions:
         met = total = 0
         for p in d.programmes:

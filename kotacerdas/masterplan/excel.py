@@ -210,7 +210,7 @@ def _read(book: Any, path: Path) -> tuple[dict, dict[tuple, str]]:
         activities[(prog["code"], act["code"])] = act
     for n, row in _rows(book, "Budget", path):
         prog, loc = owner("Budget", n, row["programme"])
-        target = prog
+        target: dict[str, Any] | None = prog
         if row["activity"] is not None:
             target = activities.get((prog["code"], _text(row["activity"])))
             if target is None:

@@ -6,11 +6,12 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 from kotacerdas.config import ProjectConfig
+from kotacerdas.errors import ConfigError
 from kotacerdas.masterplan.reader import load_history
 from kotacerdas.masterplan.readiness import evaluation_readiness
 from kotacerdas.masterplan.status import MasterplanStatus, load_rules, masterplan_status, rejected_programmes
 from kotacerdas.quality.gate import GateResult
-from kotacerdas.regulators import load_regulator_methodology
+from kotacerdas.regulators import KominfoMethodology, load_regulator_methodology
 from kotacerdas.warehouse.schema import TABLES
 
 
@@ -25,7 +26,11 @@ def delivered_quick_wins(engine: sa.Engine, city: str, month: str) -> set[str]:
 
 
 def partition_status(
-    project: ProjectConfig, city: str, month: str, gate: GateResult, delivered_before: set[str] = frozenset()
+    project: ProjectConfig,
+    city: str,
+    month: str,
+    gate: GateResult,
+    delivered_before: set[str] | frozenset[str] = frozenset(),
 ) -> MasterplanStatus | None:
     """The masterplan's status in `month` with its evaluation readiness (pipeline.yaml's kominfo_methodology), or
     None when no version is in force then. A progress table that failed its quality gate gives no usable report:
@@ -52,5 +57,9 @@ def partition_status(
         delivered_before=delivered_before,
     )
     kominfo = load_regulator_methodology(project.pipeline.kominfo_methodology, project.dir)
+    if not isinstance(kominfo, KominfoMethodology):
+        raise ConfigError(
+            f"pipeline.yaml: kominfo_methodology is a {kominfo.kind} file", hint="point it at a Kominfo methodology"
+        )
     result.readiness = evaluation_readiness(plan, result, month, kominfo)
     return result

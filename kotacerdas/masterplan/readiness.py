@@ -8,6 +8,8 @@ scoring: `v_masterplan_readiness` puts the official score beside it once the eva
 
 from __future__ import annotations
 
+from typing import Any
+
 import pandas as pd
 
 from kotacerdas.masterplan.schema import Masterplan
@@ -16,7 +18,7 @@ from kotacerdas.regulators.kominfo import KominfoMethodology, kominfo_index
 from kotacerdas.schemas import MASTERPLAN_READINESS_COLUMNS
 
 
-def _share(hits: int, total: int) -> float:
+def _share(hits: float, total: int) -> float:
     return hits / total if total else 0.0
 
 
@@ -72,7 +74,7 @@ def evaluation_readiness(
     scores = {part: low + (high - low) * ratios[part][0] for part in methodology.parts}
     result = kominfo_index(scores, methodology, year=int(month[:4]))
     stamp = {"methodology": result.methodology, "methodology_version": result.methodology_version}
-    base = {"city_code": plan.city_code, "period": month}
+    base: dict[str, Any] = {"city_code": plan.city_code, "period": month}
     rows = [
         base
         | {

@@ -18,8 +18,10 @@ from kotacerdas.errors import ConfigError
 Month = Annotated[str, Field(pattern=r"^\d{4}-(0[1-9]|1[0-2])$")]
 Code = Annotated[str, Field(min_length=1, pattern=r"^[A-Za-z0-9][A-Za-z0-9._/-]*$")]
 # The six Kominfo smart-city dimensions, as config/indicators.yaml names them.
-DIMENSIONS = ("governance", "branding", "economy", "living", "society", "environment")
-STAGES = ("I", "II", "III", "IV", "V")
+DimensionCode = Literal["governance", "branding", "economy", "living", "society", "environment"]
+Stage = Literal["I", "II", "III", "IV", "V"]
+DIMENSIONS: tuple[DimensionCode, ...] = ("governance", "branding", "economy", "living", "society", "environment")
+STAGES: tuple[Stage, ...] = ("I", "II", "III", "IV", "V")
 
 
 class RpjmdTarget(Strict):
@@ -42,7 +44,7 @@ class Indicator(Strict):
 
 
 class QuickWin(Strict):
-    stage: Literal[STAGES]  # tahap I, II, …
+    stage: Stage  # tahap I, II, …
     year: int
     due: Month | None = None  # when it must be delivered; default: Programme.quick_win_due
 
@@ -94,7 +96,7 @@ class Programme(Strict):
 
 
 class Dimension(Strict):
-    code: Literal[DIMENSIONS]
+    code: DimensionCode
     name: str | None = None
     programmes: list[Programme] = []
 

@@ -215,7 +215,7 @@ def masterplan_status(
                 "status_reason": reason,
                 "quick_win_stage": qw.stage if qw else None,
                 "quick_win_due": p.quick_win_due,
-                "quick_win_is_due": (p.quick_win_due <= month) if qw else None,
+                "quick_win_is_due": (p.quick_win_due is not None and p.quick_win_due <= month) if qw else None,
                 "quick_win_delivered": (status == "done" or p.code in delivered_before) if qw else None,
                 "rpjmd_codes": ",".join(p.rpjmd),
                 "rules_version": rules.version,

@@ -20,7 +20,7 @@ import yaml
 from kotacerdas.config import City, FileSource, ProjectConfig
 from kotacerdas.errors import ConfigError
 from kotacerdas.masterplan.reader import load_history
-from kotacerdas.masterplan.schema import Masterplan
+from kotacerdas.masterplan.schema import Indicator, Masterplan
 from kotacerdas.periods import template_fields
 from kotacerdas.simulator.generate import stable_rng
 
@@ -206,7 +206,7 @@ def progress_rows(plan: Masterplan, opd: str, month: str, seed: int) -> list[dic
         budget = (p.budget.get(year) or 0.0) if elapsed else 0.0
         in_year = int(month[5:7]) / 12
         spent = round(budget * min(1.0, in_year * pace * stable_rng(seed, "spend", p.code, month).uniform(0.8, 1.0)))
-        outputs = [i for i in p.indicators if i.kind == "output"] or [None]
+        outputs: list[Indicator | None] = [i for i in p.indicators if i.kind == "output"] or [None]
         for ind in outputs:
             value = None
             if ind is not None:
