@@ -210,15 +210,16 @@ def _read(book: Any, path: Path) -> tuple[dict, dict[tuple, str]]:
         activities[(prog["code"], act["code"])] = act
     for n, row in _rows(book, "Budget", path):
         prog, loc = owner("Budget", n, row["programme"])
-        target: dict[str, Any] | None = prog
+        target: dict[str, Any] = prog
         if row["activity"] is not None:
-            target = activities.get((prog["code"], _text(row["activity"])))
-            if target is None:
+            activity = activities.get((prog["code"], _text(row["activity"])))
+            if activity is None:
                 raise ConfigError(
                     f"{path}: sheet Budget row {n}: field `activity`: {row['activity']!r} is not an activity of "
                     f"{prog['code']}",
                     hint="use a code of sheet Activities",
                 )
+            target = activity
         where[(*loc, "budget", row["year"])] = where[(*loc, "budget", str(row["year"]))] = f"sheet Budget row {n}"
         target["budget"][row["year"]] = row["amount"]
     indicators: dict[str, tuple[dict, tuple]] = {}
