@@ -241,6 +241,10 @@ class OpdSimulator:
         """The systems' clock as a naive WIB wall-clock time, like the stamps in their rows."""
         return self.clock().astimezone(ZoneInfo(TIMEZONE)).replace(tzinfo=None, second=0, microsecond=0)
 
+    def route_of(self, table: str) -> Route:
+        """The API route that serves a canonical table."""
+        return next(r for r in self.routes.values() if r.table == table)
+
     def _rows(self, table: str, city: str, opd: str | None, period: str) -> list[dict]:
         return self._mapped(table, city, opd, period, self.local_now())
 
@@ -259,7 +263,7 @@ class OpdSimulator:
         The route's watermark field of those rows is set to `at` (default: now), so an incremental pull picks
         them up. Returns the changed rows.
         """
-        route = next(r for r in self.routes.values() if r.table == table)
+        route = self.route_of(table)
         stamp = at or self.clock().astimezone(UTC).strftime(TS_FORMAT)
         update = dict(changes)
         if route.source.watermark_field:
@@ -274,7 +278,7 @@ class OpdSimulator:
         city = self.cities.get(city_code)
         if city is None:
             raise _ApiError(HTTPStatus.NOT_FOUND, f"unknown kode_wilayah {city_code!r}")
-        route = next(r for r in self.routes.values() if r.table == table)
+        route = self.route_of(table)
         opd = next((o for o in self.project.cities.opds_for(table) if o.code == opd_code), None)
         if "opd" in route.params and opd is None:
             raise _ApiError(HTTPStatus.NOT_FOUND, f"OPD {opd_code!r} does not publish {table} in {city_code}")
@@ -282,7 +286,7 @@ class OpdSimulator:
 
     def _as_of(self, table: str, city_code: str, opd_code: str | None, period: str, now: datetime) -> list[dict]:
         """The partition as the system shows it at local time `now`, with the source's field names."""
-        route = next(r for r in self.routes.values() if r.table == table)
+        route = self.route_of(table)
         out = []
         for row in as_of(table, self._canonical(table, city_code, opd_code, period), now):
             mapped = {route.fields[k]: v for k, v in row.items() if k in route.fields}
