@@ -47,7 +47,9 @@ LAUNCH = """mutation($params: LaunchBackfillParams!) { launchPartitionBackfill(b
   ... on InvalidSubsetError { message } ... on UnauthorizedError { message } } }"""
 STATUS = """query($id: String!) { partitionBackfillOrError(backfillId: $id) {
   __typename ... on PartitionBackfill { status numPartitions startTime endTime
-    runs { runId status startTime endTime tags { key value } repositoryOrigin { repositoryName repositoryLocationName } } error { message } }
+    runs { runId status startTime endTime tags { key value }
+      repositoryOrigin { repositoryName repositoryLocationName } }
+    error { message } }
   ... on PythonError { message } } }"""
 ASSETS = """{ assetNodes { assetKey { path } isPartitioned jobNames } }"""
 MONTHLY_JOB = "smart_city_monthly"
