@@ -1,0 +1,153 @@
+"""Turn the JSON of `bench/national_bench.py --json` into Markdown: the figures per size and variant, the stage split
+of the largest size, and each target of issue #15 with met / not met and, where missed, the stage that holds it
+back. With `--readme README.md` the section between the markers `<!-- perf:begin -->` and `<!-- perf:end -->` is
+replaced, so the README's figures always come from a run, with its command and date.
+
+    .venv/bin/python bench/perf_markdown.py data/bench/national.json --readme README.md
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+from pathlib import Path
+
+BEGIN, END = "<!-- perf:begin -->", "<!-- perf:end -->"
+NATIONAL = 514
+STAGE_NAMES = {
+    "ingest": "ingest",
+    "staging": "staging",
+    "validation": "validation",
+    "indicators_index": "indicators and index",
+    "publish": "publish",
+    "reports": "scorecards and exports",
+}
+
+
+def _by_variant(figs: list[dict]) -> dict[str, dict]:
+    return {f["variant"]: f for f in figs}
+
+
+def figures_table(sizes: dict[str, list[dict]]) -> list[str]:
+    lines = [
+        "| cities | variant | wall s | CPU s | peak RSS | rows staged | rows/s | CPU per city-month |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for n in sorted(sizes, key=int):
+        for f in sizes[n]:
+            lines.append(
+                f"| {n} | {f['variant']} | {f['wall_s']:.1f} | {f['cpu_s']:.1f} | {f['peak_rss_mib']:,.0f} MiB "
+                f"| {f['rows_staged']:,} | {f['rows_staged'] / f['wall_s']:,.0f} | {f['cpu_per_city_s']:.2f} s |"
+            )
+    return lines
+
+
+def stage_table(figs: list[dict]) -> list[str]:
+    variants = [f["variant"] for f in figs]
+    lines = ["| stage, wall s (CPU s) | " + " | ".join(variants) + " |", "|---" * (len(variants) + 1) + "|"]
+    for key, name in STAGE_NAMES.items():
+        cells = [
+            f"{f['stages'][key]['wall_s']:.2f} ({f['stages'][key]['cpu_s']:.2f})" if key in f["stages"] else "–"
+            for f in figs
+        ]
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    ours = _by_variant(figs).get("ours")
+    if ours:
+        share = ours["overhead_s"] / ours["wall_s"]
+        cells = [f"{ours['overhead_s']:.1f} ({ours['overhead_cpu_s']:.1f}): {share:.0%} of wall"] + ["–"] * (
+            len(figs) - 1
+        )
+        lines.append("| Dagster overhead (run minus stages) | " + " | ".join(cells) + " |")
+    return lines
+
+
+def _holding_back(ours: dict, floor: dict | None) -> str:
+    """The stage whose CPU exceeds the floor's most (or the Dagster overhead, if that is larger)."""
+    excess = {}
+    for key, name in STAGE_NAMES.items():
+        if key in ours["stages"]:
+            base = floor["stages"].get(key, {}).get("cpu_s", 0.0) if floor else 0.0
+            excess[name] = ours["stages"][key]["cpu_s"] - base
+    excess["Dagster overhead"] = ours["overhead_cpu_s"]
+    worst = max(excess, key=lambda k: excess[k])
+    return f"{worst} ({excess[worst]:.1f} s CPU above the floor)"
+
+
+def targets(sizes: dict[str, list[dict]]) -> list[str]:
+    largest = max(sizes, key=int)
+    by = _by_variant(sizes[largest])
+    ours, floor, naive = by.get("ours"), by.get("floor"), by.get("naive")
+    if ours is None:
+        return ["No run of ours in this JSON."]
+    lines = ["| target | measured | |", "|---|---|---|"]
+
+    def row(target: str, measured: str, met: bool | None, why: str | None = None) -> None:
+        held = why or f"held back most by {_holding_back(ours, floor)}"
+        verdict = "not measured" if met is None else ("met" if met else f"not met: {held}")
+        lines.append(f"| {target} | {measured} | {verdict} |")
+
+    if int(largest) >= NATIONAL:
+        row("national month ≤ 5 min wall", f"{ours['wall_s'] / 60:.1f} min at {largest} cities", ours["wall_s"] <= 300)
+    else:
+        row("national month ≤ 5 min wall", f"largest size run: {largest} cities", None)
+    row("peak RSS < 4 GB", f"{ours['peak_rss_mib']:,.0f} MiB at {largest} cities", ours["peak_rss_mib"] < 4096)
+    if floor:
+        ratio = ours["cpu_per_city_s"] / floor["cpu_per_city_s"]
+        row("CPU per city-month ≤ 2× the floor", f"{ratio:.1f}×", ratio <= 2)
+    if naive:
+        ratio = naive["wall_s"] / ours["wall_s"]
+        row("end to end ≥ 5× faster than naive", f"naive/ours {ratio:.1f}×", ratio >= 5)
+    share = ours["overhead_s"] / ours["wall_s"]
+    why = "the event log, the IO manager and step launches (docs/operators/performance.md)"
+    row("Dagster overhead < 15 % of wall", f"{share:.0%}", share < 0.15, why)
+    return lines
+
+
+def render(payload: dict) -> str:
+    sizes = payload["sizes"]
+    largest = max(sizes, key=int)
+    load = ", ".join(f"{x:.2f}" for x in payload.get("load_at_end", []))
+    out = [
+        f"Measured {payload['date']} on {payload['cores']} cores (load average at the end {load}), month "
+        f"{payload['month']}:",
+        "",
+        "```",
+        f"$ .venv/bin/python {payload['command']}",
+        "```",
+        "",
+        *figures_table(sizes),
+        "",
+        f"Stage split at {largest} cities:",
+        "",
+        *stage_table(sizes[largest]),
+        "",
+        "Against the targets of issue #15:",
+        "",
+        *targets(sizes),
+    ]
+    return "\n".join(out) + "\n"
+
+
+def replace_section(text: str, section: str) -> str:
+    pattern = re.compile(re.escape(BEGIN) + r".*?" + re.escape(END), re.S)
+    if not pattern.search(text):
+        raise SystemExit(f"the markers {BEGIN} … {END} are not in the file")
+    return pattern.sub(lambda _: f"{BEGIN}\n{section}{END}", text, count=1)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("json", type=Path, help="the file bench/national_bench.py --json wrote")
+    parser.add_argument("--readme", type=Path, help="replace the section between the perf markers of this file")
+    args = parser.parse_args()
+    section = render(json.loads(args.json.read_text(encoding="utf-8")))
+    if args.readme:
+        args.readme.write_text(replace_section(args.readme.read_text(encoding="utf-8"), section), encoding="utf-8")
+        print(f"{args.readme}: performance section rewritten from {args.json}")
+    else:
+        print(section, end="")
+
+
+if __name__ == "__main__":
+    main()
