@@ -13,7 +13,7 @@ from kotacerdas.config import ProjectConfig
 from kotacerdas.ingest.table import ingest_table
 from kotacerdas.masterplan.partition import partition_status
 from kotacerdas.masterplan.schema import Masterplan
-from kotacerdas.masterplan.status import StatusRules, empty_frames, load_rules, masterplan_status
+from kotacerdas.masterplan.status import STATUSES, StatusRules, empty_frames, load_rules, masterplan_status
 from kotacerdas.quality.gate import run_quality_gate
 from kotacerdas.quality.timeliness import opd_timeliness
 from kotacerdas.schemas import MASTERPLAN_PROGRESS, empty_frame
@@ -172,6 +172,12 @@ def test_rules_file_is_validated(tmp_path):
     bad = tmp_path / "rules.yaml"
     bad.write_text("version: x\nat_risk_gap: 30\nlate_gap: 20\n")
     with pytest.raises(Exception, match="late_gap \\(20.0\\) must be at least at_risk_gap"):
+        load_rules(bad)
+    # the names scorecards show: every status the rules give has one, and a misspelt status is refused
+    labels = load_rules(PROJECT.masterplan_rules_file).labels
+    assert set(STATUSES) <= set(labels) and all(v.name_id and v.name_en for v in labels.values())
+    bad.write_text("version: x\nat_risk_gap: 10\nlate_gap: 20\nlabels:\n  ontrack: {name_id: a, name_en: b}\n")
+    with pytest.raises(Exception, match="labels for unknown statuses: \\['ontrack'\\]"):
         load_rules(bad)
 
 

@@ -109,8 +109,10 @@ _TEXT: dict[str, tuple[str, str]] = {
     "masterplan_version": ("Versi masterplan", "Masterplan version"),
     "programmes": ("Program", "Programmes"),
     "programmes_note": (
-        "Program yang sudah dimulai, menurut status bulan ini (aturan: config/masterplan/status_rules.yaml).",
-        "Started programmes by their status this month (rules: config/masterplan/status_rules.yaml).",
+        "Program yang sudah dimulai, menurut status bulan ini (aturan: config/masterplan/status_rules.yaml). "
+        "Tidak diketahui: laporan OPD bulan ini tidak ada, terlambat, ditolak, atau tidak konsisten.",
+        "Started programmes by their status this month (rules: config/masterplan/status_rules.yaml). "
+        "Unknown: the OPD's report of the month is missing, late, rejected or inconsistent.",
     ),
     "total": ("Jumlah", "Total"),
     "quick_wins": ("Quick win terlaksana dari yang jatuh tempo", "Quick wins delivered out of due"),
