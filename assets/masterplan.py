@@ -7,7 +7,7 @@ from assets.partitioned import report_metadata
 from assets.partitions import partitions_of
 from assets.publish import WRITER_POOL
 from assets.resources import ProjectResource, WarehouseResource
-from kotacerdas.masterplan.partition import delivered_quick_wins, partition_status
+from kotacerdas.masterplan.partition import delivered_quick_wins, partition_status, previous_evaluation
 from kotacerdas.masterplan.status import empty_frames
 from kotacerdas.quality.gate import GateResult
 from kotacerdas.warehouse.publish import publish_partition
@@ -38,7 +38,12 @@ def build_masterplan_asset(partitions_def: dg.PartitionsDefinition) -> dg.Assets
             for part in partitions_of(context):
                 delivered = delivered_quick_wins(engine, part.city, part.period)
                 result = partition_status(
-                    project.project, part.city, part.period, masterplan_progress[part.key], delivered
+                    project.project,
+                    part.city,
+                    part.period,
+                    masterplan_progress[part.key],
+                    delivered,
+                    previous=previous_evaluation(engine, part.city, part.period),
                 )
                 if result is None:
                     context.log.info(f"{part}: no masterplan version in force; its masterplan rows are cleared")

@@ -1,6 +1,7 @@
 """What the Dagster UI shows beside the data, in Dagster's standard metadata: owners (config/pipeline.yaml), the
-column schema of each table an asset holds or publishes (from the one declaration, kotacerdas/schemas.py), row
-counts, the published scores in Markdown, and numbers rounded for display (the warehouse keeps them unrounded)."""
+column schema of each table an asset holds or publishes (from the one declaration, kotacerdas/schemas.py, as the
+warehouse's tables compose it in kotacerdas/warehouse/schema.py), row counts, the published scores in Markdown, and
+numbers rounded for display (the warehouse keeps them unrounded)."""
 
 from __future__ import annotations
 
@@ -17,8 +18,10 @@ from kotacerdas.schemas import (
     CANONICAL_TABLES,
     INDEX_SCORE_COLUMNS,
     INDICATOR_VALUE_COLUMNS,
+    PUBLISH_STATUS_COLUMNS,
     QUARANTINE_COLUMNS,
 )
+from kotacerdas.warehouse.schema import FACT_TABLES, REGULATOR_TABLES
 
 ROW_COUNT = "dagster/row_count"
 COLUMN_SCHEMA = "dagster/column_schema"
@@ -36,18 +39,50 @@ _ASSET_COLUMNS: dict[str, Mapping[str, str]] = {
     "published_scores": INDEX_SCORE_COLUMNS,
 }
 
+MASTERPLAN_TABLES = tuple(t for t in FACT_TABLES if t.startswith("masterplan_"))
+# Assets that hold or publish several warehouse tables: (tables, columns left out). The regulators' indices are
+# computed as those tables' rows; publishing adds the partition's status.
+_ASSET_TABLES: dict[str, tuple[tuple[str, ...], frozenset[str]]] = {
+    "regulator_indices": (REGULATOR_TABLES, frozenset(PUBLISH_STATUS_COLUMNS)),
+    "published_regulator_indices": (REGULATOR_TABLES, frozenset()),
+    "masterplan_status": (MASTERPLAN_TABLES, frozenset()),
+}
+
 
 def table_schema(columns: Mapping[str, str]) -> dg.TableSchema:
     return dg.TableSchema(columns=[dg.TableColumn(name, _TYPES.get(dtype, dtype)) for name, dtype in columns.items()])
+
+
+def tables_schema(tables: tuple[str, ...], without: frozenset[str] = frozenset()) -> dg.TableSchema:
+    """One schema for an asset of several tables (Dagster shows one per asset): every column once, in the order of
+    the tables, described by the tables that have it."""
+    columns: dict[str, tuple[str, list[str]]] = {}
+    for table in tables:
+        for name, dtype in FACT_TABLES[table].items():
+            if name in without:
+                continue
+            known = columns.setdefault(name, (dtype, []))
+            if known[0] != dtype:
+                raise ValueError(f"column {name} is {known[0]} in {known[1]} but {dtype} in {table}")
+            known[1].append(table)
+    return dg.TableSchema(
+        columns=[
+            dg.TableColumn(name, _TYPES.get(dtype, dtype), description="in " + ", ".join(where))
+            for name, (dtype, where) in columns.items()
+        ]
+    )
 
 
 def with_owners_and_schema(spec: dg.AssetSpec, project: ProjectConfig) -> dg.AssetSpec:
     """The spec with its group's owners and, for a table, its column schema (for `dg.map_asset_specs`)."""
     owners = project.pipeline.asset_owners
     attrs: dict = {"owners": owners.get(spec.group_name or "", owners.get("default", []))}
-    columns = _ASSET_COLUMNS.get(spec.key.to_user_string())
+    key = spec.key.to_user_string()
+    columns = _ASSET_COLUMNS.get(key)
     if columns is not None:
         attrs["metadata"] = {COLUMN_SCHEMA: table_schema(columns)}
+    elif key in _ASSET_TABLES:
+        attrs["metadata"] = {COLUMN_SCHEMA: tables_schema(*_ASSET_TABLES[key])}
     return spec.merge_attributes(**attrs)
 
 

@@ -13,7 +13,7 @@ from kotacerdas.config import ProjectConfig
 from kotacerdas.ingest.table import ingest_table
 from kotacerdas.masterplan.partition import partition_status
 from kotacerdas.masterplan.schema import Masterplan
-from kotacerdas.masterplan.status import StatusRules, empty_frames, load_rules, masterplan_status
+from kotacerdas.masterplan.status import STATUSES, StatusRules, empty_frames, load_rules, masterplan_status
 from kotacerdas.quality.gate import run_quality_gate
 from kotacerdas.quality.timeliness import opd_timeliness
 from kotacerdas.schemas import MASTERPLAN_PROGRESS, empty_frame
@@ -173,6 +173,12 @@ def test_rules_file_is_validated(tmp_path):
     bad.write_text("version: x\nat_risk_gap: 30\nlate_gap: 20\n")
     with pytest.raises(Exception, match="late_gap \\(20.0\\) must be at least at_risk_gap"):
         load_rules(bad)
+    # the names scorecards show: every status the rules give has one, and a misspelt status is refused
+    labels = load_rules(PROJECT.masterplan_rules_file).labels
+    assert set(STATUSES) <= set(labels) and all(v.name_id and v.name_en for v in labels.values())
+    bad.write_text("version: x\nat_risk_gap: 10\nlate_gap: 20\nlabels:\n  ontrack: {name_id: a, name_en: b}\n")
+    with pytest.raises(Exception, match="labels for unknown statuses: \\['ontrack'\\]"):
+        load_rules(bad)
 
 
 # --- through the real file connector, staging, quality gate and timeliness -----------------------------------
@@ -267,3 +273,72 @@ def test_a_quick_win_delivered_earlier_stays_delivered_when_a_report_goes_missin
     assert row["status"] == "unknown" and row["quick_win_delivered"]  # no report: status unknown, still delivered
     city = july.rollups.set_index(["level", "code"]).loc[("city", "19.71")]
     assert (city["quick_wins_due"], city["quick_wins_delivered"]) == (1, 1)
+
+
+def _official(year: str, **parts: float) -> pd.DataFrame:
+    """An official Kominfo evaluation of a year as the yearly job publishes it (kotacerdas.regulators.annual)."""
+    from kotacerdas.regulators import load_regulator_methodology
+    from kotacerdas.regulators.annual import annual_indices
+
+    evaluation = pd.DataFrame([{"part": p, "item": "", "score": s, "evaluator": "Kominfo"} for p, s in parts.items()])
+    empty = pd.DataFrame()
+    got = annual_indices(
+        "19.71",
+        year,
+        evaluation=evaluation,
+        assessments=empty,
+        responses=empty,
+        kominfo=load_regulator_methodology(PROJECT.pipeline.kominfo_methodology, PROJECT.dir),
+        spbe=load_regulator_methodology(PROJECT.pipeline.spbe_methodology, PROJECT.dir),
+        ikm_methodology=load_regulator_methodology(PROJECT.pipeline.ikm_methodology, PROJECT.dir),
+    )
+    return got.frames["regulator_kominfo_evaluation"]
+
+
+def test_baseline_measures_improvement_over_the_previous_official_evaluation_in_the_warehouse(postgres_url):
+    import sqlalchemy as sa
+
+    from kotacerdas.masterplan.partition import previous_evaluation
+    from kotacerdas.masterplan.readiness import evaluation_readiness
+    from kotacerdas.regulators import load_regulator_methodology
+    from kotacerdas.warehouse.engine import create_warehouse_engine
+    from kotacerdas.warehouse.publish import publish_partition
+
+    kominfo = load_regulator_methodology(PROJECT.pipeline.kominfo_methodology, PROJECT.dir)
+    engine = create_warehouse_engine(sa.make_url(postgres_url))
+    try:
+        assert previous_evaluation(engine, "19.71", "2025-06") is None  # nothing published yet
+        y2023 = _official("2023", baseline=2, output=2, outcome=2, impact=2, quick_win=2)
+        y2024 = _official("2024", baseline=3, output=4, outcome=2, impact=1, quick_win=5)
+        publish_partition(engine, "19.71", "2023", {"regulator_kominfo_evaluation": y2023}, run_id="r23")
+        publish_partition(engine, "19.71", "2024", {"regulator_kominfo_evaluation": y2024}, run_id="r24")
+        # an incomplete figure of another year is no baseline
+        incomplete = _official("2022", baseline=5, output=5, outcome=5, impact=5, quick_win=5)
+        incomplete = incomplete.assign(status="incomplete")
+        publish_partition(engine, "19.71", "2022", {"regulator_kominfo_evaluation": incomplete}, run_id="r22")
+        previous = previous_evaluation(engine, "19.71", "2025-06")
+        in_2024 = previous_evaluation(engine, "19.71", "2024-11")  # the evaluation of the month's year is not previous
+        in_2023 = previous_evaluation(engine, "19.71", "2023-05")
+        official = y2024.set_index("component")["score"]
+    finally:
+        engine.dispose()
+    assert previous is not None and (previous.year, previous.earlier_year) == ("2024", "2023")
+    assert previous.scores["index"] == pytest.approx(official["index"])
+    assert in_2024 is not None and (in_2024.year, in_2024.earlier_year) == ("2023", None)
+    assert in_2023 is None  # 2022 was published incomplete
+
+    plan = _plan()
+    status = masterplan_status(plan, "2025-06", _rows({"physical_progress": 30.0, "period": "2025-06"}), RULES)
+    ready = evaluation_readiness(plan, status, "2025-06", kominfo, previous).set_index("component")
+    others = ["output", "outcome", "impact", "quick_win"]
+    improved = [p for p in others if ready.loc[p, "score"] > official[p]]
+    # self-assessed: output 5 (> 4), outcome 3 (> 2), impact 1 (= 1), quick win 1 (< 5)
+    assert improved == ["output", "outcome"]
+    assert ready.loc["baseline", "ratio"] == 0.5 and ready.loc["baseline", "score"] == 3.0
+    evidence = ready.loc["baseline", "evidence"]
+    assert "previous evaluation 2024" in evidence and "2 of 4" in evidence
+    change = official["index"] - y2023.set_index("component")["score"]["index"]
+    assert f"2023→2024 {change:+.2f}" in evidence
+    first = evaluation_readiness(plan, status, "2025-06", kominfo, None).set_index("component")
+    assert first.loc["baseline", "evidence"].startswith("no previous evaluation")
+    assert first.loc["baseline", "ratio"] == 0.0  # then the plan's fact base: baselines given without their year

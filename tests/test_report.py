@@ -9,8 +9,10 @@ import dataclasses
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
+from html.parser import HTMLParser
 from pathlib import Path
 
 import dagster as dg
@@ -75,6 +77,60 @@ def _dimension_names(lang: str) -> list[str]:
     return [d[f"name_{lang}"] for d in method["dimensions"].values()]
 
 
+def _status_labels() -> dict[str, dict[str, str]]:
+    """The programme statuses a scorecard counts, with their names, read straight from config."""
+    rules = yaml.safe_load((REPO_ROOT / "config/masterplan/status_rules.yaml").read_text(encoding="utf-8"))
+    return {k: v for k, v in rules["labels"].items() if k != "not_started"}
+
+
+class _Tables(HTMLParser):
+    """The text of each cell of the tables of a page, by table id (and the text of elements with an id)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.tables: dict[str, list[list[str]]] = {}
+        self.by_id: dict[str, str] = {}
+        self._table: str | None = None
+        self._cell: list[str] | None = None
+        self._open: list[tuple[str, str | None]] = []
+
+    def handle_starttag(self, tag, attrs):
+        ident = dict(attrs).get("id")
+        if tag == "table" and ident:
+            self._table = ident
+            self.tables[ident] = []
+        elif tag == "tr" and self._table:
+            self.tables[self._table].append([])
+        elif tag in ("td", "th") and self._table:
+            self._cell = []
+        self._open.append((tag, ident))
+        if ident:
+            self.by_id.setdefault(ident, "")
+
+    def handle_endtag(self, tag):
+        if tag in ("td", "th") and self._table and self._cell is not None:
+            self.tables[self._table][-1].append("".join(self._cell).strip())
+            self._cell = None
+        elif tag == "table":
+            self._table = None
+        while self._open:
+            if self._open.pop()[0] == tag:
+                break
+
+    def handle_data(self, data):
+        if self._cell is not None:
+            self._cell.append(data)
+        for _, ident in self._open:
+            if ident:
+                self.by_id[ident] += data
+
+
+def _parse(html: str) -> _Tables:
+    parser = _Tables()
+    parser.feed(html)
+    return parser
+
+
 # --- pages ----------------------------------------------------------------------------------------------------
 
 
@@ -108,8 +164,12 @@ def test_scorecard_and_national_page_render_offline_in_headless_chromium(warehou
     html = (out / "scorecard_19.71_2025-03_id.html").read_text(encoding="utf-8")
     assert not re.search(r"""(src|href)=["']?(https?:)?//""", html)  # nothing to fetch, not even a link target
 
+    statuses = _status_labels()
+    assert "Masterplan Smart City" in page.text and all(v["name_id"] in page.text for v in statuses.values())
+
     english = visit(out / "scorecard_19.71_2025-03_en.html")
     assert english.clean and all(name in english.text for name in _dimension_names("en"))
+    assert "Smart City Masterplan" in english.text and all(v["name_en"] in english.text for v in statuses.values())
     assert format_half_up(_index(warehouse["engine"], "19.71", "2025-03"), 2) in english.text
 
     national = visit(out / "national_2025-03_id.html", tmp_path / "national.png")
@@ -190,6 +250,134 @@ def test_uncertainty_band_holds_the_published_index_and_ranks_within_the_cities(
         assert bands.at[city, "score_q05"] <= published <= bands.at[city, "score_q95"]
         assert bands.at[city, "score_q95"] - bands.at[city, "score_q05"] > 0  # ±25 % weights move it
         assert 1 <= bands.at[city, "rank_q05"] <= bands.at[city, "rank_q95"] <= len(CITIES)
+
+
+def test_the_masterplan_section_counts_programmes_per_status_and_dimension_and_shows_readiness(warehouse, opd_project):
+    from kotacerdas.regulators import load_regulator_methodology
+    from kotacerdas.report.labels import load_labels
+    from kotacerdas.report.reader import read_scorecard_data
+    from kotacerdas.report.scorecard_page import build_scorecard_html
+
+    engine = warehouse["engine"]
+    with engine.connect() as conn:
+        rollups = pd.read_sql(
+            "SELECT * FROM v_masterplan_rollups WHERE city_code = '19.71' AND period = '2025-03'", conn
+        ).set_index(["level", "code"])
+        ready = pd.read_sql(
+            "SELECT * FROM v_masterplan_readiness WHERE city_code = '19.71' AND period = '2025-03'", conn
+        ).set_index("component")
+    data = read_scorecard_data(engine, "19.71", "2025-03", with_uncertainty=False)
+    statuses = _status_labels()
+    kominfo = load_regulator_methodology(opd_project.pipeline.kominfo_methodology, opd_project.dir)
+    for lang in ("id", "en"):
+        page = _parse(build_scorecard_html(data, load_labels(opd_project, lang), opd_project))
+        table = page.tables["masterplan-status"]
+        assert table[0][1:] == [v[f"name_{lang}"] for v in statuses.values()] + ["Jumlah" if lang == "id" else "Total"]
+        dims = rollups.loc["dimension"]
+        assert len(table) == len(dims) + 2 and len(dims) >= 3  # a row per dimension with programmes, and the total
+        for row in table[1:-1]:
+            code = _dimension_code(row[0])  # the dimension's name, as config names it
+            expected = [str(int(dims.loc[code, s])) for s in statuses] + [str(int(dims.loc[code, "programmes"]))]
+            assert row[1:] == expected, (code, row)
+        city = rollups.loc[("city", "19.71")]
+        assert table[-1][1:] == [str(int(city[s])) for s in statuses] + [str(int(city["programmes"]))]
+        assert page.by_id["quick-wins"].split() == [str(city["quick_wins_delivered"]), "/", str(city["quick_wins_due"])]
+        share = format_half_up(city["rpjmd_linked_share"] * 100, 1)
+        assert page.by_id["rpjmd-share"].strip() == (share.replace(".", ",") if lang == "id" else share) + " %"
+        readiness = page.tables["masterplan-readiness"]
+        assert [r[0] for r in readiness[1:-1]] == [p.name for p in kominfo.parts.values()]
+
+        def shown(value: float, lang: str = lang) -> str:
+            text = format_half_up(value, 2)
+            return text.replace(".", ",") if lang == "id" else text
+
+        for row, part in zip(readiness[1:], [*kominfo.parts, "index"], strict=True):
+            # the self-assessed score beside the official one: the yearly job published 2025's evaluation
+            assert row[2] == shown(ready.loc[part, "self_score"])
+            assert row[3] == shown(ready.loc[part, "official_score"])
+            assert row[4].lstrip("+") == shown(ready.loc[part, "self_score"] - ready.loc[part, "official_score"])
+            assert row[5] == ready.loc[part, "evidence"]
+        assert readiness[-1][0] == ("Indeks evaluasi" if lang == "id" else "Evaluation index")
+    assert "no previous evaluation" in ready.loc["baseline", "evidence"]  # the first evaluation loaded is 2025's
+
+
+def _dimension_code(name: str) -> str:
+    method = yaml.safe_load((REPO_ROOT / "config/methodologies/maturity-v1.yaml").read_text(encoding="utf-8"))
+    return next(code for code, d in method["dimensions"].items() if name in (d["name_id"], d["name_en"]))
+
+
+@pytest.fixture
+def copied_warehouse(warehouse, tmp_path):
+    """A copy of the module's warehouse a test may change (DuckDB file)."""
+    path = Path(warehouse["env"]["KOTACERDAS_WAREHOUSE_URL"].removeprefix("duckdb:///"))
+    for f in path.parent.glob(path.name + "*"):
+        shutil.copy(f, tmp_path / f.name)
+    engine = sa.create_engine(f"duckdb:///{tmp_path / path.name}", poolclass=sa.pool.NullPool)
+    yield engine
+    engine.dispose()
+
+
+def test_a_city_month_without_masterplan_says_so_and_an_incomplete_one_carries_its_status_everywhere(
+    copied_warehouse, opd_project, tmp_path
+):
+    from kotacerdas.masterplan.status import empty_frames
+    from kotacerdas.report.build import write_exports, write_scorecards
+    from kotacerdas.warehouse.publish import publish_partition
+
+    engine = copied_warehouse
+    city, month = "19.03", "2025-03"
+    # what the pipeline publishes when no masterplan version is in force, and a month published incomplete
+    # (`kotacerdas run --allow-incomplete`) with an incomplete Kominfo figure of its year
+    publish_partition(engine, city, month, empty_frames(), run_id="no-plan")
+    with engine.begin() as conn:
+        conn.exec_driver_sql(
+            f"UPDATE index_scores SET status = 'incomplete' WHERE city_code = '{city}' AND period = '{month}'"
+        )
+        conn.exec_driver_sql(
+            f"UPDATE regulator_kominfo_evaluation SET status = 'incomplete', coverage = 0.8 WHERE city_code = '{city}'"
+        )
+        coverage = conn.exec_driver_sql(
+            "SELECT data_coverage FROM index_scores WHERE level = 'index' AND city_code = ? AND period = ?",
+            (city, month),
+        ).scalar_one()
+    shown = format_half_up(coverage * 100, 1).replace(".", ",") + " %"
+
+    out = tmp_path / "pages"
+    write_scorecards(engine, opd_project, [city, "19.71"], month, out)
+    html = (out / f"scorecard_{city}_{month}_id.html").read_text(encoding="utf-8")
+    page = _parse(html)
+    assert "masterplan-none" in page.by_id and "masterplan-status" not in page.tables
+    assert "belum memiliki masterplan" in page.by_id["masterplan-none"]
+    assert "data tidak lengkap" in page.by_id["incomplete"] and shown in page.by_id["incomplete"]
+    english = _parse((out / f"scorecard_{city}_{month}_en.html").read_text(encoding="utf-8"))
+    assert "no smart-city masterplan" in english.by_id["masterplan-none"]
+    assert "incomplete data" in english.by_id["incomplete"]
+    other = _parse((out / f"scorecard_19.71_{month}_id.html").read_text(encoding="utf-8"))
+    assert "incomplete" not in other.by_id and "masterplan-status" in other.tables
+    national = _parse((out / f"national_{month}_id.html").read_text(encoding="utf-8")).tables["ranking"]
+    row = next(r for r in national if any(city in c for c in r))
+    assert any("data tidak lengkap" in c and shown in c for c in row)
+    assert all("tidak lengkap" not in c for r in national if r is not row for c in r)
+
+    exports = tmp_path / "exports"
+    write_exports(engine, opd_project, exports, ("csv", "sdmx-csv"), periods=[month])
+    indices = pd.read_csv(exports / "indices.csv", encoding="utf-8-sig", dtype={"city_code": str})
+    by_city = indices.set_index("city_code")
+    assert by_city.loc[city, "status"] == "incomplete" and by_city.loc["19.71", "status"] == "complete"
+    assert by_city.loc[city, "data_coverage"] == pytest.approx(coverage)
+    values = pd.read_csv(exports / "indicator_values.csv", encoding="utf-8-sig", dtype={"city_code": str})
+    assert set(values[values["city_code"] == city]["status"]) == {"incomplete"}
+    assert set(values[values["city_code"] == "19.71"]["status"]) == {"complete"}
+    assert set(values["value_status"]) <= {"ok", "no_data"} and "data_coverage" in values.columns
+    regulators = pd.read_csv(exports / "regulators.csv", encoding="utf-8-sig", dtype={"city_code": str})
+    kominfo = regulators[regulators["regulator"] == "kominfo"].set_index("city_code")
+    assert kominfo.loc[city, "status"] == "incomplete" and kominfo.loc[city, "coverage"] == 0.8
+    assert kominfo.loc["19.71", "status"] == "complete"
+    with (exports / "kotacerdas_sdmx.csv").open(encoding="utf-8", newline="") as fh:
+        sdmx = list(csv.DictReader(fh))
+    mine = [r for r in sdmx if r["REF_AREA"] == city and r["TIME_PERIOD"] == month and r["OBS_VALUE"] != ""]
+    assert mine and {r["OBS_STATUS"] for r in mine} == {"P"}  # indicators, dimensions and index alike
+    assert {r["OBS_STATUS"] for r in sdmx if r["REF_AREA"] == "19.71" and r["OBS_VALUE"] != ""} == {"A"}
 
 
 # --- exports ----------------------------------------------------------------------------------------------------

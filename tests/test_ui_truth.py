@@ -125,6 +125,34 @@ def test_assets_declare_owners_and_the_column_schema_of_their_table(batched):
     assert "dagster/column_schema" in specs["quarantine"].metadata
 
 
+def test_regulator_and_masterplan_assets_declare_the_columns_of_the_warehouse_tables_they_hold():
+    """From the one declaration of each table (kotacerdas/schemas.py, composed in kotacerdas/warehouse/schema.py):
+    every column of every table once, described by the tables that have it."""
+    from kotacerdas.schemas import (
+        MASTERPLAN_READINESS_COLUMNS,
+        REGULATOR_IKM_COLUMNS,
+        REGULATOR_KOMINFO_COLUMNS,
+        REGULATOR_SPBE_COLUMNS,
+    )
+    from pipelines.definitions import defs
+
+    specs = {s.key.to_user_string(): s for s in defs.resolve_all_asset_specs()}
+    regulators = (REGULATOR_KOMINFO_COLUMNS, REGULATOR_SPBE_COLUMNS, REGULATOR_IKM_COLUMNS)
+    published = specs["published_regulator_indices"].metadata["dagster/column_schema"]
+    assert isinstance(published, dg.TableSchema)
+    columns = {c.name: c for c in published.columns}
+    assert set(columns) == {c for cols in regulators for c in cols} | {"coverage", "status"}
+    assert columns["predicate"].description == "in regulator_spbe" and columns["predicate"].type == "string"
+    assert columns["grade"].description == "in regulator_ikm" and columns["respondents"].type == "int"
+    assert columns["status"].description == "in regulator_kominfo_evaluation, regulator_spbe, regulator_ikm"
+    assert columns["score"].type == "float" and len(published.columns) == len(columns)  # each column once
+    computed = {c.name for c in specs["regulator_indices"].metadata["dagster/column_schema"].columns}
+    assert computed == set(columns) - {"status"}  # publishing adds the partition's status
+    masterplan = {c.name: c for c in specs["masterplan_status"].metadata["dagster/column_schema"].columns}
+    assert set(MASTERPLAN_READINESS_COLUMNS) <= set(masterplan)
+    assert masterplan["evidence"].description == "in masterplan_readiness"
+
+
 def test_each_partition_of_the_batched_run_carries_row_count_scores_and_rounded_values(batched):
     mats = _materializations(batched)
     good = _key(GOOD)

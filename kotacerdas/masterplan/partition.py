@@ -8,7 +8,7 @@ import sqlalchemy as sa
 from kotacerdas.config import ProjectConfig
 from kotacerdas.errors import ConfigError
 from kotacerdas.masterplan.reader import load_history
-from kotacerdas.masterplan.readiness import evaluation_readiness
+from kotacerdas.masterplan.readiness import PreviousEvaluation, evaluation_readiness
 from kotacerdas.masterplan.status import MasterplanStatus, load_rules, masterplan_status, rejected_programmes
 from kotacerdas.quality.gate import GateResult
 from kotacerdas.regulators import KominfoMethodology, load_regulator_methodology
@@ -25,16 +25,46 @@ def delivered_quick_wins(engine: sa.Engine, city: str, month: str) -> set[str]:
         return set(conn.execute(query.distinct()).scalars())
 
 
+def previous_evaluation(engine: sa.Engine, city: str, month: str) -> PreviousEvaluation | None:
+    """The latest official Kominfo evaluation of the city published for a year before the month's (and the one
+    before it, for the index's change), from regulator_kominfo_evaluation; None when there is none. Figures
+    published incomplete are left out (they are no baseline)."""
+    table = TABLES["regulator_kominfo_evaluation"]
+    query = sa.select(table.c.period, table.c.component, table.c.score).where(
+        table.c.city_code == city,
+        table.c.period < month[:4],
+        table.c.component_type.in_(("part", "index")),
+        sa.or_(table.c.status.is_(None), table.c.status == "complete"),
+        table.c.score.is_not(None),
+    )
+    by_year: dict[str, dict[str, float]] = {}
+    with engine.connect() as conn:
+        for year, component, score in conn.execute(query):
+            by_year.setdefault(str(year), {})[str(component)] = float(score)
+    years = sorted(by_year)
+    if not years:
+        return None
+    earlier = years[-2] if len(years) > 1 else None
+    return PreviousEvaluation(
+        year=years[-1],
+        scores=by_year[years[-1]],
+        earlier_year=earlier,
+        earlier_scores=by_year[earlier] if earlier else {},
+    )
+
+
 def partition_status(
     project: ProjectConfig,
     city: str,
     month: str,
     gate: GateResult,
     delivered_before: set[str] | frozenset[str] = frozenset(),
+    previous: PreviousEvaluation | None = None,
 ) -> MasterplanStatus | None:
-    """The masterplan's status in `month` with its evaluation readiness (pipeline.yaml's kominfo_methodology), or
-    None when no version is in force then. A progress table that failed its quality gate gives no usable report:
-    every started programme is then `unknown` (rejected)."""
+    """The masterplan's status in `month` with its evaluation readiness (pipeline.yaml's kominfo_methodology; its
+    Baseline against `previous`, see `previous_evaluation`), or None when no version is in force then. A progress
+    table that failed its quality gate gives no usable report: every started programme is then `unknown`
+    (rejected)."""
     history = load_history(
         project.masterplan_dir,
         city,
@@ -61,5 +91,5 @@ def partition_status(
         raise ConfigError(
             f"pipeline.yaml: kominfo_methodology is a {kominfo.kind} file", hint="point it at a Kominfo methodology"
         )
-    result.readiness = evaluation_readiness(plan, result, month, kominfo)
+    result.readiness = evaluation_readiness(plan, result, month, kominfo, previous)
     return result

@@ -4,10 +4,17 @@ as of a month, and a self-assessed score computed with the Kominfo methodology f
 Each component gets an evidence ratio 0..1, mapped linearly onto the methodology's scale (1 + 4 × ratio on 1–5);
 the index is the methodology's weighted sum. These are the project's reading of Kominfo's guide, not Kominfo's
 scoring: `v_masterplan_readiness` puts the official score beside it once the evaluation arrives.
+
+Baseline is "improvement since the previous stage's evaluation": with an official evaluation of an earlier year in
+the warehouse, its ratio is the share of the other parts whose self-assessed score this month is above that
+evaluation's official score (and the evidence gives each change, and the official index's change since the
+evaluation before it). Without one ("no previous evaluation", a first stage), it is the plan's fact base: the share
+of its indicators with a baseline and its year.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import Any
 
 import pandas as pd
@@ -16,6 +23,40 @@ from kotacerdas.masterplan.schema import Masterplan
 from kotacerdas.masterplan.status import MasterplanStatus
 from kotacerdas.regulators.kominfo import KominfoMethodology, kominfo_index
 from kotacerdas.schemas import MASTERPLAN_READINESS_COLUMNS
+
+
+@dataclass(frozen=True)
+class PreviousEvaluation:
+    """The latest official Kominfo evaluation of a year before the month's (regulator_kominfo_evaluation)."""
+
+    year: str
+    scores: dict[str, float]  # part -> official score; "index" -> the official index
+    earlier_year: str | None = None  # the official evaluation before it, if any
+    earlier_scores: dict[str, float] = field(default_factory=dict)
+
+
+def _signed(value: float) -> str:
+    return f"{value:+.2f}"
+
+
+def baseline_evidence(
+    previous: PreviousEvaluation | None, self_scores: dict[str, float], fact_base: tuple[float, str]
+) -> tuple[float, str]:
+    """(ratio, evidence) of the Baseline part: improvement of this month's self-assessed parts over the previous
+    evaluation's official ones; the plan's fact base when there is no previous evaluation."""
+    if previous is None:
+        return fact_base[0], f"no previous evaluation; {fact_base[1]}"
+    compared = {p: s - previous.scores[p] for p, s in self_scores.items() if p in previous.scores}
+    improved = sum(change > 0 for change in compared.values())
+    changes = ", ".join(f"{p} {_signed(c)}" for p, c in compared.items())
+    text = (
+        f"previous evaluation {previous.year} (official index {previous.scores.get('index', float('nan')):.2f}): "
+        f"{improved} of {len(compared)} components self-assessed above it ({changes})"
+    )
+    if previous.earlier_year is not None and "index" in previous.earlier_scores and "index" in previous.scores:
+        change = previous.scores["index"] - previous.earlier_scores["index"]
+        text += f"; official index {previous.earlier_year}→{previous.year} {_signed(change)}"
+    return _share(improved, len(compared)), text
 
 
 def _share(hits: float, total: int) -> float:
@@ -66,12 +107,20 @@ def evidence_ratios(plan: Masterplan, status: MasterplanStatus, month: str) -> d
 
 
 def evaluation_readiness(
-    plan: Masterplan, status: MasterplanStatus, month: str, methodology: KominfoMethodology
+    plan: Masterplan,
+    status: MasterplanStatus,
+    month: str,
+    methodology: KominfoMethodology,
+    previous: PreviousEvaluation | None = None,
 ) -> pd.DataFrame:
-    """One row per evaluation part (evidence, ratio, self-assessed score, weight, contribution) and the index."""
+    """One row per evaluation part (evidence, ratio, self-assessed score, weight, contribution) and the index.
+    `previous`: the official evaluation of an earlier year, what Baseline measures improvement against."""
     ratios = evidence_ratios(plan, status, month)
     low, high = float(methodology.scale.min), float(methodology.scale.max)
-    scores = {part: low + (high - low) * ratios[part][0] for part in methodology.parts}
+    scores = {part: low + (high - low) * ratios[part][0] for part in methodology.parts if part != "baseline"}
+    if "baseline" in methodology.parts:
+        ratios["baseline"] = baseline_evidence(previous, scores, ratios["baseline"])
+        scores["baseline"] = low + (high - low) * ratios["baseline"][0]
     result = kominfo_index(scores, methodology, year=int(month[:4]))
     stamp = {"methodology": result.methodology, "methodology_version": result.methodology_version}
     base: dict[str, Any] = {"city_code": plan.city_code, "period": month}

@@ -29,16 +29,25 @@ from kotacerdas.schemas import (
 STATUSES = ("on_track", "at_risk", "late", "done", "unknown")  # not_started programmes are not counted
 
 
+class StatusLabel(Strict):
+    name_id: str
+    name_en: str
+
+
 class StatusRules(Strict):
     version: str
     done_at: float = Field(default=100, gt=0, le=100)
     at_risk_gap: float = Field(gt=0)
     late_gap: float = Field(gt=0)
+    labels: dict[str, StatusLabel] = Field(default_factory=dict)  # status -> what scorecards call it
 
     @model_validator(mode="after")
     def _ordered(self) -> StatusRules:
         if self.late_gap < self.at_risk_gap:
             raise ValueError(f"late_gap ({self.late_gap}) must be at least at_risk_gap ({self.at_risk_gap})")
+        unknown = set(self.labels) - {*STATUSES, "not_started"}
+        if unknown:
+            raise ValueError(f"labels for unknown statuses: {sorted(unknown)} (statuses: {', '.join(STATUSES)})")
         return self
 
 

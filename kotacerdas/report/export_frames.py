@@ -82,6 +82,12 @@ def read_export_tables(
 
     parents = {e: d for d, dim in maturity_methodology(project).dimensions.items() for e in dim.elements}
     ind = lineage.sort_values(["city_code", "period", "code"])
+    # every row carries its partition's status and data coverage (the index row's: what the whole city-month had)
+    whole = scores[scores["level"] == "index"].assign(status=lambda f: _status(f))
+    partition = whole.set_index(["city_code", "period"])[["status", "data_coverage"]]
+    keys = pd.MultiIndex.from_frame(ind[["city_code", "period"]])
+    partition_status = partition["status"].reindex(keys).fillna(COMPLETE).to_numpy()
+    partition_coverage = partition["data_coverage"].reindex(keys).to_numpy()
     indicator_values = place(
         pd.DataFrame(
             {
@@ -99,7 +105,9 @@ def read_export_tables(
                 "weight": ind["weight"],
                 "coverage": ind["delivery_coverage"],
                 "quality_flag": ind["quality_flag"],
-                "status": ind["status"].fillna("no_data"),
+                "value_status": ind["status"].fillna("no_data"),
+                "status": partition_status,
+                "data_coverage": partition_coverage,
                 "methodology": ind["methodology"],
                 "methodology_version": ind["methodology_version"],
                 "catalog_version": ind["catalog_version"],
@@ -122,6 +130,7 @@ def read_export_tables(
                     "change_previous": s["change_previous"],
                     "change_last_year": s["change_last_year"],
                     "status": _status(s),
+                    "data_coverage": s["data_coverage"],
                     "methodology": s["methodology"],
                     "methodology_version": s["methodology_version"],
                     "published_at": s["published_at"],
@@ -161,30 +170,30 @@ def _regulators(conn: sa.Connection, where: str, params: dict) -> pd.DataFrame:
         "methodology",
         "methodology_version",
         "status",
+        "coverage",
     ]
+    stamp = "methodology, methodology_version, status, coverage"
     parts = []
     for regulator, sql in (
         (
             "kominfo",
             "SELECT city_code, year AS period, NULL AS assessor, published_value, score, NULL AS predicate_or_grade, "
-            "NULL AS respondents, methodology, methodology_version FROM v_regulator_kominfo "
-            "WHERE component_type = 'index'",
+            f"NULL AS respondents, {stamp} FROM v_regulator_kominfo WHERE component_type = 'index'",
         ),
         (
             "spbe",
             "SELECT city_code, year AS period, assessor, published_value, score, predicate AS predicate_or_grade, "
-            "NULL AS respondents, methodology, methodology_version FROM v_regulator_spbe "
-            "WHERE component_type = 'index'",
+            f"NULL AS respondents, {stamp} FROM v_regulator_spbe WHERE component_type = 'index'",
         ),
         (
             "ikm",
             "SELECT city_code, year AS period, NULL AS assessor, published_value, score, grade AS predicate_or_grade, "
-            "respondents, methodology, methodology_version FROM v_regulator_ikm WHERE opd_code IS NULL",
+            f"respondents, {stamp} FROM v_regulator_ikm WHERE opd_code IS NULL",
         ),
     ):
         rows = query(conn, sql + where, params)
         if not rows.empty:
-            parts.append(rows.assign(regulator=regulator, status=COMPLETE))
+            parts.append(rows.assign(regulator=regulator, status=_status(rows)))
     if not parts:
         return pd.DataFrame(columns=columns)
     return pd.concat(parts, ignore_index=True)[columns].sort_values(["city_code", "period", "regulator"])

@@ -6,12 +6,13 @@ Names of dimensions, elements, indicators, SPBE predicates and IKM grades come f
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from kotacerdas.config import ProjectConfig
 from kotacerdas.errors import KotacerdasError
+from kotacerdas.masterplan.status import load_rules
 from kotacerdas.maturity import MaturityMethodology
-from kotacerdas.regulators import IkmMethodology, SpbeMethodology, load_regulator_methodology
+from kotacerdas.regulators import IkmMethodology, KominfoMethodology, SpbeMethodology, load_regulator_methodology
 
 LANGUAGES = ("id", "en")  # the first is the default
 
@@ -93,6 +94,44 @@ _TEXT: dict[str, tuple[str, str]] = {
     "kabupaten": ("kabupaten", "regency (kabupaten)"),
     "cities_shown": ("kota ditampilkan", "cities shown"),
     "warehouse": ("Gudang data", "Warehouse"),
+    "incomplete_data": ("data tidak lengkap", "incomplete data"),
+    "incomplete_note": (
+        "Periode ini diterbitkan dengan data yang tidak lengkap: cakupan data {coverage}. Tidak dibandingkan dan "
+        "tidak diperingkat.",
+        "This period was published with incomplete data: data coverage {coverage}. It is not compared or ranked.",
+    ),
+    "data_coverage": ("Cakupan data", "Data coverage"),
+    "masterplan": ("Masterplan Smart City", "Smart City Masterplan"),
+    "masterplan_none": (
+        "Kota ini belum memiliki masterplan smart city yang berlaku pada periode ini (config/masterplan/).",
+        "This city has no smart-city masterplan in force in this period (config/masterplan/).",
+    ),
+    "masterplan_version": ("Versi masterplan", "Masterplan version"),
+    "programmes": ("Program", "Programmes"),
+    "programmes_note": (
+        "Program yang sudah dimulai, menurut status bulan ini (aturan: config/masterplan/status_rules.yaml). "
+        "Tidak diketahui: laporan OPD bulan ini tidak ada, terlambat, ditolak, atau tidak konsisten.",
+        "Started programmes by their status this month (rules: config/masterplan/status_rules.yaml). "
+        "Unknown: the OPD's report of the month is missing, late, rejected or inconsistent.",
+    ),
+    "total": ("Jumlah", "Total"),
+    "quick_wins": ("Quick win terlaksana dari yang jatuh tempo", "Quick wins delivered out of due"),
+    "rpjmd_alignment": ("Program yang selaras dengan target RPJMD", "Programmes linked to an RPJMD target"),
+    "rpjmd_unserved": ("Target RPJMD tanpa program", "RPJMD targets with no programme"),
+    "readiness": ("Kesiapan evaluasi Kominfo", "Kominfo evaluation readiness"),
+    "readiness_note": (
+        "Skor mandiri dihitung kotacerdas dari data masterplan dengan berkas metodologi Kominfo; skor resmi "
+        "tampil setelah evaluasi tahun ini terbit.",
+        "Self-assessed scores are computed by kotacerdas from the masterplan data with the Kominfo methodology "
+        "file; the official score shows once this year's evaluation is published.",
+    ),
+    "component": ("Komponen", "Component"),
+    "evidence": ("Bukti", "Evidence"),
+    "self_score": ("Skor mandiri", "Self-assessed"),
+    "official_score": ("Skor resmi", "Official"),
+    "difference": ("Selisih", "Difference"),
+    "not_yet_official": ("belum terbit", "not yet published"),
+    "kominfo_index": ("Indeks evaluasi", "Evaluation index"),
 }
 
 
@@ -105,6 +144,8 @@ class Labels:
     predicates: dict[str, str]  # SPBE predicate as printed (Indonesian) -> name
     grades: dict[str, str]  # IKM grade code (A–D) -> name
     dimension_order: tuple[str, ...]  # as in the methodology
+    statuses: dict[str, str] = field(default_factory=dict)  # masterplan programme status -> name
+    components: dict[str, str] = field(default_factory=dict)  # Kominfo evaluation part -> name (methodology file)
 
     def text(self, key: str, **fields) -> str:
         words = _TEXT[key][LANGUAGES.index(self.lang)]
@@ -148,11 +189,21 @@ def load_labels(project: ProjectConfig, lang: str = "id") -> Labels:
     indicators = {i.code: choose(i.name_id, i.name_en, i.code) for i in project.catalog.indicators}
     spbe = load_regulator_methodology(project.methodology_file(project.pipeline.spbe_methodology))
     ikm = load_regulator_methodology(project.methodology_file(project.pipeline.ikm_methodology))
+    kominfo = load_regulator_methodology(project.methodology_file(project.pipeline.kominfo_methodology))
     if not isinstance(spbe, SpbeMethodology) or not isinstance(ikm, IkmMethodology):
         raise KotacerdasError(
             f"pipeline.yaml: spbe_methodology is a {spbe.kind} file and ikm_methodology a {ikm.kind} file",
             hint="point spbe_methodology at an SPBE methodology and ikm_methodology at an IKM one",
         )
+    if not isinstance(kominfo, KominfoMethodology):
+        raise KotacerdasError(
+            f"pipeline.yaml: kominfo_methodology is a {kominfo.kind} file", hint="point it at a Kominfo methodology"
+        )
+    rules = load_rules(project.masterplan_rules_file)
+    statuses = {s: choose(label.name_id, label.name_en, s) for s, label in rules.labels.items()}
+    components = {k: part.name for k, part in kominfo.parts.items()}
     predicates = {b.name: choose(b.name, b.name_en, b.name) for b in spbe.predicates}
     grades = {b.code or b.name: choose(b.name, b.name_en, b.name) for b in ikm.grades}
-    return Labels(lang, dimensions, elements, indicators, predicates, grades, tuple(method.dimensions))
+    return Labels(
+        lang, dimensions, elements, indicators, predicates, grades, tuple(method.dimensions), statuses, components
+    )

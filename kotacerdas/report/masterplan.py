@@ -1,5 +1,6 @@
 """Read the masterplan's published status back from the evaluator views (v_masterplan_*): the short summary per
-city × month, a city's programmes, and the OPD reports behind a programme's status (explain)."""
+city × month, a city's programmes, what a scorecard's masterplan section shows, and the OPD reports behind a
+programme's status (explain)."""
 
 from __future__ import annotations
 
@@ -38,6 +39,51 @@ def read_readiness(engine: sa.Engine, city: str, period: str) -> pd.DataFrame:
             "ORDER BY component_type DESC, component",
             {"c": city, "p": period},
         )
+
+
+@dataclass(frozen=True)
+class MasterplanSection:
+    """What the scorecard of a city × month shows of its masterplan."""
+
+    version: str  # the masterplan version in force that month
+    city: pd.Series  # the city roll-up (v_masterplan_rollups, level city)
+    dimensions: pd.DataFrame  # the roll-up per dimension
+    unserved: list[str]  # RPJMD targets no programme serves
+    readiness: pd.DataFrame  # v_masterplan_readiness: parts, then the index
+
+
+def read_masterplan_section(conn: sa.Connection, city: str, period: str) -> MasterplanSection | None:
+    """The masterplan section of a scorecard; None when no masterplan version was in force (nothing published)."""
+    params = {"c": city, "p": period}
+    rollups = query(
+        conn,
+        "SELECT * FROM v_masterplan_rollups WHERE city_code = :c AND period = :p AND level IN ('city', 'dimension')",
+        params,
+    )
+    whole = rollups[rollups["level"] == "city"]
+    if whole.empty:
+        return None
+    versions = query(
+        conn, "SELECT DISTINCT masterplan_version FROM v_masterplan_status WHERE city_code = :c AND period = :p", params
+    )
+    unserved = query(
+        conn,
+        "SELECT rpjmd_code FROM v_masterplan_alignment WHERE city_code = :c AND period = :p AND NOT served "
+        "ORDER BY rpjmd_code",
+        params,
+    )
+    readiness = query(
+        conn,
+        "SELECT * FROM v_masterplan_readiness WHERE city_code = :c AND period = :p ORDER BY component_type DESC",
+        params,
+    )
+    return MasterplanSection(
+        version=", ".join(sorted(str(v) for v in versions["masterplan_version"].dropna())) or "—",
+        city=whole.iloc[0],
+        dimensions=rollups[rollups["level"] == "dimension"].reset_index(drop=True),
+        unserved=[str(c) for c in unserved["rpjmd_code"]],
+        readiness=readiness.reset_index(drop=True),
+    )
 
 
 @dataclass

@@ -63,6 +63,7 @@ def build_national_html(
                 "level": row["maturity_level"],
                 # ranked beside complete ones only with a mark, once the warehouse publishes a status
                 "incomplete": not is_complete(row.get("status")),
+                "data_coverage": row.get("data_coverage"),
                 "dims": [
                     dims.at[code, d] if code in dims.index and d in dims.columns else None
                     for d in labels.dimension_order

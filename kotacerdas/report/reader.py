@@ -9,6 +9,7 @@ import sqlalchemy as sa
 
 from kotacerdas.errors import KotacerdasError
 from kotacerdas.report.explain import Explanation, explain
+from kotacerdas.report.masterplan import MasterplanSection, read_masterplan_section
 from kotacerdas.report.uncertainty import Uncertainty, index_uncertainty
 from kotacerdas.report.views import in_clause, is_complete, month_offset, query
 
@@ -46,6 +47,7 @@ class ScorecardData:
     quality: pd.DataFrame
     regulators: dict[str, pd.DataFrame]  # kominfo / spbe / ikm rows of the latest year up to the period's
     uncertainty: Uncertainty | None
+    masterplan: MasterplanSection | None = None  # None: no masterplan in force that month
 
     @property
     def current(self) -> pd.DataFrame:
@@ -206,6 +208,7 @@ def read_scorecard_data(
             conn, "SELECT * FROM v_quality WHERE city_code = :c AND period = :p ORDER BY table_name", params
         )
         regulators = _regulators(conn, city, period[:4])
+        masterplan = read_masterplan_section(conn, city, period)
         uncertainty = read_uncertainty(conn, period, methodology, version, min_coverage) if with_uncertainty else None
     return ScorecardData(
         city_code=city,
@@ -220,6 +223,7 @@ def read_scorecard_data(
         quality=quality,
         regulators=regulators,
         uncertainty=uncertainty,
+        masterplan=masterplan,
     )
 
 

@@ -1,5 +1,6 @@
 """One self-contained HTML scorecard per city × month (no script, no network): index and level with their
-changes, the six dimensions, trends, elements and indicators, OPDs, regulators' indices, uncertainty, lineage."""
+changes, the six dimensions, trends, elements and indicators, OPDs, regulators' indices, the masterplan (status,
+quick wins, RPJMD alignment, evaluation readiness), uncertainty, lineage."""
 
 from __future__ import annotations
 
@@ -11,9 +12,11 @@ import pandas as pd
 from markupsafe import Markup
 
 from kotacerdas.config import ProjectConfig
+from kotacerdas.masterplan.status import STATUSES
 from kotacerdas.report.charts import dimension_bars, trend_lines
 from kotacerdas.report.html import number, render, style
 from kotacerdas.report.labels import Labels, maturity_methodology
+from kotacerdas.report.masterplan import MasterplanSection
 from kotacerdas.report.reader import ScorecardData
 from kotacerdas.report.views import is_complete
 
@@ -118,6 +121,53 @@ def _trend_frame(data: ScorecardData, labels: Labels) -> pd.DataFrame:
     return out[["period", "name", "score", "complete"]].dropna(subset=["score"])
 
 
+def _count(value: object) -> int:
+    return 0 if value is None or pd.isna(value) else int(value)  # type: ignore[call-overload]
+
+
+def _masterplan(section: MasterplanSection | None, labels: Labels) -> dict | None:
+    """Programmes per status and dimension (then the city), quick wins, RPJMD alignment, readiness; None: no plan."""
+    if section is None:
+        return None
+    dims = section.dimensions.set_index("code")
+    known = [d for d in labels.dimension_order if d in dims.index]
+    order = known + [d for d in dims.index if d not in known]
+
+    def counts(row: pd.Series) -> dict:
+        return {s: _count(row[s]) for s in STATUSES} | {"programmes": _count(row["programmes"])}
+
+    rows = [{"name": labels.dimensions.get(d, d), "code": d} | counts(dims.loc[d]) for d in order]
+    parts = list(labels.components)
+    rank = [parts.index(c) if c in parts else len(parts) for c in section.readiness["component"]]
+    ready = section.readiness.assign(_order=rank).sort_values("_order")
+    readiness = [
+        {
+            "name": labels.text("kominfo_index")
+            if r["component_type"] == "index"
+            else labels.components.get(r["component"], r["component"]),
+            "is_index": r["component_type"] == "index",
+            "evidence": r["evidence"],
+            "self_score": r["self_score"],
+            "official_score": r["official_score"],
+            "difference": r["self_minus_official"],
+            "weight": r["weight"],
+        }
+        for r in ready.to_dict("records")
+    ]
+    city = section.city
+    return {
+        "version": section.version,
+        "statuses": [(s, labels.statuses.get(s, s)) for s in STATUSES],
+        "rows": rows,
+        "total": counts(city),
+        "quick_wins_due": _count(city["quick_wins_due"]),
+        "quick_wins_delivered": _count(city["quick_wins_delivered"]),
+        "rpjmd_linked_share": city["rpjmd_linked_share"],
+        "unserved": section.unserved,
+        "readiness": readiness,
+    }
+
+
 def build_scorecard_html(
     data: ScorecardData, labels: Labels, project: ProjectConfig, *, generated: dt.datetime | None = None
 ) -> str:
@@ -170,6 +220,8 @@ def build_scorecard_html(
         change_previous=data.change("index", "INDEX", 1),
         change_last_year=data.change("index", "INDEX", 12),
         incomplete=not is_complete(index.get("status")),
+        data_coverage=index.get("data_coverage"),
+        masterplan=_masterplan(data.masterplan, labels),
         rank=rank.iloc[0].to_dict() if not rank.empty else None,
         band=band,
         uncertainty=data.uncertainty,

@@ -22,6 +22,7 @@ NUMBER_FORMATS = {
     "normalised_score": "0.00",
     "weight": "0.0000",
     "coverage": "0%",
+    "data_coverage": "0%",
     "change_previous": "+0.00;-0.00;0.00",
     "change_last_year": "+0.00;-0.00;0.00",
 }
