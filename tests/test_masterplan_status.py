@@ -250,6 +250,28 @@ def test_readiness_scores_each_kominfo_part_from_the_evidence_and_weights_them_b
     assert ready.loc["outcome", "score"] == 3.0 and set(ready["methodology_version"]) == {kominfo.version}
 
 
+def test_a_part_with_nothing_due_yet_is_not_applicable_and_the_index_is_renormalised_over_the_others():
+    from kotacerdas.masterplan.readiness import evaluation_readiness
+    from kotacerdas.regulators import load_regulator_methodology
+
+    kominfo = load_regulator_methodology(PROJECT.pipeline.kominfo_methodology, PROJECT.dir)
+    plan = _plan()  # the quick win falls due in 2025-06: in March nothing is due, which is no failure
+    status = masterplan_status(plan, "2025-03", _rows({"physical_progress": 30.0, "period": "2025-03"}), RULES)
+    ready = evaluation_readiness(plan, status, "2025-03", kominfo).set_index("component")
+    quick = ready.loc["quick_win"]
+    assert pd.isna(quick["ratio"]) and pd.isna(quick["score"]) and pd.isna(quick["contribution"])
+    assert quick["evidence"] == "not applicable: no quick win due by 2025-03"
+    parts = ready[(ready["component_type"] == "part") & ready["score"].notna()]
+    assert len(parts) == len(kominfo.parts) - 1
+    expected = (parts["score"] * parts["weight"]).sum() / parts["weight"].sum()
+    assert ready.loc["index", "score"] == pytest.approx(expected)
+    assert parts["contribution"].sum() == pytest.approx(expected)
+    assert ready.loc["index", "evidence"].endswith("not applicable yet: quick_win")
+    # in June the quick win is due and not delivered: then it counts, as the lowest score
+    june = masterplan_status(plan, "2025-06", _rows({"physical_progress": 30.0, "period": "2025-06"}), RULES)
+    assert evaluation_readiness(plan, june, "2025-06", kominfo).set_index("component").loc["quick_win", "score"] == 1.0
+
+
 def test_a_quick_win_delivered_earlier_stays_delivered_when_a_report_goes_missing(postgres_url):
     import sqlalchemy as sa
 

@@ -10,6 +10,11 @@ the warehouse, its ratio is the share of the other parts whose self-assessed sco
 evaluation's official score (and the evidence gives each change, and the official index's change since the
 evaluation before it). Without one ("no previous evaluation", a first stage), it is the plan's fact base: the share
 of its indicators with a baseline and its year.
+
+A part with nothing to count yet (no quick win due by the month, no programme started) has no evidence: it is
+"not applicable" (ratio and score empty), never a 0 that would read as a failure. The index is then the weighted
+mean of the parts that have evidence (weights renormalised over them) and its evidence says which part is left out;
+with every part applicable it is exactly the methodology's Σ score × weight / 100.
 """
 
 from __future__ import annotations
@@ -40,13 +45,15 @@ def _signed(value: float) -> str:
 
 
 def baseline_evidence(
-    previous: PreviousEvaluation | None, self_scores: dict[str, float], fact_base: tuple[float, str]
-) -> tuple[float, str]:
+    previous: PreviousEvaluation | None,
+    self_scores: dict[str, float | None],
+    fact_base: tuple[float | None, str],
+) -> tuple[float | None, str]:
     """(ratio, evidence) of the Baseline part: improvement of this month's self-assessed parts over the previous
     evaluation's official ones; the plan's fact base when there is no previous evaluation."""
     if previous is None:
         return fact_base[0], f"no previous evaluation; {fact_base[1]}"
-    compared = {p: s - previous.scores[p] for p, s in self_scores.items() if p in previous.scores}
+    compared = {p: s - previous.scores[p] for p, s in self_scores.items() if p in previous.scores and s is not None}
     improved = sum(change > 0 for change in compared.values())
     changes = ", ".join(f"{p} {_signed(c)}" for p, c in compared.items())
     text = (
@@ -59,12 +66,17 @@ def baseline_evidence(
     return _share(improved, len(compared)), text
 
 
-def _share(hits: float, total: int) -> float:
-    return hits / total if total else 0.0
+def _share(hits: float, total: int) -> float | None:
+    """hits / total; None when there is nothing to count (the part is not applicable yet)."""
+    return hits / total if total else None
 
 
-def evidence_ratios(plan: Masterplan, status: MasterplanStatus, month: str) -> dict[str, tuple[float, str]]:
-    """component -> (ratio 0..1, what it counts)."""
+def _not_applicable(text: str) -> str:
+    return f"not applicable: {text}"
+
+
+def evidence_ratios(plan: Masterplan, status: MasterplanStatus, month: str) -> dict[str, tuple[float | None, str]]:
+    """component -> (ratio 0..1, or None when not applicable yet; what it counts)."""
     year = int(month[:4])
     progs = status.programmes
     started = progs[progs["status"] != "not_started"]
@@ -84,25 +96,39 @@ def evidence_ratios(plan: Masterplan, status: MasterplanStatus, month: str) -> d
     quick = progs[progs["quick_win_stage"].notna()]
     due = quick[quick["quick_win_is_due"].fillna(False).astype(bool)]
     delivered = int(due["quick_win_delivered"].fillna(False).astype(bool).sum())
+    none_started = _not_applicable(f"no programme started by {month}")
     return {
         "baseline": (
             _share(with_base, len(indicators)),
-            f"{with_base} of {len(indicators)} indicators have a baseline and its year",
+            f"{with_base} of {len(indicators)} indicators have a baseline and its year"
+            if indicators
+            else _not_applicable("the plan has no indicator"),
         ),
         "output": (
             _share(ready, len(plan_started)),
-            f"{ready} of {len(plan_started)} started programmes have a responsible OPD and an APBD budget for {year}",
+            f"{ready} of {len(plan_started)} started programmes have a responsible OPD and an APBD budget for {year}"
+            if plan_started
+            else none_started,
         ),
         "outcome": (
-            _share(carried, len(started)) if len(started) else 0.0,
-            f"reported progress against plan over {len(started)} started programmes (no report counts as none)",
+            _share(carried, len(started)),
+            f"reported progress against plan over {len(started)} started programmes (no report counts as none)"
+            if len(started)
+            else none_started,
         ),
         "impact": (
             _share(impact, len(plan_started)),
             f"{impact} of {len(plan_started)} started programmes have an outcome target for {year} and a linked "
-            "maturity indicator",
+            "maturity indicator"
+            if plan_started
+            else none_started,
         ),
-        "quick_win": (_share(delivered, len(due)), f"{delivered} of {len(due)} quick wins due by {month} delivered"),
+        "quick_win": (
+            _share(delivered, len(due)),
+            f"{delivered} of {len(due)} quick wins due by {month} delivered"
+            if len(due)
+            else _not_applicable(f"no quick win due by {month}"),
+        ),
     }
 
 
@@ -117,12 +143,28 @@ def evaluation_readiness(
     `previous`: the official evaluation of an earlier year, what Baseline measures improvement against."""
     ratios = evidence_ratios(plan, status, month)
     low, high = float(methodology.scale.min), float(methodology.scale.max)
-    scores = {part: low + (high - low) * ratios[part][0] for part in methodology.parts if part != "baseline"}
+
+    def on_scale(ratio: float | None) -> float | None:
+        return None if ratio is None else low + (high - low) * ratio
+
+    scores = {part: on_scale(ratios[part][0]) for part in methodology.parts if part != "baseline"}
     if "baseline" in methodology.parts:
         ratios["baseline"] = baseline_evidence(previous, scores, ratios["baseline"])
-        scores["baseline"] = low + (high - low) * ratios["baseline"][0]
-    result = kominfo_index(scores, methodology, year=int(month[:4]))
-    stamp = {"methodology": result.methodology, "methodology_version": result.methodology_version}
+        scores["baseline"] = on_scale(ratios["baseline"][0])
+    applicable = {part: s for part, s in scores.items() if s is not None}
+    if len(applicable) == len(methodology.parts):
+        result = kominfo_index(applicable, methodology, year=int(month[:4]))
+        stamp = {"methodology": result.methodology, "methodology_version": result.methodology_version}
+        contributions = {part: float(result.contributions[part]) for part in methodology.parts}
+        index, index_evidence = float(result.index), "Σ score × weight / 100"
+    else:
+        stamp = {"methodology": methodology.name, "methodology_version": methodology.version}
+        weights = {part: float(methodology.parts[part].weight) for part in applicable}
+        total = sum(weights.values())
+        contributions = {part: applicable[part] * weights[part] / total for part in applicable} if total else {}
+        index = sum(applicable[p] * weights[p] for p in applicable) / total if total else float("nan")
+        left_out = ", ".join(p for p in methodology.parts if p not in applicable)
+        index_evidence = f"Σ score × weight / Σ weight over the parts with evidence; not applicable yet: {left_out}"
     base: dict[str, Any] = {"city_code": plan.city_code, "period": month}
     rows = [
         base
@@ -131,17 +173,17 @@ def evaluation_readiness(
             "component": part,
             "evidence": ratios[part][1],
             "ratio": ratios[part][0],
-            "score": float(result.scores[part]),
+            "score": scores[part],
             "weight": float(methodology.parts[part].weight),
-            "contribution": float(result.contributions[part]),
+            "contribution": contributions.get(part),
         }
         | stamp
         for part in methodology.parts
     ]
     rows.append(
         base
-        | {"component_type": "index", "component": "index", "evidence": "Σ score × weight / 100", "ratio": None}
-        | {"score": float(result.index), "weight": 100.0, "contribution": float(result.index)}
+        | {"component_type": "index", "component": "index", "evidence": index_evidence, "ratio": None}
+        | {"score": index, "weight": 100.0, "contribution": index}
         | stamp
     )
     return pd.DataFrame(rows, columns=list(MASTERPLAN_READINESS_COLUMNS)).astype(MASTERPLAN_READINESS_COLUMNS)
