@@ -36,7 +36,7 @@ _ASSET_COLUMNS: dict[str, Mapping[str, str]] = {
     "quarantine": QUARANTINE_COLUMNS,
     "indicator_values": INDICATOR_VALUE_COLUMNS,
     "maturity_scores": INDEX_SCORE_COLUMNS,
-    "published_scores": INDEX_SCORE_COLUMNS,
+    "published_scores": FACT_TABLES["index_scores"],  # with the partition's status, which publishing adds
 }
 
 MASTERPLAN_TABLES = tuple(t for t in FACT_TABLES if t.startswith("masterplan_"))
