@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,9 +32,9 @@ def local_instance() -> dg.DagsterInstance:
     """The instance in $DAGSTER_HOME (default: ./dagster_home), so `dagster dev` shows these runs too."""
     home = settings().dagster_home
     (home or DEFAULT_DAGSTER_HOME).mkdir(parents=True, exist_ok=True)
-    if home is not None:
-        return dg.DagsterInstance.get()
-    return dg.DagsterInstance.from_config(str(DEFAULT_DAGSTER_HOME))
+    if home is None:  # the instance's storages (pipelines/event_log.py) find their folders from it
+        os.environ["DAGSTER_HOME"] = str(DEFAULT_DAGSTER_HOME)
+    return dg.DagsterInstance.get()
 
 
 def _problems(result: dg.ExecuteInProcessResult, partition_key: str | None = None) -> tuple[str, ...]:

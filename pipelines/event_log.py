@@ -1,0 +1,106 @@
+"""Dagster's SQLite event log, keeping its connections open.
+
+Dagster's `SqliteEventLogStorage` creates an engine, opens a connection and disposes of both for every event it
+stores, and an asset event touches two databases (the run's and the cross-run index). A monthly run of 514
+kabupaten/kota records some 30,000 events, so that connection churn alone cost about 8 ms of CPU per event
+(`bench/national_bench.py`, issue #15). This subclass keeps one open connection per database file instead: the
+storage's own lock already serialises every use of a connection, so one connection per file is safe across the
+threads of a process; other processes (webserver, daemon, run workers) have their own and SQLite's file locking with
+the same busy timeout arbitrates between them, as before. Run databases are few per process and closed
+least-recently-used first.
+
+It relies on the parent's `_connect(shard)` contract (a connection in a transaction, under `self._db_lock`), an
+internal of Dagster 1.13: `tests/test_event_log.py` runs Dagster's own reads and writes through it, so an upgrade
+that changes the contract fails there. Production uses dagster-postgres (docs/operators/scheduling.md), which pools
+its connections already.
+"""
+
+from __future__ import annotations
+
+import os
+from collections import OrderedDict
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import dagster as dg
+import sqlalchemy as sa
+from dagster._core.storage.event_log.sqlite.sqlite_event_log import (
+    INDEX_SHARD_NAME,
+    SQLITE_BUSY_TIMEOUT_SECONDS,
+    SqliteEventLogStorage,
+)
+from dagster._serdes import ConfigurableClassData
+
+OPEN_RUN_DATABASES = 8  # a process writes to one or a few runs at a time; the index stays open besides
+
+
+class PooledSqliteEventLogStorage(SqliteEventLogStorage):
+    """SqliteEventLogStorage with one open connection per database file (see the module's docstring)."""
+
+    def __init__(self, base_dir: str, inst_data: ConfigurableClassData | None = None):
+        self._engines: OrderedDict[str, sa.Engine] = OrderedDict()
+        super().__init__(base_dir, inst_data)
+
+    @classmethod
+    def config_type(cls) -> Any:
+        return {"base_dir": dg.Field(dg.StringSource, is_required=False)}
+
+    @classmethod
+    def from_config_value(
+        cls, inst_data: ConfigurableClassData | None, config_value: Any
+    ) -> PooledSqliteEventLogStorage:
+        """`base_dir` defaults to where Dagster's default storage keeps the event log: $DAGSTER_HOME/history/runs."""
+        base_dir = config_value.get("base_dir")
+        if not base_dir:
+            home = os.environ.get("DAGSTER_HOME")
+            if not home:
+                raise dg.DagsterInvalidConfigError(
+                    "PooledSqliteEventLogStorage needs DAGSTER_HOME (or base_dir in dagster.yaml)", [], config_value
+                )
+            base_dir = os.path.join(home, "history", "runs", "")
+        return cls(base_dir=base_dir, inst_data=inst_data)
+
+    def _engine(self, shard: str) -> sa.Engine:
+        engine = self._engines.get(shard)
+        if engine is not None:
+            self._engines.move_to_end(shard)
+            return engine
+        engine = sa.create_engine(
+            self.conn_string_for_shard(shard),
+            poolclass=sa.pool.StaticPool,  # one connection, reused; the lock around it is the parent's
+            connect_args={"timeout": SQLITE_BUSY_TIMEOUT_SECONDS, "check_same_thread": False},
+        )
+        if shard not in self._initialized_dbs:
+            self._initdb(engine)
+            self._initialized_dbs.add(shard)
+        self._engines[shard] = engine
+        runs = [s for s in self._engines if s != INDEX_SHARD_NAME]
+        for old in runs[: max(0, len(runs) - OPEN_RUN_DATABASES)]:
+            self._engines.pop(old).dispose()
+        return engine
+
+    @contextmanager
+    def _connect(self, shard: str) -> Iterator[sa.Connection]:
+        with self._db_lock, self._engine(shard).connect() as conn, conn.begin():
+            yield conn
+
+    def _close_all(self) -> None:
+        with self._db_lock:
+            while self._engines:
+                self._engines.popitem()[1].dispose()
+
+    def wipe(self) -> None:
+        self._close_all()  # the files are deleted next: no connection may keep writing to them
+        super().wipe()
+
+    def delete_events(self, run_id: str) -> None:
+        super().delete_events(run_id)
+        with self._db_lock:
+            engine = self._engines.pop(run_id, None)
+        if engine is not None:
+            engine.dispose()
+
+    def dispose(self) -> None:
+        self._close_all()
+        super().dispose()

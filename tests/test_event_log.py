@@ -1,0 +1,120 @@
+"""The project's Dagster instance (dagster_home/dagster.yaml) keeps its SQLite event log connections open
+(pipelines/event_log.py). Dagster's own reads and writes go through it here — materializations of partitions, asset
+checks, run deletion, wipe, threads and a second process writing at once — and the files stay readable by Dagster's
+default storage, so an operator can switch back at any time."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+import textwrap
+import threading
+from pathlib import Path
+
+import dagster as dg
+import pytest
+
+from pipelines.event_log import OPEN_RUN_DATABASES, PooledSqliteEventLogStorage
+
+REPO = Path(__file__).resolve().parent.parent
+PARTITIONS = dg.StaticPartitionsDefinition([f"p{i}" for i in range(12)])
+
+
+@dg.asset(partitions_def=PARTITIONS, check_specs=[dg.AssetCheckSpec("rows_ok", asset="numbers")])
+def numbers(context):
+    for key in context.partition_keys:
+        context.log.info(f"partition {key}")
+    yield dg.MaterializeResult(metadata={"rows": len(context.partition_keys)})
+    yield dg.AssetCheckResult(check_name="rows_ok", passed=True)
+
+
+JOB = dg.define_asset_job("numbers_job", selection=[numbers])
+DEFS = dg.Definitions(assets=[numbers], jobs=[JOB])
+
+
+@pytest.fixture
+def home(tmp_path, monkeypatch):
+    """A DAGSTER_HOME with the project's dagster.yaml."""
+    home = tmp_path / "dagster_home"
+    home.mkdir()
+    shutil.copy(REPO / "dagster_home" / "dagster.yaml", home / "dagster.yaml")
+    monkeypatch.setenv("DAGSTER_HOME", str(home))
+    return home
+
+
+def _materialize(instance: dg.DagsterInstance, key: str) -> dg.ExecuteInProcessResult:
+    return DEFS.resolve_job_def("numbers_job").execute_in_process(instance=instance, partition_key=key)
+
+
+def test_the_project_instance_uses_it_and_dagster_reads_back_what_it_wrote(home):
+    with dg.DagsterInstance.get() as instance:
+        assert isinstance(instance.event_log_storage, PooledSqliteEventLogStorage)
+        results = [_materialize(instance, f"p{i}") for i in range(OPEN_RUN_DATABASES + 3)]  # more runs than kept open
+        assert all(r.success for r in results)
+        records = instance.fetch_materializations(dg.AssetKey("numbers"), limit=100).records
+        assert sorted(r.partition_key for r in records) == sorted(f"p{i}" for i in range(OPEN_RUN_DATABASES + 3))
+        assert instance.get_materialized_partitions(dg.AssetKey("numbers")) == {
+            f"p{i}" for i in range(OPEN_RUN_DATABASES + 3)
+        }
+        check = instance.event_log_storage.get_latest_asset_check_execution_by_key(
+            [dg.AssetCheckKey(dg.AssetKey("numbers"), "rows_ok")]
+        )
+        assert list(check.values())[0].status.value == "SUCCEEDED"
+        first = results[0].run_id
+        logs = instance.all_logs(first)
+        assert any(e.user_message == "partition p0" for e in logs)
+        # deleting a run (the UI's "Delete") and its events
+        instance.delete_run(first)
+        assert instance.all_logs(first) == []
+        assert "p0" not in {
+            r.partition_key for r in instance.fetch_materializations(dg.AssetKey("numbers"), 100).records
+        }
+    # the same files, where Dagster's default storage keeps them, read by the default storage
+    runs_dir = home / "history" / "runs"
+    assert (runs_dir / "index.db").exists() and (runs_dir / f"{results[1].run_id}.db").exists()
+    from dagster._core.storage.event_log.sqlite.sqlite_event_log import SqliteEventLogStorage
+
+    plain = SqliteEventLogStorage(str(runs_dir))
+    assert any(e.user_message == "partition p1" for e in plain.get_logs_for_run(results[1].run_id))
+
+
+def test_threads_and_a_second_process_write_at_once(home):
+    writer = textwrap.dedent(
+        """
+        import dagster as dg
+        with dg.DagsterInstance.get() as instance:
+            for i in range(60):
+                instance.report_runless_asset_event(dg.AssetMaterialization("other", partition=f"q{i}"))
+        """
+    )
+    with dg.DagsterInstance.get() as instance:
+        other = subprocess.Popen([sys.executable, "-c", writer])
+        errors: list[BaseException] = []
+
+        def report(n: int) -> None:
+            try:
+                for i in range(40):
+                    instance.report_runless_asset_event(dg.AssetMaterialization("threads", partition=f"t{n}-{i}"))
+            except BaseException as exc:  # noqa: BLE001 — collected and asserted below
+                errors.append(exc)
+
+        threads = [threading.Thread(target=report, args=(n,)) for n in range(4)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert other.wait(timeout=300) == 0
+        assert errors == []
+        assert len(instance.get_materialized_partitions(dg.AssetKey("threads"))) == 160
+        assert len(instance.get_materialized_partitions(dg.AssetKey("other"))) == 60
+
+
+def test_wipe_closes_its_connections_before_the_files_go(home):
+    with dg.DagsterInstance.get() as instance:
+        run = _materialize(instance, "p1")
+        instance.event_log_storage.wipe()
+        assert instance.all_logs(run.run_id) == []
+        assert instance.get_materialized_partitions(dg.AssetKey("numbers")) == set()
+        assert _materialize(instance, "p2").success  # and it keeps working after
+        assert instance.get_materialized_partitions(dg.AssetKey("numbers")) == {"p2"}
