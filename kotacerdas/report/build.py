@@ -13,7 +13,7 @@ from kotacerdas.report.exports import FORMATS, write_export
 from kotacerdas.report.labels import LANGUAGES, load_labels, maturity_methodology
 from kotacerdas.report.national_page import build_national_html, write_national
 from kotacerdas.report.reader import read_national_data, read_scorecard_data
-from kotacerdas.report.scorecard_page import build_scorecard_html, write_scorecard
+from kotacerdas.report.scorecard_page import build_scorecard_html, trend_chart, write_scorecard
 
 
 def write_scorecards(
@@ -32,8 +32,9 @@ def write_scorecards(
     uncertainty: dict = {}  # the Monte Carlo covers every city of the period: once per methodology version
     for city in cities:
         data = read_scorecard_data(engine, city, period, min_coverage=min_coverage, uncertainty_cache=uncertainty)
+        trend = trend_chart(data, labels[languages[0]])  # no words in it: drawn once for every language
         for lang in languages:
-            html = build_scorecard_html(data, labels[lang], project)
+            html = build_scorecard_html(data, labels[lang], project, trend=trend)
             written.append(write_scorecard(html, out_dir, city, period, lang))
     if national:
         nat = read_national_data(engine, period)

@@ -1,5 +1,7 @@
 """Charts of the scorecards as inline SVG: Vega-Lite specs made with Altair, rendered by vl-convert (Vega bundled in
-the wheel), so a page needs no JavaScript and no network at view time."""
+the wheel), so a page needs no JavaScript and no network at view time. Rendering is the costly part of a scorecard
+(about 0.1–0.2 s of CPU a chart), so a chart carries no text in a language and is drawn once per city for both
+pages; the six dimension scores are plain HTML bars (scorecard.html.j2), which need no rendering at all."""
 
 from __future__ import annotations
 
@@ -25,38 +27,34 @@ def _svg(chart: alt.TopLevelMixin) -> str:
     return svg.replace("<svg ", '<svg role="img" preserveAspectRatio="xMinYMin meet" ', 1)
 
 
-def dimension_bars(scores: pd.DataFrame, title: str) -> str:
-    """`scores`: name, score (0–100), label (the score as the page writes it) in display order; one horizontal bar
-    each, the label at its end."""
-    data = scores
-    base = alt.Chart(data, title=title).encode(
-        y=alt.Y("name:N", sort=list(data["name"]), title=None, axis=alt.Axis(labelLimit=260)),
-        x=alt.X("score:Q", scale=alt.Scale(domain=[0, 100]), title=None),
-    )
-    bars = base.mark_bar(color=COLOURS[0], height=18)
-    text = base.mark_text(align="left", dx=4, fontSize=12).encode(text="label:N")
-    return _svg((bars + text).properties(width=360, height=alt.Step(30)))
+def series_colours(codes: list[str], index_code: str) -> dict[str, str]:
+    """The colour of each line of the trend chart: the dimensions in order, the index last in ink. The page's legend
+    (HTML, in the page's language) takes its colours from here too."""
+    dims = [c for c in codes if c != index_code]
+    return {c: COLOURS[i % (len(COLOURS) - 1)] for i, c in enumerate(dims)} | {index_code: COLOURS[-1]}
 
 
-def trend_lines(history: pd.DataFrame, title: str, index_name: str) -> str:
-    """`history`: period, name, score, complete (bool); a line per dimension and one for the index, 0–100; an
-    incomplete period is drawn as a hollow point."""
+def trend_lines(history: pd.DataFrame, index_code: str) -> str:
+    """`history`: period, code, score, complete (bool); a line per dimension and one, thicker, for the index, 0–100;
+    an incomplete period is drawn as a hollow point.
+
+    Nothing in it depends on the page's language (no title, no legend; months as YYYY-MM, scores as integers), so a
+    city's chart is drawn once and put into its Indonesian and its English page, which give the title and the legend
+    in their language (`series_colours`)."""
     data = history.assign(date=pd.PeriodIndex(history["period"], freq="M").to_timestamp())
-    names = list(dict.fromkeys(data["name"]))
-    scale = alt.Scale(domain=names, range=COLOURS[: len(names) - 1] + [COLOURS[-1]])
-    colour = alt.Color(
-        "name:N", sort=names, title=None, scale=scale, legend=alt.Legend(orient="bottom", columns=3, labelLimit=220)
-    )
-    base = alt.Chart(data, title=title).encode(
+    codes = list(dict.fromkeys(data["code"]))
+    colours = series_colours(codes, index_code)
+    scale = alt.Scale(domain=list(colours), range=list(colours.values()))
+    base = alt.Chart(data).encode(
         x=alt.X("date:T", title=None, axis=alt.Axis(format="%Y-%m", tickCount="month")),
         y=alt.Y("score:Q", scale=alt.Scale(domain=[0, 100]), title=None),
-        color=colour,
+        color=alt.Color("code:N", scale=scale, legend=None),
     )
     lines = base.mark_line(strokeWidth=2).encode(
-        strokeWidth=alt.condition(alt.datum.name == index_name, alt.value(3.5), alt.value(1.8))
+        strokeWidth=alt.condition(alt.datum.code == index_code, alt.value(3.5), alt.value(1.8))
     )
     points = base.mark_point(size=40, filled=True).encode(
-        fill=alt.condition("datum.complete", alt.Fill("name:N", scale=scale, legend=None), alt.value("white")),
+        fill=alt.condition("datum.complete", alt.Fill("code:N", scale=scale, legend=None), alt.value("white")),
         shape=alt.value("circle"),
     )
     return _svg((lines + points).properties(width=520, height=300))

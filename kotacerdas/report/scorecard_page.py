@@ -5,6 +5,7 @@ quick wins, RPJMD alignment, evaluation readiness), uncertainty, lineage."""
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -13,8 +14,8 @@ from markupsafe import Markup
 
 from kotacerdas.config import ProjectConfig
 from kotacerdas.masterplan.status import STATUSES
-from kotacerdas.report.charts import dimension_bars, trend_lines
-from kotacerdas.report.html import number, render, style
+from kotacerdas.report.charts import series_colours, trend_lines
+from kotacerdas.report.html import render, style
 from kotacerdas.report.labels import Labels, maturity_methodology
 from kotacerdas.report.masterplan import MasterplanSection
 from kotacerdas.report.reader import ScorecardData
@@ -77,6 +78,13 @@ def _tree(data: ScorecardData, labels: Labels) -> _Node:
     return node(next(r for r in rows if r["level"] == "index"))
 
 
+def _bar_width(score: object) -> str:
+    """The bar's CSS width for a 0–100 score (a missing score draws no bar)."""
+    if score is None or pd.isna(score):
+        return "0%"
+    return f"{min(100.0, max(0.0, float(score))):.2f}%"  # type: ignore[arg-type]
+
+
 def _dimension_rows(data: ScorecardData, labels: Labels) -> list[dict]:
     cur = data.current
     rows = []
@@ -88,6 +96,7 @@ def _dimension_rows(data: ScorecardData, labels: Labels) -> list[dict]:
                 "code": code,
                 "name": labels.dimensions.get(code, code),
                 "score": None if row is None else row["score"],
+                "bar_width": _bar_width(None if row is None else row["score"]),
                 "level": None if row is None else row["maturity_level"],
                 "coverage": None if row is None else row["coverage"],
                 "change_previous": data.change("dimension", code, 1),
@@ -106,19 +115,34 @@ def _indicator_rows(data: ScorecardData) -> dict[str, list[dict]]:
     return out
 
 
-def _trend_frame(data: ScorecardData, labels: Labels) -> pd.DataFrame:
+INDEX_SERIES = "INDEX"  # the index's line in the trend chart, beside the dimensions' codes
+
+
+def _trend_frame(data: ScorecardData, dimension_order: Sequence[str]) -> pd.DataFrame:
+    """period, code, score, complete: each dimension in order, then the index, of the page's methodology version."""
     h = data.history
     version = data.methodology[1]
     h = h[h["methodology_version"] == version]
-    frames = []
-    for code in labels.dimension_order:
-        part = h[(h["level"] == "dimension") & (h["code"] == code)]
-        frames.append(part.assign(name=labels.dimensions.get(code, code)))
-    frames.append(h[h["level"] == "index"].assign(name=labels.text("index")))
+    frames = [h[(h["level"] == "dimension") & (h["code"] == code)] for code in dimension_order]
+    frames.append(h[h["level"] == "index"].assign(code=INDEX_SERIES))
     out = pd.concat(frames, ignore_index=True)
     status = out["status"] if "status" in out else pd.Series([None] * len(out))
     out["complete"] = [is_complete(s) for s in status]
-    return out[["period", "name", "score", "complete"]].dropna(subset=["score"])
+    return out[["period", "code", "score", "complete"]].dropna(subset=["score"])
+
+
+def trend_chart(data: ScorecardData, labels: Labels) -> str:
+    """The city's trend chart (SVG), the same for every language: draw it once, give it to each page."""
+    return trend_lines(_trend_frame(data, labels.dimension_order), INDEX_SERIES)
+
+
+def _trend_legend(data: ScorecardData, labels: Labels) -> list[dict]:
+    codes = list(dict.fromkeys(_trend_frame(data, labels.dimension_order)["code"]))
+    names = labels.dimensions | {INDEX_SERIES: labels.text("index")}
+    return [
+        {"name": names.get(c, c), "colour": colour, "index": c == INDEX_SERIES}
+        for c, colour in series_colours(codes, INDEX_SERIES).items()
+    ]
 
 
 def _count(value: object) -> int:
@@ -169,22 +193,19 @@ def _masterplan(section: MasterplanSection | None, labels: Labels) -> dict | Non
 
 
 def build_scorecard_html(
-    data: ScorecardData, labels: Labels, project: ProjectConfig, *, generated: dt.datetime | None = None
+    data: ScorecardData,
+    labels: Labels,
+    project: ProjectConfig,
+    *,
+    generated: dt.datetime | None = None,
+    trend: str | None = None,
 ) -> str:
+    """The page of a city × month in the labels' language. `trend`: the city's trend chart when already drawn
+    (`trend_chart`, the same in every language), else it is drawn here."""
     index = data.index_row
     methodology, version = data.methodology
     dims = _dimension_rows(data, labels)
-    bars = dimension_bars(
-        pd.DataFrame(
-            {
-                "name": [d["name"] for d in dims],
-                "score": [d["score"] for d in dims],
-                "label": [number(d["score"], 1, labels.lang) for d in dims],
-            }
-        ),
-        labels.text("dimensions"),
-    )
-    trend = trend_lines(_trend_frame(data, labels), labels.text("trend"), labels.text("index"))
+    trend = trend if trend is not None else trend_chart(data, labels)
     rank = data.ranking[data.ranking["city_code"] == data.city_code]
     band = None
     if data.uncertainty is not None:
@@ -226,8 +247,8 @@ def build_scorecard_html(
         band=band,
         uncertainty=data.uncertainty,
         dims=dims,
-        bars=Markup(bars),
         trend=Markup(trend),
+        trend_legend=_trend_legend(data, labels),
         elements=elements,
         indicator_meta=indicator_meta,
         opd_league=data.opd_league.to_dict("records"),
