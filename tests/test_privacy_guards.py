@@ -451,18 +451,39 @@ def test_the_evaluator_can_neither_create_objects_nor_write_even_outside_read_on
             conn.exec_driver_sql("SELECT count(*) FROM v_scorecard").scalar_one()
             # Leaving read-only is possible in PostgreSQL (a user may SET it), so it must gain nothing:
             conn.exec_driver_sql("SET default_transaction_read_only = off")
+            assert conn.exec_driver_sql("SHOW default_transaction_read_only").scalar_one() == "off"
+            assert conn.exec_driver_sql("SHOW transaction_read_only").scalar_one() == "off"
+            schemas = conn.exec_driver_sql(
+                "SELECT nspname FROM pg_namespace WHERE nspname !~ '^pg_(toast|temp)'"
+            ).scalars()
+            in_every_schema = [f'CREATE TABLE "{schema}".t (x int)' for schema in schemas]
+            assert len(in_every_schema) >= 3  # public, pg_catalog, information_schema at least
             for sql in (
                 "CREATE TEMP TABLE t (x int)",
+                "CREATE TEMP SEQUENCE s",
+                "CREATE TEMP VIEW tv AS SELECT 1",
+                "SELECT 1 AS x INTO TEMP TABLE t2",
                 "CREATE FUNCTION pg_temp.f() RETURNS int LANGUAGE sql AS 'SELECT 1'",
-                "CREATE TABLE public.t (x int)",
+                "DO $$ BEGIN CREATE TEMP TABLE t3 (x int); END $$",
+                *in_every_schema,
                 "CREATE SCHEMA s",
                 "CREATE VIEW public.v AS SELECT 1",
                 "SELECT lo_create(0)",
                 "SELECT lo_from_bytea(0, 'x')",
                 "INSERT INTO index_scores (city_code, period) VALUES ('x', 'y')",
+                "UPDATE index_scores SET period = period",
+                "DELETE FROM index_scores",
+                "TRUNCATE index_scores",
+                "DELETE FROM v_region",  # an automatically updatable view
             ):
                 with pytest.raises(sa.exc.ProgrammingError, match="permission denied"):
                     conn.exec_driver_sql(sql)
+            # ... and an explicit read-write transaction is no way round either
+            with pytest.raises(sa.exc.ProgrammingError, match="permission denied"):
+                conn.exec_driver_sql(
+                    "START TRANSACTION READ WRITE; INSERT INTO index_scores (city_code, period) VALUES ('x', 'y')"
+                )
+            conn.exec_driver_sql("ROLLBACK")
         reader.dispose()
         # What is left for the server's administrator: CONNECT on the other databases (e.g. `postgres`).
         assert 'REVOKE CONNECT ON DATABASE "postgres" FROM PUBLIC;' in server_hardening(engine)
