@@ -244,18 +244,21 @@ def test_an_api_that_ignores_offset_stops_within_a_few_pages(opd_project, tmp_pa
     assert peak < 50 * 2**20
 
 
-def test_a_fetch_past_its_row_cap_fails_naming_the_source(opd_project, opd_env, tmp_path):
+@pytest.mark.parametrize(
+    ("cap", "said"), [({"max_rows": 3}, "rows > max_rows 3"), ({"max_bytes": 1500}, "bytes > max_bytes 1500")]
+)
+def test_a_fetch_past_its_row_or_byte_cap_fails_naming_the_source(opd_project, opd_env, tmp_path, cap, said):
     def edit(data):
         for s in data["sources"]:
             if s["name"] == "opd_api_complaints":
-                s.update(max_rows=3, page_size=2)
+                s.update(page_size=2, **cap)
 
     project = edited_project(tmp_path, opd_project, edit_sources=edit)
     result = ingest_table(
         project, "complaints", CITY, MONTH, raw_dir=tmp_path / "raw", landing_dir=tmp_path, env=opd_env
     )
     assert result.failures and all(
-        f.message.startswith("opd_api_complaints: ") and "rows > max_rows 3" in f.message for f in result.failures
+        f.message.startswith("opd_api_complaints: ") and said in f.message for f in result.failures
     )
 
 
