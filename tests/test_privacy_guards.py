@@ -1,6 +1,6 @@
 """Each guard of issue 12 on real files, a real loopback HTTP server and real PostgreSQL: landing path safety,
 credentials bound to the source's origin, secrets scrubbed before truncation, runaway pagination, the evaluator's
-least privilege, honest encodings, encryption at rest and a full disk."""
+least privilege, honest encodings, encryption at rest, a full disk, and personal data in file names."""
 
 from __future__ import annotations
 
@@ -27,7 +27,7 @@ from kotacerdas.ingest.files import read_file_drop
 from kotacerdas.ingest.landing import payloads, read_raw, reseal_raw
 from kotacerdas.ingest.rest import fetch_pages
 from kotacerdas.logs import install_log_scrubbing
-from kotacerdas.privacy import scrub_text
+from kotacerdas.privacy import scrub_file_name, scrub_text
 from kotacerdas.simulator import OpdSimulator, write_file_drops
 from kotacerdas.warehouse.engine import create_warehouse_engine
 from kotacerdas.warehouse.publish import publish_partition
@@ -518,3 +518,58 @@ def test_dagster_values_are_encrypted_and_refused_without_the_key(tmp_path, monk
         manager.load_input(dg.build_input_context(asset_key=key))
     with pytest.raises(ConfigError, match="KOTACERDAS_STORAGE_KEY is not set"):
         manager.handle_output(dg.build_output_context(asset_key=key), {None: value})
+
+
+# --- personal data in file names ----------------------------------------------------------------------------------
+
+
+def test_a_file_name_keeps_its_folders_parts_and_extension_with_short_pseudonyms(monkeypatch):
+    monkeypatch.setenv("KOTACERDAS_PII_KEY", "file-name-key")
+    name = f"19.71/DINKES/laporan_{NIK}_{EMAIL}_{PHONE}.csv"
+    nik, email, phone = (scrub_text(v)[1:-1].split(":")[1][:12] for v in (NIK, EMAIL, PHONE))
+    expected = f"19.71/DINKES/laporan_nik-{nik}_email-{email}_phone-{phone}.csv"
+    assert scrub_file_name(name) == expected
+    assert scrub_file_name(expected) == expected  # never scrubbed twice
+    # in a message the name is recognised as one, instead of an e-mail swallowing it whole
+    message = scrub_text(f"SourceError: /srv/landing/{name} line 5 has 1 field")
+    assert message == f"SourceError: /srv/landing/{expected} line 5 has 1 field"
+    assert scrub_text(message) == message
+    assert scrub_file_name("capaian_indikator_2025-03.csv") == "capaian_indikator_2025-03.csv"
+
+
+def test_files_named_with_personal_data_are_stored_under_pseudonyms_even_without_a_key(
+    opd_project, landing, tmp_path, monkeypatch
+):
+    monkeypatch.delenv("KOTACERDAS_PII_KEY", raising=False)  # personal data dropped: the names would collide
+    landing_dir, paths = landing
+    first = paths[0]
+    other_nik = NIK[:-1] + "9"
+    named = [first.with_name(f"capaian_indikator_{MONTH}_{n}.csv") for n in (NIK, other_nik)]
+    named[0].write_bytes(first.read_bytes())
+    first.rename(named[1])
+
+    def edit(data):
+        drop = next(s for s in data["sources"] if s["name"] == "opd_file_drop_indicators")
+        drop["pattern"] = drop["pattern"].replace("{month}.*", "{month}*.*")
+
+    project = edited_project(tmp_path, opd_project, edit_sources=edit)
+    raw = tmp_path / "raw"
+    result = ingest_table(
+        project,
+        "indicator_submissions",
+        CITY,
+        MONTH,
+        raw_dir=raw,
+        landing_dir=landing_dir,
+        sources=["opd_file_drop_indicators"],
+    )
+    assert result.failures == []
+    mine = sorted(f.relpath.rsplit("/", 1)[-1] for f in result.raw_files if "_nik" in f.relpath)
+    assert mine == sorted([f"capaian_indikator_{MONTH}_nik.csv", f"capaian_indikator_{MONTH}_nik-2.csv"])
+    stored = [*(str(p) for p in raw.rglob("*")), *(f.origin for f in result.raw_files)]
+    stored += [str(v) for v in result.frame["_raw_file"]]
+    assert [s for s in stored if NIK in s or other_nik in s] == []
+    assert NIK.encode() not in _all_bytes(raw) and other_nik.encode() not in _all_bytes(raw)
+    # the sensor names them the same way (cursor, run key, messages)
+    dropped = [f for f in scan_landing(project, landing_dir, "monthly") if "_nik" in f.label]
+    assert len(dropped) == 2 and not [f for f in dropped if NIK in f.fingerprint or other_nik in f.fingerprint]
