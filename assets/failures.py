@@ -1,5 +1,5 @@
-"""The one door for errors from the assets to Dagster's event log: `scrubbed_failures` wraps every asset and check
-body (and the IO manager's reads and writes).
+"""The one door for errors from our code to Dagster's storage: `scrubbed_failures` wraps every asset and check body,
+the IO manager's reads and writes, and every sensor and schedule (their errors are kept in their ticks).
 
 Dagster stores a step failure's message, stack and whole cause chain. The wrapper re-raises any exception through
 `kotacerdas.scrubbed_errors`: a KotacerdasError, a `dg.Failure` and Dagster's own errors keep their type (texts and

@@ -13,6 +13,7 @@ from dataclasses import replace
 
 import dagster as dg
 
+from assets.failures import scrubbed_failures
 from assets.partitions import city_period_key
 from assets.resources import ProjectResource
 from kotacerdas.ingest.drops import DroppedFile, scan_landing
@@ -61,6 +62,7 @@ def build_file_drop_sensor(
         "ready marker present). The cursor remembers each file's content fingerprint, and the run key makes a "
         "file trigger once.",
     )
+    @scrubbed_failures
     def opd_file_drop(context: dg.SensorEvaluationContext, project: ProjectResource):
         requested, pending = _load_cursor(context.cursor)
         landing = project.landing_dir()

@@ -163,7 +163,7 @@ def test_the_stand_in_carries_nothing_clear_in_any_link_of_its_chain(secrets_env
     assert all(not any(v in str(e) for v in SEEDED) for e in links)
 
 
-def test_every_asset_and_check_body_and_the_io_manager_pass_the_door():
+def test_every_asset_check_sensor_and_schedule_body_and_the_io_manager_pass_the_door():
     from assets.failures import SCRUBS_FAILURES
     from assets.io_manager import PartitionedPickleIOManager
     from pipelines.definitions import defs
@@ -177,3 +177,8 @@ def test_every_asset_and_check_body_and_the_io_manager_pass_the_door():
     assert [name for name, fn in bodies.items() if not getattr(fn, SCRUBS_FAILURES, False)] == []
     for method in (PartitionedPickleIOManager.handle_output, PartitionedPickleIOManager.load_input):
         assert getattr(method, SCRUBS_FAILURES, False)
+    # sensor and schedule errors are stored in their ticks
+    evaluations = {s.name: getattr(s, "_run_status_sensor_fn", None) or s._raw_fn for s in defs.sensors or []}
+    evaluations |= {s.name: s._execution_fn.decorated_fn for s in defs.schedules or []}
+    assert {"opd_file_drop", "failure_webhook", "monthly_close"} <= set(evaluations)
+    assert [name for name, fn in evaluations.items() if not getattr(fn, SCRUBS_FAILURES, False)] == []
