@@ -25,6 +25,9 @@ class ScrubbedError(Exception):
         self.message = message
         super().__init__(f"{type_name}: {message}" if message else type_name)
 
+    def __reduce__(self):  # pickled across processes (executors) with both arguments
+        return type(self), (self.type_name, self.message)
+
 
 def type_name(exc: BaseException) -> str:
     """`ValueError`, `sqlalchemy.exc.OperationalError`: the name a traceback prints for the exception's type."""

@@ -9,6 +9,7 @@ wrapper leak (the control), so the grep can fail.
 
 from __future__ import annotations
 
+import pickle
 import traceback
 from pathlib import Path
 
@@ -161,6 +162,8 @@ def test_the_stand_in_carries_nothing_clear_in_any_link_of_its_chain(secrets_env
     assert [type(e).__name__ for e in links] == ["ScrubbedError", "ScrubbedError", "ScrubbedError"]
     assert links[1].__suppress_context__  # `from None` kept
     assert all(not any(v in str(e) for v in SEEDED) for e in links)
+    copy = pickle.loads(pickle.dumps(stored))  # executors may send it to another process
+    assert (copy.type_name, copy.message, str(copy)) == (stored.type_name, stored.message, str(stored))
 
 
 def test_every_asset_check_sensor_and_schedule_body_and_the_io_manager_pass_the_door():
