@@ -287,11 +287,10 @@ def _text_scrubber(for_names: bool = False) -> Scrubber:
     return Scrubber(key, PersonalDataPolicy(), for_names=for_names)
 
 
-# A file name in a text: a run without spaces, quotes, brackets or path separators ending in a data-file extension.
-_FILE_NAME = re.compile(
-    r"[^\s/\\'\"`<>|:;,()\[\]{}]+\.(?:csv|tsv|txt|xlsx|xlsm|xls|json|jsonl|xml|zip|gz|parquet|pdf|ods)(?![\w.])",
-    re.IGNORECASE,
-)
+# The extensions of the files OPDs deliver (and of what they are packed in).
+_EXTENSIONS = ("csv", "tsv", "txt", "xlsx", "xlsm", "xls", "json", "jsonl", "xml", "zip", "gz", "parquet", "pdf", "ods")
+# A file name in a text: a run without spaces, quotes, brackets or path separators ending in such an extension.
+_FILE_NAME = re.compile(rf"[^\s/\\'\"`<>|:;,()\[\]{{}}]+\.(?:{'|'.join(_EXTENSIONS)})(?![\w.])", re.IGNORECASE)
 # Inside a name, `_` and spaces separate the parts (an e-mail's local part may hold `_`, a name's parts may not).
 _NAME_PARTS = re.compile(r"([_\s]+)")
 
@@ -300,16 +299,17 @@ def scrub_file_name(name: str) -> str:
     """A file name (or a relative path) as it may be stored: each NIK, phone number and e-mail address in it
     replaced by a short pseudonym (`laporan_nik-1f0e9a8c7b6d_email-0a1b2c3d4e5f.csv`), its folders, other parts and
     extension kept, so that it stays recognisable. Scanned part by part (between `_` and spaces), after the
-    extension is set aside, so that an e-mail address cannot swallow the rest of the name."""
+    extension is set aside, so that an e-mail address cannot swallow the rest of the name; then the whole segment
+    once more, for what the cut hid (`budi@mail.id` without extension, a phone number grouped with spaces)."""
     scrubber = _text_scrubber(for_names=True)
     out = []
     for segment in str(name).split("/"):
         stem, dot, extension = segment.rpartition(".")
-        if not dot or not stem or not extension.isalnum():
+        if not stem or extension.lower() not in _EXTENSIONS:  # `budi@mail.id`: `.id` is no extension
             stem, dot, extension = segment, "", ""
         parts = _NAME_PARTS.split(stem)
         stem = "".join(p if i % 2 or not _MAYBE.search(p) else scrubber.text(p) for i, p in enumerate(parts))
-        out.append(stem + dot + extension)
+        out.append(scrubber.text(stem + dot + extension))
     return "/".join(out)
 
 

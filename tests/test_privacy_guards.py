@@ -535,6 +535,10 @@ def test_a_file_name_keeps_its_folders_parts_and_extension_with_short_pseudonyms
     assert message == f"SourceError: /srv/landing/{expected} line 5 has 1 field"
     assert scrub_text(message) == message
     assert scrub_file_name("capaian_indikator_2025-03.csv") == "capaian_indikator_2025-03.csv"
+    # what cutting at the extension or at spaces would hide is still found
+    assert scrub_file_name(f"19.71/{EMAIL}/laporan_{EMAIL}") == f"19.71/email-{email}/laporan_email-{email}"
+    assert scrub_file_name("hp 0812 7788 9900.csv") == f"hp phone-{phone}.csv"
+    assert scrub_file_name(f"nik {NIK[:4]} {NIK[4:8]} {NIK[8:12]} {NIK[12:]}.xlsx") == f"nik nik-{nik}.xlsx"
 
 
 def test_files_named_with_personal_data_are_stored_under_pseudonyms_even_without_a_key(
