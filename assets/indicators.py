@@ -3,6 +3,7 @@
 import dagster as dg
 import pandas as pd
 
+from assets.failures import scrubbed_failures
 from assets.partitioned import report_metadata
 from assets.partitions import partitions_of
 from assets.resources import ProjectResource
@@ -22,6 +23,7 @@ def build_indicator_asset(partitions_def: dg.PartitionsDefinition) -> dg.AssetsD
         kinds={"python", "pandas"},
         description="One value per catalog indicator (config/indicators.yaml), unrounded, with the rows used.",
     )
+    @scrubbed_failures
     def indicator_values(context: dg.AssetExecutionContext, project: ProjectResource, **tables: dict[str, GateResult]):
         cfg = project.project
         catalog = cfg.catalog

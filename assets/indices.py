@@ -3,6 +3,7 @@
 import dagster as dg
 import pandas as pd
 
+from assets.failures import scrubbed_failures
 from assets.partitioned import report_metadata
 from assets.partitions import partitions_of
 from assets.resources import ProjectResource
@@ -19,6 +20,7 @@ def build_index_asset(partitions_def: dg.PartitionsDefinition) -> dg.AssetsDefin
         description="Indicator → element → dimension → index scores (0–100) with maturity level 1–5, "
         "tagged with the methodology version (config/methodologies/).",
     )
+    @scrubbed_failures
     def maturity_scores(
         context: dg.AssetExecutionContext, project: ProjectResource, indicator_values: dict[str, pd.DataFrame | None]
     ):

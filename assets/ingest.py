@@ -2,6 +2,7 @@
 
 import dagster as dg
 
+from assets.failures import scrubbed_failures
 from assets.partitioned import report_checks, report_metadata
 from assets.partitions import partitions_of
 from assets.resources import ProjectResource
@@ -33,6 +34,7 @@ def build_ingest_asset(table: CanonicalTable, partitions_def: dg.PartitionsDefin
         check_specs=[check],
         description=f"{table.description} As delivered by the OPD systems; payloads kept in the raw zone.",
     )
+    @scrubbed_failures
     def _ingest(context: dg.AssetExecutionContext, project: ProjectResource):
         replay = context.run.tags.get(REPLAY_TAG, "").lower() in ("true", "1", "yes")
         if replay:

@@ -7,7 +7,8 @@ asked for. Files live under the Dagster instance's storage folder, which every e
 deployment shares (Celery workers on other machines need it on shared storage, as with fs_io_manager).
 
 Values hold what ingestion delivered (personal data included), so each file is encrypted at rest with the raw
-zone's key (`kotacerdas.encryption`, KOTACERDAS_STORAGE_KEY); a value stored in clear is never read back.
+zone's key (`kotacerdas.encryption`, KOTACERDAS_STORAGE_KEY); a value stored in clear is never read back. Its
+errors pass `scrubbed_failures`, as the assets' do (Dagster stores them in the event log).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from pathlib import Path
 
 import dagster as dg
 
+from assets.failures import scrubbed_failures
 from kotacerdas.encryption import SealedDataError, seal, unseal
 from kotacerdas.storage_errors import storage_failure
 
@@ -42,6 +44,7 @@ class PartitionedPickleIOManager(dg.IOManager):
     def _keys(self, context: dg.InputContext | dg.OutputContext) -> list[str | None]:
         return list(context.asset_partition_keys) if context.has_asset_partitions else [None]
 
+    @scrubbed_failures
     def handle_output(self, context: dg.OutputContext, obj: Mapping) -> None:
         keys = self._keys(context)
         if not isinstance(obj, Mapping) or set(obj) != set(keys):
@@ -74,6 +77,7 @@ class PartitionedPickleIOManager(dg.IOManager):
                 raise
         os.replace(fh.name, path)
 
+    @scrubbed_failures
     def load_input(self, context: dg.InputContext) -> dict:
         values = {}
         for key in self._keys(context):

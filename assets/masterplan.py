@@ -3,6 +3,7 @@ progress reports (`masterplan_progress`), published to the warehouse (kotacerdas
 
 import dagster as dg
 
+from assets.failures import scrubbed_failures
 from assets.partitioned import report_metadata
 from assets.partitions import partitions_of
 from assets.publish import WRITER_POOL
@@ -26,6 +27,7 @@ def build_masterplan_asset(partitions_def: dg.PartitionsDefinition) -> dg.Assets
         "quick wins (delivered stays delivered from the month published), roll-ups per dimension and OPD, RPJMD "
         "alignment, evaluation readiness; replaced in the warehouse in one transaction.",
     )
+    @scrubbed_failures
     def masterplan_status(
         context: dg.AssetExecutionContext,
         project: ProjectResource,

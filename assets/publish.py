@@ -7,6 +7,7 @@ fails its quality gate is not published, the others are.
 import dagster as dg
 import pandas as pd
 
+from assets.failures import scrubbed_failures
 from assets.partitioned import partitions_failure, report_checks, report_metadata
 from assets.partitions import partitions_of
 from assets.quality import check_result, error_check_spec, partitioned_check
@@ -61,6 +62,7 @@ def build_quarantine_asset(partitions_def: dg.PartitionsDefinition) -> dg.Assets
         check_specs=[gate_check, *table_checks],
         allow_arbitrary_check_specs=True,
     )
+    @scrubbed_failures
     def quarantine(context: dg.AssetExecutionContext, warehouse: WarehouseResource, project: ProjectResource, **inputs):
         engine = warehouse.engine()
         metadata, checks = {}, {}
@@ -120,6 +122,7 @@ def build_scores_publish_asset(partitions_def: dg.PartitionsDefinition) -> dg.As
         "rows they were computed from (personal data pseudonymised) and which rows each indicator "
         "counted (`indicator_lineage`), replaced together in one transaction.",
     )
+    @scrubbed_failures
     def published_scores(
         context: dg.AssetExecutionContext,
         warehouse: WarehouseResource,

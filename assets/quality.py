@@ -10,6 +10,7 @@ from pathlib import Path
 
 import dagster as dg
 
+from assets.failures import scrubbed_failures
 from assets.partitioned import report_checks, report_metadata
 from assets.partitions import partitions_of
 from assets.resources import ProjectResource
@@ -112,6 +113,7 @@ def build_quality_asset(table: CanonicalTable, partitions_def: dg.PartitionsDefi
         check_specs=checks,
         description=f"{table.description} Validated: only rows that passed every `error` rule.",
     )
+    @scrubbed_failures
     def _validate(
         context: dg.AssetExecutionContext,
         project: ProjectResource,

@@ -7,6 +7,7 @@ months of pickled tables). A yearly table that failed its quality gate yields no
 
 import dagster as dg
 
+from assets.failures import scrubbed_failures
 from assets.partitioned import partitions_failure, report_checks, report_metadata
 from assets.partitions import months_of_year, partitions_of
 from assets.publish import WRITER_POOL
@@ -38,6 +39,7 @@ def build_regulator_assets(partitions_def: dg.PartitionsDefinition) -> list[dg.A
         "evaluation_scores, the SPBE index per assessor from spbe_assessments, the IKM per service, "
         "OPD and city from the year's published satisfaction_responses.",
     )
+    @scrubbed_failures
     def regulator_indices(
         context: dg.AssetExecutionContext,
         project: ProjectResource,
@@ -102,6 +104,7 @@ def build_regulator_assets(partitions_def: dg.PartitionsDefinition) -> list[dg.A
         check_specs=gate_checks,
         allow_arbitrary_check_specs=True,
     )
+    @scrubbed_failures
     def published_regulator_indices(
         context: dg.AssetExecutionContext,
         warehouse: WarehouseResource,

@@ -4,6 +4,7 @@ page of their months (`scorecards`), and the months' exports (`exports`), writte
 
 import dagster as dg
 
+from assets.failures import scrubbed_failures
 from assets.partitioned import report_metadata
 from assets.partitions import Partition, partitions_of
 from assets.publish import WRITER_POOL
@@ -55,6 +56,7 @@ def build_report_assets(partitions_def: dg.PartitionsDefinition) -> dg.AssetsDef
 
     # it opens the warehouse file, which an embedded DuckDB allows one process at a time
     @dg.multi_asset(name="reports", specs=specs, partitions_def=partitions_def, pool=WRITER_POOL)
+    @scrubbed_failures
     def reports(context: dg.AssetExecutionContext, warehouse: WarehouseResource, project: ProjectResource):
         cfg, engine = project.project, warehouse.engine()
         try:

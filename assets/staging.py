@@ -2,6 +2,7 @@
 
 import dagster as dg
 
+from assets.failures import scrubbed_failures
 from assets.partitioned import report_metadata
 from assets.partitions import partitions_of
 from assets.resources import ProjectResource
@@ -19,6 +20,7 @@ def build_staging_asset(table: CanonicalTable, partitions_def: dg.PartitionsDefi
         kinds={"python", "pandas"},
         description=f"{table.description} Canonical, typed; personal data pseudonymised.",
     )
+    @scrubbed_failures
     def _stage(context: dg.AssetExecutionContext, project: ProjectResource, raw: dict[str, IngestResult]):
         if project.pii_key() is None and table.pii_columns:
             context.log.warning(

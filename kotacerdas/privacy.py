@@ -29,6 +29,8 @@ from kotacerdas.schemas import PII_KINDS, CanonicalTable
 
 REDACTED = "<redacted>"
 SECRET_MARK = "***"
+# Hex digits of a pseudonym in a file name: enough to tell files apart and to match the full one's start.
+NAME_PSEUDONYM_LENGTH = 12
 
 
 def pii_key_from_env() -> bytes | None:
@@ -87,8 +89,13 @@ def default_policy() -> PersonalDataPolicy:
 
 # --- finding personal data in text -----------------------------------------------------------------------------
 
-# Already replaced: never scanned again (a 64-hex pseudonym can hold 16 decimal digits in a row).
-_TOKEN = r"\[(?:nik|phone|email)(?::[0-9a-f]{64})?\]"
+# Already replaced: never scanned again (a 64-hex pseudonym can hold 16 decimal digits in a row); the second form
+# is a file name's (`nik-<12 hex>`, see `scrub_file_name`), with a letter among the 12 so that `phone-081234567890`
+# is still scanned as the phone number it is.
+_TOKEN = (
+    r"\[(?:nik|phone|email)(?::[0-9a-f]{64})?\]"
+    r"|(?<![\w-])(?:nik|phone|email)-(?=[0-9]{0,11}[a-f])[0-9a-f]{12}(?![\w@])"
+)
 _EMAIL = r"(?<![\w.%+-])[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}"
 # NIK: 16 digits, possibly grouped 6-6-4 or 4-4-4-4; no other digit directly around it.
 _NIK = r"(?<!\d)(?:\d{16}|\d{6}[ .-]\d{6}[ .-]\d{4}|\d{4}[ .-]\d{4}[ .-]\d{4}[ .-]\d{4})(?!\d)"
@@ -110,13 +117,18 @@ def _phone_ok(text: str, mobile: bool) -> bool:
 
 
 class Scrubber:
-    """Replaces every NIK, phone number and e-mail address in a text; callable on str, Series or frames."""
+    """Replaces every NIK, phone number and e-mail address in a text; callable on str, Series or frames.
 
-    def __init__(self, key: bytes | None, policy: PersonalDataPolicy | None = None):
+    In text a replacement reads `[nik:<64 hex>]`; with `for_names` it reads `nik-<first 12 hex>` (or `nik` without a
+    key), which a file system and the raw zone's path rules keep as it is.
+    """
+
+    def __init__(self, key: bytes | None, policy: PersonalDataPolicy | None = None, *, for_names: bool = False):
         self.policy = policy or PersonalDataPolicy()
         self.key = key if self.policy.free_text == "pseudonymise" else None
         self.kinds = set(self.policy.scan)
         self.found: dict[str, int] = dict.fromkeys(PII_KINDS, 0)
+        self.for_names = for_names
 
     def _replace(self, match: re.Match[str]) -> str:
         group = match.lastgroup
@@ -128,6 +140,8 @@ class Scrubber:
             return text
         self.found[kind] += 1
         pseudonym = pseudonymise(text, kind, self.key)
+        if self.for_names:
+            return f"{kind}-{pseudonym[:NAME_PSEUDONYM_LENGTH]}" if pseudonym else kind
         return f"[{kind}:{pseudonym}]" if pseudonym else f"[{kind}]"
 
     def text(self, value: str) -> str:
@@ -264,21 +278,49 @@ def scrub_secrets(text: str, secrets: Iterable[str | None] = ()) -> str:
     return text
 
 
-def _text_scrubber() -> Scrubber:
+def _text_scrubber(for_names: bool = False) -> Scrubber:
     """Every kind of personal data, pseudonymised with the environment's key (dropped without one)."""
     try:
         key = pii_key_from_env()
     except pydantic.ValidationError:
         key = None
-    return Scrubber(key, PersonalDataPolicy())
+    return Scrubber(key, PersonalDataPolicy(), for_names=for_names)
+
+
+# The extensions of the files OPDs deliver (and of what they are packed in).
+_EXTENSIONS = ("csv", "tsv", "txt", "xlsx", "xlsm", "xls", "json", "jsonl", "xml", "zip", "gz", "parquet", "pdf", "ods")
+# A file name in a text: a run without spaces, quotes, brackets or path separators ending in such an extension.
+_FILE_NAME = re.compile(rf"[^\s/\\'\"`<>|:;,()\[\]{{}}]+\.(?:{'|'.join(_EXTENSIONS)})(?![\w.])", re.IGNORECASE)
+# Inside a name, `_` and spaces separate the parts (an e-mail's local part may hold `_`, a name's parts may not).
+_NAME_PARTS = re.compile(r"([_\s]+)")
+
+
+def scrub_file_name(name: str) -> str:
+    """A file name (or a relative path) as it may be stored: each NIK, phone number and e-mail address in it
+    replaced by a short pseudonym (`laporan_nik-1f0e9a8c7b6d_email-0a1b2c3d4e5f.csv`), its folders, other parts and
+    extension kept, so that it stays recognisable. Scanned part by part (between `_` and spaces), after the
+    extension is set aside, so that an e-mail address cannot swallow the rest of the name; then the whole segment
+    once more, for what the cut hid (`budi@mail.id` without extension, a phone number grouped with spaces)."""
+    scrubber = _text_scrubber(for_names=True)
+    out = []
+    for segment in str(name).split("/"):
+        stem, dot, extension = segment.rpartition(".")
+        if not stem or extension.lower() not in _EXTENSIONS:  # `budi@mail.id`: `.id` is no extension
+            stem, dot, extension = segment, "", ""
+        parts = _NAME_PARTS.split(stem)
+        stem = "".join(p if i % 2 or not _MAYBE.search(p) else scrubber.text(p) for i, p in enumerate(parts))
+        out.append(scrubber.text(stem + dot + extension))
+    return "/".join(out)
 
 
 def scrub_text(text: str, secrets: Iterable[str | None] = ()) -> str:
     """A message as it may leave ingestion: secrets first (so that no cut keeps a part of one), then every NIK,
-    phone number and e-mail address replaced by its pseudonym. Truncate only what this returns."""
+    phone number and e-mail address replaced by its pseudonym, file names the way `scrub_file_name` does them.
+    Truncate only what this returns."""
     text = scrub_secrets(str(text), secrets)
     if not _MAYBE.search(text):
         return text
+    text = _FILE_NAME.sub(lambda m: scrub_file_name(m.group(0)) if _MAYBE.search(m.group(0)) else m.group(0), text)
     return _text_scrubber().text(text)
 
 

@@ -2,6 +2,7 @@
 
 import dagster as dg
 
+from assets.failures import scrubbed_failures
 from assets.partitions import TIMEZONE, city_month_key
 from kotacerdas.config import ProjectConfig
 from kotacerdas.periods import closed_month
@@ -20,6 +21,7 @@ def build_monthly_schedule(job: "dg.JobDefinition | object", project: ProjectCon
         description=f"At 02:00 WIB on day {1 + grace} of each month, ingest and score the month that just closed "
         "for every city (grace days: `schedule_grace_days` in config/pipeline.yaml).",
     )
+    @scrubbed_failures
     def monthly_close(context: dg.ScheduleEvaluationContext):
         month = closed_month(context.scheduled_execution_time)
         for city in cities:
@@ -46,6 +48,7 @@ def build_annual_schedule(job: "dg.JobDefinition | object", project: ProjectConf
         "(SPBE assessments, Kominfo evaluation scores) of the year that closed and compute and publish "
         "the regulators' indices for every city.",
     )
+    @scrubbed_failures
     def annual_close(context: dg.ScheduleEvaluationContext):
         year = str(context.scheduled_execution_time.year - 1)
         for city in cities:

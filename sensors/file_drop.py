@@ -5,6 +5,7 @@ A file is read only when complete, as its source says (`ready_when` in sources.y
 content hash at two ticks in a row (an upload still being written changes between ticks); `marker` — the OPD's
 marker file (`capaian.csv.done`) is present. A partition waits while any of its new files is not ready, so a run
 never reads half a file. Backup and temporary copies (`.bak`, `~`, `.tmp`, `.part`) are not files of a source.
+Files are named by their `label` (personal data in a name pseudonymised) in the cursor, run keys and messages.
 """
 
 import json
@@ -12,9 +13,11 @@ from dataclasses import replace
 
 import dagster as dg
 
+from assets.failures import scrubbed_failures
 from assets.partitions import city_period_key
 from assets.resources import ProjectResource
 from kotacerdas.ingest.drops import DroppedFile, scan_landing
+from kotacerdas.privacy import scrub_text
 
 
 def _load_cursor(cursor: str | None) -> tuple[dict[str, str], dict[str, str]]:
@@ -30,7 +33,7 @@ def _not_ready(f: DroppedFile, pending: dict[str, str]) -> str | None:
     """Why a new file is not to be read yet, or None when it is complete."""
     if f.ready_when == "marker":
         return None if f.marker else "waiting for its ready marker"
-    if pending.get(f.relpath) == f.fingerprint:
+    if pending.get(f.label) == f.fingerprint:
         return None
     return "new or still changing; read once its size and content are the same at the next tick"
 
@@ -59,15 +62,16 @@ def build_file_drop_sensor(
         "ready marker present). The cursor remembers each file's content fingerprint, and the run key makes a "
         "file trigger once.",
     )
+    @scrubbed_failures
     def opd_file_drop(context: dg.SensorEvaluationContext, project: ProjectResource):
         requested, pending = _load_cursor(context.cursor)
         landing = project.landing_dir()
         files = scan_landing(project.project, landing, cadence) if landing.is_dir() else []
         files = [f if f.problem else replace(f, problem=outside(f)) for f in files]
-        fresh = [f for f in files if requested.get(f.relpath) != f.fingerprint]
+        fresh = [f for f in files if requested.get(f.label) != f.fingerprint]
         unplaceable = [f for f in fresh if f.problem]
         for f in unplaceable:
-            context.log.warning(f"cannot place {f.relpath}: {f.problem}")
+            context.log.warning(f"cannot place {f.label}: {f.problem}")
         by_partition: dict[tuple[str, str], list[DroppedFile]] = {}
         for f in fresh:
             if not f.problem:
@@ -75,7 +79,7 @@ def build_file_drop_sensor(
         waiting: dict[str, str] = {}
         ready: dict[tuple[str, str], list[DroppedFile]] = {}
         for partition, new in sorted(by_partition.items()):
-            reasons = {f.relpath: why for f in new if (why := _not_ready(f, pending)) is not None}
+            reasons = {f.label: why for f in new if (why := _not_ready(f, pending)) is not None}
             if reasons:  # one unfinished file holds its whole partition back
                 waiting |= reasons
             else:
@@ -88,26 +92,24 @@ def build_file_drop_sensor(
             )
             for (city, period), new in ready.items()
         ]
-        held = {f.relpath for new in by_partition.values() for f in new} - {
-            f.relpath for n in ready.values() for f in n
-        }
+        held = {f.label for new in by_partition.values() for f in new} - {f.label for n in ready.values() for f in n}
         cursor = json.dumps(
             {
                 # a held file stays "new" (its previous fingerprint, if any) until its partition is requested
                 "requested": {
-                    f.relpath: requested[f.relpath] if f.relpath in held else f.fingerprint
+                    f.label: requested[f.label] if f.label in held else f.fingerprint
                     for f in files
-                    if f.relpath not in held or f.relpath in requested
+                    if f.label not in held or f.label in requested
                 },
-                "pending": {f.relpath: f.fingerprint for f in files if f.relpath in held},
+                "pending": {f.label: f.fingerprint for f in files if f.label in held},
             },
             sort_keys=True,
         )
         if requests:
             return dg.SensorResult(run_requests=requests, cursor=cursor)
-        notes = [f"{f.relpath}: {f.problem}" for f in unplaceable] + [f"{r}: {why}" for r, why in waiting.items()]
+        notes = [f"{f.label}: {f.problem}" for f in unplaceable] + [f"{r}: {why}" for r, why in waiting.items()]
         if notes:
-            return dg.SensorResult(skip_reason=dg.SkipReason("; ".join(notes)), cursor=cursor)
+            return dg.SensorResult(skip_reason=dg.SkipReason(scrub_text("; ".join(notes))), cursor=cursor)
         return dg.SensorResult(skip_reason=dg.SkipReason(f"no new files in {landing}"), cursor=cursor)
 
     return opd_file_drop

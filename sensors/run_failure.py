@@ -2,6 +2,7 @@
 
 import dagster as dg
 
+from assets.failures import scrubbed_failures
 from kotacerdas.config import settings
 from kotacerdas.report.alerts import WEBHOOK_URL_ENV, post_webhook
 from sensors.events import step_error_message
@@ -30,6 +31,7 @@ def failure_payload(context: dg.RunFailureSensorContext) -> dict:
     default_status=dg.DefaultSensorStatus.STOPPED,
     description=f"Posts every failed run to the webhook in ${WEBHOOK_URL_ENV} (JSON with a `text` field).",
 )
+@scrubbed_failures
 def failure_webhook(context: dg.RunFailureSensorContext):
     secret = settings().alert_webhook_url
     url = secret.get_secret_value() if secret else None

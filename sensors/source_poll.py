@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 
 import dagster as dg
 
+from assets.failures import scrubbed_failures
 from assets.partitions import TIMEZONE, city_month_key
 from assets.resources import ProjectResource
 from kotacerdas.config import RestSource
@@ -37,6 +38,7 @@ def build_source_poll_sensor(job) -> dg.SensorDefinition:
         description="Polls each REST source (one-row page) for the last two closed months; a partition whose "
         "source reports new or changed rows is re-run once per change.",
     )
+    @scrubbed_failures
     def opd_api_changes(context: dg.SensorEvaluationContext, project: ProjectResource):
         cfg = project.project
         state: dict[str, dict] = json.loads(context.cursor) if context.cursor else {}

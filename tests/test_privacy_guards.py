@@ -1,6 +1,6 @@
 """Each guard of issue 12 on real files, a real loopback HTTP server and real PostgreSQL: landing path safety,
 credentials bound to the source's origin, secrets scrubbed before truncation, runaway pagination, the evaluator's
-least privilege, honest encodings, encryption at rest and a full disk."""
+least privilege, honest encodings, encryption at rest, a full disk, and personal data in file names."""
 
 from __future__ import annotations
 
@@ -27,7 +27,7 @@ from kotacerdas.ingest.files import read_file_drop
 from kotacerdas.ingest.landing import payloads, read_raw, reseal_raw
 from kotacerdas.ingest.rest import fetch_pages
 from kotacerdas.logs import install_log_scrubbing
-from kotacerdas.privacy import scrub_text
+from kotacerdas.privacy import scrub_file_name, scrub_text
 from kotacerdas.simulator import OpdSimulator, write_file_drops
 from kotacerdas.warehouse.engine import create_warehouse_engine
 from kotacerdas.warehouse.publish import publish_partition
@@ -244,18 +244,21 @@ def test_an_api_that_ignores_offset_stops_within_a_few_pages(opd_project, tmp_pa
     assert peak < 50 * 2**20
 
 
-def test_a_fetch_past_its_row_cap_fails_naming_the_source(opd_project, opd_env, tmp_path):
+@pytest.mark.parametrize(
+    ("cap", "said"), [({"max_rows": 3}, "rows > max_rows 3"), ({"max_bytes": 1500}, "bytes > max_bytes 1500")]
+)
+def test_a_fetch_past_its_row_or_byte_cap_fails_naming_the_source(opd_project, opd_env, tmp_path, cap, said):
     def edit(data):
         for s in data["sources"]:
             if s["name"] == "opd_api_complaints":
-                s.update(max_rows=3, page_size=2)
+                s.update(page_size=2, **cap)
 
     project = edited_project(tmp_path, opd_project, edit_sources=edit)
     result = ingest_table(
         project, "complaints", CITY, MONTH, raw_dir=tmp_path / "raw", landing_dir=tmp_path, env=opd_env
     )
     assert result.failures and all(
-        f.message.startswith("opd_api_complaints: ") and "rows > max_rows 3" in f.message for f in result.failures
+        f.message.startswith("opd_api_complaints: ") and said in f.message for f in result.failures
     )
 
 
@@ -451,18 +454,39 @@ def test_the_evaluator_can_neither_create_objects_nor_write_even_outside_read_on
             conn.exec_driver_sql("SELECT count(*) FROM v_scorecard").scalar_one()
             # Leaving read-only is possible in PostgreSQL (a user may SET it), so it must gain nothing:
             conn.exec_driver_sql("SET default_transaction_read_only = off")
+            assert conn.exec_driver_sql("SHOW default_transaction_read_only").scalar_one() == "off"
+            assert conn.exec_driver_sql("SHOW transaction_read_only").scalar_one() == "off"
+            schemas = conn.exec_driver_sql(
+                "SELECT nspname FROM pg_namespace WHERE nspname !~ '^pg_(toast|temp)'"
+            ).scalars()
+            in_every_schema = [f'CREATE TABLE "{schema}".t (x int)' for schema in schemas]
+            assert len(in_every_schema) >= 3  # public, pg_catalog, information_schema at least
             for sql in (
                 "CREATE TEMP TABLE t (x int)",
+                "CREATE TEMP SEQUENCE s",
+                "CREATE TEMP VIEW tv AS SELECT 1",
+                "SELECT 1 AS x INTO TEMP TABLE t2",
                 "CREATE FUNCTION pg_temp.f() RETURNS int LANGUAGE sql AS 'SELECT 1'",
-                "CREATE TABLE public.t (x int)",
+                "DO $$ BEGIN CREATE TEMP TABLE t3 (x int); END $$",
+                *in_every_schema,
                 "CREATE SCHEMA s",
                 "CREATE VIEW public.v AS SELECT 1",
                 "SELECT lo_create(0)",
                 "SELECT lo_from_bytea(0, 'x')",
                 "INSERT INTO index_scores (city_code, period) VALUES ('x', 'y')",
+                "UPDATE index_scores SET period = period",
+                "DELETE FROM index_scores",
+                "TRUNCATE index_scores",
+                "DELETE FROM v_region",  # an automatically updatable view
             ):
                 with pytest.raises(sa.exc.ProgrammingError, match="permission denied"):
                     conn.exec_driver_sql(sql)
+            # ... and an explicit read-write transaction is no way round either
+            with pytest.raises(sa.exc.ProgrammingError, match="permission denied"):
+                conn.exec_driver_sql(
+                    "START TRANSACTION READ WRITE; INSERT INTO index_scores (city_code, period) VALUES ('x', 'y')"
+                )
+            conn.exec_driver_sql("ROLLBACK")
         reader.dispose()
         # What is left for the server's administrator: CONNECT on the other databases (e.g. `postgres`).
         assert 'REVOKE CONNECT ON DATABASE "postgres" FROM PUBLIC;' in server_hardening(engine)
@@ -494,3 +518,62 @@ def test_dagster_values_are_encrypted_and_refused_without_the_key(tmp_path, monk
         manager.load_input(dg.build_input_context(asset_key=key))
     with pytest.raises(ConfigError, match="KOTACERDAS_STORAGE_KEY is not set"):
         manager.handle_output(dg.build_output_context(asset_key=key), {None: value})
+
+
+# --- personal data in file names ----------------------------------------------------------------------------------
+
+
+def test_a_file_name_keeps_its_folders_parts_and_extension_with_short_pseudonyms(monkeypatch):
+    monkeypatch.setenv("KOTACERDAS_PII_KEY", "file-name-key")
+    name = f"19.71/DINKES/laporan_{NIK}_{EMAIL}_{PHONE}.csv"
+    nik, email, phone = (scrub_text(v)[1:-1].split(":")[1][:12] for v in (NIK, EMAIL, PHONE))
+    expected = f"19.71/DINKES/laporan_nik-{nik}_email-{email}_phone-{phone}.csv"
+    assert scrub_file_name(name) == expected
+    assert scrub_file_name(expected) == expected  # never scrubbed twice
+    # in a message the name is recognised as one, instead of an e-mail swallowing it whole
+    message = scrub_text(f"SourceError: /srv/landing/{name} line 5 has 1 field")
+    assert message == f"SourceError: /srv/landing/{expected} line 5 has 1 field"
+    assert scrub_text(message) == message
+    assert scrub_file_name("capaian_indikator_2025-03.csv") == "capaian_indikator_2025-03.csv"
+    # what cutting at the extension or at spaces would hide is still found
+    assert scrub_file_name(f"19.71/{EMAIL}/laporan_{EMAIL}") == f"19.71/email-{email}/laporan_email-{email}"
+    assert scrub_file_name("hp 0812 7788 9900.csv") == f"hp phone-{phone}.csv"
+    assert scrub_file_name(f"nik {NIK[:4]} {NIK[4:8]} {NIK[8:12]} {NIK[12:]}.xlsx") == f"nik nik-{nik}.xlsx"
+
+
+def test_files_named_with_personal_data_are_stored_under_pseudonyms_even_without_a_key(
+    opd_project, landing, tmp_path, monkeypatch
+):
+    monkeypatch.delenv("KOTACERDAS_PII_KEY", raising=False)  # personal data dropped: the names would collide
+    landing_dir, paths = landing
+    first = paths[0]
+    other_nik = NIK[:-1] + "9"
+    named = [first.with_name(f"capaian_indikator_{MONTH}_{n}.csv") for n in (NIK, other_nik)]
+    named[0].write_bytes(first.read_bytes())
+    first.rename(named[1])
+
+    def edit(data):
+        drop = next(s for s in data["sources"] if s["name"] == "opd_file_drop_indicators")
+        drop["pattern"] = drop["pattern"].replace("{month}.*", "{month}*.*")
+
+    project = edited_project(tmp_path, opd_project, edit_sources=edit)
+    raw = tmp_path / "raw"
+    result = ingest_table(
+        project,
+        "indicator_submissions",
+        CITY,
+        MONTH,
+        raw_dir=raw,
+        landing_dir=landing_dir,
+        sources=["opd_file_drop_indicators"],
+    )
+    assert result.failures == []
+    mine = sorted(f.relpath.rsplit("/", 1)[-1] for f in result.raw_files if "_nik" in f.relpath)
+    assert mine == sorted([f"capaian_indikator_{MONTH}_nik.csv", f"capaian_indikator_{MONTH}_nik-2.csv"])
+    stored = [*(str(p) for p in raw.rglob("*")), *(f.origin for f in result.raw_files)]
+    stored += [str(v) for v in result.frame["_raw_file"]]
+    assert [s for s in stored if NIK in s or other_nik in s] == []
+    assert NIK.encode() not in _all_bytes(raw) and other_nik.encode() not in _all_bytes(raw)
+    # the sensor names them the same way (cursor, run key, messages)
+    dropped = [f for f in scan_landing(project, landing_dir, "monthly") if "_nik" in f.label]
+    assert len(dropped) == 2 and not [f for f in dropped if NIK in f.fingerprint or other_nik in f.fingerprint]

@@ -4,9 +4,10 @@ then everything persistent grepped for it in clear: every warehouse table and vi
 (SQLite run and event-log databases, compute logs, the IO manager's values), Data Docs, logs and the raw zone as
 stored on disk.
 
-Seeded: a file drop's free text (evidence column), a file without a header (its first line is data), REST rows
-(the simulator's NIK, phone and e-mail columns, and free text put into a category), a REST error body that echoes
-personal data, and an SQL source (an OPD database with NIK and phone columns and free text in a status).
+Seeded: a file drop's free text (evidence column), a file drop's name, a file without a header (its first line is
+data), REST rows (the simulator's NIK, phone and e-mail columns, and free text put into a category), a REST error
+body that echoes personal data, and an SQL source (an OPD database with NIK and phone columns and free text in a
+status). Files' names are grepped as well as their contents.
 """
 
 from __future__ import annotations
@@ -28,6 +29,8 @@ NIK = "3271046504930002"
 PHONE, PHONE_DIGITS = "0813-5566-7788", "081355667788"
 EMAIL = "budi.santoso77@contoh-mail.id"
 SQL_NIK, SQL_PHONE, SQL_EMAIL = "1971024411850007", "085277001122", "rina.sql@contoh-mail.id"
+# In a dropped file's name: `capaian_indikator_2025-03_<NIK>_<phone>_<e-mail>.csv`
+NAME_NIK, NAME_PHONE, NAME_EMAIL = "3171012345678901", "081299887766", "budi@mail.id"
 
 
 class _EchoingError(BaseHTTPRequestHandler):
@@ -86,9 +89,14 @@ def leak_env(tmp_path, monkeypatch, opd_project, opd_simulator, opd_env, postgre
     first.write_text("\n".join(lines) + "\n", encoding="utf-8")
     # A file without its header: the first line, data, is what an error message would quote.
     files[1].write_text(f"{CITY};X;{NIK};{PHONE};{EMAIL}\n{CITY};X;1;2;3\n", encoding="utf-8")
+    # Personal data in a file's name: it is stored (raw zone paths, raw_files, _raw_file, Data Docs, logs).
+    named = files[2].with_name(f"capaian_indikator_{MONTH}_{NAME_NIK}_{NAME_PHONE}_{NAME_EMAIL}.csv")
+    files[2].rename(named)
 
     def edit(data):
         fast_rest(data)
+        drop = next(s for s in data["sources"] if s["name"] == "opd_file_drop_indicators")
+        drop["pattern"] = drop["pattern"].replace("{month}.*", "{month}*.*")
         data["sources"].append(
             {
                 "name": "portal_pengaduan",
@@ -147,7 +155,7 @@ def leak_env(tmp_path, monkeypatch, opd_project, opd_simulator, opd_env, postgre
 
 
 def _seeded(opd_simulator) -> set[str]:
-    values = {NIK, PHONE, PHONE_DIGITS, EMAIL, SQL_NIK, SQL_PHONE, SQL_EMAIL}
+    values = {NIK, PHONE, PHONE_DIGITS, EMAIL, SQL_NIK, SQL_PHONE, SQL_EMAIL, NAME_NIK, NAME_PHONE, NAME_EMAIL}
     for table, fields in (("service_requests", ("nik_pemohon", "hp_pemohon")), ("complaints", ("email_pelapor",))):
         for opd in opd_simulator.project.cities.opds_for(table):
             for row in opd_simulator.rows(table, CITY, opd.code, MONTH):
@@ -201,6 +209,8 @@ def test_personal_data_is_clear_nowhere_the_pipeline_stores_anything(leak_env, o
     warehouse = _warehouse_text(postgres_url)
     assert "portal_pengaduan" in warehouse and "simpel_db" in warehouse
     assert "[nik:" in warehouse and "[email:" in warehouse and "[phone:" in warehouse
+    # The named file was read and published under a name that is still recognisable.
+    assert f"capaian_indikator_{MONTH}_nik-" in warehouse and "_email-" in warehouse
 
     seeded = _seeded(opd_simulator)
     assert len(seeded) > 50
@@ -216,6 +226,6 @@ def test_personal_data_is_clear_nowhere_the_pipeline_stores_anything(leak_env, o
         for store, files in stores.items()
         for path, content in files.items()
         for value in seeded
-        if value.encode() in content
+        if value.encode() in content or value in path
     )
     assert leaks == []

@@ -20,6 +20,7 @@ from typing import Any
 
 from kotacerdas.config import FileSource, ProjectConfig
 from kotacerdas.ingest.landing_paths import landing_path_problem
+from kotacerdas.privacy import scrub_file_name
 from kotacerdas.schemas import Cadence, get_table
 
 FORMAT_SUFFIXES = {"csv": (".csv", ".txt", ".tsv"), "xlsx": (".xlsx", ".xlsm"), "json": (".json",)}
@@ -48,9 +49,14 @@ class DroppedFile:
         return self.period
 
     @property
+    def label(self) -> str:
+        """The relpath as it may be stored (sensor cursor, run key, logs): personal data in it pseudonymised."""
+        return scrub_file_name(self.relpath)
+
+    @property
     def fingerprint(self) -> str:
         """Changes when the content changes (a new upload is a new run); a touched but unchanged file does not."""
-        return f"{self.relpath}:{self.size}:{self.sha256 or int(self.mtime * 1000)}"
+        return f"{self.label}:{self.size}:{self.sha256 or int(self.mtime * 1000)}"
 
 
 def declared_suffixes(source: FileSource) -> tuple[str, ...]:

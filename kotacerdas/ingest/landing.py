@@ -2,7 +2,8 @@
 
 Each payload is sealed with AES-256-GCM (`kotacerdas.encryption`, key KOTACERDAS_STORAGE_KEY); its sha256 is
 that of the bytes as delivered, so it still identifies them, and replay decrypts and checks it. The sidecar and
-manifest lines hold no payload, and their `origin` passes the personal-data scrubber.
+manifest lines hold no payload, and their `origin` passes the personal-data scrubber; so does the payload's
+name (`scrub_file_name`), which is part of every path stored.
 
 Layout: `{raw_dir}/{source}/{city}/{period}/{opd}/{fetch_id}/{name}` plus `{name}.meta.json` beside it, and one
 line per payload appended to `{raw_dir}/{source}/{city}/{period}/manifest.jsonl`; the period is the partition's
@@ -21,7 +22,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from kotacerdas.encryption import is_sealed, sealed_with_current, storage_keys, unseal, write_sealed
-from kotacerdas.privacy import scrub_text
+from kotacerdas.privacy import scrub_file_name, scrub_text
 from kotacerdas.storage_errors import storage_failure
 
 MANIFEST = "manifest.jsonl"
@@ -68,7 +69,9 @@ def store_raw(
     """Write `content` sealed (exclusive create: an existing file is never replaced) with its sidecar."""
     raw_dir = Path(raw_dir)
     partition = Path(_safe(source)) / _safe(city) / _safe(period)
-    rel = partition / _safe(opd) / _safe(fetch_id) / _safe(name)
+    # the delivered name may hold personal data (`laporan_<NIK>.csv`): it is stored, and carried as `_raw_file`
+    # into the warehouse, with a pseudonym in its place
+    rel = partition / _safe(opd) / _safe(fetch_id) / _safe(scrub_file_name(name))
     target = raw_dir / rel
     try:
         target.parent.mkdir(parents=True, exist_ok=True)

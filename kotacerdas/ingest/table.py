@@ -39,7 +39,7 @@ from kotacerdas.ingest.landing_paths import read_landing_file
 from kotacerdas.ingest.rest import fetch_pages, page_rows, partition_url, redact_url, secret_of
 from kotacerdas.ingest.sql import display_url, fetch_chunks, url_password
 from kotacerdas.periods import check_period, template_fields
-from kotacerdas.privacy import scrub_text
+from kotacerdas.privacy import scrub_file_name, scrub_text
 from kotacerdas.schemas import LINEAGE_COLUMNS, CanonicalTable, get_table
 
 log = logging.getLogger(__name__)
@@ -361,6 +361,7 @@ class _Unit:
         fetch_id = new_fetch_id()
         files: list[RawFile] = []
         records: list[dict] = []
+        stored_names: set[str] = set()
         for path in matches:
             content = read_landing_file(path, self.landing_dir, source=source.name)
             error: SourceError | None = None
@@ -369,13 +370,27 @@ class _Unit:
             except SourceError as exc:
                 frame, error = None, exc
             # Store the bytes even when they do not parse: the raw zone is the record of what the OPD sent.
-            raw = self._store(fetch_id, path.name, content, str(path), 0 if frame is None else len(frame))
+            name = _unique_name(scrub_file_name(path.name), stored_names)
+            raw = self._store(fetch_id, name, content, str(path), 0 if frame is None else len(frame))
             files.append(raw)
             if error is not None:
                 raise error
             records += _frame_records(self.table, frame, raw.relpath)
         self._record(fetch_id, "full", files, len(records))
         return records
+
+
+def _unique_name(name: str, taken: set[str]) -> str:
+    """`name`, or `name-2.csv`, … when two files of one fetch have the same scrubbed name (without a PII key
+    `laporan_<NIK 1>.csv` and `laporan_<NIK 2>.csv` both become `laporan_nik.csv`)."""
+    stem, dot, extension = name.rpartition(".")
+    stem, dot, extension = (stem, dot, extension) if dot else (name, "", "")
+    candidate, n = name, 1
+    while candidate in taken:
+        n += 1
+        candidate = f"{stem}-{n}{dot}{extension}"
+    taken.add(candidate)
+    return candidate
 
 
 def _units_of(project: ProjectConfig, source: AnySource, table: str) -> list[str]:
