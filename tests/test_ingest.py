@@ -595,6 +595,42 @@ def test_sql_source_reads_the_partition_in_chunks(opd_project, opd_database, tmp
     assert secret not in texts
 
 
+@pytest.mark.parametrize(
+    ("cap", "said"), [({"max_rows": 1200}, "1300 rows > max_rows 1200"), ({"max_bytes": 50_000}, "> max_bytes 50000")]
+)
+def test_a_sql_source_past_its_cap_stops_and_keeps_nothing_of_the_partition(
+    opd_project, opd_database, tmp_path, cap, said
+):
+    project = _sql_project(tmp_path, opd_project, **cap)
+    result = ingest_table(
+        project,
+        "service_requests",
+        CITY,
+        MONTH,
+        raw_dir=tmp_path / "raw",
+        landing_dir=tmp_path,
+        env={"OPD_DB_URL": opd_database},
+        sources=["simpel_db"],
+    )
+    [failure] = result.failures
+    assert failure.message.startswith(f"simpel_db: {CITY} ") and said in failure.message
+    assert "nothing of this partition was loaded" in failure.message and "simpel_db" in failure.hint
+    assert result.frame.empty
+    # what was read before the cap stays in the raw zone as evidence, but as no completed fetch: replay refuses it
+    replayed = ingest_table(
+        project,
+        "service_requests",
+        CITY,
+        MONTH,
+        raw_dir=tmp_path / "raw",
+        landing_dir=tmp_path,
+        env={},
+        sources=["simpel_db"],
+        replay=True,
+    )
+    assert replayed.frame.empty and "holds no completed fetch" in replayed.failures[0].message
+
+
 def test_sql_query_parameters_are_checked(opd_project, tmp_path):
     from kotacerdas.config import SqlSource
     from kotacerdas.ingest.sql import query_params

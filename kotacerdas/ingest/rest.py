@@ -39,7 +39,7 @@ log = logging.getLogger(__name__)
 
 RETRY_STATUSES = (429, 500, 502, 503, 504)
 MAX_PAGES = 10_000
-LOOP_HINT = "the OPD API repeats pages; report it to the OPD (nothing of this partition was kept)"
+LOOP_HINT = "the OPD API repeats pages; report it to the OPD (nothing of this partition was loaded)"
 MAX_RETRY_AFTER = 60.0  # default cap, seconds; a server asking for longer fails instead of stalling the run
 _ENV_RE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
@@ -237,7 +237,7 @@ def check_fields(source: RestSource, rows: list, where: str) -> None:
             renamed = f"; fields it sent that are not mapped: {unmapped}" if unmapped else ""
             raise SourceError(
                 f"{source.name}: {where} row {i} lacks mapped field(s) {fields}{renamed} (schema drift: the "
-                "OPD API renamed or dropped a field); nothing of this partition was kept",
+                "OPD API renamed or dropped a field); nothing of this partition was loaded",
                 hint=f"map the new field name in sources.yaml `columns` of {source.name!r} (several names may "
                 "map to one column), list the column in `optional_columns` if it may be absent, or ask "
                 "the OPD to restore the field",
@@ -365,7 +365,7 @@ def _check_caps(source: RestSource, rows: int, size: int, partition: str) -> Non
     if over:
         raise SourceError(
             f"{source.name}: {partition}: the fetch passed its cap ({'; '.join(over)}); stopped, nothing of this "
-            "partition was kept",
+            "partition was loaded",
             hint=f"if the API really holds that much, raise max_rows / max_bytes of source {source.name!r} in "
             "sources.yaml; else the API pages wrongly: report it to the OPD",
         )

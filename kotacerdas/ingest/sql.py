@@ -116,7 +116,7 @@ def fetch_chunks(
             if missing:
                 raise SourceError(
                     f"{source.name}: the query on {shown} returns no column for {missing} (columns: {columns}); "
-                    "nothing of this partition was kept",
+                    "nothing of this partition was loaded",
                     hint="map the column's new name in sources.yaml `columns`, or fix the query",
                 )
             number = rows_read = bytes_read = 0
@@ -145,7 +145,7 @@ def _check_caps(source: SqlSource, rows: int, size: int, partition: str) -> None
     if over:
         raise SourceError(
             f"{source.name}: {partition}: the query passed its cap ({'; '.join(over)}); stopped, nothing of this "
-            "partition was kept",
+            "partition was loaded",
             hint=f"check the query's filters, or raise max_rows / max_bytes of source {source.name!r} in sources.yaml",
         )
 
