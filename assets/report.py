@@ -10,7 +10,7 @@ from assets.partitions import Partition, partitions_of
 from assets.publish import WRITER_POOL
 from assets.resources import ProjectResource, WarehouseResource
 from kotacerdas.errors import KotacerdasError
-from kotacerdas.report.build import write_exports, write_scorecards
+from kotacerdas.report.build import pages_to_refresh, write_exports, write_scorecards
 from kotacerdas.report.reader import published_partitions
 
 
@@ -70,6 +70,11 @@ def build_report_assets(partitions_def: dg.PartitionsDefinition) -> dg.AssetsDef
                     mine = [p for p in written if f"_{part.city}_" in p.name or p.name.startswith("national_")]
                     pages[part] = {"written": len(mine), "folder": dg.MetadataValue.path(str(out))}
                     files[part] = {"written": len(exported), "folder": dg.MetadataValue.path(str(out / "exports"))}
+            # pages of other partitions that show figures these publications changed (rank, change, trend)
+            stale = pages_to_refresh(engine, cfg, {p: [x.city for x in parts] for p, parts in by_period.items()})
+            for period, cities in stale.items():
+                rewritten = write_scorecards(engine, cfg, cities, period, cfg.reports_dir() / period)
+                context.log.info(f"{period}: rewrote {len(rewritten)} pages this run made stale: {', '.join(cities)}")
         except KotacerdasError as exc:
             raise dg.Failure(description=f"{exc.message} — what to do: {exc.hint}") from exc
         finally:

@@ -217,6 +217,49 @@ def test_the_asset_wrote_scorecards_national_pages_and_exports_after_publishing(
     assert {"indices.csv", "kotacerdas_scores.xlsx", "kotacerdas_sdmx.csv", "kotacerdas_kpi.json"} <= names
 
 
+def _rank_on_page(path: Path) -> tuple[int, int]:
+    found = re.search(r"Rank (\d+) of (\d+) cities", path.read_text(encoding="utf-8"))
+    assert found, f"no rank on {path.name}"
+    return int(found.group(1)), int(found.group(2))
+
+
+def test_every_scorecard_ranks_its_city_as_the_national_page_does(warehouse):
+    """The fixture publishes one city's three months, then the other's: the first city's pages, written when it
+    was alone, were written again once the other city completed each month (pages_to_refresh)."""
+    for month in MONTHS:
+        ranking = pd.read_sql(
+            sa.text("SELECT city_code, rank_overall FROM v_ranking WHERE period = :p AND level = 'index'"),
+            warehouse["engine"],
+            params={"p": month},
+        ).set_index("city_code")["rank_overall"]
+        for city in CITIES:
+            page = warehouse["tmp"] / "reports" / month / f"scorecard_{city}_{month}_en.html"
+            assert _rank_on_page(page) == (int(ranking[city]), len(CITIES)), page.name
+
+
+def test_a_publication_makes_the_pages_that_show_its_figures_stale(warehouse, opd_project, tmp_path):
+    from kotacerdas.report.build import pages_to_refresh, write_scorecards
+
+    engine = warehouse["engine"]
+    # 19.71's January changes its rank in January, and its change and trend in February and March
+    assert pages_to_refresh(engine, opd_project, {"2025-01": ["19.71"]}) == {
+        "2025-01": ["19.03"],
+        "2025-02": ["19.71"],
+        "2025-03": ["19.71"],
+    }
+    assert pages_to_refresh(engine, opd_project, {"2025-03": list(CITIES)}) == {}  # nothing later, nobody else
+
+    # with a third city expected, no month is complete: only the later months of the same city, and the page
+    # says its rank is provisional
+    def third_city(data):
+        data["cities"].append(dict(data["cities"][0], code="19.04", name="Kabupaten Bangka Tengah"))
+
+    wider = edited_project(tmp_path, opd_project, edit_cities=third_city)
+    assert pages_to_refresh(engine, wider, {"2025-01": ["19.71"]}) == {"2025-02": ["19.71"], "2025-03": ["19.71"]}
+    [page] = [p for p in write_scorecards(engine, wider, ["19.71"], "2025-02", tmp_path / "out", ("en",), False)]
+    assert "provisional: 2 of 3 cities published for this period so far" in page.read_text(encoding="utf-8")
+
+
 # --- what a scorecard says --------------------------------------------------------------------------------------
 
 

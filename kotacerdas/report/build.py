@@ -12,7 +12,7 @@ from kotacerdas.report.export_frames import read_export_tables
 from kotacerdas.report.exports import FORMATS, write_export
 from kotacerdas.report.labels import LANGUAGES, load_labels, maturity_methodology
 from kotacerdas.report.national_page import build_national_html, write_national
-from kotacerdas.report.reader import read_national_data, read_scorecard_data
+from kotacerdas.report.reader import TREND_MONTHS, published_partitions, read_national_data, read_scorecard_data
 from kotacerdas.report.scorecard_page import build_scorecard_html, trend_chart, write_scorecard
 
 
@@ -43,6 +43,43 @@ def write_scorecards(
             html = build_national_html(nat, labels[lang], project, scorecards=present | set(cities))
             written.append(write_national(html, out_dir, period, lang))
     return written
+
+
+def pages_to_refresh(engine: sa.Engine, project: ProjectConfig, written: dict[str, list[str]]) -> dict[str, list[str]]:
+    """Scorecards made earlier that the run's publications made stale: period -> cities to write again.
+
+    A page shows figures of other partitions: its rank among the month's cities, its change since the previous
+    month and the same month a year earlier, and its trend over `TREND_MONTHS`. So after a run has published
+    (city, month) pairs (`written`: period -> cities):
+    - the same city's later months (within the trend window) that are published are written again;
+    - once a month has every city of config/cities.yaml published, its other cities' pages are written again, so
+      every rank of the month agrees with the national page. Before that a page says its rank is provisional.
+    """
+    expected = {c.code for c in project.cities.cities}
+    later = {
+        (city, shifted)
+        for period, cities in written.items()
+        for city in cities
+        for shifted in (_add_months(period, k) for k in range(1, TREND_MONTHS + 1))
+    }
+    candidates = sorted({p for _, p in later} | set(written))
+    published = published_partitions(engine, candidates)
+    refresh: dict[str, set[str]] = {}
+    for city, period in later & published:
+        if city not in written.get(period, []):
+            refresh.setdefault(period, set()).add(city)
+    for period, cities in written.items():
+        present = {c for c, p in published if p == period}
+        if expected <= present:
+            others = present - set(cities)
+            if others:
+                refresh.setdefault(period, set()).update(others)
+    return {p: sorted(c) for p, c in sorted(refresh.items())}
+
+
+def _add_months(period: str, k: int) -> str:
+    year, month = int(period[:4]), int(period[5:7]) - 1 + k
+    return f"{year + month // 12:04d}-{month % 12 + 1:02d}"
 
 
 def write_exports(

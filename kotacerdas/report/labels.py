@@ -75,6 +75,10 @@ _TEXT: dict[str, tuple[str, str]] = {
     "score_band": ("Rentang skor", "Score range"),
     "rank_band": ("Rentang peringkat", "Rank range"),
     "of_cities": ("dari {n} kota", "of {n} cities"),
+    "rank_provisional": (
+        "sementara: {n} dari {total} kota sudah terbit untuk periode ini",
+        "provisional: {n} of {total} cities published for this period so far",
+    ),
     "methodology": ("Metodologi", "Methodology"),
     "lineage": ("Asal-usul skor", "Where each score came from"),
     "lineage_note": (

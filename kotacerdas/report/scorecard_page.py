@@ -207,8 +207,10 @@ def build_scorecard_html(
     dims = _dimension_rows(data, labels)
     trend = trend if trend is not None else trend_chart(data, labels)
     rank = data.ranking[data.ranking["city_code"] == data.city_code]
+    rank = rank[rank["rank_overall"].notna()]  # an incomplete period is not ranked (v_ranking gives it no rank)
+    incomplete = not is_complete(index.get("status"))
     band = None
-    if data.uncertainty is not None:
+    if data.uncertainty is not None and not incomplete:  # the Monte Carlo ranks complete periods only
         b = data.uncertainty.bands
         mine = b[b["city_code"] == data.city_code]
         band = mine.iloc[0].to_dict() if not mine.empty else None
@@ -240,10 +242,11 @@ def build_scorecard_html(
         index=index,
         change_previous=data.change("index", "INDEX", 1),
         change_last_year=data.change("index", "INDEX", 12),
-        incomplete=not is_complete(index.get("status")),
+        incomplete=incomplete,
         data_coverage=index.get("data_coverage"),
         masterplan=_masterplan(data.masterplan, labels),
         rank=rank.iloc[0].to_dict() if not rank.empty else None,
+        expected_cities=len(project.cities.cities),
         band=band,
         uncertainty=data.uncertainty,
         dims=dims,
