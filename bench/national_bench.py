@@ -285,7 +285,7 @@ def child_ours(cities: list[str], clock: StageClock) -> dict:
     for module, attr, stage in [
         (assets.ingest, "ingest_table", "ingest"),
         (assets.staging, "stage_table", "staging"),
-        (assets.quality, "run_quality_gate", "validation"),
+        (assets.quality, "run_quality_gates", "validation"),
         (assets.indicators, "compute_indicators", "indicators_index"),
         (assets.indices, "score_maturity", "indicators_index"),
         (assets.publish, "load_reference_data", "publish"),
