@@ -336,8 +336,9 @@ def run_quality_gates(
             )
         )
     results = validate_partitions(frames, table, suite, now=now)
-    return {
-        key: _gate(
+    gates, records = {}, {}
+    for (key, part), checked in zip(partitions.items(), results, strict=True):
+        gates[key], record = _gate(
             project,
             table,
             suite,
@@ -347,8 +348,15 @@ def run_quality_gates(
             run_name=run_name,
             allow_incomplete=allow_incomplete,
         )
-        for (key, part), checked in zip(partitions.items(), results, strict=True)
-    }
+        if record is not None:
+            records[key] = record
+    if records and docs_dir is not None:
+        from kotacerdas.quality.docs import write_data_docs_pages
+
+        pages = write_data_docs_pages(list(records.values()), docs_dir)
+        for key, page in zip(records, pages, strict=True):
+            gates[key] = replace(gates[key], data_docs=str(page))
+    return gates
 
 
 def _gate(
@@ -361,8 +369,9 @@ def _gate(
     docs_dir: str | Path | None,
     run_name: str | None,
     allow_incomplete: bool,
-) -> GateResult:
-    """One partition's verdict from its validation: quarantine rows, samples, completeness, its Data Docs page."""
+) -> tuple[GateResult, dict | None]:
+    """One partition's verdict from its validation (quarantine rows, samples, completeness) and what its Data Docs
+    page shows (None: no page)."""
     settings = project.quality
     staged, city, month = part.staged, part.city, part.month
     # A row can fail several rules, and the rows of an unpivoted wide row share their lineage: staging counts.
@@ -392,8 +401,8 @@ def _gate(
         allow_incomplete=allow_incomplete,
     )
     if docs_dir is None or not settings.data_docs.enabled:
-        return gate
-    from kotacerdas.quality.docs import validation_record, write_data_docs
+        return gate, None
+    from kotacerdas.quality.docs import validation_record
 
     descriptions = {r.id: r.description for r in suite.rules}
     if suite.volume is not None:
@@ -407,4 +416,4 @@ def _gate(
         city_name=city_name,
         values_shown=settings.data_docs.values_shown,
     )
-    return replace(gate, data_docs=str(write_data_docs(record, docs_dir)))
+    return gate, record
