@@ -51,8 +51,8 @@ def build_ingest_asset(table: CanonicalTable, partitions_def: dg.PartitionsDefin
                 landing_dir=project.landing_dir(),
                 replay=replay,
             )
-            for failure in result.failures:
-                context.log.warning(f"{failure.source} {failure.opd} {part}: {failure.message}")
+            if result.failures:  # one event per partition, not per source × OPD (the check lists them all)
+                context.log.warning(f"{part}: {_failures_summary(result)}")
             results[part.key] = result
             metadata[part] = {
                 "rows": len(result.frame),
@@ -79,3 +79,11 @@ def _failures_md(result: IngestResult) -> str:
     lines = ["| source | OPD | where | problem | what to do |", "|---|---|---|---|---|"]
     lines += [f"| {f.source} | {f.opd} | {f.url} | {f.message} | {f.hint} |" for f in result.failures]
     return "\n".join(lines)
+
+
+def _failures_summary(result: IngestResult, shown: int = 3) -> str:
+    """How many source × OPD fetches failed, the first few in full; `all_sources_delivered` has every one."""
+    first = "; ".join(f"{f.source} {f.opd}: {f.message}" for f in result.failures[:shown])
+    more = len(result.failures) - shown
+    rest = f"; and {more} more (see the all_sources_delivered check)" if more > 0 else ""
+    return f"{len(result.failures)} source × OPD fetch(es) failed: {first}{rest}"

@@ -18,7 +18,7 @@ from assets.ui_metadata import row_count, shown
 from kotacerdas.ingest.table import IngestResult
 from kotacerdas.quality.completeness import allow_incomplete
 from kotacerdas.quality.docs import data_docs_root
-from kotacerdas.quality.gate import GateResult, run_quality_gate
+from kotacerdas.quality.gate import GateInput, GateResult, run_quality_gates
 from kotacerdas.schemas import CanonicalTable
 from kotacerdas.stage.staging import StagingResult
 
@@ -123,24 +123,22 @@ def build_quality_asset(table: CanonicalTable, partitions_def: dg.PartitionsDefi
         cfg = project.project
         allowed = allow_incomplete(context.run.tags)
         docs = data_docs_root(cfg, Path(context.instance.storage_directory()) / "data_docs")
-        gates: dict[str, GateResult] = {}
+        parts = partitions_of(context)
+        # one GX validation of this table for every partition of the run (kotacerdas.quality.batch)
+        gates: dict[str, GateResult] = run_quality_gates(
+            cfg,
+            table,
+            {p.key: GateInput(staged[p.key], p.city, p.period, raw[p.key]) for p in parts},
+            raw_dir=project.raw_dir(),
+            docs_dir=docs,
+            run_name=context.run.run_id,
+            allow_incomplete=allowed,
+        )
         metadata, checks = {}, {}
-        for part in partitions_of(context):
-            gate = run_quality_gate(
-                cfg,
-                table,
-                staged[part.key],
-                city=part.city,
-                month=part.period,
-                raw_dir=project.raw_dir(),
-                docs_dir=docs,
-                run_name=context.run.run_id,
-                ingest=raw[part.key],
-                allow_incomplete=allowed,
-            )
+        for part in parts:
+            gate = gates[part.key]
             if not gate.complete:
                 context.log.warning(f"{part}: {gate.verdict()}")
-            gates[part.key] = gate
             metadata[part] = gate.summary_metadata() | row_count(len(gate.valid))
             warned, warning = gate.rows_warning()
             if gate.data_docs:

@@ -151,6 +151,7 @@ class Figures:
     stages: dict[str, dict[str, float]] = field(default_factory=dict)  # stage -> {wall_s, cpu_s}
     index_scores: dict[str, float] = field(default_factory=dict)  # city -> index of the month (same numbers?)
     failed: int = 0
+    events: dict[str, int] = field(default_factory=dict)  # ours: the run's event log records, by event type
 
     @property
     def cpu_per_city_s(self) -> float:
@@ -285,7 +286,7 @@ def child_ours(cities: list[str], clock: StageClock) -> dict:
     for module, attr, stage in [
         (assets.ingest, "ingest_table", "ingest"),
         (assets.staging, "stage_table", "staging"),
-        (assets.quality, "run_quality_gate", "validation"),
+        (assets.quality, "run_quality_gates", "validation"),
         (assets.indicators, "compute_indicators", "indicators_index"),
         (assets.indices, "score_maturity", "indicators_index"),
         (assets.publish, "load_reference_data", "publish"),
@@ -312,7 +313,17 @@ def child_ours(cities: list[str], clock: StageClock) -> dict:
     gx_runtime.import_gx()  # counted as set-up, as the floor's and naive's imports are
     yield "ready"
     outcomes = run_backfill(defs, [(c, MONTH) for c in cities], instance=instance, log_level="WARNING")
-    yield {"rows_staged": sum(staged_rows), "failed": sum(not o.success for o in outcomes)}
+
+    def events() -> dict[str, int]:
+        """The run's event log records by type (counted after the timed span)."""
+        counts: dict[str, int] = {}
+        for run_id in {o.run_id for o in outcomes}:  # one run holds every partition of the month
+            for record in instance.all_logs(run_id):
+                kind = record.dagster_event.event_type_value if record.dagster_event else "log message"
+                counts[kind] = counts.get(kind, 0) + 1
+        return counts
+
+    yield {"rows_staged": sum(staged_rows), "failed": sum(not o.success for o in outcomes), "events": events}
 
 
 def _read_index(url: str, cities: list[str]) -> dict[str, float]:
@@ -569,6 +580,8 @@ def child(variant: str, root: Path, out: Path) -> None:
     if profile:
         profiler.disable()
         profiler.dump_stats(Path(profile) / f"{variant}-{len(cities)}.prof")
+    if callable(result.get("events")):
+        result["events"] = result["events"]()
     if variant == "ours":
         result["index_scores"] = _read_index(os.environ["KOTACERDAS_WAREHOUSE_URL"], cities)
     figures = {
@@ -615,6 +628,10 @@ def print_size(results: list[Figures]) -> None:
         print(f"  Dagster overhead (ours: run minus the library's stages): {ours.overhead_s:.1f} s = "
               f"{ours.overhead_s / ours.wall_s:.0%} of wall, {ours.overhead_cpu_s:.1f} s = "
               f"{ours.overhead_cpu_s / ours.cpu_s:.0%} of CPU; failed partitions: {ours.failed}")  # fmt: skip
+        if ours.events:
+            top = sorted(ours.events.items(), key=lambda kv: -kv[1])
+            print(f"  event log: {sum(ours.events.values()) / n:.1f} records per city; "
+                  + ", ".join(f"{k} {v / n:.1f}" for k, v in top))  # fmt: skip
         for other in ("floor", "naive"):
             if other in by:
                 f = by[other]

@@ -113,7 +113,40 @@ def validation_record(
         "samples": [{k: _plain(v) for k, v in s.items()} for s in samples],
         "page": page_path(run_name, gate.table, gate.city_code, gate.period),
     }
-    return cast(dict, scrub_value(record))
+    return _scrub_each_text_once(record)
+
+
+def _scrub_each_text_once(record: dict) -> dict:
+    """`scrub_value(record)`, with each distinct text scrubbed once: a page repeats its rule ids, severities and
+    raw file names in every sample, and scrubbing a text costs a look-up of the settings' secrets."""
+    texts: set[str] = set()
+
+    def collect(value: object) -> None:
+        if isinstance(value, str):
+            texts.add(value)
+        elif isinstance(value, dict):
+            for v in value.values():
+                collect(v)
+        elif isinstance(value, list | tuple):
+            for v in value:
+                collect(v)
+
+    collect(record)
+    ordered = list(texts)
+    clean = dict(zip(ordered, cast(list, scrub_value(ordered)), strict=True))
+
+    def put(value: object) -> object:
+        if isinstance(value, str):
+            return clean[value]
+        if type(value) is dict:
+            return {k: put(v) for k, v in value.items()}
+        if type(value) is list:
+            return [put(v) for v in value]
+        if type(value) is tuple:
+            return tuple(put(v) for v in value)
+        return value
+
+    return cast(dict, put(record))
 
 
 def _number(value: SupportsFloat | None, places: int = 2) -> str:
@@ -192,16 +225,28 @@ def read_entries(root: str | Path) -> list[dict]:
 
 def write_data_docs(record: Mapping, root: str | Path) -> Path:
     """Write a validation's JSON result and page under `root`, and list it in `root/index.html`; returns the page."""
+    return write_data_docs_pages([record], root)[0]
+
+
+def write_data_docs_pages(records: Sequence[Mapping], root: str | Path) -> list[Path]:
+    """`write_data_docs` for the validations of a run (one per partition): the pages, then the index once (it lists
+    every validation under the root, so rendering it per page grew with the square of the pages)."""
     root = Path(root)
-    page = root / record["page"]
-    page.parent.mkdir(parents=True, exist_ok=True)
-    _write_atomically(page.with_suffix(".json"), json.dumps(record, ensure_ascii=False, indent=1))
-    _write_atomically(page, render_page(record))
+    pages = []
+    for record in records:
+        page = root / record["page"]
+        page.parent.mkdir(parents=True, exist_ok=True)
+        _write_atomically(page.with_suffix(".json"), json.dumps(record, ensure_ascii=False, indent=1))
+        _write_atomically(page, render_page(record))
+        pages.append(page)
+    if not records:
+        return pages
+    root.mkdir(parents=True, exist_ok=True)
     with _locked(root):
         with open(root / _ENTRIES, "a", encoding="utf-8") as entries:
-            entries.write(json.dumps(_index_entry(record), ensure_ascii=False) + "\n")
+            entries.write("".join(json.dumps(_index_entry(r), ensure_ascii=False) + "\n" for r in records))
         _write_atomically(root / INDEX_PAGE, render_index(read_entries(root)))
-    return page
+    return pages
 
 
 def rebuild_data_docs(root: str | Path) -> Path:

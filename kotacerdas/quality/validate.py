@@ -20,6 +20,8 @@ from kotacerdas.quality.volume import VolumeOutcome, check_volume
 from kotacerdas.schemas import QUARANTINE_COLUMNS, RULES_COLUMNS, CanonicalTable, empty_quarantine
 
 _OBSERVED_MAX_CHARS = 300
+# Every failing row's index, no query text, no sample of values (the quarantine rows are built from the index).
+RESULT_FORMAT = {"result_format": "COMPLETE", "return_unexpected_index_query": False, "partial_unexpected_count": 0}
 
 
 @dataclass(frozen=True)
@@ -59,6 +61,18 @@ class QualityResult:
         )
 
 
+def check_frame(df: pd.DataFrame, table: CanonicalTable, suite: Suite, *, city: str, month: str) -> None:
+    """The suite is `table`'s and the frame has every column its rules look at (QualityGateError otherwise)."""
+    if suite.table.name != table.name:
+        raise ValueError(f"suite {suite.path} is for table {suite.table.name!r}, not {table.name!r}")
+    needed = sorted({c for r in suite.rules for c in r.columns} - set(df.columns))
+    if needed:
+        raise QualityGateError(
+            f"{table.name} {city} {month}: staged frame lacks column(s) {needed} that the suite checks",
+            hint="staging must produce every canonical column (see kotacerdas/schemas.py)",
+        )
+
+
 def validate_table(
     df: pd.DataFrame,
     table: CanonicalTable,
@@ -76,46 +90,82 @@ def validate_table(
     `delivered_rows` (default: the rows of `df`) and `volume_history` (earlier month -> rows delivered, see
     `kotacerdas.quality.volume.delivered_rows_history`; default none) feed the suite's volume rule.
     """
-    if suite.table.name != table.name:
-        raise ValueError(f"suite {suite.path} is for table {suite.table.name!r}, not {table.name!r}")
-    needed = sorted({c for r in suite.rules for c in r.columns} - set(df.columns))
-    if needed:
-        raise QualityGateError(
-            f"{table.name} {city} {month}: staged frame lacks column(s) {needed} that the suite checks",
-            hint="staging must produce every canonical column (see kotacerdas/schemas.py)",
-        )
+    check_frame(df, table, suite, city=city, month=month)
 
     now = local_now() if now is None else pd.Timestamp(now)
     bound = suite.expectations(city, month, now)
     rules_by_id = {rule.id: rule for rule, _ in bound}
-    n = len(df)
     # GX reports failing rows by index label; a 0..n-1 index makes them positions whatever the input's index.
     # (An extra row-number column would do too, but table-level rules such as the column set would see it.)
     frame = df.reset_index(drop=True)
 
     gx = gx_runtime.import_gx()  # already imported by suite.expectations(); cheap here
-    result_format = {
-        "result_format": "COMPLETE",
-        "return_unexpected_index_query": False,
-        "partial_unexpected_count": 0,
-    }
     with gx_runtime.lock():
         batch = gx_runtime.batch_definition(table.name).get_batch(batch_parameters={"dataframe": frame})
         gx_suite = gx.ExpectationSuite(name=f"{table.name}:{city}:{month}", expectations=[e for _, e in bound])
         with gx_runtime.memoized_configurations():
-            outcome = batch.validate(gx_suite, result_format=result_format)
+            outcome = batch.validate(gx_suite, result_format=RESULT_FORMAT)
 
-    by_rule = {}
+    by_rule = results_by_rule(outcome, suite, rules_by_id, where=f"{table.name} {city} {month}")
+    outcomes = {rule_id: rule_outcome(r) for rule_id, r in by_rule.items()}
+    return assemble_result(
+        df,
+        table,
+        suite,
+        outcomes,
+        city=city,
+        month=month,
+        now=now,
+        delivered_rows=delivered_rows,
+        volume_history=volume_history,
+        gx_result=outcome,
+    )
+
+
+@dataclass(frozen=True)
+class RuleOutcome:
+    """What GX said about one rule on one partition (`positions`: failing rows as positions in the partition's
+    frame; None for a table-level rule, which points at no rows)."""
+
+    success: bool
+    element_count: int | None
+    unexpected_count: int | None
+    unexpected_percent: float | None
+    observed_value: Any
+    positions: np.ndarray | None
+    kwargs: Mapping[str, Any]
+
+
+def rule_outcome(r: Any, offset: int = 0) -> RuleOutcome:
+    """A GX ExpectationValidationResult as a RuleOutcome; `offset` is subtracted from the failing rows' index
+    (the partition's first position in a batch of several partitions)."""
+    res = r.result or {}
+    index_list = res.get("unexpected_index_list")
+    return RuleOutcome(
+        success=bool(r.success),
+        element_count=res.get("element_count"),
+        unexpected_count=res.get("unexpected_count"),
+        unexpected_percent=res.get("unexpected_percent"),
+        observed_value=res.get("observed_value"),
+        positions=None if index_list is None else np.asarray(index_list, dtype="int64") - offset,
+        kwargs=r.expectation_config.kwargs,
+    )
+
+
+def results_by_rule(outcome: Any, suite: Suite, rules_by_id: Mapping[str, Rule], *, where: str) -> dict[str, Any]:
+    """GX's results keyed by rule id; raises QualityGateError for an expectation that raised, an unknown one, or a
+    rule without a result."""
+    by_rule: dict[str, Any] = {}
     for r in outcome.results:
-        rule_id = (r.expectation_config.meta or {}).get("kotacerdas_rule")
+        meta = r.expectation_config.meta or {}
+        rule_id = str(meta.get("kotacerdas_rule"))
         if rule_id not in rules_by_id:
             raise QualityGateError(f"GX returned a result for an unknown expectation {r.expectation_config.type}")
         info = r.exception_info or {}
         if info.get("raised_exception"):
             rule = rules_by_id[rule_id]
             raise QualityGateError(
-                f"{suite.path}: rule {rule_id} ({rule.type}) raised in GX on {table.name} {city} {month}: "
-                f"{info.get('exception_message')}",
+                f"{suite.path}: rule {rule_id} ({rule.type}) raised in GX on {where}: {info.get('exception_message')}",
                 hint="fix the rule's kwargs or the staged column types",
             )
         by_rule[rule_id] = r
@@ -125,34 +175,49 @@ def validate_table(
             f"GX returned no result for rule(s) {missing} of {suite.path}",
             hint="two rules may be identical; GX keeps one of them — make each rule distinct",
         )
+    return by_rule
 
+
+def assemble_result(
+    df: pd.DataFrame,
+    table: CanonicalTable,
+    suite: Suite,
+    outcomes: Mapping[str, RuleOutcome],
+    *,
+    city: str,
+    month: str,
+    now: pd.Timestamp,
+    delivered_rows: int | None = None,
+    volume_history: Mapping[str, int] | None = None,
+    gx_result: Any = None,
+) -> QualityResult:
+    """One partition's QualityResult from what GX said about each rule: rules, quarantine rows, volume, verdict."""
+    n = len(df)
     key = _record_key(df, table)
     rule_rows, quarantine_parts, failed_table = [], [], []
     blocked = np.zeros(n, dtype=bool)
     for rule in suite.rules:  # file order, not GX's order
-        r = by_rule[rule.id]
-        res = r.result or {}
-        index_list = res.get("unexpected_index_list")
-        observed = res.get("observed_value")
+        r = outcomes[rule.id]
+        observed = r.observed_value
         rule_rows.append(
             {
                 "rule": rule.id,
                 "severity": rule.severity,
-                "success": bool(r.success),
-                "element_count": res.get("element_count"),
-                "unexpected_count": res.get("unexpected_count"),
-                "unexpected_percent": res.get("unexpected_percent"),
+                "success": r.success,
+                "element_count": r.element_count,
+                "unexpected_count": r.unexpected_count,
+                "unexpected_percent": r.unexpected_percent,
                 "observed_value": None
                 if observed is None or observed is pd.NaT
                 else str(observed)[:_OBSERVED_MAX_CHARS],
-                "details": _bounds(r.expectation_config.kwargs) if index_list is None else None,
+                "details": _bounds(r.kwargs) if r.positions is None else None,
             }
         )
-        if index_list is None:  # table-level: no rows to point at
+        if r.positions is None:  # table-level: no rows to point at
             if not r.success and rule.severity == "error":
                 failed_table.append(rule.id)
             continue
-        positions = np.asarray(index_list, dtype="int64")
+        positions = r.positions
         if len(positions) == 0:
             continue
         if rule.severity == "error":
@@ -188,7 +253,7 @@ def validate_table(
         rules=rules,
         rejected_share=float(blocked.sum() / n) if n else 0.0,
         failed_table_rules=tuple(failed_table),
-        gx_result=outcome,
+        gx_result=gx_result,
         volume=volume,
         validated_at=now,
     )

@@ -1,0 +1,155 @@
+"""Batched validation (one GX validation per table for all partitions of a run) gives each partition exactly what
+validating it alone gives: rules and counts, quarantine rows, valid rows, verdict, samples and Data Docs page.
+
+Real data: the OPD simulator over loopback HTTP, ingested to a raw zone on disk and staged by the library; then
+defects are written into the staged rows of some partitions only.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from conftest import OPD_TEST_TOKEN, edited_project, fast_rest
+
+from kotacerdas.ingest import ingest_table
+from kotacerdas.quality.batch import validate_partitions
+from kotacerdas.quality.gate import GateInput, run_quality_gate, run_quality_gates
+from kotacerdas.schemas import COMPLAINTS, SERVICE_REQUESTS
+from kotacerdas.simulator import OpdSimulator
+from kotacerdas.stage.staging import stage_table
+
+CITIES = ("19.71", "19.03")
+MONTHS = ("2025-01", "2025-02")
+NOW = pd.Timestamp("2025-03-10 09:00")
+
+
+@pytest.fixture(scope="module")
+def staged(opd_project, tmp_path_factory):
+    """(table, city, month) -> (StagingResult, IngestResult), and the raw zone: 2 cities × 2 months, one city's
+    service requests with a staging fault in January."""
+    root = tmp_path_factory.mktemp("qbatch")
+    project = edited_project(root / "project", opd_project, edit_sources=fast_rest)
+    raw = root / "raw"
+    out = {}
+    with OpdSimulator(project, seed=7, token=OPD_TEST_TOKEN) as sim:
+        sim.add_fault("opd_api_service_requests:wrong_type:field=standar_hari,to=text,city=19.03,opd=DISDUKCAPIL")
+        env = {"KOTACERDAS_OPD_API_URL": sim.url, "KOTACERDAS_OPD_API_TOKEN": OPD_TEST_TOKEN}
+        for table in (SERVICE_REQUESTS, COMPLAINTS):
+            for month in MONTHS:
+                for city in CITIES:
+                    ingest = ingest_table(project, table.name, city, month, raw_dir=raw, landing_dir=raw, env=env)
+                    staging = stage_table(table, ingest.frame, city=city, month=month, pii_key=None)
+                    out[(table.name, city, month)] = (staging, ingest)
+    return project, raw, out
+
+
+def _break_service_requests(frame: pd.DataFrame) -> pd.DataFrame:
+    """Row defects (set, range, pair, not-null, the partition's city, a duplicate key) in a few rows."""
+    f = frame.copy()
+    f.loc[f.index[0], "status"] = "lost"
+    f.loc[f.index[1], "city_code"] = "19.03" if f["city_code"].iloc[1] == "19.71" else "19.71"
+    f.loc[f.index[2], "completed_at"] = f["submitted_at"].iloc[2] - pd.Timedelta(days=2)
+    f.loc[f.index[3], "sla_days"] = -1
+    f.loc[f.index[4], "opd_code"] = None
+    f.loc[f.index[5], "request_id"] = f["request_id"].iloc[6]
+    f.loc[f.index[7], "submitted_at"] = pd.Timestamp("2024-12-31 23:00")
+    return f
+
+
+def _break_complaints(frame: pd.DataFrame) -> pd.DataFrame:
+    f = frame.copy()
+    f.loc[f.index[0], "first_response_at"] = f["received_at"].iloc[0] - pd.Timedelta(hours=3)
+    f.loc[f.index[1:4], "category"] = None
+    f.loc[f.index[len(f) // 2 :], "status"] = "lost"  # half the rows: this partition is blocked
+    return f
+
+
+DEFECTS = {
+    "service_requests": {"status_in_set", "city_code_is_partition", "key_unique", "opd_code_not_null"},
+    "complaints": {"status_in_set", "category_not_null"},
+}
+BROKEN = {
+    ("service_requests", "19.71", "2025-01"): _break_service_requests,
+    ("service_requests", "19.03", "2025-02"): _break_service_requests,
+    ("complaints", "19.03", "2025-01"): _break_complaints,
+}
+
+
+def _inputs(out, table: str) -> dict[str, GateInput]:
+    inputs = {}
+    for (name, city, month), (staging, ingest) in out.items():
+        if name != table:
+            continue
+        edit = BROKEN.get((name, city, month))
+        if edit is not None:
+            staging = replace(staging, frame=edit(staging.frame))
+        inputs[f"{city}|{month}"] = GateInput(staging, city, month, ingest)
+    return inputs
+
+
+@pytest.mark.parametrize("table", [SERVICE_REQUESTS, COMPLAINTS], ids=lambda t: t.name)
+def test_batched_gates_equal_one_by_one(staged, table, tmp_path):
+    project, raw, out = staged
+    inputs = _inputs(out, table.name)
+    batched = run_quality_gates(project, table, inputs, raw_dir=raw, docs_dir=tmp_path / "a", run_name="r", now=NOW)
+    alone = {
+        key: run_quality_gate(
+            project,
+            table,
+            part.staged,
+            city=part.city,
+            month=part.month,
+            raw_dir=raw,
+            docs_dir=tmp_path / "b",
+            run_name="r",
+            now=NOW,
+            ingest=part.ingest,
+        )
+        for key, part in inputs.items()
+    }
+    assert list(batched) == list(alone)
+    broken = {f"{c}|{m}" for (t, c, m) in BROKEN if t == table.name}
+    for key, gate in batched.items():
+        one = alone[key]
+        pd.testing.assert_frame_equal(gate.rules, one.rules)
+        pd.testing.assert_frame_equal(gate.quarantine, one.quarantine)
+        pd.testing.assert_frame_equal(gate.valid, one.valid)
+        pd.testing.assert_frame_equal(gate.samples, one.samples)
+        assert (gate.rejected_rows, gate.passed, gate.failed_table_rules, gate.verdict()) == (
+            one.rejected_rows,
+            one.passed,
+            one.failed_table_rules,
+            one.verdict(),
+        )
+        for severity in ("error", "warn"):
+            assert gate.check_report(severity) == one.check_report(severity)
+        page = gate.data_docs.replace(str(tmp_path / "a"), str(tmp_path / "b"))
+        assert page == one.data_docs
+        assert Path(gate.data_docs).read_text(encoding="utf-8") == Path(one.data_docs).read_text(encoding="utf-8")
+        # the defects written show in the broken partitions only (the simulator has a few defects of its own)
+        assert bool(DEFECTS[table.name] & set(gate.quarantine["rule"])) == (key in broken), key
+    if table is COMPLAINTS:
+        assert not batched["19.03|2025-01"].passed and batched["19.71|2025-01"].passed
+    else:
+        quarantined = set(batched["19.71|2025-01"].quarantine["rule"])
+        assert {"status_in_set", "city_code_is_partition", "completed_after_submitted", "key_unique"} <= quarantined
+        assert {"sla_days_non_negative", "opd_code_not_null", "submitted_at_in_month"} <= quarantined
+
+
+def test_one_gx_validation_holds_the_row_rules_of_every_partition(staged):
+    """The batch is real: the partitions share one GX result, whose row rules saw every partition's rows."""
+    project, raw, out = staged
+    from kotacerdas.quality.batch import PartitionFrame
+    from kotacerdas.quality.gate import project_suite
+
+    inputs = _inputs(out, "service_requests")
+    parts = [PartitionFrame(p.staged.frame, p.city, p.month) for p in inputs.values()]
+    results = validate_partitions(parts, SERVICE_REQUESTS, project_suite(project, SERVICE_REQUESTS), now=NOW)
+    shared = results[0].gx_result
+    assert all(r.gx_result is shared for r in results)
+    counts = {r.expectation_config.meta["kotacerdas_rule"]: r.result.get("element_count") for r in shared.results}
+    assert counts["status_in_set"] == sum(len(p.frame) for p in parts)
+    assert "city_code_is_partition" not in counts  # its kwargs name the partition: validated per partition
