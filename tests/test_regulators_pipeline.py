@@ -101,6 +101,11 @@ def test_ikm_pools_the_years_published_survey_answers(yearly):
     answers = _rows(yearly.engine, "SELECT * FROM staged_satisfaction_responses WHERE city_code = '19.71'")
     assert len(city) == 1 and city[0]["respondents"] == len(answers) > 0
     assert city[0]["months_covered"] == len(MONTHS)
+    # two of twelve months: a year-to-date figure, published marked incomplete (the Kominfo and SPBE rows of the
+    # same complete yearly partition are not)
+    assert city[0]["status"] == "incomplete" and city[0]["coverage"] == pytest.approx(2 / 12)
+    kominfo = _rows(yearly.engine, "SELECT DISTINCT status FROM regulator_kominfo_evaluation WHERE city_code = '19.71'")
+    assert [r["status"] for r in kominfo] == ["complete"]
     mean = sum(sum(a[f"u{i}"] for i in range(1, 10)) for a in answers) / (9 * len(answers))
     assert city[0]["score"] == pytest.approx(mean * 25)
     assert city[0]["grade"] in {"A", "B", "C", "D"}

@@ -101,6 +101,11 @@ def annual_frames(
     frames = {t: result.frames.get(t, pd.DataFrame(columns=list(FACT_TABLES[t]))) for t in REGULATOR_TABLES}
     # published incomplete only on purpose (allow_incomplete): every figure says so
     frames = {t: f.assign(status=partition_status(gates)) for t, f in frames.items()}
+    # an IKM from part of the year's months (the year under way, or months not published) is year to date: marked
+    # incomplete, so views neither rank nor compare it, however the year's own files fared
+    ikm = frames["regulator_ikm"]
+    if not ikm.empty:
+        frames["regulator_ikm"] = ikm.assign(status=ikm["status"].where(ikm["coverage"] >= 1.0, INCOMPLETE))
     frames |= rejection_frames(gates, ingests, city, year, pii_key)
     return frames | staged_rows(gates, ingests, city, year)[1]
 
