@@ -51,7 +51,8 @@ def _problems(result: dg.ExecuteInProcessResult, partition_key: str | None = Non
             evaluation = event.event_specific_data
             if evaluation.passed or evaluation.severity != dg.AssetCheckSeverity.ERROR:
                 continue
-            if partition_key is None or evaluation.partition == partition_key:
+            # a run of one partition records its checks without a partition key; a range run with each one's
+            if partition_key is None or evaluation.partition in (None, partition_key):
                 problems.append(
                     f"check {evaluation.asset_key.to_user_string()}.{evaluation.check_name} failed: "
                     f"{evaluation.description}"
