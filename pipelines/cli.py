@@ -938,7 +938,8 @@ def masterplan_explain(
         console.print(
             f"  OPD {t.opd_code} delivery of masterplan_progress: {t.status} (due {_when(t.due_at)}, "
             f"{_when(t.received_at, 'nothing received', 'received ')}); {_count(t.rows_valid)} valid, "
-            f"{_count(t.rows_rejected)} rejected row(s)"
+            f"{_count(t.rows_rejected)} rejected row(s)",
+            soft_wrap=True,  # one line per delivery, as the report rows below
         )
     for r in ex.reports.to_dict("records"):  # not itertuples: it renames the _raw_* columns
         console.print(
