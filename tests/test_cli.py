@@ -214,3 +214,16 @@ def test_ui_stops_with_all_its_children_on_sigterm(tmp_path):
     finally:
         if ui.poll() is None:
             ui.kill()
+
+
+def test_the_runnable_periods_are_the_partitions_dagster_knows(frozen_clock, opd_project):
+    """kotacerdas.periods checks months and years before Dagster starts: the same bounds as the partitions."""
+    from assets.partitions import build_city_month_partitions, build_city_year_partitions
+    from kotacerdas.periods import check_runnable
+
+    months = build_city_month_partitions(opd_project).get_partitions_def_for_dimension("month").get_partition_keys()
+    years = build_city_year_partitions(opd_project).get_partitions_def_for_dimension("year").get_partition_keys()
+    first_month = opd_project.pipeline.first_month
+    assert check_runnable(months + years, first_month, "pipeline.yaml") == months + years
+    _, last = _months_around(frozen_clock)
+    assert (months[0], months[-1], years[0], years[-1]) == (first_month, last, first_month[:4], str(frozen_clock.year))
