@@ -40,11 +40,12 @@ class WarehouseResource(dg.ConfigurableResource):
     url: str | None = None
     config_dir: str | None = None
 
-    def sqlalchemy_url(self) -> sa.URL:
+    def sqlalchemy_url(self, create: bool = True) -> sa.URL:
+        """The URL; with `create` false, a DuckDB file's folder is not made (readers make nothing)."""
         project = ProjectConfig(self.config_dir)
         env_url = settings().warehouse_url
         raw = self.url or (env_url.get_secret_value() if env_url else None) or project.pipeline.warehouse_url
-        return resolve_warehouse_url(raw, project.dir.parent)
+        return resolve_warehouse_url(raw, project.dir.parent, create=create)
 
     def engine(self) -> sa.Engine:
         """The engine, carrying how long a publish waits for another writer of its partition (pipeline.yaml)."""
@@ -52,4 +53,4 @@ class WarehouseResource(dg.ConfigurableResource):
         return create_warehouse_engine(self.sqlalchemy_url()).execution_options(**{LOCK_TIMEOUT_OPTION: timeout})
 
     def display(self) -> str:
-        return display_url(self.sqlalchemy_url())
+        return display_url(self.sqlalchemy_url(create=False))

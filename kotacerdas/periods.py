@@ -11,6 +11,7 @@ import calendar
 import datetime as dt
 import re
 from datetime import date
+from zoneinfo import ZoneInfo
 
 from kotacerdas.errors import ConfigError
 from kotacerdas.schemas import Cadence, CanonicalTable
@@ -84,3 +85,42 @@ def closed_month(tick: dt.datetime | date) -> str:
     """The month before the tick's month: on 2025-04-03 that is 2025-03."""
     first = tick.replace(day=1)
     return (first - dt.timedelta(days=1)).strftime("%Y-%m")
+
+
+def now_local() -> dt.datetime:
+    """The clock of the project: now on Jakarta time, where months close (tests freeze it)."""
+    return dt.datetime.now(ZoneInfo(TIMEZONE))
+
+
+def last_closed_month(now: dt.datetime | None = None) -> str:
+    """The latest month that is over (on Jakarta time): on 2026-12-01 00:30 WIB that is 2026-11."""
+    return closed_month((now or now_local()).astimezone(ZoneInfo(TIMEZONE)))
+
+
+def check_runnable(periods: list[str], first_month: str, where: str, now: dt.datetime | None = None) -> list[str]:
+    """`periods` (months YYYY-MM or years YYYY) when each is a partition the pipeline can run: not before
+    `first_month` (named by `where`, e.g. config/pipeline.yaml), and a month only once it is over; a year may be the
+    one under way (regulators publish a year's evaluation before it ends), not a later one. Else a ConfigError."""
+    last_month = last_closed_month(now)
+    this_year = (now or now_local()).astimezone(ZoneInfo(TIMEZONE)).year
+    for period in periods:
+        cadence = cadence_of(period)
+        if cadence is None:
+            raise ConfigError(f"{period!r} is neither a month (YYYY-MM) nor a year (YYYY)", hint="e.g. 2025-03 or 2025")
+        first = first_month if cadence == "monthly" else first_month[:4]
+        if period < first:
+            raise ConfigError(
+                f"{period} is before the first partition: first_month is {first_month} in {where}",
+                hint=f"run {first} or later, or set an earlier first_month in {where}",
+            )
+        if cadence == "monthly" and period > last_month:
+            raise ConfigError(
+                f"{period} is not over yet; the last closed month is {last_month}",
+                hint=f"run months up to {last_month}; a month is run once it has closed (Asia/Jakarta time)",
+            )
+        if cadence == "yearly" and int(period) > this_year:
+            raise ConfigError(
+                f"{period} has not started yet; the latest year is {this_year}",
+                hint=f"run years up to {this_year}",
+            )
+    return periods

@@ -5,6 +5,7 @@ commands (scorecard, explain, report, export) read only the evaluator views, so 
 
 from __future__ import annotations
 
+import errno
 import secrets
 import time
 from pathlib import Path
@@ -20,6 +21,7 @@ from sqlalchemy.exc import DBAPIError
 
 from kotacerdas.config import ProjectConfig, environment, overridden_environment
 from kotacerdas.errors import KotacerdasError
+from kotacerdas.periods import MONTH_RE
 from kotacerdas.rounding import format_half_up
 
 app = typer.Typer(
@@ -42,7 +44,8 @@ def _version(value: bool) -> None:
 @app.callback()
 def _main(
     version: Annotated[
-        bool, typer.Option("--version", callback=_version, is_eager=True, help="print the version and exit")
+        bool,
+        typer.Option("--version", callback=_version, is_eager=True, metavar="", help="print the version and exit"),
     ] = False,
 ) -> None:
     """kotacerdas: OPD service data → validated indicators → smart-city maturity indices."""
@@ -62,12 +65,11 @@ SHORT = {
 
 
 def month_range(spec: str) -> list[str]:
-    """'2025-01:2025-12' or '2025-03' → ['2025-01', …]."""
+    """'2025-01:2025-12' or '2025-03' → ['2025-01', …]; anything else (2025-3, 25-1, 2025-13) is a usage error."""
     start, _, end = spec.partition(":")
-    try:
-        periods = pd.period_range(pd.Period(start, "M"), pd.Period(end or start, "M"), freq="M")
-    except ValueError as exc:
-        raise typer.BadParameter(f"{spec!r}: expected YYYY-MM or YYYY-MM:YYYY-MM ({exc})") from exc
+    if not all(MONTH_RE.match(m) for m in (start, end or start)):
+        raise typer.BadParameter(f"{spec!r}: expected YYYY-MM or YYYY-MM:YYYY-MM, e.g. 2025-03 or 2025-01:2025-12")
+    periods = pd.period_range(pd.Period(start, "M"), pd.Period(end or start, "M"), freq="M")
     if not len(periods):
         raise typer.BadParameter(f"{spec!r}: the range is empty (is the end before the start?)")
     return [str(p) for p in periods]
@@ -88,12 +90,31 @@ def years_of(months: list[str]) -> list[str]:
     return sorted({m[:4] for m in months})
 
 
+def one_month(spec: str) -> str:
+    """A single month YYYY-MM (--period), checked as --months is."""
+    if not MONTH_RE.match(spec):
+        raise typer.BadParameter(f"{spec!r}: expected YYYY-MM, e.g. 2025-03")
+    return spec
+
+
 def _cities(project: ProjectConfig, codes: list[str] | None) -> list[str]:
-    known = [c.code for c in project.cities.cities]
-    for code in codes or []:
-        if code not in known:
-            raise typer.BadParameter(f"city {code!r} is not in {project.dir / 'cities.yaml'}; known: {known}")
-    return codes or known
+    """The given city codes, each checked against cities.yaml, or all of them (ProjectConfig.city_codes)."""
+    return project.city_codes(codes)
+
+
+def _runnable(project: ProjectConfig, periods: list[str]) -> list[str]:
+    """The months or years when each is a partition that can run now (first_month, closed months): kotacerdas.periods,
+    on the project's clock, before Dagster is started."""
+    from kotacerdas.periods import check_runnable
+
+    return check_runnable(periods, project.pipeline.first_month, str(project.dir / "pipeline.yaml"))
+
+
+def _require_storage_key() -> None:
+    """Runs seal the raw zone with KOTACERDAS_STORAGE_KEY: say so before starting Dagster, not in every step."""
+    from kotacerdas.encryption import storage_keys
+
+    storage_keys()
 
 
 PER_PARTITION_HELP = (
@@ -157,7 +178,7 @@ def _print_outcomes(outcomes) -> None:
 def _read_warehouse(reader, *args) -> tuple[pd.DataFrame, str]:
     """`reader(engine, *args)` on the configured warehouse, and the warehouse's address (no password). Readers use
     the evaluator views only, and no migration is checked: an evaluator's read-only login suffices."""
-    engine, shown = _warehouse_engine(migrate=False)
+    engine, shown = _warehouse_engine(migrate=False, read_only=True)
     try:
         return reader(engine, *args), shown
     finally:
@@ -238,7 +259,8 @@ def demo(
 
     started = time.perf_counter()
     project = ProjectConfig()
-    cities, periods = _cities(project, city), month_range(months)
+    cities, periods = _cities(project, city), _runnable(project, month_range(months))
+    _runnable(project, years_of(periods))
     token = environment().get(API_TOKEN_ENV) or secrets.token_urlsafe(24)
     storage = _demo_storage_key(project)
     with (
@@ -318,13 +340,16 @@ def run(
         raise typer.BadParameter("give --months YYYY-MM:YYYY-MM (monthly job) and/or --years YYYY:YYYY (yearly job)")
     project = ProjectConfig()
     cities = _cities(project, city)
+    month_list = _runnable(project, month_range(months)) if months else []
+    year_list = _runnable(project, year_range(years)) if years else []
+    _require_storage_key()
     outcomes = []
-    if months:
-        outcomes += _run_with_progress(cities, month_range(months), per_partition, replay, False, allow_incomplete)
-        print_scorecard(cities, month_range(months), required=False)
-    if years:
-        outcomes += _run_with_progress(cities, year_range(years), per_partition, replay, True, allow_incomplete)
-        print_regulators(cities, year_range(years))
+    if month_list:
+        outcomes += _run_with_progress(cities, month_list, per_partition, replay, False, allow_incomplete)
+        print_scorecard(cities, month_list, required=False)
+    if year_list:
+        outcomes += _run_with_progress(cities, year_list, per_partition, replay, True, allow_incomplete)
+        print_regulators(cities, year_list)
     _print_outcomes(outcomes)
     if not all(o.success for o in outcomes):
         raise typer.Exit(1)
@@ -336,7 +361,8 @@ def scorecard(
     city: Annotated[list[str] | None, typer.Option(help="city code (repeatable)")] = None,
 ) -> None:
     """Print dimension scores, index and maturity level from the warehouse."""
-    print_scorecard(city or [], month_range(months) if months else [])
+    codes = ProjectConfig().city_codes(city) if city else []
+    print_scorecard(codes, month_range(months) if months else [])
 
 
 @app.command()
@@ -360,9 +386,10 @@ def report(
     from kotacerdas.report.labels import LANGUAGES, check_language
     from kotacerdas.report.scorecard_page import scorecard_filename
 
-    month_range(period)  # the same check as everywhere: YYYY-MM
+    one_month(period)  # the same checks as everywhere: YYYY-MM, a city of cities.yaml
+    ProjectConfig().city_codes(city)
     languages = LANGUAGES if all_languages else (check_language(lang),)
-    engine, shown = _warehouse_engine(migrate=False)
+    engine, shown = _warehouse_engine(migrate=False, read_only=True)
     try:
         written = write_scorecards(engine, ProjectConfig(), city, period, out, languages, national=national)
     finally:
@@ -398,7 +425,10 @@ def export(
     unknown = [f for f in formats if f not in FORMATS]
     if unknown:
         raise typer.BadParameter(f"{', '.join(unknown)}: use one of {', '.join(FORMATS)}", param_hint="--format")
-    engine, shown = _warehouse_engine(migrate=False)
+    periods = month_range(months) if months else None
+    if city:
+        ProjectConfig().city_codes(city)
+    engine, shown = _warehouse_engine(migrate=False, read_only=True)
     try:
         written = write_exports(
             engine,
@@ -406,7 +436,7 @@ def export(
             out,
             formats,
             cities=city or None,
-            periods=month_range(months) if months else None,
+            periods=periods,
             lang=check_language(lang),
         )
     finally:
@@ -433,6 +463,8 @@ def ui(
     from pipelines.supervise import run_supervised
 
     project = ProjectConfig()
+    if not simulator:  # runs launched from the UI seal the raw zone with the environment's key
+        _require_storage_key()
     env = dict(environment())
     env.setdefault("DAGSTER_HOME", str(DEFAULT_DAGSTER_HOME))
     context = nullcontext()
@@ -495,10 +527,19 @@ def simulate_opd(
     except ValueError as exc:
         raise typer.BadParameter(str(exc), param_hint="--fault") from exc
     extra = load_regions(regions_csv or default_regions_csv(project)) if all_regions else []
-    with OpdSimulator(project, seed=seed, token=token, port=port, cities=extra, faults=faults) as sim:
+    periods = month_range(months)
+    try:
+        sim = OpdSimulator(project, seed=seed, token=token, port=port, cities=extra, faults=faults).start()
+    except OSError as exc:
+        if exc.errno != errno.EADDRINUSE:
+            raise
+        raise KotacerdasError(
+            f"port {port} on 127.0.0.1 is in use (another simulator, or another program, listens there)",
+            hint="stop that program, or pass another port: --port N (--port 0 takes any free port)",
+        ) from exc
+    with sim:
         if file_drops is not None:
             cities = list(sim.cities.values())
-            periods = month_range(months)
             # with the yearly SPBE self-assessment of each year of the months (the yearly job expects it)
             written = write_file_drops(
                 project,
@@ -574,12 +615,17 @@ warehouse_app = typer.Typer(help="Warehouse schema (Alembic migrations) and the 
 app.add_typer(warehouse_app, name="warehouse")
 
 
-def _warehouse_engine(migrate: bool = True):
+def _warehouse_engine(migrate: bool = True, read_only: bool = False):
+    """An engine on the configured warehouse and its address; `read_only` (the read commands) makes nothing: a
+    DuckDB file that is not there is an error, not a new empty warehouse."""
     from assets.resources import WarehouseResource
-    from kotacerdas.warehouse.engine import create_warehouse_engine
+    from kotacerdas.warehouse.engine import create_warehouse_engine, require_existing_warehouse
 
     warehouse = WarehouseResource()
-    return create_warehouse_engine(warehouse.sqlalchemy_url(), migrate=migrate), warehouse.display()
+    url = warehouse.sqlalchemy_url(create=not read_only)
+    if read_only:
+        require_existing_warehouse(url)
+    return create_warehouse_engine(url, migrate=migrate and not read_only), warehouse.display()
 
 
 @warehouse_app.command("upgrade")
@@ -626,6 +672,15 @@ def warehouse_grant_evaluator(
         console.print("[yellow]for the server's administrator[/] (docs/operators/privacy.md):", *todo, sep="\n  ")
 
 
+def _when(value, missing: str = "—", prefix: str = "") -> str:
+    """A timestamp of the warehouse as printed after `prefix`; `missing` for none (a delivery that never came)."""
+    return missing if value is None or pd.isna(value) else f"{prefix}{value}"
+
+
+def _count(value) -> str:
+    return "0" if value is None or pd.isna(value) else str(int(value))
+
+
 def _num(value, digits: int = 2) -> str:
     return "—" if value is None or pd.isna(value) else format_half_up(float(value), digits)
 
@@ -643,6 +698,8 @@ def explain(
     --programme, where a masterplan programme's status came from (as `kotacerdas masterplan explain`)."""
     if programme:
         return masterplan_explain(city, period, programme)
+    one_month(period)
+    ProjectConfig().city_codes([city])
     from rich.text import Text
     from rich.tree import Tree
 
@@ -658,7 +715,7 @@ def explain(
         widths.append(len(text.plain))
         return text
 
-    engine, shown = _warehouse_engine(migrate=False)
+    engine, shown = _warehouse_engine(migrate=False, read_only=True)
     try:
         ex = explain_partition(engine, city, period, dimension)
     finally:
@@ -798,13 +855,24 @@ def print_masterplan(cities: list[str], months: list[str]) -> pd.DataFrame:
 
 @masterplan_app.command("status")
 def masterplan_status(
-    period: Annotated[str, typer.Option(help="YYYY-MM")],
+    period: Annotated[str | None, typer.Option(help="YYYY-MM; default: the latest month published")] = None,
     city: Annotated[list[str] | None, typer.Option(help="city code (repeatable); default all")] = None,
 ) -> None:
     """Each programme's published status in a month (from the warehouse's v_masterplan_status view)."""
-    from kotacerdas.report.masterplan import read_programmes, read_readiness
+    from kotacerdas.report.masterplan import latest_masterplan_period, read_programmes, read_readiness
 
     cities = _cities(ProjectConfig(), city)
+    if period is None:
+        latest, _ = _read_warehouse(latest_masterplan_period, cities)
+        if latest is None:
+            raise KotacerdasError(
+                f"no masterplan status published for {', '.join(cities)}",
+                hint="run the pipeline first (make demo, or kotacerdas run --months YYYY-MM)",
+            )
+        period = latest
+        err_console.print(f"period {period}: the latest month published (--period YYYY-MM for another)")
+    else:
+        one_month(period)
     print_masterplan(cities, [period])
     for code in cities:
         rows, _ = _read_warehouse(read_programmes, code, period)
@@ -849,6 +917,8 @@ def masterplan_explain(
     """A programme's status down to the OPD report rows and raw files behind it, and when the OPD delivered."""
     from kotacerdas.report.masterplan import explain_programme
 
+    one_month(period)
+    ProjectConfig().city_codes([city])
     ex, shown = _read_warehouse(explain_programme, city, period, programme)
     s = ex.status
     console.print(
@@ -866,8 +936,10 @@ def masterplan_explain(
         )
     for t in ex.timeliness.itertuples():
         console.print(
-            f"  OPD {t.opd_code} delivery of masterplan_progress: {t.status} (due {t.due_at}, received "
-            f"{t.received_at}); {t.rows_valid} valid, {t.rows_rejected} rejected row(s)"
+            f"  OPD {t.opd_code} delivery of masterplan_progress: {t.status} (due {_when(t.due_at)}, "
+            f"{_when(t.received_at, 'nothing received', 'received ')}); {_count(t.rows_valid)} valid, "
+            f"{_count(t.rows_rejected)} rejected row(s)",
+            soft_wrap=True,  # one line per delivery, as the report rows below
         )
     for r in ex.reports.to_dict("records"):  # not itertuples: it renames the _raw_* columns
         console.print(

@@ -1,4 +1,6 @@
-"""Command-line conventions: --version, and `kotacerdas ui` (dg dev) stops with every process it started."""
+"""Command-line conventions: --version, usage errors, what a new user meets first (no storage key, a month before
+first_month or not over yet, a port in use, an unknown city, a malformed month, no warehouse yet), and
+`kotacerdas ui` (dg dev) stops with every process it started."""
 
 from __future__ import annotations
 
@@ -9,9 +11,11 @@ import subprocess
 import sys
 import time
 import urllib.request
+from datetime import timedelta
 from importlib.metadata import version
 
 import psutil
+import pytest
 from conftest import REPO_ROOT
 
 
@@ -29,6 +33,147 @@ def test_version_is_the_installed_package_version():
 def test_a_usage_error_goes_to_stderr_with_a_non_zero_exit():
     done = _cli("scorecard", "--months", "2025-13", timeout=120)
     assert done.returncode == 2 and done.stdout == "" and "2025-13" in done.stderr
+
+
+def _main(monkeypatch, capsys, *args: str) -> tuple[int, str, str]:
+    """`kotacerdas ARGS` in this process (so the frozen clock holds): exit code, stdout, stderr."""
+    from pipelines.cli import main
+
+    monkeypatch.setattr(sys, "argv", ["kotacerdas", *args])
+    with pytest.raises(SystemExit) as exited:
+        main()
+    out, err = capsys.readouterr()
+    return exited.value.code, out, err
+
+
+def test_version_is_a_flag_without_a_metavar():
+    done = _cli("--help", timeout=120)
+    line = next(x for x in done.stdout.splitlines() if "--version" in x)
+    assert done.returncode == 0 and "<bool>" not in line and "print the version and exit" in line
+
+
+def test_run_without_a_storage_key_stops_before_dagster_starts(tmp_path):
+    env = {k: v for k, v in os.environ.items() if k != "KOTACERDAS_STORAGE_KEY"}
+    home = tmp_path / "dagster_home"
+    home.mkdir()
+    env |= {"DAGSTER_HOME": str(home), "KOTACERDAS_WAREHOUSE_URL": f"duckdb:///{tmp_path}/w.duckdb"}
+    done = _cli("run", "--months", "2025-03", "--city", "19.71", env=env, timeout=120)
+    assert done.returncode == 2 and done.stdout == ""
+    assert done.stderr.count("KOTACERDAS_STORAGE_KEY is not set") == 1 and "kotacerdas storage-key" in done.stderr
+    assert "Traceback" not in done.stderr
+    assert list(home.iterdir()) == [] and not (tmp_path / "w.duckdb").exists()  # no Dagster run, no warehouse
+
+
+@pytest.mark.parametrize(
+    ("args", "period"),
+    [(("--months", "2020-01", "--city", "19.71"), "2020-01"), (("--years", "2019"), "2019")],
+)
+def test_run_before_first_month_names_first_month_in_pipeline_yaml(args, period):
+    done = _cli("run", *args, timeout=120)
+    assert done.returncode == 2 and done.stdout == "" and "Traceback" not in done.stderr
+    assert f"{period} is before the first partition: first_month is 2025-01" in done.stderr
+    assert "pipeline.yaml" in done.stderr
+
+
+def _months_around(now) -> tuple[str, str]:
+    """(the month under way, the last closed one) at `now` (an aware Jakarta-time moment of the frozen clock)."""
+    first = now.replace(day=1)
+    return first.strftime("%Y-%m"), (first - timedelta(days=1)).strftime("%Y-%m")
+
+
+@pytest.mark.parametrize("command", ["run", "demo"])
+def test_a_month_not_over_yet_is_an_error_for_run_and_demo(command, frozen_clock, monkeypatch, capsys, tmp_path):
+    monkeypatch.setenv("KOTACERDAS_WAREHOUSE_URL", f"duckdb:///{tmp_path}/w.duckdb")
+    current, last = _months_around(frozen_clock)
+    for months in (f"{last}:{current}", current, f"{frozen_clock.year + 1}-06"):
+        code, out, err = _main(monkeypatch, capsys, command, "--months", months, "--city", "19.71")
+        shown = months.split(":")[-1]
+        assert code == 2 and out == "", (months, out, err)
+        assert f"{shown} is not over yet; the last closed month is {last}" in err
+    assert not (tmp_path / "w.duckdb").exists()
+
+
+def test_the_last_closed_month_and_the_year_under_way_are_runnable(frozen_clock):
+    from kotacerdas.errors import ConfigError
+    from kotacerdas.periods import check_runnable
+
+    current, last = _months_around(frozen_clock)
+    year = str(frozen_clock.year)
+    assert check_runnable(["2025-01", last, year], "2025-01", "pipeline.yaml") == ["2025-01", last, year]
+    with pytest.raises(ConfigError, match=f"{current} is not over yet"):
+        check_runnable([current], "2025-01", "pipeline.yaml")
+    with pytest.raises(ConfigError, match=f"{int(year) + 1} has not started yet"):
+        check_runnable([str(int(year) + 1)], "2025-01", "pipeline.yaml")
+
+
+def test_simulate_opd_on_a_port_in_use_names_the_port():
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        done = _cli("simulate-opd", "--port", str(port), timeout=120)
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert f"port {port} on 127.0.0.1 is in use" in done.stderr and "--port" in done.stderr
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("run", "--months", "2025-03"),
+        ("scorecard",),
+        ("explain", "--period", "2025-03"),
+        ("report", "--period", "2025-03", "--out", "{tmp}/out"),
+        ("export", "--format", "csv", "--out", "{tmp}/out"),
+        ("masterplan", "status", "--period", "2025-03"),
+        ("masterplan", "explain", "--period", "2025-03", "--programme", "GOV-01"),
+    ],
+    ids=lambda a: " ".join(a[:2]),
+)
+def test_an_unknown_city_is_named_the_same_way_by_every_command(args, monkeypatch, capsys, tmp_path):
+    monkeypatch.setenv("KOTACERDAS_WAREHOUSE_URL", f"duckdb:///{tmp_path}/w.duckdb")
+    code, out, err = _main(monkeypatch, capsys, *(a.format(tmp=tmp_path) for a in args), "--city", "99.99")
+    assert code == 2 and out == "", err
+    assert f"city '99.99' is not in {REPO_ROOT / 'config' / 'cities.yaml'}; known: ['19.71', '19.03']" in err
+    assert "run the pipeline" not in err and not (tmp_path / "w.duckdb").exists()
+
+
+@pytest.mark.parametrize(
+    ("args", "bad"),
+    [
+        (("explain", "--city", "19.71", "--period", "2025-3"), "2025-3"),
+        (("masterplan", "status", "--period", "2025-3"), "2025-3"),
+        (("scorecard", "--months", "25-1"), "25-1"),
+        (("run", "--months", "2025-01:2025-3"), "2025-01:2025-3"),
+    ],
+)
+def test_a_malformed_month_is_a_usage_error_naming_the_format(args, bad, monkeypatch, capsys):
+    code, out, err = _main(monkeypatch, capsys, *args)
+    assert code == 2 and out == ""
+    assert repr(bad) in err and "expected YYYY-MM" in err and "must be in 1..12" not in err
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("scorecard",),
+        ("explain", "--city", "19.71", "--period", "2025-03"),
+        ("report", "--city", "19.71", "--period", "2025-03", "--out", "{tmp}/out"),
+        ("export", "--format", "csv", "--out", "{tmp}/out"),
+        (
+            "masterplan",
+            "status",
+        ),
+        ("masterplan", "explain", "--city", "19.71", "--period", "2025-03", "--programme", "GOV-01"),
+    ],
+    ids=lambda a: " ".join(a[:2]),
+)
+def test_read_commands_never_create_a_warehouse(args, monkeypatch, capsys, tmp_path):
+    path = tmp_path / "nonexist" / "wh.duckdb"
+    monkeypatch.setenv("KOTACERDAS_WAREHOUSE_URL", f"duckdb:///{path}")
+    code, out, err = _main(monkeypatch, capsys, *(a.format(tmp=tmp_path) for a in args))
+    assert code == 2 and out == ""
+    assert f"no warehouse file at {path}" in err and "run `make demo` or `kotacerdas run` first" in err
+    assert not path.parent.exists()
 
 
 def _free_port() -> int:
@@ -69,3 +214,16 @@ def test_ui_stops_with_all_its_children_on_sigterm(tmp_path):
     finally:
         if ui.poll() is None:
             ui.kill()
+
+
+def test_the_runnable_periods_are_the_partitions_dagster_knows(frozen_clock, opd_project):
+    """kotacerdas.periods checks months and years before Dagster starts: the same bounds as the partitions."""
+    from assets.partitions import build_city_month_partitions, build_city_year_partitions
+    from kotacerdas.periods import check_runnable
+
+    months = build_city_month_partitions(opd_project).get_partitions_def_for_dimension("month").get_partition_keys()
+    years = build_city_year_partitions(opd_project).get_partitions_def_for_dimension("year").get_partition_keys()
+    first_month = opd_project.pipeline.first_month
+    assert check_runnable(months + years, first_month, "pipeline.yaml") == months + years
+    _, last = _months_around(frozen_clock)
+    assert (months[0], months[-1], years[0], years[-1]) == (first_month, last, first_month[:4], str(frozen_clock.year))

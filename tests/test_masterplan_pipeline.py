@@ -92,3 +92,19 @@ def test_status_and_explain_commands_read_the_views(published):
         env.setenv("KOTACERDAS_WAREHOUSE_URL", url)
         same = CliRunner().invoke(app, ["explain", "--city", CITY, "--period", MONTH, "--programme", "GOV-01"])
     assert same.exit_code == 0 and same.output == explained.output
+
+
+def test_status_defaults_to_the_latest_month_published_and_explain_says_nothing_was_received(published):
+    url, _ = published
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("KOTACERDAS_WAREHOUSE_URL", url)
+        status = CliRunner().invoke(app, ["masterplan", "status", "--city", CITY])
+        missing = CliRunner().invoke(
+            app, ["masterplan", "explain", "--city", CITY, "--period", MONTH, "--programme", "GOV-02"]
+        )
+    assert status.exit_code == 0, status.output
+    assert f"period {MONTH}: the latest month published" in status.output  # said on stderr, mixed in by CliRunner
+    assert f"{CITY} {MONTH}, masterplan 2025.2" in status.output and "GOV-02" in status.output
+    assert missing.exit_code == 0, missing.output
+    delivery = next(line for line in missing.output.splitlines() if "delivery of masterplan_progress" in line)
+    assert "missing" in delivery and "nothing received" in delivery and "None" not in missing.output

@@ -39,6 +39,18 @@ class ProjectConfig:
     def __init__(self, config_dir: str | Path | None = None):
         self.dir = Path(config_dir or settings().config_dir or DEFAULT_CONFIG_DIR).resolve()
 
+    def city_codes(self, codes: list[str] | None = None) -> list[str]:
+        """`codes` when every one is a city of cities.yaml (all of them when none is given); else a ConfigError
+        naming the unknown code and the known ones. The one check of a city code given by a user."""
+        known = [c.code for c in self.cities.cities]
+        for code in codes or []:
+            if code not in known:
+                raise ConfigError(
+                    f"city {code!r} is not in {self.dir / 'cities.yaml'}; known: {known}",
+                    hint="use one of the known codes, or add the city to cities.yaml",
+                )
+        return list(codes) if codes else known
+
     # --- files with a model of their own --------------------------------------------------------------------
 
     @cached_property

@@ -21,6 +21,16 @@ def read_masterplan_summary(engine: sa.Engine, cities: list[str] | None, months:
         return query(conn, sql + " ORDER BY city_code, period", params)
 
 
+def latest_masterplan_period(engine: sa.Engine, cities: list[str] | None) -> str | None:
+    """The latest month with a published masterplan status for any of `cities` (any city when None); None if none."""
+    params: dict = {}
+    sql = "SELECT MAX(period) AS period FROM v_masterplan_status WHERE 1 = 1"
+    sql += in_clause("city_code", cities, params, "c")
+    with engine.connect() as conn:
+        latest = query(conn, sql, params)["period"].iloc[0]
+    return None if pd.isna(latest) else str(latest)
+
+
 def read_programmes(engine: sa.Engine, city: str, period: str) -> pd.DataFrame:
     with engine.connect() as conn:
         return query(

@@ -15,8 +15,9 @@ WAREHOUSE_URL_ENV = "KOTACERDAS_WAREHOUSE_URL"
 _AT_HEAD: set[str] = set()  # warehouses this process has already seen at the head migration
 
 
-def resolve_warehouse_url(raw: str, project_root: Path) -> sa.URL:
-    """`raw` as a SQLAlchemy URL; a relative DuckDB path is taken from the project root."""
+def resolve_warehouse_url(raw: str, project_root: Path, *, create: bool = True) -> sa.URL:
+    """`raw` as a SQLAlchemy URL; a relative DuckDB path is taken from the project root, and its folder is made
+    unless `create` is false (a reader makes nothing)."""
     try:
         url = sa.make_url(raw)
     except sa.exc.ArgumentError as exc:
@@ -28,7 +29,8 @@ def resolve_warehouse_url(raw: str, project_root: Path) -> sa.URL:
         path = Path(url.database)
         if not path.is_absolute():
             path = project_root / path
-        path.parent.mkdir(parents=True, exist_ok=True)
+        if create:
+            path.parent.mkdir(parents=True, exist_ok=True)
         url = url.set(database=str(path))
     return url
 
@@ -43,6 +45,18 @@ def duckdb_path(url: sa.URL) -> Path | None:
     if url.get_backend_name() == "duckdb" and url.database and url.database != ":memory:":
         return Path(url.database)
     return None
+
+
+def require_existing_warehouse(url: sa.URL) -> sa.URL:
+    """`url` when its warehouse can exist without being made: a server database, or a DuckDB file that is there.
+    Read-only commands check this first, as opening a missing DuckDB file would create an empty warehouse."""
+    path = duckdb_path(url)
+    if path is not None and not path.is_file():
+        raise ConfigError(
+            f"no warehouse file at {path}",
+            hint=f"run `make demo` or `kotacerdas run` first, or set {WAREHOUSE_URL_ENV} to the warehouse",
+        )
+    return url
 
 
 def warehouse_identity(url: sa.URL) -> str:
