@@ -212,6 +212,12 @@ def test_completeness_config_exceptions_and_none_expected(opd_project, tmp_path)
     assert inside.reasons == ("opd_api_complaints × DINKES delivered 0 row(s), at least 5 expected",)
     outside = assess_completeness(config, ingest, CITY, "2025-04")
     assert "opd_api_complaints × DISHUB failed: HTTP 500" in outside.reasons and outside.coverage == 0
+    # the other OPDs fell short alike: named once, with their count
+    others = [o.code for o in config.cities.opds_for("complaints") if o.code != "DISHUB"]
+    assert set(outside.reasons) == {
+        "opd_api_complaints × DISHUB failed: HTTP 500",
+        f"opd_api_complaints × {', '.join(others)} ({len(others)} OPDs) delivered 0 row(s), at least 5 expected",
+    }
     none = assess_completeness(config, IngestResult("evaluation_scores", None, [], [failure]), CITY, YEAR)
     assert none.complete and none.coverage == 1.0
     (project.dir / "completeness.yaml").write_text("tables:\n  complaints: {opds: [NOPE]}\n", encoding="utf-8")

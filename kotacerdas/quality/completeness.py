@@ -82,15 +82,25 @@ def assess_completeness(project: ProjectConfig, ingest: IngestResult, city: str,
         if unit not in failed:
             rows[unit] += f.rows
     delivered = {u: rows.get(u, 0) for u in units if u not in failed}
-    reasons = []
+    # units of a source that failed with the same message are named once (an unset URL fails every OPD alike)
+    same: dict[tuple[str, str], list[str]] = {}
     for unit in units:
         source, opd = unit
-        who = f"{source} × {opd}" if opd != ALL_OPDS else source
         if unit in failed:
-            reasons.append(f"{who} failed: {failed[unit].message}")
+            same.setdefault((source, f"failed: {failed[unit].message}"), []).append(opd)
         elif delivered[unit] < min_rows:
-            reasons.append(f"{who} delivered {delivered[unit]} row(s), at least {min_rows} expected")
+            same.setdefault((source, f"delivered {delivered[unit]} row(s), at least {min_rows} expected"), []).append(
+                opd
+            )
+    reasons = [f"{_who(source, opds)} {what}" for (source, what), opds in same.items()]
     return Completeness(table, city, period, units, min_rows, delivered, tuple(reasons))
+
+
+def _who(source: str, opds: list[str]) -> str:
+    named = [o for o in opds if o != ALL_OPDS]
+    if not named:
+        return source
+    return f"{source} × {', '.join(named)}" + (f" ({len(named)} OPDs)" if len(named) > 1 else "")
 
 
 def allow_incomplete(tags: dict[str, str]) -> bool:
