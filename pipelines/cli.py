@@ -706,6 +706,7 @@ def explain(
     from kotacerdas.report.explain import explain as explain_partition
 
     widths: list[int] = []
+    fed_elements = {i.element for i in ProjectConfig().catalog.indicators}
 
     def whole(markup: str) -> Text:
         """A label that is never wrapped: the tree is printed as wide as its longest line (below), so a raw file's
@@ -734,8 +735,11 @@ def explain(
             f" (coverage {_num(row['coverage'])})"
         )
         if row["level"] != "indicator":
+            children = ex.children(row["code"])
+            if row["level"] == "element" and row["code"] not in fed_elements:
+                label += f" — no indicator of config/indicators.yaml feeds element {row['code']}"
             branch = parent.add(whole(label))
-            for _, child in ex.children(row["code"]).iterrows():
+            for _, child in children.iterrows():
                 node(branch, child)
             return
         branch = parent.add(

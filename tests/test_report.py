@@ -556,6 +556,9 @@ def test_explain_never_breaks_a_path_or_hash_when_wrapped(warehouse):
     for raw_file, sha in files:
         assert any(sha in line for line in lines), sha
         assert any(raw_file in line for line in lines), raw_file
+    # an element no indicator of the catalogue feeds says so, rather than a bare coverage 0
+    [unfed] = [line for line in lines if "element spatial_harmony" in line]
+    assert "no indicator of config/indicators.yaml feeds element spatial_harmony" in unfed
 
 
 def test_unknown_city_or_empty_result_is_an_error_on_stderr(warehouse, tmp_path):
