@@ -476,6 +476,21 @@ def _sql_project(tmp_path, opd_project, query=SQL_QUERY, **extra):
     return edited_project(tmp_path, opd_project, edit_sources=edit)
 
 
+def _sql_ingest(project, tmp_path, env, **kwargs):
+    """One partition of the SQL source `simpel_db`, with the raw zone under tmp_path."""
+    return ingest_table(
+        project,
+        "service_requests",
+        CITY,
+        MONTH,
+        raw_dir=tmp_path / "raw",
+        landing_dir=tmp_path,
+        env=env,
+        sources=["simpel_db"],
+        **kwargs,
+    )
+
+
 @pytest.fixture
 def opd_database(postgres_url):
     """A real PostgreSQL database playing an OPD's own system: 2 cities x 2 months of service requests."""
@@ -521,16 +536,7 @@ def test_sql_source_reads_the_partition_in_chunks(opd_project, opd_database, tmp
     secret = "s3cret-db-pass-91"  # trust auth ignores it, so we can prove it never leaks
     url = sa.make_url(opd_database).set(password=secret).render_as_string(hide_password=False)
     env = {"OPD_DB_URL": url}
-    result = ingest_table(
-        project,
-        "service_requests",
-        CITY,
-        MONTH,
-        raw_dir=tmp_path / "raw",
-        landing_dir=tmp_path,
-        env=env,
-        sources=["simpel_db"],
-    )
+    result = _sql_ingest(project, tmp_path, env)
     assert result.failures == []
     frame = result.frame
     assert len(frame) == 1300 and frame["request_id"].is_unique
@@ -541,55 +547,18 @@ def test_sql_source_reads_the_partition_in_chunks(opd_project, opd_database, tmp
     assert rejected.empty and staged["submitted_at"].dt.month.eq(3).all() and staged["sla_days"].eq(1).all()
     assert staged["completed_at"].isna().sum() == len([i for i in range(1, 1301) if i % 5 == 0])
     # Replay reads the stored chunks only (no database URL in the environment).
-    replayed = ingest_table(
-        project,
-        "service_requests",
-        CITY,
-        MONTH,
-        raw_dir=tmp_path / "raw",
-        landing_dir=tmp_path,
-        env={},
-        sources=["simpel_db"],
-        replay=True,
-    )
+    replayed = _sql_ingest(project, tmp_path, {}, replay=True)
     pd.testing.assert_frame_equal(replayed.frame, frame)
     # Failures: a broken query and a renamed column fail the source clearly, without the password.
     broken = _sql_project(tmp_path / "b", opd_project, query=SQL_QUERY.replace("FROM permohonan", "FROM nope"))
-    failed = ingest_table(
-        broken,
-        "service_requests",
-        CITY,
-        MONTH,
-        raw_dir=tmp_path / "raw",
-        landing_dir=tmp_path,
-        env=env,
-        sources=["simpel_db"],
-    )
+    failed = _sql_ingest(broken, tmp_path, env)
     [failure] = failed.failures
     assert 'relation "nope" does not exist' in failure.message and failure.hint
     assert failure.url.startswith("sql:postgresql+psycopg://postgres:***@") and failure.opd == "*"
     drift = _sql_project(tmp_path / "c", opd_project, query=SQL_QUERY.replace("kanal,", "kanal AS channel_x,"))
-    [drifted] = ingest_table(
-        drift,
-        "service_requests",
-        CITY,
-        MONTH,
-        raw_dir=tmp_path / "raw",
-        landing_dir=tmp_path,
-        env=env,
-        sources=["simpel_db"],
-    ).failures
+    [drifted] = _sql_ingest(drift, tmp_path, env).failures
     assert "returns no column for ['channel']" in drifted.message
-    unset = ingest_table(
-        project,
-        "service_requests",
-        CITY,
-        MONTH,
-        raw_dir=tmp_path / "raw",
-        landing_dir=tmp_path,
-        env={},
-        sources=["simpel_db"],
-    )
+    unset = _sql_ingest(project, tmp_path, {})
     assert "OPD_DB_URL is not set" in unset.failures[0].message
     texts = _all_text(tmp_path / "raw") + caplog.text + str(failure) + str(drifted)
     assert secret not in texts
@@ -602,32 +571,13 @@ def test_a_sql_source_past_its_cap_stops_and_keeps_nothing_of_the_partition(
     opd_project, opd_database, tmp_path, cap, said
 ):
     project = _sql_project(tmp_path, opd_project, **cap)
-    result = ingest_table(
-        project,
-        "service_requests",
-        CITY,
-        MONTH,
-        raw_dir=tmp_path / "raw",
-        landing_dir=tmp_path,
-        env={"OPD_DB_URL": opd_database},
-        sources=["simpel_db"],
-    )
+    result = _sql_ingest(project, tmp_path, {"OPD_DB_URL": opd_database})
     [failure] = result.failures
     assert failure.message.startswith(f"simpel_db: {CITY} ") and said in failure.message
     assert "nothing of this partition was loaded" in failure.message and "simpel_db" in failure.hint
     assert result.frame.empty
     # what was read before the cap stays in the raw zone as evidence, but as no completed fetch: replay refuses it
-    replayed = ingest_table(
-        project,
-        "service_requests",
-        CITY,
-        MONTH,
-        raw_dir=tmp_path / "raw",
-        landing_dir=tmp_path,
-        env={},
-        sources=["simpel_db"],
-        replay=True,
-    )
+    replayed = _sql_ingest(project, tmp_path, {}, replay=True)
     assert replayed.frame.empty and "holds no completed fetch" in replayed.failures[0].message
 
 
