@@ -24,7 +24,7 @@ demo: install            ## run the whole pipeline on the OPD simulator into dat
 	$(BIN)/kotacerdas demo
 
 test: install-dev lint docs   ## lint, build the docs, then every test with coverage (see docs/contributors/tests.md)
-	$(BIN)/pytest --numprocesses=auto --maxprocesses=4 --dist=loadfile --cov=kotacerdas --cov=assets --cov=sensors --cov=pipelines --cov-report=term:skip-covered
+	$(BIN)/pytest --numprocesses=auto --maxprocesses=4 --dist=loadfile --durations=15 --cov=kotacerdas --cov=assets --cov=sensors --cov=pipelines --cov-report=term:skip-covered
 
 lint: install-dev        ## ruff's rules, ruff's format unchanged, and mypy on the library
 	$(BIN)/ruff check .
