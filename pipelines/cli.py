@@ -699,14 +699,15 @@ def explain(
     if programme:
         return masterplan_explain(city, period, programme)
     one_month(period)
-    ProjectConfig().city_codes([city])
+    project = ProjectConfig()
+    project.city_codes([city])
     from rich.text import Text
     from rich.tree import Tree
 
     from kotacerdas.report.explain import explain as explain_partition
 
     widths: list[int] = []
-    fed_elements = {i.element for i in ProjectConfig().catalog.indicators}
+    fed_elements = {i.element for i in project.catalog.indicators}
 
     def whole(markup: str) -> Text:
         """A label that is never wrapped: the tree is printed as wide as its longest line (below), so a raw file's

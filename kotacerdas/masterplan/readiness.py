@@ -71,8 +71,9 @@ def _share(hits: float, total: int) -> float | None:
     return hits / total if total else None
 
 
-def _not_applicable(text: str) -> str:
-    return f"not applicable: {text}"
+def _evidence(hits: float, total: int, counted: str, why_none: str) -> tuple[float | None, str]:
+    """(ratio, what it counts); with nothing to count, (None, why the part is not applicable)."""
+    return (hits / total, counted) if total else (None, f"not applicable: {why_none}")
 
 
 def evidence_ratios(plan: Masterplan, status: MasterplanStatus, month: str) -> dict[str, tuple[float | None, str]]:
@@ -96,38 +97,38 @@ def evidence_ratios(plan: Masterplan, status: MasterplanStatus, month: str) -> d
     quick = progs[progs["quick_win_stage"].notna()]
     due = quick[quick["quick_win_is_due"].fillna(False).astype(bool)]
     delivered = int(due["quick_win_delivered"].fillna(False).astype(bool).sum())
-    none_started = _not_applicable(f"no programme started by {month}")
+    none_started = f"no programme started by {month}"
     return {
-        "baseline": (
-            _share(with_base, len(indicators)),
-            f"{with_base} of {len(indicators)} indicators have a baseline and its year"
-            if indicators
-            else _not_applicable("the plan has no indicator"),
+        "baseline": _evidence(
+            with_base,
+            len(indicators),
+            f"{with_base} of {len(indicators)} indicators have a baseline and its year",
+            "the plan has no indicator",
         ),
-        "output": (
-            _share(ready, len(plan_started)),
-            f"{ready} of {len(plan_started)} started programmes have a responsible OPD and an APBD budget for {year}"
-            if plan_started
-            else none_started,
+        "output": _evidence(
+            ready,
+            len(plan_started),
+            f"{ready} of {len(plan_started)} started programmes have a responsible OPD and an APBD budget for {year}",
+            none_started,
         ),
-        "outcome": (
-            _share(carried, len(started)),
-            f"reported progress against plan over {len(started)} started programmes (no report counts as none)"
-            if len(started)
-            else none_started,
+        "outcome": _evidence(
+            carried,
+            len(started),
+            f"reported progress against plan over {len(started)} started programmes (no report counts as none)",
+            none_started,
         ),
-        "impact": (
-            _share(impact, len(plan_started)),
+        "impact": _evidence(
+            impact,
+            len(plan_started),
             f"{impact} of {len(plan_started)} started programmes have an outcome target for {year} and a linked "
-            "maturity indicator"
-            if plan_started
-            else none_started,
+            "maturity indicator",
+            none_started,
         ),
-        "quick_win": (
-            _share(delivered, len(due)),
-            f"{delivered} of {len(due)} quick wins due by {month} delivered"
-            if len(due)
-            else _not_applicable(f"no quick win due by {month}"),
+        "quick_win": _evidence(
+            delivered,
+            len(due),
+            f"{delivered} of {len(due)} quick wins due by {month} delivered",
+            f"no quick win due by {month}",
         ),
     }
 

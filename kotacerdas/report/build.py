@@ -14,6 +14,7 @@ from kotacerdas.report.labels import LANGUAGES, load_labels, maturity_methodolog
 from kotacerdas.report.national_page import build_national_html, write_national
 from kotacerdas.report.reader import TREND_MONTHS, published_partitions, read_national_data, read_scorecard_data
 from kotacerdas.report.scorecard_page import build_scorecard_html, trend_chart, write_scorecard
+from kotacerdas.report.views import month_offset
 
 
 def write_scorecards(
@@ -60,7 +61,7 @@ def pages_to_refresh(engine: sa.Engine, project: ProjectConfig, written: dict[st
         (city, shifted)
         for period, cities in written.items()
         for city in cities
-        for shifted in (_add_months(period, k) for k in range(1, TREND_MONTHS + 1))
+        for shifted in (month_offset(period, k) for k in range(1, TREND_MONTHS + 1))
     }
     candidates = sorted({p for _, p in later} | set(written))
     published = published_partitions(engine, candidates)
@@ -75,11 +76,6 @@ def pages_to_refresh(engine: sa.Engine, project: ProjectConfig, written: dict[st
             if others:
                 refresh.setdefault(period, set()).update(others)
     return {p: sorted(c) for p, c in sorted(refresh.items())}
-
-
-def _add_months(period: str, k: int) -> str:
-    year, month = int(period[:4]), int(period[5:7]) - 1 + k
-    return f"{year + month // 12:04d}-{month % 12 + 1:02d}"
 
 
 def write_exports(
