@@ -295,6 +295,22 @@ def test_uncertainty_band_holds_the_published_index_and_ranks_within_the_cities(
         assert 1 <= bands.at[city, "rank_q05"] <= bands.at[city, "rank_q95"] <= len(CITIES)
 
 
+def test_the_monte_carlo_of_a_month_runs_once_for_all_its_scorecards(warehouse, monkeypatch):
+    # it covers every city of the month, so rerunning it per city made the report stage quadratic in cities
+    from kotacerdas.report import reader
+
+    calls = []
+    real = reader.read_uncertainty
+    monkeypatch.setattr(reader, "read_uncertainty", lambda *a, **k: calls.append(a[1:]) or real(*a, **k))
+    cache: dict = {}
+    first, second = (
+        reader.read_scorecard_data(warehouse["engine"], city, "2025-03", min_coverage=0.5, uncertainty_cache=cache)
+        for city in CITIES
+    )
+    assert len(calls) == 1 and calls[0][0] == "2025-03"
+    assert first.uncertainty is second.uncertainty and len(first.uncertainty.bands) == len(CITIES)
+
+
 def test_the_masterplan_section_counts_programmes_per_status_and_dimension_and_shows_readiness(warehouse, opd_project):
     from kotacerdas.regulators import load_regulator_methodology
     from kotacerdas.report.labels import load_labels

@@ -94,10 +94,13 @@ def environment() -> Mapping[str, str]:
     return ChainMap(*layers, os.environ)
 
 
-def _read_by_settings(name: str) -> bool:
-    # pydantic-settings matches names case-insensitively (case_sensitive=False)
-    upper = name.upper()
-    return upper.startswith(ENV_PREFIX) or upper == "DAGSTER_HOME"
+def _environment_fingerprint() -> tuple:
+    """What of the process environment Settings read: its variables by their usual (upper-case) names, and the
+    number of variables, which changes when one is set under another case (pydantic-settings matches names
+    case-insensitively; a new value of a variable already set under another case goes unseen until the count or an
+    upper-case name changes). Looking up a score of names is cheap; walking the whole environment on every call was
+    not (the scrubber calls `settings()` for every text it scrubs)."""
+    return (len(os.environ), *(os.environ.get(name) for name in ENV_NAMES.values()))
 
 
 def settings() -> Settings:
@@ -111,7 +114,7 @@ def settings() -> Settings:
     with _lock:
         merged = {k: v for layer in _overrides for k, v in layer.items()}  # later (inner) layers win
     given: dict[str, Any] = {name: merged[key] for name, key in ENV_NAMES.items() if key in merged}
-    key = (tuple(sorted(given.items())), tuple(sorted(kv for kv in os.environ.items() if _read_by_settings(kv[0]))))
+    key = (tuple(sorted(given.items())), _environment_fingerprint())
     cached = _cached
     if cached is not None and cached[0] == key:
         return cached[1]

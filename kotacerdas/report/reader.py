@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import pandas as pd
 import sqlalchemy as sa
@@ -63,16 +64,22 @@ class ScorecardData:
         row = self.index_row
         return str(row["methodology"]), str(row["methodology_version"])
 
+    @cached_property
+    def _history_rows(self) -> dict[tuple[str, str, str], dict]:
+        """(period, level, code) -> its first v_scorecard row: `change` looks up dozens of them per page."""
+        rows: dict[tuple[str, str, str], dict] = {}
+        for row in self.history.to_dict("records"):
+            rows.setdefault((row["period"], row["level"], row["code"]), row)
+        return rows
+
     def change(self, level: str, code: str, months_back: int) -> Change:
         """This period's score minus the one `months_back` earlier, only when both exist, both are complete and
         both were made by the same methodology version (`is_complete` is the rule)."""
         baseline = month_offset(self.period, -months_back)
-        h = self.history
-        now = h[(h["period"] == self.period) & (h["level"] == level) & (h["code"] == code)]
-        then = h[(h["period"] == baseline) & (h["level"] == level) & (h["code"] == code)]
-        if now.empty or then.empty:
+        a = self._history_rows.get((self.period, level, code))
+        b = self._history_rows.get((baseline, level, code))
+        if a is None or b is None:
             return Change(None, baseline)
-        a, b = now.iloc[0], then.iloc[0]
         same = a["methodology"] == b["methodology"] and a["methodology_version"] == b["methodology_version"]
         usable = same and is_complete(a.get("status")) and is_complete(b.get("status"))
         if not usable or pd.isna(a["score"]) or pd.isna(b["score"]):
@@ -209,7 +216,13 @@ def read_scorecard_data(
         )
         regulators = _regulators(conn, city, period[:4])
         masterplan = read_masterplan_section(conn, city, period)
-        uncertainty = read_uncertainty(conn, period, methodology, version, min_coverage) if with_uncertainty else None
+        uncertainty = None
+        if with_uncertainty:
+            key = (period, methodology, version, min_coverage)
+            cache = {} if uncertainty_cache is None else uncertainty_cache
+            if key not in cache:
+                cache[key] = read_uncertainty(conn, period, methodology, version, min_coverage)
+            uncertainty = cache[key]
     return ScorecardData(
         city_code=city,
         period=period,

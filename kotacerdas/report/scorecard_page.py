@@ -86,11 +86,10 @@ def _bar_width(score: object) -> str:
 
 
 def _dimension_rows(data: ScorecardData, labels: Labels) -> list[dict]:
-    cur = data.current
+    current = {r["code"]: r for r in data.current.to_dict("records") if r["level"] == "dimension"}
     rows = []
     for code in labels.dimension_order:
-        r = cur[(cur["level"] == "dimension") & (cur["code"] == code)]
-        row = r.iloc[0] if not r.empty else None
+        row = current.get(code)
         rows.append(
             {
                 "code": code,
