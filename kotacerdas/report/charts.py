@@ -46,8 +46,8 @@ def trend_lines(history: pd.DataFrame, index_code: str) -> str:
     in their language (`series_colours`)."""
     codes = list(dict.fromkeys(history["code"]))
     colours = series_colours(codes, index_code)
-    colour = {"field": "code", "type": "nominal", "legend": None}
-    colour["scale"] = {"domain": list(colours), "range": list(colours.values())}
+    scale = {"domain": list(colours), "range": list(colours.values())}
+    colour = {"field": "code", "type": "nominal", "legend": None, "scale": scale}
     encoding = {
         "x": {"field": "date", "type": "temporal", "title": None, "axis": {"format": "%Y-%m", "tickCount": "month"}},
         "y": {"field": "score", "type": "quantitative", "scale": {"domain": [0, 100]}, "title": None},
