@@ -38,6 +38,7 @@ sys.path.insert(0, str(REPO))
 from kotacerdas.config import ProjectConfig  # noqa: E402
 from kotacerdas.encryption import generate_key  # noqa: E402
 from kotacerdas.simulator import OpdSimulator, write_file_drops  # noqa: E402
+from kotacerdas.simulator.masterplan import write_masterplans  # noqa: E402
 from kotacerdas.simulator.regions import default_regions_csv, load_regions  # noqa: E402
 
 FINISHED = {"COMPLETED", "COMPLETED_SUCCESS", "COMPLETED_FAILED", "FAILED", "CANCELED"}
@@ -92,7 +93,7 @@ class MemorySampler:
 
 
 def scratch_project(root: Path, n_cities: int, first_month: str) -> ProjectConfig:
-    """A copy of config/ whose cities are the first n kabupaten/kota of the Kemendagri list."""
+    """A copy of config/ whose cities are the first n kabupaten/kota of the Kemendagri list, each with a masterplan."""
     base = ProjectConfig(REPO / "config")
     target = root / "config"
     shutil.copytree(base.dir, target)
@@ -103,7 +104,10 @@ def scratch_project(root: Path, n_cities: int, first_month: str) -> ProjectConfi
     pipeline = yaml.safe_load((target / "pipeline.yaml").read_text(encoding="utf-8"))
     pipeline["first_month"] = first_month
     (target / "pipeline.yaml").write_text(yaml.safe_dump(pipeline, sort_keys=False), encoding="utf-8")
-    return ProjectConfig(target)
+    project = ProjectConfig(target)
+    # every city has a masterplan, as in production: the simulator then drops its OPDs' monthly progress reports
+    write_masterplans(project, project.masterplan_dir)
+    return project
 
 
 def _free_port() -> int:

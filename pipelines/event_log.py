@@ -3,7 +3,9 @@
 Dagster's `SqliteEventLogStorage` creates an engine, opens a connection and disposes of both for every event it
 stores, and an asset event touches two databases (the run's and the cross-run index). A monthly run of 514
 kabupaten/kota records some 30,000 events, so that connection churn alone cost about 8 ms of CPU per event
-(`bench/national_bench.py`, issue #15). This subclass keeps one open connection per database file instead: the
+(`bench/national_bench.py`, issue #15), and it opens one more engine to ask whether a table exists before every
+asset event and check evaluation. This subclass remembers the tables it has seen and keeps one open connection per
+database file instead: the
 storage's own lock already serialises every use of a connection, so one connection per file is safe across the
 threads of a process; other processes (webserver, daemon, run workers) have their own and SQLite's file locking with
 the same busy timeout arbitrates between them, as before. Run databases are few per process and closed
@@ -40,6 +42,7 @@ class PooledSqliteEventLogStorage(SqliteEventLogStorage):
 
     def __init__(self, base_dir: str, inst_data: ConfigurableClassData | None = None):
         self._engines: OrderedDict[str, sa.Engine] = OrderedDict()
+        self._tables_seen: set[str] = set()
         super().__init__(base_dir, inst_data)
 
     @classmethod
@@ -80,6 +83,13 @@ class PooledSqliteEventLogStorage(SqliteEventLogStorage):
             self._engines.pop(old).dispose()
         return engine
 
+    def has_table(self, table_name: str) -> bool:
+        """Dagster asks before storing every asset event and check evaluation, and the parent opens a new engine
+        and connection to answer: a table once seen is remembered (tables are only added, by migrations)."""
+        if table_name not in self._tables_seen and super().has_table(table_name):
+            self._tables_seen.add(table_name)
+        return table_name in self._tables_seen
+
     @contextmanager
     def _connect(self, shard: str) -> Iterator[sa.Connection]:
         with self._db_lock, self._engine(shard).connect() as conn, conn.begin():
@@ -92,6 +102,7 @@ class PooledSqliteEventLogStorage(SqliteEventLogStorage):
 
     def wipe(self) -> None:
         self._close_all()  # the files are deleted next: no connection may keep writing to them
+        self._tables_seen.clear()
         super().wipe()
 
     def delete_events(self, run_id: str) -> None:

@@ -13,6 +13,7 @@ import dagster as dg
 from assets.partitions import backfill_ranges, city_period_key, partition_from_key, range_tags
 from kotacerdas.config import settings
 from pipelines.definitions import MONTHLY_JOB
+from pipelines.in_process import execute_in_process_uncaptured
 from sensors.events import failed_partitions, step_error_message
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -79,7 +80,8 @@ def _runs(
     job = defs.resolve_job_def(job_name)
     outcomes = []
     for kwargs, partitions in runs:
-        result = job.execute_in_process(
+        result = execute_in_process_uncaptured(
+            job,
             instance=instance,
             raise_on_error=False,
             run_config=_run_config(log_level),

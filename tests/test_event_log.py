@@ -118,3 +118,21 @@ def test_wipe_closes_its_connections_before_the_files_go(home):
         assert instance.get_materialized_partitions(dg.AssetKey("numbers")) == set()
         assert _materialize(instance, "p2").success  # and it keeps working after
         assert instance.get_materialized_partitions(dg.AssetKey("numbers")) == {"p2"}
+
+
+def test_it_asks_sqlite_whether_a_table_exists_once_not_per_event(home, monkeypatch):
+    from dagster._core.storage.event_log.sqlite import sqlite_event_log
+
+    with dg.DagsterInstance.get() as instance:
+        storage = instance.event_log_storage
+        assert _materialize(instance, "p1").success
+        engines = []
+        real = sqlite_event_log.create_engine
+        monkeypatch.setattr(sqlite_event_log, "create_engine", lambda *a, **k: engines.append(a) or real(*a, **k))
+        for key in ("p2", "p3", "p4"):
+            assert _materialize(instance, key).success  # three runs, each with a materialization and a check
+        assert storage.supports_asset_checks and not storage.has_table("no_such_table")
+        # only the new runs' own databases: no engine per event for has_table
+        assert len(engines) <= 3 + 1, engines
+        storage.wipe()
+        assert storage.supports_asset_checks  # wipe recreates the tables

@@ -304,7 +304,7 @@ def test_the_monte_carlo_of_a_month_runs_once_for_all_its_scorecards(warehouse, 
     monkeypatch.setattr(reader, "read_uncertainty", lambda *a, **k: calls.append(a[1:]) or real(*a, **k))
     cache: dict = {}
     first, second = (
-        reader.read_scorecard_data(warehouse["engine"], city, "2025-03", min_coverage=0.5, uncertainty_cache=cache)
+        reader.read_scorecard_data(warehouse["engine"], city, "2025-03", min_coverage=0.5, period_cache=cache)
         for city in CITIES
     )
     assert len(calls) == 1 and calls[0][0] == "2025-03"

@@ -8,10 +8,10 @@ from numbers import Real
 from pathlib import Path
 from typing import Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from kotacerdas.config import ProjectConfig, load_yaml_model
+from kotacerdas.config.files import read_yaml
 from kotacerdas.errors import ConfigError, KotacerdasError
 from kotacerdas.rounding import round_half_up
 
@@ -161,10 +161,7 @@ def load_regulator_methodology(name: str | Path, config_dir: str | Path | None =
     path = methodology_path(name, config_dir)
     kind = None
     if path.is_file():
-        try:
-            head = yaml.safe_load(path.read_text(encoding="utf-8"))
-        except yaml.YAMLError as exc:
-            raise ConfigError(f"{path}: not valid YAML: {exc}", hint="fix the syntax at the line shown") from exc
+        head = read_yaml(path, missing="methodology file not found", missing_hint="")
         kind = head.get("kind") if isinstance(head, dict) else None
         if kind not in _KINDS:
             raise ConfigError(

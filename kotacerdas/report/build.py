@@ -30,9 +30,9 @@ def write_scorecards(
     labels = {lang: load_labels(project, lang) for lang in languages}
     min_coverage = maturity_methodology(project).min_coverage
     written = []
-    uncertainty: dict = {}  # the Monte Carlo covers every city of the period: once per methodology version
+    period_cache: dict = {}  # the Monte Carlo, the ranking, the catalogue: the same on every page of the period
     for city in cities:
-        data = read_scorecard_data(engine, city, period, min_coverage=min_coverage, uncertainty_cache=uncertainty)
+        data = read_scorecard_data(engine, city, period, min_coverage=min_coverage, period_cache=period_cache)
         trend = trend_chart(data, labels[languages[0]])  # no words in it: drawn once for every language
         for lang in languages:
             html = build_scorecard_html(data, labels[lang], project, trend=trend)

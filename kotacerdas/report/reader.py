@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
+from typing import TypeVar
 
 import pandas as pd
 import sqlalchemy as sa
@@ -15,6 +17,8 @@ from kotacerdas.report.uncertainty import Uncertainty, index_uncertainty
 from kotacerdas.report.views import in_clause, is_complete, month_offset, query
 
 TREND_MONTHS = 24
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -154,6 +158,15 @@ def read_uncertainty(
     return index_uncertainty(scores, tree, min_coverage=min_coverage)
 
 
+def _once(cache: dict | None, key: tuple, read: Callable[[], T]) -> T:
+    """`read()` the first time `key` is asked for in `cache`, the kept answer after (no cache: every time)."""
+    if cache is None:
+        return read()
+    if key not in cache:
+        cache[key] = read()
+    return cache[key]
+
+
 def read_scorecard_data(
     engine: sa.Engine,
     city: str,
@@ -161,10 +174,11 @@ def read_scorecard_data(
     *,
     with_uncertainty: bool = True,
     min_coverage: float | None = None,
-    uncertainty_cache: dict | None = None,
+    period_cache: dict | None = None,
 ) -> ScorecardData:
     """All a scorecard shows; an unknown city or a partition without published scores is an error.
-    `uncertainty_cache` keeps the period's Monte Carlo for the next city of the same period."""
+    `period_cache` keeps what every city of a period shows alike (the Monte Carlo over all of them, the ranking, the
+    indicator catalogue) for the next city of the same period."""
     explanation = explain(engine, city, period)  # raises when nothing is published for the partition
     start = month_offset(period, -(TREND_MONTHS - 1))
     with engine.connect() as conn:
@@ -189,14 +203,18 @@ def read_scorecard_data(
             )
         methodology, version = current.iloc[0]["methodology"], current.iloc[0]["methodology_version"]
         catalog_versions = [v for v in explanation.scores["catalog_version"].dropna().unique()]
-        indicators = query(conn, "SELECT * FROM v_indicator")
+        indicators = _once(period_cache, ("indicators",), lambda: query(conn, "SELECT * FROM v_indicator"))
         if catalog_versions:
             indicators = indicators[indicators["catalog_version"].isin(catalog_versions)]
-        ranking = query(
-            conn,
-            "SELECT * FROM v_ranking WHERE period = :p AND level = 'index' AND methodology_version = :v "
-            "ORDER BY rank_overall, city_code",
-            {"p": period, "v": version},
+        ranking = _once(
+            period_cache,
+            ("ranking", period, version),
+            lambda: query(
+                conn,
+                "SELECT * FROM v_ranking WHERE period = :p AND level = 'index' AND methodology_version = :v "
+                "ORDER BY rank_overall, city_code",
+                {"p": period, "v": version},
+            ),
         )
         params = {"c": city, "p": period}
         opd_league = query(
@@ -218,11 +236,11 @@ def read_scorecard_data(
         masterplan = read_masterplan_section(conn, city, period)
         uncertainty = None
         if with_uncertainty:
-            key = (period, methodology, version, min_coverage)
-            cache = {} if uncertainty_cache is None else uncertainty_cache
-            if key not in cache:
-                cache[key] = read_uncertainty(conn, period, methodology, version, min_coverage)
-            uncertainty = cache[key]
+            uncertainty = _once(
+                period_cache,
+                ("uncertainty", period, methodology, version, min_coverage),
+                lambda: read_uncertainty(conn, period, methodology, version, min_coverage),
+            )
     return ScorecardData(
         city_code=city,
         period=period,
