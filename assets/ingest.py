@@ -6,7 +6,7 @@ from assets.failures import scrubbed_failures
 from assets.partitioned import report_checks, report_metadata
 from assets.partitions import partitions_of
 from assets.resources import ProjectResource
-from kotacerdas.ingest.table import IngestResult, ingest_table
+from kotacerdas.ingest import IngestResult, ingest_partitions
 from kotacerdas.schemas import CanonicalTable
 
 # Transient faults are retried inside the HTTP client (urllib3 Retry); this retries the whole step
@@ -41,16 +41,17 @@ def build_ingest_asset(table: CanonicalTable, partitions_def: dg.PartitionsDefin
             context.log.info(f"{REPLAY_TAG}: replaying the raw zone, no source is called")
         results: dict[str, IngestResult] = {}
         metadata, checks = {}, {}
-        for part in partitions_of(context):
-            result = ingest_table(
-                project.project,
-                table.name,
-                part.city,
-                part.period,
-                raw_dir=project.raw_dir(),
-                landing_dir=project.landing_dir(),
-                replay=replay,
-            )
+        parts = {(p.city, p.period): p for p in partitions_of(context)}
+        fetched = ingest_partitions(
+            project.project,
+            table.name,
+            list(parts),
+            raw_dir=project.raw_dir(),
+            landing_dir=project.landing_dir(),
+            replay=replay,
+        )
+        for city_period, result in fetched:
+            part = parts[city_period]
             if result.failures:  # one event per partition, not per source × OPD (the check lists them all)
                 context.log.warning(f"{part}: {_failures_summary(result)}")
             results[part.key] = result

@@ -600,3 +600,35 @@ def test_sql_query_parameters_are_checked(opd_project, tmp_path):
         query_params(
             source.model_copy(update={"query": "SELECT 1 WHERE :opd = 'x'"}), city=CITY, opd=None, period=MONTH
         )
+
+
+def test_the_partitions_of_a_run_are_fetched_at_once_and_come_back_in_order(
+    opd_project, opd_simulator, opd_env, tmp_path, monkeypatch
+):
+    import threading
+
+    from kotacerdas.ingest import ingest_partitions
+    from kotacerdas.ingest import table as ingest_module
+
+    partitions = [("19.71", "2025-03"), ("19.03", "2025-03"), ("19.71", "2025-04"), ("19.03", "2025-04")]
+    folders = {"landing_dir": tmp_path / "landing", "env": opd_env}
+    alone = {p: ingest_table(opd_project, "complaints", *p, raw_dir=tmp_path / "raw1", **folders) for p in partitions}
+
+    # two fetches must be under way together to pass the barrier: one after the other, it breaks after 60 s
+    together = threading.Barrier(2, timeout=60)
+    real = ingest_module.ingest_table
+
+    def meeting(*args, **kwargs):
+        together.wait()
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(ingest_module, "ingest_table", meeting)
+    fetched = ingest_partitions(opd_project, "complaints", partitions, raw_dir=tmp_path / "raw2", workers=2, **folders)
+    got = list(fetched)
+
+    assert [p for p, _ in got] == partitions
+    for p, result in got:
+        assert not result.failures and len(result.frame) > 0
+        pd.testing.assert_frame_equal(
+            result.frame.drop(columns=list(LINEAGE_COLUMNS)), alone[p].frame.drop(columns=list(LINEAGE_COLUMNS))
+        )

@@ -384,6 +384,13 @@ class PipelineConfig(_Strict):
         default="0 2 15 1 *",
         description="when the yearly job runs for the year that closed (Asia/Jakarta); default 02:00 on 15 January",
     )
+    ingest_workers: int = Field(
+        default=4,
+        ge=1,
+        le=32,
+        description="partitions of a run whose sources are fetched at once (each waits mostly for an OPD system); "
+        "1 = one after the other",
+    )
     backfill_partitions_per_run: int | None = Field(
         default=None,
         ge=1,
