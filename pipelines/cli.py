@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import errno
 import secrets
+import signal
 import time
 from pathlib import Path
 from typing import Annotated
@@ -521,6 +522,7 @@ def simulate_opd(
     """Serve the synthetic OPD APIs on 127.0.0.1 until Ctrl-C."""
     from kotacerdas.simulator import Fault, OpdSimulator, default_regions_csv, load_regions, write_file_drops
 
+    _stop_on_sigterm()
     project = ProjectConfig()
     try:
         faults = [Fault.parse(spec) for spec in fault or []]
@@ -561,6 +563,17 @@ def simulate_opd(
                 time.sleep(3600)
         except KeyboardInterrupt:
             pass
+
+
+def _stop_on_sigterm() -> None:
+    """SIGTERM (`docker stop`, systemd, a supervisor's terminate) stops the command as Ctrl-C does: cleanly, even
+    when the parent left it ignored or blocked, as a process spawned from a worker thread can inherit."""
+
+    def interrupt(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, interrupt)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGTERM})
 
 
 @app.command("index")

@@ -225,7 +225,8 @@ def test_completeness_config_exceptions_and_none_expected(opd_project, tmp_path)
         _ = type(project)(project.dir).completeness
 
 
-def test_simulate_opd_file_drops_write_the_yearly_spbe_self_assessment(tmp_path):
+def test_simulate_opd_file_drops_write_the_yearly_spbe_self_assessment_and_stop_on_sigterm(tmp_path):
+    import signal
     import subprocess
     import sys
 
@@ -233,8 +234,17 @@ def test_simulate_opd_file_drops_write_the_yearly_spbe_self_assessment(tmp_path)
 
     drops = tmp_path / "drops"
     cmd = ["simulate-opd", "--port", "0", "--file-drops", str(drops), "--months", "2025-11:2026-01"]
+
+    def as_a_worker_thread_may_leave_it():  # SIGTERM ignored and blocked, as children can inherit it
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM})
+
     sim = subprocess.Popen(
-        [sys.executable, "-m", "pipelines.cli", *cmd], cwd=REPO_ROOT, stdout=subprocess.PIPE, text=True
+        [sys.executable, "-m", "pipelines.cli", *cmd],
+        cwd=REPO_ROOT,
+        stdout=subprocess.PIPE,
+        text=True,
+        preexec_fn=as_a_worker_thread_may_leave_it,
     )
     try:
         lines = []
