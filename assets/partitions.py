@@ -98,6 +98,23 @@ def backfill_ranges(
     return list(partitions_def.subset_with_partition_keys(keys).get_partition_key_ranges(partitions_def))
 
 
+def capped_backfill_ranges(
+    partitions_def: dg.MultiPartitionsDefinition, partitions: Iterable[tuple[str, str]], per_run: int | None
+) -> list[dg.PartitionKeyRange]:
+    """`backfill_ranges`, each cut into ranges of at most `per_run` partitions (`backfill_partitions_per_run` of
+    pipeline.yaml), as the daemon's `BackfillPolicy.multi_run` cuts them. None: no cap."""
+    ranges = backfill_ranges(partitions_def, partitions)
+    if per_run is None:
+        return ranges
+    capped = []
+    for whole in ranges:
+        keys = partitions_def.get_partition_keys_in_range(whole)  # along one city or one month
+        capped += [
+            dg.PartitionKeyRange(keys[i], keys[min(i + per_run, len(keys)) - 1]) for i in range(0, len(keys), per_run)
+        ]
+    return capped
+
+
 def range_tags(key_range: dg.PartitionKeyRange) -> dict[str, str]:
     """Run tags of a run over a range of partitions, as a single-run backfill writes them."""
     return {"dagster/asset_partition_range_start": key_range.start, "dagster/asset_partition_range_end": key_range.end}

@@ -284,7 +284,7 @@ def child_ours(cities: list[str], clock: StageClock) -> dict:
     from pipelines.runner import local_instance, run_backfill
 
     for module, attr, stage in [
-        (assets.ingest, "ingest_table", "ingest"),
+        (assets.ingest, "ingest_partitions", "ingest"),
         (assets.staging, "stage_table", "staging"),
         (assets.quality, "run_quality_gates", "validation"),
         (assets.indicators, "compute_indicators", "indicators_index"),

@@ -9,6 +9,7 @@ import errno
 import secrets
 import signal
 import time
+from functools import partial
 from pathlib import Path
 from typing import Annotated
 
@@ -148,7 +149,10 @@ def _run_with_progress(
             progress.console.print(f"  {outcome.city} {outcome.period}: {mark}")
             progress.advance(task)
 
-        runner = run_partitions if per_partition else run_backfill
+        if per_partition:
+            runner = run_partitions
+        else:  # as the daemon's backfills: capped by backfill_partitions_per_run
+            runner = partial(run_backfill, partitions_per_run=ProjectConfig().pipeline.backfill_partitions_per_run)
         return runner(
             defs,
             partitions,

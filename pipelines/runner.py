@@ -10,7 +10,7 @@ from pathlib import Path
 
 import dagster as dg
 
-from assets.partitions import backfill_ranges, city_period_key, partition_from_key, range_tags
+from assets.partitions import capped_backfill_ranges, city_period_key, partition_from_key, range_tags
 from kotacerdas.config import settings
 from pipelines.definitions import MONTHLY_JOB
 from pipelines.in_process import execute_in_process_uncaptured
@@ -135,16 +135,19 @@ def run_backfill(
     log_level: str = "INFO",
     tags: Mapping[str, str] | None = None,
     job_name: str = MONTHLY_JOB,
+    partitions_per_run: int | None = None,
 ) -> list[PartitionOutcome]:
     """Materialize the partitions in as few runs as Dagster's single-run backfill would make (every city of a
-    month in one run); a partition failing its quality gate is not published, the others of its run are."""
+    month in one run), or runs of at most `partitions_per_run` (`backfill_partitions_per_run` of pipeline.yaml, to
+    bound a run's memory); a partition failing its quality gate is not published, the others of its run are."""
     partitions_def = defs.resolve_job_def(job_name).partitions_def
 
     def members(key_range: dg.PartitionKeyRange) -> list[tuple[str, str, str]]:
         parts = (partition_from_key(partitions_def, k) for k in partitions_def.get_partition_keys_in_range(key_range))
         return [(p.city, p.period, p.key) for p in parts]
 
-    runs = (({"tags": range_tags(r)}, members(r)) for r in backfill_ranges(partitions_def, partitions))
+    ranges = capped_backfill_ranges(partitions_def, partitions, partitions_per_run)
+    runs = (({"tags": range_tags(r)}, members(r)) for r in ranges)
     return _runs(
         defs,
         job_name,

@@ -151,3 +151,19 @@ def test_a_run_tagged_replay_rebuilds_from_the_raw_zone_without_any_source(opd_p
     assert _rows(engine, "SELECT count(*) FROM ingest_failures")[0][0] == 0
     run = instance.get_run_by_id(replayed[0].run_id)
     assert run.tags[REPLAY_TAG] == "true"
+
+
+def test_a_cap_on_partitions_per_run_cuts_each_month_into_runs_of_at_most_that_many(opd_project):
+    from assets.partitions import capped_backfill_ranges
+
+    partitions_def = build_city_month_partitions(opd_project)
+    months = ("2025-01", "2025-02")
+    wanted = [(c, m) for c in CITIES for m in months]
+    assert len(capped_backfill_ranges(partitions_def, wanted, None)) == len(backfill_ranges(partitions_def, wanted))
+    ranges = capped_backfill_ranges(partitions_def, wanted, 1)
+    covered = [partitions_def.get_partition_keys_in_range(r) for r in ranges]
+    assert len(ranges) == 4 and all(len(c) == 1 for c in covered)
+    assert {k for c in covered for k in c} == {f"{c}|{m}" for c, m in wanted}
+    # a cap at the length of the uncapped ranges changes nothing
+    whole = len(covered) // len(backfill_ranges(partitions_def, wanted))
+    assert capped_backfill_ranges(partitions_def, wanted, whole) == backfill_ranges(partitions_def, wanted)

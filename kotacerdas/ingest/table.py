@@ -15,7 +15,7 @@ the watermark of its last fetch, merging them over the replayed earlier fetches 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -480,9 +480,9 @@ def ingest_partitions(
     env: Mapping[str, str] | None = None,
     replay: bool = False,
     workers: int | None = None,
-) -> Iterator[tuple[tuple[str, str], IngestResult]]:
+) -> list[tuple[tuple[str, str], IngestResult]]:
     """`ingest_table` for each (city, period), `workers` partitions at a time (default: `ingest_workers` of
-    pipeline.yaml), yielded in the order given.
+    pipeline.yaml), in the order given.
 
     Threads, because a fetch mostly waits for an OPD system to answer: one after the other, a national month's
     thousands of requests would each wait in turn. Every partition writes its own raw files (the manifest takes
@@ -497,7 +497,6 @@ def ingest_partitions(
         )
 
     if workers <= 1 or len(partitions) <= 1:
-        yield from ((p, one(p)) for p in partitions)
-        return
+        return [(p, one(p)) for p in partitions]
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix=f"ingest-{table}") as pool:
-        yield from zip(partitions, pool.map(one, partitions), strict=True)
+        return list(zip(partitions, pool.map(one, partitions), strict=True))
