@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import gc
 import json
 import os
 import platform
@@ -152,6 +153,8 @@ class Figures:
     index_scores: dict[str, float] = field(default_factory=dict)  # city -> index of the month (same numbers?)
     failed: int = 0
     events: dict[str, int] = field(default_factory=dict)  # ours: the run's event log records, by event type
+    gc_s: float = 0.0  # wall time inside CPython's cyclic garbage collector during the run
+    gc_collections: list[int] = field(default_factory=lambda: [0, 0, 0])  # per generation
 
     @property
     def cpu_per_city_s(self) -> float:
@@ -265,6 +268,22 @@ class StageClock:
 
     def as_dict(self) -> dict[str, dict[str, float]]:
         return {s: {"wall_s": self.wall[s], "cpu_s": self.cpu[s]} for s in STAGES if s in self.wall}
+
+
+class GcClock:
+    """A `gc.callbacks` entry summing the time the cyclic collector runs, and its collections per generation."""
+
+    def __init__(self):
+        self.seconds = 0.0
+        self.collections = [0, 0, 0]
+        self._started = 0.0
+
+    def __call__(self, phase: str, info: dict) -> None:
+        if phase == "start":
+            self._started = time.perf_counter()
+        else:
+            self.seconds += time.perf_counter() - self._started
+            self.collections[info["generation"]] += 1
 
 
 def _cpu() -> float:
@@ -574,9 +593,12 @@ def child(variant: str, root: Path, out: Path) -> None:
 
         profiler = cProfile.Profile()
         profiler.enable()
+    collector = GcClock()
+    gc.callbacks.append(collector)
     wall1, cpu1 = time.perf_counter(), _cpu()
     result = next(steps)
     wall, cpu = time.perf_counter() - wall1, _cpu() - cpu1
+    gc.callbacks.remove(collector)
     if profile:
         profiler.disable()
         profiler.dump_stats(Path(profile) / f"{variant}-{len(cities)}.prof")
@@ -591,6 +613,8 @@ def child(variant: str, root: Path, out: Path) -> None:
         "setup_cpu_s": setup_cpu,
         "process_max_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
         "stages": clock.as_dict(),
+        "gc_s": collector.seconds,
+        "gc_collections": collector.collections,
         **result,
     }
     out.write_text(json.dumps(figures), encoding="utf-8")
@@ -628,6 +652,8 @@ def print_size(results: list[Figures]) -> None:
         print(f"  Dagster overhead (ours: run minus the library's stages): {ours.overhead_s:.1f} s = "
               f"{ours.overhead_s / ours.wall_s:.0%} of wall, {ours.overhead_cpu_s:.1f} s = "
               f"{ours.overhead_cpu_s / ours.cpu_s:.0%} of CPU; failed partitions: {ours.failed}")  # fmt: skip
+        print(f"  garbage collector (ours): {ours.gc_s:.1f} s in {sum(ours.gc_collections)} collections, "
+              f"{ours.gc_collections[2]} of them full")  # fmt: skip
         if ours.events:
             top = sorted(ours.events.items(), key=lambda kv: -kv[1])
             print(f"  event log: {sum(ours.events.values()) / n:.1f} records per city; "

@@ -1,5 +1,5 @@
 """The CLI's runs do not keep every step's output in memory (pipelines/in_process.py): a month of 514 cities held
-all of them, 7.8 GB, until the run ended."""
+all of them, 7.8 GB, until the run ended. And during a run the garbage collector scans less (pipelines/runner.py)."""
 
 from __future__ import annotations
 
@@ -62,3 +62,25 @@ def test_a_run_keeps_its_events_but_not_its_outputs():
         # the control: Dagster's own execute_in_process holds the output for as long as its result lives
         captured = job.execute_in_process(instance=instance, partition_key="b")
         assert captured.success and _alive(produced) == 1
+
+
+def test_the_collector_runs_less_often_during_a_run_and_as_before_after_it():
+    import gc
+
+    from pipelines.runner import GC_THRESHOLD_DURING_RUNS, _fewer_collections
+
+    before = gc.get_threshold()
+    alive = _Frame()
+    with _fewer_collections():
+        assert gc.get_threshold() == (GC_THRESHOLD_DURING_RUNS, *before[1:])
+        assert gc.get_freeze_count() > 0  # what lived before is out of the scans
+        assert alive is not None
+    assert gc.get_threshold() == before and gc.get_freeze_count() == 0
+    # cycles made during a run are still collected
+    with _fewer_collections():
+        a, b = _Frame(), _Frame()
+        a.other, b.other = b, a
+        ref = weakref.ref(a)
+        del a, b
+        gc.collect()
+        assert ref() is None
