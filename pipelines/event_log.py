@@ -5,11 +5,10 @@ stores, and an asset event touches two databases (the run's and the cross-run in
 kabupaten/kota records some 30,000 events, so that connection churn alone cost about 8 ms of CPU per event
 (`bench/national_bench.py`, issue #15), and it opens one more engine to ask whether a table exists before every
 asset event and check evaluation. This subclass remembers the tables it has seen and keeps one open connection per
-database file instead: the
-storage's own lock already serialises every use of a connection, so one connection per file is safe across the
-threads of a process; other processes (webserver, daemon, run workers) have their own and SQLite's file locking with
-the same busy timeout arbitrates between them, as before. Run databases are few per process and closed
-least-recently-used first.
+database file instead: the storage's own lock already serialises every use of a connection, so one connection per
+file is safe across the threads of a process; other processes (webserver, daemon, run workers) have their own and
+SQLite's file locking with the same busy timeout arbitrates between them, as before. Run databases are few per
+process and closed least-recently-used first.
 
 It relies on the parent's `_connect(shard)` contract (a connection in a transaction, under `self._db_lock`), an
 internal of Dagster 1.13: `tests/test_event_log.py` runs Dagster's own reads and writes through it, so an upgrade

@@ -70,7 +70,7 @@ def _run_config(log_level: str) -> dict:
 
 @contextmanager
 def _fewer_collections() -> Iterator[None]:
-    """CPython's cyclic garbage collector during a run: what is alive before it (imports, definitions) is frozen out
+    """CPython's cyclic garbage collector during runs: what is alive before them (imports, definitions) is frozen out
     of its scans, and it runs after 50,000 new container objects instead of 700. A month's run allocates millions of
     them (Dagster's events and metadata, pandas' internals), and every collection walks the young ones, every full
     one the whole heap: 11 % of a 100-city run went there (bench/national_bench.py). Cycles are still collected."""
@@ -99,8 +99,8 @@ def _runs(
     ((city, period, partition key to read its checks by, or None for a single-partition run))."""
     job = defs.resolve_job_def(job_name)
     outcomes = []
-    for kwargs, partitions in runs:
-        with _fewer_collections():
+    with _fewer_collections():  # once for all the runs: a full collection per run would scan the heap each time
+        for kwargs, partitions in runs:
             result = execute_in_process_uncaptured(
                 job,
                 instance=instance,
@@ -108,15 +108,15 @@ def _runs(
                 run_config=_run_config(log_level),
                 **{**kwargs, "tags": {**tags, **kwargs.get("tags", {})}},
             )
-        scoped_only = all(failed_partitions(e) is not None for e in result.all_events if e.is_step_failure)
-        for city, period, key in partitions:
-            problems = _problems(result, partition_key=key)
-            # in a range, a run failed only by steps that name their partitions failed those, not this one
-            ran = result.success or (key is not None and scoped_only)
-            outcome = PartitionOutcome(city, period, result.run_id, ran and not problems, problems)
-            outcomes.append(outcome)
-            if on_done:
-                on_done(outcome)
+            scoped_only = all(failed_partitions(e) is not None for e in result.all_events if e.is_step_failure)
+            for city, period, key in partitions:
+                problems = _problems(result, partition_key=key)
+                # in a range, a run failed only by steps that name their partitions failed those, not this one
+                ran = result.success or (key is not None and scoped_only)
+                outcome = PartitionOutcome(city, period, result.run_id, ran and not problems, problems)
+                outcomes.append(outcome)
+                if on_done:
+                    on_done(outcome)
     return outcomes
 
 

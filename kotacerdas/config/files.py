@@ -52,6 +52,11 @@ def check_unique(values: list[str], what: str) -> None:
 def load_yaml_model(path: Path, model: type[M]) -> M:
     """Parse `path` into `model`; any problem raises ConfigError naming the file, the key and the fix."""
     data = read_yaml(path, missing="config file not found", missing_hint=f"create it or set {CONFIG_DIR_ENV}")
+    return validate_yaml_model(path, data, model)
+
+
+def validate_yaml_model(path: Path, data: Any, model: type[M]) -> M:
+    """`data`, read from `path`, as `model`; a mismatch raises ConfigError naming the file, the key and the fix."""
     try:
         return model.model_validate(data)
     except ValidationError as exc:

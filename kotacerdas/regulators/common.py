@@ -10,8 +10,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from kotacerdas.config import ProjectConfig, load_yaml_model
-from kotacerdas.config.files import read_yaml
+from kotacerdas.config import ProjectConfig
+from kotacerdas.config.files import CONFIG_DIR_ENV, read_yaml, validate_yaml_model
 from kotacerdas.errors import ConfigError, KotacerdasError
 from kotacerdas.rounding import round_half_up
 
@@ -159,12 +159,10 @@ def methodology_path(name: str | Path, config_dir: str | Path | None = None) -> 
 def load_regulator_methodology(name: str | Path, config_dir: str | Path | None = None) -> RegulatorMethodology:
     """Load and validate a regulator's methodology file; its `kind` picks the model (kominfo, spbe, ikm)."""
     path = methodology_path(name, config_dir)
-    kind = None
-    if path.is_file():
-        head = read_yaml(path, missing="methodology file not found", missing_hint="")
-        kind = head.get("kind") if isinstance(head, dict) else None
-        if kind not in _KINDS:
-            raise ConfigError(
-                f"{path}: kind: {kind!r} is not a regulator methodology", hint=f"set `kind` to one of {sorted(_KINDS)}"
-            )
-    return load_yaml_model(path, _KINDS.get(kind or "", RegulatorMethodology))
+    data = read_yaml(path, missing="config file not found", missing_hint=f"create it or set {CONFIG_DIR_ENV}")
+    kind = data.get("kind") if isinstance(data, dict) else None
+    if kind not in _KINDS:
+        raise ConfigError(
+            f"{path}: kind: {kind!r} is not a regulator methodology", hint=f"set `kind` to one of {sorted(_KINDS)}"
+        )
+    return validate_yaml_model(path, data, _KINDS[kind])  # parsed once: the kind picks the model
