@@ -5,13 +5,13 @@ import dagster as dg
 
 from assets.failures import scrubbed_failures
 from assets.partitioned import report_metadata
-from assets.partitions import partitions_of
+from assets.partitions import in_groups, partitions_of
 from assets.publish import WRITER_POOL
 from assets.resources import ProjectResource, WarehouseResource
-from kotacerdas.masterplan.partition import delivered_quick_wins, partition_status, previous_evaluation
+from kotacerdas.masterplan.partition import group_status
 from kotacerdas.masterplan.status import empty_frames
 from kotacerdas.quality.gate import GateResult
-from kotacerdas.warehouse.publish import publish_partition
+from kotacerdas.warehouse.publish import publish_partitions
 
 
 def build_masterplan_asset(partitions_def: dg.PartitionsDefinition) -> dg.AssetsDefinition:
@@ -25,7 +25,8 @@ def build_masterplan_asset(partitions_def: dg.PartitionsDefinition) -> dg.Assets
         description="Per masterplan programme (config/masterplan/, the version in force that month): planned vs "
         "actual progress, budget absorption, target achievement and a status (config/masterplan/status_rules.yaml); "
         "quick wins (delivered stays delivered from the month published), roll-ups per dimension and OPD, RPJMD "
-        "alignment, evaluation readiness; replaced in the warehouse in one transaction.",
+        "alignment, evaluation readiness; replaced in the warehouse atomically (pipeline.yaml: "
+        "publish_partitions_per_transaction).",
     )
     @scrubbed_failures
     def masterplan_status(
@@ -37,31 +38,27 @@ def build_masterplan_asset(partitions_def: dg.PartitionsDefinition) -> dg.Assets
         engine = warehouse.engine()
         metadata = {}
         try:
-            for part in partitions_of(context):
-                delivered = delivered_quick_wins(engine, part.city, part.period)
-                result = partition_status(
-                    project.project,
-                    part.city,
-                    part.period,
-                    masterplan_progress[part.key],
-                    delivered,
-                    previous=previous_evaluation(engine, part.city, part.period),
-                )
-                if result is None:
-                    context.log.info(f"{part}: no masterplan version in force; its masterplan rows are cleared")
-                    publish_partition(engine, part.city, part.period, empty_frames(), run_id=context.run.run_id)
-                    metadata[part] = {"masterplan_version": "none"}
-                    continue
-                written = publish_partition(engine, part.city, part.period, result.frames(), run_id=context.run.run_id)
-                counts = result.programmes["status"].value_counts().to_dict()
-                if result.unknown_programmes:
-                    context.log.warning(f"{part}: reports name programmes not in the masterplan: "
-                                        f"{result.unknown_programmes}")  # fmt: skip
-                metadata[part] = {
-                    "masterplan_version": str(result.programmes["masterplan_version"].iloc[0]),
-                    "status": dg.MetadataValue.json({k: int(v) for k, v in counts.items()}),
-                    "unknown_programmes": dg.MetadataValue.json(result.unknown_programmes),
-                } | {f"{k}_rows": v for k, v in written.items()}
+            per_transaction = project.project.pipeline.publish_partitions_per_transaction
+            for group in in_groups(partitions_of(context), per_transaction):
+                parts = [(p.city, p.period, masterplan_progress[p.key]) for p in group]
+                statuses = group_status(project.project, engine, parts)
+                results = {p: statuses[(p.city, p.period)] for p in group}
+                frames = {(p.city, p.period): r.frames() if r else empty_frames() for p, r in results.items()}
+                written = publish_partitions(engine, frames, run_id=context.run.run_id)
+                for part, result in results.items():
+                    if result is None:
+                        context.log.info(f"{part}: no masterplan version in force; its masterplan rows are cleared")
+                        metadata[part] = {"masterplan_version": "none"}
+                        continue
+                    counts = result.programmes["status"].value_counts().to_dict()
+                    if result.unknown_programmes:
+                        context.log.warning(f"{part}: reports name programmes not in the masterplan: "
+                                            f"{result.unknown_programmes}")  # fmt: skip
+                    metadata[part] = {
+                        "masterplan_version": str(result.programmes["masterplan_version"].iloc[0]),
+                        "status": dg.MetadataValue.json({k: int(v) for k, v in counts.items()}),
+                        "unknown_programmes": dg.MetadataValue.json(result.unknown_programmes),
+                    } | {f"{k}_rows": v for k, v in written[(part.city, part.period)].items()}
         finally:
             engine.dispose()
         return dg.MaterializeResult(metadata=report_metadata(context, metadata) | {"warehouse": warehouse.display()})

@@ -9,7 +9,7 @@ exchange values keyed by partition key (see assets/io_manager.py).
 from __future__ import annotations
 
 import warnings
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 import dagster as dg
@@ -87,6 +87,12 @@ def partition_from_key(partitions_def: dg.MultiPartitionsDefinition, key: str) -
 def partitions_of(context: dg.AssetExecutionContext) -> list[Partition]:
     """Every city × month (or year) this run materializes: one, or all of a backfill range."""
     return [partition_from_key(context.assets_def.partitions_def, key) for key in context.partition_keys]
+
+
+def in_groups(parts: list[Partition], size: int) -> Iterator[list[Partition]]:
+    """`parts` in consecutive groups of at most `size` (what one warehouse transaction publishes)."""
+    for start in range(0, len(parts), size):
+        yield parts[start : start + size]
 
 
 def backfill_ranges(

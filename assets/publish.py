@@ -1,7 +1,8 @@
-"""Publish stage: each partition replaced in the warehouse in one transaction (delete, then bulk insert).
+"""Publish stage: each partition replaced in the warehouse atomically (delete, then bulk insert).
 
-Over a range of partitions (a single-run backfill) each partition is still its own transaction: a partition that
-fails its quality gate is not published, the others are.
+Over a range of partitions (a single-run backfill) up to `publish_partitions_per_transaction` partitions
+(config/pipeline.yaml) are published in one transaction, with one statement per table for all of them; a
+partition that fails its quality gate is left out, the others are published.
 """
 
 import dagster as dg
@@ -9,7 +10,7 @@ import pandas as pd
 
 from assets.failures import scrubbed_failures
 from assets.partitioned import partitions_failure, report_checks, report_metadata
-from assets.partitions import partitions_of
+from assets.partitions import in_groups, partitions_of
 from assets.quality import check_result, error_check_spec, partitioned_check
 from assets.resources import ProjectResource, WarehouseResource
 from assets.ui_metadata import published_scores_metadata, row_count
@@ -18,7 +19,7 @@ from kotacerdas.quality.gate import GateResult
 from kotacerdas.report.labels import load_labels
 from kotacerdas.schemas import MONTHLY_TABLES
 from kotacerdas.warehouse.partition import partition_status, quarantine_frames, score_frames
-from kotacerdas.warehouse.publish import publish_partition
+from kotacerdas.warehouse.publish import publish_partitions
 from kotacerdas.warehouse.reference import load_reference_data
 
 # DuckDB allows one writer at a time: every asset that writes the warehouse runs in this pool (limit 1).
@@ -68,20 +69,22 @@ def build_quarantine_asset(partitions_def: dg.PartitionsDefinition) -> dg.Assets
         metadata, checks = {}, {}
         try:
             reference = load_reference_data(engine, project.project)
-            for part in partitions_of(context):
-                gates: list[GateResult] = [inputs[f"{t}_gate"][part.key] for t in MONTHLY_TABLES]
-                ingests: list[IngestResult] = [inputs[f"{t}_raw"][part.key] for t in MONTHLY_TABLES]
-                written = publish_partition(
-                    engine,
-                    part.city,
-                    part.period,
-                    quarantine_frames(
+            per_transaction = project.project.pipeline.publish_partitions_per_transaction
+            for group in in_groups(partitions_of(context), per_transaction):
+                frames = {}
+                for part in group:
+                    gates: list[GateResult] = [inputs[f"{t}_gate"][part.key] for t in MONTHLY_TABLES]
+                    ingests: list[IngestResult] = [inputs[f"{t}_raw"][part.key] for t in MONTHLY_TABLES]
+                    frames[part] = quarantine_frames(
                         project.project, project.raw_dir(), gates, ingests, part.city, part.period, project.pii_key()
-                    ),
-                    run_id=context.run.run_id,
+                    )
+                    checks[part] = [*(check_result(g, "error") for g in gates), _partition_gate_check(gates)]
+                written = publish_partitions(
+                    engine, {(p.city, p.period): f for p, f in frames.items()}, run_id=context.run.run_id
                 )
-                metadata[part] = {f"{k}_rows": v for k, v in written.items()} | row_count(written.get("quarantine", 0))
-                checks[part] = [*(check_result(g, "error") for g in gates), _partition_gate_check(gates)]
+                for part in group:
+                    rows = written[(part.city, part.period)]
+                    metadata[part] = {f"{k}_rows": v for k, v in rows.items()} | row_count(rows.get("quarantine", 0))
         finally:
             engine.dispose()
         yield dg.MaterializeResult(
@@ -135,29 +138,35 @@ def build_scores_publish_asset(partitions_def: dg.PartitionsDefinition) -> dg.As
         metadata, incomplete = {}, []
         labels = load_labels(project.project, "id")
         try:
-            for part in partitions_of(context):
-                gates: list[GateResult] = [inputs[f"{t}_gate"][part.key] for t in MONTHLY_TABLES]
-                if indicator_values[part.key] is None:  # blocked by its quality gate (range runs only)
-                    context.log.warning(f"{part}: not published, the partition failed its quality gate")
-                    metadata[part] = {"published": 0}
-                    missing = [g.verdict() for g in gates if not g.complete]
-                    incomplete += [(part, f"{part}: {'; '.join(missing)}")] if missing else []
-                    continue
-                ingests: list[IngestResult] = [inputs[f"{t}_raw"][part.key] for t in MONTHLY_TABLES]
-                frames = score_frames(
-                    project.project,
-                    gates,
-                    ingests,
-                    indicator_values[part.key],
-                    maturity_scores[part.key],
-                    part.city,
-                    part.period,
+            per_transaction = project.project.pipeline.publish_partitions_per_transaction
+            for group in in_groups(partitions_of(context), per_transaction):
+                frames, statuses = {}, {}
+                for part in group:
+                    gates: list[GateResult] = [inputs[f"{t}_gate"][part.key] for t in MONTHLY_TABLES]
+                    if indicator_values[part.key] is None:  # blocked by its quality gate (range runs only)
+                        context.log.warning(f"{part}: not published, the partition failed its quality gate")
+                        metadata[part] = {"published": 0}
+                        missing = [g.verdict() for g in gates if not g.complete]
+                        incomplete += [(part, f"{part}: {'; '.join(missing)}")] if missing else []
+                        continue
+                    ingests: list[IngestResult] = [inputs[f"{t}_raw"][part.key] for t in MONTHLY_TABLES]
+                    frames[part] = score_frames(
+                        project.project,
+                        gates,
+                        ingests,
+                        indicator_values[part.key],
+                        maturity_scores[part.key],
+                        part.city,
+                        part.period,
+                    )
+                    statuses[part] = partition_status(gates)
+                written = publish_partitions(
+                    engine, {(p.city, p.period): f for p, f in frames.items()}, run_id=context.run.run_id
                 )
-                written = publish_partition(engine, part.city, part.period, frames, run_id=context.run.run_id)
-                metadata[part] = {"published": 1, "status": partition_status(gates)} | {
-                    f"{k}_rows": v for k, v in written.items()
-                }
-                metadata[part] |= published_scores_metadata(written, maturity_scores[part.key], labels)
+                for part, status in statuses.items():
+                    rows = written[(part.city, part.period)]
+                    metadata[part] = {"published": 1, "status": status} | {f"{k}_rows": v for k, v in rows.items()}
+                    metadata[part] |= published_scores_metadata(rows, maturity_scores[part.key], labels)
         finally:
             engine.dispose()
         yield dg.MaterializeResult(metadata=report_metadata(context, metadata) | {"warehouse": warehouse.display()})

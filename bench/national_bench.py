@@ -48,7 +48,7 @@ sys.path.insert(0, str(REPO))
 MONTH = "2025-01"
 VARIANTS = ("ours", "floor", "naive")
 PROFILE_ENV = "KOTACERDAS_BENCH_PROFILE"  # a folder: each variant's run is profiled (cProfile) into it
-STAGES = ("ingest", "staging", "validation", "indicators_index", "publish", "reports")
+STAGES = ("ingest", "staging", "validation", "indicators_index", "publish", "masterplan", "reports")
 
 
 # --- the measuring parent ---------------------------------------------------------------------------------------
@@ -295,6 +295,7 @@ def child_ours(cities: list[str], clock: StageClock) -> dict:
     import assets.indicators
     import assets.indices
     import assets.ingest
+    import assets.masterplan
     import assets.publish
     import assets.quality
     import assets.report
@@ -311,7 +312,10 @@ def child_ours(cities: list[str], clock: StageClock) -> dict:
         (assets.publish, "load_reference_data", "publish"),
         (assets.publish, "quarantine_frames", "publish"),
         (assets.publish, "score_frames", "publish"),
-        (assets.publish, "publish_partition", "publish"),
+        (assets.publish, "publish_partitions", "publish"),
+        # the masterplan's status of each city-month (the floor and naive have none), its reads and its publish
+        (assets.masterplan, "group_status", "masterplan"),
+        (assets.masterplan, "publish_partitions", "masterplan"),
         (assets.report, "published_partitions", "reports"),
         (assets.report, "write_scorecards", "reports"),
         (assets.report, "write_exports", "reports"),

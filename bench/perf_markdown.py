@@ -21,6 +21,7 @@ STAGE_NAMES = {
     "validation": "validation",
     "indicators_index": "indicators and index",
     "publish": "publish",
+    "masterplan": "masterplan status (ours only)",
     "reports": "scorecards and exports",
 }
 

@@ -364,3 +364,43 @@ def test_baseline_measures_improvement_over_the_previous_official_evaluation_in_
     first = evaluation_readiness(plan, status, "2025-06", kominfo, None).set_index("component")
     assert first.loc["baseline", "evidence"].startswith("no previous evaluation")
     assert first.loc["baseline", "ratio"] == 0.0  # then the plan's fact base: baselines given without their year
+
+
+def test_months_of_a_city_published_together_carry_a_quick_win_delivered_earlier_in_the_group(tmp_path):
+    """A backfill along a city publishes several of its months in one transaction: June's delivered quick win is
+    not in the warehouse yet when July is computed, and must count as delivered before all the same (as it does
+    when June is published first); the result is the same as month by month."""
+    import sqlalchemy as sa
+
+    from kotacerdas.masterplan.partition import delivered_quick_wins, group_status
+    from kotacerdas.warehouse.engine import create_warehouse_engine
+    from kotacerdas.warehouse.publish import publish_partition
+
+    months = ["2025-06", "2025-07"]
+    landing = tmp_path / "landing"
+    write_progress_drops(PROJECT, landing, [CITY], months, faults=False)
+    (landing / CITY / "BPKPAD" / "laporan_masterplan_2025-07.csv").unlink()  # ECO-01's OPD reports nothing in July
+    gates = {}
+    for month in months:
+        ingest = ingest_table(
+            PROJECT, "masterplan_progress", CITY, month, raw_dir=tmp_path / "raw", landing_dir=landing
+        )
+        staged = stage_table(MASTERPLAN_PROGRESS, ingest.frame, city=CITY, month=month, pii_key=None)
+        gates[month] = run_quality_gate(
+            PROJECT, MASTERPLAN_PROGRESS, staged, city=CITY, month=month, now=pd.Timestamp(NOW)
+        )
+    engine = create_warehouse_engine(sa.make_url(f"duckdb:///{tmp_path / 'w.duckdb'}"))
+    try:
+        together = group_status(PROJECT, engine, [(CITY, m, gates[m]) for m in reversed(months)])
+        one_by_one = {}
+        for month in months:
+            one_by_one[month] = partition_status(
+                PROJECT, CITY, month, gates[month], delivered_quick_wins(engine, CITY, month)
+            )
+            publish_partition(engine, CITY, month, one_by_one[month].frames(), run_id="r")
+    finally:
+        engine.dispose()
+    july = together[(CITY, "2025-07")].programmes.set_index("programme_code").loc["ECO-01"]
+    assert july["status"] == "unknown" and july["quick_win_delivered"]  # done in June, no report in July
+    for month in months:
+        pd.testing.assert_frame_equal(together[(CITY, month)].programmes, one_by_one[month].programmes)

@@ -13,7 +13,7 @@ from conftest import REPO_ROOT
 
 from kotacerdas.schemas import INDEX_SCORE_COLUMNS, INDICATOR_VALUE_COLUMNS
 from kotacerdas.warehouse.engine import create_warehouse_engine, resolve_warehouse_url
-from kotacerdas.warehouse.publish import COPY_CHUNK_ROWS, publish_partition
+from kotacerdas.warehouse.publish import COPY_CHUNK_ROWS, publish_partition, publish_partitions
 from kotacerdas.warehouse.schema import FACT_TABLES, OPTIONAL_COLUMNS, RUN_COLUMNS, TABLES
 
 
@@ -90,6 +90,77 @@ def test_failed_publish_leaves_previous_version_whole(engine):
             },
             run_id="b",
             on_table_written=fail_after_first_table,
+        )
+    assert _rows(engine) == before
+
+
+def _scores(city: str, period: str, score: float) -> pd.DataFrame:
+    row = {"city_code": city, "period": period, "level": "index", "code": "INDEX", "score": score}
+    return pd.DataFrame([row], columns=list(INDEX_SCORE_COLUMNS)).astype(INDEX_SCORE_COLUMNS)
+
+
+def test_several_partitions_in_one_transaction_replace_only_theirs(engine):
+    publish_partition(engine, "19.03", "2025-01", {"indicator_values": _values("19.03", "2025-01", 2)}, run_id="a")
+    publish_partition(engine, "19.71", "2025-01", {"indicator_values": _values("19.71", "2025-01", 2)}, run_id="a")
+    publish_partition(engine, "19.71", "2025-02", {"indicator_values": _values("19.71", "2025-02", 2)}, run_id="a")
+    written = publish_partitions(
+        engine,
+        {
+            ("19.71", "2025-01"): {"indicator_values": _values("19.71", "2025-01", 3, name="NEW")},
+            ("19.71", "2025-02"): {
+                "indicator_values": _values("19.71", "2025-02", 1).iloc[0:0],  # published empty: its rows go
+                "index_scores": _scores("19.71", "2025-02", 2.5),
+            },
+            ("19.04", "2025-02"): {"index_scores": _scores("19.04", "2025-02", 1.5)},
+        },
+        run_id="b",
+    )
+    assert written == {
+        ("19.71", "2025-01"): {"indicator_values": 3},
+        ("19.71", "2025-02"): {"indicator_values": 0, "index_scores": 1},
+        ("19.04", "2025-02"): {"index_scores": 1},
+    }
+    assert [r[:3] for r in _rows(engine)] == [
+        ("19.03", "2025-01", "IND_0"),  # not in the call: untouched
+        ("19.03", "2025-01", "IND_1"),
+        ("19.71", "2025-01", "NEW_0"),
+        ("19.71", "2025-01", "NEW_1"),
+        ("19.71", "2025-01", "NEW_2"),
+    ]
+    with engine.connect() as conn:
+        scores = conn.exec_driver_sql("SELECT city_code, period, score FROM index_scores ORDER BY city_code").all()
+    assert [tuple(r) for r in scores] == [("19.04", "2025-02", 1.5), ("19.71", "2025-02", 2.5)]
+
+
+def test_several_partitions_are_published_all_or_none(engine):
+    publish_partition(engine, "19.03", "2025-01", {"indicator_values": _values("19.03", "2025-01", 2)}, run_id="a")
+    before = _rows(engine)
+
+    def fail_after_first_table(name, rows):
+        raise RuntimeError(f"simulated failure after {name} ({rows} rows)")
+
+    with pytest.raises(RuntimeError, match="after indicator_values [(]7 rows[)]"):
+        publish_partitions(
+            engine,
+            {
+                ("19.03", "2025-01"): {"indicator_values": _values("19.03", "2025-01", 4, name="NEW")},
+                ("19.71", "2025-01"): {
+                    "indicator_values": _values("19.71", "2025-01", 3, name="NEW"),
+                    "index_scores": _scores("19.71", "2025-01", 1.0),
+                },
+            },
+            run_id="b",
+            on_table_written=fail_after_first_table,
+        )
+    assert _rows(engine) == before
+    with pytest.raises(ValueError, match="19.71 2025-02: 1 row"):  # one bad partition refuses the whole call
+        publish_partitions(
+            engine,
+            {
+                ("19.03", "2025-01"): {"indicator_values": _values("19.03", "2025-01", 4, name="NEW")},
+                ("19.71", "2025-02"): {"indicator_values": _values("19.71", "2025-03", 1)},
+            },
+            run_id="c",
         )
     assert _rows(engine) == before
 

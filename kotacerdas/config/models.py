@@ -391,6 +391,13 @@ class PipelineConfig(_Strict):
         description="partitions of a run whose sources are fetched at once (each waits mostly for an OPD system); "
         "1 = one after the other",
     )
+    publish_partitions_per_transaction: int = Field(
+        default=64,
+        ge=1,
+        le=1024,
+        description="partitions of a run published together in one warehouse transaction (one statement per table "
+        "for all of them); 1 = each partition its own transaction",
+    )
     backfill_partitions_per_run: int | None = Field(
         default=None,
         ge=1,

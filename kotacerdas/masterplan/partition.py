@@ -1,7 +1,9 @@
-"""One city × month of the masterplan: the version in force, the rules, and the month's validated progress rows
-(what the `masterplan_status` asset calls)."""
+"""One city × month of the masterplan: the version in force, the rules, and the month's validated progress rows;
+or several, published together (`group_status`, what the `masterplan_status` asset calls)."""
 
 from __future__ import annotations
+
+from collections.abc import Sequence
 
 import sqlalchemy as sa
 
@@ -93,3 +95,27 @@ def partition_status(
         )
     result.readiness = evaluation_readiness(plan, result, month, kominfo, previous)
     return result
+
+
+def group_status(
+    project: ProjectConfig, engine: sa.Engine, parts: Sequence[tuple[str, str, GateResult]]
+) -> dict[tuple[str, str], MasterplanStatus | None]:
+    """`partition_status` of each (city, month, progress gate) of a group published in one transaction. A quick
+    win delivered in an earlier month of the group counts as delivered before, as it would had that month been
+    published first; the warehouse is asked only for the months before the city's first of the group (its rows
+    of the group's months are about to be replaced)."""
+    first: dict[str, str] = {}
+    for city, month, _ in parts:
+        first[city] = min(first.get(city, month), month)
+    carried: dict[str, set[str]] = {}
+    statuses: dict[tuple[str, str], MasterplanStatus | None] = {}
+    for city, month, gate in sorted(parts, key=lambda p: (p[0], p[1])):
+        delivered = delivered_quick_wins(engine, city, first[city]) | carried.get(city, set())
+        status = partition_status(
+            project, city, month, gate, delivered, previous=previous_evaluation(engine, city, month)
+        )
+        if status is not None:
+            done = status.programmes["quick_win_delivered"].fillna(False).astype(bool)
+            carried.setdefault(city, set()).update(status.programmes.loc[done, "programme_code"])
+        statuses[(city, month)] = status
+    return statuses
