@@ -464,6 +464,7 @@ def ui(
     import sys
     from contextlib import nullcontext
 
+    from pipelines.event_log import batch_event_writes
     from pipelines.runner import DEFAULT_DAGSTER_HOME
     from pipelines.supervise import run_supervised
 
@@ -472,6 +473,7 @@ def ui(
         _require_storage_key()
     env = dict(environment())
     env.setdefault("DAGSTER_HOME", str(DEFAULT_DAGSTER_HOME))
+    batch_event_writes(env)  # the run workers the daemon starts inherit it
     context = nullcontext()
     if simulator:
         from kotacerdas.simulator import OpdSimulator, write_file_drops

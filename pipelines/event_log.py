@@ -19,13 +19,15 @@ its connections already.
 from __future__ import annotations
 
 import os
+import threading
 from collections import OrderedDict
-from collections.abc import Iterator
+from collections.abc import Iterator, MutableMapping, Sequence
 from contextlib import contextmanager
 from typing import Any
 
 import dagster as dg
 import sqlalchemy as sa
+from dagster._core.events.log import EventLogEntry
 from dagster._core.storage.event_log.sqlite.sqlite_event_log import (
     INDEX_SHARD_NAME,
     SQLITE_BUSY_TIMEOUT_SECONDS,
@@ -33,7 +35,15 @@ from dagster._core.storage.event_log.sqlite.sqlite_event_log import (
 )
 from dagster._serdes import ConfigurableClassData
 
+# Dagster stores a step's asset events of many partitions as one batch only when this is set (it reads it from the
+# environment of the process that runs the step); kotacerdas' runs and `kotacerdas ui` set it unless it is set.
+EVENT_BATCH_ENV, EVENT_BATCH_SIZE = "DAGSTER_EVENT_BATCH_SIZE", "1000"
 OPEN_RUN_DATABASES = 8  # a process writes to one or a few runs at a time; the index stays open besides
+
+
+def batch_event_writes(env: MutableMapping[str, str]) -> None:
+    """Have Dagster hand asset events over in batches (`store_event_batch`) in processes started with `env`."""
+    env.setdefault(EVENT_BATCH_ENV, EVENT_BATCH_SIZE)
 
 
 class PooledSqliteEventLogStorage(SqliteEventLogStorage):
@@ -42,6 +52,9 @@ class PooledSqliteEventLogStorage(SqliteEventLogStorage):
     def __init__(self, base_dir: str, inst_data: ConfigurableClassData | None = None):
         self._engines: OrderedDict[str, sa.Engine] = OrderedDict()
         self._tables_seen: set[str] = set()
+        # While store_event_batch runs (in one thread, holding the lock): shard -> its connection and transaction
+        self._batch: dict[str, tuple[sa.Connection, sa.RootTransaction]] | None = None
+        self._batch_thread: int | None = None
         super().__init__(base_dir, inst_data)
 
     @classmethod
@@ -73,11 +86,12 @@ class PooledSqliteEventLogStorage(SqliteEventLogStorage):
             poolclass=sa.pool.StaticPool,  # one connection, reused; the lock around it is the parent's
             connect_args={"timeout": SQLITE_BUSY_TIMEOUT_SECONDS, "check_same_thread": False},
         )
+        sa.event.listen(engine, "connect", _sync_at_checkpoints)
         if shard not in self._initialized_dbs:
             self._initdb(engine)
             self._initialized_dbs.add(shard)
         self._engines[shard] = engine
-        runs = [s for s in self._engines if s != INDEX_SHARD_NAME]
+        runs = [s for s in self._engines if s != INDEX_SHARD_NAME and s not in (self._batch or {})]
         for old in runs[: max(0, len(runs) - OPEN_RUN_DATABASES)]:
             self._engines.pop(old).dispose()
         return engine
@@ -91,8 +105,36 @@ class PooledSqliteEventLogStorage(SqliteEventLogStorage):
 
     @contextmanager
     def _connect(self, shard: str) -> Iterator[sa.Connection]:
+        if self._batch is not None and self._batch_thread == threading.get_ident():
+            if shard not in self._batch:  # the batch's transaction on this database, committed at its end
+                conn = self._engine(shard).connect()
+                self._batch[shard] = (conn, conn.begin())
+            yield self._batch[shard][0]
+            return
         with self._db_lock, self._engine(shard).connect() as conn, conn.begin():
             yield conn
+
+    def store_event_batch(self, events: Sequence[EventLogEntry]) -> None:
+        """The asset events Dagster hands over together (DAGSTER_EVENT_BATCH_SIZE: a step's materializations of
+        many partitions, a run's planned materializations) are stored with one transaction per database for the
+        batch, where the parent commits each event on its own, twice. All of a database's events or none: after an
+        error nothing of the batch stays, and Dagster stores the events one by one instead."""
+        with self._db_lock:
+            self._batch, self._batch_thread = {}, threading.get_ident()
+            try:
+                for event in events:
+                    self.store_event(event)
+                for _, transaction in self._batch.values():
+                    transaction.commit()
+            except BaseException:
+                for _, transaction in self._batch.values():
+                    if transaction.is_active:
+                        transaction.rollback()
+                raise
+            finally:
+                for conn, _ in self._batch.values():
+                    conn.close()
+                self._batch, self._batch_thread = None, None
 
     def _close_all(self) -> None:
         with self._db_lock:
@@ -114,3 +156,12 @@ class PooledSqliteEventLogStorage(SqliteEventLogStorage):
     def dispose(self) -> None:
         self._close_all()
         super().dispose()
+
+
+def _sync_at_checkpoints(dbapi_connection: Any, _record: Any) -> None:
+    """SQLite's synchronous=NORMAL: in WAL mode (Dagster's) a commit no longer waits for the disk, only a
+    checkpoint does. The database cannot be corrupted; a power cut may lose the last events of a run, which the
+    run's own end (or its absence) shows. SQLite recommends it for WAL; each commit was an fsync."""
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()

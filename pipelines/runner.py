@@ -15,6 +15,7 @@ import dagster as dg
 from assets.partitions import capped_backfill_ranges, city_period_key, partition_from_key, range_tags
 from kotacerdas.config import settings
 from pipelines.definitions import MONTHLY_JOB
+from pipelines.event_log import batch_event_writes
 from pipelines.in_process import execute_in_process_uncaptured
 from sensors.events import failed_partitions, step_error_message
 
@@ -38,6 +39,7 @@ def local_instance() -> dg.DagsterInstance:
     (home or DEFAULT_DAGSTER_HOME).mkdir(parents=True, exist_ok=True)
     if home is None:  # the instance's storages (pipelines/event_log.py) find their folders from it
         os.environ["DAGSTER_HOME"] = str(DEFAULT_DAGSTER_HOME)
+    batch_event_writes(os.environ)
     return dg.DagsterInstance.get()
 
 

@@ -136,3 +136,58 @@ def test_it_asks_sqlite_whether_a_table_exists_once_not_per_event(home, monkeypa
         assert len(engines) <= 3 + 1, engines
         storage.wipe()
         assert storage.supports_asset_checks  # wipe recreates the tables
+
+
+def _range_run(instance: dg.DagsterInstance) -> dg.ExecuteInProcessResult:
+    tags = {"dagster/asset_partition_range_start": "p0", "dagster/asset_partition_range_end": "p11"}
+    return DEFS.resolve_job_def("numbers_job").execute_in_process(instance=instance, tags=tags)
+
+
+def test_a_range_runs_materializations_are_stored_in_one_transaction_per_database(home, monkeypatch):
+    """With DAGSTER_EVENT_BATCH_SIZE set (kotacerdas' runs set it) Dagster hands the 12 materializations of a
+    range step over as one batch; they cost one commit per database, not two per event, and read back as usual."""
+    import sqlalchemy as sa
+
+    from pipelines.event_log import EVENT_BATCH_ENV
+
+    commits = []
+
+    def count(conn):
+        commits.append(conn)
+
+    sa.event.listen(sa.engine.Engine, "commit", count)
+    try:
+        counts = {}
+        for size in ("0", "1000"):  # Dagster's default (no batches) as the control
+            monkeypatch.setenv(EVENT_BATCH_ENV, size)
+            with dg.DagsterInstance.get() as instance:
+                instance.event_log_storage.wipe()
+                commits.clear()
+                assert _range_run(instance).success
+                counts[size] = len(commits)
+                assert instance.get_materialized_partitions(dg.AssetKey("numbers")) == set(
+                    PARTITIONS.get_partition_keys()
+                )
+    finally:
+        sa.event.remove(sa.engine.Engine, "commit", count)
+    # 12 planned + 12 materialization events: two commits each one by one; one batch each with batches
+    assert counts["0"] - counts["1000"] >= 2 * 2 * 12 - 2 * 2, counts
+
+
+def test_a_batch_that_fails_leaves_nothing_and_dagster_can_store_it_again(home):
+    with dg.DagsterInstance.get() as instance:
+        storage = instance.event_log_storage
+        run = _materialize(instance, "p1")
+        event = next(
+            e
+            for e in instance.all_logs(run.run_id)
+            if e.dagster_event_type == dg.DagsterEventType.ASSET_MATERIALIZATION
+        )
+        storage.wipe()
+        with pytest.raises(Exception):  # noqa: B017, PT011 — the second item is no event: Dagster's own check fails
+            storage.store_event_batch([event, "not an event"])
+        assert storage.get_logs_for_run(run.run_id) == []
+        assert instance.get_materialized_partitions(dg.AssetKey("numbers")) == set()
+        storage.store_event_batch([event])  # the connections are usable again, outside any batch
+        assert instance.get_materialized_partitions(dg.AssetKey("numbers")) == {"p1"}
+        assert len(storage.get_logs_for_run(run.run_id)) == 1
