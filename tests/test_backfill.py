@@ -12,6 +12,7 @@ import sqlalchemy as sa
 from conftest import OPD_TEST_TOKEN, edited_project, fast_rest
 
 from assets.partitions import backfill_ranges, build_city_month_partitions
+from kotacerdas.config import ProjectConfig
 from kotacerdas.simulator import OpdSimulator, write_file_drops
 from pipelines.definitions import build_definitions
 from pipelines.runner import run_backfill, run_partitions
@@ -60,20 +61,35 @@ def test_one_range_run_publishes_what_one_run_per_partition_publishes(opd_projec
     project = edited_project(tmp_path, opd_project, edit_sources=fast_rest)
     defs = build_definitions(project)
     partitions = [(c, MONTH) for c in CITIES]
+    # the range's partitions published in one transaction (the default), and each in its own
+    pipeline = project.dir / "pipeline.yaml"
+    one_each = pipeline.read_text(encoding="utf-8").replace(
+        "publish_partitions_per_transaction: 16", "publish_partitions_per_transaction: 1"
+    )
+    assert "publish_partitions_per_transaction: 1" in one_each
     with OpdSimulator(project, seed=42, token=OPD_TEST_TOKEN) as sim:
         per_partition = _env(monkeypatch, tmp_path, sim, project, "per_partition")
         instance = dg.DagsterInstance.ephemeral()
         singles = run_partitions(defs, partitions, instance=instance)
         ranged = _env(monkeypatch, tmp_path, sim, project, "ranged")
         backfill = run_backfill(defs, partitions, instance=dg.DagsterInstance.ephemeral())
+        pipeline.write_text(one_each, encoding="utf-8")
+        one_each_project = ProjectConfig(project.dir)
+        assert one_each_project.pipeline.publish_partitions_per_transaction == 1
+        ranged_one_each = _env(monkeypatch, tmp_path, sim, project, "ranged_one_each")
+        backfill_one_each = run_backfill(
+            build_definitions(one_each_project), partitions, instance=dg.DagsterInstance.ephemeral()
+        )
     assert all(o.success for o in singles) and len({o.run_id for o in singles}) == 2
-    assert [o.problems for o in backfill] == [(), ()]
+    assert [o.problems for o in backfill] == [(), ()] == [o.problems for o in backfill_one_each]
     assert len({o.run_id for o in backfill}) == 1  # both cities in one run
-    expected, got = _rows(per_partition, SCORES), _rows(ranged, SCORES)
-    assert len(expected) > 2 * 7 and got == expected
-    for table in ("indicator_values", "quarantine", "staged_service_requests"):
-        count = f"SELECT city_code, count(*) FROM {table} GROUP BY 1 ORDER BY 1"
-        assert _rows(ranged, count) == _rows(per_partition, count), table
+    expected = _rows(per_partition, SCORES)
+    assert len(expected) > 2 * 7
+    for engine in (ranged, ranged_one_each):
+        assert _rows(engine, SCORES) == expected
+        for table in ("indicator_values", "quarantine", "staged_service_requests", "masterplan_programme_status"):
+            count = f"SELECT city_code, count(*) FROM {table} GROUP BY 1 ORDER BY 1"
+            assert _rows(engine, count) == _rows(per_partition, count), table
 
 
 @pytest.fixture

@@ -392,7 +392,7 @@ class PipelineConfig(_Strict):
         "1 = one after the other",
     )
     publish_partitions_per_transaction: int = Field(
-        default=64,
+        default=16,
         ge=1,
         le=1024,
         description="partitions of a run published together in one warehouse transaction (one statement per table "

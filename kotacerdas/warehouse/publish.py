@@ -215,16 +215,18 @@ def publish_partitions(
     if not partitions:
         return {}
     published_at = dt.datetime.now(dt.UTC).replace(tzinfo=None)
-    by_table: dict[str, dict[tuple[str, str], pd.DataFrame]] = {}
-    for (city, period), frames in partitions.items():
-        for name, frame in frames.items():
-            by_table.setdefault(name, {})[(city, period)] = _prepare(name, frame, city, period, run_id, published_at)
+    tables = list(dict.fromkeys(n for frames in partitions.values() for n in frames))
     written: dict[tuple[str, str], dict[str, int]] = {key: {} for key in partitions}
     try:
         with engine.begin() as conn:
-            for city, period in sorted(partitions):  # one order in every writer: two batches cannot deadlock
+            for city, period in sorted(partitions):  # one order in every writer: two groups cannot deadlock
                 _lock_partition(conn, city, period, lock_timeout)
-            for name, prepared in by_table.items():
+            for name in tables:  # one table's rows prepared at a time: memory holds one copy of one table
+                prepared = {
+                    (city, period): _prepare(name, frames[name], city, period, run_id, published_at)
+                    for (city, period), frames in partitions.items()
+                    if name in frames
+                }
                 table = TABLES[name]
                 conn.execute(sa.delete(table).where(_partitions_clause(table, prepared)))
                 frame = _concat(list(prepared.values()))
@@ -233,6 +235,7 @@ def publish_partitions(
                     written[key][name] = len(part)
                 if on_table_written is not None:
                     on_table_written(name, len(frame))
+                del prepared, frame
     except (sa.exc.SQLAlchemyError, duckdb.Error, OSError) as exc:
         _raise_storage_failure(engine, exc, _named(partitions))
         raise
