@@ -61,3 +61,11 @@ def test_only_the_marked_section_is_rewritten():
     text = f"# title\nbefore\n{BEGIN}\nold figures\n{END}\nafter\n"
     out = replace_section(text, "new figures\n")
     assert out == f"# title\nbefore\n{BEGIN}\nnew figures\n{END}\nafter\n"
+
+
+def test_a_variant_that_counts_no_rows_shows_none_rather_than_zero_per_second():
+    payload = _payload(ours_wall=900)
+    multiprocess = _figures("ours_mp", 700, 1400, {}) | {"rows_staged": 0}
+    payload["sizes"]["514"].append(multiprocess)
+    row = next(line for line in render(payload).splitlines() if "| ours_mp |" in line)
+    assert row == "| 514 | ours_mp | 700.0 | 1400.0 | 900 MiB | – | – | 2.72 s |"
