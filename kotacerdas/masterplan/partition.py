@@ -107,15 +107,15 @@ def group_status(
     first: dict[str, str] = {}
     for city, month, _ in parts:
         first[city] = min(first.get(city, month), month)
-    carried: dict[str, set[str]] = {}
+    # per city: the quick wins delivered before the month at hand, from the warehouse once, then from the group
+    delivered = {city: delivered_quick_wins(engine, city, month) for city, month in first.items()}
     statuses: dict[tuple[str, str], MasterplanStatus | None] = {}
     for city, month, gate in sorted(parts, key=lambda p: (p[0], p[1])):
-        delivered = delivered_quick_wins(engine, city, first[city]) | carried.get(city, set())
         status = partition_status(
-            project, city, month, gate, delivered, previous=previous_evaluation(engine, city, month)
+            project, city, month, gate, set(delivered[city]), previous=previous_evaluation(engine, city, month)
         )
         if status is not None:
             done = status.programmes["quick_win_delivered"].fillna(False).astype(bool)
-            carried.setdefault(city, set()).update(status.programmes.loc[done, "programme_code"])
+            delivered[city] |= set(status.programmes.loc[done, "programme_code"])
         statuses[(city, month)] = status
     return statuses
