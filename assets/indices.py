@@ -1,5 +1,7 @@
 """Indices stage: the smart-city maturity index per city × month (element, dimension, index, level)."""
 
+from collections.abc import Mapping
+
 import dagster as dg
 import pandas as pd
 
@@ -22,7 +24,9 @@ def build_index_asset(partitions_def: dg.PartitionsDefinition) -> dg.AssetsDefin
     )
     @scrubbed_failures
     def maturity_scores(
-        context: dg.AssetExecutionContext, project: ProjectResource, indicator_values: dict[str, pd.DataFrame | None]
+        context: dg.AssetExecutionContext,
+        project: ProjectResource,
+        indicator_values: Mapping,  # partition key → frame, None if blocked
     ):
         cfg = project.project
         methodology, catalog = cfg.methodology, cfg.catalog

@@ -3,8 +3,9 @@
 Dagster's filesystem IO manager refuses an output that covers several partitions; a single-run backfill makes
 exactly such outputs. Here every asset value is a mapping partition key → value: written as one file per
 partition (so a later single-partition run reads it back), read back as a mapping of the partitions the step
-asked for. Files live under the Dagster instance's storage folder, which every executor process of one
-deployment shares (Celery workers on other machines need it on shared storage, as with fs_io_manager).
+asked for, lazily (`StoredPartitionValues`: a step over a month's 514 cities holds one city's value of each input
+at a time, not all of them). Files live under the Dagster instance's storage folder, which every executor process
+of one deployment shares (Celery workers on other machines need it on shared storage, as with fs_io_manager).
 
 Values hold what ingestion delivered (personal data included), so each file is encrypted at rest with the raw
 zone's key (`kotacerdas.encryption`, KOTACERDAS_STORAGE_KEY); a value stored in clear is never read back. Its
@@ -16,13 +17,13 @@ from __future__ import annotations
 import os
 import pickle
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 
 import dagster as dg
 
 from assets.failures import scrubbed_failures
-from kotacerdas.encryption import SealedDataError, seal, unseal
+from kotacerdas.encryption import SealedDataError, StorageKeys, seal, storage_keys, unseal
 from kotacerdas.storage_errors import storage_failure
 
 
@@ -78,23 +79,52 @@ class PartitionedPickleIOManager(dg.IOManager):
         os.replace(fh.name, path)
 
     @scrubbed_failures
-    def load_input(self, context: dg.InputContext) -> dict:
-        values = {}
-        for key in self._keys(context):
-            path = self._path(context.asset_key, key)
+    def load_input(self, context: dg.InputContext) -> StoredPartitionValues:
+        paths = {key: self._path(context.asset_key, key) for key in self._keys(context)}
+        for key, path in paths.items():  # a missing partition fails the step before it starts, as it always did
             if not path.exists():
                 raise FileNotFoundError(
                     f"no stored value of {context.asset_key.to_user_string()} for partition {key} ({path}): "
                     "materialize that partition of the upstream asset first"
                 )
-            try:
-                data = unseal(path.read_bytes(), self._context(context.asset_key, key))
-            except SealedDataError as exc:
-                raise SealedDataError(
-                    f"{exc}; re-materialize that partition of {context.asset_key.to_user_string()}"
-                ) from None
-            values[key] = pickle.loads(data)  # only bytes this deployment's key sealed reach pickle
-        return values
+        keys = storage_keys()  # without the key the step fails here, before it starts
+        return StoredPartitionValues(list(paths), lambda key: self._read(context.asset_key, key, paths[key], keys))
+
+    def _read(self, asset_key: dg.AssetKey, key: str | None, path: Path, keys: StorageKeys) -> object:
+        try:
+            data = unseal(path.read_bytes(), self._context(asset_key, key), keys)
+        except SealedDataError as exc:
+            raise SealedDataError(f"{exc}; re-materialize that partition of {asset_key.to_user_string()}") from None
+        return pickle.loads(data)  # only bytes this deployment's key sealed reach pickle
+
+
+class StoredPartitionValues(Mapping):
+    """Partition key → value, each read from its file when asked for. Only the last value read is kept, so a step
+    that walks its partitions one by one holds one partition of each input in memory (a month's range held all
+    514 cities' frames of every input at once); asking for the same partition twice in a row reads it once.
+
+    Assets annotate such inputs as a bare `Mapping`: Dagster type-checks `dict[...]` by isinstance and by reading
+    every value, which would load them all."""
+
+    def __init__(self, keys: list[str | None], read: Callable[[str | None], object]):
+        self._keys = keys
+        self._known = set(keys)
+        self._read = read
+        self._last: tuple[str | None, object] | None = None
+
+    def __getitem__(self, key: str | None) -> object:
+        if key not in self._known:
+            raise KeyError(key)
+        if self._last is None or self._last[0] != key:
+            self._last = None  # the previous value goes before the next one is read
+            self._last = (key, self._read(key))
+        return self._last[1]
+
+    def __iter__(self) -> Iterator[str | None]:
+        return iter(self._keys)
+
+    def __len__(self) -> int:
+        return len(self._keys)
 
 
 class PartitionedPickleIOManagerFactory(dg.ConfigurableIOManagerFactory):

@@ -1,6 +1,8 @@
 """Masterplan stage: the status of the city's Masterplan Smart City in each city × month, from the OPDs' validated
 progress reports (`masterplan_progress`), published to the warehouse (kotacerdas.masterplan)."""
 
+from collections.abc import Mapping
+
 import dagster as dg
 
 from assets.failures import scrubbed_failures
@@ -10,7 +12,6 @@ from assets.publish import WRITER_POOL
 from assets.resources import ProjectResource, WarehouseResource
 from kotacerdas.masterplan.partition import group_status
 from kotacerdas.masterplan.status import empty_frames
-from kotacerdas.quality.gate import GateResult
 from kotacerdas.warehouse.publish import publish_partitions
 
 
@@ -33,7 +34,7 @@ def build_masterplan_asset(partitions_def: dg.PartitionsDefinition) -> dg.Assets
         context: dg.AssetExecutionContext,
         project: ProjectResource,
         warehouse: WarehouseResource,
-        masterplan_progress: dict[str, GateResult],
+        masterplan_progress: Mapping,  # partition key → GateResult
     ) -> dg.MaterializeResult:
         engine = warehouse.engine()
         metadata = {}

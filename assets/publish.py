@@ -5,8 +5,9 @@ Over a range of partitions (a single-run backfill) up to `publish_partitions_per
 partition that fails its quality gate is left out, the others are published.
 """
 
+from collections.abc import Mapping
+
 import dagster as dg
-import pandas as pd
 
 from assets.failures import scrubbed_failures
 from assets.partitioned import partitions_failure, report_checks, report_metadata
@@ -130,8 +131,8 @@ def build_scores_publish_asset(partitions_def: dg.PartitionsDefinition) -> dg.As
         context: dg.AssetExecutionContext,
         warehouse: WarehouseResource,
         project: ProjectResource,
-        indicator_values: dict[str, pd.DataFrame | None],
-        maturity_scores: dict[str, pd.DataFrame | None],
+        indicator_values: Mapping,  # partition key → frame, None if blocked
+        maturity_scores: Mapping,  # the same
         **inputs,
     ):
         engine = warehouse.engine()

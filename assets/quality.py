@@ -6,6 +6,7 @@ published, so that a blocked partition still shows its stewards what was rejecte
 """
 
 import warnings
+from collections.abc import Mapping
 from pathlib import Path
 
 import dagster as dg
@@ -15,12 +16,10 @@ from assets.partitioned import report_checks, report_metadata
 from assets.partitions import partitions_of
 from assets.resources import ProjectResource
 from assets.ui_metadata import row_count, shown
-from kotacerdas.ingest.table import IngestResult
 from kotacerdas.quality.completeness import allow_incomplete
 from kotacerdas.quality.docs import data_docs_root
 from kotacerdas.quality.gate import GateInput, GateResult, run_quality_gates
 from kotacerdas.schemas import CanonicalTable
-from kotacerdas.stage.staging import StagingResult
 
 ERROR_CHECK = "error_rules_within_threshold"
 WARN_CHECK = "warn_rules_pass"
@@ -117,8 +116,8 @@ def build_quality_asset(table: CanonicalTable, partitions_def: dg.PartitionsDefi
     def _validate(
         context: dg.AssetExecutionContext,
         project: ProjectResource,
-        staged: dict[str, StagingResult],
-        raw: dict[str, IngestResult],
+        staged: Mapping,  # partition key → StagingResult
+        raw: Mapping,  # partition key → IngestResult
     ):
         cfg = project.project
         allowed = allow_incomplete(context.run.tags)

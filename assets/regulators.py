@@ -5,6 +5,8 @@ answers as published by the monthly partitions (read from the warehouse: one cit
 months of pickled tables). A yearly table that failed its quality gate yields no index, with the reason.
 """
 
+from collections.abc import Mapping
+
 import dagster as dg
 
 from assets.failures import scrubbed_failures
@@ -109,7 +111,7 @@ def build_regulator_assets(partitions_def: dg.PartitionsDefinition) -> list[dg.A
         context: dg.AssetExecutionContext,
         warehouse: WarehouseResource,
         project: ProjectResource,
-        regulator_indices: dict[str, AnnualIndices],
+        regulator_indices: Mapping,  # partition key → AnnualIndices
         **inputs,
     ):
         engine = warehouse.engine()

@@ -1,12 +1,13 @@
 """Staging stage: typed canonical rows, personal data pseudonymised, unparseable rows set aside."""
 
+from collections.abc import Mapping
+
 import dagster as dg
 
 from assets.failures import scrubbed_failures
 from assets.partitioned import report_metadata
 from assets.partitions import partitions_of
 from assets.resources import ProjectResource
-from kotacerdas.ingest.table import IngestResult
 from kotacerdas.schemas import CanonicalTable
 from kotacerdas.stage.staging import StagingResult, stage_table
 
@@ -21,7 +22,11 @@ def build_staging_asset(table: CanonicalTable, partitions_def: dg.PartitionsDefi
         description=f"{table.description} Canonical, typed; personal data pseudonymised.",
     )
     @scrubbed_failures
-    def _stage(context: dg.AssetExecutionContext, project: ProjectResource, raw: dict[str, IngestResult]):
+    def _stage(
+        context: dg.AssetExecutionContext,
+        project: ProjectResource,
+        raw: Mapping,  # partition key → IngestResult
+    ):
         if project.pii_key() is None and table.pii_columns:
             context.log.warning(
                 f"KOTACERDAS_PII_KEY is not set: personal-data columns {sorted(table.pii_columns)} were dropped "
