@@ -153,3 +153,98 @@ def test_one_gx_validation_holds_the_row_rules_of_every_partition(staged):
     counts = {r.expectation_config.meta["kotacerdas_rule"]: r.result.get("element_count") for r in shared.results}
     assert counts["status_in_set"] == sum(len(p.frame) for p in parts)
     assert "city_code_is_partition" not in counts  # its kwargs name the partition: validated per partition
+
+
+def test_rules_that_look_across_rows_never_compare_two_partitions(staged, tmp_path):
+    """A key repeated in two partitions is no duplicate in either, batched or not: the compound key rule (batched
+    with the partition number in its key) and a column uniqueness rule (validated per partition) say alone what
+    they say in the batch. And the partition's own city is checked per row against that partition's city."""
+    import yaml
+
+    from kotacerdas.quality.batch import _same_shape
+
+    project, raw, out = staged
+    edited = edited_project(tmp_path, project)
+    path = edited.dir / "expectations" / "service_requests.yaml"
+    doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+    doc["expectations"] += [
+        {
+            "id": "request_id_unique",
+            "type": "expect_column_values_to_be_unique",
+            "kwargs": {"column": "request_id"},
+            "severity": "warn",
+            "description": "A request id occurs once",
+        },
+        {
+            "id": "key_unique_never_skipped",
+            "type": "expect_compound_columns_to_be_unique",
+            "kwargs": {"column_list": ["opd_code", "request_id"], "ignore_row_if": "never"},
+            "severity": "warn",
+            "description": "A request id occurs once per OPD, missing values included",
+        },
+    ]
+    path.write_text(yaml.safe_dump(doc, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    edited = type(edited)(edited.dir)
+
+    first, second = (out[("service_requests", city, "2025-01")][0] for city in CITIES)
+    copied = first.frame.iloc[[0, 1]].copy()  # rows of the first city delivered again in the second's data
+    copied.loc[copied.index[1], ["opd_code", "request_id"]] = None  # all of a key missing: skipped by default
+    doubled = pd.concat([second.frame, copied], ignore_index=True)
+    ones = first.frame.iloc[[2]].copy()
+    ones.loc[ones.index[0], ["opd_code", "request_id"]] = None  # dtypes kept: the partitions are batched
+    inputs = {
+        "a": GateInput(replace(first, frame=pd.concat([first.frame, ones], ignore_index=True)), CITIES[0], "2025-01"),
+        "b": GateInput(replace(second, frame=doubled), CITIES[1], "2025-01"),
+    }
+    assert _same_shape([p.staged.frame for p in inputs.values()])
+    batched = run_quality_gates(edited, SERVICE_REQUESTS, inputs, now=NOW)
+    for key, part in inputs.items():
+        one = run_quality_gate(edited, SERVICE_REQUESTS, part.staged, city=part.city, month=part.month, now=NOW)
+        pd.testing.assert_frame_equal(batched[key].rules, one.rules)
+        pd.testing.assert_frame_equal(batched[key].quarantine, one.quarantine)
+        pd.testing.assert_frame_equal(batched[key].valid, one.valid)
+    rules = batched["b"].rules.set_index("rule")
+    assert rules.loc["request_id_unique", "unexpected_count"] == 0  # its copy is in the other partition
+    assert rules.loc["city_code_is_partition", "unexpected_count"] == 2  # the copied rows keep their city's code
+    assert rules.loc["key_unique", "unexpected_count"] == 0  # a key of the other partition is no duplicate here
+    # null keys: skipped by the default rule, compared by the `never` one (one null key per partition: no pair)
+    assert rules.loc["key_unique_never_skipped", "unexpected_count"] == 0
+    assert batched["a"].rules.set_index("rule").loc["key_unique", "unexpected_count"] == 0
+
+
+def test_partition_scoped_rules_are_validated_once_for_the_batch(staged, monkeypatch):
+    """The partition's own city and the compound key are one expectation each over both partitions' rows (with a
+    helper column); only the freshness rule (an aggregate) is still validated per partition."""
+    from kotacerdas.quality import gx_runtime
+    from kotacerdas.quality.batch import PartitionFrame
+    from kotacerdas.quality.gate import project_suite
+
+    project, raw, out = staged
+    seen: list[tuple[int, set[str]]] = []
+    original = gx_runtime.batch_definition
+
+    def watched(table_name):  # records what each validation of the run is given; validates as before
+        definition = original(table_name)
+
+        class Watched:
+            def get_batch(self, batch_parameters):
+                batch = definition.get_batch(batch_parameters=batch_parameters)
+
+                class Batch:
+                    def validate(self, suite, **kwargs):
+                        rules = {e.meta["kotacerdas_rule"] for e in suite.expectations}
+                        seen.append((len(batch_parameters["dataframe"]), rules))
+                        return batch.validate(suite, **kwargs)
+
+                return Batch()
+
+        return Watched()
+
+    monkeypatch.setattr(gx_runtime, "batch_definition", watched)
+    parts = [PartitionFrame(out[("service_requests", c, "2025-01")][0].frame, c, "2025-01") for c in CITIES]
+    validate_partitions(parts, SERVICE_REQUESTS, project_suite(project, SERVICE_REQUESTS), now=NOW)
+    total = sum(len(p.frame) for p in parts)
+    scoped = [rules for rows, rules in seen if rows == total and "key_unique" in rules]
+    assert scoped == [{"key_unique", "city_code_is_partition"}]
+    alone = [rules for rows, rules in seen if rows < total]
+    assert alone == [{"data_fresh"}, {"data_fresh"}]

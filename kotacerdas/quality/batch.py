@@ -4,16 +4,23 @@ Validating a partition costs GX a fixed amount per expectation (its metric graph
 a month of 514 cities paid it 514 times per table. Here the partitions of a run are concatenated (a 0..N-1 index,
 so that GX's failing-row labels say which partition a row is in) and each rule goes one of three ways:
 
-- a **row rule** (a column map or column pair map expectation: each row passes or fails on its own values) whose
-  bound kwargs are the same for every partition is ONE expectation over all rows; its failing rows are split by
-  partition, and each partition's counts, percentage and success are recomputed as GX computes them (`_split`),
-  checked against GX's totals;
+- a **row rule** (a column map, column pair map or multicolumn map expectation: each row passes or fails on its
+  own values) whose bound kwargs are the same for every partition is ONE expectation over all rows; its failing
+  rows are split by partition, and each partition's counts, percentage and success are recomputed as GX computes
+  them (`_split`), checked against GX's totals;
 - a **schema rule** (the column set) with the same kwargs everywhere is one expectation on the concatenation, whose
   columns are every partition's (frames that differ in columns or dtypes are not batched at all);
-- **every other rule** (aggregates such as freshness, rules across rows such as uniqueness, rules whose kwargs name
-  the partition such as `${city}`, rules with a row condition of their own) is validated on each partition's own
-  frame, as before. (GX row conditions on a partition column would keep them in one validation too, but GX filters
-  with `DataFrame.query` once per metric: slower than a validation per partition.)
+- a **partition-scoped rule** is one expectation too, on the concatenation with a helper column that says which
+  partition (or which expected value) each row has, so that it means for each row what it means alone:
+  uniqueness of a compound key (`expect_compound_columns_to_be_unique`, the partition number added to its
+  columns: rows of two partitions never collide) and a set of one value that names the partition
+  (`expect_column_values_to_be_in_set` with `value_set: ["${city}"]`, validated as the column being equal to the
+  row's own partition's value, `expect_column_pair_values_to_be_equal`); nulls are skipped as the rule skips them;
+- **every other rule** (aggregates such as freshness, map rules that compare rows with one another such as
+  `expect_column_values_to_be_unique`, other rules whose kwargs name the partition, rules with a row condition of
+  their own) is validated on each partition's own frame, as before. (GX row conditions on a partition column would
+  keep them in one validation too, but GX filters with `DataFrame.query` once per metric: slower than a
+  validation per partition.)
 
 Each partition then gets the `QualityResult` it would get alone (`validate.assemble_result`), which
 tests/test_quality_batch.py checks against `validate_table` partition by partition.
@@ -53,7 +60,23 @@ SCHEMA_RULES = frozenset(
         "expect_table_column_count_to_be_between",
     }
 )
+# Map expectations whose verdict on a row depends on the other rows: over a concatenation they would compare rows
+# of different partitions (a key repeated in two cities is not a duplicate).
+ACROSS_ROWS = frozenset(
+    {
+        "expect_column_values_to_be_unique",
+        "expect_compound_columns_to_be_unique",
+        "expect_multicolumn_values_to_be_unique",
+        "expect_column_values_to_be_increasing",
+        "expect_column_values_to_be_decreasing",
+        "expect_column_value_z_scores_to_be_less_than",
+    }
+)
 _ROWS, _SCHEMA, _EACH = "rows", "schema", "each"
+_UNIQUE_WITHIN, _OWN_VALUE = "unique within the partition", "the partition's own value"
+# Helper columns of the concatenation that partition-scoped rules see (never a canonical column: "__" prefix).
+_PARTITION_COLUMN = "__kotacerdas_partition"
+_OWN_VALUE_COLUMN = "__kotacerdas_own_value:"
 
 
 @dataclass(frozen=True)
@@ -96,7 +119,8 @@ def validate_partitions(
     gx = gx_runtime.import_gx()
     bound = [{rule.id: suite.bound_kwargs(rule, p.city, p.month, now) for rule in suite.rules} for p in parts]
     kinds = {rule.id: _kind(rule, [b[rule.id] for b in bound]) for rule in suite.rules}
-    shared = [r for r in suite.rules if kinds[r.id] != _EACH]
+    shared = [r for r in suite.rules if kinds[r.id] in (_ROWS, _SCHEMA)]
+    scoped = [r for r in suite.rules if kinds[r.id] in (_UNIQUE_WITHIN, _OWN_VALUE)]
     own = [r for r in suite.rules if kinds[r.id] == _EACH]
     sizes = np.array([len(p.frame) for p in parts], dtype="int64")
     starts = np.concatenate([[0], np.cumsum(sizes)])
@@ -104,16 +128,31 @@ def validate_partitions(
     frame = pd.concat([p.frame for p in parts], ignore_index=True)
     where = f"{table.name} {len(parts)} partitions of {parts[0].month}"
 
-    def validate(df: pd.DataFrame, rules: list[Rule], kwargs: Mapping[str, Mapping[str, Any]], name: str) -> Any:
-        expectations = [_expectation(rule, kwargs[rule.id]) for rule in rules]
+    def validate(df: pd.DataFrame, expectations: list[Any], name: str) -> Any:
         batch = gx_runtime.batch_definition(table.name).get_batch(batch_parameters={"dataframe": df})
         return batch.validate(gx.ExpectationSuite(name=name, expectations=expectations), result_format=RESULT_FORMAT)
 
     per_part: list[dict[str, RuleOutcome]] = [{} for _ in parts]
     with gx_runtime.lock(), gx_runtime.memoized_configurations():
-        outcome = validate(frame, shared, bound[0], f"{table.name}:batch") if shared else None
+        outcome = None
+        if shared:
+            expectations = [_expectation(rule, bound[0][rule.id]) for rule in shared]
+            outcome = validate(frame, expectations, f"{table.name}:batch")
+        scoped_outcome = None
+        if scoped:
+            # the helper columns go on a copy (its columns are the frame's, not copied): schema rules never see them
+            helpers: dict[str, Any] = {}
+            expectations = [
+                _scoped_expectation(rule, kinds[rule.id], [b[rule.id] for b in bound], frame, sizes, helpers)
+                for rule in scoped
+            ]
+            scoped_outcome = validate(frame.assign(**helpers), expectations, f"{table.name}:batch:scoped")
         own_results = [
-            validate(p.frame.reset_index(drop=True), own, bound[i], f"{table.name}:{p.city}:{p.month}")
+            validate(
+                p.frame.reset_index(drop=True),
+                [_expectation(rule, bound[i][rule.id]) for rule in own],
+                f"{table.name}:{p.city}:{p.month}",
+            )
             for i, p in enumerate(parts)
             if own
         ]
@@ -126,9 +165,17 @@ def validate_partitions(
             else:
                 for i, split in enumerate(_split(by_rule[rule.id], rule, frame, starts, where=where)):
                     per_part[i][rule.id] = split
+    if scoped_outcome is not None:
+        by_rule = results_by_rule(scoped_outcome, suite, {r.id: r for r in scoped}, where=where)
+        for rule in scoped:
+            # each partition's outcome carries the rule's own kwargs (its set, its columns), not the helper's
+            kwargs = [b[rule.id] for b in bound]
+            for i, split in enumerate(_split(by_rule[rule.id], rule, frame, starts, where=where, kwargs=kwargs)):
+                per_part[i][rule.id] = split
     for i, result in enumerate(own_results):
         mine = results_by_rule(result, suite, {r.id: r for r in own}, where=f"{table.name} {parts[i].city}")
         per_part[i] |= {rule_id: rule_outcome(r) for rule_id, r in mine.items()}
+    first = next((o for o in (outcome, scoped_outcome) if o is not None), None)
     return [
         assemble_result(
             p.frame,
@@ -140,7 +187,7 @@ def validate_partitions(
             now=now,
             delivered_rows=p.delivered_rows,
             volume_history=p.volume_history,
-            gx_result=outcome if outcome is not None else own_results[i],
+            gx_result=first if first is not None else own_results[i],
         )
         for i, p in enumerate(parts)
     ]
@@ -166,23 +213,72 @@ def _row_rule_classes() -> tuple[type, ...]:
 
 
 def _kind(rule: Rule, kwargs: Sequence[Mapping[str, Any]]) -> str:
+    if kwargs[0].get("row_condition") is not None:
+        return _EACH
     same = all(k == kwargs[0] for k in kwargs[1:])
     if not same:
-        return _EACH
+        return _OWN_VALUE if _names_its_partition(rule, kwargs) else _EACH
     if rule.type in SCHEMA_RULES:
         return _SCHEMA
+    if rule.type == "expect_compound_columns_to_be_unique":
+        return _UNIQUE_WITHIN
+    if rule.type in ACROSS_ROWS:
+        return _EACH
     cls: Any = gx_runtime.expectation_class(rule.type, where=rule.id)
     generic = any(issubclass(cls, b) and cls._validate is b._validate for b in _generic_bases())
-    if (generic or cls in _row_rule_classes()) and kwargs[0].get("row_condition") is None:
-        return _ROWS
-    return _EACH
+    return _ROWS if generic or cls in _row_rule_classes() else _EACH
+
+
+def _names_its_partition(rule: Rule, kwargs: Sequence[Mapping[str, Any]]) -> bool:
+    """A set of one value that differs by partition (`value_set: ["${city}"]`), nothing else differing."""
+    if rule.type != "expect_column_values_to_be_in_set":
+        return False
+    if any(set(k) - {"column", "value_set", "mostly"} for k in kwargs):
+        return False
+    rest = [{n: v for n, v in k.items() if n != "value_set"} for k in kwargs]
+    single = all(isinstance(k.get("value_set"), list | tuple) and len(k["value_set"]) == 1 for k in kwargs)
+    return single and all(r == rest[0] for r in rest[1:])
+
+
+def _scoped_expectation(
+    rule: Rule,
+    kind: str,
+    kwargs: Sequence[Mapping[str, Any]],
+    frame: pd.DataFrame,
+    sizes: np.ndarray,
+    helpers: dict[str, Any],
+) -> Any:
+    """The one expectation over the concatenation that says for each row what `rule` says on its partition alone;
+    its helper column is added to `helpers`."""
+    if kind == _UNIQUE_WITHIN:
+        # the partition number joins the key; where GX skips a row (all key values missing, the default) it is
+        # missing too, so that GX skips the same rows
+        partition = pd.array(np.repeat(np.arange(len(sizes)), sizes), dtype="Int64")
+        if kwargs[0].get("ignore_row_if", "all_values_are_missing") == "all_values_are_missing":
+            partition[frame[list(kwargs[0]["column_list"])].isna().all(axis=1).to_numpy()] = pd.NA
+        helpers[_PARTITION_COLUMN] = partition
+        scoped = {**kwargs[0], "column_list": [*kwargs[0]["column_list"], _PARTITION_COLUMN]}
+        return _expectation(rule, scoped)
+    column = _OWN_VALUE_COLUMN + rule.id
+    values = np.empty(len(frame), dtype=object)
+    values[:] = np.repeat(np.array([k["value_set"][0] for k in kwargs], dtype=object), sizes)
+    helpers[column] = values
+    pair = {"column_A": kwargs[0]["column"], "column_B": column, "ignore_row_if": "either_value_is_missing"}
+    if "mostly" in kwargs[0]:
+        pair["mostly"] = kwargs[0]["mostly"]
+    cls = gx_runtime.expectation_class("expect_column_pair_values_to_be_equal", where=rule.id)
+    return cls(**pair, meta={"kotacerdas_rule": rule.id}, description=f"[{rule.severity}] {rule.description}")
 
 
 def _generic_bases() -> tuple[Any, ...]:
     """Map expectations whose `_validate` `_split` reproduces when a subclass keeps it."""
-    from great_expectations.expectations.expectation import ColumnMapExpectation, ColumnPairMapExpectation
+    from great_expectations.expectations.expectation import (
+        ColumnMapExpectation,
+        ColumnPairMapExpectation,
+        MulticolumnMapExpectation,
+    )
 
-    return (ColumnMapExpectation, ColumnPairMapExpectation)
+    return (ColumnMapExpectation, ColumnPairMapExpectation, MulticolumnMapExpectation)
 
 
 def _expectation(rule: Rule, kwargs: Mapping[str, Any]) -> Any:
@@ -191,23 +287,33 @@ def _expectation(rule: Rule, kwargs: Mapping[str, Any]) -> Any:
 
 
 def _skipped(frame: pd.DataFrame, rule: Rule, kwargs: Mapping[str, Any]) -> np.ndarray:
-    """The rows GX leaves out of a row rule's percentage: nulls of its column, or for a column pair what
-    `ignore_row_if` says (default both values missing)."""
+    """The rows GX leaves out of a row rule's percentage: nulls of its column; for a column pair or a column list
+    what `ignore_row_if` says (defaults: both values missing, all values missing)."""
     missing = [frame[c].isna().to_numpy() for c in rule.columns]
     if len(missing) == 1:
         return missing[0]
-    how = kwargs.get("ignore_row_if", "both_values_are_missing")
-    if how == "neither":
+    pair = "column_A" in rule.kwargs
+    how = kwargs.get("ignore_row_if", "both_values_are_missing" if pair else "all_values_are_missing")
+    if how == "neither" or how == "never":
         return np.zeros(len(frame), dtype=bool)
-    if how == "either_value_is_missing":
-        return missing[0] | missing[1]
-    return missing[0] & missing[1]
+    if how in ("either_value_is_missing", "any_value_is_missing"):
+        return np.logical_or.reduce(missing)
+    return np.logical_and.reduce(missing)
 
 
-def _split(r: Any, rule: Rule, frame: pd.DataFrame, starts: np.ndarray, *, where: str) -> list[RuleOutcome]:
-    """One row rule's result over all partitions as each partition's own, the way GX computes it for a column map
-    expectation: element_count = the partition's rows; with `missing_count` in the result (nulls are skipped) the
-    percentage and `mostly` count non-null rows, else all rows (the null checks)."""
+def _split(
+    r: Any,
+    rule: Rule,
+    frame: pd.DataFrame,
+    starts: np.ndarray,
+    *,
+    where: str,
+    kwargs: Sequence[Mapping[str, Any]] | None = None,
+) -> list[RuleOutcome]:
+    """One row rule's result over all partitions as each partition's own, the way GX computes it for a map
+    expectation: element_count = the partition's rows; with `missing_count` in the result (skipped rows) the
+    percentage and `mostly` count the rows not skipped, else all rows (the null checks). `kwargs`: each
+    partition's own kwargs of the rule (a partition-scoped rule; by default GX's)."""
     res = r.result or {}
     if res.get("unexpected_index_list") is None or res.get("observed_value") is not None:
         raise QualityGateError(f"{where}: rule {rule.id} ({rule.type}) is not a row rule GX can split by partition")
@@ -215,7 +321,8 @@ def _split(r: Any, rule: Rule, frame: pd.DataFrame, starts: np.ndarray, *, where
     counts = np.diff(np.searchsorted(failing, starts))
     nulls = None
     if "missing_count" in res:  # GX skipped some rows (nulls, `ignore_row_if`): count them per partition
-        skipped = np.concatenate([[0], np.cumsum(_skipped(frame, rule, r.expectation_config.kwargs))])
+        rule_kwargs = r.expectation_config.kwargs if kwargs is None else kwargs[0]
+        skipped = np.concatenate([[0], np.cumsum(_skipped(frame, rule, rule_kwargs))])
         nulls = skipped[starts[1:]] - skipped[starts[:-1]]
         if int(nulls.sum()) != res["missing_count"]:
             raise QualityGateError(f"{where}: rule {rule.id}: rows skipped per partition do not add up to GX's")
@@ -240,7 +347,7 @@ def _split(r: Any, rule: Rule, frame: pd.DataFrame, starts: np.ndarray, *, where
                 unexpected_percent=percent,
                 observed_value=None,
                 positions=positions - starts[i],
-                kwargs=r.expectation_config.kwargs,
+                kwargs=r.expectation_config.kwargs if kwargs is None else kwargs[i],
             )
         )
     return out
