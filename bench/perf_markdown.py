@@ -94,7 +94,7 @@ def targets(sizes: dict[str, list[dict]]) -> list[str]:
         row("national month ≤ 5 min wall", f"{ours['wall_s'] / 60:.1f} min at {largest} cities", ours["wall_s"] <= 300)
     else:
         row("national month ≤ 5 min wall", f"largest size run: {largest} cities", None)
-    memory = "each step of a month's run holds every city's frames of its asset; `backfill_partitions_per_run` caps it"
+    memory = "validation holds every city's rows of a table (one GX batch); `backfill_partitions_per_run` caps it"
     row("peak RSS < 4 GB", f"{ours['peak_rss_mib']:,.0f} MiB at {largest} cities", ours["peak_rss_mib"] < 4096, memory)
     if floor:
         ratio = ours["cpu_per_city_s"] / floor["cpu_per_city_s"]
