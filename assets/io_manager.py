@@ -104,7 +104,9 @@ class StoredPartitionValues(Mapping):
     514 cities' frames of every input at once); asking for the same partition twice in a row reads it once.
 
     Assets annotate such inputs as a bare `Mapping`: Dagster type-checks `dict[...]` by isinstance and by reading
-    every value, which would load them all."""
+    every value, which would load them all. A value is read (and decrypted) when the step gets to its partition: a
+    file damaged since the step started fails the step there, after the groups it has published (each of them
+    whole, as when a partition fails its gate)."""
 
     def __init__(self, keys: list[str | None], read: Callable[[str | None], object]):
         self._keys = keys
@@ -115,10 +117,14 @@ class StoredPartitionValues(Mapping):
     def __getitem__(self, key: str | None) -> object:
         if key not in self._known:
             raise KeyError(key)
-        if self._last is None or self._last[0] != key:
+        last = self._last  # one read of the attribute: another thread may replace it meanwhile
+        if last is None or last[0] != key:
             self._last = None  # the previous value goes before the next one is read
-            self._last = (key, self._read(key))
-        return self._last[1]
+            last = self._last = (key, self._read(key))
+        return last[1]
+
+    def __contains__(self, key: object) -> bool:  # Mapping's would read the value
+        return key in self._known
 
     def __iter__(self) -> Iterator[str | None]:
         return iter(self._keys)

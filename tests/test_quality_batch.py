@@ -248,3 +248,81 @@ def test_partition_scoped_rules_are_validated_once_for_the_batch(staged, monkeyp
     assert scoped == [{"key_unique", "city_code_is_partition"}]
     alone = [rules for rows, rules in seen if rows < total]
     assert alone == [{"data_fresh"}, {"data_fresh"}]
+
+
+def _frame(**columns) -> pd.DataFrame:
+    return pd.DataFrame(columns)
+
+
+@pytest.mark.parametrize(
+    ("rules", "frames"),
+    [
+        pytest.param(  # two compound keys, the second all missing: each rule skips its own missing rows only
+            [
+                ("expect_compound_columns_to_be_unique", {"column_list": ["opd_code", "request_id"]}),
+                ("expect_compound_columns_to_be_unique", {"column_list": ["city_code", "status"]}),
+            ],
+            [
+                _frame(opd_code=["x", "y"], request_id=["1", "1"], city_code=[None, None], status=[None, None]),
+                _frame(opd_code=["x"], request_id=["1"], city_code=[None], status=[None]),
+            ],
+            id="two-compound-keys",
+        ),
+        pytest.param(  # the same key with both ways of treating missing values
+            [
+                ("expect_compound_columns_to_be_unique", {"column_list": ["opd_code", "request_id"]}),
+                (
+                    "expect_compound_columns_to_be_unique",
+                    {"column_list": ["opd_code", "request_id"], "ignore_row_if": "never"},
+                ),
+            ],
+            [
+                _frame(opd_code=[None, None, "x"], request_id=[None, None, "1"]),
+                _frame(opd_code=[None, "x"], request_id=[None, "1"]),
+            ],
+            id="missing-keys-skipped-or-not",
+        ),
+        pytest.param(  # fences from the whole column: per partition
+            [("expect_column_values_to_not_be_outliers", {"column": "sla_days", "method": "iqr"})],
+            [_frame(sla_days=[1.0, 1.0, 1.0, 1.0, 50.0]), _frame(sla_days=[0.0, 25.0, 50.0, 75.0, 100.0])],
+            id="outliers",
+        ),
+        pytest.param(  # a month as text against a datetime column: `==` would parse it, the set rule does not
+            [("expect_column_values_to_be_in_set", {"column": "submitted_at", "value_set": ["${month}"]})],
+            [
+                _frame(submitted_at=pd.to_datetime(["2025-01-01", "2025-01-02"])),
+                _frame(submitted_at=pd.to_datetime(["2025-02-01"])),
+            ],
+            id="month-on-a-datetime",
+        ),
+        pytest.param(  # the partition's own city, with a missing and a wrong one
+            [("expect_column_values_to_be_in_set", {"column": "city_code", "value_set": ["${city}"]})],
+            [_frame(city_code=["19.71", None, "19.03"]), _frame(city_code=["19.03", "19.71"])],
+            id="own-city",
+        ),
+    ],
+)
+def test_each_rule_says_in_the_batch_what_it_says_alone(rules, frames):
+    """Small frames written for one rule kind each: the batch gives every partition GX's own verdict on it."""
+    from kotacerdas.quality.batch import PartitionFrame
+    from kotacerdas.quality.suite import Rule, Suite
+
+    def suite_of(frame: pd.DataFrame) -> Suite:
+        specs = [
+            Rule(id=f"r{i}", type=t, kwargs=k, severity="warn", description=f"rule {i}", index=i)
+            for i, (t, k) in enumerate(rules)
+        ]
+        return Suite(
+            SERVICE_REQUESTS, Path("test.yaml"), tuple(specs), config_values={"city_codes": ["19.71", "19.03"]}
+        )
+
+    parts = [
+        PartitionFrame(frame, city, month)
+        for frame, (city, month) in zip(frames, [("19.71", "2025-01"), ("19.03", "2025-02")], strict=True)
+    ]
+    suite = suite_of(frames[0])
+    batched = validate_partitions(parts, SERVICE_REQUESTS, suite, now=NOW)
+    for part, result in zip(parts, batched, strict=True):
+        alone = validate_partitions([part], SERVICE_REQUESTS, suite, now=NOW)[0]
+        pd.testing.assert_frame_equal(result.rules, alone.rules)
+        pd.testing.assert_frame_equal(result.rejected, alone.rejected)

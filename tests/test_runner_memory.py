@@ -121,6 +121,9 @@ def test_a_range_step_holds_one_partition_of_an_input_at_a_time(tmp_path):
     gc.collect()
     assert first() is None  # nothing holds the first partition's value once the next is read
     assert isinstance(values[keys[2]], _Frame)
+    # asking whether a partition is there reads no file
+    manager._path(dg.AssetKey("service_requests_staged"), keys[0]).unlink()
+    assert keys[0] in values and "19.71|2026-04" not in values
 
 
 def test_a_missing_partition_fails_the_step_before_it_starts(tmp_path):

@@ -2,25 +2,25 @@
 
 Validating a partition costs GX a fixed amount per expectation (its metric graph, its result), whatever the rows;
 a month of 514 cities paid it 514 times per table. Here the partitions of a run are concatenated (a 0..N-1 index,
-so that GX's failing-row labels say which partition a row is in) and each rule goes one of three ways:
+so that GX's failing-row labels say which partition a row is in) and each rule goes one of four ways:
 
-- a **row rule** (a column map, column pair map or multicolumn map expectation: each row passes or fails on its
-  own values) whose bound kwargs are the same for every partition is ONE expectation over all rows; its failing
-  rows are split by partition, and each partition's counts, percentage and success are recomputed as GX computes
-  them (`_split`), checked against GX's totals;
+- a **row rule** (a map expectation of `ROW_RULES`: each row passes or fails on its own values) whose bound kwargs
+  are the same for every partition is ONE expectation over all rows; its failing rows are split by partition, and
+  each partition's counts, percentage and success are recomputed as GX computes them (`_split`), checked against
+  GX's totals;
 - a **schema rule** (the column set) with the same kwargs everywhere is one expectation on the concatenation, whose
   columns are every partition's (frames that differ in columns or dtypes are not batched at all);
 - a **partition-scoped rule** is one expectation too, on the concatenation with a helper column that says which
-  partition (or which expected value) each row has, so that it means for each row what it means alone:
-  uniqueness of a compound key (`expect_compound_columns_to_be_unique`, the partition number added to its
-  columns: rows of two partitions never collide) and a set of one value that names the partition
-  (`expect_column_values_to_be_in_set` with `value_set: ["${city}"]`, validated as the column being equal to the
-  row's own partition's value, `expect_column_pair_values_to_be_equal`); nulls are skipped as the rule skips them;
+  partition (or which expected value) each row has, so that it means for each row what it means alone: uniqueness of
+  a compound key (`expect_compound_columns_to_be_unique`, the partition number added to its columns, a helper column
+  per rule: rows of two partitions never collide) and a set of one text value that names the partition on a text
+  column (`value_set: ["${city}"]`, validated as the column being equal to the row's own partition's value,
+  `expect_column_pair_values_to_be_equal`); rows are skipped as the rule alone skips them;
 - **every other rule** (aggregates such as freshness, map rules that compare rows with one another such as
-  `expect_column_values_to_be_unique`, other rules whose kwargs name the partition, rules with a row condition of
-  their own) is validated on each partition's own frame, as before. (GX row conditions on a partition column would
-  keep them in one validation too, but GX filters with `DataFrame.query` once per metric: slower than a
-  validation per partition.)
+  `expect_column_values_to_be_unique` or `…_to_not_be_outliers`, expectations not in `ROW_RULES`, custom ones
+  included, other rules whose kwargs name the partition, rules with a row condition of their own) is validated on
+  each partition's own frame, as before. (GX row conditions on a partition column would keep them in one validation
+  too, but GX filters with `DataFrame.query` once per metric: slower than a validation per partition.)
 
 Each partition then gets the `QualityResult` it would get alone (`validate.assemble_result`), which
 tests/test_quality_batch.py checks against `validate_table` partition by partition.
@@ -60,22 +60,43 @@ SCHEMA_RULES = frozenset(
         "expect_table_column_count_to_be_between",
     }
 )
-# Map expectations whose verdict on a row depends on the other rows: over a concatenation they would compare rows
-# of different partitions (a key repeated in two cities is not a duplicate).
-ACROSS_ROWS = frozenset(
+# Map expectations that judge each row on its own values (and GX's generic map `_validate`, or the null checks'
+# equivalent, which `_split` reproduces): the only ones batched as row rules. Map expectations that look at other
+# rows (unique, increasing, z-scores, outliers: over a concatenation they would compare rows of different
+# partitions) and any expectation not named here, a custom one included, are validated per partition.
+ROW_RULES = frozenset(
     {
-        "expect_column_values_to_be_unique",
-        "expect_compound_columns_to_be_unique",
-        "expect_multicolumn_values_to_be_unique",
-        "expect_column_values_to_be_increasing",
-        "expect_column_values_to_be_decreasing",
-        "expect_column_value_z_scores_to_be_less_than",
+        "expect_column_values_to_be_null",
+        "expect_column_values_to_not_be_null",
+        "expect_column_values_to_be_in_set",
+        "expect_column_values_to_not_be_in_set",
+        "expect_column_values_to_be_between",
+        "expect_column_value_lengths_to_be_between",
+        "expect_column_value_lengths_to_equal",
+        "expect_column_values_to_match_regex",
+        "expect_column_values_to_not_match_regex",
+        "expect_column_values_to_match_regex_list",
+        "expect_column_values_to_not_match_regex_list",
+        "expect_column_values_to_match_like_pattern",
+        "expect_column_values_to_not_match_like_pattern",
+        "expect_column_values_to_match_like_pattern_list",
+        "expect_column_values_to_not_match_like_pattern_list",
+        "expect_column_values_to_match_strftime_format",
+        "expect_column_values_to_be_dateutil_parseable",
+        "expect_column_values_to_be_json_parseable",
+        "expect_column_values_to_match_json_schema",
+        "expect_column_pair_values_a_to_be_greater_than_b",
+        "expect_column_pair_values_to_be_equal",
+        "expect_column_pair_values_to_be_in_set",
+        "expect_multicolumn_sum_to_equal",
+        "expect_multicolumn_values_to_be_equal",
+        "expect_select_column_values_to_be_unique_within_record",
     }
 )
 _ROWS, _SCHEMA, _EACH = "rows", "schema", "each"
 _UNIQUE_WITHIN, _OWN_VALUE = "unique within the partition", "the partition's own value"
 # Helper columns of the concatenation that partition-scoped rules see (never a canonical column: "__" prefix).
-_PARTITION_COLUMN = "__kotacerdas_partition"
+_PARTITION_COLUMN = "__kotacerdas_partition:"
 _OWN_VALUE_COLUMN = "__kotacerdas_own_value:"
 
 
@@ -118,7 +139,7 @@ def validate_partitions(
 
     gx = gx_runtime.import_gx()
     bound = [{rule.id: suite.bound_kwargs(rule, p.city, p.month, now) for rule in suite.rules} for p in parts]
-    kinds = {rule.id: _kind(rule, [b[rule.id] for b in bound]) for rule in suite.rules}
+    kinds = {rule.id: _kind(rule, [b[rule.id] for b in bound], parts[0].frame) for rule in suite.rules}
     shared = [r for r in suite.rules if kinds[r.id] in (_ROWS, _SCHEMA)]
     scoped = [r for r in suite.rules if kinds[r.id] in (_UNIQUE_WITHIN, _OWN_VALUE)]
     own = [r for r in suite.rules if kinds[r.id] == _EACH]
@@ -199,45 +220,35 @@ def _same_shape(frames: Sequence[pd.DataFrame]) -> bool:
     return all(list(f.columns) == list(frames[0].columns) and f.dtypes.equals(first) for f in frames[1:])
 
 
-def _row_rule_classes() -> tuple[type, ...]:
-    """Expectation classes whose success and counts per partition `_split` can recompute from the failing rows:
-    column map expectations that keep GX's generic `_validate`, and the two null checks (their own `_validate`,
-    with the row count as denominator)."""
-    gx_runtime.import_gx()
-    from great_expectations.expectations.core.expect_column_values_to_be_null import ExpectColumnValuesToBeNull
-    from great_expectations.expectations.core.expect_column_values_to_not_be_null import (
-        ExpectColumnValuesToNotBeNull,
-    )
-
-    return (ExpectColumnValuesToBeNull, ExpectColumnValuesToNotBeNull)
-
-
-def _kind(rule: Rule, kwargs: Sequence[Mapping[str, Any]]) -> str:
+def _kind(rule: Rule, kwargs: Sequence[Mapping[str, Any]], frame: pd.DataFrame) -> str:
     if kwargs[0].get("row_condition") is not None:
         return _EACH
     same = all(k == kwargs[0] for k in kwargs[1:])
     if not same:
-        return _OWN_VALUE if _names_its_partition(rule, kwargs) else _EACH
+        return _OWN_VALUE if _names_its_partition(rule, kwargs, frame) else _EACH
     if rule.type in SCHEMA_RULES:
         return _SCHEMA
     if rule.type == "expect_compound_columns_to_be_unique":
         return _UNIQUE_WITHIN
-    if rule.type in ACROSS_ROWS:
-        return _EACH
-    cls: Any = gx_runtime.expectation_class(rule.type, where=rule.id)
-    generic = any(issubclass(cls, b) and cls._validate is b._validate for b in _generic_bases())
-    return _ROWS if generic or cls in _row_rule_classes() else _EACH
+    return _ROWS if rule.type in ROW_RULES else _EACH
 
 
-def _names_its_partition(rule: Rule, kwargs: Sequence[Mapping[str, Any]]) -> bool:
-    """A set of one value that differs by partition (`value_set: ["${city}"]`), nothing else differing."""
+def _names_its_partition(rule: Rule, kwargs: Sequence[Mapping[str, Any]], frame: pd.DataFrame) -> bool:
+    """A set of one text value that differs by partition (`value_set: ["${city}"]`) on a text column, nothing else
+    differing. Text only: `==` (the pair rule) and `isin` (the set rule) agree on text, not on every dtype (a
+    datetime column compared with `==` parses a string, `isin` does not)."""
     if rule.type != "expect_column_values_to_be_in_set":
         return False
     if any(set(k) - {"column", "value_set", "mostly"} for k in kwargs):
         return False
     rest = [{n: v for n, v in k.items() if n != "value_set"} for k in kwargs]
-    single = all(isinstance(k.get("value_set"), list | tuple) and len(k["value_set"]) == 1 for k in kwargs)
-    return single and all(r == rest[0] for r in rest[1:])
+    single = all(
+        isinstance(k.get("value_set"), list | tuple) and len(k["value_set"]) == 1 and isinstance(k["value_set"][0], str)
+        for k in kwargs
+    )
+    column = kwargs[0].get("column")
+    text = column in frame.columns and pd.api.types.is_string_dtype(frame[column].dtype)
+    return single and text and all(r == rest[0] for r in rest[1:])
 
 
 def _scoped_expectation(
@@ -256,8 +267,9 @@ def _scoped_expectation(
         partition = pd.array(np.repeat(np.arange(len(sizes)), sizes), dtype="Int64")
         if kwargs[0].get("ignore_row_if", "all_values_are_missing") == "all_values_are_missing":
             partition[frame[list(kwargs[0]["column_list"])].isna().all(axis=1).to_numpy()] = pd.NA
-        helpers[_PARTITION_COLUMN] = partition
-        scoped = {**kwargs[0], "column_list": [*kwargs[0]["column_list"], _PARTITION_COLUMN]}
+        column = _PARTITION_COLUMN + rule.id  # the rule's own: its missing rows are its own
+        helpers[column] = partition
+        scoped = {**kwargs[0], "column_list": [*kwargs[0]["column_list"], column]}
         return _expectation(rule, scoped)
     column = _OWN_VALUE_COLUMN + rule.id
     values = np.empty(len(frame), dtype=object)
@@ -268,17 +280,6 @@ def _scoped_expectation(
         pair["mostly"] = kwargs[0]["mostly"]
     cls = gx_runtime.expectation_class("expect_column_pair_values_to_be_equal", where=rule.id)
     return cls(**pair, meta={"kotacerdas_rule": rule.id}, description=f"[{rule.severity}] {rule.description}")
-
-
-def _generic_bases() -> tuple[Any, ...]:
-    """Map expectations whose `_validate` `_split` reproduces when a subclass keeps it."""
-    from great_expectations.expectations.expectation import (
-        ColumnMapExpectation,
-        ColumnPairMapExpectation,
-        MulticolumnMapExpectation,
-    )
-
-    return (ColumnMapExpectation, ColumnPairMapExpectation, MulticolumnMapExpectation)
 
 
 def _expectation(rule: Rule, kwargs: Mapping[str, Any]) -> Any:
