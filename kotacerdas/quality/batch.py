@@ -262,11 +262,10 @@ def _scoped_expectation(
     """The one expectation over the concatenation that says for each row what `rule` says on its partition alone;
     its helper column is added to `helpers`."""
     if kind == _UNIQUE_WITHIN:
-        # the partition number joins the key; where GX skips a row (all key values missing, the default) it is
-        # missing too, so that GX skips the same rows
+        # the partition number joins the key; it is missing where the rule alone skips the row, so that GX skips
+        # the same rows whatever `ignore_row_if` says
         partition = pd.array(np.repeat(np.arange(len(sizes)), sizes), dtype="Int64")
-        if kwargs[0].get("ignore_row_if", "all_values_are_missing") == "all_values_are_missing":
-            partition[frame[list(kwargs[0]["column_list"])].isna().all(axis=1).to_numpy()] = pd.NA
+        partition[_skipped(frame, rule, kwargs[0])] = pd.NA
         column = _PARTITION_COLUMN + rule.id  # the rule's own: its missing rows are its own
         helpers[column] = partition
         scoped = {**kwargs[0], "column_list": [*kwargs[0]["column_list"], column]}
@@ -278,12 +277,13 @@ def _scoped_expectation(
     pair = {"column_A": kwargs[0]["column"], "column_B": column, "ignore_row_if": "either_value_is_missing"}
     if "mostly" in kwargs[0]:
         pair["mostly"] = kwargs[0]["mostly"]
-    cls = gx_runtime.expectation_class("expect_column_pair_values_to_be_equal", where=rule.id)
-    return cls(**pair, meta={"kotacerdas_rule": rule.id}, description=f"[{rule.severity}] {rule.description}")
+    return _expectation(rule, pair, "expect_column_pair_values_to_be_equal")
 
 
-def _expectation(rule: Rule, kwargs: Mapping[str, Any]) -> Any:
-    cls = gx_runtime.expectation_class(rule.type, where=rule.id)
+def _expectation(rule: Rule, kwargs: Mapping[str, Any], type_name: str | None = None) -> Any:
+    """`rule` as a GX expectation with these kwargs (as another expectation type: `type_name`), labelled as the
+    rule so that its result is found again (`results_by_rule`)."""
+    cls = gx_runtime.expectation_class(type_name or rule.type, where=rule.id)
     return cls(**kwargs, meta={"kotacerdas_rule": rule.id}, description=f"[{rule.severity}] {rule.description}")
 
 
