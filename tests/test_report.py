@@ -311,6 +311,47 @@ def test_the_monte_carlo_of_a_month_runs_once_for_all_its_scorecards(warehouse, 
     assert first.uncertainty is second.uncertainty and len(first.uncertainty.bands) == len(CITIES)
 
 
+def test_scorecards_read_together_show_what_each_read_alone_shows(warehouse, monkeypatch):
+    # the report stage reads each view once for many cities and splits the rows by city; a city must get exactly its
+    # own rows, in the order a read of that city alone gives (one city per query is the reference)
+    from kotacerdas.report import reader
+
+    engine = warehouse["engine"]
+    statements = []
+
+    def count(conn, cursor, statement, *rest):
+        statements.append(statement)
+
+    sa.event.listen(engine, "before_cursor_execute", count)
+    try:
+        together = list(reader.read_scorecards_data(engine, list(CITIES), "2025-03", with_uncertainty=False))
+        read_together = len(statements)
+        monkeypatch.setattr(reader, "CITIES_PER_READ", 1)
+        alone = list(reader.read_scorecards_data(engine, list(CITIES), "2025-03", with_uncertainty=False))
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", count)
+    assert read_together < len(statements) - read_together  # fewer statements together than one city at a time
+    assert [d.city_code for d in together] == list(CITIES)
+    for a, b in zip(together, alone, strict=True):
+        assert a.region == b.region
+        for name in ("history", "indicators", "ranking", "opd_league", "opd_quality", "quality"):
+            pd.testing.assert_frame_equal(getattr(a, name), getattr(b, name), obj=f"{a.city_code} {name}")
+        assert set(a.history["city_code"]) == {a.city_code} and not a.opd_league.empty and not a.quality.empty
+        pd.testing.assert_frame_equal(a.explanation.scores, b.explanation.scores)
+        pd.testing.assert_frame_equal(a.explanation.files, b.explanation.files)
+        assert a.regulators.keys() == b.regulators.keys()
+        for key in a.regulators:
+            pd.testing.assert_frame_equal(a.regulators[key], b.regulators[key], obj=f"{a.city_code} {key}")
+        assert (a.masterplan is None) == (b.masterplan is None)
+        if a.masterplan is not None:
+            assert (a.masterplan.version, a.masterplan.unserved) == (b.masterplan.version, b.masterplan.unserved)
+            pd.testing.assert_series_equal(a.masterplan.city, b.masterplan.city)
+            pd.testing.assert_frame_equal(a.masterplan.dimensions, b.masterplan.dimensions)
+            pd.testing.assert_frame_equal(a.masterplan.readiness, b.masterplan.readiness)
+    assert together[0].history["score"].tolist() != together[1].history["score"].tolist()
+    assert any(d.masterplan is not None for d in together) and any(not d.explanation.files.empty for d in together)
+
+
 def test_the_masterplan_section_counts_programmes_per_status_and_dimension_and_shows_readiness(warehouse, opd_project):
     from kotacerdas.regulators import load_regulator_methodology
     from kotacerdas.report.labels import load_labels

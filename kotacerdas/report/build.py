@@ -12,7 +12,7 @@ from kotacerdas.report.export_frames import read_export_tables
 from kotacerdas.report.exports import FORMATS, write_export
 from kotacerdas.report.labels import LANGUAGES, load_labels, maturity_methodology
 from kotacerdas.report.national_page import build_national_html, write_national
-from kotacerdas.report.reader import TREND_MONTHS, published_partitions, read_national_data, read_scorecard_data
+from kotacerdas.report.reader import TREND_MONTHS, published_partitions, read_national_data, read_scorecards_data
 from kotacerdas.report.scorecard_page import build_scorecard_html, trend_chart, write_scorecard
 from kotacerdas.report.views import month_offset
 
@@ -31,8 +31,8 @@ def write_scorecards(
     min_coverage = maturity_methodology(project).min_coverage
     written = []
     period_cache: dict = {}  # the Monte Carlo, the ranking, the catalogue: the same on every page of the period
-    for city in cities:
-        data = read_scorecard_data(engine, city, period, min_coverage=min_coverage, period_cache=period_cache)
+    for data in read_scorecards_data(engine, cities, period, min_coverage=min_coverage, period_cache=period_cache):
+        city = data.city_code
         trend = trend_chart(data, labels[languages[0]])  # no words in it: drawn once for every language
         for lang in languages:
             html = build_scorecard_html(data, labels[lang], project, trend=trend)

@@ -10,7 +10,7 @@ import pandas as pd
 import sqlalchemy as sa
 
 from kotacerdas.errors import KotacerdasError
-from kotacerdas.report.views import query
+from kotacerdas.report.views import by_city, in_clause, query
 
 
 @dataclass(frozen=True)
@@ -24,29 +24,42 @@ class Explanation:
         return self.scores[self.scores["parent_code"] == code].sort_values(["level", "code"])
 
 
-def _frame(conn: sa.Connection, sql: str, params: dict) -> pd.DataFrame:
-    return query(conn, sql, params)
+def read_lineage(conn: sa.Connection, cities: list[str], period: str) -> dict[str, Explanation]:
+    """Every city's lineage of `period` in two queries (a query costs milliseconds whatever its rows); a city
+    without published scores gets empty frames (`require_scores` says so)."""
+    params: dict = {"period": period}
+    where = "period = :period" + in_clause("city_code", cities, params, "c")
+    scores = query(conn, f"SELECT * FROM v_lineage_scores WHERE {where} ORDER BY city_code, level, code", params)
+    files = query(
+        conn,
+        f"""
+        SELECT city_code, indicator_code, table_name, raw_file, raw_sha256, COUNT(*) AS rows_counted,
+               SUM(CASE WHEN in_numerator THEN 1 WHEN NOT in_numerator THEN 0 END) AS rows_in_numerator
+        FROM v_lineage_rows WHERE {where}
+        GROUP BY city_code, indicator_code, table_name, raw_file, raw_sha256
+        ORDER BY city_code, indicator_code, raw_file""",
+        params,
+    )
+    scores_of, files_of = by_city(scores, cities), by_city(files, cities)
+    return {
+        city: Explanation(city, period, scores_of[city], files_of[city].drop(columns="city_code")) for city in cities
+    }
+
+
+def require_scores(explanation: Explanation) -> Explanation:
+    """The explanation, or the error a user sees when the partition has nothing published."""
+    if explanation.scores.empty:
+        raise KotacerdasError(
+            f"no scores for {explanation.city_code} {explanation.period} in the warehouse",
+            hint="run the pipeline for that partition first (kotacerdas run / demo)",
+        )
+    return explanation
 
 
 def explain(engine: sa.Engine, city_code: str, period: str, dimension: str | None = None) -> Explanation:
-    params = {"city": city_code, "period": period}
     with engine.connect() as conn:
-        scores = _frame(conn, "SELECT * FROM v_lineage_scores WHERE city_code = :city AND period = :period", params)
-        files = _frame(
-            conn,
-            """
-            SELECT indicator_code, table_name, raw_file, raw_sha256, COUNT(*) AS rows_counted,
-                   SUM(CASE WHEN in_numerator THEN 1 WHEN NOT in_numerator THEN 0 END) AS rows_in_numerator
-            FROM v_lineage_rows WHERE city_code = :city AND period = :period
-            GROUP BY indicator_code, table_name, raw_file, raw_sha256
-            ORDER BY indicator_code, raw_file""",
-            params,
-        )
-    if scores.empty:
-        raise KotacerdasError(
-            f"no scores for {city_code} {period} in the warehouse",
-            hint="run the pipeline for that partition first (kotacerdas run / demo)",
-        )
+        explanation = require_scores(read_lineage(conn, [city_code], period)[city_code])
+    scores, files = explanation.scores, explanation.files
     if dimension is not None:
         known = sorted(scores.loc[scores["level"] == "dimension", "code"])
         if dimension not in known:

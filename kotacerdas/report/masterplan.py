@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import pandas as pd
 import sqlalchemy as sa
 
-from kotacerdas.report.views import in_clause, query
+from kotacerdas.report.views import by_city, in_clause, query
 
 
 def read_masterplan_summary(engine: sa.Engine, cities: list[str] | None, months: list[str] | None) -> pd.DataFrame:
@@ -62,38 +62,47 @@ class MasterplanSection:
     readiness: pd.DataFrame  # v_masterplan_readiness: parts, then the index
 
 
-def read_masterplan_section(conn: sa.Connection, city: str, period: str) -> MasterplanSection | None:
-    """The masterplan section of a scorecard; None when no masterplan version was in force (nothing published)."""
-    params = {"c": city, "p": period}
+def read_masterplan_sections(
+    conn: sa.Connection, cities: list[str], period: str
+) -> dict[str, MasterplanSection | None]:
+    """The masterplan section of each city's scorecard (four queries for all of them); None for a city with no
+    masterplan version in force that month (nothing published)."""
+    params: dict = {"p": period}
+    where = "period = :p" + in_clause("city_code", cities, params, "c")
     rollups = query(
-        conn,
-        "SELECT * FROM v_masterplan_rollups WHERE city_code = :c AND period = :p AND level IN ('city', 'dimension')",
-        params,
+        conn, f"SELECT * FROM v_masterplan_rollups WHERE {where} AND level IN ('city', 'dimension')", params
     )
-    whole = rollups[rollups["level"] == "city"]
-    if whole.empty:
-        return None
     versions = query(
-        conn, "SELECT DISTINCT masterplan_version FROM v_masterplan_status WHERE city_code = :c AND period = :p", params
+        conn, f"SELECT DISTINCT city_code, masterplan_version FROM v_masterplan_status WHERE {where}", params
     )
     unserved = query(
         conn,
-        "SELECT rpjmd_code FROM v_masterplan_alignment WHERE city_code = :c AND period = :p AND NOT served "
-        "ORDER BY rpjmd_code",
+        f"SELECT city_code, rpjmd_code FROM v_masterplan_alignment WHERE {where} AND NOT served ORDER BY rpjmd_code",
         params,
     )
     readiness = query(
         conn,
-        "SELECT * FROM v_masterplan_readiness WHERE city_code = :c AND period = :p ORDER BY component_type DESC",
+        f"SELECT * FROM v_masterplan_readiness WHERE {where} ORDER BY city_code, component_type DESC, component",
         params,
     )
-    return MasterplanSection(
-        version=", ".join(sorted(str(v) for v in versions["masterplan_version"].dropna())) or "—",
-        city=whole.iloc[0],
-        dimensions=rollups[rollups["level"] == "dimension"].reset_index(drop=True),
-        unserved=[str(c) for c in unserved["rpjmd_code"]],
-        readiness=readiness.reset_index(drop=True),
-    )
+    rollups_of, versions_of = by_city(rollups, cities), by_city(versions, cities)
+    unserved_of, readiness_of = by_city(unserved, cities), by_city(readiness, cities)
+    sections: dict[str, MasterplanSection | None] = {}
+    for city in cities:
+        mine = rollups_of[city]
+        whole = mine[mine["level"] == "city"]
+        sections[city] = (
+            None
+            if whole.empty
+            else MasterplanSection(
+                version=", ".join(sorted(str(v) for v in versions_of[city]["masterplan_version"].dropna())) or "—",
+                city=whole.iloc[0],
+                dimensions=mine[mine["level"] == "dimension"].reset_index(drop=True),
+                unserved=[str(c) for c in unserved_of[city]["rpjmd_code"]],
+                readiness=readiness_of[city],
+            )
+        )
+    return sections
 
 
 @dataclass
