@@ -102,10 +102,28 @@ def targets(sizes: dict[str, list[dict]]) -> list[str]:
     if naive:
         ratio = naive["wall_s"] / ours["wall_s"]
         row("end to end ≥ 5× faster than naive", f"naive/ours {ratio:.1f}×", ratio >= 5)
+    linear = _linearity(sizes)
+    if linear:
+        row("time grows linearly with cities", linear[0], linear[1], linear[2])
     share = ours["overhead_s"] / ours["wall_s"]
     why = "the event log, the IO manager and step launches (docs/operators/performance.md)"
     row("Dagster overhead < 15 % of wall", f"{share:.0%}", share < 0.15, why)
     return lines
+
+
+def _linearity(sizes: dict[str, list[dict]]) -> tuple[str, bool, str] | None:
+    """Ours' CPU per added city between the two largest sizes against that between the two smallest of at least 10
+    cities (below, set-up dominates): linear when the later slope is within 25 % of the earlier one."""
+    ns = sorted((int(n) for n in sizes if int(n) >= 10), key=int)
+    if len(ns) < 3:
+        return None
+    cpu = {n: _by_variant(sizes[str(n)])["ours"]["cpu_s"] for n in ns if "ours" in _by_variant(sizes[str(n)])}
+    if len(cpu) < 3:
+        return None
+    (a, b), (c, d) = ns[:2], ns[-2:]
+    early, late = (cpu[b] - cpu[a]) / (b - a), (cpu[d] - cpu[c]) / (d - c)
+    measured = f"CPU per added city {early:.2f} s ({a}→{b} cities), {late:.2f} s ({c}→{d})"
+    return measured, late <= early * 1.25, "a cost that grows faster than the cities (see the stage split)"
 
 
 def render(payload: dict) -> str:

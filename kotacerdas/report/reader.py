@@ -70,6 +70,11 @@ class ScorecardData:
         return str(row["methodology"]), str(row["methodology_version"])
 
     @cached_property
+    def derived(self) -> dict:
+        """What pages compute from these rows more than once (the trend series of each language's page), kept."""
+        return {}
+
+    @cached_property
     def _history_rows(self) -> dict[tuple[str, str, str], dict]:
         """(period, level, code) -> its first v_scorecard row: `change` looks up dozens of them per page."""
         rows: dict[tuple[str, str, str], dict] = {}

@@ -118,7 +118,15 @@ INDEX_SERIES = "INDEX"  # the index's line in the trend chart, beside the dimens
 
 
 def _trend_frame(data: ScorecardData, dimension_order: Sequence[str]) -> pd.DataFrame:
-    """period, code, score, complete: each dimension in order, then the index, of the page's methodology version."""
+    """period, code, score, complete: each dimension in order, then the index, of the page's methodology version.
+    The chart and each page's legend ask for it: computed once per city."""
+    key = ("trend", tuple(dimension_order))
+    if key not in data.derived:
+        data.derived[key] = _trend_rows(data, dimension_order)
+    return data.derived[key]
+
+
+def _trend_rows(data: ScorecardData, dimension_order: Sequence[str]) -> pd.DataFrame:
     h = data.history
     version = data.methodology[1]
     h = h[h["methodology_version"] == version]
