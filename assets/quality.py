@@ -18,7 +18,7 @@ from assets.resources import ProjectResource
 from assets.ui_metadata import row_count, shown
 from kotacerdas.quality.completeness import allow_incomplete
 from kotacerdas.quality.docs import data_docs_root
-from kotacerdas.quality.gate import GateInput, GateResult, run_quality_gates
+from kotacerdas.quality.gate import CheckReport, GateInput, GateResult, run_quality_gates
 from kotacerdas.schemas import CanonicalTable
 
 ERROR_CHECK = "error_rules_within_threshold"
@@ -51,8 +51,7 @@ def error_check_spec(table: CanonicalTable, partitions_def: dg.PartitionsDefinit
     )
 
 
-def check_metadata(gate: GateResult, severity: str) -> dict:
-    report = gate.check_report(severity)
+def check_metadata(gate: GateResult, severity: str, report: CheckReport) -> dict:
     metadata = {
         "failing_rows_by_rule": dg.MetadataValue.json(report.failing_rows_by_rule),
         "failed_table_rules": dg.MetadataValue.json(report.failed_table_rules),
@@ -79,7 +78,7 @@ def check_result(gate: GateResult, severity: str) -> dg.AssetCheckResult:
         passed=report.passed,
         severity=dg.AssetCheckSeverity.ERROR if severity == "error" else dg.AssetCheckSeverity.WARN,
         description=report.description,
-        metadata=check_metadata(gate, severity),
+        metadata=check_metadata(gate, severity, report),
     )
 
 

@@ -141,6 +141,8 @@ class GateResult:
         }
 
     def rules_markdown(self) -> str:
+        if self.quarantine.empty:  # most partitions: no groupby for nothing
+            return "no failing rows"
         lines = ["| rule | severity | failing rows |", "|---|---|---|"]
         counts = self.quarantine.groupby(["rule", "severity"]).size()
         lines += [f"| {rule} | {sev} | {n} |" for (rule, sev), n in counts.items()]
@@ -152,8 +154,10 @@ class GateResult:
         if severity not in ("error", "warn"):
             raise ValueError(f"severity must be error or warn, got {severity!r}")
         q = self.quarantine[self.quarantine["severity"] == severity]
-        by_rule = q.drop_duplicates(["rule", "_raw_file", "_raw_row", "record_key"]).groupby("rule").size()
-        failing = {str(r): int(n) for r, n in by_rule.sort_values(ascending=False).items()}
+        failing: dict[str, int] = {}
+        if not q.empty:
+            by_rule = q.drop_duplicates(["rule", "_raw_file", "_raw_row", "record_key"]).groupby("rule").size()
+            failing = {str(r): int(n) for r, n in by_rule.sort_values(ascending=False).items()}
         rules = self.rules[self.rules["severity"] == severity]
         table_level = rules[rules["unexpected_count"].isna() & ~rules["success"].astype(bool)]
         failed_table = {
@@ -179,7 +183,7 @@ class GateResult:
             description,
             failing,
             failed_table,
-            _rules_md(rules, failing, self.quarantine, severity),
+            _rules_md(rules, failing, q),
             self.samples_markdown(severity),
         )
 
@@ -203,7 +207,8 @@ def _cell(value: object, limit: int = _CELL_CHARS) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def _rules_md(rules: pd.DataFrame, failing: dict[str, int], quarantine: pd.DataFrame, severity: str) -> str:
+def _rules_md(rules: pd.DataFrame, failing: dict[str, int], quarantine: pd.DataFrame) -> str:
+    """`quarantine`: the entries of the rules' severity."""
     lines = ["| rule | passed | failing rows | observed | expected / note |", "|---|---|---|---|---|"]
     for r in rules.itertuples():
         n = failing.get(r.rule, 0)
@@ -211,7 +216,7 @@ def _rules_md(rules: pd.DataFrame, failing: dict[str, int], quarantine: pd.DataF
             f"| {r.rule} | {'yes' if r.success else 'no'} | {n} | {_cell(r.observed_value, 40)} | "
             f"{_cell(r.details, 160)} |"
         )
-    staging = sorted(set(quarantine.loc[quarantine["severity"] == severity, "rule"]) - set(rules["rule"]))
+    staging = sorted(set(quarantine["rule"]) - set(rules["rule"]))
     lines += [f"| {rule} (staging) | no | {failing.get(rule, 0)} | | |" for rule in staging]
     return "\n".join(lines)
 
