@@ -4,6 +4,7 @@ the same run, on the same data, each in a fresh process of its own.
     .venv/bin/python bench/national_bench.py --cities 10                    # ours, floor, naive; 10 cities
     .venv/bin/python bench/national_bench.py --scaling 1,10,100,514 --json data/bench/national.json
     .venv/bin/python bench/national_bench.py --cities 514 --variants ours,floor   # a national month
+    .venv/bin/python bench/national_bench.py --cities 100 --variants ours --postgres   # warehouse and instance on PG
 
 - **ours**: the path a user runs (`pipelines.runner.run_backfill`, in process: one Dagster run for every city of
   the month, SQLite instance in a fresh DAGSTER_HOME), into a DuckDB warehouse. The library's own stage times are
@@ -14,6 +15,9 @@ the same run, on the same data, each in a fresh process of its own.
 - **ours_mp** (only when asked for): the same run with Dagster's multiprocess executor, as the daemon runs a
   backfill (a process per step, two at a time on two cores; the warehouse writers one at a time). CPU includes the
   step processes'; no stage split and no row count (the stages run in those processes).
+- **ours on PostgreSQL** (`--postgres`): ours and ours_mp write a fresh PostgreSQL database as warehouse and keep
+  Dagster's runs and events in another one (dagster-postgres), as production does; the floor and naive stay on
+  DuckDB. The database server's CPU is reported apart (`db CPU`), its memory is not in the peak RSS.
 - **naive**: what one writes by hand: `requests` page by page and `pandas.read_csv`, the library's staging (typing),
   GX validation of every frame with a fresh context, the library's indicator `groupby`s and index, `to_sql`.
 
@@ -52,6 +56,7 @@ MONTH = "2025-01"
 VARIANTS = ("ours", "floor", "naive", "ours_mp")
 DEFAULT_VARIANTS = ("ours", "floor", "naive")
 PROFILE_ENV = "KOTACERDAS_BENCH_PROFILE"  # a folder: each variant's run is profiled (cProfile) into it
+PG_ADMIN_URL = os.environ.get("KOTACERDAS_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 STAGES = ("ingest", "staging", "validation", "indicators_index", "publish", "masterplan", "reports")
 
 
@@ -159,6 +164,8 @@ class Figures:
     events: dict[str, int] = field(default_factory=dict)  # ours: the run's event log records, by event type
     gc_s: float = 0.0  # wall time inside CPython's cyclic garbage collector during the run
     gc_collections: list[int] = field(default_factory=lambda: [0, 0, 0])  # per generation
+    warehouse: str = "duckdb"  # or postgresql (then Dagster's instance is dagster-postgres too)
+    database_cpu_s: float = 0.0  # PostgreSQL's server processes during the run (0 on DuckDB: it is in-process)
 
     @property
     def cpu_per_city_s(self) -> float:
@@ -174,21 +181,69 @@ class Figures:
         return self.cpu_s - sum(s["cpu_s"] for s in self.stages.values())
 
 
-def run_variant(variant: str, env: dict[str, str], sim: Simulator, cities: list[str], root: Path) -> Figures:
+def _postgres_cpu() -> float:
+    """CPU so far of the PostgreSQL server's processes on this machine (its backends come and go: the ones that
+    ended during a run are missed, so this is a lower bound)."""
+    total = 0.0
+    for proc in psutil.process_iter(["name", "cpu_times"]):
+        if (proc.info["name"] or "").startswith("postgres") and proc.info["cpu_times"]:
+            total += proc.info["cpu_times"].user + proc.info["cpu_times"].system
+    return total
+
+
+def run_variant(
+    variant: str, env: dict[str, str], sim: Simulator, cities: list[str], root: Path, warehouse: str = "duckdb"
+) -> Figures:
     out = root / f"{variant}.json"
     cmd = [sys.executable, str(Path(__file__).resolve()), "--child", variant, "--root", str(root), "--out", str(out)]
-    sim_cpu = sim.cpu()
+    sim_cpu, db_cpu = sim.cpu(), _postgres_cpu()
     proc = subprocess.Popen(cmd, cwd=REPO, env=env)
     with TreeSampler([proc.pid, sim.proc.pid]) as memory:
         code = proc.wait()
     if code:
         raise RuntimeError(f"{variant} exited with {code}")
     data = json.loads(out.read_text(encoding="utf-8"))
+    database_cpu = _postgres_cpu() - db_cpu if warehouse == "postgresql" else 0.0
     return Figures(variant=variant, cities=len(cities), simulator_cpu_s=sim.cpu() - sim_cpu,
-                   peak_rss_mib=memory.peak / 2**20, **data)  # fmt: skip
+                   peak_rss_mib=memory.peak / 2**20, warehouse=warehouse, database_cpu_s=database_cpu,
+                   **data)  # fmt: skip
 
 
-def bench_size(n_cities: int, variants: list[str], keep: bool) -> list[Figures]:
+@contextlib.contextmanager
+def postgres_databases(admin_url: str, *purposes: str):
+    """A fresh database per purpose on the PostgreSQL of `admin_url`, dropped afterwards: purpose -> URL."""
+    import uuid
+
+    import sqlalchemy as sa
+
+    admin = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    names = {p: f"kc_bench_{p}_{uuid.uuid4().hex[:8]}" for p in purposes}
+    try:
+        with admin.connect() as conn:
+            for name in names.values():
+                conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
+        base = sa.make_url(admin_url)
+        yield {p: base.set(database=n).render_as_string(hide_password=False) for p, n in names.items()}
+    finally:
+        with admin.connect() as conn:
+            for name in names.values():
+                conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.dispose()
+
+
+def _instance_yaml(postgres_url: str | None) -> str:
+    """dagster.yaml of a variant's DAGSTER_HOME: the project's own, or dagster-postgres storage (same pools)."""
+    own = (REPO / "dagster_home" / "dagster.yaml").read_text(encoding="utf-8")
+    if postgres_url is None:
+        return own
+    url = postgres_url.replace("+psycopg:", "+psycopg2:")  # dagster-postgres speaks psycopg2
+    return (
+        f'storage:\n  postgres:\n    postgres_url: "{url}"\n'
+        "concurrency:\n  pools:\n    default_limit: 1\ntelemetry:\n  enabled: false\n"
+    )
+
+
+def bench_size(n_cities: int, variants: list[str], keep: bool, postgres: str | None = None) -> list[Figures]:
     from kotacerdas.encryption import generate_key
     from kotacerdas.simulator import write_file_drops
 
@@ -220,14 +275,18 @@ def bench_size(n_cities: int, variants: list[str], keep: bool) -> list[Figures]:
                 work.mkdir()
                 home = work / "dagster_home"
                 home.mkdir()
-                shutil.copy(REPO / "dagster_home" / "dagster.yaml", home / "dagster.yaml")
-                venv = {
-                    **env,
-                    "DAGSTER_HOME": str(home),
-                    "KOTACERDAS_RAW_DIR": str(work / "raw"),
-                    "KOTACERDAS_WAREHOUSE_URL": f"duckdb:///{work / 'warehouse.duckdb'}",
-                }
-                results.append(run_variant(variant, venv, sim, cities, root))
+                on_postgres = postgres is not None and variant in ("ours", "ours_mp")
+                with contextlib.ExitStack() as stack:
+                    dbs = stack.enter_context(postgres_databases(postgres, "wh", "dg")) if on_postgres else {}
+                    (home / "dagster.yaml").write_text(_instance_yaml(dbs.get("dg")), encoding="utf-8")
+                    venv = {
+                        **env,
+                        "DAGSTER_HOME": str(home),
+                        "KOTACERDAS_RAW_DIR": str(work / "raw"),
+                        "KOTACERDAS_WAREHOUSE_URL": dbs.get("wh", f"duckdb:///{work / 'warehouse.duckdb'}"),
+                    }
+                    warehouse = "postgresql" if on_postgres else "duckdb"
+                    results.append(run_variant(variant, venv, sim, cities, root, warehouse))
         return results
     finally:
         if keep:
@@ -672,6 +731,9 @@ def print_size(results: list[Figures]) -> None:
     print(f"  {'variant':<7} {'wall s':>8} {'CPU s':>8} {'sim CPU':>8} {'set-up':>7} {'peak RSS':>9} {'rows':>9} "
           f"{'rows/s':>8} {'CPU/city':>9}")  # fmt: skip
     for f in results:
+        if f.warehouse != "duckdb":
+            print(f"  ({f.variant}: warehouse and Dagster instance on {f.warehouse}; its server's CPU "
+                  f"{f.database_cpu_s:.1f} s, not in the figures below)")  # fmt: skip
         print(
             f"  {f.variant:<7} {f.wall_s:8.1f} {f.cpu_s:8.1f} {f.simulator_cpu_s:8.1f} {f.setup_wall_s:7.1f} "
             f"{f.peak_rss_mib:7.0f} MiB {f.rows_staged:9,d} {f.rows_staged / f.wall_s:8,.0f} {f.cpu_per_city_s:8.2f} s"
@@ -735,6 +797,12 @@ def main() -> None:
     parser.add_argument("--json", type=Path, help="also write every figure here")
     parser.add_argument("--keep", action="store_true", help="keep the scratch folders")
     parser.add_argument("--profile", type=Path, help="profile each variant's run with cProfile into this folder")
+    parser.add_argument(
+        "--postgres",
+        nargs="?",
+        const=PG_ADMIN_URL,
+        help=f"ours and ours_mp on PostgreSQL (warehouse, dagster-postgres instance); admin URL ({PG_ADMIN_URL})",
+    )
     parser.add_argument("--child", choices=VARIANTS, help=argparse.SUPPRESS)
     parser.add_argument("--root", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--out", type=Path, help=argparse.SUPPRESS)
@@ -754,7 +822,7 @@ def main() -> None:
     print(f"{platform.node()}: {psutil.cpu_count()} cores, load {load[0]:.2f} {load[1]:.2f} {load[2]:.2f} at start")
     series = {}
     for n in sizes:
-        series[n] = bench_size(n, variants, args.keep)
+        series[n] = bench_size(n, variants, args.keep, args.postgres)
         print_size(series[n])
     print_scaling(series)
     load = os.getloadavg()

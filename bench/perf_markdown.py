@@ -4,6 +4,7 @@ back. With `--readme README.md` the section between the markers `<!-- perf:begin
 replaced, so the README's figures always come from a run, with its command and date.
 
     .venv/bin/python bench/perf_markdown.py data/bench/national.json --readme README.md
+    .venv/bin/python bench/perf_markdown.py data/bench/national.json --also data/bench/pg.json --readme README.md
 """
 
 from __future__ import annotations
@@ -26,8 +27,17 @@ STAGE_NAMES = {
 }
 
 
+def _on_postgres(f: dict) -> bool:
+    return f.get("warehouse", "duckdb") != "duckdb"
+
+
 def _by_variant(figs: list[dict]) -> dict[str, dict]:
-    return {f["variant"]: f for f in figs}
+    """The DuckDB runs by variant (the targets are the embedded default's; PostgreSQL's are reported beside)."""
+    return {f["variant"]: f for f in figs if not _on_postgres(f)}
+
+
+def _label(f: dict) -> str:
+    return f"{f['variant']} on PostgreSQL" if _on_postgres(f) else f["variant"]
 
 
 def figures_table(sizes: dict[str, list[dict]]) -> list[str]:
@@ -40,14 +50,14 @@ def figures_table(sizes: dict[str, list[dict]]) -> list[str]:
             # ours_mp counts no rows: they are staged in its step processes
             rows = f"{f['rows_staged']:,} | {f['rows_staged'] / f['wall_s']:,.0f}" if f["rows_staged"] else "– | –"
             lines.append(
-                f"| {n} | {f['variant']} | {f['wall_s']:.1f} | {f['cpu_s']:.1f} | {f['peak_rss_mib']:,.0f} MiB "
+                f"| {n} | {_label(f)} | {f['wall_s']:.1f} | {f['cpu_s']:.1f} | {f['peak_rss_mib']:,.0f} MiB "
                 f"| {rows} | {f['cpu_per_city_s']:.2f} s |"
             )
     return lines
 
 
 def stage_table(figs: list[dict]) -> list[str]:
-    variants = [f["variant"] for f in figs]
+    variants = [_label(f) for f in figs]
     lines = ["| stage, wall s (CPU s) | " + " | ".join(variants) + " |", "|---" * (len(variants) + 1) + "|"]
     for key, name in STAGE_NAMES.items():
         cells = [
@@ -55,12 +65,13 @@ def stage_table(figs: list[dict]) -> list[str]:
             for f in figs
         ]
         lines.append(f"| {name} | " + " | ".join(cells) + " |")
-    ours = _by_variant(figs).get("ours")
-    if ours:
-        share = ours["overhead_s"] / ours["wall_s"]
-        cells = [f"{ours['overhead_s']:.1f} ({ours['overhead_cpu_s']:.1f}): {share:.0%} of wall"] + ["–"] * (
-            len(figs) - 1
-        )
+    cells = [
+        f"{f['overhead_s']:.1f} ({f['overhead_cpu_s']:.1f}): {f['overhead_s'] / f['wall_s']:.0%} of wall"
+        if f["variant"] == "ours"
+        else "–"
+        for f in figs
+    ]
+    if any(c != "–" for c in cells):
         lines.append("| Dagster overhead (run minus stages) | " + " | ".join(cells) + " |")
     return lines
 
@@ -126,19 +137,37 @@ def _linearity(sizes: dict[str, list[dict]]) -> tuple[str, bool, str] | None:
     return measured, late <= early * 1.25, "a cost that grows faster than the cities (see the stage split)"
 
 
-def render(payload: dict) -> str:
-    sizes = payload["sizes"]
-    largest = max(sizes, key=int)
+def _postgres_note(sizes: dict[str, list[dict]]) -> list[str]:
+    runs = [(n, f) for n in sorted(sizes, key=int) for f in sizes[n] if _on_postgres(f)]
+    if not runs:
+        return []
+    cpu = "; ".join(f"{f['database_cpu_s']:.1f} s at {n} cities" for n, f in runs)
+    return [
+        "",
+        "On PostgreSQL the warehouse is a PostgreSQL database and Dagster's runs and events are in another one "
+        f"(dagster-postgres), as in production; the database server's own CPU is not in CPU s ({cpu}).",
+    ]
+
+
+def render(payload: dict, more: list[dict] = ()) -> str:
+    """The section of one `--json` file, with the figures of `more` (e.g. a `--postgres` run) added to its table."""
+    sizes = {n: list(figs) for n, figs in payload["sizes"].items()}
+    for other in more:
+        for n, figs in other["sizes"].items():
+            sizes.setdefault(n, []).extend(figs)
+    largest = max(payload["sizes"], key=int)
     load = ", ".join(f"{x:.2f}" for x in payload.get("load_at_end", []))
+    commands = [f"$ .venv/bin/python {p['command']}   # {p['date']}" for p in (payload, *more)]
     out = [
         f"Measured {payload['date']} on {payload['cores']} cores (load average at the end {load}), month "
         f"{payload['month']}:",
         "",
         "```",
-        f"$ .venv/bin/python {payload['command']}",
+        *commands,
         "```",
         "",
         *figures_table(sizes),
+        *_postgres_note(sizes),
         "",
         f"Stage split at {largest} cities:",
         "",
@@ -146,7 +175,7 @@ def render(payload: dict) -> str:
         "",
         "Against the targets of issue #15:",
         "",
-        *targets(sizes),
+        *targets(payload["sizes"]),
     ]
     return "\n".join(out) + "\n"
 
@@ -162,8 +191,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("json", type=Path, help="the file bench/national_bench.py --json wrote")
     parser.add_argument("--readme", type=Path, help="replace the section between the perf markers of this file")
+    parser.add_argument("--also", type=Path, nargs="*", default=[], help="more runs' JSON (e.g. --postgres) to add")
     args = parser.parse_args()
-    section = render(json.loads(args.json.read_text(encoding="utf-8")))
+    more = [json.loads(p.read_text(encoding="utf-8")) for p in args.also]
+    section = render(json.loads(args.json.read_text(encoding="utf-8")), more)
     if args.readme:
         args.readme.write_text(replace_section(args.readme.read_text(encoding="utf-8"), section), encoding="utf-8")
         print(f"{args.readme}: performance section rewritten from {args.json}")

@@ -69,3 +69,28 @@ def test_a_variant_that_counts_no_rows_shows_none_rather_than_zero_per_second():
     payload["sizes"]["514"].append(multiprocess)
     row = next(line for line in render(payload).splitlines() if "| ours_mp |" in line)
     assert row == "| 514 | ours_mp | 700.0 | 1400.0 | 900 MiB | – | – | 2.72 s |"
+
+
+def test_a_postgresql_run_is_shown_beside_and_does_not_stand_in_for_the_duckdb_targets():
+    payload = _payload(ours_wall=190)  # meets the time targets on DuckDB
+    slow = _figures("ours", 900, 900, {"ingest": 20, "validation": 100}) | {"warehouse": "postgresql"}
+    pg_run = payload | {"command": "bench/national_bench.py --cities 514 --variants ours --postgres"}
+    pg_run["sizes"] = {"514": [slow | {"database_cpu_s": 321.5}]}
+    markdown = render(payload, [pg_run])
+    assert "| 514 | ours on PostgreSQL | 900.0 | 900.0 |" in markdown
+    assert "(321.5 s at 514 cities)" in markdown and "--postgres" in markdown
+    assert _verdicts(markdown)["national month ≤ 5 min wall"] == "met"  # the DuckDB run's verdict
+
+
+def test_linearity_compares_the_cost_per_added_city_of_small_and_large_sizes():
+    def sized(cpu_per_city: float, n: int) -> dict:
+        return _figures("ours", 5 + cpu_per_city * n, 5 + cpu_per_city * n, {})
+
+    payload = _payload(ours_wall=190)
+    linear = {str(n): [sized(1.5, n)] for n in (10, 100)} | {"514": payload["sizes"]["514"]}
+    linear["514"][0] = sized(1.5, 514) | {"overhead_s": 0.0}
+    verdict = next(line for line in render(payload | {"sizes": linear}).splitlines() if "linearly" in line)
+    assert verdict.endswith("| met |") and "1.50 s (10→100 cities), 1.50 s (100→514)" in verdict
+    quadratic = dict(linear) | {"514": [sized(3.0, 514)] + linear["514"][1:]}
+    verdict = next(line for line in render(payload | {"sizes": quadratic}).splitlines() if "linearly" in line)
+    assert "not met" in verdict
