@@ -50,7 +50,8 @@ bench: install-dev       ## benchmarks (figures, not tests): index engine, publi
 
 CITIES ?= 1,10,100,514
 bench-national: install-dev   ## N cities × one month: ours vs floor vs naive, stage by stage (CITIES=1,10,100,514)
-	$(BIN)/python bench/national_bench.py --scaling $(CITIES) --json data/bench/national.json
+	$(BIN)/python bench/national_bench.py --scaling $(CITIES) --variants ours,floor,naive --naive-max-cities 100 \
+		--json data/bench/national.json
 	$(BIN)/python bench/perf_markdown.py data/bench/national.json --readme README.md
 
 clean:

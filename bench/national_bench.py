@@ -794,6 +794,11 @@ def main() -> None:
     parser.add_argument("--cities", type=int, default=10)
     parser.add_argument("--scaling", help="comma-separated city counts, e.g. 1,10,100,514 (overrides --cities)")
     parser.add_argument("--variants", default=",".join(DEFAULT_VARIANTS), help=f"of {','.join(VARIANTS)}")
+    parser.add_argument(
+        "--naive-max-cities",
+        type=int,
+        help="run naive only at sizes up to this many cities (it takes about as long as ours takes CPU, per city)",
+    )
     parser.add_argument("--json", type=Path, help="also write every figure here")
     parser.add_argument("--keep", action="store_true", help="keep the scratch folders")
     parser.add_argument("--profile", type=Path, help="profile each variant's run with cProfile into this folder")
@@ -822,7 +827,8 @@ def main() -> None:
     print(f"{platform.node()}: {psutil.cpu_count()} cores, load {load[0]:.2f} {load[1]:.2f} {load[2]:.2f} at start")
     series = {}
     for n in sizes:
-        series[n] = bench_size(n, variants, args.keep, args.postgres)
+        at_size = [v for v in variants if v != "naive" or args.naive_max_cities is None or n <= args.naive_max_cities]
+        series[n] = bench_size(n, at_size, args.keep, args.postgres)
         print_size(series[n])
     print_scaling(series)
     load = os.getloadavg()

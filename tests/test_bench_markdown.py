@@ -94,3 +94,12 @@ def test_linearity_compares_the_cost_per_added_city_of_small_and_large_sizes():
     quadratic = dict(linear) | {"514": [sized(3.0, 514)] + linear["514"][1:]}
     verdict = next(line for line in render(payload | {"sizes": quadratic}).splitlines() if "linearly" in line)
     assert "not met" in verdict
+
+
+def test_naive_run_at_a_smaller_size_only_is_compared_with_ours_at_that_size():
+    payload = _payload(ours_wall=900)
+    ours_514, floor_514, naive = payload["sizes"]["514"]
+    small_ours = _figures("ours", 40, 40, {"ingest": 10})
+    payload["sizes"] = {"100": [small_ours, naive | {"wall_s": 400.0}], "514": [ours_514, floor_514]}
+    verdict = next(line for line in render(payload).splitlines() if "naive" in line and "≥ 5×" in line)
+    assert "naive/ours 10.0× in wall at 100 cities" in verdict and verdict.endswith("| met |")
