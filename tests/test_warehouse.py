@@ -360,3 +360,34 @@ def test_optional_columns_may_be_left_out_required_ones_not(engine):
     with pytest.raises(ValueError, match="missing column"):
         publish_partition(engine, "19.71", "2025-08", {"indicator_values": values.drop(columns="value")}, run_id="b")
     assert set(RUN_COLUMNS) <= {c.name for c in TABLES["indicator_values"].c}
+
+
+def test_partitions_published_together_keep_each_ones_optional_columns_and_types(engine):
+    # a group is typed once for all its partitions: one partition's missing optional column gets its default only on
+    # its own rows, and a column typed differently in two partitions (ints here, floats with NaN there) is stored as
+    # each partition alone would be
+    with_status = _scores("19.71", "2025-05", 2.5).assign(status="incomplete")
+    without = _scores("19.03", "2025-05", 1.5)
+    assert "status" not in without.columns
+    counted = _values("19.71", "2025-05", 2).assign(rows_used=[1, 2])
+    missing = _values("19.03", "2025-05", 2).astype({"rows_used": "float64"}).assign(rows_used=[math.nan, 4.0])
+    written = publish_partitions(
+        engine,
+        {
+            ("19.71", "2025-05"): {"index_scores": with_status, "indicator_values": counted},
+            ("19.03", "2025-05"): {"index_scores": without, "indicator_values": missing},
+        },
+        run_id="g",
+    )
+    assert written == {
+        ("19.71", "2025-05"): {"index_scores": 1, "indicator_values": 2},
+        ("19.03", "2025-05"): {"index_scores": 1, "indicator_values": 2},
+    }
+    with engine.connect() as conn:
+        status = dict(conn.exec_driver_sql("SELECT city_code, status FROM index_scores WHERE period = '2025-05'").all())
+        used = conn.exec_driver_sql(
+            "SELECT city_code, rows_used FROM indicator_values WHERE period = '2025-05' ORDER BY city_code, rows_used"
+        ).all()
+    assert status == {"19.71": "incomplete", "19.03": "complete"}
+    got = sorted((c, -1 if n is None else int(n)) for c, n in used)
+    assert got == [("19.03", -1), ("19.03", 4), ("19.71", 1), ("19.71", 2)]  # -1: NULL

@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+import numpy as np
 import pandas as pd
 import sqlalchemy as sa
 
@@ -49,29 +50,52 @@ TableWritten = Callable[[str, int], None]
 def _prepare(
     name: str, frame: pd.DataFrame, city_code: str, period: str, run_id: str, published_at: dt.datetime
 ) -> pd.DataFrame:
+    """One partition's rows of table `name` as the warehouse stores them (`_prepare_group` of one)."""
+    prepared, _ = _prepare_group(name, {(city_code, period): frame}, run_id, published_at)
+    return prepared
+
+
+def _prepare_group(
+    name: str,
+    frames: Mapping[tuple[str, str], pd.DataFrame],
+    run_id: str,
+    published_at: dt.datetime,
+) -> tuple[pd.DataFrame, dict[tuple[str, str], int]]:
+    """The rows of table `name` of several partitions as one frame with the table's columns and dtypes, and the rows
+    of each. Typed once for the group, not per partition: a cast costs about a millisecond per column whatever its
+    rows (issue #15). Every row must belong to its own partition."""
     columns = FACT_TABLES[name]
-    missing = sorted(set(columns) - set(frame.columns) - OPTIONAL_COLUMNS.get(name, frozenset()))
-    if missing:
-        raise ValueError(f"cannot publish {name}: missing column(s) {missing}")
+    optional = OPTIONAL_COLUMNS.get(name, frozenset())
     defaults = COLUMN_DEFAULTS.get(name, {})
-    out = pd.DataFrame(
-        {
-            c: frame[c] if c in frame.columns else pd.Series(defaults.get(c), index=frame.index, dtype=d)
-            for c, d in columns.items()
-        },
-        index=frame.index,
-    ).astype(columns)
-    out = out.reset_index(drop=True)
-    foreign = out[(out["city_code"] != city_code) | (out["period"] != period)]
-    if len(foreign):
+    selected, counts = [], {}
+    for (city_code, period), frame in frames.items():
+        missing = sorted(set(columns) - set(frame.columns) - optional)
+        if missing:
+            raise ValueError(f"cannot publish {name}: missing column(s) {missing}")
+        absent = {c: pd.Series(defaults.get(c), index=frame.index, dtype=columns[c]) for c in columns if c not in frame}
+        part = frame.assign(**absent) if absent else frame
+        selected.append(part[list(columns)])
+        counts[(city_code, period)] = len(frame)
+    out = pd.concat(selected, ignore_index=True) if len(selected) > 1 else selected[0].reset_index(drop=True)
+    out = out.astype(columns)
+    expected_city = np.repeat([key[0] for key in counts], list(counts.values()))
+    expected_period = np.repeat([key[1] for key in counts], list(counts.values()))
+    # a missing city or period is another partition's too (None equals no code)
+    foreign = (out["city_code"].to_numpy(dtype=object, na_value=None) != expected_city) | (
+        out["period"].to_numpy(dtype=object, na_value=None) != expected_period
+    )
+    if foreign.any():
         # A row of another partition would be deleted by that partition's next run: refuse it outright.
+        first = int(np.flatnonzero(foreign)[0])
+        city_code, period = expected_city[first], expected_period[first]
+        row = out[["city_code", "period"]].iloc[first].tolist()
         raise ValueError(
-            f"cannot publish {name} for {city_code} {period}: {len(foreign)} row(s) belong to "
-            f"other partitions, e.g. {foreign[['city_code', 'period']].iloc[0].tolist()}"
+            f"cannot publish {name} for {city_code} {period}: {int(foreign.sum())} row(s) belong to "
+            f"other partitions, e.g. {row}"
         )
     out["run_id"] = run_id
     out["published_at"] = pd.Timestamp(published_at)
-    return out.astype(RUN_COLUMNS)
+    return out.astype(RUN_COLUMNS), counts
 
 
 def _nulls_for_duckdb(frame: pd.DataFrame) -> pd.DataFrame:
@@ -222,20 +246,16 @@ def publish_partitions(
             for city, period in sorted(partitions):  # one order in every writer: two groups cannot deadlock
                 _lock_partition(conn, city, period, lock_timeout)
             for name in tables:  # one table's rows prepared at a time: memory holds one copy of one table
-                prepared = {
-                    (city, period): _prepare(name, frames[name], city, period, run_id, published_at)
-                    for (city, period), frames in partitions.items()
-                    if name in frames
-                }
+                of_table = {key: frames[name] for key, frames in partitions.items() if name in frames}
+                frame, counts = _prepare_group(name, of_table, run_id, published_at)
                 table = TABLES[name]
-                conn.execute(sa.delete(table).where(_partitions_clause(table, prepared)))
-                frame = _concat(list(prepared.values()))
+                conn.execute(sa.delete(table).where(_partitions_clause(table, counts)))
                 bulk_insert(conn, table, frame)
-                for key, part in prepared.items():
-                    written[key][name] = len(part)
+                for key, rows in counts.items():
+                    written[key][name] = rows
                 if on_table_written is not None:
                     on_table_written(name, len(frame))
-                del prepared, frame
+                del of_table, frame
     except (sa.exc.SQLAlchemyError, duckdb.Error, OSError) as exc:
         _raise_storage_failure(engine, exc, _named(partitions))
         raise
@@ -253,14 +273,6 @@ def _partitions_clause(table: sa.Table, partitions: Mapping[tuple[str, str], obj
             for period, cities in cities_by_period.items()
         )
     )
-
-
-def _concat(frames: list[pd.DataFrame]) -> pd.DataFrame:
-    """The partitions' prepared frames as one (same columns and dtypes: `_prepare` made them)."""
-    non_empty = [f for f in frames if len(f)]
-    if len(non_empty) <= 1:
-        return non_empty[0] if non_empty else frames[0]
-    return pd.concat(non_empty, ignore_index=True)
 
 
 def _named(partitions: Mapping[tuple[str, str], object]) -> str:
