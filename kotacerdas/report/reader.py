@@ -188,8 +188,16 @@ def read_scorecard_data(
     """All a scorecard shows; an unknown city or a partition without published scores is an error.
     `period_cache` keeps what every city of a period shows alike (the Monte Carlo over all of them, the ranking, the
     indicator catalogue) for the next city of the same period."""
-    kwargs = {"with_uncertainty": with_uncertainty, "min_coverage": min_coverage, "period_cache": period_cache}
-    return next(read_scorecards_data(engine, [city], period, **kwargs))
+    return next(
+        read_scorecards_data(
+            engine,
+            [city],
+            period,
+            with_uncertainty=with_uncertainty,
+            min_coverage=min_coverage,
+            period_cache=period_cache,
+        )
+    )
 
 
 CITIES_PER_READ = 64  # cities whose scorecards are read by one query per view: bounded memory, few statements
