@@ -138,6 +138,7 @@ def _linearity(sizes: dict[str, list[dict]]) -> tuple[str, bool, str] | None:
     cpu = {n: _by_variant(sizes[str(n)])["ours"]["cpu_s"] for n in ns if "ours" in _by_variant(sizes[str(n)])}
     if len(cpu) < 3:
         return None
+    ns = sorted(cpu)  # the sizes that have a DuckDB run of ours
     (a, b), (c, d) = ns[:2], ns[-2:]
     early, late = (cpu[b] - cpu[a]) / (b - a), (cpu[d] - cpu[c]) / (d - c)
     measured = f"CPU per added city {early:.2f} s ({a}→{b} cities), {late:.2f} s ({c}→{d})"

@@ -352,6 +352,25 @@ def test_scorecards_read_together_show_what_each_read_alone_shows(warehouse, mon
     assert any(d.masterplan is not None for d in together) and any(not d.explanation.files.empty for d in together)
 
 
+def test_a_value_missing_for_one_city_but_not_its_neighbours_shows_as_missing_not_nan(warehouse, opd_project):
+    # cities read together share each column's type: an OPD name missing for this city but present for another is NaN
+    # in its rows (a text column), which a template takes for true; the page shows the OPD's code instead
+    from kotacerdas.report.labels import load_labels
+    from kotacerdas.report.reader import read_scorecard_data
+    from kotacerdas.report.scorecard_page import build_scorecard_html
+
+    data = read_scorecard_data(warehouse["engine"], "19.71", "2025-03", with_uncertainty=False)
+    league = data.opd_league.astype({"opd_name": "str"})
+    league.loc[league.index[0], "opd_name"] = float("nan")
+    quality = data.opd_quality.astype({"status": "str"})
+    quality.loc[:, "status"] = float("nan")
+    unnamed = dataclasses.replace(data, opd_league=league, opd_quality=quality)
+    html = build_scorecard_html(unnamed, load_labels(opd_project, "en"), opd_project)
+    code = league.iloc[0]["opd_code"]
+    assert f"<td>{code} <code>{code}</code></td>" in html
+    assert ">nan<" not in html and ">nan " not in html
+
+
 def test_the_masterplan_section_counts_programmes_per_status_and_dimension_and_shows_readiness(warehouse, opd_project):
     from kotacerdas.regulators import load_regulator_methodology
     from kotacerdas.report.labels import load_labels

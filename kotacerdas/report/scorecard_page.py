@@ -19,7 +19,7 @@ from kotacerdas.report.html import render, style
 from kotacerdas.report.labels import Labels, maturity_methodology
 from kotacerdas.report.masterplan import MasterplanSection
 from kotacerdas.report.reader import ScorecardData
-from kotacerdas.report.views import is_complete
+from kotacerdas.report.views import is_complete, records
 
 
 def display_name(project: ProjectConfig, code: str, kemendagri_name: str) -> str:
@@ -53,12 +53,12 @@ class _Node:
 
 def _tree(data: ScorecardData, labels: Labels) -> _Node:
     ex = data.explanation
-    rows = ex.scores.sort_values(["level", "code"]).to_dict("records")
+    rows = records(ex.scores.sort_values(["level", "code"]))
     children: dict[str, list[dict]] = {}
     for row in rows:
         children.setdefault(row["parent_code"], []).append(row)
     files: dict[str, list[dict]] = {}
-    for f in ex.files.to_dict("records"):
+    for f in records(ex.files):
         files.setdefault(f["indicator_code"], []).append(f)
 
     def node(row: dict) -> _Node:
@@ -86,7 +86,7 @@ def _bar_width(score: object) -> str:
 
 
 def _dimension_rows(data: ScorecardData, labels: Labels) -> list[dict]:
-    current = {r["code"]: r for r in data.current.to_dict("records") if r["level"] == "dimension"}
+    current = {r["code"]: r for r in records(data.current) if r["level"] == "dimension"}
     rows = []
     for code in labels.dimension_order:
         row = current.get(code)
@@ -109,7 +109,7 @@ def _indicator_rows(data: ScorecardData) -> dict[str, list[dict]]:
     """Indicator rows of the partition by their element."""
     s = data.explanation.scores
     out: dict[str, list[dict]] = {}
-    for row in s[s["level"] == "indicator"].sort_values("code").to_dict("records"):
+    for row in records(s[s["level"] == "indicator"].sort_values("code")):
         out.setdefault(row["parent_code"], []).append(row)
     return out
 
@@ -183,7 +183,7 @@ def _masterplan(section: MasterplanSection | None, labels: Labels) -> dict | Non
             "difference": r["self_minus_official"],
             "weight": r["weight"],
         }
-        for r in ready.to_dict("records")
+        for r in records(ready)
     ]
     city = section.city
     return {
@@ -261,9 +261,9 @@ def build_scorecard_html(
         trend_legend=_trend_legend(data, labels),
         elements=elements,
         indicator_meta=indicator_meta,
-        opd_league=data.opd_league.to_dict("records"),
-        opd_quality=data.opd_quality.to_dict("records"),
-        regulators={k: v.to_dict("records") for k, v in data.regulators.items()},
+        opd_league=records(data.opd_league),
+        opd_quality=records(data.opd_quality),
+        regulators={k: records(v) for k, v in data.regulators.items()},
         methodology=methodology,
         version=version,
         tree=_tree(data, labels),
@@ -276,7 +276,7 @@ def build_scorecard_html(
 
 def _score_rows(data: ScorecardData, level: str) -> dict[str, dict]:
     s = data.explanation.scores
-    return {r["code"]: r for r in s[s["level"] == level].to_dict("records")}
+    return {r["code"]: r for r in records(s[s["level"] == level])}
 
 
 def write_scorecard(html: str, out_dir: Path, city: str, period: str, lang: str) -> Path:

@@ -61,6 +61,12 @@ def in_clause(column: str, values: list[str] | None, params: dict, prefix: str) 
     return f" AND {column} IN ({', '.join(':' + n for n in names)})"
 
 
+def records(frame: pd.DataFrame) -> list[dict]:
+    """Rows as dicts with every missing value None (never NaN, which a template treats as true): a column's type,
+    and so its missing marker, depends on all the rows read with it (`by_city` splits a read of many cities)."""
+    return frame.astype(object).where(frame.notna(), None).to_dict("records")
+
+
 def by_city(frame: pd.DataFrame, cities: list[str]) -> dict[str, pd.DataFrame]:
     """`frame` (with a city_code column) split by city, each in the frame's order; a city without rows gets an empty
     frame with the same columns. Readers query many cities at once and split (a query costs milliseconds whatever

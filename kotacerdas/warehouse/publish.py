@@ -76,6 +76,10 @@ def _prepare_group(
         part = frame.assign(**absent) if absent else frame
         selected.append(part[list(columns)])
         counts[(city_code, period)] = len(frame)
+    if any(not f.dtypes.equals(selected[0].dtypes) for f in selected[1:]):
+        # partitions typed differently (bool here, floats there) are cast each on its own first, as a lone
+        # partition is: a concatenation of mixed types is object, which a cast may read otherwise
+        selected = [f.astype(columns) for f in selected]
     out = pd.concat(selected, ignore_index=True) if len(selected) > 1 else selected[0].reset_index(drop=True)
     out = out.astype(columns)
     expected_city = np.repeat([key[0] for key in counts], list(counts.values()))
