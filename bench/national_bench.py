@@ -17,7 +17,7 @@ the same run, on the same data, each in a fresh process of its own.
   step processes'; no stage split and no row count (the stages run in those processes).
 - **ours on PostgreSQL** (`--postgres`): ours and ours_mp write a fresh PostgreSQL database as warehouse and keep
   Dagster's runs and events in another one (dagster-postgres), as production does; the floor and naive stay on
-  DuckDB. The database server's CPU is reported apart (`db CPU`), its memory is not in the peak RSS.
+  DuckDB. The database server's CPU is reported apart (`database_cpu_s`), its memory is not in the peak RSS.
 - **naive**: what one writes by hand: `requests` page by page and `pandas.read_csv`, the library's staging (typing),
   GX validation of every frame with a fresh context, the library's indicator `groupby`s and index, `to_sql`.
 

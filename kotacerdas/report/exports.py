@@ -13,16 +13,15 @@ from kotacerdas.report.export_frames import ExportTables
 from kotacerdas.report.fiware import kpi_entities
 from kotacerdas.report.labels import Labels
 from kotacerdas.report.sdmx import sdmx_rows
+from kotacerdas.report.views import records
 from kotacerdas.report.workbook import write_workbook
 
 FORMATS = ("csv", "json", "xlsx", "sdmx-csv", "fiware")
 
 
 def _records(frame: pd.DataFrame) -> list[dict]:
-    out = frame.astype(object).where(frame.notna(), None)
-    for column in out.columns:
-        out[column] = out[column].map(lambda v: v.isoformat() if isinstance(v, pd.Timestamp) else v)
-    return out.to_dict("records")
+    """Rows for JSON: missing values None (`views.records`), timestamps as ISO text."""
+    return [{k: v.isoformat() if isinstance(v, pd.Timestamp) else v for k, v in row.items()} for row in records(frame)]
 
 
 def write_export(tables: ExportTables, labels: Labels, fmt: str, out_dir: Path) -> list[Path]:

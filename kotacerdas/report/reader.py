@@ -200,6 +200,10 @@ def read_scorecard_data(
     )
 
 
+_RANKING_SQL = (
+    "SELECT * FROM v_ranking WHERE period = :p AND level = 'index' AND methodology_version = :v "
+    "ORDER BY rank_overall, city_code"
+)
 CITIES_PER_READ = 64  # cities whose scorecards are read by one query per view: bounded memory, few statements
 
 
@@ -290,12 +294,8 @@ def _read_chunk(
             indicators = _once(
                 cache, ("indicators", catalog_versions), partial(_of_versions, catalog, catalog_versions)
             )
-            ranking_sql = (
-                "SELECT * FROM v_ranking WHERE period = :p AND level = 'index' AND methodology_version = :v "
-                "ORDER BY rank_overall, city_code"
-            )
             ranking = _once(
-                cache, ("ranking", period, version), partial(query, conn, ranking_sql, {"p": period, "v": version})
+                cache, ("ranking", period, version), partial(query, conn, _RANKING_SQL, {"p": period, "v": version})
             )
             uncertainty = None
             if with_uncertainty:
