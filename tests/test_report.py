@@ -655,3 +655,35 @@ def test_unknown_city_or_empty_result_is_an_error_on_stderr(warehouse, tmp_path)
         assert "error" in done.stderr.lower() and done.stdout.strip() == "", (args, done.stdout, done.stderr)
     ok = _cli(warehouse, "scorecard", "--city", "19.71", "--months", "2025-03")
     assert ok.returncode == 0 and format_half_up(_index(warehouse["engine"], "19.71", "2025-03"), 2) in ok.stdout
+
+
+def test_template_rows_have_none_for_every_missing_marker_and_python_values_otherwise():
+    # the rows a template gets: None for NaN, NaT, pd.NA and None in every column type, and Python (not numpy) values
+    import numpy as np
+
+    from kotacerdas.report.views import records
+
+    frame = pd.DataFrame(
+        {
+            "text": pd.array(["a", None], dtype="str"),
+            "score": [61.25, np.nan],
+            "rank": [1, 2],
+            "count": pd.array([None, 3], dtype="Int64"),
+            "flag": pd.array([True, None], dtype="boolean"),
+            "at": pd.to_datetime(["2025-01-31", None]).tz_localize("Asia/Jakarta"),
+            "mixed": ["x", None],
+        }
+    )
+    first, second = records(frame)
+    assert first == {
+        "text": "a",
+        "score": 61.25,
+        "rank": 1,
+        "count": None,
+        "flag": True,
+        "at": pd.Timestamp("2025-01-31", tz="Asia/Jakarta"),
+        "mixed": "x",
+    }
+    assert second == dict.fromkeys(["text", "score", "at", "mixed", "flag"], None) | {"rank": 2, "count": 3}
+    assert [type(v) for v in first.values()] == [str, float, int, type(None), bool, pd.Timestamp, str]
+    assert type(second["count"]) is int and records(frame.iloc[0:0]) == []
