@@ -21,7 +21,7 @@ from kotacerdas.config import ProjectConfig
 from kotacerdas.ingest.table import IngestResult
 from kotacerdas.quality.completeness import COMPLETE, INCOMPLETE, Completeness, assess_completeness
 from kotacerdas.rounding import round_for_display
-from kotacerdas.schemas import QUARANTINE_COLUMNS, CanonicalTable
+from kotacerdas.schemas import QUARANTINE_COLUMNS, CanonicalTable, empty_quarantine
 from kotacerdas.stage.staging import StagingResult
 
 if TYPE_CHECKING:
@@ -382,8 +382,10 @@ def _gate(
     # A row can fail several rules, and the rows of an unpivoted wide row share their lineage: staging counts.
     staging_rejected = staged.rejected_rows
     input_rows = staged.input_rows
-    quarantine = pd.concat([staged.rejected, checked.rejected], ignore_index=True)
-    quarantine = quarantine.astype(QUARANTINE_COLUMNS)
+    rejected = [f for f in (staged.rejected, checked.rejected) if len(f)]
+    quarantine = (  # most partitions have none: no concat and cast of two empty frames
+        pd.concat(rejected, ignore_index=True).astype(QUARANTINE_COLUMNS) if rejected else empty_quarantine()
+    )
     quarantine["city_code"] = city
     quarantine["period"] = month
     quarantine["table_name"] = table.name

@@ -157,7 +157,9 @@ def _rows_by_opd(frame: pd.DataFrame | None) -> Mapping[str, int]:
     """Rows per OPD by the raw payload they came from (a payload of all OPDs: by the row's own opd_code)."""
     if frame is None or frame.empty:
         return {}
-    opd = frame["_raw_file"].map(opd_of_raw_file)
+    files = frame["_raw_file"]
+    # a partition's rows come from a few payloads: each file name parsed once, not once per row
+    opd = files.map({f: opd_of_raw_file(f) for f in files.dropna().unique()}).astype(object)
     if "opd_code" in frame.columns:
         shared = opd.isin(["_", "*"]) | opd.isna()
         opd = opd.where(~shared, frame["opd_code"].astype(object))

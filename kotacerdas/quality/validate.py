@@ -193,7 +193,7 @@ def assemble_result(
 ) -> QualityResult:
     """One partition's QualityResult from what GX said about each rule: rules, quarantine rows, volume, verdict."""
     n = len(df)
-    key = _record_key(df, table)
+    key: pd.Series | None = None  # the rows' keys, built when a rule has failing rows
     rule_rows, quarantine_parts, failed_table = [], [], []
     blocked = np.zeros(n, dtype=bool)
     for rule in suite.rules:  # file order, not GX's order
@@ -222,6 +222,8 @@ def assemble_result(
             continue
         if rule.severity == "error":
             blocked[positions] = True
+        if key is None:
+            key = _record_key(df, table)
         quarantine_parts.append(_quarantine_rows(df, positions, rule, key, table, city, month))
 
     volume = None
