@@ -210,8 +210,9 @@ def run_variant(
 
 
 @contextlib.contextmanager
-def postgres_databases(admin_url: str, *purposes: str):
-    """A fresh database per purpose on the PostgreSQL of `admin_url`, dropped afterwards: purpose -> URL."""
+def postgres_databases(admin_url: str, *purposes: str, keep: bool = False):
+    """A fresh database per purpose on the PostgreSQL of `admin_url`, dropped afterwards unless `keep` (to look at
+    a run's warehouse, e.g. `EXPLAIN ANALYZE` its evaluator views): purpose -> URL."""
     import uuid
 
     import sqlalchemy as sa
@@ -225,9 +226,12 @@ def postgres_databases(admin_url: str, *purposes: str):
         base = sa.make_url(admin_url)
         yield {p: base.set(database=n).render_as_string(hide_password=False) for p, n in names.items()}
     finally:
-        with admin.connect() as conn:
-            for name in names.values():
-                conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        if keep:
+            print(f"PostgreSQL databases kept: {', '.join(names.values())}")
+        else:
+            with admin.connect() as conn:
+                for name in names.values():
+                    conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         admin.dispose()
 
 
@@ -277,7 +281,9 @@ def bench_size(n_cities: int, variants: list[str], keep: bool, postgres: str | N
                 home.mkdir()
                 on_postgres = postgres is not None and variant in ("ours", "ours_mp")
                 with contextlib.ExitStack() as stack:
-                    dbs = stack.enter_context(postgres_databases(postgres, "wh", "dg")) if on_postgres else {}
+                    dbs = {}
+                    if on_postgres:
+                        dbs = stack.enter_context(postgres_databases(postgres, "wh", "dg", keep=keep))
                     (home / "dagster.yaml").write_text(_instance_yaml(dbs.get("dg")), encoding="utf-8")
                     venv = {
                         **env,
@@ -800,7 +806,7 @@ def main() -> None:
         help="run naive only at sizes up to this many cities (it takes about as long as ours takes CPU, per city)",
     )
     parser.add_argument("--json", type=Path, help="also write every figure here")
-    parser.add_argument("--keep", action="store_true", help="keep the scratch folders")
+    parser.add_argument("--keep", action="store_true", help="keep the scratch folders (and PostgreSQL databases)")
     parser.add_argument("--profile", type=Path, help="profile each variant's run with cProfile into this folder")
     parser.add_argument(
         "--postgres",

@@ -270,11 +270,26 @@ def _rollup(group: pd.DataFrame, city: str, month: str, level: str, code: str, c
     }
 
 
+# The columns `_rollup` reads: its filters copy these only, not every column of the programmes' status.
+_ROLLUP_INPUTS = [
+    "status",
+    "quick_win_stage",
+    "quick_win_is_due",
+    "quick_win_delivered",
+    "budget_year",
+    "budget_realised",
+    "planned_progress",
+    "actual_progress",
+    "rpjmd_codes",
+]
+
+
 def _rollups(programmes: pd.DataFrame, city: str, month: str, completeness: pd.Series) -> pd.DataFrame:
-    rows = [_rollup(programmes, city, month, "city", city, float(completeness.mean()) if len(completeness) else None)]
-    for dim, g in programmes.groupby("dimension", sort=False):
+    inputs = programmes[_ROLLUP_INPUTS]
+    rows = [_rollup(inputs, city, month, "city", city, float(completeness.mean()) if len(completeness) else None)]
+    for dim, g in inputs.groupby(programmes["dimension"], sort=False):
         rows.append(_rollup(g, city, month, "dimension", dim, float(completeness.get(dim, float("nan")))))
-    for opd, g in programmes.groupby(programmes["opd_code"].fillna("(none)"), sort=True):
+    for opd, g in inputs.groupby(programmes["opd_code"].fillna("(none)"), sort=True):
         rows.append(_rollup(g, city, month, "opd", opd, None))
     return _frame(rows, MASTERPLAN_ROLLUP_COLUMNS)
 
