@@ -4,6 +4,7 @@ PostgreSQL): index → dimensions → elements → indicators → staged rows co
 from __future__ import annotations
 
 import hashlib
+import importlib
 import math
 import re
 from pathlib import Path
@@ -84,6 +85,13 @@ def test_every_score_traces_to_staged_rows_and_raw_files(published):
         )
         assert len(rows) == sum(counted.values()) > 1000
         assert all(r.record_id and r.opd_code and r.raw_sha256 and r.origin for r in rows)
+        # 0009 joins each staged table on its own (PostgreSQL planned 0002's UNION ALL badly): the same rows
+        union = importlib.import_module("kotacerdas.warehouse.migrations.versions.0002_star_schema").VIEWS
+        where = "WHERE city_code = :city AND period = :period"
+        as_0002 = _all(conn, f"SELECT * FROM ({union['v_lineage_rows']}) v0002 {where}")
+        as_head = _all(conn, f"SELECT * FROM v_lineage_rows {where}")
+        assert len(as_0002) == len(rows)
+        assert sorted(map(tuple, as_head), key=repr) == sorted(map(tuple, as_0002), key=repr)
         registered = dict(
             _all(conn, "SELECT raw_file, sha256 FROM raw_files WHERE city_code = :city AND period = :period")
         )

@@ -391,3 +391,27 @@ def test_partitions_published_together_keep_each_ones_optional_columns_and_types
     assert status == {"19.71": "incomplete", "19.03": "complete"}
     got = sorted((c, -1 if n is None else int(n)) for c, n in used)
     assert got == [("19.03", -1), ("19.03", 4), ("19.71", 1), ("19.71", 2)]  # -1: NULL
+
+
+def test_a_publish_that_grows_a_table_gives_postgresql_its_statistics(postgres_url):
+    # PostgreSQL plans by statistics that autovacuum refreshes only a while after a load: a table this publish grew
+    # by a tenth or more (or one never analysed) is analysed at once, a small change to a large table is not
+    from kotacerdas.warehouse.publish import analyze_grown_tables
+
+    engine = create_warehouse_engine(postgres_url)
+
+    def estimated_rows() -> float:  # -1 (PostgreSQL 14+) until the table is analysed or vacuumed
+        with engine.connect() as conn:
+            return conn.exec_driver_sql("SELECT reltuples FROM pg_class WHERE relname = 'indicator_values'").scalar()
+
+    try:
+        published = {(f"{11 + i // 10}.{i % 10 + 1:02d}", "2025-01"): None for i in range(40)}
+        frames = {key: {"indicator_values": _values(*key, 50)} for key in published}
+        publish_partitions(engine, frames, run_id="load")
+        assert estimated_rows() == 2000  # ANALYZE read every row of so small a table: its estimate is exact
+        # one partition again: 50 rows inserted into 2,000 (2.5 %) is below the share, nothing analysed
+        assert analyze_grown_tables(engine, {"indicator_values": 50}) == []
+        assert analyze_grown_tables(engine, {"indicator_values": 200}) == ["indicator_values"]
+        assert analyze_grown_tables(engine, {"indicator_values": 0}) == []
+    finally:
+        engine.dispose()
