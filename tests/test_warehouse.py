@@ -405,8 +405,8 @@ def test_a_publish_that_grows_a_table_gives_postgresql_its_statistics(postgres_u
             return conn.exec_driver_sql("SELECT reltuples FROM pg_class WHERE relname = 'indicator_values'").scalar()
 
     try:
-        published = {(f"{11 + i // 10}.{i % 10 + 1:02d}", "2025-01"): None for i in range(40)}
-        frames = {key: {"indicator_values": _values(*key, 50)} for key in published}
+        partitions = [(f"{11 + i // 10}.{i % 10 + 1:02d}", "2025-01") for i in range(40)]
+        frames = {key: {"indicator_values": _values(*key, 50)} for key in partitions}
         publish_partitions(engine, frames, run_id="load")
         assert estimated_rows() == 2000  # ANALYZE read every row of so small a table: its estimate is exact
         # one partition again: 50 rows inserted into 2,000 (2.5 %) is below the share, nothing analysed

@@ -250,6 +250,7 @@ def publish_partitions(
     published_at = dt.datetime.now(dt.UTC).replace(tzinfo=None)
     tables = list(dict.fromkeys(n for frames in partitions.values() for n in frames))
     written: dict[tuple[str, str], dict[str, int]] = {key: {} for key in partitions}
+    inserted: dict[str, int] = {}  # rows per table, all partitions together
     try:
         with engine.begin() as conn:
             for city, period in sorted(partitions):  # one order in every writer: two groups cannot deadlock
@@ -262,6 +263,7 @@ def publish_partitions(
                 bulk_insert(conn, table, frame)
                 for key, rows in counts.items():
                     written[key][name] = rows
+                inserted[name] = len(frame)
                 if on_table_written is not None:
                     on_table_written(name, len(frame))
                 del of_table, frame
@@ -269,7 +271,6 @@ def publish_partitions(
         _raise_storage_failure(engine, exc, _named(partitions))
         raise
     if engine.dialect.name == "postgresql":
-        inserted = {name: sum(counts.get(name, 0) for counts in written.values()) for name in tables}
         analyze_grown_tables(engine, inserted)
     return written
 
