@@ -16,14 +16,14 @@ from __future__ import annotations
 import hashlib
 import hmac
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from functools import lru_cache
 
 import numpy as np
 import pandas as pd
 import pydantic
 
-from kotacerdas.config import PersonalDataPolicy, ProjectConfig, settings
+from kotacerdas.config import PersonalDataPolicy, ProjectConfig, Settings, settings
 from kotacerdas.errors import KotacerdasError
 from kotacerdas.schemas import PII_KINDS, CanonicalTable
 
@@ -268,14 +268,33 @@ def scrub_published_text(
 
 def scrub_secrets(text: str, secrets: Iterable[str | None] = ()) -> str:
     """`text` with every given secret (and every secret of the settings) replaced by ***."""
-    try:
-        known = settings().secret_values()
-    except pydantic.ValidationError:  # a malformed setting must not hide the message being scrubbed
-        known = []
-    # longest first, so a secret that contains another is replaced whole
-    for secret in sorted({s for s in [*secrets, *known] if s}, key=len, reverse=True):
+    return _replace_secrets(text, _secrets_longest_first(secrets))
+
+
+def _replace_secrets(text: str, secrets: Sequence[str]) -> str:
+    for secret in secrets:
         text = text.replace(secret, SECRET_MARK)
     return text
+
+
+_settings_secrets: tuple[object, list[str]] | None = None  # the last Settings seen and its secrets
+
+
+def _secrets_longest_first(given: Iterable[str | None] = ()) -> list[str]:
+    """The given secrets and the settings' own, longest first (a secret that contains another is replaced whole).
+    Metadata and Data Docs scrub thousands of texts per run: the settings' part is worked out once per Settings
+    object (`settings()` hands out the same frozen object while the environment is unchanged)."""
+    global _settings_secrets
+    try:
+        current: object = settings()
+    except pydantic.ValidationError:  # a malformed setting must not hide the message being scrubbed
+        current = None
+    cached = _settings_secrets
+    if cached is None or cached[0] is not current:
+        known = current.secret_values() if isinstance(current, Settings) else []
+        cached = _settings_secrets = (current, sorted(set(known), key=len, reverse=True))
+    given = [s for s in given if s]
+    return sorted({*given, *cached[1]}, key=len, reverse=True) if given else cached[1]
 
 
 def _text_scrubber(for_names: bool = False) -> Scrubber:
@@ -317,7 +336,11 @@ def scrub_text(text: str, secrets: Iterable[str | None] = ()) -> str:
     """A message as it may leave ingestion: secrets first (so that no cut keeps a part of one), then every NIK,
     phone number and e-mail address replaced by its pseudonym, file names the way `scrub_file_name` does them.
     Truncate only what this returns."""
-    text = scrub_secrets(str(text), secrets)
+    return _scrub_text(str(text), _secrets_longest_first(secrets))
+
+
+def _scrub_text(text: str, secrets: Sequence[str]) -> str:
+    text = _replace_secrets(text, secrets)
     if not _MAYBE.search(text):
         return text
     text = _FILE_NAME.sub(lambda m: scrub_file_name(m.group(0)) if _MAYBE.search(m.group(0)) else m.group(0), text)
@@ -326,14 +349,18 @@ def scrub_text(text: str, secrets: Iterable[str | None] = ()) -> str:
 
 def scrub_value(value: object, secrets: Iterable[str | None] = ()) -> object:
     """Strings scrubbed inside nested dicts, lists and tuples (metadata); other values unchanged."""
+    return _scrub_value(value, _secrets_longest_first(secrets))
+
+
+def _scrub_value(value: object, secrets: Sequence[str]) -> object:
     if isinstance(value, str):
-        return scrub_text(value, secrets)
+        return _scrub_text(value, secrets)
     if type(value) is dict:
-        return {k: scrub_value(v, secrets) for k, v in value.items()}
+        return {k: _scrub_value(v, secrets) for k, v in value.items()}
     if type(value) is list:  # exactly: records and named tuples are left as they are
-        return [scrub_value(v, secrets) for v in value]
+        return [_scrub_value(v, secrets) for v in value]
     if type(value) is tuple:
-        return tuple(scrub_value(v, secrets) for v in value)
+        return tuple(_scrub_value(v, secrets) for v in value)
     return value
 
 

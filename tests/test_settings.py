@@ -24,3 +24,14 @@ def test_a_secret_set_after_a_scrub_is_scrubbed_next(monkeypatch):
     assert scrub_secrets("rotated from k3y-abc123xyz") == "rotated from k3y-abc123xyz"
     monkeypatch.setenv("KOTACERDAS_STORAGE_OLD_KEYS", "k3y-abc123xyz")
     assert scrub_secrets("rotated from k3y-abc123xyz") == "rotated from ***"
+
+
+def test_nested_metadata_is_scrubbed_of_given_and_settings_secrets_longest_first(monkeypatch):
+    from kotacerdas.privacy import scrub_value
+
+    monkeypatch.setenv("KOTACERDAS_STORAGE_OLD_KEYS", "tok-123456,tok-123456-long")
+    value = {"a": ["used tok-123456-long", ("and tok-123456", 7)], "b": "given pw-987654"}
+    assert scrub_value(value, ["pw-987654", None]) == {"a": ["used ***", ("and ***", 7)], "b": "given ***"}
+    with overridden_environment({"KOTACERDAS_STORAGE_OLD_KEYS": "other-secret"}):
+        assert scrub_value(["tok-123456 other-secret"]) == ["tok-123456 ***"]
+    assert scrub_value(["tok-123456 other-secret"]) == ["*** other-secret"]
