@@ -241,10 +241,16 @@ def _instance_yaml(postgres_url: str | None) -> str:
     if postgres_url is None:
         return own
     url = postgres_url.replace("+psycopg:", "+psycopg2:")  # dagster-postgres speaks psycopg2
-    return (
-        f'storage:\n  postgres:\n    postgres_url: "{url}"\n'
-        "concurrency:\n  pools:\n    default_limit: 1\ntelemetry:\n  enabled: false\n"
-    )
+    # the storage of config/dagster-production.yaml (its event log keeps a pooled connection), on this database
+    storage = [
+        ("run_storage", "dagster_postgres.run_storage", "PostgresRunStorage"),
+        ("event_log_storage", "pipelines.pg_event_log", "PooledPostgresEventLogStorage"),
+        ("schedule_storage", "dagster_postgres.schedule_storage", "PostgresScheduleStorage"),
+    ]
+    return "".join(
+        f'{section}:\n  module: {module}\n  class: {cls}\n  config:\n    postgres_url: "{url}"\n'
+        for section, module, cls in storage
+    ) + ("concurrency:\n  pools:\n    default_limit: 1\ntelemetry:\n  enabled: false\n")
 
 
 def bench_size(n_cities: int, variants: list[str], keep: bool, postgres: str | None = None) -> list[Figures]:

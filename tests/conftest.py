@@ -106,6 +106,24 @@ def dagster_postgres_url():
         yield url
 
 
+@pytest.fixture
+def production_dagster_home(tmp_path, monkeypatch, dagster_postgres_url) -> Path:
+    """A DAGSTER_HOME with config/dagster-production.yaml as its dagster.yaml, on the test's own database, its
+    credentials in the environment as operators set them (DAGSTER_PG_*)."""
+    import shutil
+
+    home = tmp_path / "dagster_home"
+    home.mkdir()
+    shutil.copy(REPO_ROOT / "config" / "dagster-production.yaml", home / "dagster.yaml")
+    url = sa.make_url(dagster_postgres_url)
+    monkeypatch.setenv("DAGSTER_HOME", str(home))
+    monkeypatch.setenv("DAGSTER_PG_USER", url.username or "postgres")
+    monkeypatch.setenv("DAGSTER_PG_PASSWORD", url.password or "")
+    monkeypatch.setenv("DAGSTER_PG_HOST", url.host or "127.0.0.1")
+    monkeypatch.setenv("DAGSTER_PG_DB", url.database)
+    return home
+
+
 # --- ingestion: the OPD simulator over HTTP on loopback ---------------------------------------------------
 
 OPD_TEST_TOKEN = "kc-test-token-7f3a9c1e5b"  # a known value, so tests can prove it never leaks

@@ -35,17 +35,12 @@ def _broker_up() -> bool:
 
 
 @pytest.fixture
-def celery_env(tmp_path, monkeypatch, opd_project, opd_env, postgres_url, dagster_postgres_url):
+def celery_env(tmp_path, monkeypatch, opd_project, opd_env, postgres_url, production_dagster_home):
     if not _broker_up():
         pytest.fail(
             "RabbitMQ is not reachable on 127.0.0.1:5672; start it with `rabbitmq-server -detached` (.ci/run does)"
         )
-    home = tmp_path / "dagster_home"
-    home.mkdir()
-    (home / "dagster.yaml").write_text(
-        f'storage:\n  postgres:\n    postgres_url: "{dagster_postgres_url.replace("+psycopg", "+psycopg2")}"\n'
-        "telemetry:\n  enabled: false\n"
-    )
+    home = production_dagster_home  # the production instance: dagster-postgres, pooled event log
     landing = tmp_path / "landing"
     write_file_drops(opd_project, landing, sorted({c for c, _ in PARTITIONS}), ["2025-06"], seed=42)
     env = {
