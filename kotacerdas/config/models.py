@@ -5,6 +5,7 @@ from __future__ import annotations
 import codecs
 import re
 import string
+from functools import lru_cache
 from typing import Annotated, Literal
 
 import pandas as pd
@@ -514,14 +515,20 @@ class TimelinessConfig(_Strict):
 
     def period_end(self, period: str) -> pd.Timestamp:
         """The instant the month closes, in UTC (naive)."""
-        start = pd.Period(period, "M").to_timestamp() + pd.offsets.MonthBegin(1)
-        return start.tz_localize(self.timezone).tz_convert("UTC").tz_localize(None).as_unit("us")
+        return _after_month_close(period, 0, self.timezone)
 
     def due_at(self, opd: str, table: str, period: str) -> pd.Timestamp:
         """Due before this instant (UTC, naive): the close of the month plus the due days."""
-        start = pd.Period(period, "M").to_timestamp() + pd.offsets.MonthBegin(1)
-        due = start + pd.Timedelta(days=self.due_days(opd, table))
-        return due.tz_localize(self.timezone).tz_convert("UTC").tz_localize(None).as_unit("us")
+        return _after_month_close(period, self.due_days(opd, table), self.timezone)
+
+
+@lru_cache(maxsize=4096)
+def _after_month_close(period: str, days: int, timezone: str) -> pd.Timestamp:
+    """`days` after month `period` closes in `timezone`, as a UTC instant (naive). Cached: a month's timeliness asks
+    for every OPD × table of every city, and pandas' period and time-zone arithmetic costs a quarter millisecond."""
+    start = pd.Period(period, "M").to_timestamp() + pd.offsets.MonthBegin(1)
+    due = start + pd.Timedelta(days=days)
+    return due.tz_localize(timezone).tz_convert("UTC").tz_localize(None).as_unit("us")
 
 
 # --- completeness: what each table × partition must deliver (completeness.yaml) --------------------------
