@@ -230,13 +230,15 @@ def _samples(quarantine: pd.DataFrame, staged: pd.DataFrame, per_rule: int) -> p
     if quarantine.empty or per_rule <= 0:
         return pd.DataFrame(columns=columns)
     picked = quarantine.groupby("rule", sort=False).head(per_rule)
-    rows = {}
+    wanted = set(zip(picked["_raw_file"], picked["_raw_row"], strict=True))
+    rows: dict[tuple, str] = {}
     if len(staged):
         data = [c for c in staged.columns if not c.startswith("_")]
-        keyed = staged.drop_duplicates(["_raw_file", "_raw_row"]).set_index(["_raw_file", "_raw_row"])
-        for key in zip(picked["_raw_file"], picked["_raw_row"], strict=True):
-            if key in keyed.index:
-                rec = keyed.loc[key]
+        # only the staged rows of the picked raw rows (a few of hundreds), the first of each (raw file, raw row)
+        near = staged[staged["_raw_row"].isin({row for _, row in wanted})]
+        for rec in near[["_raw_file", "_raw_row", *data]].to_dict("records"):
+            key = (rec["_raw_file"], rec["_raw_row"])
+            if key in wanted and key not in rows:
                 rows[key] = "; ".join(f"{c}={_cell(rec[c])}" for c in data)
     out = picked[["rule", "severity", "_raw_file", "_raw_row", "value"]].copy()
     out["row"] = [rows.get(k) for k in zip(picked["_raw_file"], picked["_raw_row"], strict=True)]
