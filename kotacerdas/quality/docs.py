@@ -58,25 +58,31 @@ def validation_record(
 ) -> dict:
     """What a page shows of one validation, as JSON-ready data with every text scrubbed of personal data."""
     quarantine = gate.quarantine
+    empty = quarantine.empty  # most validations: no groupby for nothing
     failing = (
-        quarantine.drop_duplicates(["rule", "_raw_file", "_raw_row", "record_key"]).groupby("rule").size().to_dict()
+        {}
+        if empty
+        else quarantine.drop_duplicates(["rule", "_raw_file", "_raw_row", "record_key"])
+        .groupby("rule")
+        .size()
+        .to_dict()
     )
     rules = [
         {
-            "rule": r.rule,
-            "severity": r.severity,
-            "success": bool(r.success),
-            "description": descriptions.get(r.rule),
-            "failing_rows": int(failing.get(r.rule, 0)),
-            "element_count": _plain(r.element_count),
-            "unexpected_percent": _plain(r.unexpected_percent),
-            "observed": _plain(r.observed_value),
-            "expected": _plain(r.details),
+            "rule": r["rule"],
+            "severity": r["severity"],
+            "success": bool(r["success"]),
+            "description": descriptions.get(r["rule"]),
+            "failing_rows": int(failing.get(r["rule"], 0)),
+            "element_count": _plain(r["element_count"]),
+            "unexpected_percent": _plain(r["unexpected_percent"]),
+            "observed": _plain(r["observed_value"]),
+            "expected": _plain(r["details"]),
         }
-        for r in gate.rules.itertuples()
+        for r in gate.rules.to_dict("records")
     ]
     known = {r["rule"] for r in rules}
-    staging = quarantine[~quarantine["rule"].isin(known)].drop_duplicates("rule")
+    staging = quarantine.iloc[0:0] if empty else quarantine[~quarantine["rule"].isin(known)].drop_duplicates("rule")
     rules += [
         {
             "rule": r.rule,
@@ -92,8 +98,13 @@ def validation_record(
         for r in staging.itertuples()
     ]
     # The failing values as the quarantine holds them (personal data already pseudonymised), a few per rule.
-    shown = quarantine.groupby("rule", sort=False).head(values_shown)
-    samples = shown[["rule", "severity", "_raw_file", "_raw_row", "value"]].to_dict("records")
+    samples = (
+        []
+        if empty
+        else quarantine.groupby("rule", sort=False)
+        .head(values_shown)[["rule", "severity", "_raw_file", "_raw_row", "value"]]
+        .to_dict("records")
+    )
     record = {
         "table": gate.table,
         "city": gate.city_code,
