@@ -27,6 +27,19 @@ STAGE_NAMES = {
 }
 
 
+# Stages that run the same library code in ours and the floor: their CPU should match, so a difference between the
+# two is the VM's speed drifting between the variants' runs (by up to 2x within an hour on the shared VM).
+SHARED_STAGES = ("ingest", "staging", "indicators_index")
+DRIFT_NOTED = 0.10  # a difference above this is reported next to the ratio
+
+
+def vm_drift(ours: dict, floor: dict) -> float:
+    """Ours' CPU over the floor's on the stages both run (1.0: the VM ran both at the same speed)."""
+    mine = sum(ours["stages"][k]["cpu_s"] for k in SHARED_STAGES if k in ours["stages"])
+    theirs = sum(floor["stages"][k]["cpu_s"] for k in SHARED_STAGES if k in floor["stages"])
+    return mine / theirs if mine and theirs else 1.0  # a run without those stages: nothing to compare
+
+
 def _on_postgres(f: dict) -> bool:
     return f.get("warehouse", "duckdb") != "duckdb"
 
@@ -96,9 +109,9 @@ def targets(sizes: dict[str, list[dict]]) -> list[str]:
         return ["No run of ours in this JSON."]
     lines = ["| target | measured | |", "|---|---|---|"]
 
-    def row(target: str, measured: str, met: bool | None, why: str | None = None) -> None:
+    def row(target: str, measured: str, met: bool | None, why: str | None = None, verdict: str | None = None) -> None:
         held = why or f"held back most by {_holding_back(ours, floor)}"
-        verdict = "not measured" if met is None else ("met" if met else f"not met: {held}")
+        verdict = verdict or ("not measured" if met is None else ("met" if met else f"not met: {held}"))
         lines.append(f"| {target} | {measured} | {verdict} |")
 
     if int(largest) >= NATIONAL:
@@ -109,7 +122,18 @@ def targets(sizes: dict[str, list[dict]]) -> list[str]:
     row("peak RSS < 4 GB", f"{ours['peak_rss_mib']:,.0f} MiB at {largest} cities", ours["peak_rss_mib"] < 4096, memory)
     if floor:
         ratio = ours["cpu_per_city_s"] / floor["cpu_per_city_s"]
-        row("CPU per city-month ≤ 2× the floor", f"{ratio:.1f}×", ratio <= 2)
+        drift = vm_drift(ours, floor)
+        if abs(drift - 1) <= DRIFT_NOTED:
+            row("CPU per city-month ≤ 2× the floor", f"{ratio:.1f}×", ratio <= 2)
+        else:
+            at_one_speed = ratio / drift
+            measured = (
+                f"{ratio:.2f}×; {at_one_speed:.2f}× at one speed (the stages both run took {drift:.2f}× the floor's "
+                "CPU in ours: the VM's speed drifted between the two)"
+            )
+            same_side = (ratio <= 2) == (at_one_speed <= 2)
+            verdict = None if same_side else "undecided: on either side of 2× by the VM's drift"
+            row("CPU per city-month ≤ 2× the floor", measured, ratio <= 2 and at_one_speed <= 2, verdict=verdict)
     if naive is None:  # naive is often run at the smaller sizes only (--naive-max-cities)
         with_naive = [n for n in sizes if "naive" in _by_variant(sizes[n]) and "ours" in _by_variant(sizes[n])]
         if with_naive:
@@ -122,27 +146,43 @@ def targets(sizes: dict[str, list[dict]]) -> list[str]:
         row("end to end ≥ 5× faster than naive", f"naive/ours {ratio:.1f}× in wall at {at} cities", ratio >= 5)
     linear = _linearity(sizes)
     if linear:
-        row("time grows linearly with cities", linear[0], linear[1], linear[2])
+        row("time grows linearly with cities", *linear)
     share = ours["overhead_s"] / ours["wall_s"]
     why = "the event log, the IO manager and step launches (docs/operators/performance.md)"
     row("Dagster overhead < 15 % of wall", f"{share:.0%}", share < 0.15, why)
     return lines
 
 
-def _linearity(sizes: dict[str, list[dict]]) -> tuple[str, bool, str] | None:
-    """Ours' CPU per added city between the two largest sizes against that between the two smallest of at least 10
-    cities (below, set-up dominates): linear when the later slope is within 25 % of the earlier one."""
-    ns = sorted((int(n) for n in sizes if int(n) >= 10), key=int)
-    if len(ns) < 3:
-        return None
-    cpu = {n: _by_variant(sizes[str(n)])["ours"]["cpu_s"] for n in ns if "ours" in _by_variant(sizes[str(n)])}
+def _slopes(sizes: dict[str, list[dict]], variant: str) -> tuple[list[int], float, float] | None:
+    """CPU per added city of `variant` between the two smallest sizes of at least 10 cities (below, set-up
+    dominates) and between the two largest."""
+    cpu = {
+        int(n): _by_variant(figs)[variant]["cpu_s"]
+        for n, figs in sizes.items()
+        if int(n) >= 10 and variant in _by_variant(figs)
+    }
     if len(cpu) < 3:
         return None
-    ns = sorted(cpu)  # the sizes that have a DuckDB run of ours
+    ns = sorted(cpu)
     (a, b), (c, d) = ns[:2], ns[-2:]
-    early, late = (cpu[b] - cpu[a]) / (b - a), (cpu[d] - cpu[c]) / (d - c)
+    return [a, b, c, d], (cpu[b] - cpu[a]) / (b - a), (cpu[d] - cpu[c]) / (d - c)
+
+
+def _linearity(sizes: dict[str, list[dict]]) -> tuple[str, bool, str, str | None] | None:
+    """Linear when ours' later slope is within 25 % of its earlier one. The floor is linear by construction (a
+    loop over cities), so where its own slope grew more than ours', the growth is the VM's drift, not ours."""
+    slopes = _slopes(sizes, "ours")
+    if slopes is None:
+        return None
+    (a, b, c, d), early, late = slopes
     measured = f"CPU per added city {early:.2f} s ({a}→{b} cities), {late:.2f} s ({c}→{d})"
-    return measured, late <= early * 1.25, "a cost that grows faster than the cities (see the stage split)"
+    linear, verdict = late <= early * 1.25, None
+    floor = _slopes(sizes, "floor")
+    if floor is not None and floor[0] == [a, b, c, d]:
+        measured += f"; the floor's {floor[1]:.2f} s and {floor[2]:.2f} s"
+        if not linear and floor[1] > 0 and late / early <= floor[2] / floor[1]:
+            verdict = "within the VM's drift: ours grew less than the floor, which is linear by construction"
+    return measured, linear, "a cost that grows faster than the cities (see the stage split)", verdict
 
 
 def _postgres_note(sizes: dict[str, list[dict]]) -> list[str]:

@@ -12,8 +12,8 @@ process and closed least-recently-used first.
 
 It relies on the parent's `_connect(shard)` contract (a connection in a transaction, under `self._db_lock`), an
 internal of Dagster 1.13: `tests/test_event_log.py` runs Dagster's own reads and writes through it, so an upgrade
-that changes the contract fails there. Production uses dagster-postgres (docs/operators/scheduling.md), which pools
-its connections already.
+that changes the contract fails there. Production uses dagster-postgres (docs/operators/scheduling.md) through its
+own pooled subclass, `pipelines/pg_event_log.py`.
 """
 
 from __future__ import annotations

@@ -103,3 +103,17 @@ def test_naive_run_at_a_smaller_size_only_is_compared_with_ours_at_that_size():
     payload["sizes"] = {"100": [small_ours, naive | {"wall_s": 400.0}], "514": [ours_514, floor_514]}
     verdict = next(line for line in render(payload).splitlines() if "naive" in line and "≥ 5×" in line)
     assert "naive/ours 10.0× in wall at 100 cities" in verdict and verdict.endswith("| met |")
+
+
+def test_a_floor_run_on_a_slower_vm_is_reported_as_drift_not_as_a_met_target():
+    payload = _payload(ours_wall=230)  # 2.3x the floor when both ran at one speed
+    floor = payload["sizes"]["514"][1]
+    slowed = _figures("floor", 130, 130, {"ingest": 26, "validation": 6.5, "publish": 13})  # the VM 1.3x slower
+    payload["sizes"]["514"][1] = slowed
+    assert floor["stages"]["ingest"]["cpu_s"] == 20  # ours ran its shared ingest at the first speed
+    verdicts = _verdicts(render(payload))  # 1.77x as measured, 2.30x at one speed
+    assert verdicts["CPU per city-month ≤ 2× the floor"].startswith("undecided")
+    assert "2.30× at one speed" in render(payload)
+    # at one speed, the ratio decides as before
+    payload["sizes"]["514"][1] = floor
+    assert _verdicts(render(payload))["CPU per city-month ≤ 2× the floor"].startswith("not met")
