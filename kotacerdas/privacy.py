@@ -293,8 +293,8 @@ def _secrets_longest_first(given: Iterable[str | None] = ()) -> list[str]:
     if cached is None or cached[0] is not current:
         known = current.secret_values() if isinstance(current, Settings) else []
         cached = _settings_secrets = (current, sorted(set(known), key=len, reverse=True))
-    given = [s for s in given if s]
-    return sorted({*given, *cached[1]}, key=len, reverse=True) if given else cached[1]
+    secrets: list[str] = [s for s in given if s]
+    return sorted({*secrets, *cached[1]}, key=len, reverse=True) if secrets else cached[1]
 
 
 def _text_scrubber(for_names: bool = False) -> Scrubber:
