@@ -48,6 +48,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import psutil
+import yaml
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
@@ -241,16 +242,14 @@ def _instance_yaml(postgres_url: str | None) -> str:
     if postgres_url is None:
         return own
     url = postgres_url.replace("+psycopg:", "+psycopg2:")  # dagster-postgres speaks psycopg2
-    # the storage of config/dagster-production.yaml (its event log keeps a pooled connection), on this database
-    storage = [
-        ("run_storage", "dagster_postgres.run_storage", "PostgresRunStorage"),
-        ("event_log_storage", "pipelines.pg_event_log", "PooledPostgresEventLogStorage"),
-        ("schedule_storage", "dagster_postgres.schedule_storage", "PostgresScheduleStorage"),
-    ]
-    return "".join(
-        f'{section}:\n  module: {module}\n  class: {cls}\n  config:\n    postgres_url: "{url}"\n'
-        for section, module, cls in storage
-    ) + ("concurrency:\n  pools:\n    default_limit: 1\ntelemetry:\n  enabled: false\n")
+    # the storage sections of config/dagster-production.yaml (its pooled event log), pointed at this database
+    production = yaml.safe_load((REPO / "config" / "dagster-production.yaml").read_text(encoding="utf-8"))
+    storage = {
+        section: production[section] | {"config": {"postgres_url": url}}
+        for section in ("run_storage", "event_log_storage", "schedule_storage")
+    }
+    rest = {"concurrency": {"pools": {"default_limit": 1}}, "telemetry": {"enabled": False}}
+    return yaml.safe_dump(storage | rest, sort_keys=False)
 
 
 def bench_size(n_cities: int, variants: list[str], keep: bool, postgres: str | None = None) -> list[Figures]:

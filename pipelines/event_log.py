@@ -46,12 +46,26 @@ def batch_event_writes(env: MutableMapping[str, str]) -> None:
     env.setdefault(EVENT_BATCH_ENV, EVENT_BATCH_SIZE)
 
 
-class PooledSqliteEventLogStorage(SqliteEventLogStorage):
+class RemembersTables:
+    """Dagster asks its event log whether a table exists before storing every asset event and check evaluation, and
+    each answer costs a connection and a catalogue query: a table once seen is remembered (migrations only add
+    tables). Mixed in before a Dagster storage class; the class sets `_tables_seen` before the storage's own
+    `__init__`, and empties it where it drops its tables."""
+
+    _tables_seen: set[str]
+
+    def has_table(self, table_name: str) -> bool:
+        if table_name not in self._tables_seen and super().has_table(table_name):  # type: ignore[misc]
+            self._tables_seen.add(table_name)
+        return table_name in self._tables_seen
+
+
+class PooledSqliteEventLogStorage(RemembersTables, SqliteEventLogStorage):
     """SqliteEventLogStorage with one open connection per database file (see the module's docstring)."""
 
     def __init__(self, base_dir: str, inst_data: ConfigurableClassData | None = None):
         self._engines: OrderedDict[str, sa.Engine] = OrderedDict()
-        self._tables_seen: set[str] = set()
+        self._tables_seen = set()
         # While store_event_batch runs (in one thread, holding the lock): shard -> its connection and transaction
         self._batch: dict[str, tuple[sa.Connection, sa.RootTransaction]] | None = None
         self._batch_thread: int | None = None
@@ -95,13 +109,6 @@ class PooledSqliteEventLogStorage(SqliteEventLogStorage):
         for old in runs[: max(0, len(runs) - OPEN_RUN_DATABASES)]:
             self._engines.pop(old).dispose()
         return engine
-
-    def has_table(self, table_name: str) -> bool:
-        """Dagster asks before storing every asset event and check evaluation, and the parent opens a new engine
-        and connection to answer: a table once seen is remembered (tables are only added, by migrations)."""
-        if table_name not in self._tables_seen and super().has_table(table_name):
-            self._tables_seen.add(table_name)
-        return table_name in self._tables_seen
 
     @contextmanager
     def _connect(self, shard: str) -> Iterator[sa.Connection]:

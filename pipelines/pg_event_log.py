@@ -27,13 +27,15 @@ from dagster._serdes import ConfigurableClassData
 from dagster_postgres.event_log import PostgresEventLogStorage
 from dagster_postgres.utils import create_pg_engine, get_token_provider_from_config, pg_url_from_config
 
+from pipelines.event_log import RemembersTables
+
 # Storing an asset event nests connections (the event's, the asset index's, a look-up inside): three stay pooled
 POOL_SIZE = 3
 MAX_OVERFLOW = 4  # more while threads of one process write at once, closed when given back
 POOL_RECYCLE_SECONDS = 3600  # below PostgreSQL's and most proxies' idle timeouts
 
 
-class PooledPostgresEventLogStorage(PostgresEventLogStorage):
+class PooledPostgresEventLogStorage(RemembersTables, PostgresEventLogStorage):
     """PostgresEventLogStorage with a small connection pool (see the module's docstring)."""
 
     def __init__(
@@ -43,7 +45,7 @@ class PooledPostgresEventLogStorage(PostgresEventLogStorage):
         inst_data: ConfigurableClassData | None = None,
         token_provider: Any = None,
     ):
-        self._tables_seen: set[str] = set()
+        self._tables_seen = set()
         super().__init__(postgres_url, should_autocreate_tables, inst_data, token_provider)
         unpooled = self._engine
         kwargs: dict[str, Any] = {
@@ -71,13 +73,6 @@ class PooledPostgresEventLogStorage(PostgresEventLogStorage):
             should_autocreate_tables=config_value.get("should_autocreate_tables", True),
             token_provider=get_token_provider_from_config(config_value),
         )
-
-    def has_table(self, table_name: str) -> bool:
-        """Dagster asks before storing every asset event: a table once seen is remembered (migrations only add
-        tables; `wipe` empties them)."""
-        if table_name not in self._tables_seen and super().has_table(table_name):
-            self._tables_seen.add(table_name)
-        return table_name in self._tables_seen
 
     def dispose(self) -> None:
         super().dispose()

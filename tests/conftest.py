@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import shutil
 import uuid
 from contextlib import contextmanager
 from pathlib import Path
@@ -110,8 +111,6 @@ def dagster_postgres_url():
 def production_dagster_home(tmp_path, monkeypatch, dagster_postgres_url) -> Path:
     """A DAGSTER_HOME with config/dagster-production.yaml as its dagster.yaml, on the test's own database, its
     credentials in the environment as operators set them (DAGSTER_PG_*)."""
-    import shutil
-
     home = tmp_path / "dagster_home"
     home.mkdir()
     shutil.copy(REPO_ROOT / "config" / "dagster-production.yaml", home / "dagster.yaml")
@@ -153,8 +152,6 @@ def opd_env(opd_simulator) -> dict[str, str]:
 
 def edited_project(target_dir: Path, base, edit_sources=None, edit_cities=None):
     """A copy of config/ in target_dir with sources.yaml / cities.yaml changed in place by the given functions."""
-    import shutil
-
     import yaml
 
     from kotacerdas.config import ProjectConfig

@@ -5,14 +5,12 @@ wrote, and the events of many partitions share a few pooled connections instead 
 from __future__ import annotations
 
 import multiprocessing
-from pathlib import Path
 
 import dagster as dg
 import sqlalchemy as sa
 
 from pipelines.pg_event_log import POOL_SIZE, PooledPostgresEventLogStorage
 
-REPO = Path(__file__).resolve().parent.parent
 PARTITIONS = dg.StaticPartitionsDefinition([f"p{i}" for i in range(6)])
 
 
@@ -35,7 +33,7 @@ def _backend_pid(storage: PooledPostgresEventLogStorage) -> int:
         return conn.execute(sa.text("SELECT pg_backend_pid()")).scalar_one()
 
 
-def test_the_production_instance_stores_events_through_one_pooled_connection(production_dagster_home):
+def test_the_production_instance_stores_events_through_a_few_pooled_connections(production_dagster_home):
     with dg.DagsterInstance.get() as instance:
         storage = instance.event_log_storage
         assert isinstance(storage, PooledPostgresEventLogStorage)
