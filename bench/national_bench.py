@@ -361,9 +361,15 @@ class GcClock:
 
 
 def _cpu() -> float:
-    """CPU of this process and of its children that ended (the step processes of ours_mp)."""
+    """CPU of this process, of its children that ended, and of its live children with theirs that ended: ours_mp's
+    step processes are children of the multiprocess executor's fork server, which lives as long as this process."""
     usages = [resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)]
-    return sum(u.ru_utime + u.ru_stime for u in usages)
+    total = sum(u.ru_utime + u.ru_stime for u in usages)
+    for child in psutil.Process().children():
+        with contextlib.suppress(psutil.Error):
+            times = child.cpu_times()
+            total += times.user + times.system + times.children_user + times.children_system
+    return total
 
 
 def child_ours(cities: list[str], clock: StageClock) -> dict:
