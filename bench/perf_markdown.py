@@ -70,6 +70,7 @@ def figures_table(sizes: dict[str, list[dict]]) -> list[str]:
 
 
 def stage_table(figs: list[dict]) -> list[str]:
+    figs = [f for f in figs if f["stages"]]  # ours_mp times no stages: they run in its step processes
     variants = [_label(f) for f in figs]
     lines = ["| stage, wall s (CPU s) | " + " | ".join(variants) + " |", "|---" * (len(variants) + 1) + "|"]
     for key, name in STAGE_NAMES.items():
@@ -115,7 +116,12 @@ def targets(sizes: dict[str, list[dict]]) -> list[str]:
         lines.append(f"| {target} | {measured} | {verdict} |")
 
     if int(largest) >= NATIONAL:
-        row("national month ≤ 5 min wall", f"{ours['wall_s'] / 60:.1f} min at {largest} cities", ours["wall_s"] <= 300)
+        measured = f"{ours['wall_s'] / 60:.1f} min at {largest} cities"
+        forked = by.get("ours_mp")  # the daemon's way: steps in processes, two at a time
+        if forked is not None:
+            measured += f" in process; {forked['wall_s'] / 60:.1f} min with the multiprocess executor (ours_mp)"
+        fastest = min(f["wall_s"] for f in (ours, forked) if f is not None)
+        row("national month ≤ 5 min wall", measured, fastest <= 300)
     else:
         row("national month ≤ 5 min wall", f"largest size run: {largest} cities", None)
     memory = "validation holds every city's rows of a table (one GX batch); `backfill_partitions_per_run` caps it"
@@ -124,7 +130,7 @@ def targets(sizes: dict[str, list[dict]]) -> list[str]:
         ratio = ours["cpu_per_city_s"] / floor["cpu_per_city_s"]
         drift = vm_drift(ours, floor)
         if abs(drift - 1) <= DRIFT_NOTED:
-            row("CPU per city-month ≤ 2× the floor", f"{ratio:.1f}×", ratio <= 2)
+            row("CPU per city-month ≤ 2× the floor", f"{ratio:.2f}×", ratio <= 2)
         else:
             at_one_speed = ratio / drift
             measured = (
@@ -223,7 +229,7 @@ def render(payload: dict, more: list[dict] = ()) -> str:
         "",
         "Against the targets of issue #15:",
         "",
-        *targets(payload["sizes"]),
+        *targets(sizes),
     ]
     return "\n".join(out) + "\n"
 

@@ -5,8 +5,9 @@ KOTACERDAS_CELERY_BROKER_URL (default RabbitMQ on 127.0.0.1) and results travel 
 are started with `dagster-celery worker start -y config/celery.yaml` against the same DAGSTER_HOME (see README).
 
 The multiprocess executor starts its step processes from a fork server that has imported the project and Great
-Expectations once per run, where Dagster's default (`spawn`) has every step import them again (about 7 s of CPU
-a step on 2 cores; a month's run has some 25 steps). A run's config may still choose `start_method: spawn`.
+Expectations once per run, where Dagster's default (`spawn`) has every step import them again (4-7 s of CPU a step
+on 2 cores, by the machine's load; a month's run has some 25 steps). A run's config may still choose
+`start_method: spawn`.
 """
 
 import dagster as dg

@@ -117,3 +117,15 @@ def test_a_floor_run_on_a_slower_vm_is_reported_as_drift_not_as_a_met_target():
     # at one speed, the ratio decides as before
     payload["sizes"]["514"][1] = floor
     assert _verdicts(render(payload))["CPU per city-month ≤ 2× the floor"].startswith("not met")
+
+
+def test_the_multiprocess_run_of_another_file_counts_for_the_wall_target_and_has_no_stage_column():
+    payload = _payload(ours_wall=900)
+    forked_run = payload | {"command": "bench/national_bench.py --cities 514 --variants ours_mp"}
+    forked_run["sizes"] = {"514": [_figures("ours_mp", 280, 500, {}) | {"rows_staged": 0}]}
+    markdown = render(payload, [forked_run])
+    row = next(line for line in markdown.splitlines() if line.startswith("| national month"))
+    assert "15.0 min at 514 cities in process; 4.7 min with the multiprocess executor (ours_mp)" in row
+    assert row.endswith("| met |")
+    assert "| stage, wall s (CPU s) | ours | floor | naive |" in markdown
+    assert _verdicts(render(payload))["national month ≤ 5 min wall"].startswith("not met")
