@@ -8,7 +8,14 @@ The multiprocess executor starts its step processes from a fork server that has 
 Expectations once per run, where Dagster's default (`spawn`) has every step import them again (4-7 s of CPU a step
 on 2 cores, by the machine's load; a month's run has some 25 steps). A run's config may still choose
 `start_method: spawn`.
+
+A process has one fork server, started by its first run with the environment and code it had then, and kept until
+the process ends. A run worker (every run the daemon or the UI launches) runs one run, so this changes nothing
+there; a process that runs several jobs with `execute_job` while changing its environment calls
+`stop_fork_server()` between them (the tests do, after each test).
 """
+
+import multiprocessing.forkserver
 
 import dagster as dg
 
@@ -33,6 +40,14 @@ def multiprocess_forkserver_executor(init_context: dg.InitExecutorContext) -> dg
     if not config.get("start_method"):
         config["start_method"] = FORKSERVER
     return dg.multiprocess_executor.executor_creation_fn(init_context._replace(executor_config=config))
+
+
+def stop_fork_server() -> None:
+    """Stop this process's fork server if one runs: the next run's steps come from a new one, which imports the code
+    and takes the environment afresh. (The standard library's own, private, stop: it has no public one.)"""
+    server = multiprocessing.forkserver._forkserver
+    if getattr(server, "_forkserver_pid", None) is not None:
+        server._stop()
 
 
 def executor_from_env() -> dg.ExecutorDefinition:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 import shutil
+import sys
 import uuid
 from contextlib import contextmanager
 from pathlib import Path
@@ -57,6 +58,35 @@ def frozen_clock(request) -> dt.datetime:
         raise pytest.UsageError(f"--clock {request.param!r} needs a UTC offset, e.g. +07:00")
     with time_machine.travel(moment, tick=True):
         yield moment
+
+
+@pytest.fixture(autouse=True)
+def fresh_fork_server():
+    """A test's runs do not get their steps from a fork server that an earlier test started with its own environment
+    (pipelines/executors.py: one per process, kept until stopped)."""
+    yield
+    executors = sys.modules.get("pipelines.executors")  # not imported: no run of this process used the executor
+    if executors is not None:
+        executors.stop_fork_server()
+
+
+@pytest.fixture
+def definitions_from_this_env():
+    """The code location imported afresh during the test, so that it reads the test's environment (it picks its
+    executor and resources when imported), and forgotten after it, so that no later test gets this one's."""
+    from dagster._core.definitions.reconstruct import ReconstructableJob
+
+    def forget_loaded_jobs() -> None:  # Dagster keeps the last job loaded by module path (lru_cache of size 1)
+        ReconstructableJob.get_definition.cache_clear()
+        ReconstructableJob.get_repository_definition.cache_clear()
+
+    saved = sys.modules.pop("pipelines.definitions", None)
+    forget_loaded_jobs()
+    yield
+    sys.modules.pop("pipelines.definitions", None)
+    forget_loaded_jobs()
+    if saved is not None:
+        sys.modules["pipelines.definitions"] = saved
 
 
 @pytest.fixture(scope="session", autouse=True)

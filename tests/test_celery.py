@@ -35,7 +35,9 @@ def _broker_up() -> bool:
 
 
 @pytest.fixture
-def celery_env(tmp_path, monkeypatch, opd_project, opd_env, postgres_url, production_dagster_home):
+def celery_env(
+    tmp_path, monkeypatch, opd_project, opd_env, postgres_url, production_dagster_home, definitions_from_this_env
+):
     if not _broker_up():
         pytest.fail(
             "RabbitMQ is not reachable on 127.0.0.1:5672; start it with `rabbitmq-server -detached` (.ci/run does)"
@@ -139,6 +141,8 @@ def _run_partition(city: str, month: str) -> tuple[bool, list[str], set[int]]:
         dg.reconstructable(monthly_job), instance=dg.DagsterInstance.get(), tags=partition_tags(city, month)
     ) as result:
         failures = [step_error_message(e) for e in result.all_events if e.is_step_failure]
+        in_workers = [e for e in result.all_events if "in celery worker" in (e.message or "")]
+        assert in_workers, "no step was handed to a Celery worker: the run used another executor"
         return result.success, failures, {e.pid for e in result.all_events if e.is_step_success}
 
 

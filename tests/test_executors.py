@@ -3,18 +3,23 @@ once (pipelines/executors.py), unless a run's config asks for `spawn`."""
 
 from __future__ import annotations
 
+import multiprocessing.forkserver
 import os
 import sys
 from pathlib import Path
 
 import dagster as dg
 
-from pipelines.executors import multiprocess_forkserver_executor
+from pipelines.executors import executor_from_env, multiprocess_forkserver_executor
 
 
 @dg.op
 def where_am_i() -> dict:
-    return {"parent": os.getppid(), "gx_loaded": "great_expectations" in sys.modules}
+    return {
+        "parent": os.getppid(),
+        "gx_loaded": "great_expectations" in sys.modules,
+        "code_location_loaded": "pipelines.definitions" in sys.modules,  # this module does not import it
+    }
 
 
 @dg.job(executor_def=multiprocess_forkserver_executor)
@@ -37,13 +42,18 @@ def _step_saw(run_config: dict | None = None) -> dict:
             return result.output_for_node("where_am_i")
 
 
-def test_steps_are_forked_from_a_server_that_preloaded_great_expectations():
+def test_the_code_location_runs_its_steps_with_this_executor():
+    assert executor_from_env() is multiprocess_forkserver_executor
+
+
+def test_steps_are_forked_from_a_server_that_preloaded_the_code_location_and_great_expectations():
     seen = _step_saw()
-    assert seen["parent"] != os.getpid()  # the fork server, not this process, started the step
-    assert seen["gx_loaded"]  # imported before the step began: the step did not pay for it
+    assert seen["parent"] == multiprocessing.forkserver._forkserver._forkserver_pid  # this process's fork server
+    # imported before the step began (the step did not pay for them); a renamed module would fail here
+    assert seen["gx_loaded"] and seen["code_location_loaded"]
 
 
 def test_a_run_can_still_ask_for_spawn():
     seen = _step_saw({"execution": {"config": {"start_method": {"spawn": {}}}}})
     assert seen["parent"] == os.getpid()
-    assert not seen["gx_loaded"]
+    assert not seen["gx_loaded"] and not seen["code_location_loaded"]

@@ -78,7 +78,17 @@ def opd_database(dagster_postgres_url):
 
 
 @pytest.fixture
-def leak_env(tmp_path, monkeypatch, opd_project, opd_simulator, opd_env, postgres_url, echoing_portal, opd_database):
+def leak_env(
+    tmp_path,
+    monkeypatch,
+    opd_project,
+    opd_simulator,
+    opd_env,
+    postgres_url,
+    echoing_portal,
+    opd_database,
+    definitions_from_this_env,
+):
     landing = tmp_path / "landing"
     paths = write_file_drops(opd_project, landing, [CITY], [MONTH], seed=42)
     files = sorted(p for p in paths if "capaian_indikator" in p.name)
