@@ -28,6 +28,7 @@ from typing import Any
 import dagster as dg
 import sqlalchemy as sa
 from dagster._core.events.log import EventLogEntry
+from dagster._core.storage.event_log.schema import AssetKeyTable
 from dagster._core.storage.event_log.sqlite.sqlite_event_log import (
     INDEX_SHARD_NAME,
     SQLITE_BUSY_TIMEOUT_SECONDS,
@@ -48,9 +49,10 @@ def batch_event_writes(env: MutableMapping[str, str]) -> None:
 
 class RemembersTables:
     """Dagster asks its event log whether a table exists before storing every asset event and check evaluation, and
-    each answer costs a connection and a catalogue query: a table once seen is remembered (migrations only add
-    tables). Mixed in before a Dagster storage class; the class sets `_tables_seen` before the storage's own
-    `__init__`, and empties it where it drops its tables."""
+    whether `asset_keys` has a column before every asset event; each answer costs a catalogue query (and, for a
+    table, a connection). A table or column once seen is remembered: migrations only add them. Mixed in before a
+    Dagster storage class; the class sets `_tables_seen` before the storage's own `__init__`, and empties it where
+    it drops its tables."""
 
     _tables_seen: set[str]
 
@@ -58,6 +60,12 @@ class RemembersTables:
         if table_name not in self._tables_seen and super().has_table(table_name):  # type: ignore[misc]
             self._tables_seen.add(table_name)
         return table_name in self._tables_seen
+
+    def _has_asset_key_col_on_connection(self, conn: sa.Connection, column_name: str) -> bool:
+        seen = f"asset_keys.{column_name}"
+        if seen not in self._tables_seen and super()._has_asset_key_col_on_connection(conn, column_name):  # type: ignore[misc]
+            self._tables_seen.add(seen)
+        return seen in self._tables_seen
 
 
 class PooledSqliteEventLogStorage(RemembersTables, SqliteEventLogStorage):
@@ -142,6 +150,25 @@ class PooledSqliteEventLogStorage(RemembersTables, SqliteEventLogStorage):
                 for conn, _ in self._batch.values():
                     conn.close()
                 self._batch, self._batch_thread = None, None
+
+    def _store_asset_event(self, conn: sa.Connection, event: EventLogEntry, event_id: int) -> None:
+        """The asset's row in `asset_keys`, as the parent writes it, but updated first: the parent inserts first
+        and, for every event of an asset it has seen before (all but the first), catches the unique-key error
+        and updates. An insert that still fails (another process inserted the row in between) updates."""
+        dagster_event = event.dagster_event
+        if not (dagster_event and dagster_event.asset_key):
+            return
+        values = self._get_asset_entry_values(event, event_id, self._has_asset_key_index_cols_on_connection(conn))
+        if not values:
+            return
+        key = dagster_event.asset_key.to_string()
+        update = AssetKeyTable.update().values(**values).where(AssetKeyTable.c.asset_key == key)
+        if conn.execute(update).rowcount:
+            return
+        try:  # SQLite aborts only the failing statement, not the transaction (as the parent relies on too)
+            conn.execute(AssetKeyTable.insert().values(asset_key=key, **values))
+        except sa.exc.IntegrityError:
+            conn.execute(update)
 
     def _close_all(self) -> None:
         with self._db_lock:

@@ -191,3 +191,41 @@ def test_a_batch_that_fails_leaves_nothing_and_dagster_can_store_it_again(home):
         storage.store_event_batch([event])  # the connections are usable again, outside any batch
         assert instance.get_materialized_partitions(dg.AssetKey("numbers")) == {"p1"}
         assert len(storage.get_logs_for_run(run.run_id)) == 1
+
+
+def test_an_asset_seen_before_costs_no_catalogue_query_and_no_failed_insert(home):
+    """Dagster's SQLite storage asks for `asset_keys`' columns before every asset event and inserts the asset's row
+    before it updates it (a unique-key error for every asset it has seen). Ours remembers the columns and updates
+    first; the row it leaves is the one Dagster's own storage reads back."""
+    import sqlalchemy as sa
+
+    statements, errors = [], []
+
+    def before(conn, cursor, statement, *args):
+        statements.append((Path(conn.engine.url.database).name, statement))
+
+    def failed(context):
+        errors.append(context.original_exception)
+
+    with dg.DagsterInstance.get() as instance:
+        first = _materialize(instance, "p1")
+        sa.event.listen(sa.engine.Engine, "before_cursor_execute", before)
+        sa.event.listen(sa.engine.Engine, "handle_error", failed)
+        try:
+            later = [_materialize(instance, key) for key in ("p2", "p3")]
+        finally:
+            sa.event.remove(sa.engine.Engine, "before_cursor_execute", before)
+            sa.event.remove(sa.engine.Engine, "handle_error", failed)
+        assert first.success and all(r.success for r in later)
+        assert errors == []
+        # (a new run's own database is created with every table, asset_keys too: SQLAlchemy checks it exists)
+        on_index = [s for db, s in statements if db == "index.db"]
+        assert not [s for s in on_index if "PRAGMA" in s and "asset_keys" in s]
+        assert any(s.startswith("UPDATE asset_keys") for s in on_index)
+    from dagster._core.storage.event_log.sqlite.sqlite_event_log import SqliteEventLogStorage
+
+    plain = SqliteEventLogStorage(str(home / "history" / "runs"))
+    record = plain.get_asset_records([dg.AssetKey("numbers")])[0].asset_entry
+    assert record.last_run_id == later[-1].run_id
+    assert record.last_materialization.dagster_event.partition == "p3"
+    assert plain.get_materialized_partitions(dg.AssetKey("numbers")) == {"p1", "p2", "p3"}
