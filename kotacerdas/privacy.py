@@ -151,10 +151,9 @@ class Scrubber:
 
     def series(self, values: pd.Series) -> pd.Series:
         """Text values scrubbed; each distinct value is scanned once (codes and categories repeat a lot)."""
-        present = values.dropna()
-        if present.empty:
+        uniques = [u for u in pd.unique(values.to_numpy(dtype=object)) if isinstance(u, str)]  # what map() replaces
+        if not _MAYBE.search("\n".join(uniques)):  # one scan of the column (a line feed joins no digits)
             return values
-        uniques = pd.unique(present.astype(str))
         changed = {u: s for u in uniques if (s := self.text(u)) != u}
         if not changed:
             return values
@@ -163,8 +162,8 @@ class Scrubber:
     def frame(self, frame: pd.DataFrame, columns: Iterable[str]) -> pd.DataFrame:
         out = frame.copy()
         for column in columns:
-            if column in out.columns:
-                out[column] = self.series(out[column])
+            if column in out.columns and (scrubbed := self.series(out[column])) is not out[column]:
+                out[column] = scrubbed
         return out
 
 

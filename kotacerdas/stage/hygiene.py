@@ -8,6 +8,7 @@ the other control characters are never data. A decimal-comma source's `30.750` m
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 RULE_CONTROL = "text:control_characters"
@@ -35,6 +36,11 @@ class RejectedCell:
 def control_characters(text: str) -> list[str]:
     """The control characters of `text`, written as escapes ('\\x00'), in order of first appearance."""
     return list(dict.fromkeys(f"\\x{ord(c):02x}" for c in _CONTROL.findall(text)))
+
+
+def any_control_characters(texts: Iterable[str]) -> bool:
+    """Whether any of `texts` holds a control character: one scan of them all, for whole columns."""
+    return _CONTROL.search("\n".join(texts)) is not None  # a line feed is no control character of the rule
 
 
 def visible(text: str) -> str:

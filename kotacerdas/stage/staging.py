@@ -27,7 +27,14 @@ from kotacerdas.schemas import (
     CanonicalTable,
     empty_quarantine,
 )
-from kotacerdas.stage.hygiene import RULE_CONTROL, RejectedCell, control_characters, control_reason, visible
+from kotacerdas.stage.hygiene import (
+    RULE_CONTROL,
+    RejectedCell,
+    any_control_characters,
+    control_characters,
+    control_reason,
+    visible,
+)
 
 _ISO = re.compile(r"^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,6}))?)?)?$")
 _DMY = re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{4})(?: (\d{1,2}):(\d{2})(?::(\d{2}))?)?$")
@@ -156,6 +163,97 @@ def _typed(values: list, dtype: str) -> pd.api.extensions.ExtensionArray | np.nd
     return pd.array(values, dtype=dtype)
 
 
+# --- whole columns at once: the common case, read as the cell-by-cell path above would read it ------------------
+
+# ASCII digits only: Python's \d and int() also take other scripts' digits, which the cell-by-cell path handles.
+_ISO_ASCII = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}(?:[T ][0-9]{2}:[0-9]{2}(?::[0-9]{2}(?:\.[0-9]{1,6})?)?)?")
+_PLAIN_ASCII = re.compile(r"[-+]?[0-9]+(?:[.,][0-9]+)?")
+_NUMERIC_KINDS = {"integer", "floating", "mixed-integer-float"}  # pandas' infer_dtype: no bool, str or object
+
+
+def parse_column(values: pd.Series, dtype: str) -> tuple[list, list[int]]:
+    """`values` parsed to `dtype` as `parse_*` would read each cell, in a few passes over the whole column, and the
+    positions of the cells these passes leave to the cell-by-cell path (None in the list): a control character,
+    a value they do not read (which may still be valid: 1.234,5, dd/mm/yyyy), a missing value other than
+    None/NaN/NA/NaT. That path then reads them or says what is wrong. Staging was a loop over every cell (#15)."""
+    cells = values.astype(object).to_numpy()
+    n = len(cells)
+    kind = pd.api.types.infer_dtype(cells, skipna=True)
+    missing = pd.isna(cells)
+    if not all(v is None or v is pd.NA or v is pd.NaT or isinstance(v, float) for v in cells[missing]):
+        return [None] * n, list(range(n))  # e.g. numpy's NaT, which the cell-by-cell path does not count as missing
+    if kind == "empty":
+        return [None] * n, []
+    if kind == "string":
+        return _parse_texts(cells, missing, dtype)
+    if kind in _NUMERIC_KINDS and dtype in ("float64", "Int64", "int64"):
+        return _parse_numbers([None if m else float(v) for v, m in zip(cells, missing, strict=True)], dtype, [])
+    if kind == "boolean" and dtype == "boolean":
+        return [None if m else bool(v) for v, m in zip(cells, missing, strict=True)], []
+    return [None] * n, list(range(n))
+
+
+def _parse_texts(cells: np.ndarray, missing: np.ndarray, dtype: str) -> tuple[list, list[int]]:
+    texts: list = [None if m else v.strip() for v, m in zip(cells, missing, strict=True)]
+    undecided: list[int] = []
+    if any_control_characters(v for v, m in zip(cells, missing, strict=True) if not m):  # as read: strip() drops some
+        undecided = [i for i, v in enumerate(cells) if not missing[i] and control_characters(v)]
+        for i in undecided:
+            texts[i] = None
+    texts = [t or None for t in texts]  # blank is missing
+    if dtype == "string":
+        return texts, undecided
+
+    def leave(i: int) -> None:
+        texts[i] = None
+        undecided.append(i)
+
+    if dtype == TIMESTAMP:
+        for i, t in enumerate(texts):
+            if t is not None and not _ISO_ASCII.fullmatch(t):
+                leave(i)
+        at = [i for i, t in enumerate(texts) if t is not None]
+        stamps = pd.to_datetime(pd.Series([texts[i] for i in at], dtype=object), format="ISO8601", errors="coerce")
+        for i, stamp in zip(at, stamps.dt.to_pydatetime(), strict=True):
+            if stamp is pd.NaT:  # 31 February, hour 25: the cell-by-cell path says which
+                leave(i)
+            else:
+                texts[i] = stamp
+        return texts, sorted(undecided)
+    if dtype in ("float64", "Int64", "int64"):
+        numbers: list = [None] * len(texts)
+        for i, t in enumerate(texts):
+            if t is not None:
+                text = t.replace(" ", "")
+                if _PLAIN_ASCII.fullmatch(text):
+                    numbers[i] = float(text.replace(",", "."))
+                else:
+                    undecided.append(i)
+        return _parse_numbers(numbers, dtype, undecided)
+    if dtype == "boolean":
+        for i, t in enumerate(texts):
+            if t is not None:
+                lowered = t.lower()
+                if lowered in _TRUE or lowered in _FALSE:
+                    texts[i] = lowered in _TRUE
+                else:
+                    leave(i)
+        return texts, sorted(undecided)
+    return [None] * len(cells), list(range(len(cells)))
+
+
+def _parse_numbers(numbers: list, dtype: str, undecided: list[int]) -> tuple[list, list[int]]:
+    """Finite numbers as they are (float64) or as whole numbers (Int64); any other left undecided too."""
+    whole = dtype != "float64"
+    for i, x in enumerate(numbers):
+        if x is not None and (not math.isfinite(x) or (whole and not x.is_integer())):
+            numbers[i] = None
+            undecided.append(i)
+    if whole:
+        numbers = [None if x is None else int(x) for x in numbers]
+    return numbers, sorted(undecided)
+
+
 def _hygiene_problem(cell: object) -> tuple[str, str] | None:
     """(rule, reason) when a cell breaks a text-hygiene rule (kotacerdas.stage.hygiene), else None."""
     if isinstance(cell, RejectedCell):
@@ -181,25 +279,25 @@ def stage_table(
     bad_rows: set[int] = set()
     problems: list[tuple[int, str, str, str, str]] = []  # row, column, rule, value as text, reason
     for column, dtype in table.columns.items():
-        cells = source[column].astype(object).tolist() if column in source else [None] * n
+        if column not in source:
+            parsed[column] = [None] * n
+            continue
+        out, undecided = parse_column(source[column], dtype)
         parse, expected = _PARSERS.get(dtype, (parse_string, "text"))
-        out: list = []
-        for i, cell in enumerate(cells):
+        for i in undecided:  # cell by cell: the whole-column passes left these
+            cell = source[column].iat[i]
             if _missing(cell):
-                out.append(None)
                 continue
             hygiene = _hygiene_problem(cell)
             if hygiene is not None:
-                out.append(None)
                 bad_rows.add(i)
                 problems.append((i, column, hygiene[0], visible(str(cell)), hygiene[1]))
                 continue
             try:
                 if isinstance(cell, dict | list | tuple):  # a nested JSON value where one value belongs
                     raise _Invalid(f"a JSON {'object' if isinstance(cell, dict) else 'list'}, not a single value")
-                out.append(parse(cell))
+                out[i] = parse(cell)
             except _Invalid as exc:
-                out.append(None)
                 bad_rows.add(i)
                 reason = f"expected {expected}; problem: {exc}"
                 problems.append((i, column, f"type:{column}", visible(str(cell)), reason))
@@ -224,11 +322,13 @@ def stage_table(
 
     quarantine: list[dict] = []
 
+    lineage_values = {  # LINEAGE_COLUMNS, each cell read once
+        "_raw_file": [None if _missing(v) else str(v) for v in raw_file],
+        "_raw_row": [None if _missing(v) else int(v) for v in raw_row],
+    }
+
     def lineage(i: int) -> dict:
-        return {
-            "_raw_file": None if _missing(raw_file[i]) else str(raw_file[i]),
-            "_raw_row": None if _missing(raw_row[i]) else int(raw_row[i]),
-        }
+        return {column: values[i] for column, values in lineage_values.items()}
 
     for i, column, rule, text, reason in problems:
         kind = table.pii_columns.get(column)
@@ -273,7 +373,7 @@ def stage_table(
     for column, dtype in table.columns.items():
         staged[column] = _typed([parsed[column][i] for i in keep], dtype)
     for column, dtype in LINEAGE_COLUMNS.items():
-        staged[column] = pd.array([lineage(i)[column] for i in keep], dtype=dtype)
+        staged[column] = pd.array([lineage_values[column][i] for i in keep], dtype=dtype)
     frame = pd.DataFrame(staged)
     for column, kind in table.pii_columns.items():
         frame[column] = pseudonymise_series(frame[column], kind, pii_key)
