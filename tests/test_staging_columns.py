@@ -233,3 +233,30 @@ def test_staging_gives_the_same_rows_and_reasons_whichever_path_reads_a_cell():
         ("19.71|DISDUKCAPIL|R4", "text:control_characters"),
         ("19.71|DISDUKCAPIL|R4", "type:sla_days"),
     ]
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_typed_columns_are_read_as_their_python_values(dtype):
+    """A reader may hand over typed columns (numpy booleans, nullable integers, datetimes): each cell is read as
+    the Python value the cell-by-cell path gets from it (`astype(object)`), not as the numpy scalar."""
+    typed = [
+        pd.Series([True, False, True]),
+        pd.Series([1, None, 3], dtype="Int64"),
+        pd.Series([1.5, np.nan, 2.0]),
+        pd.Series(["a", None, " b "], dtype="string"),
+        pd.Series(pd.to_datetime(["2025-01-05 10:30", None, "2025-01-06 00:00"])),
+    ]
+    for values in typed:
+        out, undecided = parse_column(values, dtype)
+        for i, cell in enumerate(values.astype(object).tolist()):
+            outcome, value = cell_by_cell(cell, dtype)
+            if i not in undecided:
+                assert outcome != "problem" and same(out[i], value), (values.dtype, cell, out[i], value)
+
+
+def test_a_boolean_column_where_text_belongs_is_rejected_as_the_cell_by_cell_path_rejects_it():
+    frame = pd.DataFrame({"request_id": ["R1", "R2"], "city_code": "19.71", "opd_code": "DINKES"})
+    frame["channel"] = np.array([True, False])  # numpy booleans
+    result = stage_table(SERVICE_REQUESTS, frame, city="19.71", month="2025-03", pii_key=b"k")
+    assert result.frame.empty
+    assert set(result.rejected["rule"]) == {"type:channel"}

@@ -284,8 +284,9 @@ def stage_table(
             continue
         out, undecided = parse_column(source[column], dtype)
         parse, expected = _PARSERS.get(dtype, (parse_string, "text"))
+        cells = source[column].astype(object).tolist() if undecided else []  # Python values, as parse_column saw
         for i in undecided:  # cell by cell: the whole-column passes left these
-            cell = source[column].iat[i]
+            cell = cells[i]
             if _missing(cell):
                 continue
             hygiene = _hygiene_problem(cell)
