@@ -229,3 +229,15 @@ def test_an_asset_seen_before_costs_no_catalogue_query_and_no_failed_insert(home
     assert record.last_run_id == later[-1].run_id
     assert record.last_materialization.dagster_event.partition == "p3"
     assert plain.get_materialized_partitions(dg.AssetKey("numbers")) == {"p1", "p2", "p3"}
+
+
+def test_the_local_instance_queues_a_backfills_runs_two_at_a_time(home):
+    """dagster_home/dagster.yaml loads on this Dagster with its run queue limit, next to the writer pool's limit (the
+    two live under `concurrency`; the production file once failed to load for mixing them with `run_coordinator`)."""
+    from dagster._core.run_coordinator import QueuedRunCoordinator
+
+    with dg.DagsterInstance.get() as instance:
+        assert isinstance(instance.run_coordinator, QueuedRunCoordinator)
+        config = instance.get_concurrency_config()
+        assert config.run_queue_config.max_concurrent_runs == 2
+        assert config.pool_config.default_pool_limit == 1
