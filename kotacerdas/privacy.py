@@ -162,8 +162,10 @@ class Scrubber:
     def frame(self, frame: pd.DataFrame, columns: Iterable[str]) -> pd.DataFrame:
         out = frame.copy()
         for column in columns:
-            if column in out.columns and (scrubbed := self.series(out[column])) is not out[column]:
-                out[column] = scrubbed
+            if column in out.columns:
+                values = out[column]
+                if (scrubbed := self.series(values)) is not values:  # series() hands back what needs no change
+                    out[column] = scrubbed
         return out
 
 

@@ -329,3 +329,19 @@ def test_each_rule_says_in_the_batch_what_it_says_alone(rules, frames):
         alone = validate_partitions([part], SERVICE_REQUESTS, suite, now=NOW)[0]
         pd.testing.assert_frame_equal(result.rules, alone.rules)
         pd.testing.assert_frame_equal(result.rejected, alone.rejected)
+
+
+def test_a_partitions_own_rules_are_given_each_column_they_name_once():
+    """Rules validated per partition get only the columns they name (GX hashes every column it is given); a pair
+    rule naming one column twice must not get it twice (GX would then read a frame where a column belongs)."""
+    from kotacerdas.quality.batch import _columns_looked_at
+    from kotacerdas.quality.suite import Rule
+
+    pair = Rule("same", "expect_column_pair_values_to_be_equal", {"column_A": "x", "column_B": "x"}, "error", "", 0)
+    fresh = Rule("fresh", "expect_column_max_to_be_between", {"column": "t", "min_value": 1}, "error", "", 1)
+    rows = Rule("rows", "expect_table_row_count_to_be_between", {"min_value": 1}, "error", "", 2)
+    bound = [{r.id: dict(r.kwargs) for r in (pair, fresh, rows)}] * 2
+    assert _columns_looked_at([pair, fresh], bound) == ["x", "t"]
+    assert _columns_looked_at([fresh, rows], bound) is None  # a table rule sees the whole frame
+    conditional = [{**b, "fresh": {**b["fresh"], "row_condition": 'status=="done"'}} for b in bound]
+    assert _columns_looked_at([fresh], conditional) is None  # a row condition may name any column

@@ -40,6 +40,7 @@ TRICKY = [
     " 2025-01-05T10:30:00.5 ",
     "2025-01-05T10:30:00.123456",
     "2025-02-30",
+    "0000-01-01",
     "2025-01-05T24:00",
     "2025-01-05T10:61",
     "1500-01-01",
@@ -260,3 +261,9 @@ def test_a_boolean_column_where_text_belongs_is_rejected_as_the_cell_by_cell_pat
     result = stage_table(SERVICE_REQUESTS, frame, city="19.71", month="2025-03", pii_key=b"k")
     assert result.frame.empty
     assert set(result.rejected["rule"]) == {"type:channel"}
+
+
+def test_year_zero_is_quarantined_not_a_crash():
+    """pandas reads 0000-01-01; Python's datetime (and the cell-by-cell path) cannot hold it."""
+    out, undecided = parse_column(pd.Series(["0000-01-01", "2025-01-05"], dtype=object), TIMESTAMP)
+    assert undecided == [0] and out[1] == datetime(2025, 1, 5)

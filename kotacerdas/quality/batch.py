@@ -253,7 +253,9 @@ def _columns_looked_at(rules: Sequence[Rule], bound: Sequence[Mapping[str, Mappi
         own_kind = issubclass(cls, kinds) and cls.__module__.startswith("great_expectations.expectations.core.")
         if not own_kind or not rule.columns or any(b[rule.id].get("row_condition") is not None for b in bound):
             return None
-        columns += [c for c in rule.columns if c not in columns]
+        for column in rule.columns:  # a pair rule may name one column twice
+            if column not in columns:
+                columns.append(column)
     return columns
 
 

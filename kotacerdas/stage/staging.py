@@ -166,7 +166,8 @@ def _typed(values: list, dtype: str) -> pd.api.extensions.ExtensionArray | np.nd
 # --- whole columns at once: the common case, read as the cell-by-cell path above would read it ------------------
 
 # ASCII digits only: Python's \d and int() also take other scripts' digits, which the cell-by-cell path handles.
-_ISO_ASCII = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}(?:[T ][0-9]{2}:[0-9]{2}(?::[0-9]{2}(?:\.[0-9]{1,6})?)?)?")
+# Not year 0: pandas reads it, Python's datetime cannot hold it (the cell-by-cell path calls it impossible).
+_ISO_ASCII = re.compile(r"(?!0000-)[0-9]{4}-[0-9]{2}-[0-9]{2}(?:[T ][0-9]{2}:[0-9]{2}(?::[0-9]{2}(?:\.[0-9]{1,6})?)?)?")
 _PLAIN_ASCII = re.compile(r"[-+]?[0-9]+(?:[.,][0-9]+)?")
 _NUMERIC_KINDS = {"integer", "floating", "mixed-integer-float"}  # pandas' infer_dtype: no bool, str or object
 
