@@ -324,7 +324,7 @@ def stage_table(
 
     quarantine: list[dict] = []
 
-    lineage_values = {  # LINEAGE_COLUMNS, each cell read once
+    lineage_values: dict[str, list[Any]] = {  # LINEAGE_COLUMNS, each cell read once
         "_raw_file": [None if _missing(v) else str(v) for v in raw_file],
         "_raw_row": [None if _missing(v) else int(v) for v in raw_row],
     }
