@@ -246,10 +246,10 @@ def _columns_looked_at(rules: Sequence[Rule], bound: Sequence[Mapping[str, Mappi
         MulticolumnMapExpectation,
     )
 
+    kinds = (ColumnAggregateExpectation, ColumnMapExpectation, ColumnPairMapExpectation, MulticolumnMapExpectation)
     columns: list[str] = []
     for rule in rules:
         cls = gx_runtime.expectation_class(rule.type, where=rule.id)
-        kinds = (ColumnAggregateExpectation, ColumnMapExpectation, ColumnPairMapExpectation, MulticolumnMapExpectation)
         own_kind = issubclass(cls, kinds) and cls.__module__.startswith("great_expectations.expectations.core.")
         if not own_kind or not rule.columns or any(b[rule.id].get("row_condition") is not None for b in bound):
             return None
