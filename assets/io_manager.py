@@ -19,6 +19,7 @@ import pickle
 import tempfile
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
+from typing import IO
 
 import dagster as dg
 
@@ -67,10 +68,17 @@ class PartitionedPickleIOManager(dg.IOManager):
 
     @staticmethod
     def _write(path: Path, blob: bytes) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
         # A unique temporary file, then an atomic rename: a crash mid-write never leaves a truncated value, and
         # two runs writing the same partition at once (a sensor run and a backfill) never share a file.
-        with tempfile.NamedTemporaryFile(dir=path.parent, prefix=f".{path.stem}.", suffix=".tmp", delete=False) as fh:
+        def temporary() -> IO[bytes]:
+            return tempfile.NamedTemporaryFile(dir=path.parent, prefix=f".{path.stem}.", suffix=".tmp", delete=False)
+
+        try:
+            temp = temporary()
+        except FileNotFoundError:  # the folder is made when missing, not checked before every write (#15)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            temp = temporary()
+        with temp as fh:
             try:
                 fh.write(blob)
             except OSError:

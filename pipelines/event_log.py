@@ -129,6 +129,14 @@ class PooledSqliteEventLogStorage(RemembersTables, SqliteEventLogStorage):
         with self._db_lock, self._engine(shard).connect() as conn, conn.begin():
             yield conn
 
+    def store_event(self, event: EventLogEntry) -> None:
+        """A check evaluation writes the cross-run index twice (the event, then the check's execution row), each
+        write committed on its own by the parent: here both go in one transaction, as a batch of one (#15)."""
+        if self._batch is None and event.dagster_event_type == dg.DagsterEventType.ASSET_CHECK_EVALUATION:
+            self.store_event_batch([event])
+        else:
+            super().store_event(event)
+
     def store_event_batch(self, events: Sequence[EventLogEntry]) -> None:
         """The asset events Dagster hands over together (DAGSTER_EVENT_BATCH_SIZE: a step's materializations of
         many partitions, a run's planned materializations) are stored with one transaction per database for the

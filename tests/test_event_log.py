@@ -174,6 +174,41 @@ def test_a_range_runs_materializations_are_stored_in_one_transaction_per_databas
     assert counts["0"] - counts["1000"] >= 2 * 2 * 12 - 2 * 2, counts
 
 
+def test_a_check_evaluation_costs_one_commit_per_database_and_reads_back(home):
+    """Dagster commits a check evaluation's event to the run's database, then to the index, then the check's
+    execution row to the index again: here one commit per database. Dagster's own reads see the evaluation."""
+    import sqlalchemy as sa
+    from dagster._core.storage.event_log.sqlite.sqlite_event_log import SqliteEventLogStorage
+
+    def commits_storing(storage, event) -> list[str]:
+        commits: list[str] = []
+
+        def count(conn):
+            commits.append(Path(conn.engine.url.database).name)
+
+        sa.event.listen(sa.engine.Engine, "commit", count)
+        try:
+            storage.store_event(event)
+        finally:
+            sa.event.remove(sa.engine.Engine, "commit", count)
+        return sorted(commits)
+
+    with dg.DagsterInstance.get() as instance:
+        storage = instance.event_log_storage
+        run = _materialize(instance, "p1")
+        evaluations = instance.all_logs(run.run_id, of_type=dg.DagsterEventType.ASSET_CHECK_EVALUATION)
+        event = evaluations[0]
+        plain = SqliteEventLogStorage(str(home / "history" / "runs"))
+        assert commits_storing(plain, event) == sorted([f"{run.run_id}.db", "index.db", "index.db"])  # the control
+        assert commits_storing(storage, event) == sorted([f"{run.run_id}.db", "index.db"])
+        check = dg.AssetCheckKey(dg.AssetKey("numbers"), "rows_ok")
+        executions = storage.get_asset_check_execution_history(check, limit=5)
+        assert {e.run_id for e in executions} == {run.run_id}
+        assert {e.status.value for e in executions} == {"SUCCEEDED"}
+        stored = [e for e in storage.get_logs_for_run(run.run_id) if e.dagster_event_type == event.dagster_event_type]
+        assert len(stored) == 3  # the run's own, the control's and ours
+
+
 def test_a_batch_that_fails_leaves_nothing_and_dagster_can_store_it_again(home):
     with dg.DagsterInstance.get() as instance:
         storage = instance.event_log_storage

@@ -60,6 +60,26 @@ def _prepare(
     return prepared
 
 
+def _concatenated(frames: list[pd.DataFrame], columns: Mapping[str, Any], defaults: Mapping[str, Any]) -> pd.DataFrame:
+    """The frames one under another, with `columns` in order (an optional one absent: its default)."""
+    first = frames[0]
+    if all(f.columns.equals(first.columns) and f.dtypes.equals(first.dtypes) for f in frames[1:]):
+        # alike partitions (the rule): one concatenation and one selection for the group, not one per partition
+        whole = pd.concat(frames, ignore_index=True) if len(frames) > 1 else first.reset_index(drop=True)
+        return _with_columns(whole, columns, defaults)
+    selected = [_with_columns(f, columns, defaults) for f in frames]
+    if any(not f.dtypes.equals(selected[0].dtypes) for f in selected[1:]):
+        # partitions typed differently (bool here, floats there) are cast each on its own first, as a lone
+        # partition is: a concatenation of mixed types is object, which a cast may read otherwise
+        selected = [f.astype(columns) for f in selected]
+    return pd.concat(selected, ignore_index=True) if len(selected) > 1 else selected[0].reset_index(drop=True)
+
+
+def _with_columns(frame: pd.DataFrame, columns: Mapping[str, Any], defaults: Mapping[str, Any]) -> pd.DataFrame:
+    absent = {c: pd.Series(defaults.get(c), index=frame.index, dtype=columns[c]) for c in columns if c not in frame}
+    return (frame.assign(**absent) if absent else frame)[list(columns)]
+
+
 def _prepare_group(
     name: str,
     frames: Mapping[tuple[str, str], pd.DataFrame],
@@ -72,21 +92,13 @@ def _prepare_group(
     columns = FACT_TABLES[name]
     optional = OPTIONAL_COLUMNS.get(name, frozenset())
     defaults = COLUMN_DEFAULTS.get(name, {})
-    selected, counts = [], {}
+    counts = {}
     for (city_code, period), frame in frames.items():
         missing = sorted(set(columns) - set(frame.columns) - optional)
         if missing:
             raise ValueError(f"cannot publish {name}: missing column(s) {missing}")
-        absent = {c: pd.Series(defaults.get(c), index=frame.index, dtype=columns[c]) for c in columns if c not in frame}
-        part = frame.assign(**absent) if absent else frame
-        selected.append(part[list(columns)])
         counts[(city_code, period)] = len(frame)
-    if any(not f.dtypes.equals(selected[0].dtypes) for f in selected[1:]):
-        # partitions typed differently (bool here, floats there) are cast each on its own first, as a lone
-        # partition is: a concatenation of mixed types is object, which a cast may read otherwise
-        selected = [f.astype(columns) for f in selected]
-    out = pd.concat(selected, ignore_index=True) if len(selected) > 1 else selected[0].reset_index(drop=True)
-    out = out.astype(columns)
+    out = _concatenated(list(frames.values()), columns, defaults).astype(columns)
     expected_city = np.repeat([key[0] for key in counts], list(counts.values()))
     expected_period = np.repeat([key[1] for key in counts], list(counts.values()))
     # a missing city or period is another partition's too (None equals no code)
