@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import json
 import os
 import secrets
 import shutil
@@ -233,11 +234,24 @@ def _month_range(spec: str) -> list[str]:
     return [str(p) for p in pd.period_range(start, end or start, freq="M")]
 
 
+def _run_figures(run: dict) -> dict:
+    """A run as the GraphQL API returned it: its id, status, seconds from start to end, first and last partition."""
+    tags = {t["key"]: t["value"] for t in run["tags"]}
+    return {
+        "run_id": run["runId"],
+        "status": run["status"],
+        "seconds": (run["endTime"] or 0) - (run["startTime"] or 0),
+        "first": tags.get("dagster/asset_partition_range_start"),
+        "last": tags.get("dagster/asset_partition_range_end"),
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--cities", type=int, default=20)
     parser.add_argument("--months", default="2025-01:2025-03", help="YYYY-MM:YYYY-MM")
     parser.add_argument("--keep", action="store_true", help="keep the scratch folder (logs, warehouse)")
+    parser.add_argument("--json", type=Path, help="also write the figures here")
     args = parser.parse_args()
     months = _month_range(args.months)
     root = Path(tempfile.mkdtemp(prefix="kc_backfill_bench_"))
@@ -250,14 +264,27 @@ def main() -> None:
             f"peak memory {outcome.peak_rss_total_mb:.0f} MB in all processes, "
             f"{outcome.peak_rss_process_mb:.0f} MB in the largest"
         )
-        for run in sorted(outcome.runs, key=lambda r: r["startTime"] or 0):
-            tags = {t["key"]: t["value"] for t in run["tags"]}
-            span = (run["endTime"] or 0) - (run["startTime"] or 0)
-            print(
-                f"  run {run['runId'][:8]} {run['status']:<8} {span:6.1f} s  "
-                f"{tags.get('dagster/asset_partition_range_start')} … "
-                f"{tags.get('dagster/asset_partition_range_end')}"
-            )
+        runs = [_run_figures(run) for run in sorted(outcome.runs, key=lambda r: r["startTime"] or 0)]
+        for run in runs:
+            span = f"{run['first']} … {run['last']}"
+            print(f"  run {run['run_id'][:8]} {run['status']:<8} {run['seconds']:6.1f} s  {span}")
+        if args.json:
+            args.json.parent.mkdir(parents=True, exist_ok=True)
+            payload = {
+                "command": " ".join(sys.argv),
+                "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+                "cores": psutil.cpu_count(),
+                "cities": args.cities,
+                "months": months,
+                "partitions": outcome.partitions,
+                "status": outcome.status,
+                "seconds": outcome.seconds,
+                "peak_rss_total_mb": outcome.peak_rss_total_mb,
+                "peak_rss_process_mb": outcome.peak_rss_process_mb,
+                "runs": runs,  # in the order the daemon started them
+            }
+            args.json.write_text(json.dumps(payload, indent=2), encoding="utf-8")
+            print(f"figures written to {args.json}")
     finally:
         if args.keep:
             print(f"scratch folder kept: {root}")
