@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import json
 import os
 import secrets
 import shutil
@@ -36,6 +35,7 @@ import yaml
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from bench.figures import write_figures  # noqa: E402
 from kotacerdas.config import ProjectConfig  # noqa: E402
 from kotacerdas.encryption import generate_key  # noqa: E402
 from kotacerdas.simulator import OpdSimulator, write_file_drops  # noqa: E402
@@ -269,11 +269,7 @@ def main() -> None:
             span = f"{run['first']} … {run['last']}"
             print(f"  run {run['run_id'][:8]} {run['status']:<8} {run['seconds']:6.1f} s  {span}")
         if args.json:
-            args.json.parent.mkdir(parents=True, exist_ok=True)
-            payload = {
-                "command": " ".join(sys.argv),
-                "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-                "cores": psutil.cpu_count(),
+            figures = {
                 "cities": args.cities,
                 "months": months,
                 "partitions": outcome.partitions,
@@ -283,8 +279,7 @@ def main() -> None:
                 "peak_rss_process_mb": outcome.peak_rss_process_mb,
                 "runs": runs,  # in the order the daemon started them
             }
-            args.json.write_text(json.dumps(payload, indent=2), encoding="utf-8")
-            print(f"figures written to {args.json}")
+            write_figures(args.json, figures)
     finally:
         if args.keep:
             print(f"scratch folder kept: {root}")

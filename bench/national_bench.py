@@ -53,6 +53,8 @@ import yaml
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from bench.figures import write_figures  # noqa: E402
+
 MONTH = "2025-01"
 VARIANTS = ("ours", "floor", "naive", "ours_mp")
 DEFAULT_VARIANTS = ("ours", "floor", "naive")
@@ -851,17 +853,8 @@ def main() -> None:
     load = os.getloadavg()
     print(f"load {load[0]:.2f} {load[1]:.2f} {load[2]:.2f} at the end")
     if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        payload = {
-            "command": " ".join(sys.argv),
-            "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-            "cores": psutil.cpu_count(),
-            "load_at_end": load,
-            "month": MONTH,
-            "sizes": {n: [_as_json(f) for f in figs] for n, figs in series.items()},
-        }
-        args.json.write_text(json.dumps(payload, indent=2), encoding="utf-8")
-        print(f"figures written to {args.json}")
+        sizes = {n: [_as_json(f) for f in figs] for n, figs in series.items()}
+        write_figures(args.json, {"load_at_end": load, "month": MONTH, "sizes": sizes})
 
 
 if __name__ == "__main__":
