@@ -10,7 +10,7 @@ from assets.partitioned import report_metadata
 from assets.partitions import partitions_of
 from assets.resources import ProjectResource
 from assets.ui_metadata import row_count, shown
-from kotacerdas.maturity import score_maturity
+from kotacerdas.maturity import score_maturity_each
 
 
 def build_index_asset(partitions_def: dg.PartitionsDefinition) -> dg.AssetsDefinition:
@@ -30,15 +30,15 @@ def build_index_asset(partitions_def: dg.PartitionsDefinition) -> dg.AssetsDefin
     ):
         cfg = project.project
         methodology, catalog = cfg.methodology, cfg.catalog
-        scores_by_key: dict[str, pd.DataFrame | None] = {}
-        metadata = {}
-        for part in partitions_of(context):
-            values = indicator_values[part.key]
-            if values is None:  # blocked by its quality gate upstream
-                scores_by_key[part.key], metadata[part] = None, {"blocked": 1}
-                continue
-            scores = scores_by_key[part.key] = score_maturity(values, catalog, methodology)
-            metadata[part] = _score_metadata(scores) | row_count(len(scores))
+        parts = partitions_of(context)
+        values = {p.key: indicator_values[p.key] for p in parts}  # each read once from the value store
+        # blocked partitions (None: their quality gate upstream) stay None; the others are scored in one call
+        scored = score_maturity_each({k: v for k, v in values.items() if v is not None}, catalog, methodology)
+        scores_by_key: dict[str, pd.DataFrame | None] = {p.key: scored.get(p.key) for p in parts}
+        metadata = {
+            p: {"blocked": 1} if scores is None else _score_metadata(scores) | row_count(len(scores))
+            for p, scores in zip(parts, scores_by_key.values(), strict=True)
+        }
         return dg.Output(
             scores_by_key,
             metadata=report_metadata(context, metadata) | {"methodology": f"{methodology.name} {methodology.version}"},

@@ -9,9 +9,9 @@ the same run, on the same data, each in a fresh process of its own.
 - **ours**: the path a user runs (`pipelines.runner.run_backfill`, in process: one Dagster run for every city of
   the month, SQLite instance in a fresh DAGSTER_HOME), into a DuckDB warehouse. The library's own stage times are
   measured by wrapping its entry points as the assets call them; Dagster overhead is the run minus their sum.
-- **floor**: the same library ingest, staging, indicators and index, with the quality rules in plain pandas (no
-  GX, no Dagster) and each partition's rows bulk-loaded into DuckDB (`INSERT … SELECT` from the frame, DuckDB's
-  COPY).
+- **floor**: the same library ingest, staging, indicators and index (the index in one call for all cities, as ours
+  does), with the quality rules in plain pandas (no GX, no Dagster) and each partition's rows bulk-loaded into
+  DuckDB (`INSERT … SELECT` from the frame, DuckDB's COPY).
 - **ours_mp** (only when asked for): the same run with Dagster's multiprocess executor, as the daemon runs a
   backfill (a process per step, two at a time on two cores; the warehouse writers one at a time). CPU includes the
   step processes'; no stage split and no row count (the stages run in those processes).
@@ -533,11 +533,12 @@ def plain_rules(df, suite, city: str) -> tuple:
 
 def child_floor(cities: list[str], clock: StageClock) -> dict:
     import duckdb
+    import pandas as pd
 
     from kotacerdas.config import ProjectConfig, settings
     from kotacerdas.indicators.compute import compute_indicators
     from kotacerdas.ingest.table import ingest_table
-    from kotacerdas.maturity import score_maturity
+    from kotacerdas.maturity import score_maturity_each
     from kotacerdas.quality.suite import load_suite
     from kotacerdas.schemas import MONTHLY_TABLES
     from kotacerdas.stage.staging import stage_table
@@ -548,7 +549,19 @@ def child_floor(cities: list[str], clock: StageClock) -> dict:
     db = duckdb.connect(settings().warehouse_url.get_secret_value().removeprefix("duckdb:///"))
     made: set[str] = set()
     yield "ready"
-    rows, index = 0, {}
+    rows, index, values_by_city = 0, {}, {}
+
+    def insert(frames: dict) -> None:
+        db.begin()
+        for name, frame in frames.items():
+            db.register("frame", frame)
+            if name not in made:
+                db.execute(f'CREATE TABLE "{name}" AS SELECT * FROM frame LIMIT 0')
+                made.add(name)
+            db.execute(f'INSERT INTO "{name}" SELECT * FROM frame')
+            db.unregister("frame")
+        db.commit()
+
     for city in cities:
         valid = {}
         for name, table in MONTHLY_TABLES.items():
@@ -564,22 +577,17 @@ def child_floor(cities: list[str], clock: StageClock) -> dict:
                 blocked, _ = plain_rules(frame, suites[name], city)
                 valid[name] = frame[~blocked]
         with clock.stage("indicators_index"):
-            values = compute_indicators(
+            values = values_by_city[city] = compute_indicators(
                 project.catalog, valid, city_code=city, period=MONTH, population=project.cities.city(city).population
             )
-            scores = score_maturity(values, project.catalog, project.methodology)
         with clock.stage("publish"):
-            frames = {f"staged_{n}": f for n, f in valid.items()}
-            frames |= {"indicator_values": values, "index_scores": scores}
-            db.begin()
-            for name, frame in frames.items():
-                db.register("frame", frame)
-                if name not in made:
-                    db.execute(f'CREATE TABLE "{name}" AS SELECT * FROM frame LIMIT 0')
-                    made.add(name)
-                db.execute(f'INSERT INTO "{name}" SELECT * FROM frame')
-                db.unregister("frame")
-            db.commit()
+            insert({f"staged_{n}": f for n, f in valid.items()} | {"indicator_values": values})
+    # the index in one call for all cities, as ours does (its cost is fixed per call, not per city)
+    with clock.stage("indicators_index"):
+        scored = score_maturity_each(values_by_city, project.catalog, project.methodology)
+    with clock.stage("publish"):
+        insert({"index_scores": pd.concat(scored.values(), ignore_index=True)})
+    for city, scores in scored.items():
         index[city] = float(scores.loc[scores["level"] == "index", "score"].iloc[0])
     db.close()
     yield {"rows_staged": rows, "index_scores": index}

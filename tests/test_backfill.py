@@ -57,6 +57,41 @@ def test_backfill_ranges_group_along_the_smaller_dimension(opd_project, months):
     assert set().union(*covered) == wanted
 
 
+def test_a_range_is_listed_once_however_often_dagster_asks(opd_project, monkeypatch):
+    """Dagster lists the run's range again on every `add_asset_metadata` (N partitions × N keys per asset: 60 s of
+    CPU in a 514-city month); the project's partitions list a range once, with Dagster's own keys, and are equal to
+    Dagster's definition (the UI and snapshots see no difference)."""
+    from assets.partitions import build_city_year_partitions
+
+    built = []
+    original = dg.MultiPartitionsDefinition.get_partition_keys_in_range
+
+    def counting(self, partition_key_range, dynamic_partitions_store=None):
+        built.append(partition_key_range)
+        return original(self, partition_key_range, dynamic_partitions_store)
+
+    monkeypatch.setattr(dg.MultiPartitionsDefinition, "get_partition_keys_in_range", counting)
+    for build, period in ((build_city_month_partitions, MONTH), (build_city_year_partitions, "2025")):
+        ours = build(opd_project)
+        plain = dg.MultiPartitionsDefinition({d.name: d.partitions_def for d in ours.partitions_defs})
+        assert ours == plain and hash(ours) == hash(plain)
+        dim = next(d.name for d in ours.partitions_defs if d.name != "city")
+        first, *_, last = ours.get_partitions_def_for_dimension("city").get_partition_keys()
+        whole = dg.PartitionKeyRange(
+            dg.MultiPartitionKey({"city": first, dim: period}), dg.MultiPartitionKey({"city": last, dim: period})
+        )
+        built.clear()
+        expected = plain.get_partition_keys_in_range(whole)
+        assert sorted(expected) == sorted(f"{c}|{period}" for c in CITIES)
+        for _ in range(50):
+            listed = ours.get_partition_keys_in_range(whole)
+            assert listed == expected
+            listed.clear()  # a caller changing its list changes nothing kept
+        assert len(built) == 2  # once for `plain`, once for ours
+        single = dg.PartitionKeyRange(expected[0], expected[0])
+        assert ours.get_partition_keys_in_range(single) == [expected[0]]
+
+
 def test_one_range_run_publishes_what_one_run_per_partition_publishes(opd_project, tmp_path, monkeypatch):
     project = edited_project(tmp_path, opd_project, edit_sources=fast_rest)
     defs = build_definitions(project)

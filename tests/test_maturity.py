@@ -16,6 +16,7 @@ from kotacerdas.maturity import (
     goalpost_score,
     load_methodology,
     score_maturity,
+    score_maturity_each,
 )
 from kotacerdas.schemas import INDEX_SCORE_COLUMNS
 
@@ -209,6 +210,34 @@ def test_engine_based_scores_match_the_rule_written_out_for_many_units(min_cover
             else:
                 assert got.loc[key, "score"] == pytest.approx(score, abs=1e-9), key
             assert got.loc[key, "coverage"] == pytest.approx(cov), key
+
+
+@pytest.mark.parametrize("min_coverage", [0.0, 0.7])
+def test_scoring_many_partitions_in_one_call_gives_each_what_it_gets_alone(min_coverage):
+    """The maturity asset scores a run's partitions in one call (#15): each partition's frame must be exactly
+    `score_maturity` of its own values, whatever the other partitions hold (gaps, other cities, several months,
+    none at all)."""
+    method = load_methodology(PROJECT.dir / "methodologies" / PROJECT.pipeline.methodology)
+    method = method.model_copy(update={"min_coverage": min_coverage})
+    catalog = load_catalog(PROJECT.dir / "indicators.yaml")
+    rng = np.random.default_rng(11)
+    frames = {}
+    for n, city in enumerate(["19.71", "19.03", "32.73", "11.01", "94.71", "19.04"]):
+        periods = ["2025-01", "2024-12"] if n == 2 else ["2025-01"]  # one frame of two units
+        rows = [
+            {"city_code": city, "period": period, "indicator_code": i.code, "value": rng.uniform(-10, 110)}
+            for period in periods
+            for i in catalog.indicators
+            if rng.random() > (0.9 if n == 4 else 0.3)  # city 4: hardly any data
+        ]
+        frames[f"{city}|2025-01"] = pd.DataFrame(rows, columns=["city_code", "period", "indicator_code", "value"])
+    frames["empty"] = pd.DataFrame(columns=["city_code", "period", "indicator_code", "value"])
+    each = score_maturity_each(frames, catalog, method)
+    assert list(each) == list(frames)
+    for key, values in frames.items():
+        pd.testing.assert_frame_equal(each[key], score_maturity(values, catalog, method), check_exact=True)
+    assert each["empty"].empty and len(each["32.73|2025-01"]) == 2 * len(each["19.71|2025-01"])
+    assert score_maturity_each({}, catalog, method) == {}
 
 
 def test_element_without_indicators_and_children_of_unscored_parents():
