@@ -391,7 +391,7 @@ def child_ours(cities: list[str], clock: StageClock) -> dict:
         (assets.staging, "stage_table", "staging"),
         (assets.quality, "run_quality_gates", "validation"),
         (assets.indicators, "compute_indicators", "indicators_index"),
-        (assets.indices, "score_maturity", "indicators_index"),
+        (assets.indices, "score_maturity_each", "indicators_index"),
         (assets.publish, "load_reference_data", "publish"),
         (assets.publish, "quarantine_frames", "publish"),
         (assets.publish, "score_frames", "publish"),
