@@ -129,3 +129,16 @@ def test_the_multiprocess_run_of_another_file_counts_for_the_wall_target_and_has
     assert row.endswith("| met |")
     assert "| stage, wall s (CPU s) | ours | floor | naive |" in markdown
     assert _verdicts(render(payload))["national month ≤ 5 min wall"].startswith("not met")
+
+
+def test_every_entry_point_the_national_bench_times_still_exists():
+    """The bench times ours by wrapping the library calls in the asset modules; a renamed call would stop the
+    bench at start-up (or, worse, leave a stage untimed)."""
+    import importlib
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+    from bench.national_bench import OURS_ENTRY_POINTS, STAGES
+
+    for module, attr, stage in OURS_ENTRY_POINTS:
+        assert callable(getattr(importlib.import_module(module), attr, None)), f"{module}.{attr}"
+        assert stage in STAGES

@@ -214,8 +214,8 @@ def test_rules_that_look_across_rows_never_compare_two_partitions(staged, tmp_pa
 
 def test_partition_scoped_rules_are_validated_once_for_the_batch(staged, monkeypatch):
     """The partition's own city and the compound key are one expectation each over both partitions' rows (with a
-    helper column); only the freshness rule (an aggregate) is still validated per partition, given only the column
-    it looks at (GX hashes every column of every batch it is given)."""
+    helper column); the freshness rule (a column maximum) is one validation too, of a frame with each partition's
+    column side by side and an expectation per partition: no validation is left per partition."""
     from kotacerdas.quality import gx_runtime
     from kotacerdas.quality.batch import PartitionFrame
     from kotacerdas.quality.gate import project_suite
@@ -248,9 +248,11 @@ def test_partition_scoped_rules_are_validated_once_for_the_batch(staged, monkeyp
     total = sum(len(p.frame) for p in parts)
     scoped = [rules for rows, rules, _ in seen if rows == total and "key_unique" in rules]
     assert scoped == [{"key_unique", "city_code_is_partition"}]
-    alone = [(rules, columns) for rows, rules, columns in seen if rows < total]
-    fresh = next(r for r in project_suite(project, SERVICE_REQUESTS).rules if r.id == "data_fresh")
-    assert alone == [({"data_fresh"}, list(fresh.columns))] * 2
+    alone = [(rows, rules, columns) for rows, rules, columns in seen if rows < total]
+    longest = max(len(p.frame) for p in parts)
+    side_by_side = [f"__kotacerdas_partition_{i}:submitted_at" for i in range(len(parts))]
+    assert alone == [(longest, {"data_fresh"}, side_by_side)]
+    assert len(seen) == 3  # the row rules, the partition-scoped rules, the column maxima
 
 
 def _frame(**columns) -> pd.DataFrame:
@@ -298,6 +300,26 @@ def _frame(**columns) -> pd.DataFrame:
             ],
             id="month-on-a-datetime",
         ),
+        pytest.param(  # column maxima side by side: lengths differ, one partition stale, one all missing
+            [
+                (
+                    "expect_column_max_to_be_between",
+                    {"column": "submitted_at", "min_value": pd.Timestamp("2025-01-20")},
+                ),
+                ("expect_column_min_to_be_between", {"column": "sla_days", "max_value": 3.0}),
+            ],
+            [
+                _frame(submitted_at=pd.to_datetime(["2025-01-01", "2025-01-25", None]), sla_days=[1.0, None, 7.0]),
+                _frame(submitted_at=pd.to_datetime(["2025-01-02"]), sla_days=[5.0]),
+                _frame(submitted_at=pd.to_datetime([None, None]), sla_days=[None, 2.0]),
+            ],
+            id="column-aggregates",
+        ),
+        pytest.param(  # plain integers would turn into floats when padded: validated per partition instead
+            [("expect_column_max_to_be_between", {"column": "sla_days", "max_value": 4})],
+            [_frame(sla_days=[1, 5, 3]), _frame(sla_days=[2])],
+            id="integer-aggregate",
+        ),
         pytest.param(  # the partition's own city, with a missing and a wrong one
             [("expect_column_values_to_be_in_set", {"column": "city_code", "value_set": ["${city}"]})],
             [_frame(city_code=["19.71", None, "19.03"]), _frame(city_code=["19.03", "19.71"])],
@@ -321,7 +343,9 @@ def test_each_rule_says_in_the_batch_what_it_says_alone(rules, frames):
 
     parts = [
         PartitionFrame(frame, city, month)
-        for frame, (city, month) in zip(frames, [("19.71", "2025-01"), ("19.03", "2025-02")], strict=True)
+        for frame, (city, month) in zip(
+            frames, [("19.71", "2025-01"), ("19.03", "2025-02"), ("19.71", "2025-02")][: len(frames)], strict=True
+        )
     ]
     suite = suite_of(frames[0])
     batched = validate_partitions(parts, SERVICE_REQUESTS, suite, now=NOW)
