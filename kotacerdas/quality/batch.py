@@ -208,10 +208,10 @@ def validate_partitions(
     if columns_outcome is not None:
         results_of: list[list[Any]] = [[] for _ in parts]  # each partition's results, found by their meta
         for r in columns_outcome.results:
-            i = (r.expectation_config.meta or {}).get("kotacerdas_partition")
-            if not isinstance(i, int) or not 0 <= i < len(parts):
+            at = (r.expectation_config.meta or {}).get("kotacerdas_partition")
+            if not isinstance(at, int) or not 0 <= at < len(parts):
                 raise QualityGateError(f"{where}: GX returned a result for an unknown expectation")
-            results_of[i].append(r)
+            results_of[at].append(r)
         for i, results in enumerate(results_of):
             mine = results_by_rule(
                 _Results(results), suite, {r.id: r for r in by_column}, where=f"{table.name} {parts[i].city}"
