@@ -16,7 +16,11 @@ so that GX's failing-row labels say which partition a row is in) and each rule g
   per rule: rows of two partitions never collide) and a set of one text value that names the partition on a text
   column (`value_set: ["${city}"]`, validated as the column being equal to the row's own partition's value,
   `expect_column_pair_values_to_be_equal`); rows are skipped as the rule alone skips them;
-- **every other rule** (aggregates such as freshness, map rules that compare rows with one another such as
+- a **column maximum or minimum** (`COLUMN_AGGREGATES`, the freshness rules; no row condition, a column whose dtype
+  holds missing values as they are) is one validation for all partitions: a frame with each partition's column side
+  by side (shorter ones padded with missing values, which the aggregate skips) and one expectation per partition,
+  with the partition's own kwargs; the outcome carries the real column name again;
+- **every other rule** (other aggregates, map rules that compare rows with one another such as
   `expect_column_values_to_be_unique` or `…_to_not_be_outliers`, expectations not in `ROW_RULES`, custom ones
   included, other rules whose kwargs name the partition, rules with a row condition of their own) is validated on
   each partition's own frame, as before. (GX row conditions on a partition column would keep them in one validation
