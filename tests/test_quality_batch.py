@@ -17,8 +17,8 @@ from conftest import OPD_TEST_TOKEN, edited_project, fast_rest
 from kotacerdas.ingest import ingest_table
 from kotacerdas.quality.batch import validate_partitions
 from kotacerdas.quality.gate import GateInput, run_quality_gate, run_quality_gates
-from kotacerdas.schemas import COMPLAINTS, SERVICE_REQUESTS
-from kotacerdas.simulator import OpdSimulator
+from kotacerdas.schemas import COMPLAINTS, INDICATOR_SUBMISSIONS, SERVICE_REQUESTS
+from kotacerdas.simulator import OpdSimulator, write_file_drops
 from kotacerdas.stage.staging import stage_table
 
 CITIES = ("19.71", "19.03")
@@ -32,8 +32,14 @@ def staged(opd_project, tmp_path_factory):
     service requests with a staging fault in January."""
     root = tmp_path_factory.mktemp("qbatch")
     project = edited_project(root / "project", opd_project, edit_sources=fast_rest)
-    raw = root / "raw"
+    raw, landing = root / "raw", root / "landing"
+    write_file_drops(project, landing, list(CITIES), list(MONTHS), seed=7)
     out = {}
+    for month in MONTHS:  # file drops: its percentage rule has a row condition
+        for city in CITIES:
+            ingest = ingest_table(project, INDICATOR_SUBMISSIONS.name, city, month, raw_dir=raw, landing_dir=landing)
+            staging = stage_table(INDICATOR_SUBMISSIONS, ingest.frame, city=city, month=month, pii_key=None)
+            out[(INDICATOR_SUBMISSIONS.name, city, month)] = (staging, ingest)
     with OpdSimulator(project, seed=7, token=OPD_TEST_TOKEN) as sim:
         sim.add_fault("opd_api_service_requests:wrong_type:field=standar_hari,to=text,city=19.03,opd=DISDUKCAPIL")
         env = {"KOTACERDAS_OPD_API_URL": sim.url, "KOTACERDAS_OPD_API_TOKEN": OPD_TEST_TOKEN}
@@ -67,7 +73,14 @@ def _break_complaints(frame: pd.DataFrame) -> pd.DataFrame:
     return f
 
 
+def _break_submissions(frame: pd.DataFrame) -> pd.DataFrame:
+    f = frame.copy()
+    f["value"] = 250.0  # out of range for the percentages only (the rule's row condition keeps those)
+    return f
+
+
 DEFECTS = {
+    "indicator_submissions": {"value_percent_in_range"},
     "service_requests": {"status_in_set", "city_code_is_partition", "key_unique", "opd_code_not_null"},
     "complaints": {"status_in_set", "category_not_null"},
 }
@@ -75,6 +88,7 @@ BROKEN = {
     ("service_requests", "19.71", "2025-01"): _break_service_requests,
     ("service_requests", "19.03", "2025-02"): _break_service_requests,
     ("complaints", "19.03", "2025-01"): _break_complaints,
+    ("indicator_submissions", "19.03", "2025-02"): _break_submissions,
 }
 
 
@@ -90,7 +104,7 @@ def _inputs(out, table: str) -> dict[str, GateInput]:
     return inputs
 
 
-@pytest.mark.parametrize("table", [SERVICE_REQUESTS, COMPLAINTS], ids=lambda t: t.name)
+@pytest.mark.parametrize("table", [SERVICE_REQUESTS, COMPLAINTS, INDICATOR_SUBMISSIONS], ids=lambda t: t.name)
 def test_batched_gates_equal_one_by_one(staged, table, tmp_path):
     project, raw, out = staged
     inputs = _inputs(out, table.name)
@@ -133,6 +147,11 @@ def test_batched_gates_equal_one_by_one(staged, table, tmp_path):
         assert bool(DEFECTS[table.name] & set(gate.quarantine["rule"])) == (key in broken), key
     if table is COMPLAINTS:
         assert not batched["19.03|2025-01"].passed and batched["19.71|2025-01"].passed
+    elif table is INDICATOR_SUBMISSIONS:  # the row condition keeps the percentages only: other rows stay valid
+        broken_gate = batched["19.03|2025-02"]
+        rule = broken_gate.rules.set_index("rule").loc["value_percent_in_range"]
+        assert 0 < rule["unexpected_count"] == rule["element_count"] < len(inputs["19.03|2025-02"].staged.frame)
+        assert len(broken_gate.valid) > 0
     else:
         quarantined = set(batched["19.71|2025-01"].quarantine["rule"])
         assert {"status_in_set", "city_code_is_partition", "completed_after_submitted", "key_unique"} <= quarantined
@@ -319,6 +338,47 @@ def _frame(**columns) -> pd.DataFrame:
             [("expect_column_max_to_be_between", {"column": "sla_days", "max_value": 4})],
             [_frame(sla_days=[1, 5, 3]), _frame(sla_days=[2])],
             id="integer-aggregate",
+        ),
+        pytest.param(  # a row condition: counts over the rows it keeps (none in one partition), nulls skipped
+            [
+                (
+                    "expect_column_values_to_be_between",
+                    {
+                        "column": "sla_days",
+                        "min_value": 0,
+                        "max_value": 100,
+                        "row_condition": {
+                            "type": "comparison",
+                            "column": {"name": "status"},
+                            "operator": "IN",
+                            "parameter": ["completed", "rejected"],
+                        },
+                    },
+                ),
+                (
+                    "expect_column_values_to_not_be_null",
+                    {
+                        "column": "channel",
+                        "mostly": 0.6,
+                        "row_condition": {
+                            "type": "comparison",
+                            "column": {"name": "status"},
+                            "operator": "==",
+                            "parameter": "completed",
+                        },
+                    },
+                ),
+            ],
+            [
+                _frame(
+                    status=["completed", "rejected", "submitted", "completed", "completed"],
+                    sla_days=[5.0, 150.0, 500.0, None, -1.0],
+                    channel=["online", None, None, None, "offline"],
+                ),
+                _frame(status=["submitted", "in_process"], sla_days=[200.0, 1.0], channel=[None, None]),
+                _frame(status=["completed", "completed"], sla_days=[101.0, None], channel=[None, None]),
+            ],
+            id="row-condition",
         ),
         pytest.param(  # the partition's own city, with a missing and a wrong one
             [("expect_column_values_to_be_in_set", {"column": "city_code", "value_set": ["${city}"]})],

@@ -2,7 +2,7 @@
 
 Validating a partition costs GX a fixed amount per expectation (its metric graph, its result), whatever the rows;
 a month of 514 cities paid it 514 times per table. Here the partitions of a run are concatenated (a 0..N-1 index,
-so that GX's failing-row labels say which partition a row is in) and each rule goes one of four ways:
+so that GX's failing-row labels say which partition a row is in) and each rule goes one of these ways:
 
 - a **row rule** (a map expectation of `ROW_RULES`: each row passes or fails on its own values) whose bound kwargs
   are the same for every partition is ONE expectation over all rows; its failing rows are split by partition, and
@@ -16,15 +16,19 @@ so that GX's failing-row labels say which partition a row is in) and each rule g
   per rule: rows of two partitions never collide) and a set of one text value that names the partition on a text
   column (`value_set: ["${city}"]`, validated as the column being equal to the row's own partition's value,
   `expect_column_pair_values_to_be_equal`); rows are skipped as the rule alone skips them;
+- a **row rule with a row condition** (the same everywhere, e.g. percentages in 0..100 for the percent indicators
+  only) is one expectation over all rows, with its condition, beside a helper expectation under the same condition
+  that fails on every row it keeps: GX's own answer to which rows each partition's counts are over;
 - a **column maximum or minimum** (`COLUMN_AGGREGATES`, the freshness rules; no row condition, a column whose dtype
   holds missing values as they are) is one validation for all partitions: a frame with each partition's column side
   by side (shorter ones padded with missing values, which the aggregate skips) and one expectation per partition,
   with the partition's own kwargs; the outcome carries the real column name again;
 - **every other rule** (other aggregates, map rules that compare rows with one another such as
   `expect_column_values_to_be_unique` or `…_to_not_be_outliers`, expectations not in `ROW_RULES`, custom ones
-  included, other rules whose kwargs name the partition, rules with a row condition of their own) is validated on
-  each partition's own frame, as before. (GX row conditions on a partition column would keep them in one validation
-  too, but GX filters with `DataFrame.query` once per metric: slower than a validation per partition.)
+  included, other rules whose kwargs name the partition, rules whose row condition differs by partition) is
+  validated on each partition's own frame, as before. (GX row conditions on a partition column would keep them in
+  one validation too, but GX filters with `DataFrame.query` once per metric: slower than a validation per
+  partition.)
 
 Each partition then gets the `QualityResult` it would get alone (`validate.assemble_result`), which
 tests/test_quality_batch.py checks against `validate_table` partition by partition.
@@ -102,10 +106,13 @@ ROW_RULES = frozenset(
 COLUMN_AGGREGATES = frozenset({"expect_column_max_to_be_between", "expect_column_min_to_be_between"})
 _ROWS, _SCHEMA, _EACH, _COLUMNS = "rows", "schema", "each", "a column per partition"
 _UNIQUE_WITHIN, _OWN_VALUE = "unique within the partition", "the partition's own value"
+_WHERE = "a row rule with a row condition"
 # Helper columns of the concatenation that partition-scoped rules see (never a canonical column: "__" prefix).
 _PARTITION_COLUMN = "__kotacerdas_partition:"
 _OWN_VALUE_COLUMN = "__kotacerdas_own_value:"
 _PARTITION_OWN_COLUMN = "__kotacerdas_partition_{}:{}"  # partition number, column
+_CONSIDERED_COLUMN = "__kotacerdas_considered:"  # + rule id: never missing, so its null rule fails every row considered
+_CONSIDERED = "kotacerdas_rows_considered"  # the meta key of the expectation that finds a rule's rows considered
 
 
 @dataclass(frozen=True)
@@ -151,7 +158,7 @@ def validate_partitions(
     if any(p.frame.empty for p in parts):  # an empty partition alone: GX's own case, not a column of missing values
         kinds = {rid: _EACH if k == _COLUMNS else k for rid, k in kinds.items()}
     shared = [r for r in suite.rules if kinds[r.id] in (_ROWS, _SCHEMA)]
-    scoped = [r for r in suite.rules if kinds[r.id] in (_UNIQUE_WITHIN, _OWN_VALUE)]
+    scoped = [r for r in suite.rules if kinds[r.id] in (_UNIQUE_WITHIN, _OWN_VALUE, _WHERE)]
     own = [r for r in suite.rules if kinds[r.id] == _EACH]
     by_column = [r for r in suite.rules if kinds[r.id] == _COLUMNS]
     sizes = np.array([len(p.frame) for p in parts], dtype="int64")
@@ -175,8 +182,9 @@ def validate_partitions(
             # the helper columns go on a copy (its columns are the frame's, not copied): schema rules never see them
             helpers: dict[str, Any] = {}
             expectations = [
-                _scoped_expectation(rule, kinds[rule.id], [b[rule.id] for b in bound], frame, sizes, helpers)
+                e
                 for rule in scoped
+                for e in _scoped_expectations(rule, kinds[rule.id], [b[rule.id] for b in bound], frame, sizes, helpers)
             ]
             scoped_outcome = validate(frame.assign(**helpers), expectations, f"{table.name}:batch:scoped")
         columns_outcome = None
@@ -203,11 +211,21 @@ def validate_partitions(
                 for i, split in enumerate(_split(by_rule[rule.id], rule, frame, starts, where=where)):
                     per_part[i][rule.id] = split
     if scoped_outcome is not None:
-        by_rule = results_by_rule(scoped_outcome, suite, {r.id: r for r in scoped}, where=where)
+        considered = {
+            r.expectation_config.meta[_CONSIDERED]: r
+            for r in scoped_outcome.results
+            if _CONSIDERED in (r.expectation_config.meta or {})
+        }
+        ruled = _Results([r for r in scoped_outcome.results if _CONSIDERED not in (r.expectation_config.meta or {})])
+        by_rule = results_by_rule(ruled, suite, {r.id: r for r in scoped}, where=where)
         for rule in scoped:
             # each partition's outcome carries the rule's own kwargs (its set, its columns), not the helper's
             kwargs = [b[rule.id] for b in bound]
-            for i, split in enumerate(_split(by_rule[rule.id], rule, frame, starts, where=where, kwargs=kwargs)):
+            domain = None
+            if kinds[rule.id] == _WHERE:  # the rows GX considered under the row condition, by GX
+                domain = _rows_considered(considered.get(rule.id), rule, len(frame), where=where)
+            splits = _split(by_rule[rule.id], rule, frame, starts, where=where, kwargs=kwargs, domain=domain)
+            for i, split in enumerate(splits):
                 per_part[i][rule.id] = split
     if columns_outcome is not None:
         results_of: list[list[Any]] = [[] for _ in parts]  # each partition's results, found by their meta
@@ -251,7 +269,8 @@ def _same_shape(frames: Sequence[pd.DataFrame]) -> bool:
 
 def _kind(rule: Rule, kwargs: Sequence[Mapping[str, Any]], frame: pd.DataFrame) -> str:
     if kwargs[0].get("row_condition") is not None:
-        return _EACH
+        same = all(k == kwargs[0] for k in kwargs[1:])
+        return _WHERE if same and rule.type in ROW_RULES else _EACH
     if rule.type in COLUMN_AGGREGATES and all(set(k) <= _AGGREGATE_KWARGS and "row_condition" not in k for k in kwargs):
         column = kwargs[0].get("column")
         if all(k.get("column") == column for k in kwargs) and _pads_as_missing(frame, column):
@@ -353,6 +372,28 @@ def _names_its_partition(rule: Rule, kwargs: Sequence[Mapping[str, Any]], frame:
     return single and text and all(r == rest[0] for r in rest[1:])
 
 
+def _scoped_expectations(
+    rule: Rule,
+    kind: str,
+    kwargs: Sequence[Mapping[str, Any]],
+    frame: pd.DataFrame,
+    sizes: np.ndarray,
+    helpers: dict[str, Any],
+) -> list[Any]:
+    """The expectations over the concatenation that say for each row what `rule` says on its partition alone;
+    their helper columns are added to `helpers`. A rule with a row condition is itself (the condition keeps rows
+    by their own values) plus an expectation that fails on every row the condition keeps, with the same condition:
+    GX's own answer to which rows, per partition, the rule's counts and percentage are over."""
+    if kind == _WHERE:
+        column = _CONSIDERED_COLUMN + rule.id
+        helpers[column] = np.zeros(len(frame), dtype="int64")
+        cls = gx_runtime.expectation_class("expect_column_values_to_be_null", where=rule.id)
+        condition = {k: v for k, v in kwargs[0].items() if k in ("row_condition", "condition_parser")}
+        rows = cls(column=column, **condition, meta={"kotacerdas_rule": rule.id, _CONSIDERED: rule.id})
+        return [_expectation(rule, kwargs[0]), rows]
+    return [_scoped_expectation(rule, kind, kwargs, frame, sizes, helpers)]
+
+
 def _scoped_expectation(
     rule: Rule,
     kind: str,
@@ -361,8 +402,6 @@ def _scoped_expectation(
     sizes: np.ndarray,
     helpers: dict[str, Any],
 ) -> Any:
-    """The one expectation over the concatenation that says for each row what `rule` says on its partition alone;
-    its helper column is added to `helpers`."""
     if kind == _UNIQUE_WITHIN:
         # the partition number joins the key; it is missing where the rule alone skips the row, so that GX skips
         # the same rows whatever `ignore_row_if` says
@@ -380,6 +419,17 @@ def _scoped_expectation(
     if "mostly" in kwargs[0]:
         pair["mostly"] = kwargs[0]["mostly"]
     return _expectation(rule, pair, "expect_column_pair_values_to_be_equal")
+
+
+def _rows_considered(r: Any, rule: Rule, n_rows: int, *, where: str) -> np.ndarray:
+    """The rows (a mask of the concatenation) that GX considered for `rule` under its row condition: the failing
+    rows of the helper expectation, which fails on every row it considers."""
+    res = (r.result or {}) if r is not None else {}
+    if res.get("unexpected_index_list") is None or res.get("unexpected_count") != res.get("element_count"):
+        raise QualityGateError(f"{where}: rule {rule.id}: GX did not say which rows its row condition keeps")
+    mask = np.zeros(n_rows, dtype=bool)
+    mask[np.asarray(res["unexpected_index_list"], dtype="int64")] = True
+    return mask
 
 
 def _expectation(rule: Rule, kwargs: Mapping[str, Any], type_name: str | None = None) -> Any:
@@ -412,11 +462,13 @@ def _split(
     *,
     where: str,
     kwargs: Sequence[Mapping[str, Any]] | None = None,
+    domain: np.ndarray | None = None,
 ) -> list[RuleOutcome]:
     """One row rule's result over all partitions as each partition's own, the way GX computes it for a map
     expectation: element_count = the partition's rows; with `missing_count` in the result (skipped rows) the
     percentage and `mostly` count the rows not skipped, else all rows (the null checks). `kwargs`: each
-    partition's own kwargs of the rule (a partition-scoped rule; by default GX's)."""
+    partition's own kwargs of the rule (a partition-scoped rule; by default GX's). `domain`: the rows its row
+    condition keeps (a mask of the concatenation), which alone make a partition's count."""
     res = r.result or {}
     if res.get("unexpected_index_list") is None or res.get("observed_value") is not None:
         raise QualityGateError(f"{where}: rule {rule.id} ({rule.type}) is not a row rule GX can split by partition")
@@ -425,16 +477,19 @@ def _split(
     nulls = None
     if "missing_count" in res:  # GX skipped some rows (nulls, `ignore_row_if`): count them per partition
         rule_kwargs = r.expectation_config.kwargs if kwargs is None else kwargs[0]
-        skipped = np.concatenate([[0], np.cumsum(_skipped(frame, rule, rule_kwargs))])
+        missing = _skipped(frame, rule, rule_kwargs)
+        skipped = np.concatenate([[0], np.cumsum(missing if domain is None else missing & domain)])
         nulls = skipped[starts[1:]] - skipped[starts[:-1]]
         if int(nulls.sum()) != res["missing_count"]:
             raise QualityGateError(f"{where}: rule {rule.id}: rows skipped per partition do not add up to GX's")
     if int(counts.sum()) != res.get("unexpected_count"):
         raise QualityGateError(f"{where}: rule {rule.id}: failing rows per partition do not add up to GX's count")
     mostly = float(r.expectation_config.kwargs.get("mostly", 1))
+    kept = None if domain is None else np.concatenate([[0], np.cumsum(domain)])
     out = []
     for i in range(len(starts) - 1):
-        rows, bad = int(starts[i + 1] - starts[i]), int(counts[i])
+        rows = int(starts[i + 1] - starts[i]) if kept is None else int(kept[starts[i + 1]] - kept[starts[i]])
+        bad = int(counts[i])
         considered = rows - int(nulls[i]) if nulls is not None else rows
         if rows == 0 or considered == 0:
             success, percent = True, None
