@@ -79,7 +79,7 @@ def validation_record(
             "observed": _plain(r["observed_value"]),
             "expected": _plain(r["details"]),
         }
-        for r in gate.rules.to_dict("records")
+        for r in gate.rule_records
     ]
     known = {r["rule"] for r in rules}
     staging = quarantine.iloc[0:0] if empty else quarantine[~quarantine["rule"].isin(known)].drop_duplicates("rule")

@@ -12,6 +12,7 @@ import threading
 import weakref
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -73,6 +74,11 @@ class GateResult:
     @property
     def rejected_share(self) -> float:
         return self.rejected_rows / self.input_rows if self.input_rows else 0.0
+
+    @cached_property
+    def rule_records(self) -> list[dict]:
+        """`rules` as records, made once: both check reports and the Data Docs page read every rule."""
+        return self.rules.to_dict("records")
 
     @property
     def complete(self) -> bool:
@@ -160,7 +166,7 @@ class GateResult:
         if not q.empty:
             by_rule = q.drop_duplicates(["rule", "_raw_file", "_raw_row", "record_key"]).groupby("rule").size()
             failing = {str(r): int(n) for r, n in by_rule.sort_values(ascending=False).items()}
-        rules = [r for r in self.rules.to_dict("records") if r["severity"] == severity]
+        rules = [r for r in self.rule_records if r["severity"] == severity]
         failed_table = {
             r["rule"]: "; ".join(
                 str(x) for x in (f"observed {r['observed_value']}", r["details"]) if x is not None and not pd.isna(x)
