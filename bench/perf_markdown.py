@@ -129,7 +129,13 @@ def targets(sizes: dict[str, list[dict]]) -> list[str]:
     if floor:
         ratio = ours["cpu_per_city_s"] / floor["cpu_per_city_s"]
         drift = vm_drift(ours, floor)
-        if abs(drift - 1) <= DRIFT_NOTED:
+        # cpu_per_city_s counts the simulator's CPU on both sides (the same work for both), which draws the ratio
+        # towards 1: the pipeline's own CPU is shown beside it, and the target is met only when both are within 2×
+        own = ours["cpu_s"] / floor["cpu_s"]
+        if ours.get("simulator_cpu_s") and abs(own - ratio) >= 0.005 and abs(drift - 1) <= DRIFT_NOTED:
+            measured = f"{ratio:.2f}× with the simulator's CPU on both sides; {own:.2f}× on the pipeline's own CPU"
+            row("CPU per city-month ≤ 2× the floor", measured, max(ratio, own) <= 2)
+        elif abs(drift - 1) <= DRIFT_NOTED:
             row("CPU per city-month ≤ 2× the floor", f"{ratio:.2f}×", ratio <= 2)
         else:
             at_one_speed = ratio / drift

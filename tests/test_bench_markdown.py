@@ -142,3 +142,15 @@ def test_every_entry_point_the_national_bench_times_still_exists():
     for module, attr, stage in OURS_ENTRY_POINTS:
         assert callable(getattr(importlib.import_module(module), attr, None)), f"{module}.{attr}"
         assert stage in STAGES
+
+
+def test_the_cpu_ratio_is_judged_on_the_pipelines_own_cpu_too_not_only_with_the_simulators():
+    payload = _payload(ours_wall=190)  # 1.9x the floor with nothing else counted
+    for figures in payload["sizes"]["514"]:
+        figures["simulator_cpu_s"] = 90.0  # the same simulator work beside both draws the ratio towards 1
+        figures["cpu_per_city_s"] = (figures["cpu_s"] + 90.0) / 514
+    assert _verdicts(render(payload))["CPU per city-month ≤ 2× the floor"] == "met"
+    payload["sizes"]["514"][0] |= {"cpu_s": 230.0, "cpu_per_city_s": (230.0 + 90.0) / 514}  # 2.3x alone, 1.68x with
+    verdict = _verdicts(render(payload))["CPU per city-month ≤ 2× the floor"]
+    assert verdict.startswith("not met"), verdict
+    assert "2.30× on the pipeline's own CPU" in render(payload)
