@@ -209,8 +209,9 @@ def _postgres_note(sizes: dict[str, list[dict]]) -> list[str]:
     ]
 
 
-def render(payload: dict, more: list[dict] = ()) -> str:
-    """The section of one `--json` file, with the figures of `more` (e.g. a `--postgres` run) added to its table."""
+def render(payload: dict, more: list[dict] = (), sources: list[str] = ()) -> str:
+    """The section of one `--json` file, with the figures of `more` (e.g. a `--postgres` run) added to its table;
+    `sources` are the files it was made from, named so a reader can find them and make it again."""
     sizes = {n: list(figs) for n, figs in payload["sizes"].items()}
     for other in more:
         for n, figs in other["sizes"].items():
@@ -226,6 +227,7 @@ def render(payload: dict, more: list[dict] = ()) -> str:
         *commands,
         "```",
         "",
+        *([f"Made from {', '.join(f'`{src}`' for src in sources)} by `bench/perf_markdown.py`.", ""] * bool(sources)),
         *figures_table(sizes),
         *_postgres_note(sizes),
         "",
@@ -251,10 +253,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("json", type=Path, help="the file bench/national_bench.py --json wrote")
     parser.add_argument("--readme", type=Path, help="replace the section between the perf markers of this file")
-    parser.add_argument("--also", type=Path, nargs="*", default=[], help="more runs' JSON (e.g. --postgres) to add")
+    parser.add_argument(
+        "--also", type=Path, nargs="*", action="extend", default=[], help="more runs' JSON (e.g. --postgres) to add"
+    )
     args = parser.parse_args()
     more = [json.loads(p.read_text(encoding="utf-8")) for p in args.also]
-    section = render(json.loads(args.json.read_text(encoding="utf-8")), more)
+    sources = [p.as_posix() for p in (args.json, *args.also)]
+    section = render(json.loads(args.json.read_text(encoding="utf-8")), more, sources)
     if args.readme:
         args.readme.write_text(replace_section(args.readme.read_text(encoding="utf-8"), section), encoding="utf-8")
         print(f"{args.readme}: performance section rewritten from {args.json}")

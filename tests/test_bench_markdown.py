@@ -3,6 +3,8 @@ each target follows the figures, and only the marked section of the file is rewr
 
 from __future__ import annotations
 
+import json
+import subprocess
 import sys
 from pathlib import Path
 
@@ -154,3 +156,23 @@ def test_the_cpu_ratio_is_judged_on_the_pipelines_own_cpu_too_not_only_with_the_
     verdict = _verdicts(render(payload))["CPU per city-month ≤ 2× the floor"]
     assert verdict.startswith("not met"), verdict
     assert "2.30× on the pipeline's own CPU" in render(payload)
+
+
+def test_every_also_file_is_in_the_readme_and_named_as_a_source(tmp_path):
+    payload = _payload(ours_wall=900)
+    multiprocess = payload | {"command": "bench/national_bench.py --cities 514 --variants ours_mp"}
+    multiprocess["sizes"] = {"514": [_figures("ours_mp", 700, 1400, {})]}
+    on_postgres = payload | {"command": "bench/national_bench.py --cities 514 --variants ours --postgres"}
+    on_postgres["sizes"] = {"514": [_figures("ours", 950, 900, {}) | {"warehouse": "postgresql", "database_cpu_s": 1}]}
+    files = []
+    for name, data in (("scaling", payload), ("mp", multiprocess), ("pg", on_postgres)):
+        files.append(tmp_path / f"{name}.json")
+        files[-1].write_text(json.dumps(data), encoding="utf-8")
+    readme = tmp_path / "README.md"
+    readme.write_text(f"# x\n{BEGIN}\n{END}\n", encoding="utf-8")
+    script = Path(__file__).resolve().parent.parent / "bench" / "perf_markdown.py"
+    argv = [sys.executable, str(script), str(files[0]), "--also", str(files[1]), "--also", str(files[2])]
+    subprocess.run([*argv, "--readme", str(readme)], check=True, capture_output=True)
+    text = readme.read_text(encoding="utf-8")
+    assert "| 514 | ours_mp | 700.0 |" in text and "| 514 | ours on PostgreSQL | 950.0 |" in text
+    assert all(f"`{f.as_posix()}`" in text for f in files)
