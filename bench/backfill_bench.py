@@ -169,8 +169,19 @@ class DagsterDev:
             if launched["__typename"] != "LaunchBackfillSuccess":
                 raise RuntimeError(f"backfill not launched: {launched}")
             backfill_id = launched["backfillId"]
+            reported: set[str] = set()
             while time.monotonic() - started < timeout:
                 state = self.query(STATUS, {"id": backfill_id})["partitionBackfillOrError"]
+                # each run as it ends, so a long backfill's figures so far are on screen even if it is stopped
+                for run in state.get("runs") or []:
+                    if run["endTime"] and run["runId"] not in reported:
+                        reported.add(run["runId"])
+                        figures = _run_figures(run)
+                        print(
+                            f"  ended at {time.monotonic() - started:7.1f} s: run {figures['run_id'][:8]} "
+                            f"{figures['status']} {figures['seconds']:.1f} s {figures['first']} … {figures['last']}",
+                            flush=True,
+                        )
                 if state["status"] in FINISHED:
                     break
                 time.sleep(2)
@@ -195,7 +206,9 @@ class DagsterDev:
         self._log.close()
 
 
-def run_backfill_bench(root: Path, n_cities: int, months: list[str], seed: int = 42) -> BackfillOutcome:
+def run_backfill_bench(
+    root: Path, n_cities: int, months: list[str], seed: int = 42, timeout: float = 3600
+) -> BackfillOutcome:
     """Everything in `root`: config, DAGSTER_HOME, landing and raw zones, warehouse.duckdb, dagster_dev.log."""
     project = scratch_project(root, n_cities, months[0])
     home = root / "dagster_home"
@@ -222,7 +235,7 @@ def run_backfill_bench(root: Path, n_cities: int, months: list[str], seed: int =
         dev = DagsterDev(env, root / "dagster_dev.log")
         try:
             dev.wait_ready()
-            return dev.backfill([f"{c}|{m}" for c in cities for m in months])
+            return dev.backfill([f"{c}|{m}" for c in cities for m in months], timeout=timeout)
         finally:
             dev.stop()
 
@@ -252,11 +265,12 @@ def main() -> None:
     parser.add_argument("--months", default="2025-01:2025-03", help="YYYY-MM:YYYY-MM")
     parser.add_argument("--keep", action="store_true", help="keep the scratch folder (logs, warehouse)")
     parser.add_argument("--json", type=Path, help="also write the figures here")
+    parser.add_argument("--timeout", type=float, default=3600, help="seconds to wait for the backfill (a year: more)")
     args = parser.parse_args()
     months = _month_range(args.months)
     root = Path(tempfile.mkdtemp(prefix="kc_backfill_bench_"))
     try:
-        outcome = run_backfill_bench(root, args.cities, months)
+        outcome = run_backfill_bench(root, args.cities, months, timeout=args.timeout)
         statuses = sorted({r["status"] for r in outcome.runs})
         print(
             f"backfill of {args.cities} cities × {len(months)} months = {outcome.partitions} partitions: "
