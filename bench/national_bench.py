@@ -170,6 +170,7 @@ class Figures:
     gc_collections: list[int] = field(default_factory=lambda: [0, 0, 0])  # per generation
     warehouse: str = "duckdb"  # or postgresql (then Dagster's instance is dagster-postgres too)
     database_cpu_s: float = 0.0  # PostgreSQL's server processes during the run (0 on DuckDB: it is in-process)
+    partitions_per_run: int | None = None  # ours with `backfill_partitions_per_run` set: runs of at most this many
 
     @property
     def cpu_per_city_s(self) -> float:
@@ -255,7 +256,9 @@ def _instance_yaml(postgres_url: str | None) -> str:
     return yaml.safe_dump(storage | rest, sort_keys=False)
 
 
-def bench_size(n_cities: int, variants: list[str], keep: bool, postgres: str | None = None) -> list[Figures]:
+def bench_size(
+    n_cities: int, variants: list[str], keep: bool, postgres: str | None = None, partitions_per_run: int | None = None
+) -> list[Figures]:
     from kotacerdas.encryption import generate_key
     from kotacerdas.simulator import write_file_drops
 
@@ -263,6 +266,11 @@ def bench_size(n_cities: int, variants: list[str], keep: bool, postgres: str | N
     try:
         config_dir, cities = scratch(root, n_cities)
         from kotacerdas.config import ProjectConfig
+
+        if partitions_per_run is not None:  # ours then reads it from pipeline.yaml, as `kotacerdas run` does
+            settings = yaml.safe_load((config_dir / "pipeline.yaml").read_text(encoding="utf-8"))
+            settings["backfill_partitions_per_run"] = partitions_per_run
+            (config_dir / "pipeline.yaml").write_text(yaml.safe_dump(settings, sort_keys=False), encoding="utf-8")
 
         write_file_drops(ProjectConfig(config_dir), root / "landing", cities, [MONTH], seed=42)
         token = secrets.token_urlsafe(24)
@@ -300,7 +308,10 @@ def bench_size(n_cities: int, variants: list[str], keep: bool, postgres: str | N
                         "KOTACERDAS_WAREHOUSE_URL": dbs.get("wh", f"duckdb:///{work / 'warehouse.duckdb'}"),
                     }
                     warehouse = "postgresql" if on_postgres else "duckdb"
-                    results.append(run_variant(variant, venv, sim, cities, root, warehouse))
+                    figures = run_variant(variant, venv, sim, cities, root, warehouse)
+                    if variant == "ours":
+                        figures.partitions_per_run = partitions_per_run
+                    results.append(figures)
         return results
     finally:
         if keep:
@@ -398,6 +409,7 @@ OURS_ENTRY_POINTS = (
 
 def child_ours(cities: list[str], clock: StageClock) -> dict:
     import assets.staging
+    from kotacerdas.config import ProjectConfig
     from pipelines.definitions import defs
     from pipelines.runner import local_instance, run_backfill
 
@@ -417,7 +429,10 @@ def child_ours(cities: list[str], clock: StageClock) -> dict:
 
     gx_runtime.import_gx()  # counted as set-up, as the floor's and naive's imports are
     yield "ready"
-    outcomes = run_backfill(defs, [(c, MONTH) for c in cities], instance=instance, log_level="WARNING")
+    per_run = ProjectConfig().pipeline.backfill_partitions_per_run  # as `kotacerdas run` reads it
+    outcomes = run_backfill(
+        defs, [(c, MONTH) for c in cities], instance=instance, log_level="WARNING", partitions_per_run=per_run
+    )
 
     def events() -> dict[str, int]:
         """The run's event log records by type (counted after the timed span)."""
@@ -760,6 +775,8 @@ def print_size(results: list[Figures]) -> None:
         if f.warehouse != "duckdb":
             print(f"  ({f.variant}: warehouse and Dagster instance on {f.warehouse}; its server's CPU "
                   f"{f.database_cpu_s:.1f} s, not in the figures below)")  # fmt: skip
+        if f.partitions_per_run is not None:
+            print(f"  ({f.variant}: runs of at most {f.partitions_per_run} partitions)")
         print(
             f"  {f.variant:<7} {f.wall_s:8.1f} {f.cpu_s:8.1f} {f.simulator_cpu_s:8.1f} {f.setup_wall_s:7.1f} "
             f"{f.peak_rss_mib:7.0f} MiB {f.rows_staged:9,d} {f.rows_staged / f.wall_s:8,.0f} {f.cpu_per_city_s:8.2f} s"
@@ -834,6 +851,12 @@ def main() -> None:
         const=PG_ADMIN_URL,
         help=f"ours and ours_mp on PostgreSQL (warehouse, dagster-postgres instance); admin URL ({PG_ADMIN_URL})",
     )
+    parser.add_argument(
+        "--partitions-per-run",
+        type=int,
+        help="ours in runs of at most this many partitions (`backfill_partitions_per_run` of pipeline.yaml), to "
+        "show that memory is bounded by the run, not the month",
+    )
     parser.add_argument("--child", choices=VARIANTS, help=argparse.SUPPRESS)
     parser.add_argument("--root", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--out", type=Path, help=argparse.SUPPRESS)
@@ -848,13 +871,15 @@ def main() -> None:
     unknown = set(variants) - set(VARIANTS)
     if unknown:
         parser.error(f"unknown variant(s) {sorted(unknown)}")
+    if args.partitions_per_run is not None and "ours_mp" in variants:
+        parser.error("--partitions-per-run applies to ours only (ours_mp runs the month as one range)")
     sizes = [int(s) for s in args.scaling.split(",")] if args.scaling else [args.cities]
     load = os.getloadavg()
     print(f"{platform.node()}: {psutil.cpu_count()} cores, load {load[0]:.2f} {load[1]:.2f} {load[2]:.2f} at start")
     series = {}
     for n in sizes:
         at_size = [v for v in variants if v != "naive" or args.naive_max_cities is None or n <= args.naive_max_cities]
-        series[n] = bench_size(n, at_size, args.keep, args.postgres)
+        series[n] = bench_size(n, at_size, args.keep, args.postgres, args.partitions_per_run)
         print_size(series[n])
     print_scaling(series)
     load = os.getloadavg()

@@ -176,3 +176,12 @@ def test_every_also_file_is_in_the_readme_and_named_as_a_source(tmp_path):
     text = readme.read_text(encoding="utf-8")
     assert "| 514 | ours_mp | 700.0 |" in text and "| 514 | ours on PostgreSQL | 950.0 |" in text
     assert all(f"`{f.as_posix()}`" in text for f in files)
+
+
+def test_a_run_capped_in_partitions_is_shown_beside_and_does_not_stand_in_for_the_month_in_one_run():
+    payload = _payload(ours_wall=900)  # the month in one run misses the wall target
+    capped = payload | {"command": "bench/national_bench.py --cities 514 --variants ours --partitions-per-run 100"}
+    capped["sizes"] = {"514": [_figures("ours", 100, 100, {"ingest": 20}, rss=1100) | {"partitions_per_run": 100}]}
+    markdown = render(payload, [capped])
+    assert "| 514 | ours, runs of ≤ 100 partitions | 100.0 | 100.0 | 1,100 MiB |" in markdown
+    assert _verdicts(markdown)["national month ≤ 5 min wall"].startswith("not met")
