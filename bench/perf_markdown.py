@@ -108,7 +108,22 @@ def _holding_back(ours: dict, floor: dict | None) -> str:
     return f"{worst} ({excess[worst]:.1f} s CPU above the floor)"
 
 
-def targets(sizes: dict[str, list[dict]]) -> list[str]:
+def year_row(year: dict) -> str:
+    """The national year's row from `bench/backfill_bench.py --json` (a backfill through the daemon)."""
+    months, cities = len(year["months"]), year["cities"]
+    minutes = year["seconds"] / 60
+    runs = [r["seconds"] for r in year["runs"]]
+    measured = (
+        f"{minutes:.0f} min for {cities} cities × {months} months ({year['partitions']:,} partitions) in "
+        f"{len(runs)} runs, each {min(runs):.0f}–{max(runs):.0f} s; {year['status']}; peak memory "
+        f"{year['peak_rss_total_mb']:,.0f} MB in all processes"
+    )
+    national = cities >= NATIONAL and months >= 12
+    verdict = ("met" if minutes <= 60 else "not met: an hour is the aim") if national else "not a national year"
+    return f"| national year as a backfill (aim: under an hour) | {measured} | {verdict} |"
+
+
+def targets(sizes: dict[str, list[dict]], year: dict | None = None) -> list[str]:
     largest = max(sizes, key=int)
     by = _by_variant(sizes[largest])
     ours, floor, naive = by.get("ours"), by.get("floor"), by.get("naive")
@@ -168,6 +183,8 @@ def targets(sizes: dict[str, list[dict]]) -> list[str]:
     share = ours["overhead_s"] / ours["wall_s"]
     why = "the event log, the IO manager and step launches (docs/operators/performance.md)"
     row("Dagster overhead < 15 % of wall", f"{share:.0%}", share < 0.15, why)
+    if year is not None:
+        lines.append(year_row(year))
     return lines
 
 
@@ -215,7 +232,7 @@ def _postgres_note(sizes: dict[str, list[dict]]) -> list[str]:
     ]
 
 
-def render(payload: dict, more: list[dict] = (), sources: list[str] = ()) -> str:
+def render(payload: dict, more: list[dict] = (), sources: list[str] = (), year: dict | None = None) -> str:
     """The section of one `--json` file, with the figures of `more` (e.g. a `--postgres` run) added to its table;
     `sources` are the files it was made from, named so a reader can find them and make it again."""
     sizes = {n: list(figs) for n, figs in payload["sizes"].items()}
@@ -224,7 +241,8 @@ def render(payload: dict, more: list[dict] = (), sources: list[str] = ()) -> str
             sizes.setdefault(n, []).extend(figs)
     largest = max(payload["sizes"], key=int)
     load = ", ".join(f"{x:.2f}" for x in payload.get("load_at_end", []))
-    commands = [f"$ .venv/bin/python {p['command']}   # {p['date']}" for p in (payload, *more)]
+    runs = (payload, *more, *([year] if year else []))
+    commands = [f"$ .venv/bin/python {p['command']}   # {p['date']}" for p in runs]
     out = [
         f"Measured {payload['date']} on {payload['cores']} cores (load average at the end {load}), month "
         f"{payload['month']}:",
@@ -243,7 +261,7 @@ def render(payload: dict, more: list[dict] = (), sources: list[str] = ()) -> str
         "",
         "Against the targets of issue #15:",
         "",
-        *targets(sizes),
+        *targets(sizes, year),
     ]
     return "\n".join(out) + "\n"
 
@@ -262,10 +280,12 @@ def main() -> None:
     parser.add_argument(
         "--also", type=Path, nargs="*", action="extend", default=[], help="more runs' JSON (e.g. --postgres) to add"
     )
+    parser.add_argument("--year", type=Path, help="a national year's backfill: bench/backfill_bench.py --json")
     args = parser.parse_args()
     more = [json.loads(p.read_text(encoding="utf-8")) for p in args.also]
-    sources = [p.as_posix() for p in (args.json, *args.also)]
-    section = render(json.loads(args.json.read_text(encoding="utf-8")), more, sources)
+    year = json.loads(args.year.read_text(encoding="utf-8")) if args.year else None
+    sources = [p.as_posix() for p in (args.json, *args.also, *([args.year] if args.year else []))]
+    section = render(json.loads(args.json.read_text(encoding="utf-8")), more, sources, year)
     if args.readme:
         args.readme.write_text(replace_section(args.readme.read_text(encoding="utf-8"), section), encoding="utf-8")
         print(f"{args.readme}: performance section rewritten from {args.json}")

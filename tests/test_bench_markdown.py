@@ -185,3 +185,29 @@ def test_a_run_capped_in_partitions_is_shown_beside_and_does_not_stand_in_for_th
     markdown = render(payload, [capped])
     assert "| 514 | ours, runs of ≤ 100 partitions | 100.0 | 100.0 | 1,100 MiB |" in markdown
     assert _verdicts(markdown)["national month ≤ 5 min wall"].startswith("not met")
+
+
+def _year(cities: int, months: int, seconds: float) -> dict:
+    run = {"status": "SUCCESS", "seconds": seconds / months * 2, "first": "a", "last": "b"}
+    return {
+        "command": f"bench/backfill_bench.py --cities {cities} --months 2025-01:2025-{months:02d}",
+        "date": "2026-12-01T01:00:00Z",
+        "cities": cities,
+        "months": [f"2025-{m:02d}" for m in range(1, months + 1)],
+        "partitions": cities * months,
+        "status": "COMPLETED_SUCCESS",
+        "seconds": seconds,
+        "peak_rss_total_mb": 7000.0,
+        "runs": [run | {"run_id": f"r{m}"} for m in range(months)],
+    }
+
+
+def test_the_national_year_is_judged_against_the_hour_and_a_smaller_backfill_is_not_called_one():
+    def verdict(year: dict) -> str:
+        line = next(x for x in render(_payload(ours_wall=900), year=year).splitlines() if "national year" in x)
+        return line.rsplit(" | ", 1)[1].rstrip(" |")
+
+    assert verdict(_year(514, 12, 3000)) == "met"
+    assert verdict(_year(514, 12, 6400)).startswith("not met")
+    assert verdict(_year(100, 12, 1800)) == "not a national year"
+    assert "--months 2025-01:2025-12" in render(_payload(ours_wall=900), year=_year(514, 12, 6400))
