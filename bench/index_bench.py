@@ -30,6 +30,7 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench.figures import write_figures  # noqa: E402
 from kotacerdas.index import build_index, sensitivity_analysis, uncertainty_analysis  # noqa: E402
 from kotacerdas.index.io import read_method_file  # noqa: E402
 
@@ -79,6 +80,7 @@ COINR = {"asem": 0.080, "syn": 0.559, "ua100": 10.5}  # seconds, COINr 1.1.14 on
 
 
 CPU: list[float] = []  # median CPU seconds of the last timed() call (the machine is shared: wall time waits)
+ROWS: list[dict] = []  # every printed row, for --json
 
 
 def timed(fn, repeat: int) -> tuple[float, list[float], object]:
@@ -102,7 +104,20 @@ def peak_mib(fn) -> float:
     return peak / 2**20
 
 
-def row(label: str, seconds: float, spread: list[float] | None, mib: float | None, coinr: float | None = None) -> None:
+def row(
+    label: str, seconds: float, spread: list[float] | None, mib: float | None, coinr: float | None = None, key: str = ""
+) -> None:
+    ROWS.append(
+        {
+            "key": key,
+            "label": label,
+            "wall_s": seconds,
+            "cpu_s": CPU[0],
+            "spread_s": spread,
+            "peak_mib": mib,
+            "coinr_s": coinr,
+        }
+    )
     extra = f" (min {min(spread):.3f}, max {max(spread):.3f}, n={len(spread)})" if spread and len(spread) > 1 else ""
     peak = f"peak {mib:6.1f} MiB" if mib is not None else f"{'':16}"
     ref = f"COINr {coinr:.3f} s → {coinr / seconds:.1f}× (wall)" if coinr else "no COINr counterpart"
@@ -114,7 +129,9 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=15, help="repeats of each build (median reported)")
     ap.add_argument("--runs", type=int, default=100, help="uncertainty runs done as full rebuilds")
     ap.add_argument("--shortcut-runs", type=int, default=1000, help="runs of the re-aggregation shortcut")
+    ap.add_argument("--json", type=Path, help="also write the figures here (perf_markdown.py --index reads it)")
     args = ap.parse_args()
+    load_at_start = os.getloadavg()
     print(
         f"python {platform.python_version()}, numpy {np.__version__}, pandas {pd.__version__}, "
         f"{platform.machine()}, {os.cpu_count()} CPUs, load average at start {os.getloadavg()[0]:.2f}"
@@ -130,6 +147,7 @@ def main() -> None:
         spread,
         peak_mib(lambda: build_index(idata, imeta, method)),
         COINR["asem"],
+        key="asem",
     )
 
     sdata, smeta = synthetic()
@@ -141,6 +159,7 @@ def main() -> None:
         spread,
         peak_mib(lambda: build_index(sdata, smeta, SYN_METHOD)),
         COINR["syn"],
+        key="syn",
     )
     treated = sbuild.treat_summary["Treatment"]
     missing = int(sdata.iloc[:, 3:].isna().sum().sum())
@@ -157,6 +176,7 @@ def main() -> None:
         spread,
         None,
         COINR["ua100"] * args.runs / 100,
+        key="full_rebuilds",
     )
     print(f"    {res.builds} full builds")
 
@@ -173,6 +193,10 @@ def main() -> None:
     print("    " + res.sobol.round(3).to_string().replace("\n", "\n    "))
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"load average at end {os.getloadavg()[0]:.2f}; process peak resident memory {rss:.0f} MiB")
+    if args.json:
+        write_figures(
+            args.json, {"load_at_start": load_at_start, "load_at_end": os.getloadavg(), "runs": args.runs, "rows": ROWS}
+        )
 
 
 if __name__ == "__main__":

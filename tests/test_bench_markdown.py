@@ -211,3 +211,33 @@ def test_the_national_year_is_judged_against_the_hour_and_a_smaller_backfill_is_
     assert verdict(_year(514, 12, 6400)).startswith("not met")
     assert verdict(_year(100, 12, 1800)) == "not a national year"
     assert "--months 2025-01:2025-12" in render(_payload(ours_wall=900), year=_year(514, 12, 6400))
+
+
+def _index(asem: tuple[float, float], syn: tuple[float, float], full: tuple[float, float]) -> dict:
+    """`bench/index_bench.py --json` with (CPU, wall) medians for each build against COINr 1.1.14's figures."""
+
+    def row(key: str, cpu_wall: tuple[float, float], coinr: float) -> dict:
+        return {"key": key, "label": key, "cpu_s": cpu_wall[0], "wall_s": cpu_wall[1], "coinr_s": coinr}
+
+    shortcut = {"key": "", "label": "shortcut", "cpu_s": 0.5, "wall_s": 0.5, "coinr_s": None}
+    return {
+        "command": "bench/index_bench.py --repeat 21",
+        "date": "2026-12-01T02:00:00Z",
+        "load_at_start": [0.1, 0.1, 0.1],
+        "load_at_end": [0.9, 0.5, 0.2],
+        "rows": [row("asem", asem, 0.080), row("syn", syn, 0.559), row("full_rebuilds", full, 10.5), shortcut],
+    }
+
+
+def test_the_index_engine_is_judged_on_every_build_against_coinr_and_never_on_the_shortcut():
+    def verdict(index: dict) -> str:
+        markdown = render(_payload(ours_wall=900), index=index)
+        line = next(x for x in markdown.splitlines() if x.startswith("| index engine ≥ 2× faster than COINr"))
+        return line.rsplit(" | ", 1)[1].rstrip(" |")
+
+    assert verdict(_index((0.035, 0.036), (0.2, 0.21), (4.0, 4.1))) == "met"
+    assert verdict(_index((0.035, 0.036), (0.2, 0.21), (4.0, 6.0))).startswith("met on CPU; not on wall")
+    assert verdict(_index((0.050, 0.050), (0.2, 0.21), (4.0, 4.1))) == (
+        "not met: the ASEM build (docs/methodology/index-engine.md)"
+    )
+    assert "bench/index_bench.py --repeat 21" in render(_payload(ours_wall=900), index=_index((1, 1), (1, 1), (1, 1)))
