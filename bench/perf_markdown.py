@@ -139,7 +139,7 @@ def index_row(index: dict) -> str:
         on_wall.append(wall)
         parts.append(
             f"{names[r['key']]} {r['cpu_s']:.3f} s CPU, {r['wall_s']:.3f} s wall against COINr's "
-            f"{r['coinr_s']:.3f} s ({cpu:.1f}×, {wall:.1f}×)"
+            f"{r['coinr_s']:.3f} s ({cpu:.2f}×, {wall:.2f}×)"
         )
     load = index["load_at_start"][0], index["load_at_end"][0]
     measured = "; ".join(parts) + f" (medians; load average {load[0]:.2f} at the start, {load[1]:.2f} at the end)"
