@@ -134,7 +134,7 @@ def main() -> None:
     load_at_start = os.getloadavg()
     print(
         f"python {platform.python_version()}, numpy {np.__version__}, pandas {pd.__version__}, "
-        f"{platform.machine()}, {os.cpu_count()} CPUs, load average at start {os.getloadavg()[0]:.2f}"
+        f"{platform.machine()}, {os.cpu_count()} CPUs, load average at start {load_at_start[0]:.2f}"
     )
     idata = pd.read_csv(ASEM_V1 / "input_iData.csv")
     imeta = pd.read_csv(ASEM_V1 / "input_iMeta.csv")
