@@ -283,8 +283,10 @@ def render(
     load = ", ".join(f"{x:.2f}" for x in payload.get("load_at_end", []))
     runs = (payload, *more, *(extra for extra in (year, index) if extra))
     commands = [f"$ .venv/bin/python {p['command']}   # {p['date']}" for p in runs]
+    probe = payload.get("python_probe")  # files written before 2026-12-05 evening have none
+    speed = f"; a {probe['steps']:,}-step Python loop in {probe['seconds']:.3f} s" if probe else ""
     out = [
-        f"Measured {payload['date']} on {payload['cores']} cores (load average at the end {load}), month "
+        f"Measured {payload['date']} on {payload['cores']} cores (load average at the end {load}{speed}), month "
         f"{payload['month']}:",
         "",
         "```",

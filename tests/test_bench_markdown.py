@@ -241,3 +241,19 @@ def test_the_index_engine_is_judged_on_every_build_against_coinr_and_never_on_th
         "not met: the ASEM build (docs/methodology/index-engine.md)"
     )
     assert "bench/index_bench.py --repeat 21" in render(_payload(ours_wall=900), index=_index((1, 1), (1, 1), (1, 1)))
+
+
+def test_the_machine_speed_of_the_run_is_quoted_with_its_figures():
+    """VMs of one class differed more than twofold (2026-12-05): the section says how fast this one ran Python."""
+    payload = _payload(ours_wall=300) | {"python_probe": {"steps": 2_000_000, "seconds": 0.4567}}
+    assert "a 2,000,000-step Python loop in 0.457 s" in render(payload)
+    assert "Python loop" not in render(_payload(ours_wall=300))  # older files have no probe: nothing made up
+
+
+def test_figures_files_carry_the_machine_speed(tmp_path):
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+    from bench.figures import PROBE_STEPS, write_figures
+
+    write_figures(tmp_path / "f.json", {"x": 1})
+    probe = json.loads((tmp_path / "f.json").read_text(encoding="utf-8"))["python_probe"]
+    assert probe["steps"] == PROBE_STEPS and probe["seconds"] > 0
