@@ -8,7 +8,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bench"))
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO / "bench"))  # perf_markdown, as the script itself imports its neighbours
+sys.path.insert(0, str(REPO))  # bench.national_bench, bench.figures
 
 from perf_markdown import BEGIN, END, render, replace_section  # noqa: E402
 
@@ -141,7 +143,6 @@ def test_every_entry_point_the_national_bench_times_still_exists():
     bench at start-up (or, worse, leave a stage untimed)."""
     import importlib
 
-    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
     from bench.national_bench import OURS_ENTRY_POINTS, STAGES
 
     for module, attr, stage in OURS_ENTRY_POINTS:
@@ -173,7 +174,7 @@ def test_every_also_file_is_in_the_readme_and_named_as_a_source(tmp_path):
         files[-1].write_text(json.dumps(data), encoding="utf-8")
     readme = tmp_path / "README.md"
     readme.write_text(f"# x\n{BEGIN}\n{END}\n", encoding="utf-8")
-    script = Path(__file__).resolve().parent.parent / "bench" / "perf_markdown.py"
+    script = REPO / "bench" / "perf_markdown.py"
     argv = [sys.executable, str(script), str(files[0]), "--also", str(files[1]), "--also", str(files[2])]
     subprocess.run([*argv, "--readme", str(readme)], check=True, capture_output=True)
     text = readme.read_text(encoding="utf-8")
@@ -251,7 +252,6 @@ def test_the_machine_speed_of_the_run_is_quoted_with_its_figures():
 
 
 def test_figures_files_carry_the_machine_speed(tmp_path):
-    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
     from bench.figures import PROBE_STEPS, write_figures
 
     write_figures(tmp_path / "f.json", {"x": 1})
