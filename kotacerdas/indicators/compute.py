@@ -15,6 +15,7 @@ from kotacerdas.indicators.catalog import (
     ShareMethod,
     SubmittedMethod,
 )
+from kotacerdas.indicators.row_filter import select_rows
 from kotacerdas.regulators.ikm import ikm_unit_score  # the one IKM implementation (PermenPANRB 14/2017)
 from kotacerdas.schemas import INDICATOR_VALUE_COLUMNS
 
@@ -36,7 +37,7 @@ def _select(df: pd.DataFrame, expression: str | None, indicator: Indicator) -> p
     if not expression or df.empty:
         return df
     try:
-        return df.query(expression, engine="python")
+        return select_rows(df, expression)
     except Exception as exc:  # pandas raises many types for a bad expression; report them all the same way
         raise ValueError(
             f"indicator {indicator.code}: cannot evaluate {expression!r} on {indicator.method.table}: {exc}"

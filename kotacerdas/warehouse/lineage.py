@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+import numpy as np
 import pandas as pd
 
 from kotacerdas.indicators.catalog import IndicatorCatalog
@@ -53,7 +54,7 @@ def indicator_lineage(
     """One row per (indicator, staged row counted); checked against `rows_used` of `values`."""
     derived = {name: add_derived_columns(name, df) for name, df in valid.items()}
     used = dict(zip(values["indicator_code"], values["rows_used"], strict=True))
-    parts, mismatched = [], []
+    codes, tables, files, raw_rows, numerators, mismatched = [], [], [], [], [], []
     for ind in catalog.indicators:
         table = ind.method.table
         if table not in derived:
@@ -61,18 +62,15 @@ def indicator_lineage(
         rows, in_numerator = rows_counted(ind, derived[table])
         if ind.code in used and pd.notna(used[ind.code]) and int(used[ind.code]) != len(rows):
             mismatched.append(f"{ind.code} ({used[ind.code]} used, {len(rows)} found)")
-        parts.append(
-            pd.DataFrame(
-                {
-                    "indicator_code": ind.code,
-                    "table_name": table,
-                    "_raw_file": rows["_raw_file"].to_numpy(),
-                    "_raw_row": rows["_raw_row"].to_numpy(),
-                    "in_numerator": pd.array(in_numerator, dtype="boolean")
-                    if in_numerator is not None
-                    else pd.array([pd.NA] * len(rows), dtype="boolean"),
-                }
-            )
+        # columns gathered per indicator and framed once: a frame per indicator cost more than its rows
+        codes.append(np.full(len(rows), ind.code, dtype=object))
+        tables.append(np.full(len(rows), table, dtype=object))
+        files.append(rows["_raw_file"].array)
+        raw_rows.append(rows["_raw_row"].array)
+        numerators.append(
+            pd.array(in_numerator, dtype="boolean")
+            if in_numerator is not None
+            else pd.array([pd.NA] * len(rows), dtype="boolean")
         )
     if mismatched:
         raise ValueError(
@@ -81,10 +79,24 @@ def indicator_lineage(
             + "; kotacerdas.indicators.compute.rows_counted must select the "
             "rows kotacerdas.indicators.compute counts"
         )
-    out = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=list(INDICATOR_LINEAGE_COLUMNS))
-    out["city_code"] = city_code
-    out["period"] = period
+    if not codes:
+        return pd.DataFrame(columns=list(INDICATOR_LINEAGE_COLUMNS)).astype(INDICATOR_LINEAGE_COLUMNS)
+    out = pd.DataFrame(
+        {
+            "city_code": city_code,
+            "period": period,
+            "indicator_code": pd.array(np.concatenate(codes), dtype="string"),
+            "table_name": pd.array(np.concatenate(tables), dtype="string"),
+            "_raw_file": _joined(files).astype("string").array,
+            "_raw_row": _joined(raw_rows).astype("Int64").array,
+            "in_numerator": _joined(numerators).array,
+        }
+    )
     return out[list(INDICATOR_LINEAGE_COLUMNS)].astype(INDICATOR_LINEAGE_COLUMNS)
+
+
+def _joined(arrays: list) -> pd.Series:
+    return pd.concat([pd.Series(a, copy=False) for a in arrays], ignore_index=True)
 
 
 def enrich_indicator_values(
