@@ -17,6 +17,7 @@ import operator
 from collections.abc import Callable
 from datetime import datetime
 from functools import lru_cache, reduce
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -32,6 +33,7 @@ _COMPARE = {
     ast.GtE: operator.ge,
 }
 _ARITHMETIC = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul, ast.Div: operator.truediv}
+_UNARY: dict[type, Callable[[Any], Any]] = {ast.Not: operator.invert, ast.USub: operator.neg, ast.UAdd: operator.pos}
 _LITERALS = (str, int, float, bool)  # None is left to query: `x == None` means something else to pandas
 
 
@@ -96,7 +98,7 @@ def _compile(node: ast.AST) -> tuple[Evaluate, bool]:
         return (lambda df: reduce(combine, (part(df) for part in parts))), False
     if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.Not | ast.USub | ast.UAdd):
         inner, is_literal = _compile(node.operand)
-        unary = {ast.Not: operator.invert, ast.USub: operator.neg, ast.UAdd: operator.pos}[type(node.op)]
+        unary = _UNARY[type(node.op)]
         if is_literal and isinstance(node.op, ast.Not):
             raise _Unsupported("not of a literal")
         return (lambda df: unary(inner(df))), is_literal
@@ -134,7 +136,7 @@ def _pair(op: ast.cmpop, left_node: ast.expr, right_node: ast.expr) -> Evaluate:
         text_left, text_right = (_is_text(n) for n in (left_node, right_node))
         if text_left or text_right:
             column, text = (right_node, left_node) if text_left else (left_node, right_node)
-            if not isinstance(column, ast.Name) or text_left and text_right:
+            if not isinstance(column, ast.Name) or not isinstance(text, ast.Constant) or text_left and text_right:
                 raise _Unsupported("a text compared with other than a column")
             return _membership(_column(column.id), [text.value], isinstance(op, ast.NotEq))
     right, right_literal = _compile(right_node)
