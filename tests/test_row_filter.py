@@ -37,6 +37,7 @@ def _frame(seed: int, rows: int = 40) -> pd.DataFrame:
             "channel": pd.Series(holes(list(rng.choice(["online", "offline"], rows))), dtype=object),
             "sla_days": pd.array(holes([int(v) for v in rng.integers(0, 6, rows)]), dtype="Int64"),
             "processing_days": np.where(rng.random(rows) < 0.2, np.nan, rng.uniform(-1, 8, rows)),
+            "ratio": rng.uniform(0, 1, rows).round(1).astype("float32"),  # query casts literals to float32 here
             "flag": rng.random(rows) < 0.5,
             "submitted_at": start + pd.to_timedelta(rng.integers(0, 40, rows), unit="D"),
         },
@@ -87,6 +88,8 @@ def test_every_selection_of_the_shipped_catalog_is_compiled_and_agrees_with_quer
         "processing_days <= sla_days * 2 - 1",
         "0 <= processing_days <= 5",
         "-processing_days > -3",
+        "ratio == 0.3",
+        "ratio * 3 <= 0.9",
         "channel == 'online'",
         "channel != 'online'",
         "status in ['completed', 'open']",
@@ -121,8 +124,10 @@ def test_an_empty_frame_and_a_non_default_index():
     _same_outcome(shuffled, "status == 'completed' and processing_days <= sla_days")
 
 
-_NAMES = st.sampled_from(["status", "opd_code", "channel", "sla_days", "processing_days", "flag"])
-_LITERAL = st.sampled_from(["'completed'", "'rejected'", "'DINKES'", "'online'", "0", "2", "3.5", "-1", "True"])
+_NAMES = st.sampled_from(["status", "opd_code", "channel", "sla_days", "processing_days", "ratio", "flag"])
+_LITERAL = st.sampled_from(
+    ["'completed'", "'rejected'", "'DINKES'", "'online'", "0", "2", "3.5", "-1", "0.3", "ratio * 3", "True"]
+)
 _OPS = st.sampled_from(["==", "!=", "<", "<=", ">", ">="])
 
 
