@@ -1,6 +1,6 @@
 """The catalog's row selections (`where`, `numerator`), evaluated as pandas `DataFrame.query` would.
 
-`DataFrame.query` parses its expression on every call (~2.5 ms, about the whole cost of an indicator on a city's
+`DataFrame.query` parses its expression on every call (0.8–1.3 ms unprofiled, against 0.3–0.6 ms here, on a city's
 few thousand rows, and each selection runs twice: for the value and for its lineage). Expressions made only of
 columns, literals, comparisons, `in`/`not in` a list, `and`/`or`/`not` and + - * / are parsed once here and
 applied with the same pandas operators `query` applies with its python engine: `and` is `&`, `not` is `~`, a
@@ -66,7 +66,7 @@ def _comparison(op: Callable, left: Evaluate, right: Evaluate, literal_side: boo
         lhs, rhs = left(df), right(df)
         # query turns a literal compared with a date column into a Timestamp (in UTC): left to query
         if literal_side and (_is_datetime(lhs) or _is_datetime(rhs)):
-            raise _Unsupported("a column of dates or objects compared with a literal")
+            raise _Unsupported("a column of dates compared with a literal")
         return op(lhs, rhs)
 
     return value
