@@ -125,7 +125,7 @@ def test_an_empty_frame_and_a_non_default_index():
 
 
 _NAMES = st.sampled_from(["status", "opd_code", "channel", "sla_days", "processing_days", "ratio", "flag"])
-_LITERAL = st.sampled_from(
+_RIGHT_SIDE = st.sampled_from(  # literals, and one expression of a column
     ["'completed'", "'rejected'", "'DINKES'", "'online'", "0", "2", "3.5", "-1", "0.3", "ratio * 3", "True"]
 )
 _OPS = st.sampled_from(["==", "!=", "<", "<=", ">", ">="])
@@ -134,7 +134,7 @@ _OPS = st.sampled_from(["==", "!=", "<", "<=", ">", ">="])
 @st.composite
 def _comparison(draw) -> str:
     left = draw(_NAMES)
-    right = draw(st.one_of(_NAMES, _LITERAL))
+    right = draw(st.one_of(_NAMES, _RIGHT_SIDE))
     if draw(st.booleans()):
         left, right = right, left
     return f"{left} {draw(_OPS)} {right}"
