@@ -3,7 +3,7 @@
 import dagster as dg
 
 from assets.failures import scrubbed_failures
-from assets.partitioned import report_checks, report_metadata
+from assets.partitioned import partitioned_check, report_checks, report_metadata
 from assets.partitions import partitions_of
 from assets.resources import ProjectResource
 from kotacerdas.ingest import IngestResult, ingest_partitions
@@ -19,9 +19,10 @@ INGEST_RETRY = dg.RetryPolicy(max_retries=2, delay=10, backoff=dg.Backoff.EXPONE
 
 
 def build_ingest_asset(table: CanonicalTable, partitions_def: dg.PartitionsDefinition) -> dg.AssetsDefinition:
-    check = dg.AssetCheckSpec(
+    check = partitioned_check(
         "all_sources_delivered",
         asset=f"{table.name}_raw",
+        partitions_def=partitions_def,
         description="Every source and OPD delivered this partition (failures are listed for the OPD steward).",
     )
 

@@ -16,6 +16,7 @@ one door from the assets to Dagster's event log.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Iterator, Mapping
 
 import dagster as dg
@@ -25,6 +26,16 @@ from kotacerdas.privacy import scrub_text, scrub_value
 
 # The metadata key of a step failure that concerns some partitions of its range only (sensors.events reads it).
 PARTITIONS_FAILED = "failed_partitions"
+
+
+def partitioned_check(name: str, *, asset: str, partitions_def: dg.PartitionsDefinition, **kwargs) -> dg.AssetCheckSpec:
+    """A check partitioned like its asset, so each result belongs to one city × period and the UI shows every
+    partition's own status (an unpartitioned check of a partitioned asset shows only the latest evaluation, of
+    whichever city). Dagster 1.13 calls partitioned checks a preview and warns on every definition load; the
+    warning is silenced here, once."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", dg.PreviewWarning)
+        return dg.AssetCheckSpec(name, asset=asset, partitions_def=partitions_def, **kwargs)
 
 
 def partitions_failure(description: str, failed: list[Partition]) -> dg.Failure:

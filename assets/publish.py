@@ -10,9 +10,9 @@ from collections.abc import Mapping
 import dagster as dg
 
 from assets.failures import scrubbed_failures
-from assets.partitioned import partitions_failure, report_checks, report_metadata
+from assets.partitioned import partitioned_check, partitions_failure, report_checks, report_metadata
 from assets.partitions import in_groups, partitions_of
-from assets.quality import check_result, error_check_spec, partitioned_check
+from assets.quality import check_result, error_check_spec
 from assets.resources import ProjectResource, WarehouseResource
 from assets.ui_metadata import published_scores_metadata, row_count
 from kotacerdas.ingest.table import IngestResult

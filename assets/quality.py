@@ -1,18 +1,20 @@
 """Quality stage: each table through its Great Expectations suite; failing rows set aside with the rule.
 
-Checks on each validated table (partitioned like it): `rows_pass_error_rules` and `warn_rules_pass` (WARN) here;
-the blocking `error_rules_within_threshold` is evaluated by the `quarantine` asset, after the rejected rows are
-published, so that a blocked partition still shows its stewards what was rejected.
+Two checks on each validated table (partitioned like it): `warn_rules_pass` (WARN) here; the blocking
+`error_rules_within_threshold` is evaluated by the `quarantine` asset, after the rejected rows are published, so that
+a blocked partition still shows its stewards what was rejected. That one check grades the share of rejected rows:
+it fails as a WARN above `warn_rejected_share` (the early warning; the partition flows on) and as an ERROR above
+`max_rejected_share` (it blocks). One check where there were two: every evaluation is a record in Dagster's event
+log for every city × month (#15).
 """
 
-import warnings
 from collections.abc import Mapping
 from pathlib import Path
 
 import dagster as dg
 
 from assets.failures import scrubbed_failures
-from assets.partitioned import report_checks, report_metadata
+from assets.partitioned import partitioned_check, report_checks, report_metadata
 from assets.partitions import partitions_of
 from assets.resources import ProjectResource
 from assets.ui_metadata import row_count, shown
@@ -23,14 +25,6 @@ from kotacerdas.schemas import CanonicalTable
 
 ERROR_CHECK = "error_rules_within_threshold"
 WARN_CHECK = "warn_rules_pass"
-
-
-def partitioned_check(name: str, *, asset: str, partitions_def: dg.PartitionsDefinition, **kwargs) -> dg.AssetCheckSpec:
-    """A check partitioned like its asset, so each result belongs to one city × month. Dagster 1.13 calls
-    partitioned checks a preview and warns on every definition load; the warning is silenced here, once."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", dg.PreviewWarning)
-        return dg.AssetCheckSpec(name, asset=asset, partitions_def=partitions_def, **kwargs)
 
 
 def error_check_spec(table: CanonicalTable, partitions_def: dg.PartitionsDefinition) -> dg.AssetCheckSpec:
@@ -46,8 +40,10 @@ def error_check_spec(table: CanonicalTable, partitions_def: dg.PartitionsDefinit
         description=(
             "Blocks indicators and indices" if monthly else "The regulator index this table feeds is not computed"
         )
-        + " when the share of rows failing an `error` rule (or staging) passes "
-        "max_rejected_share, or a table-level `error` rule fails; counts per rule, failing rows.",
+        + " when the share of rows failing an `error` rule (or staging) passes max_rejected_share, or a "
+        "table-level `error` rule fails; fails as a warning only (the partition flows on) when the share passes "
+        "warn_rejected_share (config/quality.yaml; default half of max_rejected_share). Counts per rule, failing "
+        "rows.",
     )
 
 
@@ -64,6 +60,7 @@ def check_metadata(gate: GateResult, severity: str, report: CheckReport) -> dict
             "input_rows": gate.input_rows,
             "rejected_share": shown(gate.rejected_share, 4),
             "threshold": gate.threshold,
+            "warn_above_share": shown(gate.warn_threshold, 4),
         }
     if gate.data_docs:
         metadata["data_docs"] = dg.MetadataValue.path(gate.data_docs)
@@ -76,7 +73,8 @@ def check_result(gate: GateResult, severity: str) -> dg.AssetCheckResult:
         asset_key=gate.table,
         check_name=ERROR_CHECK if severity == "error" else WARN_CHECK,
         passed=report.passed,
-        severity=dg.AssetCheckSeverity.ERROR if severity == "error" else dg.AssetCheckSeverity.WARN,
+        # an `error` report that fails only as the early warning does not block
+        severity=dg.AssetCheckSeverity.WARN if severity == "warn" or report.warns_only else dg.AssetCheckSeverity.ERROR,
         description=report.description,
         metadata=check_metadata(gate, severity, report),
     )
@@ -84,14 +82,6 @@ def check_result(gate: GateResult, severity: str) -> dg.AssetCheckResult:
 
 def build_quality_asset(table: CanonicalTable, partitions_def: dg.PartitionsDefinition) -> dg.AssetsDefinition:
     checks = [
-        partitioned_check(
-            "rows_pass_error_rules",
-            asset=table.name,
-            partitions_def=partitions_def,
-            description="Rows failing an `error` expectation are quarantined (a few are normal); this warns when "
-            "their share passes `warn_rejected_share` (config/quality.yaml; default half the blocking threshold) "
-            "and reports how many and which rules.",
-        ),
         partitioned_check(
             WARN_CHECK,
             asset=table.name,
@@ -138,24 +128,9 @@ def build_quality_asset(table: CanonicalTable, partitions_def: dg.PartitionsDefi
             if not gate.complete:
                 context.log.warning(f"{part}: {gate.verdict()}")
             metadata[part] = gate.summary_metadata() | row_count(len(gate.valid))
-            warned, warning = gate.rows_warning()
             if gate.data_docs:
                 metadata[part]["data_docs"] = dg.MetadataValue.path(gate.data_docs)
-            checks[part] = [
-                dg.AssetCheckResult(
-                    check_name="rows_pass_error_rules",
-                    passed=warned,
-                    severity=dg.AssetCheckSeverity.WARN,
-                    description=warning,
-                    metadata={
-                        "rejected_rows": gate.rejected_rows,
-                        "rejected_share": shown(gate.rejected_share, 4),
-                        "warn_above_share": shown(gate.warn_threshold, 4),
-                        "rules": dg.MetadataValue.md(gate.rules_markdown()),
-                    },
-                ),
-                check_result(gate, "warn"),
-            ]
+            checks[part] = [check_result(gate, "warn")]
         yield dg.Output(gates, metadata=report_metadata(context, metadata))
         yield from report_checks(context, checks)
 

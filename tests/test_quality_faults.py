@@ -5,12 +5,15 @@ threshold."""
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import datetime
 
+import dagster as dg
 import pandas as pd
 import pytest
 from conftest import OPD_TEST_TOKEN, REFERENCE, edited_project, fast_rest
 
+from assets.quality import check_result
 from kotacerdas.config import FileSource
 from kotacerdas.ingest import ingest_table
 from kotacerdas.ingest.files import read_file_drop
@@ -139,6 +142,29 @@ def test_a_whole_opd_of_bad_timestamps_blocks_the_table(gate_of, sim):
         sim.rows("service_requests", CITY, "DISDUKCAPIL", MONTH)
     )
     assert "type:submitted_at" in report.rules_markdown and "type:submitted_at" in report.sample_markdown
+
+
+def test_one_error_check_passes_warns_or_blocks_by_the_share_of_rejected_rows(gate_of):
+    _, gate = gate_of("service_requests")
+    share = gate.rejected_share
+    assert 0 < share <= gate.threshold and gate.passed  # the generator's defects: some rows rejected, not many
+    at_level = replace(gate, warn_share=share)  # the warning level is inclusive, as the threshold is
+    assert at_level.check_report("error").passed and check_result(at_level, "error").passed
+    # above the warning level, within the threshold: fails as a WARN (it does not block), says why and what to do
+    warned = replace(gate, warn_share=share / 2)
+    report = warned.check_report("error")
+    assert not report.passed and report.warns_only and warned.passed
+    assert report.description.startswith("service_requests: WARNING") and "flows on" in report.description
+    check = check_result(warned, "error")
+    assert not check.passed and check.severity == dg.AssetCheckSeverity.WARN
+    assert check.metadata["warn_above_share"].value == round(share / 2, 4)
+    # past the threshold: fails as an ERROR (it blocks), whatever the warning level
+    blocked = replace(gate, threshold=share / 2, warn_share=share / 4)
+    report = blocked.check_report("error")
+    assert not report.passed and not report.warns_only and "BLOCKED" in report.description
+    assert check_result(blocked, "error").severity == dg.AssetCheckSeverity.ERROR
+    # the `warn` report is about the `warn` rules only: the warning level does not change it
+    assert warned.check_report("warn").passed == gate.check_report("warn").passed
 
 
 # --- the defects the simulator's generators put in the data ---------------------------------------------------

@@ -1,7 +1,8 @@
 """What monitors see after a batched run (every city of a month in one run, on DuckDB, with the OPD simulator over
 HTTP): every `data_docs` link in the check metadata resolves to its own page, the index lists them, a page renders
 offline in headless Chromium; Dagster's standard metadata (row counts, column schemas, owners, published scores in
-Markdown, rounded values); the WARN check `rows_pass_error_rules` passes on good data and fails on bad."""
+Markdown, rounded values); each table's one error check passes on good data and blocks bad; each partition gets one
+evaluation per check of the job."""
 
 from __future__ import annotations
 
@@ -177,15 +178,38 @@ def test_each_partition_of_the_batched_run_carries_row_count_scores_and_rounded_
     assert mats[("published_scores", _key(BAD))].metadata["published"].value == 0
 
 
-def test_rows_pass_error_rules_passes_on_good_data_and_fails_on_bad(batched):
+def test_one_error_check_per_table_passes_on_good_data_and_blocks_bad(batched):
     checks = _checks(batched)
     for table in MONTHLY_TABLES:
-        good = checks[(table, "rows_pass_error_rules", _key(GOOD))]
-        assert good.severity == dg.AssetCheckSeverity.WARN
-        assert good.passed, good.description
-    # good data is not flawless: some rows were quarantined, and the check still passes
-    assert checks[("service_requests", "rows_pass_error_rules", _key(GOOD))].metadata["rejected_rows"].value > 0
-    bad = checks[("service_requests", "rows_pass_error_rules", _key(BAD))]
-    assert not bad.passed and bad.severity == dg.AssetCheckSeverity.WARN
-    assert bad.metadata["rejected_share"].value > bad.metadata["warn_above_share"].value == 0.025
-    assert checks[("complaints", "rows_pass_error_rules", _key(BAD))].passed  # the fault hit one table only
+        good = checks[(table, "error_rules_within_threshold", _key(GOOD))]
+        assert good.passed and good.severity == dg.AssetCheckSeverity.ERROR, good.description
+        # the default warning level: half the table's threshold (5 %; service_catalogue's suite sets 25 %)
+        assert good.metadata["warn_above_share"].value == good.metadata["threshold"].value / 2
+    # good data is not flawless: some rows were quarantined, below the warning level, and the check passes
+    good = checks[("service_requests", "error_rules_within_threshold", _key(GOOD))].metadata
+    assert 0 < good["rejected_share"].value <= good["warn_above_share"].value
+    bad = checks[("service_requests", "error_rules_within_threshold", _key(BAD))]
+    assert not bad.passed and bad.severity == dg.AssetCheckSeverity.ERROR
+    assert bad.metadata["rejected_share"].value > bad.metadata["threshold"].value == 0.05
+    assert checks[("complaints", "error_rules_within_threshold", _key(BAD))].passed  # the fault hit one table only
+
+
+def test_each_partition_gets_one_evaluation_per_check_of_the_job_and_no_more(batched):
+    """Every evaluation is a record in Dagster's event log per city × month (#15): one per check, each with its
+    partition, the ingest checks included (partitioned like their assets, so the UI shows every city's own)."""
+    graph = batched.defs.resolve_job_def("smart_city_monthly").asset_layer.asset_graph
+    specs = {(k.asset_key.to_user_string(), k.name) for k in graph.asset_check_keys}
+    assert all(graph.get(k).partitions_def is not None for k in graph.asset_check_keys)
+    assert ("service_requests_raw", "all_sources_delivered") in specs
+    assert not any(name == "rows_pass_error_rules" for _, name in specs)
+    for partition in (GOOD, BAD):
+        evaluated = [
+            (ev.asset_key.to_user_string(), ev.check_name)
+            for ev in (
+                e.dagster_event.event_specific_data
+                for e in batched.events
+                if e.dagster_event and e.dagster_event.event_type == dg.DagsterEventType.ASSET_CHECK_EVALUATION
+            )
+            if ev.partition == _key(partition)
+        ]
+        assert sorted(evaluated) == sorted(specs)  # each check once, none missing, none twice

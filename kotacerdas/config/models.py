@@ -471,8 +471,9 @@ class QualitySettings(_Strict):
         default=None,
         ge=0,
         le=1,
-        description="share of rejected rows above which the WARN check `rows_pass_error_rules` fails (an early "
-        "warning before the gate blocks); default: half the table's max_rejected_share",
+        description="share of rejected rows above which a table's `error_rules_within_threshold` check fails as a "
+        "WARN, which does not block (an early warning before it blocks); default: half the table's "
+        "max_rejected_share",
     )
     personal_data: PersonalDataPolicy = PersonalDataPolicy()
 

@@ -51,6 +51,7 @@ class CheckReport:
     failed_table_rules: dict[str, str]  # table-level rule -> what it observed and expected
     rules_markdown: str
     sample_markdown: str
+    warns_only: bool = False  # failed as the early warning only: the partition flows on (severity WARN)
 
 
 @dataclass(frozen=True)
@@ -106,14 +107,6 @@ class GateResult:
     def warn_threshold(self) -> float:
         return self.threshold / 2 if self.warn_share is None else self.warn_share
 
-    def rows_warning(self) -> tuple[bool, str]:
-        """The early warning: passes while the share of rejected rows stays at or below `warn_threshold`. A few
-        rejected rows are normal (they are quarantined, the rest flows on); a share near the threshold is not."""
-        passed = self.rejected_share <= self.warn_threshold and self.rejected_share <= self.threshold
-        share = f"{self.rejected_share:.2%} of {self.input_rows} rows rejected"
-        limits = f"warns above {self.warn_threshold:.2%}, blocks above {self.threshold:.2%}"
-        return passed, f"{self.table}: {share} ({limits})"
-
     def verdict(self) -> str:
         share = f"{self.rejected_share:.1%} of {self.input_rows} rows rejected (threshold {self.threshold:.0%})"
         if self.completeness is not None and not self.completeness.complete:
@@ -126,14 +119,32 @@ class GateResult:
             )
         if self.passed:
             return f"{self.table}: passed — {share}"
-        top = self.quarantine[self.quarantine["severity"] == "error"]["rule"].value_counts().head(3)
-        rules = ", ".join(f"{r} ({n})" for r, n in top.items()) or "none"
         table_rules = f"; failed table rules: {', '.join(self.failed_table_rules)}" if self.failed_table_rules else ""
         return (
-            f"{self.table}: BLOCKED — {share}; most frequent rules: {rules}{table_rules}. See the "
+            f"{self.table}: BLOCKED — {share}; most frequent rules: {self._top_rules()}{table_rules}. See the "
             f"`quarantine` table for {self.city_code} {self.period}, fix the data at the OPD, then re-run "
             "the partition."
         )
+
+    @property
+    def warns(self) -> bool:
+        """The early warning: the partition flows on, but its share of rejected rows passed `warn_threshold`. A few
+        rejected rows are normal (they are quarantined, the rest flows on); a share near the threshold is not."""
+        return self.passed and self.rejected_share > self.warn_threshold
+
+    def warning(self) -> str:
+        share = f"{self.rejected_share:.2%} of {self.input_rows} rows rejected"
+        limits = f"warns above {self.warn_threshold:.2%}, blocks above {self.threshold:.2%}"
+        late = "" if self.complete else f" {self.verdict()}"
+        return (
+            f"{self.table}: WARNING — {share} ({limits}); most frequent rules: {self._top_rules()}. The partition "
+            f"flows on; see the `quarantine` table for {self.city_code} {self.period} and fix the data at the OPD "
+            f"before it blocks.{late}"
+        )
+
+    def _top_rules(self) -> str:
+        top = self.quarantine[self.quarantine["severity"] == "error"]["rule"].value_counts().head(3)
+        return ", ".join(f"{r} ({n})" for r, n in top.items()) or "none"
 
     def summary_metadata(self) -> dict:
         return {
@@ -146,17 +157,10 @@ class GateResult:
             "verdict": self.verdict(),
         }
 
-    def rules_markdown(self) -> str:
-        if self.quarantine.empty:  # most partitions: no groupby for nothing
-            return "no failing rows"
-        lines = ["| rule | severity | failing rows |", "|---|---|---|"]
-        counts = self.quarantine.groupby(["rule", "severity"]).size()
-        lines += [f"| {rule} | {sev} | {n} |" for (rule, sev), n in counts.items()]
-        return "\n".join(lines) if len(lines) > 2 else "no failing rows"
-
     def check_report(self, severity: str) -> CheckReport:
-        """The `error` report passes when the partition is within the threshold (it blocks otherwise); the `warn`
-        report passes when no `warn` rule failed."""
+        """The `error` report passes when the share of rejected rows is at most `warn_threshold`, fails as a warning
+        (`warns_only`) above it and blocks above the threshold (or when a table-level `error` rule fails or the
+        partition is incomplete); the `warn` report passes when no `warn` rule failed."""
         if severity not in ("error", "warn"):
             raise ValueError(f"severity must be error or warn, got {severity!r}")
         # Most partitions have no failing row and a score of rules: plain Python on the rules' records costs a
@@ -174,9 +178,11 @@ class GateResult:
             for r in rules
             if pd.isna(r["unexpected_count"]) and not bool(r["success"])
         }
-        if severity == "error":
-            passed = self.passed
-            description = self.verdict()
+        warns_only = False
+        if severity == "error":  # one check per table: fails as a warning above warn_threshold, blocks above threshold
+            warns_only = self.warns
+            passed = self.passed and not warns_only
+            description = self.warning() if warns_only else self.verdict()
         else:
             passed = not failing and not failed_table
             names = list(failing) + list(failed_table)
@@ -193,6 +199,7 @@ class GateResult:
             failed_table,
             _rules_md(rules, failing, q),
             self.samples_markdown(severity),
+            warns_only,
         )
 
     def samples_markdown(self, severity: str) -> str:
