@@ -15,7 +15,7 @@ from conftest import REPO_ROOT
 from test_quality import request, staged
 
 from kotacerdas.config import ProjectConfig
-from kotacerdas.quality.docs import read_entries, rebuild_data_docs, validation_record, write_data_docs
+from kotacerdas.quality.docs import _ENTRIES, read_entries, rebuild_data_docs, validation_record, write_data_docs
 from kotacerdas.quality.gate import run_quality_gate
 from kotacerdas.schemas import SERVICE_REQUESTS, empty_quarantine
 from kotacerdas.stage.staging import StagingResult
@@ -75,3 +75,17 @@ def test_pages_and_index_are_rebuilt_from_the_stored_results(gate, tmp_path):
     rebuild_data_docs(tmp_path)
     assert page.read_text(encoding="utf-8") == before
     assert page.relative_to(tmp_path).as_posix() in (tmp_path / "index.html").read_text(encoding="utf-8")
+
+
+def test_a_result_stored_before_the_warning_state_still_renders(gate, tmp_path):
+    """Results stored before 2026-12-06 have no `warns`: rebuilding their pages must not fail (strict templates)."""
+    record = _record(gate, "2024-05")
+    del record["warns"]
+    page = write_data_docs(record, tmp_path)
+    assert 'class="big bad">DIBLOKIR' in page.read_text(encoding="utf-8")  # 2 of 3 rows rejected: blocked
+    entries = [json.loads(line) for line in (tmp_path / _ENTRIES).read_text("utf-8").splitlines()]
+    for entry in entries:
+        entry.pop("warns", None)
+    (tmp_path / _ENTRIES).write_text("".join(json.dumps(e) + "\n" for e in entries), encoding="utf-8")
+    rebuild_data_docs(tmp_path)
+    assert "diblokir / blocked" in (tmp_path / "index.html").read_text(encoding="utf-8")

@@ -232,6 +232,14 @@ def test_partitioned_checks_carry_counts_per_rule_failing_rows_and_data_docs(pip
     assert "volume_within_band" in complaints_warn["rules"].value and "no history" in complaints_warn["rules"].value
     docs_html = Path(sr["data_docs"].value).read_text(encoding="utf-8")
     assert "The channel is online or offline" in docs_html and "loket" in docs_html
+    # the page and the index agree with the check: passed with a warning, not "passed" and not "blocked"
+    assert 'class="big warn">PERINGATAN' in docs_html and "passed with a warning" in docs_html
+    assert "service_requests: WARNING" in docs_html
+    complaints_html = Path(checks[("complaints", "warn_rules_pass")].metadata["data_docs"].value).read_text("utf-8")
+    complaints = checks[("complaints", "error_rules_within_threshold")]
+    assert ('class="big warn">' in complaints_html) is (not complaints.passed)
+    index = (Path(sr["data_docs"].value).parents[2] / "index.html").read_text(encoding="utf-8")
+    assert "peringatan / warning" in index
     mat = pipeline.instance.get_latest_materialization_event(dg.AssetKey("service_requests"))
     assert mat is not None
 
