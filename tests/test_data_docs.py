@@ -78,14 +78,21 @@ def test_pages_and_index_are_rebuilt_from_the_stored_results(gate, tmp_path):
 
 
 def test_a_result_stored_before_the_warning_state_still_renders(gate, tmp_path):
-    """Results stored before 2026-12-06 have no `warns`: rebuilding their pages must not fail (strict templates)."""
-    record = _record(gate, "2024-05")
-    del record["warns"]
-    page = write_data_docs(record, tmp_path)
-    assert 'class="big bad">DIBLOKIR' in page.read_text(encoding="utf-8")  # 2 of 3 rows rejected: blocked
-    entries = [json.loads(line) for line in (tmp_path / _ENTRIES).read_text("utf-8").splitlines()]
-    for entry in entries:
-        entry.pop("warns", None)
-    (tmp_path / _ENTRIES).write_text("".join(json.dumps(e) + "\n" for e in entries), encoding="utf-8")
-    rebuild_data_docs(tmp_path)
-    assert "diblokir / blocked" in (tmp_path / "index.html").read_text(encoding="utf-8")
+    """Results and index entries stored before 2026-12-06 have no `warns`: their pages and the index must still
+    render (the templates are strict) — a passing one, where the templates look at `warns`."""
+    passing = dataclasses.replace(gate, threshold=1.0, warn_share=1.0)  # 2 of 3 rows rejected, within both
+    old = validation_record(
+        passing, run_name="run-0", validated_at=pd.Timestamp("2026-11-01 08:00"), descriptions={}, city_name="Kota X"
+    )
+    assert old.pop("warns") is False
+    page = write_data_docs(old, tmp_path)
+    assert 'class="big ok">LOLOS' in page.read_text(encoding="utf-8")
+    # the index as an older version wrote it: entries without `warns`; a new page is appended to it
+    entries = tmp_path / _ENTRIES
+    lines = [json.loads(line) for line in entries.read_text(encoding="utf-8").splitlines()]
+    assert all("warns" not in e or e.pop("warns") is False for e in lines)
+    entries.write_text("".join(json.dumps(e) + "\n" for e in lines), encoding="utf-8")
+    write_data_docs(_record(gate, "2024-06"), tmp_path)
+    assert {"warns"} & set(read_entries(tmp_path)[0]) == set()  # the old entry is read as it was stored
+    index = (tmp_path / "index.html").read_text(encoding="utf-8")
+    assert "lolos / passed" in index and "diblokir / blocked" in index

@@ -17,6 +17,7 @@ from assets.quality import check_result
 from kotacerdas.config import FileSource
 from kotacerdas.ingest import ingest_table
 from kotacerdas.ingest.files import read_file_drop
+from kotacerdas.quality.completeness import Completeness
 from kotacerdas.quality.gate import run_quality_gate
 from kotacerdas.schemas import INDICATOR_SUBMISSIONS, get_table
 from kotacerdas.simulator import OpdSimulator
@@ -165,6 +166,18 @@ def test_one_error_check_passes_warns_or_blocks_by_the_share_of_rejected_rows(ga
     assert check_result(blocked, "error").severity == dg.AssetCheckSeverity.ERROR
     # the `warn` report is about the `warn` rules only: the warning level does not change it
     assert warned.check_report("warn").passed == gate.check_report("warn").passed
+    # an incomplete partition blocks, unless the run publishes it on purpose: then it warns, and says what is missing
+    missing = Completeness(
+        "service_requests", CITY, MONTH, (("opd_api", "DINKES"),), 1, {}, ("opd_api × DINKES failed: timeout",)
+    )
+    incomplete = replace(gate, warn_share=1.0, completeness=missing)
+    assert check_result(incomplete, "error").severity == dg.AssetCheckSeverity.ERROR
+    assert not incomplete.check_report("error").passed and not incomplete.check_report("error").warns_only
+    allowed = replace(incomplete, allow_incomplete=True)
+    report = allowed.check_report("error")
+    assert not report.passed and report.warns_only and "published anyway with status incomplete" in report.description
+    assert "rows rejected" not in report.description  # the share is within the warning level: not the reason
+    assert check_result(allowed, "error").severity == dg.AssetCheckSeverity.WARN
 
 
 # --- the defects the simulator's generators put in the data ---------------------------------------------------

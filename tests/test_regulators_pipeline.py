@@ -134,7 +134,7 @@ def test_a_yearly_table_failing_its_gate_leaves_out_only_the_index_it_feeds(year
         for e in evaluations
         if e.asset_key.to_user_string() == "evaluation_scores" and e.check_name == "error_rules_within_threshold"
     )
-    assert not gate.passed
+    assert not gate.passed and gate.severity == dg.AssetCheckSeverity.ERROR  # failed the gate, not only warned
 
 
 def test_evaluators_read_the_regulator_figures_through_views_with_region_names(yearly):

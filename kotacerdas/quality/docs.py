@@ -115,7 +115,7 @@ def validation_record(
         "passed": bool(gate.passed),
         # passed, but past the early warning: what the table's error check reports as a WARN
         "warns": bool(gate.warns),
-        "verdict": gate.warning() if gate.warns else gate.verdict(),
+        "verdict": gate.verdict(),
         "input_rows": int(gate.input_rows),
         "valid_rows": len(gate.valid),
         "rejected_rows": int(gate.rejected_rows),

@@ -108,6 +108,12 @@ class GateResult:
         return self.threshold / 2 if self.warn_share is None else self.warn_share
 
     def verdict(self) -> str:
+        """The partition's verdict in words: BLOCKED (or incomplete) with why and what to do, a WARNING when it
+        flows on past the early warning (`warns`), or passed. What the table's error check, its materialization and
+        its Data Docs page say."""
+        return self.warning() if self.warns else self._verdict()
+
+    def _verdict(self) -> str:
         share = f"{self.rejected_share:.1%} of {self.input_rows} rows rejected (threshold {self.threshold:.0%})"
         if self.completeness is not None and not self.completeness.complete:
             fix = f"fix the source (see ingest_failures for {self.city_code} {self.period}) and re-run the partition"
@@ -128,19 +134,23 @@ class GateResult:
 
     @property
     def warns(self) -> bool:
-        """The early warning: the partition flows on, but its share of rejected rows passed `warn_threshold`. A few
-        rejected rows are normal (they are quarantined, the rest flows on); a share near the threshold is not."""
-        return self.passed and self.rejected_share > self.warn_threshold
+        """The partition flows on, but not cleanly: its share of rejected rows passed `warn_threshold` (a few
+        rejected rows are normal; a share near the threshold is not), or it is incomplete and published on purpose
+        (`--allow-incomplete`)."""
+        return self.passed and (self.rejected_share > self.warn_threshold or not self.complete)
 
     def warning(self) -> str:
-        share = f"{self.rejected_share:.2%} of {self.input_rows} rows rejected"
-        limits = f"warns above {self.warn_threshold:.2%}, blocks above {self.threshold:.2%}"
-        late = "" if self.complete else f" {self.verdict()}"
-        return (
-            f"{self.table}: WARNING — {share} ({limits}); most frequent rules: {self._top_rules()}. The partition "
-            f"flows on; see the `quarantine` table for {self.city_code} {self.period} and fix the data at the OPD "
-            f"before it blocks.{late}"
-        )
+        parts = []
+        if self.rejected_share > self.warn_threshold:
+            share = f"{self.rejected_share:.2%} of {self.input_rows} rows rejected"
+            limits = f"warns above {self.warn_threshold:.2%}, blocks above {self.threshold:.2%}"
+            parts.append(
+                f"{share} ({limits}); most frequent rules: {self._top_rules()}. The partition flows on; see the "
+                f"`quarantine` table for {self.city_code} {self.period} and fix the data at the OPD before it blocks."
+            )
+        if not self.complete:
+            parts.append(self._verdict())  # "…; published anyway with status incomplete: fix the source …"
+        return f"{self.table}: WARNING — " + " ".join(parts)
 
     def _top_rules(self) -> str:
         top = self.quarantine[self.quarantine["severity"] == "error"]["rule"].value_counts().head(3)
@@ -158,9 +168,10 @@ class GateResult:
         }
 
     def check_report(self, severity: str) -> CheckReport:
-        """The `error` report passes when the share of rejected rows is at most `warn_threshold`, fails as a warning
-        (`warns_only`) above it and blocks above the threshold (or when a table-level `error` rule fails or the
-        partition is incomplete); the `warn` report passes when no `warn` rule failed."""
+        """The `error` report passes when the share of rejected rows is at most `warn_threshold`; fails as a warning
+        (`warns_only`) above it, or when an incomplete partition is published on purpose; and blocks above the
+        threshold, when a table-level `error` rule fails or when the partition is incomplete (and not allowed). The
+        `warn` report passes when no `warn` rule failed."""
         if severity not in ("error", "warn"):
             raise ValueError(f"severity must be error or warn, got {severity!r}")
         # Most partitions have no failing row and a score of rules: plain Python on the rules' records costs a
@@ -182,7 +193,7 @@ class GateResult:
         if severity == "error":  # one check per table: fails as a warning above warn_threshold, blocks above threshold
             warns_only = self.warns
             passed = self.passed and not warns_only
-            description = self.warning() if warns_only else self.verdict()
+            description = self.verdict()
         else:
             passed = not failing and not failed_table
             names = list(failing) + list(failed_table)
