@@ -120,13 +120,23 @@ def _descendants(pid: int) -> list[int]:
     return children
 
 
+def _alive(pid: int) -> bool:
+    """Running, not a zombie: a killed process stays in /proc until its parent reaps it (the worker's pool
+    processes until the worker does, the worker until `proc.poll()`), so /proc alone waited out the deadline."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return False
+    return state != "Z"
+
+
 def _stop_tree(proc: subprocess.Popen) -> None:
     tree = [proc.pid, *_descendants(proc.pid)]
     for pid in reversed(tree):
         with contextlib.suppress(ProcessLookupError):
             os.kill(pid, signal.SIGTERM)
     deadline = time.monotonic() + 20
-    while time.monotonic() < deadline and any(Path(f"/proc/{pid}").exists() for pid in tree):
+    while time.monotonic() < deadline and (proc.poll() is None or any(_alive(pid) for pid in tree)):
         time.sleep(0.2)
     for pid in tree:
         with contextlib.suppress(ProcessLookupError):
