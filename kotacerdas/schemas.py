@@ -374,6 +374,7 @@ QUALITY_GATE_COLUMNS: dict[str, str] = {
     "status": "string",  # complete | incomplete (config/completeness.yaml)
     "coverage": "float64",  # share of the expected source × OPD deliveries that arrived with their rows
     "incomplete_reason": "string",  # what was missing, in words (NULL when complete)
+    "warn_threshold": "float64",  # the share above which the table's error check warns (NULL before 2026-12-06)
 }
 
 OPD_TIMELINESS_COLUMNS: dict[str, str] = {

@@ -262,6 +262,13 @@ def test_rule_results_and_verdicts_are_in_the_warehouse(pipeline):
     gates = {(r.city_code, r.table_name): r for r in _rows(pipeline, "SELECT * FROM quality_gates")}
     assert gates[(PASSING[0], "service_requests")].passed
     assert not gates[(BLOCKED[0], "service_requests")].passed
+    # v_quality shows the warning level and whether the table passed with a warning, as its check did
+    quality = {(r.city_code, r.table_name): r for r in _rows(pipeline, "SELECT * FROM v_quality")}
+    assert quality[(PASSING[0], "service_requests")].warns is True
+    assert quality[(PASSING[0], "service_requests")].warn_threshold == WARN_SHARE
+    assert quality[(BLOCKED[0], "service_requests")].warns is False  # blocked, not warned
+    for (city, table), row in quality.items():
+        assert row.warns == (row.passed and row.rejected_share > WARN_SHARE), (city, table)
 
 
 def test_blocked_partition_stops_before_indicators_and_says_why(pipeline):

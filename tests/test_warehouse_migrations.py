@@ -175,3 +175,33 @@ def test_0006_replaces_the_unused_regulator_tables_and_grants_the_existing_evalu
             if created:
                 conn.exec_driver_sql(f"DROP ROLE {group}")
         engine.dispose()
+
+
+def test_0010_gives_gates_published_before_it_no_warning_level(engine):
+    """Rows of quality_gates published before 0010 have no warning level: `warns` is unknown for those that passed,
+    false for those that did not; a row published since says whether it warned."""
+    migrate.upgrade(engine, "0009")
+    insert = (
+        "INSERT INTO quality_gates (city_code, period, table_name, input_rows, valid_rows, rejected_rows, "
+        "rejected_share, threshold, passed, status) VALUES "
+    )
+    with engine.begin() as conn:
+        conn.exec_driver_sql(
+            insert + "('19.71', '2025-01', 'complaints', 100, 97, 3, 0.03, 0.05, TRUE, 'complete'), "
+            "('19.03', '2025-01', 'complaints', 100, 90, 10, 0.10, 0.05, FALSE, 'complete')"
+        )
+    assert migrate.upgrade(engine)[1] == migrate.head_revision()
+    with engine.begin() as conn:
+        conn.exec_driver_sql(
+            "INSERT INTO quality_gates (city_code, period, table_name, input_rows, valid_rows, rejected_rows, "
+            "rejected_share, threshold, passed, status, warn_threshold) "
+            "VALUES ('19.71', '2025-02', 'complaints', 100, 97, 3, 0.03, 0.05, TRUE, 'complete', 0.025)"
+        )
+        rows = conn.exec_driver_sql(
+            "SELECT city_code, period, warn_threshold, warns FROM v_quality ORDER BY period, city_code"
+        ).fetchall()
+    assert [tuple(r) for r in rows] == [
+        ("19.03", "2025-01", None, False),
+        ("19.71", "2025-01", None, None),
+        ("19.71", "2025-02", 0.025, True),
+    ]

@@ -88,6 +88,7 @@ def partition_quality_frames(gates: Sequence[GateResult], city: str, month: str)
                 "status": gate.status,
                 "coverage": gate.coverage,
                 "incomplete_reason": ("; ".join(gate.completeness.reasons) or None) if gate.completeness else None,
+                "warn_threshold": gate.warn_threshold,
             }
         )
     return {
