@@ -82,6 +82,7 @@ def _gates(city: str, month: str, status: str) -> pd.DataFrame:
                 "status": status,
                 "coverage": 1.0 if complete else 0.0,
                 "incomplete_reason": None if complete else "opd_api_service_requests × DINKES failed: HTTP 500",
+                "warn_threshold": 0.025,  # 3 % rejected: a complete partition passes with a warning (v_quality.warns)
             }
         ]
     )
