@@ -24,8 +24,9 @@ down_revision = "0009"
 branch_labels = None
 depends_on = None
 
-EVALUATOR_GROUP = "kotacerdas_evaluator"
-_PREVIOUS = importlib.import_module("kotacerdas.warehouse.migrations.versions.0007_completeness").VIEWS["v_quality"]
+# 0007 made the v_quality this revision extends, and grants views to the evaluator group as this one does
+_0007 = importlib.import_module("kotacerdas.warehouse.migrations.versions.0007_completeness")
+_PREVIOUS = _0007.VIEWS["v_quality"]
 _LAST = "g.incomplete_reason\nFROM quality_gates g"
 if _LAST not in _PREVIOUS:  # 0007's definition is what this revision extends
     raise RuntimeError("v_quality of revision 0007 is not the one 0010 was written against")
@@ -38,20 +39,11 @@ VIEWS: dict[str, str] = {
 }
 
 
-def _grant() -> None:
-    if op.get_bind().dialect.name == "postgresql":
-        op.execute(f"""DO $$ BEGIN
-  IF EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '{EVALUATOR_GROUP}') THEN
-    GRANT SELECT ON {", ".join(VIEWS)} TO {EVALUATOR_GROUP};
-  END IF;
-END $$""")
-
-
 def upgrade() -> None:
     op.add_column("quality_gates", sa.Column("warn_threshold", sa.Double()))
     for name, sql in VIEWS.items():
         op.execute(f"CREATE OR REPLACE VIEW {name} AS {sql}")
-    _grant()
+    _0007._grant(VIEWS)
 
 
 def downgrade() -> None:
@@ -62,4 +54,4 @@ def downgrade() -> None:
     op.drop_column("quality_gates", "warn_threshold")
     op.create_index("ix_quality_gates_partition", "quality_gates", ["city_code", "period"])
     op.execute(f"CREATE VIEW v_quality AS {_PREVIOUS}")
-    _grant()
+    _0007._grant(VIEWS)
