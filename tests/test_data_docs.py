@@ -79,7 +79,7 @@ def test_pages_and_index_are_rebuilt_from_the_stored_results(gate, tmp_path):
 
 def test_a_result_stored_before_the_warning_state_still_renders(gate, tmp_path):
     """Results and index entries stored before 2026-12-06 have no `warns`: their pages and the index must still
-    render (the templates are strict) — a passing one, where the templates look at `warns`."""
+    render (the templates are strict)."""
     passing = dataclasses.replace(gate, threshold=1.0, warn_share=1.0)  # 2 of 3 rows rejected, within both
     old = validation_record(
         passing, run_name="run-0", validated_at=pd.Timestamp("2026-11-01 08:00"), descriptions={}, city_name="Kota X"
