@@ -65,32 +65,53 @@ class BackfillOutcome:
     seconds: float
     peak_rss_total_mb: float = 0.0  # all processes of the deployment at once (webserver, daemon, runs, steps)
     peak_rss_process_mb: float = 0.0  # the largest single process (a step of a run)
+    cpu_s: float = 0.0  # user + system CPU of the deployment's processes (a lower bound: `MemorySampler`)
+    bench_cpu_s: float = 0.0  # this process's: the OPD simulator's threads and the polling of the GraphQL API
 
 
 class MemorySampler:
-    """Peak resident memory of a process tree, sampled every half second."""
+    """Peak resident memory of a process tree, sampled every half second, and the CPU its processes spent meanwhile:
+    each process's CPU as last seen, less what it had at the first sample. A process that ends loses what it spent
+    after its last sample (under half a second of it), so the CPU is a lower bound."""
 
     def __init__(self, pid: int):
         self.root = psutil.Process(pid)
         self.total = self.largest = 0
+        self._cpu_first: dict[tuple[int, float], float] = {}
+        self._cpu_last: dict[tuple[int, float], float] = {}
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
+    @property
+    def cpu_s(self) -> float:
+        return sum(self._cpu_last.values()) - sum(self._cpu_first.values())
+
+    def _sample(self, first: bool = False) -> None:
+        sizes = []
+        for proc in [self.root, *self.root.children(recursive=True)]:
+            with contextlib.suppress(psutil.Error):  # a step process that just ended
+                with proc.oneshot():
+                    sizes.append(proc.memory_info().rss)
+                    times = proc.cpu_times()
+                    key = (proc.pid, proc.create_time())
+                self._cpu_last[key] = times.user + times.system
+                if first:
+                    self._cpu_first[key] = self._cpu_last[key]
+        self.total, self.largest = max(self.total, sum(sizes)), max(self.largest, max(sizes, default=0))
+
     def _run(self) -> None:
         while not self._stop.wait(0.5):
-            sizes = []
-            for proc in [self.root, *self.root.children(recursive=True)]:
-                with contextlib.suppress(psutil.Error):  # a step process that just ended
-                    sizes.append(proc.memory_info().rss)
-            self.total, self.largest = max(self.total, sum(sizes)), max(self.largest, max(sizes, default=0))
+            self._sample()
 
     def __enter__(self) -> MemorySampler:
+        self._sample(first=True)
         self._thread.start()
         return self
 
     def __exit__(self, *exc: object) -> None:
         self._stop.set()
         self._thread.join()
+        self._sample()
 
 
 def scratch_project(root: Path, n_cities: int, first_month: str) -> ProjectConfig:
@@ -163,7 +184,7 @@ class DagsterDev:
             "fromFailure": False,
             "title": f"bench: {len(partition_keys)} partitions",
         }
-        started = time.monotonic()
+        started, bench_cpu = time.monotonic(), time.process_time()
         with MemorySampler(self.proc.pid) as memory:
             launched = self.query(LAUNCH, {"params": params})["launchPartitionBackfill"]
             if launched["__typename"] != "LaunchBackfillSuccess":
@@ -194,6 +215,8 @@ class DagsterDev:
             time.monotonic() - started,
             memory.total / 2**20,
             memory.largest / 2**20,
+            memory.cpu_s,
+            time.process_time() - bench_cpu,
         )
 
     def stop(self) -> None:
@@ -276,7 +299,8 @@ def main() -> None:
             f"backfill of {args.cities} cities × {len(months)} months = {outcome.partitions} partitions: "
             f"{outcome.status} in {outcome.seconds:.1f} s with {len(outcome.runs)} runs ({', '.join(statuses)}); "
             f"peak memory {outcome.peak_rss_total_mb:.0f} MB in all processes, "
-            f"{outcome.peak_rss_process_mb:.0f} MB in the largest"
+            f"{outcome.peak_rss_process_mb:.0f} MB in the largest; CPU {outcome.cpu_s:.1f} s in its processes "
+            f"(at least), {outcome.bench_cpu_s:.1f} s in this one (the OPD simulator)"
         )
         runs = [_run_figures(run) for run in sorted(outcome.runs, key=lambda r: r["startTime"] or 0)]
         for run in runs:
@@ -291,6 +315,8 @@ def main() -> None:
                 "seconds": outcome.seconds,
                 "peak_rss_total_mb": outcome.peak_rss_total_mb,
                 "peak_rss_process_mb": outcome.peak_rss_process_mb,
+                "cpu_s": outcome.cpu_s,
+                "bench_cpu_s": outcome.bench_cpu_s,
                 "runs": runs,  # in the order the daemon started them
             }
             write_figures(args.json, figures)

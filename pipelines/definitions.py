@@ -21,6 +21,7 @@ from kotacerdas.config import ProjectConfig, settings
 from kotacerdas.logs import install_log_scrubbing
 from kotacerdas.schemas import MONTHLY_TABLES, YEARLY_TABLES
 from kotacerdas.warehouse.engine import WAREHOUSE_URL_ENV
+from pipelines import pool_wait
 from pipelines.executors import executor_from_env
 from pipelines.schedules import build_annual_schedule, build_monthly_schedule
 from sensors.file_drop import build_file_drop_sensor
@@ -30,6 +31,8 @@ from sensors.source_poll import build_source_poll_sensor
 # Every process that loads the code location (webserver, daemon, run and step workers, Celery workers) scrubs its
 # log records of personal data and secrets before Dagster stores or prints them.
 install_log_scrubbing()
+# ... and a run that waits for the warehouse's writer pool sleeps between its tries instead of spinning a core.
+pool_wait.install()
 
 MONTHLY_JOB = "smart_city_monthly"
 YEARLY_JOB = "smart_city_yearly"

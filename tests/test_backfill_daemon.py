@@ -21,6 +21,8 @@ def test_daemon_backfill_of_3_cities_x_2_months_is_2_runs(tmp_path):
     assert outcome.partitions == 6
     # the daemon grouped the 6 partitions along the smaller dimension: one run per month, 3 cities in each
     assert len(outcome.runs) == 2 and {r["status"] for r in outcome.runs} == {"SUCCESS"}
+    # the bench's CPU figure counts the runs' processes: two runs of a city-month each take seconds of CPU
+    assert outcome.cpu_s > 5 and outcome.peak_rss_total_mb > 0
     # runs the daemon launches carry their code location, which the Overview timeline needs to draw them
     # (docs/operators/scheduling.md: in-process runs of `kotacerdas run` have none, and the timeline skips them)
     assert all(r["repositoryOrigin"] and r["repositoryOrigin"]["repositoryLocationName"] for r in outcome.runs)
