@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import time
+
 import pandas as pd
 import pytest
 import sqlalchemy as sa
@@ -167,13 +169,46 @@ def test_0006_replaces_the_unused_regulator_tables_and_grants_the_existing_evalu
                 granted = conn.exec_driver_sql(f"SELECT has_table_privilege('{group}', '{view}', 'SELECT')")
                 assert granted.scalar_one(), view
     finally:
-        with engine.begin() as conn:
-            conn.exec_driver_sql(
-                f"DO $$ BEGIN IF EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '{group}') THEN "
-                f"REVOKE ALL ON ALL TABLES IN SCHEMA public FROM {group}; END IF; END $$"
-            )
-            if created:
-                conn.exec_driver_sql(f"DROP ROLE {group}")
+        engine.dispose()
+        if created:
+            _drop_cluster_role(postgres_url, group)
+
+
+def _drop_cluster_role(url: str, role: str, attempts: int = 20) -> None:
+    """Drop a role that other databases of the cluster may have granted rights to meanwhile: while it exists, the
+    migrations of tests running beside this one (pytest -n) grant it their views, and DROP ROLE refuses a role with
+    rights left in any database (or fails on a concurrent update of them). Withdraw its rights here, then retry;
+    after a few tries withdraw them in the other databases too (DROP OWNED BY: the role owns nothing)."""
+    admin = sa.create_engine(sa.make_url(url).set(database="postgres"), isolation_level="AUTOCOMMIT")
+    try:
+        for attempt in range(attempts):
+            databases = [sa.make_url(url).database]
+            if attempt >= 3:
+                with admin.connect() as conn:
+                    databases = conn.exec_driver_sql("SELECT datname FROM pg_database WHERE datallowconn").scalars()
+                    databases = list(databases)
+            for database in databases:
+                _drop_owned(sa.make_url(url).set(database=database), role)
+            try:
+                with admin.connect() as conn:
+                    conn.exec_driver_sql(f"DROP ROLE IF EXISTS {role}")
+                return
+            except sa.exc.DBAPIError:
+                if attempt == attempts - 1:
+                    raise
+                time.sleep(0.5)  # the other tests' databases come and go
+    finally:
+        admin.dispose()
+
+
+def _drop_owned(url: sa.URL, role: str) -> None:
+    engine = sa.create_engine(url, isolation_level="AUTOCOMMIT")
+    try:
+        with engine.connect() as conn:
+            conn.exec_driver_sql(f"DROP OWNED BY {role}")
+    except sa.exc.DBAPIError:
+        pass  # the database was dropped by its test meanwhile, or the role is gone already
+    finally:
         engine.dispose()
 
 
