@@ -254,3 +254,39 @@ def test_nothing_is_reported_later_than_the_systems_clock(opd_project, table, pa
     changed = [(a, b) for a, b in zip(early, late, strict=True) if a != b]
     assert changed, "some requests of the month are still in process on the 1st"
     assert all(a[status] != b[status] for a, b in changed)
+
+
+@pytest.mark.parametrize(
+    "stamp",
+    ["2025-01-31T23:59:59", "2024-02-29T00:00:00", "2025-07-04T08:05:09"],
+)
+def test_stamps_read_as_strptime_reads_them(stamp):
+    from kotacerdas.simulator.generate import TS_FORMAT, parse_stamp
+
+    assert parse_stamp(stamp) == datetime.strptime(stamp, TS_FORMAT)
+
+
+@pytest.mark.parametrize(
+    "stamp",
+    # the generators' deliberate defects, then forms fromisoformat alone would take
+    ["2025-01-32T10:15:00", "31/01/2025 jam 10", "kemarin sore", "01/2025", "2025-02-29T10:00:00", None, 3]
+    + ["2025-01-05", "2025-01-05T10:15", "2025-01-05T10:15:00+07:00", "2025-01-05 10:15:00", "٢٠٢٥-01-05T10:15:00"],
+)
+def test_unparseable_and_other_forms_are_no_stamp(stamp):
+    from kotacerdas.simulator.generate import parse_stamp
+
+    assert parse_stamp(stamp) is None
+
+
+def test_a_day_is_drawn_as_from_the_weekday_weights():
+    """The month's days and cumulative weights are kept between rows; the draws are those of the weights."""
+    import random
+    from datetime import date, timedelta
+
+    from kotacerdas.simulator.generate import OFFLINE_WEEKDAY, _pick_day
+
+    days = [date(2025, 2, 1) + timedelta(days=i) for i in range(28)]
+    expected, ours = random.Random(7), random.Random(7)
+    for _ in range(500):
+        drawn = expected.choices(days, weights=[OFFLINE_WEEKDAY[d.weekday()] for d in days])[0]
+        assert _pick_day(ours, "2025-02", OFFLINE_WEEKDAY) == drawn
