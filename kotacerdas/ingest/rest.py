@@ -184,9 +184,12 @@ def _scrub(text: str, secret: str | None, limit: int | None = None) -> str:
     return clean if limit is None else clean[:limit]
 
 
-def record_keys(source: RestSource, rows: list) -> set[str]:
+def record_keys(source: RestSource, rows: list) -> set[str | tuple]:
     """One identity per row: the canonical table's key as the source sends it, or the whole row when a key value
-    is missing (never the page's bytes, which a changing `server_time` alters on every answer)."""
+    is missing (never the page's bytes, which a changing `server_time` alters on every answer).
+
+    A key of strings is its own identity (a tuple); any other key or row is its JSON text, which tells 1 from "1"
+    and true from 1. Either way two rows have the same identity exactly when they have the same key."""
     key_fields: list[list[str]] = []
     for column in get_table(source.table).key:
         names = [f for f, c in source.columns.items() if c == column]
@@ -194,12 +197,14 @@ def record_keys(source: RestSource, rows: list) -> set[str]:
             key_fields = []
             break
         key_fields.append(names)
-    keys = set()
+    keys: set[str | tuple] = set()
     for row in rows:
         if not isinstance(row, dict):
             continue
-        values = [next((row[n] for n in names if row.get(n) not in (None, "")), None) for names in key_fields]
-        if key_fields and all(v is not None for v in values):
+        values = tuple(next((row[n] for n in names if row.get(n) not in (None, "")), None) for names in key_fields)
+        if key_fields and all(type(v) is str for v in values):
+            keys.add(values)
+        elif key_fields and all(v is not None for v in values):
             keys.add(json.dumps(values, default=str))
         else:
             keys.add(json.dumps(row, sort_keys=True, default=str))
@@ -321,7 +326,7 @@ def fetch_pages(
     own_session = session is None
     session = session or build_session(source, env)
     pager = _Pager(source, url)
-    seen_keys: set[str] = set()
+    seen_keys: set[str | tuple] = set()
     rows_read = bytes_read = 0
     try:
         while True:
@@ -332,9 +337,9 @@ def fetch_pages(
                 )
             page_url = pager.page_url(extra)
             safe_url = redact_url(page_url)
-            content, payload, rows = _get_page(source, session, page_url, safe_url, secret, seen_keys)
+            content, payload, rows, keys = _get_page(source, session, page_url, safe_url, secret, seen_keys)
             check_fields(source, rows, safe_url)
-            seen_keys |= record_keys(source, rows)
+            seen_keys |= keys
             rows_read, bytes_read = rows_read + len(rows), bytes_read + len(content)
             _check_caps(source, rows_read, bytes_read, f"{city} {opd} {period}")
             total, next_page = payload.get("total"), payload.get("next_page")
@@ -382,9 +387,10 @@ def _get_page(
     page_url: str,
     safe_url: str,
     secret: str | None,
-    seen_keys: set[str],
-) -> tuple[bytes, dict, list]:
-    """GET one page; retry (with backoff) a body that is cut off or repeats an earlier page."""
+    seen_keys: set[str | tuple],
+) -> tuple[bytes, dict, list, set[str | tuple]]:
+    """GET one page; retry (with backoff) a body that is cut off or repeats an earlier page. Returns the body, its
+    JSON, its rows and their identities (`record_keys`)."""
     attempts = source.retries + 1
     for attempt in range(attempts):
         last = attempt == attempts - 1
@@ -439,7 +445,8 @@ def _get_page(
             log.info("%s: unreadable body from %s (%s); retrying", source.name, safe_url, exc)
             _backoff(source, attempt)
             continue
-        if rows and record_keys(source, rows) <= seen_keys:
+        keys = record_keys(source, rows)
+        if rows and keys <= seen_keys:
             if last:
                 raise SourceError(
                     f"{source.name}: pagination loop at {safe_url}: every row of the page was read already "
@@ -449,5 +456,5 @@ def _get_page(
             log.info("%s: %s repeats an earlier page; fetching it again", source.name, safe_url)
             _backoff(source, attempt)
             continue
-        return content, payload, rows
+        return content, payload, rows, keys
     raise AssertionError("unreachable")
