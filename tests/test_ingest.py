@@ -220,6 +220,24 @@ def test_pagination_loop_is_detected(opd_project, tmp_path):
             )
 
 
+def test_row_identities_tell_keys_apart_by_value_and_type(opd_project):
+    """The loop check compares rows by key: equal keys are one identity, 1 and "1" are two, and a row without its
+    key is told apart by its whole content."""
+    from kotacerdas.ingest.rest import record_keys
+
+    source = next(s for s in opd_project.sources.for_table("service_requests") if isinstance(s, RestSource))
+    field = {c: f for f, c in source.columns.items()}
+    where = {field["city_code"]: "19.71", field["opd_code"]: "DISDUKCAPIL"}
+
+    def row(request_id, **other):
+        return where | {field["request_id"]: request_id} | other
+
+    rows = [row("A-1", x=1), row("A-1", x=2), row(1), row("1"), row(None, x=3), row("")]
+    keys = record_keys(source, rows)
+    assert len(keys) == 5  # the two A-1 rows are one
+    assert record_keys(source, [row("A-1", x=9)]) <= keys and not record_keys(source, [row("A-2")]) <= keys
+
+
 def test_file_drop_ingest_with_bom_and_decimal_comma(opd_project, tmp_path):
     landing = tmp_path / "landing"
     paths = [p for p in write_file_drops(opd_project, landing, [CITY], [MONTH]) if "capaian_indikator" in p.name]
