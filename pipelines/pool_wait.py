@@ -8,13 +8,17 @@ in a loop until the slot frees (dagster-io/dagster PR 20367 named this and was c
 on 2026-12-06 in two in-process runs of a month at once: the waiting run's `get_steps_to_execute` took a whole core
 while the other run published. The daemon's two runs at once (multiprocess executor) wait the same way.
 
-Dagster's multiprocess executor (every run the daemon launches) does not sleep at all: with no step process running
-and its next steps waiting for a slot (or for a retry's delay), its loop asks again at once, a core's worth of CPU
-per waiting run, beside the other run's steps on a 2-core machine.
+Dagster's multiprocess executor (every run the daemon launches) does not sleep at all when no step is in flight
+and its next steps wait for a slot (or for a retry's delay): its loop asks again at once (with a step process
+still alive it at least waits 20 ms for its events), a core's worth of CPU per waiting run, beside the other run's
+steps on a 2-core machine.
 
 `install()` mends both: the in-process method returns what it was meant to, the time until the next pending claim
-is due (never below 0), and when a run has no step in flight and none it may start, `get_steps_to_execute` sleeps
-until the next claim or retry is due, at most `MAX_IDLE_S` so that a termination is still seen within a second.
+is due (never below 0), which Dagster's in-process loop then sleeps in one go (up to the claim interval, 15 s; that
+loop checks for nothing meanwhile, as before). And when a run has no step in flight, none it may start and no
+skipped or abandoned step to report, `get_steps_to_execute` sleeps until the next claim or retry is due, at most
+`MAX_IDLE_S`, so that the multiprocess executor still sees a termination, and drains the events of a step process
+that has finished but not yet exited, within a second.
 The retry schedule, the claims and the slots are Dagster's own. tests/test_pool_wait.py fails when a Dagster
 upgrade changes either place, so this is dropped once Dagster fixes them."""
 
