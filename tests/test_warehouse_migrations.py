@@ -184,9 +184,9 @@ def _drop_cluster_role(url: str, role: str, attempts: int = 10) -> None:
     admin = sa.create_engine(sa.make_url(url).set(database="postgres"), isolation_level="AUTOCOMMIT")
     own = sa.create_engine(url, isolation_level="AUTOCOMMIT")
     try:
+        with own.connect() as conn:  # only this test migrates its database: its rights here go once
+            conn.exec_driver_sql(f"DROP OWNED BY {role}")  # the role owns nothing: this withdraws its rights
         for attempt in range(attempts):
-            with own.connect() as conn:
-                conn.exec_driver_sql(f"DROP OWNED BY {role}")  # the role owns nothing: this withdraws its rights
             try:
                 with admin.connect() as conn:
                     conn.exec_driver_sql(f"DROP ROLE IF EXISTS {role}")
