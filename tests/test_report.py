@@ -352,6 +352,46 @@ def test_scorecards_read_together_show_what_each_read_alone_shows(warehouse, mon
     assert any(d.masterplan is not None for d in together) and any(not d.explanation.files.empty for d in together)
 
 
+def test_pages_drawn_in_worker_processes_are_the_pages_drawn_here(warehouse, opd_project, tmp_path, monkeypatch):
+    # a run of many cities draws its pages in spawned workers: each page must be byte for byte the one drawn in the
+    # step's own process, and come back in the cities' order
+    import datetime as dt
+    import multiprocessing
+
+    from kotacerdas.report import drawing
+    from kotacerdas.report.labels import LANGUAGES, load_labels
+    from kotacerdas.report.reader import read_scorecards_data
+
+    def pages(out: Path) -> drawing.PageSet:
+        labels = {lang: load_labels(opd_project, lang) for lang in LANGUAGES}
+        return drawing.PageSet(opd_project, labels, out, "2025-03", dt.datetime(2026, 4, 1, 9, 30, tzinfo=dt.UTC))
+
+    def read():
+        return read_scorecards_data(warehouse["engine"], list(CITIES), "2025-03", min_coverage=0.5)
+
+    monkeypatch.setattr(drawing, "CITIES_PER_TASK", 1)  # a task per city: both workers draw
+    here = drawing.draw_pages(pages(tmp_path / "here"), read(), workers=0)
+    there = drawing.draw_pages(pages(tmp_path / "there"), read(), workers=2)
+    assert [p.name for p in there] == [p.name for p in here] and len(here) == len(CITIES) * len(LANGUAGES)
+    for a, b in zip(here, there, strict=True):
+        assert a.read_bytes() == b.read_bytes(), a.name
+    assert "<svg" in here[0].read_text(encoding="utf-8")
+
+    # a worker's failure is the caller's, with its own type, and no worker is left behind
+    (tmp_path / "a_file").write_text("not a folder", encoding="utf-8")
+    with pytest.raises(FileExistsError):
+        drawing.draw_pages(pages(tmp_path / "a_file"), read(), workers=2)
+    assert not multiprocessing.active_children()
+
+
+def test_workers_draw_pages_only_where_two_of_them_pay_off():
+    from kotacerdas.report.drawing import MIN_CITIES_PER_PROCESS, workers_for
+
+    assert workers_for(2, 1) == 0 and workers_for(1, 514) == 0 and workers_for(2, 2 * MIN_CITIES_PER_PROCESS - 1) == 0
+    assert workers_for(2, 2 * MIN_CITIES_PER_PROCESS) == 2 and workers_for(2, 514) == 2
+    assert workers_for(8, 514) == 8 and workers_for(64, 514) == 514 // MIN_CITIES_PER_PROCESS
+
+
 def test_a_value_missing_for_one_city_but_not_its_neighbours_shows_as_missing_not_nan(warehouse, opd_project):
     # cities read together share each column's type: an OPD name missing for this city but present for another is NaN
     # in its rows (a text column), which a template takes for true; the page shows the OPD's code instead

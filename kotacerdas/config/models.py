@@ -419,6 +419,13 @@ class PipelineConfig(_Strict):
         default="ikm-permenpanrb-14-2017",
         description="IKM methodology under config/methodologies/ (satisfaction_responses → regulator_ikm)",
     )
+    report_processes: int = Field(
+        default=2,
+        ge=1,
+        le=64,
+        description="worker processes that draw the scorecards of a run with many cities (each city's chart and "
+        "pages, ~0.1 s of CPU); 1 = in the step's own process",
+    )
     reports_dir: str = Field(
         default="data/reports",
         description="where scorecards (HTML) and exports are written after each publish (kotacerdas.report)",

@@ -3,17 +3,18 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 
 import sqlalchemy as sa
 
 from kotacerdas.config import ProjectConfig
+from kotacerdas.report.drawing import PageSet, draw_pages, workers_for
 from kotacerdas.report.export_frames import read_export_tables
 from kotacerdas.report.exports import FORMATS, write_export
 from kotacerdas.report.labels import LANGUAGES, load_labels, maturity_methodology
 from kotacerdas.report.national_page import build_national_html, write_national
 from kotacerdas.report.reader import TREND_MONTHS, published_partitions, read_national_data, read_scorecards_data
-from kotacerdas.report.scorecard_page import build_scorecard_html, trend_chart, write_scorecard
 from kotacerdas.report.views import month_offset
 
 
@@ -25,23 +26,31 @@ def write_scorecards(
     out_dir: Path,
     languages: tuple[str, ...] = LANGUAGES,
     national: bool = True,
+    *,
+    processes: int | None = None,
+    generated: dt.datetime | None = None,
 ) -> list[Path]:
-    """A scorecard per city and language, and the national page of the period (linking to them)."""
-    labels = {lang: load_labels(project, lang) for lang in languages}
+    """A scorecard per city and language, and the national page of the period (linking to them).
+
+    `processes`: worker processes that may draw the pages of many cities (`report_processes` of
+    config/pipeline.yaml when None); `generated`: the time the pages say they were made (now when None)."""
+    pages = PageSet(
+        project=project,
+        labels={lang: load_labels(project, lang) for lang in languages},
+        out_dir=out_dir,
+        period=period,
+        generated=generated or dt.datetime.now(dt.UTC),
+    )
     min_coverage = maturity_methodology(project).min_coverage
-    written = []
     period_cache: dict = {}  # the Monte Carlo, the ranking, the catalogue: the same on every page of the period
-    for data in read_scorecards_data(engine, cities, period, min_coverage=min_coverage, period_cache=period_cache):
-        city = data.city_code
-        trend = trend_chart(data, labels[languages[0]])  # no words in it: drawn once for every language
-        for lang in languages:
-            html = build_scorecard_html(data, labels[lang], project, trend=trend)
-            written.append(write_scorecard(html, out_dir, city, period, lang))
+    scorecards = read_scorecards_data(engine, cities, period, min_coverage=min_coverage, period_cache=period_cache)
+    workers = workers_for(project.pipeline.report_processes if processes is None else processes, len(cities))
+    written = draw_pages(pages, scorecards, workers)
     if national:
         nat = read_national_data(engine, period)
         present = {p.name.split("_")[1] for p in out_dir.glob(f"scorecard_*_{period}_*.html")}
         for lang in languages:
-            html = build_national_html(nat, labels[lang], project, scorecards=present | set(cities))
+            html = build_national_html(nat, pages.labels[lang], project, scorecards=present | set(cities))
             written.append(write_national(html, out_dir, period, lang))
     return written
 
