@@ -52,7 +52,7 @@ CITIES ?= 1,10,100,514
 bench-national: install-dev   ## N cities × one month: ours vs floor vs naive, stage by stage (CITIES=1,10,100,514)
 	$(BIN)/python bench/national_bench.py --scaling $(CITIES) --variants ours,floor,naive --naive-max-cities 100 \
 		--json data/bench/national.json
-	$(BIN)/python bench/perf_markdown.py data/bench/national.json --readme README.md
+	$(BIN)/python bench/perf_markdown.py data/bench/national.json --readme README.md --details docs/operators/performance.md
 
 clean:
 	rm -rf data dagster_home/storage dagster_home/history dagster_home/schedules dagster_home/logs

@@ -1,9 +1,12 @@
 """Turn the JSON of `bench/national_bench.py --json` into Markdown: the figures per size and variant, the stage split
 of the largest size, and each target of issue #15 with met / not met and, where missed, the stage that holds it
 back. With `--readme README.md` the section between the markers `<!-- perf:begin -->` and `<!-- perf:end -->` is
-replaced, so the README's figures always come from a run, with its command and date.
+replaced, so the README's figures always come from a run, with its command and date. With `--details FILE` too, the
+README keeps the date, the commands and the targets, and the tables go between the same markers of FILE.
 
     .venv/bin/python bench/perf_markdown.py data/bench/national.json --readme README.md
+    .venv/bin/python bench/perf_markdown.py data/bench/national.json --readme README.md \
+        --details docs/operators/performance.md
     .venv/bin/python bench/perf_markdown.py data/bench/national.json --also data/bench/pg.json --readme README.md
 """
 
@@ -275,6 +278,29 @@ def render(
 ) -> str:
     """The section of one `--json` file, with the figures of `more` (e.g. a `--postgres` run) added to its table;
     `sources` are the files it was made from, named so a reader can find them and make it again."""
+    head, tables, verdicts = _parts(payload, more, sources, year, index)
+    return "\n".join([*head, *tables, "", *verdicts]) + "\n"
+
+
+def render_split(
+    payload: dict,
+    more: list[dict] = (),
+    sources: list[str] = (),
+    year: dict | None = None,
+    index: dict | None = None,
+    details_link: str = "docs/operators/performance.md",
+) -> tuple[str, str]:
+    """(summary, details): the summary (date, commands, the targets with their verdicts) for the README, which links
+    to the details (the figures per size and variant, the stage split) written to `details_link`."""
+    head, tables, verdicts = _parts(payload, more, sources, year, index)
+    summary = [*head, f"Figures per size and variant, and the stage split: [{details_link}]({details_link}).", ""]
+    return "\n".join([*summary, *verdicts]) + "\n", "\n".join([*head, *tables]) + "\n"
+
+
+def _parts(
+    payload: dict, more: list[dict], sources: list[str], year: dict | None, index: dict | None
+) -> tuple[list[str], list[str], list[str]]:
+    """The lines of the heading (date, machine, commands, sources), of the tables and of the targets' verdicts."""
     sizes = {n: list(figs) for n, figs in payload["sizes"].items()}
     for other in more:
         for n, figs in other["sizes"].items():
@@ -285,7 +311,7 @@ def render(
     commands = [f"$ .venv/bin/python {p['command']}   # {p['date']}" for p in runs]
     probe = payload.get("python_probe")  # files written before 2026-12-05 evening have none
     speed = f"; a {probe['steps']:,}-step Python loop in {probe['seconds']:.3f} s" if probe else ""
-    out = [
+    head = [
         f"Measured {payload['date']} on {payload['cores']} cores (load average at the end {load}{speed}), month "
         f"{payload['month']}:",
         "",
@@ -294,18 +320,17 @@ def render(
         "```",
         "",
         *([f"Made from {', '.join(f'`{src}`' for src in sources)} by `bench/perf_markdown.py`.", ""] * bool(sources)),
+    ]
+    tables = [
         *figures_table(sizes),
         *_postgres_note(sizes),
         "",
         f"Stage split at {largest} cities:",
         "",
         *stage_table(sizes[largest]),
-        "",
-        "Against the targets of issue #15:",
-        "",
-        *targets(sizes, year, index),
     ]
-    return "\n".join(out) + "\n"
+    verdicts = ["Against the targets of issue #15:", "", *targets(sizes, year, index)]
+    return head, tables, verdicts
 
 
 def replace_section(text: str, section: str) -> str:
@@ -320,20 +345,38 @@ def main() -> None:
     parser.add_argument("json", type=Path, help="the file bench/national_bench.py --json wrote")
     parser.add_argument("--readme", type=Path, help="replace the section between the perf markers of this file")
     parser.add_argument(
+        "--details",
+        type=Path,
+        help="with --readme: the tables go to the perf markers of this file (e.g. docs/operators/performance.md), "
+        "the README keeps the targets and links to it",
+    )
+    parser.add_argument(
         "--also", type=Path, nargs="*", action="extend", default=[], help="more runs' JSON (e.g. --postgres) to add"
     )
     parser.add_argument("--year", type=Path, help="a national year's backfill: bench/backfill_bench.py --json")
     parser.add_argument("--index", type=Path, help="the index engine against COINr: bench/index_bench.py --json")
     args = parser.parse_args()
+    if args.details and not args.readme:
+        parser.error("--details goes with --readme")
     more = [json.loads(p.read_text(encoding="utf-8")) for p in args.also]
     year, index = (json.loads(p.read_text(encoding="utf-8")) if p else None for p in (args.year, args.index))
     sources = [p.as_posix() for p in (args.json, *args.also, args.year, args.index) if p]
-    section = render(json.loads(args.json.read_text(encoding="utf-8")), more, sources, year, index)
+    payload = json.loads(args.json.read_text(encoding="utf-8"))
+    if args.details:
+        link = args.details.resolve().relative_to(args.readme.resolve().parent).as_posix()
+        section, details = render_split(payload, more, sources, year, index, details_link=link)
+        _rewrite(args.details, details)
+    else:
+        section = render(payload, more, sources, year, index)
     if args.readme:
-        args.readme.write_text(replace_section(args.readme.read_text(encoding="utf-8"), section), encoding="utf-8")
-        print(f"{args.readme}: performance section rewritten from {args.json}")
+        _rewrite(args.readme, section)
     else:
         print(section, end="")
+
+
+def _rewrite(path: Path, section: str) -> None:
+    path.write_text(replace_section(path.read_text(encoding="utf-8"), section), encoding="utf-8")
+    print(f"{path}: performance section rewritten")
 
 
 if __name__ == "__main__":

@@ -257,3 +257,28 @@ def test_figures_files_carry_the_machine_speed(tmp_path):
     write_figures(tmp_path / "f.json", {"x": 1})
     probe = json.loads((tmp_path / "f.json").read_text(encoding="utf-8"))["python_probe"]
     assert probe["steps"] == PROBE_STEPS and probe["seconds"] > 0
+
+
+def test_with_details_the_readme_keeps_the_verdicts_and_the_tables_go_to_the_docs(tmp_path):
+    figures = tmp_path / "scaling.json"
+    figures.write_text(json.dumps(_payload(ours_wall=900)), encoding="utf-8")
+    readme, details = tmp_path / "README.md", tmp_path / "docs" / "operators" / "performance.md"
+    details.parent.mkdir(parents=True)
+    readme.write_text(f"# x\n{BEGIN}\nold\n{END}\n## Licence\n", encoding="utf-8")
+    details.write_text(f"# Performance\nkept\n{BEGIN}\n{END}\n## History\nkept too\n", encoding="utf-8")
+    script = REPO / "bench" / "perf_markdown.py"
+    argv = [sys.executable, str(script), str(figures), "--readme", str(readme), "--details", str(details)]
+    subprocess.run(argv, check=True, capture_output=True)
+    summary, tables = readme.read_text(encoding="utf-8"), details.read_text(encoding="utf-8")
+    # the README: when, how, the verdicts (with the stage that holds a target back) and where the tables are
+    assert "2026-12-01T00:00:00Z" in summary and "bench/national_bench.py --cities 514" in summary
+    assert _verdicts(summary)["national month ≤ 5 min wall"].startswith("not met: held back most by validation")
+    assert "[docs/operators/performance.md](docs/operators/performance.md)" in summary
+    assert "| cities | variant |" not in summary and "Stage split" not in summary and "old" not in summary
+    # the docs: the same heading and the tables, the rest of the page untouched
+    assert "2026-12-01T00:00:00Z" in tables and "| 514 | ours | 900.0 |" in tables and "Stage split" in tables
+    assert "Against the targets" not in tables
+    assert tables.startswith("# Performance\nkept\n") and tables.endswith("## History\nkept too\n")
+    # alone, --details has nowhere to link from
+    alone = subprocess.run([sys.executable, str(script), str(figures), "--details", str(details)], capture_output=True)
+    assert alone.returncode == 2 and b"--details goes with --readme" in alone.stderr
