@@ -337,12 +337,12 @@ class StageClock:
             yield
             return
         self._depth += 1
-        wall, cpu = time.perf_counter(), time.process_time()
+        wall, cpu = time.perf_counter(), _stage_cpu()
         try:
             yield
         finally:
             self.wall[name] += time.perf_counter() - wall
-            self.cpu[name] += time.process_time() - cpu
+            self.cpu[name] += _stage_cpu() - cpu
             self._depth -= 1
 
     def wrap(self, module, attr: str, name: str) -> None:
@@ -374,11 +374,17 @@ class GcClock:
             self.collections[info["generation"]] += 1
 
 
+def _stage_cpu() -> float:
+    """CPU of this process and of its children that ended: a stage's worker processes (the scorecards' pool, joined
+    before the stage returns) count for the stage."""
+    usages = [resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)]
+    return sum(u.ru_utime + u.ru_stime for u in usages)
+
+
 def _cpu() -> float:
     """CPU of this process, of its children that ended, and of its live children with theirs that ended: ours_mp's
     step processes are children of the multiprocess executor's fork server, which lives as long as this process."""
-    usages = [resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)]
-    total = sum(u.ru_utime + u.ru_stime for u in usages)
+    total = _stage_cpu()
     for child in psutil.Process().children():
         with contextlib.suppress(psutil.Error):
             times = child.cpu_times()
