@@ -4,16 +4,17 @@ back. With `--readme README.md` the section between the markers `<!-- perf:begin
 replaced, so the README's figures always come from a run, with its command and date. With `--details FILE` too, the
 README keeps the date, the commands and the targets, and the tables go between the same markers of FILE.
 
-    .venv/bin/python bench/perf_markdown.py data/bench/national.json --readme README.md
     .venv/bin/python bench/perf_markdown.py data/bench/national.json --readme README.md \
         --details docs/operators/performance.md
-    .venv/bin/python bench/perf_markdown.py data/bench/national.json --also data/bench/pg.json --readme README.md
+    .venv/bin/python bench/perf_markdown.py data/bench/national.json --also data/bench/pg.json --readme README.md \
+        --details docs/operators/performance.md
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
 from pathlib import Path
 
@@ -333,10 +334,10 @@ def _parts(
     return head, tables, verdicts
 
 
-def replace_section(text: str, section: str) -> str:
+def replace_section(text: str, section: str, name: str = "the file") -> str:
     pattern = re.compile(re.escape(BEGIN) + r".*?" + re.escape(END), re.S)
     if not pattern.search(text):
-        raise SystemExit(f"the markers {BEGIN} … {END} are not in the file")
+        raise SystemExit(f"the markers {BEGIN} … {END} are not in {name}: add them where the section goes")
     return pattern.sub(lambda _: f"{BEGIN}\n{section}{END}", text, count=1)
 
 
@@ -362,21 +363,20 @@ def main() -> None:
     year, index = (json.loads(p.read_text(encoding="utf-8")) if p else None for p in (args.year, args.index))
     sources = [p.as_posix() for p in (args.json, *args.also, args.year, args.index) if p]
     payload = json.loads(args.json.read_text(encoding="utf-8"))
+    if not args.readme:
+        print(render(payload, more, sources, year, index), end="")
+        return
     if args.details:
-        link = args.details.resolve().relative_to(args.readme.resolve().parent).as_posix()
+        link = Path(os.path.relpath(args.details.resolve(), args.readme.resolve().parent)).as_posix()
         section, details = render_split(payload, more, sources, year, index, details_link=link)
-        _rewrite(args.details, details)
+        files = {args.readme: section, args.details: details}
     else:
-        section = render(payload, more, sources, year, index)
-    if args.readme:
-        _rewrite(args.readme, section)
-    else:
-        print(section, end="")
-
-
-def _rewrite(path: Path, section: str) -> None:
-    path.write_text(replace_section(path.read_text(encoding="utf-8"), section), encoding="utf-8")
-    print(f"{path}: performance section rewritten")
+        files = {args.readme: render(payload, more, sources, year, index)}
+    # every file's new text first: a file without the markers stops the script before anything is written
+    texts = {path: replace_section(path.read_text(encoding="utf-8"), text, str(path)) for path, text in files.items()}
+    for path, text in texts.items():
+        path.write_text(text, encoding="utf-8")
+        print(f"{path}: performance section rewritten")
 
 
 if __name__ == "__main__":

@@ -282,3 +282,21 @@ def test_with_details_the_readme_keeps_the_verdicts_and_the_tables_go_to_the_doc
     # alone, --details has nowhere to link from
     alone = subprocess.run([sys.executable, str(script), str(figures), "--details", str(details)], capture_output=True)
     assert alone.returncode == 2 and b"--details goes with --readme" in alone.stderr
+
+
+def test_details_outside_the_readmes_folder_are_linked_and_a_file_without_markers_changes_nothing(tmp_path):
+    figures = tmp_path / "scaling.json"
+    figures.write_text(json.dumps(_payload(ours_wall=900)), encoding="utf-8")
+    readme, details = tmp_path / "site" / "README.md", tmp_path / "pages" / "perf.md"
+    for path in (readme, details):
+        path.parent.mkdir()
+        path.write_text(f"{BEGIN}\n{END}\n", encoding="utf-8")
+    script = [sys.executable, str(REPO / "bench" / "perf_markdown.py"), str(figures)]
+    subprocess.run([*script, "--readme", str(readme), "--details", str(details)], check=True, capture_output=True)
+    assert "[../pages/perf.md](../pages/perf.md)" in readme.read_text(encoding="utf-8")
+    # a README without the markers: an error naming it, and the details file is not rewritten either
+    readme.write_text("# no markers\n", encoding="utf-8")
+    details.write_text(f"{BEGIN}\nbefore\n{END}\n", encoding="utf-8")
+    run = subprocess.run([*script, "--readme", str(readme), "--details", str(details)], capture_output=True, text=True)
+    assert run.returncode != 0 and str(readme) in run.stderr and "are not in" in run.stderr
+    assert details.read_text(encoding="utf-8") == f"{BEGIN}\nbefore\n{END}\n"

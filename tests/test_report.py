@@ -387,9 +387,57 @@ def test_pages_drawn_in_worker_processes_are_the_pages_drawn_here(warehouse, opd
 def test_workers_draw_pages_only_where_two_of_them_pay_off():
     from kotacerdas.report.drawing import MIN_CITIES_PER_PROCESS, workers_for
 
-    assert workers_for(2, 1) == 0 and workers_for(1, 514) == 0 and workers_for(2, 2 * MIN_CITIES_PER_PROCESS - 1) == 0
-    assert workers_for(2, 2 * MIN_CITIES_PER_PROCESS) == 2 and workers_for(2, 514) == 2
-    assert workers_for(8, 514) == 8 and workers_for(64, 514) == 514 // MIN_CITIES_PER_PROCESS
+    assert workers_for(2, 1, cpus=8) == 0 and workers_for(1, 514, cpus=8) == 0
+    assert workers_for(2, 2 * MIN_CITIES_PER_PROCESS - 1, cpus=8) == 0
+    assert workers_for(2, 2 * MIN_CITIES_PER_PROCESS, cpus=8) == 2 and workers_for(2, 514, cpus=8) == 2
+    assert workers_for(8, 514, cpus=8) == 8 and workers_for(64, 514, cpus=64) == 514 // MIN_CITIES_PER_PROCESS
+    # never more workers than CPUs to run them: one CPU draws in the step's own process
+    assert workers_for(8, 514, cpus=4) == 4 and workers_for(2, 514, cpus=1) == 0
+
+
+def test_a_worker_stops_when_its_parent_is_killed_outright(tmp_path):
+    # an OOM kill of the run worker leaves no pool to stop its workers: each must stop by itself, not hold memory
+    import signal
+    import time
+
+    import psutil
+
+    script = tmp_path / "parent.py"
+    script.write_text(
+        "import multiprocessing, os, time\n"
+        "from concurrent.futures import ProcessPoolExecutor\n"
+        "from kotacerdas.report import drawing\n"
+        "def pid(_):\n"
+        "    time.sleep(0.2)\n"
+        "    return os.getpid()\n"
+        "if __name__ == '__main__':\n"
+        "    spawn = multiprocessing.get_context('spawn')\n"
+        "    pool = ProcessPoolExecutor(2, mp_context=spawn, initializer=drawing._start, initargs=(None,))\n"
+        "    print(*sorted(set(pool.map(pid, range(8)))), flush=True)\n"
+        "    time.sleep(600)\n",
+        encoding="utf-8",
+    )
+    parent = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, text=True, cwd=REPO_ROOT)
+    try:
+        workers = [psutil.Process(int(pid)) for pid in parent.stdout.readline().split()]
+        assert workers and all(w.is_running() for w in workers)
+    finally:
+        parent.send_signal(signal.SIGKILL)
+        parent.wait(timeout=30)
+
+    def alive(worker: psutil.Process) -> bool:
+        try:
+            return worker.status() != psutil.STATUS_ZOMBIE
+        except psutil.NoSuchProcess:
+            return False
+
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and any(alive(w) for w in workers):
+        time.sleep(0.1)
+    left = [w for w in workers if alive(w)]
+    for worker in left:  # not to leave them behind when the check fails
+        worker.kill()
+    assert not left
 
 
 def test_a_value_missing_for_one_city_but_not_its_neighbours_shows_as_missing_not_nan(warehouse, opd_project):

@@ -10,12 +10,17 @@ from __future__ import annotations
 
 import datetime as dt
 import multiprocessing
+import multiprocessing.connection
+import os
+import signal
+import threading
 from collections import deque
 from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
+import kotacerdas.privacy  # noqa: F401  (installs the errors' scrubber: a worker's error reaches the parent scrubbed)
 from kotacerdas.config import ProjectConfig
 from kotacerdas.report.labels import Labels
 from kotacerdas.report.reader import ScorecardData
@@ -54,9 +59,13 @@ class PageSet:
         ]
 
 
-def workers_for(processes: int, cities: int, min_cities_per_process: int = MIN_CITIES_PER_PROCESS) -> int:
-    """Worker processes for `cities` pages: none (0, drawn in this process) unless at least two would pay off."""
-    workers = min(processes, cities // max(1, min_cities_per_process))
+def workers_for(
+    processes: int, cities: int, min_cities_per_process: int = MIN_CITIES_PER_PROCESS, cpus: int | None = None
+) -> int:
+    """Worker processes for `cities` pages: none (0, drawn in this process) unless at least two would pay off; never
+    more than the CPUs this process may run on (`cpus`, read from the system when None)."""
+    cpus = len(os.sched_getaffinity(0)) if cpus is None else cpus
+    workers = min(processes, cpus, cities // max(1, min_cities_per_process))
     return workers if workers >= 2 else 0
 
 
@@ -100,6 +109,17 @@ _pages: PageSet | None = None  # a worker's share of the period, set once when i
 def _start(pages: PageSet) -> None:
     global _pages
     _pages = pages
+    # Ctrl-C reaches the whole process group: the parent stops the pool, a worker has nothing to say about it
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    # a parent killed outright (the OOM killer, a forced terminate) cannot stop its workers: each stops itself
+    parent = multiprocessing.parent_process()
+    if parent is not None:
+        threading.Thread(target=_exit_with, args=(parent.sentinel,), name="parent-watch", daemon=True).start()
+
+
+def _exit_with(parent_sentinel: int) -> None:
+    multiprocessing.connection.wait([parent_sentinel])
+    os._exit(1)
 
 
 def _draw(batch: list[ScorecardData]) -> list[Path]:
