@@ -99,8 +99,16 @@ def _environment_fingerprint() -> tuple:
     number of variables, which changes when one is set under another case (pydantic-settings matches names
     case-insensitively; a new value of a variable already set under another case goes unseen until the count or an
     upper-case name changes). Looking up a score of names is cheap; walking the whole environment on every call was
-    not (the scrubber calls `settings()` for every text it scrubs)."""
+    not (the scrubber calls `settings()` for every text it scrubs). CPython keeps the environment as a dict of
+    encoded names and values under `os.environ`: read there, the lookups skip encoding each name and decoding each
+    value (21 µs a call through `os.environ.get`, 2 µs there, some 190,000 calls in a national month, #15)."""
+    data = getattr(os.environ, "_data", None)
+    if isinstance(data, dict):
+        return (len(data), *map(data.get, _ENCODED_NAMES))
     return (len(os.environ), *(os.environ.get(name) for name in ENV_NAMES.values()))
+
+
+_ENCODED_NAMES = tuple(os.environ.encodekey(name) for name in ENV_NAMES.values())  # type: ignore[attr-defined]
 
 
 def settings() -> Settings:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import pandas as pd
 
 from kotacerdas.masterplan.schema import Masterplan, Programme
+from kotacerdas.schemas import typed_frame
 
 FINDING_COLUMNS: dict[str, str] = {
     "dimension": "string",
@@ -70,5 +71,5 @@ def review(plan: Masterplan) -> tuple[pd.DataFrame, pd.DataFrame]:
     served = {code for p in plan.programmes for code in p.rpjmd}
     rows += [("", "", "rpjmd_unserved", f"RPJMD target {t.code} ({t.sasaran}) is served by no programme")
              for t in plan.rpjmd if t.code not in served]  # fmt: skip
-    findings = pd.DataFrame(rows, columns=list(FINDING_COLUMNS)).astype(FINDING_COLUMNS)
+    findings = typed_frame(rows, FINDING_COLUMNS)
     return findings, pd.DataFrame(scores)

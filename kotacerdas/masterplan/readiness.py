@@ -27,7 +27,7 @@ import pandas as pd
 from kotacerdas.masterplan.schema import Masterplan
 from kotacerdas.masterplan.status import MasterplanStatus
 from kotacerdas.regulators.kominfo import KominfoMethodology, kominfo_index
-from kotacerdas.schemas import MASTERPLAN_READINESS_COLUMNS
+from kotacerdas.schemas import MASTERPLAN_READINESS_COLUMNS, typed_frame
 
 
 @dataclass(frozen=True)
@@ -187,4 +187,4 @@ def evaluation_readiness(
         | {"score": index, "weight": 100.0, "contribution": index}
         | stamp
     )
-    return pd.DataFrame(rows, columns=list(MASTERPLAN_READINESS_COLUMNS)).astype(MASTERPLAN_READINESS_COLUMNS)
+    return typed_frame(rows, MASTERPLAN_READINESS_COLUMNS)

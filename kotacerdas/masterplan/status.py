@@ -26,6 +26,7 @@ from kotacerdas.schemas import (
     MASTERPLAN_READINESS_COLUMNS,
     MASTERPLAN_ROLLUP_COLUMNS,
     MASTERPLAN_STATUS_COLUMNS,
+    typed_frame,
 )
 
 STATUSES = ("on_track", "at_risk", "late", "done", "unknown")  # not_started programmes are not counted
@@ -132,7 +133,7 @@ def empty_frames() -> dict[str, pd.DataFrame]:
 
 
 def _frame(rows: list[dict], columns: dict[str, str]) -> pd.DataFrame:
-    return pd.DataFrame(rows, columns=list(columns)).astype(columns)
+    return typed_frame(rows, columns)
 
 
 def _report(rows: pd.DataFrame, p: Programme, month: str, rejected: set[str]) -> tuple[str, float | None, float | None]:

@@ -21,7 +21,7 @@ import pandas as pd
 
 from kotacerdas.config import ProjectConfig, SqlSource, TimelinessConfig
 from kotacerdas.ingest.landing import read_fetches
-from kotacerdas.schemas import MONTHLY_TABLES, OPD_TIMELINESS_COLUMNS
+from kotacerdas.schemas import MONTHLY_TABLES, OPD_TIMELINESS_COLUMNS, typed_frame
 
 if TYPE_CHECKING:
     from kotacerdas.ingest.table import IngestResult
@@ -152,7 +152,7 @@ def opd_timeliness(
                     ),
                 }
             )
-    return pd.DataFrame(rows, columns=list(OPD_TIMELINESS_COLUMNS)).astype(OPD_TIMELINESS_COLUMNS)
+    return typed_frame(rows, OPD_TIMELINESS_COLUMNS)
 
 
 def _rows_by_opd(frame: pd.DataFrame | None) -> Mapping[str, int]:

@@ -26,6 +26,7 @@ from kotacerdas.schemas import (
     TIMESTAMP,
     CanonicalTable,
     empty_quarantine,
+    typed_frame,
 )
 from kotacerdas.stage.hygiene import (
     RULE_CONTROL,
@@ -381,7 +382,7 @@ def stage_table(
         frame[column] = pseudonymise_series(frame[column], kind, pii_key)
 
     if quarantine:
-        rejected = pd.DataFrame(quarantine, columns=list(QUARANTINE_COLUMNS)).astype(QUARANTINE_COLUMNS)
+        rejected = typed_frame(quarantine, QUARANTINE_COLUMNS)
         rejected = rejected.sort_values(["_raw_file", "_raw_row", "rule"], kind="stable")
         rejected = rejected.reset_index(drop=True)
     else:

@@ -9,6 +9,7 @@ import pandas as pd
 
 from kotacerdas.ingest.table import IngestResult
 from kotacerdas.quality.gate import GateResult
+from kotacerdas.schemas import typed_frame
 from kotacerdas.warehouse.schema import (
     INGEST_FAILURE_COLUMNS,
     QUALITY_GATE_COLUMNS,
@@ -48,10 +49,8 @@ def ingest_log_frames(results: Iterable[IngestResult], city: str, month: str) ->
                 }
             )
     return {
-        "raw_files": pd.DataFrame(raw_rows, columns=list(RAW_FILE_COLUMNS)).astype(RAW_FILE_COLUMNS),
-        "ingest_failures": pd.DataFrame(failure_rows, columns=list(INGEST_FAILURE_COLUMNS)).astype(
-            INGEST_FAILURE_COLUMNS
-        ),
+        "raw_files": typed_frame(raw_rows, RAW_FILE_COLUMNS),
+        "ingest_failures": typed_frame(failure_rows, INGEST_FAILURE_COLUMNS),
     }
 
 
@@ -95,7 +94,7 @@ def partition_quality_frames(gates: Sequence[GateResult], city: str, month: str)
         "quality_results": (
             pd.concat(results, ignore_index=True) if results else pd.DataFrame(columns=list(QUALITY_RESULT_COLUMNS))
         ).astype(QUALITY_RESULT_COLUMNS),
-        "quality_gates": pd.DataFrame(verdicts, columns=list(QUALITY_GATE_COLUMNS)).astype(QUALITY_GATE_COLUMNS),
+        "quality_gates": typed_frame(verdicts, QUALITY_GATE_COLUMNS),
     }
 
 
