@@ -233,7 +233,7 @@ def typed_frame(
     if rows and isinstance(rows[0], Mapping):
         values = {c: [r.get(c, np.nan) for r in rows] for c in names}  # type: ignore[union-attr]
     else:
-        values = {c: [r[i] for r in rows] for i, c in enumerate(names)}
+        values = {c: [r[i] for r in rows] for i, c in enumerate(names)}  # type: ignore[index]
     out: dict[str, Any] = {}
     for name, spec in columns.items():
         dtype = pd.api.types.pandas_dtype(spec)

@@ -108,7 +108,7 @@ def _environment_fingerprint() -> tuple:
     return (len(os.environ), *(os.environ.get(name) for name in ENV_NAMES.values()))
 
 
-_ENCODED_NAMES = tuple(os.environ.encodekey(name) for name in ENV_NAMES.values())  # type: ignore[attr-defined]
+_ENCODED_NAMES = tuple(os.environ.encodekey(name) for name in ENV_NAMES.values())
 
 
 def settings() -> Settings:
