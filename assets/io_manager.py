@@ -7,6 +7,12 @@ asked for, lazily (`StoredPartitionValues`: a step over a month's 514 cities hol
 at a time, not all of them). Files live under the Dagster instance's storage folder, which every executor process
 of one deployment shares (Celery workers on other machines need it on shared storage, as with fs_io_manager).
 
+A value with a `light()` method (an ingest result: `IngestResult.light`) is also kept light, in a second file
+beside it; an input declared with `light_input` reads that one, through the same store bound as the input manager
+`light_values` (the steps after staging need where rows came from, not the delivered values, and read each raw
+partition three times). The light file is removed before the full value is replaced and written after it, so a
+light copy is never older than its value: without one, the full value is read.
+
 Values hold what ingestion delivered (personal data included), so each file is encrypted at rest with the raw
 zone's key (`kotacerdas.encryption`, KOTACERDAS_STORAGE_KEY); a value stored in clear is never read back. Its
 errors pass `scrubbed_failures`, as the assets' do (Dagster stores them in the event log).
@@ -27,21 +33,31 @@ from assets.failures import scrubbed_failures
 from kotacerdas.encryption import SealedDataError, StorageKeys, seal, storage_keys, unseal
 from kotacerdas.storage_errors import storage_failure
 
+LIGHT_VALUES = "light_values"  # the input manager that reads light copies (pipelines/definitions.py binds it)
+
+
+def light_input(asset: str) -> dg.AssetIn:
+    """An input that reads the light copy of `asset`'s values (see the module's docstring)."""
+    return dg.AssetIn(asset, input_manager_key=LIGHT_VALUES)
+
 
 class PartitionedPickleIOManager(dg.IOManager):
-    def __init__(self, base_dir: Path):
+    def __init__(self, base_dir: Path, light: bool = False):
         self.base_dir = base_dir
+        self.light = light  # as an input manager: read light copies where there are
 
-    def _path(self, asset_key: dg.AssetKey, partition_key: str | None) -> Path:
+    def _path(self, asset_key: dg.AssetKey, partition_key: str | None, light: bool = False) -> Path:
         folder = self.base_dir.joinpath(*asset_key.path)
+        suffix = ".light.pickle" if light else ".pickle"
         if partition_key is None:
-            return folder / "value.pickle"
+            return folder / f"value{suffix}"
         # "19.71|2026-01" → 19.71/2026-01.pickle: one folder per city, readable in a shell
-        return folder.joinpath(*partition_key.split("|")).with_suffix(".pickle")
+        return folder.joinpath(*partition_key.split("|")).with_suffix(suffix)
 
-    def _context(self, asset_key: dg.AssetKey, partition_key: str | None) -> str:
-        """What the encryption authenticates with a value: a file moved to another asset or partition fails."""
-        return f"value {asset_key.to_user_string()} {partition_key or '-'}"
+    def _context(self, asset_key: dg.AssetKey, partition_key: str | None, light: bool = False) -> str:
+        """What the encryption authenticates with a value: a file moved to another asset or partition, or a light
+        copy put in the full value's place, fails."""
+        return f"value {asset_key.to_user_string()} {partition_key or '-'}{' light' if light else ''}"
 
     def _keys(self, context: dg.InputContext | dg.OutputContext) -> list[str | None]:
         return list(context.asset_partition_keys) if context.has_asset_partitions else [None]
@@ -56,15 +72,24 @@ class PartitionedPickleIOManager(dg.IOManager):
                 f"{' with keys ' + str(sorted(obj)) if isinstance(obj, Mapping) else ''}"
             )
         for key in keys:
+            value = obj[key]
+            light = value.light() if callable(getattr(value, "light", None)) else None
             path = self._path(context.asset_key, key)
-            blob = seal(pickle.dumps(obj[key], protocol=pickle.HIGHEST_PROTOCOL), self._context(context.asset_key, key))
             try:
-                self._write(path, blob)
+                if light is not None:  # never a light copy older than the value (see the module's docstring)
+                    self._path(context.asset_key, key, light=True).unlink(missing_ok=True)
+                self._write(path, self._sealed(value, context.asset_key, key))
+                if light is not None:
+                    path = self._path(context.asset_key, key, light=True)
+                    self._write(path, self._sealed(light, context.asset_key, key, light=True))
             except OSError as exc:
                 failure = storage_failure(exc, f"Dagster's value store at {self.base_dir}", path)
                 if failure is not None:
                     raise failure from exc
                 raise
+
+    def _sealed(self, value: object, asset_key: dg.AssetKey, key: str | None, light: bool = False) -> bytes:
+        return seal(pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL), self._context(asset_key, key, light))
 
     @staticmethod
     def _write(path: Path, blob: bytes) -> None:
@@ -96,11 +121,24 @@ class PartitionedPickleIOManager(dg.IOManager):
                     "materialize that partition of the upstream asset first"
                 )
         keys = storage_keys()  # without the key the step fails here, before it starts
-        return StoredPartitionValues(list(paths), lambda key: self._read(context.asset_key, key, paths[key], keys))
+        asset = context.asset_key
+        if self.light:
+            return StoredPartitionValues(list(paths), lambda key: self._read_light(asset, key, paths[key], keys))
+        return StoredPartitionValues(list(paths), lambda key: self._read(asset, key, paths[key], keys))
 
-    def _read(self, asset_key: dg.AssetKey, key: str | None, path: Path, keys: StorageKeys) -> object:
+    def _read_light(self, asset_key: dg.AssetKey, key: str | None, path: Path, keys: StorageKeys) -> object:
+        """The light copy where there is one; else the full value (one stored before light copies, or of a type
+        without them)."""
         try:
-            data = unseal(path.read_bytes(), self._context(asset_key, key), keys)
+            return self._read(asset_key, key, self._path(asset_key, key, light=True), keys, light=True)
+        except FileNotFoundError:
+            return self._read(asset_key, key, path, keys)
+
+    def _read(
+        self, asset_key: dg.AssetKey, key: str | None, path: Path, keys: StorageKeys, light: bool = False
+    ) -> object:
+        try:
+            data = unseal(path.read_bytes(), self._context(asset_key, key, light), keys)
         except SealedDataError as exc:
             raise SealedDataError(f"{exc}; re-materialize that partition of {asset_key.to_user_string()}") from None
         return pickle.loads(data)  # only bytes this deployment's key sealed reach pickle
@@ -145,7 +183,8 @@ class PartitionedPickleIOManagerFactory(dg.ConfigurableIOManagerFactory):
     """`base_dir` defaults to `<instance storage>/values`."""
 
     base_dir: str | None = None
+    light: bool = False  # bound as `light_values`: loads light copies (see the module's docstring)
 
     def create_io_manager(self, context: dg.InitResourceContext) -> PartitionedPickleIOManager:
         base = Path(self.base_dir) if self.base_dir else Path(context.instance.storage_directory()) / "values"
-        return PartitionedPickleIOManager(base)
+        return PartitionedPickleIOManager(base, light=self.light)

@@ -10,6 +10,7 @@ from collections.abc import Mapping
 import dagster as dg
 
 from assets.failures import scrubbed_failures
+from assets.io_manager import light_input
 from assets.partitioned import partitioned_check, partitions_failure, report_checks, report_metadata
 from assets.partitions import in_groups, partitions_of
 from assets.quality import check_result, error_check_spec
@@ -29,7 +30,7 @@ WRITER_POOL = "warehouse_writer"
 
 def build_quarantine_asset(partitions_def: dg.PartitionsDefinition) -> dg.AssetsDefinition:
     ins = {f"{t}_gate": dg.AssetIn(t) for t in MONTHLY_TABLES}
-    ins |= {f"{t}_raw": dg.AssetIn(f"{t}_raw") for t in MONTHLY_TABLES}
+    ins |= {f"{t}_raw": light_input(f"{t}_raw") for t in MONTHLY_TABLES}
     gate_check = partitioned_check(
         "partition_within_error_threshold",
         asset="quarantine",
@@ -113,7 +114,7 @@ def _partition_gate_check(gates: list[GateResult]) -> dg.AssetCheckResult:
 def build_scores_publish_asset(partitions_def: dg.PartitionsDefinition) -> dg.AssetsDefinition:
     ins = {"indicator_values": dg.AssetIn("indicator_values"), "maturity_scores": dg.AssetIn("maturity_scores")}
     ins |= {f"{t}_gate": dg.AssetIn(t) for t in MONTHLY_TABLES}
-    ins |= {f"{t}_raw": dg.AssetIn(f"{t}_raw") for t in MONTHLY_TABLES}
+    ins |= {f"{t}_raw": light_input(f"{t}_raw") for t in MONTHLY_TABLES}
 
     @dg.asset(
         name="published_scores",

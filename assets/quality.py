@@ -14,6 +14,7 @@ from pathlib import Path
 import dagster as dg
 
 from assets.failures import scrubbed_failures
+from assets.io_manager import light_input
 from assets.partitioned import partitioned_check, report_checks, report_metadata
 from assets.partitions import partitions_of
 from assets.resources import ProjectResource
@@ -96,7 +97,7 @@ def build_quality_asset(table: CanonicalTable, partitions_def: dg.PartitionsDefi
         group_name="quality",
         partitions_def=partitions_def,
         # the raw result too: what was expected vs delivered (completeness) is part of the gate
-        ins={"staged": dg.AssetIn(f"{table.name}_staged"), "raw": dg.AssetIn(f"{table.name}_raw")},
+        ins={"staged": dg.AssetIn(f"{table.name}_staged"), "raw": light_input(f"{table.name}_raw")},
         kinds={"python", "great_expectations"},
         check_specs=checks,
         description=f"{table.description} Validated: only rows that passed every `error` rule.",

@@ -10,6 +10,7 @@ from collections.abc import Mapping
 import dagster as dg
 
 from assets.failures import scrubbed_failures
+from assets.io_manager import light_input
 from assets.partitioned import partitions_failure, report_checks, report_metadata
 from assets.partitions import months_of_year, partitions_of
 from assets.publish import WRITER_POOL
@@ -101,7 +102,7 @@ def build_regulator_assets(partitions_def: dg.PartitionsDefinition) -> list[dg.A
         partitions_def=partitions_def,
         ins={"regulator_indices": dg.AssetIn("regulator_indices")}
         | {f"{t}_gate": dg.AssetIn(t) for t in YEARLY_TABLES}
-        | {f"{t}_raw": dg.AssetIn(f"{t}_raw") for t in YEARLY_TABLES},
+        | {f"{t}_raw": light_input(f"{t}_raw") for t in YEARLY_TABLES},
         pool=WRITER_POOL,
         check_specs=gate_checks,
         allow_arbitrary_check_specs=True,

@@ -8,7 +8,7 @@ import dagster as dg
 
 from assets.indicators import build_indicator_asset
 from assets.indices import build_index_asset
-from assets.io_manager import PartitionedPickleIOManagerFactory
+from assets.io_manager import LIGHT_VALUES, PartitionedPickleIOManagerFactory
 from assets.masterplan import build_masterplan_asset
 from assets.partitions import TIMEZONE, build_city_month_partitions, build_city_year_partitions
 from assets.publish import build_quarantine_asset, build_scores_publish_asset
@@ -128,6 +128,7 @@ def build_definitions(project: ProjectConfig | None = None) -> dg.Definitions:
                 config_dir=config_dir, url=dg.EnvVar(WAREHOUSE_URL_ENV) if settings().warehouse_url else None
             ),
             "io_manager": PartitionedPickleIOManagerFactory(),
+            LIGHT_VALUES: PartitionedPickleIOManagerFactory(light=True),
         },
     )
 

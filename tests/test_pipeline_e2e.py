@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import dagster as dg
 import pytest
 import sqlalchemy as sa
@@ -50,6 +52,11 @@ def test_whole_graph_publishes_every_city_month_dimension_and_index(warehouse_ur
     outcomes = run_partitions(defs, PARTITIONS, instance=instance)
     assert [o.problems for o in outcomes] == [()] * len(PARTITIONS)
     assert all(o.success for o in outcomes)
+    # each ingested partition is also kept light, which quality, quarantine and published_scores read
+    values = Path(instance.storage_directory()) / "values"
+    raw = {p.with_suffix("") for p in values.glob("*_raw/*/*.pickle") if not p.name.endswith(".light.pickle")}
+    assert len(raw) == 6 * len(PARTITIONS)  # the six monthly tables
+    assert {p.with_suffix("").with_suffix("") for p in values.glob("*_raw/*/*.light.pickle")} == raw
 
     engine = sa.create_engine(warehouse_url)
     with engine.connect() as conn:

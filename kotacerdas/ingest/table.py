@@ -77,6 +77,14 @@ class IngestResult:
     def ok(self) -> bool:
         return not self.failures
 
+    def light(self) -> IngestResult:
+        """The result with only the columns of its frame that say where each row came from (its payload, its row
+        there and its OPD): everything the steps after staging read (completeness, timeliness, the ingest logs
+        and lineage), at a fraction of the delivered values' size. The value store keeps it beside the full
+        result (assets/io_manager.py)."""
+        where = [c for c in (*LINEAGE_COLUMNS, "opd_code") if c in self.frame.columns]
+        return IngestResult(self.table, self.frame[where].copy(), list(self.raw_files), list(self.failures))
+
 
 def _frame(table: CanonicalTable, records: list[dict]) -> pd.DataFrame:
     columns = list(table.columns) + list(LINEAGE_COLUMNS)
