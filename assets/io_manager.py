@@ -10,8 +10,10 @@ of one deployment shares (Celery workers on other machines need it on shared sto
 A value with a `light()` method (an ingest result: `IngestResult.light`) is also kept light, in a second file
 beside it; an input declared with `light_input` reads that one, through the same store bound as the input manager
 `light_values` (the steps after staging need where rows came from, not the delivered values, and read each raw
-partition three times). The light file is removed before the full value is replaced and written after it, so a
-light copy is never older than its value: without one, the full value is read.
+partition three times). A light copy is sealed with its value's own id (`sealed_id`: the full blob's fresh nonce)
+in its context, so it opens only beside the very value it was made from: a copy left by a failed write, or by
+another run writing the same partition at the same time, does not open, and the full value is read instead. The
+light file is also removed before the full value is replaced, so a failed write leaves none.
 
 Values hold what ingestion delivered (personal data included), so each file is encrypted at rest with the raw
 zone's key (`kotacerdas.encryption`, KOTACERDAS_STORAGE_KEY); a value stored in clear is never read back. Its
@@ -30,7 +32,7 @@ from typing import IO
 import dagster as dg
 
 from assets.failures import scrubbed_failures
-from kotacerdas.encryption import SealedDataError, StorageKeys, seal, storage_keys, unseal
+from kotacerdas.encryption import HEADER_BYTES, SealedDataError, StorageKeys, seal, sealed_id, storage_keys, unseal
 from kotacerdas.storage_errors import storage_failure
 
 LIGHT_VALUES = "light_values"  # the input manager that reads light copies (pipelines/definitions.py binds it)
@@ -54,10 +56,11 @@ class PartitionedPickleIOManager(dg.IOManager):
         # "19.71|2026-01" → 19.71/2026-01.pickle: one folder per city, readable in a shell
         return folder.joinpath(*partition_key.split("|")).with_suffix(suffix)
 
-    def _context(self, asset_key: dg.AssetKey, partition_key: str | None, light: bool = False) -> str:
-        """What the encryption authenticates with a value: a file moved to another asset or partition, or a light
-        copy put in the full value's place, fails."""
-        return f"value {asset_key.to_user_string()} {partition_key or '-'}{' light' if light else ''}"
+    def _context(self, asset_key: dg.AssetKey, partition_key: str | None, light_of: str | None = None) -> str:
+        """What the encryption authenticates with a value: a file moved to another asset or partition fails; a
+        light copy names the sealed value it was made from (`light_of`, its `sealed_id`)."""
+        light = f" light of {light_of}" if light_of is not None else ""
+        return f"value {asset_key.to_user_string()} {partition_key or '-'}{light}"
 
     def _keys(self, context: dg.InputContext | dg.OutputContext) -> list[str | None]:
         return list(context.asset_partition_keys) if context.has_asset_partitions else [None]
@@ -76,20 +79,21 @@ class PartitionedPickleIOManager(dg.IOManager):
             light = value.light() if callable(getattr(value, "light", None)) else None
             path = self._path(context.asset_key, key)
             try:
-                if light is not None:  # never a light copy older than the value (see the module's docstring)
+                if light is not None:  # a failed write leaves no light copy (see the module's docstring)
                     self._path(context.asset_key, key, light=True).unlink(missing_ok=True)
-                self._write(path, self._sealed(value, context.asset_key, key))
+                blob = self._sealed(value, context.asset_key, key)
+                self._write(path, blob)
                 if light is not None:
                     path = self._path(context.asset_key, key, light=True)
-                    self._write(path, self._sealed(light, context.asset_key, key, light=True))
+                    self._write(path, self._sealed(light, context.asset_key, key, light_of=sealed_id(blob)))
             except OSError as exc:
                 failure = storage_failure(exc, f"Dagster's value store at {self.base_dir}", path)
                 if failure is not None:
                     raise failure from exc
                 raise
 
-    def _sealed(self, value: object, asset_key: dg.AssetKey, key: str | None, light: bool = False) -> bytes:
-        return seal(pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL), self._context(asset_key, key, light))
+    def _sealed(self, value: object, asset_key: dg.AssetKey, key: str | None, light_of: str | None = None) -> bytes:
+        return seal(pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL), self._context(asset_key, key, light_of))
 
     @staticmethod
     def _write(path: Path, blob: bytes) -> None:
@@ -127,18 +131,21 @@ class PartitionedPickleIOManager(dg.IOManager):
         return StoredPartitionValues(list(paths), lambda key: self._read(asset, key, paths[key], keys))
 
     def _read_light(self, asset_key: dg.AssetKey, key: str | None, path: Path, keys: StorageKeys) -> object:
-        """The light copy where there is one; else the full value (one stored before light copies, or of a type
-        without them)."""
+        """The light copy made from the value stored now; else the full value (one stored before light copies, of
+        a type without them, or whose light copy is another value's)."""
+        with open(path, "rb") as fh:
+            head = fh.read(HEADER_BYTES)
         try:
-            return self._read(asset_key, key, self._path(asset_key, key, light=True), keys, light=True)
-        except FileNotFoundError:
+            light_path = self._path(asset_key, key, light=True)
+            return self._read(asset_key, key, light_path, keys, light_of=sealed_id(head))
+        except (FileNotFoundError, SealedDataError):
             return self._read(asset_key, key, path, keys)
 
     def _read(
-        self, asset_key: dg.AssetKey, key: str | None, path: Path, keys: StorageKeys, light: bool = False
+        self, asset_key: dg.AssetKey, key: str | None, path: Path, keys: StorageKeys, light_of: str | None = None
     ) -> object:
         try:
-            data = unseal(path.read_bytes(), self._context(asset_key, key, light), keys)
+            data = unseal(path.read_bytes(), self._context(asset_key, key, light_of), keys)
         except SealedDataError as exc:
             raise SealedDataError(f"{exc}; re-materialize that partition of {asset_key.to_user_string()}") from None
         return pickle.loads(data)  # only bytes this deployment's key sealed reach pickle

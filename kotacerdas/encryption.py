@@ -122,6 +122,17 @@ def unseal(blob: bytes, context: str, keys: StorageKeys | None = None) -> bytes:
         raise SealedDataError(f"{context} does not decrypt: the file was altered or moved") from None
 
 
+HEADER_BYTES = len(MAGIC) + KEY_ID_BYTES + NONCE_BYTES
+
+
+def sealed_id(blob: bytes) -> str:
+    """What tells this sealed blob from any other (its key id and fresh nonce), read from its first `HEADER_BYTES`:
+    another file sealed with it in its context opens only beside this very blob."""
+    if len(blob) < HEADER_BYTES or not is_sealed(blob):
+        raise SealedDataError("not a sealed blob's header")
+    return blob[len(MAGIC) : HEADER_BYTES].hex()
+
+
 def sealed_with_current(blob: bytes, keys: StorageKeys) -> bool:
     return is_sealed(blob) and blob[len(MAGIC) : len(MAGIC) + KEY_ID_BYTES] == key_id(keys.current)
 

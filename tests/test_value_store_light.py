@@ -1,6 +1,6 @@
 """The value store keeps an ingest result light beside it (assets/io_manager.py): the steps after staging read
-where rows came from, not the delivered values. A light copy is never older than its value, sealed as the value
-is, and never taken for it."""
+where rows came from, not the delivered values. A light copy opens only beside the value it was made from, is
+sealed as the value is, and is never taken for it."""
 
 from __future__ import annotations
 
@@ -85,3 +85,17 @@ def test_a_light_copy_in_the_values_place_fails(tmp_path):
     manager._path(KEY, PART, light=True).replace(manager._path(KEY, PART))
     with pytest.raises(Exception, match="SealedDataError|re-materialize"):
         _load(manager, light=False)
+
+
+def test_a_light_copy_of_another_value_is_not_read(tmp_path):
+    # Two runs writing the same partition at once can leave one's light copy beside the other's value: it does not
+    # open there (it is sealed with its own value's id), and the value stored is read whole.
+    manager = PartitionedPickleIOManager(tmp_path / "values")
+    light = manager._path(KEY, PART, light=True)
+    _store(manager, _ingest("A"))
+    from_a = light.read_bytes()
+    _store(manager, _ingest("B"))
+    assert _load(manager, light=True).frame.columns.tolist() == ["_raw_file", "_raw_row", "opd_code"]
+    light.write_bytes(from_a)
+    read = _load(manager, light=True)
+    assert read.frame["request_id"].tolist() == ["B", "R2"]  # the full value B, not A's light copy
