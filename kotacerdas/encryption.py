@@ -24,6 +24,7 @@ from kotacerdas.errors import ConfigError
 MAGIC = b"KCSEAL1\n"
 KEY_ID_BYTES = 8
 NONCE_BYTES = 12
+HEADER_BYTES = len(MAGIC) + KEY_ID_BYTES + NONCE_BYTES
 KEY_ENV = ENV_NAMES["storage_key"]
 OLD_KEYS_ENV = ENV_NAMES["storage_old_keys"]
 KEY_HINT = (
@@ -109,7 +110,7 @@ def unseal(blob: bytes, context: str, keys: StorageKeys | None = None) -> bytes:
     keys = keys or storage_keys()
     start = len(MAGIC)
     kid = blob[start : start + KEY_ID_BYTES]
-    nonce = blob[start + KEY_ID_BYTES : start + KEY_ID_BYTES + NONCE_BYTES]
+    nonce = blob[start + KEY_ID_BYTES : HEADER_BYTES]
     key = keys.readers.get(kid)
     if key is None:
         raise SealedDataError(
@@ -117,12 +118,9 @@ def unseal(blob: bytes, context: str, keys: StorageKeys | None = None) -> bytes:
             f"(key id {kid.hex()})"
         )
     try:
-        return AESGCM(key).decrypt(nonce, blob[start + KEY_ID_BYTES + NONCE_BYTES :], context.encode("utf-8"))
+        return AESGCM(key).decrypt(nonce, blob[HEADER_BYTES:], context.encode("utf-8"))
     except InvalidTag:
         raise SealedDataError(f"{context} does not decrypt: the file was altered or moved") from None
-
-
-HEADER_BYTES = len(MAGIC) + KEY_ID_BYTES + NONCE_BYTES
 
 
 def sealed_id(blob: bytes) -> str:

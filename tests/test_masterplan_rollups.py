@@ -10,8 +10,8 @@ import random
 import numpy as np
 import pandas as pd
 
-from kotacerdas.masterplan.status import STATUSES, _frame, _rollups
-from kotacerdas.schemas import MASTERPLAN_ROLLUP_COLUMNS, MASTERPLAN_STATUS_COLUMNS
+from kotacerdas.masterplan.status import STATUSES, _rollups
+from kotacerdas.schemas import MASTERPLAN_ROLLUP_COLUMNS, MASTERPLAN_STATUS_COLUMNS, typed_frame
 
 
 def _pandas_rollup(group: pd.DataFrame, city: str, month: str, level: str, code: str, completeness) -> dict:
@@ -45,7 +45,7 @@ def _pandas_rollups(programmes: pd.DataFrame, city: str, month: str, completenes
         rows.append(_pandas_rollup(g, city, month, "dimension", dim, completeness.get(dim, float("nan"))))
     for opd, g in programmes.groupby(programmes["opd_code"].fillna("(none)"), sort=True):
         rows.append(_pandas_rollup(g, city, month, "opd", opd, None))
-    return _frame(rows, MASTERPLAN_ROLLUP_COLUMNS)
+    return typed_frame(rows, MASTERPLAN_ROLLUP_COLUMNS)
 
 
 def _programmes(rng: random.Random) -> pd.DataFrame:

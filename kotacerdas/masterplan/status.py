@@ -129,11 +129,7 @@ def empty_frames() -> dict[str, pd.DataFrame]:
         "masterplan_rpjmd_alignment": MASTERPLAN_ALIGNMENT_COLUMNS,
         "masterplan_readiness": MASTERPLAN_READINESS_COLUMNS,
     }
-    return {name: _frame([], cols) for name, cols in columns.items()}
-
-
-def _frame(rows: list[dict], columns: dict[str, str]) -> pd.DataFrame:
-    return typed_frame(rows, columns)
+    return {name: typed_frame([], cols) for name, cols in columns.items()}
 
 
 def _report(rows: pd.DataFrame, p: Programme, month: str, rejected: set[str]) -> tuple[str, float | None, float | None]:
@@ -233,14 +229,14 @@ def masterplan_status(
                 "rules_version": rules.version,
             }
         )
-    programmes = _frame(status_rows, MASTERPLAN_STATUS_COLUMNS)
+    programmes = typed_frame(status_rows, MASTERPLAN_STATUS_COLUMNS)
     _, completeness = review(plan)
     rollups = _rollups(programmes, city, month, completeness.set_index("dimension")["completeness"])
     known = {p.code for p in plan.programmes}
     unknown = sorted(set(progress["programme_code"].dropna()) - known) if len(progress) else []
     return MasterplanStatus(
         programmes=programmes,
-        indicators=_frame(indicator_rows, MASTERPLAN_INDICATOR_COLUMNS),
+        indicators=typed_frame(indicator_rows, MASTERPLAN_INDICATOR_COLUMNS),
         rollups=rollups,
         alignment=_alignment(plan, month),
         unknown_programmes=unknown,
@@ -323,7 +319,7 @@ def _rollups(programmes: pd.DataFrame, city: str, month: str, completeness: pd.S
     opds = programmes["opd_code"].fillna("(none)").to_numpy(dtype=object)
     for opd in sorted(set(opds)):
         rows.append(inputs.rollup(np.flatnonzero(opds == opd), city, month, "opd", opd, None))
-    return _frame(rows, MASTERPLAN_ROLLUP_COLUMNS)
+    return typed_frame(rows, MASTERPLAN_ROLLUP_COLUMNS)
 
 
 def _alignment(plan: Masterplan, month: str) -> pd.DataFrame:
@@ -344,7 +340,7 @@ def _alignment(plan: Masterplan, month: str) -> pd.DataFrame:
                 "served": bool(serving),
             }
         )
-    return _frame(rows, MASTERPLAN_ALIGNMENT_COLUMNS)
+    return typed_frame(rows, MASTERPLAN_ALIGNMENT_COLUMNS)
 
 
 def rejected_programmes(quarantine: pd.DataFrame) -> set[str]:

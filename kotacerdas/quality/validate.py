@@ -17,7 +17,7 @@ from kotacerdas.errors import QualityGateError
 from kotacerdas.quality import gx_runtime
 from kotacerdas.quality.suite import Rule, Suite, local_now
 from kotacerdas.quality.volume import VolumeOutcome, check_volume
-from kotacerdas.schemas import QUARANTINE_COLUMNS, RULES_COLUMNS, CanonicalTable, empty_quarantine
+from kotacerdas.schemas import QUARANTINE_COLUMNS, RULES_COLUMNS, CanonicalTable, empty_quarantine, typed_frame
 
 _OBSERVED_MAX_CHARS = 300
 # Every failing row's index, no query text, no sample of values (the quarantine rows are built from the index).
@@ -243,8 +243,7 @@ def assemble_result(
         )
         if not volume.success and suite.volume.severity == "error":
             failed_table.append(suite.volume.id)
-    # typed column by column: a third of the time of a frame of records cast afterwards (#15: 3,000 a month)
-    rules = pd.DataFrame({c: pd.array([r[c] for r in rule_rows], dtype=d) for c, d in RULES_COLUMNS.items()})
+    rules = typed_frame(rule_rows, RULES_COLUMNS)
     rejected = _concat_quarantine(quarantine_parts)
     return QualityResult(
         table=table.name,
