@@ -117,13 +117,23 @@ def in_groups(parts: list[Partition], size: int) -> Iterator[list[Partition]]:
         yield parts[start : start + size]
 
 
+def period_of_key(key: str) -> str:
+    """The month (YYYY-MM) or year (YYYY) of a partition key as Dagster writes it: "19.71|2026-01" -> "2026-01".
+    Dagster joins a key's dimensions in the order of their names, and "city" sorts before "month" and "year"."""
+    return key.rpartition("|")[2]
+
+
 def backfill_ranges(
     partitions_def: dg.MultiPartitionsDefinition, partitions: Iterable[tuple[str, str]]
 ) -> list[dg.PartitionKeyRange]:
     """How Dagster's backfill daemon groups these (city, period) partitions into single-run ranges (all cities of a
-    month, or all months of a city), so `kotacerdas run` makes the runs a backfill in the UI would."""
+    month, or all months of a city), so `kotacerdas run` makes the runs a backfill in the UI would; oldest period
+    first. Dagster lists the ranges in the order of a set of strings, which changes with every process: a year's
+    months came 09, 08, 06, …, 01, 10, and each month published after its later months makes the reports step write
+    their pages again (their trend and change show it)."""
     keys = [str(city_period_key(partitions_def, city, period)) for city, period in partitions]
-    return list(partitions_def.subset_with_partition_keys(keys).get_partition_key_ranges(partitions_def))
+    ranges = partitions_def.subset_with_partition_keys(keys).get_partition_key_ranges(partitions_def)
+    return sorted(ranges, key=lambda r: (period_of_key(r.start), r.start))
 
 
 def capped_backfill_ranges(
