@@ -25,7 +25,7 @@ import pydantic
 
 from kotacerdas.config import PersonalDataPolicy, ProjectConfig, Settings, settings
 from kotacerdas.errors import KotacerdasError
-from kotacerdas.schemas import PII_KINDS, CanonicalTable
+from kotacerdas.schemas import PII_KINDS, CanonicalTable, typed_frame
 
 REDACTED = "<redacted>"
 SECRET_MARK = "***"
@@ -240,7 +240,7 @@ def scrub_staged(
     if extra:
         keep = np.ones(len(frame), dtype=bool)
         keep[sorted(drop)] = False
-        extra_frame = pd.DataFrame(extra, columns=list(rejected.columns)).astype(rejected.dtypes.to_dict())
+        extra_frame = typed_frame(extra, rejected.dtypes.to_dict())
         rejected = pd.concat([rejected, extra_frame], ignore_index=True)
         rejected = rejected.sort_values(["_raw_file", "_raw_row", "rule"], kind="stable").reset_index(drop=True)
         frame = frame[keep].reset_index(drop=True)

@@ -218,9 +218,10 @@ def get_table(name: str) -> CanonicalTable:
 
 
 def typed_frame(
-    rows: Sequence[Mapping[str, Any]] | Sequence[Sequence[Any]], columns: Mapping[str, str]
+    rows: Sequence[Mapping[str, Any]] | Sequence[Sequence[Any]], columns: Mapping[str, Any]
 ) -> pd.DataFrame:
-    """`pd.DataFrame(rows, columns=list(columns)).astype(columns)`, built column by column.
+    """`pd.DataFrame(rows, columns=list(columns)).astype(columns)`, built column by column (`columns`: name -> dtype or
+    its name).
 
     Rows are mappings (a missing key is a missing value) or sequences in the columns' order. The frame-wide way
     first makes one block of Python objects and then converts it column by column; pipelines build thousands of
