@@ -13,7 +13,6 @@ It removes the secrets it is given and those of the settings first, then persona
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import re
 from collections.abc import Iterable, Mapping, Sequence
@@ -38,13 +37,16 @@ def pii_key_from_env() -> bytes | None:
     return settings().pii_key_bytes()
 
 
+_NOT_DIGIT = re.compile(r"\D")
+
+
 def normalise(value: object, kind: str) -> str:
     """One spelling per person: NIK digits only; phone as 08…; e-mail lower-case."""
     text = str(value).strip()
     if kind == "nik":
-        return re.sub(r"\D", "", text)
+        return _NOT_DIGIT.sub("", text)
     if kind == "phone":
-        digits = re.sub(r"\D", "", text)
+        digits = _NOT_DIGIT.sub("", text)
         return "0" + digits[2:] if digits.startswith("62") else digits
     if kind == "email":
         return text.lower()
@@ -59,12 +61,24 @@ def pseudonymise(value: object, kind: str, key: bytes | None) -> str | None:
     text = normalise(value, kind)
     if not text:
         return None
-    return hmac.new(key, f"{kind}:{text}".encode(), hashlib.sha256).hexdigest()
+    # the one-shot form: the same HMAC as hmac.new(...).hexdigest(), without building its two hash objects
+    return hmac.digest(key, f"{kind}:{text}".encode(), "sha256").hex()
 
 
 def pseudonymise_series(series: pd.Series, kind: str, key: bytes | None) -> pd.Series:
-    values = [pseudonymise(None if pd.isna(v) else v, kind, key) for v in series.astype(object)]
-    return pd.Series(pd.array(values, dtype="string"), index=series.index, name=series.name)
+    """Each value's pseudonym; a value repeated in the column (the same applicant, the same officer) is hashed once."""
+    values = series.astype(object).to_numpy()
+    missing = pd.isna(values)
+    pseudonyms: dict[tuple[type, object], str | None] = {}  # by type too: 1 and True are equal keys, not spellings
+
+    def pseudonym(value: object) -> str | None:
+        seen = (type(value), value)
+        if seen not in pseudonyms:
+            pseudonyms[seen] = pseudonymise(value, kind, key)
+        return pseudonyms[seen]
+
+    out = [None if absent else pseudonym(v) for v, absent in zip(values, missing, strict=True)]
+    return pd.Series(pd.array(out, dtype="string"), index=series.index, name=series.name)
 
 
 def safe_text(value: object, kind: str | None, key: bytes | None) -> str:

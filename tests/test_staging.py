@@ -10,7 +10,7 @@ import pytest
 
 from kotacerdas.config import overridden_environment
 from kotacerdas.ingest import ingest_table
-from kotacerdas.privacy import pii_key_from_env, pseudonymise
+from kotacerdas.privacy import pii_key_from_env, pseudonymise, pseudonymise_series
 from kotacerdas.schemas import (
     COMPLAINTS,
     INDICATOR_SUBMISSIONS,
@@ -216,3 +216,15 @@ def test_service_catalogue_stages_yes_no_as_boolean():
     result = stage_table(SERVICE_CATALOGUE, frame, city="19.71", month="2025-01", pii_key=None)
     assert result.frame["online"].tolist() == [True, False] and str(result.frame["online"].dtype) == "boolean"
     assert result.rejected[["rule", "value"]].values.tolist() == [["type:online", "t"]]  # ambiguous: not guessed
+
+
+def test_a_column_is_pseudonymised_value_by_value_however_often_a_value_repeats():
+    """`pseudonymise_series` hashes a repeated value once: the result is each value's own pseudonym, missing values
+    stay missing, and values that Python finds equal but that are spelt differently (1, 1.0, True) keep theirs."""
+    values = [NIKS[0], None, NIKS[1], NIKS[0], float("nan"), pd.NA, 1, 1.0, True, "081234567801", NIKS[1]]
+    series = pd.Series(values, dtype=object)
+    for kind in ("nik", "phone"):
+        got = pseudonymise_series(series, kind, KEY)
+        assert got.dtype == "string" and got.index.equals(series.index)
+        expected = [None if pd.isna(v) else pseudonymise(v, kind, KEY) for v in values]
+        assert [None if pd.isna(g) else g for g in got] == expected
