@@ -124,6 +124,12 @@ def year_row(year: dict) -> str:
     )
     national = cities >= NATIONAL and months >= 12
     verdict = ("met" if minutes <= 60 else "not met: an hour is the aim") if national else "not a national year"
+    started = [str(r.get("first") or "").rpartition("|")[2] for r in year["runs"]]  # in the order they started
+    if started != sorted(started):
+        verdict += (
+            f"; its months started out of order ({', '.join(m[-2:] for m in started)}): a month that ends after its "
+            "later months writes their scorecards again"
+        )
     return f"| national year as a backfill (aim: under an hour) | {measured} | {verdict} |"
 
 

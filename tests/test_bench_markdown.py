@@ -191,8 +191,9 @@ def test_a_run_capped_in_partitions_is_shown_beside_and_does_not_stand_in_for_th
     assert _verdicts(markdown)["national month ≤ 5 min wall"].startswith("not met")
 
 
-def _year(cities: int, months: int, seconds: float) -> dict:
-    run = {"status": "SUCCESS", "seconds": seconds / months * 2, "first": "a", "last": "b"}
+def _year(cities: int, months: int, seconds: float, order: list[int] | None = None) -> dict:
+    """`bench/backfill_bench.py --json`: its runs (one per month) in the order they started, by default the months'."""
+    run = {"status": "SUCCESS", "seconds": seconds / months * 2}
     return {
         "command": f"bench/backfill_bench.py --cities {cities} --months 2025-01:2025-{months:02d}",
         "date": "2026-12-01T01:00:00Z",
@@ -202,7 +203,10 @@ def _year(cities: int, months: int, seconds: float) -> dict:
         "status": "COMPLETED_SUCCESS",
         "seconds": seconds,
         "peak_rss_total_mb": 7000.0,
-        "runs": [run | {"run_id": f"r{m}"} for m in range(months)],
+        "runs": [
+            run | {"run_id": f"r{m}", "first": f"11.01|2025-{m:02d}", "last": f"96.71|2025-{m:02d}"}
+            for m in (order or range(1, months + 1))
+        ],
     }
 
 
@@ -214,6 +218,16 @@ def test_the_national_year_is_judged_against_the_hour_and_a_smaller_backfill_is_
     assert verdict(_year(514, 12, 6400)).startswith("not met")
     assert verdict(_year(100, 12, 1800)) == "not a national year"
     assert "--months 2025-01:2025-12" in render(_payload(ours_wall=900), year=_year(514, 12, 6400))
+
+
+def test_a_year_whose_months_started_out_of_order_says_so():
+    def verdict(year: dict) -> str:
+        return _verdicts(render(_payload(ours_wall=900), year=year))["national year as a backfill (aim: under an hour)"]
+
+    assert "out of order" not in verdict(_year(514, 12, 6400))
+    scrambled = verdict(_year(514, 12, 6400, order=[9, 8, 6, 4, 2, 11, 7, 12, 3, 5, 1, 10]))
+    assert scrambled.startswith("not met: an hour is the aim; its months started out of order (09, 08, 06, 04,")
+    assert "writes their scorecards again" in scrambled
 
 
 def _index(asem: tuple[float, float], syn: tuple[float, float], full: tuple[float, float]) -> dict:
