@@ -235,10 +235,16 @@ def typed_frame(
         values = {c: [r.get(c, np.nan) for r in rows] for c in names}  # type: ignore[union-attr]
     else:
         values = {c: [r[i] for r in rows] for i, c in enumerate(names)}  # type: ignore[index]
+    return typed_columns(values, columns, len(rows))
+
+
+def typed_columns(values: Mapping[str, Sequence[Any]], columns: Mapping[str, Any], n: int) -> pd.DataFrame:
+    """`typed_frame` from its columns' values (each a sequence of `n` values), converted as `typed_frame` says."""
+    names = list(columns)
     out: dict[str, Any] = {}
     for name, spec in columns.items():
         dtype = pd.api.types.pandas_dtype(spec)
-        objects = np.empty(len(rows), dtype=object)
+        objects = np.empty(n, dtype=object)
         objects[:] = values[name]  # element by element: a value that is itself a list stays one value
         if isinstance(dtype, pd.api.extensions.ExtensionDtype):
             out[name] = pd.array(objects, dtype=dtype)

@@ -24,6 +24,7 @@ import pandas as pd
 
 from kotacerdas.config import ProjectConfig, settings
 from kotacerdas.privacy import scrub_value
+from kotacerdas.quality.quarantine import failing_rows, first_per_rule
 from kotacerdas.rounding import format_half_up
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
@@ -58,14 +59,10 @@ def validation_record(
 ) -> dict:
     """What a page shows of one validation, as JSON-ready data with every text scrubbed of personal data."""
     quarantine = gate.quarantine
-    empty = quarantine.empty  # most validations: no groupby for nothing
-    failing = (
-        {}
-        if empty
-        else quarantine.drop_duplicates(["rule", "_raw_file", "_raw_row", "record_key"])
-        .groupby("rule")
-        .size()
-        .to_dict()
+    failing = failing_rows(quarantine)
+    # the entries in plain Python (a few rows, if any: pandas costs more than they do)
+    entries = list(
+        zip(*(quarantine[c].tolist() for c in ("rule", "severity", "_raw_file", "_raw_row", "value")), strict=True)
     )
     rules = [
         {
@@ -82,29 +79,27 @@ def validation_record(
         for r in gate.rule_records
     ]
     known = {r["rule"] for r in rules}
-    staging = quarantine.iloc[0:0] if empty else quarantine[~quarantine["rule"].isin(known)].drop_duplicates("rule")
+    staging: dict[str, str] = {}  # rules of staging (not of the suite) in the order they first fail: rule -> severity
+    for rule, severity, *_ in entries:
+        if rule not in known:
+            staging.setdefault(rule, severity)
     rules += [
         {
-            "rule": r.rule,
-            "severity": r.severity,
+            "rule": rule,
+            "severity": severity,
             "success": False,
             "description": "staging: nilai tidak dapat dibaca / value could not be parsed",
-            "failing_rows": int(failing.get(r.rule, 0)),
+            "failing_rows": int(failing.get(rule, 0)),
             "element_count": None,
             "unexpected_percent": None,
             "observed": None,
             "expected": None,
         }
-        for r in staging.itertuples()
+        for rule, severity in staging.items()
     ]
     # The failing values as the quarantine holds them (personal data already pseudonymised), a few per rule.
-    samples = (
-        []
-        if empty
-        else quarantine.groupby("rule", sort=False)
-        .head(values_shown)[["rule", "severity", "_raw_file", "_raw_row", "value"]]
-        .to_dict("records")
-    )
+    shown = ("rule", "severity", "_raw_file", "_raw_row", "value")
+    samples = [dict(zip(shown, entries[i], strict=True)) for i in first_per_rule(quarantine, values_shown)]
     record = {
         "table": gate.table,
         "city": gate.city_code,

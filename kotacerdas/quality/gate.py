@@ -21,6 +21,7 @@ import pandas as pd
 from kotacerdas.config import ProjectConfig
 from kotacerdas.ingest.table import IngestResult
 from kotacerdas.quality.completeness import COMPLETE, INCOMPLETE, Completeness, assess_completeness
+from kotacerdas.quality.quarantine import failing_rows, first_per_rule
 from kotacerdas.rounding import round_for_display
 from kotacerdas.schemas import QUARANTINE_COLUMNS, CanonicalTable, empty_quarantine
 from kotacerdas.stage.staging import StagingResult
@@ -176,11 +177,7 @@ class GateResult:
             raise ValueError(f"severity must be error or warn, got {severity!r}")
         # Most partitions have no failing row and a score of rules: plain Python on the rules' records costs a
         # fraction of the boolean indexing of small frames (two reports per table and partition).
-        q = self.quarantine if self.quarantine.empty else self.quarantine[self.quarantine["severity"] == severity]
-        failing: dict[str, int] = {}
-        if not q.empty:
-            by_rule = q.drop_duplicates(["rule", "_raw_file", "_raw_row", "record_key"]).groupby("rule").size()
-            failing = {str(r): int(n) for r, n in by_rule.sort_values(ascending=False).items()}
+        failing = failing_rows(self.quarantine, severity)
         rules = [r for r in self.rule_records if r["severity"] == severity]
         failed_table = {
             r["rule"]: "; ".join(
@@ -208,7 +205,7 @@ class GateResult:
             description,
             failing,
             failed_table,
-            _rules_md(rules, failing, q),
+            _rules_md(rules, failing),
             self.samples_markdown(severity),
             warns_only,
         )
@@ -233,8 +230,8 @@ def _cell(value: object, limit: int = _CELL_CHARS) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def _rules_md(rules: list[dict], failing: dict[str, int], quarantine: pd.DataFrame) -> str:
-    """`rules` and `quarantine`: the rules' records and the quarantine entries of one severity."""
+def _rules_md(rules: list[dict], failing: dict[str, int]) -> str:
+    """`rules` and `failing`: the rules' records and the rows set aside per rule, of one severity."""
     lines = ["| rule | passed | failing rows | observed | expected / note |", "|---|---|---|---|---|"]
     for r in rules:
         n = failing.get(r["rule"], 0)
@@ -242,7 +239,7 @@ def _rules_md(rules: list[dict], failing: dict[str, int], quarantine: pd.DataFra
             f"| {r['rule']} | {'yes' if r['success'] else 'no'} | {n} | {_cell(r['observed_value'], 40)} | "
             f"{_cell(r['details'], 160)} |"
         )
-    staging = sorted(set(quarantine["rule"]) - {r["rule"] for r in rules}) if len(quarantine) else []
+    staging = sorted(set(failing) - {r["rule"] for r in rules})
     lines += [f"| {rule} (staging) | no | {failing.get(rule, 0)} | | |" for rule in staging]
     return "\n".join(lines)
 
@@ -253,7 +250,7 @@ def _samples(quarantine: pd.DataFrame, staged: pd.DataFrame, per_rule: int) -> p
     columns = ["rule", "severity", "_raw_file", "_raw_row", "value", "row"]
     if quarantine.empty or per_rule <= 0:
         return pd.DataFrame(columns=columns)
-    picked = quarantine.groupby("rule", sort=False).head(per_rule)
+    picked = quarantine.iloc[first_per_rule(quarantine, per_rule)]
     wanted = set(zip(picked["_raw_file"], picked["_raw_row"], strict=True))
     rows: dict[tuple, str] = {}
     if len(staged):

@@ -17,7 +17,14 @@ from kotacerdas.errors import QualityGateError
 from kotacerdas.quality import gx_runtime
 from kotacerdas.quality.suite import Rule, Suite, local_now
 from kotacerdas.quality.volume import VolumeOutcome, check_volume
-from kotacerdas.schemas import QUARANTINE_COLUMNS, RULES_COLUMNS, CanonicalTable, empty_quarantine, typed_frame
+from kotacerdas.schemas import (
+    QUARANTINE_COLUMNS,
+    RULES_COLUMNS,
+    CanonicalTable,
+    empty_quarantine,
+    typed_columns,
+    typed_frame,
+)
 
 _OBSERVED_MAX_CHARS = 300
 # Every failing row's index, no query text, no sample of values (the quarantine rows are built from the index).
@@ -193,8 +200,8 @@ def assemble_result(
 ) -> QualityResult:
     """One partition's QualityResult from what GX said about each rule: rules, quarantine rows, volume, verdict."""
     n = len(df)
-    key: pd.Series | None = None  # the rows' keys, built when a rule has failing rows
-    rule_rows, quarantine_parts, failed_table = [], [], []
+    rule_rows, failed_table = [], []
+    set_aside = _SetAside(df, table, city, month)
     blocked = np.zeros(n, dtype=bool)
     for rule in suite.rules:  # file order, not GX's order
         r = outcomes[rule.id]
@@ -222,9 +229,7 @@ def assemble_result(
             continue
         if rule.severity == "error":
             blocked[positions] = True
-        if key is None:
-            key = _record_key(df, table)
-        quarantine_parts.append(_quarantine_rows(df, positions, rule, key, table, city, month))
+        set_aside.add(rule, positions)
 
     volume = None
     if suite.volume is not None:
@@ -244,7 +249,7 @@ def assemble_result(
         if not volume.success and suite.volume.severity == "error":
             failed_table.append(suite.volume.id)
     rules = typed_frame(rule_rows, RULES_COLUMNS)
-    rejected = _concat_quarantine(quarantine_parts)
+    rejected = set_aside.frame()
     return QualityResult(
         table=table.name,
         city=city,
@@ -289,58 +294,76 @@ def _text(values: pd.Series) -> pd.Series:
     return values.astype("string").reset_index(drop=True)
 
 
-def _quarantine_rows(
-    df: pd.DataFrame,
-    positions: np.ndarray,
-    rule: Rule,
-    key: pd.Series,
-    table: CanonicalTable,
-    city: str,
-    month: str,
-) -> pd.DataFrame:
-    rows = df.iloc[positions]
-    cols = list(rule.columns)
-    if len(cols) == 1:
-        value = _text(rows[cols[0]])
-    elif cols:
-        # e.g. "completed_at=2024-01-01 08:00:00; submitted_at=2024-01-02 09:00:00"
-        value = None
-        for c in cols:
-            part = c + "=" + _text(rows[c]).fillna("null")
-            value = part if value is None else value + "; " + part
-    else:
-        value = pd.Series(pd.NA, index=range(len(rows)), dtype="string")
-    shown = value.fillna("null") if len(cols) == 1 else value
-    reason = rule.description + " (got " + shown + ")"
-    m = len(rows)
-    lineage = {
-        c: (rows[c].reset_index(drop=True) if c in rows.columns else pd.Series(pd.NA, index=range(m)))
-        for c in ("_raw_file", "_raw_row")
-    }
-    out = pd.DataFrame(
-        {
-            "table_name": table.name,
-            "city_code": city,
-            "period": month,
-            "rule": rule.id,
-            "severity": rule.severity,
-            "column_name": ",".join(cols) if cols else pd.NA,
-            "value": value,
-            "reason": reason,
-            "record_key": key.iloc[positions].reset_index(drop=True),
-            "_raw_file": lineage["_raw_file"],
-            "_raw_row": lineage["_raw_row"],
-            "__pos": positions,
-        },
-        index=range(m),
-    )
-    return out
+class _SetAside:
+    """The rows a partition's rules set aside, gathered rule by rule and made into one quarantine frame at the end:
+    in input row order, then the suite's rule order. (A frame per failing rule, concatenated, sorted and typed, cost
+    several times as much for the few rows a rule usually fails: #15.)"""
 
+    def __init__(self, df: pd.DataFrame, table: CanonicalTable, city: str, month: str):
+        self.df, self.table, self.city, self.month = df, table, city, month
+        self.positions: list[np.ndarray] = []
+        self.rules: list[Rule] = []
+        self.values: list[np.ndarray] = []
+        self.reasons: list[np.ndarray] = []
 
-def _concat_quarantine(parts: list[pd.DataFrame]) -> pd.DataFrame:
-    if not parts:
-        return empty_quarantine()
-    out = pd.concat(parts, ignore_index=True)
-    # Row order of the input, then rule order of the suite (concat order; the sort is stable).
-    out = out.sort_values("__pos", kind="stable").drop(columns="__pos").reset_index(drop=True)
-    return out.astype(QUARANTINE_COLUMNS)[list(QUARANTINE_COLUMNS)]
+    def add(self, rule: Rule, positions: np.ndarray) -> None:
+        cols = list(rule.columns)
+        m = len(positions)
+        if len(cols) == 1:
+            value = _text(self.df[cols[0]].iloc[positions])
+        elif cols:
+            # e.g. "completed_at=2024-01-01 08:00:00; submitted_at=2024-01-02 09:00:00"
+            value = None
+            for c in cols:
+                part = c + "=" + _text(self.df[c].iloc[positions]).fillna("null")
+                value = part if value is None else value + "; " + part
+        else:
+            value = pd.Series(pd.NA, index=range(m), dtype="string")
+        shown = value.fillna("null") if len(cols) == 1 else value
+        reason = rule.description + " (got " + shown + ")"
+        self.positions.append(positions)
+        self.rules.append(rule)
+        self.values.append(value.to_numpy(dtype=object, na_value=pd.NA))
+        self.reasons.append(reason.to_numpy(dtype=object, na_value=pd.NA))
+
+    def _rows(self, columns: list[str], at: np.ndarray) -> pd.DataFrame:
+        """Only these columns (those the frame has) of the rows at `at`: a key is a few columns of many."""
+        return self.df[[c for c in columns if c in self.df.columns]].iloc[at]
+
+    def frame(self) -> pd.DataFrame:
+        if not self.positions:
+            return empty_quarantine()
+        positions = np.concatenate(self.positions)
+        order = np.argsort(positions, kind="stable")
+        at = positions[order]
+        counts = [len(p) for p in self.positions]
+
+        def per_rule(values: list) -> np.ndarray:
+            return np.repeat(np.array(values, dtype=object), counts)[order]
+
+        def joined(parts: list[np.ndarray]) -> np.ndarray:
+            return np.concatenate(parts)[order]
+
+        n = len(at)
+
+        def of_rows(column: str) -> np.ndarray:
+            if column not in self.df.columns:
+                return np.full(n, pd.NA, dtype=object)
+            return self.df[column].iloc[at].to_numpy(dtype=object)
+
+        columns = {
+            "table_name": [self.table.name] * n,
+            "city_code": [self.city] * n,
+            "period": [self.month] * n,
+            "rule": per_rule([r.id for r in self.rules]),
+            "severity": per_rule([r.severity for r in self.rules]),
+            "column_name": per_rule([",".join(r.columns) if r.columns else pd.NA for r in self.rules]),
+            "value": joined(self.values),
+            "reason": joined(self.reasons),
+            "record_key": _record_key(self._rows(list(self.table.key), at), self.table).to_numpy(
+                dtype=object, na_value=pd.NA
+            ),
+            "_raw_file": of_rows("_raw_file"),
+            "_raw_row": of_rows("_raw_row"),
+        }
+        return typed_columns(columns, QUARANTINE_COLUMNS, n)
