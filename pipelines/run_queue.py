@@ -11,7 +11,13 @@ This coordinator is Dagster's `QueuedRunCoordinator` that gives a backfill's run
 priority of its period (`dagster/priority`, -YYYYMM for a month, -YYYY13 for a year, so a year's annual indices come
 after its months): the queue, which starts runs by priority and then by creation, starts the oldest month first.
 Runs not from a backfill (schedules, sensors, a run launched by hand) keep priority 0 and so go before a backfill's
-queued months; a priority set by the user is kept as it is.
+queued months; a priority set by the user is kept as it is. Dagster copies a run's tags to its re-execution: one
+made after its backfill has ended (no backfill tag any more) gets priority 0 again, as any run launched by hand.
+Dagster also hands the warehouse writer's pool slots out by run priority, so there too a run that is not a
+backfill's goes first and a backfill's older month before a later one.
+
+The order holds among the runs queued together: the backfill daemon submits a backfill's runs one by one, and the
+queue may start the first one or two submitted (in Dagster's order) before the oldest month is queued.
 """
 
 from __future__ import annotations
@@ -19,7 +25,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from dagster._core.run_coordinator import QueuedRunCoordinator, SubmitRunContext
-from dagster._core.storage.dagster_run import DagsterRun
+from dagster._core.storage.dagster_run import DagsterRun, DagsterRunStatus
 from dagster._core.storage.tags import (
     ASSET_PARTITION_RANGE_START_TAG,
     BACKFILL_ID_TAG,
@@ -27,7 +33,8 @@ from dagster._core.storage.tags import (
     PRIORITY_TAG,
 )
 
-from assets.partitions import period_of_key
+# Marks a priority this coordinator set (a re-execution inherits both tags with the others)
+PRIORITY_SOURCE_TAG, FROM_PERIOD = "kotacerdas/priority", "backfill period"
 
 
 def backfill_priority(tags: Mapping[str, str]) -> int | None:
@@ -38,7 +45,9 @@ def backfill_priority(tags: Mapping[str, str]) -> int | None:
     key = tags.get(ASSET_PARTITION_RANGE_START_TAG) or tags.get(PARTITION_NAME_TAG)
     if not key:
         return None
-    period = period_of_key(key)
+    # the key's last dimension (assets.partitions.period_of_key, not imported: every process that loads the instance
+    # imports this module, and assets' imports are the code location's)
+    period = key.rpartition("|")[2]
     digits = period.replace("-", "")
     if not digits.isdigit() or len(digits) not in (4, 6):
         return None
@@ -50,8 +59,20 @@ class OldestMonthFirstRunCoordinator(QueuedRunCoordinator):
 
     def submit_run(self, context: SubmitRunContext) -> DagsterRun:
         run = context.dagster_run
-        priority = backfill_priority(run.tags)
-        if priority is not None:
-            self._instance.add_run_tags(run.run_id, {PRIORITY_TAG: str(priority)})
-            context = context._replace(dagster_run=self._instance.get_run_by_id(run.run_id) or run)
+        if run.status == DagsterRunStatus.NOT_STARTED:  # not yet queued (the parent skips a run submitted again)
+            tags = queue_tags(run.tags)
+            if tags:
+                self._instance.add_run_tags(run.run_id, tags)
+                context = context._replace(dagster_run=self._instance.get_run_by_id(run.run_id) or run)
         return super().submit_run(context)
+
+
+def queue_tags(tags: Mapping[str, str]) -> dict[str, str]:
+    """The tags to add to a run entering the queue: a backfill's period priority; priority 0 again for a
+    re-execution that inherited one from a backfill that has ended; nothing otherwise."""
+    priority = backfill_priority(tags)
+    if priority is not None:
+        return {PRIORITY_TAG: str(priority), PRIORITY_SOURCE_TAG: FROM_PERIOD}
+    if tags.get(PRIORITY_SOURCE_TAG) == FROM_PERIOD and BACKFILL_ID_TAG not in tags:
+        return {PRIORITY_TAG: "0", PRIORITY_SOURCE_TAG: "reset after its backfill"}
+    return {}

@@ -16,7 +16,7 @@ from dagster._core.storage.dagster_run import DagsterRunStatus, RunsFilter
 from dagster._daemon.run_coordinator.queued_run_coordinator_daemon import QueuedRunCoordinatorDaemon
 
 from assets.partitions import CityPeriodPartitions, backfill_ranges, period_of_key
-from pipelines.run_queue import OldestMonthFirstRunCoordinator, backfill_priority
+from pipelines.run_queue import OldestMonthFirstRunCoordinator, backfill_priority, queue_tags
 
 REPO = Path(__file__).resolve().parent.parent
 MONTHS = [f"2025-{m:02d}" for m in range(1, 13)]
@@ -93,6 +93,30 @@ def test_the_daemon_starts_a_backfills_months_oldest_first(instance):
         ("backfill", m) for m in MONTHS
     ]
     assert instance.get_run_by_id(created[0][2].run_id).tags["dagster/priority"] == "-202509"
+
+
+def test_a_re_execution_keeps_its_months_priority_while_the_backfill_runs_and_loses_it_after():
+    """Dagster copies a run's tags to its re-execution, the backfill's id only while the backfill goes on."""
+    first = BACKFILL | _range_tags("2025-03")
+    tagged = first | queue_tags(first)
+    assert tagged["dagster/priority"] == "-202503"
+    assert queue_tags(tagged) == {}  # a retry within the backfill: its month's place in the queue
+    after = {k: v for k, v in tagged.items() if k != "dagster/backfill"}
+    assert queue_tags(after)["dagster/priority"] == "0"  # by hand after the backfill: as any run by hand
+    assert queue_tags({"dagster/priority": "-5"}) == {}  # the user's own priority
+
+
+def test_a_run_already_queued_is_not_tagged_again(instance):
+    """Dagster skips a run submitted again once it left NOT_STARTED; so does its tagging (its history stays)."""
+    origin = RemoteRepositoryOrigin(RegisteredCodeLocationOrigin("kotacerdas"), "__repository__")
+    run = instance.create_run_for_job(
+        monthly,
+        tags=BACKFILL | _range_tags("2025-02"),
+        remote_job_origin=origin.get_job_origin("monthly"),
+        status=DagsterRunStatus.QUEUED,
+    )
+    again = instance.run_coordinator.submit_run(SubmitRunContext(run, workspace=None))
+    assert again.status == DagsterRunStatus.QUEUED and "dagster/priority" not in again.tags
 
 
 def test_a_runs_priority_set_by_the_user_is_kept(instance):
