@@ -138,6 +138,16 @@ def dagster_postgres_url():
 
 
 @pytest.fixture
+def project_dagster_home(tmp_path, monkeypatch) -> Path:
+    """A DAGSTER_HOME with the project's own dagster_home/dagster.yaml, fresh for the test."""
+    home = tmp_path / "dagster_home"
+    home.mkdir()
+    shutil.copy(REPO_ROOT / "dagster_home" / "dagster.yaml", home / "dagster.yaml")
+    monkeypatch.setenv("DAGSTER_HOME", str(home))
+    return home
+
+
+@pytest.fixture
 def production_dagster_home(tmp_path, monkeypatch, dagster_postgres_url) -> Path:
     """A DAGSTER_HOME with config/dagster-production.yaml as its dagster.yaml, on the test's own database, its
     credentials in the environment as operators set them (DAGSTER_PG_*)."""

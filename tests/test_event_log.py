@@ -5,7 +5,6 @@ default storage, so an operator can switch back at any time."""
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 import sys
 import textwrap
@@ -17,7 +16,6 @@ import pytest
 
 from pipelines.event_log import OPEN_RUN_DATABASES, PooledSqliteEventLogStorage
 
-REPO = Path(__file__).resolve().parent.parent
 PARTITIONS = dg.StaticPartitionsDefinition([f"p{i}" for i in range(12)])
 
 
@@ -33,21 +31,11 @@ JOB = dg.define_asset_job("numbers_job", selection=[numbers])
 DEFS = dg.Definitions(assets=[numbers], jobs=[JOB])
 
 
-@pytest.fixture
-def home(tmp_path, monkeypatch):
-    """A DAGSTER_HOME with the project's dagster.yaml."""
-    home = tmp_path / "dagster_home"
-    home.mkdir()
-    shutil.copy(REPO / "dagster_home" / "dagster.yaml", home / "dagster.yaml")
-    monkeypatch.setenv("DAGSTER_HOME", str(home))
-    return home
-
-
 def _materialize(instance: dg.DagsterInstance, key: str) -> dg.ExecuteInProcessResult:
     return DEFS.resolve_job_def("numbers_job").execute_in_process(instance=instance, partition_key=key)
 
 
-def test_the_project_instance_uses_it_and_dagster_reads_back_what_it_wrote(home):
+def test_the_project_instance_uses_it_and_dagster_reads_back_what_it_wrote(project_dagster_home):
     with dg.DagsterInstance.get() as instance:
         assert isinstance(instance.event_log_storage, PooledSqliteEventLogStorage)
         results = [_materialize(instance, f"p{i}") for i in range(OPEN_RUN_DATABASES + 3)]  # more runs than kept open
@@ -71,7 +59,7 @@ def test_the_project_instance_uses_it_and_dagster_reads_back_what_it_wrote(home)
             r.partition_key for r in instance.fetch_materializations(dg.AssetKey("numbers"), 100).records
         }
     # the same files, where Dagster's default storage keeps them, read by the default storage
-    runs_dir = home / "history" / "runs"
+    runs_dir = project_dagster_home / "history" / "runs"
     assert (runs_dir / "index.db").exists() and (runs_dir / f"{results[1].run_id}.db").exists()
     from dagster._core.storage.event_log.sqlite.sqlite_event_log import SqliteEventLogStorage
 
@@ -79,7 +67,7 @@ def test_the_project_instance_uses_it_and_dagster_reads_back_what_it_wrote(home)
     assert any(e.user_message == "partition p1" for e in plain.get_logs_for_run(results[1].run_id))
 
 
-def test_threads_and_a_second_process_write_at_once(home):
+def test_threads_and_a_second_process_write_at_once(project_dagster_home):
     writer = textwrap.dedent(
         """
         import dagster as dg
@@ -110,7 +98,7 @@ def test_threads_and_a_second_process_write_at_once(home):
         assert len(instance.get_materialized_partitions(dg.AssetKey("other"))) == 60
 
 
-def test_wipe_closes_its_connections_before_the_files_go(home):
+def test_wipe_closes_its_connections_before_the_files_go(project_dagster_home):
     with dg.DagsterInstance.get() as instance:
         run = _materialize(instance, "p1")
         instance.event_log_storage.wipe()
@@ -120,7 +108,7 @@ def test_wipe_closes_its_connections_before_the_files_go(home):
         assert instance.get_materialized_partitions(dg.AssetKey("numbers")) == {"p2"}
 
 
-def test_it_asks_sqlite_whether_a_table_exists_once_not_per_event(home, monkeypatch):
+def test_it_asks_sqlite_whether_a_table_exists_once_not_per_event(project_dagster_home, monkeypatch):
     from dagster._core.storage.event_log.sqlite import sqlite_event_log
 
     with dg.DagsterInstance.get() as instance:
@@ -143,7 +131,7 @@ def _range_run(instance: dg.DagsterInstance) -> dg.ExecuteInProcessResult:
     return DEFS.resolve_job_def("numbers_job").execute_in_process(instance=instance, tags=tags)
 
 
-def test_a_range_runs_materializations_are_stored_in_one_transaction_per_database(home, monkeypatch):
+def test_a_range_runs_materializations_are_stored_in_one_transaction_per_database(project_dagster_home, monkeypatch):
     """With DAGSTER_EVENT_BATCH_SIZE set (kotacerdas' runs set it) Dagster hands the 12 materializations of a
     range step over as one batch; they cost one commit per database, not two per event, and read back as usual."""
     import sqlalchemy as sa
@@ -174,7 +162,7 @@ def test_a_range_runs_materializations_are_stored_in_one_transaction_per_databas
     assert counts["0"] - counts["1000"] >= 2 * 2 * 12 - 2 * 2, counts
 
 
-def test_a_check_evaluation_costs_one_commit_per_database_and_reads_back(home):
+def test_a_check_evaluation_costs_one_commit_per_database_and_reads_back(project_dagster_home):
     """Dagster commits a check evaluation's event to the run's database, then to the index, then the check's
     execution row to the index again: here one commit per database. Dagster's own reads see the evaluation."""
     import sqlalchemy as sa
@@ -198,7 +186,7 @@ def test_a_check_evaluation_costs_one_commit_per_database_and_reads_back(home):
         run = _materialize(instance, "p1")
         evaluations = instance.all_logs(run.run_id, of_type=dg.DagsterEventType.ASSET_CHECK_EVALUATION)
         event = evaluations[0]
-        plain = SqliteEventLogStorage(str(home / "history" / "runs"))
+        plain = SqliteEventLogStorage(str(project_dagster_home / "history" / "runs"))
         assert commits_storing(plain, event) == sorted([f"{run.run_id}.db", "index.db", "index.db"])  # the control
         assert commits_storing(storage, event) == sorted([f"{run.run_id}.db", "index.db"])
         check = dg.AssetCheckKey(dg.AssetKey("numbers"), "rows_ok")
@@ -209,7 +197,7 @@ def test_a_check_evaluation_costs_one_commit_per_database_and_reads_back(home):
         assert len(stored) == 3  # the run's own, the control's and ours
 
 
-def test_a_batch_that_fails_leaves_nothing_and_dagster_can_store_it_again(home):
+def test_a_batch_that_fails_leaves_nothing_and_dagster_can_store_it_again(project_dagster_home):
     with dg.DagsterInstance.get() as instance:
         storage = instance.event_log_storage
         run = _materialize(instance, "p1")
@@ -228,7 +216,7 @@ def test_a_batch_that_fails_leaves_nothing_and_dagster_can_store_it_again(home):
         assert len(storage.get_logs_for_run(run.run_id)) == 1
 
 
-def test_an_asset_seen_before_costs_no_catalogue_query_and_no_failed_insert(home):
+def test_an_asset_seen_before_costs_no_catalogue_query_and_no_failed_insert(project_dagster_home):
     """Dagster's SQLite storage asks for `asset_keys`' columns before every asset event and inserts the asset's row
     before it updates it (a unique-key error for every asset it has seen). Ours remembers the columns and updates
     first; the row it leaves is the one Dagster's own storage reads back."""
@@ -259,14 +247,14 @@ def test_an_asset_seen_before_costs_no_catalogue_query_and_no_failed_insert(home
         assert any(s.startswith("UPDATE asset_keys") for s in on_index)
     from dagster._core.storage.event_log.sqlite.sqlite_event_log import SqliteEventLogStorage
 
-    plain = SqliteEventLogStorage(str(home / "history" / "runs"))
+    plain = SqliteEventLogStorage(str(project_dagster_home / "history" / "runs"))
     record = plain.get_asset_records([dg.AssetKey("numbers")])[0].asset_entry
     assert record.last_run_id == later[-1].run_id
     assert record.last_materialization.dagster_event.partition == "p3"
     assert plain.get_materialized_partitions(dg.AssetKey("numbers")) == {"p1", "p2", "p3"}
 
 
-def test_the_local_instance_queues_a_backfills_runs_two_at_a_time(home):
+def test_the_local_instance_queues_a_backfills_runs_two_at_a_time(project_dagster_home):
     """dagster_home/dagster.yaml loads on this Dagster with its run queue limit, next to the writer pool's limit (the
     two live under `concurrency`; the production file once failed to load for mixing them with `run_coordinator`)."""
     from dagster._core.run_coordinator import QueuedRunCoordinator

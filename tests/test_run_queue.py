@@ -5,8 +5,6 @@ makes its ranges in the same order: a month ending after its later months makes 
 from __future__ import annotations
 
 import random
-import shutil
-from pathlib import Path
 
 import dagster as dg
 import pytest
@@ -18,7 +16,6 @@ from dagster._daemon.run_coordinator.queued_run_coordinator_daemon import Queued
 from assets.partitions import CityPeriodPartitions, backfill_ranges, period_of_key
 from pipelines.run_queue import OldestMonthFirstRunCoordinator, backfill_priority, queue_tags
 
-REPO = Path(__file__).resolve().parent.parent
 MONTHS = [f"2025-{m:02d}" for m in range(1, 13)]
 BACKFILL = {"dagster/backfill": "abcdefgh"}
 
@@ -34,20 +31,16 @@ def monthly() -> None:
 
 
 @pytest.fixture
-def instance(tmp_path, monkeypatch):
+def instance(project_dagster_home):
     """An instance of the project's dagster_home/dagster.yaml, in a fresh DAGSTER_HOME."""
-    home = tmp_path / "dagster_home"
-    home.mkdir()
-    shutil.copy(REPO / "dagster_home" / "dagster.yaml", home / "dagster.yaml")
-    monkeypatch.setenv("DAGSTER_HOME", str(home))
     with dg.DagsterInstance.get() as instance:
         yield instance
 
 
-def _queued_run(instance: dg.DagsterInstance, tags: dict[str, str]) -> dg.DagsterRun:
+def _submitted_run(instance: dg.DagsterInstance, tags: dict[str, str], **create) -> dg.DagsterRun:
     """A run of `monthly` as the daemon's backfill creates one (a queued run names its code location), submitted."""
     origin = RemoteRepositoryOrigin(RegisteredCodeLocationOrigin("kotacerdas"), "__repository__")
-    run = instance.create_run_for_job(monthly, tags=tags, remote_job_origin=origin.get_job_origin("monthly"))
+    run = instance.create_run_for_job(monthly, tags=tags, remote_job_origin=origin.get_job_origin("monthly"), **create)
     return instance.run_coordinator.submit_run(SubmitRunContext(run, workspace=None))
 
 
@@ -80,9 +73,9 @@ def test_the_daemon_starts_a_backfills_months_oldest_first(instance):
     scrambled += ["2025-03", "2025-05", "2025-01", "2025-10"]
     created = []
     for i, month in enumerate(scrambled):
-        created.append(("backfill", month, _queued_run(instance, BACKFILL | _range_tags(month))))
+        created.append(("backfill", month, _submitted_run(instance, BACKFILL | _range_tags(month))))
         if i in (3, 7):  # a scheduled run queued while the backfill's runs wait
-            scheduled = _queued_run(instance, {"dagster/partition": f"19.71|2026-0{i}"})
+            scheduled = _submitted_run(instance, {"dagster/partition": f"19.71|2026-0{i}"})
             created.append(("scheduled", f"2026-0{i}", scheduled))
 
     queued = instance.get_runs(RunsFilter(statuses=[DagsterRunStatus.QUEUED]), ascending=True)
@@ -108,19 +101,12 @@ def test_a_re_execution_keeps_its_months_priority_while_the_backfill_runs_and_lo
 
 def test_a_run_already_queued_is_not_tagged_again(instance):
     """Dagster skips a run submitted again once it left NOT_STARTED; so does its tagging (its history stays)."""
-    origin = RemoteRepositoryOrigin(RegisteredCodeLocationOrigin("kotacerdas"), "__repository__")
-    run = instance.create_run_for_job(
-        monthly,
-        tags=BACKFILL | _range_tags("2025-02"),
-        remote_job_origin=origin.get_job_origin("monthly"),
-        status=DagsterRunStatus.QUEUED,
-    )
-    again = instance.run_coordinator.submit_run(SubmitRunContext(run, workspace=None))
+    again = _submitted_run(instance, BACKFILL | _range_tags("2025-02"), status=DagsterRunStatus.QUEUED)
     assert again.status == DagsterRunStatus.QUEUED and "dagster/priority" not in again.tags
 
 
 def test_a_runs_priority_set_by_the_user_is_kept(instance):
-    run = _queued_run(instance, BACKFILL | _range_tags("2025-02") | {"dagster/priority": "3"})
+    run = _submitted_run(instance, BACKFILL | _range_tags("2025-02") | {"dagster/priority": "3"})
     assert instance.get_run_by_id(run.run_id).tags["dagster/priority"] == "3"
     assert instance.get_run_by_id(run.run_id).status == DagsterRunStatus.QUEUED
 
