@@ -326,25 +326,20 @@ class _SetAside:
         self.values.append(value.to_numpy(dtype=object, na_value=pd.NA))
         self.reasons.append(reason.to_numpy(dtype=object, na_value=pd.NA))
 
-    def _rows(self, columns: list[str], at: np.ndarray) -> pd.DataFrame:
-        """Only these columns (those the frame has) of the rows at `at`: a key is a few columns of many."""
-        return self.df[[c for c in columns if c in self.df.columns]].iloc[at]
-
     def frame(self) -> pd.DataFrame:
         if not self.positions:
             return empty_quarantine()
         positions = np.concatenate(self.positions)
         order = np.argsort(positions, kind="stable")
-        at = positions[order]
+        at, n = positions[order], len(positions)
         counts = [len(p) for p in self.positions]
+        keys = self.df[[c for c in self.table.key if c in self.df.columns]].iloc[at]  # a key: a few columns of many
 
         def per_rule(values: list) -> np.ndarray:
             return np.repeat(np.array(values, dtype=object), counts)[order]
 
         def joined(parts: list[np.ndarray]) -> np.ndarray:
             return np.concatenate(parts)[order]
-
-        n = len(at)
 
         def of_rows(column: str) -> np.ndarray:
             if column not in self.df.columns:
@@ -360,9 +355,7 @@ class _SetAside:
             "column_name": per_rule([",".join(r.columns) if r.columns else pd.NA for r in self.rules]),
             "value": joined(self.values),
             "reason": joined(self.reasons),
-            "record_key": _record_key(self._rows(list(self.table.key), at), self.table).to_numpy(
-                dtype=object, na_value=pd.NA
-            ),
+            "record_key": _record_key(keys, self.table).to_numpy(dtype=object, na_value=pd.NA),
             "_raw_file": of_rows("_raw_file"),
             "_raw_row": of_rows("_raw_row"),
         }
