@@ -264,3 +264,54 @@ def test_the_local_instance_queues_a_backfills_runs_two_at_a_time(project_dagste
         config = instance.get_concurrency_config()
         assert config.run_queue_config.max_concurrent_runs == 2
         assert config.pool_config.default_pool_limit == 1
+
+
+def _database_rows(base_dir: Path) -> dict[str, dict[str, list[tuple]]]:
+    """Every row of the event log's databases, by file and table (read by SQLite itself, not through Dagster)."""
+    import sqlite3
+
+    dump: dict[str, dict[str, list[tuple]]] = {}
+    for path in sorted(base_dir.glob("*.db")):
+        with sqlite3.connect(path) as conn:
+            tables = [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
+            dump[path.name] = {t: sorted(conn.execute(f"SELECT * FROM {t}").fetchall(), key=repr) for t in tables}
+    return dump
+
+
+def test_a_batch_of_asset_events_leaves_the_rows_dagsters_own_storage_leaves(project_dagster_home, tmp_path):
+    """A batch of asset events (planned and done, of many partitions, interleaved) is stored with a statement per
+    table, not the parent's five per event: every row of every table is the one Dagster's own storage writes for
+    the same events one by one — the same ids, the partitions' tags pointing at them, and the asset's row as the
+    last events left it. The batch does not fall back to storing event by event."""
+    from dagster._core.storage.event_log.sqlite.sqlite_event_log import SqliteEventLogStorage
+
+    with dg.DagsterInstance.get() as instance:
+        run = _range_run(instance)
+        logs = instance.all_logs(run.run_id)
+    planned = [e for e in logs if e.dagster_event_type == dg.DagsterEventType.ASSET_MATERIALIZATION_PLANNED]
+    done = [e for e in logs if e.dagster_event_type == dg.DagsterEventType.ASSET_MATERIALIZATION]
+    assert len(planned) == len(done) == 12
+    batches = [planned[:5], [e for pair in zip(planned[5:], done[:7], strict=True) for e in pair], done[7:]]
+
+    plain = SqliteEventLogStorage(str(tmp_path / "plain"))
+    ours = PooledSqliteEventLogStorage(str(tmp_path / "ours"))
+
+    def one_by_one(event):
+        raise AssertionError(f"stored one by one: {event.dagster_event_type}")
+
+    try:
+        for batch in batches:
+            plain.store_event_batch(batch)  # Dagster's: store_event for each
+            with pytest.MonkeyPatch.context() as patch:
+                patch.setattr(ours, "store_event", one_by_one)
+                ours.store_event_batch(batch)
+    finally:
+        ours.dispose()
+        plain.dispose()
+    expected, got = _database_rows(tmp_path / "plain"), _database_rows(tmp_path / "ours")
+    for tables in (expected, got):
+        for db in tables.values():
+            db.pop("secondary_indexes", None)  # when each database's migrations ran: not the events'
+    assert got == expected
+    assert len(got["index.db"]["asset_event_tags"]) == 12  # a tag of each materialization, by its event's id
+    assert len(got[f"{run.run_id}.db"]["event_logs"]) == 24
