@@ -29,7 +29,8 @@ import dagster as dg
 import sqlalchemy as sa
 from dagster._core.errors import DagsterInvariantViolationError
 from dagster._core.events.log import EventLogEntry
-from dagster._core.storage.event_log.schema import AssetKeyTable, SqlEventLogStorageTable
+from dagster._core.storage.asset_check_execution_record import AssetCheckExecutionRecordStatus as CheckStatus
+from dagster._core.storage.event_log.schema import AssetCheckExecutionsTable, AssetKeyTable, SqlEventLogStorageTable
 from dagster._core.storage.event_log.sqlite.sqlite_event_log import (
     INDEX_SHARD_NAME,
     SQLITE_BUSY_TIMEOUT_SECONDS,
@@ -148,6 +149,8 @@ class PooledSqliteEventLogStorage(RemembersTables, SqliteEventLogStorage):
             try:
                 if _asset_events_of_one_run(events):
                     self._store_asset_events(events)
+                elif len(events) == 1 and _is_check_evaluation_of_a_run(events[0]):
+                    self._store_check_evaluation(events[0])
                 else:
                     for event in events:
                         self.store_event(event)
@@ -185,6 +188,57 @@ class PooledSqliteEventLogStorage(RemembersTables, SqliteEventLogStorage):
             has_index_cols = self._has_asset_key_index_cols_on_connection(conn)
             for key, values in _asset_entries(events, event_ids, self._get_asset_entry_values, has_index_cols).items():
                 self._upsert_asset_key(conn, key, values)
+
+    def _store_check_evaluation(self, event: EventLogEntry) -> None:
+        """What the parent's `store_event` writes for a run's check evaluation (a national month has 9,766, one at a
+        time): the event into the run's database and the index, then the check's execution row in the index,
+        planned when the run started, updated (inserted when there is none, as the parent does). The statements
+        are built once for all events and the event is serialised once, where the parent builds four and
+        serialises it twice: about 2.5 ms of CPU an evaluation before (#15)."""
+        if not self.supports_asset_checks:
+            raise DagsterInvariantViolationError(
+                "Asset checks require a database schema migration. Run `dagster instance migrate`."
+            )
+        row = self._event_to_row(event)
+        with self.run_connection(event.run_id) as conn:
+            conn.execute(_INSERT_EVENT, row)
+        with self.index_connection() as conn:
+            event_id = conn.execute(_INSERT_EVENT_RETURNING_ID, row).scalar_one()
+            evaluation = event.get_dagster_event().asset_check_evaluation_data
+            status = CheckStatus.SUCCEEDED if evaluation.passed else CheckStatus.FAILED
+            target = evaluation.target_materialization_data
+            values = {
+                "execution_status": status.value,
+                "evaluation_event": row["event"],
+                "evaluation_event_storage_id": event_id,
+                "materialization_event_storage_id": target.storage_id if target else None,
+                "partition": evaluation.partition,
+            }
+            where = {
+                "w_asset_key": evaluation.asset_key.to_string(),
+                "w_check_name": evaluation.check_name,
+                "w_run_id": event.run_id,
+                "w_partition": evaluation.partition,
+            }
+            timestamp = self._event_insert_timestamp(event)
+            update = _UPDATE_CHECK_EXECUTION[evaluation.partition is None]
+            updated = conn.execute(update, {f"v_{k}": v for k, v in values.items()} | where | {"v_ts": timestamp})
+            if updated.rowcount == 0:  # no planned row (an external step launcher's run): the parent inserts one
+                conn.execute(
+                    AssetCheckExecutionsTable.insert(),
+                    values
+                    | {
+                        "asset_key": where["w_asset_key"],
+                        "check_name": evaluation.check_name,
+                        "run_id": event.run_id,
+                        "evaluation_event_timestamp": timestamp,
+                    },
+                )
+            elif updated.rowcount > 1:
+                raise DagsterInvariantViolationError(
+                    f"Updated {updated.rowcount} rows for asset check evaluation {evaluation.asset_check_key} "
+                    "as a result of duplicate AssetCheckPlanned events."
+                )
 
     def _store_asset_event(self, conn: sa.Connection, event: EventLogEntry, event_id: int) -> None:
         """The asset's row in `asset_keys`, as the parent writes it, but updated first: the parent inserts first
@@ -237,6 +291,44 @@ BATCHED_ASSET_EVENTS = frozenset(
         dg.DagsterEventType.ASSET_OBSERVATION,
     }
 )
+
+
+def _is_check_evaluation_of_a_run(event: object) -> bool:
+    return (
+        isinstance(event, EventLogEntry)
+        and bool(event.run_id)  # a runless evaluation (reported from outside a run) has its own path
+        and event.dagster_event_type == dg.DagsterEventType.ASSET_CHECK_EVALUATION
+    )
+
+
+# Statements built once: SQLAlchemy compiles each once and runs it with each event's values.
+_INSERT_EVENT = SqlEventLogStorageTable.insert()
+_INSERT_EVENT_RETURNING_ID = SqlEventLogStorageTable.insert().returning(SqlEventLogStorageTable.c.id)
+
+
+def _update_check_execution(partition_is_null: bool) -> sa.Update:
+    """The parent's update of a check's execution row, keyed by asset, check, run and partition."""
+    table = AssetCheckExecutionsTable
+    partition = table.c.partition.is_(None) if partition_is_null else table.c.partition == sa.bindparam("w_partition")
+    where = sa.and_(
+        table.c.asset_key == sa.bindparam("w_asset_key"),
+        table.c.check_name == sa.bindparam("w_check_name"),
+        table.c.run_id == sa.bindparam("w_run_id"),
+        partition,
+    )
+    columns = (
+        "execution_status",
+        "evaluation_event",
+        "evaluation_event_storage_id",
+        "materialization_event_storage_id",
+        "partition",
+    )
+    values: dict[str, Any] = {c: sa.bindparam(f"v_{c}") for c in columns}
+    values["evaluation_event_timestamp"] = sa.bindparam("v_ts")
+    return table.update().where(where).values(values)
+
+
+_UPDATE_CHECK_EXECUTION = {null: _update_check_execution(null) for null in (True, False)}
 
 
 def _asset_events_of_one_run(events: Sequence[EventLogEntry]) -> bool:

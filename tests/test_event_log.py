@@ -14,6 +14,7 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
+from assets.partitioned import partitioned_check
 from pipelines.event_log import OPEN_RUN_DATABASES, PooledSqliteEventLogStorage
 
 PARTITIONS = dg.StaticPartitionsDefinition([f"p{i}" for i in range(12)])
@@ -266,6 +267,9 @@ def test_the_local_instance_queues_a_backfills_runs_two_at_a_time(project_dagste
         assert config.pool_config.default_pool_limit == 1
 
 
+WRITE_TIMES = {"create_timestamp", "update_timestamp"}
+
+
 def _database_rows(base_dir: Path) -> dict[str, dict[str, list[tuple]]]:
     """Every row of the event log's databases, by file and table (read by SQLite itself, not through Dagster)."""
     import sqlite3
@@ -274,7 +278,13 @@ def _database_rows(base_dir: Path) -> dict[str, dict[str, list[tuple]]]:
     for path in sorted(base_dir.glob("*.db")):
         with sqlite3.connect(path) as conn:
             tables = [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
-            dump[path.name] = {t: sorted(conn.execute(f"SELECT * FROM {t}").fetchall(), key=repr) for t in tables}
+            dump[path.name] = {}
+            for table in tables:
+                # when a row was written (the database's clock), not what the events say
+                columns = [c[1] for c in conn.execute(f"PRAGMA table_info({table})") if c[1] not in WRITE_TIMES]
+                quoted = ", ".join(f'"{c}"' for c in columns)  # a column is named `limit`
+                rows = conn.execute(f"SELECT {quoted} FROM {table}").fetchall()
+                dump[path.name][table] = sorted(rows, key=repr)
     return dump
 
 
@@ -315,3 +325,61 @@ def test_a_batch_of_asset_events_leaves_the_rows_dagsters_own_storage_leaves(pro
     assert got == expected
     assert len(got["index.db"]["asset_event_tags"]) == 12  # a tag of each materialization, by its event's id
     assert len(got[f"{run.run_id}.db"]["event_logs"]) == 24
+
+
+CHECKED = dg.StaticPartitionsDefinition([f"c{i}" for i in range(6)])
+
+
+@dg.asset(partitions_def=CHECKED, check_specs=[partitioned_check("within", asset="checked", partitions_def=CHECKED)])
+def checked(context):
+    yield dg.MaterializeResult(metadata={"rows": 1})
+    for i, key in enumerate(context.partition_keys):  # as assets.partitioned.report_checks reports a range
+        yield dg.AssetCheckEvaluation(
+            asset_key=dg.AssetKey("checked"), check_name="within", passed=i % 2 == 0, partition=key, blocking=False
+        )
+    yield dg.Output(None, output_name="checked_within")
+
+
+def test_check_evaluations_leave_the_rows_dagsters_own_storage_leaves(project_dagster_home, tmp_path):
+    """A check evaluation is stored with statements built once and the event serialised once: every row is the one
+    Dagster's own storage writes — partitioned evaluations passed and failed, an unpartitioned one, and one of a run
+    with no planned row (inserted, not updated)."""
+    from dagster._core.storage.event_log.sqlite.sqlite_event_log import SqliteEventLogStorage
+
+    defs = dg.Definitions(assets=[checked], jobs=[dg.define_asset_job("checked_job", selection=[checked])])
+    tags = {"dagster/asset_partition_range_start": "c0", "dagster/asset_partition_range_end": "c5"}
+    kinds = (dg.DagsterEventType.ASSET_CHECK_EVALUATION_PLANNED, dg.DagsterEventType.ASSET_CHECK_EVALUATION)
+    with dg.DagsterInstance.get() as instance:
+        ranged = defs.resolve_job_def("checked_job").execute_in_process(instance=instance, tags=tags)
+        single, unplanned = _materialize(instance, "p1"), _materialize(instance, "p2")  # `numbers`: unpartitioned
+        logs = [*instance.all_logs(ranged.run_id), *instance.all_logs(single.run_id)]
+        logs += [e for e in instance.all_logs(unplanned.run_id) if e.dagster_event_type != kinds[0]]
+    planned, evaluations = ([e for e in logs if e.dagster_event_type == kind] for kind in kinds)
+    assert len(planned) == 2 and len(evaluations) == 8
+    assert {e.get_dagster_event().asset_check_evaluation_data.passed for e in evaluations} == {True, False}
+
+    plain = SqliteEventLogStorage(str(tmp_path / "plain"))
+    ours = PooledSqliteEventLogStorage(str(tmp_path / "ours"))
+
+    def parents_path(*args):
+        raise AssertionError("stored through the parent's store_asset_check_event")
+
+    try:
+        for storage in (plain, ours):
+            for event in planned:  # the third run's is left out: its evaluation inserts the row
+                storage.store_event(event)
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(ours, "store_asset_check_event", parents_path)
+            for event in evaluations:
+                plain.store_event(event)
+                ours.store_event(event)
+    finally:
+        ours.dispose()
+        plain.dispose()
+    expected, got = _database_rows(tmp_path / "plain"), _database_rows(tmp_path / "ours")
+    for tables in (expected, got):
+        for db in tables.values():
+            db.pop("secondary_indexes", None)
+    assert got == expected
+    executions = got["index.db"]["asset_check_executions"]
+    assert len(executions) == 8 and {r[5] for r in executions} == {"SUCCEEDED", "FAILED"}
