@@ -36,7 +36,7 @@ from dagster._core.storage.event_log.sqlite.sqlite_event_log import (
     SQLITE_BUSY_TIMEOUT_SECONDS,
     SqliteEventLogStorage,
 )
-from dagster._serdes import ConfigurableClassData
+from dagster._serdes import ConfigurableClassData, serialize_value
 
 # Dagster stores a step's asset events of many partitions as one batch only when this is set (it reads it from the
 # environment of the process that runs the step); kotacerdas' runs and `kotacerdas ui` set it unless it is set.
@@ -239,6 +239,24 @@ class PooledSqliteEventLogStorage(RemembersTables, SqliteEventLogStorage):
                     f"Updated {updated.rowcount} rows for asset check evaluation {evaluation.asset_check_key} "
                     "as a result of duplicate AssetCheckPlanned events."
                 )
+
+    def _store_asset_check_evaluation_planned(self, event: EventLogEntry, event_id: int | None) -> None:
+        """The parent's planned rows of a check, one per partition of the run, each holding the planned event: here
+        the event is serialised once for all of them (the parent serialises it per row: 9,766 times for a
+        national month's 19 checks) and the rows go in as one executemany, not one statement of 514 rows."""
+        planned = event.get_dagster_event().asset_check_planned_data
+        keys = planned.partitions_subset.get_partition_keys() if planned.partitions_subset else [None]
+        shared = {
+            "asset_key": planned.asset_key.to_string(),
+            "check_name": planned.check_name,
+            "run_id": event.run_id,
+            "execution_status": CheckStatus.PLANNED.value,
+            "evaluation_event": serialize_value(event),
+            "evaluation_event_timestamp": self._event_insert_timestamp(event),
+            "evaluation_event_storage_id": event_id,
+        }
+        with self.index_connection() as conn:
+            conn.execute(AssetCheckExecutionsTable.insert(), [shared | {"partition": key} for key in keys])
 
     def _store_asset_event(self, conn: sa.Connection, event: EventLogEntry, event_id: int) -> None:
         """The asset's row in `asset_keys`, as the parent writes it, but updated first: the parent inserts first
