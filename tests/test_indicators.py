@@ -105,3 +105,70 @@ def test_bad_expression_names_the_indicator():
 def test_goalposts_must_agree_with_direction():
     with pytest.raises(ValueError, match="contradict direction"):
         _catalog({"code": "X", "method": {"type": "submitted"}, "goalposts": {"worst": 100, "best": 0}})
+
+
+def test_the_columns_an_indicator_selects_rows_by():
+    from kotacerdas.indicators.compute import columns_selected
+
+    cat = _catalog(
+        {
+            "code": "SLA",
+            "method": {
+                "type": "share",
+                "table": "service_requests",
+                "where": "opd_code == 'A' and status.isin(['completed'])",
+                "numerator": "processing_days <= sla_days",
+            },
+        },
+        {"code": "MED", "method": {"type": "median", "table": "complaints", "column": "resolution_days"}},
+    )
+    assert columns_selected(cat.indicators[:1]) == {
+        "indicator_code",
+        "opd_code",
+        "status",
+        "processing_days",
+        "sla_days",
+        "completed_at",  # processing_days derives from these two
+        "submitted_at",
+    }
+    assert columns_selected(cat.indicators[1:]) >= {"resolution_days", "resolved_at", "received_at"}
+    for unread in ("`opd code` == 'A'", "status == @wanted", "status =="):  # pandas may read any column then
+        odd = _catalog({"code": "X", "method": {"type": "share", "table": "service_requests", "numerator": unread}})
+        assert columns_selected(odd.indicators) is None
+
+
+def test_lineage_of_narrowed_tables_is_the_lineage_of_whole_ones(monkeypatch):
+    """The lineage selects rows on the columns its indicators read (not every staged column): the same rows."""
+    import kotacerdas.warehouse.lineage as lineage
+
+    cat = _catalog(
+        {
+            "code": "SLA",
+            "method": {
+                "type": "share",
+                "table": "service_requests",
+                "where": "status == 'completed'",
+                "numerator": "processing_days <= sla_days",
+            },
+        },
+        {"code": "MED", "method": {"type": "median", "table": "service_requests", "column": "processing_days"}},
+        {
+            "code": "ONLINE",
+            "method": {"type": "share", "table": "service_requests", "numerator": "channel == 'online'"},
+        },
+    )
+    requests = _requests().assign(
+        _raw_file=["a.json", "a.json", "b.json", "b.json"],
+        _raw_row=pd.array([1, 2, 1, 2], dtype="Int64"),
+        applicant_nik_hash=["h1", "h2", "h3", "h4"],  # a column no indicator reads
+    )
+    valid = {"service_requests": requests}
+    values = compute_indicators(cat, valid, city_code="19.71", period="2025-03", population=1000)
+    narrowed = lineage.indicator_lineage(cat, valid, values, city_code="19.71", period="2025-03")
+    assert list(lineage._narrowed(requests, cat, "service_requests").columns) == [
+        c for c in requests.columns if c not in ("opd_code", "applicant_nik_hash")
+    ]
+    monkeypatch.setattr(lineage, "columns_selected", lambda indicators: None)  # every column, as before
+    whole = lineage.indicator_lineage(cat, valid, values, city_code="19.71", period="2025-03")
+    pd.testing.assert_frame_equal(narrowed, whole)
+    assert len(narrowed) == 3 + 4 + 4  # completed; every row with a duration; every row

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import ast
+from collections.abc import Iterable, Mapping
 
 import numpy as np
 import pandas as pd
@@ -20,6 +21,13 @@ from kotacerdas.regulators.ikm import ikm_unit_score  # the one IKM implementati
 from kotacerdas.schemas import INDICATOR_VALUE_COLUMNS
 
 _DAY = pd.Timedelta(days=1)
+
+
+# The columns `add_derived_columns` derives from, per table: a frame narrowed to what the catalog reads keeps them.
+DERIVED_FROM = {
+    "service_requests": ("completed_at", "submitted_at"),
+    "complaints": ("first_response_at", "received_at", "resolved_at"),
+}
 
 
 def add_derived_columns(table: str, df: pd.DataFrame) -> pd.DataFrame:
@@ -62,6 +70,29 @@ def rows_counted(indicator: Indicator, df: pd.DataFrame) -> tuple[pd.DataFrame, 
     if isinstance(method, SubmittedMethod):
         return df[df["indicator_code"] == indicator.code], None
     raise TypeError(type(method))  # pragma: no cover - the catalog model admits no other type
+
+
+def columns_selected(indicators: Iterable[Indicator]) -> set[str] | None:
+    """The columns `rows_counted` reads for these indicators (their expressions' names, a median's column, a
+    submission's code, and the columns their durations derive from); None when an expression names a column in a
+    way not read here (backticks, `@` variables, text that is no Python expression): then it may read any."""
+    names: set[str] = {"indicator_code"}
+    for indicator in indicators:
+        method = indicator.method
+        names.update(DERIVED_FROM.get(method.table, ()))
+        if isinstance(method, MedianMethod):
+            names.add(method.column)
+        for expression in (getattr(method, "where", None), getattr(method, "numerator", None)):
+            if not expression:
+                continue
+            if "`" in expression or "@" in expression:
+                return None
+            try:
+                tree = ast.parse(expression.strip(), mode="eval")
+            except SyntaxError:
+                return None
+            names.update(node.id for node in ast.walk(tree) if isinstance(node, ast.Name))
+    return names
 
 
 def compute_indicator(indicator: Indicator, tables: Mapping[str, pd.DataFrame], population: int) -> dict:

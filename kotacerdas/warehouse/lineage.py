@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from kotacerdas.indicators.catalog import IndicatorCatalog
-from kotacerdas.indicators.compute import add_derived_columns, rows_counted
+from kotacerdas.indicators.compute import add_derived_columns, columns_selected, rows_counted
 from kotacerdas.warehouse.schema import (
     INDICATOR_LINEAGE_COLUMNS,
     STAGED_COLUMNS,
@@ -52,7 +52,7 @@ def indicator_lineage(
     catalog: IndicatorCatalog, valid: Mapping[str, pd.DataFrame], values: pd.DataFrame, *, city_code: str, period: str
 ) -> pd.DataFrame:
     """One row per (indicator, staged row counted); checked against `rows_used` of `values`."""
-    derived = {name: add_derived_columns(name, df) for name, df in valid.items()}
+    derived = {name: add_derived_columns(name, _narrowed(df, catalog, name)) for name, df in valid.items()}
     used = dict(zip(values["indicator_code"], values["rows_used"], strict=True))
     codes, tables, files, raw_rows, numerators, mismatched = [], [], [], [], [], []
     for ind in catalog.indicators:
@@ -93,6 +93,19 @@ def indicator_lineage(
         }
     )
     return out[list(INDICATOR_LINEAGE_COLUMNS)].astype(INDICATOR_LINEAGE_COLUMNS)
+
+
+def _narrowed(df: pd.DataFrame, catalog: IndicatorCatalog, table: str) -> pd.DataFrame:
+    """`df` with only the columns the table's indicators select rows by and the lineage keeps: the same rows are
+    selected, and the selections copy a few columns instead of every staged one (#15)."""
+    read = columns_selected(i for i in catalog.indicators if i.method.table == table)
+    if read is None:
+        return df
+    keep = [c for c in df.columns if c in read or c in LINEAGE_KEYS]
+    return df[keep] if len(keep) < len(df.columns) else df
+
+
+LINEAGE_KEYS = ("_raw_file", "_raw_row")  # what a lineage row names of a staged row
 
 
 def _joined(arrays: list) -> pd.Series:
