@@ -10,10 +10,17 @@ file is safe across the threads of a process; other processes (webserver, daemon
 SQLite's file locking with the same busy timeout arbitrates between them, as before. Run databases are few per
 process and closed least-recently-used first.
 
+It also writes what the parent writes with fewer statements: a batch of asset events (a step's partitions, a run's
+planned materializations) with one statement per table, a check evaluation and a check's planned rows with statements
+built once and the event serialised once. `tests/test_event_log.py` compares every row of every table with what
+Dagster's own storage writes for the same events; `bench/event_log_bench.py` measures both.
+
 It relies on the parent's `_connect(shard)` contract (a connection in a transaction, under `self._db_lock`), an
-internal of Dagster 1.13: `tests/test_event_log.py` runs Dagster's own reads and writes through it, so an upgrade
-that changes the contract fails there. Production uses dagster-postgres (docs/operators/scheduling.md) through its
-own pooled subclass, `pipelines/pg_event_log.py`.
+internal of Dagster 1.13, as are the helpers and tables it writes with (`_event_to_row`, `_get_asset_entry_values`,
+`_store_asset_event_tags`, the check executions' columns): `tests/test_event_log.py` runs Dagster's own reads and
+writes through it and compares the rows, so an upgrade that changes the contract or what Dagster writes fails
+there. Production uses dagster-postgres (docs/operators/scheduling.md) through its own pooled subclass,
+`pipelines/pg_event_log.py`.
 """
 
 from __future__ import annotations
