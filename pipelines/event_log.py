@@ -25,11 +25,12 @@ there. Production uses dagster-postgres (docs/operators/scheduling.md) through i
 
 from __future__ import annotations
 
+import itertools
 import os
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Iterator, MutableMapping, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from typing import Any
 
 import dagster as dg
@@ -135,8 +136,20 @@ class PooledSqliteEventLogStorage(RemembersTables, SqliteEventLogStorage):
                 self._batch[shard] = (conn, conn.begin())
             yield self._batch[shard][0]
             return
-        with self._db_lock, self._engine(shard).connect() as conn, conn.begin():
-            yield conn
+        with self._db_lock:
+            with self._engine(shard).connect() as conn, conn.begin():
+                yield conn
+            self._announce(shard)
+
+    def _announce(self, shard: str) -> None:
+        """Dagster's watchers of a run (the UI's live run logs) wait for the run's database file to change. In WAL
+        mode a commit on a connection kept open writes only `<run>.db-wal` until a checkpoint (Dagster's storage
+        closed its connection after every event, which checkpoints); touching the file tells them, as the close
+        did. The index has no watchers."""
+        if shard == INDEX_SHARD_NAME:
+            return
+        with suppress(OSError):  # deleted meanwhile (a run deleted): nothing to watch
+            os.utime(self.path_for_shard(shard))
 
     def store_event(self, event: EventLogEntry) -> None:
         """A check evaluation writes the cross-run index twice (the event, then the check's execution row), each
@@ -150,19 +163,26 @@ class PooledSqliteEventLogStorage(RemembersTables, SqliteEventLogStorage):
         """The asset events Dagster hands over together (DAGSTER_EVENT_BATCH_SIZE: a step's materializations of
         many partitions, a run's planned materializations) are stored with one transaction per database for the
         batch, where the parent commits each event on its own, twice. All of a database's events or none: after an
-        error nothing of the batch stays, and Dagster stores the events one by one instead."""
+        error nothing of the batch stays, and Dagster stores the events one by one instead. Consecutive asset events
+        of one run go through `_store_asset_events` (a run's planned batch has its checks' planned events among its
+        materializations, sorted by key), the others one by one, in their order."""
+        late_error: Exception | None = None
         with self._db_lock:
             self._batch, self._batch_thread = {}, threading.get_ident()
             try:
-                if _asset_events_of_one_run(events):
-                    self._store_asset_events(events)
-                elif len(events) == 1 and _is_check_evaluation_of_a_run(events[0]):
-                    self._store_check_evaluation(events[0])
+                if len(events) == 1 and _is_check_evaluation_of_a_run(events[0]):
+                    late_error = self._store_check_evaluation(events[0])
                 else:
-                    for event in events:
-                        self.store_event(event)
+                    for run_of_assets, group in itertools.groupby(events, key=_batched_run):
+                        if run_of_assets is not None:
+                            self._store_asset_events(list(group))
+                        else:
+                            for event in group:
+                                self.store_event(event)
                 for _, transaction in self._batch.values():
                     transaction.commit()
+                for shard in self._batch:
+                    self._announce(shard)
             except BaseException:
                 for _, transaction in self._batch.values():
                     if transaction.is_active:
@@ -172,6 +192,8 @@ class PooledSqliteEventLogStorage(RemembersTables, SqliteEventLogStorage):
                 for conn, _ in self._batch.values():
                     conn.close()
                 self._batch, self._batch_thread = None, None
+        if late_error is not None:  # raised after the commits, as the parent raises it after storing
+            raise late_error
 
     def _store_asset_events(self, events: Sequence[EventLogEntry]) -> None:
         """What the parent's `store_event` writes for each of these asset events, a statement per table for all of
@@ -196,12 +218,13 @@ class PooledSqliteEventLogStorage(RemembersTables, SqliteEventLogStorage):
             for key, values in _asset_entries(events, event_ids, self._get_asset_entry_values, has_index_cols).items():
                 self._upsert_asset_key(conn, key, values)
 
-    def _store_check_evaluation(self, event: EventLogEntry) -> None:
+    def _store_check_evaluation(self, event: EventLogEntry) -> Exception | None:
         """What the parent's `store_event` writes for a run's check evaluation (a national month has 9,766, one at a
         time): the event into the run's database and the index, then the check's execution row in the index,
         planned when the run started, updated (inserted when there is none, as the parent does). The statements
         are built once for all events and the event is serialised once, where the parent builds four and
-        serialises it twice: about 2.5 ms of CPU an evaluation before (#15)."""
+        serialises it twice: about 2.5 ms of CPU an evaluation before (#15). Duplicate planned rows give the parent's
+        error, returned to be raised once the evaluation is stored (as the parent does)."""
         if not self.supports_asset_checks:
             raise DagsterInvariantViolationError(
                 "Asset checks require a database schema migration. Run `dagster instance migrate`."
@@ -242,10 +265,11 @@ class PooledSqliteEventLogStorage(RemembersTables, SqliteEventLogStorage):
                     },
                 )
             elif updated.rowcount > 1:
-                raise DagsterInvariantViolationError(
+                return DagsterInvariantViolationError(
                     f"Updated {updated.rowcount} rows for asset check evaluation {evaluation.asset_check_key} "
                     "as a result of duplicate AssetCheckPlanned events."
                 )
+        return None
 
     def _store_asset_check_evaluation_planned(self, event: EventLogEntry, event_id: int | None) -> None:
         """The parent's planned rows of a check, one per partition of the run, each holding the planned event: here
@@ -310,11 +334,7 @@ class PooledSqliteEventLogStorage(RemembersTables, SqliteEventLogStorage):
 
 # The asset events whose whole storage `_store_asset_events` does; any other type goes through `store_event`.
 BATCHED_ASSET_EVENTS = frozenset(
-    {
-        dg.DagsterEventType.ASSET_MATERIALIZATION,
-        dg.DagsterEventType.ASSET_MATERIALIZATION_PLANNED,
-        dg.DagsterEventType.ASSET_OBSERVATION,
-    }
+    {dg.DagsterEventType.ASSET_MATERIALIZATION, dg.DagsterEventType.ASSET_MATERIALIZATION_PLANNED}
 )
 
 
@@ -356,14 +376,11 @@ def _update_check_execution(partition_is_null: bool) -> sa.Update:
 _UPDATE_CHECK_EXECUTION = {null: _update_check_execution(null) for null in (True, False)}
 
 
-def _asset_events_of_one_run(events: Sequence[EventLogEntry]) -> bool:
-    if not events:
-        return False
-    run_id = events[0].run_id
-    return all(
-        isinstance(e, EventLogEntry) and e.run_id == run_id and e.dagster_event_type in BATCHED_ASSET_EVENTS
-        for e in events
-    )
+def _batched_run(event: object) -> str | None:
+    """The run of an asset event `_store_asset_events` stores; None for any other event."""
+    if isinstance(event, EventLogEntry) and event.dagster_event_type in BATCHED_ASSET_EVENTS:
+        return event.run_id
+    return None
 
 
 def _asset_entries(
@@ -377,17 +394,17 @@ def _asset_entries(
     two set). `entry_values` (the parent's `_get_asset_entry_values`) serialises the last materialization of each
     asset once, not once per partition."""
     last: dict[tuple[str, Any], int] = {}
+    entries: dict[str, dict[str, Any]] = {}  # in the order the assets first appear, as the parent inserts them
     for position, event in enumerate(events):
         asset_key = event.get_dagster_event().asset_key
         if asset_key is not None:
             last[(asset_key.to_string(), event.dagster_event_type)] = position
-    entries: dict[str, dict[str, Any]] = {}
+            entries.setdefault(asset_key.to_string(), {})
     for position in sorted(last.values()):
         values = entry_values(events[position], event_ids[position], has_index_cols)
-        if values:
-            key = events[position].get_dagster_event().asset_key.to_string()  # type: ignore[union-attr]
-            entries.setdefault(key, {}).update(values)
-    return entries
+        key = events[position].get_dagster_event().asset_key.to_string()  # type: ignore[union-attr]
+        entries[key].update(values)
+    return {key: values for key, values in entries.items() if values}
 
 
 def _sync_at_checkpoints(dbapi_connection: Any, _record: Any) -> None:

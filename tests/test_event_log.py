@@ -289,31 +289,51 @@ def _database_rows(base_dir: Path) -> dict[str, dict[str, list[tuple]]]:
 
 
 def test_a_batch_of_asset_events_leaves_the_rows_dagsters_own_storage_leaves(project_dagster_home, tmp_path):
-    """A batch of asset events (planned and done, of many partitions, interleaved) is stored with a statement per
-    table, not the parent's five per event: every row of every table is the one Dagster's own storage writes for
-    the same events one by one — the same ids, the partitions' tags pointing at them, and the asset's row as the
-    last events left it. The batch does not fall back to storing event by event."""
+    """A batch of asset events (planned and done, of many partitions and two assets, interleaved, with a check's
+    planned event among them as in a run's planned batch) is stored with a statement per table, not the parent's
+    five per event: every row of every table is the one Dagster's own storage writes for the same events one by
+    one — the same ids, the partitions' tags pointing at them, and each asset's row as the last events left it.
+    Only the check's planned event is stored on its own."""
     from dagster._core.storage.event_log.sqlite.sqlite_event_log import SqliteEventLogStorage
 
+    from pipelines.event_log import BATCHED_ASSET_EVENTS
+
+    defs = dg.Definitions(assets=[checked], jobs=[dg.define_asset_job("checked_job", selection=[checked])])
     with dg.DagsterInstance.get() as instance:
-        run = _range_run(instance)
-        logs = instance.all_logs(run.run_id)
-    planned = [e for e in logs if e.dagster_event_type == dg.DagsterEventType.ASSET_MATERIALIZATION_PLANNED]
-    done = [e for e in logs if e.dagster_event_type == dg.DagsterEventType.ASSET_MATERIALIZATION]
-    assert len(planned) == len(done) == 12
-    batches = [planned[:5], [e for pair in zip(planned[5:], done[:7], strict=True) for e in pair], done[7:]]
+        tags = {"dagster/asset_partition_range_start": "p0", "dagster/asset_partition_range_end": "p5"}
+        first = DEFS.resolve_job_def("numbers_job").execute_in_process(instance=instance, tags=tags)
+        tags = {"dagster/asset_partition_range_start": "c0", "dagster/asset_partition_range_end": "c5"}
+        second = defs.resolve_job_def("checked_job").execute_in_process(instance=instance, tags=tags)
+        logs = [*instance.all_logs(first.run_id), *instance.all_logs(second.run_id)]
+
+    def of(kind, run):  # the second asset's events as if of the first run: one run writing two assets
+        return [
+            e._replace(run_id=first.run_id) for e in logs if e.dagster_event_type == kind and e.run_id == run.run_id
+        ]
+
+    def interleaved(kind):
+        return [e for pair in zip(of(kind, first), of(kind, second), strict=True) for e in pair]
+
+    planned = interleaved(dg.DagsterEventType.ASSET_MATERIALIZATION_PLANNED)
+    done = interleaved(dg.DagsterEventType.ASSET_MATERIALIZATION)
+    check_planned = of(dg.DagsterEventType.ASSET_CHECK_EVALUATION_PLANNED, second)
+    assert len(planned) == len(done) == 12 and len(check_planned) == 1
+    # the first group starts and ends with `numbers` (its last event after `checked`'s): rows in first-seen order
+    batches = [planned[:3] + check_planned + planned[3:9], planned[9:] + done[:3], done[3:]]
 
     plain = SqliteEventLogStorage(str(tmp_path / "plain"))
     ours = PooledSqliteEventLogStorage(str(tmp_path / "ours"))
+    store_one = ours.store_event
 
-    def one_by_one(event):
-        raise AssertionError(f"stored one by one: {event.dagster_event_type}")
+    def only_others_one_by_one(event):
+        assert event.dagster_event_type not in BATCHED_ASSET_EVENTS, f"stored one by one: {event.dagster_event_type}"
+        store_one(event)
 
     try:
         for batch in batches:
             plain.store_event_batch(batch)  # Dagster's: store_event for each
             with pytest.MonkeyPatch.context() as patch:
-                patch.setattr(ours, "store_event", one_by_one)
+                patch.setattr(ours, "store_event", only_others_one_by_one)
                 ours.store_event_batch(batch)
     finally:
         ours.dispose()
@@ -323,8 +343,8 @@ def test_a_batch_of_asset_events_leaves_the_rows_dagsters_own_storage_leaves(pro
         for db in tables.values():
             db.pop("secondary_indexes", None)  # when each database's migrations ran: not the events'
     assert got == expected
+    assert len(got["index.db"]["asset_keys"]) == 2
     assert len(got["index.db"]["asset_event_tags"]) == 12  # a tag of each materialization, by its event's id
-    assert len(got[f"{run.run_id}.db"]["event_logs"]) == 24
 
 
 CHECKED = dg.StaticPartitionsDefinition([f"c{i}" for i in range(6)])
@@ -383,3 +403,45 @@ def test_check_evaluations_leave_the_rows_dagsters_own_storage_leaves(project_da
     assert got == expected
     executions = got["index.db"]["asset_check_executions"]
     assert len(executions) == 8 and {r[5] for r in executions} == {"PLANNED", "SUCCEEDED", "FAILED"}
+
+
+def test_a_watcher_of_the_run_sees_its_events_as_they_are_stored(tmp_path):
+    """The UI's live run logs watch the run's database file (Dagster's watcher on `<run>.db`). A commit on a
+    connection kept open writes only the WAL file, so ours touches the database file after each commit: a watcher
+    (Dagster's own storage, as the webserver's) sees every event as it is stored, without waiting for a checkpoint
+    or the end of the run."""
+    import logging
+    import time
+
+    from dagster._core.events.log import EventLogEntry
+    from dagster._core.storage.event_log.sqlite.sqlite_event_log import SqliteEventLogStorage
+
+    def entry(text: str) -> EventLogEntry:
+        return EventLogEntry(
+            error_info=None,
+            level=logging.INFO,
+            user_message=text,
+            run_id="watched",
+            timestamp=time.time(),
+            step_key=None,
+            job_name="job",
+            dagster_event=None,
+        )
+
+    ours, webserver = PooledSqliteEventLogStorage(str(tmp_path)), SqliteEventLogStorage(str(tmp_path))
+    seen: list[str] = []
+    try:
+        ours.store_event(entry("first"))
+        webserver.watch("watched", None, lambda event, cursor: seen.append(event.user_message))
+        wanted = ["first"]
+        for text in ("second", "third"):
+            ours.store_event(entry(text))
+            wanted.append(text)
+            deadline = time.monotonic() + 30  # a generous wait for the watcher's thread, not a speed limit
+            while seen != wanted and time.monotonic() < deadline:
+                time.sleep(0.05)
+            assert seen == wanted
+    finally:
+        webserver.end_watch("watched", None)
+        webserver.dispose()
+        ours.dispose()
