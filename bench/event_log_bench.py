@@ -40,7 +40,7 @@ def month_events(partitions: int) -> dict[Kind, list[EventLogEntry]]:
     keys = dg.StaticPartitionsDefinition([f"{i:05d}|2025-01" for i in range(partitions)])
 
     @dg.asset(partitions_def=keys, check_specs=[partitioned_check("ok", asset="service_requests", partitions_def=keys)])
-    def service_requests(context: dg.AssetExecutionContext):
+    def service_requests(context):
         for key in context.partition_keys:
             context.add_asset_metadata({"rows": 3000, "rejected": 12}, partition_key=key)
         yield dg.MaterializeResult(metadata={"partitions_in_run": partitions})

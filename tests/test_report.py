@@ -295,6 +295,24 @@ def test_uncertainty_band_holds_the_published_index_and_ranks_within_the_cities(
         assert 1 <= bands.at[city, "rank_q05"] <= bands.at[city, "rank_q95"] <= len(CITIES)
 
 
+def test_the_uncertainty_band_does_not_depend_on_the_order_the_warehouse_returns_rows(warehouse, monkeypatch):
+    # DuckDB returns a DISTINCT or a parallel scan in any order, and each run's random draws go to the weights in the
+    # tree's order: a page drawn twice showed 63,21 once and 63,20 the next time
+    from kotacerdas.report import reader, uncertainty
+
+    captured = {}
+    real = uncertainty.index_uncertainty
+    spy = lambda s, t, **k: captured.update(s=s, t=t, k=k) or real(s, t, **k)  # noqa: E731
+    monkeypatch.setattr(reader, "index_uncertainty", spy)
+    with warehouse["engine"].connect() as conn:
+        first = reader.read_uncertainty(conn, "2025-03", "smart-city-maturity", "1.0.0", 0.5)
+    assert set(first.bands["city_code"]) == set(CITIES)
+    scores, tree, kwargs = captured["s"], captured["t"], captured["k"]
+    for seed in (1, 2, 3):
+        shuffled = real(scores.sample(frac=1, random_state=seed), tree.sample(frac=1, random_state=seed), **kwargs)
+        pd.testing.assert_frame_equal(shuffled.bands, first.bands)
+
+
 def test_the_monte_carlo_of_a_month_runs_once_for_all_its_scorecards(warehouse, monkeypatch):
     # it covers every city of the month, so rerunning it per city made the report stage quadratic in cities
     from kotacerdas.report import reader

@@ -144,20 +144,21 @@ def read_uncertainty(
     scores = query(
         conn,
         "SELECT city_code, code, score FROM v_lineage_scores WHERE period = :p AND level = 'indicator' "
-        "AND methodology = :m AND methodology_version = :v",
+        "AND methodology = :m AND methodology_version = :v ORDER BY city_code, code",
         params,
     )
     nodes = query(
         conn,
         "SELECT level, code, parent_code, configured_weight AS weight FROM v_methodology "
-        "WHERE methodology = :m AND version = :v",
+        "WHERE methodology = :m AND version = :v ORDER BY level, code",
         {"m": methodology, "v": version},
     )
     catalog = query(
         conn,
         "SELECT DISTINCT s.code, s.parent_code, i.weight FROM v_lineage_scores s "
         "JOIN v_indicator i ON i.indicator_code = s.code AND i.catalog_version = s.catalog_version "
-        "WHERE s.period = :p AND s.level = 'indicator' AND s.methodology = :m AND s.methodology_version = :v",
+        "WHERE s.period = :p AND s.level = 'indicator' AND s.methodology = :m AND s.methodology_version = :v "
+        "ORDER BY s.code, s.parent_code, i.weight",
         params,
     )
     if scores.empty or nodes.empty or catalog.empty:

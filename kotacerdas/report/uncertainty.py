@@ -36,6 +36,10 @@ def index_uncertainty(
     scored = indicator_scores.dropna(subset=["score"])
     if scored.empty:
         return None
+    # each run's random draws go to the weights in the tree's row order: a canonical order keeps the band the
+    # same however the warehouse returned the rows (DuckDB's DISTINCT and parallel scans return them in any order)
+    tree = tree.assign(_level=tree["level"].map(LEVELS)).sort_values(["_level", "code"], kind="stable")
+    tree = tree.drop(columns="_level").reset_index(drop=True)
     idata = scored.pivot_table(index="city_code", columns="code", values="score", aggfunc="first")
     idata = idata.rename_axis(columns=None).reset_index().rename(columns={"city_code": "uCode"})
     indicators = [c for c in idata.columns if c != "uCode"]
