@@ -793,3 +793,11 @@ def test_template_rows_have_none_for_every_missing_marker_and_python_values_othe
     assert second == dict.fromkeys(["text", "score", "at", "mixed", "flag"], None) | {"rank": 2, "count": 3}
     assert [type(v) for v in first.values()] == [str, float, int, type(None), bool, pd.Timestamp, str]
     assert type(second["count"]) is int and records(frame.iloc[0:0]) == []
+
+
+def test_the_national_page_takes_the_newest_methodology_version_by_its_numbers():
+    from kotacerdas.report.reader import newest_version
+
+    assert newest_version(["1.9.0", "1.10.0", "1.2.0"]) == "1.10.0"  # as strings 1.9.0 came last
+    assert newest_version(["2024.1", "2025.1", "2024.12"]) == "2025.1"
+    assert newest_version(["5/2018", "59/2020"]) == "59/2020"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from functools import cached_property, partial
@@ -358,6 +359,12 @@ def read_national_data(engine: sa.Engine, period: str) -> NationalData:
         provinces = query(conn, "SELECT region_code, name FROM v_region WHERE level = 'provinsi'")
     if ranking.empty:
         raise KotacerdasError(f"no city has published scores for {period}", hint="pick a period the pipeline has run")
-    version = str(sorted(ranking["methodology_version"].dropna().unique())[-1])
+    version = newest_version(ranking["methodology_version"].dropna().astype(str))
     ranking = ranking[ranking["methodology_version"] == version].reset_index(drop=True)
     return NationalData(period, version, ranking, dict(zip(provinces["region_code"], provinces["name"], strict=True)))
+
+
+def newest_version(versions) -> str:
+    """The newest of some version names, their numbers compared as numbers: 1.10.0 after 1.9.0, 2025.2 after
+    2025.1 (as strings, 1.9.0 came last)."""
+    return max(versions, key=lambda v: [(0, int(p), "") if p.isdigit() else (1, 0, p) for p in re.split(r"(\d+)", v)])
