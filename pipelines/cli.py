@@ -777,7 +777,9 @@ def explain(
         node(tree, child)
     wide = Console(width=max(console.width, max(widths) + 6 * 4), soft_wrap=False)  # 4 columns per tree level
     wide.print(tree)
-    console.print(f"warehouse: {shown}; the same chain in SQL: v_lineage_scores → v_lineage_rows (README)")
+    console.print(
+        f"warehouse: {shown}; the same chain in SQL: v_lineage_scores → v_lineage_rows (docs/evaluators/warehouse.md)"
+    )
 
 
 # --- masterplan (kotacerdas.masterplan): the template, the plan's review, programme status ----------------------

@@ -96,3 +96,13 @@ def test_a_result_stored_before_the_warning_state_still_renders(gate, tmp_path):
     assert {"warns"} & set(read_entries(tmp_path)[0]) == set()  # the old entry is read as it was stored
     index = (tmp_path / "index.html").read_text(encoding="utf-8")
     assert "lolos / passed" in index and "diblokir / blocked" in index
+
+
+def test_a_page_names_the_clock_of_its_validation_time(gate, tmp_path):
+    # the gate's clock is Jakarta's: a bare "19:56" on the page was read as UTC by a new user
+    page = write_data_docs(_record(gate, "2024-03"), str(tmp_path)).read_text(encoding="utf-8")
+    assert "2026-12-01 08:00:00 WIB" in page
+    aware = validation_record(
+        gate, run_name="r", validated_at=pd.Timestamp("2026-12-01 01:00", tz="UTC"), descriptions={}, city_name="X"
+    )
+    assert aware["validated_at"] == "2026-12-01 08:00:00 WIB"

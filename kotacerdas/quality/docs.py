@@ -23,6 +23,7 @@ import jinja2
 import pandas as pd
 
 from kotacerdas.config import ProjectConfig, settings
+from kotacerdas.periods import TIMEZONE
 from kotacerdas.privacy import scrub_value
 from kotacerdas.quality.quarantine import failing_rows, first_per_rule
 from kotacerdas.rounding import format_half_up
@@ -46,6 +47,15 @@ def _plain(value: object) -> object:
     if hasattr(value, "item"):  # numpy scalar
         return value.item()
     return value
+
+
+def _wall_clock(at: pd.Timestamp) -> str:
+    """A validation's time as a steward reads it: Jakarta's wall clock, named (a bare 19:56 read as UTC is seven
+    hours off). The gate's `now` is naive Jakarta time; an aware time is converted."""
+    at = pd.Timestamp(at)
+    if at.tz is not None:
+        at = at.tz_convert(TIMEZONE).tz_localize(None)
+    return f"{at.isoformat(sep=' ', timespec='seconds')} WIB"
 
 
 def validation_record(
@@ -106,7 +116,7 @@ def validation_record(
         "city_name": city_name,
         "month": gate.period,
         "run": run_name,
-        "validated_at": pd.Timestamp(validated_at).isoformat(sep=" ", timespec="seconds"),
+        "validated_at": _wall_clock(validated_at),
         "passed": bool(gate.passed),
         # passed, but past the early warning: what the table's error check reports as a WARN
         "warns": bool(gate.warns),

@@ -54,7 +54,10 @@ def visit(page_file: Path, screenshot: Path | None = None, width: int = 1280, he
     try:
         from playwright.sync_api import sync_playwright
     except ImportError as exc:  # a dev dependency: the pipeline itself does not need a browser
-        raise KotacerdasError("Playwright is not installed", hint="pip install playwright (make install does)") from exc
+        raise KotacerdasError(
+            "Playwright is not installed",
+            hint="make install-dev (or pip install playwright); the HTML pages are written without it",
+        ) from exc
     url = Path(page_file).resolve().as_uri()
     result = PageVisit(url)
     with tempfile.TemporaryDirectory(prefix="kc-chromium-") as profile, sync_playwright() as p:
