@@ -115,3 +115,22 @@ def test_rest_pulls_are_received_when_first_fetched(opd_project, opd_env, tmp_pa
     assert (complaints["received_at"] >= before).all() and (complaints["status"] == "late").all()
     # Tables of the partition that were not ingested at all: expected, nothing received, long overdue.
     assert set(t.loc["satisfaction_responses", "status"]) == {"missing"}
+
+
+def test_simulated_file_drops_are_uploaded_around_their_due_date(opd_project, tmp_path):
+    # the simulator stamps each indicator file with when its OPD uploaded it: written now, every file of a past month
+    # was a year late, and the stewards' "who is late" showed nothing else on the demo
+    months = [f"2025-{m:02d}" for m in range(1, 13)]
+    written = write_file_drops(opd_project, tmp_path, ["19.71", "19.03"], months, seed=42)
+    timeliness, days_late = opd_project.timeliness, []
+    for path in written:
+        if not path.name.startswith("capaian_indikator_"):
+            continue
+        opd, month = path.parent.name, path.stem.removeprefix("capaian_indikator_")
+        uploaded = pd.Timestamp(datetime.fromtimestamp(path.stat().st_mtime, UTC)).tz_localize(None)
+        assert uploaded > timeliness.period_end(month)
+        days_late.append((uploaded - timeliness.due_at(opd, "indicator_submissions", month)) / pd.Timedelta(days=1))
+    late = [d for d in days_late if d > 0]
+    assert len(days_late) > 100 and 0 < len(late) < len(days_late) / 4 and max(late) < 16
+    again = write_file_drops(opd_project, tmp_path / "again", ["19.71", "19.03"], months, seed=42)
+    assert [p.stat().st_mtime for p in again] == [p.stat().st_mtime for p in written]  # deterministic by seed

@@ -11,11 +11,14 @@ from __future__ import annotations
 
 import csv
 import io
+import os
 import re
+import time
 from collections.abc import Sequence
 from datetime import date, datetime
 from pathlib import Path
 
+import pandas as pd
 import yaml
 
 from kotacerdas.config import City, FileSource, ProjectConfig
@@ -196,6 +199,7 @@ def write_file_drops(
                     writer.writerows(rows)
                     path.parent.mkdir(parents=True, exist_ok=True)
                     path.write_bytes(buf.getvalue().encode(encoding))
+                _stamp_upload(path, project, source.table, city.code, opd.code, month, seed)
                 written.append(path)
     if any(isinstance(s, FileSource) for s in project.sources.for_table(PROGRESS_TABLE)):
         codes = [c.code if isinstance(c, City) else c for c in cities]
@@ -203,6 +207,23 @@ def write_file_drops(
     if years:
         written += _write_spbe_drops(project, landing, cities, years, seed)
     return written
+
+
+LATE_SHARE = 0.1  # of the simulated indicator files uploaded after their due date
+
+
+def _stamp_upload(path: Path, project: ProjectConfig, table: str, city: str, opd: str, month: str, seed: int) -> None:
+    """The file's modification time is when the OPD uploaded it (what timeliness reads): most within their due days,
+    a deterministic tenth a few days late, never after now. Written now, every file of a past month was late."""
+    timeliness = project.timeliness
+    closed, due = timeliness.period_end(month), timeliness.due_at(opd, table, month)
+    rng = stable_rng(seed, "uploaded", city, opd, month)
+    if rng.random() < LATE_SHARE:
+        sent = due + pd.Timedelta(days=rng.uniform(1, 15))
+    else:
+        sent = closed + (due - closed) * rng.uniform(0.1, 0.9)
+    stamp = min(sent.tz_localize("UTC").timestamp(), time.time())
+    os.utime(path, (stamp, stamp))
 
 
 SPBE_HEADERS = ("No", "Domain", "Aspek", "Indikator", "Kode Wilayah", "Tahun", "Tingkat Kematangan", "Bukti Dukung")
