@@ -80,7 +80,8 @@ def classify(
     if report_status != "received" or actual is None:
         return "unknown", {
             "missing": f"no report from {p.opd or 'its OPD'} for {month} (missing or not in yet)",
-            "rejected": "the report's rows were rejected by the quality gate (see quarantine)",
+            "rejected": "the report's rows were rejected by the quality gate (rules and counts: v_quality; "
+            "the rows: the quarantine table, for data stewards)",
             "inconsistent": "the report's rows give different physical progress for the programme",
         }.get(report_status, f"report {report_status}")
     gap = planned - actual
