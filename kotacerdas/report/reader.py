@@ -151,7 +151,7 @@ def read_uncertainty(
     nodes = query(
         conn,
         "SELECT level, code, parent_code, configured_weight AS weight FROM v_methodology "
-        "WHERE methodology = :m AND version = :v ORDER BY level, code",
+        "WHERE methodology = :m AND version = :v",
         {"m": methodology, "v": version},
     )
     catalog = query(
@@ -159,7 +159,7 @@ def read_uncertainty(
         "SELECT DISTINCT s.code, s.parent_code, i.weight FROM v_lineage_scores s "
         "JOIN v_indicator i ON i.indicator_code = s.code AND i.catalog_version = s.catalog_version "
         "WHERE s.period = :p AND s.level = 'indicator' AND s.methodology = :m AND s.methodology_version = :v "
-        "ORDER BY s.code, s.parent_code, i.weight",
+        "ORDER BY s.code, s.parent_code, i.weight",  # which row drop_duplicates keeps below
         params,
     )
     if scores.empty or nodes.empty or catalog.empty:

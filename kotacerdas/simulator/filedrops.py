@@ -18,7 +18,6 @@ from collections.abc import Sequence
 from datetime import date, datetime
 from pathlib import Path
 
-import pandas as pd
 import yaml
 
 from kotacerdas.config import City, FileSource, ProjectConfig
@@ -26,7 +25,7 @@ from kotacerdas.errors import ConfigError
 from kotacerdas.periods import template_fields
 from kotacerdas.simulator.assessments import Assessments
 from kotacerdas.simulator.generate import months_since_2024, stable_rng
-from kotacerdas.simulator.masterplan import PROGRESS_TABLE, write_progress_drops
+from kotacerdas.simulator.masterplan import PROGRESS_TABLE, uploaded_at, write_progress_drops
 
 ROMAN = ("I", "II", "III", "IV", "V", "VI", "VII", "VIII", "IX", "X", "XI", "XII")
 
@@ -218,10 +217,7 @@ def _stamp_upload(path: Path, project: ProjectConfig, table: str, city: str, opd
     timeliness = project.timeliness
     closed, due = timeliness.period_end(month), timeliness.due_at(opd, table, month)
     rng = stable_rng(seed, "uploaded", city, opd, month)
-    if rng.random() < LATE_SHARE:
-        sent = due + pd.Timedelta(days=rng.uniform(1, 15))
-    else:
-        sent = closed + (due - closed) * rng.uniform(0.1, 0.9)
+    sent = uploaded_at(rng, closed, due, late=rng.random() < LATE_SHARE, late_days=(1, 15), window=(0.1, 0.9))
     stamp = min(sent.tz_localize("UTC").timestamp(), time.time())
     os.utime(path, (stamp, stamp))
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import csv
 import io
 import os
+import random
 from pathlib import Path
 
 import pandas as pd
@@ -266,11 +267,7 @@ def write_progress_drops(
                     rows[-1]["budget_realised"] = -rows[-1]["budget_realised"] or -1.0
                 rng = stable_rng(seed, "sent", city, opd.code, month)
                 due = timeliness.due_at(opd.code, PROGRESS_TABLE, month)
-                sent = (
-                    due + pd.Timedelta(days=rng.uniform(2, 20))
-                    if fault == "late"
-                    else closed + (due - closed) * rng.uniform(0.1, 0.6)
-                )
+                sent = uploaded_at(rng, closed, due, late=fault == "late", late_days=(2, 20), window=(0.1, 0.6))
                 name = source.pattern.format(city=city, opd=opd.code, **template_fields(month))
                 path = Path(landing_dir) / (name[:-2] + ".csv" if name.endswith(".*") else name)
                 buf = io.StringIO()
@@ -284,6 +281,22 @@ def write_progress_drops(
                 os.utime(path, (stamp, stamp))
                 written.append(path)
     return written
+
+
+def uploaded_at(
+    rng: random.Random,
+    closed: pd.Timestamp,
+    due: pd.Timestamp,
+    *,
+    late: bool,
+    late_days: tuple[float, float],
+    window: tuple[float, float],
+) -> pd.Timestamp:
+    """When an OPD sent a month's file (UTC, naive, as `closed` and `due`): late, some `late_days` after its due date;
+    else at a share `window` of the time between the month's close and the due date."""
+    if late:
+        return due + pd.Timedelta(days=rng.uniform(*late_days))
+    return closed + (due - closed) * rng.uniform(*window)
 
 
 def _num(value: object) -> str:
