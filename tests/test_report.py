@@ -682,8 +682,16 @@ def test_workbook_opens_with_a_sheet_per_dimension_and_a_methodology_sheet(wareh
     assert row["city_name"] == "Kota Pangkalpinang" and row["period"] == "2025-03"
     assert row["score"] == _index(warehouse["engine"], "19.71", "2025-03")
     assert sheet.freeze_panes == "A2" and sheet["A1"].font.bold
+    score = next(c for c in sheet[2] if header[c.column - 1] == "score")
+    assert score.number_format == "0.00" and sheet.auto_filter.ref == f"A1:{sheet.cell(1, len(header)).column_letter}2"
     gov = wb["Tata Kelola Cerdas"]
     assert any(c.value == "GOV_SLA_COMPLIANCE" for r in gov.iter_rows() for c in r)
+    assert gov["A1"].value == "Tata Kelola Cerdas" and gov["A1"].font.sz == 14 and gov.freeze_panes == "A4"
+    # the dimension's scores from row 3, then the label of its indicators' table and that table
+    assert gov["A3"].value == "city_code" and gov["A4"].value == "19.71"
+    assert gov["A5"].value == "Indikator" and gov["A5"].font.bold and gov["A6"].value == "city_code"
+    widest = max(len(str(c.value)) for r in gov.iter_rows(min_row=3) for c in r if c.column == 6 and c.value)
+    assert gov.column_dimensions["F"].width == min(max(10, widest + 2), 60)  # fits both tables' values
     assert wb["Metodologi"].max_row > 20  # the tree of the methodology, every node with its weight
 
 

@@ -1,14 +1,20 @@
 """The evaluators' Excel workbook: the indices, a formatted sheet per dimension (its score and its indicators),
-the regulators' indices and a methodology sheet. Text cells are neutralised against formula injection."""
+the regulators' indices and a methodology sheet. Text cells are neutralised against formula injection.
+
+Written in openpyxl's write-only mode: rows stream to the file in order, so column widths and panes are set before
+the first row. A national month (514 cities, some 55,000 indicator rows) took about 30 s of CPU cell by cell (#15)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pandas as pd
 from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
+from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 
 from kotacerdas.report.cells import neutralise_frame
 from kotacerdas.report.export_frames import ExportTables
@@ -16,6 +22,9 @@ from kotacerdas.report.labels import Labels
 
 HEADER_FILL = PatternFill("solid", fgColor="0F3D5E")
 HEADER_FONT = Font(bold=True, color="FFFFFF")
+HEADER_ALIGNMENT = Alignment(wrap_text=True, vertical="top")
+TITLE_FONT = Font(bold=True, size=14)
+LABEL_FONT = Font(bold=True)
 NUMBER_FORMATS = {
     "score": "0.00",
     "value": "0.00",
@@ -27,6 +36,7 @@ NUMBER_FORMATS = {
     "change_last_year": "+0.00;-0.00;0.00",
 }
 MAX_SHEET_NAME = 31  # Excel's limit
+WIDTH_SAMPLE = 200  # rows a column's width is judged on
 
 
 def _sheet_name(name: str, used: set[str]) -> str:
@@ -39,53 +49,85 @@ def _sheet_name(name: str, used: set[str]) -> str:
     return out
 
 
-def _write(ws, frame: pd.DataFrame, start_row: int = 1) -> int:
-    """`frame` at `start_row` with a styled header; returns the next free row."""
+def _set_widths(ws: WriteOnlyWorksheet, *frames: pd.DataFrame) -> None:
+    """Each column as wide as its header or its longest value among the first rows of every table in the sheet
+    (10 to 60 characters); a write-only sheet takes widths before its first row."""
+    widths: dict[int, int] = {}
+    for frame in frames:
+        for c, column in enumerate(frame.columns, start=1):
+            longest = max([len(str(column))] + [len(str(v)) for v in frame.iloc[:WIDTH_SAMPLE, c - 1]])
+            widths[c] = max(widths.get(c, 0), longest)
+    for c, longest in widths.items():
+        ws.column_dimensions[get_column_letter(c)].width = min(max(10, longest + 2), 60)
+
+
+def _styled(ws: WriteOnlyWorksheet, value: object, font: Font | None = None, **style: object) -> WriteOnlyCell:
+    cell = WriteOnlyCell(ws, value=value)
+    if font is not None:
+        cell.font = font
+    for name, setting in style.items():
+        setattr(cell, name, setting)
+    return cell
+
+
+def _rows(ws: WriteOnlyWorksheet, frame: pd.DataFrame) -> Iterator[list]:
+    """`frame`'s header (styled) and rows, neutralised; a missing value is an empty cell, a number in a column of
+    NUMBER_FORMATS a cell with that format."""
     frame = neutralise_frame(frame)
-    for c, column in enumerate(frame.columns, start=1):
-        cell = ws.cell(row=start_row, column=c, value=str(column))
-        cell.fill, cell.font = HEADER_FILL, HEADER_FONT
-        cell.alignment = Alignment(wrap_text=True, vertical="top")
-    for r, row in enumerate(frame.itertuples(index=False), start=start_row + 1):
-        for c, value in enumerate(row, start=1):
-            if value is None or value is pd.NA or (isinstance(value, float) and pd.isna(value)):
+    yield [_styled(ws, str(c), HEADER_FONT, fill=HEADER_FILL, alignment=HEADER_ALIGNMENT) for c in frame.columns]
+    formats = [NUMBER_FORMATS.get(str(c)) for c in frame.columns]
+    for record in frame.itertuples(index=False, name=None):
+        row: list = []
+        for value, fmt in zip(record, formats, strict=True):
+            if value is None or value is pd.NA or (isinstance(value, float) and value != value):
+                row.append(None)
                 continue
             if isinstance(value, pd.Timestamp):
                 value = value.to_pydatetime().replace(tzinfo=None)
-            cell = ws.cell(row=r, column=c, value=value)
-            fmt = NUMBER_FORMATS.get(str(frame.columns[c - 1]))
-            if fmt:
-                cell.number_format = fmt
-    for c, column in enumerate(frame.columns, start=1):
-        longest = max([len(str(column))] + [len(str(v)) for v in frame.iloc[:, c - 1].head(200)])
-        ws.column_dimensions[get_column_letter(c)].width = min(max(10, longest + 2), 60)
-    return start_row + len(frame) + 2
+            row.append(_styled(ws, value, number_format=fmt) if fmt else value)
+        yield row
+
+
+def _table_sheet(wb: Workbook, title: str, frame: pd.DataFrame, *, auto_filter: bool = False) -> None:
+    """A sheet that is one table from A1, its header row frozen."""
+    ws = wb.create_sheet(title)
+    _set_widths(ws, frame)
+    ws.freeze_panes = "A2"
+    if auto_filter and len(frame.columns):
+        ws.auto_filter.ref = f"A1:{get_column_letter(len(frame.columns))}{len(frame) + 1}"
+    for row in _rows(ws, frame):
+        ws.append(row)
+
+
+def _titled_sheet(
+    wb: Workbook, title: str, heading: str, *tables: tuple[str | None, pd.DataFrame], freeze: str | None = None
+) -> None:
+    """A sheet with a heading in A1 and tables from row 3, each after its label (if any)."""
+    ws = wb.create_sheet(title)
+    _set_widths(ws, *(frame for _, frame in tables))
+    ws.freeze_panes = freeze
+    ws.append([_styled(ws, heading, TITLE_FONT)])
+    ws.append([])
+    for n, (label, frame) in enumerate(tables):
+        if n:
+            ws.append([_styled(ws, label, LABEL_FONT)] if label else [])
+        for row in _rows(ws, frame):
+            ws.append(row)
 
 
 def write_workbook(tables: ExportTables, labels: Labels, path: Path) -> Path:
-    wb = Workbook()
+    wb = Workbook(write_only=True)
     used: set[str] = set()
-    ws = wb.active
-    ws.title = _sheet_name(labels.text("index"), used)
-    _write(ws, tables.indices)
-    ws.freeze_panes = "A2"
-    ws.auto_filter.ref = ws.dimensions
+    _table_sheet(wb, _sheet_name(labels.text("index"), used), tables.indices, auto_filter=True)
     for code in labels.dimension_order:
-        ws = wb.create_sheet(_sheet_name(labels.dimensions.get(code, code), used))
-        ws["A1"] = labels.dimensions.get(code, code)
-        ws["A1"].font = Font(bold=True, size=14)
+        name = labels.dimensions.get(code, code)
         scores = tables.dimension_scores[tables.dimension_scores["code"] == code]
-        row = _write(ws, scores, start_row=3)
-        ws.cell(row=row - 1, column=1, value=labels.text("indicators")).font = Font(bold=True)
-        _write(ws, tables.indicator_values[tables.indicator_values["dimension"] == code], start_row=row)
-        ws.freeze_panes = "A4"
-    ws = wb.create_sheet(_sheet_name(labels.text("regulators"), used))
-    _write(ws, tables.regulators)
-    ws.freeze_panes = "A2"
-    ws = wb.create_sheet(_sheet_name(labels.text("methodology"), used))
-    ws["A1"] = labels.text("methodology")
-    ws["A1"].font = Font(bold=True, size=14)
-    _write(ws, tables.methodology, start_row=3)
+        values = tables.indicator_values[tables.indicator_values["dimension"] == code]
+        sheet = _sheet_name(name, used)
+        _titled_sheet(wb, sheet, name, (None, scores), (labels.text("indicators"), values), freeze="A4")
+    _table_sheet(wb, _sheet_name(labels.text("regulators"), used), tables.regulators)
+    methodology = labels.text("methodology")
+    _titled_sheet(wb, _sheet_name(methodology, used), methodology, (None, tables.methodology))
     path.parent.mkdir(parents=True, exist_ok=True)
     wb.save(path)
     return path
