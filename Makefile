@@ -41,10 +41,11 @@ docs: install-dev        ## the documentation site into data/site, strict: a bro
 ui: install              ## the Dagster UI on http://127.0.0.1:3000
 	$(BIN)/kotacerdas ui
 
-bench: install-dev       ## benchmarks (figures, not tests): index engine, publishing, validation, a backfill
+bench: install-dev       ## benchmarks (figures, not tests): index engine, publishing, validation, the workbook, a backfill
 	$(BIN)/python bench/index_bench.py
 	$(BIN)/python bench/publish_bench.py
 	$(BIN)/python bench/quality_bench.py
+	$(BIN)/python bench/export_bench.py
 	$(BIN)/python bench/backfill_bench.py
 	$(BIN)/python bench/national_bench.py --cities 10
 

@@ -1,24 +1,29 @@
 """The evaluators' Excel workbook: the indices, a formatted sheet per dimension (its score and its indicators),
 the regulators' indices and a methodology sheet. Text cells are neutralised against formula injection.
 
-Written in openpyxl's write-only mode: rows stream to the file in order, so column widths and panes are set before
-the first row. A national month (514 cities, some 55,000 indicator rows) took about 30 s of CPU cell by cell (#15)."""
+Written in openpyxl's write-only mode (through lxml): rows stream to the file in order, so column widths and panes
+are set before the first row. A national month (514 cities, 10,280 indicator rows) took 10.6 s of CPU and 216 MiB
+written cell by cell, 5.7 s and 140 MiB so (#15, bench/export_bench.py)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
+import numpy as np
 import pandas as pd
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
-from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 
-from kotacerdas.report.cells import neutralise_frame
+from kotacerdas.report.cells import neutralise, neutralise_frame
 from kotacerdas.report.export_frames import ExportTables
 from kotacerdas.report.labels import Labels
+
+if TYPE_CHECKING:
+    from openpyxl.worksheet._write_only import WriteOnlyWorksheet  # no public path in openpyxl 3.1
 
 HEADER_FILL = PatternFill("solid", fgColor="0F3D5E")
 HEADER_FONT = Font(bold=True, color="FFFFFF")
@@ -62,7 +67,7 @@ def _set_widths(ws: WriteOnlyWorksheet, *frames: pd.DataFrame) -> None:
 
 
 def _styled(ws: WriteOnlyWorksheet, value: object, font: Font | None = None, **style: object) -> WriteOnlyCell:
-    cell = WriteOnlyCell(ws, value=value)
+    cell = WriteOnlyCell(ws, value=neutralise(value))
     if font is not None:
         cell.font = font
     for name, setting in style.items():
@@ -71,19 +76,20 @@ def _styled(ws: WriteOnlyWorksheet, value: object, font: Font | None = None, **s
 
 
 def _rows(ws: WriteOnlyWorksheet, frame: pd.DataFrame) -> Iterator[list]:
-    """`frame`'s header (styled) and rows, neutralised; a missing value is an empty cell, a number in a column of
-    NUMBER_FORMATS a cell with that format."""
-    frame = neutralise_frame(frame)
+    """`frame`'s header (styled) and rows (`frame` neutralised already); a missing value is an empty cell, a number
+    in a column of NUMBER_FORMATS a cell with that format."""
     yield [_styled(ws, str(c), HEADER_FONT, fill=HEADER_FILL, alignment=HEADER_ALIGNMENT) for c in frame.columns]
     formats = [NUMBER_FORMATS.get(str(c)) for c in frame.columns]
     for record in frame.itertuples(index=False, name=None):
         row: list = []
         for value, fmt in zip(record, formats, strict=True):
-            if value is None or value is pd.NA or (isinstance(value, float) and value != value):
+            if value is None or value is pd.NA or value is pd.NaT or (isinstance(value, float) and value != value):
                 row.append(None)
                 continue
             if isinstance(value, pd.Timestamp):
                 value = value.to_pydatetime().replace(tzinfo=None)
+            elif isinstance(value, np.bool_):  # openpyxl would write it as the number 1 or 0
+                value = bool(value)
             row.append(_styled(ws, value, number_format=fmt) if fmt else value)
         yield row
 
@@ -91,6 +97,7 @@ def _rows(ws: WriteOnlyWorksheet, frame: pd.DataFrame) -> Iterator[list]:
 def _table_sheet(wb: Workbook, title: str, frame: pd.DataFrame, *, auto_filter: bool = False) -> None:
     """A sheet that is one table from A1, its header row frozen."""
     ws = wb.create_sheet(title)
+    frame = neutralise_frame(frame)
     _set_widths(ws, frame)
     ws.freeze_panes = "A2"
     if auto_filter and len(frame.columns):
@@ -104,6 +111,7 @@ def _titled_sheet(
 ) -> None:
     """A sheet with a heading in A1 and tables from row 3, each after its label (if any)."""
     ws = wb.create_sheet(title)
+    tables = tuple((label, neutralise_frame(frame)) for label, frame in tables)
     _set_widths(ws, *(frame for _, frame in tables))
     ws.freeze_panes = freeze
     ws.append([_styled(ws, heading, TITLE_FONT)])
