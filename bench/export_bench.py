@@ -189,7 +189,6 @@ def main() -> None:
     print("  (to_excel does less: no formats, widths, panes, filter or neutralising)")
     if args.json:
         write_figures(args.json, {"cities": args.cities, "months": args.months, "runs": runs, "medians": medians})
-        print(f"figures written to {args.json}")
 
 
 if __name__ == "__main__":

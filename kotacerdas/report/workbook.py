@@ -2,8 +2,8 @@
 the regulators' indices and a methodology sheet. Text cells are neutralised against formula injection.
 
 Written in openpyxl's write-only mode (through lxml): rows stream to the file in order, so column widths and panes
-are set before the first row. A national month (514 cities, 10,280 indicator rows) took 10.6 s of CPU and 216 MiB
-written cell by cell, 5.7 s and 140 MiB so (#15, bench/export_bench.py)."""
+are set before the first row. Written cell by cell, a national year's workbook (514 cities × 12 months) took 111 s of
+CPU and 1,073 MiB; so, 85 s and 175 MiB (#15, bench/export_bench.py; docs/operators/performance.md)."""
 
 from __future__ import annotations
 
