@@ -11,9 +11,7 @@ from __future__ import annotations
 
 import csv
 import io
-import os
 import re
-import time
 from collections.abc import Sequence
 from datetime import date, datetime
 from pathlib import Path
@@ -22,10 +20,10 @@ import yaml
 
 from kotacerdas.config import City, FileSource, ProjectConfig
 from kotacerdas.errors import ConfigError
-from kotacerdas.periods import template_fields
+from kotacerdas.periods import now_local, template_fields
 from kotacerdas.simulator.assessments import Assessments
 from kotacerdas.simulator.generate import months_since_2024, stable_rng
-from kotacerdas.simulator.masterplan import PROGRESS_TABLE, uploaded_at, write_progress_drops
+from kotacerdas.simulator.masterplan import PROGRESS_TABLE, stamp_upload, uploaded_at, write_progress_drops
 
 ROMAN = ("I", "II", "III", "IV", "V", "VI", "VII", "VIII", "IX", "X", "XI", "XII")
 
@@ -218,8 +216,7 @@ def _stamp_upload(path: Path, project: ProjectConfig, table: str, city: str, opd
     closed, due = timeliness.period_end(month), timeliness.due_at(opd, table, month)
     rng = stable_rng(seed, "uploaded", city, opd, month)
     sent = uploaded_at(rng, closed, due, late=rng.random() < LATE_SHARE, late_days=(1, 15), window=(0.1, 0.9))
-    stamp = min(sent.tz_localize("UTC").timestamp(), time.time())
-    os.utime(path, (stamp, stamp))
+    stamp_upload(path, sent, not_after=now_local().timestamp())
 
 
 SPBE_HEADERS = ("No", "Domain", "Aspek", "Indikator", "Kode Wilayah", "Tahun", "Tingkat Kematangan", "Bukti Dukung")

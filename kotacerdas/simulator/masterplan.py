@@ -277,8 +277,7 @@ def write_progress_drops(
                     writer.writerow(["" if r[c] is None else _num(r[c]) for c in PROGRESS_HEADERS])
                 path.parent.mkdir(parents=True, exist_ok=True)
                 path.write_bytes(buf.getvalue().encode("utf-8-sig"))
-                stamp = sent.tz_localize("UTC").timestamp()
-                os.utime(path, (stamp, stamp))
+                stamp_upload(path, sent)
                 written.append(path)
     return written
 
@@ -297,6 +296,15 @@ def uploaded_at(
     if late:
         return due + pd.Timedelta(days=rng.uniform(*late_days))
     return closed + (due - closed) * rng.uniform(*window)
+
+
+def stamp_upload(path: Path, sent: pd.Timestamp, *, not_after: float | None = None) -> None:
+    """Give a dropped file the modification time of its upload (`sent`: UTC, naive), which timeliness reads as when
+    it was received; no later than `not_after` (seconds since the epoch) when given."""
+    stamp = sent.tz_localize("UTC").timestamp()
+    if not_after is not None:
+        stamp = min(stamp, not_after)
+    os.utime(path, (stamp, stamp))
 
 
 def _num(value: object) -> str:
