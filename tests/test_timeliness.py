@@ -134,3 +134,18 @@ def test_simulated_file_drops_are_uploaded_around_their_due_date(opd_project, tm
     assert len(days_late) > 100 and 0 < len(late) < len(days_late) / 4 and max(late) < 16
     again = write_file_drops(opd_project, tmp_path / "again", ["19.71", "19.03"], months, seed=42)
     assert [p.stat().st_mtime for p in again] == [p.stat().st_mtime for p in written]  # deterministic by seed
+
+
+def test_no_simulated_upload_is_later_than_now(opd_project, tmp_path, frozen_clock):
+    # The month under way and the one just closed are written now but due later: an upload stamped in the future
+    # would read as on time until then. Indicator files and masterplan reports alike are stamped no later than now.
+    now = pd.Timestamp(frozen_clock).tz_convert("UTC")
+    under_way = now.tz_convert("Asia/Jakarta").strftime("%Y-%m")
+    months = [(now.tz_convert("Asia/Jakarta") - pd.DateOffset(months=1)).strftime("%Y-%m"), under_way]
+    written = write_file_drops(opd_project, tmp_path, ["19.71"], months, seed=42)
+    reports = [p for p in written if p.name.startswith("laporan_masterplan_")]
+    files = [p for p in written if p.name.startswith("capaian_indikator_")]
+    assert reports and files, "the simulator wrote no masterplan report or indicator file for these months"
+    # the clock ticks on from the frozen moment while the files are written: a minute of slack
+    latest = max(written, key=lambda p: p.stat().st_mtime)
+    assert pd.Timestamp(latest.stat().st_mtime, unit="s", tz="UTC") <= now + pd.Timedelta(minutes=1), latest

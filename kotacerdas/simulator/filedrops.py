@@ -20,7 +20,7 @@ import yaml
 
 from kotacerdas.config import City, FileSource, ProjectConfig
 from kotacerdas.errors import ConfigError
-from kotacerdas.periods import now_local, template_fields
+from kotacerdas.periods import template_fields
 from kotacerdas.simulator.assessments import Assessments
 from kotacerdas.simulator.generate import months_since_2024, stable_rng
 from kotacerdas.simulator.masterplan import PROGRESS_TABLE, stamp_upload, uploaded_at, write_progress_drops
@@ -211,12 +211,13 @@ LATE_SHARE = 0.1  # of the simulated indicator files uploaded after their due da
 
 def _stamp_upload(path: Path, project: ProjectConfig, table: str, city: str, opd: str, month: str, seed: int) -> None:
     """The file's modification time is when the OPD uploaded it (what timeliness reads): most within their due days,
-    a deterministic tenth a few days late, never after now. Written now, every file of a past month was late."""
+    a deterministic tenth a few days late (never after now: `stamp_upload`). Written now, every file of a past month
+    was late."""
     timeliness = project.timeliness
     closed, due = timeliness.period_end(month), timeliness.due_at(opd, table, month)
     rng = stable_rng(seed, "uploaded", city, opd, month)
     sent = uploaded_at(rng, closed, due, late=rng.random() < LATE_SHARE, late_days=(1, 15), window=(0.1, 0.9))
-    stamp_upload(path, sent, not_after=now_local().timestamp())
+    stamp_upload(path, sent)
 
 
 SPBE_HEADERS = ("No", "Domain", "Aspek", "Indikator", "Kode Wilayah", "Tahun", "Tingkat Kematangan", "Bukti Dukung")

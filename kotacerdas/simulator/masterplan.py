@@ -22,7 +22,7 @@ from kotacerdas.config import City, FileSource, ProjectConfig
 from kotacerdas.errors import ConfigError
 from kotacerdas.masterplan.reader import load_history
 from kotacerdas.masterplan.schema import Indicator, Masterplan
-from kotacerdas.periods import template_fields
+from kotacerdas.periods import now_local, template_fields
 from kotacerdas.simulator.generate import stable_rng
 
 PROGRESS_TABLE = "masterplan_progress"
@@ -298,12 +298,11 @@ def uploaded_at(
     return closed + (due - closed) * rng.uniform(*window)
 
 
-def stamp_upload(path: Path, sent: pd.Timestamp, *, not_after: float | None = None) -> None:
+def stamp_upload(path: Path, sent: pd.Timestamp) -> None:
     """Give a dropped file the modification time of its upload (`sent`: UTC, naive), which timeliness reads as when
-    it was received; no later than `not_after` (seconds since the epoch) when given."""
-    stamp = sent.tz_localize("UTC").timestamp()
-    if not_after is not None:
-        stamp = min(stamp, not_after)
+    it was received, never after now on the project's clock: a file of a month still under way is written now, and an
+    upload time in the future would make it look on time until then."""
+    stamp = min(sent.tz_localize("UTC").timestamp(), now_local().timestamp())
     os.utime(path, (stamp, stamp))
 
 
