@@ -24,6 +24,7 @@ from sqlalchemy.exc import DBAPIError
 from kotacerdas.config import ProjectConfig, environment, overridden_environment
 from kotacerdas.errors import KotacerdasError
 from kotacerdas.periods import MONTH_RE
+from kotacerdas.privacy import scrub_text
 from kotacerdas.rounding import format_half_up
 
 app = typer.Typer(
@@ -33,6 +34,7 @@ app = typer.Typer(
 )
 console = Console(width=max(Console().width, 100))  # the scorecard needs 100 columns, even when piped
 err_console = Console(stderr=True, width=max(Console(stderr=True).width, 100))
+DEBUG_ENV = "KOTACERDAS_DEBUG"  # set (to anything): an unexpected error shows its traceback
 
 
 def _version(value: bool) -> None:
@@ -97,6 +99,17 @@ def one_month(spec: str) -> str:
     if not MONTH_RE.match(spec):
         raise typer.BadParameter(f"{spec!r}: expected YYYY-MM, e.g. 2025-03")
     return spec
+
+
+def _checked_project() -> ProjectConfig:
+    """The project's config with every file and quality suite read and validated: a command that starts runs stops
+    here on a mistake in config/, naming the file, rather than in every run's steps."""
+    from kotacerdas.quality.suite import load_suites
+
+    project = ProjectConfig()
+    project.check()
+    load_suites(project, check_with_gx=False)
+    return project
 
 
 def _cities(project: ProjectConfig, codes: list[str] | None) -> list[str]:
@@ -263,7 +276,7 @@ def demo(
     from kotacerdas.simulator import OpdSimulator, write_file_drops
 
     started = time.perf_counter()
-    project = ProjectConfig()
+    project = _checked_project()
     cities, periods = _cities(project, city), _runnable(project, month_range(months))
     _runnable(project, years_of(periods))
     token = environment().get(API_TOKEN_ENV) or secrets.token_urlsafe(24)
@@ -343,7 +356,7 @@ def run(
     """Run (or backfill) the pipeline against the sources configured in config/sources.yaml (no simulator)."""
     if not months and not years:
         raise typer.BadParameter("give --months YYYY-MM:YYYY-MM (monthly job) and/or --years YYYY:YYYY (yearly job)")
-    project = ProjectConfig()
+    project = _checked_project()
     cities = _cities(project, city)
     month_list = _runnable(project, month_range(months)) if months else []
     year_list = _runnable(project, year_range(years)) if years else []
@@ -468,7 +481,7 @@ def ui(
     from pipelines.runner import DEFAULT_DAGSTER_HOME
     from pipelines.supervise import run_supervised
 
-    project = ProjectConfig()
+    project = _checked_project()
     if not simulator:  # runs launched from the UI seal the raw zone with the environment's key
         _require_storage_key()
     env = dict(environment())
@@ -996,6 +1009,19 @@ def main() -> None:
             crop=False,
         )
         raise SystemExit(2) from exc
+    except Exception as exc:  # a bug, not the user's input: one scrubbed line, the traceback only when asked for
+        if environment().get(DEBUG_ENV):
+            raise
+        err_console.print(
+            f"[red]internal error:[/] {type(exc).__name__}: {scrub_text(str(exc))}", overflow="ignore", crop=False
+        )
+        err_console.print(
+            f"[yellow]what to do:[/] this is a bug in kotacerdas, not in your data or settings: run the command again "
+            f"with {DEBUG_ENV}=1 for the traceback and report it (the message above is scrubbed of personal data)",
+            overflow="ignore",
+            crop=False,
+        )
+        raise SystemExit(1) from exc
 
 
 if __name__ == "__main__":

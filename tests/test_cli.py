@@ -5,6 +5,7 @@ first_month or not over yet, a port in use, an unknown city, a malformed month, 
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -13,6 +14,7 @@ import time
 import urllib.request
 from datetime import timedelta
 from importlib.metadata import version
+from pathlib import Path
 
 import psutil
 import pytest
@@ -227,3 +229,54 @@ def test_the_runnable_periods_are_the_partitions_dagster_knows(frozen_clock, opd
     assert check_runnable(months + years, first_month, "pipeline.yaml") == months + years
     _, last = _months_around(frozen_clock)
     assert (months[0], months[-1], years[0], years[-1]) == (first_month, last, first_month[:4], str(frozen_clock.year))
+
+
+def test_an_unexpected_error_is_one_scrubbed_line_and_a_traceback_on_request(monkeypatch, capsys):
+    # a bug (here: the scorecard printer failing, its message quoting a NIK) is no Python traceback to the user, and
+    # what is shown is scrubbed; KOTACERDAS_DEBUG=1 gives the traceback to whoever reports it
+    import pipelines.cli
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("cannot format row of 3271010101900001")
+
+    monkeypatch.setattr(pipelines.cli, "print_scorecard", broken)
+    monkeypatch.delenv(pipelines.cli.DEBUG_ENV, raising=False)
+    code, out, err = _main(monkeypatch, capsys, "scorecard")
+    assert code == 1 and out == "" and "Traceback" not in err
+    assert "internal error: RuntimeError: cannot format row of" in err and "3271010101900001" not in err
+    assert "KOTACERDAS_DEBUG=1" in err
+    monkeypatch.setenv(pipelines.cli.DEBUG_ENV, "1")
+    monkeypatch.setattr(sys, "argv", ["kotacerdas", "scorecard"])
+    with pytest.raises(RuntimeError, match="cannot format"):
+        pipelines.cli.main()
+
+
+@pytest.mark.parametrize(
+    ("file", "broken", "named"),
+    [
+        ("sources.yaml", lambda t: t.replace("separator:", "seperator:", 1), "seperator"),
+        ("sources.yaml", lambda t: t.replace("\nsources:", "\nsources: [", 1), "not valid YAML"),
+        ("expectations/complaints.yaml", lambda t: t.replace("severity: error", "severity: fatal", 1), "severity"),
+    ],
+    ids=["typo", "syntax", "suite"],
+)
+def test_run_with_a_broken_config_file_stops_before_dagster_starts(file, broken, named, tmp_path):
+    # every file of config/ is read before a run starts: a typo in sources.yaml once failed each run's ingest steps
+    # (with retries, 15 stack traces) and ended without naming the file
+    config = tmp_path / "config"
+    shutil.copytree(REPO_ROOT / "config", config)
+    target = config / file
+    text = target.read_text(encoding="utf-8")
+    assert broken(text) != text, "the test's edit no longer applies to the shipped file"
+    target.write_text(broken(text), encoding="utf-8")
+    home = tmp_path / "dagster_home"
+    home.mkdir()
+    env = os.environ | {
+        "DAGSTER_HOME": str(home),
+        "KOTACERDAS_CONFIG_DIR": str(config),
+        "KOTACERDAS_WAREHOUSE_URL": f"duckdb:///{tmp_path}/w.duckdb",
+    }
+    done = _cli("run", "--months", "2025-03", "--city", "19.71", env=env, timeout=120)
+    assert done.returncode == 2 and done.stdout == "" and "Traceback" not in done.stderr, done.stderr
+    assert str(target) in done.stderr.replace("\n", "") and named in done.stderr
+    assert list(home.iterdir()) == [] and not (tmp_path / "w.duckdb").exists()  # no Dagster run, no warehouse

@@ -170,3 +170,30 @@ def test_bad_suite_settings(tmp_path, opd_project, edit, message):
     path.write_text(edit(path.read_text(encoding="utf-8")), encoding="utf-8")
     with pytest.raises(ConfigError, match=message):
         load_suite("service_requests", project)
+
+
+def test_an_implausible_value_is_rejected_not_published():
+    # 29 nines once passed the gate as new business registrations, moved Smart Branding 71.20 → 83.42 and broke the
+    # scorecards; a NIK (16 digits) typed in the value column is the same mistake
+    values = [99999999999999999999999999999.0, 3_271_010_101_900_001.0, float("inf"), 1_250_000.0, 12.0]
+    codes = ["BRD_NEW_BUSINESSES", "SOC_DIGITAL_LITERACY_PARTICIPANTS", "LIV_EMERGENCY_RESPONSE_MINUTES"]
+    codes += ["BRD_TOURIST_VISITS", "GOV_OPEN_DATA_SHARE"]
+    rows = [
+        {
+            "city_code": CITY,
+            "opd_code": "DPMPTSP",
+            "indicator_code": code,
+            "period": "2024-03",
+            "value": value,
+            "unit": "count",
+            "evidence_ref": "x",
+            "_raw_file": "f",
+            "_raw_row": i,
+        }
+        for i, (code, value) in enumerate(zip(codes, values, strict=True))
+    ]
+    df = staged(INDICATOR_SUBMISSIONS, rows)
+    result = validate_table(df, INDICATOR_SUBMISSIONS, load_suite("indicator_submissions"), city=CITY, month="2024-03")
+    # 1.25 million a month is a lot, not impossible: rows 3 and 4 break no rule
+    rejected = sorted(zip(result.rejected["_raw_row"], result.rejected["rule"], strict=True))
+    assert rejected == [(i, "value_plausible") for i in range(3)]

@@ -14,3 +14,11 @@ def test_half_up_where_python_round_goes_down():
 def test_format():
     assert format_half_up(66.085) == "66.09"
     assert format_half_up(float("nan")) == "—"
+
+
+def test_any_float_rounds_without_overflow():
+    # a published value of 4e26 (an absurd count that once passed the gate) broke every scorecard and `explain`:
+    # the default decimal context keeps 28 digits, and 4e26 to 2 places needs 29
+    assert round_half_up(4.127370658521988e26) == Decimal("412737065852198800000000000.00")
+    assert format_half_up(1.7976931348623157e308).endswith(".00")
+    assert round_half_up(float("inf")) is None and format_half_up(float("-inf")) == "—"

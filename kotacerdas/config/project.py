@@ -51,6 +51,14 @@ class ProjectConfig:
                 )
         return list(codes) if codes else known
 
+    def check(self) -> None:
+        """Read and validate every file of config/ now: a ConfigError names the first problem (file, key, fix).
+        Files are otherwise read when first needed, which for sources.yaml is inside each run's first step: a typo
+        there failed every ingest step of every run (with its retries) instead of stopping the command."""
+        files = ("cities", "sources", "pipeline", "quality", "timeliness", "completeness", "catalog", "methodology")
+        for name in files:
+            getattr(self, name)
+
     # --- files with a model of their own --------------------------------------------------------------------
 
     @cached_property
