@@ -209,9 +209,12 @@ def _span(periods: list[str]) -> str:
     return periods[0] if len(periods) == 1 else f"{periods[0]}..{periods[-1]}"
 
 
-def print_scorecard(cities: list[str], months: list[str], required: bool = True) -> pd.DataFrame:
+def print_scorecard(
+    cities: list[str], months: list[str], required: bool = True, runs: set[str] | None = None
+) -> pd.DataFrame:
     """The scorecard table; nothing published is an error when `required` (the `scorecard` command), a note after
-    a run (whose own problems are printed next)."""
+    a run (whose own problems are printed next). After a run, `runs` (its Dagster run ids): a row another run
+    published is marked, for a partition with problems keeps the version published before."""
     from kotacerdas.report.scorecard import read_scorecard
 
     card, where = _read_warehouse(read_scorecard, cities, months)
@@ -234,10 +237,18 @@ def print_scorecard(cities: list[str], months: list[str], required: bool = True)
     incomplete = card["status"].eq("incomplete").fillna(False)
     if incomplete.any():
         table.caption += "; * incomplete inputs, published on purpose (--allow-incomplete): not ranked, no change"
-    for row in card.to_dict("records"):
+    earlier = pd.Series(False, index=card.index) if runs is None else ~card["run_id"].isin(runs)
+    if earlier.any():
+        kept = card.loc[earlier, ["run_id", "published_at"]].drop_duplicates("run_id")
+        shown = ", ".join(f"{r} on {pd.Timestamp(t):%Y-%m-%d %H:%M}" for r, t in kept.head(3).itertuples(index=False))
+        more = f" and {len(kept) - 3} more" if len(kept) > 3 else ""
+        table.caption += (
+            f"; † not replaced by this run (its problems are below): published before, by run {shown}{more}"
+        )
+    for row, kept in zip(card.to_dict("records"), earlier, strict=True):
         table.add_row(
             row["city_code"],
-            row["period"] + ("*" if row["status"] == "incomplete" else ""),
+            row["period"] + ("*" if row["status"] == "incomplete" else "") + ("†" if kept else ""),
             *(format_half_up(row.get(d)) for d in dimensions),
             format_half_up(row["index"]),
             "—" if pd.isna(row["maturity_level"]) else str(int(row["maturity_level"])),
@@ -292,7 +303,7 @@ def demo(
         console.print(f"OPD simulator at {sim.url} (seed {seed}); {len(files)} file drop(s) in {landing}")
         outcomes = _run_with_progress(cities, periods, per_partition)
         outcomes += _run_with_progress(cities, years_of(periods), per_partition, yearly=True)
-    print_scorecard(cities, periods, required=False)
+    print_scorecard(cities, periods, required=False, runs={o.run_id for o in outcomes})
     print_regulators(cities, years_of(periods))
     print_masterplan(cities, periods)
     _print_outcomes(outcomes)
@@ -364,7 +375,7 @@ def run(
     outcomes = []
     if month_list:
         outcomes += _run_with_progress(cities, month_list, per_partition, replay, False, allow_incomplete)
-        print_scorecard(cities, month_list, required=False)
+        print_scorecard(cities, month_list, required=False, runs={o.run_id for o in outcomes})
     if year_list:
         outcomes += _run_with_progress(cities, year_list, per_partition, replay, True, allow_incomplete)
         print_regulators(cities, year_list)

@@ -17,6 +17,7 @@ from kotacerdas.config import settings
 from pipelines.definitions import MONTHLY_JOB
 from pipelines.event_log import batch_event_writes
 from pipelines.in_process import execute_in_process_uncaptured
+from pipelines.terminal_logger import terminal_logger
 from sensors.events import failed_partitions, step_error_message
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -111,7 +112,8 @@ def _runs(
 ) -> list[PartitionOutcome]:
     """Execute each run (execute_in_process keyword arguments) and report the outcome of each of its partitions
     ((city, period, partition key to read its checks by, or None for a single-partition run))."""
-    job = defs.resolve_job_def(job_name)
+    # one line per message on the terminal; the event log keeps every failure's full text for the UI
+    job = defs.resolve_job_def(job_name).with_logger_defs({"console": terminal_logger})
     outcomes = []
     with _fewer_collections():  # once for all the runs: a full collection per run would scan the heap each time
         for kwargs, partitions in runs:

@@ -14,7 +14,6 @@ import time
 import urllib.request
 from datetime import timedelta
 from importlib.metadata import version
-from pathlib import Path
 
 import psutil
 import pytest
@@ -280,3 +279,27 @@ def test_run_with_a_broken_config_file_stops_before_dagster_starts(file, broken,
     assert done.returncode == 2 and done.stdout == "" and "Traceback" not in done.stderr, done.stderr
     assert str(target) in done.stderr.replace("\n", "") and named in done.stderr
     assert list(home.iterdir()) == [] and not (tmp_path / "w.duckdb").exists()  # no Dagster run, no warehouse
+
+
+def test_a_partition_with_problems_is_reported_in_words_and_keeps_its_published_version(tmp_path):
+    # published once (the demo, its simulator), then run again with no source answering (no simulator, an empty
+    # landing folder): the partition is blocked, a data problem the run reports in words (Dagster's frames stay in
+    # the event log for the UI), and the scorecard it prints marks the row as the version published before
+    home = tmp_path / "dagster_home"
+    home.mkdir()
+    env = os.environ | {
+        "DAGSTER_HOME": str(home),
+        "KOTACERDAS_WAREHOUSE_URL": f"duckdb:///{tmp_path}/w.duckdb",
+        **{f"KOTACERDAS_{k}_DIR": str(tmp_path / k.lower()) for k in ("LANDING", "RAW", "REPORTS", "DATA_DOCS")},
+    }
+    first = _cli("demo", "--months", "2025-03", "--city", "19.71", env=env, timeout=600)
+    assert first.returncode == 0 and "2025-03†" not in first.stdout, first.stdout + first.stderr
+    shutil.rmtree(tmp_path / "landing")
+    done = _cli("run", "--months", "2025-03", "--city", "19.71", env=env, timeout=300)
+    assert done.returncode == 1 and "19.71 2025-03: problem" in done.stdout, done.stdout + done.stderr
+    assert "details in the Dagster UI" in done.stdout
+    for trace in ("Traceback", "Stack Trace", 'File "'):
+        assert trace not in done.stderr + done.stdout, trace
+    assert "error: " in done.stderr  # the failed steps, one line each
+    flat = " ".join(done.stdout.split())
+    assert "2025-03†" in done.stdout and "† not replaced by this run" in flat, done.stdout
