@@ -433,7 +433,7 @@ OPD_TIMELINESS_COLUMNS: dict[str, str] = {
     "failure_message": "string",
     # DHIS2-style timeliness (kotacerdas.quality.timeliness, due dates in config/timeliness.yaml)
     "due_at": "datetime64[us]",  # UTC
-    "received_at": "datetime64[us]",  # UTC: first completed fetch, or the upload time of the landing file
+    "received_at": "datetime64[us]",  # UTC: first completed fetch, or a file's recorded upload time if earlier
     "status": "string",  # on_time | late | missing | pending | not_expected
     "on_time": "boolean",
     "late": "boolean",

@@ -3,6 +3,7 @@ on time / late / missing / pending per OPD × dataset × month, and the reportin
 
 from __future__ import annotations
 
+import json
 import os
 from datetime import UTC, datetime
 
@@ -13,6 +14,8 @@ from conftest import edited_project
 from kotacerdas.config import TimelinessConfig
 from kotacerdas.errors import ConfigError
 from kotacerdas.ingest import ingest_table
+from kotacerdas.ingest.landing import read_fetches
+from kotacerdas.periods import now_local
 from kotacerdas.quality.timeliness import (
     opd_timeliness,
     reporting_rates,
@@ -149,3 +152,99 @@ def test_no_simulated_upload_is_later_than_now(opd_project, tmp_path, frozen_clo
     # the clock ticks on from the frozen moment while the files are written: a minute of slack
     latest = max(written, key=lambda p: p.stat().st_mtime)
     assert pd.Timestamp(latest.stat().st_mtime, unit="s", tz="UTC") <= now + pd.Timedelta(minutes=1), latest
+
+
+def _fetch_uploads(raw, opd):
+    """Each completed fetch of the OPD's indicator file, oldest first: {sha256: recorded upload time}."""
+    fetches = read_fetches(raw, source="opd_file_drop_indicators", city=CITY, period=MONTH, opd=opd)
+    return [{u["sha256"]: pd.Timestamp(u["uploaded_at"]) for u in f.get("uploads", [])} for f in fetches]
+
+
+def test_a_re_run_never_makes_an_opd_later_and_the_upload_time_is_recorded_when_fetched(
+    opd_project, file_drops, frozen_clock
+):
+    # The new-user trial: re-running a month marked on-time OPDs hundreds of days late, at the demo's first fetch,
+    # because the upload time was the landing file's mtime, read only while it was unchanged and never stored.
+    landing, raw = file_drops
+    folder = landing / CITY
+    first, before = _timeliness(opd_project, landing, raw, now=None)  # the project's (frozen) clock
+    assert before.loc["DLH", "status"] == "on_time" and before.loc["DINSOS", "status"] == "missing"
+    on_time = sorted(before.index[before["status"] == "on_time"])
+    assert {"DINKES", "DISHUB", "DLH"} <= set(on_time)
+
+    now = now_local()
+    # DINKES: edited, then the original bytes copied back today (same bytes, new mtime)
+    dinkes = folder / "DINKES" / f"capaian_indikator_{MONTH}.csv"
+    original = dinkes.read_bytes()
+    dinkes.write_bytes(original.replace(b";", b","))
+    dinkes.write_bytes(original)
+    _stamp(dinkes, now)
+    # DLH: a genuinely new version (different bytes), uploaded in June
+    dlh = folder / "DLH" / f"capaian_indikator_{MONTH}.csv"
+    dlh.write_bytes(dlh.read_bytes() + b"\r\n")
+    _stamp(dlh, datetime(2025, 6, 20, tzinfo=UTC))
+    # DISHUB: its file replaced today by one that does not parse
+    dishub = folder / "DISHUB" / f"capaian_indikator_{MONTH}.csv"
+    dishub.write_bytes(b"Kode Wilayah;Nilai\n19.71\n")
+    # DINSOS: its unreadable file finally replaced by one that parses, uploaded late (20 April)
+    good = write_file_drops(opd_project, landing.parent / "again", [CITY], [MONTH], seed=3)
+    dinsos = folder / "DINSOS" / f"capaian_indikator_{MONTH}.csv"
+    dinsos.write_bytes(next(p for p in good if p.parent.name == "DINSOS" and MONTH in p.name).read_bytes())
+    _stamp(dinsos, datetime(2025, 4, 20, tzinfo=UTC))
+
+    _, after = _timeliness(opd_project, landing, raw, now=None)
+    for opd in before.index:  # a re-run never makes an OPD later
+        if pd.notna(before.loc[opd, "received_at"]):
+            assert after.loc[opd, "received_at"] <= before.loc[opd, "received_at"], opd
+    assert sorted(after.index[after["status"] == "on_time"]) == on_time
+    for opd in ("DINKES", "DLH", "DISHUB"):
+        assert after.loc[opd, "received_at"] == before.loc[opd, "received_at"], opd
+        assert after.loc[opd, "days_late"] == 0, opd
+    # the file that does not parse is not received: DISHUB keeps the upload time of its version that parsed
+    assert after.loc["DISHUB", "failure_message"] and not after.loc["DISHUB", "delivered"]
+    # the file that parses at last is received at its own upload time, not when it was fetched
+    assert after.loc["DINSOS", "status"] == "late" and after.loc["DINSOS", "received_at"] == pd.Timestamp("2025-04-20")
+    # DISKOMINFO never uploaded anything: still missing
+    assert after.loc["DISKOMINFO", "status"] == "missing" and pd.isna(after.loc["DISKOMINFO", "received_at"])
+
+    # The raw zone's fetch log records each file's upload time: the same bytes keep the first one recorded, a new
+    # version gets its own, a file that does not parse gets none (its fetch did not complete).
+    sha = {f.relpath.split("/")[3]: f.sha256 for f in first.raw_files}
+    dinkes_fetches = _fetch_uploads(raw, "DINKES")
+    assert len(dinkes_fetches) == 2 and dinkes_fetches[1] == dinkes_fetches[0]
+    assert dinkes_fetches[0][sha["DINKES"]] == before.loc["DINKES", "received_at"].tz_localize("UTC")
+    dlh_fetches = _fetch_uploads(raw, "DLH")
+    assert len(dlh_fetches) == 2 and sha["DLH"] not in dlh_fetches[1]
+    assert list(dlh_fetches[1].values()) == [pd.Timestamp("2025-06-20", tz="UTC")]
+    assert len(_fetch_uploads(raw, "DISHUB")) == 1
+    assert [list(f.values()) for f in _fetch_uploads(raw, "DINSOS")] == [[pd.Timestamp("2025-04-20", tz="UTC")]]
+
+
+def test_fetches_logged_before_upload_times_were_recorded_fall_back_to_the_unchanged_landing_file(
+    opd_project, file_drops
+):
+    # A raw zone written before fetches recorded upload times (no `uploads` in fetches.jsonl), replayed: the mtime of a
+    # landing file that still holds the bytes ingested counts, as before; once the file is replaced it is lost and the
+    # completed fetch is all that is known (why upload times are now recorded).
+    landing, raw = file_drops
+    now = datetime(2025, 5, 1, tzinfo=UTC)
+    _timeliness(opd_project, landing, raw, now=now)
+    for log in raw.rglob("fetches.jsonl"):
+        lines = [json.loads(line) for line in log.read_text(encoding="utf-8").splitlines()]
+        assert all("uploads" in entry for entry in lines)
+        log.write_text("".join(json.dumps({k: v for k, v in e.items() if k != "uploads"}) + "\n" for e in lines))
+    replayed = ingest_table(
+        opd_project, "indicator_submissions", CITY, MONTH, raw_dir=raw, landing_dir=landing, replay=True
+    )
+
+    def timeliness():
+        frame = opd_timeliness(opd_project, raw, [], [replayed], city=CITY, month=MONTH, now=now)
+        return frame[frame["table_name"] == "indicator_submissions"].set_index("opd_code")
+
+    t = timeliness()
+    assert t.loc["DLH", ["status", "received_at"]].tolist() == ["on_time", pd.Timestamp("2025-04-02 08:00")]
+    assert t.loc["DISPAR", "status"] == "late" and t.loc["DINSOS", "status"] == "missing"
+    dlh = landing / CITY / "DLH" / f"capaian_indikator_{MONTH}.csv"
+    dlh.write_bytes(dlh.read_bytes() + b"\r\n")
+    (fetch,) = read_fetches(raw, source="opd_file_drop_indicators", city=CITY, period=MONTH, opd="DLH")
+    assert timeliness().loc["DLH", "received_at"] == pd.Timestamp(fetch["completed_at"]).tz_convert(None)

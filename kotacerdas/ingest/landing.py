@@ -22,6 +22,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from kotacerdas.encryption import is_sealed, sealed_with_current, storage_keys, unseal, write_sealed
+from kotacerdas.periods import now_local
 from kotacerdas.privacy import scrub_file_name, scrub_text
 from kotacerdas.storage_errors import storage_failure
 
@@ -138,11 +139,15 @@ def record_fetch(
     rows: int,
     watermark: str | None = None,
     updated_since: str | None = None,
+    uploads: list[dict] | None = None,
 ) -> dict:
     """Append one line saying that a fetch completed: a fetch without this line is never replayed.
 
     `mode` is `full` (the whole partition) or `incremental` (rows changed since `updated_since`); `files`
-    are the relpaths of its payloads in order.
+    are the relpaths of its payloads in order. A file drop's fetch gives `uploads`, one per file:
+    `{"file": relpath, "sha256": …, "uploaded_at": ISO UTC}`, when the OPD uploaded those bytes (the landing
+    file's modification time when they were first fetched: see `upload_times`); timeliness reads it. Lines written
+    before 2026-12-07 have none (timeliness then falls back to the landing file, see there).
     """
     raw_dir = Path(raw_dir)
     entry = {
@@ -156,8 +161,10 @@ def record_fetch(
         "rows": rows,
         "watermark": watermark,
         "updated_since": updated_since,
-        "completed_at": datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z"),
+        "completed_at": utc_text(now_local()),
     }
+    if uploads is not None:
+        entry["uploads"] = uploads
     folder = raw_dir / _safe(source) / _safe(city) / _safe(period)
     folder.mkdir(parents=True, exist_ok=True)
     fd = os.open(folder / FETCH_LOG, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
@@ -175,6 +182,28 @@ def read_fetches(raw_dir: str | Path, *, source: str, city: str, period: str, op
         return []
     entries = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
     return [e for e in entries if opd is None or e["opd"] == opd]
+
+
+def utc_text(moment: datetime, timespec: str = "seconds") -> str:
+    """An aware time as the fetch log writes it: ISO-8601 in UTC with a `Z`."""
+    return moment.astimezone(UTC).isoformat(timespec=timespec).replace("+00:00", "Z")
+
+
+def upload_times(fetches: list[dict]) -> dict[str, str]:
+    """sha256 -> the earliest upload time recorded for those bytes in these fetches (their `uploads`): the same
+    bytes fetched again, even from a file copied back with a new modification time, keep when they were uploaded."""
+    out: dict[str, str] = {}
+    for entry in fetches:
+        for upload in entry.get("uploads") or []:
+            sha, when = upload.get("sha256"), upload.get("uploaded_at")
+            if sha and when and (sha not in out or parse_utc(when) < parse_utc(out[sha])):
+                out[sha] = when
+    return out
+
+
+def parse_utc(text: str) -> datetime:
+    """A time of the fetch log (ISO-8601 with `Z` or an offset) as an aware datetime."""
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))
 
 
 def current_chain(fetches: list[dict]) -> list[dict]:

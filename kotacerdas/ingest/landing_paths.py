@@ -59,6 +59,12 @@ def _file_problem(info: os.stat_result) -> str | None:
 
 def read_landing_file(path: Path, landing_root: Path, *, source: str) -> bytes:
     """The bytes of a file drop, after `landing_path_problem`; SourceError naming the reason otherwise."""
+    return read_landing_upload(path, landing_root, source=source)[0]
+
+
+def read_landing_upload(path: Path, landing_root: Path, *, source: str) -> tuple[bytes, float]:
+    """The bytes of a file drop and its modification time (POSIX seconds: when the OPD uploaded it), both of the
+    one file opened, after `landing_path_problem`; SourceError naming the reason otherwise."""
     problem = landing_path_problem(path, landing_root)
     if problem is None:
         try:
@@ -70,5 +76,6 @@ def read_landing_file(path: Path, landing_root: Path, *, source: str) -> bytes:
             with os.fdopen(fd, "rb") as fh:
                 problem = _file_problem(os.fstat(fh.fileno()))
                 if problem is None:
-                    return fh.read()
+                    content = fh.read()
+                    return content, os.fstat(fh.fileno()).st_mtime  # after reading: these bytes were there by then
     raise SourceError(f"{source}: landing file {path}: {problem}; nothing of it was read", hint=REFUSED_HINT)

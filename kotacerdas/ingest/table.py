@@ -18,6 +18,7 @@ import logging
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pandas as pd
@@ -31,15 +32,18 @@ from kotacerdas.ingest.landing import (
     RawFile,
     current_chain,
     new_fetch_id,
+    parse_utc,
     read_fetches,
     read_raw,
     record_fetch,
     store_raw,
+    upload_times,
+    utc_text,
 )
-from kotacerdas.ingest.landing_paths import read_landing_file
+from kotacerdas.ingest.landing_paths import read_landing_upload
 from kotacerdas.ingest.rest import fetch_pages, page_rows, partition_url, redact_url, secret_of
 from kotacerdas.ingest.sql import display_url, fetch_chunks, url_password
-from kotacerdas.periods import check_period, template_fields
+from kotacerdas.periods import check_period, now_local, template_fields
 from kotacerdas.privacy import scrub_file_name, scrub_text
 from kotacerdas.schemas import LINEAGE_COLUMNS, CanonicalTable, get_table
 
@@ -243,6 +247,7 @@ class _Unit:
         rows: int,
         watermark: str | None = None,
         updated_since: str | None = None,
+        uploads: list[dict] | None = None,
     ) -> None:
         record_fetch(
             self.raw_dir,
@@ -256,6 +261,7 @@ class _Unit:
             rows=rows,
             watermark=watermark,
             updated_since=updated_since,
+            uploads=uploads,
         )
 
     # --- replay ---------------------------------------------------------------------------------------------
@@ -371,8 +377,13 @@ class _Unit:
         files: list[RawFile] = []
         records: list[dict] = []
         stored_names: set[str] = set()
+        uploads: list[dict] = []
+        # bytes fetched before keep the upload time first recorded for them (a file copied back has a new mtime)
+        earlier = upload_times(
+            read_fetches(self.raw_dir, source=source.name, city=self.city, period=self.period, opd=self.opd)
+        )
         for path in matches:
-            content = read_landing_file(path, self.landing_dir, source=source.name)
+            content, mtime = read_landing_upload(path, self.landing_dir, source=source.name)
             error: SourceError | None = None
             try:
                 frame = read_file_drop(source, path, content, city=self.city, opd=self.opd, period=self.period)
@@ -383,9 +394,16 @@ class _Unit:
             raw = self._store(fetch_id, name, content, str(path), 0 if frame is None else len(frame))
             files.append(raw)
             if error is not None:
-                raise error
+                raise error  # not recorded as a completed fetch: a file that does not parse is not received
+            # never later than now: a file cannot have been uploaded after it was read (a clock set wrong)
+            uploaded = min(datetime.fromtimestamp(mtime, UTC), now_local())
+            if raw.sha256 in earlier:
+                uploaded = min(uploaded, parse_utc(earlier[raw.sha256]))
+            uploads.append(
+                {"file": raw.relpath, "sha256": raw.sha256, "uploaded_at": utc_text(uploaded, "microseconds")}
+            )
             records += _frame_records(self.table, frame, raw.relpath)
-        self._record(fetch_id, "full", files, len(records))
+        self._record(fetch_id, "full", files, len(records), uploads=uploads)
         return records
 
 

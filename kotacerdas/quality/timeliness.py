@@ -1,10 +1,12 @@
 """OPD timeliness, DHIS2-style: per OPD × dataset × month, expected, received, on time, late, missing or pending.
 
 A dataset is due `due_days_after_period_end` days after its month closes (Asia/Jakarta; `config/timeliness.yaml`).
-It was received at the earliest of the first completed fetch in the raw zone (`fetches.jsonl`) and the modification
-time of a landing file that is still byte for byte the one ingested (the OPD's upload). Re-running a partition
-never makes an OPD later: the first completed fetch stays the first. Expected means `config/cities.yaml` lists
-the dataset for the OPD; a dataset not received by its due date is missing, before it pending.
+It was received at the earliest, over the completed fetches in the raw zone (`fetches.jsonl`), of the fetch and of
+the upload time it recorded for each file dropped (the landing file's modification time when those bytes were
+first fetched). Re-running a partition never makes an OPD later: earlier fetches and their upload times stay, and
+the same bytes fetched again keep the upload time first recorded. A file that does not parse is not received (its
+fetch is not logged). Expected means `config/cities.yaml` lists the dataset for the OPD; a dataset not received by
+its due date is missing, before it pending.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ import pandas as pd
 
 from kotacerdas.config import ProjectConfig, SqlSource, TimelinessConfig
 from kotacerdas.ingest.landing import read_fetches
+from kotacerdas.periods import now_local
 from kotacerdas.schemas import MONTHLY_TABLES, OPD_TIMELINESS_COLUMNS, typed_frame
 
 if TYPE_CHECKING:
@@ -41,7 +44,8 @@ def _utc(text: str) -> pd.Timestamp:
 
 
 def _upload_time(origin: str, sha256: str) -> pd.Timestamp | None:
-    """mtime of a landing file that still holds exactly the bytes ingested (else None: replaced or gone)."""
+    """mtime of a landing file that still holds exactly the bytes ingested (else None: replaced or gone). Only for
+    fetches logged before upload times were recorded: it is lost once the file is replaced or copied back."""
     path = Path(origin)
     try:
         if not path.is_file() or hashlib.sha256(path.read_bytes()).hexdigest() != sha256:
@@ -54,14 +58,16 @@ def _upload_time(origin: str, sha256: str) -> pd.Timestamp | None:
 def received_times(
     project: ProjectConfig, raw_dir: str | Path, table: str, city: str, month: str, ingest: IngestResult | None
 ) -> dict[str, pd.Timestamp]:
-    """OPD -> when its `table` data for the month was first received (UTC, naive)."""
+    """OPD -> when its `table` data for the month was first received (UTC, naive): the earliest, over every completed
+    fetch in the raw zone, of its completion and the upload times it recorded for its files. A fetch that failed
+    (a file that does not parse) is not in the log, so what it read is never received."""
     out: dict[str, pd.Timestamp] = {}
 
     def seen(opd: str, when: pd.Timestamp) -> None:
         if opd not in out or when < out[opd]:
             out[opd] = when
 
-    file_opd = {}
+    unrecorded: set[str] = set()  # payloads of completed fetches logged without upload times
     for source in project.sources.for_table(table):
         for fetch in read_fetches(raw_dir, source=source.name, city=city, period=month):
             opds = [fetch["opd"]]
@@ -69,14 +75,19 @@ def received_times(
                 opds = sorted({str(o) for o in ingest.frame["opd_code"].dropna()} if ingest is not None else set())
             for opd in opds:
                 seen(opd, _utc(fetch["completed_at"]))
-            for relpath in fetch.get("files", []):
-                file_opd[relpath] = fetch["opd"]
+            if "uploads" in fetch:  # a file drop's fetch: each file's upload time, recorded when it was fetched
+                for upload in fetch["uploads"]:
+                    seen(fetch["opd"], _utc(upload["uploaded_at"]))
+            else:
+                unrecorded.update(fetch.get("files", []))
+    # Fetches logged before upload times were recorded (raw zones written before 2026-12-07), and REST or SQL pulls,
+    # which have none: as before, the mtime of a landing file this ingest read, while it still holds those bytes.
     for f in ingest.raw_files if ingest is not None else []:
         opd = opd_of_raw_file(f.relpath)
-        if opd is None or not Path(f.origin).is_absolute():
+        if opd is None or f.relpath not in unrecorded or not Path(f.origin).is_absolute():
             continue
         uploaded = _upload_time(f.origin, f.sha256)
-        if uploaded is not None and f.relpath in file_opd:  # a file that did not parse was not received
+        if uploaded is not None:
             seen(opd, uploaded)
     return out
 
@@ -95,7 +106,7 @@ def opd_timeliness(
     """One row per OPD × monthly canonical table of the partition (`OPD_TIMELINESS_COLUMNS`): every OPD expected to
     deliver the table, and any other OPD that delivered it."""
     config = config or project.timeliness
-    now_utc = pd.Timestamp(now or datetime.now(UTC))
+    now_utc = pd.Timestamp(now or now_local())
     now_utc = (now_utc.tz_convert("UTC").tz_localize(None) if now_utc.tzinfo else now_utc).as_unit("us")
     closed = config.period_end(month)
     ingest_by_table = {r.table: r for r in ingests}
