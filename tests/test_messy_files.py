@@ -22,6 +22,7 @@ from kotacerdas.ingest.files import read_file_drop
 from kotacerdas.ingest.landing import read_raw
 from kotacerdas.schemas import INDICATOR_SUBMISSIONS, SERVICE_REQUESTS
 from kotacerdas.simulator import write_file_drops
+from kotacerdas.stage.hygiene import RejectedCell
 from kotacerdas.stage.staging import stage_table
 
 MESSY = REFERENCE / "messy"
@@ -409,3 +410,68 @@ def test_title_rows_above_the_header_and_trailing_separators(tmp_path):
         ["32.01", "491.1", "2020"],
         ["32.71", "79.7", "2020"],
     ]
+
+
+# --- what a new user's files did (defects of the 2026-12 trial): each must be kept or named, never guessed ----------
+
+INDICATOR_HEADER = ["Kode Wilayah", "Kode OPD", "Kode Indikator", "Periode", "Nilai", "Satuan", "Bukti Dukung"]
+
+
+def _indicator_source(opd_project, **overrides) -> FileSource:
+    """The OPDs' indicator files as config/sources.yaml declares them."""
+    source = next(s for s in opd_project.sources.sources if s.name == "opd_file_drop_indicators")
+    return source.model_copy(update=overrides)
+
+
+def _indicator_csv(path, rows) -> None:
+    lines = [";".join(INDICATOR_HEADER), *(";".join(r) for r in rows)]
+    path.write_bytes(("\r\n".join(lines) + "\r\n").encode("utf-8"))
+
+
+@pytest.mark.parametrize(
+    ("text", "why"),
+    [
+        ("31/02/2025", "there is no day 31 in February 2025"),
+        ("45/03/2025", "there is no day 45 in March 2025"),
+        ("00/03/2025", "there is no day 0 in March 2025"),
+        ("2025-02-31", "there is no day 31 in February 2025"),
+        ("29/02/2025 10:00", "there is no day 29 in February 2025"),
+        ("15/13/2025", "there is no month 13"),
+    ],
+)
+def test_an_impossible_date_is_no_month_and_keeps_its_text(text, why):
+    cell = normalise_period(text)
+    assert isinstance(cell, RejectedCell), cell
+    assert cell.text == text and cell.rule == "type:period"
+    assert cell.reason.startswith(f"{text} is not a date: {why}") and "YYYY-MM" in cell.reason
+    # the column named in the rule is the table's period column
+    assert normalise_period(text, column="as_of").rule == "type:as_of"
+    # real dates still give their month (a leap day, a day with a time)
+    assert [normalise_period(v) for v in ("29/02/2024", "28/02/2025 10:00", "2025-02-28", "31/03/2025")] == [
+        "2024-02",
+        "2025-02",
+        "2025-02",
+        "2025-03",
+    ]
+
+
+@pytest.mark.parametrize("month", ["2025-02", "2025-03"])
+def test_an_impossible_date_in_a_file_is_quarantined_with_what_the_opd_wrote(opd_project, tmp_path, month):
+    """In a 2025-03 file the quarantine showed `2025-02`, which the OPD never wrote; in a 2025-02 file it passed."""
+    path = tmp_path / f"capaian_indikator_{month}.csv"
+    _indicator_csv(
+        path,
+        [
+            ["19.71", "DINKES", "HLT_IMMUNISATION", "31/02/2025", "91,5", "%", "a"],
+            ["19.71", "DINKES", "HLT_STUNTING", f"01/{month[5:]}/2025", "12,5", "%", "b"],
+        ],
+    )
+    frame = read_file_drop(_indicator_source(opd_project), path, city="19.71", opd="DINKES", period=month)
+    frame["_raw_file"] = path.name
+    staged = stage_table(INDICATOR_SUBMISSIONS, frame, city="19.71", month=month, pii_key=None)
+    assert staged.frame[["indicator_code", "period", "value"]].values.tolist() == [["HLT_STUNTING", month, 12.5]]
+    bad = staged.rejected.to_dict("records")
+    assert [(r["rule"], r["column_name"], r["value"], r["_raw_row"]) for r in bad] == [
+        ("type:period", "period", "31/02/2025", 1)
+    ]
+    assert "31/02/2025 is not a date: there is no day 31 in February 2025" in bad[0]["reason"]

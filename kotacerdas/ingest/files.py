@@ -355,7 +355,7 @@ def read_file_drop(
         elif dtype == TIMESTAMP:
             values = [_serial_date(v, source.decimal) for v in values]
         elif column == table.period_column:
-            values = [normalise_period(v) for v in values]
+            values = [normalise_period(v, column) for v in values]
         columns[column] = values
     frame = pd.DataFrame({c: pd.Series(columns[c], dtype=object) for c in columns}, index=range(len(body)))
     frame["_raw_row"] = pd.Series(raw_rows, dtype=object)
