@@ -475,3 +475,23 @@ def test_an_impossible_date_in_a_file_is_quarantined_with_what_the_opd_wrote(opd
         ("type:period", "period", "31/02/2025", 1)
     ]
     assert "31/02/2025 is not a date: there is no day 31 in February 2025" in bad[0]["reason"]
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".xlsx", ".json"])
+def test_an_empty_file_says_it_is_empty(opd_project, tmp_path, suffix):
+    path = tmp_path / f"capaian_indikator_2025-03{suffix}"
+    path.write_bytes(b"")
+    with pytest.raises(SourceError) as info:
+        read_file_drop(_indicator_source(opd_project), path)
+    assert f"{path}: the file is empty (0 bytes)" in info.value.message
+    assert "separator" not in str(info.value) and "upload" in (info.value.hint or "")
+
+
+def test_a_csv_of_blank_lines_says_it_holds_no_data(opd_project, tmp_path):
+    path = tmp_path / "capaian_indikator_2025-03.csv"
+    data = b"\xef\xbb\xbf\r\n \r\n"  # a byte-order mark, an empty line and a line of one space
+    path.write_bytes(data)
+    with pytest.raises(SourceError) as info:
+        read_file_drop(_indicator_source(opd_project), path)
+    assert f"holds no data: its {len(data)} bytes are blank lines or spaces" in info.value.message
+    assert "separator" not in str(info.value) and "upload" in (info.value.hint or "")

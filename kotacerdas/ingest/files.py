@@ -159,6 +159,11 @@ def _cell_text(value: object) -> object:
 
 def _read_csv(source: FileSource, data: bytes, where: str) -> tuple[list[str], list[list[object]]]:
     text, _ = decode_text(data, source.encoding, name=source.name, where=where)
+    if not text.replace("\ufeff", "").strip():
+        raise SourceError(
+            f"{source.name}: {where} holds no data: its {len(data)} bytes are blank lines or spaces",
+            hint="ask the OPD to export the file again and upload it (it has no header and no rows)",
+        )
     sep = (
         sniff_separator(text, name=source.name, where=where, header_row=source.header_row)
         if source.separator == "auto"
@@ -332,6 +337,11 @@ def read_file_drop(
     """
     data = path.read_bytes() if content is None else content
     where = str(path)
+    if not data:
+        raise SourceError(
+            f"{source.name}: {where}: the file is empty (0 bytes); there is nothing to read",
+            hint="ask the OPD to upload the file again (the export or the upload stopped before writing anything)",
+        )
     fmt = file_format(source, path)
     reader = {"csv": _read_csv, "xlsx": _read_xlsx, "json": _read_json}[fmt]
     header, body = reader(source, data, where)
