@@ -495,3 +495,39 @@ def test_a_csv_of_blank_lines_says_it_holds_no_data(opd_project, tmp_path):
         read_file_drop(_indicator_source(opd_project), path)
     assert f"holds no data: its {len(data)} bytes are blank lines or spaces" in info.value.message
     assert "separator" not in str(info.value) and "upload" in (info.value.hint or "")
+
+
+def test_a_long_cell_is_read_and_one_beyond_the_bound_is_named(opd_project, tmp_path):
+    from kotacerdas.ingest.files import MAX_CELL_CHARS
+
+    source = _indicator_source(opd_project)
+    path = tmp_path / "capaian_indikator_2025-03.csv"
+    evidence = "Rincian kegiatan imunisasi per puskesmas; " * 5000  # 210,000 characters, a separator inside
+    quoted = '"' + evidence + '"'
+    _indicator_csv(path, [["19.71", "DINKES", "HLT_IMMUNISATION", "2025-03", "91,5", "%", quoted]])
+    assert len(evidence) > 131072  # the csv module's default field limit
+    frame = read_file_drop(source, path)
+    assert frame["evidence_ref"].tolist() == [evidence] and frame["value"].tolist() == ["91.5"]
+
+    too_long = "x" * (MAX_CELL_CHARS + 1)
+    _indicator_csv(
+        path,
+        [
+            ["19.71", "DINKES", "HLT_IMMUNISATION", "2025-03", "91,5", "%", "a"],
+            ["19.71", "DINKES", "HLT_STUNTING", "2025-03", '"' + too_long + '"', "%", "b"],
+        ],
+    )
+    expected = f"line 3, column 5 (Nilai) holds a cell longer than {MAX_CELL_CHARS:,} characters"
+    with pytest.raises(SourceError) as info:
+        read_file_drop(source, path)
+    assert expected in info.value.message and "nothing of this file was loaded" in info.value.message
+    assert "not valid CSV" not in info.value.message and "template" not in (info.value.hint or "")
+    # the bound is the project's own, whatever limit another library set for the csv module
+    before = csv.field_size_limit()
+    csv.field_size_limit(MAX_CELL_CHARS * 4)
+    try:
+        with pytest.raises(SourceError) as info:
+            read_file_drop(source, path)
+    finally:
+        csv.field_size_limit(before)
+    assert expected in info.value.message

@@ -17,6 +17,7 @@ import re
 import zipfile
 from datetime import date, datetime, time
 from pathlib import Path
+from typing import NoReturn
 
 import pandas as pd
 
@@ -37,6 +38,11 @@ __all__ = ["decode_text", "file_format", "normalise_decimal", "read_file_drop", 
 _NUMERIC_DTYPES = ("float64", "Int64", "int64")
 SEPARATORS = (";", ",", "\t", "|")
 TEMPLATE_HINT = "ask the OPD to re-export the file with the agreed template"
+# The longest cell a CSV file may hold, in characters (4 MiB of ASCII text). Far above any real value (an evidence
+# note of 200,000 characters reads; Excel itself stops at 32,767) and above the csv module's default of 131,072,
+# which rejected whole files for one long cell; the bound keeps one runaway cell (an unclosed quote swallowing the
+# rest of a large file) from being held as a value in memory. A longer cell fails the file, naming line and column.
+MAX_CELL_CHARS = 4 * 1024 * 1024
 
 
 def _norm_header(text: object) -> str:
@@ -157,7 +163,49 @@ def _cell_text(value: object) -> object:
     return str(value)
 
 
+def _long_field(text: str, line: int, sep: str) -> int | None:
+    """0-based index of the first field longer than MAX_CELL_CHARS in the CSV record that starts on `line`."""
+    stream = io.StringIO(text, newline="")
+    for _ in range(line - 1):
+        stream.readline()
+    rest = stream.read()
+    column, length, quoted, i = 0, 0, False, 0
+    while i < len(rest):
+        char = rest[i]
+        if quoted and char == '"' and rest[i + 1 : i + 2] == '"':  # an escaped quote
+            length, i = length + 1, i + 2
+            continue
+        if char == '"':
+            quoted = not quoted
+        elif quoted or char not in (sep, "\r", "\n"):
+            length += 1
+        elif char == sep:
+            column, length = column + 1, 0
+        else:  # the end of the record
+            return None
+        if length > MAX_CELL_CHARS:
+            return column
+        i += 1
+    return None
+
+
+def _too_long(source: FileSource, where: str, rows: list[tuple[int, list[str]]], line: int, column: int) -> NoReturn:
+    """Raise: the record on `line` has a cell longer than MAX_CELL_CHARS in `column` (0-based), named by the
+    header when the header was read already."""
+    header = rows[source.header_row - 1][1] if len(rows) >= source.header_row else []
+    name = f" ({header[column].strip()})" if column < len(header) and header[column].strip() else ""
+    raise SourceError(
+        f"{source.name}: {where} line {line}, column {column + 1}{name} holds a cell longer than "
+        f"{MAX_CELL_CHARS:,} characters, the most one cell may hold (the bound keeps memory in check); nothing of "
+        "this file was loaded",
+        hint="ask the OPD to shorten that cell (a link to a long document instead of its text) and upload again; "
+        'if the cell should be short, a quote (") that opens a value without closing it swallows the lines after it',
+    )
+
+
 def _read_csv(source: FileSource, data: bytes, where: str) -> tuple[list[str], list[list[object]]]:
+    if csv.field_size_limit() < MAX_CELL_CHARS:  # process-wide; only ever raised, to the same bound
+        csv.field_size_limit(MAX_CELL_CHARS)
     text, _ = decode_text(data, source.encoding, name=source.name, where=where)
     if not text.replace("\ufeff", "").strip():
         raise SourceError(
@@ -171,11 +219,21 @@ def _read_csv(source: FileSource, data: bytes, where: str) -> tuple[list[str], l
     )
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=sep, strict=True)
     rows: list[tuple[int, list[str]]] = []
+    start = 1  # the line the record being read starts on (a quoted value may span lines)
     try:
         for line_rows in reader:
+            if any(len(cell) > MAX_CELL_CHARS for cell in line_rows):  # the csv module's limit may be higher
+                _too_long(
+                    source, where, rows, start, next(i for i, c in enumerate(line_rows) if len(c) > MAX_CELL_CHARS)
+                )
             if any(cell.strip() for cell in line_rows):
                 rows.append((reader.line_num, line_rows))
+            start = reader.line_num + 1
     except csv.Error as exc:
+        if "field larger than field limit" in str(exc):
+            column = _long_field(text, start, sep)
+            if column is not None:
+                _too_long(source, where, rows, start, column)
         raise SourceError(
             f"{source.name}: {where} line {reader.line_num} is not valid CSV with separator {sep!r}: {exc}",
             hint=TEMPLATE_HINT,
