@@ -531,3 +531,77 @@ def test_a_long_cell_is_read_and_one_beyond_the_bound_is_named(opd_project, tmp_
     finally:
         csv.field_size_limit(before)
     assert expected in info.value.message
+
+
+def _titled_workbook(path, *, blank_row: bool) -> None:
+    """A workbook as a new user sent it: a merged title (and subtitle) above the template's header."""
+    import openpyxl
+
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet["A1"] = "LAPORAN CAPAIAN INDIKATOR KINERJA"
+    sheet.merge_cells("A1:G1")
+    if blank_row:
+        sheet.append([])
+    else:
+        sheet["A2"] = "Dinas Kesehatan Kota Bukittinggi, Maret 2025"
+        sheet.merge_cells("A2:G2")
+    sheet.append(INDICATOR_HEADER)
+    sheet.append(["19.71", "DINKES", "HLT_IMMUNISATION", "2025-03", 91.5, "%", "SK 12/2025"])
+    book.save(path)
+
+
+@pytest.mark.parametrize(("blank_row", "header_row"), [(False, 3), (True, 2)])
+def test_title_rows_above_a_workbooks_header_are_named_with_the_header_row_to_set(
+    opd_project, tmp_path, blank_row, header_row
+):
+    path = tmp_path / "capaian_indikator_2025-03.xlsx"
+    _titled_workbook(path, blank_row=blank_row)
+    source = _indicator_source(opd_project)
+    with pytest.raises(SourceError) as info:
+        read_file_drop(source, path)
+    message, hint = info.value.message, info.value.hint or ""
+    assert "beyond the last header column" not in message
+    assert "the headers are on row 3 of sheet 'Sheet'" in message
+    assert "row 1 ('LAPORAN CAPAIAN INDIKATOR KINERJA', merged A1:G1)" in message
+    assert "title" in message and "nothing of this file was loaded" in message
+    assert f"set `header_row: {header_row}` of source 'opd_file_drop_indicators'" in hint
+    assert "delete the title rows" in hint
+    # the hint is right: with that header_row the same file reads
+    frame = read_file_drop(source.model_copy(update={"header_row": header_row}), path)
+    assert frame[["indicator_code", "period", "value"]].values.tolist() == [["HLT_IMMUNISATION", "2025-03", 91.5]]
+
+
+def test_stray_cells_right_of_a_workbooks_table_are_located(opd_project, tmp_path):
+    """Without title rows, a value beyond the header is still what it was, now with its row and column."""
+    import openpyxl
+
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.append(INDICATOR_HEADER)
+    sheet.append(["19.71", "DINKES", "HLT_IMMUNISATION", "2025-03", 91.5, "%", "SK 12/2025", None, "catatan"])
+    path = tmp_path / "capaian_indikator_2025-03.xlsx"
+    book.save(path)
+    with pytest.raises(SourceError) as info:
+        read_file_drop(_indicator_source(opd_project), path)
+    assert "row 2 has a value in column I ('catatan') beyond the last header column G ('Bukti Dukung')" in str(
+        info.value
+    )
+    assert "header_row" not in str(info.value)
+
+
+def test_title_rows_above_a_csv_header_are_named_with_the_header_row_to_set(tmp_path):
+    """Excel's CSV of a sheet with a title: the title lines end in separators, so the separator is still found."""
+    path = tmp_path / "laporan.csv"
+    path.write_bytes(
+        "LAPORAN JUMLAH PENDUDUK MISKIN;;;\r\nDinas Sosial, 2020;;;\r\n"
+        "Kode Kab/Kota;Jumlah Penduduk Miskin;satuan;tahun;\r\n3201;491,1;RIBU JIWA;2020;\r\n".encode("cp1252")
+    )
+    source = _source(decimal=",", optional_columns=["evidence_ref"])
+    with pytest.raises(SourceError) as info:
+        read_file_drop(source, path)
+    assert "the headers are on line 3, below what looks like a title: line 1 ('LAPORAN JUMLAH PENDUDUK MISKIN'); " in (
+        info.value.message
+    )
+    assert "set `header_row: 3` of source 'jabar_export'" in (info.value.hint or "")
+    assert read_file_drop(source.model_copy(update={"header_row": 3}), path)["value"].tolist() == ["491.1"]

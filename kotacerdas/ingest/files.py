@@ -248,6 +248,9 @@ def _read_csv(source: FileSource, data: bytes, where: str) -> tuple[list[str], l
         if len(cells) > len(header) and not any(c.strip() for c in cells[len(header) :]):
             cells = cells[: len(header)]
         if len(cells) != len(header):
+            titled = _title_rows(source, where, [(n, list(c)) for n, c in rows], unit="line")
+            if titled is not None:
+                raise titled
             raise SourceError(
                 f"{source.name}: {where} line {line} has {len(cells)} fields, the header has {len(header)} "
                 f"(separator {sep!r}); nothing of this file was loaded",
@@ -257,47 +260,141 @@ def _read_csv(source: FileSource, data: bytes, where: str) -> tuple[list[str], l
     return header, body
 
 
-def _read_xlsx(source: FileSource, data: bytes, where: str) -> tuple[list[str], list[list[object]]]:
+def _open_sheet(source: FileSource, data: bytes, where: str, *, data_only: bool, read_only: bool = True) -> tuple:
+    """(workbook, the source's sheet); close the workbook after use."""
     import openpyxl  # imported here: only XLSX drops need it
 
     try:
-        book = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+        book = openpyxl.load_workbook(io.BytesIO(data), read_only=read_only, data_only=data_only)
     except (zipfile.BadZipFile, KeyError, ValueError, OSError) as exc:
         raise SourceError(
             f"{source.name}: {where} is not a readable XLSX workbook ({type(exc).__name__}: {exc})",
             hint="ask the OPD to save the file as Excel Workbook (.xlsx) and upload again",
         ) from None
+    if isinstance(source.sheet, int) and source.sheet < len(book.sheetnames):
+        return book, book[book.sheetnames[source.sheet]]
+    if isinstance(source.sheet, str) and source.sheet in book.sheetnames:
+        return book, book[source.sheet]
+    book.close()
+    if isinstance(source.sheet, int):
+        raise SourceError(
+            f"{source.name}: {where} has no sheet number {source.sheet} (sheets: {book.sheetnames})",
+            hint="set `sheet` of the source in sources.yaml",
+        )
+    raise SourceError(
+        f"{source.name}: {where} has no sheet {source.sheet!r} (sheets: {book.sheetnames})",
+        hint="set `sheet` of the source in sources.yaml, or ask the OPD to rename it",
+    )
+
+
+def _sheet_rows(source: FileSource, data: bytes, where: str) -> tuple[str, list[list[object]]]:
+    """(sheet title, every row of the sheet from row 1) as cell values."""
+    book, sheet = _open_sheet(source, data, where, data_only=True)
     try:
-        if isinstance(source.sheet, int):
-            if source.sheet >= len(book.sheetnames):
-                raise SourceError(
-                    f"{source.name}: {where} has no sheet number {source.sheet} (sheets: {book.sheetnames})",
-                    hint="set `sheet` of the source in sources.yaml",
-                )
-            sheet = book[book.sheetnames[source.sheet]]
-        elif source.sheet in book.sheetnames:
-            sheet = book[source.sheet]
-        else:
-            raise SourceError(
-                f"{source.name}: {where} has no sheet {source.sheet!r} (sheets: {book.sheetnames})",
-                hint="set `sheet` of the source in sources.yaml, or ask the OPD to rename it",
-            )
-        rows = [[_cell_text(v) for v in row] for row in sheet.iter_rows(values_only=True)]
+        return sheet.title, [[_cell_text(v) for v in row] for row in sheet.iter_rows(values_only=True)]
     finally:
         book.close()
-    rows = [r for r in rows if any(c is not None for c in r)]
+
+
+def _merged_cells(source: FileSource, data: bytes, where: str) -> dict[int, list[str]]:
+    """Sheet row -> the merged ranges that start on it ('A1:G1'). Loads the whole workbook: for error messages."""
+    book, sheet = _open_sheet(source, data, where, data_only=True, read_only=False)
+    try:
+        merged: dict[int, list[str]] = {}
+        for cells in sheet.merged_cells.ranges:
+            merged.setdefault(cells.min_row, []).append(cells.coord)
+        return merged
+    finally:
+        book.close()
+
+
+def _filled(cells: list[object]) -> int:
+    return sum(1 for c in cells if c is not None and str(c).strip())
+
+
+def _header_below(source: FileSource, rows: list[tuple[int, list]]) -> int | None:
+    """Index in `rows` (the non-empty rows) of the first row below the header row that holds a header of every
+    column the source needs and more filled cells than the header row: the real header under title rows."""
+    aliases = {_norm_header(h): c for h, c in source.columns.items()}
+    required = {c for c in source.columns.values() if c not in source.optional_columns}
+    at = source.header_row - 1
+    if not required or at >= len(rows):
+        return None
+    for k in range(at + 1, min(len(rows), at + 31)):
+        found = {aliases.get(_norm_header(v)) for v in rows[k][1] if v is not None}
+        if required <= found and _filled(rows[k][1]) > _filled(rows[at][1]):
+            return k
+    return None
+
+
+def _title_rows(
+    source: FileSource,
+    where: str,
+    rows: list[tuple[int, list]],
+    *,
+    unit: str,
+    sheet: str = "",
+    merged: dict[int, list[str]] | None = None,
+) -> SourceError | None:
+    """The error to raise when the header row is a title above the real header (and so the data look wider than
+    the header), naming the rows and the `header_row` that reads the file; None when no such header is found."""
+    k = _header_below(source, rows)
+    if k is None:
+        return None
+    merged = merged or {}
+    number = rows[k][0]
+    titles = []
+    for n, cells in rows[:k][:3]:
+        first = next((str(c).strip() for c in cells if c is not None and str(c).strip()), "")
+        spans = "".join(f", merged {m}" for m in merged.get(n, []))
+        titles.append(f"{unit} {n} ({first[:80]!r}{spans})")
+    more = ", …" if k > 3 else ""
+    counted = (
+        f" (`header_row` counts the {unit}s that are not empty: {unit} {number} is number {k + 1})"
+        if k + 1 != number
+        else ""
+    )
+    return SourceError(
+        f"{source.name}: {where}: the headers are on {unit} {number}{sheet}, below what looks like a title: "
+        f"{'; '.join(titles)}{more}. The source takes {unit} {rows[source.header_row - 1][0]} as the header "
+        f"(`header_row: {source.header_row}`), so the rows below do not fit it; nothing of this file was loaded",
+        hint="ask the OPD to delete the title rows above the header (the template starts with the header) and "
+        f"upload again; or, if every file of this source has them, set `header_row: {k + 1}` of source "
+        f"{source.name!r} in sources.yaml{counted}",
+    )
+
+
+def _read_xlsx(source: FileSource, data: bytes, where: str) -> tuple[list[str], list[list[object]]]:
+    from openpyxl.utils import get_column_letter
+
+    title, grid = _sheet_rows(source, data, where)
+    rows = [(n, r) for n, r in enumerate(grid, start=1) if any(c is not None for c in r)]  # (sheet row, cells)
     if len(rows) < source.header_row:
         raise SourceError(f"{source.name}: {where} has no header row (row {source.header_row})", hint=TEMPLATE_HINT)
-    header = ["" if c is None else str(c) for c in rows[source.header_row - 1]]
+    at, cells = rows[source.header_row - 1]
+    header = ["" if c is None else str(c) for c in cells]
     while header and not header[-1].strip():
         header = header[:-1]
     body = []
-    for row in rows[source.header_row :]:
-        extra = row[len(header) :]
-        if any(c is not None for c in extra):
+    for number, row in rows[source.header_row :]:
+        stray = next((i for i, c in enumerate(row[len(header) :], start=len(header)) if c is not None), None)
+        if stray is not None:
+            merged = _merged_cells(source, data, where)
+            titled = _title_rows(source, where, rows, unit="row", sheet=f" of sheet {title!r}", merged=merged)
+            if titled is not None:
+                raise titled
+            spans = [m for n in range(1, at + 1) for m in merged.get(n, [])]
+            merged_note = (
+                f"; merged cells ({', '.join(spans)}) at or above the header row {at} suggest a title above the header"
+                if spans
+                else ""
+            )
             raise SourceError(
-                f"{source.name}: {where} has values beyond the last header column",
-                hint="ask the OPD to remove stray cells right of the table",
+                f"{source.name}: {where}: row {number} has a value in column {get_column_letter(stray + 1)} "
+                f"({str(row[stray])[:80]!r}) beyond the last header column {get_column_letter(len(header))} "
+                f"({header[-1]!r}) of row {at} in sheet {title!r}{merged_note}; nothing of this file was loaded",
+                hint="ask the OPD to remove stray cells right of the table (or to give that column a header)"
+                + ("; if the header is lower down, set `header_row` of the source in sources.yaml" if spans else ""),
             )
         body.append(row[: len(header)] + [None] * (len(header) - len(row)))
     return header, body
