@@ -605,3 +605,50 @@ def test_title_rows_above_a_csv_header_are_named_with_the_header_row_to_set(tmp_
     )
     assert "set `header_row: 3` of source 'jabar_export'" in (info.value.hint or "")
     assert read_file_drop(source.model_copy(update={"header_row": 3}), path)["value"].tolist() == ["491.1"]
+
+
+def _with_cached_value(path, formula: str, value: str) -> None:
+    """Give one formula of a saved workbook a computed value, as Excel stores it (openpyxl writes none)."""
+    import zipfile
+
+    with zipfile.ZipFile(path) as zin:
+        entries = [(info, zin.read(info)) for info in zin.infolist()]
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zout:
+        for info, content in entries:
+            if info.filename == "xl/worksheets/sheet1.xml":
+                before = f"<f>{formula}</f><v></v>".encode()
+                assert before in content
+                content = content.replace(before, f"<f>{formula}</f><v>{value}</v>".encode())
+            zout.writestr(info, content)
+
+
+def test_a_formula_without_a_computed_value_is_rejected_with_its_formula(opd_project, tmp_path):
+    """A tool that writes formulas without computing them leaves the cell with no value; Excel stores one."""
+    import openpyxl
+
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.append(INDICATOR_HEADER)
+    sheet.append(["19.71", "DINKES", "HLT_IMMUNISATION", "2025-03", "=10+9.8", "%", "a"])
+    sheet.append(["19.71", "DINKES", "HLT_STUNTING", "2025-03", "=20+1.5", "%", "b"])  # computed below
+    sheet.append(["19.71", "DINKES", "HLT_MATERNAL", "2025-03", 7, "%", None])
+    text = sheet.cell(row=4, column=7, value="=lampiran 3")  # text that starts with '=', not a formula
+    text.data_type = "s"
+    path = tmp_path / "capaian_indikator_2025-03.xlsx"
+    book.save(path)
+    _with_cached_value(path, "20+1.5", "21.5")
+
+    frame = read_file_drop(_indicator_source(opd_project), path)
+    frame["_raw_file"] = path.name
+    staged = stage_table(INDICATOR_SUBMISSIONS, frame, city="19.71", month="2025-03", pii_key=None)
+    assert staged.frame[["indicator_code", "value", "evidence_ref"]].values.tolist() == [
+        ["HLT_STUNTING", 21.5, "b"],
+        ["HLT_MATERNAL", 7.0, "=lampiran 3"],
+    ]
+    bad = staged.rejected.to_dict("records")
+    assert [(r["rule"], r["column_name"], r["value"], r["_raw_row"]) for r in bad] == [
+        ("cell:formula_without_value", "value", "=10+9.8", 1)
+    ]
+    reason = bad[0]["reason"]
+    assert "the cell E2 holds the formula =10+9.8 but no computed value" in reason
+    assert "open the file in Excel and save it" in reason and "Paste Special > Values" in reason

@@ -15,7 +15,7 @@ import io
 import json
 import re
 import zipfile
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import NoReturn
 
@@ -32,6 +32,7 @@ from kotacerdas.ingest.cleaning import (
 from kotacerdas.ingest.unpivot import unpivot
 from kotacerdas.periods import template_fields
 from kotacerdas.schemas import TIMESTAMP, get_table
+from kotacerdas.stage.hygiene import RejectedCell
 
 __all__ = ["decode_text", "file_format", "normalise_decimal", "read_file_drop", "sniff_separator"]
 
@@ -43,6 +44,8 @@ TEMPLATE_HINT = "ask the OPD to re-export the file with the agreed template"
 # which rejected whole files for one long cell; the bound keeps one runaway cell (an unclosed quote swallowing the
 # rest of a large file) from being held as a value in memory. A longer cell fails the file, naming line and column.
 MAX_CELL_CHARS = 4 * 1024 * 1024
+# A workbook cell holding a formula and no value computed for it (written by a program that does not calculate).
+RULE_FORMULA_WITHOUT_VALUE = "cell:formula_without_value"
 
 
 def _norm_header(text: object) -> str:
@@ -287,13 +290,57 @@ def _open_sheet(source: FileSource, data: bytes, where: str, *, data_only: bool,
     )
 
 
+_PLAIN_CELL = (str, int, float, bool, datetime, date, time, timedelta)
+
+
+def _formula(value: object) -> str | None:
+    """The formula of a cell as openpyxl reads it without `data_only` ('=10+9.8', an array formula), else None.
+    Text typed with a leading '=' reads the same way; only the stored values tell it apart."""
+    if isinstance(value, str):
+        return value if value.startswith("=") else None
+    if value is None or isinstance(value, _PLAIN_CELL):
+        return None
+    return str(getattr(value, "text", None) or f"a {type(value).__name__}")
+
+
+def _uncomputed(cell: str, formula: str) -> RejectedCell:
+    return RejectedCell(
+        text=formula,
+        rule=RULE_FORMULA_WITHOUT_VALUE,
+        reason=f"the cell {cell} holds the formula {formula} but no computed value (the file was written by a "
+        "program that does not calculate formulas, so there is no value to read); ask the OPD to open the file in "
+        "Excel and save it, or to paste the values (Paste Special > Values) over the formulas, and upload again",
+    )
+
+
 def _sheet_rows(source: FileSource, data: bytes, where: str) -> tuple[str, list[list[object]]]:
-    """(sheet title, every row of the sheet from row 1) as cell values."""
-    book, sheet = _open_sheet(source, data, where, data_only=True)
+    """(sheet title, every row of the sheet from row 1) as cell values; a formula cell gives the value Excel stored
+    with it, or a RejectedCell when there is none (`_uncomputed`)."""
+    from openpyxl.utils import get_column_letter
+
+    book, sheet = _open_sheet(source, data, where, data_only=False)
     try:
-        return sheet.title, [[_cell_text(v) for v in row] for row in sheet.iter_rows(values_only=True)]
+        title = sheet.title
+        raw = [list(row) for row in sheet.iter_rows(values_only=True)]
     finally:
         book.close()
+    formulas = {(r, c): f for r, row in enumerate(raw) for c, v in enumerate(row) if (f := _formula(v)) is not None}
+    if not formulas:
+        return title, [[_cell_text(v) for v in row] for row in raw]
+    del raw
+    book, sheet = _open_sheet(source, data, where, data_only=True)  # again, for the values stored with the formulas
+    try:
+        rows: list[list[object]] = []
+        for r, cells in enumerate(sheet.iter_rows()):
+            row = [_cell_text(cell.value) for cell in cells]
+            for c, cell in enumerate(cells):
+                # a formula Excel computed to "" is stored as an empty text (type str); one never computed has none
+                if (r, c) in formulas and cell.value is None and cell.data_type != "str":
+                    row[c] = _uncomputed(f"{get_column_letter(c + 1)}{r + 1}", formulas[(r, c)])
+            rows.append(row)
+    finally:
+        book.close()
+    return title, rows
 
 
 def _merged_cells(source: FileSource, data: bytes, where: str) -> dict[int, list[str]]:
