@@ -22,6 +22,7 @@ from kotacerdas.ingest.files import read_file_drop
 from kotacerdas.ingest.landing import read_raw
 from kotacerdas.schemas import INDICATOR_SUBMISSIONS, SERVICE_REQUESTS
 from kotacerdas.simulator import write_file_drops
+from kotacerdas.stage.hygiene import RejectedCell
 from kotacerdas.stage.staging import stage_table
 
 MESSY = REFERENCE / "messy"
@@ -409,3 +410,245 @@ def test_title_rows_above_the_header_and_trailing_separators(tmp_path):
         ["32.01", "491.1", "2020"],
         ["32.71", "79.7", "2020"],
     ]
+
+
+# --- what a new user's files did (defects of the 2026-12 trial): each must be kept or named, never guessed ----------
+
+INDICATOR_HEADER = ["Kode Wilayah", "Kode OPD", "Kode Indikator", "Periode", "Nilai", "Satuan", "Bukti Dukung"]
+
+
+def _indicator_source(opd_project, **overrides) -> FileSource:
+    """The OPDs' indicator files as config/sources.yaml declares them."""
+    source = next(s for s in opd_project.sources.sources if s.name == "opd_file_drop_indicators")
+    return source.model_copy(update=overrides)
+
+
+def _indicator_csv(path, rows) -> None:
+    lines = [";".join(INDICATOR_HEADER), *(";".join(r) for r in rows)]
+    path.write_bytes(("\r\n".join(lines) + "\r\n").encode("utf-8"))
+
+
+@pytest.mark.parametrize(
+    ("text", "why"),
+    [
+        ("31/02/2025", "there is no day 31 in February 2025"),
+        ("45/03/2025", "there is no day 45 in March 2025"),
+        ("00/03/2025", "there is no day 0 in March 2025"),
+        ("2025-02-31", "there is no day 31 in February 2025"),
+        ("29/02/2025 10:00", "there is no day 29 in February 2025"),
+        ("15/13/2025", "there is no month 13"),
+    ],
+)
+def test_an_impossible_date_is_no_month_and_keeps_its_text(text, why):
+    cell = normalise_period(text)
+    assert isinstance(cell, RejectedCell), cell
+    assert cell.text == text and cell.rule == "type:period"
+    assert cell.reason.startswith(f"{text} is not a date: {why}") and "YYYY-MM" in cell.reason
+    # the column named in the rule is the table's period column
+    assert normalise_period(text, column="as_of").rule == "type:as_of"
+    # real dates still give their month (a leap day, a day with a time)
+    assert [normalise_period(v) for v in ("29/02/2024", "28/02/2025 10:00", "2025-02-28", "31/03/2025")] == [
+        "2024-02",
+        "2025-02",
+        "2025-02",
+        "2025-03",
+    ]
+
+
+@pytest.mark.parametrize("month", ["2025-02", "2025-03"])
+def test_an_impossible_date_in_a_file_is_quarantined_with_what_the_opd_wrote(opd_project, tmp_path, month):
+    """In a 2025-03 file the quarantine showed `2025-02`, which the OPD never wrote; in a 2025-02 file it passed."""
+    path = tmp_path / f"capaian_indikator_{month}.csv"
+    _indicator_csv(
+        path,
+        [
+            ["19.71", "DINKES", "HLT_IMMUNISATION", "31/02/2025", "91,5", "%", "a"],
+            ["19.71", "DINKES", "HLT_STUNTING", f"01/{month[5:]}/2025", "12,5", "%", "b"],
+        ],
+    )
+    frame = read_file_drop(_indicator_source(opd_project), path, city="19.71", opd="DINKES", period=month)
+    frame["_raw_file"] = path.name
+    staged = stage_table(INDICATOR_SUBMISSIONS, frame, city="19.71", month=month, pii_key=None)
+    assert staged.frame[["indicator_code", "period", "value"]].values.tolist() == [["HLT_STUNTING", month, 12.5]]
+    bad = staged.rejected.to_dict("records")
+    assert [(r["rule"], r["column_name"], r["value"], r["_raw_row"]) for r in bad] == [
+        ("type:period", "period", "31/02/2025", 1)
+    ]
+    assert "31/02/2025 is not a date: there is no day 31 in February 2025" in bad[0]["reason"]
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".xlsx", ".json"])
+def test_an_empty_file_says_it_is_empty(opd_project, tmp_path, suffix):
+    path = tmp_path / f"capaian_indikator_2025-03{suffix}"
+    path.write_bytes(b"")
+    with pytest.raises(SourceError) as info:
+        read_file_drop(_indicator_source(opd_project), path)
+    assert f"{path}: the file is empty (0 bytes)" in info.value.message
+    assert "separator" not in str(info.value) and "upload" in (info.value.hint or "")
+
+
+def test_a_csv_of_blank_lines_says_it_holds_no_data(opd_project, tmp_path):
+    path = tmp_path / "capaian_indikator_2025-03.csv"
+    data = b"\xef\xbb\xbf\r\n \r\n"  # a byte-order mark, an empty line and a line of one space
+    path.write_bytes(data)
+    with pytest.raises(SourceError) as info:
+        read_file_drop(_indicator_source(opd_project), path)
+    assert f"holds no data: its {len(data)} bytes are blank lines or spaces" in info.value.message
+    assert "separator" not in str(info.value) and "upload" in (info.value.hint or "")
+
+
+def test_a_long_cell_is_read_and_one_beyond_the_bound_is_named(opd_project, tmp_path):
+    from kotacerdas.ingest.files import MAX_CELL_CHARS
+
+    source = _indicator_source(opd_project)
+    path = tmp_path / "capaian_indikator_2025-03.csv"
+    evidence = "Rincian kegiatan imunisasi per puskesmas; " * 5000  # 210,000 characters, a separator inside
+    quoted = '"' + evidence + '"'
+    _indicator_csv(path, [["19.71", "DINKES", "HLT_IMMUNISATION", "2025-03", "91,5", "%", quoted]])
+    assert len(evidence) > 131072  # the csv module's default field limit
+    frame = read_file_drop(source, path)
+    assert frame["evidence_ref"].tolist() == [evidence] and frame["value"].tolist() == ["91.5"]
+
+    too_long = "x" * (MAX_CELL_CHARS + 1)
+    _indicator_csv(
+        path,
+        [
+            ["19.71", "DINKES", "HLT_IMMUNISATION", "2025-03", "91,5", "%", "a"],
+            ["19.71", "DINKES", "HLT_STUNTING", "2025-03", '"' + too_long + '"', "%", "b"],
+        ],
+    )
+    expected = f"line 3, column 5 (Nilai) holds a cell longer than {MAX_CELL_CHARS:,} characters"
+    with pytest.raises(SourceError) as info:
+        read_file_drop(source, path)
+    assert expected in info.value.message and "nothing of this file was loaded" in info.value.message
+    assert "not valid CSV" not in info.value.message and "template" not in (info.value.hint or "")
+    # the bound is the project's own, whatever limit another library set for the csv module
+    before = csv.field_size_limit()
+    csv.field_size_limit(MAX_CELL_CHARS * 4)
+    try:
+        with pytest.raises(SourceError) as info:
+            read_file_drop(source, path)
+    finally:
+        csv.field_size_limit(before)
+    assert expected in info.value.message
+
+
+def _titled_workbook(path, *, blank_row: bool) -> None:
+    """A workbook as a new user sent it: a merged title (and subtitle) above the template's header."""
+    import openpyxl
+
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet["A1"] = "LAPORAN CAPAIAN INDIKATOR KINERJA"
+    sheet.merge_cells("A1:G1")
+    if blank_row:
+        sheet.append([])
+    else:
+        sheet["A2"] = "Dinas Kesehatan Kota Bukittinggi, Maret 2025"
+        sheet.merge_cells("A2:G2")
+    sheet.append(INDICATOR_HEADER)
+    sheet.append(["19.71", "DINKES", "HLT_IMMUNISATION", "2025-03", 91.5, "%", "SK 12/2025"])
+    book.save(path)
+
+
+@pytest.mark.parametrize(("blank_row", "header_row"), [(False, 3), (True, 2)])
+def test_title_rows_above_a_workbooks_header_are_named_with_the_header_row_to_set(
+    opd_project, tmp_path, blank_row, header_row
+):
+    path = tmp_path / "capaian_indikator_2025-03.xlsx"
+    _titled_workbook(path, blank_row=blank_row)
+    source = _indicator_source(opd_project)
+    with pytest.raises(SourceError) as info:
+        read_file_drop(source, path)
+    message, hint = info.value.message, info.value.hint or ""
+    assert "beyond the last header column" not in message
+    assert "the headers are on row 3 of sheet 'Sheet'" in message
+    assert "row 1 ('LAPORAN CAPAIAN INDIKATOR KINERJA', merged A1:G1)" in message
+    assert "title" in message and "nothing of this file was loaded" in message
+    assert f"set `header_row: {header_row}` of source 'opd_file_drop_indicators'" in hint
+    assert "delete the title rows" in hint
+    # the hint is right: with that header_row the same file reads
+    frame = read_file_drop(source.model_copy(update={"header_row": header_row}), path)
+    assert frame[["indicator_code", "period", "value"]].values.tolist() == [["HLT_IMMUNISATION", "2025-03", 91.5]]
+
+
+def test_stray_cells_right_of_a_workbooks_table_are_located(opd_project, tmp_path):
+    """Without title rows, a value beyond the header is still what it was, now with its row and column."""
+    import openpyxl
+
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.append(INDICATOR_HEADER)
+    sheet.append(["19.71", "DINKES", "HLT_IMMUNISATION", "2025-03", 91.5, "%", "SK 12/2025", None, "catatan"])
+    path = tmp_path / "capaian_indikator_2025-03.xlsx"
+    book.save(path)
+    with pytest.raises(SourceError) as info:
+        read_file_drop(_indicator_source(opd_project), path)
+    assert "row 2 has a value in column I ('catatan') beyond the last header column G ('Bukti Dukung')" in str(
+        info.value
+    )
+    assert "header_row" not in str(info.value)
+
+
+def test_title_rows_above_a_csv_header_are_named_with_the_header_row_to_set(tmp_path):
+    """Excel's CSV of a sheet with a title: the title lines end in separators, so the separator is still found."""
+    path = tmp_path / "laporan.csv"
+    path.write_bytes(
+        "LAPORAN JUMLAH PENDUDUK MISKIN;;;\r\nDinas Sosial, 2020;;;\r\n"
+        "Kode Kab/Kota;Jumlah Penduduk Miskin;satuan;tahun;\r\n3201;491,1;RIBU JIWA;2020;\r\n".encode("cp1252")
+    )
+    source = _source(decimal=",", optional_columns=["evidence_ref"])
+    with pytest.raises(SourceError) as info:
+        read_file_drop(source, path)
+    assert "the headers are on line 3, below what looks like a title: line 1 ('LAPORAN JUMLAH PENDUDUK MISKIN'); " in (
+        info.value.message
+    )
+    assert "set `header_row: 3` of source 'jabar_export'" in (info.value.hint or "")
+    assert read_file_drop(source.model_copy(update={"header_row": 3}), path)["value"].tolist() == ["491.1"]
+
+
+def _with_cached_value(path, formula: str, value: str) -> None:
+    """Give one formula of a saved workbook a computed value, as Excel stores it (openpyxl writes none)."""
+    import zipfile
+
+    with zipfile.ZipFile(path) as zin:
+        entries = [(info, zin.read(info)) for info in zin.infolist()]
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zout:
+        for info, content in entries:
+            if info.filename == "xl/worksheets/sheet1.xml":
+                before = f"<f>{formula}</f><v></v>".encode()
+                assert before in content
+                content = content.replace(before, f"<f>{formula}</f><v>{value}</v>".encode())
+            zout.writestr(info, content)
+
+
+def test_a_formula_without_a_computed_value_is_rejected_with_its_formula(opd_project, tmp_path):
+    """A tool that writes formulas without computing them leaves the cell with no value; Excel stores one."""
+    import openpyxl
+
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.append(INDICATOR_HEADER)
+    sheet.append(["19.71", "DINKES", "HLT_IMMUNISATION", "2025-03", "=10+9.8", "%", "a"])
+    sheet.append(["19.71", "DINKES", "HLT_STUNTING", "2025-03", "=20+1.5", "%", "b"])  # computed below
+    sheet.append(["19.71", "DINKES", "HLT_MATERNAL", "2025-03", 7, "%", None])
+    text = sheet.cell(row=4, column=7, value="=lampiran 3")  # text that starts with '=', not a formula
+    text.data_type = "s"
+    path = tmp_path / "capaian_indikator_2025-03.xlsx"
+    book.save(path)
+    _with_cached_value(path, "20+1.5", "21.5")
+
+    frame = read_file_drop(_indicator_source(opd_project), path)
+    frame["_raw_file"] = path.name
+    staged = stage_table(INDICATOR_SUBMISSIONS, frame, city="19.71", month="2025-03", pii_key=None)
+    assert staged.frame[["indicator_code", "value", "evidence_ref"]].values.tolist() == [
+        ["HLT_STUNTING", 21.5, "b"],
+        ["HLT_MATERNAL", 7.0, "=lampiran 3"],
+    ]
+    bad = staged.rejected.to_dict("records")
+    assert [(r["rule"], r["column_name"], r["value"], r["_raw_row"]) for r in bad] == [
+        ("cell:formula_without_value", "value", "=10+9.8", 1)
+    ]
+    reason = bad[0]["reason"]
+    assert "the cell E2 holds the formula =10+9.8 but no computed value" in reason
+    assert "open the file in Excel and save it" in reason and "Paste Special > Values" in reason

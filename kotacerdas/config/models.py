@@ -232,7 +232,11 @@ class FileSource(_Strict):
         default="utf-8-sig", description="a Python codec, or `auto` (UTF-8 with or without BOM, else Windows-1252)"
     )
     sheet: str | int = Field(default=0, description="XLSX: sheet name or 0-based index")
-    header_row: int = Field(default=1, ge=1, description="1-based row of the header (rows above are titles)")
+    header_row: int = Field(
+        default=1,
+        ge=1,
+        description="1-based row of the header among the rows that are not empty (rows above are titles)",
+    )
     columns: dict[str, str] = Field(
         default_factory=dict, description="header in the file -> canonical column; several headers may map to one"
     )

@@ -6,6 +6,7 @@ else unchanged, so that staging still sees (and rejects, with the original text)
 
 from __future__ import annotations
 
+import calendar
 import re
 from datetime import datetime, timedelta
 
@@ -56,6 +57,20 @@ _PERIOD_FORMS = (
     (re.compile(r"^(\d{1,2})/(\d{4})$"), ("m", "y")),
     (re.compile(r"^(\d{4})/(\d{1,2})$"), ("y", "m")),
 )
+_MONTH_NAMES = (  # for messages, whatever the locale
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+)
 _PERIOD_NAMED = re.compile(r"^([A-Za-z]+)[\s-](\d{2}|\d{4})$")  # Maret 2025, Mar-25
 
 
@@ -100,11 +115,13 @@ def excel_serial_to_iso(value: object) -> object:
     return moment.strftime("%Y-%m-%dT%H:%M:%S")
 
 
-def normalise_period(value: object) -> object:
+def normalise_period(value: object, column: str = "period") -> object | RejectedCell:
     """A month however Excel wrote it -> 'YYYY-MM'; a year written as a float (2019.0) -> '2019'.
 
     Handles 2025-03, 2025-03-01, 01/03/2025 (day first, as in Indonesia), 03/2025, Maret 2025, Mar-25 and an
-    Excel serial (Excel turns a typed '2025-03' into 1 March 2025). Anything else is returned unchanged.
+    Excel serial (Excel turns a typed '2025-03' into 1 March 2025). A date that does not exist (31/02/2025,
+    00/03/2025, 2025-02-31) is no month: it comes back as a RejectedCell with the text as written, and staging
+    quarantines its row under `type:<column>`. Anything else is returned unchanged.
     """
     if isinstance(value, bool) or not isinstance(value, str | int | float):
         return value
@@ -117,6 +134,13 @@ def normalise_period(value: object) -> object:
     for pattern, parts in _PERIOD_FORMS:
         if m := pattern.match(text):
             got = dict(zip(parts, (int(g) for g in m.groups()), strict=True))
+            if "d" in got and (problem := _impossible_date(got["y"], got["m"], got["d"])):
+                return RejectedCell(
+                    text=str(value),
+                    rule=f"type:{column}",
+                    reason=f"{str(value).strip()} is not a date: {problem}; ask the OPD to write the month as "
+                    "YYYY-MM (or a date that exists in it)",
+                )
             if 1 <= got["m"] <= 12 and 1900 <= got["y"] <= 2100:
                 return f"{got['y']:04d}-{got['m']:02d}"
             return value
@@ -126,6 +150,17 @@ def normalise_period(value: object) -> object:
         if month:
             return f"{year:04d}-{month:02d}"
     return value
+
+
+def _impossible_date(year: int, month: int, day: int) -> str | None:
+    """Why year-month-day is no date ('there is no day 31 in February 2025'), or None when it is one."""
+    if not 1 <= month <= 12:
+        return f"there is no month {month}"
+    if not 1 <= year <= 9999:  # no date Python holds; outside 1900-2100 it is no period either way
+        return None
+    if not 1 <= day <= calendar.monthrange(year, month)[1]:
+        return f"there is no day {day} in {_MONTH_NAMES[month - 1]} {year}"
+    return None
 
 
 def repair_region_code(value: object, style: str = "kemendagri") -> object:

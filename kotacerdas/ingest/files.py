@@ -15,8 +15,9 @@ import io
 import json
 import re
 import zipfile
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 from pathlib import Path
+from typing import NoReturn
 
 import pandas as pd
 
@@ -31,12 +32,20 @@ from kotacerdas.ingest.cleaning import (
 from kotacerdas.ingest.unpivot import unpivot
 from kotacerdas.periods import template_fields
 from kotacerdas.schemas import TIMESTAMP, get_table
+from kotacerdas.stage.hygiene import RejectedCell
 
 __all__ = ["decode_text", "file_format", "normalise_decimal", "read_file_drop", "sniff_separator"]
 
 _NUMERIC_DTYPES = ("float64", "Int64", "int64")
 SEPARATORS = (";", ",", "\t", "|")
 TEMPLATE_HINT = "ask the OPD to re-export the file with the agreed template"
+# The longest cell a CSV file may hold, in characters (4 MiB of ASCII text). Far above any real value (an evidence
+# note of 200,000 characters reads; Excel itself stops at 32,767) and above the csv module's default of 131,072,
+# which rejected whole files for one long cell; the bound keeps one runaway cell (an unclosed quote swallowing the
+# rest of a large file) from being held as a value in memory. A longer cell fails the file, naming line and column.
+MAX_CELL_CHARS = 4 * 1024 * 1024
+# A workbook cell holding a formula and no value computed for it (written by a program that does not calculate).
+RULE_FORMULA_WITHOUT_VALUE = "cell:formula_without_value"
 
 
 def _norm_header(text: object) -> str:
@@ -157,8 +166,55 @@ def _cell_text(value: object) -> object:
     return str(value)
 
 
+def _long_field(text: str, line: int, sep: str) -> int | None:
+    """0-based index of the first field longer than MAX_CELL_CHARS in the CSV record that starts on `line`."""
+    stream = io.StringIO(text, newline="")
+    for _ in range(line - 1):
+        stream.readline()
+    rest = stream.read()
+    column, length, quoted, i = 0, 0, False, 0
+    while i < len(rest):
+        char = rest[i]
+        if quoted and char == '"' and rest[i + 1 : i + 2] == '"':  # an escaped quote
+            length, i = length + 1, i + 2
+            continue
+        if char == '"':
+            quoted = not quoted
+        elif quoted or char not in (sep, "\r", "\n"):
+            length += 1
+        elif char == sep:
+            column, length = column + 1, 0
+        else:  # the end of the record
+            return None
+        if length > MAX_CELL_CHARS:
+            return column
+        i += 1
+    return None
+
+
+def _too_long(source: FileSource, where: str, rows: list[tuple[int, list[str]]], line: int, column: int) -> NoReturn:
+    """Raise: the record on `line` has a cell longer than MAX_CELL_CHARS in `column` (0-based), named by the
+    header when the header was read already."""
+    header = rows[source.header_row - 1][1] if len(rows) >= source.header_row else []
+    name = f" ({header[column].strip()})" if column < len(header) and header[column].strip() else ""
+    raise SourceError(
+        f"{source.name}: {where} line {line}, column {column + 1}{name} holds a cell longer than "
+        f"{MAX_CELL_CHARS:,} characters, the most one cell may hold (the bound keeps memory in check); nothing of "
+        "this file was loaded",
+        hint="ask the OPD to shorten that cell (a link to a long document instead of its text) and upload again; "
+        'if the cell should be short, a quote (") that opens a value without closing it swallows the lines after it',
+    )
+
+
 def _read_csv(source: FileSource, data: bytes, where: str) -> tuple[list[str], list[list[object]]]:
+    if csv.field_size_limit() < MAX_CELL_CHARS:  # process-wide; only ever raised, to the same bound
+        csv.field_size_limit(MAX_CELL_CHARS)
     text, _ = decode_text(data, source.encoding, name=source.name, where=where)
+    if not text.replace("\ufeff", "").strip():
+        raise SourceError(
+            f"{source.name}: {where} holds no data: its {len(data)} bytes are blank lines or spaces",
+            hint="ask the OPD to export the file again and upload it (it has no header and no rows)",
+        )
     sep = (
         sniff_separator(text, name=source.name, where=where, header_row=source.header_row)
         if source.separator == "auto"
@@ -166,11 +222,21 @@ def _read_csv(source: FileSource, data: bytes, where: str) -> tuple[list[str], l
     )
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=sep, strict=True)
     rows: list[tuple[int, list[str]]] = []
+    start = 1  # the line the record being read starts on (a quoted value may span lines)
     try:
         for line_rows in reader:
+            if any(len(cell) > MAX_CELL_CHARS for cell in line_rows):  # the csv module's limit may be higher
+                _too_long(
+                    source, where, rows, start, next(i for i, c in enumerate(line_rows) if len(c) > MAX_CELL_CHARS)
+                )
             if any(cell.strip() for cell in line_rows):
                 rows.append((reader.line_num, line_rows))
+            start = reader.line_num + 1
     except csv.Error as exc:
+        if "field larger than field limit" in str(exc):
+            column = _long_field(text, start, sep)
+            if column is not None:
+                _too_long(source, where, rows, start, column)
         raise SourceError(
             f"{source.name}: {where} line {reader.line_num} is not valid CSV with separator {sep!r}: {exc}",
             hint=TEMPLATE_HINT,
@@ -185,6 +251,9 @@ def _read_csv(source: FileSource, data: bytes, where: str) -> tuple[list[str], l
         if len(cells) > len(header) and not any(c.strip() for c in cells[len(header) :]):
             cells = cells[: len(header)]
         if len(cells) != len(header):
+            titled = _title_rows(source, where, [(n, list(c)) for n, c in rows], unit="line")
+            if titled is not None:
+                raise titled
             raise SourceError(
                 f"{source.name}: {where} line {line} has {len(cells)} fields, the header has {len(header)} "
                 f"(separator {sep!r}); nothing of this file was loaded",
@@ -194,47 +263,185 @@ def _read_csv(source: FileSource, data: bytes, where: str) -> tuple[list[str], l
     return header, body
 
 
-def _read_xlsx(source: FileSource, data: bytes, where: str) -> tuple[list[str], list[list[object]]]:
+def _open_sheet(source: FileSource, data: bytes, where: str, *, data_only: bool, read_only: bool = True) -> tuple:
+    """(workbook, the source's sheet); close the workbook after use."""
     import openpyxl  # imported here: only XLSX drops need it
 
     try:
-        book = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+        book = openpyxl.load_workbook(io.BytesIO(data), read_only=read_only, data_only=data_only)
     except (zipfile.BadZipFile, KeyError, ValueError, OSError) as exc:
         raise SourceError(
             f"{source.name}: {where} is not a readable XLSX workbook ({type(exc).__name__}: {exc})",
             hint="ask the OPD to save the file as Excel Workbook (.xlsx) and upload again",
         ) from None
+    if isinstance(source.sheet, int) and source.sheet < len(book.sheetnames):
+        return book, book[book.sheetnames[source.sheet]]
+    if isinstance(source.sheet, str) and source.sheet in book.sheetnames:
+        return book, book[source.sheet]
+    book.close()
+    if isinstance(source.sheet, int):
+        raise SourceError(
+            f"{source.name}: {where} has no sheet number {source.sheet} (sheets: {book.sheetnames})",
+            hint="set `sheet` of the source in sources.yaml",
+        )
+    raise SourceError(
+        f"{source.name}: {where} has no sheet {source.sheet!r} (sheets: {book.sheetnames})",
+        hint="set `sheet` of the source in sources.yaml, or ask the OPD to rename it",
+    )
+
+
+_PLAIN_CELL = (str, int, float, bool, datetime, date, time, timedelta)
+
+
+def _formula(value: object) -> str | None:
+    """The formula of a cell as openpyxl reads it without `data_only` ('=10+9.8', an array formula), else None.
+    Text typed with a leading '=' reads the same way; only the stored values tell it apart."""
+    if isinstance(value, str):
+        return value if value.startswith("=") else None
+    if value is None or isinstance(value, _PLAIN_CELL):
+        return None
+    return str(getattr(value, "text", None) or f"a {type(value).__name__}")
+
+
+def _uncomputed(cell: str, formula: str) -> RejectedCell:
+    return RejectedCell(
+        text=formula,
+        rule=RULE_FORMULA_WITHOUT_VALUE,
+        reason=f"the cell {cell} holds the formula {formula} but no computed value (the file was written by a "
+        "program that does not calculate formulas, so there is no value to read); ask the OPD to open the file in "
+        "Excel and save it, or to paste the values (Paste Special > Values) over the formulas, and upload again",
+    )
+
+
+def _sheet_rows(source: FileSource, data: bytes, where: str) -> tuple[str, list[list[object]]]:
+    """(sheet title, every row of the sheet from row 1) as cell values; a formula cell gives the value Excel stored
+    with it, or a RejectedCell when there is none (`_uncomputed`)."""
+    from openpyxl.utils import get_column_letter
+
+    book, sheet = _open_sheet(source, data, where, data_only=False)
     try:
-        if isinstance(source.sheet, int):
-            if source.sheet >= len(book.sheetnames):
-                raise SourceError(
-                    f"{source.name}: {where} has no sheet number {source.sheet} (sheets: {book.sheetnames})",
-                    hint="set `sheet` of the source in sources.yaml",
-                )
-            sheet = book[book.sheetnames[source.sheet]]
-        elif source.sheet in book.sheetnames:
-            sheet = book[source.sheet]
-        else:
-            raise SourceError(
-                f"{source.name}: {where} has no sheet {source.sheet!r} (sheets: {book.sheetnames})",
-                hint="set `sheet` of the source in sources.yaml, or ask the OPD to rename it",
-            )
-        rows = [[_cell_text(v) for v in row] for row in sheet.iter_rows(values_only=True)]
+        title = sheet.title
+        raw = [list(row) for row in sheet.iter_rows(values_only=True)]
     finally:
         book.close()
-    rows = [r for r in rows if any(c is not None for c in r)]
+    formulas = {(r, c): f for r, row in enumerate(raw) for c, v in enumerate(row) if (f := _formula(v)) is not None}
+    if not formulas:
+        return title, [[_cell_text(v) for v in row] for row in raw]
+    del raw
+    book, sheet = _open_sheet(source, data, where, data_only=True)  # again, for the values stored with the formulas
+    try:
+        rows: list[list[object]] = []
+        for r, cells in enumerate(sheet.iter_rows()):
+            row = [_cell_text(cell.value) for cell in cells]
+            for c, cell in enumerate(cells):
+                # a formula Excel computed to "" is stored as an empty text (type str); one never computed has none
+                if (r, c) in formulas and cell.value is None and cell.data_type != "str":
+                    row[c] = _uncomputed(f"{get_column_letter(c + 1)}{r + 1}", formulas[(r, c)])
+            rows.append(row)
+    finally:
+        book.close()
+    return title, rows
+
+
+def _merged_cells(source: FileSource, data: bytes, where: str) -> dict[int, list[str]]:
+    """Sheet row -> the merged ranges that start on it ('A1:G1'). Loads the whole workbook: for error messages."""
+    book, sheet = _open_sheet(source, data, where, data_only=True, read_only=False)
+    try:
+        merged: dict[int, list[str]] = {}
+        for cells in sheet.merged_cells.ranges:
+            merged.setdefault(cells.min_row, []).append(cells.coord)
+        return merged
+    finally:
+        book.close()
+
+
+def _filled(cells: list[object]) -> int:
+    return sum(1 for c in cells if c is not None and str(c).strip())
+
+
+def _header_below(source: FileSource, rows: list[tuple[int, list]]) -> int | None:
+    """Index in `rows` (the non-empty rows) of the first row below the header row that holds a header of every
+    column the source needs and more filled cells than the header row: the real header under title rows."""
+    aliases = {_norm_header(h): c for h, c in source.columns.items()}
+    required = {c for c in source.columns.values() if c not in source.optional_columns}
+    at = source.header_row - 1
+    if not required or at >= len(rows):
+        return None
+    for k in range(at + 1, min(len(rows), at + 31)):
+        found = {aliases.get(_norm_header(v)) for v in rows[k][1] if v is not None}
+        if required <= found and _filled(rows[k][1]) > _filled(rows[at][1]):
+            return k
+    return None
+
+
+def _title_rows(
+    source: FileSource,
+    where: str,
+    rows: list[tuple[int, list]],
+    *,
+    unit: str,
+    sheet: str = "",
+    merged: dict[int, list[str]] | None = None,
+) -> SourceError | None:
+    """The error to raise when the header row is a title above the real header (and so the data look wider than
+    the header), naming the rows and the `header_row` that reads the file; None when no such header is found."""
+    k = _header_below(source, rows)
+    if k is None:
+        return None
+    merged = merged or {}
+    number = rows[k][0]
+    titles = []
+    for n, cells in rows[:k][:3]:
+        first = next((str(c).strip() for c in cells if c is not None and str(c).strip()), "")
+        spans = "".join(f", merged {m}" for m in merged.get(n, []))
+        titles.append(f"{unit} {n} ({first[:80]!r}{spans})")
+    more = ", …" if k > 3 else ""
+    counted = (
+        f" (`header_row` counts the {unit}s that are not empty: {unit} {number} is number {k + 1})"
+        if k + 1 != number
+        else ""
+    )
+    return SourceError(
+        f"{source.name}: {where}: the headers are on {unit} {number}{sheet}, below what looks like a title: "
+        f"{'; '.join(titles)}{more}. The source takes {unit} {rows[source.header_row - 1][0]} as the header "
+        f"(`header_row: {source.header_row}`), so the rows below do not fit it; nothing of this file was loaded",
+        hint="ask the OPD to delete the title rows above the header (the template starts with the header) and "
+        f"upload again; or, if every file of this source has them, set `header_row: {k + 1}` of source "
+        f"{source.name!r} in sources.yaml{counted}",
+    )
+
+
+def _read_xlsx(source: FileSource, data: bytes, where: str) -> tuple[list[str], list[list[object]]]:
+    from openpyxl.utils import get_column_letter
+
+    title, grid = _sheet_rows(source, data, where)
+    rows = [(n, r) for n, r in enumerate(grid, start=1) if any(c is not None for c in r)]  # (sheet row, cells)
     if len(rows) < source.header_row:
         raise SourceError(f"{source.name}: {where} has no header row (row {source.header_row})", hint=TEMPLATE_HINT)
-    header = ["" if c is None else str(c) for c in rows[source.header_row - 1]]
+    at, cells = rows[source.header_row - 1]
+    header = ["" if c is None else str(c) for c in cells]
     while header and not header[-1].strip():
         header = header[:-1]
     body = []
-    for row in rows[source.header_row :]:
-        extra = row[len(header) :]
-        if any(c is not None for c in extra):
+    for number, row in rows[source.header_row :]:
+        stray = next((i for i, c in enumerate(row[len(header) :], start=len(header)) if c is not None), None)
+        if stray is not None:
+            merged = _merged_cells(source, data, where)
+            titled = _title_rows(source, where, rows, unit="row", sheet=f" of sheet {title!r}", merged=merged)
+            if titled is not None:
+                raise titled
+            spans = [m for n in range(1, at + 1) for m in merged.get(n, [])]
+            merged_note = (
+                f"; merged cells ({', '.join(spans)}) at or above the header row {at} suggest a title above the header"
+                if spans
+                else ""
+            )
             raise SourceError(
-                f"{source.name}: {where} has values beyond the last header column",
-                hint="ask the OPD to remove stray cells right of the table",
+                f"{source.name}: {where}: row {number} has a value in column {get_column_letter(stray + 1)} "
+                f"({str(row[stray])[:80]!r}) beyond the last header column {get_column_letter(len(header))} "
+                f"({header[-1]!r}) of row {at} in sheet {title!r}{merged_note}; nothing of this file was loaded",
+                hint="ask the OPD to remove stray cells right of the table (or to give that column a header)"
+                + ("; if the header is lower down, set `header_row` of the source in sources.yaml" if spans else ""),
             )
         body.append(row[: len(header)] + [None] * (len(header) - len(row)))
     return header, body
@@ -332,6 +539,11 @@ def read_file_drop(
     """
     data = path.read_bytes() if content is None else content
     where = str(path)
+    if not data:
+        raise SourceError(
+            f"{source.name}: {where}: the file is empty (0 bytes); there is nothing to read",
+            hint="ask the OPD to upload the file again (the export or the upload stopped before writing anything)",
+        )
     fmt = file_format(source, path)
     reader = {"csv": _read_csv, "xlsx": _read_xlsx, "json": _read_json}[fmt]
     header, body = reader(source, data, where)
@@ -355,7 +567,7 @@ def read_file_drop(
         elif dtype == TIMESTAMP:
             values = [_serial_date(v, source.decimal) for v in values]
         elif column == table.period_column:
-            values = [normalise_period(v) for v in values]
+            values = [normalise_period(v, column) for v in values]
         columns[column] = values
     frame = pd.DataFrame({c: pd.Series(columns[c], dtype=object) for c in columns}, index=range(len(body)))
     frame["_raw_row"] = pd.Series(raw_rows, dtype=object)
