@@ -533,8 +533,8 @@ def simulate_opd(
         list[str] | None,
         typer.Option(
             help="a fault mode, repeatable: TARGET:KIND[:key=value,...] with TARGET a source name, an API path or *, "
-            "KIND one of latency, error, rate_limit, drop, truncate, duplicate_page, rename_field, drop_field, "
-            "wrong_type; e.g. opd_api_complaints:error:status=503,times=2"
+            "KIND one of latency, error, rate_limit, drop, truncate, duplicate_page, ignore_offset, rename_field, "
+            "drop_field, wrong_type (kotacerdas.simulator.faults); e.g. opd_api_complaints:error:status=503,times=2"
         ),
     ] = None,
     all_regions: Annotated[
@@ -876,8 +876,9 @@ def masterplan_check(
         raise typer.Exit(1)
 
 
-def print_masterplan(cities: list[str], months: list[str]) -> pd.DataFrame:
-    """The short masterplan status per city in the last month: programmes per status, quick wins delivered/due."""
+def print_masterplan(cities: list[str], months: list[str], required: bool = False) -> pd.DataFrame:
+    """The short masterplan status per city in the last month: programmes per status, quick wins delivered/due.
+    Nothing published is an error when `required` (`masterplan status`), a note after a run."""
     from kotacerdas.report.masterplan import read_masterplan_summary
 
     summary, _ = _read_warehouse(read_masterplan_summary, cities, months[-1:])
@@ -895,6 +896,10 @@ def print_masterplan(cities: list[str], months: list[str]) -> pd.DataFrame:
             *(str(int(v)) for v in (r.on_track, r.at_risk, r.late, r.done, r.unknown)),
             f"{int(r.quick_wins_delivered)}/{int(r.quick_wins_due)}",
             "—" if pd.isna(r.budget_absorption) else f"{format_half_up(100 * r.budget_absorption, 1)} %",
+        )
+    if summary.empty and required:
+        raise KotacerdasError(
+            f"no masterplan status published for {', '.join(cities)} in {months[-1]}", hint="run the pipeline"
         )
     if summary.empty:
         err_console.print(f"[yellow]no masterplan status published for {', '.join(cities)} in {months[-1]}[/]")
@@ -923,7 +928,7 @@ def masterplan_status(
         err_console.print(f"period {period}: the latest month published (--period YYYY-MM for another)")
     else:
         one_month(period)
-    print_masterplan(cities, [period])
+    print_masterplan(cities, [period], required=True)
     for code in cities:
         rows, _ = _read_warehouse(read_programmes, code, period)
         if rows.empty:

@@ -303,3 +303,19 @@ def test_a_partition_with_problems_is_reported_in_words_and_keeps_its_published_
     assert "error: " in done.stderr  # the failed steps, one line each
     flat = " ".join(done.stdout.split())
     assert "2025-03†" in done.stdout and "† not replaced by this run" in flat, done.stdout
+
+
+def test_simulate_opd_help_lists_every_fault_kind():
+    from kotacerdas.simulator.faults import FAULT_KINDS
+
+    done = _cli("simulate-opd", "--help", timeout=120)
+    flat = "".join(done.stdout.split())  # rich wraps the help text anywhere
+    assert done.returncode == 0 and [k for k in FAULT_KINDS if k.replace("_", "") not in flat.replace("_", "")] == []
+
+
+def test_masterplan_status_with_nothing_published_says_so_once(monkeypatch, capsys, tmp_path):
+    monkeypatch.setenv("KOTACERDAS_WAREHOUSE_URL", f"duckdb:///{tmp_path}/w.duckdb")
+    code, _, _ = _main(monkeypatch, capsys, "warehouse", "upgrade")
+    assert code in (0, None)
+    code, out, err = _main(monkeypatch, capsys, "masterplan", "status", "--city", "19.71", "--period", "2025-01")
+    assert code == 2 and (out + err).count("no masterplan status published for 19.71 in 2025-01") == 1, out + err
