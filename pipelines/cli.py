@@ -102,13 +102,16 @@ def one_month(spec: str) -> str:
 
 
 def _checked_project() -> ProjectConfig:
-    """The project's config with every file and quality suite read and validated: a command that starts runs stops
-    here on a mistake in config/, naming the file, rather than in every run's steps."""
+    """The project's config with every file and quality suite read and validated (each rule's expectation type
+    against GX, which the run imports anyway) and the warehouse URL understood: a command that starts runs stops
+    here on a mistake in config/ or the environment, naming it, rather than in every run's steps."""
+    from assets.resources import WarehouseResource
     from kotacerdas.quality.suite import load_suites
 
     project = ProjectConfig()
     project.check()
-    load_suites(project, check_with_gx=False)
+    load_suites(project, check_with_gx=True)
+    WarehouseResource().sqlalchemy_url(create=False)
     return project
 
 

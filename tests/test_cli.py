@@ -256,8 +256,13 @@ def test_an_unexpected_error_is_one_scrubbed_line_and_a_traceback_on_request(mon
         ("sources.yaml", lambda t: t.replace("separator:", "seperator:", 1), "seperator"),
         ("sources.yaml", lambda t: t.replace("\nsources:", "\nsources: [", 1), "not valid YAML"),
         ("expectations/complaints.yaml", lambda t: t.replace("severity: error", "severity: fatal", 1), "severity"),
+        (
+            "expectations/indicator_submissions.yaml",
+            lambda t: t.replace("expect_column_values_to_not_be_null", "expect_column_values_to_not_be_nul", 1),
+            "expect_column_values_to_not_be_nul",
+        ),
     ],
-    ids=["typo", "syntax", "suite"],
+    ids=["typo", "syntax", "suite", "expectation-type"],
 )
 def test_run_with_a_broken_config_file_stops_before_dagster_starts(file, broken, named, tmp_path):
     # every file of config/ is read before a run starts: a typo in sources.yaml once failed each run's ingest steps
@@ -319,3 +324,14 @@ def test_masterplan_status_with_nothing_published_says_so_once(monkeypatch, caps
     assert code in (0, None)
     code, out, err = _main(monkeypatch, capsys, "masterplan", "status", "--city", "19.71", "--period", "2025-01")
     assert code == 2 and (out + err).count("no masterplan status published for 19.71 in 2025-01") == 1, out + err
+
+
+def test_run_with_an_unknown_warehouse_url_stops_before_dagster_starts(tmp_path):
+    home = tmp_path / "dagster_home"
+    home.mkdir()
+    env = os.environ | {"DAGSTER_HOME": str(home), "KOTACERDAS_WAREHOUSE_URL": "foo://user:s3cret@host/db"}
+    done = _cli("run", "--months", "2025-03", "--city", "19.71", env=env, timeout=120)
+    assert done.returncode == 2 and done.stdout == "" and "Traceback" not in done.stderr, done.stderr
+    assert "names no database kotacerdas can open" in done.stderr and "KOTACERDAS_WAREHOUSE_URL" in done.stderr
+    assert "s3cret" not in done.stderr and "internal error" not in done.stderr
+    assert list(home.iterdir()) == []  # no Dagster run

@@ -25,6 +25,14 @@ def resolve_warehouse_url(raw: str, project_root: Path, *, create: bool = True) 
             f"warehouse URL {raw!r} is not a SQLAlchemy URL",
             hint=f"set {WAREHOUSE_URL_ENV} to e.g. postgresql+psycopg://user@host:5432/db",
         ) from exc
+    try:  # the database kind and driver named: an unknown one is the settings' mistake, found before any run
+        url.get_dialect()
+    except (sa.exc.NoSuchModuleError, ImportError) as exc:
+        raise ConfigError(
+            f"warehouse URL {display_url(url)!r} names no database kotacerdas can open: {exc}",
+            hint=f"set {WAREHOUSE_URL_ENV} (or warehouse_url in pipeline.yaml) to duckdb:///PATH or "
+            "postgresql+psycopg://user@host:5432/db",
+        ) from exc
     if url.get_backend_name() == "duckdb" and url.database and url.database != ":memory:":
         path = Path(url.database)
         if not path.is_absolute():
