@@ -175,13 +175,16 @@ def test_bad_suite_settings(tmp_path, opd_project, edit, message):
 def test_an_implausible_value_is_rejected_not_published():
     # 29 nines once passed the gate as new business registrations, moved Smart Branding 71.20 → 83.42 and broke the
     # scorecards; a NIK (16 digits) typed in the value column is the same mistake
-    values = [99999999999999999999999999999.0, 3_271_010_101_900_001.0, float("inf"), 1_250_000.0, 12.0]
+    # a phone number typed as a spreadsheet number loses its 0: 0812345678 arrives as 812,345,678 tourist visits
+    values = [99999999999999999999999999999.0, 3_271_010_101_900_001.0, float("inf"), 812_345_678.0]
+    values += [1_250_000.0, 12.0]
     codes = ["BRD_NEW_BUSINESSES", "SOC_DIGITAL_LITERACY_PARTICIPANTS", "LIV_EMERGENCY_RESPONSE_MINUTES"]
-    codes += ["BRD_TOURIST_VISITS", "GOV_OPEN_DATA_SHARE"]
+    codes += ["BRD_TOURIST_VISITS", "BRD_TOURIST_VISITS", "GOV_OPEN_DATA_SHARE"]
+    opds = ["DPMPTSP"] * 4 + ["DISPAR", "DPMPTSP"]  # one key each: the visits of two OPDs
     rows = [
         {
             "city_code": CITY,
-            "opd_code": "DPMPTSP",
+            "opd_code": opd,
             "indicator_code": code,
             "period": "2024-03",
             "value": value,
@@ -190,10 +193,10 @@ def test_an_implausible_value_is_rejected_not_published():
             "_raw_file": "f",
             "_raw_row": i,
         }
-        for i, (code, value) in enumerate(zip(codes, values, strict=True))
+        for i, (code, opd, value) in enumerate(zip(codes, opds, values, strict=True))
     ]
     df = staged(INDICATOR_SUBMISSIONS, rows)
     result = validate_table(df, INDICATOR_SUBMISSIONS, load_suite("indicator_submissions"), city=CITY, month="2024-03")
-    # 1.25 million a month is a lot, not impossible: rows 3 and 4 break no rule
+    # 1.25 million a month is a lot, not impossible: rows 4 and 5 break no rule
     rejected = sorted(zip(result.rejected["_raw_row"], result.rejected["rule"], strict=True))
-    assert rejected == [(i, "value_plausible") for i in range(3)]
+    assert rejected == [(i, "value_plausible") for i in range(4)]

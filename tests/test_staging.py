@@ -228,3 +228,31 @@ def test_a_column_is_pseudonymised_value_by_value_however_often_a_value_repeats(
         assert got.dtype == "string" and got.index.equals(series.index)
         expected = [None if pd.isna(v) else pseudonymise(v, kind, KEY) for v in values]
         assert [None if pd.isna(g) else g for g in got] == expected
+
+
+def test_a_phone_number_or_identifier_in_a_number_column_is_rejected_not_read_as_a_count():
+    # "0812345678" read as a number loses its 0 and passed as 812,345,678 tourist visits (Smart Branding 71.20 →
+    # 82.87); nine digits or more after a leading 0 (or 62) are never a quantity. The rejected value is scrubbed.
+    texts = ["0812345678", "+6281234567890", "0717123456", "0,5", "0812", "120"]
+    frame = pd.DataFrame(
+        {
+            "city_code": ["19.71"] * len(texts),
+            "opd_code": ["DISPAR"] * len(texts),
+            "indicator_code": [f"I{i}" for i in range(len(texts))],
+            "period": ["2025-03"] * len(texts),
+            "value": texts,
+            "unit": ["visits"] * len(texts),
+            "evidence_ref": [None] * len(texts),
+            "_raw_file": ["f.csv"] * len(texts),
+            "_raw_row": range(1, len(texts) + 1),
+        },
+        dtype=object,
+    )
+    with overridden_environment({"KOTACERDAS_PII_KEY": KEY.hex()}):
+        result = stage_table(INDICATOR_SUBMISSIONS, frame, city="19.71", month="2025-03", pii_key=KEY)
+    assert result.frame.set_index("indicator_code")["value"].to_dict() == {"I3": 0.5, "I4": 812.0, "I5": 120.0}
+    rejected = result.rejected.set_index("_raw_row")
+    assert sorted(rejected.index) == [1, 2, 3] and set(rejected["rule"]) == {"type:value"}
+    assert rejected["reason"].str.contains("a phone number or an identifier").all()
+    shown = " ".join(rejected["value"].astype(str))
+    assert "0812345678" not in shown and "81234567890" not in shown, shown

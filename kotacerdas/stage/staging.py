@@ -42,6 +42,10 @@ _DMY = re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{4})(?: (\d{1,2}):(\d{2})(?::(\d{2})
 # Numbers: plain or grouped by thousands; '.' or ',' may be the decimal mark (Indonesian files use ',').
 _PLAIN = re.compile(r"^[-+]?\d+([.,]\d+)?$")
 _GROUPED = re.compile(r"^[-+]?\d{1,3}(?P<t>[.,])\d{3}(?:(?P=t)\d{3})*(?:(?!(?P=t))[.,]\d+)?$")
+# Nine digits or more after a leading 0 (or Indonesia's +62): a phone number or an identifier typed where a quantity
+# belongs, never a count; read as a number it would lose its 0 and pass for one.
+_ID_LIKE = re.compile(r"^(?:0|\+?62)\d{8,}$")
+ID_LIKE_PROBLEM = "a leading 0 (or 62) and nine digits or more: a phone number or an identifier, not a quantity"
 
 TIMESTAMP_FORMAT = "a timestamp YYYY-MM-DDTHH:MM:SS (local time, no offset) or dd/mm/yyyy [HH:MM[:SS]]"
 INT_FORMAT = "a whole number"
@@ -102,6 +106,8 @@ def parse_number(value: object) -> float:
         number = float(value)
     elif isinstance(value, str):
         text = value.strip().replace(" ", "")
+        if _ID_LIKE.match(text):
+            raise _Invalid(ID_LIKE_PROBLEM)
         if _PLAIN.match(text):
             number = float(text.replace(",", "."))
         elif (m := _GROUPED.match(text)) is not None:
@@ -227,7 +233,7 @@ def _parse_texts(cells: np.ndarray, missing: np.ndarray, dtype: str) -> tuple[li
         for i, t in enumerate(texts):
             if t is not None:
                 text = t.replace(" ", "")
-                if _PLAIN_ASCII.fullmatch(text):
+                if _PLAIN_ASCII.fullmatch(text) and not _ID_LIKE.match(text):
                     numbers[i] = float(text.replace(",", "."))
                 else:
                     undecided.append(i)
