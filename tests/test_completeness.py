@@ -281,3 +281,22 @@ def test_in_a_range_run_the_incomplete_city_is_not_published_the_others_are_and_
     published = _read(engine, "SELECT DISTINCT city_code, status FROM index_scores")
     engine.dispose()
     assert published == [(other, "complete")]
+
+
+def test_opds_failing_alike_but_for_their_own_code_are_named_once(opd_project):
+    """An API that is down fails each OPD's own URL: one reason for all of them (a city-month printed the same
+    connection error 120 times), with {opd} where each message had its code. DLH inside another word stays."""
+    from kotacerdas.ingest.table import IngestResult, SourceFailure
+
+    opds = [o.code for o in opd_project.cities.opds_for("complaints")]
+
+    def refused(opd: str) -> str:
+        return f"GET http://127.0.0.1:1/api?kode_opd={opd}&bulan=2025-03 failed after 4 retries: Connection refused"
+
+    failures = [SourceFailure("opd_api_complaints", "complaints", CITY, o, MONTH, "u", refused(o)) for o in opds]
+    failures[0] = SourceFailure("opd_api_complaints", "complaints", CITY, opds[0], MONTH, "u", "HTTP 500 (DLHX)")
+    result = assess_completeness(opd_project, IngestResult("complaints", None, [], failures), CITY, MONTH)
+    assert set(result.reasons) == {
+        f"opd_api_complaints × {opds[0]} failed: HTTP 500 (DLHX)",
+        f"opd_api_complaints × {', '.join(opds[1:])} ({len(opds) - 1} OPDs) failed: {refused('{opd}')}",
+    }

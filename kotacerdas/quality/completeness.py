@@ -8,6 +8,7 @@ replaces a published one unless the run says so explicitly (`kotacerdas run --al
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from dataclasses import dataclass
 
@@ -82,12 +83,16 @@ def assess_completeness(project: ProjectConfig, ingest: IngestResult, city: str,
         if unit not in failed:
             rows[unit] += f.rows
     delivered = {u: rows.get(u, 0) for u in units if u not in failed}
-    # units of a source that failed with the same message are named once (an unset URL fails every OPD alike)
+    # units of a source that failed with the same message are named once (an unset URL fails every OPD alike; an
+    # API that is down fails each OPD's URL, the same but for the OPD's code, which reads {opd})
     same: dict[tuple[str, str], list[str]] = {}
     for unit in units:
         source, opd = unit
         if unit in failed:
-            same.setdefault((source, f"failed: {failed[unit].message}"), []).append(opd)
+            message = failed[unit].message
+            if opd != ALL_OPDS:
+                message = re.sub(rf"(?<![A-Za-z0-9_]){re.escape(opd)}(?![A-Za-z0-9_])", "{opd}", message)
+            same.setdefault((source, f"failed: {message}"), []).append(opd)
         elif delivered[unit] < min_rows:
             same.setdefault((source, f"delivered {delivered[unit]} row(s), at least {min_rows} expected"), []).append(
                 opd
