@@ -492,7 +492,7 @@ def ui(
     from contextlib import nullcontext
 
     from pipelines.event_log import batch_event_writes
-    from pipelines.runner import DEFAULT_DAGSTER_HOME
+    from pipelines.runner import DEFAULT_DAGSTER_HOME, ensure_instance_config
     from pipelines.supervise import run_supervised
 
     project = _checked_project()
@@ -500,6 +500,7 @@ def ui(
         _require_storage_key()
     env = dict(environment())
     env.setdefault("DAGSTER_HOME", str(DEFAULT_DAGSTER_HOME))
+    ensure_instance_config(Path(env["DAGSTER_HOME"]))
     batch_event_writes(env)  # the run workers the daemon starts inherit it
     context = nullcontext()
     if simulator:

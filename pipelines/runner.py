@@ -4,7 +4,9 @@
 from __future__ import annotations
 
 import gc
+import logging
 import os
+import shutil
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -37,11 +39,26 @@ class PartitionOutcome:
 def local_instance() -> dg.DagsterInstance:
     """The instance in $DAGSTER_HOME (default: ./dagster_home), so `dagster dev` shows these runs too."""
     home = settings().dagster_home
-    (home or DEFAULT_DAGSTER_HOME).mkdir(parents=True, exist_ok=True)
+    ensure_instance_config(home or DEFAULT_DAGSTER_HOME)
     if home is None:  # the instance's storages (pipelines/event_log.py) find their folders from it
         os.environ["DAGSTER_HOME"] = str(DEFAULT_DAGSTER_HOME)
     batch_event_writes(os.environ)
     return dg.DagsterInstance.get()
+
+
+def ensure_instance_config(home: Path) -> Path | None:
+    """Make `home` a DAGSTER_HOME with the project's dagster.yaml when it has none, and say so; the path written, or
+    None. Without it Dagster falls back to its defaults: no limit on the warehouse writer pool (DuckDB takes one
+    writer at a time), no run queue order, its slower event log, telemetry on."""
+    home.mkdir(parents=True, exist_ok=True)
+    target, ours = home / "dagster.yaml", DEFAULT_DAGSTER_HOME / "dagster.yaml"
+    if target.exists() or target.resolve() == ours.resolve() or not ours.is_file():
+        return None
+    shutil.copyfile(ours, target)
+    logging.getLogger(__name__).warning(
+        "DAGSTER_HOME %s had no dagster.yaml: the project's (%s) is copied there; edit it for this instance", home, ours
+    )
+    return target
 
 
 def _problem_events(result: dg.ExecuteInProcessResult) -> list[dg.DagsterEvent]:

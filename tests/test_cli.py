@@ -299,6 +299,10 @@ def test_a_partition_with_problems_is_reported_in_words_and_keeps_its_published_
     }
     first = _cli("demo", "--months", "2025-03", "--city", "19.71", env=env, timeout=600)
     assert first.returncode == 0 and "2025-03†" not in first.stdout, first.stdout + first.stderr
+    # a new DAGSTER_HOME gets the project's dagster.yaml (the writer pool's limit, the run queue), and is told so
+    shipped = (REPO_ROOT / "dagster_home" / "dagster.yaml").read_text(encoding="utf-8")
+    assert (home / "dagster.yaml").read_text(encoding="utf-8") == shipped
+    assert "had no dagster.yaml" in first.stderr and "No dagster instance configuration" not in first.stderr
     shutil.rmtree(tmp_path / "landing")
     done = _cli("run", "--months", "2025-03", "--city", "19.71", env=env, timeout=300)
     assert done.returncode == 1 and "19.71 2025-03: problem" in done.stdout, done.stdout + done.stderr
