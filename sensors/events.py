@@ -1,5 +1,7 @@
 """Read Dagster events in words: what failed and the error the user's code raised (not Dagster's wrapper)."""
 
+import re
+
 import dagster as dg
 
 from assets.partitioned import PARTITIONS_FAILED
@@ -12,7 +14,12 @@ def step_error_message(event: dg.DagsterEvent) -> str:
         return event.message or "unknown error"
     while error.cause is not None:
         error = error.cause
-    return f"{error.cls_name}: {error.message.strip()}" if error.cls_name else error.message.strip()
+    message = error.message.strip()
+    if not error.cls_name:
+        return message
+    # Dagster's own errors carry their qualified class name in the message already: said once
+    message = re.sub(rf"^(?:[\w.]+\.)?{re.escape(error.cls_name)}:\s*", "", message)
+    return f"{error.cls_name}: {message}"
 
 
 def failed_partitions(event: dg.DagsterEvent) -> list[str] | None:

@@ -5,6 +5,7 @@ first_month or not over yet, a port in use, an unknown city, a malformed month, 
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import signal
 import socket
@@ -310,6 +311,8 @@ def test_a_partition_with_problems_is_reported_in_words_and_keeps_its_published_
     for trace in ("Traceback", "Stack Trace", 'File "'):
         assert trace not in done.stderr + done.stdout, trace
     assert "error: " in done.stderr  # the failed steps, one line each
+    assert re.search(r"DagsterAssetCheckFailedError: \d+ blocking asset checks failed", " ".join(done.stdout.split()))
+    assert "dagster._core.errors.DagsterAssetCheckFailedError" not in done.stdout  # the class said once
     flat = " ".join(done.stdout.split())
     assert "2025-03†" in done.stdout and "† not replaced by this run" in flat, done.stdout
 
