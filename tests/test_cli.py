@@ -262,8 +262,10 @@ def test_an_unexpected_error_is_one_scrubbed_line_and_a_traceback_on_request(mon
             lambda t: t.replace("expect_column_values_to_not_be_null", "expect_column_values_to_not_be_nul", 1),
             "expect_column_values_to_not_be_nul",
         ),
+        # YAML keeps the last of two equal keys without a word: the first_month below would have won
+        ("pipeline.yaml", lambda t: t.replace("first_month:", "first_month: '2030-01'\nfirst_month:", 1), "twice"),
     ],
-    ids=["typo", "syntax", "suite", "expectation-type"],
+    ids=["typo", "syntax", "suite", "expectation-type", "duplicate-key"],
 )
 def test_run_with_a_broken_config_file_stops_before_dagster_starts(file, broken, named, tmp_path):
     # every file of config/ is read before a run starts: a typo in sources.yaml once failed each run's ingest steps

@@ -24,7 +24,32 @@ M = TypeVar("M", bound=BaseModel)
 
 # libyaml's parser when PyYAML has it (its wheels do): the same safe loading, some ten times faster than the
 # pure-Python one, which took a tenth of a second for a city's masterplan (issue #15)
-SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+try:
+    from yaml import CSafeLoader as _FastSafeLoader
+except ImportError:  # a PyYAML built without libyaml
+    from yaml import SafeLoader as _FastSafeLoader  # type: ignore[assignment]
+
+
+class SAFE_LOADER(_FastSafeLoader):  # noqa: N801 (a loader class, named as the constant it replaced)
+    """The safe loader, refusing a key given twice in one mapping: YAML keeps the last one silently, so a setting
+    pasted twice with two values would take the one further down without a word."""
+
+    def construct_mapping(self, node, deep=False):
+        seen: set = set()
+        for key_node, _ in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge":  # `<<: *anchor`: its keys may be overridden below it
+                continue
+            key = self.construct_object(key_node, deep=deep)
+            try:
+                duplicate = key in seen
+            except TypeError:  # an unhashable key: the constructor says so itself
+                continue
+            if duplicate:
+                raise yaml.constructor.ConstructorError(
+                    "while reading a mapping", node.start_mark, f"the key {key!r} is given twice", key_node.start_mark
+                )
+            seen.add(key)
+        return super().construct_mapping(node, deep=deep)
 
 
 def _location(loc: tuple[Any, ...]) -> str:
