@@ -889,8 +889,8 @@ def print_masterplan(cities: list[str], months: list[str], required: bool = Fals
     table = Table(
         title=f"Masterplan Smart City, {months[-1]}: programmes by status (config/masterplan/status_rules.yaml)",
         box=box.SIMPLE_HEAD,
-        caption="unknown: no usable OPD report that month (missing, late or rejected); "
-        "`kotacerdas masterplan status` lists the programmes",
+        caption="unknown: no usable OPD report that month (missing, late or rejected)"
+        + ("" if required else "; `kotacerdas masterplan status` lists the programmes"),
     )
     for col in ("city", "on track", "at risk", "late", "done", "unknown", "quick wins delivered/due", "absorption"):
         table.add_column(col, justify="left" if col == "city" else "right", no_wrap=True)
@@ -1022,12 +1022,14 @@ def main() -> None:
     except DBAPIError as exc:  # the warehouse could not be opened or read: its own words, no traceback
         reason = str(exc.orig).splitlines()[0] if exc.orig is not None else str(exc)
         err_console.print(f"[red]error:[/] the warehouse could not be read: {reason}", overflow="ignore", crop=False)
-        err_console.print(
-            "[yellow]what to do:[/] check KOTACERDAS_WAREHOUSE_URL, and that no other process holds an "
-            "embedded DuckDB file open for writing",
-            overflow="ignore",
-            crop=False,
+        hint = (
+            "this command needs the login that owns the warehouse: an evaluator's read-only login reads the views "
+            "only (KOTACERDAS_WAREHOUSE_URL names the login)"
+            if "permission denied" in reason.lower()
+            else "check KOTACERDAS_WAREHOUSE_URL, and that no other process holds an embedded DuckDB file open for "
+            "writing"
         )
+        err_console.print(f"[yellow]what to do:[/] {hint}", overflow="ignore", crop=False)
         raise SystemExit(2) from exc
     except Exception as exc:  # a bug, not the user's input: one scrubbed line, the traceback only when asked for
         if environment().get(DEBUG_ENV):

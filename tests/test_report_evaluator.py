@@ -100,6 +100,11 @@ def test_every_read_command_runs_on_an_evaluator_login(published, tmp_path):
     assert (tmp_path / "pages" / "national_2025-03_id.html").is_file()
     assert (tmp_path / "exports" / "kotacerdas_sdmx.csv").is_file()
 
+    # a command that changes the warehouse says it needs the owner's login (not "another process holds DuckDB")
+    upgrade = _cli(evaluator, "warehouse", "upgrade")
+    assert upgrade.returncode == 2 and "Traceback" not in upgrade.stderr
+    assert "needs the login that owns the warehouse" in " ".join(upgrade.stderr.split()), upgrade.stderr
+
     # a view the login may not read is named, on stderr, with what to do
     with sa.create_engine(env["KOTACERDAS_WAREHOUSE_URL"], isolation_level="AUTOCOMMIT").connect() as owner:
         owner.exec_driver_sql(f'REVOKE SELECT ON v_scorecard FROM "{group}"')

@@ -58,3 +58,26 @@ def test_missing_values_are_empty_booleans_are_booleans_and_formulas_are_text(tm
     dimension = load_workbook(path)["Smart Governance"]
     assert dimension["A1"].value == "Smart Governance" and dimension["C4"].value == 61.5
     assert dimension["A5"].value == "Indicators" and dimension["C7"].value is None  # a NaN value: empty
+
+
+def test_published_figures_are_numbers_with_their_places_and_every_header_is_frozen(tmp_path):
+    # published_value is text in the warehouse (to keep "85.90" as published): Excel flagged it "number stored as
+    # text" and could not sum or sort it; the methodology sheet's header scrolled away and its coverage read 0.5
+    indices = pd.DataFrame({"city_code": ["19.71"], "score": [62.54]})
+    tables = _tables(indices)
+    tables = ExportTables(
+        indicator_values=tables.indicator_values,
+        dimension_scores=tables.dimension_scores,
+        indices=indices,
+        regulators=pd.DataFrame(
+            {"city_code": ["19.71", "19.71"], "regulator": ["ikm", "spbe"], "published_value": ["85.90", "3"]}
+        ),
+        methodology=pd.DataFrame({"code": ["governance"], "weight": [1.0], "min_coverage": [0.5]}),
+        lang="en",
+    )
+    book = load_workbook(write_workbook(tables, LABELS, tmp_path / "book.xlsx"))
+    regulators = next(book[name] for name in book.sheetnames if "egulator" in name)
+    assert [(c.value, c.number_format) for c in regulators["C"][1:]] == [(85.9, "0.00"), (3, "0")]
+    methodology = book["Methodology"]
+    assert methodology.freeze_panes == "A4" and methodology["C4"].number_format == "0%"
+    assert all(book[name].freeze_panes for name in book.sheetnames)

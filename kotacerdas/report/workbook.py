@@ -8,6 +8,7 @@ CPU and 1,073 MiB; so, 85 s and 175 MiB (#15, bench/export_bench.py; docs/operat
 from __future__ import annotations
 
 from collections.abc import Iterator
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -37,6 +38,8 @@ NUMBER_FORMATS = {
     "weight": "0.0000",
     "coverage": "0%",
     "data_coverage": "0%",
+    "min_coverage": "0%",
+    "min_data_coverage": "0%",
     "change_previous": "+0.00;-0.00;0.00",
     "change_last_year": "+0.00;-0.00;0.00",
 }
@@ -86,12 +89,36 @@ def _rows(ws: WriteOnlyWorksheet, frame: pd.DataFrame) -> Iterator[list]:
             if value is None or value is pd.NA or value is pd.NaT or (isinstance(value, float) and value != value):
                 row.append(None)
                 continue
+            cell_format = fmt
             if isinstance(value, pd.Timestamp):
                 value = value.to_pydatetime().replace(tzinfo=None)
             elif isinstance(value, np.bool_):  # openpyxl would write it as the number 1 or 0
                 value = bool(value)
-            row.append(_styled(ws, value, number_format=fmt) if fmt else value)
+            elif isinstance(value, Decimal) and fmt is None:  # a figure as published: a number, shown with its places
+                cell_format = _places_format(value)
+            row.append(_styled(ws, value, number_format=cell_format) if cell_format else value)
         yield row
+
+
+def _places_format(value: Decimal) -> str:
+    """Excel's number format showing `value`'s decimal places as written: 85.90 stays 85.90."""
+    exponent = value.as_tuple().exponent
+    places = -exponent if isinstance(exponent, int) and exponent < 0 else 0
+    return "0." + "0" * places if places else "0"
+
+
+def _published_numbers(frame: pd.DataFrame) -> pd.DataFrame:
+    """The regulators' `published_value` (text in the warehouse, to keep its places) as exact numbers."""
+    if "published_value" not in frame.columns:
+        return frame
+
+    def number(text: object) -> object:
+        try:
+            return Decimal(str(text)) if isinstance(text, str) and text.strip() else text
+        except InvalidOperation:
+            return text
+
+    return frame.assign(published_value=frame["published_value"].map(number))
 
 
 def _table_sheet(wb: Workbook, title: str, frame: pd.DataFrame, *, auto_filter: bool = False) -> None:
@@ -133,9 +160,9 @@ def write_workbook(tables: ExportTables, labels: Labels, path: Path) -> Path:
         values = tables.indicator_values[tables.indicator_values["dimension"] == code]
         sheet = _sheet_name(name, used)
         _titled_sheet(wb, sheet, name, (None, scores), (labels.text("indicators"), values), freeze="A4")
-    _table_sheet(wb, _sheet_name(labels.text("regulators"), used), tables.regulators)
+    _table_sheet(wb, _sheet_name(labels.text("regulators"), used), _published_numbers(tables.regulators))
     methodology = labels.text("methodology")
-    _titled_sheet(wb, _sheet_name(methodology, used), methodology, (None, tables.methodology))
+    _titled_sheet(wb, _sheet_name(methodology, used), methodology, (None, tables.methodology), freeze="A4")
     path.parent.mkdir(parents=True, exist_ok=True)
     wb.save(path)
     return path
