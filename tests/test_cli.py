@@ -344,3 +344,24 @@ def test_run_with_an_unknown_warehouse_url_stops_before_dagster_starts(tmp_path)
     assert "names no database kotacerdas can open" in done.stderr and "KOTACERDAS_WAREHOUSE_URL" in done.stderr
     assert "s3cret" not in done.stderr and "internal error" not in done.stderr
     assert list(home.iterdir()) == []  # no Dagster run
+
+
+@pytest.mark.parametrize("bad", [("--explain", "NOPE"), ("--uncertainty", "1")], ids=["unit", "uncertainty"])
+def test_index_with_a_bad_option_writes_nothing(bad, tmp_path):
+    asem = REPO_ROOT / "tests" / "data" / "reference" / "asem" / "v1_inputs"
+    out = tmp_path / "out"
+    done = _cli(
+        "index",
+        "--data",
+        str(asem / "input_iData.csv"),
+        "--meta",
+        str(asem / "input_iMeta.csv"),
+        "--method",
+        str(REPO_ROOT / "config" / "methodologies" / "asem-coinr-example.yaml"),
+        "--out",
+        str(out),
+        *bad,
+        timeout=120,
+    )
+    assert done.returncode == 2 and bad[1] in done.stderr and "Traceback" not in done.stderr, done.stderr
+    assert not out.exists() or list(out.iterdir()) == []  # refused before a file was written

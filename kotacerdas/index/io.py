@@ -279,18 +279,21 @@ def run_files(
 
     from kotacerdas.index.sensitivity import WeightNoise, sensitivity_analysis
 
+    if uncertainty is not None and uncertainty < 2:  # checked before anything is built or written
+        raise IndexMethodError(f"--uncertainty {uncertainty}", hint="give a base sample of 2 or more (e.g. 200)")
     t0 = time.perf_counter()
     build, factors = build_from_files(data, meta, method)
     t_build = time.perf_counter() - t0
-    written = write_build(build, out)
-    report: dict[str, Any] = {"build": build, "build_seconds": t_build, "files": written, "sensitivity": None}
-    if explain is not None:
+    explained = None
+    if explain is not None:  # before anything is written: an unknown unit leaves `out` as it was
         from kotacerdas.index.explain import explain_unit
 
-        report["explain"] = explain_unit(build, explain)
+        explained = explain_unit(build, explain)
+    written = write_build(build, out)
+    report: dict[str, Any] = {"build": build, "build_seconds": t_build, "files": written, "sensitivity": None}
+    if explained is not None:
+        report["explain"] = explained
     if uncertainty is not None:
-        if uncertainty < 2:
-            raise IndexMethodError(f"--uncertainty {uncertainty}", hint="give a base sample of 2 or more (e.g. 200)")
         report["default_factors"] = factors is None
         factors = factors if factors is not None else [WeightNoise(name="weights", noise=0.25)]
         t1 = time.perf_counter()
