@@ -151,3 +151,17 @@ def test_evaluators_read_the_regulator_figures_through_views_with_region_names(y
         "AND opd_code = 'DINKES' AND service_code IS NULL",
     )
     assert ikm[0]["opd_name"] == "Dinas Kesehatan" and ikm[0]["respondents"] > 0
+
+
+def test_the_cli_table_marks_a_provisional_figure(yearly, monkeypatch, capsys):
+    # the IKM of two months is published as incomplete; the terminal showed it like a final one
+    from kotacerdas.report.regulators import read_regulators
+    from pipelines import cli
+
+    card = read_regulators(yearly.engine, ["19.71"], [YEAR])
+    assert card.loc[0, "provisional"] == "ikm"
+    monkeypatch.setenv("KOTACERDAS_WAREHOUSE_URL", str(yearly.engine.url))
+    cli.print_regulators(["19.71"], [YEAR])
+    out = " ".join(capsys.readouterr().out.split())
+    assert f"{card.loc[0, 'ikm']}*" in out and "* provisional: published with incomplete inputs" in out
+    assert f"{card.loc[0, 'kominfo']}*" not in out  # the Kominfo figure of the same year is complete

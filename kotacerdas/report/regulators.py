@@ -6,7 +6,7 @@ from __future__ import annotations
 import pandas as pd
 import sqlalchemy as sa
 
-from kotacerdas.report.views import in_clause, query
+from kotacerdas.report.views import in_clause, is_complete, query
 
 COLUMNS = [
     "city_code",
@@ -18,6 +18,7 @@ COLUMNS = [
     "ikm",
     "ikm_grade",
     "ikm_respondents",
+    "provisional",
 ]
 
 
@@ -39,7 +40,9 @@ def _select(engine: sa.Engine, table: str, cities: list[str] | None, years: list
 
 def read_regulators(engine: sa.Engine, cities: list[str] | None = None, years: list[str] | None = None) -> pd.DataFrame:
     """Columns: city_code, period (YYYY), kominfo, spbe_self, spbe_external, spbe_predicate (external, else self),
-    ikm, ikm_grade, ikm_respondents (the whole city); a figure not published is missing."""
+    ikm, ikm_grade, ikm_respondents (the whole city), provisional (the regulators among kominfo, spbe, ikm whose
+    figure is published with status incomplete, e.g. an IKM of the year so far; empty when none); a figure not
+    published is missing."""
     key = ["city_code", "period"]
     kominfo = _select(engine, "regulator_kominfo_evaluation", cities, years, "component = 'index'")
     spbe = _select(engine, "regulator_spbe", cities, years, "component_type = 'index'")
@@ -60,5 +63,13 @@ def read_regulators(engine: sa.Engine, cities: list[str] | None = None, years: l
         )
     if not parts:
         return pd.DataFrame(columns=COLUMNS)
-    wide = pd.concat(parts, axis=1).reset_index()
+    flags = [
+        frame.assign(regulator=name)[key + ["regulator"]][~frame["status"].map(is_complete)]
+        for name, frame in (("kominfo", kominfo), ("spbe", spbe), ("ikm", ikm))
+        if not frame.empty and "status" in frame
+    ]
+    marked = pd.concat(flags) if flags else pd.DataFrame(columns=[*key, "regulator"])
+    provisional = marked.drop_duplicates().groupby(key)["regulator"].agg(", ".join).rename("provisional")
+    wide = pd.concat([*parts, provisional.to_frame()], axis=1).reset_index()
+    wide["provisional"] = wide["provisional"].fillna("")
     return wide.reindex(columns=COLUMNS).sort_values(key, ignore_index=True)
