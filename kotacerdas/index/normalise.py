@@ -158,7 +158,11 @@ def normalise_column(
         return y.clip(upper=1) if cap_max else y
     if method == "goalposts":
         if goalposts is None:
-            raise IndexMethodError(f"indicator '{code}' has no goalposts", hint="give (lower, upper) per indicator")
+            raise IndexMethodError(
+                f"indicator '{code}' has no goalposts",
+                hint=f"in the method file give `normalise: goalposts: {{{code}: [lower, upper]}}` for every indicator, "
+                f"or `normalise: indiv: {{{code}: {{method: goalposts, goalposts: [lower, upper]}}}}` for this one",
+            )
         lo, hi = goalposts
         if not lo < hi:
             raise IndexMethodError(

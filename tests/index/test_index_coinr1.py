@@ -357,3 +357,9 @@ def test_coinr_export_workbook_and_r_csv(tmp_path) -> None:
     imeta.to_csv(meta_csv)  # pandas' own index column stands in for R's row names
     fw = read_inputs(csv, meta_csv)
     assert math.isnan(fw.idata.loc[0, "d"]) and list(fw.idata.columns)[0] == "uCode"
+
+
+def test_missing_goalposts_say_where_to_give_them() -> None:
+    with pytest.raises(IndexMethodError, match="no goalposts") as raised:
+        build_index(*_tree(), {"version": "t", "impute": None, "treat": None, "normalise": {"method": "goalposts"}})
+    assert "normalise: goalposts:" in raised.value.hint and "indiv:" in raised.value.hint
