@@ -274,9 +274,9 @@ def print_regulators(cities: list[str], years: list[str]) -> pd.DataFrame:
         table.add_column(col, justify="left" if col in ("city", "year", "predicate") else "right", no_wrap=True)
     shown = {"kominfo": ("kominfo",), "spbe": ("spbe_self", "spbe_external"), "ikm": ("ikm",)}
     for row in card.to_dict("records"):
-        marked = {c for r in str(row.pop("provisional", "") or "").split(", ") if r for c in shown.get(r, ())}
+        marked = {c for r in str(row.pop("provisional") or "").split(", ") if r for c in shown.get(r, ())}
         table.add_row(*("—" if pd.isna(v) else f"{v}{'*' if c in marked else ''}" for c, v in row.items()))
-    if card["provisional"].astype(bool).any() if "provisional" in card else False:
+    if card["provisional"].astype(bool).any():  # read_regulators always has the column
         table.caption += "; * provisional: published with incomplete inputs (an IKM of the year so far)"
     console.print(table)
     return card

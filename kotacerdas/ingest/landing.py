@@ -88,7 +88,7 @@ def store_raw(
         sha256=hashlib.sha256(content).hexdigest(),
         source=source,
         origin=scrub_text(origin),
-        fetched_at=datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z"),
+        fetched_at=utc_text(datetime.now(UTC)),
         rows=rows,
         bytes=len(content),
     )

@@ -266,10 +266,12 @@ class _Unit:
 
     # --- replay ---------------------------------------------------------------------------------------------
 
+    def fetches(self) -> list[dict]:
+        """This unit's completed fetches in the raw zone's log, oldest first."""
+        return read_fetches(self.raw_dir, source=self.source.name, city=self.city, period=self.period, opd=self.opd)
+
     def chain(self) -> list[dict]:
-        return current_chain(
-            read_fetches(self.raw_dir, source=self.source.name, city=self.city, period=self.period, opd=self.opd)
-        )
+        return current_chain(self.fetches())
 
     def replay(self, chain: list[dict] | None = None) -> list[list[dict]]:
         """Records of the stored fetches that make up the partition, one batch per fetch, from raw only."""
@@ -379,9 +381,7 @@ class _Unit:
         stored_names: set[str] = set()
         uploads: list[dict] = []
         # bytes fetched before keep the upload time first recorded for them (a file copied back has a new mtime)
-        earlier = upload_times(
-            read_fetches(self.raw_dir, source=source.name, city=self.city, period=self.period, opd=self.opd)
-        )
+        earlier = upload_times(self.fetches())
         for path in matches:
             content, mtime = read_landing_upload(path, self.landing_dir, source=source.name)
             error: SourceError | None = None
