@@ -429,3 +429,71 @@ def test_a_partitions_own_rules_are_given_each_column_they_name_once():
     assert _columns_looked_at([fresh, rows], bound) is None  # a table rule sees the whole frame
     conditional = [{**b, "fresh": {**b["fresh"], "row_condition": 'status=="done"'}} for b in bound]
     assert _columns_looked_at([fresh], conditional) is None  # a row condition may name any column
+
+
+def test_a_bound_per_resident_is_one_validation_that_says_what_each_partition_says_alone(monkeypatch):
+    """A range per 1,000 residents differs by city, so each partition has its own bound; the batch checks every row
+    against its own partition's bound in one GX validation, and a value exactly at its bound, or one float step
+    either side of it, passes or fails as alone (missing values are skipped, infinity fails)."""
+    import numpy as np
+
+    from kotacerdas.quality import gx_runtime
+    from kotacerdas.quality.batch import PartitionFrame
+    from kotacerdas.quality.suite import Rule, Suite
+
+    done = {"type": "comparison", "column": {"name": "status"}, "operator": "==", "parameter": "completed"}
+    between = "expect_column_values_to_be_between"
+    rules = (
+        Rule("most", between, {"column": "sla_days", "max_value": 3}, "error", "a", 0, 1_000),
+        Rule(
+            "least",
+            "expect_column_values_to_be_between",
+            {"column": "sla_days", "min_value": 0.5, "row_condition": done, "mostly": 0.5},
+            "warn",
+            "b",
+            1,
+            1000,
+        ),
+    )
+    suite = Suite(
+        SERVICE_REQUESTS,
+        Path("test.yaml"),
+        rules,
+        config_values={"city_codes": ["19.71", "19.03"]},
+        populations={"19.71": 242_285, "19.03": 216_079},
+    )
+    keys = [("19.71", "2025-01"), ("19.03", "2025-02"), ("19.71", "2025-02")]
+    frames = []
+    for city, month in keys:
+        high = suite.bound_kwargs(rules[0], city, month)["max_value"]  # 726.855 and 648.237: not whole numbers
+        low = suite.bound_kwargs(rules[1], city, month)["min_value"]
+        values = [high, np.nextafter(high, np.inf), np.nextafter(high, -np.inf), low, np.nextafter(low, -np.inf)]
+        values += [None, float("inf"), 1.0]
+        frames.append(_frame(sla_days=values, status=["completed"] * 4 + ["submitted", "completed"] * 2))
+    frames[1] = frames[1].iloc[:3]  # partitions of different lengths
+    parts = [PartitionFrame(f, c, m) for f, (c, m) in zip(frames, keys, strict=True)]
+
+    validations = []
+    original = gx_runtime.batch_definition
+
+    def counted(table_name):
+        definition = original(table_name)
+
+        class Counted:
+            def get_batch(self, batch_parameters):
+                validations.append(len(batch_parameters["dataframe"]))
+                return definition.get_batch(batch_parameters=batch_parameters)
+
+        return Counted()
+
+    monkeypatch.setattr(gx_runtime, "batch_definition", counted)
+    batched = validate_partitions(parts, SERVICE_REQUESTS, suite, now=NOW)
+    assert validations == [sum(len(f) for f in frames)]  # one validation of every row, none per partition
+    for part, result in zip(parts, batched, strict=True):
+        alone = validate_partitions([part], SERVICE_REQUESTS, suite, now=NOW)[0]
+        pd.testing.assert_frame_equal(result.rules, alone.rules)
+        pd.testing.assert_frame_equal(result.rejected, alone.rejected)
+    first = batched[0].rejected
+    # a float step above the bound and infinity are too many; 1 is too few under the row condition
+    assert sorted(first["rule"]) == ["least", "most", "most"]
+    assert "(at most 726.86 for 242,285 residents; got 726.8550000000001)" in first["reason"].iloc[0]

@@ -172,6 +172,71 @@ def test_bad_suite_settings(tmp_path, opd_project, edit, message):
         load_suite("service_requests", project)
 
 
+def _submission(city: str, code: str, opd: str, value: float, row: int) -> dict:
+    return {
+        "city_code": city,
+        "opd_code": opd,
+        "indicator_code": code,
+        "period": "2024-03",
+        "value": value,
+        "unit": "jumlah",
+        "evidence_ref": "x",
+        "_raw_file": "f",
+        "_raw_row": row,
+    }
+
+
+def test_a_count_per_resident_is_held_to_its_own_citys_population():
+    """The same number of tourist visits is plausible for Pangkalpinang (242,285 residents: at most 20,000 per 1,000,
+    4,845,700) and not for Bangka Selatan (216,079: 4,321,580); the steward reads the bound for the city."""
+    suite = load_suite("indicator_submissions")
+    rows = [
+        ("BRD_TOURIST_VISITS", "DISPAR", 4_500_000.0),
+        ("BRD_NEW_BUSINESSES", "DPMPTSP", 30_000.0),  # 124 / 139 per 1,000: above 100 for both
+        ("SOC_DIGITAL_LITERACY_PARTICIPANTS", "DISKOMINFO", 230_000.0),  # 949 / 1,064 per 1,000
+        ("GOV_OPEN_DATA_SHARE", "DISKOMINFO", 80.0),
+    ]
+    rejected = {}
+    for city in ("19.71", "19.03"):
+        df = staged(INDICATOR_SUBMISSIONS, [_submission(city, *r, i) for i, r in enumerate(rows)])
+        result = validate_table(df, INDICATOR_SUBMISSIONS, suite, city=city, month="2024-03")
+        rejected[city] = sorted(zip(result.rejected["_raw_row"], result.rejected["rule"], strict=True))
+        if city == "19.03":
+            reasons = dict(zip(result.rejected["rule"], result.rejected["reason"], strict=True))
+    assert rejected["19.71"] == [(1, "new_businesses_plausible")]
+    assert rejected["19.03"] == [
+        (0, "tourist_visits_plausible"),
+        (1, "new_businesses_plausible"),
+        (2, "digital_literacy_participants_plausible"),
+    ]
+    assert reasons["tourist_visits_plausible"].endswith("(at most 4,321,580 for 216,079 residents; got 4500000.0)")
+
+
+@pytest.mark.parametrize(
+    ("rule", "message"),
+    [
+        (
+            {"type": "expect_column_values_to_be_in_set", "kwargs": {"column": "value", "value_set": [1]}},
+            "per_residents is for expect_column_values_to_be_between",
+        ),
+        ({"type": "expect_column_values_to_be_between", "kwargs": {"column": "value"}}, "got neither"),
+        (
+            {"type": "expect_column_values_to_be_between", "kwargs": {"column": "value", "max_value": "${year}"}},
+            "as numbers",
+        ),
+    ],
+)
+def test_per_residents_only_scales_a_range_of_numbers(tmp_path, opd_project, rule, message):
+    project = edited_project(tmp_path, opd_project)
+    path = project.dir / "expectations" / "indicator_submissions.yaml"
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    scaled = {"id": "scaled", "severity": "error", "description": "d", "per_residents": 1000}
+    data["expectations"].append({**scaled, **rule})
+    path.write_text(yaml.safe_dump(data), encoding="utf-8")
+    with pytest.raises(ConfigError, match=message):
+        load_suite("indicator_submissions", project)
+
+
 def test_an_implausible_value_is_rejected_not_published():
     # 29 nines once passed the gate as new business registrations, moved Smart Branding 71.20 → 83.42 and broke the
     # scorecards; a NIK (16 digits) typed in the value column is the same mistake
@@ -199,4 +264,5 @@ def test_an_implausible_value_is_rejected_not_published():
     result = validate_table(df, INDICATOR_SUBMISSIONS, load_suite("indicator_submissions"), city=CITY, month="2024-03")
     # 1.25 million a month is a lot, not impossible: rows 4 and 5 break no rule
     rejected = sorted(zip(result.rejected["_raw_row"], result.rejected["rule"], strict=True))
-    assert rejected == [(i, "value_plausible") for i in range(4)]
+    assert sorted(row for row, rule in rejected if rule == "value_plausible") == [0, 1, 2, 3]
+    assert {row for row, _ in rejected} == {0, 1, 2, 3}  # some also exceed their bound per resident

@@ -19,6 +19,11 @@ so that GX's failing-row labels say which partition a row is in) and each rule g
 - a **row rule with a row condition** (the same everywhere, e.g. percentages in 0..100 for the percent indicators
   only) is one expectation over all rows, with its condition, beside a helper expectation under the same condition
   that fails on every row it keeps: GX's own answer to which rows each partition's counts are over;
+- a **range whose bound differs by partition** (`expect_column_values_to_be_between` with one bound, a number, on
+  a float column, everything else the same: a bound per resident, `per_residents`) is one expectation too, on a
+  helper column holding each row's value minus its own partition's bound, checked against 0 (a float subtraction
+  keeps the sign of the difference and is 0 only for equal values, so every row passes or fails as alone), with
+  the helper of a row condition when it has one;
 - a **column maximum or minimum** (`COLUMN_AGGREGATES`, the freshness rules; no row condition, a column whose dtype
   holds missing values as they are) is one validation for all partitions: a frame with each partition's column side
   by side (shorter ones padded with missing values, which the aggregate skips) and one expectation per partition,
@@ -107,10 +112,12 @@ COLUMN_AGGREGATES = frozenset({"expect_column_max_to_be_between", "expect_column
 _ROWS, _SCHEMA, _EACH, _COLUMNS = "rows", "schema", "each", "a column per partition"
 _UNIQUE_WITHIN, _OWN_VALUE = "unique within the partition", "the partition's own value"
 _WHERE = "a row rule with a row condition"
+_BOUND = "a range whose bound differs by partition"
 # Helper columns of the concatenation that partition-scoped rules see (never a canonical column: "__" prefix).
 _PARTITION_COLUMN = "__kotacerdas_partition:"
 _OWN_VALUE_COLUMN = "__kotacerdas_own_value:"
 _PARTITION_OWN_COLUMN = "__kotacerdas_partition_{}:{}"  # partition number, column
+_BEYOND_COLUMN = "__kotacerdas_beyond_bound:"  # + rule id: the value minus its partition's bound
 _CONSIDERED_COLUMN = "__kotacerdas_considered:"  # + rule id: never missing, so its null rule fails every row considered
 _CONSIDERED = "kotacerdas_rows_considered"  # the meta key of the expectation that finds a rule's rows considered
 
@@ -158,7 +165,7 @@ def validate_partitions(
     if any(p.frame.empty for p in parts):  # an empty partition alone: GX's own case, not a column of missing values
         kinds = {rid: _EACH if k == _COLUMNS else k for rid, k in kinds.items()}
     shared = [r for r in suite.rules if kinds[r.id] in (_ROWS, _SCHEMA)]
-    scoped = [r for r in suite.rules if kinds[r.id] in (_UNIQUE_WITHIN, _OWN_VALUE, _WHERE)]
+    scoped = [r for r in suite.rules if kinds[r.id] in (_UNIQUE_WITHIN, _OWN_VALUE, _WHERE, _BOUND)]
     own = [r for r in suite.rules if kinds[r.id] == _EACH]
     by_column = [r for r in suite.rules if kinds[r.id] == _COLUMNS]
     sizes = np.array([len(p.frame) for p in parts], dtype="int64")
@@ -222,7 +229,8 @@ def validate_partitions(
             # each partition's outcome carries the rule's own kwargs (its set, its columns), not the helper's
             kwargs = [b[rule.id] for b in bound]
             domain = None
-            if kinds[rule.id] == _WHERE:  # the rows GX considered under the row condition, by GX
+            if kinds[rule.id] in (_WHERE, _BOUND) and kwargs[0].get("row_condition") is not None:
+                # the rows GX considered under the row condition, by GX
                 domain = _rows_considered(considered.get(rule.id), rule, len(frame), where=where)
             splits = _split(by_rule[rule.id], rule, frame, starts, where=where, kwargs=kwargs, domain=domain)
             for i, split in enumerate(splits):
@@ -268,6 +276,8 @@ def _same_shape(frames: Sequence[pd.DataFrame]) -> bool:
 
 
 def _kind(rule: Rule, kwargs: Sequence[Mapping[str, Any]], frame: pd.DataFrame) -> str:
+    if _bound_differs_only(rule, kwargs, frame) is not None:
+        return _BOUND
     if kwargs[0].get("row_condition") is not None:
         same = all(k == kwargs[0] for k in kwargs[1:])
         return _WHERE if same and rule.type in ROW_RULES else _EACH
@@ -286,6 +296,26 @@ def _kind(rule: Rule, kwargs: Sequence[Mapping[str, Any]], frame: pd.DataFrame) 
 
 
 _AGGREGATE_KWARGS = frozenset({"column", "min_value", "max_value", "strict_min", "strict_max"})
+
+
+def _bound_differs_only(rule: Rule, kwargs: Sequence[Mapping[str, Any]], frame: pd.DataFrame) -> str | None:
+    """The bound (`min_value` or `max_value`) of a range rule that differs by partition, nothing else differing, when
+    the rule has that one bound, a finite number, on a float column; else None."""
+    if rule.type != "expect_column_values_to_be_between" or all(k == kwargs[0] for k in kwargs[1:]):
+        return None
+    present = [b for b in ("min_value", "max_value") if kwargs[0].get(b) is not None]
+    if len(present) != 1:
+        return None
+    bound = present[0]
+    if (
+        any(k.get(bound) is None or isinstance(k[bound], bool) or not isinstance(k[bound], int | float) for k in kwargs)
+        or not np.isfinite([float(k[bound]) for k in kwargs]).all()
+    ):
+        return None
+    rest = [{n: v for n, v in k.items() if n != bound} for k in kwargs]
+    column = kwargs[0].get("column")
+    floats = isinstance(column, str) and column in frame.columns and pd.api.types.is_float_dtype(frame[column].dtype)
+    return bound if floats and all(r == rest[0] for r in rest[1:]) else None
 
 
 def _pads_as_missing(frame: pd.DataFrame, column: Any) -> bool:
@@ -384,14 +414,29 @@ def _scoped_expectations(
     their helper columns are added to `helpers`. A rule with a row condition is itself (the condition keeps rows
     by their own values) plus an expectation that fails on every row the condition keeps, with the same condition:
     GX's own answer to which rows, per partition, the rule's counts and percentage are over."""
+    if kind == _BOUND:
+        bound = _bound_differs_only(rule, kwargs, frame)
+        assert bound is not None  # its kind says so
+        beyond = _BEYOND_COLUMN + rule.id
+        values = frame[kwargs[0]["column"]].to_numpy(dtype="float64", na_value=np.nan)
+        helpers[beyond] = values - np.repeat(np.array([float(k[bound]) for k in kwargs]), sizes)
+        checked = _expectation(rule, {**kwargs[0], "column": beyond, bound: 0.0})
+        if kwargs[0].get("row_condition") is None:
+            return [checked]
+        return [checked, _considered_rows(rule, kwargs[0], frame, helpers)]
     if kind == _WHERE:
-        column = _CONSIDERED_COLUMN + rule.id
-        helpers[column] = np.zeros(len(frame), dtype="int64")
-        cls = gx_runtime.expectation_class("expect_column_values_to_be_null", where=rule.id)
-        condition = {k: v for k, v in kwargs[0].items() if k in ("row_condition", "condition_parser")}
-        rows = cls(column=column, **condition, meta={"kotacerdas_rule": rule.id, _CONSIDERED: rule.id})
-        return [_expectation(rule, kwargs[0]), rows]
+        return [_expectation(rule, kwargs[0]), _considered_rows(rule, kwargs[0], frame, helpers)]
     return [_scoped_expectation(rule, kind, kwargs, frame, sizes, helpers)]
+
+
+def _considered_rows(rule: Rule, kwargs: Mapping[str, Any], frame: pd.DataFrame, helpers: dict[str, Any]) -> Any:
+    """An expectation under the rule's row condition that fails on every row the condition keeps (its helper column
+    is never missing): GX's own answer to which rows, per partition, the rule's counts are over."""
+    column = _CONSIDERED_COLUMN + rule.id
+    helpers[column] = np.zeros(len(frame), dtype="int64")
+    cls = gx_runtime.expectation_class("expect_column_values_to_be_null", where=rule.id)
+    condition = {k: v for k, v in kwargs.items() if k in ("row_condition", "condition_parser")}
+    return cls(column=column, **condition, meta={"kotacerdas_rule": rule.id, _CONSIDERED: rule.id})
 
 
 def _scoped_expectation(

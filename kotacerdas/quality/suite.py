@@ -15,6 +15,11 @@ Besides its rules a suite may set `freshness_max_age_days` (what `${freshness_fl
 partition needs a different one than a table of thousands) and a `volume:` rule: the rows delivered compared with
 the earlier months in the raw zone, evaluated by `kotacerdas.quality.volume` (GX sees one partition, not its
 history) and reported like any other rule.
+
+A rule may also set `per_residents: N` (an `expect_column_values_to_be_between` with numbers as bounds): its
+`min_value`/`max_value` are then per N residents, and each partition is checked against them times its city's
+population / N (cities.yaml). A count a month is plausible or not for a kabupaten of 50,000 and a kota of 2
+million at different sizes; the bound is written once, per resident, like the indicator it feeds.
 """
 
 from __future__ import annotations
@@ -87,6 +92,12 @@ class _RuleModel(BaseModel):
     kwargs: dict[str, Any] = Field(default_factory=dict)
     severity: Severity
     description: Annotated[str, Field(min_length=1)]
+    per_residents: int | None = Field(default=None, gt=0, description="min_value/max_value are per N residents")
+
+
+# The expectation a rule with `per_residents` must be, and the kwargs scaled by the partition city's population.
+PER_RESIDENTS_TYPE = "expect_column_values_to_be_between"
+SCALED_KWARGS = ("min_value", "max_value")
 
 
 class _VolumeModel(BaseModel):
@@ -129,6 +140,7 @@ class Rule:
     severity: Severity
     description: str
     index: int  # position in the file's `expectations:` list, for error messages
+    per_residents: int | None = None  # bounds per N residents of the partition's city (see the module doc)
 
     @property
     def columns(self) -> tuple[str, ...]:
@@ -164,6 +176,7 @@ class Suite:
     volume: VolumeRule | None = None
     freshness_max_age_days: float | None = None
     max_rejected_share: float | None = None  # None: pipeline.yaml's max_rejected_share
+    populations: Mapping[str, int] = field(default_factory=dict)  # city code -> residents, for `per_residents`
 
     @property
     def rule_ids(self) -> list[str]:
@@ -198,7 +211,16 @@ class Suite:
 
     def bound_kwargs(self, rule: Rule, city: str, period: str, now: pd.Timestamp | None = None) -> dict[str, Any]:
         values = {**self.config_values, **self.partition_values(city, period, now)}
-        return _resolve(dict(rule.kwargs), values, where=self._where(rule))
+        kwargs = _resolve(dict(rule.kwargs), values, where=self._where(rule))
+        if rule.per_residents is not None:
+            if city not in self.populations:
+                raise ConfigError(
+                    f"{self._where(rule)}: per_residents needs the population of city {city!r}",
+                    hint="give the city its `population:` in cities.yaml",
+                )
+            scale = self.populations[city] / rule.per_residents
+            kwargs |= {k: float(kwargs[k]) * scale for k in SCALED_KWARGS if kwargs.get(k) is not None}
+        return kwargs
 
     def expectations(self, city: str, period: str, now: pd.Timestamp | None = None) -> list[tuple[Rule, Any]]:
         """(rule, GX Expectation) pairs with every placeholder bound; imports GX (slow, once)."""
@@ -345,7 +367,9 @@ def load_suite(
                 f"{where}: uses ${{freshness_floor}} but the suite sets no freshness_max_age_days",
                 hint="add `freshness_max_age_days: <days>` at the top of the suite file",
             )
-        rule = Rule(m.id, m.type, m.kwargs, m.severity, m.description, i)
+        if m.per_residents is not None:
+            _check_per_residents(m, where)
+        rule = Rule(m.id, m.type, m.kwargs, m.severity, m.description, i, m.per_residents)
         unknown_cols = [c for c in rule.columns if c not in columns]
         if unknown_cols:
             raise ConfigError(
@@ -387,6 +411,7 @@ def load_suite(
         volume=volume,
         freshness_max_age_days=suite_model.freshness_max_age_days,
         max_rejected_share=suite_model.max_rejected_share,
+        populations={c.code: c.population for c in cities.cities} if any(r.per_residents for r in rules) else {},
     )
     if check_with_gx:
         # Bind against a sample partition: placeholders are typed, so any real partition binds the same way.
@@ -403,6 +428,21 @@ def load_suites(config: ProjectConfig | None = None, *, check_with_gx: bool = Tr
 
 
 # --- placeholders -----------------------------------------------------------------------------------------
+
+
+def _check_per_residents(m: _RuleModel, where: str) -> None:
+    """`per_residents` scales numbers: the rule must be a range on values with a number for a bound."""
+    if m.type != PER_RESIDENTS_TYPE:
+        raise ConfigError(
+            f"{where}: per_residents is for {PER_RESIDENTS_TYPE}, not {m.type}",
+            hint="remove per_residents, or write the rule as a range of values",
+        )
+    bounds = {k: m.kwargs.get(k) for k in SCALED_KWARGS if m.kwargs.get(k) is not None}
+    if not bounds or not all(isinstance(v, int | float) and not isinstance(v, bool) for v in bounds.values()):
+        raise ConfigError(
+            f"{where}: per_residents needs min_value and/or max_value as numbers, got {bounds or 'neither'}",
+            hint="write the bound per N residents as a number, e.g. `max_value: 10000` with `per_residents: 1000`",
+        )
 
 
 def _check_placeholders(obj: Any, where: str) -> None:

@@ -229,7 +229,7 @@ def assemble_result(
             continue
         if rule.severity == "error":
             blocked[positions] = True
-        set_aside.add(rule, positions)
+        set_aside.add(rule, positions, _bound_for_city(rule, r.kwargs, suite.populations.get(city)))
 
     volume = None
     if suite.volume is not None:
@@ -264,6 +264,22 @@ def assemble_result(
         volume=volume,
         validated_at=now,
     )
+
+
+def _bound_for_city(rule: Rule, kwargs: Mapping[str, Any], population: int | None) -> str:
+    """What a bound per resident comes to for the partition's city, for the reason a steward reads
+    (e.g. `at most 4,845,700 for 242,285 residents; `); empty for other rules."""
+    if rule.per_residents is None or population is None:
+        return ""
+
+    def number(x: float) -> str:  # 4,845,700 or 726.86
+        return f"{x:,.2f}".rstrip("0").rstrip(".")
+
+    low, high = kwargs.get("min_value"), kwargs.get("max_value")
+    words = ([f"at least {number(low)}"] if low is not None else []) + (
+        [f"at most {number(high)}"] if high is not None else []
+    )
+    return f"{' and '.join(words)} for {population:,} residents; "
 
 
 def _bounds(kwargs: Mapping[str, Any]) -> str | None:
@@ -306,7 +322,8 @@ class _SetAside:
         self.values: list[np.ndarray] = []
         self.reasons: list[np.ndarray] = []
 
-    def add(self, rule: Rule, positions: np.ndarray) -> None:
+    def add(self, rule: Rule, positions: np.ndarray, note: str = "") -> None:
+        """Set aside the rows at `positions` for `rule`; `note` goes before the value in the reason."""
         cols = list(rule.columns)
         m = len(positions)
         if len(cols) == 1:
@@ -320,7 +337,7 @@ class _SetAside:
         else:
             value = pd.Series(pd.NA, index=range(m), dtype="string")
         shown = value.fillna("null") if len(cols) == 1 else value
-        reason = rule.description + " (got " + shown + ")"
+        reason = rule.description + " (" + note + "got " + shown + ")"
         self.positions.append(positions)
         self.rules.append(rule)
         self.values.append(value.to_numpy(dtype=object, na_value=pd.NA))
