@@ -692,7 +692,13 @@ def test_workbook_opens_with_a_sheet_per_dimension_and_a_methodology_sheet(wareh
     assert gov["A5"].value == "Indikator" and gov["A5"].font.bold and gov["A6"].value == "city_code"
     widest = max(len(str(c.value)) for r in gov.iter_rows(min_row=3) for c in r if c.column == 6 and c.value)
     assert gov.column_dimensions["F"].width == min(max(10, widest + 2), 60)  # fits both tables' values
-    assert wb["Metodologi"].max_row > 20  # the tree of the methodology, every node with its weight
+    method = wb["Metodologi"]
+    assert method.max_row > 20  # the tree of the methodology, every node with its weight
+    # its names in the workbook's language, every node named (the warehouse's names are English, elements unnamed)
+    header = [c.value for c in method[3]]
+    names = {r[header.index("code")]: r[header.index("name")] for r in method.iter_rows(min_row=4, values_only=True)}
+    assert names["governance"] == "Tata Kelola Cerdas" and names["INDEX"] == "Indeks kematangan"
+    assert all(n and n != code for code, n in names.items())
 
 
 def test_csv_and_json_carry_names_methodology_coverage_and_status(warehouse, tmp_path):

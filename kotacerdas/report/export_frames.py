@@ -71,6 +71,16 @@ def read_export_tables(
     if versions is not None:
         keep = methodology.merge(versions, left_on=["methodology", "version"], right_on=list(versions.columns))
         methodology = keep[methodology.columns]
+    # the nodes' names in the export's language (the warehouse keeps one name); a node config no longer names keeps it
+    methodology["name"] = [
+        stored if named == code and isinstance(stored, str) else named
+        for named, code, stored in zip(
+            map(labels.name, methodology["level"], methodology["code"]),
+            methodology["code"],
+            methodology["name"],
+            strict=True,
+        )
+    ]
     names = _names(project, regions)
     provinces = dict(zip(regions["region_code"], regions["name"], strict=True))
 
