@@ -496,4 +496,4 @@ def test_a_bound_per_resident_is_one_validation_that_says_what_each_partition_sa
     first = batched[0].rejected
     # a float step above the bound and infinity are too many; 1 is too few under the row condition
     assert sorted(first["rule"]) == ["least", "most", "most"]
-    assert "(at most 726.86 for 242,285 residents; got 726.8550000000001)" in first["reason"].iloc[0]
+    assert "(at most 726.855 for 242,285 residents; got 726.8550000000001)" in first["reason"].iloc[0]

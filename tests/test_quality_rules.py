@@ -3,6 +3,8 @@ history" start), freshness, percentages unless the catalog allows more, and the 
 
 from __future__ import annotations
 
+import dataclasses
+
 import pandas as pd
 import pytest
 import yaml
@@ -212,6 +214,23 @@ def test_a_count_per_resident_is_held_to_its_own_citys_population():
     assert reasons["tourist_visits_plausible"].endswith("(at most 4,321,580 for 216,079 residents; got 4500000.0)")
 
 
+def test_a_bound_per_resident_is_exact_for_every_kabupaten_kota():
+    """1,000 participants per 1,000 residents is exactly the population: Kabupaten Sampang's 1,033,926 participants
+    pass (scaled as bound × (population / 1,000), its bound was a float step under 1,033,926 and rejected them), and
+    20 visits per resident of Aceh Utara is exactly 12,820,140 (it was 12,820,139.999999998)."""
+    suite = load_suite("indicator_submissions")
+    populations = {"11.08": 641_007, "35.27": 1_033_926, **suite.populations}
+    codes = {**suite.config_values, "city_codes": [*populations]}
+    wide = dataclasses.replace(suite, config_values=codes, populations=populations)
+    literacy = wide.rule("digital_literacy_participants_plausible")
+    assert wide.bound_kwargs(literacy, "35.27", "2024-03")["max_value"] == 1_033_926
+    assert wide.bound_kwargs(wide.rule("tourist_visits_plausible"), "11.08", "2024-03")["max_value"] == 12_820_140
+    rows = [_submission("35.27", "SOC_DIGITAL_LITERACY_PARTICIPANTS", "DISKOMINFO", 1_033_926.0, 0)]
+    df = staged(INDICATOR_SUBMISSIONS, rows)
+    result = validate_table(df, INDICATOR_SUBMISSIONS, wide, city="35.27", month="2024-03")
+    assert "digital_literacy_participants_plausible" not in set(result.rejected["rule"])
+
+
 @pytest.mark.parametrize(
     ("rule", "message"),
     [
@@ -222,7 +241,27 @@ def test_a_count_per_resident_is_held_to_its_own_citys_population():
         ({"type": "expect_column_values_to_be_between", "kwargs": {"column": "value"}}, "got neither"),
         (
             {"type": "expect_column_values_to_be_between", "kwargs": {"column": "value", "max_value": "${year}"}},
-            "as numbers",
+            "as finite numbers",
+        ),
+        (
+            {"type": "expect_column_values_to_be_between", "kwargs": {"column": "value", "max_value": float("inf")}},
+            "as finite numbers",
+        ),
+        (  # YAML's `true` is not 1 resident, nor "1000" a number
+            {
+                "type": "expect_column_values_to_be_between",
+                "kwargs": {"column": "value", "max_value": 10},
+                "per_residents": True,
+            },
+            "per_residents",
+        ),
+        (
+            {
+                "type": "expect_column_values_to_be_between",
+                "kwargs": {"column": "value", "max_value": 10},
+                "per_residents": "1000",
+            },
+            "per_residents",
         ),
     ],
 )

@@ -24,6 +24,7 @@ million at different sizes; the bound is written once, per resident, like the in
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -31,7 +32,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, ValidationError, model_validator
 
 from kotacerdas.config import ProjectConfig, read_yaml
 from kotacerdas.errors import ConfigError
@@ -92,7 +93,7 @@ class _RuleModel(BaseModel):
     kwargs: dict[str, Any] = Field(default_factory=dict)
     severity: Severity
     description: Annotated[str, Field(min_length=1)]
-    per_residents: int | None = Field(default=None, gt=0, description="min_value/max_value are per N residents")
+    per_residents: StrictInt | None = Field(default=None, gt=0, description="min_value/max_value are per N residents")
 
 
 # The expectation a rule with `per_residents` must be, and the kwargs scaled by the partition city's population.
@@ -218,8 +219,10 @@ class Suite:
                     f"{self._where(rule)}: per_residents needs the population of city {city!r}",
                     hint="give the city its `population:` in cities.yaml",
                 )
-            scale = self.populations[city] / rule.per_residents
-            kwargs |= {k: float(kwargs[k]) * scale for k in SCALED_KWARGS if kwargs.get(k) is not None}
+            # bound × population first (exact for any real figures), then one rounding: bound × (population / N)
+            # rounds twice and left 40 kabupaten/kota a tourist-visit bound a float step under 20 × population
+            population, per = self.populations[city], rule.per_residents
+            kwargs |= {k: float(kwargs[k]) * population / per for k in SCALED_KWARGS if kwargs.get(k) is not None}
         return kwargs
 
     def expectations(self, city: str, period: str, now: pd.Timestamp | None = None) -> list[tuple[Rule, Any]]:
@@ -438,9 +441,10 @@ def _check_per_residents(m: _RuleModel, where: str) -> None:
             hint="remove per_residents, or write the rule as a range of values",
         )
     bounds = {k: m.kwargs.get(k) for k in SCALED_KWARGS if m.kwargs.get(k) is not None}
-    if not bounds or not all(isinstance(v, int | float) and not isinstance(v, bool) for v in bounds.values()):
+    numbers = all(isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v) for v in bounds.values())
+    if not bounds or not numbers:
         raise ConfigError(
-            f"{where}: per_residents needs min_value and/or max_value as numbers, got {bounds or 'neither'}",
+            f"{where}: per_residents needs min_value and/or max_value as finite numbers, got {bounds or 'neither'}",
             hint="write the bound per N residents as a number, e.g. `max_value: 10000` with `per_residents: 1000`",
         )
 

@@ -272,8 +272,8 @@ def _bound_for_city(rule: Rule, kwargs: Mapping[str, Any], population: int | Non
     if rule.per_residents is None or population is None:
         return ""
 
-    def number(x: float) -> str:  # 4,845,700 or 726.86
-        return f"{x:,.2f}".rstrip("0").rstrip(".")
+    def number(x: float) -> str:  # 4,845,700 or 726.855: the bound itself, not rounded
+        return f"{int(x):,}" if float(x).is_integer() else f"{x:,}"
 
     low, high = kwargs.get("min_value"), kwargs.get("max_value")
     words = ([f"at least {number(low)}"] if low is not None else []) + (
