@@ -186,7 +186,7 @@ class Scrubber:
 # Columns never scanned: lineage (paths we make) and the partition's own codes.
 _NOT_SCANNED = frozenset({"_raw_file", "_raw_row", "_raw_sha256"})
 # Quarantine columns that can hold a delivered value.
-QUARANTINE_TEXT = ("value", "reason", "record_key")
+QUARANTINE_TEXT = ("value", "reason", "record_key", "opd_code")
 # A 16-digit whole number in a numeric column is treated as a NIK (1e15 <= |x| < 1e16).
 _NIK_NUMBER = (1e15, 1e16)
 
@@ -239,6 +239,7 @@ def scrub_staged(
                     "table_name": table.name,
                     "city_code": city,
                     "period": month,
+                    "opd_code": row.get("opd_code"),
                     "rule": f"personal_data:{column}",
                     "severity": "error",
                     "column_name": column,

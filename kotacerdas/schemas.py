@@ -265,6 +265,7 @@ QUARANTINE_COLUMNS: dict[str, str] = {
     "table_name": "string",
     "city_code": "string",
     "period": "string",  # partition the row arrived in: YYYY-MM, or YYYY for a yearly table
+    "opd_code": "string",  # the OPD the row names (missing for a table without OPDs), for its data steward
     "rule": "string",  # e.g. "type:submitted_at" or a GX expectation id
     "severity": "string",  # error | warn
     "column_name": "string",

@@ -1,7 +1,8 @@
-"""The `kotacerdas` command: demo, run, scorecard, report, export, explain and the OPD simulator.
+"""The `kotacerdas` command: demo, run, scorecard, report, export, explain, quality and the OPD simulator.
 
 Conventions: errors go to stderr with a non-zero exit; an unknown city or an empty result is an error; read
-commands (scorecard, explain, report, export) read only the evaluator views, so an evaluator's login can run them."""
+commands (scorecard, explain, report, export, quality) read only the evaluator views, so an evaluator's login can
+run them."""
 
 from __future__ import annotations
 
@@ -483,6 +484,148 @@ def export(
 
 
 @app.command()
+def quality(
+    period: Annotated[
+        str | None, typer.Option(help="YYYY-MM, or YYYY for the yearly tables; default: the latest month validated")
+    ] = None,
+    city: Annotated[list[str] | None, typer.Option(help="city code (repeatable); default all")] = None,
+    opd: Annotated[list[str] | None, typer.Option(help="OPD code (repeatable): its deliveries and rows only")] = None,
+    csv: Annotated[Path | None, typer.Option(help="also write every rejected row shown to this CSV file")] = None,
+) -> None:
+    """For the OPDs' data stewards: each table's quality gate, each OPD's delivery (on time, late, missing) and the
+    rejected rows by rule with a value, its reason and its raw file and row (from the evaluator views)."""
+    from kotacerdas.report.stewards import check_period, latest_quality_period, read_steward_view
+
+    project = ProjectConfig()
+    cities = _cities(project, city)
+    known = {o.code for o in project.cities.opds}
+    unknown = sorted(set(opd or []) - known)
+    if unknown:
+        raise KotacerdasError(
+            f"OPD {', '.join(unknown)} is not in cities.yaml", hint=f"use one of {', '.join(sorted(known))}"
+        )
+    if period is None:
+        period, _ = _read_warehouse(latest_quality_period, cities)
+        if period is None:
+            raise KotacerdasError(
+                f"nothing validated for {', '.join(cities)}",
+                hint="run the pipeline first (make demo, or kotacerdas run --months YYYY-MM)",
+            )
+        err_console.print(f"period {period}: the latest month validated (--period YYYY-MM for another)")
+    view, where = _read_warehouse(read_steward_view, cities, check_period(period), opd)
+    if view.gates.empty and view.deliveries.empty:
+        raise KotacerdasError(
+            f"nothing validated for {', '.join(cities)} in {period} (warehouse {where})",
+            hint="check the city codes and the period, or run the pipeline for them first",
+        )
+    for code in cities:
+        _print_steward_tables(view, code, period, opd)
+    if view.rejected is None:
+        denied = (
+            f"the warehouse login at {where} may not read the rejected rows (v_quarantine: the rows as the OPDs sent "
+            "them, for their data stewards; evaluators see the counts above)"
+        )
+        hint = "use a steward login (`kotacerdas warehouse grant-evaluator NAME --steward`) or the owner's"
+        if csv is not None:
+            raise KotacerdasError(denied, hint=hint)
+        err_console.print(f"[yellow]{denied}[/]; {hint}")
+    if csv is not None and view.rejected is not None:
+        from kotacerdas.report.cells import neutralise_frame
+
+        csv.parent.mkdir(parents=True, exist_ok=True)
+        neutralise_frame(view.rejected).to_csv(csv, index=False, encoding="utf-8-sig")
+        console.print(f"wrote {len(view.rejected)} rejected rows to {csv}", overflow="ignore", crop=False)
+    console.print(f"warehouse: {where}")
+
+
+def _print_steward_tables(view, city: str, period: str, opds: list[str] | None) -> None:
+    from kotacerdas.report.stewards import delivery_status, verdict
+
+    gates = view.gates[view.gates["city_code"] == city]
+    table = Table(title=f"{city} {period}: quality gate per table", box=box.SIMPLE_HEAD)
+    for col in ("table", "rows", "valid", "rejected", "share", "blocks above", "verdict", "why"):
+        table.add_column(
+            col, justify="right" if col in ("rows", "valid", "rejected", "share", "blocks above") else "left"
+        )
+    for _, g in gates.iterrows():
+        why = g.get("incomplete_reason") if g.get("status") == "incomplete" else g.get("failed_table_rules")
+        table.add_row(
+            g["table_name"],
+            _count(g["input_rows"]),
+            _count(g["valid_rows"]),
+            _count(g["rejected_rows"]),
+            _percent(g["rejected_share"]),
+            _percent(g["threshold"]),
+            verdict(g),
+            "" if pd.isna(why) else str(why),
+        )
+    if not gates.empty:
+        console.print(table)
+
+    deliveries = view.deliveries[view.deliveries["city_code"] == city]
+    late = Table(
+        title=f"{city} {period}: deliveries per OPD" + (f" ({', '.join(opds)})" if opds else ""),
+        box=box.SIMPLE_HEAD,
+        caption="due and received in UTC; config/timeliness.yaml sets the due days",
+    )
+    for col in ("OPD", "table", "due", "received", "status", "rows", "rejected", "failure"):
+        late.add_column(col, justify="right" if col in ("rows", "rejected") else "left")
+    for _, d in deliveries.iterrows():
+        late.add_row(
+            str(d["opd_code"]),
+            d["table_name"],
+            _minute(d.get("due_at")),
+            _minute(d.get("received_at")),
+            delivery_status(d),
+            _count(d.get("rows_delivered")),
+            _count(d.get("rows_rejected")),
+            "" if pd.isna(d.get("failure_message")) else str(d["failure_message"]),
+        )
+    if not deliveries.empty:
+        console.print(late)
+
+    if view.rejected is None:
+        return  # a login without the steward view: the command says so once, after every city
+    rules = view.rules()
+    rules = rules[rules["city_code"] == city]
+    rejected = Table(
+        title=f"{city} {period}: rejected rows by rule" + (f" ({', '.join(opds)})" if opds else ""),
+        box=box.SIMPLE_HEAD,
+        caption="error rules set a row aside, warn rules only report it; the first row's value and reason; "
+        "--csv FILE writes every row",
+    )
+    for col in ("table", "rule", "severity", "rows", "OPDs", "value", "reason"):
+        rejected.add_column(col, justify="right" if col == "rows" else "left")
+    rejected.add_column("raw file:row", overflow="fold")  # the whole path: where the steward looks
+    for _, r in rules.iterrows():
+        place = (
+            "" if pd.isna(r["raw_file"]) else f"{r['raw_file']}:{'' if pd.isna(r['raw_row']) else int(r['raw_row'])}"
+        )
+        rejected.add_row(
+            r["table_name"],
+            r["rule"],
+            r["severity"],
+            _count(r["rows"]),
+            r["opds"],
+            "" if pd.isna(r["value"]) else str(r["value"]),
+            "" if pd.isna(r["reason"]) else str(r["reason"]),
+            place,
+        )
+    if rules.empty:
+        console.print(f"{city} {period}: no rejected rows" + (f" for {', '.join(opds)}" if opds else ""))
+    else:
+        console.print(rejected)
+
+
+def _minute(value) -> str:
+    return "—" if value is None or pd.isna(value) else f"{pd.Timestamp(value):%Y-%m-%d %H:%M}"
+
+
+def _percent(value) -> str:
+    return "—" if value is None or pd.isna(value) else f"{100 * float(value):.1f} %"
+
+
+@app.command()
 def ui(
     port: Annotated[int, typer.Option(help="port of the Dagster UI")] = 3000,
     simulator: Annotated[bool, typer.Option(help="serve the OPD simulator as the sources")] = True,
@@ -701,12 +844,20 @@ def warehouse_upgrade(
 @warehouse_app.command("grant-evaluator")
 def warehouse_grant_evaluator(
     name: Annotated[str, typer.Argument(help="login role to create or reuse for the evaluator")],
-    group: Annotated[str, typer.Option(help="NOLOGIN role holding the grants")] = "kotacerdas_evaluator",
+    group: Annotated[
+        str | None,
+        typer.Option(help="NOLOGIN role holding the grants; default kotacerdas_evaluator (kotacerdas_steward)"),
+    ] = None,
     password_env: Annotated[str | None, typer.Option(help="environment variable holding a password")] = None,
+    steward: Annotated[
+        bool, typer.Option("--steward", help="an OPD data steward: also the rejected rows as delivered (v_quarantine)")
+    ] = False,
 ) -> None:
-    """PostgreSQL: a read-only role NAME that can read the evaluator views and nothing else."""
-    from kotacerdas.warehouse.roles import grant_evaluator, server_hardening
+    """PostgreSQL: a read-only role NAME that can read the evaluator views and nothing else (with --steward, also
+    the steward views: the rejected rows, which evaluators do not see)."""
+    from kotacerdas.warehouse.roles import EVALUATOR_GROUP, STEWARD_GROUP, grant_evaluator, server_hardening
 
+    group = group or (STEWARD_GROUP if steward else EVALUATOR_GROUP)
     password = None
     if password_env:
         password = environment().get(password_env)
@@ -714,7 +865,7 @@ def warehouse_grant_evaluator(
             raise typer.BadParameter(f"environment variable {password_env} is empty or not set")
     engine, shown = _warehouse_engine()
     try:
-        views = grant_evaluator(engine, name, group=group, password=password)
+        views = grant_evaluator(engine, name, group=group, password=password, steward=steward)
         todo = server_hardening(engine)
     finally:
         engine.dispose()

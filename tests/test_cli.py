@@ -128,6 +128,7 @@ def test_simulate_opd_on_a_port_in_use_names_the_port():
         ("export", "--format", "csv", "--out", "{tmp}/out"),
         ("masterplan", "status", "--period", "2025-03"),
         ("masterplan", "explain", "--period", "2025-03", "--programme", "GOV-01"),
+        ("quality", "--period", "2025-03"),
     ],
     ids=lambda a: " ".join(a[:2]),
 )
@@ -166,6 +167,7 @@ def test_a_malformed_month_is_a_usage_error_naming_the_format(args, bad, monkeyp
             "status",
         ),
         ("masterplan", "explain", "--city", "19.71", "--period", "2025-03", "--programme", "GOV-01"),
+        ("quality",),
     ],
     ids=lambda a: " ".join(a[:2]),
 )

@@ -92,7 +92,7 @@ def test_staging_scrubs_every_column_and_its_rejects():
         {
             "complaint_id": ["C1", "C2", "C3"],
             "city_code": ["19.71"] * 3,
-            "opd_code": ["DLH"] * 3,
+            "opd_code": ["DLH", f"DLH {NIK}", "DLH"],  # the rejected row's OPD is in the quarantine too
             "category": [f"sampah, pelapor {NIK}", "banjir", "hubungi 0812-7788-9900"],
             "status": ["received", "received", f"x {NIK}"],
             "received_at": ["2025-03-01T10:00:00", f"NIK {NIK}", "2025-03-02T10:00:00"],
@@ -112,6 +112,7 @@ def test_staging_scrubs_every_column_and_its_rejects():
     assert result.frame["status"].tolist() == ["received", f"x [nik:{nik}]"]  # the gate will reject it
     rejected = result.rejected.set_index("rule")
     assert rejected.loc["type:received_at", "value"] == f"NIK [nik:{pseudonymise(NIK, 'nik', KEY)}]"
+    assert rejected.loc["type:received_at", "opd_code"] == f"DLH [nik:{nik}]"
     # The declared column is pseudonymised whole, as before (and not scanned again).
     assert result.frame["reporter_email"].iloc[0] == pseudonymise("a@b.id", "email", KEY)
 

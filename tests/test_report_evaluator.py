@@ -1,5 +1,5 @@
 """The evaluator path with evaluator rights, on real PostgreSQL: the pipeline publishes as the owner, then a login
-made by `kotacerdas warehouse grant-evaluator` runs every read command (scorecard, explain, report, export) —
+made by `kotacerdas warehouse grant-evaluator` runs every read command (scorecard, explain, report, export, quality) —
 views only, no migrations table, no raw table."""
 
 from __future__ import annotations
@@ -92,6 +92,7 @@ def test_every_read_command_runs_on_an_evaluator_login(published, tmp_path):
         ("explain", "--city", "19.71", "--period", "2025-03"),
         ("report", "--city", "19.71", "--period", "2025-03", "--out", str(tmp_path / "pages")),
         ("export", "--format", "csv,xlsx,sdmx-csv,fiware,json", "--out", str(tmp_path / "exports")),
+        ("quality", "--city", "19.71", "--period", "2025-03"),
     ):
         done = _cli(evaluator, *args)
         assert done.returncode == 0, (args, done.stderr)
@@ -99,6 +100,14 @@ def test_every_read_command_runs_on_an_evaluator_login(published, tmp_path):
     assert (tmp_path / "pages" / "scorecard_19.71_2025-03_id.html").is_file()
     assert (tmp_path / "pages" / "national_2025-03_id.html").is_file()
     assert (tmp_path / "exports" / "kotacerdas_sdmx.csv").is_file()
+
+    # the gates and deliveries, not the rejected rows as delivered: those are for a steward's login
+    quality = _cli(evaluator, "quality", "--city", "19.71", "--period", "2025-03")
+    assert "quality gate per table" in quality.stdout and "deliveries per OPD" in quality.stdout
+    assert "rejected rows by rule" not in quality.stdout
+    assert "may not read the rejected rows" in " ".join(quality.stderr.split())
+    refused = _cli(evaluator, "quality", "--period", "2025-03", "--csv", str(tmp_path / "rejected.csv"))
+    assert refused.returncode == 2 and "--steward" in refused.stderr and not (tmp_path / "rejected.csv").exists()
 
     # a command that changes the warehouse says it needs the owner's login (not "another process holds DuckDB")
     upgrade = _cli(evaluator, "warehouse", "upgrade")

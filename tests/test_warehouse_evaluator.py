@@ -155,8 +155,8 @@ def evaluator(warehouse, postgres_url):
     ).connect() as admin:
         db = sa.make_url(postgres_url).database
         admin.exec_driver_sql(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)')
-        admin.exec_driver_sql(f'DROP ROLE IF EXISTS "{name}"')
-        admin.exec_driver_sql(f'DROP ROLE IF EXISTS "{group}"')
+        for role in (name, group, f"{name}_s", f"{group}_s"):  # _s: a steward's, when a test made one
+            admin.exec_driver_sql(f'DROP ROLE IF EXISTS "{role}"')
 
 
 def _denied(engine: sa.Engine, sql: str) -> bool:
@@ -221,3 +221,33 @@ def test_grant_evaluator_refuses_duckdb_and_admin_roles(duckdb_url, warehouse):
         grant_evaluator(warehouse, "postgres")
     with pytest.raises(ConfigError, match="not a usable role name"):
         grant_evaluator(warehouse, 'x"; DROP TABLE index_scores; --')
+
+
+def test_a_steward_login_reads_the_rejected_rows_an_evaluator_may_not(warehouse, evaluator):
+    """The rejected rows hold what an OPD sent (here a reason that must not reach evaluators): a steward's login
+    (`grant-evaluator --steward`) reads them in v_quarantine, with the OPD; an evaluator's does not, nor the table."""
+    name, group, url = evaluator
+    grant_evaluator(warehouse, name, group=group)
+    result = CliRunner().invoke(
+        app,
+        ["warehouse", "grant-evaluator", f"{name}_s", "--group", f"{group}_s", "--steward"],
+        env={"KOTACERDAS_WAREHOUSE_URL": warehouse.url.render_as_string(hide_password=False)},
+    )
+    assert result.exit_code == 0, result.output
+    assert "v_quarantine" in result.output and f"{group}_s" in result.output
+    steward = sa.create_engine(url.set(username=f"{name}_s"), poolclass=sa.pool.NullPool)
+    reader = sa.create_engine(url, poolclass=sa.pool.NullPool)
+    try:
+        with steward.connect() as conn:
+            sql = "SELECT city_code, period, rule, reason FROM v_quarantine ORDER BY period"
+            rows = conn.exec_driver_sql(sql).all()
+        assert [tuple(r) for r in rows] == [
+            ("19.71", "2025-02", "type:submitted_at", "secret reason"),
+            ("19.71", "2025-03", "type:submitted_at", "secret reason"),
+        ]
+        for table in TABLES:
+            assert _denied(steward, f"SELECT * FROM {table} LIMIT 1"), table
+        assert _denied(reader, "SELECT * FROM v_quarantine")
+    finally:
+        steward.dispose()
+        reader.dispose()

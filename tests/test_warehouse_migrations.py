@@ -21,6 +21,7 @@ from kotacerdas.warehouse.schema import (
     EVALUATOR_VIEWS,
     FACT_TABLES,
     STAGED_COLUMNS,
+    STEWARD_VIEWS,
     metadata,
 )
 
@@ -77,7 +78,7 @@ def test_head_schema_is_exactly_the_schema_module(engine):
             dtype, is_nullable = found[name][col]
             assert dtype in _TYPES[sqltype], (name, col, dtype)
             assert is_nullable == bool(nullable), (name, col)
-    assert _views(engine) == set(EVALUATOR_VIEWS)
+    assert _views(engine) == {*EVALUATOR_VIEWS, *STEWARD_VIEWS}
     if engine.dialect.name == "postgresql":  # Alembic's own comparison (duckdb_engine cannot reflect for it)
         with engine.connect() as conn:
             assert compare_metadata(MigrationContext.configure(conn, opts={"compare_type": True}), metadata) == []
@@ -229,3 +230,30 @@ def test_0010_gives_gates_published_before_it_no_warning_level(engine):
         ("19.71", "2025-01", None, None),
         ("19.71", "2025-02", 0.025, True),
     ]
+
+
+def test_0011_shows_rejected_rows_published_before_it_without_their_opd(engine):
+    """A quarantine row published before 0011 has no OPD (its key still names it); one published since has, with
+    the OPD's name from dim_opd; `v_quarantine` shows both and goes away with 0011 again."""
+    migrate.upgrade(engine, "0010")
+    insert = (
+        "INSERT INTO quarantine (city_code, period, table_name, rule, severity, column_name, value, reason, "
+        "record_key, _raw_file, _raw_row{}) VALUES "
+    )
+    row = "('19.71', '2025-01', 'complaints', 'status_in_set', 'error', 'status', 'lost', 'r', '19.71|DINKES|7', 'f', 3"
+    with engine.begin() as conn:
+        conn.exec_driver_sql(insert.format("") + row + ")")
+    assert migrate.upgrade(engine)[1] == migrate.head_revision()
+    with engine.begin() as conn:
+        conn.exec_driver_sql("INSERT INTO dim_opd (opd_code, name) VALUES ('DINKES', 'Dinas Kesehatan')")
+        conn.exec_driver_sql(insert.format(", opd_code") + row.replace("2025-01", "2025-02") + ", 'DINKES')")
+        rows = conn.exec_driver_sql(
+            "SELECT period, opd_code, opd_name, rule, value, record_key, raw_file, raw_row FROM v_quarantine "
+            "ORDER BY period"
+        ).fetchall()
+    assert [tuple(r) for r in rows] == [
+        ("2025-01", None, None, "status_in_set", "lost", "19.71|DINKES|7", "f", 3),
+        ("2025-02", "DINKES", "Dinas Kesehatan", "status_in_set", "lost", "19.71|DINKES|7", "f", 3),
+    ]
+    assert migrate.downgrade(engine, "0010") == "0010"
+    assert "v_quarantine" not in _views(engine) and "opd_code" not in _columns(engine)["quarantine"]

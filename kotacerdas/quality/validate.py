@@ -367,6 +367,7 @@ class _SetAside:
             "table_name": [self.table.name] * n,
             "city_code": [self.city] * n,
             "period": [self.month] * n,
+            "opd_code": of_rows("opd_code"),
             "rule": per_rule([r.id for r in self.rules]),
             "severity": per_rule([r.severity for r in self.rules]),
             "column_name": per_rule([",".join(r.columns) if r.columns else pd.NA for r in self.rules]),

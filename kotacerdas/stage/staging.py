@@ -339,6 +339,8 @@ def stage_table(
     def lineage(i: int) -> dict:
         return {column: values[i] for column, values in lineage_values.items()}
 
+    opds = parsed.get("opd_code", [None] * n)  # the OPD each row names, for its steward
+
     for i, column, rule, text, reason in problems:
         kind = table.pii_columns.get(column)
         quarantine.append(
@@ -346,6 +348,7 @@ def stage_table(
                 "table_name": table.name,
                 "city_code": city,
                 "period": month,
+                "opd_code": opds[i],
                 "rule": rule,
                 "severity": "error",
                 "column_name": column,
@@ -364,6 +367,7 @@ def stage_table(
                 "table_name": table.name,
                 "city_code": city,
                 "period": month,
+                "opd_code": opds[i],
                 "rule": "unique:key",
                 "severity": "error",
                 "column_name": ",".join(table.key),

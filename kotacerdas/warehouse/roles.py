@@ -1,4 +1,5 @@
-"""The read-only evaluator role on PostgreSQL: SELECT on the evaluator views and on nothing else.
+"""The read-only evaluator role on PostgreSQL: SELECT on the evaluator views and on nothing else; a steward role
+also on the steward views (the rejected rows as delivered, which evaluators do not see).
 
 Views in PostgreSQL run with their owner's rights, so an evaluator reads a view's result without any right on
 the tables behind it: not on staging (pseudonymised personal data), quarantine, lineage or the dimensions.
@@ -16,9 +17,10 @@ import re
 import sqlalchemy as sa
 
 from kotacerdas.errors import ConfigError
-from kotacerdas.warehouse.schema import EVALUATOR_VIEWS
+from kotacerdas.warehouse.schema import EVALUATOR_VIEWS, STEWARD_VIEWS
 
 EVALUATOR_GROUP = "kotacerdas_evaluator"
+STEWARD_GROUP = "kotacerdas_steward"  # the 0011 migration grants its views to a group of this name
 # Functions any role may call by default that write to the database (large objects), even without TEMP or CREATE.
 LARGE_OBJECT_WRITERS = (
     "lo_create(oid)",
@@ -40,10 +42,18 @@ def _ident(name: str) -> str:
 
 
 def grant_evaluator(
-    engine: sa.Engine, name: str, *, group: str = EVALUATOR_GROUP, password: str | None = None
+    engine: sa.Engine,
+    name: str,
+    *,
+    group: str | None = None,
+    password: str | None = None,
+    steward: bool = False,
 ) -> list[str]:
-    """Create (if needed) the NOLOGIN group `group` with SELECT on every evaluator view, and the LOGIN role
-    `name` as a member of it (read-only by default). Idempotent; returns the views granted."""
+    """Create (if needed) the NOLOGIN group `group` with SELECT on every evaluator view (with `steward`, also on the
+    steward views; default group `kotacerdas_steward`, else `kotacerdas_evaluator`), and the LOGIN role `name` as
+    a member of it (read-only by default). Idempotent; returns the views granted."""
+    group = group or (STEWARD_GROUP if steward else EVALUATOR_GROUP)
+    views = [*EVALUATOR_VIEWS, *(STEWARD_VIEWS if steward else ())]
     if engine.dialect.name != "postgresql":
         raise ConfigError(
             f"evaluator roles exist only on PostgreSQL, not on {engine.dialect.name}",
@@ -78,10 +88,10 @@ def grant_evaluator(
         # earlier version granted.
         conn.exec_driver_sql(f"REVOKE ALL ON ALL TABLES IN SCHEMA public FROM {grp}, {role}")
         conn.exec_driver_sql(f"REVOKE ALL ON ALL SEQUENCES IN SCHEMA public FROM {grp}, {role}")
-        conn.exec_driver_sql(f"GRANT SELECT ON {', '.join(EVALUATOR_VIEWS)} TO {grp}")
+        conn.exec_driver_sql(f"GRANT SELECT ON {', '.join(views)} TO {grp}")
         conn.exec_driver_sql(f"GRANT {grp} TO {role}")
         conn.exec_driver_sql(f"ALTER ROLE {role} SET default_transaction_read_only = on")
-    return list(EVALUATOR_VIEWS)
+    return views
 
 
 def _withdraw_public_defaults(conn: sa.Connection, database: str) -> None:

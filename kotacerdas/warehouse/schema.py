@@ -290,3 +290,7 @@ EVALUATOR_VIEWS: tuple[str, ...] = (
     "v_masterplan_alignment",
     "v_masterplan_readiness",
 )
+# Views for the OPDs' data stewards besides the evaluator views: the rejected rows as delivered (personal data
+# pseudonymised, but free text, names and addresses as sent), which evaluators do not see. A steward login gets
+# both (`kotacerdas warehouse grant-evaluator NAME --steward`).
+STEWARD_VIEWS: tuple[str, ...] = ("v_quarantine",)

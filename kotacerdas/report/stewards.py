@@ -1,0 +1,118 @@
+"""What an OPD's data steward asks of a month: was my data accepted, which rows were rejected and why, and was it
+late? Read from the views: the gates and deliveries from evaluator views (`v_quality`, `v_opd_quality`), the
+rejected rows from the steward view `v_quarantine`, which an evaluator's login may not read (they are then left
+out, and said so); `kotacerdas quality` prints it."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import pandas as pd
+import sqlalchemy as sa
+
+from kotacerdas.errors import KotacerdasError
+from kotacerdas.report.views import in_clause, query
+
+_PERIOD = re.compile(r"^\d{4}(-(0[1-9]|1[0-2]))?$")
+
+
+@dataclass(frozen=True)
+class StewardView:
+    """One period's quality for some cities (and OPDs): each table's gate, each OPD's delivery, the rejected rows."""
+
+    gates: pd.DataFrame  # v_quality: a row per city × table
+    deliveries: pd.DataFrame  # v_opd_quality: a row per city × OPD × table
+    rejected: pd.DataFrame | None  # v_quarantine: a row per rejected row × rule; None: this login may not read it
+
+    def rules(self) -> pd.DataFrame:
+        """Rejected rows counted per city, table, rule and severity, with the OPDs concerned and the first row's
+        value, reason and place in its raw file (the example a steward opens first); most rows first."""
+        columns = [
+            "city_code",
+            "table_name",
+            "rule",
+            "severity",
+            "rows",
+            "opds",
+            "value",
+            "reason",
+            "raw_file",
+            "raw_row",
+        ]
+        if self.rejected is None or self.rejected.empty:
+            return pd.DataFrame(columns=columns)
+        key = ["city_code", "table_name", "rule", "severity"]
+        ordered = self.rejected.sort_values([*key, "raw_file", "raw_row"], kind="stable")
+        grouped = ordered.groupby(key, sort=False, dropna=False)
+        out = grouped[["value", "reason", "raw_file", "raw_row"]].first()
+        out["rows"] = grouped.size()
+        out["opds"] = grouped["opd_code"].agg(lambda s: ", ".join(sorted(set(s.dropna()))))
+        out = out.reset_index()[columns]
+        return out.sort_values(["city_code", "rows", "table_name", "rule"], ascending=[True, False, True, True])
+
+
+def check_period(period: str) -> str:
+    if not _PERIOD.match(period):
+        raise KotacerdasError(f"bad period {period!r}", hint="give a month as YYYY-MM or a year as YYYY")
+    return period
+
+
+def latest_quality_period(engine: sa.Engine, cities: list[str] | None) -> str | None:
+    """The latest month validated for any of `cities` (any city when None); None when nothing was."""
+    params: dict = {}
+    sql = "SELECT MAX(period) AS period FROM v_quality WHERE period LIKE '____-__'"
+    sql += in_clause("city_code", cities, params, "c")
+    with engine.connect() as conn:
+        latest = query(conn, sql, params)["period"].iloc[0]
+    return None if pd.isna(latest) else str(latest)
+
+
+def read_steward_view(
+    engine: sa.Engine, cities: list[str] | None, period: str, opds: list[str] | None = None
+) -> StewardView:
+    """The quality of `period` (a month, or a year for the yearly tables) for `cities` (all when None); with
+    `opds`, the deliveries and rejected rows of those OPDs only (the tables' gates are the city's, whole)."""
+    check_period(period)
+    params: dict = {"p": period}
+    where = " WHERE period = :p" + in_clause("city_code", cities, params, "c")
+    own = in_clause("opd_code", opds, params, "o")
+    with engine.connect() as conn:
+        gates = query(conn, f"SELECT * FROM v_quality{where} ORDER BY city_code, table_name", params)
+        deliveries = query(
+            conn, f"SELECT * FROM v_opd_quality{where}{own} ORDER BY city_code, opd_code, table_name", params
+        )
+        rejected = None
+        if may_read(conn, "v_quarantine"):
+            rejected = query(
+                conn,
+                f"SELECT * FROM v_quarantine{where}{own} ORDER BY city_code, table_name, rule, raw_file, raw_row",
+                params,
+            )
+    return StewardView(gates, deliveries, rejected)
+
+
+def may_read(conn: sa.Connection, view: str) -> bool:
+    """Whether this login may read `view` (PostgreSQL's privileges; DuckDB has none to check)."""
+    if conn.dialect.name != "postgresql":
+        return True
+    return bool(conn.execute(sa.text("SELECT has_table_privilege(:v, 'SELECT')"), {"v": view}).scalar())
+
+
+def verdict(gate: pd.Series) -> str:
+    """A table's gate in a word or two: passed, passed with a warning, blocked, or incomplete (not published)."""
+    if gate.get("status") == "incomplete":
+        return "incomplete"
+    if not bool(gate.get("passed")):
+        return "BLOCKED"
+    return "passed, warning" if gate.get("warns") is True else "passed"
+
+
+def delivery_status(row: pd.Series) -> str:
+    """on time, late (N days), missing, pending, or not expected (an OPD the table does not count on)."""
+    status = row.get("status")
+    if not isinstance(status, str) or not status:
+        return "—"
+    if status == "late" and pd.notna(row.get("days_late")):
+        return f"late ({float(row['days_late']):.1f} days)"
+    return status.replace("_", " ")

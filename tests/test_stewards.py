@@ -1,0 +1,117 @@
+"""`kotacerdas quality`, what an OPD's data steward reads: on a warehouse the pipeline filled from the OPD simulator,
+where one OPD of one city sends its service standard as text (every one of its rows is rejected and its city's
+service requests are blocked), the command names the gate, the OPD's delivery, the rule, how many rows and where
+they are in the raw file; with --opd it keeps to one OPD, with --csv it writes every rejected row."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import dagster as dg
+import pandas as pd
+import pytest
+import sqlalchemy as sa
+from conftest import OPD_TEST_TOKEN, REPO_ROOT
+
+from kotacerdas.simulator import OpdSimulator, write_file_drops
+from pipelines.definitions import defs
+from pipelines.runner import run_backfill
+
+CITIES = ("19.71", "19.03")
+CLI = Path(sys.executable).with_name("kotacerdas")
+FAULT = "opd_api_service_requests:wrong_type:field=standar_hari,to=text,city=19.03,opd=DISDUKCAPIL"
+
+
+@pytest.fixture(scope="module")
+def warehouse(tmp_path_factory, opd_project):
+    tmp = tmp_path_factory.mktemp("stewards")
+    write_file_drops(opd_project, tmp / "landing", list(CITIES), ["2025-03"], seed=42)
+    with OpdSimulator(opd_project, seed=42, token=OPD_TEST_TOKEN) as sim, pytest.MonkeyPatch.context() as mp:
+        sim.add_fault(FAULT)
+        env = {
+            "KOTACERDAS_OPD_API_URL": sim.url,
+            "KOTACERDAS_OPD_API_TOKEN": OPD_TEST_TOKEN,
+            "KOTACERDAS_LANDING_DIR": str(tmp / "landing"),
+            "KOTACERDAS_RAW_DIR": str(tmp / "raw"),
+            "KOTACERDAS_REPORTS_DIR": str(tmp / "reports"),
+            "KOTACERDAS_WAREHOUSE_URL": f"duckdb:///{tmp / 'warehouse.duckdb'}",
+            "KOTACERDAS_PII_KEY": "stewards-test-pii-key",
+        }
+        for key, value in env.items():
+            mp.setenv(key, value)
+        outcomes = run_backfill(
+            defs, [(c, "2025-03") for c in CITIES], instance=dg.DagsterInstance.ephemeral(), log_level="ERROR"
+        )
+    assert {o.city: o.success for o in outcomes} == {"19.71": True, "19.03": False}  # 19.03 is blocked
+    engine = sa.create_engine(env["KOTACERDAS_WAREHOUSE_URL"], poolclass=sa.pool.NullPool)
+    yield {"engine": engine, "env": env, "tmp": tmp}
+    engine.dispose()
+
+
+def _cli(warehouse, *args: str) -> subprocess.CompletedProcess:
+    env = {**os.environ, **warehouse["env"], "COLUMNS": "250", "DAGSTER_HOME": str(warehouse["tmp"])}
+    return subprocess.run([str(CLI), "quality", *args], capture_output=True, text=True, env=env, cwd=REPO_ROOT)
+
+
+def _sql(warehouse, sql: str) -> pd.DataFrame:
+    with warehouse["engine"].connect() as conn:
+        return pd.read_sql(sa.text(sql), conn)
+
+
+def test_a_steward_sees_the_gate_the_delivery_and_the_rejected_rows_by_rule(warehouse):
+    done = _cli(warehouse, "--city", "19.03")
+    assert done.returncode == 0, done.stderr
+    assert "period 2025-03: the latest month validated" in done.stderr
+    lines = done.stdout.splitlines()
+    gate = next(line for line in lines if line.split()[:1] == ["service_requests"])
+    assert "BLOCKED" in gate
+    # every service request DISDUKCAPIL delivered (the ingest's count, not the quarantine's) is one rejected row
+    delivered = _sql(
+        warehouse,
+        "SELECT rows_delivered FROM opd_timeliness WHERE city_code = '19.03' AND period = '2025-03' "
+        "AND opd_code = 'DISDUKCAPIL' AND table_name = 'service_requests'",
+    )["rows_delivered"].iloc[0]
+    assert delivered > 0
+    rule = next(line for line in lines if "type:sla_days" in line).split()
+    assert rule[:5] == ["service_requests", "type:sla_days", "error", str(delivered), "DISDUKCAPIL"]
+    assert any(
+        "DISDUKCAPIL" in line and "service_requests" in line for line in lines if "late" in line or "on time" in line
+    )
+    assert "opd_api_service_requests/19.03/2025-03/" in done.stdout  # the raw file of the first rejected row
+
+
+def test_one_opd_and_every_rejected_row_in_a_csv(warehouse, tmp_path):
+    done = _cli(
+        warehouse, "--city", "19.03", "--period", "2025-03", "--opd", "DINKES", "--csv", str(tmp_path / "r.csv")
+    )
+    assert done.returncode == 0, done.stderr
+    assert "DISDUKCAPIL" not in done.stdout
+    written = pd.read_csv(tmp_path / "r.csv", encoding="utf-8-sig", dtype=str)
+    expected = _sql(
+        warehouse, "SELECT count(*) AS n FROM quarantine WHERE city_code = '19.03' AND opd_code = 'DINKES'"
+    )["n"].iloc[0]
+    assert len(written) == expected and set(written["opd_code"]) <= {"DINKES"}
+
+    everyone = _cli(warehouse, "--city", "19.03", "--period", "2025-03", "--csv", str(tmp_path / "all.csv"))
+    assert everyone.returncode == 0, everyone.stderr
+    rows = pd.read_csv(tmp_path / "all.csv", encoding="utf-8-sig", dtype=str)
+    assert len(rows) == _sql(warehouse, "SELECT count(*) AS n FROM quarantine WHERE city_code = '19.03'")["n"].iloc[0]
+    sla = rows[rows["rule"] == "type:sla_days"]
+    assert len(sla) > 0 and set(sla["opd_code"]) == {"DISDUKCAPIL"} and sla["raw_row"].notna().all()
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("--opd", "NOPE"), "OPD NOPE is not in cities.yaml"),
+        (("--period", "2025-3"), "bad period '2025-3'"),
+        (("--period", "2024-03"), "nothing validated for 19.71, 19.03 in 2024-03"),
+    ],
+)
+def test_a_wrong_opd_or_period_is_named(warehouse, args, message):
+    done = _cli(warehouse, *args)
+    assert done.returncode == 2 and done.stdout == "" and "Traceback" not in done.stderr
+    assert message in " ".join(done.stderr.split())
