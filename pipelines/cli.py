@@ -2,7 +2,7 @@
 
 Conventions: errors go to stderr with a non-zero exit; an unknown city or an empty result is an error; read
 commands (scorecard, explain, report, export, quality) read only the evaluator views, so an evaluator's login can
-run them."""
+run them (quality also reads the steward view of the rejected rows when the login may)."""
 
 from __future__ import annotations
 
@@ -18,8 +18,10 @@ import pandas as pd
 import typer
 from rich import box
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from rich.text import Text
 from sqlalchemy.exc import DBAPIError
 
 from kotacerdas.config import ProjectConfig, environment, overridden_environment
@@ -493,7 +495,8 @@ def quality(
     csv: Annotated[Path | None, typer.Option(help="also write every rejected row shown to this CSV file")] = None,
 ) -> None:
     """For the OPDs' data stewards: each table's quality gate, each OPD's delivery (on time, late, missing) and the
-    rejected rows by rule with a value, its reason and its raw file and row (from the evaluator views)."""
+    rejected rows by rule with a value, its reason and its raw file and row (the rows from the steward view
+    v_quarantine, which an evaluator's login is not given: it is shown the gates and deliveries)."""
     from kotacerdas.report.stewards import check_period, latest_quality_period, read_steward_view
 
     project = ProjectConfig()
@@ -518,17 +521,23 @@ def quality(
             f"nothing validated for {', '.join(cities)} in {period} (warehouse {where})",
             hint="check the city codes and the period, or run the pipeline for them first",
         )
+    denied = (
+        f"the warehouse login at {where} may not read the rejected rows (v_quarantine: the rows as the OPDs sent "
+        "them, for their data stewards; an evaluator sees the counts)"
+    )
+    hint = "use a steward login (`kotacerdas warehouse grant-evaluator NAME --steward`) or the owner's"
+    if view.rejected is None and csv is not None:
+        raise KotacerdasError(denied, hint=hint)
     for code in cities:
         _print_steward_tables(view, code, period, opd)
     if view.rejected is None:
-        denied = (
-            f"the warehouse login at {where} may not read the rejected rows (v_quarantine: the rows as the OPDs sent "
-            "them, for their data stewards; evaluators see the counts above)"
+        err_console.print(escape(f"{denied}; {hint}"), style="yellow")
+    if view.without_opd:
+        err_console.print(
+            f"{view.without_opd} rejected row(s) of {period} were published before the warehouse recorded their "
+            "OPD (migration 0011) and are left out by --opd: run without --opd to see them",
+            style="yellow",
         )
-        hint = "use a steward login (`kotacerdas warehouse grant-evaluator NAME --steward`) or the owner's"
-        if csv is not None:
-            raise KotacerdasError(denied, hint=hint)
-        err_console.print(f"[yellow]{denied}[/]; {hint}")
     if csv is not None and view.rejected is not None:
         from kotacerdas.report.cells import neutralise_frame
 
@@ -539,28 +548,35 @@ def quality(
 
 
 def _print_steward_tables(view, city: str, period: str, opds: list[str] | None) -> None:
+    """The city's three tables, each printed whole (codes, times and paths never cut) and every value from the
+    warehouse as plain text (a rejected value `[nik:…]` or `[/]` is text, not Rich markup)."""
     from kotacerdas.report.stewards import delivery_status, verdict
 
     gates = view.gates[view.gates["city_code"] == city]
+    if gates.empty and view.deliveries[view.deliveries["city_code"] == city].empty:
+        console.print(f"{city} {period}: nothing validated")
+        return
     table = Table(title=f"{city} {period}: quality gate per table", box=box.SIMPLE_HEAD)
-    for col in ("table", "rows", "valid", "rejected", "share", "blocks above", "verdict", "why"):
-        table.add_column(
-            col, justify="right" if col in ("rows", "valid", "rejected", "share", "blocks above") else "left"
-        )
+    for col in ("table", "rows", "valid", "rejected", "share", "blocks above", "verdict"):
+        right = col in ("rows", "valid", "rejected", "share", "blocks above")
+        table.add_column(col, justify="right" if right else "left", no_wrap=True)
+    table.add_column("why", max_width=60)
     for _, g in gates.iterrows():
         why = g.get("incomplete_reason") if g.get("status") == "incomplete" else g.get("failed_table_rules")
         table.add_row(
-            g["table_name"],
-            _count(g["input_rows"]),
-            _count(g["valid_rows"]),
-            _count(g["rejected_rows"]),
-            _percent(g["rejected_share"]),
-            _percent(g["threshold"]),
-            verdict(g),
-            "" if pd.isna(why) else str(why),
+            *_plain(
+                g["table_name"],
+                _count(g["input_rows"]),
+                _count(g["valid_rows"]),
+                _count(g["rejected_rows"]),
+                _percent(g["rejected_share"]),
+                _percent(g["threshold"]),
+                verdict(g),
+                _shown(why),
+            )
         )
     if not gates.empty:
-        console.print(table)
+        _print_whole(table)
 
     deliveries = view.deliveries[view.deliveries["city_code"] == city]
     late = Table(
@@ -568,21 +584,24 @@ def _print_steward_tables(view, city: str, period: str, opds: list[str] | None) 
         box=box.SIMPLE_HEAD,
         caption="due and received in UTC; config/timeliness.yaml sets the due days",
     )
-    for col in ("OPD", "table", "due", "received", "status", "rows", "rejected", "failure"):
-        late.add_column(col, justify="right" if col in ("rows", "rejected") else "left")
+    for col in ("OPD", "table", "due", "received", "status", "rows", "rejected"):
+        late.add_column(col, justify="right" if col in ("rows", "rejected") else "left", no_wrap=True)
+    late.add_column("failure", max_width=60)
     for _, d in deliveries.iterrows():
         late.add_row(
-            str(d["opd_code"]),
-            d["table_name"],
-            _minute(d.get("due_at")),
-            _minute(d.get("received_at")),
-            delivery_status(d),
-            _count(d.get("rows_delivered")),
-            _count(d.get("rows_rejected")),
-            "" if pd.isna(d.get("failure_message")) else str(d["failure_message"]),
+            *_plain(
+                str(d["opd_code"]),
+                d["table_name"],
+                _minute(d.get("due_at")),
+                _minute(d.get("received_at")),
+                delivery_status(d),
+                _count(d.get("rows_delivered")),
+                _count(d.get("rows_rejected")),
+                _shown(d.get("failure_message")),
+            )
         )
     if not deliveries.empty:
-        console.print(late)
+        _print_whole(late)
 
     if view.rejected is None:
         return  # a login without the steward view: the command says so once, after every city
@@ -594,27 +613,51 @@ def _print_steward_tables(view, city: str, period: str, opds: list[str] | None) 
         caption="error rules set a row aside, warn rules only report it; the first row's value and reason; "
         "--csv FILE writes every row",
     )
-    for col in ("table", "rule", "severity", "rows", "OPDs", "value", "reason"):
-        rejected.add_column(col, justify="right" if col == "rows" else "left")
-    rejected.add_column("raw file:row", overflow="fold")  # the whole path: where the steward looks
+    for col in ("table", "rule", "severity", "rows", "OPDs"):
+        rejected.add_column(col, justify="right" if col == "rows" else "left", no_wrap=True)
+    rejected.add_column("value", max_width=40)  # the OPD's text: wrapped, and cut past SHOWN_CHARS (the CSV has it)
+    rejected.add_column("reason", max_width=60)
+    rejected.add_column("raw file:row", no_wrap=True)  # the whole path: where the steward looks
     for _, r in rules.iterrows():
         place = (
             "" if pd.isna(r["raw_file"]) else f"{r['raw_file']}:{'' if pd.isna(r['raw_row']) else int(r['raw_row'])}"
         )
         rejected.add_row(
-            r["table_name"],
-            r["rule"],
-            r["severity"],
-            _count(r["rows"]),
-            r["opds"],
-            "" if pd.isna(r["value"]) else str(r["value"]),
-            "" if pd.isna(r["reason"]) else str(r["reason"]),
-            place,
+            *_plain(
+                r["table_name"],
+                r["rule"],
+                r["severity"],
+                _count(r["rows"]),
+                r["opds"],
+                _shown(r["value"]),
+                _shown(r["reason"]),
+                place,
+            )
         )
     if rules.empty:
         console.print(f"{city} {period}: no rejected rows" + (f" for {', '.join(opds)}" if opds else ""))
     else:
-        console.print(rejected)
+        _print_whole(rejected)
+
+
+SHOWN_CHARS = 300  # of a rejected value or reason in the terminal; `--csv` writes them whole
+
+
+def _shown(value: object) -> str:
+    text = "" if value is None or pd.isna(value) else str(value)
+    return text if len(text) <= SHOWN_CHARS else text[: SHOWN_CHARS - 1] + "…"
+
+
+def _plain(*values: object) -> list[Text]:
+    """Cells as plain text: what the warehouse holds is never read as Rich markup."""
+    return [Text(str(v)) for v in values]
+
+
+def _print_whole(table: Table) -> None:
+    """The table at its natural width (at least the terminal's): a narrow terminal folds the display, the codes,
+    times and paths in it stay whole, as `explain` prints its tree."""
+    natural = console.measure(table, options=console.options.update_width(100_000)).maximum
+    Console(width=max(console.width, natural), soft_wrap=False).print(table)
 
 
 def _minute(value) -> str:

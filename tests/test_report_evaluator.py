@@ -108,6 +108,7 @@ def test_every_read_command_runs_on_an_evaluator_login(published, tmp_path):
     assert "may not read the rejected rows" in " ".join(quality.stderr.split())
     refused = _cli(evaluator, "quality", "--period", "2025-03", "--csv", str(tmp_path / "rejected.csv"))
     assert refused.returncode == 2 and "--steward" in refused.stderr and not (tmp_path / "rejected.csv").exists()
+    assert refused.stdout == ""  # refused before anything is printed
 
     # a command that changes the warehouse says it needs the owner's login (not "another process holds DuckDB")
     upgrade = _cli(evaluator, "warehouse", "upgrade")

@@ -51,8 +51,8 @@ def warehouse(tmp_path_factory, opd_project):
     engine.dispose()
 
 
-def _cli(warehouse, *args: str) -> subprocess.CompletedProcess:
-    env = {**os.environ, **warehouse["env"], "COLUMNS": "250", "DAGSTER_HOME": str(warehouse["tmp"])}
+def _cli(warehouse, *args: str, columns: int = 250) -> subprocess.CompletedProcess:
+    env = {**os.environ, **warehouse["env"], "COLUMNS": str(columns), "DAGSTER_HOME": str(warehouse["tmp"])}
     return subprocess.run([str(CLI), "quality", *args], capture_output=True, text=True, env=env, cwd=REPO_ROOT)
 
 
@@ -115,3 +115,58 @@ def test_a_wrong_opd_or_period_is_named(warehouse, args, message):
     done = _cli(warehouse, *args)
     assert done.returncode == 2 and done.stdout == "" and "Traceback" not in done.stderr
     assert message in " ".join(done.stderr.split())
+
+
+def test_what_the_opd_sent_is_shown_as_text_whole_on_a_narrow_terminal(warehouse):
+    """A rejected value or reason in square brackets is text, not terminal markup (`[/]` once crashed the command,
+    and a pseudonym `[nik:…]` vanished); on 80 columns the codes and the raw file's path are printed whole. A row
+    published before the warehouse recorded OPDs is named when --opd leaves it out."""
+    row = (
+        "INSERT INTO quarantine (city_code, period, opd_code, table_name, rule, severity, column_name, value, reason, "
+        "record_key, _raw_file, _raw_row, run_id) VALUES ('19.71', '2025-03', {opd}, 'complaints', "
+        "'category_not_null', 'warn', 'category', '[/] [b]x[/b]', 'hubungi [nik:abc123] (got [/])', '19.71|DLH|C9', "
+        "'opd_api_complaints/19.71/2025-03/DLH/a_long_folder_name_for_the_test/page-0001.json', 7, 'test')"
+    )
+    with warehouse["engine"].begin() as conn:
+        conn.exec_driver_sql(row.format(opd="'DLH'"))
+        conn.exec_driver_sql(row.format(opd="NULL").replace("C9", "C8"))
+    try:
+        done = _cli(warehouse, "--city", "19.71", "--period", "2025-03", columns=80)
+        assert done.returncode == 0, done.stderr
+        assert "[/] [b]x[/b]" in done.stdout and "[nik:abc123]" in done.stdout
+        assert "opd_api_complaints/19.71/2025-03/DLH/a_long_folder_name_for_the_test/page-0001.json:7" in done.stdout
+        assert " category_not_null " in done.stdout and " type:sla_days " not in done.stdout  # 19.71: no fault
+        one = _cli(warehouse, "--city", "19.71", "--period", "2025-03", "--opd", "DLH")
+        assert one.returncode == 0, one.stderr
+        assert "1 rejected row(s) of 2025-03 were published before" in " ".join(one.stderr.split())
+    finally:
+        with warehouse["engine"].begin() as conn:
+            conn.exec_driver_sql("DELETE FROM quarantine WHERE run_id = 'test'")
+
+
+def test_the_example_of_a_rule_is_one_rejected_row_whole():
+    """The first row of a rule is shown as it is: its value, reason and place from the same row, even when the first
+    row has no value (pandas' `first()` took each column's first value present, from different rows)."""
+    from kotacerdas.report.stewards import StewardView
+
+    rejected = pd.DataFrame(
+        {
+            "city_code": ["19.71"] * 2,
+            "table_name": ["complaints"] * 2,
+            "rule": ["r"] * 2,
+            "severity": ["error"] * 2,
+            "opd_code": ["DLH", None],
+            "value": [None, "x"],
+            "reason": ["why A", "why B"],
+            "raw_file": ["a.csv", "b.csv"],
+            "raw_row": [1, 2],
+        }
+    )
+    rules = StewardView(pd.DataFrame(), pd.DataFrame(), rejected).rules()
+    (example,) = rules.to_dict("records")
+    assert pd.isna(example["value"]) and (example["reason"], example["raw_file"], example["raw_row"]) == (
+        "why A",
+        "a.csv",
+        1,
+    )
+    assert (example["rows"], example["opds"]) == (2, "DLH")

@@ -248,6 +248,16 @@ def test_a_steward_login_reads_the_rejected_rows_an_evaluator_may_not(warehouse,
         for table in TABLES:
             assert _denied(steward, f"SELECT * FROM {table} LIMIT 1"), table
         assert _denied(reader, "SELECT * FROM v_quarantine")
+        # made an evaluator again, the steward leaves the group that reads the rejected rows
+        grant_evaluator(warehouse, f"{name}_s", group=group)
+        assert _denied(steward, "SELECT * FROM v_quarantine")
+        with steward.connect() as conn:
+            conn.exec_driver_sql("SELECT * FROM v_scorecard").all()
+        # a group of the other kind would give the rows to every evaluator, or take them from every steward
+        with pytest.raises(ConfigError, match="evaluators' group"):
+            grant_evaluator(warehouse, f"{name}_s", group="kotacerdas_evaluator", steward=True)
+        with pytest.raises(ConfigError, match="stewards' group"):
+            grant_evaluator(warehouse, f"{name}_s", group="kotacerdas_steward")
     finally:
         steward.dispose()
         reader.dispose()

@@ -408,8 +408,12 @@ def _gate(
     staging_rejected = staged.rejected_rows
     input_rows = staged.input_rows
     rejected = [f for f in (staged.rejected, checked.rejected) if len(f)]
-    quarantine = (  # most partitions have none: no concat and cast of two empty frames
-        pd.concat(rejected, ignore_index=True).astype(QUARANTINE_COLUMNS) if rejected else empty_quarantine()
+    # most partitions have none: no concat and cast of two empty frames. By name: a staging result stored by an
+    # earlier version (a re-execution after an upgrade) lacks the columns added since (opd_code, migration 0011).
+    quarantine = (
+        pd.concat(rejected, ignore_index=True).reindex(columns=list(QUARANTINE_COLUMNS)).astype(QUARANTINE_COLUMNS)
+        if rejected
+        else empty_quarantine()
     )
     quarantine["city_code"] = city
     quarantine["period"] = month

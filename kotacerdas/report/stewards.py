@@ -24,6 +24,7 @@ class StewardView:
     gates: pd.DataFrame  # v_quality: a row per city × table
     deliveries: pd.DataFrame  # v_opd_quality: a row per city × OPD × table
     rejected: pd.DataFrame | None  # v_quarantine: a row per rejected row × rule; None: this login may not read it
+    without_opd: int = 0  # with an OPD filter: the period's rejected rows that name no OPD (published before 0011)
 
     def rules(self) -> pd.DataFrame:
         """Rejected rows counted per city, table, rule and severity, with the OPDs concerned and the first row's
@@ -45,7 +46,9 @@ class StewardView:
         key = ["city_code", "table_name", "rule", "severity"]
         ordered = self.rejected.sort_values([*key, "raw_file", "raw_row"], kind="stable")
         grouped = ordered.groupby(key, sort=False, dropna=False)
-        out = grouped[["value", "reason", "raw_file", "raw_row"]].first()
+        # the first row whole (`first()` takes each column's first value present: a value from one row, a place
+        # from another)
+        out = grouped.head(1).set_index(key)[["value", "reason", "raw_file", "raw_row"]]
         out["rows"] = grouped.size()
         out["opds"] = grouped["opd_code"].agg(lambda s: ", ".join(sorted(set(s.dropna()))))
         out = out.reset_index()[columns]
@@ -54,7 +57,9 @@ class StewardView:
 
 def check_period(period: str) -> str:
     if not _PERIOD.match(period):
-        raise KotacerdasError(f"bad period {period!r}", hint="give a month as YYYY-MM or a year as YYYY")
+        raise KotacerdasError(
+            f"bad period {period!r}: expected YYYY-MM, or YYYY for the yearly tables", hint="e.g. 2025-03 or 2025"
+        )
     return period
 
 
@@ -82,21 +87,25 @@ def read_steward_view(
         deliveries = query(
             conn, f"SELECT * FROM v_opd_quality{where}{own} ORDER BY city_code, opd_code, table_name", params
         )
-        rejected = None
+        rejected, without_opd = None, 0
         if may_read(conn, "v_quarantine"):
             rejected = query(
                 conn,
                 f"SELECT * FROM v_quarantine{where}{own} ORDER BY city_code, table_name, rule, raw_file, raw_row",
                 params,
             )
-    return StewardView(gates, deliveries, rejected)
+            if opds:  # rows published before migration 0011 name no OPD: an OPD's filter cannot find them
+                sql = f"SELECT count(*) AS n FROM v_quarantine{where} AND opd_code IS NULL"
+                without_opd = int(query(conn, sql, params)["n"].iloc[0])
+    return StewardView(gates, deliveries, rejected, without_opd)
 
 
 def may_read(conn: sa.Connection, view: str) -> bool:
-    """Whether this login may read `view` (PostgreSQL's privileges; DuckDB has none to check)."""
+    """Whether this login may read `view` (PostgreSQL's privileges; DuckDB has none to check). A view that does not
+    exist yet is the usual error (`query`: run the pipeline or `warehouse upgrade`)."""
     if conn.dialect.name != "postgresql":
         return True
-    return bool(conn.execute(sa.text("SELECT has_table_privilege(:v, 'SELECT')"), {"v": view}).scalar())
+    return bool(query(conn, "SELECT has_table_privilege(:v, 'SELECT') AS ok", {"v": view})["ok"].iloc[0])
 
 
 def verdict(gate: pd.Series) -> str:

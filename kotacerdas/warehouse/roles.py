@@ -53,6 +53,11 @@ def grant_evaluator(
     steward views; default group `kotacerdas_steward`, else `kotacerdas_evaluator`), and the LOGIN role `name` as
     a member of it (read-only by default). Idempotent; returns the views granted."""
     group = group or (STEWARD_GROUP if steward else EVALUATOR_GROUP)
+    if group == (EVALUATOR_GROUP if steward else STEWARD_GROUP):  # it would give or take the rows to every member
+        raise ConfigError(
+            f"group {group!r} is the {'evaluators' if steward else 'stewards'}' group",
+            hint="leave out --group, or name a group of its own",
+        )
     views = [*EVALUATOR_VIEWS, *(STEWARD_VIEWS if steward else ())]
     if engine.dialect.name != "postgresql":
         raise ConfigError(
@@ -90,8 +95,30 @@ def grant_evaluator(
         conn.exec_driver_sql(f"REVOKE ALL ON ALL SEQUENCES IN SCHEMA public FROM {grp}, {role}")
         conn.exec_driver_sql(f"GRANT SELECT ON {', '.join(views)} TO {grp}")
         conn.exec_driver_sql(f"GRANT {grp} TO {role}")
+        if not steward:  # a steward made an evaluator again leaves the groups that read the rejected rows
+            for other in _groups_reading(conn, name, STEWARD_VIEWS, besides=group):
+                conn.exec_driver_sql(f"REVOKE {_ident(other)} FROM {role}")
         conn.exec_driver_sql(f"ALTER ROLE {role} SET default_transaction_read_only = on")
     return views
+
+
+def _groups_reading(conn: sa.Connection, login: str, views: tuple[str, ...], *, besides: str) -> list[str]:
+    """The groups `login` is a member of, other than `besides`, that may read any of `views`."""
+    groups = conn.execute(
+        sa.text(
+            "SELECT g.rolname FROM pg_auth_members m JOIN pg_roles g ON g.oid = m.roleid "
+            "JOIN pg_roles u ON u.oid = m.member WHERE u.rolname = :n AND g.rolname <> :b"
+        ),
+        {"n": login, "b": besides},
+    ).scalars()
+    return [
+        g
+        for g in groups
+        if any(
+            conn.execute(sa.text("SELECT has_table_privilege(:g, :v, 'SELECT')"), {"g": g, "v": v}).scalar()
+            for v in views
+        )
+    ]
 
 
 def _withdraw_public_defaults(conn: sa.Connection, database: str) -> None:
