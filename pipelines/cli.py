@@ -191,7 +191,7 @@ def _print_outcomes(outcomes) -> None:
     for o in bad:
         console.print(f"[red]{o.city} {o.period}[/] (run {o.run_id}):")
         for p in o.problems:
-            console.print(f"    {p}")
+            console.print(f"    {p}", markup=False)  # a problem may quote what a source sent
     if bad:
         console.print(
             f"[yellow]{len(bad)} of {len(outcomes)} partition(s) had problems; details in the Dagster "
@@ -990,14 +990,16 @@ def explain(
             return
         branch = parent.add(
             whole(
-                f"{label}: value {_num(row['value'], 4)} {row['unit']} → goalposts {_num(row['goalpost_worst'])}"
-                f"..{_num(row['goalpost_best'])}; {row['method_type']} of {row['source_table']}, "
+                f"{label}: value {_num(row['value'], 4)} {escape(str(row['unit']))} → goalposts "
+                f"{_num(row['goalpost_worst'])}..{_num(row['goalpost_best'])}; {row['method_type']} of "
+                f"{row['source_table']}, "
                 f"{_num(row['rows_used'], 0)} row(s) counted; quality {row['quality_flag']}"
             )
         )
         for f in ex.files[ex.files["indicator_code"] == row["code"]].itertuples():
             numerator = f", {int(f.rows_in_numerator)} in numerator" if pd.notna(f.rows_in_numerator) else ""
-            branch.add(whole(f"{f.rows_counted} row(s){numerator} from {f.raw_file} sha256 {f.raw_sha256}"))
+            source = escape(str(f.raw_file))  # a file's name as the OPD gave it: `[final].csv` is text
+            branch.add(whole(f"{f.rows_counted} row(s){numerator} from {source} sha256 {f.raw_sha256}"))
 
     for _, child in ex.children(index["code"]).iterrows():
         node(tree, child)
@@ -1066,7 +1068,7 @@ def masterplan_check(
         for col in ("dimension", "programme", "finding", "detail"):
             table.add_column(col)
         for r in findings.itertuples():
-            table.add_row(r.dimension, r.programme_code, r.finding, r.detail)
+            table.add_row(*_plain(r.dimension, r.programme_code, r.finding, r.detail))
         console.print(table)
         scores = Table(title="completeness per dimension (share of the review's criteria met)", box=box.SIMPLE_HEAD)
         for col in ("dimension", "programmes", "criteria met", "completeness"):
@@ -1141,13 +1143,15 @@ def masterplan_status(
         for r in rows.itertuples():
             qw = f" (quick win {r.quick_win_stage})" if isinstance(r.quick_win_stage, str) else ""
             table.add_row(
-                f"{r.programme_code}{qw}",
-                str(r.opd_code),
-                r.status,
-                _num(r.planned_progress, 1),
-                _num(r.actual_progress, 1),
-                _num(None if pd.isna(r.budget_absorption) else 100 * r.budget_absorption, 1),
-                r.status_reason,
+                *_plain(
+                    f"{r.programme_code}{qw}",
+                    str(r.opd_code),
+                    r.status,
+                    _num(r.planned_progress, 1),
+                    _num(r.actual_progress, 1),
+                    _num(None if pd.isna(r.budget_absorption) else 100 * r.budget_absorption, 1),
+                    r.status_reason,
+                )
             )
         console.print(table)
         ready, _ = _read_warehouse(read_readiness, code, period)
@@ -1161,7 +1165,7 @@ def masterplan_status(
             for col in ("component", "self", "official", "evidence"):
                 card.add_column(col, justify="right" if col in ("self", "official") else "left")
             for r in ready.itertuples():
-                card.add_row(r.component, _num(r.self_score), _num(r.official_score), r.evidence)
+                card.add_row(*_plain(r.component, _num(r.self_score), _num(r.official_score), r.evidence))
             console.print(card)
 
 
@@ -1179,17 +1183,20 @@ def masterplan_explain(
     ex, shown = _read_warehouse(explain_programme, city, period, programme)
     s = ex.status
     console.print(
-        f"[bold]{city} {period} {programme}[/] {s['programme_name']} ({s['opd_code']}), masterplan "
-        f"{s['masterplan_version']}, rules {s['rules_version']}: [bold]{s['status']}[/] — {s['status_reason']}"
+        f"[bold]{escape(f'{city} {period} {programme}')}[/] {escape(str(s['programme_name']))} ({s['opd_code']}), "
+        f"masterplan {escape(str(s['masterplan_version']))}, rules {escape(str(s['rules_version']))}: "
+        f"[bold]{s['status']}[/] — {escape(str(s['status_reason']))}"
     )
     console.print(
         f"  planned {_num(s['planned_progress'], 1)} %, reported {_num(s['actual_progress'], 1)} %; budget "
-        f"{_num(s['budget_realised'], 0)} of {_num(s['budget_year'], 0)}; report {s['report_status']}"
+        f"{_num(s['budget_realised'], 0)} of {_num(s['budget_year'], 0)}; report {s['report_status']}",
+        markup=False,
     )
     for i in ex.indicators.itertuples():
         console.print(
             f"  {i.kind} {i.indicator_code}: value {_num(i.value)} {i.unit}, baseline {_num(i.baseline)}, "
-            f"target {_num(i.target)} → achievement {_num(i.achievement, 3)}"
+            f"target {_num(i.target)} → achievement {_num(i.achievement, 3)}",
+            markup=False,  # what the OPD reported: its brackets are text
         )
     for t in ex.timeliness.itertuples():
         console.print(
@@ -1197,6 +1204,7 @@ def masterplan_explain(
             f"{_when(t.received_at, 'nothing received', 'received ')}); {_count(t.rows_valid)} valid, "
             f"{_count(t.rows_rejected)} rejected row(s)",
             soft_wrap=True,  # one line per delivery, as the report rows below
+            markup=False,
         )
     for r in ex.reports.to_dict("records"):  # not itertuples: it renames the _raw_* columns
         console.print(
@@ -1205,6 +1213,7 @@ def masterplan_explain(
             f"{r['evidence_url']}",
             overflow="ignore",
             crop=False,
+            markup=False,
         )
     console.print(f"warehouse: {shown}; in SQL: v_masterplan_status → v_masterplan_reports, v_opd_quality")
 
@@ -1213,13 +1222,16 @@ def main() -> None:
     try:
         app()
     except KotacerdasError as exc:
-        err_console.print(f"[red]error:[/] {exc.message}", overflow="ignore", crop=False)
+        # a message may quote what a file or server sent: its square brackets are text, not markup
+        err_console.print(f"[red]error:[/] {escape(exc.message)}", overflow="ignore", crop=False)
         if exc.hint:
-            err_console.print(f"[yellow]what to do:[/] {exc.hint}", overflow="ignore", crop=False)
+            err_console.print(f"[yellow]what to do:[/] {escape(exc.hint)}", overflow="ignore", crop=False)
         raise SystemExit(2) from exc
     except DBAPIError as exc:  # the warehouse could not be opened or read: its own words, no traceback
         reason = str(exc.orig).splitlines()[0] if exc.orig is not None else str(exc)
-        err_console.print(f"[red]error:[/] the warehouse could not be read: {reason}", overflow="ignore", crop=False)
+        err_console.print(
+            f"[red]error:[/] the warehouse could not be read: {escape(reason)}", overflow="ignore", crop=False
+        )
         hint = (
             "this command needs the login that owns the warehouse: an evaluator's read-only login reads the views "
             "only (KOTACERDAS_WAREHOUSE_URL names the login)"
@@ -1233,7 +1245,9 @@ def main() -> None:
         if environment().get(DEBUG_ENV):
             raise
         err_console.print(
-            f"[red]internal error:[/] {type(exc).__name__}: {scrub_text(str(exc))}", overflow="ignore", crop=False
+            f"[red]internal error:[/] {type(exc).__name__}: {escape(scrub_text(str(exc)))}",
+            overflow="ignore",
+            crop=False,
         )
         err_console.print(
             f"[yellow]what to do:[/] this is a bug in kotacerdas, not in your data or settings: run the command again "

@@ -367,3 +367,13 @@ def test_index_with_a_bad_option_writes_nothing(bad, tmp_path):
     )
     assert done.returncode == 2 and bad[1] in done.stderr and "Traceback" not in done.stderr, done.stderr
     assert not out.exists() or list(out.iterdir()) == []  # refused before a file was written
+
+
+def test_square_brackets_in_what_the_user_gave_are_printed_as_text(monkeypatch, capsys, tmp_path):
+    """An error quotes what it was given: `[/]` once made Rich's markup parser fail (an internal error instead of
+    the message) and `[final]` vanished from it as a style tag."""
+    monkeypatch.setenv("KOTACERDAS_WAREHOUSE_URL", f"duckdb:///{tmp_path}/w.duckdb")
+    for city in ("[/]", "laporan [final]"):
+        code, out, err = _main(monkeypatch, capsys, "scorecard", "--city", city)
+        assert code == 2 and out == "", err
+        assert f"city '{city}' is not in" in err and "internal error" not in err
