@@ -193,9 +193,13 @@ def _print_outcomes(outcomes) -> None:
         for p in o.problems:
             console.print(f"    {p}", markup=False)  # a problem may quote what a source sent
     if bad:
+        periods = sorted({o.period for o in bad})
         console.print(
             f"[yellow]{len(bad)} of {len(outcomes)} partition(s) had problems; details in the Dagster "
-            "UI (`make ui`) and in the warehouse tables quarantine / ingest_failures.[/]"
+            "UI (`make ui`), and what each OPD delivered and had rejected in "
+            + " and ".join(f"`kotacerdas quality --period {p}`" for p in periods[:3])
+            + (" …" if len(periods) > 3 else "")
+            + ".[/]"
         )
 
 

@@ -37,6 +37,10 @@ def test_a_usage_error_goes_to_stderr_with_a_non_zero_exit():
     assert done.returncode == 2 and done.stdout == "" and "2025-13" in done.stderr
 
 
+def flat_out(done: subprocess.CompletedProcess) -> str:
+    return " ".join(done.stdout.split())
+
+
 def _main(monkeypatch, capsys, *args: str) -> tuple[int, str, str]:
     """`kotacerdas ARGS` in this process (so the frozen clock holds): exit code, stdout, stderr."""
     from pipelines.cli import main
@@ -311,7 +315,7 @@ def test_a_partition_with_problems_is_reported_in_words_and_keeps_its_published_
     shutil.rmtree(tmp_path / "landing")
     done = _cli("run", "--months", "2025-03", "--city", "19.71", env=env, timeout=300)
     assert done.returncode == 1 and "19.71 2025-03: problem" in done.stdout, done.stdout + done.stderr
-    assert "details in the Dagster UI" in done.stdout
+    assert "details in the Dagster UI" in done.stdout and "kotacerdas quality --period 2025-03" in flat_out(done)
     for trace in ("Traceback", "Stack Trace", 'File "'):
         assert trace not in done.stderr + done.stdout, trace
     assert "error: " in done.stderr  # the failed steps, one line each
