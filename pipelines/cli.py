@@ -497,10 +497,15 @@ def quality(
     city: Annotated[list[str] | None, typer.Option(help="city code (repeatable); default all")] = None,
     opd: Annotated[list[str] | None, typer.Option(help="OPD code (repeatable): its deliveries and rows only")] = None,
     csv: Annotated[Path | None, typer.Option(help="also write every rejected row shown to this CSV file")] = None,
+    months: Annotated[
+        str | None,
+        typer.Option(help="YYYY-MM:YYYY-MM instead of --period: each OPD's reporting rates over those months"),
+    ] = None,
 ) -> None:
     """For the OPDs' data stewards: each table's quality gate, each OPD's delivery (on time, late, missing) and the
     rejected rows by rule with a value, its reason and its raw file and row (the rows from the steward view
-    v_quarantine, which an evaluator's login is not given: it is shown the gates and deliveries)."""
+    v_quarantine, which an evaluator's login is not given: it is shown the gates and deliveries). With --months,
+    each OPD's reporting rates over a span of months instead (DHIS2's: received and on time, of those expected)."""
     from kotacerdas.report.stewards import check_period, latest_quality_period, read_steward_view
 
     project = ProjectConfig()
@@ -511,6 +516,11 @@ def quality(
         raise KotacerdasError(
             f"OPD {', '.join(unknown)} is not in cities.yaml", hint=f"use one of {', '.join(sorted(known))}"
         )
+    if months is not None:
+        if period is not None or csv is not None:
+            raise typer.BadParameter("give --months alone, without --period or --csv", param_hint="--months")
+        _print_reporting_rates(cities, month_range(months), opd)
+        return
     if period is None:
         period, _ = _read_warehouse(latest_quality_period, cities)
         if period is None:
@@ -548,6 +558,60 @@ def quality(
         csv.parent.mkdir(parents=True, exist_ok=True)
         neutralise_frame(view.rejected).to_csv(csv, index=False, encoding="utf-8-sig")
         console.print(f"wrote {len(view.rejected)} rejected rows to {csv}", overflow="ignore", crop=False)
+    console.print(f"warehouse: {where}")
+
+
+def _print_reporting_rates(cities: list[str], months: list[str], opds: list[str] | None) -> None:
+    from kotacerdas.report.stewards import read_reporting_rates
+
+    rates, where = _read_warehouse(read_reporting_rates, cities, months, opds)
+    if rates.empty:
+        raise KotacerdasError(
+            f"nothing validated for {', '.join(cities)} in {_span(months)} (warehouse {where})",
+            hint="check the city codes and the months, or run the pipeline for them first",
+        )
+    for code in cities:
+        mine = rates[rates["city_code"] == code]
+        if mine.empty:
+            console.print(f"{code} {_span(months)}: nothing validated")
+            continue
+        table = Table(
+            title=f"{code} {_span(months)}: reporting rates per OPD (datasets of every table and month)",
+            box=box.SIMPLE_HEAD,
+            caption="rate: received of expected; on-time rate: on time of expected (DHIS2); worst on time first; "
+            "config/timeliness.yaml sets the due days",
+        )
+        for col in (
+            "OPD",
+            "months",
+            "expected",
+            "received",
+            "on time",
+            "late",
+            "missing",
+            "rate",
+            "on-time rate",
+            "rows",
+            "rejected",
+        ):
+            table.add_column(col, justify="left" if col == "OPD" else "right", no_wrap=True)
+        for _, r in mine.iterrows():
+            table.add_row(
+                *_plain(
+                    r["opd_code"],
+                    _count(r["months"]),
+                    _count(r["expected"]),
+                    _count(r["received"]),
+                    _count(r["on_time"]),
+                    _count(r["late"]),
+                    _count(r["missing"]),
+                    _num(r["reporting_rate"], 1) + " %",
+                    _num(r["reporting_rate_on_time"], 1) + " %",
+                    _count(r["rows_delivered"]),
+                    _count(r["rows_rejected"]),
+                )
+            )
+        _print_whole(table)
     console.print(f"warehouse: {where}")
 
 

@@ -16,6 +16,7 @@ import pytest
 import sqlalchemy as sa
 from conftest import OPD_TEST_TOKEN, REPO_ROOT
 
+from kotacerdas.rounding import format_half_up
 from kotacerdas.simulator import OpdSimulator, write_file_drops
 from pipelines.definitions import defs
 from pipelines.runner import run_backfill
@@ -170,3 +171,27 @@ def test_the_example_of_a_rule_is_one_rejected_row_whole():
         1,
     )
     assert (example["rows"], example["opds"]) == (2, "DLH")
+
+
+def test_reporting_rates_per_opd_over_months(warehouse):
+    """--months: each OPD's datasets expected, received, on time, late and missing, and DHIS2's two rates, as the
+    warehouse's own rows count them; worst on-time rate first."""
+    done = _cli(warehouse, "--city", "19.03", "--months", "2025-03:2025-03")
+    assert done.returncode == 0, done.stderr
+    counts = _sql(
+        warehouse,
+        "SELECT opd_code, count(*) AS expected, count(received_at) AS received, "
+        "sum(CASE WHEN on_time THEN 1 ELSE 0 END) AS on_time, sum(CASE WHEN late THEN 1 ELSE 0 END) AS late "
+        "FROM opd_timeliness WHERE city_code = '19.03' AND period = '2025-03' AND expected GROUP BY opd_code",
+    ).set_index("opd_code")
+    rows = [line.split() for line in done.stdout.splitlines()]
+    shown = {cells[0]: cells for cells in rows if cells and cells[0] in counts.index}  # OPD months expected …
+    assert set(shown) == set(counts.index)
+    for opd, c in counts.iterrows():
+        cells = shown[opd]
+        assert [int(x) for x in cells[1:6]] == [1, c.expected, c.received, c.on_time, c.late], opd
+        assert cells[9] == format_half_up(100 * c.on_time / c.expected, 1)  # the on-time rate, after the rate
+    in_order = [float(cells[9]) for cells in rows if cells and cells[0] in counts.index]
+    assert in_order == sorted(in_order)
+    both = _cli(warehouse, "--months", "2025-03:2025-03", "--period", "2025-03")
+    assert both.returncode == 2 and "without --period" in both.stderr

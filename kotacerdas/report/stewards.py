@@ -55,6 +55,29 @@ class StewardView:
         return out.sort_values(["city_code", "rows", "table_name", "rule"], ascending=[True, False, True, True])
 
 
+def read_reporting_rates(
+    engine: sa.Engine, cities: list[str] | None, months: list[str], opds: list[str] | None = None
+) -> pd.DataFrame:
+    """DHIS2's reporting rates per city × OPD over `months` (`kotacerdas.quality.timeliness.reporting_rates`: the
+    datasets expected, received, on time, late, missing, and the rates in %), with the rows each OPD delivered and
+    had rejected; worst on-time rate first. Empty when nothing was validated in those months."""
+    from kotacerdas.quality.timeliness import reporting_rates
+
+    params: dict = {}
+    sql = "SELECT * FROM v_opd_quality WHERE 1 = 1" + in_clause("period", months, params, "m")
+    sql += in_clause("city_code", cities, params, "c") + in_clause("opd_code", opds, params, "o")
+    with engine.connect() as conn:
+        deliveries = query(conn, sql, params)
+    if deliveries.empty:
+        return pd.DataFrame()
+    by = ["city_code", "opd_code"]
+    rates = reporting_rates(deliveries, by=by)
+    rows = deliveries.groupby(by, dropna=False)[["rows_delivered", "rows_rejected"]].sum(min_count=1).reset_index()
+    months_seen = deliveries.groupby(by, dropna=False)["period"].nunique().rename("months").reset_index()
+    out = rates.merge(rows, on=by, how="left").merge(months_seen, on=by, how="left")
+    return out.sort_values(["city_code", "reporting_rate_on_time", "opd_code"], kind="stable").reset_index(drop=True)
+
+
 def check_period(period: str) -> str:
     if not _PERIOD.match(period):
         raise KotacerdasError(
