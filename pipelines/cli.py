@@ -25,7 +25,7 @@ from rich.text import Text
 from sqlalchemy.exc import DBAPIError
 
 from kotacerdas.config import ProjectConfig, environment, overridden_environment
-from kotacerdas.errors import KotacerdasError
+from kotacerdas.errors import ConfigError, KotacerdasError
 from kotacerdas.periods import MONTH_RE
 from kotacerdas.privacy import scrub_text
 from kotacerdas.rounding import format_half_up
@@ -131,11 +131,22 @@ def _runnable(project: ProjectConfig, periods: list[str]) -> list[str]:
     return check_runnable(periods, project.pipeline.first_month, str(project.dir / "pipeline.yaml"))
 
 
-def _require_storage_key() -> None:
-    """Runs seal the raw zone with KOTACERDAS_STORAGE_KEY: say so before starting Dagster, not in every step."""
-    from kotacerdas.encryption import storage_keys
+def _require_storage_key(project: ProjectConfig | None = None) -> None:
+    """Runs seal the raw zone with KOTACERDAS_STORAGE_KEY: say so before starting Dagster, not in every step. After
+    `make demo` the raw zone is sealed with the demo's key: a new key would leave it unreadable, so say which."""
+    from kotacerdas.encryption import KEY_ENV, storage_keys
 
-    storage_keys()
+    try:
+        storage_keys()
+    except ConfigError as exc:
+        demo = (project or ProjectConfig()).raw_dir().parent / "storage.key"
+        if demo.is_file():
+            raise ConfigError(
+                exc.message,
+                hint=f"the raw zone here was sealed by the demo with {demo}: export {KEY_ENV}=$(cat {demo}) "
+                f"(a new key from `kotacerdas storage-key` cannot open what the demo stored)",
+            ) from exc
+        raise
 
 
 PER_PARTITION_HELP = (
@@ -511,6 +522,7 @@ def quality(
     project = ProjectConfig()
     cities = _cities(project, city)
     known = {o.code for o in project.cities.opds}
+    opd = [code.upper() if code.upper() in known else code for code in opd] if opd else opd  # dinkes: DINKES
     unknown = sorted(set(opd or []) - known)
     if unknown:
         raise KotacerdasError(
@@ -575,11 +587,13 @@ def _print_reporting_rates(cities: list[str], months: list[str], opds: list[str]
         if mine.empty:
             console.print(f"{code} {_span(months)}: nothing validated")
             continue
+        seen = int(mine["months"].max())
         table = Table(
             title=f"{code} {_span(months)}: reporting rates per OPD (datasets of every table and month)",
             box=box.SIMPLE_HEAD,
-            caption="rate: received of expected; on-time rate: on time of expected (DHIS2); worst on time first; "
-            "config/timeliness.yaml sets the due days",
+            caption=f"months validated: {seen} of the {len(months)} asked (a month never run counts neither as "
+            "expected nor as missing); rate: received of expected; on-time rate: on time of expected (DHIS2); worst "
+            "on time first; a REST or SQL pull counts as received when it was fetched",
         )
         for col in (
             "OPD",
@@ -628,9 +642,11 @@ def _print_steward_tables(view, city: str, period: str, opds: list[str] | None) 
     for col in ("table", "rows", "valid", "rejected", "share", "blocks above", "verdict"):
         right = col in ("rows", "valid", "rejected", "share", "blocks above")
         table.add_column(col, justify="right" if right else "left", no_wrap=True)
-    table.add_column("why", max_width=60)
+    table.add_column("why", max_width=60, overflow="fold")  # a path in it is folded, never cut
     for _, g in gates.iterrows():
         why = g.get("incomplete_reason") if g.get("status") == "incomplete" else g.get("failed_table_rules")
+        if verdict(g) == "BLOCKED" and (why is None or pd.isna(why) or not str(why)):
+            why = "rejected share above the threshold: the rules below"
         table.add_row(
             *_plain(
                 g["table_name"],
@@ -650,11 +666,12 @@ def _print_steward_tables(view, city: str, period: str, opds: list[str] | None) 
     late = Table(
         title=f"{city} {period}: deliveries per OPD" + (f" ({', '.join(opds)})" if opds else ""),
         box=box.SIMPLE_HEAD,
-        caption="due and received in UTC; config/timeliness.yaml sets the due days",
+        caption="due and received in UTC; config/timeliness.yaml sets the due days; a file counts as received when "
+        "the OPD uploaded it, a REST or SQL pull when it was fetched (a backfill of old months shows pulls late)",
     )
     for col in ("OPD", "table", "due", "received", "status", "rows", "rejected"):
         late.add_column(col, justify="right" if col in ("rows", "rejected") else "left", no_wrap=True)
-    late.add_column("failure", max_width=60)
+    late.add_column("failure", max_width=60, overflow="fold")
     for _, d in deliveries.iterrows():
         late.add_row(
             *_plain(
@@ -683,8 +700,9 @@ def _print_steward_tables(view, city: str, period: str, opds: list[str] | None) 
     )
     for col in ("table", "rule", "severity", "rows", "OPDs"):
         rejected.add_column(col, justify="right" if col == "rows" else "left", no_wrap=True)
-    rejected.add_column("value", max_width=40)  # the OPD's text: wrapped, and cut past SHOWN_CHARS (the CSV has it)
-    rejected.add_column("reason", max_width=60)
+    # the OPD's text: wrapped (a long word or path folded, never cut) and cut past SHOWN_CHARS (the CSV has it)
+    rejected.add_column("value", max_width=40, overflow="fold")
+    rejected.add_column("reason", max_width=60, overflow="fold")
     rejected.add_column("raw file:row", no_wrap=True)  # the whole path: where the steward looks
     for _, r in rules.iterrows():
         place = (

@@ -381,3 +381,20 @@ def test_square_brackets_in_what_the_user_gave_are_printed_as_text(monkeypatch, 
         code, out, err = _main(monkeypatch, capsys, "scorecard", "--city", city)
         assert code == 2 and out == "", err
         assert f"city '{city}' is not in" in err and "internal error" not in err
+
+
+def test_run_without_a_storage_key_after_the_demo_names_the_demos_key(tmp_path):
+    """After `make demo` the raw zone is sealed with data/storage.key: the error says to export that key (a new one
+    from `kotacerdas storage-key`, which the message used to suggest alone, cannot open what the demo stored)."""
+    env = {k: v for k, v in os.environ.items() if k != "KOTACERDAS_STORAGE_KEY"}
+    (tmp_path / "data" / "raw").mkdir(parents=True)
+    (tmp_path / "data" / "storage.key").write_text("not-a-real-key\n", encoding="ascii")
+    env |= {
+        "DAGSTER_HOME": str(tmp_path),
+        "KOTACERDAS_WAREHOUSE_URL": f"duckdb:///{tmp_path}/w.duckdb",
+        "KOTACERDAS_RAW_DIR": str(tmp_path / "data" / "raw"),
+    }
+    done = _cli("run", "--months", "2025-03", "--city", "19.71", env=env, timeout=120)
+    assert done.returncode == 2 and "KOTACERDAS_STORAGE_KEY is not set" in done.stderr
+    flat = " ".join(done.stderr.split())
+    assert f"export KOTACERDAS_STORAGE_KEY=$(cat {tmp_path / 'data' / 'storage.key'})" in flat, done.stderr

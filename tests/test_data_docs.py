@@ -106,3 +106,34 @@ def test_a_page_names_the_clock_of_its_validation_time(gate, tmp_path):
         gate, run_name="r", validated_at=pd.Timestamp("2026-12-01 01:00", tz="UTC"), descriptions={}, city_name="X"
     )
     assert aware["validated_at"] == "2026-12-01 08:00:00 WIB"
+
+
+def test_a_page_says_what_each_of_stagings_own_rules_means(tmp_path):
+    """Staging's rules were all described as 'value could not be parsed', a repeated key too (whose first copy is
+    kept); each kind now says what it checks."""
+    from kotacerdas.schemas import QUARANTINE_COLUMNS, typed_frame
+
+    frame = staged(SERVICE_REQUESTS, [request(0), request(1)])
+    base = {"table_name": "service_requests", "city_code": "19.71", "period": "2024-03", "severity": "error"}
+    rejected = typed_frame(
+        [
+            {**base, "rule": "unique:key", "column_name": "request_id", "value": "k", "reason": "r", "_raw_row": 3},
+            {
+                **base,
+                "rule": "type:sla_days",
+                "column_name": "sla_days",
+                "value": "1 hari",
+                "reason": "r",
+                "_raw_row": 4,
+            },
+        ],
+        QUARANTINE_COLUMNS,
+    )
+    project = ProjectConfig(REPO_ROOT / "config")
+    result = run_quality_gate(
+        project, SERVICE_REQUESTS, StagingResult(frame, rejected, len(frame) + 2), city="19.71", month="2024-03"
+    )
+    html = write_data_docs(_record(result, "2024-03"), tmp_path).read_text(encoding="utf-8")
+    assert "value could not be parsed" not in html
+    assert "the key repeats an earlier row&#39;s; the first copy is kept" in html
+    assert "the value could not be read as its column&#39;s type" in html

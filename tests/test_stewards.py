@@ -68,7 +68,7 @@ def test_a_steward_sees_the_gate_the_delivery_and_the_rejected_rows_by_rule(ware
     assert "period 2025-03: the latest month validated" in done.stderr
     lines = done.stdout.splitlines()
     gate = next(line for line in lines if line.split()[:1] == ["service_requests"])
-    assert "BLOCKED" in gate
+    assert "BLOCKED" in gate and "rejected share above the threshold" in gate
     # every service request DISDUKCAPIL delivered (the ingest's count, not the quarantine's) is one rejected row
     delivered = _sql(
         warehouse,
@@ -86,7 +86,15 @@ def test_a_steward_sees_the_gate_the_delivery_and_the_rejected_rows_by_rule(ware
 
 def test_one_opd_and_every_rejected_row_in_a_csv(warehouse, tmp_path):
     done = _cli(
-        warehouse, "--city", "19.03", "--period", "2025-03", "--opd", "DINKES", "--csv", str(tmp_path / "r.csv")
+        warehouse,
+        "--city",
+        "19.03",
+        "--period",
+        "2025-03",
+        "--opd",
+        "dinkes",  # as a steward types it
+        "--csv",
+        str(tmp_path / "r.csv"),
     )
     assert done.returncode == 0, done.stderr
     assert "DISDUKCAPIL" not in done.stdout
@@ -193,5 +201,7 @@ def test_reporting_rates_per_opd_over_months(warehouse):
         assert cells[9] == format_half_up(100 * c.on_time / c.expected, 1)  # the on-time rate, after the rate
     in_order = [float(cells[9]) for cells in rows if cells and cells[0] in counts.index]
     assert in_order == sorted(in_order)
+    year = _cli(warehouse, "--city", "19.03", "--months", "2025-01:2025-12")
+    assert "months validated: 1 of the 12 asked" in " ".join(year.stdout.split()), year.stdout
     both = _cli(warehouse, "--months", "2025-03:2025-03", "--period", "2025-03")
     assert both.returncode == 2 and "without --period" in both.stderr

@@ -58,6 +58,25 @@ def _wall_clock(at: pd.Timestamp) -> str:
     return f"{at.isoformat(sep=' ', timespec='seconds')} WIB"
 
 
+# What each of staging's own rules means, for a page's reader (the suite's rules carry their own description).
+STAGING_RULES = {
+    "type": "staging: nilai tidak dapat dibaca sebagai tipe kolomnya / the value could not be read as its "
+    "column's type",
+    "unique": "staging: kunci yang sama dengan baris sebelumnya; salinan pertama disimpan / the key repeats an earlier "
+    "row's; the first copy is kept",
+    "text": "staging: teks berisi karakter kontrol / the text holds a control character",
+    "number": "staging: angka yang dapat dibaca dua cara / a number that reads two ways (decimal point or thousands)",
+    "cell": "staging: sel berisi rumus tanpa nilai / a cell holds a formula with no computed value",
+    "personal_data": "staging: angka 16 digit (NIK?) di kolom angka / a 16-digit number (a NIK?) where a number "
+    "belongs",
+}
+
+
+def staging_rule_description(rule: str) -> str:
+    """`type:sla_days` → what `type` rules mean; a rule staging may add later is named as staging's."""
+    return STAGING_RULES.get(rule.split(":", 1)[0], f"staging: {rule}")
+
+
 def validation_record(
     gate: Any,  # a kotacerdas.quality.gate.GateResult (not imported: the gate imports this module)
     *,
@@ -98,7 +117,7 @@ def validation_record(
             "rule": rule,
             "severity": severity,
             "success": False,
-            "description": "staging: nilai tidak dapat dibaca / value could not be parsed",
+            "description": staging_rule_description(rule),
             "failing_rows": int(failing.get(rule, 0)),
             "element_count": None,
             "unexpected_percent": None,
