@@ -305,3 +305,23 @@ def test_an_implausible_value_is_rejected_not_published():
     rejected = sorted(zip(result.rejected["_raw_row"], result.rejected["rule"], strict=True))
     assert sorted(row for row, rule in rejected if rule == "value_plausible") == [0, 1, 2, 3]
     assert {row for row, _ in rejected} == {0, 1, 2, 3}  # some also exceed their bound per resident
+
+
+def test_one_bad_value_of_a_citys_dozen_does_not_block_its_month(opd_project):
+    """A city sends about 13 indicator values a month: one rejected (7.7 %) used to block the whole city-month, every
+    other OPD's values with it. The suite allows a quarter; four bad values of 13 (31 %) still block."""
+    from kotacerdas.schemas import empty_quarantine
+    from kotacerdas.stage.staging import StagingResult
+
+    codes = load_suite("indicator_submissions", opd_project).config_values["submitted_indicators"][:13]
+
+    def gate(bad: int):  # the first `bad` values negative: value_non_negative rejects them
+        rows = [_submission("19.71", code, "DISKOMINFO", -1.0 if i < bad else 5.0, i) for i, code in enumerate(codes)]
+        frame = staged(INDICATOR_SUBMISSIONS, rows)
+        staging = StagingResult(frame, empty_quarantine(), len(frame))
+        return run_quality_gate(opd_project, INDICATOR_SUBMISSIONS, staging, city="19.71", month="2024-03")
+
+    one, four = gate(1), gate(4)
+    assert len(codes) == 13
+    assert one.rejected_rows == 1 and one.within_threshold
+    assert four.rejected_rows == 4 and not four.within_threshold
