@@ -80,6 +80,8 @@ def test_file_drops_on_time_late_missing_and_unreadable(opd_project, file_drops)
     for opd in ("DISKOMINFO", "DINSOS"):  # nothing, or nothing usable, received by the due date
         assert t.loc[opd, ["status", "missing", "delivered"]].tolist() == ["missing", True, False]
         assert pd.isna(t.loc[opd, "received_at"]) and t.loc[opd, "failure_message"]
+        source = t.loc[opd, "failure_message"].split(":")[0]
+        assert t.loc[opd, "failure_message"].count(f"{source}:") == 1  # the source named once, not twice
     assert t["expected"].all() and t.loc["DLH", "rows_delivered"] > 0
     rates = reporting_rates(t.reset_index(), by=("city_code",)).iloc[0]
     n = len(t)

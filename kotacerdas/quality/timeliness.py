@@ -121,7 +121,10 @@ def opd_timeliness(
             files.setdefault(opd_of_raw_file(f.relpath), []).append(f)
         failures: dict[str, list[str]] = {}
         for failure in ingest.failures if ingest is not None else []:
-            failures.setdefault(failure.opd, []).append(f"{failure.source}: {failure.message}")
+            named = failure.message.startswith(f"{failure.source}:")  # most ingest errors name their source
+            failures.setdefault(failure.opd, []).append(
+                failure.message if named else f"{failure.source}: {failure.message}"
+            )
         received = received_times(project, raw_dir, table, city, month, ingest)
         expected = {o.code for o in project.cities.opds_for(table)}
         for opd in sorted(o for o in expected | set(files) | set(failures) | set(delivered_rows) | set(received) if o):
