@@ -211,7 +211,8 @@ def test_a_count_per_resident_is_held_to_its_own_citys_population():
         (1, "new_businesses_plausible"),
         (2, "digital_literacy_participants_plausible"),
     ]
-    assert reasons["tourist_visits_plausible"].endswith("(at most 4,321,580 for 216,079 residents; got 4500000.0)")
+    # the value as typed (4500000, not 4500000.0), the bound for the city
+    assert reasons["tourist_visits_plausible"].endswith("(at most 4,321,580 for 216,079 residents; got 4500000)")
 
 
 def test_a_bound_per_resident_is_exact_for_every_kabupaten_kota():

@@ -307,7 +307,17 @@ def _record_key(df: pd.DataFrame, table: CanonicalTable) -> pd.Series:
 
 
 def _text(values: pd.Series) -> pd.Series:
+    """Values as text, a whole number in a float column as the OPD typed it (31490000, not 31490000.0)."""
+    if pd.api.types.is_float_dtype(values.dtype):
+        return pd.Series([_number_text(v) for v in values], dtype="string")
     return values.astype("string").reset_index(drop=True)
+
+
+def _number_text(value: float) -> str | None:
+    if pd.isna(value):
+        return None
+    whole = float(value).is_integer() and abs(value) < 1e15  # past 1e15 a float's digits are not what was typed
+    return str(int(value)) if whole else str(value)
 
 
 class _SetAside:
