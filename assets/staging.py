@@ -30,7 +30,8 @@ def build_staging_asset(table: CanonicalTable, partitions_def: dg.PartitionsDefi
         if project.pii_key() is None and table.pii_columns:
             context.log.warning(
                 f"KOTACERDAS_PII_KEY is not set: personal-data columns {sorted(table.pii_columns)} were dropped "
-                "instead of pseudonymised"
+                "instead of pseudonymised; to count the same person across months, set it to a long secret and keep "
+                "it (docs/operators/privacy.md)"
             )
         results: dict[str, StagingResult] = {}
         metadata = {}
