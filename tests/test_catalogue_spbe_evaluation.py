@@ -169,7 +169,7 @@ BAD_ROWS = [
     (SPBE_ASSESSMENTS, YEAR, "tingkat", 7, "7", "level_on_scale"),
     (SPBE_ASSESSMENTS, YEAR, "kode_wilayah", "19.99", "19.99", "city_code_is_region"),
     (EVALUATION_SCORES, YEAR, "komponen", "masterplan", "masterplan", "part_in_methodology"),
-    (EVALUATION_SCORES, YEAR, "nilai", 6, "6.0", "score_on_scale"),
+    (EVALUATION_SCORES, YEAR, "nilai", 6, "6", "score_on_scale"),  # a whole number as typed
     (SERVICE_CATALOGUE, MONTH, "standar_hari", 0, "0", "sla_days_positive"),
     (SERVICE_CATALOGUE, MONTH, "kode_wilayah", "19.03", "19.03", "city_code_is_partition"),
 ]

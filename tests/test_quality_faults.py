@@ -317,7 +317,8 @@ def test_lppd_percentages_over_100_negative_and_wtp(opd_project):
     assert len(by_rule["type:value"]) == 1 and values[min(by_rule["type:value"])] is None  # "WTP"
     ok = set(values) - over - negative - by_rule["type:value"]
     assert set(gate.valid["_raw_row"]) == ok
-    assert not gate.passed  # about a fifth rejected: far past 5 %
+    # about a fifth rejected: within the suite's 25 % (a city's dozen values), past half of it, so the check warns
+    assert gate.passed and gate.rejected_share > gate.threshold / 2
 
 
 def test_real_region_codes_are_checked_against_the_kemendagri_list(opd_project):
