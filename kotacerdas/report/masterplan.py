@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import pandas as pd
 import sqlalchemy as sa
 
-from kotacerdas.report.views import by_city, in_clause, query
+from kotacerdas.report.views import by_city, in_clause, latest_period, query
 
 
 def read_masterplan_summary(engine: sa.Engine, cities: list[str] | None, months: list[str] | None) -> pd.DataFrame:
@@ -23,12 +23,7 @@ def read_masterplan_summary(engine: sa.Engine, cities: list[str] | None, months:
 
 def latest_masterplan_period(engine: sa.Engine, cities: list[str] | None) -> str | None:
     """The latest month with a published masterplan status for any of `cities` (any city when None); None if none."""
-    params: dict = {}
-    sql = "SELECT MAX(period) AS period FROM v_masterplan_status WHERE 1 = 1"
-    sql += in_clause("city_code", cities, params, "c")
-    with engine.connect() as conn:
-        latest = query(conn, sql, params)["period"].iloc[0]
-    return None if pd.isna(latest) else str(latest)
+    return latest_period(engine, "v_masterplan_status", cities)
 
 
 def read_programmes(engine: sa.Engine, city: str, period: str) -> pd.DataFrame:

@@ -5,16 +5,14 @@ out, and said so); `kotacerdas quality` prints it."""
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
 import pandas as pd
 import sqlalchemy as sa
 
 from kotacerdas.errors import KotacerdasError
-from kotacerdas.report.views import in_clause, query
-
-_PERIOD = re.compile(r"^\d{4}(-(0[1-9]|1[0-2]))?$")
+from kotacerdas.periods import cadence_of
+from kotacerdas.report.views import in_clause, latest_period, query
 
 
 @dataclass(frozen=True)
@@ -79,7 +77,7 @@ def read_reporting_rates(
 
 
 def check_period(period: str) -> str:
-    if not _PERIOD.match(period):
+    if cadence_of(period) is None:
         raise KotacerdasError(
             f"bad period {period!r}: expected YYYY-MM, or YYYY for the yearly tables", hint="e.g. 2025-03 or 2025"
         )
@@ -88,12 +86,7 @@ def check_period(period: str) -> str:
 
 def latest_quality_period(engine: sa.Engine, cities: list[str] | None) -> str | None:
     """The latest month validated for any of `cities` (any city when None); None when nothing was."""
-    params: dict = {}
-    sql = "SELECT MAX(period) AS period FROM v_quality WHERE period LIKE '____-__'"
-    sql += in_clause("city_code", cities, params, "c")
-    with engine.connect() as conn:
-        latest = query(conn, sql, params)["period"].iloc[0]
-    return None if pd.isna(latest) else str(latest)
+    return latest_period(engine, "v_quality", cities, months_only=True)
 
 
 def read_steward_view(

@@ -52,6 +52,17 @@ def has_column(conn: sa.Connection, view: str, column: str) -> bool:
     return column in frame.columns
 
 
+def latest_period(engine: sa.Engine, view: str, cities: list[str] | None, *, months_only: bool = False) -> str | None:
+    """The latest period in `view` for any of `cities` (any city when None), only months (YYYY-MM) with
+    `months_only`; None when the view has none."""
+    params: dict = {}
+    sql = f"SELECT MAX(period) AS period FROM {view} WHERE " + ("period LIKE '____-__'" if months_only else "1 = 1")
+    sql += in_clause("city_code", cities, params, "c")
+    with engine.connect() as conn:
+        latest = query(conn, sql, params)["period"].iloc[0]
+    return None if pd.isna(latest) else str(latest)
+
+
 def in_clause(column: str, values: list[str] | None, params: dict, prefix: str) -> str:
     """` AND column IN (:prefix0, …)` with the values bound into `params`; empty when `values` is empty."""
     if not values:
