@@ -131,7 +131,7 @@ def _runnable(project: ProjectConfig, periods: list[str]) -> list[str]:
     return check_runnable(periods, project.pipeline.first_month, str(project.dir / "pipeline.yaml"))
 
 
-def _require_storage_key(project: ProjectConfig | None = None) -> None:
+def _require_storage_key() -> None:
     """Runs seal the raw zone with KOTACERDAS_STORAGE_KEY: say so before starting Dagster, not in every step. After
     `make demo` the raw zone is sealed with the demo's key: a new key would leave it unreadable, so say which."""
     from kotacerdas.encryption import KEY_ENV, storage_keys
@@ -139,7 +139,7 @@ def _require_storage_key(project: ProjectConfig | None = None) -> None:
     try:
         storage_keys()
     except ConfigError as exc:
-        demo = (project or ProjectConfig()).raw_dir().parent / "storage.key"
+        demo = ProjectConfig().raw_dir().parent / "storage.key"
         if demo.is_file():
             raise ConfigError(
                 exc.message,
@@ -984,9 +984,9 @@ def warehouse_grant_evaluator(
 ) -> None:
     """PostgreSQL: a read-only role NAME that can read the evaluator views and nothing else (with --steward, also
     the steward views: the rejected rows, which evaluators do not see)."""
-    from kotacerdas.warehouse.roles import EVALUATOR_GROUP, STEWARD_GROUP, grant_evaluator, server_hardening
+    from kotacerdas.warehouse.roles import default_group, grant_evaluator, server_hardening
 
-    group = group or (STEWARD_GROUP if steward else EVALUATOR_GROUP)
+    group = group or default_group(steward)
     password = None
     if password_env:
         password = environment().get(password_env)

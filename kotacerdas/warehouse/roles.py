@@ -41,6 +41,11 @@ def _ident(name: str) -> str:
     return f'"{name}"'
 
 
+def default_group(steward: bool) -> str:
+    """The group a login joins when none is named: the stewards' or the evaluators'."""
+    return STEWARD_GROUP if steward else EVALUATOR_GROUP
+
+
 def grant_evaluator(
     engine: sa.Engine,
     name: str,
@@ -52,8 +57,8 @@ def grant_evaluator(
     """Create (if needed) the NOLOGIN group `group` with SELECT on every evaluator view (with `steward`, also on the
     steward views; default group `kotacerdas_steward`, else `kotacerdas_evaluator`), and the LOGIN role `name` as
     a member of it (read-only by default). Idempotent; returns the views granted."""
-    group = group or (STEWARD_GROUP if steward else EVALUATOR_GROUP)
-    if group == (EVALUATOR_GROUP if steward else STEWARD_GROUP):  # it would give or take the rows to every member
+    group = group or default_group(steward)
+    if group == default_group(not steward):  # it would give or take the rows to every member
         raise ConfigError(
             f"group {group!r} is the {'evaluators' if steward else 'stewards'}' group",
             hint="leave out --group, or name a group of its own",
@@ -104,21 +109,17 @@ def grant_evaluator(
 
 def _groups_reading(conn: sa.Connection, login: str, views: tuple[str, ...], *, besides: str) -> list[str]:
     """The groups `login` is a member of, other than `besides`, that may read any of `views`."""
-    groups = conn.execute(
-        sa.text(
-            "SELECT g.rolname FROM pg_auth_members m JOIN pg_roles g ON g.oid = m.roleid "
-            "JOIN pg_roles u ON u.oid = m.member WHERE u.rolname = :n AND g.rolname <> :b"
-        ),
-        {"n": login, "b": besides},
-    ).scalars()
-    return [
-        g
-        for g in groups
-        if any(
-            conn.execute(sa.text("SELECT has_table_privilege(:g, :v, 'SELECT')"), {"g": g, "v": v}).scalar()
-            for v in views
-        )
-    ]
+    return list(
+        conn.execute(
+            sa.text(
+                "SELECT g.rolname FROM pg_auth_members m JOIN pg_roles g ON g.oid = m.roleid "
+                "JOIN pg_roles u ON u.oid = m.member WHERE u.rolname = :n AND g.rolname <> :b "
+                "AND EXISTS (SELECT 1 FROM unnest(CAST(:views AS text[])) v "
+                "WHERE has_table_privilege(g.oid, v, 'SELECT'))"
+            ),
+            {"n": login, "b": besides, "views": list(views)},
+        ).scalars()
+    )
 
 
 def _withdraw_public_defaults(conn: sa.Connection, database: str) -> None:
