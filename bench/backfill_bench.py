@@ -67,6 +67,7 @@ class BackfillOutcome:
     peak_rss_process_mb: float = 0.0  # the largest single process (a step of a run)
     cpu_s: float = 0.0  # user + system CPU of the deployment's processes (a lower bound: `MemorySampler`)
     bench_cpu_s: float = 0.0  # this process's: the OPD simulator's threads and the polling of the GraphQL API
+    cpu_by_role: dict[str, float] | None = None  # cpu_s by what each process was (`process_role`)
 
 
 class MemorySampler:
@@ -79,12 +80,21 @@ class MemorySampler:
         self.total = self.largest = 0
         self._cpu_first: dict[tuple[int, float], float] = {}
         self._cpu_last: dict[tuple[int, float], float] = {}
+        self._roles: dict[tuple[int, float], str] = {}
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
     @property
     def cpu_s(self) -> float:
         return sum(self._cpu_last.values()) - sum(self._cpu_first.values())
+
+    def cpu_by_role(self) -> dict[str, float]:
+        """The CPU above, by what each process was (`process_role`): where a deployment's CPU goes."""
+        spent: dict[str, float] = {}
+        for key, last in self._cpu_last.items():
+            role = self._roles.get(key, "other")
+            spent[role] = spent.get(role, 0.0) + last - self._cpu_first.get(key, 0.0)
+        return dict(sorted(spent.items(), key=lambda item: -item[1]))
 
     def _sample(self, first: bool = False) -> None:
         sizes = []
@@ -94,6 +104,8 @@ class MemorySampler:
                     sizes.append(proc.memory_info().rss)
                     times = proc.cpu_times()
                     key = (proc.pid, proc.create_time())
+                if key not in self._roles:
+                    self._roles[key] = process_role(proc)
                 self._cpu_last[key] = times.user + times.system
                 if first:
                     self._cpu_first[key] = self._cpu_last[key]
@@ -112,6 +124,36 @@ class MemorySampler:
         self._stop.set()
         self._thread.join()
         self._sample()
+
+
+# What a deployment's process is, by its command line and its parent's role (a run worker is the code server's
+# spawned child; a fork server's children have its command line: a run's fork server forks the steps, and a step's
+# own fork server its scorecard workers).
+ROLES = [
+    ("dagster._daemon", "daemon"),
+    ("dagster_webserver", "webserver"),
+    ("api grpc", "code server"),
+    ("code-server start", "code server"),
+    ("resource_tracker", "resource tracker"),
+    ("tail -F", "compute log capture"),
+    ("watch_orphans", "compute log capture"),
+    (" dev ", "dagster dev"),
+]
+
+
+def process_role(proc: psutil.Process | None) -> str:
+    if proc is None:
+        return "other"
+    line = " ".join(proc.cmdline())
+    role = next((name for words, name in ROLES if words in line), None)
+    if role:
+        return role
+    parent = process_role(proc.parent()) if "multiprocessing" in line else "other"
+    if "multiprocessing.spawn" in line:
+        return "run worker" if parent == "code server" else "step's workers"
+    if "multiprocessing.forkserver" in line:
+        return {"run worker": "fork server", "fork server": "step"}.get(parent, "step's workers")
+    return "other"
 
 
 def scratch_project(root: Path, n_cities: int, first_month: str) -> ProjectConfig:
@@ -217,6 +259,7 @@ class DagsterDev:
             memory.largest / 2**20,
             memory.cpu_s,
             time.process_time() - bench_cpu,
+            memory.cpu_by_role(),
         )
 
     def stop(self) -> None:
@@ -230,7 +273,7 @@ class DagsterDev:
 
 
 def run_backfill_bench(
-    root: Path, n_cities: int, months: list[str], seed: int = 42, timeout: float = 3600
+    root: Path, n_cities: int, months: list[str], seed: int = 42, timeout: float = 3600, executor: str | None = None
 ) -> BackfillOutcome:
     """Everything in `root`: config, DAGSTER_HOME, landing and raw zones, warehouse.duckdb, dagster_dev.log."""
     project = scratch_project(root, n_cities, months[0])
@@ -255,6 +298,8 @@ def run_backfill_bench(
             "KOTACERDAS_STORAGE_KEY": os.environ.get("KOTACERDAS_STORAGE_KEY") or generate_key(),
         }
         env.pop("KOTACERDAS_EXECUTOR", None)
+        if executor:
+            env["KOTACERDAS_EXECUTOR"] = executor
         dev = DagsterDev(env, root / "dagster_dev.log")
         try:
             dev.wait_ready()
@@ -288,12 +333,17 @@ def main() -> None:
     parser.add_argument("--months", default="2025-01:2025-03", help="YYYY-MM:YYYY-MM")
     parser.add_argument("--keep", action="store_true", help="keep the scratch folder (logs, warehouse)")
     parser.add_argument("--json", type=Path, help="also write the figures here")
+    parser.add_argument(
+        "--executor",
+        choices=["multiprocess", "in_process"],
+        help="KOTACERDAS_EXECUTOR for the runs (default: its default)",
+    )
     parser.add_argument("--timeout", type=float, default=3600, help="seconds to wait for the backfill (a year: more)")
     args = parser.parse_args()
     months = _month_range(args.months)
     root = Path(tempfile.mkdtemp(prefix="kc_backfill_bench_"))
     try:
-        outcome = run_backfill_bench(root, args.cities, months, timeout=args.timeout)
+        outcome = run_backfill_bench(root, args.cities, months, timeout=args.timeout, executor=args.executor)
         statuses = sorted({r["status"] for r in outcome.runs})
         print(
             f"backfill of {args.cities} cities × {len(months)} months = {outcome.partitions} partitions: "
@@ -302,6 +352,8 @@ def main() -> None:
             f"{outcome.peak_rss_process_mb:.0f} MB in the largest; CPU {outcome.cpu_s:.1f} s in its processes "
             f"(at least), {outcome.bench_cpu_s:.1f} s in this one (the OPD simulator)"
         )
+        roles = outcome.cpu_by_role or {}
+        print("  CPU by process: " + ", ".join(f"{role} {seconds:.1f} s" for role, seconds in roles.items()))
         runs = [_run_figures(run) for run in sorted(outcome.runs, key=lambda r: r["startTime"] or 0)]
         for run in runs:
             span = f"{run['first']} … {run['last']}"
@@ -310,6 +362,7 @@ def main() -> None:
             figures = {
                 "cities": args.cities,
                 "months": months,
+                "executor": args.executor or "multiprocess",
                 "partitions": outcome.partitions,
                 "status": outcome.status,
                 "seconds": outcome.seconds,
@@ -317,6 +370,7 @@ def main() -> None:
                 "peak_rss_process_mb": outcome.peak_rss_process_mb,
                 "cpu_s": outcome.cpu_s,
                 "bench_cpu_s": outcome.bench_cpu_s,
+                "cpu_by_role_s": outcome.cpu_by_role,
                 "runs": runs,  # in the order the daemon started them
             }
             write_figures(args.json, figures)

@@ -55,6 +55,8 @@ def executor_from_env() -> dg.ExecutorDefinition:
     kind = chosen.executor
     if kind == "multiprocess":
         return multiprocess_forkserver_executor
+    if kind == "in_process":
+        return dg.in_process_executor
     if kind == "celery":
         from dagster_celery import celery_executor
 

@@ -51,7 +51,9 @@ class Settings(BaseSettings):
     )
     alert_webhook_url: SecretStr | None = Field(default=None, description="where failed runs are posted")
     dagster_ui_url: str = Field(default="http://127.0.0.1:3000", description="UI address used in alert links")
-    executor: Literal["multiprocess", "celery", "k8s"] = Field(default="multiprocess", description="run executor")
+    executor: Literal["multiprocess", "in_process", "celery", "k8s"] = Field(
+        default="multiprocess", description="run executor"
+    )
     celery_broker_url: SecretStr = Field(
         default=SecretStr("pyamqp://guest:guest@127.0.0.1:5672//"), description="Celery broker"
     )
