@@ -55,6 +55,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from bench.figures import write_figures  # noqa: E402
+from bench.simulator_process import Simulator  # noqa: E402
 
 MONTH = "2025-01"
 VARIANTS = ("ours", "floor", "naive", "ours_mp")
@@ -96,50 +97,6 @@ class TreeSampler:
     def __exit__(self, *exc: object) -> None:
         self._stop.set()
         self._thread.join()
-
-
-@dataclass
-class Simulator:
-    """`kotacerdas simulate-opd` in its own process, serving the scratch project's cities."""
-
-    env: dict[str, str]
-    log: Path
-    proc: subprocess.Popen | None = None
-    url: str = ""
-
-    def __enter__(self) -> Simulator:
-        import socket
-
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            port = s.getsockname()[1]
-        self.url = f"http://127.0.0.1:{port}"
-        cmd = [sys.executable, "-m", "pipelines.cli", "simulate-opd", "--port", str(port)]
-        self._out = self.log.open("wb")
-        self.proc = subprocess.Popen(cmd, cwd=REPO, env=self.env, stdout=self._out, stderr=subprocess.STDOUT)
-        import requests
-
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"the simulator exited with {self.proc.returncode}; see {self.log}")
-            with contextlib.suppress(requests.ConnectionError):
-                requests.get(self.url, timeout=2)
-                return self
-            time.sleep(0.3)
-        raise TimeoutError(f"the simulator did not answer in 120 s; see {self.log}")
-
-    def cpu(self) -> float:
-        times = psutil.Process(self.proc.pid).cpu_times()
-        return times.user + times.system
-
-    def __exit__(self, *exc: object) -> None:
-        self.proc.terminate()
-        try:
-            self.proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-        self._out.close()
 
 
 def scratch(root: Path, n_cities: int) -> tuple[Path, list[str]]:
