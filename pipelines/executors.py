@@ -1,6 +1,8 @@
 """Choose how runs execute: Dagster's multiprocess executor on one machine, Celery beyond it.
 
-KOTACERDAS_EXECUTOR=multiprocess (default) | celery | k8s (needs dagster-k8s). The Celery broker comes from
+KOTACERDAS_EXECUTOR=multiprocess (default) | in_process | celery | k8s (needs dagster-k8s). `in_process` runs every
+step of a run in its run worker, one after the other: no fork server and no step processes, a fifth less memory for
+the same time on 2 cores (docs/operators/scheduling.md), but a step that crashes the interpreter ends its run. The Celery broker comes from
 KOTACERDAS_CELERY_BROKER_URL (default RabbitMQ on 127.0.0.1) and results travel back over `rpc://`; workers
 are started with `dagster-celery worker start -y config/celery.yaml` against the same DAGSTER_HOME (see README).
 

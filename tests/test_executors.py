@@ -10,7 +10,8 @@ from pathlib import Path
 
 import dagster as dg
 
-from pipelines.executors import executor_from_env, multiprocess_forkserver_executor
+from kotacerdas.config.settings import overridden_environment
+from pipelines.executors import EXECUTOR_ENV, executor_from_env, multiprocess_forkserver_executor
 
 
 @dg.op
@@ -44,6 +45,11 @@ def _step_saw(run_config: dict | None = None) -> dict:
 
 def test_the_code_location_runs_its_steps_with_this_executor():
     assert executor_from_env() is multiprocess_forkserver_executor
+
+
+def test_a_deployment_can_run_each_run_in_its_run_worker():
+    with overridden_environment({EXECUTOR_ENV: "in_process"}):
+        assert executor_from_env() is dg.in_process_executor
 
 
 def test_steps_are_forked_from_a_server_that_preloaded_the_code_location_and_great_expectations():
