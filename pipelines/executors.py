@@ -2,9 +2,11 @@
 
 KOTACERDAS_EXECUTOR=multiprocess (default) | in_process | celery | k8s (needs dagster-k8s). `in_process` runs every
 step of a run in its run worker, one after the other: no fork server and no step processes, a fifth less memory for
-the same time on 2 cores (docs/operators/scheduling.md), but a step that crashes the interpreter ends its run. The Celery broker comes from
-KOTACERDAS_CELERY_BROKER_URL (default RabbitMQ on 127.0.0.1) and results travel back over `rpc://`; workers
-are started with `dagster-celery worker start -y config/celery.yaml` against the same DAGSTER_HOME (see README).
+the same time on 2 cores (docs/operators/scheduling.md), but a step that crashes the interpreter ends its run.
+
+The Celery broker comes from KOTACERDAS_CELERY_BROKER_URL (default RabbitMQ on 127.0.0.1) and results travel back
+over `rpc://`; workers are started with `dagster-celery worker start -y config/celery.yaml` against the same
+DAGSTER_HOME (see README).
 
 The multiprocess executor starts its step processes from a fork server that has imported the project and Great
 Expectations once per run, where Dagster's default (`spawn`) has every step import them again (4-7 s of CPU a step
