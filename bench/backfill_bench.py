@@ -39,6 +39,7 @@ sys.path.insert(0, str(REPO))
 from bench.figures import write_figures  # noqa: E402
 from bench.simulator_process import Simulator  # noqa: E402
 from kotacerdas.config import ProjectConfig  # noqa: E402
+from kotacerdas.config.settings import Settings  # noqa: E402
 from kotacerdas.encryption import generate_key  # noqa: E402
 from kotacerdas.simulator import write_file_drops  # noqa: E402
 from kotacerdas.simulator.masterplan import write_masterplans  # noqa: E402
@@ -376,7 +377,7 @@ def main() -> None:
             figures = {
                 "cities": args.cities,
                 "months": months,
-                "executor": args.executor or "multiprocess",
+                "executor": args.executor or Settings.model_fields["executor"].default,
                 "partitions": outcome.partitions,
                 "status": outcome.status,
                 "seconds": outcome.seconds,
