@@ -650,3 +650,43 @@ def test_the_partitions_of_a_run_are_fetched_at_once_and_come_back_in_order(
         pd.testing.assert_frame_equal(
             result.frame.drop(columns=list(LINEAGE_COLUMNS)), alone[p].frame.drop(columns=list(LINEAGE_COLUMNS))
         )
+
+
+def test_a_run_s_rest_fetches_reuse_their_connections_across_partitions(opd_project, tmp_path):
+    from kotacerdas.ingest import ingest_partitions
+
+    partitions = [("19.71", "2025-03"), ("19.03", "2025-03"), ("19.71", "2025-04"), ("19.03", "2025-04")]
+    with OpdSimulator(opd_project, seed=42, token=OPD_TEST_TOKEN) as sim:
+        env = {"KOTACERDAS_OPD_API_URL": sim.url, "KOTACERDAS_OPD_API_TOKEN": OPD_TEST_TOKEN}
+        folders = {"landing_dir": tmp_path / "landing", "env": env}
+        for p in partitions:  # one partition at a time, as `ingest_table` alone does: a connection per OPD
+            ingest_table(opd_project, "complaints", *p, raw_dir=tmp_path / "raw1", **folders)
+        alone = (sim.request_count, sim.connection_count)
+        got = ingest_partitions(opd_project, "complaints", partitions, raw_dir=tmp_path / "raw2", workers=2, **folders)
+        pooled = (sim.request_count - alone[0], sim.connection_count - alone[1])
+
+    assert all(not result.failures and len(result.frame) > 0 for _, result in got)
+    assert pooled[0] == alone[0] > 2 * len(partitions)  # the same pages asked for, both ways
+    assert alone[1] > 2  # one connection per city × OPD on their own
+    assert pooled[1] <= 2  # one per thread of the pool (workers=2), kept across every partition and OPD
+
+
+def test_a_session_pool_lends_one_session_per_source_and_thread_and_closes_them_all(opd_project):
+    import threading
+
+    from kotacerdas.ingest.rest import SessionPool
+
+    rest = [s for s in opd_project.sources.sources if isinstance(s, RestSource)]
+    first, second = rest[0], next(s for s in rest if s.name != rest[0].name)
+    with SessionPool({}) as pool:
+        mine = pool.session(first)
+        assert pool.session(first) is mine and pool.session(second) is not mine
+        theirs: list = []
+        thread = threading.Thread(target=lambda: theirs.append(pool.session(first)))
+        thread.start()
+        thread.join()
+        assert theirs[0] is not mine
+        closed: list = []
+        for session in (mine, theirs[0]):
+            session.close = lambda s=session: closed.append(s)  # noqa: B023 (records the close, nothing else)
+    assert len(closed) == 2

@@ -20,6 +20,7 @@ import json
 import logging
 import random
 import re
+import threading
 import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -163,6 +164,40 @@ def build_session(source: RestSource, env: Mapping[str, str] | None = None) -> r
         else:
             session.headers["Authorization"] = f"Bearer {secret}"
     return session
+
+
+class SessionPool:
+    """One session per source and thread, kept across partitions: a national month's thousands of pages then reuse
+    their connections (keep-alive) instead of opening, and closing, one per city × OPD. Sessions are not shared
+    between threads (requests does not promise it is safe); each is built by `build_session`, so it sends its
+    source's credentials only to that source's origin. Close the pool when its partitions are done."""
+
+    def __init__(self, env: Mapping[str, str]):
+        self.env = env
+        self._local = threading.local()
+        self._lock = threading.Lock()
+        self._all: list[requests.Session] = []
+
+    def session(self, source: RestSource) -> requests.Session:
+        sessions: dict[str, requests.Session] = self._local.__dict__.setdefault("sessions", {})
+        session = sessions.get(source.name)
+        if session is None:
+            session = sessions[source.name] = build_session(source, self.env)
+            with self._lock:
+                self._all.append(session)
+        return session
+
+    def close(self) -> None:
+        with self._lock:
+            sessions, self._all = self._all, []
+        for session in sessions:
+            session.close()
+
+    def __enter__(self) -> SessionPool:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
 
 def partition_url(source: RestSource, *, city: str, opd: str, period: str, env: Mapping[str, str]) -> str:

@@ -41,7 +41,7 @@ from kotacerdas.ingest.landing import (
     utc_text,
 )
 from kotacerdas.ingest.landing_paths import read_landing_upload
-from kotacerdas.ingest.rest import fetch_pages, page_rows, partition_url, redact_url, secret_of
+from kotacerdas.ingest.rest import SessionPool, fetch_pages, page_rows, partition_url, redact_url, secret_of
 from kotacerdas.ingest.sql import display_url, fetch_chunks, url_password
 from kotacerdas.periods import check_period, now_local, template_fields
 from kotacerdas.privacy import scrub_file_name, scrub_text
@@ -196,9 +196,10 @@ class _Unit:
         raw_dir: Path,
         landing_dir: Path,
         env: Mapping[str, str],
+        sessions: SessionPool | None = None,
     ):
         self.source, self.table, self.city, self.opd, self.period = source, table, city, opd, period
-        self.raw_dir, self.landing_dir, self.env = raw_dir, landing_dir, env
+        self.raw_dir, self.landing_dir, self.env, self.sessions = raw_dir, landing_dir, env, sessions
         self.raw_files: list[RawFile] = []
 
     # where the unit reads from, for error messages (never a secret)
@@ -322,8 +323,15 @@ class _Unit:
         records: list[dict] = []
         rows_seen: list = []
         total: int | None = None
+        session = self.sessions.session(source) if self.sessions else None
         for page in fetch_pages(
-            source, city=self.city, opd=self.opd, period=self.period, env=self.env, updated_since=updated_since
+            source,
+            city=self.city,
+            opd=self.opd,
+            period=self.period,
+            env=self.env,
+            session=session,
+            updated_since=updated_since,
         ):
             raw = self._store(fetch_id, f"page-{page.number:04d}.json", page.content, page.url, len(page.rows))
             files.append(raw)
@@ -437,13 +445,15 @@ def ingest_table(
     env: Mapping[str, str] | None = None,
     replay: bool = False,
     sources: list[str] | None = None,
+    sessions: SessionPool | None = None,
 ) -> IngestResult:
     """Fetch `table` for `city` × `period` from every source of the table and every OPD that delivers it.
 
     `period` is a month (YYYY-MM) for a monthly table and a year (YYYY) for a yearly one.
 
     `replay=True` rebuilds the partition from the raw zone only (the latest completed fetches), without
-    calling any source. `sources` limits the run to the named sources.
+    calling any source. `sources` limits the run to the named sources. `sessions` lends REST sources sessions
+    kept across partitions (`ingest_partitions`); without it each fetch opens its own.
     """
     env = environment() if env is None else env
     canonical = get_table(table)
@@ -469,7 +479,7 @@ def ingest_table(
     records: list[dict] = []
     for source in chosen:
         for opd in _units_of(project, source, table):
-            unit = _Unit(source, canonical, city, opd, period, raw_dir, landing_dir, env)
+            unit = _Unit(source, canonical, city, opd, period, raw_dir, landing_dir, env, sessions)
             secret = unit.secret()
             try:
                 got = _merge_by_key(canonical, unit.replay()) if replay else unit.fetch()
@@ -512,17 +522,29 @@ def ingest_partitions(
 
     Threads, because a fetch mostly waits for an OPD system to answer: one after the other, a national month's
     thousands of requests would each wait in turn. Every partition writes its own raw files (the manifest takes
-    one appending write per payload), and a partition's error is raised when its turn comes, as before."""
+    one appending write per payload), and a partition's error is raised when its turn comes, as before. Each thread
+    keeps one session per REST source across its partitions (`SessionPool`): connections are reused, not opened
+    for every city × OPD."""
     env = environment() if env is None else env  # read once, in the caller's thread
     workers = project.pipeline.ingest_workers if workers is None else workers
 
-    def one(partition: tuple[str, str]) -> IngestResult:
-        city, period = partition
-        return ingest_table(
-            project, table, city, period, raw_dir=raw_dir, landing_dir=landing_dir, env=env, replay=replay
-        )
+    with SessionPool(env) as sessions:
 
-    if workers <= 1 or len(partitions) <= 1:
-        return [(p, one(p)) for p in partitions]
-    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix=f"ingest-{table}") as pool:
-        return list(zip(partitions, pool.map(one, partitions), strict=True))
+        def one(partition: tuple[str, str]) -> IngestResult:
+            city, period = partition
+            return ingest_table(
+                project,
+                table,
+                city,
+                period,
+                raw_dir=raw_dir,
+                landing_dir=landing_dir,
+                env=env,
+                replay=replay,
+                sessions=sessions,
+            )
+
+        if workers <= 1 or len(partitions) <= 1:
+            return [(p, one(p)) for p in partitions]
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix=f"ingest-{table}") as pool:
+            return list(zip(partitions, pool.map(one, partitions), strict=True))

@@ -104,6 +104,7 @@ class OpdSimulator:
         self.faults: list[Fault] = list(faults or [])
         self._lock = threading.Lock()
         self.request_count = 0
+        self.connection_count = 0  # TCP connections accepted: with keep-alive, fewer than the requests
         # When True the last page points back to the first instead of ending (a buggy API, for loop tests).
         self.loop_pagination = False
         self.cities: dict[str, City] = {c.code: c for c in project.cities.cities}
@@ -136,6 +137,7 @@ class OpdSimulator:
         if self._server is not None:
             return self
         self._server = _QuietServer((self._host, self._port), _make_handler(self))
+        self._server.on_connection = self._count_connection
         self._server.daemon_threads = True
         self._thread = threading.Thread(
             target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, name="opd-simulator", daemon=True
@@ -195,6 +197,10 @@ class OpdSimulator:
         with self._lock:
             self.faults.clear()
             self._faults.clear()
+
+    def _count_connection(self) -> None:
+        with self._lock:
+            self.connection_count += 1
 
     def _take_fault(self) -> tuple[int, int | None] | None:
         with self._lock:
@@ -386,6 +392,13 @@ def _ignoring_offset(route: Route, rows: list[dict], offset: int, size: int) -> 
 
 
 class _QuietServer(ThreadingHTTPServer):
+    on_connection: Callable[[], None] | None = None
+
+    def verify_request(self, request, client_address) -> bool:  # called once per accepted connection
+        if self.on_connection is not None:
+            self.on_connection()
+        return super().verify_request(request, client_address)
+
     def handle_error(self, request, client_address) -> None:
         # A client that gave up (read timeout) leaves a broken pipe behind: expected, not worth a traceback.
         if not isinstance(sys.exc_info()[1], ConnectionError):
