@@ -404,3 +404,21 @@ def test_months_of_a_city_published_together_carry_a_quick_win_delivered_earlier
     assert july["status"] == "unknown" and july["quick_win_delivered"]  # done in June, no report in July
     for month in months:
         pd.testing.assert_frame_equal(together[(CITY, month)].programmes, one_by_one[month].programmes)
+
+
+def test_the_gap_behind_the_plan_is_written_half_up_as_every_published_figure():
+    from kotacerdas.masterplan.status import classify
+
+    programme = _plan().dimensions[0].programmes[0]
+    # 2.25 is exact in binary: Python's format would write 2.2 (half to even); the tables write 2.3
+    status, why = classify(programme, "2025-05", 50.0, 47.75, "received", RULES)
+    assert status == "on_track" and why.startswith("2.3 points behind the plan")
+
+
+def test_readiness_writes_the_changes_since_the_last_evaluation_half_up_with_their_sign():
+    from kotacerdas.masterplan.readiness import PreviousEvaluation, baseline_evidence
+
+    previous = PreviousEvaluation("2024", {"index": 2.125, "quick_wins": 3.0}, "2023", {"index": 2.0})
+    _, text = baseline_evidence(previous, {"quick_wins": 3.125, "governance": None}, (None, ""))
+    assert "(official index 2.13)" in text  # format(2.125, ".2f") gives 2.12
+    assert "quick_wins +0.13" in text and "2023→2024 +0.13" in text

@@ -27,6 +27,7 @@ import pandas as pd
 from kotacerdas.masterplan.schema import Masterplan
 from kotacerdas.masterplan.status import MasterplanStatus
 from kotacerdas.regulators.kominfo import KominfoMethodology, kominfo_index
+from kotacerdas.rounding import format_half_up
 from kotacerdas.schemas import MASTERPLAN_READINESS_COLUMNS, typed_frame
 
 
@@ -41,7 +42,9 @@ class PreviousEvaluation:
 
 
 def _signed(value: float) -> str:
-    return f"{value:+.2f}"
+    """A change with its sign, half up as every published figure (`kotacerdas.rounding`)."""
+    text = format_half_up(value)
+    return text if text.startswith("-") else "+" + text
 
 
 def baseline_evidence(
@@ -57,7 +60,7 @@ def baseline_evidence(
     improved = sum(change > 0 for change in compared.values())
     changes = ", ".join(f"{p} {_signed(c)}" for p, c in compared.items())
     text = (
-        f"previous evaluation {previous.year} (official index {previous.scores.get('index', float('nan')):.2f}): "
+        f"previous evaluation {previous.year} (official index {format_half_up(previous.scores.get('index'))}): "
         f"{improved} of {len(compared)} components self-assessed above it ({changes})"
     )
     if previous.earlier_year is not None and "index" in previous.earlier_scores and "index" in previous.scores:

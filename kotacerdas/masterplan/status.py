@@ -20,6 +20,7 @@ from pydantic import Field, model_validator
 from kotacerdas.config.files import Strict, load_yaml_model
 from kotacerdas.masterplan.check import review
 from kotacerdas.masterplan.schema import Masterplan, Programme
+from kotacerdas.rounding import format_half_up
 from kotacerdas.schemas import (
     MASTERPLAN_ALIGNMENT_COLUMNS,
     MASTERPLAN_INDICATOR_COLUMNS,
@@ -90,11 +91,11 @@ def classify(
     if month > p.end:
         return "late", f"past its end ({p.end}) at {actual:g}%"
     if gap >= rules.late_gap:
-        return "late", f"{gap:.1f} points behind the plan (≥ {rules.late_gap:g})"
+        return "late", f"{format_half_up(gap, 1)} points behind the plan (≥ {rules.late_gap:g})"
     if gap >= rules.at_risk_gap:
-        return "at_risk", f"{gap:.1f} points behind the plan (≥ {rules.at_risk_gap:g})"
+        return "at_risk", f"{format_half_up(gap, 1)} points behind the plan (≥ {rules.at_risk_gap:g})"
     if gap > 0:
-        return "on_track", f"{gap:.1f} points behind the plan (< {rules.at_risk_gap:g})"
+        return "on_track", f"{format_half_up(gap, 1)} points behind the plan (< {rules.at_risk_gap:g})"
     return "on_track", "on or ahead of the plan"
 
 

@@ -22,7 +22,7 @@ from kotacerdas.config import ProjectConfig
 from kotacerdas.ingest.table import IngestResult
 from kotacerdas.quality.completeness import COMPLETE, INCOMPLETE, Completeness, assess_completeness
 from kotacerdas.quality.quarantine import failing_rows, first_per_rule
-from kotacerdas.rounding import round_for_display
+from kotacerdas.rounding import format_half_up, round_for_display
 from kotacerdas.schemas import QUARANTINE_COLUMNS, CanonicalTable, empty_quarantine
 from kotacerdas.stage.staging import StagingResult
 
@@ -115,7 +115,8 @@ class GateResult:
         return self.warning() if self.warns else self._verdict()
 
     def _verdict(self) -> str:
-        share = f"{self.rejected_share:.1%} of {self.input_rows} rows rejected (threshold {self.threshold:.0%})"
+        rejected = format_half_up(100 * self.rejected_share, 1)
+        share = f"{rejected}% of {self.input_rows} rows rejected (threshold {self.threshold:.0%})"
         if self.completeness is not None and not self.completeness.complete:
             fix = f"fix the source (see ingest_failures for {self.city_code} {self.period}) and re-run the partition"
             if self.passed:
