@@ -374,6 +374,32 @@ def storage_reseal() -> None:
     console.print(f"{raw}: " + (", ".join(f"{n} {what}" for what, n in counts.items()) or "no raw zone"))
 
 
+@app.command("raw")
+def raw(
+    raw_file: Annotated[str, typer.Argument(help="the payload, as the warehouse names it (`_raw_file`, `raw_file`)")],
+    row: Annotated[int, typer.Option(help="the data row, as the warehouse names it (`_raw_row`), from 1")] = 1,
+) -> None:
+    """Show one row of a stored payload as the OPD delivered it (decrypted, its sha256 checked, personal data as
+    the warehouse's pseudonyms): where a staged or rejected row came from."""
+    from kotacerdas.ingest.raw_view import raw_row
+    from kotacerdas.privacy import pii_key_from_env
+
+    project = ProjectConfig()
+    shown = raw_row(project, project.raw_dir(), raw_file, row, pii_key_from_env())
+    record = shown.record
+    table = Table(title=f"{record.relpath}: row {shown.row} of {shown.rows} ({shown.source})", box=box.SIMPLE_HEAD)
+    table.add_column("field as delivered")
+    table.add_column("column")
+    table.add_column("value", overflow="fold")  # a pseudonym is shown whole, to be looked up in the warehouse
+    for field in shown.fields:
+        value = "" if field.value is None else str(field.value)
+        table.add_row(escape(field.name), field.column or "—", escape(value))
+    console.print(table)
+    # whole lines, never broken inside a URL or the sha256 (they are copied from here)
+    console.print(f"fetched {record.fetched_at} from {escape(record.origin)}", soft_wrap=True)
+    console.print(f"{record.bytes:,} bytes, sha256 {record.sha256} (checked)", soft_wrap=True)
+
+
 @app.command()
 def run(
     months: Annotated[str | None, typer.Option(help="YYYY-MM:YYYY-MM: the monthly job")] = None,

@@ -475,7 +475,7 @@ def _read_json(source: FileSource, data: bytes, where: str) -> tuple[list[str], 
     return header, body
 
 
-def _map_headers(source: FileSource, header: list[str], where: str) -> dict[str, int]:
+def map_headers(source: FileSource, header: list[str], where: str) -> dict[str, int]:
     """canonical column -> index of the file column that feeds it (through `columns` and its aliases)."""
     aliases: dict[str, str] = {}
     for name, canon in source.columns.items():
@@ -523,6 +523,13 @@ def _period_fields(period: str | None) -> dict[str, str]:
     return template_fields(period) if period else {"month": "", "year": ""}
 
 
+def delivered_cells(source: FileSource, path: Path, data: bytes) -> tuple[list[str], list[list[object]]]:
+    """The header and the data rows of a file drop as delivered, before its headers are mapped and its cells
+    repaired: body row i is the file's data row i + 1, the `_raw_row` of what it gives."""
+    reader = {"csv": _read_csv, "xlsx": _read_xlsx, "json": _read_json}[file_format(source, path)]
+    return reader(source, data, str(path))
+
+
 def read_file_drop(
     source: FileSource,
     path: Path,
@@ -544,15 +551,13 @@ def read_file_drop(
             f"{source.name}: {where}: the file is empty (0 bytes); there is nothing to read",
             hint="ask the OPD to upload the file again (the export or the upload stopped before writing anything)",
         )
-    fmt = file_format(source, path)
-    reader = {"csv": _read_csv, "xlsx": _read_xlsx, "json": _read_json}[fmt]
-    header, body = reader(source, data, where)
+    header, body = delivered_cells(source, path, data)
     raw_rows = list(range(1, len(body) + 1))
     filled: dict[str, list[object]] = {}
     if source.unpivot is not None:  # wide -> long first, so that cleaning below treats both shapes alike
         long = unpivot(source, header, body, where)
         header, body, raw_rows, filled = long.header, long.body, long.raw_rows, long.filled
-    index = _map_headers(source, [str(h) for h in header], where)
+    index = map_headers(source, [str(h) for h in header], where)
     table = get_table(source.table)
     columns = {c: [row[i] for row in body] for c, i in index.items()} | filled
     for column, template in source.constants.items():

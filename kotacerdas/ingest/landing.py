@@ -48,7 +48,7 @@ def new_fetch_id(now: datetime | None = None) -> str:
     return f"{now.strftime('%Y%m%dT%H%M%S%fZ')}-{secrets.token_hex(3)}"
 
 
-def _safe(part: str) -> str:
+def safe_segment(part: str) -> str:
     """A path segment that cannot climb out of raw_dir."""
     cleaned = "".join(c if c.isalnum() or c in "._-" else "_" for c in part)
     return cleaned.strip(".") or "_"
@@ -69,10 +69,10 @@ def store_raw(
 ) -> RawFile:
     """Write `content` sealed (exclusive create: an existing file is never replaced) with its sidecar."""
     raw_dir = Path(raw_dir)
-    partition = Path(_safe(source)) / _safe(city) / _safe(period)
+    partition = Path(safe_segment(source)) / safe_segment(city) / safe_segment(period)
     # the delivered name may hold personal data (`laporan_<NIK>.csv`): it is stored, and carried as `_raw_file`
     # into the warehouse, with a pseudonym in its place
-    rel = partition / _safe(opd) / _safe(fetch_id) / _safe(scrub_file_name(name))
+    rel = partition / safe_segment(opd) / safe_segment(fetch_id) / safe_segment(scrub_file_name(name))
     target = raw_dir / rel
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -106,7 +106,7 @@ def store_raw(
 
 
 def read_manifest(raw_dir: str | Path, *, source: str, city: str, period: str) -> list[dict]:
-    path = Path(raw_dir) / _safe(source) / _safe(city) / _safe(period) / MANIFEST
+    path = Path(raw_dir) / safe_segment(source) / safe_segment(city) / safe_segment(period) / MANIFEST
     if not path.is_file():
         return []
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
@@ -165,7 +165,7 @@ def record_fetch(
     }
     if uploads is not None:
         entry["uploads"] = uploads
-    folder = raw_dir / _safe(source) / _safe(city) / _safe(period)
+    folder = raw_dir / safe_segment(source) / safe_segment(city) / safe_segment(period)
     folder.mkdir(parents=True, exist_ok=True)
     fd = os.open(folder / FETCH_LOG, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
     try:
@@ -177,7 +177,7 @@ def record_fetch(
 
 def read_fetches(raw_dir: str | Path, *, source: str, city: str, period: str, opd: str | None = None) -> list[dict]:
     """Completed fetches of one source × partition (optionally one OPD), oldest first."""
-    path = Path(raw_dir) / _safe(source) / _safe(city) / _safe(period) / FETCH_LOG
+    path = Path(raw_dir) / safe_segment(source) / safe_segment(city) / safe_segment(period) / FETCH_LOG
     if not path.is_file():
         return []
     entries = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
