@@ -398,6 +398,24 @@ def test_replay_rebuilds_the_partition_from_raw_without_calling_the_source(opd_p
     assert any("no longer matches its sha256" in f.message for f in tampered.failures)
 
 
+def test_a_replay_names_the_landing_files_it_did_not_read(opd_project, tmp_path):
+    raw, landing = tmp_path / "raw", tmp_path / "landing"
+    paths = [p for p in write_file_drops(opd_project, landing, [CITY], [MONTH]) if "capaian_indikator" in p.name]
+    kwargs = {"raw_dir": raw, "landing_dir": landing, "env": {}}
+    fetched = ingest_table(opd_project, "indicator_submissions", CITY, MONTH, **kwargs)
+    same = ingest_table(opd_project, "indicator_submissions", CITY, MONTH, replay=True, **kwargs)
+    assert same.notices == []  # the landing folder holds what was fetched
+
+    corrected = paths[0]
+    corrected.write_bytes(corrected.read_bytes().replace(b"\n", b"\r\n", 1))  # the OPD uploads it again, changed
+    replayed = ingest_table(opd_project, "indicator_submissions", CITY, MONTH, replay=True, **kwargs)
+
+    pd.testing.assert_frame_equal(replayed.frame, fetched.frame)  # still the stored fetch, as asked
+    assert len(replayed.notices) == 1 and corrected.name in replayed.notices[0]
+    assert "without --replay" in replayed.notices[0]
+    assert replayed.light().notices == replayed.notices  # the steps after staging read the light copy
+
+
 def test_incremental_pull_by_updated_since_watermark(opd_project, tmp_path):
     def edit(data):
         fast_rest(data)

@@ -14,6 +14,7 @@ the watermark of its last fetch, merging them over the replayed earlier fetches 
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -76,6 +77,8 @@ class IngestResult:
     frame: pd.DataFrame  # canonical column names, values as delivered, plus _raw_file and _raw_row
     raw_files: list[RawFile] = field(default_factory=list)
     failures: list[SourceFailure] = field(default_factory=list)
+    # a replay's landing files that hold bytes it did not replay (changed or uploaded since the stored fetch)
+    notices: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -87,7 +90,9 @@ class IngestResult:
         and lineage), at a fraction of the delivered values' size. The value store keeps it beside the full
         result (assets/io_manager.py)."""
         where = [c for c in (*LINEAGE_COLUMNS, "opd_code") if c in self.frame.columns]
-        return IngestResult(self.table, self.frame[where].copy(), list(self.raw_files), list(self.failures))
+        return IngestResult(
+            self.table, self.frame[where].copy(), list(self.raw_files), list(self.failures), list(self.notices)
+        )
 
 
 def _frame(table: CanonicalTable, records: list[dict]) -> pd.DataFrame:
@@ -301,6 +306,25 @@ class _Unit:
             batches.append(batch)
         return batches
 
+    def landing_changes(self) -> list[str]:
+        """A replayed file drop's landing files whose bytes are in none of the replayed payloads: corrected or
+        uploaded after the stored fetch, so a replay does not read them (a run without `--replay` does)."""
+        if not isinstance(self.source, FileSource):
+            return []
+        replayed = {record.sha256 for record in self.raw_files}
+        notices = []
+        for path in self._landing_files(self.source):
+            try:
+                digest = hashlib.sha256(path.read_bytes()).hexdigest()
+            except OSError:  # a link or a file that went away: the next fetch reports it
+                continue
+            if digest not in replayed:
+                notices.append(
+                    f"{self.source.name}: {scrub_text(str(path))} is not what this replay read (changed or uploaded "
+                    "after the stored fetch); run the partition without --replay to ingest it"
+                )
+        return notices
+
     # --- fetch ----------------------------------------------------------------------------------------------
 
     def fetch(self) -> list[dict]:
@@ -363,12 +387,16 @@ class _Unit:
         self._record(fetch_id, "full", files, len(records))
         return records
 
-    def _fetch_files(self, source: FileSource) -> list[dict]:
+    def _landing_files(self, source: FileSource) -> list[Path]:
         pattern = source.pattern.format(**self._fields())
         # links are listed too, so that they are refused by name rather than silently followed or skipped
-        matches = sorted(
+        return sorted(
             p for p in self.landing_dir.glob(pattern) if (p.is_file() or p.is_symlink()) and is_data_file(source, p)
         )
+
+    def _fetch_files(self, source: FileSource) -> list[dict]:
+        pattern = source.pattern.format(**self._fields())
+        matches = self._landing_files(source)
         if not matches:
             raise SourceError(
                 f"expected file {pattern} not found in landing folder {self.landing_dir}",
@@ -477,6 +505,7 @@ def ingest_table(
     raw_files: list[RawFile] = []
     failures: list[SourceFailure] = []
     records: list[dict] = []
+    notices: list[str] = []
     for source in chosen:
         for opd in _units_of(project, source, table):
             unit = _Unit(source, canonical, city, opd, period, raw_dir, landing_dir, env, sessions)
@@ -503,7 +532,11 @@ def ingest_table(
                 continue
             raw_files += unit.raw_files
             records.extend(got)
-    return IngestResult(table, _frame(canonical, records), raw_files, failures)
+            if replay:
+                notices += unit.landing_changes()
+    for notice in notices:
+        log.warning("replay: %s", notice)
+    return IngestResult(table, _frame(canonical, records), raw_files, failures, notices)
 
 
 def ingest_partitions(
