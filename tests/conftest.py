@@ -184,10 +184,15 @@ def opd_simulator(opd_project):
         yield sim
 
 
+def simulator_env(sim) -> dict[str, str]:
+    """The environment a fetch from simulator `sim` needs: its URL and the test token."""
+    return {"KOTACERDAS_OPD_API_URL": sim.url, "KOTACERDAS_OPD_API_TOKEN": OPD_TEST_TOKEN}
+
+
 @pytest.fixture
 def opd_env(opd_simulator) -> dict[str, str]:
-    """The environment ingest_table sees: the simulator's URL and the token."""
-    return {"KOTACERDAS_OPD_API_URL": opd_simulator.url, "KOTACERDAS_OPD_API_TOKEN": OPD_TEST_TOKEN}
+    """The environment ingest_table sees: the shared simulator's URL and the token."""
+    return simulator_env(opd_simulator)
 
 
 def edited_project(target_dir: Path, base, edit_sources=None, edit_cities=None):

@@ -10,7 +10,7 @@ import openpyxl
 import pandas as pd
 import pytest
 import sqlalchemy as sa
-from conftest import OPD_TEST_TOKEN, edited_project, fast_rest
+from conftest import OPD_TEST_TOKEN, edited_project, fast_rest, simulator_env
 
 from kotacerdas.errors import ConfigError
 from kotacerdas.ingest import ingest_table
@@ -55,7 +55,7 @@ DTYPES = {
 
 
 def _env(sim: OpdSimulator) -> dict[str, str]:
-    return {"KOTACERDAS_OPD_API_URL": sim.url, "KOTACERDAS_OPD_API_TOKEN": OPD_TEST_TOKEN}
+    return simulator_env(sim)
 
 
 def _ingest_and_gate(project, sim, tmp_path: Path, table: CanonicalTable, period: str, city: str = CITY):

@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import OPD_TEST_TOKEN, edited_project, fast_rest
+from conftest import OPD_TEST_TOKEN, edited_project, fast_rest, simulator_env
 
 from kotacerdas.ingest import ingest_table
 from kotacerdas.schemas import SATISFACTION_RESPONSES, SERVICE_REQUESTS
@@ -33,7 +33,7 @@ def sim(fault_project):
 
 
 def _env(sim: OpdSimulator) -> dict[str, str]:
-    return {"KOTACERDAS_OPD_API_URL": sim.url, "KOTACERDAS_OPD_API_TOKEN": OPD_TEST_TOKEN}
+    return simulator_env(sim)
 
 
 def _ingest(project, sim, tmp_path: Path, table="service_requests", city=CITY):

@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 import sqlalchemy as sa
 import yaml
-from conftest import OPD_TEST_TOKEN, edited_project, fast_rest
+from conftest import OPD_TEST_TOKEN, edited_project, fast_rest, simulator_env
 
 from kotacerdas.config import ProjectConfig, RestSource
 from kotacerdas.encryption import write_sealed
@@ -675,7 +675,7 @@ def test_a_run_s_rest_fetches_reuse_their_connections_across_partitions(opd_proj
 
     partitions = [("19.71", "2025-03"), ("19.03", "2025-03"), ("19.71", "2025-04"), ("19.03", "2025-04")]
     with OpdSimulator(opd_project, seed=42, token=OPD_TEST_TOKEN) as sim:
-        env = {"KOTACERDAS_OPD_API_URL": sim.url, "KOTACERDAS_OPD_API_TOKEN": OPD_TEST_TOKEN}
+        env = simulator_env(sim)
         folders = {"landing_dir": tmp_path / "landing", "env": env}
         for p in partitions:  # one partition at a time, as `ingest_table` alone does: a connection per OPD
             ingest_table(opd_project, "complaints", *p, raw_dir=tmp_path / "raw1", **folders)

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from conftest import OPD_TEST_TOKEN, edited_project, fast_rest
+from conftest import OPD_TEST_TOKEN, edited_project, fast_rest, simulator_env
 
 from kotacerdas.ingest import ingest_table
 from kotacerdas.quality.batch import validate_partitions
@@ -42,7 +42,7 @@ def staged(opd_project, tmp_path_factory):
             out[(INDICATOR_SUBMISSIONS.name, city, month)] = (staging, ingest)
     with OpdSimulator(project, seed=7, token=OPD_TEST_TOKEN) as sim:
         sim.add_fault("opd_api_service_requests:wrong_type:field=standar_hari,to=text,city=19.03,opd=DISDUKCAPIL")
-        env = {"KOTACERDAS_OPD_API_URL": sim.url, "KOTACERDAS_OPD_API_TOKEN": OPD_TEST_TOKEN}
+        env = simulator_env(sim)
         for table in (SERVICE_REQUESTS, COMPLAINTS):
             for month in MONTHS:
                 for city in CITIES:

@@ -11,7 +11,7 @@ from datetime import datetime
 import dagster as dg
 import pandas as pd
 import pytest
-from conftest import OPD_TEST_TOKEN, REFERENCE, edited_project, fast_rest
+from conftest import OPD_TEST_TOKEN, REFERENCE, edited_project, fast_rest, simulator_env
 
 from assets.quality import check_result
 from kotacerdas.config import FileSource
@@ -53,7 +53,7 @@ def gate_of(project, sim, tmp_path):
             month,
             raw_dir=tmp_path / "raw",
             landing_dir=tmp_path,
-            env={"KOTACERDAS_OPD_API_URL": sim.url, "KOTACERDAS_OPD_API_TOKEN": OPD_TEST_TOKEN},
+            env=simulator_env(sim),
         )
         staged = stage_table(get_table(table), ingested.frame, city=city, month=month, pii_key=KEY)
         gate = run_quality_gate(

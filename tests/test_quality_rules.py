@@ -8,7 +8,7 @@ import dataclasses
 import pandas as pd
 import pytest
 import yaml
-from conftest import OPD_TEST_TOKEN, edited_project, fast_rest
+from conftest import OPD_TEST_TOKEN, edited_project, fast_rest, simulator_env
 from test_quality import request, staged
 
 from kotacerdas.errors import ConfigError
@@ -29,7 +29,7 @@ def project(opd_project, tmp_path_factory):
 
 
 def _ingest(project, sim, raw, month, table="complaints"):
-    env = {"KOTACERDAS_OPD_API_URL": sim.url, "KOTACERDAS_OPD_API_TOKEN": OPD_TEST_TOKEN}
+    env = simulator_env(sim)
     return ingest_table(project, table, CITY, month, raw_dir=raw, landing_dir=raw, env=env)
 
 

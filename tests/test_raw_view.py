@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
+from conftest import simulator_env
 from typer.testing import CliRunner
 
 from kotacerdas.errors import ConfigError, StorageError
@@ -21,10 +22,8 @@ PII_KEY = b"test-pii-key-for-raw-rows"
 def fetched(opd_project, opd_simulator, tmp_path_factory):
     """Service requests from the simulator's REST API (NIK and phone in them) and indicator submissions dropped as
     files, ingested into one raw zone."""
-    from conftest import OPD_TEST_TOKEN
-
     root = tmp_path_factory.mktemp("raw_view")
-    env = {"KOTACERDAS_OPD_API_URL": opd_simulator.url, "KOTACERDAS_OPD_API_TOKEN": OPD_TEST_TOKEN}
+    env = simulator_env(opd_simulator)
     write_file_drops(opd_project, root / "landing", [CITY], [MONTH])
     folders = {"raw_dir": root / "raw", "landing_dir": root / "landing", "env": env}
     rest = ingest_table(opd_project, "service_requests", CITY, MONTH, **folders)
