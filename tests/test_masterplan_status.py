@@ -413,12 +413,34 @@ def test_the_gap_behind_the_plan_is_written_half_up_as_every_published_figure():
     # 2.25 is exact in binary: Python's format would write 2.2 (half to even); the tables write 2.3
     status, why = classify(programme, "2025-05", 50.0, 47.75, "received", RULES)
     assert status == "on_track" and why.startswith("2.3 points behind the plan")
+    # 50 - 47.85 is 2.1499… in floats: the gap is taken on the decimals the plan and the report state
+    assert classify(programme, "2025-05", 50.0, 47.85, "received", RULES)[1].startswith("2.2 points behind")
+    # and so is the rule's edge: exactly 10 behind is at risk (≥ at_risk_gap), whatever the floats say
+    assert classify(programme, "2025-05", 50.3, 40.3, "received", RULES)[0] == "at_risk"
 
 
 def test_readiness_writes_the_changes_since_the_last_evaluation_half_up_with_their_sign():
     from kotacerdas.masterplan.readiness import PreviousEvaluation, baseline_evidence
 
-    previous = PreviousEvaluation("2024", {"index": 2.125, "quick_wins": 3.0}, "2023", {"index": 2.0})
-    _, text = baseline_evidence(previous, {"quick_wins": 3.125, "governance": None}, (None, ""))
+    previous = PreviousEvaluation(
+        "2024", {"index": 2.125, "quick_wins": 3.0, "governance": 2.5}, "2023", {"index": 2.25}
+    )
+    _, text = baseline_evidence(previous, {"quick_wins": 3.125, "governance": 2.496}, (None, ""))
     assert "(official index 2.13)" in text  # format(2.125, ".2f") gives 2.12
-    assert "quick_wins +0.13" in text and "2023→2024 +0.13" in text
+    assert "quick_wins +0.13" in text  # 3.125 - 3.0
+    assert "governance 0.00" in text  # -0.004: no sign on a change that rounds to nothing
+    assert "2023→2024 -0.13" in text  # 2.125 - 2.25: half up, away from zero
+    assert "1 of 2 components self-assessed above it" in text
+
+
+def test_a_gate_s_verdict_writes_its_rejected_share_half_up():
+    from kotacerdas.quality.gate import GateResult
+    from kotacerdas.schemas import RULES_COLUMNS, empty_quarantine, typed_frame
+
+    empty, rules = pd.DataFrame(), typed_frame([], RULES_COLUMNS)
+    gate = GateResult("complaints", "19.71", "2025-03", empty, empty_quarantine(), rules, 80, 23, 0.05)
+    # 23 / 80 is 28.75 %; in floats 100 × 0.2875 is 28.749…, which rounds to 28.7
+    assert "28.8% of 80 rows rejected (threshold 5%)" in gate.verdict()
+    # the early warning's shares too: 2 of 80, with limits of 1.25 % and 3.125 % (half up: 3.13, not 3.12)
+    warned = GateResult("t", "19.71", "2025-03", empty, empty_quarantine(), rules, 80, 2, 0.03125, warn_share=0.0125)
+    assert "2.50% of 80 rows rejected (warns above 1.25%, blocks above 3.13%)" in warned.verdict()

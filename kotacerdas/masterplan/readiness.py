@@ -27,7 +27,7 @@ import pandas as pd
 from kotacerdas.masterplan.schema import Masterplan
 from kotacerdas.masterplan.status import MasterplanStatus
 from kotacerdas.regulators.kominfo import KominfoMethodology, kominfo_index
-from kotacerdas.rounding import format_half_up
+from kotacerdas.rounding import decimal_of, format_half_up, format_signed
 from kotacerdas.schemas import MASTERPLAN_READINESS_COLUMNS, typed_frame
 
 
@@ -41,12 +41,6 @@ class PreviousEvaluation:
     earlier_scores: dict[str, float] = field(default_factory=dict)
 
 
-def _signed(value: float) -> str:
-    """A change with its sign, half up as every published figure (`kotacerdas.rounding`)."""
-    text = format_half_up(value)
-    return text if text.startswith("-") else "+" + text
-
-
 def baseline_evidence(
     previous: PreviousEvaluation | None,
     self_scores: dict[str, float | None],
@@ -56,16 +50,21 @@ def baseline_evidence(
     evaluation's official ones; the plan's fact base when there is no previous evaluation."""
     if previous is None:
         return fact_base[0], f"no previous evaluation; {fact_base[1]}"
-    compared = {p: s - previous.scores[p] for p, s in self_scores.items() if p in previous.scores and s is not None}
+    # on the decimals shown, so that a change is exactly what the two figures beside it give
+    compared = {
+        p: decimal_of(s) - decimal_of(previous.scores[p])
+        for p, s in self_scores.items()
+        if p in previous.scores and s is not None
+    }
     improved = sum(change > 0 for change in compared.values())
-    changes = ", ".join(f"{p} {_signed(c)}" for p, c in compared.items())
+    changes = ", ".join(f"{p} {format_signed(c)}" for p, c in compared.items())
     text = (
         f"previous evaluation {previous.year} (official index {format_half_up(previous.scores.get('index'))}): "
         f"{improved} of {len(compared)} components self-assessed above it ({changes})"
     )
     if previous.earlier_year is not None and "index" in previous.earlier_scores and "index" in previous.scores:
-        change = previous.scores["index"] - previous.earlier_scores["index"]
-        text += f"; official index {previous.earlier_year}→{previous.year} {_signed(change)}"
+        change = decimal_of(previous.scores["index"]) - decimal_of(previous.earlier_scores["index"])
+        text += f"; official index {previous.earlier_year}→{previous.year} {format_signed(change)}"
     return _share(improved, len(compared)), text
 
 

@@ -20,7 +20,7 @@ from pydantic import Field, model_validator
 from kotacerdas.config.files import Strict, load_yaml_model
 from kotacerdas.masterplan.check import review
 from kotacerdas.masterplan.schema import Masterplan, Programme
-from kotacerdas.rounding import format_half_up
+from kotacerdas.rounding import decimal_of, format_half_up
 from kotacerdas.schemas import (
     MASTERPLAN_ALIGNMENT_COLUMNS,
     MASTERPLAN_INDICATOR_COLUMNS,
@@ -85,17 +85,19 @@ def classify(
             "the rows: the quarantine table, for data stewards)",
             "inconsistent": "the report's rows give different physical progress for the programme",
         }.get(report_status, f"report {report_status}")
-    gap = planned - actual
+    # on the decimals the plan and the report state, so that 50 - 47.85 is 2.15 as shown, not 2.1499…
+    gap = decimal_of(planned) - decimal_of(actual)
+    behind = f"{format_half_up(gap, 1)} points behind the plan"
     if actual >= rules.done_at:
         return "done", f"progress {actual:g}% ≥ {rules.done_at:g}%"
     if month > p.end:
         return "late", f"past its end ({p.end}) at {actual:g}%"
-    if gap >= rules.late_gap:
-        return "late", f"{format_half_up(gap, 1)} points behind the plan (≥ {rules.late_gap:g})"
-    if gap >= rules.at_risk_gap:
-        return "at_risk", f"{format_half_up(gap, 1)} points behind the plan (≥ {rules.at_risk_gap:g})"
+    if gap >= decimal_of(rules.late_gap):
+        return "late", f"{behind} (≥ {rules.late_gap:g})"
+    if gap >= decimal_of(rules.at_risk_gap):
+        return "at_risk", f"{behind} (≥ {rules.at_risk_gap:g})"
     if gap > 0:
-        return "on_track", f"{format_half_up(gap, 1)} points behind the plan (< {rules.at_risk_gap:g})"
+        return "on_track", f"{behind} (< {rules.at_risk_gap:g})"
     return "on_track", "on or ahead of the plan"
 
 

@@ -12,6 +12,7 @@ import threading
 import weakref
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
+from decimal import Decimal
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -22,7 +23,7 @@ from kotacerdas.config import ProjectConfig
 from kotacerdas.ingest.table import IngestResult
 from kotacerdas.quality.completeness import COMPLETE, INCOMPLETE, Completeness, assess_completeness
 from kotacerdas.quality.quarantine import failing_rows, first_per_rule
-from kotacerdas.rounding import format_half_up, round_for_display
+from kotacerdas.rounding import decimal_of, format_half_up, round_for_display
 from kotacerdas.schemas import QUARANTINE_COLUMNS, CanonicalTable, empty_quarantine
 from kotacerdas.stage.staging import StagingResult
 
@@ -55,6 +56,11 @@ class CheckReport:
     warns_only: bool = False  # failed as the early warning only: the partition flows on (severity WARN)
 
 
+def _percent(share: Decimal, places: int) -> str:
+    """A share (0..1) as a percentage, half up as every published figure."""
+    return f"{format_half_up(100 * share, places)}%"
+
+
 @dataclass(frozen=True)
 class GateResult:
     table: str
@@ -76,6 +82,11 @@ class GateResult:
     @property
     def rejected_share(self) -> float:
         return self.rejected_rows / self.input_rows if self.input_rows else 0.0
+
+    @property
+    def _exact_share(self) -> Decimal:
+        """The rejected share as the counts give it, for the texts: 23 of 80 is 28.75 %, not 28.749… %."""
+        return Decimal(self.rejected_rows) / self.input_rows if self.input_rows else Decimal(0)
 
     @cached_property
     def rule_records(self) -> list[dict]:
@@ -115,8 +126,8 @@ class GateResult:
         return self.warning() if self.warns else self._verdict()
 
     def _verdict(self) -> str:
-        rejected = format_half_up(100 * self.rejected_share, 1)
-        share = f"{rejected}% of {self.input_rows} rows rejected (threshold {self.threshold:.0%})"
+        threshold = _percent(decimal_of(self.threshold), 1).replace(".0%", "%")
+        share = f"{_percent(self._exact_share, 1)} of {self.input_rows} rows rejected (threshold {threshold})"
         if self.completeness is not None and not self.completeness.complete:
             fix = f"fix the source (see ingest_failures for {self.city_code} {self.period}) and re-run the partition"
             if self.passed:
@@ -144,8 +155,9 @@ class GateResult:
     def warning(self) -> str:
         parts = []
         if self.rejected_share > self.warn_threshold:
-            share = f"{self.rejected_share:.2%} of {self.input_rows} rows rejected"
-            limits = f"warns above {self.warn_threshold:.2%}, blocks above {self.threshold:.2%}"
+            share = f"{_percent(self._exact_share, 2)} of {self.input_rows} rows rejected"
+            warns, blocks = _percent(decimal_of(self.warn_threshold), 2), _percent(decimal_of(self.threshold), 2)
+            limits = f"warns above {warns}, blocks above {blocks}"
             parts.append(
                 f"{share} ({limits}); most frequent rules: {self._top_rules()}. The partition flows on; see the "
                 f"`quarantine` table for {self.city_code} {self.period} and fix the data at the OPD before it blocks."
