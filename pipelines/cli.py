@@ -396,7 +396,7 @@ def raw(
         table.add_row(escape(field.name), field.column or "—", escape(value))
     console.print(table)
     # whole lines, never broken inside a URL or the sha256 (they are copied from here)
-    console.print(f"fetched {record.fetched_at} from {escape(record.origin)}", soft_wrap=True)
+    console.print(f"fetched {record.fetched_at} from {escape(scrub_text(record.origin))}", soft_wrap=True)
     console.print(f"{record.bytes:,} bytes, sha256 {record.sha256} (checked)", soft_wrap=True)
 
 

@@ -415,6 +415,24 @@ def test_a_replay_names_the_landing_files_it_did_not_read(opd_project, tmp_path)
     assert "without --replay" in replayed.notices[0]
     assert replayed.light().notices == replayed.notices  # the steps after staging read the light copy
 
+    # A link in the landing folder (here to a FIFO, which would block a reader forever) is not followed: a fetch
+    # refuses it and reports that; a replay leaves it alone.
+    import os
+    import threading
+
+    os.mkfifo(tmp_path / "fifo")
+    (corrected.parent / corrected.name.replace(".csv", ".xlsx")).symlink_to(tmp_path / "fifo")
+    done: list = []
+    replaying = threading.Thread(
+        target=lambda: done.append(
+            ingest_table(opd_project, "indicator_submissions", CITY, MONTH, replay=True, **kwargs)
+        ),
+        daemon=True,
+    )
+    replaying.start()
+    replaying.join(timeout=60)
+    assert done and len(done[0].notices) == 1, "the replay blocked on the link"
+
 
 def test_incremental_pull_by_updated_since_watermark(opd_project, tmp_path):
     def edit(data):
@@ -689,22 +707,28 @@ def test_a_run_s_rest_fetches_reuse_their_connections_across_partitions(opd_proj
     assert pooled[1] <= 2  # one per thread of the pool (workers=2), kept across every partition and OPD
 
 
-def test_a_session_pool_lends_one_session_per_source_and_thread_and_closes_them_all(opd_project):
+def test_a_session_pool_lends_one_session_per_source_secret_and_thread_and_closes_them_all(opd_project):
     import threading
 
     from kotacerdas.ingest.rest import SessionPool
 
     rest = [s for s in opd_project.sources.sources if isinstance(s, RestSource)]
     first, second = rest[0], next(s for s in rest if s.name != rest[0].name)
-    with SessionPool({}) as pool:
-        mine = pool.session(first)
-        assert pool.session(first) is mine and pool.session(second) is not mine
+    token = {first.token_env: "one"}
+    with SessionPool() as pool:
+        mine = pool.session(first, token)
+        assert pool.session(first, token) is mine and pool.session(second, token) is not mine
+        other = pool.session(first, {first.token_env: "two"})  # another secret: another session, never this one
+        assert other is not mine and other.headers["Authorization"] == "Bearer two"
+        assert mine.headers["Authorization"] == "Bearer one"
+        assert pool.session(first.model_copy(update={"retries": 0}), token) is None  # no kept connection
         theirs: list = []
-        thread = threading.Thread(target=lambda: theirs.append(pool.session(first)))
+        thread = threading.Thread(target=lambda: theirs.append(pool.session(first, token)))
         thread.start()
         thread.join()
         assert theirs[0] is not mine
+        opened = [mine, other, theirs[0], pool.session(second, token)]
         closed: list = []
-        for session in (mine, theirs[0]):
-            session.close = lambda s=session: closed.append(s)  # noqa: B023 (records the close, nothing else)
-    assert len(closed) == 2
+        for session in opened:  # record each close, then close for real
+            session.close = lambda s=session, real=session.close: (closed.append(s), real())  # noqa: B023
+    assert sorted(map(id, closed)) == sorted(map(id, opened))

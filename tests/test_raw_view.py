@@ -108,3 +108,61 @@ def test_the_command_prints_the_row_and_where_it_was_fetched(opd_project, fetche
     assert row["request_id"] in text and pseudonymise(row["applicant_nik"], "nik", PII_KEY)[:12] in text
     assert str(row["applicant_nik"]) not in result.output
     assert "sha256" in text and "(checked)" in text
+
+
+NIK, PHONE = "3171012345670001", "081234567890"
+
+
+def test_no_spelling_of_personal_data_is_shown_in_clear(opd_project, tmp_path):
+    """Aliases, numbers, nested records, a free-text note, headers that did not map: never the NIK or the phone."""
+    import json
+
+    from conftest import edited_project
+
+    from kotacerdas.ingest.landing import store_raw
+
+    def edit(data):
+        rest = next(s for s in data["sources"] if s["name"] == "opd_api_service_requests")
+        rest["columns"] |= {"nik": "applicant_nik", "telepon": "applicant_phone"}  # second spellings
+        data["sources"].append(
+            {
+                "name": "opd_file_drop_requests",
+                "type": "file",
+                "table": "service_requests",
+                "pattern": "{city}/{opd}/permohonan_{month}.csv",
+                "columns": {"ID Permohonan": "request_id", "No KTP": "applicant_nik", "NIK": "applicant_nik"},
+            }
+        )
+
+    project = edited_project(tmp_path, opd_project, edit_sources=edit)
+    raw = tmp_path / "raw"
+    record = {
+        "id_permohonan": "R-1",
+        "nik": NIK,  # the alias, not the first spelling
+        "hp_pemohon": PHONE,  # the first spelling of the phone, and a second one in a form no scrubber reads
+        "telepon": "812-3456-7890",
+        "nomor": int(NIK),  # a NIK sent as a number, in a field nobody mapped
+        "pemohon": {"nik": NIK, "hp": PHONE},  # nested
+        "catatan": f"pemohon {NIK} hubungi {PHONE}",
+    }
+    page = json.dumps({"data": [record]}).encode()
+    where = {"city": CITY, "period": MONTH, "opd": "DINKES", "fetch_id": "f1", "origin": "http://x/", "rows": 1}
+    rest = store_raw(raw, source="opd_api_service_requests", name="page-0001.json", content=page, **where)
+    # a file whose headers do not map (a required column missing): stored, not loaded; still pseudonymised
+    csv = f"No  KTP,keterangan\n{NIK},hp {PHONE}\n".encode()
+    dropped = store_raw(raw, source="opd_file_drop_requests", name="permohonan_2025-03.csv", content=csv, **where)
+
+    for relpath in (rest.relpath, dropped.relpath):
+        shown = raw_row(project, raw, relpath, 1, PII_KEY)
+        text = " ".join(f"{f.name}={f.value}" for f in shown.fields)
+        assert NIK not in text and PHONE not in text and PHONE[1:] not in text and "3456" not in text, text
+    fields = {f.name: f for f in raw_row(project, raw, rest.relpath, 1, PII_KEY).fields}
+    assert fields["nik"].value == pseudonymise(NIK, "nik", PII_KEY) and fields["nik"].column == "applicant_nik"
+    assert fields["telepon"].value == pseudonymise("812-3456-7890", "phone", PII_KEY)
+    assert fields["id_permohonan"].value == "R-1"
+    headers = {f.name: f for f in raw_row(project, raw, dropped.relpath, 1, PII_KEY).fields}
+    assert headers["No  KTP"].column == "applicant_nik"  # matched as headers are: spaces and case aside
+    assert headers["No  KTP"].value == pseudonymise(NIK, "nik", PII_KEY)
+    # a payload's record is no payload
+    with pytest.raises(ConfigError, match="not a payload"):
+        raw_row(project, raw, rest.relpath + ".meta.json", 1, PII_KEY)

@@ -48,7 +48,7 @@ MAX_CELL_CHARS = 4 * 1024 * 1024
 RULE_FORMULA_WITHOUT_VALUE = "cell:formula_without_value"
 
 
-def _norm_header(text: object) -> str:
+def norm_header(text: object) -> str:
     """Header names as staff type them: case, underscores and repeated spaces do not matter."""
     return re.sub(r"[\s_\-]+", " ", str(text).replace("\ufeff", "")).strip().lower()
 
@@ -362,13 +362,13 @@ def _filled(cells: list[object]) -> int:
 def _header_below(source: FileSource, rows: list[tuple[int, list]]) -> int | None:
     """Index in `rows` (the non-empty rows) of the first row below the header row that holds a header of every
     column the source needs and more filled cells than the header row: the real header under title rows."""
-    aliases = {_norm_header(h): c for h, c in source.columns.items()}
+    aliases = {norm_header(h): c for h, c in source.columns.items()}
     required = {c for c in source.columns.values() if c not in source.optional_columns}
     at = source.header_row - 1
     if not required or at >= len(rows):
         return None
     for k in range(at + 1, min(len(rows), at + 31)):
-        found = {aliases.get(_norm_header(v)) for v in rows[k][1] if v is not None}
+        found = {aliases.get(norm_header(v)) for v in rows[k][1] if v is not None}
         if required <= found and _filled(rows[k][1]) > _filled(rows[at][1]):
             return k
     return None
@@ -479,8 +479,8 @@ def map_headers(source: FileSource, header: list[str], where: str) -> dict[str, 
     """canonical column -> index of the file column that feeds it (through `columns` and its aliases)."""
     aliases: dict[str, str] = {}
     for name, canon in source.columns.items():
-        aliases[_norm_header(name)] = canon
-    normalised = [_norm_header(h) for h in header]
+        aliases[norm_header(name)] = canon
+    normalised = [norm_header(h) for h in header]
     dupes = sorted({h for h, n in zip(header, normalised, strict=True) if normalised.count(n) > 1})
     if dupes:
         raise SourceError(f"{source.name}: {where} has the header(s) {dupes} more than once", hint=TEMPLATE_HINT)

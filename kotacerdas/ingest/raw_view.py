@@ -13,16 +13,19 @@ and every other value passes the project's scrubber (a NIK typed into a free-tex
 
 from __future__ import annotations
 
+import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from kotacerdas.config import FileSource, ProjectConfig
-from kotacerdas.errors import ConfigError, SourceError, StorageError
-from kotacerdas.ingest.files import delivered_cells, map_headers
-from kotacerdas.ingest.landing import RawFile, read_raw, safe_segment
+from kotacerdas.errors import ConfigError, StorageError
+from kotacerdas.ingest.files import delivered_cells, norm_header
+from kotacerdas.ingest.landing import META_SUFFIX, RawFile, read_raw, safe_segment
 from kotacerdas.ingest.rest import page_rows
-from kotacerdas.privacy import REDACTED, pseudonymise, scrub_value
+from kotacerdas.privacy import REDACTED, pseudonymise, scrub_text
 from kotacerdas.schemas import get_table
+from kotacerdas.stage.hygiene import RejectedCell
 
 
 @dataclass(frozen=True)
@@ -62,7 +65,13 @@ def raw_row(project: ProjectConfig, raw_dir: str | Path, relpath: str, row: int,
     """Row `row` (1-based) of the stored payload `relpath`, as delivered, personal data pseudonymised."""
     raw_dir = Path(raw_dir)
     relpath = relpath_in(raw_dir, relpath)
-    if not (raw_dir / relpath).is_file():
+    target = raw_dir / relpath
+    if target.is_file() and not target.with_name(target.name + META_SUFFIX).is_file():
+        raise ConfigError(
+            f"{relpath} is not a payload of the raw zone (no record {target.name}{META_SUFFIX} beside it)",
+            hint="give the payload's path (`_raw_file`, `raw_file`), not its record, the manifest or the fetch log",
+        )
+    if not target.is_file():
         raise ConfigError(
             f"no payload {relpath} in the raw zone {raw_dir}",
             hint="copy `_raw_file` (or `raw_file`) from the warehouse as it is; KOTACERDAS_RAW_DIR must be the "
@@ -78,21 +87,49 @@ def raw_row(project: ProjectConfig, raw_dir: str | Path, relpath: str, row: int,
             "KOTACERDAS_STORAGE_OLD_KEYS); a payload whose sha256 no longer matches was changed on disk: restore it "
             "from a backup, or ingest the partition again",
         ) from None
-    names, body, columns = _delivered(source, relpath, content)
+    names, body = _delivered(source, relpath, content)
     if not 1 <= row <= len(body):
         raise ConfigError(
             f"{relpath} has {len(body)} data row(s); there is no row {row}",
             hint="rows count from 1 after the header, as `_raw_row` in the warehouse",
         )
+    column_of = _columns_of(source)
     pii = get_table(source.table).pii_columns
     fields = []
     for name, value in zip(names, body[row - 1], strict=True):
-        column = columns.get(name)
-        shown: object = scrub_value(getattr(value, "text", value))  # a formula cell without a value: its formula
-        if column in pii and value is not None:
-            shown = pseudonymise(value, pii[column], pii_key) or REDACTED
-        fields.append(DeliveredField(name, column, shown))
+        column = column_of(name)
+        if column in pii:  # every alias of a personal-data column, whether or not the file's headers mapped
+            shown: object = None if value is None else pseudonymise(value, pii[column], pii_key) or REDACTED
+        else:
+            shown = _scrubbed(value)
+        fields.append(DeliveredField(scrub_text(name), column, shown))
     return RawRow(record, source.name, row, len(body), fields)
+
+
+def _columns_of(source) -> Callable[[str], str | None]:
+    """A delivered field's name -> the canonical column `columns` maps it to (any of its aliases): header names as
+    file drops match them (case, spaces and underscores aside), field names of REST and SQL exactly."""
+    if isinstance(source, FileSource):
+        aliases = {norm_header(name): column for name, column in source.columns.items()}
+        return lambda name: aliases.get(norm_header(name))
+    return lambda name: source.columns.get(name)
+
+
+def _scrubbed(value: object) -> object:
+    """A value that is not a personal-data column's, as it may be shown: text through the project's scrubber (a
+    NIK typed into a note), a number too when its digits read as a NIK or a phone number, nested JSON as its text,
+    a formula without a computed value not at all (its text may hold the value it would compute)."""
+    if value is None or isinstance(value, bool):
+        return value
+    if isinstance(value, RejectedCell):
+        return "<a formula without a computed value>"
+    if isinstance(value, dict | list):
+        return scrub_text(json.dumps(value, ensure_ascii=False))
+    if isinstance(value, int | float):
+        digits = str(int(value)) if isinstance(value, int) or value.is_integer() else repr(value)
+        scrubbed = scrub_text(digits)
+        return scrubbed if scrubbed != digits else value
+    return scrub_text(str(value))
 
 
 def _source_of(project: ProjectConfig, relpath: str):
@@ -106,22 +143,14 @@ def _source_of(project: ProjectConfig, relpath: str):
     )
 
 
-def _delivered(source, relpath: str, content: bytes) -> tuple[list[str], list[list[object]], dict[str, str]]:
-    """(field names, data rows, field name -> canonical column) of a payload, read as ingestion reads it."""
+def _delivered(source, relpath: str, content: bytes) -> tuple[list[str], list[list[object]]]:
+    """(field names, data rows) of a payload, read as ingestion reads it (a wide file before it is unpivoted: the
+    warehouse's `_raw_row` numbers its rows)."""
     if isinstance(source, FileSource):
-        name = Path(relpath.rsplit("/", 1)[-1])
-        header, body = delivered_cells(source, name, content)
-        try:
-            index = map_headers(source, [str(h) for h in header], relpath)
-        except SourceError:  # a file whose headers did not map was stored, and not loaded: show it as it is
-            index = {}
-        return [str(h) for h in header], body, {str(header[i]): c for c, i in index.items()}
+        header, body = delivered_cells(source, Path(relpath.rsplit("/", 1)[-1]), content)
+        return [str(h) for h in header], body
     _, rows = page_rows(content)
     names: list[str] = []
     for rec in rows:
         names += [k for k in rec if k not in names]
-    columns: dict[str, str] = {}
-    for field, column in source.columns.items():  # of several aliases, the first one present feeds the column
-        if field in names and column not in columns.values():
-            columns[field] = column
-    return names, [[rec.get(k) for k in names] for rec in rows], columns
+    return names, [[rec.get(k) for k in names] for rec in rows]

@@ -167,24 +167,30 @@ def build_session(source: RestSource, env: Mapping[str, str] | None = None) -> r
 
 
 class SessionPool:
-    """One session per source and thread, kept across partitions: a national month's thousands of pages then reuse
-    their connections (keep-alive) instead of opening, and closing, one per city × OPD. Sessions are not shared
-    between threads (requests does not promise it is safe); each is built by `build_session`, so it sends its
-    source's credentials only to that source's origin. Close the pool when its partitions are done."""
+    """One session per source (and secret) and thread, kept across partitions: a national month's thousands of
+    pages then reuse their connections (keep-alive; over HTTPS, no handshake per city × OPD) instead of opening, and
+    closing, one per city × OPD. Sessions are not shared between threads (requests does not promise it is safe);
+    each is built by `build_session` from the environment of the fetch that asks for it, so it carries that
+    source's secret and sends it to that source's origin only. A source with `retries: 0` gets none: a kept
+    connection the server has just closed would fail its fetch, where a retry or a fresh connection would not.
+    Close the pool when its partitions are done."""
 
-    def __init__(self, env: Mapping[str, str]):
-        self.env = env
+    def __init__(self) -> None:
         self._local = threading.local()
         self._lock = threading.Lock()
         self._all: list[requests.Session] = []
 
-    def session(self, source: RestSource) -> requests.Session:
-        sessions: dict[str, requests.Session] = self._local.__dict__.setdefault("sessions", {})
-        session = sessions.get(source.name)
+    def session(self, source: RestSource, env: Mapping[str, str]) -> requests.Session | None:
+        if source.retries == 0:
+            return None
+        sessions: dict[tuple[str, str | None], requests.Session] = self._local.__dict__.setdefault("sessions", {})
+        key = (source.name, secret_of(source, env))
+        session = sessions.get(key)
         if session is None:
-            session = sessions[source.name] = build_session(source, self.env)
+            session = sessions[key] = build_session(source, env)
             with self._lock:
                 self._all.append(session)
+        session.cookies.clear()  # what one city's API set is not sent to the next
         return session
 
     def close(self) -> None:

@@ -311,13 +311,17 @@ class _Unit:
         uploaded after the stored fetch, so a replay does not read them (a run without `--replay` does)."""
         if not isinstance(self.source, FileSource):
             return []
+        source = self.source
         replayed = {record.sha256 for record in self.raw_files}
         notices = []
-        for path in self._landing_files(self.source):
-            try:
-                digest = hashlib.sha256(path.read_bytes()).hexdigest()
-            except OSError:  # a link or a file that went away: the next fetch reports it
+        for path in self._landing_files(source):
+            if source.ready_when == "marker" and not marker_path(source, path).is_file():
+                continue  # not complete yet: a fetch would not read it either
+            try:  # as a fetch reads it: no link followed, no FIFO waited on, only a regular file
+                content, _ = read_landing_upload(path, self.landing_dir, source=source.name)
+            except SourceError:  # what a fetch would refuse, it reports then
                 continue
+            digest = hashlib.sha256(content).hexdigest()
             if digest not in replayed:
                 notices.append(
                     f"{self.source.name}: {scrub_text(str(path))} is not what this replay read (changed or uploaded "
@@ -347,7 +351,7 @@ class _Unit:
         records: list[dict] = []
         rows_seen: list = []
         total: int | None = None
-        session = self.sessions.session(source) if self.sessions else None
+        session = self.sessions.session(source, self.env) if self.sessions else None
         for page in fetch_pages(
             source,
             city=self.city,
@@ -534,8 +538,6 @@ def ingest_table(
             records.extend(got)
             if replay:
                 notices += unit.landing_changes()
-    for notice in notices:
-        log.warning("replay: %s", notice)
     return IngestResult(table, _frame(canonical, records), raw_files, failures, notices)
 
 
@@ -561,7 +563,7 @@ def ingest_partitions(
     env = environment() if env is None else env  # read once, in the caller's thread
     workers = project.pipeline.ingest_workers if workers is None else workers
 
-    with SessionPool(env) as sessions:
+    with SessionPool() as sessions:
 
         def one(partition: tuple[str, str]) -> IngestResult:
             city, period = partition
