@@ -17,7 +17,10 @@ Dagster also hands the warehouse writer's pool slots out by run priority, so the
 backfill's goes first and a backfill's older month before a later one.
 
 The order holds among the runs queued together: the backfill daemon submits a backfill's runs one by one, and the
-queue may start the first one or two submitted (in Dagster's order) before the oldest month is queued.
+queue may start the first one or two submitted (in Dagster's order) before the oldest month is queued. Dagster's
+order is that of a Python set of the months (`DefaultPartitionsSubset.get_partition_key_ranges` groups the
+city × month keys by month and walks them as a set), so it changes with every daemon process; a national year of
+2026-12-08 started 07 and 11 first (docs/operators/performance.md).
 """
 
 from __future__ import annotations
