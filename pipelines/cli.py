@@ -387,7 +387,9 @@ def raw(
     project = ProjectConfig()
     shown = raw_row(project, project.raw_dir(), raw_file, row, pii_key_from_env())
     record = shown.record
-    table = Table(title=f"{record.relpath}: row {shown.row} of {shown.rows} ({shown.source})", box=box.SIMPLE_HEAD)
+    # the payload's path on a line of its own, never broken (it is copied from here)
+    console.print(f"{record.relpath}: row {shown.row} of {shown.rows} ({shown.source})", soft_wrap=True)
+    table = Table(box=box.SIMPLE_HEAD)
     table.add_column("field as delivered")
     table.add_column("column")
     table.add_column("value", overflow="fold")  # a pseudonym is shown whole, to be looked up in the warehouse
