@@ -22,13 +22,10 @@ def round_half_up(value: SupportsFloat | Decimal | None, places: int = 2) -> Dec
     """
     if value is None:
         return None
-    if isinstance(value, Decimal):
-        number = value
-    else:
-        try:
-            number = decimal_of(value)
-        except TypeError:  # pd.NA: missing
-            return None
+    try:
+        number = decimal_of(value)
+    except TypeError:  # pd.NA: missing
+        return None
     if not number.is_finite():
         return None
     # enough digits for any float: the default context's 28 would fail on 4e26 with 2 places

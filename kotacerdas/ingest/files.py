@@ -53,6 +53,11 @@ def norm_header(text: object) -> str:
     return re.sub(r"[\s_\-]+", " ", str(text).replace("\ufeff", "")).strip().lower()
 
 
+def header_aliases(source: FileSource) -> dict[str, str]:
+    """Normalised header name -> the canonical column it feeds, through `columns` and its aliases."""
+    return {norm_header(name): canon for name, canon in source.columns.items()}
+
+
 def file_format(source: FileSource, path: Path) -> str:
     if source.format != "auto":
         return source.format
@@ -362,7 +367,7 @@ def _filled(cells: list[object]) -> int:
 def _header_below(source: FileSource, rows: list[tuple[int, list]]) -> int | None:
     """Index in `rows` (the non-empty rows) of the first row below the header row that holds a header of every
     column the source needs and more filled cells than the header row: the real header under title rows."""
-    aliases = {norm_header(h): c for h, c in source.columns.items()}
+    aliases = header_aliases(source)
     required = {c for c in source.columns.values() if c not in source.optional_columns}
     at = source.header_row - 1
     if not required or at >= len(rows):
@@ -477,9 +482,7 @@ def _read_json(source: FileSource, data: bytes, where: str) -> tuple[list[str], 
 
 def map_headers(source: FileSource, header: list[str], where: str) -> dict[str, int]:
     """canonical column -> index of the file column that feeds it (through `columns` and its aliases)."""
-    aliases: dict[str, str] = {}
-    for name, canon in source.columns.items():
-        aliases[norm_header(name)] = canon
+    aliases = header_aliases(source)
     normalised = [norm_header(h) for h in header]
     dupes = sorted({h for h, n in zip(header, normalised, strict=True) if normalised.count(n) > 1})
     if dupes:

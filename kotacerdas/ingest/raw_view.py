@@ -20,7 +20,7 @@ from pathlib import Path, PurePosixPath
 
 from kotacerdas.config import FileSource, ProjectConfig
 from kotacerdas.errors import ConfigError, StorageError
-from kotacerdas.ingest.files import delivered_cells, norm_header
+from kotacerdas.ingest.files import delivered_cells, header_aliases, norm_header
 from kotacerdas.ingest.landing import META_SUFFIX, RawFile, read_raw, safe_segment
 from kotacerdas.ingest.rest import page_rows
 from kotacerdas.privacy import REDACTED, pseudonymise, scrub_text
@@ -66,16 +66,16 @@ def raw_row(project: ProjectConfig, raw_dir: str | Path, relpath: str, row: int,
     raw_dir = Path(raw_dir)
     relpath = relpath_in(raw_dir, relpath)
     target = raw_dir / relpath
-    if target.is_file() and not target.with_name(target.name + META_SUFFIX).is_file():
-        raise ConfigError(
-            f"{relpath} is not a payload of the raw zone (no record {target.name}{META_SUFFIX} beside it)",
-            hint="give the payload's path (`_raw_file`, `raw_file`), not its record, the manifest or the fetch log",
-        )
     if not target.is_file():
         raise ConfigError(
             f"no payload {relpath} in the raw zone {raw_dir}",
             hint="copy `_raw_file` (or `raw_file`) from the warehouse as it is; KOTACERDAS_RAW_DIR must be the "
             "deployment's raw zone",
+        )
+    if not target.with_name(target.name + META_SUFFIX).is_file():
+        raise ConfigError(
+            f"{relpath} is not a payload of the raw zone (no record {target.name}{META_SUFFIX} beside it)",
+            hint="give the payload's path (`_raw_file`, `raw_file`), not its record, the manifest or the fetch log",
         )
     source = _source_of(project, relpath)
     try:
@@ -110,7 +110,7 @@ def _columns_of(source) -> Callable[[str], str | None]:
     """A delivered field's name -> the canonical column `columns` maps it to (any of its aliases): header names as
     file drops match them (case, spaces and underscores aside), field names of REST and SQL exactly."""
     if isinstance(source, FileSource):
-        aliases = {norm_header(name): column for name, column in source.columns.items()}
+        aliases = header_aliases(source)
         return lambda name: aliases.get(norm_header(name))
     return lambda name: source.columns.get(name)
 
