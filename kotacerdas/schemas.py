@@ -435,7 +435,7 @@ OPD_TIMELINESS_COLUMNS: dict[str, str] = {
     # DHIS2-style timeliness (kotacerdas.quality.timeliness, due dates in config/timeliness.yaml)
     "due_at": "datetime64[us]",  # UTC
     "received_at": "datetime64[us]",  # UTC: first completed fetch, or a file's recorded upload time if earlier
-    "status": "string",  # on_time | late | missing | pending | not_expected
+    "status": "string",  # on_time | late | received_undated | missing | pending | not_expected
     "on_time": "boolean",
     "late": "boolean",
     "missing": "boolean",  # expected, not received, due date passed

@@ -621,7 +621,8 @@ def _print_reporting_rates(cities: list[str], months: list[str], opds: list[str]
             box=box.SIMPLE_HEAD,
             caption=f"months validated: {seen} of the {len(months)} asked (a month never run counts neither as "
             "expected nor as missing); rate: received of expected; on-time rate: on time of expected (DHIS2); worst "
-            "on time first; a REST or SQL pull counts as received when it was fetched",
+            "on time first; undated: a REST or SQL pull after its due date from a source that does not say when "
+            "its rows were entered (sources.yaml `entered_field`), received but neither on time nor late",
         )
         for col in (
             "OPD",
@@ -630,6 +631,7 @@ def _print_reporting_rates(cities: list[str], months: list[str], opds: list[str]
             "received",
             "on time",
             "late",
+            "undated",
             "missing",
             "rate",
             "on-time rate",
@@ -646,6 +648,7 @@ def _print_reporting_rates(cities: list[str], months: list[str], opds: list[str]
                     _count(r["received"]),
                     _count(r["on_time"]),
                     _count(r["late"]),
+                    _count(r["undated"]),
                     _count(r["missing"]),
                     _num(r["reporting_rate"], 1) + " %",
                     _num(r["reporting_rate_on_time"], 1) + " %",
@@ -695,7 +698,8 @@ def _print_steward_tables(view, city: str, period: str, opds: list[str] | None) 
         title=f"{city} {period}: deliveries per OPD" + (f" ({', '.join(opds)})" if opds else ""),
         box=box.SIMPLE_HEAD,
         caption="due and received in UTC; config/timeliness.yaml sets the due days; a file counts as received when "
-        "the OPD uploaded it, a REST or SQL pull when it was fetched (a backfill of old months shows pulls late)",
+        "the OPD uploaded it, a REST or SQL pull when its last row was entered (sources.yaml `entered_field`), else "
+        "when it was fetched: fetched after the due date, it is `received, date unknown`",
     )
     for col in ("OPD", "table", "due", "received", "status", "rows", "rejected"):
         late.add_column(col, justify="right" if col in ("rows", "rejected") else "left", no_wrap=True)

@@ -635,6 +635,23 @@ def test_a_sql_source_past_its_cap_stops_and_keeps_nothing_of_the_partition(
     assert replayed.frame.empty and "holds no completed fetch" in replayed.failures[0].message
 
 
+def test_a_sql_pull_is_received_when_each_opd_last_entered_its_rows(opd_project, opd_database, tmp_path):
+    # one query for all OPDs, pulled long after the due date: each OPD's month counts as received when its last row
+    # was entered (the database's naive times are WIB), not when the pipeline pulled it
+    from kotacerdas.quality.timeliness import opd_timeliness
+
+    project = _sql_project(tmp_path, opd_project, entered_field="diajukan")
+    result = _sql_ingest(project, tmp_path, {"OPD_DB_URL": opd_database})
+    assert result.failures == []
+    last = max(datetime(2025, 3, 1) + timedelta(hours=7 * i % (24 * 27), minutes=i % 60) for i in range(1, 1301))
+    entered = pd.Timestamp(last).tz_localize("Asia/Jakarta").tz_convert("UTC")
+    [fetch] = read_fetches(tmp_path / "raw", source="simpel_db", city=CITY, period=MONTH)
+    assert fetch["opd"] == "*" and fetch["entered"] == {"DPMPTSP": entered.strftime("%Y-%m-%dT%H:%M:%SZ")}
+    frame = opd_timeliness(project, tmp_path / "raw", [], [result], city=CITY, month=MONTH)
+    row = frame.set_index(["table_name", "opd_code"]).loc[("service_requests", "DPMPTSP")]
+    assert row["received_at"] == entered.tz_localize(None) and row["status"] == "on_time"
+
+
 def test_sql_query_parameters_are_checked(opd_project, tmp_path):
     from kotacerdas.config import SqlSource
     from kotacerdas.ingest.sql import query_params

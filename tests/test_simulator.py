@@ -5,8 +5,10 @@ from __future__ import annotations
 import csv
 import re
 from collections import Counter
-from datetime import datetime
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
+import pandas as pd
 import pytest
 import requests
 import yaml
@@ -73,7 +75,7 @@ def test_field_names_are_the_source_side_names(opd_project, opd_simulator):
         params = {name: values[value] for name, value in (p.split("=") for p in query.split("&"))}
         headers = {"X-API-Key": OPD_TEST_TOKEN} if src.get("auth") == "api_key" else AUTH
         row = _get(opd_simulator, path, headers=headers, **params).json()["data"][0]
-        assert list(row) == list(src["columns"])
+        assert list(row) == [*src["columns"], *([src["entered_field"]] if src.get("entered_field") else [])]
 
 
 @pytest.mark.parametrize(
@@ -246,12 +248,17 @@ def test_nothing_is_reported_later_than_the_systems_clock(opd_project, table, pa
     early = rows_at(just_after)
     late = rows_at(datetime(2027, 1, 15, tzinfo=local))
     now = just_after.replace(tzinfo=None)
-    times = [t for r in early for f in fields if (t := _iso(r.get(f)))]
+    times = [t for r in early for f in (*fields, route.entered_field) if (t := _iso(r.get(f)))]
     assert times and max(times) <= now
-    # The same records, with the events that had not happened yet: completed (or resolved) later on.
-    assert len(early) == len(late)
+    # The same records, with the events that had not happened yet: completed (or resolved) later on. Records
+    # taken on paper and not typed in by the 1st are not in the system yet: they come later, entered after the clock.
+    key = next(k for k, v in route.columns.items() if v.endswith("_id"))
+    later = {r[key]: r for r in late}
+    shown = {r[key] for r in early}
+    assert shown <= set(later)
+    assert all(_iso(r[route.entered_field]) > now for k, r in later.items() if k not in shown)
     status = next(k for k, v in route.columns.items() if v == "status")
-    changed = [(a, b) for a, b in zip(early, late, strict=True) if a != b]
+    changed = [(a, later[a[key]]) for a in early if a != later[a[key]]]
     assert changed, "some requests of the month are still in process on the 1st"
     assert all(a[status] != b[status] for a, b in changed)
 
@@ -290,3 +297,37 @@ def test_a_day_is_drawn_as_from_the_weekday_weights():
     for _ in range(500):
         drawn = expected.choices(days, weights=[OFFLINE_WEEKDAY[d.weekday()] for d in days])[0]
         assert _pick_day(ours, "2025-02", OFFLINE_WEEKDAY) == drawn
+
+
+def test_records_are_entered_when_opened_or_typed_in_later_mostly_before_the_due_date(opd_project, opd_simulator):
+    # what a source's `entered_field` sends, and what timeliness judges a pulled month by: a record filed online is
+    # entered when it is opened; paper ones are typed in after the month, in one batch, a tenth of them after the due
+    # date; the system shows no record before its entry
+    opened = {"service_requests": "tgl_pengajuan", "complaints": "tgl_diterima", "satisfaction_responses": "tgl_survei"}
+    timeliness, latest_vs_due, typed_later = opd_project.timeliness, [], 0
+    for table, opened_field in opened.items():
+        entered_field = opd_simulator.route_of(table).source.entered_field
+        assert entered_field == "tgl_input"
+        for opd in opd_project.cities.opds_for(table):
+            for month in (f"2025-{m:02d}" for m in range(1, 13)):
+                rows = opd_simulator.rows(table, "19.71", opd.code, month)
+                entries = [_iso(r[entered_field]) for r in rows]
+                assert all(e is not None for e in entries)
+                for row, entered in zip(rows, entries, strict=True):
+                    if (when := _iso(row[opened_field])) is not None:
+                        assert entered >= when, (table, opd.code, month, row)
+                        typed_later += entered > when
+                if rows:
+                    latest = pd.Timestamp(max(entries)).tz_localize("Asia/Jakarta").tz_convert("UTC").tz_localize(None)
+                    latest_vs_due.append(latest > timeliness.due_at(opd.code, table, month))
+    assert typed_later > 0 and len(latest_vs_due) > 100
+    assert 0 < sum(latest_vs_due) < len(latest_vs_due) / 4
+
+    # before its batch is typed in, a paper record is not there; afterwards it is
+    table, opd, month = "complaints", "DISHUB", "2025-03"
+    rows = opd_simulator.rows(table, "19.71", opd, month)
+    batch = max(rows, key=lambda r: r["tgl_input"])["tgl_input"]
+    before = datetime.fromisoformat(batch).replace(tzinfo=ZoneInfo("Asia/Jakarta")) - timedelta(minutes=1)
+    with OpdSimulator(opd_project, seed=42, token=OPD_TEST_TOKEN, clock=lambda: before) as sim:
+        earlier = sim.rows(table, "19.71", opd, month)
+    assert 0 < len(earlier) < len(rows) and all(r["tgl_input"] < batch for r in earlier)

@@ -189,7 +189,8 @@ def test_reporting_rates_per_opd_over_months(warehouse):
     counts = _sql(
         warehouse,
         "SELECT opd_code, count(*) AS expected, count(received_at) AS received, "
-        "sum(CASE WHEN on_time THEN 1 ELSE 0 END) AS on_time, sum(CASE WHEN late THEN 1 ELSE 0 END) AS late "
+        "sum(CASE WHEN on_time THEN 1 ELSE 0 END) AS on_time, sum(CASE WHEN late THEN 1 ELSE 0 END) AS late, "
+        "sum(CASE WHEN status = 'received_undated' THEN 1 ELSE 0 END) AS undated "
         "FROM opd_timeliness WHERE city_code = '19.03' AND period = '2025-03' AND expected GROUP BY opd_code",
     ).set_index("opd_code")
     rows = [line.split() for line in done.stdout.splitlines()]
@@ -197,9 +198,9 @@ def test_reporting_rates_per_opd_over_months(warehouse):
     assert set(shown) == set(counts.index)
     for opd, c in counts.iterrows():
         cells = shown[opd]
-        assert [int(x) for x in cells[1:6]] == [1, c.expected, c.received, c.on_time, c.late], opd
-        assert cells[9] == format_half_up(100 * c.on_time / c.expected, 1)  # the on-time rate, after the rate
-    in_order = [float(cells[9]) for cells in rows if cells and cells[0] in counts.index]
+        assert [int(x) for x in cells[1:7]] == [1, c.expected, c.received, c.on_time, c.late, c.undated], opd
+        assert cells[10] == format_half_up(100 * c.on_time / c.expected, 1)  # the on-time rate, after the rate
+    in_order = [float(cells[10]) for cells in rows if cells and cells[0] in counts.index]
     assert in_order == sorted(in_order)
     year = _cli(warehouse, "--city", "19.03", "--months", "2025-01:2025-12")
     assert "months validated: 1 of the 12 asked" in " ".join(year.stdout.split()), year.stdout

@@ -9,18 +9,20 @@ from datetime import UTC, datetime
 
 import pandas as pd
 import pytest
-from conftest import edited_project
+from conftest import OPD_TEST_TOKEN, edited_project, simulator_env
 
 from kotacerdas.config import TimelinessConfig
 from kotacerdas.errors import ConfigError
 from kotacerdas.ingest import ingest_table
+from kotacerdas.ingest.entered import latest_entries
 from kotacerdas.ingest.landing import read_fetches
 from kotacerdas.periods import now_local
 from kotacerdas.quality.timeliness import (
     opd_timeliness,
     reporting_rates,
 )
-from kotacerdas.simulator import write_file_drops
+from kotacerdas.report.stewards import delivery_status
+from kotacerdas.simulator import OpdSimulator, write_file_drops
 
 CITY, MONTH = "19.71", "2025-03"
 
@@ -110,16 +112,128 @@ def test_a_late_re_upload_does_not_make_an_opd_late_and_a_later_fetch_does_not_e
     assert t.loc["DISKOMINFO", "status"] == "missing"
 
 
-def test_rest_pulls_are_received_when_first_fetched(opd_project, opd_env, tmp_path):
+def _pulled_timeliness(project, sim, raw, table="complaints", now=None):
+    ingest = ingest_table(project, table, CITY, MONTH, raw_dir=raw, landing_dir=raw.parent, env=simulator_env(sim))
+    assert not ingest.failures
+    frame = opd_timeliness(project, raw, [], [ingest], city=CITY, month=MONTH, now=now)
+    return frame.set_index(["table_name", "opd_code"]).loc[table]
+
+
+def _wib_to_utc(stamp: str) -> pd.Timestamp:
+    return pd.Timestamp(stamp).tz_localize("Asia/Jakarta").tz_convert("UTC").tz_localize(None)
+
+
+def test_rest_pulls_are_received_when_their_last_row_was_entered_not_when_fetched(opd_project, tmp_path):
+    # The new-user trial: a backfill pulls 2025-03 in 2026, so every REST source of the demo showed "late (606 days)".
+    # A source's `entered_field` says when each row was entered in the OPD's system: the month counts as received
+    # when its last row was, and a record typed in after the due date makes its OPD late.
     raw = tmp_path / "raw"
-    before = pd.Timestamp.now(tz="UTC").tz_localize(None).floor("s")
-    ingest = ingest_table(opd_project, "complaints", CITY, MONTH, raw_dir=raw, landing_dir=tmp_path, env=opd_env)
-    t = opd_timeliness(opd_project, raw, [], [ingest], city=CITY, month=MONTH).set_index(["table_name", "opd_code"])
-    complaints = t.loc["complaints"]
-    assert set(complaints.index) == {o.code for o in opd_project.cities.opds_for("complaints")}
-    assert (complaints["received_at"] >= before).all() and (complaints["status"] == "late").all()
+    opds = [o.code for o in opd_project.cities.opds_for("complaints")]
+    late_opd, corrected_opd = opds[0], opds[1]
+    with OpdSimulator(opd_project, seed=42, token=OPD_TEST_TOKEN) as sim:
+        sim.edit_rows("complaints", CITY, late_opd, MONTH, 1, {"tgl_input": "2025-04-20T09:00:00"})
+        t = _pulled_timeliness(opd_project, sim, raw)
+        assert set(t.index) == set(opds)
+        for opd in opds:
+            last_entry = _wib_to_utc(max(r["tgl_input"] for r in sim.rows("complaints", CITY, opd, MONTH)))
+            due = opd_project.timeliness.due_at(opd, "complaints", MONTH)
+            assert t.loc[opd, "received_at"] == last_entry, opd
+            assert t.loc[opd, "status"] == ("on_time" if last_entry < due else "late"), opd
+        assert t.loc[late_opd, "received_at"] == pd.Timestamp("2025-04-20 02:00")  # 09:00 WIB
+        assert t.loc[late_opd, "days_late"] == pytest.approx(9 + 9 / 24)  # due 10 April 24:00 WIB
+        assert (t["status"] == "on_time").sum() >= 2
+
+        # A record typed in later still (a correction) does not make the month later: its first pull stands.
+        sim.edit_rows("complaints", CITY, corrected_opd, MONTH, 1, {"tgl_input": "2025-05-02T10:00:00"})
+        again = _pulled_timeliness(opd_project, sim, raw)
+    assert again.loc[corrected_opd, "received_at"] == t.loc[corrected_opd, "received_at"]
+    assert again["status"].tolist() == t["status"].tolist()
+    (first, second) = read_fetches(raw, source="opd_api_complaints", city=CITY, period=MONTH, opd=corrected_opd)
+    assert second["entered"][corrected_opd] == "2025-05-02T03:00:00Z" > first["entered"][corrected_opd]
     # Tables of the partition that were not ingested at all: expected, nothing received, long overdue.
-    assert set(t.loc["satisfaction_responses", "status"]) == {"missing"}
+    frame = opd_timeliness(opd_project, raw, [], [], city=CITY, month=MONTH)
+    assert set(frame.loc[frame["table_name"] == "satisfaction_responses", "status"]) == {"missing"}
+
+
+def _without_entered_field(data):
+    for source in data["sources"]:
+        source.pop("entered_field", None)
+
+
+def test_a_pull_after_the_due_date_without_entry_times_is_received_with_its_date_unknown(opd_project, tmp_path):
+    # Without `entered_field` the pull's own time is all that is known: a backfill a year later says nothing of when
+    # the OPD entered the month, so the OPD is neither on time nor late (and not blamed 600 days late).
+    project = edited_project(tmp_path, opd_project, edit_sources=_without_entered_field)
+    with OpdSimulator(project, seed=42, token=OPD_TEST_TOKEN) as sim:
+        t = _pulled_timeliness(project, sim, tmp_path / "raw")
+    assert set(t["status"]) == {"received_undated"}
+    assert not t["on_time"].any() and not t["late"].any() and not t["missing"].any()
+    assert t["days_late"].isna().all() and t["received_at"].notna().all()
+    assert {delivery_status(row) for _, row in t.iterrows()} == {"received, date unknown"}
+    rates = reporting_rates(t.reset_index(), by=("city_code",)).iloc[0]
+    assert rates["received"] == rates["undated"] == len(t) and rates["on_time"] == rates["late"] == 0
+    assert rates["reporting_rate"] == 100 and rates["reporting_rate_on_time"] == 0
+
+
+def test_a_pull_before_the_due_date_is_on_time_even_without_entry_times(opd_project, tmp_path, frozen_clock):
+    # the monthly schedule pulls the month just closed before its due date: that pull is evidence enough
+    project = edited_project(tmp_path, opd_project, edit_sources=_without_entered_field)
+    month = (pd.Timestamp(frozen_clock).tz_convert("Asia/Jakarta") - pd.DateOffset(months=1)).strftime("%Y-%m")
+    raw = tmp_path / "raw"
+    with OpdSimulator(project, seed=42, token=OPD_TEST_TOKEN) as sim:
+        ingest = ingest_table(
+            project, "complaints", CITY, month, raw_dir=raw, landing_dir=tmp_path, env=simulator_env(sim)
+        )
+    frame = opd_timeliness(project, raw, [], [ingest], city=CITY, month=month)
+    t = frame[frame["table_name"] == "complaints"].set_index("opd_code")
+    for opd, row in t.iterrows():
+        fetched = pd.Timestamp(
+            read_fetches(raw, source="opd_api_complaints", city=CITY, period=month, opd=opd)[0]["completed_at"]
+        )
+        due = project.timeliness.due_at(opd, "complaints", month)
+        assert row["received_at"] == fetched.tz_convert(None)
+        assert row["status"] == ("on_time" if row["received_at"] < due else "received_undated"), opd
+
+
+@pytest.mark.parametrize(
+    ("rows", "unit_opd", "previous", "expected"),
+    [
+        # naive times are the OPD's wall clock (WIB); an offset is taken as written; the latest wins
+        (
+            [{"t": "2025-04-01T08:00:00"}, {"t": "2025-04-01T02:30:00+00:00"}],
+            "DLH",
+            None,
+            {"DLH": "2025-04-01T02:30:00Z"},
+        ),
+        ([{"t": "2025-04-01T10:00:00"}, {"t": "2025-04-01T02:30:00Z"}], "DLH", None, {"DLH": "2025-04-01T03:00:00Z"}),
+        # blanks, text that is no time, rows that are not records: skipped
+        (
+            [{"t": ""}, {"t": "kemarin"}, {"t": None}, "x", {"t": "2025-03-05"}],
+            "DLH",
+            None,
+            {"DLH": "2025-03-04T17:00:00Z"},
+        ),
+        ([{"t": ""}], "DLH", None, {}),
+        # an incremental pull sees only changed rows: the earlier fetch's latest entry stays when it is later
+        ([{"t": "2025-04-02T07:00:00"}], "DLH", {"DLH": "2025-04-09T00:00:00Z"}, {"DLH": "2025-04-09T00:00:00Z"}),
+        # a pull of all OPDs: each row names its OPD in the first of the OPD fields it carries
+        (
+            [
+                {"t": "2025-04-02T07:00:00", "opd": "DLH"},
+                {"t": "2025-04-03T07:00:00", "kode": "DINKES"},
+                {"t": "2025-04-04T07:00:00"},
+            ],
+            None,
+            None,
+            {"DINKES": "2025-04-03T00:00:00Z", "DLH": "2025-04-02T00:00:00Z"},
+        ),
+    ],
+)
+def test_latest_entries(rows, unit_opd, previous, expected):
+    got = latest_entries(
+        rows, field="t", opd_fields=["opd", "kode"], unit_opd=unit_opd, timezone="Asia/Jakarta", previous=previous
+    )
+    assert got == expected
 
 
 def test_simulated_file_drops_are_uploaded_around_their_due_date(opd_project, tmp_path):

@@ -104,6 +104,12 @@ def _check_columns(columns: dict[str, str], optional: list[str]) -> None:
         raise ValueError(f"optional_columns {unknown} are not targets of `columns`")
 
 
+ENTERED_FIELD_HELP = (
+    "source field with when each row was entered into the OPD's system (its creation, not its last change); "
+    "timeliness counts a pulled month as received when its last row was entered, not when it was pulled"
+)
+
+
 class RestSource(_Strict):
     name: str
     type: Literal["rest"]
@@ -134,6 +140,7 @@ class RestSource(_Strict):
     incremental: bool = Field(default=False, description="pull only rows changed since the last watermark")
     updated_since_param: str = "updated_since"
     watermark_field: str | None = Field(default=None, description="source field with each row's last change")
+    entered_field: str | None = Field(default=None, description=ENTERED_FIELD_HELP)
     columns: dict[str, str] = Field(default_factory=dict, description="source field -> canonical column")
     optional_columns: list[str] = Field(
         default_factory=list, description="canonical columns a payload may lack (else an error)"
@@ -298,6 +305,7 @@ class SqlSource(_Strict):
         "(monthly tables) or :year, :year_start, :year_end"
     )
     per_opd: bool = Field(default=False, description="run the query once per OPD delivering the table")
+    entered_field: str | None = Field(default=None, description=ENTERED_FIELD_HELP)
     chunk_size: int = Field(default=10_000, gt=0)
     max_rows: int = Field(default=DEFAULT_MAX_ROWS, gt=0, description="rows one query of a partition may return")
     max_bytes: int = Field(default=DEFAULT_MAX_BYTES, gt=0, description="bytes (as JSON) one query may return")

@@ -140,6 +140,7 @@ def record_fetch(
     watermark: str | None = None,
     updated_since: str | None = None,
     uploads: list[dict] | None = None,
+    entered: dict[str, str] | None = None,
 ) -> dict:
     """Append one line saying that a fetch completed: a fetch without this line is never replayed.
 
@@ -147,7 +148,8 @@ def record_fetch(
     are the relpaths of its payloads in order. A file drop's fetch gives `uploads`, one per file:
     `{"file": relpath, "sha256": …, "uploaded_at": ISO UTC}`, when the OPD uploaded those bytes (the landing
     file's modification time when they were first fetched: see `upload_times`); timeliness reads it. Lines written
-    before 2026-12-07 have none (timeliness then falls back to the landing file, see there).
+    before 2026-12-07 have none (timeliness then falls back to the landing file, see there). A pull from a source
+    with an `entered_field` gives `entered`: OPD -> the latest time the month's rows were entered (`ingest.entered`).
     """
     raw_dir = Path(raw_dir)
     entry = {
@@ -165,6 +167,8 @@ def record_fetch(
     }
     if uploads is not None:
         entry["uploads"] = uploads
+    if entered is not None:
+        entry["entered"] = entered
     folder = raw_dir / safe_segment(source) / safe_segment(city) / safe_segment(period)
     folder.mkdir(parents=True, exist_ok=True)
     fd = os.open(folder / FETCH_LOG, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)

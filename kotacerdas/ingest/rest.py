@@ -279,7 +279,9 @@ def check_fields(source: RestSource, rows: list, where: str) -> None:
         missing = required - present
         if missing:
             fields = sorted(f for f, c in source.columns.items() if c in missing)
-            unmapped = sorted(k for k in row if k not in source.columns and k != source.watermark_field)
+            unmapped = sorted(
+                k for k in row if k not in source.columns and k not in (source.watermark_field, source.entered_field)
+            )
             renamed = f"; fields it sent that are not mapped: {unmapped}" if unmapped else ""
             raise SourceError(
                 f"{source.name}: {where} row {i} lacks mapped field(s) {fields}{renamed} (schema drift: the "

@@ -28,6 +28,7 @@ from kotacerdas.config import FileSource, ProjectConfig, RestSource, SqlSource, 
 from kotacerdas.encryption import storage_keys
 from kotacerdas.errors import ConfigError, KotacerdasError, SourceError, StorageError
 from kotacerdas.ingest.drops import is_data_file, marker_path
+from kotacerdas.ingest.entered import latest_entries
 from kotacerdas.ingest.files import read_file_drop
 from kotacerdas.ingest.landing import (
     RawFile,
@@ -44,7 +45,7 @@ from kotacerdas.ingest.landing import (
 from kotacerdas.ingest.landing_paths import read_landing_upload
 from kotacerdas.ingest.rest import SessionPool, fetch_pages, page_rows, partition_url, redact_url, secret_of
 from kotacerdas.ingest.sql import display_url, fetch_chunks, url_password
-from kotacerdas.periods import check_period, now_local, template_fields
+from kotacerdas.periods import TIMEZONE, check_period, now_local, template_fields
 from kotacerdas.privacy import scrub_file_name, scrub_text
 from kotacerdas.schemas import LINEAGE_COLUMNS, CanonicalTable, get_table
 
@@ -202,10 +203,12 @@ class _Unit:
         landing_dir: Path,
         env: Mapping[str, str],
         sessions: SessionPool | None = None,
+        timezone: str = TIMEZONE,
     ):
         self.source, self.table, self.city, self.opd, self.period = source, table, city, opd, period
         self.raw_dir, self.landing_dir, self.env, self.sessions = raw_dir, landing_dir, env, sessions
         self.raw_files: list[RawFile] = []
+        self.timezone = timezone  # the OPDs' wall clock, for entry times without an offset (config/timeliness.yaml)
 
     # where the unit reads from, for error messages (never a secret)
     def location(self) -> str:
@@ -254,6 +257,7 @@ class _Unit:
         watermark: str | None = None,
         updated_since: str | None = None,
         uploads: list[dict] | None = None,
+        entered: dict[str, str] | None = None,
     ) -> None:
         record_fetch(
             self.raw_dir,
@@ -268,6 +272,7 @@ class _Unit:
             watermark=watermark,
             updated_since=updated_since,
             uploads=uploads,
+            entered=entered,
         )
 
     # --- replay ---------------------------------------------------------------------------------------------
@@ -341,11 +346,13 @@ class _Unit:
     def _fetch_rest(self, source: RestSource) -> list[dict]:
         base: list[list[dict]] = []
         updated_since = None
+        entered_before: dict[str, str] | None = None
         if source.incremental:
             chain = self.chain()
             updated_since = next((e["watermark"] for e in reversed(chain) if e.get("watermark")), None)
             if updated_since:
                 base = self.replay(chain)
+                entered_before = chain[-1].get("entered")
         fetch_id = new_fetch_id()
         files: list[RawFile] = []
         records: list[dict] = []
@@ -373,9 +380,9 @@ class _Unit:
                 hint="the data changed while paging or the API paginates wrongly; re-run the partition",
             )
         watermark = _watermark(source, rows_seen, updated_since)
-        self._record(
-            fetch_id, "incremental" if updated_since else "full", files, len(records), watermark, updated_since
-        )
+        mode = "incremental" if updated_since else "full"
+        entered = self._entered(source, rows_seen, entered_before)
+        self._record(fetch_id, mode, files, len(records), watermark, updated_since, entered=entered)
         return _merge_by_key(self.table, [*base, records]) if base else records
 
     def _fetch_sql(self, source: SqlSource) -> list[dict]:
@@ -384,12 +391,30 @@ class _Unit:
         records: list[dict] = []
         origin = self.location()
         opd = None if self.opd == ALL_OPDS else self.opd
+        rows_seen: list = []
         for chunk in fetch_chunks(source, city=self.city, opd=opd, period=self.period, env=self.env):
             raw = self._store(fetch_id, f"chunk-{chunk.number:04d}.json", chunk.content, origin, len(chunk.rows))
             files.append(raw)
             records += map_rows(source.columns, chunk.rows, raw.relpath)
-        self._record(fetch_id, "full", files, len(records))
+            if source.entered_field:
+                rows_seen += chunk.rows
+        self._record(fetch_id, "full", files, len(records), entered=self._entered(source, rows_seen))
         return records
+
+    def _entered(
+        self, source: RestSource | SqlSource, rows: list, before: dict[str, str] | None = None
+    ) -> dict[str, str] | None:
+        """The fetch log's `entered` (OPD -> the month's latest entry), for a source that names its entered_field."""
+        if not source.entered_field:
+            return None
+        return latest_entries(
+            rows,
+            field=source.entered_field,
+            opd_fields=[name for name, column in source.columns.items() if column == "opd_code"],
+            unit_opd=None if self.opd == ALL_OPDS else self.opd,
+            timezone=self.timezone,
+            previous=before,
+        )
 
     def _landing_files(self, source: FileSource) -> list[Path]:
         pattern = source.pattern.format(**self._fields())
@@ -512,7 +537,9 @@ def ingest_table(
     notices: list[str] = []
     for source in chosen:
         for opd in _units_of(project, source, table):
-            unit = _Unit(source, canonical, city, opd, period, raw_dir, landing_dir, env, sessions)
+            unit = _Unit(
+                source, canonical, city, opd, period, raw_dir, landing_dir, env, sessions, project.timeliness.timezone
+            )
             secret = unit.secret()
             try:
                 got = _merge_by_key(canonical, unit.replay()) if replay else unit.fetch()

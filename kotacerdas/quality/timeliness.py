@@ -7,6 +7,12 @@ first fetched). Re-running a partition never makes an OPD later: earlier fetches
 the same bytes fetched again keep the upload time first recorded. A file that does not parse is not received (its
 fetch is not logged). Expected means `config/cities.yaml` lists the dataset for the OPD; a dataset not received by
 its due date is missing, before it pending.
+
+A REST or SQL pull is received when it is fetched, which says nothing of when the OPD entered the month when the
+pull came after the due date (a backfill pulls a year-old month today). A source that names its `entered_field`
+records, per fetch, the latest time the month's rows were entered (`ingest/entered.py`), and that fetch counts as
+received then (never later than the fetch). A pull after the due date without that evidence is `received_undated`:
+received, on time or not unknown; it is neither on time nor late.
 """
 
 from __future__ import annotations
@@ -14,6 +20,7 @@ from __future__ import annotations
 import hashlib
 from collections import Counter
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -21,7 +28,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from kotacerdas.config import ProjectConfig, SqlSource, TimelinessConfig
+from kotacerdas.config import ProjectConfig, RestSource, SqlSource, TimelinessConfig
 from kotacerdas.ingest.landing import read_fetches
 from kotacerdas.periods import now_local
 from kotacerdas.schemas import MONTHLY_TABLES, OPD_TIMELINESS_COLUMNS, typed_frame
@@ -30,7 +37,7 @@ if TYPE_CHECKING:
     from kotacerdas.ingest.table import IngestResult
     from kotacerdas.quality.gate import GateResult
 
-STATUSES = ("on_time", "late", "missing", "pending", "not_expected")
+STATUSES = ("on_time", "late", "received_undated", "missing", "pending", "not_expected")
 
 
 def opd_of_raw_file(relpath: str) -> str | None:
@@ -55,26 +62,44 @@ def _upload_time(origin: str, sha256: str) -> pd.Timestamp | None:
         return None
 
 
+@dataclass(frozen=True)
+class Receipt:
+    """When an OPD's data for a month was first received (UTC, naive); `undated`: only the time a REST or SQL pull
+    fetched it is known, not when the OPD entered it (its source names no `entered_field`)."""
+
+    at: pd.Timestamp
+    undated: bool = False
+
+
 def received_times(
     project: ProjectConfig, raw_dir: str | Path, table: str, city: str, month: str, ingest: IngestResult | None
-) -> dict[str, pd.Timestamp]:
-    """OPD -> when its `table` data for the month was first received (UTC, naive): the earliest, over every completed
-    fetch in the raw zone, of its completion and the upload times it recorded for its files. A fetch that failed
-    (a file that does not parse) is not in the log, so what it read is never received."""
-    out: dict[str, pd.Timestamp] = {}
+) -> dict[str, Receipt]:
+    """OPD -> when its `table` data for the month was first received: the earliest, over every completed fetch in the
+    raw zone, of its completion, the upload times it recorded for its files and, for a pull, the latest entry of the
+    month's rows it recorded. A fetch that failed (a file that does not parse) is not in the log, so what it read is
+    never received."""
+    out: dict[str, Receipt] = {}
 
-    def seen(opd: str, when: pd.Timestamp) -> None:
-        if opd not in out or when < out[opd]:
-            out[opd] = when
+    def seen(opd: str, when: pd.Timestamp, undated: bool = False) -> None:
+        if opd not in out or when < out[opd].at:
+            out[opd] = Receipt(when, undated)
 
     unrecorded: set[str] = set()  # payloads of completed fetches logged without upload times
     for source in project.sources.for_table(table):
+        pulled = isinstance(source, RestSource | SqlSource)
         for fetch in read_fetches(raw_dir, source=source.name, city=city, period=month):
+            entries: dict[str, str] = fetch.get("entered") or {}
             opds = [fetch["opd"]]
             if isinstance(source, SqlSource) and not source.per_opd:  # one fetch for all OPDs: those in its rows
-                opds = sorted({str(o) for o in ingest.frame["opd_code"].dropna()} if ingest is not None else set())
+                in_rows = {str(o) for o in ingest.frame["opd_code"].dropna()} if ingest is not None else set()
+                opds = sorted(in_rows | set(entries))
+            completed = _utc(fetch["completed_at"])
             for opd in opds:
-                seen(opd, _utc(fetch["completed_at"]))
+                entered = entries.get(opd)
+                if entered is not None:  # the month was complete in the OPD's system then (never after the fetch)
+                    seen(opd, min(completed, _utc(entered)))
+                else:
+                    seen(opd, completed, undated=pulled)
             if "uploads" in fetch:  # a file drop's fetch: each file's upload time, recorded when it was fetched
                 for upload in fetch["uploads"]:
                     seen(fetch["opd"], _utc(upload["uploaded_at"]))
@@ -129,12 +154,15 @@ def opd_timeliness(
         expected = {o.code for o in project.cities.opds_for(table)}
         for opd in sorted(o for o in expected | set(files) | set(failures) | set(delivered_rows) | set(received) if o):
             fetched = [pd.Timestamp(f.fetched_at).tz_convert(None) for f in files.get(opd, [])]
-            got = received.get(opd)
+            receipt = received.get(opd)
+            got = receipt.at if receipt is not None else None
             due = config.due_at(opd, table, month)
             if opd not in expected:
                 status = "not_expected"
-            elif got is not None:
-                status = "on_time" if got < due else "late"
+            elif receipt is not None and receipt.at < due:
+                status = "on_time"
+            elif receipt is not None:
+                status = "received_undated" if receipt.undated else "late"
             else:
                 status = "missing" if now_utc >= due else "pending"
             n_delivered, n_valid = int(delivered_rows.get(opd, 0)), int(valid_rows.get(opd, 0))
@@ -161,7 +189,7 @@ def opd_timeliness(
                     "missing": status == "missing",
                     "days_late": (
                         max((got - due) / pd.Timedelta(days=1), 0.0)
-                        if got is not None and status != "not_expected"
+                        if got is not None and status not in ("not_expected", "received_undated")
                         else None
                     ),
                 }
@@ -193,6 +221,7 @@ def _rows_by_opd(frame: pd.DataFrame | None) -> Mapping[str, int]:
 def reporting_rates(timeliness: pd.DataFrame, by: Sequence[str] = ("opd_code",)) -> pd.DataFrame:
     """DHIS2's reporting rate and reporting rate on time (percent of expected datasets), grouped by `by`."""
     expected = timeliness[timeliness["expected"].fillna(False).astype(bool)]
+    expected = expected.assign(undated=expected["status"].eq("received_undated").fillna(False))
     grouped = expected.groupby(list(by), dropna=False)
     out = pd.DataFrame(
         {
@@ -200,6 +229,7 @@ def reporting_rates(timeliness: pd.DataFrame, by: Sequence[str] = ("opd_code",))
             "received": grouped["received_at"].count(),
             "on_time": grouped["on_time"].sum().astype("int64"),
             "late": grouped["late"].sum().astype("int64"),
+            "undated": grouped["undated"].sum().astype("int64"),
             "missing": grouped["missing"].sum().astype("int64"),
         }
     )

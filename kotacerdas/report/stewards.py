@@ -134,10 +134,13 @@ def verdict(gate: pd.Series) -> str:
 
 
 def delivery_status(row: pd.Series) -> str:
-    """on time, late (N days), missing, pending, or not expected (an OPD the table does not count on)."""
+    """on time, late (N days), received, date unknown (a pull after the due date with no entry times), missing,
+    pending, or not expected (an OPD the table does not count on)."""
     status = row.get("status")
     if not isinstance(status, str) or not status:
         return "—"
     if status == "late" and pd.notna(row.get("days_late")):
         return f"late ({float(row['days_late']):.1f} days)"
+    if status == "received_undated":  # pulled after its due date; when the OPD entered it is not known
+        return "received, date unknown"
     return status.replace("_", " ")

@@ -27,8 +27,9 @@ from zoneinfo import ZoneInfo
 from kotacerdas.config import City, ProjectConfig, RestSource
 from kotacerdas.periods import MONTH_RE, TIMEZONE, YEAR_RE, period_bounds
 from kotacerdas.simulator.assessments import yearly_generators
+from kotacerdas.simulator.entry import entry_stamps
 from kotacerdas.simulator.faults import REPLACING, Fault, transform_rows
-from kotacerdas.simulator.generate import GENERATORS, TS_FORMAT, as_of, parse_stamp
+from kotacerdas.simulator.generate import EVENTS, GENERATORS, TS_FORMAT, as_of, parse_stamp
 
 PERIOD_FORMS = {"month": (MONTH_RE, "YYYY-MM"), "year": (YEAR_RE, "YYYY")}
 CURSOR_RE = re.compile(r"^o(\d+)$")
@@ -293,13 +294,27 @@ class OpdSimulator:
     def _as_of(self, table: str, city_code: str, opd_code: str | None, period: str, now: datetime) -> list[dict]:
         """The partition as the system shows it at local time `now`, with the source's field names."""
         route = self.route_of(table)
+        rows = self._canonical(table, city_code, opd_code, period)
+        entered_field = route.source.entered_field if table in EVENTS else None
+        entries: list[str] = []
+        if entered_field and opd_code is not None:  # a record not entered yet is not in the system
+            entered = entry_stamps(self.seed, self.project, table, city_code, opd_code, period, rows)
+            shown = now.strftime(TS_FORMAT)
+            kept = [(r, e) for r, e in zip(rows, entered, strict=True) if e <= shown]
+            rows, entries = [r for r, _ in kept], [e for _, e in kept]
+        visible = as_of(table, rows, now)
+        # entered never precedes opened, so as_of hides none of the rows entered by now and the two stay aligned
+        assert not entries or len(visible) == len(entries)
         out = []
-        for row in as_of(table, self._canonical(table, city_code, opd_code, period), now):
+        for i, row in enumerate(visible):
             mapped = {route.fields[k]: v for k, v in row.items() if k in route.fields}
+            entry = entries[i] if entries else None
+            if entry is not None and entered_field:
+                mapped[entered_field] = entry
             if route.source.watermark_field:
-                # The last change of a record: its latest event (submitted, completed, ...), in UTC as the
-                # sensor's and the connector's `updated_since` are.
-                stamps = [parse_stamp(v) for k, v in row.items() if k.endswith("_at")]
+                # The last change of a record: its latest event (submitted, completed, ...) or its entry, in UTC as
+                # the sensor's and the connector's `updated_since` are.
+                stamps = [parse_stamp(v) for k, v in row.items() if k.endswith("_at")] + [parse_stamp(entry)]
                 start = datetime.combine(period_bounds(period)[0], datetime.min.time())
                 mapped[route.source.watermark_field] = _utc_stamp(max((s for s in stamps if s), default=start))
             out.append(mapped)
