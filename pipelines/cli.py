@@ -28,7 +28,7 @@ from kotacerdas.config import ProjectConfig, environment, overridden_environment
 from kotacerdas.errors import ConfigError, KotacerdasError
 from kotacerdas.periods import MONTH_RE
 from kotacerdas.privacy import scrub_text
-from kotacerdas.rounding import format_half_up
+from kotacerdas.rounding import decimal_of, format_half_up
 
 app = typer.Typer(
     help="kotacerdas: OPD service data → validated indicators → smart-city maturity indices.",
@@ -783,7 +783,8 @@ def _minute(value) -> str:
 
 
 def _percent(value) -> str:
-    return "—" if value is None or pd.isna(value) else f"{100 * float(value):.1f} %"
+    """A share as a percentage, half up on the decimal share (0.0285 is 2.9 %, where 100 × the float gives 2.8)."""
+    return "—" if value is None or pd.isna(value) else f"{format_half_up(decimal_of(value) * 100, 1)} %"
 
 
 @app.command()

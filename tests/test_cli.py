@@ -398,3 +398,17 @@ def test_run_without_a_storage_key_after_the_demo_names_the_demos_key(tmp_path):
     assert done.returncode == 2 and "KOTACERDAS_STORAGE_KEY is not set" in done.stderr
     flat = " ".join(done.stderr.split())
     assert f"export KOTACERDAS_STORAGE_KEY=$(cat {tmp_path / 'data' / 'storage.key'})" in flat, done.stderr
+
+
+def test_quality_shares_round_half_up_on_the_decimal_share():
+    # a gate's rejected share is stored as a fraction: 100 × 0.0285 is 2.8499… as floats, which printed 2.8 %
+    from pipelines.cli import _percent
+
+    assert [_percent(v) for v in (0.0285, 0.05, 0.00125, 1 / 3, None, float("nan"))] == [
+        "2.9 %",
+        "5.0 %",
+        "0.1 %",
+        "33.3 %",
+        "—",
+        "—",
+    ]
