@@ -55,7 +55,7 @@ def build_ingest_asset(table: CanonicalTable, partitions_def: dg.PartitionsDefin
             part = parts[city_period]
             if result.failures:  # one event per partition, not per source × OPD (the check lists them all)
                 context.log.warning(f"{part}: {_failures_summary(result)}")
-            if result.notices:  # a replay that left newer landing files unread: say so, once per partition
+            if result.notices:  # newer landing files a replay left unread, rows not dated: once per partition
                 context.log.warning(f"{part}: " + "; ".join(result.notices))
             results[part.key] = result
             metadata[part] = {
@@ -63,7 +63,9 @@ def build_ingest_asset(table: CanonicalTable, partitions_def: dg.PartitionsDefin
                 "raw_files": len(result.raw_files),
                 "failed_sources": len(result.failures),
                 "replayed": int(replay),
-            } | ({"landing_files_not_replayed": len(result.notices)} if result.notices else {})
+            } | ({"notices": len(result.notices)} if result.notices else {})
+            if result.landing_files_not_replayed:
+                metadata[part]["landing_files_not_replayed"] = result.landing_files_not_replayed
             checks[part] = [
                 dg.AssetCheckResult(
                     check_name="all_sources_delivered",

@@ -434,7 +434,7 @@ OPD_TIMELINESS_COLUMNS: dict[str, str] = {
     "failure_message": "string",
     # DHIS2-style timeliness (kotacerdas.quality.timeliness, due dates in config/timeliness.yaml)
     "due_at": "datetime64[us]",  # UTC
-    "received_at": "datetime64[us]",  # UTC: first completed fetch, or a file's recorded upload time if earlier
+    "received_at": "datetime64[us]",  # UTC: first completed fetch, or earlier a file's upload or a pull's last entry
     "status": "string",  # on_time | late | received_undated | missing | pending | not_expected
     "on_time": "boolean",
     "late": "boolean",

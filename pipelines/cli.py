@@ -620,9 +620,10 @@ def _print_reporting_rates(cities: list[str], months: list[str], opds: list[str]
             title=f"{code} {_span(months)}: reporting rates per OPD (datasets of every table and month)",
             box=box.SIMPLE_HEAD,
             caption=f"months validated: {seen} of the {len(months)} asked (a month never run counts neither as "
-            "expected nor as missing); rate: received of expected; on-time rate: on time of expected (DHIS2); worst "
-            "on time first; undated: a REST or SQL pull after its due date from a source that does not say when "
-            "its rows were entered (sources.yaml `entered_field`), received but neither on time nor late",
+            "expected nor as missing); rate: received of expected; on-time rate: on time of expected (DHIS2), the "
+            "undated left out; worst on time first; undated: a REST or SQL pull after its due date from a source "
+            "that does not say when its rows were entered (sources.yaml `entered_field`), received but neither on "
+            "time nor late",
         )
         for col in (
             "OPD",
@@ -651,7 +652,7 @@ def _print_reporting_rates(cities: list[str], months: list[str], opds: list[str]
                     _count(r["undated"]),
                     _count(r["missing"]),
                     _num(r["reporting_rate"], 1) + " %",
-                    _num(r["reporting_rate_on_time"], 1) + " %",
+                    _num(r["reporting_rate_on_time"], 1) + (" %" if pd.notna(r["reporting_rate_on_time"]) else ""),
                     _count(r["rows_delivered"]),
                     _count(r["rows_rejected"]),
                 )

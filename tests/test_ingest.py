@@ -414,6 +414,7 @@ def test_a_replay_names_the_landing_files_it_did_not_read(opd_project, tmp_path)
     assert len(replayed.notices) == 1 and corrected.name in replayed.notices[0]
     assert "without --replay" in replayed.notices[0]
     assert replayed.light().notices == replayed.notices  # the steps after staging read the light copy
+    assert replayed.landing_files_not_replayed == replayed.light().landing_files_not_replayed == 1
 
     # A link in the landing folder (here to a FIFO, which would block a reader forever) is not followed: a fetch
     # refuses it and reports that; a replay leaves it alone.
@@ -641,15 +642,24 @@ def test_a_sql_pull_is_received_when_each_opd_last_entered_its_rows(opd_project,
     from kotacerdas.quality.timeliness import opd_timeliness
 
     project = _sql_project(tmp_path, opd_project, entered_field="diajukan")
+    stray = "1971015208900011"  # a NIK typed into the OPD column: no OPD of the project, never in the fetch log
+    with sa.create_engine(opd_database).begin() as conn:
+        conn.exec_driver_sql(
+            "INSERT INTO permohonan VALUES ('SQL-X', %(c)s, %(o)s, 'NIB', 'online', 'completed', "
+            "'2025-03-30 10:00', NULL, 1)",
+            {"c": CITY, "o": stray},
+        )
     result = _sql_ingest(project, tmp_path, {"OPD_DB_URL": opd_database})
     assert result.failures == []
     last = max(datetime(2025, 3, 1) + timedelta(hours=7 * i % (24 * 27), minutes=i % 60) for i in range(1, 1301))
     entered = pd.Timestamp(last).tz_localize("Asia/Jakarta").tz_convert("UTC")
     [fetch] = read_fetches(tmp_path / "raw", source="simpel_db", city=CITY, period=MONTH)
     assert fetch["opd"] == "*" and fetch["entered"] == {"DPMPTSP": entered.strftime("%Y-%m-%dT%H:%M:%SZ")}
+    assert stray not in _all_text(tmp_path / "raw")
     frame = opd_timeliness(project, tmp_path / "raw", [], [result], city=CITY, month=MONTH)
+    assert stray not in set(frame["opd_code"])  # the warehouse's timeliness names only the project's OPDs
     row = frame.set_index(["table_name", "opd_code"]).loc[("service_requests", "DPMPTSP")]
-    assert row["received_at"] == entered.tz_localize(None) and row["status"] == "on_time"
+    assert row["received_at"] == entered.tz_localize(None) and row["status"] == "on_time" and row["delivered"]
 
 
 def test_sql_query_parameters_are_checked(opd_project, tmp_path):

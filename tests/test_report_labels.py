@@ -56,3 +56,14 @@ def test_only_an_incomplete_status_keeps_a_period_from_being_a_baseline():
 def test_formula_starts_are_neutralised_and_other_cells_kept(cell):
     assert neutralise(cell) == "'" + cell
     assert neutralise("Kota Pangkalpinang") == "Kota Pangkalpinang" and neutralise(-2.5) == -2.5
+
+
+def test_every_delivery_status_has_a_label_in_both_languages():
+    # the scorecard shows an OPD's delivery by its label: a status without one would stop the page from rendering
+    from kotacerdas.quality.timeliness import STATUSES
+
+    project = ProjectConfig(REPO_ROOT / "config")
+    bahasa, english = load_labels(project, "id"), load_labels(project, "en")
+    for status in STATUSES:
+        assert bahasa.text(f"status_{status}") and english.text(f"status_{status}"), status
+    assert english.text("status_received_undated") == "received, date unknown"

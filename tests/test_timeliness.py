@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
 
 import pandas as pd
 import pytest
@@ -14,7 +15,7 @@ from conftest import OPD_TEST_TOKEN, edited_project, simulator_env
 from kotacerdas.config import TimelinessConfig
 from kotacerdas.errors import ConfigError
 from kotacerdas.ingest import ingest_table
-from kotacerdas.ingest.entered import latest_entries
+from kotacerdas.ingest.entered import EntryTracker
 from kotacerdas.ingest.landing import read_fetches
 from kotacerdas.periods import now_local
 from kotacerdas.quality.timeliness import (
@@ -172,7 +173,8 @@ def test_a_pull_after_the_due_date_without_entry_times_is_received_with_its_date
     assert {delivery_status(row) for _, row in t.iterrows()} == {"received, date unknown"}
     rates = reporting_rates(t.reset_index(), by=("city_code",)).iloc[0]
     assert rates["received"] == rates["undated"] == len(t) and rates["on_time"] == rates["late"] == 0
-    assert rates["reporting_rate"] == 100 and rates["reporting_rate_on_time"] == 0
+    # received, and on time or not unknown: the on-time rate leaves undated pulls out (none is known here)
+    assert rates["reporting_rate"] == 100 and pd.isna(rates["reporting_rate_on_time"])
 
 
 def test_a_pull_before_the_due_date_is_on_time_even_without_entry_times(opd_project, tmp_path, frozen_clock):
@@ -195,45 +197,128 @@ def test_a_pull_before_the_due_date_is_on_time_even_without_entry_times(opd_proj
         assert row["status"] == ("on_time" if row["received_at"] < due else "received_undated"), opd
 
 
+def _tracker(unit_opd="DLH", previous=None, incremental=False):
+    return EntryTracker(
+        field="t",
+        opd_fields=["opd", "kode"],
+        unit_opd=unit_opd,
+        known_opds={"DLH", "DINKES"},
+        timezone="Asia/Jakarta",
+        period_start=datetime(2025, 3, 1, tzinfo=ZoneInfo("Asia/Jakarta")),
+        previous=previous,
+        incremental=incremental,
+    )
+
+
 @pytest.mark.parametrize(
-    ("rows", "unit_opd", "previous", "expected"),
+    ("rows", "expected"),
     [
         # naive times are the OPD's wall clock (WIB); an offset is taken as written; the latest wins
-        (
-            [{"t": "2025-04-01T08:00:00"}, {"t": "2025-04-01T02:30:00+00:00"}],
-            "DLH",
-            None,
-            {"DLH": "2025-04-01T02:30:00Z"},
+        ([{"t": "2025-04-01T08:00:00"}, {"t": "2025-04-01T02:30:00+00:00"}], {"DLH": "2025-04-01T02:30:00Z"}),
+        ([{"t": "2025-04-01T10:00:00"}, {"t": "2025-04-01T02:30:00Z"}], {"DLH": "2025-04-01T03:00:00Z"}),
+        ([{"t": "2025-03-05"}, "not a record"], {"DLH": "2025-03-04T17:00:00Z"}),  # a date: its midnight
+        # a row without a usable entry leaves the month undated: blank, no time, a default, before the month could
+        # begin, after the fetch, out of any range with its offset (these crashed or dated the month wrongly)
+        *(
+            ([{"t": "2025-04-01T08:00:00"}, {"t": bad}], {})
+            for bad in (
+                "",
+                None,
+                "kemarin",
+                "0001-01-01T00:00:00",
+                "1900-01-01T00:00:00",
+                "2099-01-01T00:00:00",
+                "9999-12-31T23:59:59-05:00",
+                "0001-01-01T00:00:00+05:00",
+            )
         ),
-        ([{"t": "2025-04-01T10:00:00"}, {"t": "2025-04-01T02:30:00Z"}], "DLH", None, {"DLH": "2025-04-01T03:00:00Z"}),
-        # blanks, text that is no time, rows that are not records: skipped
-        (
-            [{"t": ""}, {"t": "kemarin"}, {"t": None}, "x", {"t": "2025-03-05"}],
-            "DLH",
-            None,
-            {"DLH": "2025-03-04T17:00:00Z"},
-        ),
-        ([{"t": ""}], "DLH", None, {}),
-        # an incremental pull sees only changed rows: the earlier fetch's latest entry stays when it is later
-        ([{"t": "2025-04-02T07:00:00"}], "DLH", {"DLH": "2025-04-09T00:00:00Z"}, {"DLH": "2025-04-09T00:00:00Z"}),
-        # a pull of all OPDs: each row names its OPD in the first of the OPD fields it carries
-        (
-            [
-                {"t": "2025-04-02T07:00:00", "opd": "DLH"},
-                {"t": "2025-04-03T07:00:00", "kode": "DINKES"},
-                {"t": "2025-04-04T07:00:00"},
-            ],
-            None,
-            None,
-            {"DINKES": "2025-04-03T00:00:00Z", "DLH": "2025-04-02T00:00:00Z"},
-        ),
+        ([{"u": "2025-04-01T08:00:00"}], {}),  # the field absent
     ],
 )
-def test_latest_entries(rows, unit_opd, previous, expected):
-    got = latest_entries(
-        rows, field="t", opd_fields=["opd", "kode"], unit_opd=unit_opd, timezone="Asia/Jakarta", previous=previous
-    )
-    assert got == expected
+def test_a_fetch_dates_an_opd_s_month_only_when_every_row_was_entered_at_a_plausible_time(rows, expected):
+    tracker = _tracker()
+    tracker.add(rows)
+    assert tracker.entered() == expected
+
+
+def test_entries_of_a_pull_of_all_opds_an_incremental_pull_and_what_is_said_of_rows_left_undated():
+    tracker = _tracker(unit_opd=None)
+    tracker.add([{"t": "2025-04-02T07:00:00", "opd": "DLH"}, {"t": "2025-04-03T07:00:00", "kode": "DINKES"}])
+    tracker.add([{"t": "2025-04-04T07:00:00"}, {"t": "2025-04-04T07:00:00", "opd": "1971015208900011"}])  # unknown
+    assert tracker.entered() == {"DINKES": "2025-04-03T00:00:00Z", "DLH": "2025-04-02T00:00:00Z"}
+    assert tracker.notice("db", "19.71 * 2025-03") is None
+    tracker.add([{"t": "kemarin", "opd": "DINKES"}])
+    assert tracker.entered() == {"DLH": "2025-04-02T00:00:00Z"}
+    assert "leave their OPD's month undated (DINKES: 1)" in tracker.notice("db", "19.71 * 2025-03")
+    absent = _tracker()
+    absent.add([{"u": "2025-04-01T08:00:00"}])
+    assert "no row of 19.71 DLH 2025-03 has the entered_field 't'" in absent.notice("api", "19.71 DLH 2025-03")
+    # an incremental pull sees only the changed rows: the earlier fetches' latest entry stays when later...
+    later = _tracker(previous={"DLH": "2025-04-09T00:00:00Z"}, incremental=True)
+    later.add([{"t": "2025-04-02T07:00:00"}])
+    assert later.entered() == {"DLH": "2025-04-09T00:00:00Z"}
+    # ... and without earlier evidence (a raw zone from before entry times) the month stays undated
+    unknown = _tracker(previous={}, incremental=True)
+    unknown.add([{"t": "2025-04-02T07:00:00"}])
+    assert unknown.entered() == {}
+
+
+def test_re_stamped_rows_never_make_a_month_earlier(opd_project, tmp_path):
+    # the latest entry an earlier fetch saw stays: rows re-stamped or deleted since cannot move a late OPD on time
+    raw = tmp_path / "raw"
+    opd = opd_project.cities.opds_for("complaints")[0].code
+    with OpdSimulator(opd_project, seed=42, token=OPD_TEST_TOKEN) as sim:
+        sim.edit_rows("complaints", CITY, opd, MONTH, 1, {"tgl_input": "2025-04-20T09:00:00"})
+        first = _pulled_timeliness(opd_project, sim, raw)
+        sim.edit_rows("complaints", CITY, opd, MONTH, 1, {"tgl_input": "2025-03-05T09:00:00"})
+        second = _pulled_timeliness(opd_project, sim, raw)
+    assert first.loc[opd, "status"] == second.loc[opd, "status"] == "late"
+    assert second.loc[opd, "received_at"] == first.loc[opd, "received_at"] == pd.Timestamp("2025-04-20 02:00")
+
+
+def test_a_row_without_a_usable_entry_leaves_its_opd_undated_and_the_ingest_says_so(opd_project, tmp_path):
+    # an OPD system's default for "not set" (0001-01-01) crashed the ingest of the whole table, and a date in 2099
+    # made the OPD late by the backfill's delay: now neither dates the month, and the operator is told
+    opds = [o.code for o in opd_project.cities.opds_for("complaints")]
+    with OpdSimulator(opd_project, seed=42, token=OPD_TEST_TOKEN) as sim:
+        sim.edit_rows("complaints", CITY, opds[0], MONTH, 1, {"tgl_input": "0001-01-01T00:00:00"})
+        sim.edit_rows("complaints", CITY, opds[1], MONTH, 1, {"tgl_input": "2099-01-01T00:00:00"})
+        ingest = ingest_table(
+            opd_project, "complaints", CITY, MONTH, raw_dir=tmp_path, landing_dir=tmp_path, env=simulator_env(sim)
+        )
+    assert not ingest.failures and len(ingest.notices) == 2
+    assert all("without a usable 'tgl_input'" in n and ": 1)" in n for n in ingest.notices)
+    t = opd_timeliness(opd_project, tmp_path, [], [ingest], city=CITY, month=MONTH).set_index("opd_code")
+    t = t[t["table_name"] == "complaints"]
+    assert t.loc[opds[0], "status"] == t.loc[opds[1], "status"] == "received_undated"
+    assert set(t.loc[opds[2:], "status"]) <= {"on_time", "late"}
+
+
+def _incremental_complaints(with_entered_field):
+    def edit(data):
+        for source in data["sources"]:
+            if source["name"] == "opd_api_complaints":
+                source.update(incremental=True, watermark_field="diubah")
+                if not with_entered_field:
+                    source.pop("entered_field")
+
+    return edit
+
+
+def test_an_incremental_pull_after_fetches_without_entry_times_leaves_the_month_undated(opd_project, tmp_path):
+    # entered_field added to a source that already pulled incrementally: the changed rows alone would date the month
+    # by their own entries, though the earlier rows may have been entered later
+    raw = tmp_path / "raw"
+    before = edited_project(tmp_path / "before", opd_project, edit_sources=_incremental_complaints(False))
+    after = edited_project(tmp_path / "after", opd_project, edit_sources=_incremental_complaints(True))
+    opd = opd_project.cities.opds_for("complaints")[0].code
+    with OpdSimulator(after, seed=42, token=OPD_TEST_TOKEN) as sim:
+        assert set(_pulled_timeliness(before, sim, raw)["status"]) == {"received_undated"}
+        sim.edit_rows("complaints", CITY, opd, MONTH, 2, {"status": "resolved"})
+        t = _pulled_timeliness(after, sim, raw)
+    assert set(t["status"]) == {"received_undated"}
+    fetches = read_fetches(raw, source="opd_api_complaints", city=CITY, period=MONTH, opd=opd)
+    assert [f["mode"] for f in fetches] == ["full", "incremental"] and fetches[1]["entered"] == {}
 
 
 def test_simulated_file_drops_are_uploaded_around_their_due_date(opd_project, tmp_path):

@@ -21,6 +21,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pandas as pd
 
@@ -28,7 +29,7 @@ from kotacerdas.config import FileSource, ProjectConfig, RestSource, SqlSource, 
 from kotacerdas.encryption import storage_keys
 from kotacerdas.errors import ConfigError, KotacerdasError, SourceError, StorageError
 from kotacerdas.ingest.drops import is_data_file, marker_path
-from kotacerdas.ingest.entered import latest_entries
+from kotacerdas.ingest.entered import EntryTracker
 from kotacerdas.ingest.files import read_file_drop
 from kotacerdas.ingest.landing import (
     RawFile,
@@ -45,7 +46,7 @@ from kotacerdas.ingest.landing import (
 from kotacerdas.ingest.landing_paths import read_landing_upload
 from kotacerdas.ingest.rest import SessionPool, fetch_pages, page_rows, partition_url, redact_url, secret_of
 from kotacerdas.ingest.sql import display_url, fetch_chunks, url_password
-from kotacerdas.periods import TIMEZONE, check_period, now_local, template_fields
+from kotacerdas.periods import TIMEZONE, check_period, now_local, period_bounds, template_fields
 from kotacerdas.privacy import scrub_file_name, scrub_text
 from kotacerdas.schemas import LINEAGE_COLUMNS, CanonicalTable, get_table
 
@@ -78,8 +79,11 @@ class IngestResult:
     frame: pd.DataFrame  # canonical column names, values as delivered, plus _raw_file and _raw_row
     raw_files: list[RawFile] = field(default_factory=list)
     failures: list[SourceFailure] = field(default_factory=list)
-    # a replay's landing files that hold bytes it did not replay (changed or uploaded since the stored fetch)
+    # what an operator should know, one text each: a replay's landing files that hold bytes it did not replay
+    # (changed or uploaded since the stored fetch; `landing_files_not_replayed` counts them), pulled rows without a
+    # usable entry time (their OPD's month is not dated by entry: kotacerdas/ingest/entered.py)
     notices: list[str] = field(default_factory=list)
+    landing_files_not_replayed: int = 0
 
     @property
     def ok(self) -> bool:
@@ -92,7 +96,12 @@ class IngestResult:
         result (assets/io_manager.py)."""
         where = [c for c in (*LINEAGE_COLUMNS, "opd_code") if c in self.frame.columns]
         return IngestResult(
-            self.table, self.frame[where].copy(), list(self.raw_files), list(self.failures), list(self.notices)
+            self.table,
+            self.frame[where].copy(),
+            list(self.raw_files),
+            list(self.failures),
+            list(self.notices),
+            self.landing_files_not_replayed,
         )
 
 
@@ -204,11 +213,14 @@ class _Unit:
         env: Mapping[str, str],
         sessions: SessionPool | None = None,
         timezone: str = TIMEZONE,
+        opd_codes: frozenset[str] = frozenset(),
     ):
         self.source, self.table, self.city, self.opd, self.period = source, table, city, opd, period
         self.raw_dir, self.landing_dir, self.env, self.sessions = raw_dir, landing_dir, env, sessions
         self.raw_files: list[RawFile] = []
         self.timezone = timezone  # the OPDs' wall clock, for entry times without an offset (config/timeliness.yaml)
+        self.opd_codes = opd_codes  # the OPDs delivering the table (cities.yaml): the OPDs a pull's entries may name
+        self.notices: list[str] = []
 
     # where the unit reads from, for error messages (never a secret)
     def location(self) -> str:
@@ -352,7 +364,8 @@ class _Unit:
             updated_since = next((e["watermark"] for e in reversed(chain) if e.get("watermark")), None)
             if updated_since:
                 base = self.replay(chain)
-                entered_before = chain[-1].get("entered")
+                entered_before = chain[-1].get("entered")  # None: the month's earlier rows were never dated
+        entries = self._entry_tracker(source, entered_before, incremental=bool(updated_since))
         fetch_id = new_fetch_id()
         files: list[RawFile] = []
         records: list[dict] = []
@@ -373,6 +386,8 @@ class _Unit:
             total = page.total if page.total is not None else total
             records += map_rows(source.columns, page.rows, raw.relpath)
             rows_seen += page.rows
+            if entries is not None:
+                entries.add(page.rows)
         if source.pagination != "cursor" and total is not None and total != len(records):
             url = self.location()
             raise SourceError(
@@ -381,8 +396,7 @@ class _Unit:
             )
         watermark = _watermark(source, rows_seen, updated_since)
         mode = "incremental" if updated_since else "full"
-        entered = self._entered(source, rows_seen, entered_before)
-        self._record(fetch_id, mode, files, len(records), watermark, updated_since, entered=entered)
+        self._record(fetch_id, mode, files, len(records), watermark, updated_since, entered=self._entered(entries))
         return _merge_by_key(self.table, [*base, records]) if base else records
 
     def _fetch_sql(self, source: SqlSource) -> list[dict]:
@@ -391,30 +405,41 @@ class _Unit:
         records: list[dict] = []
         origin = self.location()
         opd = None if self.opd == ALL_OPDS else self.opd
-        rows_seen: list = []
+        entries = self._entry_tracker(source)
         for chunk in fetch_chunks(source, city=self.city, opd=opd, period=self.period, env=self.env):
             raw = self._store(fetch_id, f"chunk-{chunk.number:04d}.json", chunk.content, origin, len(chunk.rows))
             files.append(raw)
             records += map_rows(source.columns, chunk.rows, raw.relpath)
-            if source.entered_field:
-                rows_seen += chunk.rows
-        self._record(fetch_id, "full", files, len(records), entered=self._entered(source, rows_seen))
+            if entries is not None:
+                entries.add(chunk.rows)
+        self._record(fetch_id, "full", files, len(records), entered=self._entered(entries))
         return records
 
-    def _entered(
-        self, source: RestSource | SqlSource, rows: list, before: dict[str, str] | None = None
-    ) -> dict[str, str] | None:
-        """The fetch log's `entered` (OPD -> the month's latest entry), for a source that names its entered_field."""
+    def _entry_tracker(
+        self, source: RestSource | SqlSource, before: dict[str, str] | None = None, *, incremental: bool = False
+    ) -> EntryTracker | None:
+        """What the fetch log's `entered` is gathered with, for a source that names its entered_field."""
         if not source.entered_field:
             return None
-        return latest_entries(
-            rows,
+        return EntryTracker(
             field=source.entered_field,
             opd_fields=[name for name, column in source.columns.items() if column == "opd_code"],
             unit_opd=None if self.opd == ALL_OPDS else self.opd,
+            known_opds=self.opd_codes,
             timezone=self.timezone,
+            period_start=datetime.combine(period_bounds(self.period)[0], datetime.min.time(), ZoneInfo(self.timezone)),
             previous=before,
+            incremental=incremental,
         )
+
+    def _entered(self, entries: EntryTracker | None) -> dict[str, str] | None:
+        """The fetch log's `entered` (OPD -> the month's latest entry), with a notice when rows could not be dated."""
+        if entries is None:
+            return None
+        notice = entries.notice(self.source.name, f"{self.city} {self.opd} {self.period}")
+        if notice is not None:
+            self.notices.append(scrub_text(notice))
+        return entries.entered()
 
     def _landing_files(self, source: FileSource) -> list[Path]:
         pattern = source.pattern.format(**self._fields())
@@ -535,10 +560,21 @@ def ingest_table(
     failures: list[SourceFailure] = []
     records: list[dict] = []
     notices: list[str] = []
+    unreplayed = 0
     for source in chosen:
         for opd in _units_of(project, source, table):
             unit = _Unit(
-                source, canonical, city, opd, period, raw_dir, landing_dir, env, sessions, project.timeliness.timezone
+                source,
+                canonical,
+                city,
+                opd,
+                period,
+                raw_dir,
+                landing_dir,
+                env,
+                sessions,
+                project.timeliness.timezone,
+                frozenset(o.code for o in project.cities.opds_for(table)),
             )
             secret = unit.secret()
             try:
@@ -563,9 +599,12 @@ def ingest_table(
                 continue
             raw_files += unit.raw_files
             records.extend(got)
+            notices += unit.notices
             if replay:
-                notices += unit.landing_changes()
-    return IngestResult(table, _frame(canonical, records), raw_files, failures, notices)
+                changed = unit.landing_changes()
+                notices += changed
+                unreplayed += len(changed)
+    return IngestResult(table, _frame(canonical, records), raw_files, failures, notices, unreplayed)
 
 
 def ingest_partitions(

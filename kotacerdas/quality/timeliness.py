@@ -12,7 +12,7 @@ A REST or SQL pull is received when it is fetched, which says nothing of when th
 pull came after the due date (a backfill pulls a year-old month today). A source that names its `entered_field`
 records, per fetch, the latest time the month's rows were entered (`ingest/entered.py`), and that fetch counts as
 received then (never later than the fetch). A pull after the due date without that evidence is `received_undated`:
-received, on time or not unknown; it is neither on time nor late.
+received, on time or not unknown; it is neither on time nor late, and the on-time rate leaves it out.
 """
 
 from __future__ import annotations
@@ -87,6 +87,7 @@ def received_times(
     unrecorded: set[str] = set()  # payloads of completed fetches logged without upload times
     for source in project.sources.for_table(table):
         pulled = isinstance(source, RestSource | SqlSource)
+        entered_so_far: dict[str, pd.Timestamp] = {}  # OPD -> the latest entry any fetch so far saw (log order)
         for fetch in read_fetches(raw_dir, source=source.name, city=city, period=month):
             entries: dict[str, str] = fetch.get("entered") or {}
             opds = [fetch["opd"]]
@@ -95,9 +96,12 @@ def received_times(
                 opds = sorted(in_rows | set(entries))
             completed = _utc(fetch["completed_at"])
             for opd in opds:
-                entered = entries.get(opd)
-                if entered is not None:  # the month was complete in the OPD's system then (never after the fetch)
-                    seen(opd, min(completed, _utc(entered)))
+                if opd in entries:
+                    # The month was complete in the OPD's system at its latest entry, never after the fetch. What
+                    # an earlier fetch saw stays: rows deleted or re-stamped since never make the month earlier.
+                    latest = _utc(entries[opd])
+                    latest = entered_so_far[opd] = max(latest, entered_so_far.get(opd, latest))
+                    seen(opd, min(completed, latest))
                 else:
                     seen(opd, completed, undated=pulled)
             if "uploads" in fetch:  # a file drop's fetch: each file's upload time, recorded when it was fetched
@@ -135,6 +139,7 @@ def opd_timeliness(
     now_utc = (now_utc.tz_convert("UTC").tz_localize(None) if now_utc.tzinfo else now_utc).as_unit("us")
     closed = config.period_end(month)
     ingest_by_table = {r.table: r for r in ingests}
+    known_opds = {o.code for o in project.cities.opds}
     gate_by_table = {g.table: g for g in gates}
     rows = []
     for table in MONTHLY_TABLES:
@@ -152,7 +157,10 @@ def opd_timeliness(
             )
         received = received_times(project, raw_dir, table, city, month, ingest)
         expected = {o.code for o in project.cities.opds_for(table)}
-        for opd in sorted(o for o in expected | set(files) | set(failures) | set(delivered_rows) | set(received) if o):
+        # Only OPDs of cities.yaml: a payload of all OPDs names its rows' OPD as the OPD system wrote it, and a value
+        # that is no OPD (a NIK typed in the wrong column) is staging's to reject, never a row of this table.
+        named = set(files) | set(failures) | set(delivered_rows) | set(received)
+        for opd in sorted(expected | (named & known_opds)):
             fetched = [pd.Timestamp(f.fetched_at).tz_convert(None) for f in files.get(opd, [])]
             receipt = received.get(opd)
             got = receipt.at if receipt is not None else None
@@ -173,7 +181,8 @@ def opd_timeliness(
                     "opd_code": opd,
                     "table_name": table,
                     "expected": opd in expected,
-                    "delivered": bool(files.get(opd)) and opd not in failures,
+                    # a file or page of its own, or rows of a payload of all OPDs (a SQL query with per_opd false)
+                    "delivered": (bool(files.get(opd)) or n_delivered > 0) and opd not in failures,
                     "raw_files": len(files.get(opd, [])),
                     "rows_delivered": n_delivered,
                     "rows_valid": n_valid,
@@ -219,7 +228,8 @@ def _rows_by_opd(frame: pd.DataFrame | None) -> Mapping[str, int]:
 
 
 def reporting_rates(timeliness: pd.DataFrame, by: Sequence[str] = ("opd_code",)) -> pd.DataFrame:
-    """DHIS2's reporting rate and reporting rate on time (percent of expected datasets), grouped by `by`."""
+    """DHIS2's reporting rate (percent of expected datasets received) and reporting rate on time (percent on time of
+    the expected datasets whose timing is known: all but the undated pulls), grouped by `by`."""
     expected = timeliness[timeliness["expected"].fillna(False).astype(bool)]
     expected = expected.assign(undated=expected["status"].eq("received_undated").fillna(False))
     grouped = expected.groupby(list(by), dropna=False)
@@ -234,5 +244,7 @@ def reporting_rates(timeliness: pd.DataFrame, by: Sequence[str] = ("opd_code",))
         }
     )
     out["reporting_rate"] = 100.0 * out["received"] / out["expected"]
-    out["reporting_rate_on_time"] = 100.0 * out["on_time"] / out["expected"]
+    # of the expected datasets whose timing is known: an undated pull blames no OPD (NaN when none is known)
+    dated = (out["expected"] - out["undated"]).astype("float64").where(lambda n: n > 0)
+    out["reporting_rate_on_time"] = 100.0 * out["on_time"] / dated
     return out.reset_index()

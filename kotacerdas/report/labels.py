@@ -57,6 +57,13 @@ _TEXT: dict[str, tuple[str, str]] = {
     "rejected": ("Ditolak (%)", "Rejected (%)"),
     "timeliness": ("Ketepatan waktu", "Timeliness"),
     "days_late": ("Hari terlambat", "Days late"),
+    # an OPD's delivery (kotacerdas.quality.timeliness.STATUSES)
+    "status_on_time": ("tepat waktu", "on time"),
+    "status_late": ("terlambat", "late"),
+    "status_received_undated": ("diterima, tanggal tidak diketahui", "received, date unknown"),
+    "status_missing": ("tidak ada", "missing"),
+    "status_pending": ("belum jatuh tempo", "pending"),
+    "status_not_expected": ("tidak diwajibkan", "not expected"),
     "regulators": ("Indeks regulator", "Regulators' indices"),
     "kominfo": ("Evaluasi Kominfo (1–5)", "Kominfo evaluation (1–5)"),
     "spbe": ("Indeks SPBE (1–5)", "SPBE index (1–5)"),

@@ -304,7 +304,8 @@ class OpdSimulator:
             rows, entries = [r for r, _ in kept], [e for _, e in kept]
         visible = as_of(table, rows, now)
         # entered never precedes opened, so as_of hides none of the rows entered by now and the two stay aligned
-        assert not entries or len(visible) == len(entries)
+        if entries and len(visible) != len(entries):
+            raise RuntimeError(f"simulator: {table} {city_code} {opd_code} {period}: entries out of step with rows")
         out = []
         for i, row in enumerate(visible):
             mapped = {route.fields[k]: v for k, v in row.items() if k in route.fields}
