@@ -159,8 +159,8 @@ def opd_timeliness(
         expected = {o.code for o in project.cities.opds_for(table)}
         # Only OPDs of cities.yaml: a payload of all OPDs names its rows' OPD as the OPD system wrote it, and a value
         # that is no OPD (a NIK typed in the wrong column) is staging's to reject, never a row of this table.
-        named = set(files) | set(failures) | set(delivered_rows) | set(received)
-        for opd in sorted(expected | (named & known_opds)):
+        mentioned = {o for o in (*files, *failures, *delivered_rows, *received) if o}
+        for opd in sorted(expected | (mentioned & known_opds)):
             fetched = [pd.Timestamp(f.fetched_at).tz_convert(None) for f in files.get(opd, [])]
             receipt = received.get(opd)
             got = receipt.at if receipt is not None else None
