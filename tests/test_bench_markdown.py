@@ -218,6 +218,8 @@ def test_the_national_year_is_judged_against_the_hour_and_a_smaller_backfill_is_
     assert verdict(_year(514, 12, 6400)).startswith("not met")
     assert verdict(_year(100, 12, 1800)) == "not a national year"
     assert "--months 2025-01:2025-12" in render(_payload(ours_wall=900), year=_year(514, 12, 6400))
+    timed = _year(514, 12, 3000) | {"python_probe": {"steps": 2_000_000, "seconds": 0.0384}}
+    assert "(a 2,000,000-step Python loop in 0.038 s)" in render(_payload(ours_wall=900), year=timed)
 
 
 def test_a_year_whose_months_started_out_of_order_says_so():
