@@ -649,17 +649,31 @@ def test_a_sql_pull_is_received_when_each_opd_last_entered_its_rows(opd_project,
             "'2025-03-30 10:00', NULL, 1)",
             {"c": CITY, "o": stray},
         )
+        # a CHAR(n)-style padded code: the same OPD as staging reads it
+        conn.exec_driver_sql(
+            "INSERT INTO permohonan VALUES ('SQL-PAD', %(c)s, 'DPMPTSP   ', 'NIB', 'online', 'completed', "
+            "'2025-03-02 10:00', NULL, 1)",
+            {"c": CITY},
+        )
     result = _sql_ingest(project, tmp_path, {"OPD_DB_URL": opd_database})
     assert result.failures == []
     last = max(datetime(2025, 3, 1) + timedelta(hours=7 * i % (24 * 27), minutes=i % 60) for i in range(1, 1301))
     entered = pd.Timestamp(last).tz_localize("Asia/Jakarta").tz_convert("UTC")
     [fetch] = read_fetches(tmp_path / "raw", source="simpel_db", city=CITY, period=MONTH)
     assert fetch["opd"] == "*" and fetch["entered"] == {"DPMPTSP": entered.strftime("%Y-%m-%dT%H:%M:%SZ")}
+    assert fetch["opds"] == ["DPMPTSP"]  # the OPDs this fetch delivered: timeliness credits only these
     assert stray not in _all_text(tmp_path / "raw")
     frame = opd_timeliness(project, tmp_path / "raw", [], [result], city=CITY, month=MONTH)
     assert stray not in set(frame["opd_code"])  # the warehouse's timeliness names only the project's OPDs
     row = frame.set_index(["table_name", "opd_code"]).loc[("service_requests", "DPMPTSP")]
     assert row["received_at"] == entered.tz_localize(None) and row["status"] == "on_time" and row["delivered"]
+    assert row["rows_delivered"] == 1301  # the padded code counted as DPMPTSP
+    # A query of all OPDs that fails fails for each OPD of the table: their rows say why.
+    broken = _sql_project(tmp_path / "b", opd_project, query=SQL_QUERY.replace("FROM permohonan", "FROM nope"))
+    failed = _sql_ingest(broken, tmp_path / "b", {"OPD_DB_URL": opd_database})
+    frame = opd_timeliness(broken, tmp_path / "b" / "raw", [], [failed], city=CITY, month=MONTH)
+    requests = frame[frame["table_name"] == "service_requests"].set_index("opd_code")
+    assert requests["expected"].all() and requests["failure_message"].str.contains('relation "nope"').all()
 
 
 def test_sql_query_parameters_are_checked(opd_project, tmp_path):

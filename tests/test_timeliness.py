@@ -305,9 +305,10 @@ def _incremental_complaints(with_entered_field):
     return edit
 
 
-def test_an_incremental_pull_after_fetches_without_entry_times_leaves_the_month_undated(opd_project, tmp_path):
+def test_an_incremental_source_without_earlier_entry_times_is_pulled_whole_to_date_the_month(opd_project, tmp_path):
     # entered_field added to a source that already pulled incrementally: the changed rows alone would date the month
-    # by their own entries, though the earlier rows may have been entered later
+    # by their own entries, though the earlier rows may have been entered later, and every later pull would be
+    # incremental too, so the month would stay undated for good: the next pull is full and dates it
     raw = tmp_path / "raw"
     before = edited_project(tmp_path / "before", opd_project, edit_sources=_incremental_complaints(False))
     after = edited_project(tmp_path / "after", opd_project, edit_sources=_incremental_complaints(True))
@@ -316,9 +317,11 @@ def test_an_incremental_pull_after_fetches_without_entry_times_leaves_the_month_
         assert set(_pulled_timeliness(before, sim, raw)["status"]) == {"received_undated"}
         sim.edit_rows("complaints", CITY, opd, MONTH, 2, {"status": "resolved"})
         t = _pulled_timeliness(after, sim, raw)
-    assert set(t["status"]) == {"received_undated"}
+        third = _pulled_timeliness(after, sim, raw)
+    assert set(t["status"]) <= {"on_time", "late"} and third["received_at"].tolist() == t["received_at"].tolist()
     fetches = read_fetches(raw, source="opd_api_complaints", city=CITY, period=MONTH, opd=opd)
-    assert [f["mode"] for f in fetches] == ["full", "incremental"] and fetches[1]["entered"] == {}
+    assert [f["mode"] for f in fetches] == ["full", "full", "incremental"]  # dated once, incremental again
+    assert "entered" not in fetches[0] and set(fetches[1]["entered"]) == set(fetches[2]["entered"]) == {opd}
 
 
 def test_simulated_file_drops_are_uploaded_around_their_due_date(opd_project, tmp_path):

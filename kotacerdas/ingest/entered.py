@@ -20,17 +20,20 @@ from zoneinfo import ZoneInfo
 
 from kotacerdas.ingest.landing import parse_utc, utc_text
 from kotacerdas.periods import now_local
+from kotacerdas.stage.staging import code_text
 
 EARLIEST_BEFORE_PERIOD = timedelta(days=31)  # a record may be opened ahead of its month (an appointment), not more
-FETCH_CLOCK_SLACK = timedelta(minutes=5)  # an OPD system's clock a little ahead of ours
+# An OPD system's clock ahead of ours, and times without an offset written on WITA or WIT (UTC+8, +9) but read on
+# the project's one zone (WIB): up to two hours ahead of the instant they mean.
+FETCH_CLOCK_SLACK = timedelta(hours=3)
 
 
 class EntryTracker:
     """The latest entry per OPD over a fetch's rows, fed page by page or chunk by chunk.
 
     `unit_opd` None: a fetch of all OPDs, whose rows name their OPD in the first of `opd_fields` they carry, kept
-    only when in `known_opds`. `previous`: an incremental pull's earlier evidence (OPD -> ISO UTC), which the changed
-    rows it sees may only raise; an OPD missing from it has none, so its month stays undated."""
+    only when in `known_opds`. `previous`: an incremental pull of one OPD's earlier evidence (OPD -> ISO UTC), which
+    the changed rows it sees may only raise (without it the pull is made full: `_Unit._fetch_rest`)."""
 
     def __init__(
         self,
@@ -131,7 +134,7 @@ class EntryTracker:
 
 def _opd_of(row: dict, opd_fields: tuple[str, ...]) -> str | None:
     for name in opd_fields:
-        value = row.get(name)
-        if value is not None and str(value).strip():
-            return str(value).strip()
+        code = code_text(row.get(name))
+        if code is not None:
+            return code
     return None

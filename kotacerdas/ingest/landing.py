@@ -141,6 +141,7 @@ def record_fetch(
     updated_since: str | None = None,
     uploads: list[dict] | None = None,
     entered: dict[str, str] | None = None,
+    opds: list[str] | None = None,
 ) -> dict:
     """Append one line saying that a fetch completed: a fetch without this line is never replayed.
 
@@ -150,6 +151,7 @@ def record_fetch(
     file's modification time when they were first fetched: see `upload_times`); timeliness reads it. Lines written
     before 2026-12-07 have none (timeliness then falls back to the landing file, see there). A pull from a source
     with an `entered_field` gives `entered`: OPD -> the latest time the month's rows were entered (`ingest.entered`).
+    A query of all OPDs gives `opds`: those of the table's OPDs it delivered rows for.
     """
     raw_dir = Path(raw_dir)
     entry = {
@@ -169,6 +171,8 @@ def record_fetch(
         entry["uploads"] = uploads
     if entered is not None:
         entry["entered"] = entered
+    if opds is not None:
+        entry["opds"] = opds
     folder = raw_dir / safe_segment(source) / safe_segment(city) / safe_segment(period)
     folder.mkdir(parents=True, exist_ok=True)
     fd = os.open(folder / FETCH_LOG, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)

@@ -49,6 +49,7 @@ from kotacerdas.ingest.sql import display_url, fetch_chunks, url_password
 from kotacerdas.periods import TIMEZONE, check_period, now_local, period_bounds, template_fields
 from kotacerdas.privacy import scrub_file_name, scrub_text
 from kotacerdas.schemas import LINEAGE_COLUMNS, CanonicalTable, get_table
+from kotacerdas.stage.staging import code_text
 
 log = logging.getLogger(__name__)
 ALL_OPDS = "*"  # the `opd` of a SQL source that is queried once for all OPDs
@@ -270,6 +271,7 @@ class _Unit:
         updated_since: str | None = None,
         uploads: list[dict] | None = None,
         entered: dict[str, str] | None = None,
+        opds: list[str] | None = None,
     ) -> None:
         record_fetch(
             self.raw_dir,
@@ -285,6 +287,7 @@ class _Unit:
             updated_since=updated_since,
             uploads=uploads,
             entered=entered,
+            opds=opds,
         )
 
     # --- replay ---------------------------------------------------------------------------------------------
@@ -362,9 +365,13 @@ class _Unit:
         if source.incremental:
             chain = self.chain()
             updated_since = next((e["watermark"] for e in reversed(chain) if e.get("watermark")), None)
+            entered_before = chain[-1].get("entered") if chain else None
+            if source.entered_field and self.opd not in (entered_before or {}):
+                # the month's earlier rows were never dated (fetched before entered_field was set, or a row had no
+                # usable entry): only a full pull can date it, and an incremental one would leave it undated for good
+                updated_since = None
             if updated_since:
                 base = self.replay(chain)
-                entered_before = chain[-1].get("entered")  # None: the month's earlier rows were never dated
         entries = self._entry_tracker(source, entered_before, incremental=bool(updated_since))
         fetch_id = new_fetch_id()
         files: list[RawFile] = []
@@ -412,7 +419,11 @@ class _Unit:
             records += map_rows(source.columns, chunk.rows, raw.relpath)
             if entries is not None:
                 entries.add(chunk.rows)
-        self._record(fetch_id, "full", files, len(records), entered=self._entered(entries))
+        # a query of all OPDs: which of the table's OPDs it delivered rows for (timeliness credits only those)
+        opds = None
+        if self.opd == ALL_OPDS:
+            opds = sorted({c for r in records if (c := code_text(r.get("opd_code"))) in self.opd_codes})
+        self._record(fetch_id, "full", files, len(records), entered=self._entered(entries), opds=opds)
         return records
 
     def _entry_tracker(

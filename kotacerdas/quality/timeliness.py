@@ -30,8 +30,10 @@ import pandas as pd
 
 from kotacerdas.config import ProjectConfig, RestSource, SqlSource, TimelinessConfig
 from kotacerdas.ingest.landing import read_fetches
+from kotacerdas.ingest.table import ALL_OPDS
 from kotacerdas.periods import now_local
 from kotacerdas.schemas import MONTHLY_TABLES, OPD_TIMELINESS_COLUMNS, typed_frame
+from kotacerdas.stage.staging import code_text
 
 if TYPE_CHECKING:
     from kotacerdas.ingest.table import IngestResult
@@ -65,7 +67,8 @@ def _upload_time(origin: str, sha256: str) -> pd.Timestamp | None:
 @dataclass(frozen=True)
 class Receipt:
     """When an OPD's data for a month was first received (UTC, naive); `undated`: only the time a REST or SQL pull
-    fetched it is known, not when the OPD entered it (its source names no `entered_field`)."""
+    fetched it is known, not when the OPD entered it (its source names no `entered_field`, or a row had no usable
+    entry time)."""
 
     at: pd.Timestamp
     undated: bool = False
@@ -92,8 +95,13 @@ def received_times(
             entries: dict[str, str] = fetch.get("entered") or {}
             opds = [fetch["opd"]]
             if isinstance(source, SqlSource) and not source.per_opd:  # one fetch for all OPDs: those in its rows
-                in_rows = {str(o) for o in ingest.frame["opd_code"].dropna()} if ingest is not None else set()
-                opds = sorted(in_rows | set(entries))
+                if "opds" in fetch:  # recorded by the fetch (since 2026-12-08): only what that fetch delivered
+                    opds = list(fetch["opds"])
+                else:  # an older line: the OPDs of the rows ingested now
+                    in_rows = (
+                        {c for o in ingest.frame["opd_code"] if (c := code_text(o))} if ingest is not None else set()
+                    )
+                    opds = sorted(in_rows | set(entries))
             completed = _utc(fetch["completed_at"])
             for opd in opds:
                 if opd in entries:
@@ -149,14 +157,15 @@ def opd_timeliness(
         files: dict[str | None, list] = {}
         for f in ingest.raw_files if ingest is not None else []:
             files.setdefault(opd_of_raw_file(f.relpath), []).append(f)
+        expected = {o.code for o in project.cities.opds_for(table)}
         failures: dict[str, list[str]] = {}
         for failure in ingest.failures if ingest is not None else []:
             named = failure.message.startswith(f"{failure.source}:")  # most ingest errors name their source
-            failures.setdefault(failure.opd, []).append(
-                failure.message if named else f"{failure.source}: {failure.message}"
-            )
+            message = failure.message if named else f"{failure.source}: {failure.message}"
+            # a query of all OPDs that failed failed for each of them
+            for opd in sorted(expected) if failure.opd == ALL_OPDS else [failure.opd]:
+                failures.setdefault(opd, []).append(message)
         received = received_times(project, raw_dir, table, city, month, ingest)
-        expected = {o.code for o in project.cities.opds_for(table)}
         # Only OPDs of cities.yaml: a payload of all OPDs names its rows' OPD as the OPD system wrote it, and a value
         # that is no OPD (a NIK typed in the wrong column) is staging's to reject, never a row of this table.
         mentioned = {o for o in (*files, *failures, *delivered_rows, *received) if o}
@@ -222,8 +231,9 @@ def _rows_by_opd(frame: pd.DataFrame | None) -> Mapping[str, int]:
             shared |= codes == i
         elif opd is not None:
             counts[opd] += int(rows)
-    if shared.any():
-        counts.update(c for c in frame["opd_code"].to_numpy(dtype=object, na_value=None)[shared] if c is not None)
+    if shared.any():  # codes as staging reads them (`DINKES  ` is DINKES), so that valid and delivered rows agree
+        codes_of_rows = frame["opd_code"].to_numpy(dtype=object, na_value=None)[shared]
+        counts.update(c for c in map(code_text, codes_of_rows) if c is not None)
     return dict(counts)
 
 

@@ -136,6 +136,17 @@ def parse_string(value: object) -> str:
     return str(value).strip()
 
 
+def code_text(value: object) -> str | None:
+    """A code (an OPD's, a region's) as staging reads it — `DINKES  ` is DINKES, 3.0 is 3 — or None for a blank, a
+    missing value or a boolean: for the steps that compare delivered codes with staged or configured ones."""
+    if value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NA:
+        return None
+    try:
+        return parse_string(value) or None
+    except _Invalid:
+        return None
+
+
 _TRUE = {"true", "ya", "y", "yes", "1", "benar", "online"}
 _FALSE = {"false", "tidak", "n", "no", "0", "salah", "offline"}
 BOOL_FORMAT = "true/false (also ya/tidak, 1/0)"
