@@ -384,6 +384,7 @@ def raw(
     from kotacerdas.ingest.raw_view import raw_row
     from kotacerdas.privacy import pii_key_from_env
 
+    _require_storage_key()  # after the demo: the demo's key, not a new one
     project = ProjectConfig()
     shown = raw_row(project, project.raw_dir(), raw_file, row, pii_key_from_env())
     record = shown.record
@@ -620,10 +621,10 @@ def _print_reporting_rates(cities: list[str], months: list[str], opds: list[str]
             title=f"{code} {_span(months)}: reporting rates per OPD (datasets of every table and month)",
             box=box.SIMPLE_HEAD,
             caption=f"months validated: {seen} of the {len(months)} asked (a month never run counts neither as "
-            "expected nor as missing); rate: received of expected; on-time rate: on time of expected (DHIS2), the "
-            "undated left out; worst on time first; undated: a REST or SQL pull after its due date from a source "
-            "that does not say when its rows were entered (sources.yaml `entered_field`), received but neither on "
-            "time nor late",
+            "expected nor as missing); pending: not due yet, not counted as expected; rate: received of expected; "
+            "on-time rate: on time of expected (DHIS2), the undated left out; worst on time first; undated: a REST or "
+            "SQL pull after its due date with no usable entry times (sources.yaml `entered_field`), received but "
+            "neither on time nor late",
         )
         for col in (
             "OPD",
@@ -634,6 +635,7 @@ def _print_reporting_rates(cities: list[str], months: list[str], opds: list[str]
             "late",
             "undated",
             "missing",
+            "pending",
             "rate",
             "on-time rate",
             "rows",
@@ -651,7 +653,8 @@ def _print_reporting_rates(cities: list[str], months: list[str], opds: list[str]
                     _count(r["late"]),
                     _count(r["undated"]),
                     _count(r["missing"]),
-                    _num(r["reporting_rate"], 1) + " %",
+                    _count(r["pending"]),
+                    _num(r["reporting_rate"], 1) + (" %" if pd.notna(r["reporting_rate"]) else ""),
                     _num(r["reporting_rate_on_time"], 1) + (" %" if pd.notna(r["reporting_rate_on_time"]) else ""),
                     _count(r["rows_delivered"]),
                     _count(r["rows_rejected"]),
@@ -711,7 +714,8 @@ def _print_steward_tables(view, city: str, period: str, opds: list[str] | None) 
                 str(d["opd_code"]),
                 d["table_name"],
                 _minute(d.get("due_at")),
-                _minute(d.get("received_at")),
+                # an undated pull: when it was fetched, which says nothing of when the OPD entered it
+                ("fetched " if d.get("status") == "received_undated" else "") + _minute(d.get("received_at")),
                 delivery_status(d),
                 _count(d.get("rows_delivered")),
                 _count(d.get("rows_rejected")),

@@ -300,3 +300,15 @@ def test_opds_failing_alike_but_for_their_own_code_are_named_once(opd_project):
         f"opd_api_complaints × {opds[0]} failed: HTTP 500 (DLHX)",
         f"opd_api_complaints × {', '.join(opds[1:])} ({len(opds) - 1} OPDs) failed: {refused('{opd}')}",
     }
+
+
+def test_a_failure_of_one_opd_reads_with_its_own_code(opd_project):
+    # the steward's `why` read "expected file 19.03/{opd}/capaian_indikator_2026-11.* not found" for DISPAR alone
+    from kotacerdas.ingest.table import IngestResult, SourceFailure
+
+    opd = opd_project.cities.opds_for("complaints")[1].code
+    message = f"expected file {CITY}/{opd}/pengaduan_{MONTH}.csv not found"
+    failure = SourceFailure("opd_api_complaints", "complaints", CITY, opd, MONTH, "u", message)
+    result = assess_completeness(opd_project, IngestResult("complaints", None, [], [failure]), CITY, MONTH)
+    assert f"opd_api_complaints × {opd} failed: {message}" in result.reasons
+    assert not any("{opd}" in reason for reason in result.reasons)

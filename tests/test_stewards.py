@@ -200,8 +200,8 @@ def test_reporting_rates_per_opd_over_months(warehouse):
         cells = shown[opd]
         assert [int(x) for x in cells[1:7]] == [1, c.expected, c.received, c.on_time, c.late, c.undated], opd
         # the on-time rate, after the rate: of the datasets whose timing is known (undated pulls left out)
-        assert cells[10] == format_half_up(100 * c.on_time / (c.expected - c.undated), 1)
-    in_order = [float(cells[10]) for cells in rows if cells and cells[0] in counts.index]
+        assert cells[11] == format_half_up(100 * c.on_time / (c.expected - c.undated), 1)
+    in_order = [float(cells[11]) for cells in rows if cells and cells[0] in counts.index]
     assert in_order == sorted(in_order)
     year = _cli(warehouse, "--city", "19.03", "--months", "2025-01:2025-12")
     assert "months validated: 1 of the 12 asked" in " ".join(year.stdout.split()), year.stdout

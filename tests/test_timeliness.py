@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 
 import pandas as pd
 import pytest
+import time_machine
 from conftest import OPD_TEST_TOKEN, edited_project, simulator_env
 
 from kotacerdas.config import TimelinessConfig
@@ -21,6 +22,7 @@ from kotacerdas.periods import now_local
 from kotacerdas.quality.timeliness import (
     opd_timeliness,
     reporting_rates,
+    statuses_now,
 )
 from kotacerdas.report.stewards import delivery_status
 from kotacerdas.simulator import OpdSimulator, write_file_drops
@@ -170,6 +172,7 @@ def test_a_pull_after_the_due_date_without_entry_times_is_received_with_its_date
     assert set(t["status"]) == {"received_undated"}
     assert not t["on_time"].any() and not t["late"].any() and not t["missing"].any()
     assert t["days_late"].isna().all() and t["received_at"].notna().all()
+    assert t["days_after_period_end"].isna().all()  # the backfill's delay is no OPD's
     assert {delivery_status(row) for _, row in t.iterrows()} == {"received, date unknown"}
     rates = reporting_rates(t.reset_index(), by=("city_code",)).iloc[0]
     assert rates["received"] == rates["undated"] == len(t) and rates["on_time"] == rates["late"] == 0
@@ -452,3 +455,28 @@ def test_fetches_logged_before_upload_times_were_recorded_fall_back_to_the_uncha
     dlh.write_bytes(dlh.read_bytes() + b"\r\n")
     (fetch,) = read_fetches(raw, source="opd_file_drop_indicators", city=CITY, period=MONTH, opd="DLH")
     assert timeliness().loc["DLH", "received_at"] == pd.Timestamp(fetch["completed_at"]).tz_convert(None)
+
+
+def test_a_dataset_not_due_yet_is_not_expected_yet_and_one_left_pending_past_its_due_date_is_missing():
+    # a steward's rates in the first days of a month counted the reports not yet due against the OPD, and a month
+    # not run again after its due date kept them `pending` for ever
+    due = {"soon": pd.Timestamp("2026-12-10 17:00"), "past": pd.Timestamp("2026-11-10 17:00")}
+    rows = [
+        ("DLH", "on_time", due["past"], pd.Timestamp("2026-11-05")),
+        ("DLH", "pending", due["soon"], None),
+        ("DINKES", "received_undated", due["past"], pd.Timestamp("2026-12-01")),
+        ("DINKES", "pending", due["past"], None),  # its month was last run before 10 November
+    ]
+    frame = pd.DataFrame(
+        [{"opd_code": o, "status": s, "due_at": d, "received_at": r, "expected": True} for o, s, d, r in rows]
+    )
+    now = datetime(2026, 12, 8, tzinfo=UTC)
+    assert statuses_now(frame, now).tolist() == ["on_time", "pending", "received_undated", "missing"]
+    rates = reporting_rates(frame, now=now).set_index("opd_code")
+    assert rates.loc["DLH", ["expected", "received", "on_time", "pending"]].tolist() == [1, 1, 1, 1]
+    assert rates.loc["DLH", "reporting_rate"] == rates.loc["DLH", "reporting_rate_on_time"] == 100
+    assert rates.loc["DINKES", ["expected", "received", "undated", "missing", "pending"]].tolist() == [2, 1, 1, 1, 0]
+    assert rates.loc["DINKES", "reporting_rate"] == 50 and rates.loc["DINKES", "reporting_rate_on_time"] == 0
+    with time_machine.travel(now, tick=False):  # the steward view reads the clock
+        assert delivery_status(frame.iloc[3]) == "missing (due date passed, month not run since)"
+        assert delivery_status(frame.iloc[1]) == "pending"

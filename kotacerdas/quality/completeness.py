@@ -97,7 +97,11 @@ def assess_completeness(project: ProjectConfig, ingest: IngestResult, city: str,
             same.setdefault((source, f"delivered {delivered[unit]} row(s), at least {min_rows} expected"), []).append(
                 opd
             )
-    reasons = [f"{_who(source, opds)} {what}" for (source, what), opds in same.items()]
+    # a message grouped for one OPD only reads with its code again, not with a bare {opd}
+    reasons = [
+        f"{_who(source, opds)} {what.replace('{opd}', opds[0]) if len(opds) == 1 else what}"
+        for (source, what), opds in same.items()
+    ]
     return Completeness(table, city, period, units, min_rows, delivered, tuple(reasons))
 
 

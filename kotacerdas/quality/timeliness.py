@@ -197,7 +197,12 @@ def opd_timeliness(
                     "rows_valid": n_valid,
                     "rows_rejected": n_delivered - n_valid,
                     "first_fetched_at": min(fetched) if fetched else None,
-                    "days_after_period_end": (got - closed) / pd.Timedelta(days=1) if got is not None else None,
+                    # an undated pull's time says nothing of the OPD (a backfill is hundreds of days "after")
+                    "days_after_period_end": (
+                        (got - closed) / pd.Timedelta(days=1)
+                        if got is not None and status != "received_undated"
+                        else None
+                    ),
                     "failure_message": "; ".join(failures[opd]) if opd in failures else None,
                     "due_at": due,
                     "received_at": got,
@@ -237,23 +242,38 @@ def _rows_by_opd(frame: pd.DataFrame | None) -> Mapping[str, int]:
     return dict(counts)
 
 
-def reporting_rates(timeliness: pd.DataFrame, by: Sequence[str] = ("opd_code",)) -> pd.DataFrame:
+def statuses_now(timeliness: pd.DataFrame, now: datetime | None = None) -> pd.Series:
+    """The stored `status`, with `pending` read as `missing` once its due date has passed: a status is decided when
+    the month is run, and a month not run again since its due date has received nothing of what was pending."""
+    now_utc = pd.Timestamp(now or now_local()).tz_convert("UTC").tz_localize(None)
+    status = timeliness["status"].astype("string")
+    overdue = status.eq("pending").fillna(False) & (pd.to_datetime(timeliness["due_at"]) <= now_utc).fillna(False)
+    return status.mask(overdue, "missing")
+
+
+def reporting_rates(
+    timeliness: pd.DataFrame, by: Sequence[str] = ("opd_code",), now: datetime | None = None
+) -> pd.DataFrame:
     """DHIS2's reporting rate (percent of expected datasets received) and reporting rate on time (percent on time of
-    the expected datasets whose timing is known: all but the undated pulls), grouped by `by`."""
+    the expected datasets whose timing is known: all but the undated pulls), grouped by `by`. A dataset not due yet
+    (`pending` at `now`) is not expected yet: it is counted apart and in neither rate."""
     expected = timeliness[timeliness["expected"].fillna(False).astype(bool)]
-    expected = expected.assign(undated=expected["status"].eq("received_undated").fillna(False))
-    grouped = expected.groupby(list(by), dropna=False)
-    out = pd.DataFrame(
-        {
-            "expected": grouped.size(),
-            "received": grouped["received_at"].count(),
-            "on_time": grouped["on_time"].sum().astype("int64"),
-            "late": grouped["late"].sum().astype("int64"),
-            "undated": grouped["undated"].sum().astype("int64"),
-            "missing": grouped["missing"].sum().astype("int64"),
-        }
+    status = statuses_now(expected, now)
+    flags = {
+        "on_time": "on_time",
+        "late": "late",
+        "undated": "received_undated",
+        "missing": "missing",
+        "pending": "pending",
+    }
+    counted = expected[list(by)].assign(
+        received=expected["received_at"].notna(), **{k: status.eq(v).fillna(False) for k, v in flags.items()}
     )
-    out["reporting_rate"] = 100.0 * out["received"] / out["expected"]
+    grouped = counted.groupby(list(by), dropna=False)
+    out = grouped[["received", *flags]].sum().astype("int64")
+    out.insert(0, "expected", grouped.size() - out["pending"])
+    due = out["expected"].astype("float64").where(lambda n: n > 0)
+    out["reporting_rate"] = 100.0 * out["received"] / due
     # of the expected datasets whose timing is known: an undated pull blames no OPD (NaN when none is known)
     dated = (out["expected"] - out["undated"]).astype("float64").where(lambda n: n > 0)
     out["reporting_rate_on_time"] = 100.0 * out["on_time"] / dated

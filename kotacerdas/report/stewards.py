@@ -12,6 +12,7 @@ import sqlalchemy as sa
 
 from kotacerdas.errors import KotacerdasError
 from kotacerdas.periods import cadence_of
+from kotacerdas.quality.timeliness import reporting_rates, statuses_now
 from kotacerdas.report.views import in_clause, latest_period, query
 
 
@@ -59,8 +60,6 @@ def read_reporting_rates(
     """DHIS2's reporting rates per city × OPD over `months` (`kotacerdas.quality.timeliness.reporting_rates`: the
     datasets expected, received, on time, late, missing, and the rates in %), with the rows each OPD delivered and
     had rejected; worst on-time rate first. Empty when nothing was validated in those months."""
-    from kotacerdas.quality.timeliness import reporting_rates
-
     params: dict = {}
     sql = "SELECT * FROM v_opd_quality WHERE 1 = 1" + in_clause("period", months, params, "m")
     sql += in_clause("city_code", cities, params, "c") + in_clause("opd_code", opds, params, "o")
@@ -143,4 +142,6 @@ def delivery_status(row: pd.Series) -> str:
         return f"late ({float(row['days_late']):.1f} days)"
     if status == "received_undated":  # pulled after its due date; when the OPD entered it is not known
         return "received, date unknown"
+    if status == "pending" and statuses_now(pd.DataFrame([row])).iloc[0] == "missing":
+        return "missing (due date passed, month not run since)"  # the stored status is the run's
     return status.replace("_", " ")
