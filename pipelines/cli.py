@@ -698,12 +698,14 @@ def _print_steward_tables(view, city: str, period: str, opds: list[str] | None) 
         _print_whole(table)
 
     deliveries = view.deliveries[view.deliveries["city_code"] == city]
+    zone = ProjectConfig().timeliness.timezone  # the warehouse keeps UTC; a steward reads the OPDs' own clock
     late = Table(
         title=f"{city} {period}: deliveries per OPD" + (f" ({', '.join(opds)})" if opds else ""),
         box=box.SIMPLE_HEAD,
-        caption="due and received in UTC; config/timeliness.yaml sets the due days; a file counts as received when "
-        "the OPD uploaded it, a REST or SQL pull when its last row was entered (sources.yaml `entered_field`), else "
-        "when it was fetched: fetched after the due date, it is `received, date unknown`",
+        caption=f"due and received on {zone} time (the warehouse keeps UTC); a dataset is due before its time; "
+        "config/timeliness.yaml sets the due days; a file counts as received when the OPD uploaded it, a REST or "
+        "SQL pull when its last row was entered (sources.yaml `entered_field`), else when it was fetched: fetched "
+        "after the due date, it is `received, date unknown`",
     )
     for col in ("OPD", "table", "due", "received", "status", "rows", "rejected"):
         late.add_column(col, justify="right" if col in ("rows", "rejected") else "left", no_wrap=True)
@@ -713,9 +715,9 @@ def _print_steward_tables(view, city: str, period: str, opds: list[str] | None) 
             *_plain(
                 str(d["opd_code"]),
                 d["table_name"],
-                _minute(d.get("due_at")),
+                _minute(d.get("due_at"), zone),
                 # an undated pull: when it was fetched, which says nothing of when the OPD entered it
-                ("fetched " if d.get("status") == "received_undated" else "") + _minute(d.get("received_at")),
+                ("fetched " if d.get("status") == "received_undated" else "") + _minute(d.get("received_at"), zone),
                 delivery_status(d),
                 _count(d.get("rows_delivered")),
                 _count(d.get("rows_rejected")),
@@ -783,8 +785,13 @@ def _print_whole(table: Table) -> None:
     Console(width=max(console.width, natural), soft_wrap=False).print(table)
 
 
-def _minute(value) -> str:
-    return "—" if value is None or pd.isna(value) else f"{pd.Timestamp(value):%Y-%m-%d %H:%M}"
+def _minute(value, zone: str) -> str:
+    """A warehouse time (UTC, naive) on the clock of `zone`, to the minute."""
+    if value is None or pd.isna(value):
+        return "—"
+    moment = pd.Timestamp(value)
+    moment = moment.tz_localize("UTC") if moment.tzinfo is None else moment
+    return f"{moment.tz_convert(zone):%Y-%m-%d %H:%M}"
 
 
 def _percent(value) -> str:

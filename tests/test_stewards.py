@@ -78,9 +78,14 @@ def test_a_steward_sees_the_gate_the_delivery_and_the_rejected_rows_by_rule(ware
     assert delivered > 0
     rule = next(line for line in lines if "type:sla_days" in line).split()
     assert rule[:5] == ["service_requests", "type:sla_days", "error", str(delivered), "DISDUKCAPIL"]
-    assert any(
-        "DISDUKCAPIL" in line and "service_requests" in line for line in lines if "late" in line or "on time" in line
-    )
+    delivery = [
+        line
+        for line in lines
+        if "DISDUKCAPIL" in line and "service_requests" in line and ("late" in line or "on time" in line)
+    ]
+    # due on the OPDs' clock: 10 days after March closes is 11 April 00:00 WIB (10 April 17:00 UTC in the warehouse)
+    assert delivery and "2025-04-11 00:00" in delivery[0], delivery
+    assert "due and received on Asia/Jakarta time" in " ".join(done.stdout.split())
     assert "opd_api_service_requests/19.03/2025-03/" in done.stdout  # the raw file of the first rejected row
 
 
