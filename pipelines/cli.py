@@ -654,8 +654,8 @@ def _print_reporting_rates(cities: list[str], months: list[str], opds: list[str]
                     _count(r["undated"]),
                     _count(r["missing"]),
                     _count(r["pending"]),
-                    _num(r["reporting_rate"], 1) + (" %" if pd.notna(r["reporting_rate"]) else ""),
-                    _num(r["reporting_rate_on_time"], 1) + (" %" if pd.notna(r["reporting_rate_on_time"]) else ""),
+                    _rate(r["reporting_rate"]),
+                    _rate(r["reporting_rate_on_time"]),
                     _count(r["rows_delivered"]),
                     _count(r["rows_rejected"]),
                 )
@@ -792,6 +792,11 @@ def _minute(value, zone: str) -> str:
     moment = pd.Timestamp(value)
     moment = moment.tz_localize("UTC") if moment.tzinfo is None else moment
     return f"{moment.tz_convert(zone):%Y-%m-%d %H:%M}"
+
+
+def _rate(value) -> str:
+    """A rate already in percent, one decimal half up; — when there is none (no dataset to count it over)."""
+    return "—" if value is None or pd.isna(value) else f"{format_half_up(float(value), 1)} %"
 
 
 def _percent(value) -> str:

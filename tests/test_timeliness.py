@@ -200,7 +200,7 @@ def test_a_pull_before_the_due_date_is_on_time_even_without_entry_times(opd_proj
         assert row["status"] == ("on_time" if row["received_at"] < due else "received_undated"), opd
 
 
-def _tracker(unit_opd="DLH", previous=None, incremental=False):
+def _tracker(unit_opd="DLH", previous=None):
     return EntryTracker(
         field="t",
         opd_fields=["opd", "kode"],
@@ -209,7 +209,6 @@ def _tracker(unit_opd="DLH", previous=None, incremental=False):
         timezone="Asia/Jakarta",
         period_start=datetime(2025, 3, 1, tzinfo=ZoneInfo("Asia/Jakarta")),
         previous=previous,
-        incremental=incremental,
     )
 
 
@@ -257,11 +256,11 @@ def test_entries_of_a_pull_of_all_opds_an_incremental_pull_and_what_is_said_of_r
     absent.add([{"u": "2025-04-01T08:00:00"}])
     assert "no row of 19.71 DLH 2025-03 has the entered_field 't'" in absent.notice("api", "19.71 DLH 2025-03")
     # an incremental pull sees only the changed rows: the earlier fetches' latest entry stays when later...
-    later = _tracker(previous={"DLH": "2025-04-09T00:00:00Z"}, incremental=True)
+    later = _tracker(previous={"DLH": "2025-04-09T00:00:00Z"})
     later.add([{"t": "2025-04-02T07:00:00"}])
     assert later.entered() == {"DLH": "2025-04-09T00:00:00Z"}
     # ... and without earlier evidence (a raw zone from before entry times) the month stays undated
-    unknown = _tracker(previous={}, incremental=True)
+    unknown = _tracker(previous={})
     unknown.add([{"t": "2025-04-02T07:00:00"}])
     assert unknown.entered() == {}
 

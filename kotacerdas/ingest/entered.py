@@ -32,8 +32,9 @@ class EntryTracker:
     """The latest entry per OPD over a fetch's rows, fed page by page or chunk by chunk.
 
     `unit_opd` None: a fetch of all OPDs, whose rows name their OPD in the first of `opd_fields` they carry, kept
-    only when in `known_opds`. `previous`: an incremental pull of one OPD's earlier evidence (OPD -> ISO UTC), which
-    the changed rows it sees may only raise (without it the pull is made full: `_Unit._fetch_rest`)."""
+    only when in `known_opds`. `previous`, for an incremental pull only: the earlier fetches' evidence (OPD -> ISO
+    UTC), which the changed rows it sees may only raise; an OPD missing from it leaves the month undated (so
+    `_Unit._fetch_rest` pulls such a month whole)."""
 
     def __init__(
         self,
@@ -45,27 +46,24 @@ class EntryTracker:
         timezone: str,
         period_start: datetime,
         previous: Mapping[str, str] | None = None,
-        incremental: bool = False,
     ):
         self.field, self.opd_fields, self.unit_opd = field, tuple(opd_fields), unit_opd
         self.known = set(known_opds)
         self.zone = ZoneInfo(timezone)
         self.earliest = period_start.astimezone(UTC) - EARLIEST_BEFORE_PERIOD
         self.earliest_naive = self.earliest.astimezone(self.zone).replace(tzinfo=None)
+        # the latest entry allowed, set as rows arrive (`add`): no row can have been entered after it was read
+        self.latest_allowed, self.latest_allowed_naive = self.earliest, self.earliest_naive
         # Naive times are compared as they are, within bounds on the OPDs' wall clock, and only each OPD's latest is
         # converted: per row, a conversion cost a microsecond (a national month has over a million rows). In a zone
         # without daylight saving (Indonesia's) the latest wall-clock time is the latest instant.
-        # set as rows arrive (`add`): no row can have been entered after it was read
-        self.latest_allowed, self.latest_allowed_naive = self.earliest, self.earliest_naive
-        self.latest: dict[str, datetime] = {}  # OPD -> latest aware entry (an incremental pull's earlier ones too)
+        self.latest = {opd: parse_utc(when) for opd, when in (previous or {}).items()}  # OPD -> latest aware entry
         self.latest_naive: dict[str, datetime] = {}
         self.undated: dict[str, int] = {}  # OPD -> rows without a usable entry
         self.rows_with_field = 0
         self.rows = 0
-        if incremental:
-            self.latest = {opd: parse_utc(when) for opd, when in (previous or {}).items()}
-            if unit_opd is not None and unit_opd not in self.latest:
-                self.undated[unit_opd] = 0  # the earlier fetches gave no evidence: the month is not dated
+        if previous is not None and unit_opd is not None and unit_opd not in self.latest:
+            self.undated[unit_opd] = 0  # the earlier fetches gave no evidence: the month is not dated
 
     def add(self, rows: Iterable[object]) -> None:
         """Rows just read: none of them can have been entered after now (and a few minutes of the OPD's clock)."""

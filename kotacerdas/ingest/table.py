@@ -372,7 +372,7 @@ class _Unit:
                 updated_since = None
             if updated_since:
                 base = self.replay(chain)
-        entries = self._entry_tracker(source, entered_before, incremental=bool(updated_since))
+        entries = self._entry_tracker(source, entered_before if updated_since else None)
         fetch_id = new_fetch_id()
         files: list[RawFile] = []
         records: list[dict] = []
@@ -427,9 +427,10 @@ class _Unit:
         return records
 
     def _entry_tracker(
-        self, source: RestSource | SqlSource, before: dict[str, str] | None = None, *, incremental: bool = False
+        self, source: RestSource | SqlSource, before: dict[str, str] | None = None
     ) -> EntryTracker | None:
-        """What the fetch log's `entered` is gathered with, for a source that names its entered_field."""
+        """What the fetch log's `entered` is gathered with, for a source that names its entered_field; `before`: an
+        incremental pull's earlier evidence."""
         if not source.entered_field:
             return None
         return EntryTracker(
@@ -440,7 +441,6 @@ class _Unit:
             timezone=self.timezone,
             period_start=datetime.combine(period_bounds(self.period)[0], datetime.min.time(), ZoneInfo(self.timezone)),
             previous=before,
-            incremental=incremental,
         )
 
     def _entered(self, entries: EntryTracker | None) -> dict[str, str] | None:

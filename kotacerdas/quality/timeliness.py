@@ -48,6 +48,12 @@ def opd_of_raw_file(relpath: str) -> str | None:
     return parts[3] if len(parts) >= 6 else None
 
 
+def _utc_now(now: datetime | None) -> pd.Timestamp:
+    """`now` (default: the project's clock) as the warehouse keeps times: UTC, naive; a naive `now` is UTC already."""
+    moment = pd.Timestamp(now or now_local())
+    return (moment.tz_convert("UTC").tz_localize(None) if moment.tzinfo else moment).as_unit("us")
+
+
 def _utc(text: str) -> pd.Timestamp:
     return pd.Timestamp(text).tz_convert("UTC").tz_localize(None).as_unit("us")
 
@@ -143,8 +149,7 @@ def opd_timeliness(
     """One row per OPD × monthly canonical table of the partition (`OPD_TIMELINESS_COLUMNS`): every OPD expected to
     deliver the table, and any other OPD that delivered it."""
     config = config or project.timeliness
-    now_utc = pd.Timestamp(now or now_local())
-    now_utc = (now_utc.tz_convert("UTC").tz_localize(None) if now_utc.tzinfo else now_utc).as_unit("us")
+    now_utc = _utc_now(now)
     closed = config.period_end(month)
     ingest_by_table = {r.table: r for r in ingests}
     known_opds = {o.code for o in project.cities.opds}
@@ -245,7 +250,7 @@ def _rows_by_opd(frame: pd.DataFrame | None) -> Mapping[str, int]:
 def statuses_now(timeliness: pd.DataFrame, now: datetime | None = None) -> pd.Series:
     """The stored `status`, with `pending` read as `missing` once its due date has passed: a status is decided when
     the month is run, and a month not run again since its due date has received nothing of what was pending."""
-    now_utc = pd.Timestamp(now or now_local()).tz_convert("UTC").tz_localize(None)
+    now_utc = _utc_now(now)
     status = timeliness["status"].astype("string")
     overdue = status.eq("pending").fillna(False) & (pd.to_datetime(timeliness["due_at"]) <= now_utc).fillna(False)
     return status.mask(overdue, "missing")
